@@ -1,0 +1,226 @@
+/**
+ * The backend interface: one method per kernel. Two implementations exist:
+ * `native` (the C++ addon, float32) and `reference` (plain TypeScript loops, every dtype).
+ *
+ * Conventions shared by every method:
+ * - All arrays are flat, contiguous, row-major. The caller allocates outputs; a kernel
+ *   overwrites its output completely unless the method says it accumulates.
+ * - Sizes are element counts. Shapes and strides travel as `Int32Array` so the native
+ *   binding reads them without per-element conversions.
+ * - A reduction-like kernel sees its input as a 3-D block `(outer, n, inner)`: the axis it
+ *   works on has length `n`, everything before it is folded into `outer`, everything after
+ *   into `inner`.
+ * - The op layer (lib/ops) has checked shapes and dtypes before calling; backends validate
+ *   again only what could make them read or write out of bounds.
+ */
+import type { DataArray, FloatArray } from '../dtype.js';
+
+/** Elementwise unary ops. Codes are shared with the native addon (native/kernels/elementwise.h). */
+export const UnaryOp = {
+  neg: 0,
+  abs: 1,
+  exp: 2,
+  log: 3,
+  sqrt: 4,
+  sigmoid: 5,
+  tanh: 6,
+  relu: 7,
+  sign: 8,
+  reciprocal: 9,
+  square: 10,
+} as const;
+/** A unary op code. */
+export type UnaryOpCode = (typeof UnaryOp)[keyof typeof UnaryOp];
+
+/** Elementwise binary ops. `pow` is `a ** b`; `maximum`/`minimum` propagate NaN. */
+export const BinaryOp = {
+  add: 0,
+  sub: 1,
+  mul: 2,
+  div: 3,
+  pow: 4,
+  maximum: 5,
+  minimum: 6,
+} as const;
+/** A binary op code. */
+export type BinaryOpCode = (typeof BinaryOp)[keyof typeof BinaryOp];
+
+/** Elementwise comparisons; the result is a bool (0/1 byte) array. */
+export const CompareOp = {
+  eq: 0,
+  ne: 1,
+  lt: 2,
+  le: 3,
+  gt: 4,
+  ge: 5,
+} as const;
+/** A comparison op code. */
+export type CompareOpCode = (typeof CompareOp)[keyof typeof CompareOp];
+
+/** Reductions along one axis. `max`/`min` propagate NaN. */
+export const ReduceOp = {
+  sum: 0,
+  max: 1,
+  min: 2,
+} as const;
+/** A reduction op code. */
+export type ReduceOpCode = (typeof ReduceOp)[keyof typeof ReduceOp];
+
+/**
+ * How two operands broadcast into an output of `shape`: for each output dim, the element
+ * stride to step in `a` and in `b` (0 along a dim the operand broadcasts over).
+ * Dims are coalesced by the op layer, so `shape.length` is small (usually 1 to 3).
+ */
+export interface BroadcastPlan {
+  shape: Int32Array;
+  aStrides: Int32Array;
+  bStrides: Int32Array;
+}
+
+/** The kernels every backend provides. */
+export interface Backend {
+  /** `'native'` or `'reference'`. */
+  readonly name: 'native' | 'reference';
+
+  /**
+   * out[i] = op(x[i]). x and out have the same length and dtype.
+   * Float dtypes support every op; int32 supports neg, abs, sign, square (wrapping on
+   * overflow, two's complement). NaN stays NaN through every op, relu and sign included.
+   */
+  unary(op: UnaryOpCode, x: DataArray, out: DataArray): void;
+
+  /**
+   * out = op(a, b) elementwise with broadcasting. a, b and out share one dtype
+   * (float32, float64 or int32; int32 supports add, sub, mul, maximum, minimum and wraps on
+   * overflow).
+   * With `plan === null`, a.length and b.length are each either out.length or 1 (a scalar).
+   */
+  binary(op: BinaryOpCode, a: DataArray, b: DataArray, out: DataArray, plan: BroadcastPlan | null): void;
+
+  /** out = (a op b) as 0/1 bytes, broadcasting as in `binary`. a and b share one dtype. */
+  compare(op: CompareOpCode, a: DataArray, b: DataArray, out: Uint8Array, plan: BroadcastPlan | null): void;
+
+  /** out[i] = cond[i] ? a[i] : b[i]. All four arrays have the same length; a, b, out share a dtype. */
+  where(cond: Uint8Array, a: DataArray, b: DataArray, out: DataArray): void;
+
+  /**
+   * out[i] = min(max(x[i], lo), hi); lo may be -Infinity and hi +Infinity; lo > hi gives hi
+   * everywhere. NaN stays NaN.
+   */
+  clamp(x: FloatArray, lo: number, hi: number, out: FloatArray): void;
+
+  /**
+   * Reduces x seen as (outer, n, inner) along n: out (outer, inner).
+   * For n = 0: sum gives 0, max gives -Infinity, min gives +Infinity (the op layer rejects
+   * max/min of empty axes before calling).
+   */
+  reduce(op: ReduceOpCode, x: DataArray, out: DataArray, outer: number, n: number, inner: number): void;
+
+  /**
+   * Max or min along n of x seen as (outer, n, inner), with the index where it occurs:
+   * values and indices are (outer, inner). Ties give the first index; NaN counts as the
+   * extreme (its first occurrence wins), as in PyTorch. Requires n ≥ 1.
+   */
+  argReduce(
+    op: typeof ReduceOp.max | typeof ReduceOp.min,
+    x: DataArray,
+    values: DataArray,
+    indices: Int32Array,
+    outer: number,
+    n: number,
+    inner: number,
+  ): void;
+
+  /**
+   * Softmax (or log-softmax when `log`) along n of x seen as (outer, n, inner), computed
+   * stably (max subtracted first). out has x's shape.
+   */
+  softmax(x: FloatArray, out: FloatArray, outer: number, n: number, inner: number, log: boolean): void;
+
+  /**
+   * Gradient of `softmax` given its output y and the output gradient gy, into gx:
+   * softmax: gx = y · (gy − Σ gy·y); log-softmax: gx = gy − exp(y) · Σ gy (sums along n).
+   */
+  softmaxBackward(
+    y: FloatArray,
+    gy: FloatArray,
+    gx: FloatArray,
+    outer: number,
+    n: number,
+    inner: number,
+    log: boolean,
+  ): void;
+
+  /**
+   * Batched matrix product, out[p] = op(a[p]) · op(b[p]) for p < batch, overwriting out.
+   * op(a[p]) is (m, k): a[p] is stored (m, k), or (k, m) when transA. op(b[p]) is (k, n):
+   * b[p] is stored (k, n), or (n, k) when transB. a[p] starts at p·aBatchStride and b[p] at
+   * p·bBatchStride (strides ≥ 0; 0 broadcasts one matrix over the batch); out is
+   * (batch, m, n) contiguous. k = 0 gives zeros.
+   */
+  matmul(
+    a: FloatArray,
+    b: FloatArray,
+    out: FloatArray,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    aBatchStride: number,
+    bBatchStride: number,
+    transA: boolean,
+    transB: boolean,
+  ): void;
+
+  /**
+   * Gathers a strided view of src into contiguous dst:
+   * dst[i0, i1, …] = src[srcOffset + Σ i_d · srcStrides[d]] for i in `shape`.
+   * Strides may be 0 (expand) or negative. Covers permute, expand and slicing.
+   */
+  stridedCopy(src: DataArray, srcOffset: number, shape: Int32Array, srcStrides: Int32Array, dst: DataArray): void;
+
+  /**
+   * The inverse of `stridedCopy`: writes contiguous src into a strided view of dst,
+   * dst[dstOffset + Σ i_d · dstStrides[d]] = src[i] (or `+=` when `accumulate`; with
+   * accumulate, zero strides sum the elements that land on one place, which is the
+   * gradient of expand). Accumulate is for numeric dtypes only, not bool.
+   */
+  stridedScatter(
+    src: DataArray,
+    dst: DataArray,
+    dstOffset: number,
+    shape: Int32Array,
+    dstStrides: Int32Array,
+    accumulate: boolean,
+  ): void;
+
+  /**
+   * out (outer, m, inner) = x (outer, n, inner) picked along n by idx (m = idx.length):
+   * out[o, j, i] = x[o, idx[j], i]. Throws a RangeError for an index outside [0, n).
+   */
+  indexSelect(x: DataArray, idx: Int32Array, out: DataArray, outer: number, n: number, inner: number): void;
+
+  /**
+   * The gradient of indexSelect, accumulating: dst[o, idx[j], i] += src[o, j, i], with
+   * src (outer, m, inner), dst (outer, n, inner), m = idx.length. Throws on a bad index.
+   */
+  indexAdd(src: DataArray, idx: Int32Array, dst: DataArray, outer: number, n: number, inner: number): void;
+
+  /**
+   * out[o, j, i] = x[o, idx[o, j, i], i], with x (outer, n, inner) and idx, out
+   * (outer, m, inner). Throws a RangeError for an index outside [0, n).
+   */
+  gather(x: DataArray, idx: Int32Array, out: DataArray, outer: number, n: number, m: number, inner: number): void;
+
+  /**
+   * The gradient of gather, accumulating: dst[o, idx[o, j, i], i] += src[o, j, i], with
+   * src and idx (outer, m, inner), dst (outer, n, inner). Throws on a bad index.
+   */
+  scatterAdd(src: DataArray, idx: Int32Array, dst: DataArray, outer: number, n: number, m: number, inner: number): void;
+
+  /** Sets how many threads kernels may use (≥ 1). The reference backend is single-threaded. */
+  setNumThreads(n: number): void;
+
+  /** The number of threads kernels may use. */
+  getNumThreads(): number;
+}

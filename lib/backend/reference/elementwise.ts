@@ -1,0 +1,276 @@
+/**
+ * Elementwise kernels of the reference backend: unary, binary, compare, where, clamp.
+ *
+ * Each kernel switches on the op once and then runs a plain indexed loop, so there is no
+ * dispatch per element. Broadcasting in `binary`/`compare` walks the plan's coalesced shape
+ * with the shared odometer (`forEachRow`), one innermost row at a time.
+ */
+import type { DataArray, FloatArray } from '../../dtype.js';
+import {
+  BinaryOp,
+  CompareOp,
+  UnaryOp,
+  type BinaryOpCode,
+  type BroadcastPlan,
+  type CompareOpCode,
+  type UnaryOpCode,
+} from '../backend.js';
+import { checkLength, checkStridedBounds, forEachRow, numel, rowLength, rowStride } from './odometer.js';
+
+// ---------------------------------------------------------------------------------------
+// unary
+
+/**
+ * out[i] = op(x[i]); x, out: (len). Float dtypes support every op; int32 supports neg, abs,
+ * sign, square (int32 results wrap like C++ int32). NaN propagates through every float op,
+ * including sign and relu.
+ */
+export function unary(op: UnaryOpCode, x: DataArray, out: DataArray): void {
+  checkLength('unary: out', out.length, x.length);
+  const len = x.length;
+  if (x instanceof Int32Array) {
+    unaryInt(op, x, out);
+    return;
+  }
+  switch (op) {
+    case UnaryOp.neg:
+      for (let i = 0; i < len; i++) out[i] = -x[i];
+      return;
+    case UnaryOp.abs:
+      for (let i = 0; i < len; i++) out[i] = Math.abs(x[i]);
+      return;
+    case UnaryOp.exp:
+      for (let i = 0; i < len; i++) out[i] = Math.exp(x[i]);
+      return;
+    case UnaryOp.log:
+      for (let i = 0; i < len; i++) out[i] = Math.log(x[i]);
+      return;
+    case UnaryOp.sqrt:
+      for (let i = 0; i < len; i++) out[i] = Math.sqrt(x[i]);
+      return;
+    case UnaryOp.sigmoid:
+      for (let i = 0; i < len; i++) out[i] = sigmoid(x[i]);
+      return;
+    case UnaryOp.tanh:
+      for (let i = 0; i < len; i++) out[i] = Math.tanh(x[i]);
+      return;
+    case UnaryOp.relu:
+      // `v < 0 ? 0 : v` keeps NaN as NaN.
+      for (let i = 0; i < len; i++) {
+        const v = x[i];
+        out[i] = v < 0 ? 0 : v;
+      }
+      return;
+    case UnaryOp.sign:
+      for (let i = 0; i < len; i++) out[i] = Math.sign(x[i]); // NaN → NaN, ±0 → ±0
+      return;
+    case UnaryOp.reciprocal:
+      for (let i = 0; i < len; i++) out[i] = 1 / x[i];
+      return;
+    case UnaryOp.square:
+      for (let i = 0; i < len; i++) out[i] = x[i] * x[i];
+      return;
+    default:
+      throw new TypeError(`unary: unknown op code ${String(op)}`);
+  }
+}
+
+/** Logistic function, evaluated so that neither branch overflows: 1 / (1 + e^-v). */
+function sigmoid(v: number): number {
+  if (v >= 0) return 1 / (1 + Math.exp(-v));
+  const e = Math.exp(v);
+  return e / (1 + e);
+}
+
+/** The int32 unary ops: neg, abs, sign, square. Results wrap to int32 on assignment. */
+function unaryInt(op: UnaryOpCode, x: Int32Array, out: DataArray): void {
+  const len = x.length;
+  switch (op) {
+    case UnaryOp.neg:
+      for (let i = 0; i < len; i++) out[i] = -x[i];
+      return;
+    case UnaryOp.abs:
+      for (let i = 0; i < len; i++) out[i] = Math.abs(x[i]);
+      return;
+    case UnaryOp.sign:
+      for (let i = 0; i < len; i++) out[i] = Math.sign(x[i]);
+      return;
+    case UnaryOp.square:
+      for (let i = 0; i < len; i++) out[i] = Math.imul(x[i], x[i]);
+      return;
+    default:
+      throw new TypeError(`unary: op code ${String(op)} is not supported for int32`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// binary and compare: broadcasting
+
+/**
+ * Runs `row(start, aBase, aStep, bBase, bStep, len)` over every output row of a broadcast:
+ * with `plan === null` one row covering out (an operand of length 1 steps by 0); otherwise
+ * one row per innermost row of `plan.shape`. Bounds are checked before anything is written.
+ */
+function broadcastRows(
+  what: string,
+  aLength: number,
+  bLength: number,
+  outLength: number,
+  plan: BroadcastPlan | null,
+  row: (start: number, ia: number, sa: number, ib: number, sb: number, len: number) => void,
+): void {
+  if (plan === null) {
+    if (aLength !== outLength && aLength !== 1) throw new RangeError(`${what}: a has length ${aLength}, out ${outLength}`);
+    if (bLength !== outLength && bLength !== 1) throw new RangeError(`${what}: b has length ${bLength}, out ${outLength}`);
+    if (outLength === 0) return;
+    row(0, 0, aLength === outLength ? 1 : 0, 0, bLength === outLength ? 1 : 0, outLength);
+    return;
+  }
+  const { shape, aStrides, bStrides } = plan;
+  checkLength(`${what}: out`, outLength, numel(shape));
+  checkStridedBounds(`${what}: a`, aLength, 0, shape, aStrides);
+  checkStridedBounds(`${what}: b`, bLength, 0, shape, bStrides);
+  const len = rowLength(shape);
+  const sa = rowStride(aStrides);
+  const sb = rowStride(bStrides);
+  forEachRow(shape, [aStrides, bStrides], [0, 0], (start, bases) => row(start, bases[0], sa, bases[1], sb, len));
+}
+
+/**
+ * out = op(a, b) with broadcasting; a, b, out share one dtype. Float dtypes support every
+ * op; int32 supports add, sub, mul, maximum, minimum (wrapping like C++ int32).
+ * maximum/minimum return NaN when either operand is NaN.
+ */
+export function binary(op: BinaryOpCode, a: DataArray, b: DataArray, out: DataArray, plan: BroadcastPlan | null): void {
+  const isInt = out instanceof Int32Array;
+  if (isInt && (op === BinaryOp.div || op === BinaryOp.pow)) {
+    throw new TypeError(`binary: op code ${op} is not supported for int32`);
+  }
+  broadcastRows('binary', a.length, b.length, out.length, plan, (start, ia, sa, ib, sb, len) =>
+    binaryRow(op, isInt, a, ia, sa, b, ib, sb, out, start, len),
+  );
+}
+
+/** One row of `binary`: out[o + t] = op(a[ia + t·sa], b[ib + t·sb]) for t < len. */
+function binaryRow(
+  op: BinaryOpCode,
+  isInt: boolean,
+  a: DataArray,
+  ia: number,
+  sa: number,
+  b: DataArray,
+  ib: number,
+  sb: number,
+  out: DataArray,
+  o: number,
+  len: number,
+): void {
+  const end = o + len;
+  switch (op) {
+    case BinaryOp.add:
+      // For int32 the exact double sum wraps correctly when stored.
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] + b[ib];
+      return;
+    case BinaryOp.sub:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] - b[ib];
+      return;
+    case BinaryOp.mul:
+      // An int32 product can exceed 2^53, so it needs Math.imul to wrap exactly.
+      if (isInt) for (; o < end; o++, ia += sa, ib += sb) out[o] = Math.imul(a[ia], b[ib]);
+      else for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] * b[ib];
+      return;
+    case BinaryOp.div:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] / b[ib];
+      return;
+    case BinaryOp.pow:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = Math.pow(a[ia], b[ib]);
+      return;
+    case BinaryOp.maximum:
+      for (; o < end; o++, ia += sa, ib += sb) {
+        const x = a[ia];
+        const y = b[ib];
+        out[o] = x !== x || x > y ? x : y; // y wins otherwise, including when y is NaN
+      }
+      return;
+    case BinaryOp.minimum:
+      for (; o < end; o++, ia += sa, ib += sb) {
+        const x = a[ia];
+        const y = b[ib];
+        out[o] = x !== x || x < y ? x : y;
+      }
+      return;
+    default:
+      throw new TypeError(`binary: unknown op code ${String(op)}`);
+  }
+}
+
+/** out = (a op b) as 0/1 bytes, broadcasting as in `binary`. NaN compares unequal to everything. */
+export function compare(op: CompareOpCode, a: DataArray, b: DataArray, out: Uint8Array, plan: BroadcastPlan | null): void {
+  broadcastRows('compare', a.length, b.length, out.length, plan, (start, ia, sa, ib, sb, len) =>
+    compareRow(op, a, ia, sa, b, ib, sb, out, start, len),
+  );
+}
+
+/** One row of `compare`: out[o + t] = a[ia + t·sa] op b[ib + t·sb] for t < len. */
+function compareRow(
+  op: CompareOpCode,
+  a: DataArray,
+  ia: number,
+  sa: number,
+  b: DataArray,
+  ib: number,
+  sb: number,
+  out: Uint8Array,
+  o: number,
+  len: number,
+): void {
+  const end = o + len;
+  switch (op) {
+    case CompareOp.eq:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] === b[ib] ? 1 : 0;
+      return;
+    case CompareOp.ne:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] !== b[ib] ? 1 : 0;
+      return;
+    case CompareOp.lt:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] < b[ib] ? 1 : 0;
+      return;
+    case CompareOp.le:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] <= b[ib] ? 1 : 0;
+      return;
+    case CompareOp.gt:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] > b[ib] ? 1 : 0;
+      return;
+    case CompareOp.ge:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] >= b[ib] ? 1 : 0;
+      return;
+    default:
+      throw new TypeError(`compare: unknown op code ${String(op)}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// where and clamp
+
+/** out[i] = cond[i] ? a[i] : b[i]; cond, a, b, out: (len). Any nonzero byte counts as true. */
+export function where(cond: Uint8Array, a: DataArray, b: DataArray, out: DataArray): void {
+  const len = out.length;
+  checkLength('where: cond', cond.length, len);
+  checkLength('where: a', a.length, len);
+  checkLength('where: b', b.length, len);
+  for (let i = 0; i < len; i++) out[i] = cond[i] !== 0 ? a[i] : b[i];
+}
+
+/**
+ * out[i] = min(max(x[i], lo), hi); x, out: (len). NaN stays NaN. With lo > hi every element
+ * becomes hi (what min(max(·)) gives, as in PyTorch).
+ */
+export function clamp(x: FloatArray, lo: number, hi: number, out: FloatArray): void {
+  checkLength('clamp: out', out.length, x.length);
+  const len = x.length;
+  for (let i = 0; i < len; i++) {
+    const v = x[i];
+    const r = v < lo ? lo : v;
+    out[i] = r > hi ? hi : r;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The reference backend: every kernel of the `Backend` contract as plain TypeScript loops,
+ * for every dtype the contract allows. It is the oracle native kernels are tested against,
+ * the backend float64 gradient checks run on, and the fallback when the addon cannot load.
+ *
+ * One file per kernel family: elementwise.ts, reduce.ts, softmax.ts, matmul.ts, strided.ts,
+ * indexing.ts; odometer.ts holds the strided walk they share.
+ */
+import type { Backend } from '../backend.js';
+import { binary, clamp, compare, unary, where } from './elementwise.js';
+import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
+import { matmul } from './matmul.js';
+import { argReduce, reduce } from './reduce.js';
+import { softmax, softmaxBackward } from './softmax.js';
+import { stridedCopy, stridedScatter } from './strided.js';
+
+/** Validates a thread count: an integer ≥ 1. */
+function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new RangeError(`setNumThreads: expected an integer ≥ 1, got ${n}`);
+  }
+  // The reference backend is single-threaded: a valid count is accepted and ignored.
+}
+
+/** The pure-TypeScript backend. Single-threaded: `getNumThreads()` is always 1. */
+export const referenceBackend: Backend = {
+  name: 'reference',
+  unary,
+  binary,
+  compare,
+  where,
+  clamp,
+  reduce,
+  argReduce,
+  softmax,
+  softmaxBackward,
+  matmul,
+  stridedCopy,
+  stridedScatter,
+  indexSelect,
+  indexAdd,
+  gather,
+  scatterAdd,
+  setNumThreads,
+  getNumThreads: () => 1,
+};

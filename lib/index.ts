@@ -1,0 +1,39 @@
+/**
+ * kiln: deep learning for Node.js. The public surface: tensors and their creation, every
+ * differentiable op as a function, autograd controls, gradient checking, backend and thread
+ * control, and seeding.
+ *
+ * Example:
+ * ```ts
+ * import { tensor, randn } from 'kiln';
+ * const w = randn([3, 1], { requiresGrad: true });
+ * const x = tensor([[1, 2, 3]]);
+ * const loss = x.matmul(w).square().sum();
+ * loss.backward();
+ * console.log(w.grad?.toString());
+ * ```
+ */
+export { Tensor, type NestedNumbers, type TensorLike } from './tensor.js';
+export type { DType, FloatDType, DataArray, FloatArray } from './dtype.js';
+export { KilnError, ShapeError, DTypeError, AutogradError, BackendError } from './errors.js';
+export { Generator, manualSeed, defaultGenerator } from './random.js';
+export * from './ops/creation.js';
+export { cast } from './ops/cast.js';
+export * from './ops/elementwise.js';
+export * from './ops/reduce.js';
+export * from './ops/shape.js';
+export * from './ops/index.js';
+export * from './ops/matmul.js';
+export * from './ops/softmax.js';
+export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
+export { GradNode, type BackwardOptions } from './autograd/engine.js';
+export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
+export {
+  getBackend,
+  setBackend,
+  withBackend,
+  isNativeAvailable,
+  setNumThreads,
+  getNumThreads,
+  type BackendName,
+} from './backend/index.js';

@@ -1,0 +1,185 @@
+/**
+ * Creating tensors: from nested arrays or typed arrays, constant fills, ranges, identity,
+ * and seedable random tensors.
+ */
+import { allocate, dtypeOf, type DataArray, type DType } from '../dtype.js';
+import { DTypeError, ShapeError } from '../errors.js';
+import { defaultGenerator, type Generator } from '../random.js';
+import { checkShape, formatShape, numelOf } from '../shape.js';
+import { Tensor } from '../tensor.js';
+
+/** Options every creation function takes. */
+export interface CreateOptions {
+  /** Element type; float32 unless the input says otherwise (a typed array, booleans). */
+  dtype?: DType;
+  /** Make the result a leaf that collects a gradient. Default false. */
+  requiresGrad?: boolean;
+}
+
+/** Options of the random creation functions. */
+export interface RandomOptions extends CreateOptions {
+  /** The generator to draw from; the default one (see manualSeed) when omitted. */
+  generator?: Generator;
+}
+
+/** Nested arrays of numbers or booleans, as accepted by `tensor()`. */
+export type NestedArray = number | boolean | readonly NestedArray[];
+
+function finish(data: DataArray, shape: readonly number[], dtype: DType, options: CreateOptions): Tensor {
+  const t = new Tensor(data, shape, dtype);
+  if (options.requiresGrad) t.requiresGrad_(true);
+  return t;
+}
+
+/**
+ * A tensor holding a copy of `data`: a number (0-d), nested arrays (shape inferred, must be
+ * rectangular) or a typed array (1-D, or `shape` when given).
+ *
+ * Example: `tensor([[1, 2], [3, 4]], { requiresGrad: true })`.
+ */
+export function tensor(data: NestedArray | DataArray, options: CreateOptions & { shape?: readonly number[] } = {}): Tensor {
+  if (ArrayBuffer.isView(data)) {
+    const source = data as DataArray;
+    const dtype = options.dtype ?? dtypeOf(source);
+    const shape = options.shape ?? [source.length];
+    checkShape(shape, 'tensor');
+    if (numelOf(shape) !== source.length) {
+      throw new ShapeError(`tensor: shape ${formatShape(shape)} needs ${numelOf(shape)} elements, the array has ${source.length}`);
+    }
+    const out = allocate(dtype, source.length);
+    out.set(source);
+    return finish(out, shape, dtype, options);
+  }
+  const shape = inferShape(data);
+  const flat: (number | boolean)[] = [];
+  flattenInto(data, shape, 0, flat, '');
+  const dtype = options.dtype ?? (typeof flat[0] === 'boolean' ? 'bool' : 'float32');
+  const out = allocate(dtype, flat.length);
+  for (let i = 0; i < flat.length; i++) out[i] = Number(flat[i]);
+  return finish(out, shape, dtype, options);
+}
+
+function inferShape(data: NestedArray): number[] {
+  const shape: number[] = [];
+  let level: NestedArray = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    if (level.length === 0) break;
+    level = level[0];
+  }
+  return shape;
+}
+
+function flattenInto(data: NestedArray, shape: number[], depth: number, out: (number | boolean)[], path: string): void {
+  if (depth === shape.length) {
+    if (typeof data !== 'number' && typeof data !== 'boolean') {
+      throw new ShapeError(`tensor: expected a number at data${path}, got ${Array.isArray(data) ? 'an array' : typeof data}`);
+    }
+    out.push(data);
+    return;
+  }
+  if (!Array.isArray(data) || data.length !== shape[depth]) {
+    throw new ShapeError(
+      `tensor: nested arrays are not rectangular: data${path} has ${Array.isArray(data) ? data.length : 'no'} entries, expected ${shape[depth]} (shape ${formatShape(shape)})`,
+    );
+  }
+  for (let i = 0; i < data.length; i++) flattenInto(data[i], shape, depth + 1, out, `${path}[${i}]`);
+}
+
+/** A tensor of `shape` filled with `value`. Example: `full([2, 2], 7)`. */
+export function full(shape: readonly number[], value: number, options: CreateOptions = {}): Tensor {
+  checkShape(shape, 'full');
+  const dtype = options.dtype ?? 'float32';
+  const data = allocate(dtype, numelOf(shape));
+  if (value !== 0) data.fill(value);
+  return finish(data, [...shape], dtype, options);
+}
+
+/** A tensor of zeros. Example: `zeros([3, 4])`. */
+export function zeros(shape: readonly number[], options: CreateOptions = {}): Tensor {
+  return full(shape, 0, options);
+}
+
+/** A tensor of ones. */
+export function ones(shape: readonly number[], options: CreateOptions = {}): Tensor {
+  return full(shape, 1, options);
+}
+
+/** Zeros with x's shape and dtype (unless options say otherwise). */
+export function zerosLike(x: Tensor, options: CreateOptions = {}): Tensor {
+  return full(x.shape, 0, { dtype: x.dtype, ...options });
+}
+
+/** Ones with x's shape and dtype (unless options say otherwise). */
+export function onesLike(x: Tensor, options: CreateOptions = {}): Tensor {
+  return full(x.shape, 1, { dtype: x.dtype, ...options });
+}
+
+/**
+ * Values start, start+step, … below end (1-D). With one argument it is the end: arange(5) is 0…4.
+ *
+ * Example: `arange(0, 1, 0.25)` → [0, 0.25, 0.5, 0.75].
+ */
+export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
+  const [from, to] = end === undefined ? [0, start] : [start, end];
+  if (!Number.isFinite(from) || !Number.isFinite(to) || !Number.isFinite(step) || step === 0) {
+    throw new RangeError(`arange: start ${from}, end ${to} and step ${step} must be finite, with step ≠ 0`);
+  }
+  const n = Math.max(0, Math.ceil((to - from) / step));
+  const dtype = options.dtype ?? 'float32';
+  const data = allocate(dtype, n);
+  for (let i = 0; i < n; i++) data[i] = from + i * step;
+  return finish(data, [n], dtype, options);
+}
+
+/** `steps` evenly spaced values from start to end inclusive (1-D). Example: `linspace(0, 1, 5)`. */
+export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
+  if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: steps must be an integer ≥ 0, got ${steps}`);
+  const dtype = options.dtype ?? 'float32';
+  const data = allocate(dtype, steps);
+  const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
+  for (let i = 0; i < steps; i++) data[i] = i === steps - 1 && steps > 1 ? end : start + i * delta;
+  return finish(data, [steps], dtype, options);
+}
+
+/** The n×m identity matrix (m defaults to n). */
+export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
+  checkShape([n, m], 'eye');
+  const dtype = options.dtype ?? 'float32';
+  const data = allocate(dtype, n * m);
+  for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
+  return finish(data, [n, m], dtype, options);
+}
+
+function randomFloat(op: string, shape: readonly number[], options: RandomOptions, draw: (g: Generator) => number): Tensor {
+  checkShape(shape, op);
+  const dtype = options.dtype ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float64') throw new DTypeError(`${op}: dtype must be float32 or float64, got ${dtype}`);
+  const generator = options.generator ?? defaultGenerator;
+  const data = allocate(dtype, numelOf(shape));
+  for (let i = 0; i < data.length; i++) data[i] = draw(generator);
+  return finish(data, [...shape], dtype, options);
+}
+
+/** Uniform samples in [0, 1). Example: `rand([2, 3], { generator: new Generator(1) })`. */
+export function rand(shape: readonly number[], options: RandomOptions = {}): Tensor {
+  return randomFloat('rand', shape, options, (g) => g.uniform());
+}
+
+/** Standard normal samples. Example: `randn([64, 10])`. */
+export function randn(shape: readonly number[], options: RandomOptions = {}): Tensor {
+  return randomFloat('randn', shape, options, (g) => g.normal());
+}
+
+/** Uniform integers in [low, high), int32 by default. Example: `randint(0, 10, [5])`. */
+export function randint(low: number, high: number, shape: readonly number[], options: RandomOptions = {}): Tensor {
+  checkShape(shape, 'randint');
+  if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
+    throw new RangeError(`randint: need integers low < high, got low=${low}, high=${high}`);
+  }
+  const dtype = options.dtype ?? 'int32';
+  const generator = options.generator ?? defaultGenerator;
+  const data = allocate(dtype, numelOf(shape));
+  for (let i = 0; i < data.length; i++) data[i] = generator.integer(low, high);
+  return finish(data, [...shape], dtype, options);
+}

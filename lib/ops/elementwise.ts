@@ -1,0 +1,275 @@
+/**
+ * Elementwise ops with NumPy/PyTorch broadcasting: arithmetic, unary math, activations,
+ * comparisons, where and clamp. Each op's forward calls one backend kernel; its backward is
+ * written with other ops, so it is itself differentiable (createGraph works).
+ */
+import { BinaryOp, CompareOp, UnaryOp, type BinaryOpCode, type CompareOpCode, type UnaryOpCode } from '../backend/backend.js';
+import { getBackend } from '../backend/index.js';
+import { allocate } from '../dtype.js';
+import { DTypeError, ShapeError } from '../errors.js';
+import { record } from '../autograd/engine.js';
+import { broadcastShapes, formatShape, makeBroadcastPlan, numelOf, sameShape } from '../shape.js';
+import { Tensor, type TensorLike } from '../tensor.js';
+import { cast, checkTensor, commonOperands, scalarTensor, toFloat } from './cast.js';
+import { expand } from './shape.js';
+import { sumTo } from './reduce.js';
+
+
+// ---------------------------------------------------------------------------------------
+// Binary arithmetic
+
+function binaryForward(op: string, code: BinaryOpCode, a: Tensor, b: Tensor): Tensor {
+  const outShape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, op);
+  const out = allocate(a.dtype, numelOf(outShape));
+  const plan = outShape === a.shape ? null : makeBroadcastPlan(a.shape, b.shape, outShape);
+  getBackend().binary(code, a.data, b.data, out, plan);
+  return new Tensor(out, outShape, a.dtype);
+}
+
+/**
+ * a + b, broadcasting.
+ *
+ * Example: `add(tensor([[1], [2]]), tensor([10, 20]))` → `[[11, 21], [12, 22]]`.
+ */
+export function add(a: TensorLike, b: TensorLike): Tensor {
+  const [ta, tb] = commonOperands('add', a, b, true);
+  const out = binaryForward('add', BinaryOp.add, ta, tb);
+  return record(out, 'add', [ta, tb], (g) => [sumTo(g, ta.shape), sumTo(g, tb.shape)]);
+}
+
+/** a − b, broadcasting. */
+export function sub(a: TensorLike, b: TensorLike): Tensor {
+  const [ta, tb] = commonOperands('sub', a, b, true);
+  const out = binaryForward('sub', BinaryOp.sub, ta, tb);
+  return record(out, 'sub', [ta, tb], (g) => [sumTo(g, ta.shape), tb.requiresGrad ? sumTo(neg(g), tb.shape) : null]);
+}
+
+/** a · b elementwise, broadcasting. */
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  const [ta, tb] = commonOperands('mul', a, b, true);
+  const out = binaryForward('mul', BinaryOp.mul, ta, tb);
+  return record(out, 'mul', [ta, tb], (g) => [
+    ta.requiresGrad ? sumTo(mul(g, tb), ta.shape) : null,
+    tb.requiresGrad ? sumTo(mul(g, ta), tb.shape) : null,
+  ]);
+}
+
+/** a / b elementwise (true division: int operands give float32), broadcasting. */
+export function div(a: TensorLike, b: TensorLike): Tensor {
+  const [ia, ib] = commonOperands('div', a, b, true);
+  const ta = toFloat(ia);
+  const tb = toFloat(ib);
+  const out = binaryForward('div', BinaryOp.div, ta, tb);
+  return record(out, 'div', [ta, tb], (g) => [
+    ta.requiresGrad ? sumTo(div(g, tb), ta.shape) : null,
+    tb.requiresGrad ? sumTo(neg(div(mul(g, out), tb)), tb.shape) : null,
+  ]);
+}
+
+/**
+ * a raised to b elementwise (float result), broadcasting. The gradient with respect to b
+ * is taken as 0 where a = 0, as PyTorch does.
+ *
+ * Example: `pow(x, 2)` squares x.
+ */
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  const [ia, ib] = commonOperands('pow', a, b, true);
+  const ta = toFloat(ia);
+  const tb = toFloat(ib);
+  const out = binaryForward('pow', BinaryOp.pow, ta, tb);
+  return record(out, 'pow', [ta, tb], (g) => [
+    ta.requiresGrad ? sumTo(mul(g, mul(tb, pow(ta, sub(tb, 1)))), ta.shape) : null,
+    tb.requiresGrad ? sumTo(where(eq(ta, 0), 0, mul(g, mul(out, log(ta)))), tb.shape) : null,
+  ]);
+}
+
+function extremum(op: 'maximum' | 'minimum', a: TensorLike, b: TensorLike): Tensor {
+  const [ta, tb] = commonOperands(op, a, b, true);
+  const out = binaryForward(op, BinaryOp[op], ta, tb);
+  return record(out, op, [ta, tb], (g) => {
+    // The winner takes the gradient; ties split it evenly, as in PyTorch.
+    const aWins = toFloat(op === 'maximum' ? gt(ta, tb) : lt(ta, tb));
+    const weightA = add(cast(aWins, g.dtype), mul(cast(eq(ta, tb), g.dtype), 0.5));
+    return [
+      ta.requiresGrad ? sumTo(mul(g, weightA), ta.shape) : null,
+      tb.requiresGrad ? sumTo(mul(g, sub(1, weightA)), tb.shape) : null,
+    ];
+  });
+}
+
+/** Elementwise maximum of a and b, broadcasting; NaN propagates. */
+export function maximum(a: TensorLike, b: TensorLike): Tensor {
+  return extremum('maximum', a, b);
+}
+
+/** Elementwise minimum of a and b, broadcasting; NaN propagates. */
+export function minimum(a: TensorLike, b: TensorLike): Tensor {
+  return extremum('minimum', a, b);
+}
+
+// ---------------------------------------------------------------------------------------
+// Unary math
+
+const INT_UNARY = new Set<UnaryOpCode>([UnaryOp.neg, UnaryOp.abs, UnaryOp.sign, UnaryOp.square]);
+
+function unaryForward(op: string, code: UnaryOpCode, x: Tensor): Tensor {
+  checkTensor(op, x);
+  if (x.dtype === 'bool') throw new DTypeError(`${op}: not defined for bool tensors; cast with .to('int32') or .float() first`);
+  const input = INT_UNARY.has(code) ? x : toFloat(x);
+  const out = allocate(input.dtype, input.numel);
+  getBackend().unary(code, input.data, out);
+  return new Tensor(out, input.shape, input.dtype);
+}
+
+function unaryOp(name: keyof typeof UnaryOp, x: Tensor, backward: (g: Tensor, x: Tensor, y: Tensor) => Tensor): Tensor {
+  const y = unaryForward(name, UnaryOp[name], x);
+  const input = y.dtype === x.dtype ? x : cast(x, y.dtype);
+  return record(y, name, [input], (g) => [backward(g, input, y)]);
+}
+
+/** −x. */
+export function neg(x: Tensor): Tensor {
+  return unaryOp('neg', x, (g) => neg(g));
+}
+
+/** |x|; its gradient at 0 is 0. */
+export function abs(x: Tensor): Tensor {
+  return unaryOp('abs', x, (g, input) => mul(g, sign(input)));
+}
+
+/** eˣ. */
+export function exp(x: Tensor): Tensor {
+  return unaryOp('exp', x, (g, _input, y) => mul(g, y));
+}
+
+/** Natural logarithm (−Infinity at 0, NaN below). */
+export function log(x: Tensor): Tensor {
+  return unaryOp('log', x, (g, input) => div(g, input));
+}
+
+/** √x. */
+export function sqrt(x: Tensor): Tensor {
+  return unaryOp('sqrt', x, (g, _input, y) => div(g, mul(y, 2)));
+}
+
+/** x². */
+export function square(x: Tensor): Tensor {
+  return unaryOp('square', x, (g, input) => mul(g, mul(input, 2)));
+}
+
+/** 1 / x. */
+export function reciprocal(x: Tensor): Tensor {
+  return unaryOp('reciprocal', x, (g, _input, y) => neg(mul(g, square(y))));
+}
+
+/** −1, 0 or 1 by the sign of x (NaN stays NaN). Its gradient is 0. */
+export function sign(x: Tensor): Tensor {
+  return unaryOp('sign', x, (g) => mul(g, 0));
+}
+
+/** The logistic sigmoid 1 / (1 + e⁻ˣ), computed without overflow. */
+export function sigmoid(x: Tensor): Tensor {
+  return unaryOp('sigmoid', x, (g, _input, y) => mul(g, mul(y, sub(1, y))));
+}
+
+/** Hyperbolic tangent. */
+export function tanh(x: Tensor): Tensor {
+  return unaryOp('tanh', x, (g, _input, y) => mul(g, sub(1, square(y))));
+}
+
+/** max(x, 0); its gradient at 0 is 0, as in PyTorch. */
+export function relu(x: Tensor): Tensor {
+  return unaryOp('relu', x, (g, input) => where(gt(input, 0), g, 0));
+}
+
+// ---------------------------------------------------------------------------------------
+// Comparisons, where, clamp
+
+function compareOp(op: keyof typeof CompareOp, a: TensorLike, b: TensorLike): Tensor {
+  const [ta, tb] = commonOperands(op, a, b, false);
+  const outShape = sameShape(ta.shape, tb.shape) ? ta.shape : broadcastShapes(ta.shape, tb.shape, op);
+  const out = new Uint8Array(numelOf(outShape));
+  const plan = outShape === ta.shape ? null : makeBroadcastPlan(ta.shape, tb.shape, outShape);
+  getBackend().compare(CompareOp[op] as CompareOpCode, ta.data, tb.data, out, plan);
+  return new Tensor(out, outShape, 'bool');
+}
+
+/** a == b elementwise, as a bool tensor. */
+export function eq(a: TensorLike, b: TensorLike): Tensor {
+  return compareOp('eq', a, b);
+}
+/** a != b elementwise, as a bool tensor. */
+export function ne(a: TensorLike, b: TensorLike): Tensor {
+  return compareOp('ne', a, b);
+}
+/** a < b elementwise, as a bool tensor. */
+export function lt(a: TensorLike, b: TensorLike): Tensor {
+  return compareOp('lt', a, b);
+}
+/** a ≤ b elementwise, as a bool tensor. */
+export function le(a: TensorLike, b: TensorLike): Tensor {
+  return compareOp('le', a, b);
+}
+/** a > b elementwise, as a bool tensor. */
+export function gt(a: TensorLike, b: TensorLike): Tensor {
+  return compareOp('gt', a, b);
+}
+/** a ≥ b elementwise, as a bool tensor. */
+export function ge(a: TensorLike, b: TensorLike): Tensor {
+  return compareOp('ge', a, b);
+}
+
+/**
+ * cond ? a : b elementwise; cond (bool), a and b broadcast together.
+ *
+ * Example: `where(gt(x, 0), x, 0)` is relu(x).
+ */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  checkTensor('where', cond);
+  if (cond.dtype !== 'bool') {
+    throw new DTypeError(`where: cond must be a bool tensor (e.g. from gt or eq), got ${cond.dtype}`);
+  }
+  const [ta, tb] = commonOperands('where', a, b, false);
+  const outShape = broadcastShapes(cond.shape, broadcastShapes(ta.shape, tb.shape, 'where'), 'where');
+  const c = expand(cond, outShape);
+  const ea = expand(ta, outShape);
+  const eb = expand(tb, outShape);
+  const out = allocate(ea.dtype, numelOf(outShape));
+  getBackend().where(c.data as Uint8Array, ea.data, eb.data, out);
+  return record(new Tensor(out, outShape, ea.dtype), 'where', [ea, eb], (g) => [
+    ea.requiresGrad ? where(c, g, 0) : null,
+    eb.requiresGrad ? where(c, 0, g) : null,
+  ]);
+}
+
+/**
+ * x with every element set to `value` where `mask` (bool, broadcast to x's shape) is true.
+ *
+ * Example: `maskedFill(scores, padMask, -Infinity)` before a softmax.
+ */
+export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+  checkTensor('maskedFill', x);
+  checkTensor('maskedFill', mask);
+  if (!sameShape(broadcastShapes(x.shape, mask.shape, 'maskedFill'), x.shape)) {
+    throw new ShapeError(`maskedFill: mask of shape ${formatShape(mask.shape)} must broadcast to x's shape ${formatShape(x.shape)}`);
+  }
+  return where(mask, scalarTensor(value, x.dtype), x);
+}
+
+/**
+ * Limits x to [min, max] (either bound may be omitted). The gradient passes where
+ * min ≤ x ≤ max, as in PyTorch.
+ */
+export function clamp(x: Tensor, min?: number, max?: number): Tensor {
+  checkTensor('clamp', x);
+  if (min === undefined && max === undefined) throw new DTypeError('clamp: give at least one of min and max');
+  const lo = min ?? -Infinity;
+  const hi = max ?? Infinity;
+  if (Number.isNaN(lo) || Number.isNaN(hi)) throw new RangeError(`clamp: bounds must not be NaN (min=${min}, max=${max})`);
+  const input = toFloat(x);
+  const out = allocate(input.dtype, input.numel);
+  getBackend().clamp(input.data as Float32Array, lo, hi, out as Float32Array);
+  const y = new Tensor(out, input.shape, input.dtype);
+  return record(y, 'clamp', [input], (g) => [where(ge(input, lo), where(le(input, hi), g, 0), 0)]);
+}
+

@@ -1,0 +1,222 @@
+/**
+ * Reductions over any set of axes with keepdim: sum, mean, amax/amin, max/min with indices,
+ * argmax/argmin, var/std, logsumexp; and sumTo, the gradient of broadcasting.
+ */
+import { ReduceOp, type ReduceOpCode } from '../backend/backend.js';
+import { getBackend } from '../backend/index.js';
+import { allocate, isFloat, type DType } from '../dtype.js';
+import { ShapeError } from '../errors.js';
+import { record } from '../autograd/engine.js';
+import { blockAround, formatShape, normalizeDim, numelOf, sameShape, type Shape } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import { cast, checkTensor, toFloat } from './cast.js';
+import { abs, div, eq, exp, log, mul, sqrt, square, sub, add, where } from './elementwise.js';
+import { scatterAdd } from './index.js';
+import { expand, reshape } from './shape.js';
+
+/** One axis, a list of axes, or undefined for all axes. */
+export type Dims = number | readonly number[] | undefined;
+
+/** The sorted, de-duplicated, non-negative axes `dims` names for a tensor of rank `ndim`. */
+export function resolveDims(dims: Dims, ndim: number, op: string): number[] {
+  if (dims === undefined) return [...Array(ndim).keys()];
+  const list = typeof dims === 'number' ? [dims] : [...dims];
+  const resolved = list.map((d) => normalizeDim(d, ndim, op));
+  if (new Set(resolved).size !== resolved.length) throw new ShapeError(`${op}: dims ${formatShape(list)} repeat an axis`);
+  return resolved.filter((d) => d < ndim).sort((a, b) => a - b);
+}
+
+/** x's shape with the reduced axes set to 1 (keepdim) or removed. */
+function reducedShape(shape: Shape, axes: readonly number[], keepdim: boolean): number[] {
+  if (keepdim) return shape.map((s, d) => (axes.includes(d) ? 1 : s));
+  return shape.filter((_, d) => !axes.includes(d));
+}
+
+/** Groups sorted axes into runs of adjacent axes: [1, 2, 4] → [[1, 2], [4]]. */
+function adjacentRuns(axes: readonly number[]): number[][] {
+  const runs: number[][] = [];
+  for (const a of axes) {
+    const last = runs[runs.length - 1];
+    if (last !== undefined && last[last.length - 1] === a - 1) last.push(a);
+    else runs.push([a]);
+  }
+  return runs;
+}
+
+/** Applies a reduction kernel over `axes`, one kernel call per run of adjacent axes. No autograd. */
+function reduceRaw(op: ReduceOpCode, x: Tensor, axes: readonly number[], keepdim: boolean, dtype: DType): Tensor {
+  let data = x.dtype === dtype ? x.data : cast(x, dtype).data;
+  const shape = [...x.shape];
+  const runs = adjacentRuns(axes);
+  for (let r = runs.length - 1; r >= 0; r--) {
+    const run = runs[r];
+    const outer = numelOf(shape.slice(0, run[0]));
+    const n = numelOf(shape.slice(run[0], run[run.length - 1] + 1));
+    const inner = numelOf(shape.slice(run[run.length - 1] + 1));
+    const out = allocate(dtype, outer * inner);
+    getBackend().reduce(op, data, out, outer, n, inner);
+    data = out;
+    for (const a of run) shape[a] = 1;
+  }
+  return new Tensor(data, reducedShape(x.shape, axes, keepdim), dtype);
+}
+
+/** The gradient g of a reduction over `axes`, spread back to `shape`. */
+function spreadBack(g: Tensor, shape: Shape, axes: readonly number[]): Tensor {
+  return expand(reshape(g, reducedShape(shape, axes, true)), shape);
+}
+
+/**
+ * Sum over `dims` (all when omitted); keepdim keeps them as size 1. int32 and bool sum to int32.
+ *
+ * Example: `sum(x, 1)` of a (2, 3) gives (2,); `sum(x, [0, 1], true)` gives (1, 1).
+ */
+export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
+  checkTensor('sum', x);
+  const axes = resolveDims(dims, x.ndim, 'sum');
+  const dtype = isFloat(x.dtype) ? x.dtype : 'int32';
+  const y = reduceRaw(ReduceOp.sum, x, axes, keepdim, dtype);
+  return record(y, 'sum', [x], (g) => [spreadBack(g, x.shape, axes)]);
+}
+
+/** Mean over `dims` (all when omitted); int inputs give float32. The mean of nothing is NaN. */
+export function mean(x: Tensor, dims?: Dims, keepdim = false): Tensor {
+  checkTensor('mean', x);
+  const axes = resolveDims(dims, x.ndim, 'mean');
+  const count = numelOf(axes.map((a) => x.shape[a]));
+  return div(sum(toFloat(x), axes, keepdim), count);
+}
+
+function checkNonEmpty(x: Tensor, axes: readonly number[], op: string): void {
+  if (axes.some((a) => x.shape[a] === 0) || (x.numel === 0 && axes.length === 0)) {
+    throw new ShapeError(`${op}: cannot reduce an empty dim of a tensor of shape ${formatShape(x.shape)}`);
+  }
+}
+
+function extremeOverDims(op: 'amax' | 'amin', x: Tensor, dims: Dims, keepdim: boolean): Tensor {
+  checkTensor(op, x);
+  const axes = resolveDims(dims, x.ndim, op);
+  checkNonEmpty(x, axes, op);
+  const y = reduceRaw(op === 'amax' ? ReduceOp.max : ReduceOp.min, x, axes, keepdim, x.dtype);
+  return record(y, op, [x], (g) => {
+    // The gradient is shared evenly among the elements equal to the extreme.
+    const yKeep = reshape(y, reducedShape(x.shape, axes, true));
+    const hits = cast(eq(x, yKeep), g.dtype);
+    const count = sum(hits, axes, true);
+    return [mul(spreadBack(g, x.shape, axes), div(hits, count))];
+  });
+}
+
+/** Largest value over `dims` (all when omitted). Ties share the gradient evenly; NaN propagates. */
+export function amax(x: Tensor, dims?: Dims, keepdim = false): Tensor {
+  return extremeOverDims('amax', x, dims, keepdim);
+}
+
+/** Smallest value over `dims` (all when omitted). Ties share the gradient evenly; NaN propagates. */
+export function amin(x: Tensor, dims?: Dims, keepdim = false): Tensor {
+  return extremeOverDims('amin', x, dims, keepdim);
+}
+
+/** Values and their int32 positions along one dim, from max/min. */
+export interface ValuesIndices {
+  values: Tensor;
+  indices: Tensor;
+}
+
+function extremeAlongDim(op: 'max' | 'min', x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
+  checkTensor(op, x);
+  const d = normalizeDim(dim, x.ndim, op);
+  const axes = x.ndim === 0 ? [] : [d];
+  checkNonEmpty(x, axes, op);
+  const { outer, n, inner } = x.ndim === 0 ? { outer: 1, n: 1, inner: 1 } : blockAround(x.shape, d);
+  const values = allocate(x.dtype, outer * inner);
+  const indices = new Int32Array(outer * inner);
+  getBackend().argReduce(op === 'max' ? ReduceOp.max : ReduceOp.min, x.data, values, indices, outer, n, inner);
+  const shape = reducedShape(x.shape, axes, keepdim);
+  const idx = new Tensor(indices, shape, 'int32');
+  const v = new Tensor(values, shape, x.dtype);
+  record(v, op, [x], (g) => {
+    const keepShape = reducedShape(x.shape, axes, true);
+    const zeros = new Tensor(allocate(g.dtype, x.numel), x.shape, g.dtype);
+    return [scatterAdd(zeros, d, reshape(idx, keepShape), reshape(g, keepShape))];
+  });
+  return { values: v, indices: idx };
+}
+
+/**
+ * Largest value along `dim` and its index (first on ties); the gradient goes to that index.
+ *
+ * Example: `const { values, indices } = max(scores, 1)`.
+ */
+export function max(x: Tensor, dim: number, keepdim = false): ValuesIndices {
+  return extremeAlongDim('max', x, dim, keepdim);
+}
+
+/** Smallest value along `dim` and its index (first on ties); the gradient goes to that index. */
+export function min(x: Tensor, dim: number, keepdim = false): ValuesIndices {
+  return extremeAlongDim('min', x, dim, keepdim);
+}
+
+/** Index of the largest value along `dim` (int32), or in the flattened tensor when dim is omitted. */
+export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
+  checkTensor('argmax', x);
+  if (dim === undefined) return max(reshape(x, [-1]), 0).indices;
+  return max(x, dim, keepdim).indices;
+}
+
+/** Index of the smallest value along `dim` (int32), or in the flattened tensor when dim is omitted. */
+export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
+  checkTensor('argmin', x);
+  if (dim === undefined) return min(reshape(x, [-1]), 0).indices;
+  return min(x, dim, keepdim).indices;
+}
+
+/** Options of var and std. */
+export interface VarOptions {
+  /** Subtracted from the count in the divisor: 1 (default) is Bessel's unbiased estimate, 0 the population variance. */
+  correction?: number;
+  /** Keep reduced dims as size 1. Default false. */
+  keepdim?: boolean;
+}
+
+/** Variance over `dims` (all when omitted), Σ(x − mean)² / (count − correction). */
+export function variance(x: Tensor, dims?: Dims, options: VarOptions = {}): Tensor {
+  checkTensor('var', x);
+  const axes = resolveDims(dims, x.ndim, 'var');
+  const count = numelOf(axes.map((a) => x.shape[a]));
+  const centered = sub(toFloat(x), mean(x, axes, true));
+  return div(sum(square(centered), axes, options.keepdim ?? false), Math.max(count - (options.correction ?? 1), 0));
+}
+
+/** Standard deviation over `dims`: √var. */
+export function std(x: Tensor, dims?: Dims, options: VarOptions = {}): Tensor {
+  return sqrt(variance(x, dims, options));
+}
+
+/**
+ * log Σ exp(x) over `dims`, computed stably (the max is subtracted first; infinite maxima
+ * are handled). Example: `logsumexp(logits, -1)`.
+ */
+export function logsumexp(x: Tensor, dims?: Dims, keepdim = false): Tensor {
+  checkTensor('logsumexp', x);
+  const axes = resolveDims(dims, x.ndim, 'logsumexp');
+  const input = toFloat(x);
+  const m = amax(input.detach(), axes, true);
+  const shift = where(eq(abs(m), Infinity), 0, m);
+  const y = add(log(sum(exp(sub(input, shift)), axes, true)), shift);
+  return keepdim ? y : reshape(y, reducedShape(x.shape, axes, false));
+}
+
+/**
+ * Sums g down to `shape`, the shape of an operand that was broadcast to g's shape: the
+ * gradient of broadcasting. Returns g itself when the shapes already match.
+ */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  const lead = g.ndim - shape.length;
+  const axes: number[] = [];
+  for (let d = 0; d < g.ndim; d++) {
+    if (d < lead || (shape[d - lead] === 1 && g.shape[d] !== 1)) axes.push(d);
+  }
+  return reshape(sum(g, axes, true), shape);
+}

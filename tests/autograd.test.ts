@@ -1,0 +1,120 @@
+/** Autograd semantics (PyTorch's): accumulation, explicit gradients, released graphs, noGrad, detach, retainGrad, createGraph. */
+import { describe, expect, it } from 'vitest';
+import * as k from '../lib/index.js';
+import { expectClose } from './helpers.js';
+
+const BACKENDS: k.BackendName[] = ['reference', 'native'];
+
+for (const backend of BACKENDS) {
+  describe(`autograd on ${backend}`, () => {
+    const run = (fn: () => void) => () => k.withBackend(backend, fn);
+
+    it('accumulates gradients across backward calls until zeroGrad', run(() => {
+      const x = k.tensor([1, 2, 3], { requiresGrad: true });
+      k.sum(k.mul(x, x)).backward();
+      expectClose(x.grad!.data, [2, 4, 6]);
+      k.sum(k.mul(x, x)).backward();
+      expectClose(x.grad!.data, [4, 8, 12]);
+      x.zeroGrad();
+      expect(x.grad).toBeNull();
+    }));
+
+    it('takes an explicit gradient for a non-scalar output', run(() => {
+      const x = k.tensor([[1, 2], [3, 4]], { requiresGrad: true });
+      k.mul(x, 3).backward(k.tensor([[1, 0], [0, 2]]));
+      expectClose(x.grad!.data, [3, 0, 0, 6]);
+    }));
+
+    it('refuses a non-scalar output without a gradient, naming the shape', run(() => {
+      const x = k.ones([2, 3], { requiresGrad: true });
+      expect(() => k.mul(x, 2).backward()).toThrow(k.AutogradError);
+      expect(() => k.mul(x, 2).backward()).toThrow(/\[2, 3\]/);
+    }));
+
+    it('refuses a gradient of the wrong shape', run(() => {
+      const x = k.ones([2, 3], { requiresGrad: true });
+      expect(() => k.mul(x, 2).backward(k.ones([3, 2]))).toThrow(/\[3, 2\].*\[2, 3\]/);
+    }));
+
+    it('refuses a second backward through a released graph, and allows it with retainGraph', run(() => {
+      const x = k.tensor([1, 2], { requiresGrad: true });
+      const y = k.sum(k.exp(x));
+      y.backward();
+      expect(() => y.backward()).toThrow(/second time/);
+      const z = k.sum(k.exp(x));
+      x.zeroGrad();
+      z.backward(undefined, { retainGraph: true });
+      z.backward();
+      expectClose(x.grad!.data, [2 * Math.E, 2 * Math.E ** 2]);
+    }));
+
+    it('does not record inside noGrad, and detach cuts the graph', run(() => {
+      const x = k.ones([3], { requiresGrad: true });
+      const y = k.noGrad(() => k.mul(x, 2));
+      expect(y.requiresGrad).toBe(false);
+      expect(k.mul(x, 2).detach().requiresGrad).toBe(false);
+      expect(k.enableGrad(() => k.noGrad(() => k.isGradEnabled()))).toBe(false);
+      expect(k.isGradEnabled()).toBe(true);
+    }));
+
+    it('keeps an intermediate gradient on retainGrad', run(() => {
+      const x = k.tensor([1, 2], { requiresGrad: true });
+      const h = k.mul(x, 3).retainGrad();
+      k.sum(k.square(h)).backward();
+      expectClose(h.grad!.data, [6, 12]);
+      expectClose(x.grad!.data, [18, 36]);
+      expect(k.mul(x, 1).grad).toBeNull();
+    }));
+
+    it('sums gradients over every path (diamond)', run(() => {
+      const x = k.tensor([2, -1], { requiresGrad: true });
+      k.sum(k.add(k.mul(x, x), x)).backward();
+      expectClose(x.grad!.data, [5, -1]);
+    }));
+
+    it('computes second derivatives with createGraph', run(() => {
+      const x = k.tensor([1.5, -2], { requiresGrad: true });
+      const y = k.sum(k.pow(x, 3));
+      y.backward(undefined, { createGraph: true });
+      const firstGrad = x.grad!;
+      expectClose(firstGrad.data, [3 * 1.5 ** 2, 12]);
+      x.zeroGrad();
+      k.sum(firstGrad).backward();
+      expectClose(x.grad!.data, [9, -12], 1e-4);
+    }));
+
+    it('handles deep graphs without recursion limits', run(() => {
+      const x = k.tensor([1], { requiresGrad: true });
+      let y = x;
+      for (let i = 0; i < 20000; i++) y = k.add(y, 1e-4);
+      y.backward();
+      expectClose(x.grad!.data, [1]);
+    }));
+
+    it('leaves .grad unaliased from other gradients', run(() => {
+      const a = k.ones([2], { requiresGrad: true });
+      const b = k.ones([2], { requiresGrad: true });
+      k.sum(k.add(a, b)).backward();
+      expect(a.grad!.data).not.toBe(b.grad!.data);
+    }));
+  });
+}
+
+describe('autograd rules', () => {
+  it('only float leaves can require grad', () => {
+    expect(() => k.tensor([1, 2], { dtype: 'int32' }).requiresGrad_()).toThrow(k.DTypeError);
+    const x = k.ones([2], { requiresGrad: true });
+    expect(() => k.mul(x, 2).requiresGrad_(false)).toThrow(k.AutogradError);
+  });
+
+  it('backward from a tensor that does not require grad throws', () => {
+    expect(() => k.ones([1]).backward()).toThrow(k.AutogradError);
+  });
+
+  it('gradcheck catches a wrong gradient', () => {
+    const x = k.randn([4], { dtype: 'float64', requiresGrad: true });
+    const wrongSquare = (t: k.Tensor) => k.add(k.mul(t.detach(), t.detach()), k.mul(t, 0.5)); // claims d/dx = 0.5
+    expect(() => k.gradcheck(wrongSquare, [x])).toThrow(k.GradcheckError);
+    expect(() => k.gradcheck(k.tanh, [k.randn([2], { requiresGrad: true })])).toThrow(/float64/);
+  });
+});

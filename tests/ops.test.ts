@@ -1,0 +1,57 @@
+/**
+ * Runs every case of op-cases.ts in two modes: a float64 finite-difference gradcheck on the
+ * reference backend, and native-vs-reference parity of outputs and gradients in float32.
+ */
+import { describe, expect, it } from 'vitest';
+import * as k from '../lib/index.js';
+import type { Tensor } from '../lib/index.js';
+import { OP_CASES, makeInputs, type OpCase } from './op-cases.js';
+import { expectClose } from './helpers.js';
+
+describe('gradcheck (float64, reference backend)', () => {
+  for (const c of OP_CASES.filter((c) => c.differentiable !== false)) {
+    it(c.name, () => {
+      const inputs = makeInputs(c, 'float64', 1, true);
+      const result = k.gradcheck(c.fn, inputs, { raiseException: false });
+      expect(result.ok, result.worst).toBe(true);
+    });
+  }
+});
+
+interface RunResult {
+  output: Tensor;
+  grads: (Float32Array | null)[];
+}
+
+function runOn(backend: k.BackendName, c: OpCase): RunResult {
+  return k.withBackend(backend, () => {
+    const differentiable = c.differentiable !== false;
+    const inputs = makeInputs(c, 'float32', 7, differentiable);
+    const output = c.fn(...inputs);
+    if (differentiable && output.requiresGrad) {
+      const projection = k.randn(output.shape, { generator: new k.Generator(3) });
+      k.sum(k.mul(output, projection)).backward();
+    }
+    return { output, grads: inputs.map((x) => (x.grad === null ? null : (x.grad.data as Float32Array))) };
+  });
+}
+
+describe('parity: native vs reference (float32)', () => {
+  it('the native addon is built and loads', () => {
+    expect(k.isNativeAvailable()).toBe(true);
+  });
+  for (const c of OP_CASES) {
+    it(c.name, () => {
+      const native = runOn('native', c);
+      const reference = runOn('reference', c);
+      const { atol, rtol } = c.tol ?? { atol: 1e-5, rtol: 1e-4 };
+      expect(native.output.shape).toEqual(reference.output.shape);
+      expect(native.output.dtype).toBe(reference.output.dtype);
+      expectClose(native.output.data, reference.output.data, atol, rtol, 'output');
+      reference.grads.forEach((g, i) => {
+        if (g === null) return expect(native.grads[i]).toBeNull();
+        expectClose(native.grads[i] ?? [], g, atol, rtol, `grad of input ${i}`);
+      });
+    });
+  }
+});
