@@ -1,0 +1,109 @@
+/**
+ * Benchmark harness: timing loops, result rows, the printed table, the JSON file under
+ * bench/results/, and running the Python anchors (PyTorch, OpenBLAS) in the same run.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** One measurement: DESIGN.md's row format. */
+export interface BenchRow {
+  suite: string;
+  case: string;
+  impl: string;
+  median_ms: number | null;
+  threads?: number;
+  gflops?: number;
+  samples_per_s?: number;
+  peak_rss_mb?: number;
+  /** Why a row has no figure (an anchor that is not installed). */
+  skipped?: string;
+}
+
+/** The bench/ folder of the checkout (this file runs from dist/bench/ after compilation). */
+export const BENCH_DIR = findBenchDir();
+
+function findBenchDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return join(dir, 'bench');
+}
+
+/**
+ * Median time of one call of `fn` in ms: `rounds` rounds of a loop that runs for at least
+ * `minRoundMs`, after a warm-up, each round's time divided by its call count.
+ */
+export function timeIt(fn: () => void, options: { rounds?: number; minRoundMs?: number } = {}): number {
+  const rounds = options.rounds ?? 7;
+  const minRoundMs = options.minRoundMs ?? 150;
+  let calls = 1;
+  for (let warm = performance.now(); performance.now() - warm < minRoundMs; ) {
+    fn();
+    calls++;
+  }
+  const perCall: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const start = performance.now();
+    for (let i = 0; i < calls; i++) fn();
+    perCall.push((performance.now() - start) / calls);
+  }
+  perCall.sort((a, b) => a - b);
+  return perCall[Math.floor(rounds / 2)];
+}
+
+/** The Python with PyTorch and numpy: Debian's /usr/bin/python3 (a pyenv shim would not see them). */
+const PYTHON = '/usr/bin/python3';
+
+/**
+ * Runs bench/anchors/<script> with /usr/bin/python3 and parses the JSON rows it prints, or
+ * returns one `skipped` row per case when the interpreter or module is missing.
+ * OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are unset for this command only (they force
+ * OpenBLAS onto an older kernel on this machine).
+ */
+export function runPythonAnchor(script: string, args: string[], fallback: { suite: string; impl: string; cases: string[] }): BenchRow[] {
+  const skip = (why: string): BenchRow[] =>
+    fallback.cases.map((c) => ({ suite: fallback.suite, case: c, impl: fallback.impl, median_ms: null, skipped: why }));
+  if (!existsSync(PYTHON)) return skip(`${PYTHON} not found`);
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const result = spawnSync(PYTHON, [join(BENCH_DIR, 'anchors', script), ...args], { env, encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (result.status !== 0) {
+    const message = (result.stderr || result.stdout || '').trim().split('\n').pop() ?? 'failed';
+    return skip(message.includes('No module named') ? `not installed (${message})` : `anchor failed: ${message}`);
+  }
+  return JSON.parse(result.stdout) as BenchRow[];
+}
+
+/** Prints rows as a table, with each kiln row's ratio to the best anchor row of the same case. */
+export function printTable(rows: BenchRow[]): void {
+  const header = ['case', 'impl', 'threads', 'median', 'vs best anchor'];
+  const lines = rows.map((r) => {
+    const anchors = rows.filter((a) => a.case === r.case && !a.impl.startsWith('kiln') && a.median_ms !== null);
+    const best = anchors.reduce<number | null>((m, a) => (m === null || a.median_ms! < m ? a.median_ms : m), null);
+    const ratio = r.impl.startsWith('kiln') && best !== null && r.median_ms ? `${(best / r.median_ms).toFixed(2)}× faster` : '';
+    const median = r.median_ms === null ? `skipped: ${r.skipped}` : formatMs(r.median_ms);
+    return [r.case, r.impl, String(r.threads ?? ''), median, ratio];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const format = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
+  console.log(format(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const l of lines) console.log(format(l));
+}
+
+function formatMs(ms: number): string {
+  return ms < 0.1 ? `${(ms * 1000).toFixed(3)} µs` : `${ms.toFixed(3)} ms`;
+}
+
+/** Writes rows to bench/results/<suite>.json atomically (temp file + rename). */
+export function writeResults(suite: string, rows: BenchRow[]): string {
+  const dir = join(BENCH_DIR, 'results');
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${suite}.json`);
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, JSON.stringify(rows, null, 2) + '\n');
+  renameSync(temp, path);
+  return path;
+}

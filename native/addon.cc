@@ -1,0 +1,22 @@
+// The kiln native addon: registers every binding, nothing else.
+#include <napi.h>
+
+#include "bindings/bindings.h"
+
+namespace {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  using namespace kiln::bindings;
+  register_elementwise(env, exports);
+  register_reduce(env, exports);
+  register_softmax(env, exports);
+  register_matmul(env, exports);
+  register_strided(env, exports);
+  register_index(env, exports);
+  register_threads(env, exports);
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(kiln, init)

@@ -1,0 +1,289 @@
+#include "args.h"
+
+#include "../kernels/strided_rows.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+
+namespace kiln::bindings {
+namespace {
+
+const char* typed_array_name(napi_typedarray_type type) {
+  switch (type) {
+    case napi_int8_array: return "Int8Array";
+    case napi_uint8_array: return "Uint8Array";
+    case napi_uint8_clamped_array: return "Uint8ClampedArray";
+    case napi_int16_array: return "Int16Array";
+    case napi_uint16_array: return "Uint16Array";
+    case napi_int32_array: return "Int32Array";
+    case napi_uint32_array: return "Uint32Array";
+    case napi_float32_array: return "Float32Array";
+    case napi_float64_array: return "Float64Array";
+    case napi_bigint64_array: return "BigInt64Array";
+    case napi_biguint64_array: return "BigUint64Array";
+  }
+  return "typed array";
+}
+
+// What a JS value is, for error messages: "Float64Array", "Array", "number", "undefined", ...
+const char* describe(napi_env env, napi_value value) {
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok) return "unknown";
+  switch (type) {
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_boolean: return "boolean";
+    case napi_number: return "number";
+    case napi_string: return "string";
+    case napi_symbol: return "symbol";
+    case napi_function: return "function";
+    case napi_external: return "external";
+    case napi_bigint: return "bigint";
+    case napi_object: break;
+  }
+  bool flag = false;
+  if (napi_is_typedarray(env, value, &flag) == napi_ok && flag) {
+    napi_typedarray_type array_type;
+    size_t length;
+    napi_get_typedarray_info(env, value, &array_type, &length, nullptr, nullptr, nullptr);
+    return typed_array_name(array_type);
+  }
+  if (napi_is_array(env, value, &flag) == napi_ok && flag) return "Array";
+  return "object";
+}
+
+// "outer=2, n=3, inner=4"
+void format_sizes(char* buffer, size_t capacity, std::initializer_list<NamedSize> sizes) {
+  size_t used = 0;
+  buffer[0] = '\0';
+  for (const NamedSize& size : sizes) {
+    if (used >= capacity) break;
+    int written = std::snprintf(buffer + used, capacity - used, "%s%s=%lld", used == 0 ? "" : ", ", size.name,
+                                static_cast<long long>(size.value));
+    if (written < 0) break;
+    used += static_cast<size_t>(written);
+  }
+}
+
+}  // namespace
+
+Args::Args(napi_env env, napi_callback_info info, const char* function, size_t expected_count)
+    : env_(env), function_(function) {
+  if (napi_get_cb_info(env, info, &argc_, argv_, nullptr, nullptr) != napi_ok) {
+    argc_ = 0;
+  }
+  if (argc_ != expected_count) {
+    type_error("expected %zu arguments, got %zu", expected_count, argc_);
+  }
+}
+
+Array<void> Args::typed_array(napi_value value, napi_typedarray_type expected, const char* name) {
+  Array<void> array;
+  if (!ok_) return array;
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  // napi_get_typedarray_info fails (without throwing) for anything but a typed array.
+  if (napi_get_typedarray_info(env_, value, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != expected) {
+    type_error("%s must be a%s %s, got %s", name, expected == napi_int32_array ? "n" : "", typed_array_name(expected),
+               describe(env_, value));
+    return array;
+  }
+  array.data = data;
+  array.length = static_cast<int64_t>(length);
+  return array;
+}
+
+Array<float> Args::float32(size_t index, const char* name) {
+  Array<void> array = typed_array(argv_[index], napi_float32_array, name);
+  return {static_cast<float*>(array.data), array.length};
+}
+
+Array<int32_t> Args::int32(size_t index, const char* name) {
+  Array<void> array = typed_array(argv_[index], napi_int32_array, name);
+  return {static_cast<int32_t*>(array.data), array.length};
+}
+
+Array<uint8_t> Args::uint8(size_t index, const char* name) {
+  Array<void> array = typed_array(argv_[index], napi_uint8_array, name);
+  return {static_cast<uint8_t*>(array.data), array.length};
+}
+
+Array<int32_t> Args::int32_property(size_t index, const char* key, const char* name) {
+  if (!ok_) return {};
+  napi_valuetype type;
+  napi_value property;
+  if (napi_typeof(env_, argv_[index], &type) != napi_ok || type != napi_object ||
+      napi_get_named_property(env_, argv_[index], key, &property) != napi_ok) {
+    // A getter may have thrown; report that exception rather than ours.
+    bool pending = false;
+    napi_is_exception_pending(env_, &pending);
+    if (pending) {
+      ok_ = false;
+    } else {
+      type_error("%s must be an object with Int32Array '%s', got %s", name, key, describe(env_, argv_[index]));
+    }
+    return {};
+  }
+  Array<void> array = typed_array(property, napi_int32_array, name);
+  return {static_cast<int32_t*>(array.data), array.length};
+}
+
+int64_t Args::integer(size_t index, const char* name, int64_t min, int64_t max) {
+  if (!ok_) return 0;
+  double value;
+  if (napi_get_value_double(env_, argv_[index], &value) != napi_ok) {
+    type_error("%s must be a number, got %s", name, describe(env_, argv_[index]));
+    return 0;
+  }
+  if (!(value >= static_cast<double>(min) && value <= static_cast<double>(max)) || std::floor(value) != value) {
+    range_error("%s must be an integer in [%lld, %lld], got %g", name, static_cast<long long>(min),
+                static_cast<long long>(max), value);
+    return 0;
+  }
+  return static_cast<int64_t>(value);
+}
+
+int64_t Args::size(size_t index, const char* name) { return integer(index, name, 0, kMaxSafeInteger); }
+
+double Args::number(size_t index, const char* name) {
+  if (!ok_) return 0;
+  double value;
+  if (napi_get_value_double(env_, argv_[index], &value) != napi_ok) {
+    type_error("%s must be a number, got %s", name, describe(env_, argv_[index]));
+    return 0;
+  }
+  if (std::isnan(value)) {
+    range_error("%s must not be NaN", name);
+    return 0;
+  }
+  return value;
+}
+
+bool Args::boolean(size_t index, const char* name) {
+  if (!ok_) return false;
+  bool value;
+  if (napi_get_value_bool(env_, argv_[index], &value) != napi_ok) {
+    type_error("%s must be a boolean, got %s", name, describe(env_, argv_[index]));
+    return false;
+  }
+  return value;
+}
+
+bool Args::is_null(size_t index) const {
+  if (!ok_) return false;
+  napi_valuetype type;
+  return napi_typeof(env_, argv_[index], &type) == napi_ok && type == napi_null;
+}
+
+int64_t Args::product(std::initializer_list<NamedSize> sizes) {
+  if (!ok_) return -1;
+  int64_t nonzero_product = 1;
+  bool has_zero = false;
+  for (const NamedSize& size : sizes) {
+    if (size.value == 0) {
+      has_zero = true;
+    } else if (nonzero_product > kMaxSafeInteger / size.value) {
+      char described[256];
+      format_sizes(described, sizeof described, sizes);
+      range_error("sizes %s are too large: their product exceeds 2^53", described);
+      return -1;
+    } else {
+      nonzero_product *= size.value;
+    }
+  }
+  return has_zero ? 0 : nonzero_product;
+}
+
+void Args::require_elements(const char* name, int64_t length, std::initializer_list<NamedSize> sizes) {
+  int64_t needed = product(sizes);
+  if (!ok_ || length == needed) return;
+  char described[256];
+  format_sizes(described, sizeof described, sizes);
+  range_error("%s has %lld elements but %s needs %lld", name, static_cast<long long>(length), described,
+              static_cast<long long>(needed));
+}
+
+void Args::require_same_length(const char* name, int64_t length, const char* other_name, int64_t other_length) {
+  if (ok_ && length != other_length) {
+    range_error("%s has %lld elements but %s has %lld", name, static_cast<long long>(length), other_name,
+                static_cast<long long>(other_length));
+  }
+}
+
+int64_t Args::check_view(const char* name, int64_t length, int64_t offset, const Array<int32_t>& shape,
+                         const Array<int32_t>& strides) {
+  if (!ok_) return 0;
+  if (shape.length != strides.length) {
+    range_error("shape has %lld entries but strides has %lld", static_cast<long long>(shape.length),
+                static_cast<long long>(strides.length));
+    return 0;
+  }
+  if (shape.length > kMaxDims) {
+    range_error("shape has %lld dims; at most %lld are supported", static_cast<long long>(shape.length),
+                static_cast<long long>(kMaxDims));
+    return 0;
+  }
+  // lowest / highest: the extreme offsets the view reaches. Each term is below 2^62 in
+  // magnitude; saturating the sums just past 2^53 keeps them from overflowing.
+  int64_t count = 1;
+  int64_t lowest = offset;
+  int64_t highest = offset;
+  for (int64_t d = 0; d < shape.length; ++d) {
+    const int64_t extent = shape.data[d];
+    if (extent < 0) {
+      range_error("shape[%lld] is %lld; sizes must be >= 0", static_cast<long long>(d), static_cast<long long>(extent));
+      return 0;
+    }
+    if (extent == 0) count = 0;
+    if (count > 0 && count > kMaxSafeInteger / extent) {
+      range_error("the view of %lld dims has more than 2^53 elements", static_cast<long long>(shape.length));
+      return 0;
+    }
+    count *= extent;
+    const int64_t reach = (extent - 1) * static_cast<int64_t>(strides.data[d]);
+    if (reach > 0) highest = std::min(highest + reach, kMaxSafeInteger + 1);
+    if (reach < 0) lowest = std::max(lowest + reach, -kMaxSafeInteger - 1);
+  }
+  if (count > 0 && (lowest < 0 || highest >= length)) {
+    range_error("the view reaches %s elements %lld to %lld (offset=%lld) but %s has %lld elements", name,
+                static_cast<long long>(lowest), static_cast<long long>(highest), static_cast<long long>(offset), name,
+                static_cast<long long>(length));
+    return 0;
+  }
+  return count;
+}
+
+void Args::type_error(const char* format, ...) {
+  va_list arguments;
+  va_start(arguments, format);
+  throw_error(napi_throw_type_error, format, arguments);
+  va_end(arguments);
+}
+
+void Args::range_error(const char* format, ...) {
+  va_list arguments;
+  va_start(arguments, format);
+  throw_error(napi_throw_range_error, format, arguments);
+  va_end(arguments);
+}
+
+void Args::throw_error(ErrorThrower thrower, const char* format, va_list arguments) {
+  if (!ok_) return;
+  ok_ = false;
+  char message[512];
+  int prefix = std::snprintf(message, sizeof message, "%s: ", function_);
+  std::vsnprintf(message + prefix, sizeof message - prefix, format, arguments);
+  thrower(env_, nullptr, message);
+}
+
+void export_function(Napi::Env env, Napi::Object exports, const char* name, napi_callback callback) {
+  napi_value function;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, nullptr, &function));
+  exports.Set(name, Napi::Value(env, function));
+}
+
+}  // namespace kiln::bindings

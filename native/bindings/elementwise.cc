@@ -1,0 +1,132 @@
+// unary, binary, compare, where, clamp: see Backend in lib/backend/backend.ts.
+#include "../kernels/elementwise.h"
+
+#include "args.h"
+#include "bindings.h"
+
+namespace kiln::bindings {
+namespace {
+
+// The operand layout of a binary or compare call: (a, b) into an output of out_length elements.
+struct BinaryLayout {
+  bool has_plan = false;
+  BroadcastPlan plan{};
+  bool a_is_scalar = false;
+  bool b_is_scalar = false;
+};
+
+// Reads argument 4, the plan (a BroadcastPlan or null), and checks a and b against it.
+// Without a plan each of a, b has out_length elements or is a scalar (1 element).
+// With a plan, plan.shape has out_length elements in all and a, b contain every element
+// their strides reach.
+BinaryLayout read_layout(Args& args, const Array<float>& a, const Array<float>& b, int64_t out_length) {
+  BinaryLayout layout;
+  if (!args.ok()) return layout;
+  if (args.is_null(4)) {
+    layout.a_is_scalar = a.length == 1 && out_length != 1;
+    layout.b_is_scalar = b.length == 1 && out_length != 1;
+    if (!layout.a_is_scalar) args.require_same_length("a", a.length, "out", out_length);
+    if (!layout.b_is_scalar) args.require_same_length("b", b.length, "out", out_length);
+    return layout;
+  }
+  const Array<int32_t> shape = args.int32_property(4, "shape", "plan.shape");
+  const Array<int32_t> a_strides = args.int32_property(4, "aStrides", "plan.aStrides");
+  const Array<int32_t> b_strides = args.int32_property(4, "bStrides", "plan.bStrides");
+  const int64_t count = args.check_view("a", a.length, 0, shape, a_strides);
+  args.check_view("b", b.length, 0, shape, b_strides);
+  if (args.ok() && count != out_length) {
+    args.range_error("plan.shape has %lld elements but out has %lld", static_cast<long long>(count),
+                     static_cast<long long>(out_length));
+  }
+  layout.has_plan = true;
+  layout.plan = {shape.length, shape.data, a_strides.data, b_strides.data};
+  return layout;
+}
+
+// unary(op, x: Float32Array, out: Float32Array)
+napi_value unary(napi_env env, napi_callback_info info) {
+  Args args(env, info, "unary", 3);
+  const int32_t op = args.op_code(0, kUnaryOpCount);
+  const Array<float> x = args.float32(1, "x");
+  const Array<float> out = args.float32(2, "out");
+  args.require_same_length("x", x.length, "out", out.length);
+  if (!args.ok()) return nullptr;
+  kiln::unary(static_cast<UnaryOp>(op), x.data, out.data, x.length);
+  return nullptr;
+}
+
+// binary(op, a: Float32Array, b: Float32Array, out: Float32Array, plan: BroadcastPlan | null)
+napi_value binary(napi_env env, napi_callback_info info) {
+  Args args(env, info, "binary", 5);
+  const int32_t op = args.op_code(0, kBinaryOpCount);
+  const Array<float> a = args.float32(1, "a");
+  const Array<float> b = args.float32(2, "b");
+  const Array<float> out = args.float32(3, "out");
+  const BinaryLayout layout = read_layout(args, a, b, out.length);
+  if (!args.ok()) return nullptr;
+  if (layout.has_plan) {
+    kiln::binary_broadcast(static_cast<BinaryOp>(op), a.data, b.data, out.data, layout.plan);
+  } else {
+    kiln::binary(static_cast<BinaryOp>(op), a.data, layout.a_is_scalar, b.data, layout.b_is_scalar, out.data,
+                 out.length);
+  }
+  return nullptr;
+}
+
+// compare(op, a: Float32Array, b: Float32Array, out: Uint8Array, plan: BroadcastPlan | null)
+napi_value compare(napi_env env, napi_callback_info info) {
+  Args args(env, info, "compare", 5);
+  const int32_t op = args.op_code(0, kCompareOpCount);
+  const Array<float> a = args.float32(1, "a");
+  const Array<float> b = args.float32(2, "b");
+  const Array<uint8_t> out = args.uint8(3, "out");
+  const BinaryLayout layout = read_layout(args, a, b, out.length);
+  if (!args.ok()) return nullptr;
+  if (layout.has_plan) {
+    kiln::compare_broadcast(static_cast<CompareOp>(op), a.data, b.data, out.data, layout.plan);
+  } else {
+    kiln::compare(static_cast<CompareOp>(op), a.data, layout.a_is_scalar, b.data, layout.b_is_scalar, out.data,
+                  out.length);
+  }
+  return nullptr;
+}
+
+// where(cond: Uint8Array, a: Float32Array, b: Float32Array, out: Float32Array)
+napi_value where(napi_env env, napi_callback_info info) {
+  Args args(env, info, "where", 4);
+  const Array<uint8_t> cond = args.uint8(0, "cond");
+  const Array<float> a = args.float32(1, "a");
+  const Array<float> b = args.float32(2, "b");
+  const Array<float> out = args.float32(3, "out");
+  args.require_same_length("cond", cond.length, "out", out.length);
+  args.require_same_length("a", a.length, "out", out.length);
+  args.require_same_length("b", b.length, "out", out.length);
+  if (!args.ok()) return nullptr;
+  kiln::where(cond.data, a.data, b.data, out.data, out.length);
+  return nullptr;
+}
+
+// clamp(x: Float32Array, lo: number, hi: number, out: Float32Array)
+napi_value clamp(napi_env env, napi_callback_info info) {
+  Args args(env, info, "clamp", 4);
+  const Array<float> x = args.float32(0, "x");
+  const double lo = args.number(1, "lo");
+  const double hi = args.number(2, "hi");
+  const Array<float> out = args.float32(3, "out");
+  args.require_same_length("x", x.length, "out", out.length);
+  if (!args.ok()) return nullptr;
+  kiln::clamp(x.data, static_cast<float>(lo), static_cast<float>(hi), out.data, out.length);
+  return nullptr;
+}
+
+}  // namespace
+
+void register_elementwise(Napi::Env env, Napi::Object exports) {
+  export_function(env, exports, "unary", unary);
+  export_function(env, exports, "binary", binary);
+  export_function(env, exports, "compare", compare);
+  export_function(env, exports, "where", where);
+  export_function(env, exports, "clamp", clamp);
+}
+
+}  // namespace kiln::bindings

@@ -1,0 +1,38 @@
+// setNumThreads, getNumThreads: see Backend in lib/backend/backend.ts.
+#include "../kernels/parallel.h"
+
+#include "args.h"
+#include "bindings.h"
+
+namespace kiln::bindings {
+namespace {
+
+// More threads than this is certainly a mistake (each one is a real OS thread).
+constexpr int64_t kMaxThreads = 256;
+
+// setNumThreads(n: integer in [1, 256])
+napi_value set_num_threads(napi_env env, napi_callback_info info) {
+  Args args(env, info, "setNumThreads", 1);
+  const int64_t count = args.integer(0, "n", 1, kMaxThreads);
+  if (!args.ok()) return nullptr;
+  kiln::set_num_threads(static_cast<int>(count));
+  return nullptr;
+}
+
+// getNumThreads(): number
+napi_value get_num_threads(napi_env env, napi_callback_info info) {
+  Args args(env, info, "getNumThreads", 0);
+  if (!args.ok()) return nullptr;
+  napi_value result;
+  if (napi_create_int32(env, kiln::get_num_threads(), &result) != napi_ok) return nullptr;
+  return result;
+}
+
+}  // namespace
+
+void register_threads(Napi::Env env, Napi::Object exports) {
+  export_function(env, exports, "setNumThreads", set_num_threads);
+  export_function(env, exports, "getNumThreads", get_num_threads);
+}
+
+}  // namespace kiln::bindings

@@ -1,0 +1,189 @@
+#include "elementwise.h"
+
+#include <cmath>
+#include <limits>
+
+#include "parallel.h"
+#include "strided_rows.h"
+
+namespace kiln {
+namespace {
+
+// Work per element of a transcendental function, relative to an add.
+constexpr int64_t kExpensiveOpWork = 8;
+
+// ---- unary --------------------------------------------------------------------------------
+
+struct Neg { static float apply(float x) { return -x; } };
+struct Abs { static float apply(float x) { return std::fabs(x); } };
+struct Exp { static float apply(float x) { return std::exp(x); } };
+struct Log { static float apply(float x) { return std::log(x); } };
+struct Sqrt { static float apply(float x) { return std::sqrt(x); } };
+struct Sigmoid { static float apply(float x) { return 1.0f / (1.0f + std::exp(-x)); } };
+struct Tanh { static float apply(float x) { return std::tanh(x); } };
+struct Relu { static float apply(float x) { return x < 0.0f ? 0.0f : x; } };  // NaN stays NaN
+struct Sign { static float apply(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); } };  // as Math.sign
+struct Reciprocal { static float apply(float x) { return 1.0f / x; } };
+struct Square { static float apply(float x) { return x * x; } };
+
+template <typename Op>
+void unary_loop(const float* x, float* out, int64_t n, int64_t work_per_element) {
+  parallel_for(0, n, grain_for(work_per_element), [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[i] = Op::apply(x[i]);
+  });
+}
+
+// ---- binary and compare -------------------------------------------------------------------
+
+struct Add { static float apply(float a, float b) { return a + b; } };
+struct Sub { static float apply(float a, float b) { return a - b; } };
+struct Mul { static float apply(float a, float b) { return a * b; } };
+struct Div { static float apply(float a, float b) { return a / b; } };
+// JavaScript's a ** b: unlike C's pow, 1 ** NaN and (±1) ** ±Infinity are NaN.
+struct Pow {
+  static float apply(float a, float b) {
+    if (std::isnan(b) || (std::isinf(b) && std::fabs(a) == 1.0f)) return std::numeric_limits<float>::quiet_NaN();
+    return std::pow(a, b);
+  }
+};
+struct Maximum { static float apply(float a, float b) { return a != a ? a : (b != b ? b : (a > b ? a : b)); } };
+struct Minimum { static float apply(float a, float b) { return a != a ? a : (b != b ? b : (a < b ? a : b)); } };
+
+struct Eq { static uint8_t apply(float a, float b) { return a == b; } };
+struct Ne { static uint8_t apply(float a, float b) { return a != b; } };
+struct Lt { static uint8_t apply(float a, float b) { return a < b; } };
+struct Le { static uint8_t apply(float a, float b) { return a <= b; } };
+struct Gt { static uint8_t apply(float a, float b) { return a > b; } };
+struct Ge { static uint8_t apply(float a, float b) { return a >= b; } };
+
+// One contiguous run of the output: out[i] = op(a[i * a_step], b[i * b_step]), i < n.
+// Steps of 1 and 0 (a broadcast scalar) get loops the compiler can vectorize.
+template <typename Op, typename Out>
+void binary_run(const float* a, int64_t a_step, const float* b, int64_t b_step, Out* out, int64_t n) {
+  if (a_step == 1 && b_step == 1) {
+    for (int64_t i = 0; i < n; ++i) out[i] = Op::apply(a[i], b[i]);
+  } else if (a_step == 1 && b_step == 0) {
+    const float b_value = b[0];
+    for (int64_t i = 0; i < n; ++i) out[i] = Op::apply(a[i], b_value);
+  } else if (a_step == 0 && b_step == 1) {
+    const float a_value = a[0];
+    for (int64_t i = 0; i < n; ++i) out[i] = Op::apply(a_value, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) out[i] = Op::apply(a[i * a_step], b[i * b_step]);
+  }
+}
+
+// a: (n) or (1), b: (n) or (1), out: (n)
+template <typename Op, typename Out>
+void binary_flat(const float* a, bool a_is_scalar, const float* b, bool b_is_scalar, Out* out, int64_t n,
+                 int64_t work_per_element) {
+  parallel_for(0, n, grain_for(work_per_element), [=](int64_t begin, int64_t end) {
+    const float* a_run = a_is_scalar ? a : a + begin;
+    const float* b_run = b_is_scalar ? b : b + begin;
+    binary_run<Op>(a_run, a_is_scalar ? 0 : 1, b_run, b_is_scalar ? 0 : 1, out + begin, end - begin);
+  });
+}
+
+// out: (plan.shape), contiguous; walked row by row (a row is one run of the last dim).
+template <typename Op, typename Out>
+void binary_planned(const float* a, const float* b, Out* out, const BroadcastPlan& plan,
+                    int64_t work_per_element) {
+  if (plan.ndim == 0) {
+    out[0] = Op::apply(a[0], b[0]);
+    return;
+  }
+  const int64_t last = plan.ndim - 1;
+  const int64_t row_length = plan.shape[last];
+  const int64_t rows = product(plan.shape, last);
+  if (row_length == 0) return;
+  parallel_for(0, rows, grain_for(row_length * work_per_element), [&](int64_t begin, int64_t end) {
+    RowCursor cursor(plan.ndim, plan.shape, plan.a_strides, plan.b_strides, 0, 0, begin);
+    for (int64_t row = begin; row < end; ++row, cursor.advance()) {
+      binary_run<Op>(a + cursor.offset(0), plan.a_strides[last], b + cursor.offset(1), plan.b_strides[last],
+                     out + row * row_length, row_length);
+    }
+  });
+}
+
+// Calls fn(Op{}, work_per_element) with the functor type of a binary op code.
+template <typename Fn>
+void with_binary_op(BinaryOp op, const Fn& fn) {
+  switch (op) {
+    case BinaryOp::Add: return fn(Add{}, 1);
+    case BinaryOp::Sub: return fn(Sub{}, 1);
+    case BinaryOp::Mul: return fn(Mul{}, 1);
+    case BinaryOp::Div: return fn(Div{}, 1);
+    case BinaryOp::Pow: return fn(Pow{}, kExpensiveOpWork);
+    case BinaryOp::Maximum: return fn(Maximum{}, 1);
+    case BinaryOp::Minimum: return fn(Minimum{}, 1);
+  }
+}
+
+template <typename Fn>
+void with_compare_op(CompareOp op, const Fn& fn) {
+  switch (op) {
+    case CompareOp::Eq: return fn(Eq{});
+    case CompareOp::Ne: return fn(Ne{});
+    case CompareOp::Lt: return fn(Lt{});
+    case CompareOp::Le: return fn(Le{});
+    case CompareOp::Gt: return fn(Gt{});
+    case CompareOp::Ge: return fn(Ge{});
+  }
+}
+
+}  // namespace
+
+void unary(UnaryOp op, const float* x, float* out, int64_t n) {
+  switch (op) {
+    case UnaryOp::Neg: return unary_loop<Neg>(x, out, n, 1);
+    case UnaryOp::Abs: return unary_loop<Abs>(x, out, n, 1);
+    case UnaryOp::Exp: return unary_loop<Exp>(x, out, n, kExpensiveOpWork);
+    case UnaryOp::Log: return unary_loop<Log>(x, out, n, kExpensiveOpWork);
+    case UnaryOp::Sqrt: return unary_loop<Sqrt>(x, out, n, 1);
+    case UnaryOp::Sigmoid: return unary_loop<Sigmoid>(x, out, n, kExpensiveOpWork);
+    case UnaryOp::Tanh: return unary_loop<Tanh>(x, out, n, kExpensiveOpWork);
+    case UnaryOp::Relu: return unary_loop<Relu>(x, out, n, 1);
+    case UnaryOp::Sign: return unary_loop<Sign>(x, out, n, 1);
+    case UnaryOp::Reciprocal: return unary_loop<Reciprocal>(x, out, n, 1);
+    case UnaryOp::Square: return unary_loop<Square>(x, out, n, 1);
+  }
+}
+
+void binary(BinaryOp op, const float* a, bool a_is_scalar, const float* b, bool b_is_scalar, float* out,
+            int64_t n) {
+  with_binary_op(op, [&](auto op_type, int64_t work) {
+    binary_flat<decltype(op_type)>(a, a_is_scalar, b, b_is_scalar, out, n, work);
+  });
+}
+
+void binary_broadcast(BinaryOp op, const float* a, const float* b, float* out, const BroadcastPlan& plan) {
+  with_binary_op(op, [&](auto op_type, int64_t work) { binary_planned<decltype(op_type)>(a, b, out, plan, work); });
+}
+
+void compare(CompareOp op, const float* a, bool a_is_scalar, const float* b, bool b_is_scalar, uint8_t* out,
+             int64_t n) {
+  with_compare_op(op, [&](auto op_type) {
+    binary_flat<decltype(op_type)>(a, a_is_scalar, b, b_is_scalar, out, n, 1);
+  });
+}
+
+void compare_broadcast(CompareOp op, const float* a, const float* b, uint8_t* out, const BroadcastPlan& plan) {
+  with_compare_op(op, [&](auto op_type) { binary_planned<decltype(op_type)>(a, b, out, plan, 1); });
+}
+
+void where(const uint8_t* cond, const float* a, const float* b, float* out, int64_t n) {
+  parallel_for(0, n, grain_for(1), [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) out[i] = cond[i] ? a[i] : b[i];
+  });
+}
+
+void clamp(const float* x, float lo, float hi, float* out, int64_t n) {
+  parallel_for(0, n, grain_for(1), [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      float raised = x[i] < lo ? lo : x[i];  // NaN compares false, so it stays NaN
+      out[i] = raised > hi ? hi : raised;
+    }
+  });
+}
+
+}  // namespace kiln

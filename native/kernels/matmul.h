@@ -1,0 +1,21 @@
+// Batched matrix product (a simple blocked loop; to be replaced by a BLIS-style GEMM).
+#pragma once
+
+#include <cstdint>
+
+namespace kiln {
+
+struct MatmulShape {
+  int64_t batch, m, k, n;
+  int64_t a_batch_stride;  // elements between a[p] and a[p + 1]; 0 broadcasts one matrix
+  int64_t b_batch_stride;
+  bool trans_a;  // a[p] stored (k, m) instead of (m, k)
+  bool trans_b;  // b[p] stored (n, k) instead of (k, n)
+};
+
+// out[p] = op(a[p]) · op(b[p]) for p < batch, overwriting out.
+// op(a[p]): (m, k), a[p] at a + p * a_batch_stride; op(b[p]): (k, n), b[p] at b + p * b_batch_stride;
+// out: (batch, m, n) contiguous. k = 0 gives zeros.
+void matmul(const float* a, const float* b, float* out, const MatmulShape& s);
+
+}  // namespace kiln

@@ -1,0 +1,137 @@
+#include "parallel.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace kiln {
+namespace {
+
+int hardware_threads() {
+  unsigned count = std::thread::hardware_concurrency();
+  return count == 0 ? 1 : static_cast<int>(count);
+}
+
+std::atomic<int> g_num_threads{hardware_threads()};
+
+// One parallel loop: [begin, end) cut into chunk_count nearly equal chunks, which the
+// participating threads claim one at a time.
+struct Job {
+  detail::RangeFunction function;
+  const void* context;
+  int64_t begin;
+  int64_t end;
+  int64_t chunk_count;
+  std::atomic<int64_t> next_chunk{0};
+
+  Job(detail::RangeFunction function, const void* context, int64_t begin, int64_t end, int64_t chunk_count)
+      : function(function), context(context), begin(begin), end(end), chunk_count(chunk_count) {}
+
+  int64_t chunk_start(int64_t chunk) const {
+    int64_t length = end - begin;
+    int64_t base = length / chunk_count;
+    int64_t remainder = length % chunk_count;
+    return begin + chunk * base + std::min(chunk, remainder);
+  }
+
+  void run_chunks() {
+    for (int64_t chunk = next_chunk.fetch_add(1); chunk < chunk_count; chunk = next_chunk.fetch_add(1)) {
+      function(context, chunk_start(chunk), chunk_start(chunk + 1));
+    }
+  }
+};
+
+// Helper threads parked on a condition variable. One job at a time: whoever owns `busy_`
+// publishes a job, runs chunks itself, and waits for the helpers it woke.
+class ThreadPool {
+ public:
+  // Runs `job` on the caller plus `helper_count` pool threads. Returns false, having done
+  // nothing, when another caller owns the pool.
+  bool try_run(Job& job, int helper_count) {
+    bool expected = false;
+    if (!busy_.compare_exchange_strong(expected, true, std::memory_order_acquire)) return false;
+    start_threads(helper_count);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      job_ = &job;
+      helpers_wanted_ = helper_count;
+      helpers_running_ = helper_count;
+      ++generation_;
+    }
+    wake_.notify_all();
+    job.run_chunks();
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      done_.wait(lock, [this] { return helpers_running_ == 0; });
+      job_ = nullptr;
+    }
+    busy_.store(false, std::memory_order_release);
+    return true;
+  }
+
+ private:
+  // Grows the pool to `count` helpers. Called only by the owner of busy_.
+  void start_threads(int count) {
+    while (thread_count_ < count) {
+      std::thread(&ThreadPool::helper_main, this, thread_count_, generation_).detach();
+      ++thread_count_;
+    }
+  }
+
+  // A helper runs the jobs of every generation whose helpers_wanted_ includes its index.
+  void helper_main(int index, uint64_t seen_generation) {
+    for (;;) {
+      Job* job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return generation_ != seen_generation; });
+        seen_generation = generation_;
+        if (index >= helpers_wanted_) continue;
+        job = job_;
+      }
+      job->run_chunks();
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (--helpers_running_ == 0) done_.notify_one();
+    }
+  }
+
+  std::atomic<bool> busy_{false};
+  int thread_count_ = 0;  // touched only by the owner of busy_
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  uint64_t generation_ = 0;
+  Job* job_ = nullptr;
+  int helpers_wanted_ = 0;
+  int helpers_running_ = 0;
+};
+
+// Created on first use and intentionally never destroyed: its threads outlive every Node
+// worker_thread and are still parked, harmlessly, when the process exits.
+ThreadPool& pool() {
+  static ThreadPool* instance = new ThreadPool();
+  return *instance;
+}
+
+}  // namespace
+
+void set_num_threads(int n) { g_num_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed); }
+
+int get_num_threads() { return g_num_threads.load(std::memory_order_relaxed); }
+
+namespace detail {
+
+void run_in_pool(int64_t begin, int64_t end, int64_t grain, RangeFunction function, const void* context) {
+  int64_t most_chunks = (end - begin) / std::max<int64_t>(grain, 1);
+  int64_t threads = std::min<int64_t>(get_num_threads(), most_chunks);
+  if (threads > 1) {
+    Job job(function, context, begin, end, threads);
+    if (pool().try_run(job, static_cast<int>(threads - 1))) return;
+  }
+  function(context, begin, end);
+}
+
+}  // namespace detail
+}  // namespace kiln

@@ -1,0 +1,318 @@
+/**
+ * The raw native addon, called with garbage: every wrong call must throw a TypeError or
+ * RangeError whose message names the function (and, for RangeErrors, a size), never crash or
+ * touch memory outside the arrays. Plus a few direct correctness checks on small arrays.
+ */
+import { describe, expect, it } from 'vitest';
+
+import { loadNativeAddon, type NativeAddon } from '../lib/backend/native.js';
+
+const addon: NativeAddon = loadNativeAddon();
+const call = (name: string, args: unknown[]): unknown =>
+  (addon as unknown as Record<string, (...a: unknown[]) => unknown>)[name](...args);
+
+const f32 = (n: number): Float32Array => new Float32Array(n);
+const i32 = (values: number[]): Int32Array => Int32Array.from(values);
+
+/** What one argument is, deciding which garbage to try in its place. */
+type Kind = 'f32' | 'i32' | 'u8' | 'size' | 'op' | 'bool' | 'number' | 'plan';
+
+interface Signature {
+  kinds: Kind[];
+  /** A valid call, used as the base that each case breaks in one place. */
+  valid: () => unknown[];
+}
+
+const plan = () => ({ shape: i32([2, 3]), aStrides: i32([3, 1]), bStrides: i32([0, 1]) });
+
+const signatures: Record<string, Signature> = {
+  unary: { kinds: ['op', 'f32', 'f32'], valid: () => [0, f32(6), f32(6)] },
+  binary: { kinds: ['op', 'f32', 'f32', 'f32', 'plan'], valid: () => [0, f32(6), f32(3), f32(6), plan()] },
+  compare: { kinds: ['op', 'f32', 'f32', 'u8', 'plan'], valid: () => [0, f32(6), f32(3), new Uint8Array(6), plan()] },
+  where: { kinds: ['u8', 'f32', 'f32', 'f32'], valid: () => [new Uint8Array(4), f32(4), f32(4), f32(4)] },
+  clamp: { kinds: ['f32', 'number', 'number', 'f32'], valid: () => [f32(4), -1, 1, f32(4)] },
+  reduce: { kinds: ['op', 'f32', 'f32', 'size', 'size', 'size'], valid: () => [0, f32(24), f32(8), 2, 3, 4] },
+  argReduce: {
+    kinds: ['op', 'f32', 'f32', 'i32', 'size', 'size', 'size'],
+    valid: () => [1, f32(24), f32(8), new Int32Array(8), 2, 3, 4],
+  },
+  softmax: { kinds: ['f32', 'f32', 'size', 'size', 'size', 'bool'], valid: () => [f32(24), f32(24), 2, 3, 4, false] },
+  softmaxBackward: {
+    kinds: ['f32', 'f32', 'f32', 'size', 'size', 'size', 'bool'],
+    valid: () => [f32(24), f32(24), f32(24), 2, 3, 4, true],
+  },
+  matmul: {
+    kinds: ['f32', 'f32', 'f32', 'size', 'size', 'size', 'size', 'size', 'size', 'bool', 'bool'],
+    valid: () => [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, true],
+  },
+  stridedCopy: {
+    kinds: ['f32', 'size', 'i32', 'i32', 'f32'],
+    valid: () => [f32(12), 0, i32([4, 3]), i32([1, 4]), f32(12)],
+  },
+  stridedScatter: {
+    kinds: ['f32', 'f32', 'size', 'i32', 'i32', 'bool'],
+    valid: () => [f32(12), f32(12), 0, i32([4, 3]), i32([1, 4]), true],
+  },
+  indexSelect: {
+    kinds: ['f32', 'i32', 'f32', 'size', 'size', 'size'],
+    valid: () => [f32(24), i32([0, 2]), f32(16), 2, 3, 4],
+  },
+  indexAdd: { kinds: ['f32', 'i32', 'f32', 'size', 'size', 'size'], valid: () => [f32(16), i32([0, 2]), f32(24), 2, 3, 4] },
+  gather: {
+    kinds: ['f32', 'i32', 'f32', 'size', 'size', 'size', 'size'],
+    valid: () => [f32(24), new Int32Array(16), f32(16), 2, 3, 2, 4],
+  },
+  scatterAdd: {
+    kinds: ['f32', 'i32', 'f32', 'size', 'size', 'size', 'size'],
+    valid: () => [f32(16), new Int32Array(16), f32(24), 2, 3, 2, 4],
+  },
+  setNumThreads: { kinds: ['size'], valid: () => [addon.getNumThreads()] },
+  getNumThreads: { kinds: [], valid: () => [] },
+};
+
+/** Replacements of the wrong JS type for an argument of `kind`. */
+const wrongTypes: Record<Kind, unknown[]> = {
+  f32: [1, 'x', undefined, null, {}, [1, 2, 3], new Float64Array(64), new Int32Array(64), new Uint8Array(64), new ArrayBuffer(64)],
+  i32: [1, 'x', undefined, null, {}, [0, 1], new Float32Array(2), new Uint32Array(2), new Int16Array(2)],
+  u8: [1, 'x', undefined, null, [1], new Uint8ClampedArray(64), new Int8Array(64), new Float32Array(64)],
+  size: ['3', undefined, null, {}, true, new Float32Array(1), 3n],
+  op: ['0', undefined, null, {}, false],
+  bool: [1, 0, 'true', undefined, null, {}],
+  number: ['1', undefined, null, {}, 1n],
+  plan: [1, 'x', undefined, true, {}, { shape: [2, 3], aStrides: [3, 1], bStrides: [0, 1] }],
+};
+
+/** Replacements of the right type but out of range for an argument of `kind`. */
+const badValues: Partial<Record<Kind, unknown[]>> = {
+  size: [-1, NaN, 1.5, Infinity, -Infinity, 2 ** 60],
+  op: [-1, 99, 0.5, NaN, Infinity],
+  number: [NaN],
+};
+
+function expectError(name: string, args: unknown[], type: typeof TypeError | typeof RangeError, pattern?: RegExp): void {
+  let thrown: unknown;
+  try {
+    call(name, args);
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown, `${name}(${args.map(show).join(', ')}) should throw`).toBeInstanceOf(type);
+  expect((thrown as Error).message.startsWith(`${name}: `)).toBe(true);
+  if (pattern) expect((thrown as Error).message).toMatch(pattern);
+}
+
+/** A short rendering of an argument, for failure messages. */
+function show(value: unknown): string {
+  if (ArrayBuffer.isView(value)) return `${value.constructor.name}(${(value as Float32Array).length})`;
+  if (typeof value === 'bigint') return `${value}n`;
+  return JSON.stringify(value) ?? String(value);
+}
+describe('native addon: exports', () => {
+  it('exports every Backend kernel plus setNumThreads / getNumThreads', () => {
+    expect(Object.keys(addon).sort()).toEqual(Object.keys(signatures).sort());
+  });
+});
+
+describe('native addon: argument count and types', () => {
+  for (const [name, signature] of Object.entries(signatures)) {
+    it(`${name}: a valid call does not throw`, () => {
+      expect(() => call(name, signature.valid())).not.toThrow();
+    });
+
+    it(`${name}: too few or too many arguments are a TypeError`, () => {
+      const args = signature.valid();
+      if (args.length > 0) expectError(name, args.slice(0, -1), TypeError, /expected \d+ arguments, got \d+/);
+      expectError(name, [...args, 0], TypeError, /expected \d+ arguments/);
+      expectError(name, [...args, ...args, ...args, ...args, 0], TypeError, /expected \d+ arguments/);
+    });
+
+    it(`${name}: every argument of the wrong type is a TypeError`, () => {
+      signature.kinds.forEach((kind, position) => {
+        for (const garbage of wrongTypes[kind]) {
+          const args = signature.valid();
+          args[position] = garbage;
+          expectError(name, args, TypeError);
+        }
+      });
+    });
+
+    it(`${name}: out-of-range numbers are a RangeError`, () => {
+      signature.kinds.forEach((kind, position) => {
+        for (const bad of badValues[kind] ?? []) {
+          const args = signature.valid();
+          args[position] = bad;
+          expectError(name, args, RangeError);
+        }
+      });
+    });
+  }
+});
+
+/** Calls that must throw a RangeError whose message matches, one per line. */
+const rangeCases: [string, unknown[], RegExp][] = [
+  // lengths that disagree
+  ['unary', [0, f32(5), f32(6)], /x has 5 elements but out has 6/],
+  ['binary', [0, f32(6), f32(5), f32(6), null], /b has 5 elements but out has 6/],
+  ['binary', [0, f32(2), f32(6), f32(6), null], /a has 2 elements/],
+  ['binary', [0, f32(6), f32(6), f32(7), null], /has 6 elements but out has 7/],
+  ['compare', [0, f32(6), f32(1), new Uint8Array(5), null], /a has 6 elements but out has 5/],
+  ['where', [new Uint8Array(3), f32(4), f32(4), f32(4)], /cond has 3 elements but out has 4/],
+  ['where', [new Uint8Array(4), f32(4), f32(3), f32(4)], /b has 3 elements/],
+  ['clamp', [f32(4), 0, 1, f32(3)], /x has 4 elements but out has 3/],
+  ['reduce', [0, f32(23), f32(8), 2, 3, 4], /x has 23 elements but outer=2, n=3, inner=4 needs 24/],
+  ['reduce', [0, f32(24), f32(7), 2, 3, 4], /out has 7 elements but outer=2, inner=4 needs 8/],
+  ['argReduce', [1, f32(24), f32(8), new Int32Array(7), 2, 3, 4], /indices has 7 elements/],
+  ['argReduce', [1, f32(0), f32(8), new Int32Array(8), 2, 0, 4], /n must be an integer in \[1, /],
+  ['argReduce', [0, f32(24), f32(8), new Int32Array(8), 2, 3, 4], /op \(max=1 or min=2\)/],
+  ['softmax', [f32(24), f32(23), 2, 3, 4, false], /out has 23 elements but x has 24/],
+  ['softmaxBackward', [f32(24), f32(24), f32(2), 2, 3, 4, false], /gx has 2 elements but y has 24/],
+  ['matmul', [f32(10), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false], /a has 10 elements but batch=2, m=3, k=4, aBatchStride=12 needs 24/],
+  ['matmul', [f32(24), f32(39), f32(30), 2, 3, 4, 5, 12, 20, false, false], /b has 39 elements but batch=2, k=4, n=5, bBatchStride=20 needs 40/],
+  ['matmul', [f32(24), f32(40), f32(29), 2, 3, 4, 5, 12, 20, false, false], /out has 29 elements but batch=2, m=3, n=5 needs 30/],
+  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 13, 20, false, false], /a has 24 elements .* needs 25/],
+  ['indexSelect', [f32(24), i32([0, 2]), f32(15), 2, 3, 4], /out has 15 elements but outer=2, m = idx.length=2, inner=4 needs 16/],
+  ['indexAdd', [f32(16), i32([0, 2]), f32(25), 2, 3, 4], /dst has 25 elements but outer=2, n=3, inner=4 needs 24/],
+  ['gather', [f32(24), new Int32Array(15), f32(16), 2, 3, 2, 4], /idx has 15 elements/],
+  ['scatterAdd', [f32(16), new Int32Array(16), f32(16), 2, 3, 2, 4], /dst has 16 elements but outer=2, n=3, inner=4 needs 24/],
+  ['setNumThreads', [0], /n must be an integer in \[1, 256\], got 0/],
+  ['setNumThreads', [100000], /n must be an integer in \[1, 256\]/],
+  // sizes whose products overflow 2^53 (or int64), even with an empty array
+  ['reduce', [0, f32(0), f32(0), 2 ** 30, 2 ** 30, 2 ** 30], /too large/],
+  ['reduce', [0, f32(0), f32(0), 0, 2 ** 40, 2 ** 40], /too large/],
+  ['matmul', [f32(0), f32(0), f32(0), 2 ** 40, 0, 2 ** 40, 2 ** 40, 0, 0, false, false], /too large/],
+  ['matmul', [f32(0), f32(0), f32(0), 2 ** 40, 1, 0, 1, 2 ** 40, 0, false, false], /too large/],
+  ['softmax', [f32(0), f32(0), 2 ** 52, 2 ** 52, 0, false], /too large/],
+  ['gather', [f32(0), new Int32Array(0), f32(0), 0, 2 ** 50, 2 ** 50, 2 ** 50], /too large/],
+  // broadcast plans that disagree or reach outside a or b
+  ['binary', [0, f32(6), f32(3), f32(5), plan()], /plan.shape has 6 elements but out has 5/],
+  ['binary', [0, f32(5), f32(3), f32(6), plan()], /reaches a elements 0 to 5 .* but a has 5 elements/],
+  ['binary', [0, f32(6), f32(2), f32(6), plan()], /reaches b elements 0 to 2 .* but b has 2 elements/],
+  ['binary', [0, f32(6), f32(3), f32(6), { shape: i32([2, 3]), aStrides: i32([3]), bStrides: i32([0, 1]) }], /shape has 2 entries but strides has 1/],
+  ['binary', [0, f32(6), f32(3), f32(6), { shape: i32([2, -3]), aStrides: i32([3, 1]), bStrides: i32([0, 1]) }], /shape\[1\] is -3/],
+  ['binary', [0, f32(6), f32(3), f32(6), { shape: i32([2, 3]), aStrides: i32([-3, 1]), bStrides: i32([0, 1]) }], /reaches a elements -3 to/],
+  ['compare', [0, f32(6), f32(3), new Uint8Array(6), { shape: i32([2, 3]), aStrides: i32([3, 1]), bStrides: i32([2 ** 30, 1]) }], /reaches b elements/],
+  // strided views that reach outside their buffer
+  ['stridedCopy', [f32(11), 0, i32([4, 3]), i32([1, 4]), f32(12)], /reaches src elements 0 to 11 \(offset=0\) but src has 11 elements/],
+  ['stridedCopy', [f32(12), 1, i32([4, 3]), i32([1, 4]), f32(12)], /reaches src elements 1 to 12/],
+  ['stridedCopy', [f32(12), 2, i32([4, 3]), i32([-1, 4]), f32(12)], /reaches src elements -1 to/],
+  ['stridedCopy', [f32(12), 12, i32([]), i32([]), f32(1)], /reaches src elements 12 to 12/],
+  ['stridedCopy', [f32(12), 0, i32([4, 3]), i32([1, 4]), f32(11)], /dst has 11 elements but the view's shape has 12/],
+  ['stridedCopy', [f32(12), 0, i32([4, 3]), i32([1]), f32(12)], /shape has 2 entries but strides has 1/],
+  ['stridedCopy', [f32(12), 0, i32([4, -3]), i32([1, 4]), f32(12)], /shape\[1\] is -3/],
+  ['stridedCopy', [f32(12), 0, i32([2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 1]), i32([0, 0, 0]), f32(0)], /more than 2\^53 elements/],
+  ['stridedCopy', [f32(12), 0, new Int32Array(65).fill(1), new Int32Array(65), f32(1)], /at most 64 are supported/],
+  ['stridedCopy', [f32(4), 0, i32([3, 3, 3]), i32([2 ** 31 - 1, 2 ** 31 - 1, -(2 ** 31)]), f32(27)], /reaches src elements/],
+  ['stridedScatter', [f32(12), f32(12), 0, i32([4, 3]), i32([1, 5]), false], /reaches dst elements 0 to 13/],
+  ['stridedScatter', [f32(3), f32(12), 0, i32([4, 3]), i32([1, 4]), true], /src has 3 elements but the view's shape has 12/],
+  // indices outside [0, n)
+  ['indexSelect', [f32(24), i32([0, 3]), f32(16), 2, 3, 4], /index 3 at position 1 is out of range for n=3/],
+  ['indexSelect', [f32(24), i32([-1, 0]), f32(16), 2, 3, 4], /index -1 at position 0 is out of range for n=3/],
+  ['indexAdd', [f32(16), i32([0, 2 ** 31 - 1]), f32(24), 2, 3, 4], /index 2147483647 at position 1 .* n=3/],
+  ['gather', [f32(24), new Int32Array(16).fill(-5), f32(16), 2, 3, 2, 4], /index -5 at position 0 .* n=3/],
+  ['scatterAdd', [f32(16), new Int32Array(16).fill(3), f32(24), 2, 3, 2, 4], /index 3 at position 0 .* n=3/],
+];
+
+describe('native addon: sizes, views and indices', () => {
+  for (const [name, args, pattern] of rangeCases) {
+    it(`${name}: ${pattern.source}`, () => expectError(name, args, RangeError, pattern));
+  }
+
+  it('a bad index leaves the accumulating output untouched', () => {
+    const dst = new Float32Array(24).fill(7);
+    expectError('indexAdd', [new Float32Array(16).fill(1), i32([0, 3]), dst, 2, 3, 4], RangeError);
+    expect(Array.from(dst)).toEqual(new Array(24).fill(7));
+  });
+
+  it('a plan getter that throws surfaces its own error', () => {
+    const trap = {
+      get shape(): never {
+        throw new Error('getter says no');
+      },
+    };
+    expect(() => addon.binary(0, f32(6), f32(3), f32(6), trap as never)).toThrow('getter says no');
+  });
+});
+
+describe('native addon: small correctness checks', () => {
+  it('binary broadcasts a row over a matrix; scalars need no plan', () => {
+    const a = Float32Array.from([1, 2, 3, 4, 5, 6]);
+    const b = Float32Array.from([10, 20, 30]);
+    const out = f32(6);
+    addon.binary(0, a, b, out, plan());
+    expect(Array.from(out)).toEqual([11, 22, 33, 14, 25, 36]);
+    addon.binary(3, a, Float32Array.of(2), out, null);
+    expect(Array.from(out)).toEqual([0.5, 1, 1.5, 2, 2.5, 3]);
+    addon.binary(5, Float32Array.of(NaN, 1), Float32Array.of(0, NaN), out.subarray(0, 2), null);
+    expect(Number.isNaN(out[0]) && Number.isNaN(out[1])).toBe(true);
+  });
+
+  it('compare, where and clamp', () => {
+    const cond = new Uint8Array(3);
+    addon.compare(2, Float32Array.of(1, 5, NaN), Float32Array.of(3), cond, null);
+    expect(Array.from(cond)).toEqual([1, 0, 0]);
+    const out = f32(3);
+    addon.where(cond, Float32Array.of(1, 2, 3), Float32Array.of(-1, -2, -3), out);
+    expect(Array.from(out)).toEqual([1, -2, -3]);
+    addon.clamp(Float32Array.of(-5, 0.5, NaN), 0, Infinity, out);
+    expect(Array.from(out)).toEqual([0, 0.5, NaN]);
+  });
+
+  it('reduce, argReduce (first index on ties, NaN wins), softmax', () => {
+    const x = Float32Array.from([3, 1, 3, NaN, 2, 0]); // (2, 3)
+    const out = f32(2);
+    addon.reduce(0, Float32Array.from([1, 2, 3, 4, 5, 6]), out, 2, 3, 1);
+    expect(Array.from(out)).toEqual([6, 15]);
+    const indices = new Int32Array(2);
+    addon.argReduce(1, x, out, indices, 2, 3, 1);
+    expect(Array.from(indices)).toEqual([0, 0]);
+    expect(out[0]).toBe(3);
+    expect(Number.isNaN(out[1])).toBe(true);
+    const y = f32(2);
+    addon.softmax(Float32Array.of(0, Math.log(3)), y, 1, 2, 1, false);
+    expect(y[0]).toBeCloseTo(0.25, 6);
+    expect(y[1]).toBeCloseTo(0.75, 6);
+  });
+
+  it('matmul with transB and a broadcast batch; k = 0 gives zeros', () => {
+    const a = Float32Array.from([1, 2, 3, 4]); // (2, 2), shared by both batches
+    const b = Float32Array.from([1, 0, 0, 1, 2, 0, 0, 2]); // two (2, 2), transposed
+    const out = f32(8);
+    addon.matmul(a, b, out, 2, 2, 2, 2, 0, 4, false, true);
+    expect(Array.from(out)).toEqual([1, 2, 3, 4, 2, 4, 6, 8]);
+    const zeros = f32(4).fill(9);
+    addon.matmul(f32(0), f32(0), zeros, 1, 2, 0, 2, 0, 0, false, false);
+    expect(Array.from(zeros)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('stridedCopy with a negative stride, stridedScatter accumulating through a zero stride', () => {
+    const dst = f32(3);
+    addon.stridedCopy(Float32Array.from([1, 2, 3, 4]), 3, i32([3]), i32([-1]), dst);
+    expect(Array.from(dst)).toEqual([4, 3, 2]);
+    const grad = f32(2);
+    addon.stridedScatter(Float32Array.from([1, 2, 3, 4, 5, 6]), grad, 0, i32([3, 2]), i32([0, 1]), true);
+    expect(Array.from(grad)).toEqual([9, 12]);
+  });
+
+  it('indexSelect, indexAdd, gather, scatterAdd', () => {
+    const x = Float32Array.from([10, 11, 12]);
+    const out = f32(4);
+    addon.indexSelect(x, i32([2, 0, 2, 1]), out, 1, 3, 1);
+    expect(Array.from(out)).toEqual([12, 10, 12, 11]);
+    const dst = f32(3);
+    addon.indexAdd(Float32Array.from([1, 1, 1, 1]), i32([2, 0, 2, 1]), dst, 1, 3, 1);
+    expect(Array.from(dst)).toEqual([1, 1, 2]);
+    const picked = f32(2);
+    addon.gather(Float32Array.from([1, 2, 3, 4]), i32([1, 0]), picked, 2, 2, 1, 1);
+    expect(Array.from(picked)).toEqual([2, 3]);
+    const scattered = f32(4);
+    addon.scatterAdd(Float32Array.from([5, 6]), i32([1, 0]), scattered, 2, 2, 1, 1);
+    expect(Array.from(scattered)).toEqual([0, 5, 6, 0]);
+  });
+
+  it('setNumThreads / getNumThreads round-trip', () => {
+    const saved = addon.getNumThreads();
+    addon.setNumThreads(3);
+    expect(addon.getNumThreads()).toBe(3);
+    addon.setNumThreads(saved);
+  });
+});
