@@ -31,8 +31,24 @@ const pos = (...shape: number[]): InputSpec => ({ shape, kind: 'positive' });
 const idx = (high: number, ...shape: number[]): InputSpec => ({ shape, kind: 'index', high });
 const mask = (...shape: number[]): InputSpec => ({ shape, kind: 'bool' });
 
+/**
+ * Random shape pairs that broadcast: a of rank 0–4 with sizes 1–5 (sometimes 0), b made
+ * from a by dropping leading dims and setting some dims to 1; swapped half the time.
+ */
+function randomBroadcastPairs(count: number, seed: number): [number[], number[]][] {
+  const g = new k.Generator(seed);
+  const pairs: [number[], number[]][] = [];
+  for (let p = 0; p < count; p++) {
+    const a = Array.from({ length: g.integer(0, 5) }, () => (g.uniform() < 0.05 ? 0 : g.integer(1, 6)));
+    const b = a.slice(g.integer(0, a.length + 1)).map((s) => (g.uniform() < 0.4 ? 1 : s));
+    pairs.push(g.uniform() < 0.5 ? [a, b] : [b, a]);
+  }
+  return pairs;
+}
+
 /** Shape pairs every broadcasting binary op is tested on. */
 const BROADCAST_PAIRS: [number[], number[]][] = [
+  ...randomBroadcastPairs(6, 2026),
   [[3, 4], [3, 4]],
   [[2, 1, 4], [3, 1]],
   [[4], []],
@@ -56,7 +72,18 @@ function unaryCases(name: string, fn: (x: Tensor) => Tensor, kind: InputSpec['ki
   return [[2, 3], [7], [], [0, 4], [1, 1, 5]].map((shape) => ({ name: `${name} [${shape}]`, inputs: [{ shape, kind }], fn }));
 }
 
+/** Random reductions: a shape of rank 1–4 and a random non-empty subset of its dims. */
+function randomReduceConfigs(count: number, seed: number): { shape: number[]; dims?: number[]; keepdim: boolean }[] {
+  const g = new k.Generator(seed);
+  return Array.from({ length: count }, () => {
+    const shape = Array.from({ length: g.integer(1, 5) }, () => g.integer(1, 6));
+    const dims = shape.map((_, d) => d).filter(() => g.uniform() < 0.5);
+    return { shape, dims: dims.length > 0 ? dims : [shape.length - 1], keepdim: g.uniform() < 0.5 };
+  });
+}
+
 const REDUCE_CONFIGS: { shape: number[]; dims?: number | number[]; keepdim: boolean }[] = [
+  ...randomReduceConfigs(4, 7),
   { shape: [3, 4], keepdim: false },
   { shape: [3, 4], dims: 0, keepdim: false },
   { shape: [3, 4], dims: -1, keepdim: true },
