@@ -90,6 +90,13 @@ function gatherView(x: Tensor, offset: number, shape: Shape, strides: readonly n
   return new Tensor(out, shape, x.dtype);
 }
 
+/** A tensor of `shape` holding x's single element everywhere (expand of one element). */
+function fillLike(x: Tensor, shape: Shape): Tensor {
+  const out = allocate(x.dtype, numelOf(shape));
+  out.fill(x.data[0]);
+  return new Tensor(out, shape, x.dtype);
+}
+
 /** A zero tensor of `shape` with g written into the strided view (offset, g's shape, strides). */
 function scatterView(g: Tensor, shape: Shape, offset: number, strides: readonly number[], accumulate: boolean): Tensor {
   const out = allocate(g.dtype, numelOf(shape));
@@ -146,7 +153,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
     }
   }
   if (sameShape(target, x.shape)) return x;
-  const y = gatherView(x, 0, target, broadcastStrides(x.shape, target));
+  const y = x.numel === 1 ? fillLike(x, target) : gatherView(x, 0, target, broadcastStrides(x.shape, target));
   return record(y, 'expand', [x], (g) => [sumTo(g, x.shape)]);
 }
 
