@@ -1,12 +1,20 @@
 /**
  * `npm run bench -- <suite>`: runs one benchmark suite, prints its table and writes
- * bench/results/<suite>.json. Suites: overhead.
+ * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn.
  */
+import { runConv } from './conv.js';
+import { runGemm } from './gemm.js';
+import { runOptim } from './optim.js';
 import { runOverhead } from './overhead.js';
+import { runRnn } from './rnn.js';
 import { printTable, writeResults, type BenchRow } from './harness.js';
 
 const SUITES: Record<string, () => BenchRow[]> = {
   overhead: runOverhead,
+  gemm: runGemm,
+  conv: () => runConv(),
+  optim: runOptim,
+  rnn: runRnn,
 };
 
 const name = process.argv[2];

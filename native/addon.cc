@@ -11,9 +11,15 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_reduce(env, exports);
   register_softmax(env, exports);
   register_matmul(env, exports);
+  register_sgemm(env, exports);
   register_strided(env, exports);
   register_index(env, exports);
+  register_loss(env, exports);
+  register_optim(env, exports);
+  register_conv(env, exports);
+  register_pool(env, exports);
   register_threads(env, exports);
+  register_rnn(env, exports);
   return exports;
 }
 

@@ -15,7 +15,7 @@ const f32 = (n: number): Float32Array => new Float32Array(n);
 const i32 = (values: number[]): Int32Array => Int32Array.from(values);
 
 /** What one argument is, deciding which garbage to try in its place. */
-type Kind = 'f32' | 'i32' | 'u8' | 'size' | 'op' | 'bool' | 'number' | 'plan';
+type Kind = 'f32' | 'f32?' | 'i32' | 'u8' | 'size' | 'op' | 'bool' | 'number' | 'plan';
 
 interface Signature {
   kinds: Kind[];
@@ -23,6 +23,10 @@ interface Signature {
   valid: () => unknown[];
 }
 
+// n c h w k kH kW sH sW padT padB padL padR dH dW groups outH outW
+const convGeometry = () => i32([2, 3, 5, 5, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 3, 3]);
+// planes h w kH kW sH sW padH padW dH dW outH outW
+const poolGeometry = () => i32([2, 4, 4, 2, 2, 2, 2, 0, 0, 1, 1, 2, 2]);
 const plan = () => ({ shape: i32([2, 3]), aStrides: i32([3, 1]), bStrides: i32([0, 1]) });
 
 const signatures: Record<string, Signature> = {
@@ -45,6 +49,11 @@ const signatures: Record<string, Signature> = {
     kinds: ['f32', 'f32', 'f32', 'size', 'size', 'size', 'size', 'size', 'size', 'bool', 'bool'],
     valid: () => [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, true],
   },
+  // sgemm: op(a) (2, 4) from a stored (2, 4), op(b) (4, 3) from b stored (3, 4), c (2, 3).
+  sgemm: {
+    kinds: ['bool', 'bool', 'size', 'size', 'size', 'number', 'f32', 'size', 'f32', 'size', 'number', 'f32', 'size'],
+    valid: () => [false, true, 2, 3, 4, 1, f32(8), 4, f32(12), 4, 0, f32(6), 3],
+  },
   stridedCopy: {
     kinds: ['f32', 'size', 'i32', 'i32', 'f32'],
     valid: () => [f32(12), 0, i32([4, 3]), i32([1, 4]), f32(12)],
@@ -66,6 +75,74 @@ const signatures: Record<string, Signature> = {
     kinds: ['f32', 'i32', 'f32', 'size', 'size', 'size', 'size'],
     valid: () => [f32(16), new Int32Array(16), f32(24), 2, 3, 2, 4],
   },
+  // LSTM, T=2, B=2, I=3, H=2: gates·H = 8, workspace T·B·(4 + 1)·H = 40.
+  rnnForward: {
+    kinds: ['op', 'bool', 'size', 'size', 'size', 'size', ...Array<Kind>(11).fill('f32')],
+    valid: () => [2, false, 2, 2, 3, 2, f32(12), f32(4), f32(4), f32(24), f32(16), f32(8), f32(8), f32(8), f32(4), f32(4), f32(40)],
+  },
+  rnnBackward: {
+    kinds: ['op', 'bool', 'size', 'size', 'size', 'size', ...Array<Kind>(17).fill('f32')],
+    valid: () => [
+      2, true, 2, 2, 3, 2, f32(12), f32(4), f32(4), f32(24), f32(16), f32(8), f32(40),
+      f32(8), f32(4), f32(4), f32(12), f32(4), f32(4), f32(24), f32(16), f32(8), f32(8),
+    ],
+  },
+  softmaxCrossEntropy: {
+    kinds: ['f32', 'i32', 'f32', 'f32', 'f32', 'size', 'size', 'size', 'number', 'number'],
+    valid: () => [f32(24), new Int32Array(8), f32(0), f32(8), f32(8), 2, 3, 4, -100, 0],
+  },
+  softmaxCrossEntropyBackward: {
+    kinds: ['f32', 'i32', 'f32', 'f32', 'f32', 'f32', 'size', 'size', 'size', 'number', 'number'],
+    valid: () => [f32(24), new Int32Array(8), f32(3), f32(8), f32(8), f32(24), 2, 3, 4, -100, 0.1],
+  },
+  sgdStep: {
+    kinds: ['f32', 'f32', 'f32', 'number', 'number', 'number', 'number', 'bool', 'bool'],
+    valid: () => [f32(6), f32(6), f32(6), 0.1, 0.9, 0, 0, false, true],
+  },
+  adagradStep: {
+    kinds: ['f32', 'f32', 'f32', 'number', 'number', 'number', 'number', 'size'],
+    valid: () => [f32(6), f32(6), f32(6), 0.1, 0, 0, 1e-10, 1],
+  },
+  rmspropStep: {
+    kinds: ['f32', 'f32', 'f32', 'f32', 'f32', 'number', 'number', 'number', 'number', 'number', 'bool'],
+    valid: () => [f32(6), f32(6), f32(6), f32(6), f32(6), 0.01, 0.99, 1e-8, 0, 0.9, true],
+  },
+  adadeltaStep: {
+    kinds: ['f32', 'f32', 'f32', 'f32', 'number', 'number', 'number', 'number'],
+    valid: () => [f32(6), f32(6), f32(6), f32(6), 1, 0.9, 1e-6, 0],
+  },
+  adamStep: {
+    kinds: ['f32', 'f32', 'f32', 'f32', 'f32', 'number', 'number', 'number', 'number', 'number', 'size', 'bool', 'bool'],
+    valid: () => [f32(6), f32(6), f32(6), f32(6), f32(6), 1e-3, 0.9, 0.999, 1e-8, 0, 1, true, false],
+  },
+  nadamStep: {
+    kinds: ['f32', 'f32', 'f32', 'f32', 'number', 'number', 'number', 'number', 'number', 'size', 'number', 'number', 'number'],
+    valid: () => [f32(6), f32(6), f32(6), f32(6), 2e-3, 0.9, 0.999, 1e-8, 0, 1, 0.5, 0.5, 0.5],
+  },
+  adamaxStep: {
+    kinds: ['f32', 'f32', 'f32', 'f32', 'number', 'number', 'number', 'number', 'number', 'size'],
+    valid: () => [f32(6), f32(6), f32(6), f32(6), 2e-3, 0.9, 0.999, 1e-8, 0, 1],
+  },
+  // conv: x (2, 3, 5, 5), weight (4, 3, 3, 3), bias (4), y (2, 4, 3, 3); 'f32?' is a Float32Array or null.
+  conv2d: { kinds: ['f32', 'f32', 'f32?', 'f32', 'i32'], valid: () => [f32(150), f32(108), f32(4), f32(72), convGeometry()] },
+  conv2dBackwardInput: { kinds: ['f32', 'f32', 'f32', 'i32'], valid: () => [f32(72), f32(108), f32(150), convGeometry()] },
+  conv2dBackwardWeight: {
+    kinds: ['f32', 'f32', 'f32', 'f32?', 'i32'],
+    valid: () => [f32(150), f32(72), f32(108), f32(4), convGeometry()],
+  },
+  // pooling: x (2 planes, 4, 4), 2×2 windows → y (2, 2, 2).
+  maxPool2d: { kinds: ['f32', 'f32', 'i32', 'i32'], valid: () => [f32(32), f32(8), new Int32Array(8), poolGeometry()] },
+  maxPool2dBackward: { kinds: ['f32', 'i32', 'f32', 'i32'], valid: () => [f32(8), new Int32Array(8), f32(32), poolGeometry()] },
+  avgPool2d: { kinds: ['f32', 'f32', 'i32', 'bool', 'size'], valid: () => [f32(32), f32(8), poolGeometry(), true, 0] },
+  avgPool2dBackward: { kinds: ['f32', 'f32', 'i32', 'bool', 'size'], valid: () => [f32(8), f32(32), poolGeometry(), false, 3] },
+  adaptiveAvgPool2d: {
+    kinds: ['f32', 'f32', 'size', 'size', 'size', 'size', 'size'],
+    valid: () => [f32(40), f32(12), 2, 5, 4, 2, 3],
+  },
+  adaptiveAvgPool2dBackward: {
+    kinds: ['f32', 'f32', 'size', 'size', 'size', 'size', 'size'],
+    valid: () => [f32(12), f32(40), 2, 5, 4, 2, 3],
+  },
   setNumThreads: { kinds: ['size'], valid: () => [addon.getNumThreads()] },
   getNumThreads: { kinds: [], valid: () => [] },
 };
@@ -73,6 +150,7 @@ const signatures: Record<string, Signature> = {
 /** Replacements of the wrong JS type for an argument of `kind`. */
 const wrongTypes: Record<Kind, unknown[]> = {
   f32: [1, 'x', undefined, null, {}, [1, 2, 3], new Float64Array(64), new Int32Array(64), new Uint8Array(64), new ArrayBuffer(64)],
+  'f32?': [1, 'x', undefined, {}, [1, 2, 3], new Float64Array(64), new Int32Array(64)],
   i32: [1, 'x', undefined, null, {}, [0, 1], new Float32Array(2), new Uint32Array(2), new Int16Array(2)],
   u8: [1, 'x', undefined, null, [1], new Uint8ClampedArray(64), new Int8Array(64), new Float32Array(64)],
   size: ['3', undefined, null, {}, true, new Float32Array(1), 3n],
@@ -88,6 +166,10 @@ const badValues: Partial<Record<Kind, unknown[]>> = {
   op: [-1, 99, 0.5, NaN, Infinity],
   number: [NaN],
 };
+
+function expectCloseArray(actual: Float32Array, expected: number[]): void {
+  expected.forEach((e, i) => expect(actual[i]).toBeCloseTo(e, 5));
+}
 
 function expectError(name: string, args: unknown[], type: typeof TypeError | typeof RangeError, pattern?: RegExp): void {
   let thrown: unknown;
@@ -170,12 +252,53 @@ const rangeCases: [string, unknown[], RegExp][] = [
   ['matmul', [f32(24), f32(39), f32(30), 2, 3, 4, 5, 12, 20, false, false], /b has 39 elements but batch=2, k=4, n=5, bBatchStride=20 needs 40/],
   ['matmul', [f32(24), f32(40), f32(29), 2, 3, 4, 5, 12, 20, false, false], /out has 29 elements but batch=2, m=3, n=5 needs 30/],
   ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 13, 20, false, false], /a has 24 elements .* needs 25/],
+  ['sgemm', [false, false, 2, 3, 4, 1, f32(7), 4, f32(12), 3, 0, f32(6), 3], /a has 7 elements but m=2, k=4, lda=4 needs 8/],
+  ['sgemm', [true, false, 2, 3, 4, 1, f32(8), 1, f32(12), 3, 0, f32(6), 3], /lda=1 must be at least max\(1, m=2\)/],
+  ['sgemm', [false, true, 2, 3, 4, 1, f32(8), 4, f32(11), 4, 0, f32(6), 3], /b has 11 elements but n=3, k=4, ldb=4 needs 12/],
+  ['sgemm', [false, false, 2, 3, 4, 1, f32(8), 4, f32(12), 3, 0, f32(7), 5], /c has 7 elements but m=2, n=3, ldc=5 needs 8/],
   ['indexSelect', [f32(24), i32([0, 2]), f32(15), 2, 3, 4], /out has 15 elements but outer=2, m = idx.length=2, inner=4 needs 16/],
   ['indexAdd', [f32(16), i32([0, 2]), f32(25), 2, 3, 4], /dst has 25 elements but outer=2, n=3, inner=4 needs 24/],
   ['gather', [f32(24), new Int32Array(15), f32(16), 2, 3, 2, 4], /idx has 15 elements/],
   ['scatterAdd', [f32(16), new Int32Array(16), f32(16), 2, 3, 2, 4], /dst has 16 elements but outer=2, n=3, inner=4 needs 24/],
   ['setNumThreads', [0], /n must be an integer in \[1, 256\], got 0/],
+  ['softmaxCrossEntropy', [f32(24), i32([0, 1, 3, 0, 0, 0, 0, 0]), f32(0), f32(8), f32(8), 2, 3, 4, -100, 0], /target 3 at position 2 is out of range for n=3 classes/],
+  ['softmaxCrossEntropy', [f32(24), i32([0, 1, -5, 0, 0, 0, 0, 0]), f32(0), f32(8), f32(8), 2, 3, 4, -100, 0], /target -5 at position 2/],
+  ['softmaxCrossEntropy', [f32(24), new Int32Array(8), f32(2), f32(8), f32(8), 2, 3, 4, -100, 0], /weight has 2 elements but n=3/],
+  ['softmaxCrossEntropy', [f32(23), new Int32Array(8), f32(0), f32(8), f32(8), 2, 3, 4, -100, 0], /logits has 23 elements but outer=2, n=3, inner=4 needs 24/],
+  ['softmaxCrossEntropy', [f32(24), new Int32Array(7), f32(0), f32(8), f32(8), 2, 3, 4, -100, 0], /target has 7 elements but outer=2, inner=4 needs 8/],
+  ['softmaxCrossEntropy', [f32(24), new Int32Array(8), f32(0), f32(7), f32(8), 2, 3, 4, -100, 0], /loss has 7 elements but target has 8/],
+  ['softmaxCrossEntropy', [f32(0), new Int32Array(8), f32(0), f32(8), f32(8), 2, 0, 4, -100, 0], /n must be an integer in \[1, /],
+  ['softmaxCrossEntropy', [f32(24), new Int32Array(8), f32(0), f32(8), f32(8), 2, 3, 4, -100, 1.5], /labelSmoothing must be in \[0, 1\], got 1.5/],
+  ['softmaxCrossEntropy', [f32(24), new Int32Array(8), f32(0), f32(8), f32(8), 2, 3, 4, 2 ** 40, 0], /ignoreIndex must be an integer/],
+  ['softmaxCrossEntropyBackward', [f32(24), new Int32Array(8), f32(0), f32(8), f32(8), f32(23), 2, 3, 4, -100, 0], /gradLogits has 23 elements but logits has 24/],
+  ['softmaxCrossEntropyBackward', [f32(24), new Int32Array(8), f32(0), f32(8), f32(7), f32(24), 2, 3, 4, -100, 0], /gradLoss has 7 elements but target has 8/],
+  ['sgdStep', [f32(6), f32(5), f32(6), 0.1, 0.9, 0, 0, false, true], /grad has 5 elements but param has 6/],
+  ['sgdStep', [f32(6), f32(6), f32(0), 0.1, 0.9, 0, 0, false, true], /momentumBuffer has 0 elements but param has 6/],
+  ['adagradStep', [f32(6), f32(6), f32(7), 0.1, 0, 0, 1e-10, 1], /sum has 7 elements but param has 6/],
+  ['adagradStep', [f32(6), f32(6), f32(6), 0.1, 0, 0, 1e-10, 0], /step must be an integer in \[1, /],
+  ['rmspropStep', [f32(6), f32(6), f32(6), f32(0), f32(6), 0.01, 0.99, 1e-8, 0, 0.9, true], /gradAvg has 0 elements but param has 6/],
+  ['rmspropStep', [f32(6), f32(6), f32(6), f32(6), f32(2), 0.01, 0.99, 1e-8, 0, 0.9, true], /momentumBuffer has 2 elements/],
+  ['adadeltaStep', [f32(6), f32(6), f32(6), f32(5), 1, 0.9, 1e-6, 0], /accDelta has 5 elements but param has 6/],
+  ['adamStep', [f32(6), f32(6), f32(6), f32(6), f32(0), 1e-3, 0.9, 0.999, 1e-8, 0, 1, true, false], /maxExpAvgSq has 0 elements but param has 6/],
+  ['adamStep', [f32(6), f32(6), f32(5), f32(6), f32(6), 1e-3, 0.9, 0.999, 1e-8, 0, 1, true, false], /expAvg has 5 elements but param has 6/],
+  ['adamStep', [f32(6), f32(6), f32(6), f32(6), f32(6), 1e-3, 0.9, 0.999, 1e-8, 0, 0, true, false], /step must be an integer in \[1, /],
+  ['nadamStep', [f32(6), f32(6), f32(6), f32(7), 2e-3, 0.9, 0.999, 1e-8, 0, 1, 0.5, 0.5, 0.5], /expAvgSq has 7 elements but param has 6/],
+  ['adamaxStep', [f32(6), f32(6), f32(6), f32(1), 2e-3, 0.9, 0.999, 1e-8, 0, 1], /expInf has 1 elements but param has 6/],
   ['setNumThreads', [100000], /n must be an integer in \[1, 256\]/],
+  ['rnnForward', [2, false, 0, 2, 3, 2, f32(0), f32(4), f32(4), f32(24), f32(16), f32(8), f32(8), f32(0), f32(4), f32(4), f32(0)], /steps must be an integer in \[1, /],
+  ['rnnForward', [2, false, 2, 2, 3, 2, f32(11), f32(4), f32(4), f32(24), f32(16), f32(8), f32(8), f32(8), f32(4), f32(4), f32(40)], /x has 11 elements but steps=2, batch=2, inputSize=3 needs 12/],
+  ['rnnForward', [2, false, 2, 2, 3, 2, f32(12), f32(4), f32(4), f32(24), f32(15), f32(8), f32(8), f32(8), f32(4), f32(4), f32(40)], /wHh has 15 elements but gates=4, hiddenSize=2, hiddenSize=2 needs 16/],
+  ['rnnForward', [3, false, 2, 2, 3, 2, f32(12), f32(4), f32(4), f32(18), f32(12), f32(6), f32(6), f32(8), f32(4), f32(0), f32(32)], /c0 must be empty unless mode is LSTM/],
+  ['rnnForward', [2, false, 2, 2, 3, 2, f32(12), f32(4), f32(4), f32(24), f32(16), f32(8), f32(8), f32(8), f32(4), f32(4), f32(39)], /workspace has 39 elements/],
+  ['rnnBackward', [
+    2, true, 2, 2, 3, 2, f32(12), f32(4), f32(4), f32(24), f32(16), f32(8), f32(40),
+    f32(8), f32(4), f32(4), f32(12), f32(4), f32(4), f32(24), f32(15), f32(8), f32(8),
+  ], /gwHh has 15 elements but wHh has 16/],
+  ['rnnBackward', [
+    2, true, 2, 2, 3, 2, f32(12), f32(4), f32(4), f32(24), f32(16), f32(8), f32(40),
+    f32(8), f32(4), f32(3), f32(12), f32(4), f32(4), f32(24), f32(16), f32(8), f32(8),
+  ], /gcN has 3 elements but batch=2, hiddenSize=2 needs 4/],
+  ['rnnForward', [0, false, 2 ** 40, 2 ** 40, 0, 0, f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0)], /too large/],
   // sizes whose products overflow 2^53 (or int64), even with an empty array
   ['reduce', [0, f32(0), f32(0), 2 ** 30, 2 ** 30, 2 ** 30], /too large/],
   ['reduce', [0, f32(0), f32(0), 0, 2 ** 40, 2 ** 40], /too large/],
@@ -234,6 +357,25 @@ describe('native addon: sizes, views and indices', () => {
 });
 
 describe('native addon: small correctness checks', () => {
+  it('optimizer steps ignore the buffers their options leave unused', () => {
+    const param = Float32Array.of(1, 2);
+    addon.sgdStep(param, Float32Array.of(10, -10), f32(0), 0.1, 0, 0, 0, false, true);
+    expect(Array.from(param)).toEqual([0, 3]);
+    addon.adamStep(param, Float32Array.of(1, -1), f32(2), f32(2), f32(0), 0.5, 0.9, 0.999, 0, 0, 1, false, false);
+    expectCloseArray(param, [-0.5, 3.5]);
+  });
+
+  it('softmaxCrossEntropy: an ignored target gives 0 loss and 0 gradient', () => {
+    const logits = Float32Array.of(0, Math.log(3), 5, 5);
+    const loss = f32(2);
+    const lse = f32(2);
+    addon.softmaxCrossEntropy(logits, i32([1, -100]), f32(0), loss, lse, 2, 2, 1, -100, 0);
+    expectCloseArray(loss, [Math.log(4 / 3), 0]);
+    const grad = f32(4).fill(9);
+    addon.softmaxCrossEntropyBackward(logits, i32([1, -100]), f32(0), lse, Float32Array.of(1, 1), grad, 2, 2, 1, -100, 0);
+    expectCloseArray(grad, [0.25, -0.25, 0, 0]);
+  });
+
   it('binary broadcasts a row over a matrix; scalars need no plan', () => {
     const a = Float32Array.from([1, 2, 3, 4, 5, 6]);
     const b = Float32Array.from([10, 20, 30]);
@@ -282,6 +424,17 @@ describe('native addon: small correctness checks', () => {
     const zeros = f32(4).fill(9);
     addon.matmul(f32(0), f32(0), zeros, 1, 2, 0, 2, 0, 0, false, false);
     expect(Array.from(zeros)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('sgemm with alpha, beta, a transposed a and leading dimensions wider than the rows', () => {
+    const a = Float32Array.from([1, 3, -1, 2, 4, -1]); // stored (k=2, lda=3): op(a) = [[1, 2], [3, 4]]
+    const b = Float32Array.from([1, 1, -1, 0, 1, -1]); // stored (k=2, ldb=3): op(b) = [[1, 1], [0, 1]]
+    const c = Float32Array.from([1, 1, 7, 1, 1, 7]); // (2, 2) with ldc = 3; column 2 is padding
+    addon.sgemm(true, false, 2, 2, 2, 2, a, 3, b, 3, 0.5, c, 3);
+    expect(Array.from(c)).toEqual([2.5, 6.5, 7, 6.5, 14.5, 7]);
+    const nan = f32(4).fill(NaN);
+    addon.sgemm(false, false, 2, 2, 2, 1, Float32Array.from([1, 2, 3, 4]), 2, Float32Array.from([1, 0, 0, 1]), 2, 0, nan, 2);
+    expect(Array.from(nan)).toEqual([1, 2, 3, 4]); // beta = 0 never reads c
   });
 
   it('stridedCopy with a negative stride, stridedScatter accumulating through a zero stride', () => {

@@ -14,6 +14,17 @@
  *   again only what could make them read or write out of bounds.
  */
 import type { DataArray, FloatArray } from '../dtype.js';
+import type {
+  AdadeltaConfig,
+  AdagradConfig,
+  AdamConfig,
+  AdamaxConfig,
+  CrossEntropyConfig,
+  NadamConfig,
+  RmspropConfig,
+  SgdConfig,
+} from './fused-configs.js';
+import type { RnnBackwardArrays, RnnForwardArrays, RnnGeometry } from './rnn-geometry.js';
 
 /** Elementwise unary ops. Codes are shared with the native addon (native/kernels/elementwise.h). */
 export const UnaryOp = {
@@ -28,6 +39,9 @@ export const UnaryOp = {
   sign: 8,
   reciprocal: 9,
   square: 10,
+  erf: 11,
+  expm1: 12,
+  log1p: 13,
 } as const;
 /** A unary op code. */
 export type UnaryOpCode = (typeof UnaryOp)[keyof typeof UnaryOp];
@@ -75,6 +89,54 @@ export interface BroadcastPlan {
   shape: Int32Array;
   aStrides: Int32Array;
   bStrides: Int32Array;
+}
+
+/**
+ * Geometry of a 2-D convolution, NCHW (conv1d is h = 1). x: (n, c, h, w); weight:
+ * (k, c / groups, kernelH, kernelW); y: (n, k, outH, outW) with
+ * outH = ⌊(h + padTop + padBottom − dilationH·(kernelH − 1) − 1) / strideH⌋ + 1 (outW likewise).
+ * Sizes, strides and dilations ≥ 1, paddings ≥ 0, groups divides c and k, outH, outW ≥ 1.
+ */
+export interface Conv2dGeometry {
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  k: number;
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padTop: number;
+  padBottom: number;
+  padLeft: number;
+  padRight: number;
+  dilationH: number;
+  dilationW: number;
+  groups: number;
+  outH: number;
+  outW: number;
+}
+
+/**
+ * Geometry of 2-D pooling over `planes` = n·c planes (1-D pooling is h = 1). x: (planes, h, w);
+ * y: (planes, outH, outW), outH from PyTorch's floor or ceil mode. Padding (both sides) is at
+ * most half the kernel; dilation is 1 for average pooling.
+ */
+export interface Pool2dGeometry {
+  planes: number;
+  h: number;
+  w: number;
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
+  outH: number;
+  outW: number;
 }
 
 /** The kernels every backend provides. */
@@ -217,6 +279,113 @@ export interface Backend {
    * src and idx (outer, m, inner), dst (outer, n, inner). Throws on a bad index.
    */
   scatterAdd(src: DataArray, idx: Int32Array, dst: DataArray, outer: number, n: number, m: number, inner: number): void;
+
+  /**
+   * Fused softmax cross-entropy with class-index targets (native/kernels/loss.h has the
+   * formula): logits (outer, n, inner), target (outer, inner), weight (n) or null; writes the
+   * per-sample loss and log-sum-exp lse, each (outer, inner). Throws a RangeError for a
+   * target that is neither c.ignoreIndex nor in [0, n).
+   */
+  softmaxCrossEntropy(
+    logits: FloatArray,
+    target: Int32Array,
+    weight: FloatArray | null,
+    loss: FloatArray,
+    lse: FloatArray,
+    c: CrossEntropyConfig,
+  ): void;
+
+  /**
+   * The gradient of `softmaxCrossEntropy` with respect to the logits, from its lse and the
+   * per-sample output gradient gradLoss (outer, inner), into gradLogits (outer, n, inner).
+   */
+  softmaxCrossEntropyBackward(
+    logits: FloatArray,
+    target: Int32Array,
+    weight: FloatArray | null,
+    lse: FloatArray,
+    gradLoss: FloatArray,
+    gradLogits: FloatArray,
+    c: CrossEntropyConfig,
+  ): void;
+
+  // Fused optimizer steps: one pass over a parameter, its gradient (same length and dtype)
+  // and its state buffers, all updated in place with PyTorch's update rule (the formulas are
+  // in native/kernels/optim.h). A buffer the options do not use may be null.
+
+  /** SGD with momentum, dampening, Nesterov and weight decay; momentumBuffer is used when c.momentum ≠ 0. */
+  sgdStep(param: FloatArray, grad: FloatArray, momentumBuffer: FloatArray | null, c: SgdConfig): void;
+  /** Adagrad; sum is the running sum of squared gradients. */
+  adagradStep(param: FloatArray, grad: FloatArray, sum: FloatArray, c: AdagradConfig): void;
+  /** RMSprop; gradAvg is used when c.centered, momentumBuffer when c.momentum > 0. */
+  rmspropStep(
+    param: FloatArray,
+    grad: FloatArray,
+    squareAvg: FloatArray,
+    gradAvg: FloatArray | null,
+    momentumBuffer: FloatArray | null,
+    c: RmspropConfig,
+  ): void;
+  /** Adadelta. */
+  adadeltaStep(param: FloatArray, grad: FloatArray, squareAvg: FloatArray, accDelta: FloatArray, c: AdadeltaConfig): void;
+  /** Adam, AMSGrad and AdamW; maxExpAvgSq is used when c.amsgrad. */
+  adamStep(
+    param: FloatArray,
+    grad: FloatArray,
+    expAvg: FloatArray,
+    expAvgSq: FloatArray,
+    maxExpAvgSq: FloatArray | null,
+    c: AdamConfig,
+  ): void;
+  /** NAdam. */
+  nadamStep(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, c: NadamConfig): void;
+  /** Adamax; expInf is the exponentially weighted infinity norm. */
+  adamaxStep(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expInf: FloatArray, c: AdamaxConfig): void;
+
+  /** Convolution forward: y = conv2d(x, weight) + bias (bias (k) or null). See Conv2dGeometry. */
+  conv2d(x: FloatArray, weight: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry): void;
+
+  /** Convolution input gradient gx (n, c, h, w) from gy (n, k, outH, outW), overwritten. Also convTranspose2d's forward. */
+  conv2dBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatArray, g: Conv2dGeometry): void;
+
+  /** Convolution weight gradient gweight (k, c / groups, kernelH, kernelW) and bias gradient gbias (k, or null), overwritten. */
+  conv2dBackwardWeight(x: FloatArray, gy: FloatArray, gweight: FloatArray, gbias: FloatArray | null, g: Conv2dGeometry): void;
+
+  /**
+   * Max pooling: y = the max of each window (padding never wins) and indices = its position in
+   * the plane, ih·w + iw. Ties go to the first in row-major window order; NaN wins (PyTorch).
+   */
+  maxPool2d(x: FloatArray, y: FloatArray, indices: Int32Array, g: Pool2dGeometry): void;
+
+  /** gx (planes, h, w) = zeros plus gy added at indices (from maxPool2d). Throws a RangeError for an index outside the plane. */
+  maxPool2dBackward(gy: FloatArray, indices: Int32Array, gx: FloatArray, g: Pool2dGeometry): void;
+
+  /**
+   * Average pooling. Windows are clipped to the padded input; the divisor is divisorOverride
+   * when > 0, else the clipped window's size (countIncludePad) or its count of input elements.
+   */
+  avgPool2d(x: FloatArray, y: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void;
+
+  /** The gradient of avgPool2d: gx (planes, h, w), overwritten. */
+  avgPool2dBackward(gy: FloatArray, gx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void;
+
+  /**
+   * Adaptive average pooling x (planes, h, w) → y (planes, outH, outW): output row i averages
+   * input rows [⌊i·h/outH⌋, ⌈(i+1)·h/outH⌉), columns likewise.
+   */
+  adaptiveAvgPool2d(x: FloatArray, y: FloatArray, planes: number, h: number, w: number, outH: number, outW: number): void;
+
+  /** The gradient of adaptiveAvgPool2d: gx (planes, h, w), overwritten. */
+  adaptiveAvgPool2dBackward(gy: FloatArray, gx: FloatArray, planes: number, h: number, w: number, outH: number, outW: number): void;
+
+  /**
+   * One recurrent layer and direction over a whole sequence (Elman RNN, LSTM or GRU; see
+   * rnn-geometry.ts): outputs y, hN, cN, and the workspace rnnBackward needs.
+   */
+  rnnForward(g: RnnGeometry, a: RnnForwardArrays): void;
+
+  /** Backpropagation through time of rnnForward: every input gradient at once, overwritten. */
+  rnnBackward(g: RnnGeometry, a: RnnBackwardArrays): void;
 
   /** Sets how many threads kernels may use (≥ 1). The reference backend is single-threaded. */
   setNumThreads(n: number): void;

@@ -13,10 +13,23 @@ import type {
   BinaryOpCode,
   BroadcastPlan,
   CompareOpCode,
+  Conv2dGeometry,
+  Pool2dGeometry,
   ReduceOp,
   ReduceOpCode,
   UnaryOpCode,
 } from './backend.js';
+import type {
+  AdadeltaConfig,
+  AdagradConfig,
+  AdamConfig,
+  AdamaxConfig,
+  CrossEntropyConfig,
+  NadamConfig,
+  RmspropConfig,
+  SgdConfig,
+} from './fused-configs.js';
+import type { RnnBackwardArrays, RnnForwardArrays, RnnGeometry, RnnModeCode } from './rnn-geometry.js';
 
 /**
  * The raw functions the addon exports: the `Backend` kernels, float32 only, with the same
@@ -62,6 +75,22 @@ export interface NativeAddon {
     transA: boolean,
     transB: boolean,
   ): void;
+  /** Raw sgemm, row-major: c = alpha · op(a) · op(b) + beta · c; beta = 0 never reads c. */
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+  ): void;
   stridedCopy(src: Float32Array, srcOffset: number, shape: Int32Array, srcStrides: Int32Array, dst: Float32Array): void;
   stridedScatter(
     src: Float32Array,
@@ -83,9 +112,161 @@ export interface NativeAddon {
     m: number,
     inner: number,
   ): void;
+  /** weight: an empty array for no class weights. */
+  softmaxCrossEntropy(
+    logits: Float32Array,
+    target: Int32Array,
+    weight: Float32Array,
+    loss: Float32Array,
+    lse: Float32Array,
+    outer: number,
+    n: number,
+    inner: number,
+    ignoreIndex: number,
+    labelSmoothing: number,
+  ): void;
+  softmaxCrossEntropyBackward(
+    logits: Float32Array,
+    target: Int32Array,
+    weight: Float32Array,
+    lse: Float32Array,
+    gradLoss: Float32Array,
+    gradLogits: Float32Array,
+    outer: number,
+    n: number,
+    inner: number,
+    ignoreIndex: number,
+    labelSmoothing: number,
+  ): void;
+  // Optimizer steps: unused buffers may be empty arrays.
+  sgdStep(
+    param: Float32Array,
+    grad: Float32Array,
+    momentumBuffer: Float32Array,
+    lr: number,
+    momentum: number,
+    dampening: number,
+    weightDecay: number,
+    nesterov: boolean,
+    firstStep: boolean,
+  ): void;
+  adagradStep(
+    param: Float32Array,
+    grad: Float32Array,
+    sum: Float32Array,
+    lr: number,
+    lrDecay: number,
+    weightDecay: number,
+    eps: number,
+    step: number,
+  ): void;
+  rmspropStep(
+    param: Float32Array,
+    grad: Float32Array,
+    squareAvg: Float32Array,
+    gradAvg: Float32Array,
+    momentumBuffer: Float32Array,
+    lr: number,
+    alpha: number,
+    eps: number,
+    weightDecay: number,
+    momentum: number,
+    centered: boolean,
+  ): void;
+  adadeltaStep(
+    param: Float32Array,
+    grad: Float32Array,
+    squareAvg: Float32Array,
+    accDelta: Float32Array,
+    lr: number,
+    rho: number,
+    eps: number,
+    weightDecay: number,
+  ): void;
+  adamStep(
+    param: Float32Array,
+    grad: Float32Array,
+    expAvg: Float32Array,
+    expAvgSq: Float32Array,
+    maxExpAvgSq: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+    amsgrad: boolean,
+    decoupled: boolean,
+  ): void;
+  nadamStep(
+    param: Float32Array,
+    grad: Float32Array,
+    expAvg: Float32Array,
+    expAvgSq: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+    mu: number,
+    muNext: number,
+    muProduct: number,
+  ): void;
+  adamaxStep(
+    param: Float32Array,
+    grad: Float32Array,
+    expAvg: Float32Array,
+    expInf: Float32Array,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+  ): void;
   /** n: an integer in [1, 256]. */
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** geometry: packConv2dGeometry(g). */
+  conv2d(x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array, geometry: Int32Array): void;
+  conv2dBackwardInput(gy: Float32Array, weight: Float32Array, gx: Float32Array, geometry: Int32Array): void;
+  conv2dBackwardWeight(x: Float32Array, gy: Float32Array, gweight: Float32Array, gbias: Float32Array | null, geometry: Int32Array): void;
+  /** geometry: packPool2dGeometry(g). */
+  maxPool2d(x: Float32Array, y: Float32Array, indices: Int32Array, geometry: Int32Array): void;
+  maxPool2dBackward(gy: Float32Array, indices: Int32Array, gx: Float32Array, geometry: Int32Array): void;
+  avgPool2d(x: Float32Array, y: Float32Array, geometry: Int32Array, countIncludePad: boolean, divisorOverride: number): void;
+  avgPool2dBackward(gy: Float32Array, gx: Float32Array, geometry: Int32Array, countIncludePad: boolean, divisorOverride: number): void;
+  adaptiveAvgPool2d(x: Float32Array, y: Float32Array, planes: number, h: number, w: number, outH: number, outW: number): void;
+  adaptiveAvgPool2dBackward(gy: Float32Array, gx: Float32Array, planes: number, h: number, w: number, outH: number, outW: number): void;
+  /** RnnGeometry's fields, then RnnForwardArrays' in their declared order. */
+  rnnForward(
+    mode: RnnModeCode, reverse: boolean, steps: number, batch: number, inputSize: number, hiddenSize: number,
+    x: Float32Array, h0: Float32Array, c0: Float32Array, wIh: Float32Array, wHh: Float32Array, bIh: Float32Array,
+    bHh: Float32Array, y: Float32Array, hN: Float32Array, cN: Float32Array, workspace: Float32Array,
+  ): void;
+  /** RnnGeometry's fields, then RnnBackwardArrays' in their declared order. */
+  rnnBackward(
+    mode: RnnModeCode, reverse: boolean, steps: number, batch: number, inputSize: number, hiddenSize: number,
+    x: Float32Array, h0: Float32Array, c0: Float32Array, wIh: Float32Array, wHh: Float32Array, y: Float32Array,
+    workspace: Float32Array, gy: Float32Array, ghN: Float32Array, gcN: Float32Array, gx: Float32Array,
+    gh0: Float32Array, gc0: Float32Array, gwIh: Float32Array, gwHh: Float32Array, gbIh: Float32Array, gbHh: Float32Array,
+  ): void;
+}
+
+/** A Conv2dGeometry as the Int32Array the addon reads (native/bindings/conv.cc, same order). */
+export function packConv2dGeometry(g: Conv2dGeometry): Int32Array {
+  return Int32Array.of(
+    g.n, g.c, g.h, g.w, g.k, g.kernelH, g.kernelW, g.strideH, g.strideW,
+    g.padTop, g.padBottom, g.padLeft, g.padRight, g.dilationH, g.dilationW, g.groups, g.outH, g.outW,
+  );
+}
+
+/** A Pool2dGeometry as the Int32Array the addon reads (native/bindings/pool.cc, same order). */
+export function packPool2dGeometry(g: Pool2dGeometry): Int32Array {
+  return Int32Array.of(
+    g.planes, g.h, g.w, g.kernelH, g.kernelW, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW, g.outH, g.outW,
+  );
 }
 
 /** The directory of kiln's package.json, found by walking up from this file (lib/ or dist/lib/). */
@@ -111,6 +292,9 @@ export function loadNativeAddon(): NativeAddon {
   const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
   return nodeGypBuild(packageRoot()) as NativeAddon;
 }
+
+/** Stands in for a state buffer (or class weights) a fused kernel does not use. */
+const NO_BUFFER = new Float32Array(0);
 
 /**
  * The `Backend` on the native addon. float32 data goes to the addon; any other dtype
@@ -252,6 +436,187 @@ export class NativeBackend implements Backend {
   scatterAdd(src: DataArray, idx: Int32Array, dst: DataArray, outer: number, n: number, m: number, inner: number): void {
     if (src instanceof Float32Array) this.addon.scatterAdd(src, idx, dst as Float32Array, outer, n, m, inner);
     else this.fallback.scatterAdd(src, idx, dst, outer, n, m, inner);
+  }
+
+  softmaxCrossEntropy(
+    logits: FloatArray,
+    target: Int32Array,
+    weight: FloatArray | null,
+    loss: FloatArray,
+    lse: FloatArray,
+    c: CrossEntropyConfig,
+  ): void {
+    if (!(logits instanceof Float32Array)) return this.fallback.softmaxCrossEntropy(logits, target, weight, loss, lse, c);
+    this.addon.softmaxCrossEntropy(
+      logits,
+      target,
+      (weight ?? NO_BUFFER) as Float32Array,
+      loss as Float32Array,
+      lse as Float32Array,
+      c.outer,
+      c.n,
+      c.inner,
+      c.ignoreIndex,
+      c.labelSmoothing,
+    );
+  }
+
+  softmaxCrossEntropyBackward(
+    logits: FloatArray,
+    target: Int32Array,
+    weight: FloatArray | null,
+    lse: FloatArray,
+    gradLoss: FloatArray,
+    gradLogits: FloatArray,
+    c: CrossEntropyConfig,
+  ): void {
+    if (!(logits instanceof Float32Array)) {
+      return this.fallback.softmaxCrossEntropyBackward(logits, target, weight, lse, gradLoss, gradLogits, c);
+    }
+    this.addon.softmaxCrossEntropyBackward(
+      logits,
+      target,
+      (weight ?? NO_BUFFER) as Float32Array,
+      lse as Float32Array,
+      gradLoss as Float32Array,
+      gradLogits as Float32Array,
+      c.outer,
+      c.n,
+      c.inner,
+      c.ignoreIndex,
+      c.labelSmoothing,
+    );
+  }
+
+  sgdStep(param: FloatArray, grad: FloatArray, momentumBuffer: FloatArray | null, c: SgdConfig): void {
+    if (!(param instanceof Float32Array)) return this.fallback.sgdStep(param, grad, momentumBuffer, c);
+    const buf = (momentumBuffer ?? NO_BUFFER) as Float32Array;
+    this.addon.sgdStep(param, grad as Float32Array, buf, c.lr, c.momentum, c.dampening, c.weightDecay, c.nesterov, c.firstStep);
+  }
+
+  adagradStep(param: FloatArray, grad: FloatArray, sum: FloatArray, c: AdagradConfig): void {
+    if (!(param instanceof Float32Array)) return this.fallback.adagradStep(param, grad, sum, c);
+    this.addon.adagradStep(param, grad as Float32Array, sum as Float32Array, c.lr, c.lrDecay, c.weightDecay, c.eps, c.step);
+  }
+
+  rmspropStep(
+    param: FloatArray,
+    grad: FloatArray,
+    squareAvg: FloatArray,
+    gradAvg: FloatArray | null,
+    momentumBuffer: FloatArray | null,
+    c: RmspropConfig,
+  ): void {
+    if (!(param instanceof Float32Array)) return this.fallback.rmspropStep(param, grad, squareAvg, gradAvg, momentumBuffer, c);
+    this.addon.rmspropStep(
+      param,
+      grad as Float32Array,
+      squareAvg as Float32Array,
+      (gradAvg ?? NO_BUFFER) as Float32Array,
+      (momentumBuffer ?? NO_BUFFER) as Float32Array,
+      c.lr,
+      c.alpha,
+      c.eps,
+      c.weightDecay,
+      c.momentum,
+      c.centered,
+    );
+  }
+
+  adadeltaStep(param: FloatArray, grad: FloatArray, squareAvg: FloatArray, accDelta: FloatArray, c: AdadeltaConfig): void {
+    if (!(param instanceof Float32Array)) return this.fallback.adadeltaStep(param, grad, squareAvg, accDelta, c);
+    const [g, sq, acc] = [grad, squareAvg, accDelta] as Float32Array[];
+    this.addon.adadeltaStep(param, g, sq, acc, c.lr, c.rho, c.eps, c.weightDecay);
+  }
+
+  adamStep(
+    param: FloatArray,
+    grad: FloatArray,
+    expAvg: FloatArray,
+    expAvgSq: FloatArray,
+    maxExpAvgSq: FloatArray | null,
+    c: AdamConfig,
+  ): void {
+    if (!(param instanceof Float32Array)) return this.fallback.adamStep(param, grad, expAvg, expAvgSq, maxExpAvgSq, c);
+    const [g, m, v, vmax] = [grad, expAvg, expAvgSq, maxExpAvgSq ?? NO_BUFFER] as Float32Array[];
+    this.addon.adamStep(param, g, m, v, vmax, c.lr, c.beta1, c.beta2, c.eps, c.weightDecay, c.step, c.amsgrad, c.decoupled);
+  }
+
+  nadamStep(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, c: NadamConfig): void {
+    if (!(param instanceof Float32Array)) return this.fallback.nadamStep(param, grad, expAvg, expAvgSq, c);
+    const [g, m, v] = [grad, expAvg, expAvgSq] as Float32Array[];
+    this.addon.nadamStep(param, g, m, v, c.lr, c.beta1, c.beta2, c.eps, c.weightDecay, c.step, c.mu, c.muNext, c.muProduct);
+  }
+
+  adamaxStep(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expInf: FloatArray, c: AdamaxConfig): void {
+    if (!(param instanceof Float32Array)) return this.fallback.adamaxStep(param, grad, expAvg, expInf, c);
+    const [g, m, u] = [grad, expAvg, expInf] as Float32Array[];
+    this.addon.adamaxStep(param, g, m, u, c.lr, c.beta1, c.beta2, c.eps, c.weightDecay, c.step);
+  }
+
+  conv2d(x: FloatArray, weight: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry): void {
+    if (!(x instanceof Float32Array)) return this.fallback.conv2d(x, weight, bias, y, g);
+    this.addon.conv2d(x, weight as Float32Array, bias as Float32Array | null, y as Float32Array, packConv2dGeometry(g));
+  }
+
+  conv2dBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatArray, g: Conv2dGeometry): void {
+    if (!(gy instanceof Float32Array)) return this.fallback.conv2dBackwardInput(gy, weight, gx, g);
+    this.addon.conv2dBackwardInput(gy, weight as Float32Array, gx as Float32Array, packConv2dGeometry(g));
+  }
+
+  conv2dBackwardWeight(x: FloatArray, gy: FloatArray, gweight: FloatArray, gbias: FloatArray | null, g: Conv2dGeometry): void {
+    if (!(x instanceof Float32Array)) return this.fallback.conv2dBackwardWeight(x, gy, gweight, gbias, g);
+    const [gyF, gwF] = [gy, gweight] as Float32Array[];
+    this.addon.conv2dBackwardWeight(x, gyF, gwF, gbias as Float32Array | null, packConv2dGeometry(g));
+  }
+
+  maxPool2d(x: FloatArray, y: FloatArray, indices: Int32Array, g: Pool2dGeometry): void {
+    if (!(x instanceof Float32Array)) return this.fallback.maxPool2d(x, y, indices, g);
+    this.addon.maxPool2d(x, y as Float32Array, indices, packPool2dGeometry(g));
+  }
+
+  maxPool2dBackward(gy: FloatArray, indices: Int32Array, gx: FloatArray, g: Pool2dGeometry): void {
+    if (!(gy instanceof Float32Array)) return this.fallback.maxPool2dBackward(gy, indices, gx, g);
+    this.addon.maxPool2dBackward(gy, indices, gx as Float32Array, packPool2dGeometry(g));
+  }
+
+  avgPool2d(x: FloatArray, y: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void {
+    if (!(x instanceof Float32Array)) return this.fallback.avgPool2d(x, y, g, countIncludePad, divisorOverride);
+    this.addon.avgPool2d(x, y as Float32Array, packPool2dGeometry(g), countIncludePad, divisorOverride);
+  }
+
+  avgPool2dBackward(gy: FloatArray, gx: FloatArray, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number): void {
+    if (!(gy instanceof Float32Array)) return this.fallback.avgPool2dBackward(gy, gx, g, countIncludePad, divisorOverride);
+    this.addon.avgPool2dBackward(gy, gx as Float32Array, packPool2dGeometry(g), countIncludePad, divisorOverride);
+  }
+
+  adaptiveAvgPool2d(x: FloatArray, y: FloatArray, planes: number, h: number, w: number, outH: number, outW: number): void {
+    if (!(x instanceof Float32Array)) return this.fallback.adaptiveAvgPool2d(x, y, planes, h, w, outH, outW);
+    this.addon.adaptiveAvgPool2d(x, y as Float32Array, planes, h, w, outH, outW);
+  }
+
+  adaptiveAvgPool2dBackward(gy: FloatArray, gx: FloatArray, planes: number, h: number, w: number, outH: number, outW: number): void {
+    if (!(gy instanceof Float32Array)) return this.fallback.adaptiveAvgPool2dBackward(gy, gx, planes, h, w, outH, outW);
+    this.addon.adaptiveAvgPool2dBackward(gy, gx as Float32Array, planes, h, w, outH, outW);
+  }
+
+  rnnForward(g: RnnGeometry, a: RnnForwardArrays): void {
+    if (!(a.x instanceof Float32Array)) return this.fallback.rnnForward(g, a);
+    const f = a as { [K in keyof RnnForwardArrays]: Float32Array };
+    this.addon.rnnForward(
+      g.mode, g.reverse, g.steps, g.batch, g.inputSize, g.hiddenSize,
+      f.x, f.h0, f.c0, f.wIh, f.wHh, f.bIh, f.bHh, f.y, f.hN, f.cN, f.workspace,
+    );
+  }
+
+  rnnBackward(g: RnnGeometry, a: RnnBackwardArrays): void {
+    if (!(a.x instanceof Float32Array)) return this.fallback.rnnBackward(g, a);
+    const f = a as { [K in keyof RnnBackwardArrays]: Float32Array };
+    this.addon.rnnBackward(
+      g.mode, g.reverse, g.steps, g.batch, g.inputSize, g.hiddenSize,
+      f.x, f.h0, f.c0, f.wIh, f.wHh, f.y, f.workspace, f.gy, f.ghN, f.gcN,
+      f.gx, f.gh0, f.gc0, f.gwIh, f.gwHh, f.gbIh, f.gbHh,
+    );
   }
 
   setNumThreads(n: number): void {

@@ -22,7 +22,7 @@ namespace kiln::bindings {
 constexpr int64_t kMaxSafeInteger = 9007199254740991;
 
 // The most arguments any binding takes.
-constexpr size_t kMaxArgs = 12;
+constexpr size_t kMaxArgs = 23;
 
 // A typed array's data and element count, read zero-copy.
 template <typename T>

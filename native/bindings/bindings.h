@@ -9,8 +9,14 @@ void register_elementwise(Napi::Env env, Napi::Object exports);  // unary binary
 void register_reduce(Napi::Env env, Napi::Object exports);       // reduce argReduce
 void register_softmax(Napi::Env env, Napi::Object exports);      // softmax softmaxBackward
 void register_matmul(Napi::Env env, Napi::Object exports);       // matmul
+void register_sgemm(Napi::Env env, Napi::Object exports);        // sgemm
 void register_strided(Napi::Env env, Napi::Object exports);      // stridedCopy stridedScatter
 void register_index(Napi::Env env, Napi::Object exports);        // indexSelect indexAdd gather scatterAdd
+void register_loss(Napi::Env env, Napi::Object exports);         // softmaxCrossEntropy softmaxCrossEntropyBackward
+void register_optim(Napi::Env env, Napi::Object exports);        // sgdStep adagradStep rmspropStep adadeltaStep adamStep nadamStep adamaxStep
+void register_conv(Napi::Env env, Napi::Object exports);         // conv2d conv2dBackwardInput conv2dBackwardWeight
+void register_pool(Napi::Env env, Napi::Object exports);         // maxPool2d avgPool2d adaptiveAvgPool2d (+ Backward)
 void register_threads(Napi::Env env, Napi::Object exports);      // setNumThreads getNumThreads
+void register_rnn(Napi::Env env, Napi::Object exports);          // rnnForward rnnBackward
 
 }  // namespace kiln::bindings

@@ -3,14 +3,19 @@
  * for every dtype the contract allows. It is the oracle native kernels are tested against,
  * the backend float64 gradient checks run on, and the fallback when the addon cannot load.
  *
- * One file per kernel family: elementwise.ts, reduce.ts, softmax.ts, matmul.ts, strided.ts,
- * indexing.ts; odometer.ts holds the strided walk they share.
+ * One file per kernel family: elementwise.ts, reduce.ts, softmax.ts, matmul.ts, strided.ts, conv.ts, pool.ts,
+ * indexing.ts, loss.ts (fused cross-entropy), optim.ts (fused optimizer steps), rnn.ts (recurrent layers); odometer.ts holds the strided walk they share.
  */
 import type { Backend } from '../backend.js';
 import { binary, clamp, compare, unary, where } from './elementwise.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
 import { matmul } from './matmul.js';
+import { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './loss.js';
+import { adadeltaStep, adagradStep, adamaxStep, adamStep, nadamStep, rmspropStep, sgdStep } from './optim.js';
+import { adaptiveAvgPool2d, adaptiveAvgPool2dBackward, avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool.js';
 import { argReduce, reduce } from './reduce.js';
+import { rnnBackward, rnnForward } from './rnn.js';
 import { softmax, softmaxBackward } from './softmax.js';
 import { stridedCopy, stridedScatter } from './strided.js';
 
@@ -41,6 +46,26 @@ export const referenceBackend: Backend = {
   indexAdd,
   gather,
   scatterAdd,
+  softmaxCrossEntropy,
+  softmaxCrossEntropyBackward,
+  sgdStep,
+  adagradStep,
+  rmspropStep,
+  adadeltaStep,
+  adamStep,
+  nadamStep,
+  adamaxStep,
+  conv2d,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  maxPool2d,
+  maxPool2dBackward,
+  avgPool2d,
+  avgPool2dBackward,
+  adaptiveAvgPool2d,
+  adaptiveAvgPool2dBackward,
+  rnnForward,
+  rnnBackward,
   setNumThreads,
   getNumThreads: () => 1,
 };
