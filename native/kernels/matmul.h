@@ -1,4 +1,4 @@
-// Batched matrix product (a simple blocked loop; to be replaced by a BLIS-style GEMM).
+// Batched matrix product, computed by sgemm_batched (gemm/gemm.h).
 #pragma once
 
 #include <cstdint>

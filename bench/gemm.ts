@@ -1,0 +1,146 @@
+/**
+ * Suite `gemm`: kiln's native sgemm on Float32Arrays (the raw `sgemm` binding) against
+ * OpenBLAS (numpy) and PyTorch, in the same run, at 1 and 2 threads, plus the machine's
+ * measured FP32 FMA peak (bench/anchors/fma_peak.c, compiled here with -march=native: a
+ * measuring tool only, never part of the addon).
+ * Cases are `m×k×n`; `Aᵀ·B` means A is stored (k, m), `A·Bᵀ` that B is stored (n, k).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadNativeAddon } from '../lib/backend/native.js';
+import { BENCH_DIR, runPythonAnchor, timeIt, type BenchRow } from './harness.js';
+
+const SUITE = 'gemm';
+const THREADS = [1, 2];
+/** Shorter rounds than the harness default keep the whole suite near two minutes; the anchors use the same. */
+const TIMING = { rounds: 5, minRoundMs: 100 };
+
+export interface GemmCase {
+  name: string;
+  m: number;
+  k: number;
+  n: number;
+  transA: boolean;
+  transB: boolean;
+}
+
+function gemmCase(m: number, k: number, n: number, transA = false, transB = false): GemmCase {
+  const base = m === k && k === n ? `${m}³` : `${m}×${k}×${n}`;
+  const op = transA && transB ? ' Aᵀ·Bᵀ' : transA ? ' Aᵀ·B' : transB ? ' A·Bᵀ' : '';
+  return { name: base + op, m, k, n, transA, transB };
+}
+
+export const GEMM_CASES: GemmCase[] = [
+  gemmCase(256, 256, 256),
+  gemmCase(512, 512, 512),
+  gemmCase(1024, 1024, 1024),
+  gemmCase(2048, 2048, 2048),
+  gemmCase(64, 784, 512),
+  gemmCase(128, 512, 2048),
+  gemmCase(256, 4096, 4096),
+  gemmCase(64, 400, 120),
+  gemmCase(32, 1024, 256),
+  gemmCase(512, 512, 512, true, false),
+  gemmCase(512, 512, 512, false, true),
+  gemmCase(512, 512, 512, true, true),
+];
+
+const flops = (c: GemmCase) => 2 * c.m * c.k * c.n;
+
+function randomArray(length: number): Float32Array {
+  const values = new Float32Array(length);
+  for (let i = 0; i < length; i++) values[i] = Math.random() * 2 - 1;
+  return values;
+}
+
+/** kiln's sgemm on case `c` at `threads` threads. */
+function kilnRow(c: GemmCase, threads: number): BenchRow {
+  const addon = loadNativeAddon();
+  const saved = addon.getNumThreads();
+  addon.setNumThreads(threads);
+  try {
+    const a = randomArray(c.m * c.k);
+    const b = randomArray(c.k * c.n);
+    const out = new Float32Array(c.m * c.n);
+    const lda = c.transA ? c.m : c.k;
+    const ldb = c.transB ? c.k : c.n;
+    const ms = timeIt(() => addon.sgemm(c.transA, c.transB, c.m, c.n, c.k, 1, a, lda, b, ldb, 0, out, c.n), TIMING);
+    return { suite: SUITE, case: c.name, impl: 'kiln-native', threads, median_ms: ms, gflops: flops(c) / ms / 1e6 };
+  } finally {
+    addon.setNumThreads(saved);
+  }
+}
+
+/** An anchor script's rows for case `c` at `threads` threads (its own process). */
+function anchorRows(script: string, impl: string, c: GemmCase, threads: number): BenchRow[] {
+  const rows = runPythonAnchor(script, [String(threads), JSON.stringify([c])], { suite: SUITE, impl, cases: [c.name] });
+  return rows.map((r) => ({ ...r, threads }));
+}
+
+/** The FMA peak at `threads` threads from our own fma_peak.c, or a skipped row. */
+function peakRow(threads: number): BenchRow {
+  const skip = (why: string): BenchRow => ({ suite: SUITE, case: 'peak', impl: 'fma-peak', threads, median_ms: null, skipped: why });
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-fma-peak-'));
+  try {
+    const exe = join(dir, 'fma_peak');
+    const source = join(BENCH_DIR, 'anchors', 'fma_peak.c');
+    const build = spawnSync('gcc', ['-O3', '-march=native', '-pthread', source, '-o', exe], { encoding: 'utf8' });
+    if (build.error) return skip('no C compiler (gcc)');
+    if (build.status !== 0) return skip(`gcc failed: ${build.stderr.trim().split('\n').pop()}`);
+    const run = spawnSync(exe, [String(threads)], { encoding: 'utf8' });
+    if (run.status !== 0) return skip(`fma_peak failed: ${(run.stderr || run.stdout).trim()}`);
+    const { gflops, seconds } = JSON.parse(run.stdout) as { gflops: number; seconds: number };
+    return { suite: SUITE, case: 'peak', impl: 'fma-peak', threads, median_ms: seconds * 1e3, gflops };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Prints, per thread count, kiln's GF/s and its ratios to OpenBLAS, PyTorch and the peak. */
+function printRatios(rows: BenchRow[]): void {
+  const find = (name: string, impl: string, threads: number) =>
+    rows.find((r) => r.case === name && r.impl === impl && r.threads === threads && r.gflops !== undefined);
+  const fixed = (x: number | undefined, digits: number) => (x === undefined ? 'n/a' : x.toFixed(digits));
+  console.log('\ncase                 thr  kiln GF/s  openblas  pytorch  kiln/openblas  kiln/pytorch  kiln/peak');
+  for (const threads of THREADS) {
+    const peak = find('peak', 'fma-peak', threads)?.gflops;
+    for (const c of GEMM_CASES) {
+      const kiln = find(c.name, 'kiln-native', threads)?.gflops;
+      const blas = find(c.name, 'openblas', threads)?.gflops;
+      const torch = find(c.name, 'pytorch', threads)?.gflops;
+      const ratio = (x: number | undefined) => (kiln === undefined || x === undefined ? 'n/a' : (kiln / x).toFixed(2) + '×');
+      const share = kiln === undefined || peak === undefined ? 'n/a' : `${((100 * kiln) / peak).toFixed(0)}%`;
+      console.log(
+        [c.name.padEnd(20), String(threads).padStart(3), fixed(kiln, 1).padStart(10), fixed(blas, 1).padStart(9),
+          fixed(torch, 1).padStart(8), ratio(blas).padStart(14), ratio(torch).padStart(13), share.padStart(10)].join(' '),
+      );
+    }
+    console.log(`${'peak'.padEnd(20)} ${String(threads).padStart(3)} ${fixed(peak, 1).padStart(10)} (fma-peak)`);
+  }
+  const [peak1, peak2] = THREADS.map((t) => find('peak', 'fma-peak', t)?.gflops);
+  if (peak1 !== undefined && peak2 !== undefined && peak2 < 1.8 * peak1) {
+    console.log(`note: the 2-thread peak is only ${(peak2 / peak1).toFixed(2)}× the 1-thread one: another process was using a core`);
+  }
+  console.log('');
+}
+
+/**
+ * Runs the suite. Per thread count: the FMA peak, then each case on kiln, OpenBLAS and PyTorch
+ * right after one another (each anchor in a fresh process per case), so every ratio compares
+ * figures measured within seconds of each other on this shared, noisy machine.
+ */
+export function runGemm(): BenchRow[] {
+  const rows: BenchRow[] = [];
+  for (const threads of THREADS) {
+    rows.push(peakRow(threads));
+    for (const c of GEMM_CASES) {
+      rows.push(kilnRow(c, threads));
+      rows.push(...anchorRows('openblas_gemm.py', 'openblas', c, threads));
+      rows.push(...anchorRows('torch_gemm.py', 'pytorch', c, threads));
+    }
+  }
+  printRatios(rows);
+  return rows;
+}

@@ -1,0 +1,85 @@
+// Run-time CPU-feature detection: which SIMD instruction sets this machine (and its OS,
+// which must save the wide registers on context switch) can run. Header-only, no napi.h.
+#pragma once
+
+#if defined(__x86_64__) || defined(_M_X64)
+#if defined(_MSC_VER)
+#include <immintrin.h>
+#include <intrin.h>
+#else
+#include <cpuid.h>
+#endif
+#endif
+
+namespace kiln {
+
+struct CpuFeatures {
+  bool avx2_fma = false;  // AVX2 + FMA3, with YMM state enabled by the OS
+  bool avx512 = false;    // AVX-512 F, with ZMM and opmask state enabled by the OS
+  bool neon = false;      // Advanced SIMD (always present on aarch64)
+};
+
+namespace detail {
+
+#if defined(__x86_64__) || defined(_M_X64)
+// regs = {eax, ebx, ecx, edx} of cpuid(leaf, subleaf).
+inline void cpuid(unsigned leaf, unsigned subleaf, unsigned regs[4]) {
+#if defined(_MSC_VER)
+  int r[4];
+  __cpuidex(r, static_cast<int>(leaf), static_cast<int>(subleaf));
+  for (int i = 0; i < 4; ++i) regs[i] = static_cast<unsigned>(r[i]);
+#else
+  __cpuid_count(leaf, subleaf, regs[0], regs[1], regs[2], regs[3]);
+#endif
+}
+
+// XCR0: which register states the OS saves (bit 1 SSE, 2 AVX, 5-7 AVX-512).
+inline unsigned long long xgetbv0() {
+#if defined(_MSC_VER)
+  return _xgetbv(0);
+#else
+  unsigned eax, edx;
+  __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+  return (static_cast<unsigned long long>(edx) << 32) | eax;
+#endif
+}
+
+inline CpuFeatures detect_cpu_features() {
+  CpuFeatures features;
+  unsigned regs[4];
+  cpuid(0, 0, regs);
+  const unsigned max_leaf = regs[0];
+  if (max_leaf < 7) return features;
+  cpuid(1, 0, regs);
+  const bool fma = regs[2] & (1u << 12);
+  const bool osxsave = regs[2] & (1u << 27);
+  if (!osxsave) return features;
+  const unsigned long long xcr0 = xgetbv0();
+  const bool os_ymm = (xcr0 & 0x6) == 0x6;
+  const bool os_zmm = (xcr0 & 0xe6) == 0xe6;
+  cpuid(7, 0, regs);
+  const bool avx2 = regs[1] & (1u << 5);
+  const bool avx512f = regs[1] & (1u << 16);
+  features.avx2_fma = avx2 && fma && os_ymm;
+  features.avx512 = features.avx2_fma && avx512f && os_zmm;
+  return features;
+}
+#elif defined(__aarch64__) || defined(_M_ARM64)
+inline CpuFeatures detect_cpu_features() {
+  CpuFeatures features;
+  features.neon = true;
+  return features;
+}
+#else
+inline CpuFeatures detect_cpu_features() { return CpuFeatures{}; }
+#endif
+
+}  // namespace detail
+
+// The features of this CPU, detected once.
+inline const CpuFeatures& cpu_features() {
+  static const CpuFeatures features = detail::detect_cpu_features();
+  return features;
+}
+
+}  // namespace kiln

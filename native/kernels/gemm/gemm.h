@@ -1,0 +1,44 @@
+// Single-precision GEMM, the one matrix multiply behind matmul, Linear, convolution,
+// attention and the RNN projections.
+//
+// Structure (BLIS): gemm.cc runs the loop nest NC → KC → pack B → MC → pack A → macro-kernel;
+// pack.cc and macro.cc are shared by every instruction set (pack_{avx2,avx512}.cc speed up
+// the transposing pack); micro_{ref,avx2,avx512,neon}.cc are the MR × NR micro-kernels;
+// dispatch.cc picks one at run time; config.h holds the micro-kernel contract and block sizes.
+#pragma once
+
+#include <cstdint>
+
+namespace kiln {
+
+// C = alpha · op(A) · op(B) + beta · C, all row-major.
+//   op(A): (m, k); A is stored (m, k) with row stride lda, or (k, m) when trans_a
+//   op(B): (k, n); B is stored (k, n) with row stride ldb, or (n, k) when trans_b
+//   C: (m, n) with row stride ldc
+// beta == 0 never reads C (whatever C holds, NaN included, is overwritten). Leading dimensions
+// must be at least the stored row length. Threads: parallel_for (parallel.h) above a size
+// threshold.
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+// `batch` independent sgemm calls; product p uses a + p * stride_a, b + p * stride_b and
+// c + p * stride_c (a stride of 0 reuses one matrix for every product).
+void sgemm_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                   int64_t lda, int64_t stride_a, const float* b, int64_t ldb, int64_t stride_b, float beta, float* c,
+                   int64_t ldc, int64_t stride_c, int64_t batch);
+
+// Instruction sets of the micro-kernels. The default is the best this CPU runs, unless the
+// environment variable KILN_ISA=avx512|avx2|neon|scalar names another one it can run.
+enum class GemmIsa { kScalar, kAvx2, kAvx512, kNeon };
+
+// Whether this build and CPU can run `isa`.
+bool gemm_isa_supported(GemmIsa isa);
+
+// Forces `isa` for every later sgemm call (process-wide; for tests and benchmarks). Returns
+// false, changing nothing, when it is not supported.
+bool set_gemm_isa(GemmIsa isa);
+
+// The name of the instruction set sgemm uses now: "avx512", "avx2", "neon" or "scalar".
+const char* gemm_isa_name();
+
+}  // namespace kiln

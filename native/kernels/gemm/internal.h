@@ -1,0 +1,30 @@
+// Pieces of the GEMM loop nest shared between gemm.cc, pack.cc, macro.cc and dispatch.cc.
+#pragma once
+
+#include <cstdint>
+
+#include "config.h"
+
+namespace kiln::gemm {
+
+// The micro-kernel and block sizes in use (dispatch.cc).
+const GemmKernel& current_kernel();
+
+// Copies a (lanes × depth) strip into panels of `width` lanes, the layout micro-kernels read:
+//   element (l, p) of the strip is src[l * lane_stride + p * depth_stride];
+//   it lands at dst[(l / width) * width * depth + p * width + l % width].
+// Lanes past `lanes` in the last panel are zero. Packing A uses lanes = rows (width MR),
+// packing B uses lanes = columns (width NR). kernel.pack_lanes, if any, does the transposing case.
+void pack_panels(const GemmKernel& kernel, const float* src, int64_t lane_stride, int64_t depth_stride, int64_t lanes, int64_t depth, int width,
+                 float* dst);
+
+// One block of C: C[0:mc, 0:nc] = alpha · A · B + beta · C[0:mc, 0:nc], where
+//   packed_a: (mc × kc) packed by pack_panels with width MR
+//   b: (kc × nc) as NR-column micro-panels: panel q at b + q * b_panel_step, its row p at
+//      + p * b_rs (packed: b_panel_step = NR * kc, b_rs = NR; read in place: NR and B's row stride)
+//   c: element (i, j) at c[i * rs_c + j * cs_c]; cs_c != 1 goes through a stack tile
+void macro_kernel(const GemmKernel& kernel, int64_t mc, int64_t nc, int64_t kc, float alpha, const float* packed_a,
+                  const float* b, int64_t b_panel_step, int64_t b_rs, float beta, float* c, int64_t rs_c,
+                  int64_t cs_c);
+
+}  // namespace kiln::gemm

@@ -1,0 +1,240 @@
+// sgemm / sgemm_batched against a naive triple loop (double accumulation), on every
+// micro-kernel this CPU runs: edge shapes (1, primes, non-multiples of MR and NR, K = 1),
+// block boundaries (MC, KC, NC), all four transposes, alpha / beta, beta = 0 over NaN, wide
+// leading dimensions, batches, threads, and a random-vector residual for large products.
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "check.h"
+#include "gemm/gemm.h"
+
+using namespace kiln;
+using kiln::test::Random;
+
+namespace {
+
+struct Problem {
+  int64_t m, n, k;
+  bool trans_a = false, trans_b = false;
+  float alpha = 1.0f, beta = 0.0f;
+  int64_t pad = 0;  // extra elements per row of A, B and C beyond the stored row length
+};
+
+// A problem's operands, each allocated to exactly its size (so AddressSanitizer sees any
+// access past the last row).
+struct Operands {
+  int64_t lda, ldb, ldc;
+  std::vector<float> a, b, c;
+};
+
+Operands make_operands(const Problem& p, uint64_t seed, bool nan_c) {
+  Operands o;
+  const int64_t a_rows = p.trans_a ? p.k : p.m, a_cols = p.trans_a ? p.m : p.k;
+  const int64_t b_rows = p.trans_b ? p.n : p.k, b_cols = p.trans_b ? p.k : p.n;
+  o.lda = a_cols + p.pad;
+  o.ldb = b_cols + p.pad;
+  o.ldc = p.n + p.pad;
+  Random random(seed);
+  o.a = random.vector(a_rows * o.lda);
+  o.b = random.vector(b_rows * o.ldb);
+  o.c = nan_c ? std::vector<float>(p.m * o.ldc, std::numeric_limits<float>::quiet_NaN()) : random.vector(p.m * o.ldc);
+  return o;
+}
+
+double a_at(const Problem& p, const Operands& o, int64_t i, int64_t l) {
+  return p.trans_a ? o.a[l * o.lda + i] : o.a[i * o.lda + l];
+}
+double b_at(const Problem& p, const Operands& o, int64_t l, int64_t j) {
+  return p.trans_b ? o.b[j * o.ldb + l] : o.b[l * o.ldb + j];
+}
+
+// Checks c_out against the naive product. Each element may differ from the exact value by
+// the standard float bound (k + 2) · eps · (|alpha| · Σ|a||b| + |beta · c|); padding columns
+// of C must be untouched.
+bool matches_naive(const Problem& p, const Operands& in, const std::vector<float>& c_out) {
+  const double eps = std::numeric_limits<float>::epsilon();
+  for (int64_t i = 0; i < p.m; ++i) {
+    for (int64_t j = 0; j < in.ldc; ++j) {
+      const size_t at = static_cast<size_t>(i * in.ldc + j);
+      if (j >= p.n) {
+        if (!test::same_float(c_out[at], in.c[at])) return false;
+        continue;
+      }
+      double sum = 0.0, magnitude = 0.0;
+      for (int64_t l = 0; l < p.k; ++l) {
+        const double term = a_at(p, in, i, l) * b_at(p, in, l, j);
+        sum += term;
+        magnitude += std::fabs(term);
+      }
+      const double c_old = p.beta == 0.0f ? 0.0 : double(p.beta) * in.c[at];
+      const double expected = p.alpha * sum + c_old;
+      const double bound = (p.k + 2) * eps * (std::fabs(p.alpha) * magnitude + std::fabs(c_old)) + 1e-30;
+      if (!(std::fabs(c_out[at] - expected) <= bound)) {
+        std::printf("  m=%lld n=%lld k=%lld ta=%d tb=%d alpha=%g beta=%g pad=%lld: C(%lld,%lld) = %.9g, expected %.9g\n",
+                    (long long)p.m, (long long)p.n, (long long)p.k, p.trans_a, p.trans_b, p.alpha, p.beta,
+                    (long long)p.pad, (long long)i, (long long)j, c_out[at], expected);
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+bool run_and_check(const Problem& p, uint64_t seed) {
+  const bool nan_c = p.beta == 0.0f;
+  Operands o = make_operands(p, seed, nan_c);
+  std::vector<float> c = o.c;
+  sgemm(p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, o.a.data(), o.lda, o.b.data(), o.ldb, p.beta, c.data(), o.ldc);
+  return matches_naive(p, o, c);
+}
+
+// Runs `body` once per instruction set this build and CPU support, forcing each in turn.
+template <typename Body>
+void for_each_isa(const Body& body) {
+  const GemmIsa all[] = {GemmIsa::kScalar, GemmIsa::kAvx2, GemmIsa::kAvx512, GemmIsa::kNeon};
+  const char* names[] = {"scalar", "avx2", "avx512", "neon"};
+  for (int i = 0; i < 4; ++i) {
+    if (!set_gemm_isa(all[i])) {
+      std::printf("  note: %s not available on this CPU or build, skipped\n", names[i]);
+      continue;
+    }
+    body();
+  }
+  set_gemm_isa(GemmIsa::kAvx512) || set_gemm_isa(GemmIsa::kAvx2) || set_gemm_isa(GemmIsa::kNeon);
+}
+
+const int64_t kEdgeSizes[] = {1, 2, 3, 5, 7, 11, 13, 16, 17, 31, 33, 37, 64, 67};
+
+}  // namespace
+
+TEST(edge_shapes_all_transposes) {
+  for_each_isa([] {
+    uint64_t seed = 1;
+    for (int64_t m : kEdgeSizes) {
+      for (int64_t n : kEdgeSizes) {
+        const int64_t k = kEdgeSizes[(m + n) % 14];
+        for (int t = 0; t < 4; ++t) {
+          Problem p{m, n, k, bool(t & 1), bool(t & 2)};
+          p.pad = (m + n) % 3 == 0 ? 3 : 0;
+          CHECK(run_and_check(p, seed++));
+        }
+      }
+    }
+  });
+}
+
+TEST(depth_one_and_long_depth) {
+  for_each_isa([] {
+    for (int64_t k : {1, 2, 383, 385, 1000, 2053}) {
+      for (int t = 0; t < 4; ++t) CHECK(run_and_check({29, 45, k, bool(t & 1), bool(t & 2)}, 7 + k));
+    }
+  });
+}
+
+TEST(alpha_beta_and_nan_in_c) {
+  for_each_isa([] {
+    const float pairs[][2] = {{1, 0}, {2.5f, 0}, {1, 1}, {-0.5f, 2}, {0, 0}, {0, 3}, {1.5f, -1}};
+    for (const auto& pair : pairs) {
+      for (int t = 0; t < 4; ++t) {
+        Problem p{23, 41, 19, bool(t & 1), bool(t & 2), pair[0], pair[1], 2};
+        CHECK(run_and_check(p, 99));
+        p.m = 70;  // tall and narrow: C is computed transposed
+        p.n = 5;
+        CHECK(run_and_check(p, 98));
+      }
+    }
+  });
+}
+
+TEST(empty_and_zero_depth) {
+  for_each_isa([] {
+    CHECK(run_and_check({0, 5, 3}, 1));
+    CHECK(run_and_check({4, 0, 3}, 1));
+    CHECK(run_and_check({4, 5, 0, false, false, 1.0f, 0.0f}, 1));  // beta 0 over NaN: zeros
+    CHECK(run_and_check({4, 5, 0, false, true, 1.0f, 0.5f}, 1));
+  });
+}
+
+// Crossing MC, KC and NC (NC <= 4096 on every path) and the thread split.
+TEST(block_boundaries) {
+  for_each_isa([] {
+    CHECK(run_and_check({197, 131, 400}, 3));
+    CHECK(run_and_check({150, 70, 260, true, false, 1.0f, 0.5f, 1}, 4));
+    CHECK(run_and_check({3, 4100, 5, false, true}, 5));
+    CHECK(run_and_check({66, 4099, 3, false, false, 2.0f, 1.0f}, 6));
+  });
+}
+
+// C · v against A · (B · v) for products too large for the naive loop.
+TEST(residual_large) {
+  for_each_isa([] {
+    for (int t = 0; t < 4; ++t) {
+      Problem p{517, 603, 1029, bool(t & 1), bool(t & 2)};
+      Operands o = make_operands(p, 11 + t, false);
+      sgemm(p.trans_a, p.trans_b, p.m, p.n, p.k, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, 0.0f, o.c.data(), o.ldc);
+      const std::vector<float> v = Random(5).vector(p.n);
+      std::vector<double> bv(p.k, 0.0);
+      for (int64_t l = 0; l < p.k; ++l) {
+        for (int64_t j = 0; j < p.n; ++j) bv[l] += b_at(p, o, l, j) * v[j];
+      }
+      double worst = 0.0, scale = 0.0;
+      for (int64_t i = 0; i < p.m; ++i) {
+        double abv = 0.0, cv = 0.0;
+        for (int64_t l = 0; l < p.k; ++l) abv += a_at(p, o, i, l) * bv[l];
+        for (int64_t j = 0; j < p.n; ++j) cv += double(o.c[i * o.ldc + j]) * v[j];
+        worst = std::fmax(worst, std::fabs(cv - abv));
+        scale = std::fmax(scale, std::fabs(abv));
+      }
+      // Random signs: errors grow like sqrt(k) · eps per element, sqrt(n) over the sum.
+      CHECK(worst <= 1e-5 * scale + 1e-3);
+    }
+  });
+}
+
+TEST(batched_with_strides_and_broadcast) {
+  for_each_isa([] {
+    const int64_t batch = 5, m = 13, n = 37, k = 21;
+    for (int64_t stride_b : {k * n, int64_t{0}}) {
+      Random random(17);
+      const std::vector<float> a = random.vector(batch * m * k);
+      const std::vector<float> b = random.vector(stride_b == 0 ? k * n : batch * k * n);
+      std::vector<float> c(batch * m * n, std::numeric_limits<float>::quiet_NaN());
+      sgemm_batched(false, false, m, n, k, 1.0f, a.data(), k, m * k, b.data(), n, stride_b, 0.0f, c.data(), n, m * n, batch);
+      for (int64_t q = 0; q < batch; ++q) {
+        Problem p{m, n, k};
+        Operands o{k, n, n, std::vector<float>(a.begin() + q * m * k, a.begin() + (q + 1) * m * k),
+                   std::vector<float>(b.begin() + q * stride_b, b.begin() + q * stride_b + k * n),
+                   std::vector<float>(m * n, 0.0f)};
+        CHECK(matches_naive(p, o, std::vector<float>(c.begin() + q * m * n, c.begin() + (q + 1) * m * n)));
+      }
+    }
+  });
+}
+
+// Every thread count computes each element the same way: results are bitwise identical.
+TEST(threads_do_not_change_results) {
+  for_each_isa([] {
+    for (auto shape : {std::vector<int64_t>{300, 700, 200}, std::vector<int64_t>{700, 90, 300}}) {
+      const Problem p{shape[0], shape[1], shape[2], false, true};
+      const Operands o = make_operands(p, 21, false);
+      CHECK(test::same_with_threads<std::vector<float>>([&] {
+        std::vector<float> c = o.c;
+        sgemm(p.trans_a, p.trans_b, p.m, p.n, p.k, 1.0f, o.a.data(), o.lda, o.b.data(), o.ldb, 0.5f, c.data(), o.ldc);
+        return c;
+      }));
+    }
+  });
+}
+
+TEST(isa_env_names_and_forcing) {
+  CHECK(gemm_isa_supported(GemmIsa::kScalar));
+  CHECK(set_gemm_isa(GemmIsa::kScalar));
+  CHECK(std::string(gemm_isa_name()) == "scalar");
+  if (set_gemm_isa(GemmIsa::kAvx512)) CHECK(std::string(gemm_isa_name()) == "avx512");
+  set_gemm_isa(GemmIsa::kAvx512) || set_gemm_isa(GemmIsa::kAvx2) || set_gemm_isa(GemmIsa::kNeon);
+}
+
+KILN_TEST_MAIN()
