@@ -177,6 +177,25 @@ export function tanh(x: Tensor): Tensor {
   return unaryOp('tanh', x, (g, _input, y) => mul(g, sub(1, square(y))));
 }
 
+/**
+ * The error function erf(x) = (2/√π) ∫₀ˣ e^(−t²) dt (exact GELU uses it).
+ *
+ * Example: `erf(tensor([0, 1]))` → [0, 0.8427].
+ */
+export function erf(x: Tensor): Tensor {
+  return unaryOp('erf', x, (g, input) => mul(g, mul(exp(neg(square(input))), 2 / Math.sqrt(Math.PI))));
+}
+
+/** eˣ − 1, accurate for x near 0. */
+export function expm1(x: Tensor): Tensor {
+  return unaryOp('expm1', x, (g, _input, y) => mul(g, add(y, 1)));
+}
+
+/** log(1 + x), accurate for x near 0. */
+export function log1p(x: Tensor): Tensor {
+  return unaryOp('log1p', x, (g, input) => div(g, add(input, 1)));
+}
+
 /** max(x, 0); its gradient at 0 is 0, as in PyTorch. */
 export function relu(x: Tensor): Tensor {
   return unaryOp('relu', x, (g, input) => where(gt(input, 0), g, 0));

@@ -80,3 +80,24 @@ function matmulCore(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Ten
     b.requiresGrad ? sumTo(transB ? matmulCore(g, a, true, transA) : matmulCore(a, g, !transA, false), b.shape) : null,
   ]);
 }
+
+/**
+ * a · bᵀ for a matrix b stored (n, k), without materialising the transpose: the product a
+ * Linear layer computes with its (out, in) weight.
+ *
+ * Shape: (…, k) · (n, k)ᵀ → (…, n).
+ *
+ * Example: `matmulTransposed(x, weight)` equals `matmul(x, transpose(weight, 0, 1))`.
+ */
+export function matmulTransposed(a: Tensor, b: Tensor): Tensor {
+  checkTensor('matmulTransposed', a);
+  checkTensor('matmulTransposed', b);
+  const k = a.shape[a.ndim - 1];
+  if (a.ndim === 0 || b.ndim !== 2 || b.shape[1] !== k) {
+    throw new ShapeError(`matmulTransposed: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not fit: need (…, k) and (n, k)`);
+  }
+  const dtype = floatType(a.dtype, b.dtype);
+  const rows = reshape(cast(a, dtype), [-1, k]);
+  const out = matmulCore(rows, cast(b, dtype), false, true);
+  return reshape(out, [...a.shape.slice(0, -1), b.shape[0]]);
+}

@@ -25,6 +25,9 @@ struct Relu { static float apply(float x) { return x < 0.0f ? 0.0f : x; } };  //
 struct Sign { static float apply(float x) { return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : x); } };  // as Math.sign
 struct Reciprocal { static float apply(float x) { return 1.0f / x; } };
 struct Square { static float apply(float x) { return x * x; } };
+struct Erf { static float apply(float x) { return std::erf(x); } };
+struct Expm1 { static float apply(float x) { return std::expm1(x); } };
+struct Log1p { static float apply(float x) { return std::log1p(x); } };
 
 template <typename Op>
 void unary_loop(const float* x, float* out, int64_t n, int64_t work_per_element) {
@@ -146,6 +149,9 @@ void unary(UnaryOp op, const float* x, float* out, int64_t n) {
     case UnaryOp::Sign: return unary_loop<Sign>(x, out, n, 1);
     case UnaryOp::Reciprocal: return unary_loop<Reciprocal>(x, out, n, 1);
     case UnaryOp::Square: return unary_loop<Square>(x, out, n, 1);
+    case UnaryOp::Erf: return unary_loop<Erf>(x, out, n, kExpensiveOpWork);
+    case UnaryOp::Expm1: return unary_loop<Expm1>(x, out, n, kExpensiveOpWork);
+    case UnaryOp::Log1p: return unary_loop<Log1p>(x, out, n, kExpensiveOpWork);
   }
 }
 

@@ -9,9 +9,9 @@ namespace kiln {
 // lib/backend/backend.ts.
 enum class UnaryOp : int32_t {
   Neg = 0, Abs = 1, Exp = 2, Log = 3, Sqrt = 4, Sigmoid = 5, Tanh = 6, Relu = 7, Sign = 8,
-  Reciprocal = 9, Square = 10,
+  Reciprocal = 9, Square = 10, Erf = 11, Expm1 = 12, Log1p = 13,
 };
-constexpr int32_t kUnaryOpCount = 11;
+constexpr int32_t kUnaryOpCount = 14;
 
 // `Pow` is a ** b; `Maximum` / `Minimum` propagate NaN.
 enum class BinaryOp : int32_t { Add = 0, Sub = 1, Mul = 2, Div = 3, Pow = 4, Maximum = 5, Minimum = 6 };

@@ -33,6 +33,9 @@ static float naive_unary(UnaryOp op, float x) {
     case UnaryOp::Sign: return std::isnan(x) ? x : float((x > 0) - (x < 0));
     case UnaryOp::Reciprocal: return 1.0f / x;
     case UnaryOp::Square: return x * x;
+    case UnaryOp::Erf: return float(std::erf(double(x)));
+    case UnaryOp::Expm1: return float(std::expm1(double(x)));
+    case UnaryOp::Log1p: return float(std::log1p(double(x)));
   }
   return 0;
 }

@@ -16,6 +16,7 @@ import {
   type UnaryOpCode,
 } from '../backend.js';
 import { checkLength, checkStridedBounds, forEachRow, numel, rowLength, rowStride } from './odometer.js';
+import { erf } from './erf.js';
 
 // ---------------------------------------------------------------------------------------
 // unary
@@ -69,6 +70,15 @@ export function unary(op: UnaryOpCode, x: DataArray, out: DataArray): void {
       return;
     case UnaryOp.square:
       for (let i = 0; i < len; i++) out[i] = x[i] * x[i];
+      return;
+    case UnaryOp.erf:
+      for (let i = 0; i < len; i++) out[i] = erf(x[i]);
+      return;
+    case UnaryOp.expm1:
+      for (let i = 0; i < len; i++) out[i] = Math.expm1(x[i]);
+      return;
+    case UnaryOp.log1p:
+      for (let i = 0; i < len; i++) out[i] = Math.log1p(x[i]);
       return;
     default:
       throw new TypeError(`unary: unknown op code ${String(op)}`);
