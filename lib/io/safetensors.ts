@@ -1,0 +1,252 @@
+/**
+ * The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
+ * header length N, N bytes of UTF-8 JSON describing each tensor (`dtype`, `shape`,
+ * `data_offsets` into the data section) plus an optional `__metadata__` map of strings, then
+ * the raw little-endian tensor data. kiln writes what the reference implementation writes:
+ * the header padded with spaces to a multiple of 8 bytes, tensors stored by descending dtype
+ * alignment then name, back to back, so Python's `safetensors` reads kiln files directly.
+ * Reading checks every field and names what is wrong in a corrupt or truncated file.
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { endianness } from 'node:os';
+
+import { allocate, type DType } from '../dtype.js';
+import { KilnError } from '../errors.js';
+import { formatShape, numelOf } from '../shape.js';
+import { Tensor } from '../tensor.js';
+
+/** A safetensors file that cannot be read or written, with the reason. */
+export class SafetensorsError extends KilnError {
+  override name = 'SafetensorsError';
+}
+
+/** Tensors by name plus string metadata: the contents of one safetensors file. */
+export interface SafetensorsContents {
+  tensors: Record<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+/** kiln dtype ↔ safetensors dtype code and element size in bytes. */
+const CODES: Record<DType, { code: string; bytes: number }> = {
+  float64: { code: 'F64', bytes: 8 },
+  float32: { code: 'F32', bytes: 4 },
+  int32: { code: 'I32', bytes: 4 },
+  bool: { code: 'BOOL', bytes: 1 },
+};
+const DTYPE_OF_CODE = new Map(Object.entries(CODES).map(([dtype, { code }]) => [code, dtype as DType]));
+
+/** The largest header kiln accepts (the reference implementation's limit). */
+const MAX_HEADER_BYTES = 100_000_000;
+
+if (endianness() !== 'LE') throw new SafetensorsError('kiln io: safetensors support needs a little-endian host');
+
+/** The bytes of a tensor's storage, as stored (little-endian on this host). */
+const bytesOf = (t: Tensor): Uint8Array => new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+
+/**
+ * Encodes tensors (and optional string metadata) as one safetensors file image.
+ *
+ * Args: tensors: by name (any names but `__metadata__`); metadata: string → string.
+ * Example: `const bytes = io.serialize({ weight: w }, { epoch: '3' })`.
+ */
+export function serialize(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
+  if ('__metadata__' in tensors) throw new SafetensorsError("serialize: '__metadata__' is reserved and cannot name a tensor");
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== 'string') throw new SafetensorsError(`serialize: metadata '${key}' must be a string, got ${typeof value}`);
+  }
+  const names = Object.keys(tensors).sort((a, b) => {
+    const bySize = CODES[tensors[b].dtype].bytes - CODES[tensors[a].dtype].bytes;
+    return bySize !== 0 ? bySize : a < b ? -1 : a > b ? 1 : 0;
+  });
+  const header: Record<string, unknown> = Object.keys(metadata).length > 0 ? { __metadata__: metadata } : {};
+  let offset = 0;
+  for (const name of names) {
+    const t = tensors[name];
+    if (!(t instanceof Tensor)) throw new SafetensorsError(`serialize: '${name}' is not a Tensor`);
+    header[name] = { dtype: CODES[t.dtype].code, shape: [...t.shape], data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  let json = Buffer.from(JSON.stringify(header), 'utf8');
+  const padding = (8 - (json.length % 8)) % 8;
+  if (padding > 0) json = Buffer.concat([json, Buffer.alloc(padding, 0x20)]);
+  const out = new Uint8Array(8 + json.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let at = 8 + json.length;
+  for (const name of names) {
+    out.set(bytesOf(tensors[name]), at);
+    at += tensors[name].data.byteLength;
+  }
+  return out;
+}
+
+/** One tensor's header entry, checked. */
+interface Entry {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
+/**
+ * Decodes a safetensors file image. Throws a SafetensorsError naming `source` and what is
+ * wrong (short file, bad header length, bad JSON, unknown dtype, offsets that disagree with
+ * shapes, overlap, gaps, truncated data, bool bytes other than 0/1).
+ *
+ * Example: `const { tensors, metadata } = io.deserialize(bytes)`.
+ */
+export function deserialize(bytes: Uint8Array, source = 'buffer'): SafetensorsContents {
+  const fail = (why: string): never => {
+    throw new SafetensorsError(`${source}: not a valid safetensors file: ${why}`);
+  };
+  if (bytes.length < 8) fail(`it is ${bytes.length} bytes long, too short for the 8-byte header length (truncated?)`);
+  const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  if (headerLength > MAX_HEADER_BYTES) fail(`the header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (headerLength > bytes.length - 8) fail(`the header length is ${headerLength} bytes but only ${bytes.length - 8} bytes follow (truncated?)`);
+  const header = parseHeader(bytes.subarray(8, 8 + headerLength), fail);
+  const data = bytes.subarray(8 + headerLength);
+  const metadata = checkMetadata(header.__metadata__, fail);
+  const entries = Object.entries(header)
+    .filter(([name]) => name !== '__metadata__')
+    .map(([name, value]) => checkEntry(name, value, fail));
+  checkLayout(entries, data.length, fail);
+  const tensors: Record<string, Tensor> = {};
+  for (const e of entries) tensors[e.name] = readTensor(e, data, fail);
+  return { tensors, metadata };
+}
+
+function parseHeader(raw: Uint8Array, fail: (why: string) => never): Record<string, unknown> {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+  } catch {
+    return fail('the header is not valid UTF-8');
+  }
+  if (!text.startsWith('{')) fail(`the header must be a JSON object starting with '{', it starts with ${JSON.stringify(text.slice(0, 16))}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return fail(`the header is not valid JSON (${(err as Error).message})`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) fail('the header is not a JSON object');
+  return parsed as Record<string, unknown>;
+}
+
+function checkMetadata(value: unknown, fail: (why: string) => never): Record<string, string> {
+  if (value === undefined) return {};
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('__metadata__ must be an object of strings');
+  for (const [key, v] of Object.entries(value as object)) {
+    if (typeof v !== 'string') fail(`__metadata__ entry '${key}' must be a string, got ${JSON.stringify(v)}`);
+  }
+  return { ...(value as Record<string, string>) };
+}
+
+const isSize = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function checkEntry(name: string, value: unknown, fail: (why: string) => never): Entry {
+  const where = `tensor '${name}'`;
+  if (value === null || typeof value !== 'object') fail(`${where}: the entry is not an object`);
+  const { dtype: code, shape, data_offsets: offsets } = value as Record<string, unknown>;
+  const dtype = DTYPE_OF_CODE.get(code as string);
+  if (dtype === undefined) fail(`${where}: dtype ${JSON.stringify(code)} is not one kiln reads (F32, F64, I32, BOOL)`);
+  if (!Array.isArray(shape) || !shape.every(isSize)) fail(`${where}: shape ${JSON.stringify(shape)} is not a list of sizes`);
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isSize)) {
+    fail(`${where}: data_offsets ${JSON.stringify(offsets)} is not a pair [begin, end] of byte offsets`);
+  }
+  const [begin, end] = offsets as number[];
+  const needed = numelOf(shape as number[]) * CODES[dtype!].bytes;
+  if (end < begin || end - begin !== needed) {
+    fail(`${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${code} of shape ${formatShape(shape as number[])} needs ${needed}`);
+  }
+  return { name, dtype: dtype!, shape: shape as number[], begin, end };
+}
+
+/** Tensors must tile the data section exactly: no overlap, no gap, nothing past its end. */
+function checkLayout(entries: Entry[], dataLength: number, fail: (why: string) => never): void {
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  for (const e of sorted) {
+    if (e.end > dataLength) fail(`tensor '${e.name}' ends at data byte ${e.end} but the data section has only ${dataLength} bytes (truncated?)`);
+    if (e.begin !== at) fail(`tensor '${e.name}' starts at data byte ${e.begin}, expected ${at} (overlapping tensors or a gap)`);
+    at = e.end;
+  }
+  if (at !== dataLength) fail(`the tensors cover ${at} bytes but the data section has ${dataLength} (trailing bytes)`);
+}
+
+function readTensor(e: Entry, data: Uint8Array, fail: (why: string) => never): Tensor {
+  const out = allocate(e.dtype, numelOf(e.shape));
+  new Uint8Array(out.buffer).set(data.subarray(e.begin, e.end));
+  if (e.dtype === 'bool') {
+    const bad = out.findIndex((v) => v > 1);
+    if (bad >= 0) fail(`tensor '${e.name}' is BOOL but element ${bad} is the byte ${out[bad]}, not 0 or 1`);
+  }
+  return new Tensor(out, e.shape, e.dtype);
+}
+
+/**
+ * Writes bytes to path atomically: a temporary file in the same directory is written, flushed
+ * to disk (fsync) and renamed over path, so readers see the old file or the new one, never a
+ * part. On failure the temporary file is removed and the error rethrown.
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  try {
+    const fd = openSync(temp, 'wx', 0o644);
+    try {
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, path);
+  } catch (err) {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // the temporary file was never created, or is gone already
+    }
+    throw new SafetensorsError(`cannot write '${path}': ${(err as Error).message}`, { cause: err });
+  }
+  syncDirectory(dirname(path));
+}
+
+/** Flushes a directory entry (the rename) to disk where the platform allows it. */
+function syncDirectory(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // some platforms (Windows) cannot open or fsync a directory: the rename is still atomic
+  }
+}
+
+/**
+ * Saves tensors (and string metadata) to a safetensors file, atomically.
+ *
+ * Example: `io.saveFile('model.safetensors', model.stateDict())`.
+ */
+export function saveFile(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
+  writeFileAtomic(path, serialize(tensors, metadata));
+}
+
+/**
+ * Loads every tensor and the metadata of a safetensors file.
+ *
+ * Example: `const { tensors } = io.loadFile('model.safetensors')`.
+ */
+export function loadFile(path: string): SafetensorsContents {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new SafetensorsError(`cannot read '${path}': ${(err as Error).message}`, { cause: err });
+  }
+  return deserialize(bytes, `'${path}'`);
+}

@@ -1,0 +1,150 @@
+/**
+ * io: safetensors byte layout, bit-exact round trips of every dtype, module and optimizer
+ * state, errors for corrupt and truncated files, and atomic writes.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import * as k from '../lib/index.js';
+import { io, optim } from '../lib/index.js';
+import type { Tensor } from '../lib/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'kiln-io-'));
+
+/** Tensors of every dtype, with NaN, ±Infinity, −0, subnormals and empty shapes. */
+function sample(): Record<string, Tensor> {
+  return {
+    'fc.weight': k.tensor(Float32Array.of(1.5, -0, NaN, Infinity, -Infinity, 1e-45), { shape: [2, 3] }),
+    'fc.bias': k.tensor([0.1, 0.2], { dtype: 'float64' }),
+    steps: k.tensor([1, -2, 2 ** 31 - 1], { dtype: 'int32' }),
+    mask: k.tensor([true, false, true]),
+    empty: k.zeros([0, 4]),
+    scalar: k.tensor(3.25),
+  };
+}
+
+const bytesOf = (t: Tensor): number[] => Array.from(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+
+describe('safetensors format', () => {
+  it('writes the reference layout: u64 header length, space-padded JSON, data by dtype size then name', () => {
+    const bytes = io.serialize({ b: k.tensor([1, 2]), a: k.tensor([3], { dtype: 'float64' }), c: k.tensor([true]) }, { note: 'hi' });
+    const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    expect((8 + n) % 8).toBe(0);
+    const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + n)).toString('utf8'));
+    expect(header).toEqual({
+      __metadata__: { note: 'hi' },
+      a: { dtype: 'F64', shape: [1], data_offsets: [0, 8] },
+      b: { dtype: 'F32', shape: [2], data_offsets: [8, 16] },
+      c: { dtype: 'BOOL', shape: [1], data_offsets: [16, 17] },
+    });
+    expect(Buffer.from(bytes.subarray(8 + n, 8 + n + 8)).readDoubleLE(0)).toBe(3);
+    expect(Buffer.from(bytes.subarray(8 + n + 8)).readFloatLE(4)).toBe(2);
+    expect(bytes.length).toBe(8 + n + 17);
+  });
+
+  it('round-trips every dtype bit for bit, through a file', () => {
+    const path = join(dir, 'sample.safetensors');
+    const tensors = sample();
+    io.saveFile(path, tensors, { epoch: '7' });
+    const loaded = io.loadFile(path);
+    expect(loaded.metadata).toEqual({ epoch: '7' });
+    expect(Object.keys(loaded.tensors).sort()).toEqual(Object.keys(tensors).sort());
+    for (const [name, t] of Object.entries(tensors)) {
+      expect(loaded.tensors[name].dtype, name).toBe(t.dtype);
+      expect(loaded.tensors[name].shape, name).toEqual(t.shape);
+      expect(bytesOf(loaded.tensors[name]), name).toEqual(bytesOf(t));
+    }
+    io.saveFile(join(dir, 'again.safetensors'), loaded.tensors, loaded.metadata);
+    expect(readFileSync(join(dir, 'again.safetensors'))).toEqual(readFileSync(path));
+  });
+
+  it('saves and restores a module state dict and an optimizer', () => {
+    const model = new k.nn.Linear(3, 2);
+    io.saveStateDict(join(dir, 'model.safetensors'), model);
+    const copy = new k.nn.Linear(3, 2);
+    copy.loadStateDict(io.loadStateDict(join(dir, 'model.safetensors')));
+    expect(bytesOf(copy.weight)).toEqual(bytesOf(model.weight));
+
+    const p = k.randn([2, 3]).requiresGrad_();
+    const opt = new optim.AdamW([p], { lr: 0.01, amsgrad: true, maxNorm: Infinity });
+    p.grad = k.randn([2, 3]);
+    opt.step();
+    io.saveOptimizer(join(dir, 'opt.safetensors'), opt);
+    const q = k.tensor(Float32Array.from(p.data), { shape: [2, 3] }).requiresGrad_();
+    const restored = new optim.AdamW([q], { lr: 1 });
+    io.loadOptimizer(join(dir, 'opt.safetensors'), restored);
+    expect(restored.paramGroups[0].lr).toBe(0.01);
+    expect(restored.paramGroups[0].maxNorm).toBe(Infinity);
+    expect(restored.state.get(q)!.step).toBe(1);
+    expect(bytesOf(restored.state.get(q)!.exp_avg_sq as Tensor)).toEqual(bytesOf(opt.state.get(p)!.exp_avg_sq as Tensor));
+    const g = k.randn([2, 3]);
+    p.grad = g;
+    q.grad = g;
+    opt.step();
+    restored.step();
+    expect(bytesOf(q)).toEqual(bytesOf(p));
+  });
+});
+
+describe('corrupt and truncated files', () => {
+  const good = io.serialize(sample(), { a: 'b' });
+  const n = Number(new DataView(good.buffer).getBigUint64(0, true));
+  const withHeader = (header: string, data = new Uint8Array(0)): Uint8Array => {
+    const json = Buffer.from(header, 'utf8');
+    const out = new Uint8Array(8 + json.length + data.length);
+    new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+    out.set(json, 8);
+    out.set(data, 8 + json.length);
+    return out;
+  };
+  const cases: [string, Uint8Array, RegExp][] = [
+    ['empty file', new Uint8Array(0), /0 bytes long, too short for the 8-byte header length/],
+    ['truncated header', good.subarray(0, 8 + n - 3), new RegExp(`header length is ${n} bytes but only ${n - 3} bytes follow`)],
+    ['truncated data', good.subarray(0, good.length - 1), /ends at data byte \d+ but the data section has only \d+ bytes \(truncated\?\)/],
+    ['trailing bytes', Uint8Array.from([...good, 0]), /trailing bytes/],
+    ['huge header length', Uint8Array.from([255, 255, 255, 255, 255, 255, 255, 127]), /exceeds the 100000000-byte limit/],
+    ['not JSON', withHeader('{"a": '), /header is not valid JSON/],
+    ['not an object', withHeader('[1, 2]'), /must be a JSON object starting with '\{'/],
+    ['bad UTF-8', withHeader('{"\xff"}').map((b, i) => (i === 10 ? 0xff : b)), /not valid UTF-8/],
+    ['unknown dtype', withHeader('{"x": {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}}', new Uint8Array(2)), /tensor 'x': dtype "F16" is not one kiln reads/],
+    ['size mismatch', withHeader('{"x": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 20]}}', new Uint8Array(20)), /hold 20 bytes but F32 of shape \[2, 3\] needs 24/],
+    ['bad shape', withHeader('{"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}', new Uint8Array(4)), /shape \[-1\] is not a list of sizes/],
+    ['overlap', withHeader('{"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "y": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', new Uint8Array(4)), /starts at data byte 0, expected 4 \(overlapping tensors or a gap\)/],
+    ['bad metadata', withHeader('{"__metadata__": {"a": 1}}'), /__metadata__ entry 'a' must be a string/],
+    ['bad bool', withHeader('{"x": {"dtype": "BOOL", "shape": [2], "data_offsets": [0, 2]}}', Uint8Array.of(1, 7)), /element 1 is the byte 7, not 0 or 1/],
+  ];
+  for (const [name, bytes, pattern] of cases) {
+    it(`${name}: a clear error`, () => {
+      expect(() => io.deserialize(bytes, 'file.safetensors')).toThrow(io.SafetensorsError);
+      expect(() => io.deserialize(bytes, 'file.safetensors')).toThrow(pattern);
+    });
+  }
+
+  it('a missing file names its path', () => {
+    expect(() => io.loadFile(join(dir, 'nope.safetensors'))).toThrow(/cannot read '.*nope.safetensors'/);
+  });
+});
+
+describe('atomic writes', () => {
+  it('a failed rename leaves no temporary file and the target untouched', () => {
+    const target = join(dir, 'is-a-directory');
+    mkdirSync(target);
+    writeFileSync(join(target, 'keep'), 'x');
+    expect(() => io.saveFile(target, sample())).toThrow(/cannot write '.*is-a-directory'/);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(readFileSync(join(target, 'keep'), 'utf8')).toBe('x');
+  });
+
+  it('a failing serialization writes nothing; an existing file survives', () => {
+    const path = join(dir, 'existing.safetensors');
+    io.saveFile(path, { a: k.tensor([1]) });
+    const before = readFileSync(path);
+    expect(() => io.saveFile(path, { __metadata__: k.tensor([1]) })).toThrow(/'__metadata__' is reserved/);
+    expect(readFileSync(path)).toEqual(before);
+    expect(() => io.saveFile(join(dir, 'missing-dir', 'x.safetensors'), { a: k.tensor([1]) })).toThrow(/cannot write/);
+    expect(existsSync(join(dir, 'missing-dir'))).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
