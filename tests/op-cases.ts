@@ -6,6 +6,7 @@
  */
 import * as k from '../lib/index.js';
 import type { Tensor } from '../lib/index.js';
+import { CONV_CASES } from './conv-cases.js';
 
 /** How one input of a case is generated. */
 export interface InputSpec {
@@ -125,6 +126,9 @@ export const OP_CASES: OpCase[] = [
   ...unaryCases('sigmoid', k.sigmoid),
   ...unaryCases('tanh', k.tanh),
   ...unaryCases('relu', k.relu),
+  ...unaryCases('erf', k.erf),
+  ...unaryCases('expm1', k.expm1),
+  ...unaryCases('log1p', k.log1p, 'positive'),
   ...unaryCases('sign', (x) => k.mul(k.sign(x), x)),
   { name: 'clamp both', inputs: [f(4, 5)], fn: (x) => k.clamp(x, -0.5, 0.7) },
   { name: 'clamp min only', inputs: [f(6)], fn: (x) => k.clamp(x, 0) },
@@ -194,6 +198,7 @@ export const OP_CASES: OpCase[] = [
   { name: 'logSoftmax first', inputs: [f(5, 2)], fn: (x) => k.logSoftmax(x, 0) },
   { name: 'softmax size 1', inputs: [f(4, 1)], fn: (x) => k.softmax(x, 1) },
   { name: 'composite mlp', inputs: [f(4, 3), f(3, 5), f(5)], fn: (x, w, b) => k.tanh(k.add(k.matmul(x, w), b)).logsumexp(1) },
+  ...CONV_CASES,
 ];
 
 /** Random inputs for a case, in `dtype` for the float ones, float inputs requiring grad when `grad`. */

@@ -1,0 +1,109 @@
+/**
+ * Suite `conv`: convolution and pooling, forward alone (`fwd`) and forward + backward
+ * (`fwd+bwd`: gradients of the input, the weight and the bias), kiln-native at its best
+ * thread count against PyTorch at 1 and 2 threads (bench/anchors/torch_conv.py), same run.
+ * Cases are issue 4's shapes; every input requires grad in both modes, as in PyTorch's anchor.
+ */
+import { avgPool2d, conv2d, maxPool2d, randn, withBackend, type Tensor } from '../lib/index.js';
+import { loadNativeAddon } from '../lib/backend/native.js';
+import { runPythonAnchor, timeIt, type BenchRow } from './harness.js';
+
+const SUITE = 'conv';
+const THREADS = [1, 2];
+
+/** One benchmark case; the JSON form goes to the anchor as it is. */
+export interface ConvCase {
+  name: string;
+  op: 'conv' | 'maxpool' | 'avgpool';
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  /** Output channels (conv only). */
+  k: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+  groups: number;
+  backward: boolean;
+}
+
+type Shape = Omit<ConvCase, 'name' | 'backward'> & { label: string };
+
+const conv = (label: string, n: number, c: number, hw: number, k: number, kernel: number, stride = 1, padding = 0, groups = 1): Shape => ({
+  label, op: 'conv', n, c, h: hw, w: hw, k, kernel, stride, padding, groups,
+});
+const pool = (op: 'maxpool' | 'avgpool'): Shape => ({
+  label: `${op} 2×2 N32 C64 56×56`, op, n: 32, c: 64, h: 56, w: 56, k: 64, kernel: 2, stride: 2, padding: 0, groups: 1,
+});
+
+const SHAPES: Shape[] = [
+  conv('conv lenet1 N64 C1 28×28→6 5×5 p2', 64, 1, 28, 6, 5, 1, 2),
+  conv('conv lenet2 N64 C6 14×14→16 5×5', 64, 6, 14, 16, 5),
+  conv('conv N32 C3 32×32→32 3×3 p1', 32, 3, 32, 32, 3, 1, 1),
+  conv('conv N32 C64 56×56→64 3×3 p1', 32, 64, 56, 64, 3, 1, 1),
+  conv('conv N32 C128 28×28→128 3×3 p1', 32, 128, 28, 128, 3, 1, 1),
+  conv('conv depthwise N32 C128 28×28 3×3 p1 g128', 32, 128, 28, 128, 3, 1, 1, 128),
+  conv('conv 1×1 N32 C256 14×14→64', 32, 256, 14, 64, 1),
+  conv('conv strided N32 C64 56×56→128 3×3 s2 p1', 32, 64, 56, 128, 3, 2, 1),
+  pool('maxpool'),
+  pool('avgpool'),
+];
+
+/** Every shape twice: forward, then forward + backward. */
+export const CONV_CASES: ConvCase[] = SHAPES.flatMap(({ label, ...shape }) => [
+  { name: `${label} fwd`, ...shape, backward: false },
+  { name: `${label} fwd+bwd`, ...shape, backward: true },
+]);
+
+/** The case's forward over fresh random inputs that require grad, and those inputs. */
+function makeForward(c: ConvCase): { forward: () => Tensor; leaves: Tensor[] } {
+  const x = randn([c.n, c.c, c.h, c.w]).requiresGrad_();
+  if (c.op === 'maxpool') return { forward: () => maxPool2d(x, c.kernel, { stride: c.stride, padding: c.padding }), leaves: [x] };
+  if (c.op === 'avgpool') return { forward: () => avgPool2d(x, c.kernel, { stride: c.stride, padding: c.padding }), leaves: [x] };
+  const w = randn([c.k, c.c / c.groups, c.kernel, c.kernel]).requiresGrad_();
+  const b = randn([c.k]).requiresGrad_();
+  const options = { stride: c.stride, padding: c.padding, groups: c.groups };
+  return { forward: () => conv2d(x, w, b, options), leaves: [x, w, b] };
+}
+
+/** Median ms of one call of the case on the native backend at `threads` threads. */
+function timeCase(c: ConvCase, threads: number): number {
+  const addon = loadNativeAddon();
+  const saved = addon.getNumThreads();
+  addon.setNumThreads(threads);
+  try {
+    return withBackend('native', () => {
+      const { forward, leaves } = makeForward(c);
+      if (!c.backward) return timeIt(forward);
+      const g = randn(forward().shape);
+      return timeIt(() => {
+        for (const leaf of leaves) leaf.zeroGrad();
+        forward().backward(g);
+      });
+    });
+  } finally {
+    addon.setNumThreads(saved);
+  }
+}
+
+/** kiln-native's row for one case: its best thread count. */
+function kilnRow(c: ConvCase): BenchRow {
+  const timings = THREADS.map((threads) => ({ threads, ms: timeCase(c, threads) }));
+  const best = timings.reduce((a, b) => (b.ms < a.ms ? b : a));
+  return { suite: SUITE, case: c.name, impl: 'kiln-native', threads: best.threads, median_ms: best.ms };
+}
+
+/** Runs the suite: kiln-native, then PyTorch at 1 and 2 threads, one after another. */
+export function runConv(cases: ConvCase[] = CONV_CASES): BenchRow[] {
+  const rows = cases.map(kilnRow);
+  for (const threads of THREADS) {
+    const anchor = runPythonAnchor('torch_conv.py', [String(threads), JSON.stringify(cases)], {
+      suite: SUITE,
+      impl: 'pytorch',
+      cases: cases.map((c) => c.name),
+    });
+    rows.push(...anchor.map((r) => ({ ...r, threads })));
+  }
+  return rows;
+}

@@ -1,0 +1,84 @@
+/**
+ * Convolution of the reference backend: the definition as plain loops, forward and both
+ * gradients side by side, for float32 and float64.
+ *
+ * Every term of the convolution is one (n, kk, ci, r, q, oh, ow) with input position
+ * ih = oh·strideH − padTop + r·dilationH, iw = ow·strideW − padLeft + q·dilationW inside x:
+ * y[n, kk, oh, ow] += w[kk, ci, r, q] · x[n, c, ih, iw], where c = group·(c/groups) + ci.
+ * The gradients visit the same terms.
+ */
+import type { FloatArray } from '../../dtype.js';
+import type { Conv2dGeometry } from '../backend.js';
+import { checkLength } from './odometer.js';
+
+/** Calls term(xIndex, wIndex, yIndex) for every term of the convolution, in a fixed order. */
+function forEachTerm(g: Conv2dGeometry, term: (xi: number, wi: number, yi: number) => void): void {
+  const cg = g.c / g.groups;
+  const kg = g.k / g.groups;
+  for (let n = 0; n < g.n; n++) {
+    for (let kk = 0; kk < g.k; kk++) {
+      const c0 = Math.floor(kk / kg) * cg;
+      for (let ci = 0; ci < cg; ci++) {
+        for (let r = 0; r < g.kernelH; r++) {
+          for (let q = 0; q < g.kernelW; q++) {
+            const wi = ((kk * cg + ci) * g.kernelH + r) * g.kernelW + q;
+            for (let oh = 0; oh < g.outH; oh++) {
+              const ih = oh * g.strideH - g.padTop + r * g.dilationH;
+              if (ih < 0 || ih >= g.h) continue;
+              for (let ow = 0; ow < g.outW; ow++) {
+                const iw = ow * g.strideW - g.padLeft + q * g.dilationW;
+                if (iw < 0 || iw >= g.w) continue;
+                term(((n * g.c + c0 + ci) * g.h + ih) * g.w + iw, wi, ((n * g.k + kk) * g.outH + oh) * g.outW + ow);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+function checkSizes(op: string, g: Conv2dGeometry, x: number, weight: number, y: number): void {
+  checkLength(`${op}: x`, x, g.n * g.c * g.h * g.w);
+  checkLength(`${op}: weight`, weight, g.k * (g.c / g.groups) * g.kernelH * g.kernelW);
+  checkLength(`${op}: y`, y, g.n * g.k * g.outH * g.outW);
+}
+
+/** y (n, k, outH, outW) = conv2d(x, weight) + bias. */
+export function conv2d(x: FloatArray, weight: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry): void {
+  checkSizes('conv2d', g, x.length, weight.length, y.length);
+  const plane = g.outH * g.outW;
+  for (let i = 0; i < y.length; i++) y[i] = bias === null ? 0 : bias[Math.floor(i / plane) % g.k];
+  forEachTerm(g, (xi, wi, yi) => {
+    y[yi] += weight[wi] * x[xi];
+  });
+}
+
+/** gx (n, c, h, w) = Σ over terms of gy · weight. */
+export function conv2dBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatArray, g: Conv2dGeometry): void {
+  checkSizes('conv2dBackwardInput', g, gx.length, weight.length, gy.length);
+  gx.fill(0);
+  forEachTerm(g, (xi, wi, yi) => {
+    gx[xi] += gy[yi] * weight[wi];
+  });
+}
+
+/** gweight = Σ over terms of gy · x; gbias[k] = Σ of gy over n and the plane. */
+export function conv2dBackwardWeight(
+  x: FloatArray,
+  gy: FloatArray,
+  gweight: FloatArray,
+  gbias: FloatArray | null,
+  g: Conv2dGeometry,
+): void {
+  checkSizes('conv2dBackwardWeight', g, x.length, gweight.length, gy.length);
+  gweight.fill(0);
+  forEachTerm(g, (xi, wi, yi) => {
+    gweight[wi] += gy[yi] * x[xi];
+  });
+  if (gbias === null) return;
+  checkLength('conv2dBackwardWeight: gbias', gbias.length, g.k);
+  gbias.fill(0);
+  const plane = g.outH * g.outW;
+  for (let i = 0; i < gy.length; i++) gbias[Math.floor(i / plane) % g.k] += gy[i];
+}

@@ -1,0 +1,148 @@
+// The convolution entry points: algorithm choice, bias, and the shared helpers.
+#include <algorithm>
+#include <vector>
+
+#include "../parallel.h"
+#include "internal.h"
+
+namespace kiln {
+
+namespace conv {
+
+KILN_VECTORIZE float sum_row(const float* x, int64_t n) {
+  constexpr int kLanes = 16;
+  float lanes[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int l = 0; l < kLanes; ++l) lanes[l] += x[i + l];
+  }
+  for (; i < n; ++i) lanes[i % kLanes] += x[i];
+  float sum = 0.0f;
+  for (float lane : lanes) sum += lane;
+  return sum;
+}
+
+namespace {
+int64_t round_up16(int64_t n) { return (n + 15) / 16 * 16; }
+}  // namespace
+
+PaddedPlane input_padding(const Conv2dShape& s) {
+  return {s.out_h + s.dilation_h * (s.kernel_h - 1), round_up16(s.out_w) + s.dilation_w * (s.kernel_w - 1), s.pad_top,
+          s.pad_left};
+}
+
+PaddedPlane output_gradient_padding(const Conv2dShape& s) {
+  const int64_t span_h = s.dilation_h * (s.kernel_h - 1), span_w = s.dilation_w * (s.kernel_w - 1);
+  return {s.h + span_h, round_up16(s.w) + span_w, span_h - s.pad_top, span_w - s.pad_left};
+}
+
+KILN_VECTORIZE void place(const float* src, int64_t src_h, int64_t src_w, float* dst, const PaddedPlane& p) {
+  for (int64_t i = 0; i < p.size(); ++i) dst[i] = 0.0f;
+  const int64_t j_begin = std::max<int64_t>(0, -p.left), j_end = std::min(src_w, p.cols - p.left);
+  for (int64_t i = std::max<int64_t>(0, -p.top); i < std::min(src_h, p.rows - p.top); ++i) {
+    const float* src_row = src + i * src_w;
+    float* dst_row = dst + (i + p.top) * p.cols + p.left;
+    for (int64_t j = j_begin; j < j_end; ++j) dst_row[j] = src_row[j];
+  }
+}
+
+float* thread_buffer(int64_t floats, int slot) {
+  thread_local std::vector<float> buffers[2];
+  std::vector<float>& buffer = buffers[slot];
+  if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(static_cast<size_t>(floats));
+  return buffer.data();
+}
+
+void bias_gradient(const float* gy, float* gbias, const Conv2dShape& s) {
+  const int64_t plane = s.out_h * s.out_w;
+  parallel_for(0, s.k, grain_for(s.n * plane), [&](int64_t begin, int64_t end) {
+    for (int64_t kk = begin; kk < end; ++kk) {
+      float sum = 0.0f;
+      for (int64_t n = 0; n < s.n; ++n) sum += sum_row(gy + (n * s.k + kk) * plane, plane);
+      gbias[kk] = sum;
+    }
+  });
+}
+
+KILN_VECTORIZE void add_bias(const float* bias, float* y, const Conv2dShape& s, int64_t n_begin, int64_t n_end,
+                             int64_t j_begin, int64_t j_end) {
+  const int64_t plane = s.out_h * s.out_w;
+  for (int64_t n = n_begin; n < n_end; ++n) {
+    for (int64_t kk = 0; kk < s.k; ++kk) {
+      float* y_plane = y + (n * s.k + kk) * plane;
+      for (int64_t j = j_begin; j < j_end; ++j) y_plane[j] += bias[kk];
+    }
+  }
+}
+
+}  // namespace conv
+
+// Few input channels (c · kernel area up to this) take the direct kernel: im2col would copy
+// each input kernel-area times for GEMMs too thin to run near peak.
+constexpr int64_t kDirectMaxRows = 160;
+
+// Winograd's GEMMs run over channels: with fewer, its transforms cost more than they save.
+constexpr int64_t kWinogradMinChannels = 32;
+
+ConvAlgorithm choose_conv_algorithm(const Conv2dShape& s) {
+  if (s.groups == s.c && s.groups > 1) return ConvAlgorithm::kDepthwise;
+  if (conv::direct_supported(s) && s.c * s.kernel_h * s.kernel_w <= kDirectMaxRows) return ConvAlgorithm::kDirect;
+  if (conv::winograd_supported(s) && s.c >= kWinogradMinChannels && s.k >= kWinogradMinChannels) {
+    return ConvAlgorithm::kWinograd;
+  }
+  return ConvAlgorithm::kGemm;
+}
+
+void conv2d_forward_with(ConvAlgorithm algorithm, const float* x, const float* weight, const float* bias, float* y,
+                         const Conv2dShape& s) {
+  if (algorithm == ConvAlgorithm::kDepthwise) {
+    conv::depthwise_forward(x, weight, bias, y, s);
+  } else if (algorithm == ConvAlgorithm::kDirect && conv::direct_supported(s)) {
+    conv::direct_forward(x, weight, bias, y, s);
+  } else if (algorithm == ConvAlgorithm::kWinograd && conv::winograd_supported(s)) {
+    conv::winograd_forward(x, weight, bias, y, s);
+  } else {
+    conv::gemm_forward(x, weight, bias, y, s);
+  }
+}
+
+void conv2d_backward_input_with(ConvAlgorithm algorithm, const float* gy, const float* weight, float* gx,
+                                const Conv2dShape& s) {
+  if (algorithm == ConvAlgorithm::kDepthwise) {
+    conv::depthwise_backward_input(gy, weight, gx, s);
+  } else if (algorithm == ConvAlgorithm::kDirect && conv::direct_supported(s)) {
+    conv::direct_backward_input(gy, weight, gx, s);
+  } else if (algorithm == ConvAlgorithm::kWinograd && conv::winograd_supported(s)) {
+    conv::winograd_backward_input(gy, weight, gx, s);
+  } else {
+    conv::gemm_backward_input(gy, weight, gx, s);
+  }
+}
+
+void conv2d_backward_weight_with(ConvAlgorithm algorithm, const float* x, const float* gy, float* gweight,
+                                 float* gbias, const Conv2dShape& s) {
+  if (algorithm == ConvAlgorithm::kDepthwise) {
+    conv::depthwise_backward_weight(x, gy, gweight, s);
+  } else if (algorithm == ConvAlgorithm::kDirect && conv::direct_supported(s)) {
+    conv::direct_backward_weight(x, gy, gweight, s);
+  } else if (algorithm == ConvAlgorithm::kWinograd && conv::winograd_supported(s)) {
+    conv::winograd_backward_weight(x, gy, gweight, s);
+  } else {
+    conv::gemm_backward_weight(x, gy, gweight, s);
+  }
+  if (gbias != nullptr) conv::bias_gradient(gy, gbias, s);
+}
+
+void conv2d_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
+  conv2d_forward_with(choose_conv_algorithm(s), x, weight, bias, y, s);
+}
+
+void conv2d_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
+  conv2d_backward_input_with(choose_conv_algorithm(s), gy, weight, gx, s);
+}
+
+void conv2d_backward_weight(const float* x, const float* gy, float* gweight, float* gbias, const Conv2dShape& s) {
+  conv2d_backward_weight_with(choose_conv_algorithm(s), x, gy, gweight, gbias, s);
+}
+
+}  // namespace kiln

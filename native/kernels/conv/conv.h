@@ -1,0 +1,54 @@
+// 2-D convolution (NCHW, PyTorch weight layout), forward and both backward passes. conv1d is
+// conv2d with h = 1; convTranspose2d's forward is conv2d_backward_input and its input gradient
+// is conv2d_forward (lib/ops/conv.ts wires them).
+//
+// Algorithms (conv.cc picks one per shape, see choose_conv_algorithm):
+//   kGemm       im2col + GEMM over column blocks of the output plane (conv_gemm.cc); a 1×1,
+//               stride-1, unpadded convolution skips im2col and multiplies x directly
+//   kDepthwise  one input channel per group: register-blocked rows at stride 1, row loops
+//               otherwise (conv_depthwise.cc)
+//   kDirect     few input channels (LeNet's layers), stride 1, groups 1: zero-padded planes and
+//               register-blocked rows of 16 pixels × up to 8 output channels (conv_direct.cc)
+//   kWinograd   3×3, stride 1, many channels: Winograd F(2×2, 3×3), 16 GEMMs over channels per
+//               block of tiles, 2.25× fewer multiplications (conv_winograd.cc)
+#pragma once
+
+#include <cstdint>
+
+namespace kiln {
+
+struct Conv2dShape {
+  int64_t n, c, h, w;                    // x: (n, c, h, w)
+  int64_t k;                             // y: (n, k, out_h, out_w)
+  int64_t kernel_h, kernel_w;            // weight: (k, c / groups, kernel_h, kernel_w)
+  int64_t stride_h, stride_w;
+  int64_t pad_top, pad_bottom, pad_left, pad_right;  // zeros around x, each >= 0
+  int64_t dilation_h, dilation_w;
+  int64_t groups;                        // divides c and k
+  int64_t out_h, out_w;  // (h + pad_top + pad_bottom - dilation_h·(kernel_h − 1) − 1) / stride_h + 1, >= 1
+};
+
+enum class ConvAlgorithm { kGemm, kDepthwise, kDirect, kWinograd };
+
+// The algorithm conv2d_* use for shape s.
+ConvAlgorithm choose_conv_algorithm(const Conv2dShape& s);
+
+// y = conv2d(x, weight) + bias. bias: (k) or nullptr.
+void conv2d_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
+
+// gx (n, c, h, w) = d(Σ gy·y)/dx, overwritten.
+void conv2d_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);
+
+// gweight (k, c / groups, kernel_h, kernel_w) and gbias (k, or nullptr), overwritten.
+void conv2d_backward_weight(const float* x, const float* gy, float* gweight, float* gbias, const Conv2dShape& s);
+
+// The same three passes with a forced algorithm (for tests and benchmarks; kDepthwise needs
+// c == groups; kDirect and kWinograd fall back to kGemm where they do not apply).
+void conv2d_forward_with(ConvAlgorithm algorithm, const float* x, const float* weight, const float* bias, float* y,
+                         const Conv2dShape& s);
+void conv2d_backward_input_with(ConvAlgorithm algorithm, const float* gy, const float* weight, float* gx,
+                                const Conv2dShape& s);
+void conv2d_backward_weight_with(ConvAlgorithm algorithm, const float* x, const float* gy, float* gweight,
+                                 float* gbias, const Conv2dShape& s);
+
+}  // namespace kiln

@@ -1,0 +1,221 @@
+// Direct convolution for few input channels (LeNet's layers, RGB stems), stride 1: no im2col,
+// whose copies would cost more than the arithmetic here. Input planes are copied zero-padded
+// (PaddedPlane), then 16-column chunks of two output rows are accumulated in registers for a
+// block of 1, 4 or 8 output channels at once: per tap, one vector load of input pixels per row
+// and one broadcast weight per output channel, used for both rows.
+//
+//   forward          y  = correlate(x padded, W transposed to (c·kh·kw, k))
+//   backward input   gx = correlate(gy padded, W flipped and transposed to (k·kh·kw, c))
+//   backward weight  gW[k, c, r, q] = Σ gy[n, k, oh, :] · x[n, c, oh + r·dh, shifted], in
+//                    per-lane sums kept across images, one tap row (c, r, q) per task
+//
+// Threads split images (forward, input gradient) or tap rows (weight gradient).
+#include <algorithm>
+#include <vector>
+
+#include "../parallel.h"
+#include "internal.h"
+
+namespace kiln::conv {
+
+bool direct_supported(const Conv2dShape& s) {
+  return KILN_HAS_VEC16 && s.groups == 1 && s.stride_h == 1 && s.stride_w == 1;
+}
+
+#if KILN_HAS_VEC16
+namespace {
+
+// Sizes of one correlation: `in_channels` padded planes in, `out_channels` planes of
+// out_h × out_w out, through a (kernel_h, kernel_w) filter dilated by the shape's dilation.
+struct Correlation {
+  int64_t in_channels, out_channels;
+  PaddedPlane in;
+  int64_t out_h, out_w;
+};
+
+int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
+// Output rows [oh, oh + ROWS) and channels [o0, o0 + count) (count <= KB) of one image:
+// out = init + Σ wt · in, with wt: (in_channels · kernel_h · kernel_w, ld) holding output
+// channel o in column o. Each tap's weights are broadcast once for ROWS input vectors.
+template <int KB, int ROWS>
+__attribute__((always_inline)) inline void correlate_rows(const float* in, const float* wt, int64_t ld, const float* init,
+                                                         float* out, int64_t o0, int64_t count, int64_t oh,
+                                                         const Correlation& c, const Conv2dShape& s) {
+  const int64_t plane = c.out_h * c.out_w;
+  for (int64_t ow0 = 0; ow0 < c.out_w; ow0 += 16) {
+    Vec16 acc[ROWS][KB];
+    for (int b = 0; b < KB; ++b) {
+      for (int y = 0; y < ROWS; ++y) acc[y][b] = Vec16{} + (init != nullptr && b < count ? init[o0 + b] : 0.0f);
+    }
+    const float* w_row = wt + o0;
+    for (int64_t i = 0; i < c.in_channels; ++i) {
+      for (int64_t r = 0; r < s.kernel_h; ++r) {
+        const float* in_row = in + i * c.in.size() + (oh + r * s.dilation_h) * c.in.cols + ow0;
+        for (int64_t q = 0; q < s.kernel_w; ++q, w_row += ld) {
+          Vec16 v[ROWS];
+          for (int y = 0; y < ROWS; ++y) v[y] = load16(in_row + y * c.in.cols + q * s.dilation_w);
+          for (int b = 0; b < KB; ++b) {
+            const float weight = w_row[b];
+            for (int y = 0; y < ROWS; ++y) acc[y][b] += weight * v[y];
+          }
+        }
+      }
+    }
+    const int64_t lanes = std::min<int64_t>(16, c.out_w - ow0);
+    for (int y = 0; y < ROWS; ++y) {
+      for (int64_t b = 0; b < count; ++b) {
+        float* out_row = out + (o0 + b) * plane + (oh + y) * c.out_w + ow0;
+        for (int64_t l = 0; l < lanes; ++l) out_row[l] = acc[y][b][l];
+      }
+    }
+  }
+}
+
+// Output channels [o0, o0 + count) of one image, two rows at a time.
+template <int KB>
+__attribute__((always_inline)) inline void correlate_block(const float* in, const float* wt, int64_t ld, const float* init,
+                                                          float* out, int64_t o0, int64_t count, const Correlation& c,
+                                                          const Conv2dShape& s) {
+  int64_t oh = 0;
+  for (; oh + 2 <= c.out_h; oh += 2) correlate_rows<KB, 2>(in, wt, ld, init, out, o0, count, oh, c, s);
+  if (oh < c.out_h) correlate_rows<KB, 1>(in, wt, ld, init, out, o0, count, oh, c, s);
+}
+
+// Block width for out_channels: 1, 4 or 8 accumulators per row.
+int block_width(int64_t out_channels) { return out_channels == 1 ? 1 : out_channels <= 4 ? 4 : 8; }
+
+// Every output channel of one image, in blocks (wt's ld is a multiple of the block width).
+KILN_VECTORIZE void correlate(const float* in, const float* wt, int64_t ld, const float* init, float* out,
+                              const Correlation& c, const Conv2dShape& s) {
+  const int kb = block_width(c.out_channels);
+  for (int64_t o0 = 0; o0 < c.out_channels; o0 += kb) {
+    const int64_t count = std::min<int64_t>(kb, c.out_channels - o0);
+    if (kb == 1) {
+      correlate_block<1>(in, wt, ld, init, out, o0, count, c, s);
+    } else if (kb == 4) {
+      correlate_block<4>(in, wt, ld, init, out, o0, count, c, s);
+    } else {
+      correlate_block<8>(in, wt, ld, init, out, o0, count, c, s);
+    }
+  }
+}
+
+// wt[(i · kh + r) · kw + q, o] (row stride ld, zero-padded columns) for the forward pass
+// (i = c, o = k: weight[k, c, r, q]) or the input gradient (i = k, o = c, flipped filter).
+std::vector<float> transposed_weight(const float* weight, const Conv2dShape& s, bool for_input_gradient, int64_t ld) {
+  const int64_t taps = s.kernel_h * s.kernel_w;
+  const int64_t in_channels = for_input_gradient ? s.k : s.c;
+  std::vector<float> wt(static_cast<size_t>(in_channels * taps * ld), 0.0f);
+  for (int64_t kk = 0; kk < s.k; ++kk) {
+    for (int64_t c = 0; c < s.c; ++c) {
+      for (int64_t t = 0; t < taps; ++t) {
+        const float value = weight[(kk * s.c + c) * taps + t];
+        if (for_input_gradient) {
+          wt[(kk * taps + taps - 1 - t) * ld + c] = value;
+        } else {
+          wt[(c * taps + t) * ld + kk] = value;
+        }
+      }
+    }
+  }
+  return wt;
+}
+
+// The `channels` planes of src (each src_h × src_w) copied into dst, padded as p.
+void place_planes(const float* src, int64_t channels, int64_t src_h, int64_t src_w, float* dst, const PaddedPlane& p) {
+  for (int64_t i = 0; i < channels; ++i) place(src + i * src_h * src_w, src_h, src_w, dst + i * p.size(), p);
+}
+
+int64_t image_grain(const Conv2dShape& s) { return grain_for(s.k * s.c * s.kernel_h * s.kernel_w * s.out_h * s.out_w); }
+
+// lanes[t, k] += Σ over rows and chunks of gy[k] · the tap row t = (c, r, q) of x, for tap rows
+// [t0, t1) of one image; xp: the image's padded x planes, gyp: its gy planes padded to
+// (out_h, 16-multiple columns) with zero planes up to a multiple of 16 channels.
+template <int KB>
+__attribute__((always_inline)) inline void weight_lanes_block(const float* xp, const PaddedPlane& xpad, const float* gyp,
+                                                             const PaddedPlane& gpad, float* lanes, int64_t k_padded,
+                                                             int64_t t0, int64_t t1, int64_t k0, const Conv2dShape& s) {
+  const int64_t taps = s.kernel_h * s.kernel_w;
+  for (int64_t t = t0; t < t1; ++t) {
+    const int64_t c = t / taps, r = t % taps / s.kernel_w, q = t % s.kernel_w;
+    Vec16 acc[KB];
+    for (int b = 0; b < KB; ++b) acc[b] = load16(lanes + ((t - t0) * k_padded + k0 + b) * 16);
+    for (int64_t oh = 0; oh < s.out_h; ++oh) {
+      const float* x_row = xp + c * xpad.size() + (oh + r * s.dilation_h) * xpad.cols + q * s.dilation_w;
+      const float* g_row = gyp + k0 * gpad.size() + oh * gpad.cols;
+      for (int64_t ow0 = 0; ow0 < s.out_w; ow0 += 16) {
+        const Vec16 v = keep_first(load16(x_row + ow0), s.out_w - ow0);  // past the row: no 0 · Inf
+        for (int b = 0; b < KB; ++b) acc[b] += load16(g_row + b * gpad.size() + ow0) * v;
+      }
+    }
+    for (int b = 0; b < KB; ++b) store16(lanes + ((t - t0) * k_padded + k0 + b) * 16, acc[b]);
+  }
+}
+
+KILN_VECTORIZE void weight_lanes(const float* xp, const PaddedPlane& xpad, const float* gyp, const PaddedPlane& gpad,
+                                 float* lanes, int64_t k_padded, int64_t t0, int64_t t1, const Conv2dShape& s) {
+  const int kb = block_width(s.k);
+  for (int64_t k0 = 0; k0 < s.k; k0 += kb) {
+    if (kb == 1) {
+      weight_lanes_block<1>(xp, xpad, gyp, gpad, lanes, k_padded, t0, t1, k0, s);
+    } else if (kb == 4) {
+      weight_lanes_block<4>(xp, xpad, gyp, gpad, lanes, k_padded, t0, t1, k0, s);
+    } else {
+      weight_lanes_block<8>(xp, xpad, gyp, gpad, lanes, k_padded, t0, t1, k0, s);
+    }
+  }
+}
+
+}  // namespace
+
+void direct_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
+  const int64_t ld = round_up(s.k, block_width(s.k));
+  const std::vector<float> wt = transposed_weight(weight, s, false, ld);
+  const Correlation c{s.c, s.k, input_padding(s), s.out_h, s.out_w};
+  parallel_for(0, s.n, image_grain(s), [&](int64_t begin, int64_t end) {
+    float* xp = thread_buffer(s.c * c.in.size(), 0);
+    for (int64_t n = begin; n < end; ++n) {
+      place_planes(x + n * s.c * s.h * s.w, s.c, s.h, s.w, xp, c.in);
+      correlate(xp, wt.data(), ld, bias, y + n * s.k * s.out_h * s.out_w, c, s);
+    }
+  });
+}
+
+void direct_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
+  const int64_t ld = round_up(s.c, block_width(s.c));
+  const std::vector<float> wt = transposed_weight(weight, s, true, ld);
+  const Correlation c{s.k, s.c, output_gradient_padding(s), s.h, s.w};
+  parallel_for(0, s.n, image_grain(s), [&](int64_t begin, int64_t end) {
+    float* gyp = thread_buffer(s.k * c.in.size(), 0);
+    for (int64_t n = begin; n < end; ++n) {
+      place_planes(gy + n * s.k * s.out_h * s.out_w, s.k, s.out_h, s.out_w, gyp, c.in);
+      correlate(gyp, wt.data(), ld, nullptr, gx + n * s.c * s.h * s.w, c, s);
+    }
+  });
+}
+
+void direct_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s) {
+  const int64_t taps = s.kernel_h * s.kernel_w, rows = s.c * taps;
+  const int64_t k_padded = round_up(s.k, block_width(s.k));
+  const PaddedPlane xpad = input_padding(s);
+  const PaddedPlane gpad{s.out_h, round_up(s.out_w, 16), 0, 0};
+  const int64_t row_work = s.n * s.k * s.out_h * s.out_w;
+  parallel_for(0, rows, grain_for(row_work), [&](int64_t t0, int64_t t1) {
+    std::vector<float> lanes(static_cast<size_t>((t1 - t0) * k_padded * 16), 0.0f);  // (tap row, k, 16 lanes)
+    float* xp = thread_buffer(s.c * xpad.size(), 0);
+    float* gyp = thread_buffer(k_padded * gpad.size(), 1);
+    std::fill(gyp + s.k * gpad.size(), gyp + k_padded * gpad.size(), 0.0f);
+    for (int64_t n = 0; n < s.n; ++n) {
+      place_planes(x + n * s.c * s.h * s.w, s.c, s.h, s.w, xp, xpad);
+      place_planes(gy + n * s.k * s.out_h * s.out_w, s.k, s.out_h, s.out_w, gyp, gpad);
+      weight_lanes(xp, xpad, gyp, gpad, lanes.data(), k_padded, t0, t1, s);
+    }
+    for (int64_t t = t0; t < t1; ++t) {
+      for (int64_t kk = 0; kk < s.k; ++kk) gweight[kk * rows + t] = sum16(load16(lanes.data() + ((t - t0) * k_padded + kk) * 16));
+    }
+  });
+}
+
+#endif
+}  // namespace kiln::conv

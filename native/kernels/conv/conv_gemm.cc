@@ -1,0 +1,304 @@
+// Convolution as GEMM. The output columns (n, oh, ow) are cut into blocks: part of one image's
+// plane when planes are large, several whole images when they are small (so each GEMM is big
+// enough to run near peak). A block's input patches are unrolled (im2col) into
+// col: (c/groups · kernel_h · kernel_w, block columns), per group:
+//
+//   forward          y_g[block]  = W_g · col                      W_g: (k/groups, rows)
+//   backward input   colg        = W_gᵀ · gy_g[block], then col2im adds colg into gx
+//   backward weight  gW_g       += gy_g[block] · colᵀ
+//
+// A 1×1, stride-1, unpadded convolution over a one-image block needs no unrolling (col is x).
+// Threads split the blocks. The weight gradient sums blocks in kWeightSlots fixed slices (each
+// into its own buffer, added in slot order), so results do not depend on the thread count.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "../gemm/gemm.h"
+#include "../parallel.h"
+#include "internal.h"
+
+namespace kiln::conv {
+namespace {
+
+// Floats of col per block: large enough to amortise packing the weight in every GEMM call,
+// small enough to stay in the last-level cache.
+constexpr int64_t kColBlockFloats = 1 << 20;
+
+// Planes smaller than this many columns are grouped, several images per block.
+constexpr int64_t kMinBlockColumns = 512;
+
+// Blocks worth having at least, so threads get balanced shares.
+constexpr int64_t kMinBlocks = 8;
+
+// The weight gradient's batch slices (see the header comment).
+constexpr int64_t kWeightSlots = 4;
+
+// Work (flops) one thread should get at least before the blocks are split between threads.
+constexpr double kMinFlopsPerChunk = 4.0e6;
+
+// A block of output columns: images [n0, n1), and columns [j0, j1) of each image's plane.
+struct Block {
+  int64_t n0, n1, j0, j1;
+  int64_t width() const { return j1 - j0; }
+  int64_t columns() const { return (n1 - n0) * (j1 - j0); }
+};
+
+// Sizes derived from a shape, and how its output columns are cut into blocks.
+struct Plan {
+  int64_t cg, kg;      // input and output channels of a group
+  int64_t rows;        // cg · kernel_h · kernel_w: rows of col, columns of a group's weight
+  int64_t plane_in;    // h · w
+  int64_t plane_out;   // out_h · out_w
+  bool pointwise;      // 1×1, stride 1, no padding: col of one image is x itself
+  int64_t images_per_block;  // > 1: blocks of whole images
+  int64_t split;       // columns per block when blocks are parts of one plane
+  int64_t block_count;
+
+  explicit Plan(const Conv2dShape& s)
+      : cg(s.c / s.groups),
+        kg(s.k / s.groups),
+        rows(cg * s.kernel_h * s.kernel_w),
+        plane_in(s.h * s.w),
+        plane_out(s.out_h * s.out_w) {
+    pointwise = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
+                s.pad_left == 0 && s.out_h == s.h && s.out_w == s.w;
+    const int64_t target = std::max(kMinBlockColumns, kColBlockFloats / rows / 64 * 64);
+    split = std::min(plane_out, target);
+    images_per_block = 1;
+    if (plane_out < kMinBlockColumns) {
+      const int64_t wanted = (kMinBlockColumns + plane_out - 1) / plane_out;
+      images_per_block = std::max<int64_t>(1, std::min(wanted, s.n / kMinBlocks));
+    }
+    block_count = images_per_block > 1 ? (s.n + images_per_block - 1) / images_per_block
+                                       : s.n * ((plane_out + split - 1) / split);
+  }
+
+  Block block(const Conv2dShape& s, int64_t b) const {
+    if (images_per_block > 1) return {b * images_per_block, std::min(s.n, (b + 1) * images_per_block), 0, plane_out};
+    const int64_t splits = (plane_out + split - 1) / split;
+    const int64_t j0 = b % splits * split;
+    return {b / splits, b / splits + 1, j0, std::min(plane_out, j0 + split)};
+  }
+
+  int64_t max_block_columns() const { return images_per_block > 1 ? images_per_block * plane_out : split; }
+
+  // Whether a block's operands can be read and written in place (one image).
+  bool in_place(const Block& block) const { return block.n1 - block.n0 == 1; }
+};
+
+// Per-thread scratch, grown on demand: col (rows × block columns) and a gathered (k/groups ×
+// block columns) slice of y or gy for blocks of several images.
+struct Scratch {
+  std::vector<float> col, slice;
+};
+Scratch& scratch(const Plan& p) {
+  thread_local Scratch buffers;
+  const size_t columns = static_cast<size_t>(p.max_block_columns());
+  if (buffers.col.size() < static_cast<size_t>(p.rows) * columns) buffers.col.resize(static_cast<size_t>(p.rows) * columns);
+  if (buffers.slice.size() < static_cast<size_t>(p.kg) * columns) buffers.slice.resize(static_cast<size_t>(p.kg) * columns);
+  return buffers;
+}
+
+// Blocks per parallel chunk so a chunk carries at least kMinFlopsPerChunk.
+int64_t block_grain(const Conv2dShape& s, const Plan& p) {
+  const double flops = 2.0 * static_cast<double>(s.k) * static_cast<double>(p.rows) *
+                       static_cast<double>(p.max_block_columns());
+  return std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerChunk / std::max(flops, 1.0)));
+}
+
+// col[:, 0 : j1 − j0] (row stride ld) = the patches of x: (cg, h, w) under output columns
+// [j0, j1) of the plane, walked one output row at a time.
+KILN_VECTORIZE void im2col(const float* x, float* col, int64_t ld, const Conv2dShape& s, const Plan& p, int64_t j0,
+                           int64_t j1) {
+  for (int64_t row = 0; row < p.rows; ++row) {
+    const int64_t c = row / (s.kernel_h * s.kernel_w), r = row / s.kernel_w % s.kernel_h, q = row % s.kernel_w;
+    const int64_t w_offset = q * s.dilation_w - s.pad_left;
+    const Range valid = valid_outputs(s.out_w, s.w, s.stride_w, w_offset);
+    // One piece per output row: columns [ow_begin, ow_end) of row oh, at col column `at`.
+    int64_t oh = j0 / s.out_w, ow_begin = j0 % s.out_w;
+    for (int64_t at = 0; at < j1 - j0; ++oh, ow_begin = 0) {
+      const int64_t ow_end = std::min(s.out_w, ow_begin + (j1 - j0 - at));
+      float* dst = col + row * ld + at - ow_begin;  // dst[ow]
+      const int64_t ih = oh * s.stride_h - s.pad_top + r * s.dilation_h;
+      const int64_t lo = ih < 0 || ih >= s.h ? ow_end : std::clamp(valid.begin, ow_begin, ow_end);
+      const int64_t hi = std::clamp(valid.end, lo, ow_end);
+      const float* src = x + (c * s.h + ih) * s.w + w_offset;  // src[ow · stride_w]
+      for (int64_t ow = ow_begin; ow < lo; ++ow) dst[ow] = 0.0f;
+      if (s.stride_w == 1) {
+        for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow];
+      } else {
+        for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * s.stride_w];
+      }
+      for (int64_t ow = hi; ow < ow_end; ++ow) dst[ow] = 0.0f;
+      at += ow_end - ow_begin;
+    }
+  }
+}
+
+// gx: (cg, h, w) += the patches in col[:, 0 : j1 − j0] (row stride ld): im2col's adjoint.
+KILN_VECTORIZE void col2im(const float* col, int64_t ld, float* gx, const Conv2dShape& s, const Plan& p, int64_t j0,
+                           int64_t j1) {
+  for (int64_t row = 0; row < p.rows; ++row) {
+    const int64_t c = row / (s.kernel_h * s.kernel_w), r = row / s.kernel_w % s.kernel_h, q = row % s.kernel_w;
+    const int64_t w_offset = q * s.dilation_w - s.pad_left;
+    const Range valid = valid_outputs(s.out_w, s.w, s.stride_w, w_offset);
+    int64_t oh = j0 / s.out_w, ow_begin = j0 % s.out_w;  // pieces as in im2col
+    for (int64_t at = 0; at < j1 - j0; ++oh, ow_begin = 0) {
+      const int64_t ow_end = std::min(s.out_w, ow_begin + (j1 - j0 - at));
+      const int64_t ih = oh * s.stride_h - s.pad_top + r * s.dilation_h;
+      const float* src = col + row * ld + at - ow_begin;  // src[ow]
+      float* dst = gx + (c * s.h + ih) * s.w + w_offset;   // dst[ow · stride_w]
+      const int64_t lo = ih < 0 || ih >= s.h ? ow_end : std::clamp(valid.begin, ow_begin, ow_end);
+      const int64_t hi = std::clamp(valid.end, lo, ow_end);
+      if (s.stride_w == 1) {
+        for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += src[ow];
+      } else {
+        for (int64_t ow = lo; ow < hi; ++ow) dst[ow * s.stride_w] += src[ow];
+      }
+      at += ow_end - ow_begin;
+    }
+  }
+}
+
+// A (rows, columns) operand with row stride ld.
+struct Operand {
+  const float* data;
+  int64_t ld;
+};
+
+// The col operand of group `group` over a block: x itself (pointwise, one image) or unrolled.
+Operand col_operand(const float* x, const Conv2dShape& s, const Plan& p, const Block& block, int64_t group,
+                    float* col) {
+  const float* x_group = x + group * p.cg * p.plane_in;
+  if (p.pointwise && p.in_place(block)) return {x_group + block.n0 * s.c * p.plane_in + block.j0, p.plane_in};
+  const int64_t ld = block.columns();
+  for (int64_t n = block.n0; n < block.n1; ++n) {
+    im2col(x_group + n * s.c * p.plane_in, col + (n - block.n0) * block.width(), ld, s, p, block.j0, block.j1);
+  }
+  return {col, ld};
+}
+
+// The (kg, block columns) slice of gy for group `group`: in place for one image, else gathered.
+Operand output_slice(const float* gy, const Conv2dShape& s, const Plan& p, const Block& block, int64_t group,
+                     float* slice) {
+  const float* gy_group = gy + group * p.kg * p.plane_out;
+  if (p.in_place(block)) return {gy_group + block.n0 * s.k * p.plane_out + block.j0, p.plane_out};
+  const int64_t ld = block.columns();
+  for (int64_t n = block.n0; n < block.n1; ++n) {
+    for (int64_t kk = 0; kk < p.kg; ++kk) {
+      std::memcpy(slice + kk * ld + (n - block.n0) * p.plane_out, gy_group + (n * s.k + kk) * p.plane_out,
+                  sizeof(float) * static_cast<size_t>(p.plane_out));
+    }
+  }
+  return {slice, ld};
+}
+
+// y over one block, every group, without bias.
+void forward_block(const float* x, const float* weight, float* y, const Conv2dShape& s, const Plan& p,
+                   const Block& block) {
+  Scratch& buffers = scratch(p);
+  for (int64_t group = 0; group < s.groups; ++group) {
+    const Operand col = col_operand(x, s, p, block, group, buffers.col.data());
+    const float* w_group = weight + group * p.kg * p.rows;
+    float* y_group = y + group * p.kg * p.plane_out;
+    if (p.in_place(block)) {
+      sgemm(false, false, p.kg, block.width(), p.rows, 1.0f, w_group, p.rows, col.data, col.ld, 0.0f,
+            y_group + block.n0 * s.k * p.plane_out + block.j0, p.plane_out);
+      continue;
+    }
+    const int64_t ld = block.columns();
+    float* slice = buffers.slice.data();
+    sgemm(false, false, p.kg, ld, p.rows, 1.0f, w_group, p.rows, col.data, col.ld, 0.0f, slice, ld);
+    for (int64_t n = block.n0; n < block.n1; ++n) {
+      for (int64_t kk = 0; kk < p.kg; ++kk) {
+        std::memcpy(y_group + (n * s.k + kk) * p.plane_out, slice + kk * ld + (n - block.n0) * p.plane_out,
+                    sizeof(float) * static_cast<size_t>(p.plane_out));
+      }
+    }
+  }
+}
+
+// gx over one block's images: adds the block's columns' contributions (gx zeroed beforehand,
+// except pointwise one-image blocks, which are written directly).
+void backward_input_block(const float* gy, const float* weight, float* gx, const Conv2dShape& s, const Plan& p,
+                          const Block& block) {
+  Scratch& buffers = scratch(p);
+  for (int64_t group = 0; group < s.groups; ++group) {
+    const Operand gy_slice = output_slice(gy, s, p, block, group, buffers.slice.data());
+    const float* w_group = weight + group * p.kg * p.rows;
+    float* gx_group = gx + group * p.cg * p.plane_in;
+    if (p.pointwise && p.in_place(block)) {
+      sgemm(true, false, p.rows, block.width(), p.kg, 1.0f, w_group, p.rows, gy_slice.data, gy_slice.ld, 0.0f,
+            gx_group + block.n0 * s.c * p.plane_in + block.j0, p.plane_in);
+      continue;
+    }
+    const int64_t ld = block.columns();
+    float* col = buffers.col.data();
+    sgemm(true, false, p.rows, ld, p.kg, 1.0f, w_group, p.rows, gy_slice.data, gy_slice.ld, 0.0f, col, ld);
+    for (int64_t n = block.n0; n < block.n1; ++n) {
+      col2im(col + (n - block.n0) * block.width(), ld, gx_group + n * s.c * p.plane_in, s, p, block.j0, block.j1);
+    }
+  }
+}
+
+// gweight = the weight gradient of blocks [b_begin, b_end) alone.
+void backward_weight_blocks(const float* x, const float* gy, float* gweight, const Conv2dShape& s, const Plan& p,
+                            int64_t b_begin, int64_t b_end) {
+  Scratch& buffers = scratch(p);
+  for (int64_t b = b_begin; b < b_end; ++b) {
+    const Block block = p.block(s, b);
+    for (int64_t group = 0; group < s.groups; ++group) {
+      const Operand col = col_operand(x, s, p, block, group, buffers.col.data());
+      const Operand gy_slice = output_slice(gy, s, p, block, group, buffers.slice.data());
+      const float beta = b > b_begin ? 1.0f : 0.0f;
+      sgemm(false, true, p.kg, p.rows, block.columns(), 1.0f, gy_slice.data, gy_slice.ld, col.data, col.ld, beta,
+            gweight + group * p.kg * p.rows, p.rows);
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
+  const Plan p(s);
+  parallel_for(0, p.block_count, block_grain(s, p), [&](int64_t b_begin, int64_t b_end) {
+    for (int64_t b = b_begin; b < b_end; ++b) {
+      const Block block = p.block(s, b);
+      forward_block(x, weight, y, s, p, block);
+      if (bias != nullptr) add_bias(bias, y, s, block.n0, block.n1, block.j0, block.j1);
+    }
+  });
+}
+
+void gemm_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
+  const Plan p(s);
+  if (!p.pointwise || p.images_per_block > 1) std::memset(gx, 0, sizeof(float) * static_cast<size_t>(s.n * s.c * p.plane_in));
+  parallel_for(0, p.block_count, block_grain(s, p), [&](int64_t b_begin, int64_t b_end) {
+    for (int64_t b = b_begin; b < b_end; ++b) backward_input_block(gy, weight, gx, s, p, p.block(s, b));
+  });
+}
+
+void gemm_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s) {
+  const Plan p(s);
+  const int64_t weight_size = s.k * p.rows;
+  if (p.block_count == 0) {
+    std::fill(gweight, gweight + weight_size, 0.0f);
+    return;
+  }
+  const int64_t slots = std::min(p.block_count, kWeightSlots);
+  std::vector<float> partial(static_cast<size_t>((slots - 1) * weight_size));
+  const int64_t grain = block_grain(s, p) >= p.block_count ? slots : 1;
+  parallel_for(0, slots, grain, [&](int64_t slot_begin, int64_t slot_end) {
+    for (int64_t slot = slot_begin; slot < slot_end; ++slot) {
+      float* target = slot == 0 ? gweight : partial.data() + (slot - 1) * weight_size;
+      backward_weight_blocks(x, gy, target, s, p, slot * p.block_count / slots, (slot + 1) * p.block_count / slots);
+    }
+  });
+  for (int64_t slot = 1; slot < slots; ++slot) {
+    const float* source = partial.data() + (slot - 1) * weight_size;
+    for (int64_t i = 0; i < weight_size; ++i) gweight[i] += source[i];
+  }
+}
+
+}  // namespace kiln::conv

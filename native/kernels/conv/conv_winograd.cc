@@ -1,0 +1,336 @@
+// Winograd F(2×2, 3×3) for 3×3, stride-1, undilated, ungrouped convolutions with many channels:
+// each 2×2 output tile costs 16 multiplications per (input, output) channel pair instead of 36,
+// the 16 products of a tile being 16 independent GEMMs over channels (Lavin & Gray, 2016).
+//
+//   forward          M[e] (k, tiles) = U[e] (k, c) · V[e] (c, tiles), e = the 16 tile entries
+//                    U = G g Gᵀ (filter), V = Bᵀ d B (4×4 input tile), y tile = Aᵀ M A
+//   backward input   the same correlation of gy with the filter flipped and channels swapped
+//                    (padding 2 − padding, so at most 2 per side)
+//   backward weight  Ŵ[e] (k, c) = Σ Z[e] (k, tiles) · V[e]ᵀ with Z = A gy Aᵀ, gw = Gᵀ Ŵ G
+//
+// Tiles are processed in blocks sized for the cache; threads split blocks; the weight gradient
+// sums blocks in fixed slices (as in conv_gemm.cc), so results do not depend on thread count.
+#include <algorithm>
+#include <vector>
+
+#include "../gemm/gemm.h"
+#include "../parallel.h"
+#include "internal.h"
+
+// The vectorized transforms need Vec16 and __builtin_shufflevector (GCC 12+, Clang).
+#if KILN_HAS_VEC16 && (defined(__clang__) || __GNUC__ >= 12)
+#define KILN_WINOGRAD 1
+#else
+#define KILN_WINOGRAD 0
+#endif
+
+namespace kiln::conv {
+
+bool winograd_supported(const Conv2dShape& s) {
+  return KILN_WINOGRAD && s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 &&
+         s.dilation_h == 1 && s.dilation_w == 1 && s.groups == 1 &&
+         std::max({s.pad_top, s.pad_bottom, s.pad_left, s.pad_right}) <= 2;
+}
+
+#if KILN_WINOGRAD
+namespace {
+
+constexpr int64_t kEntries = 16;             // a transformed tile is 4 × 4
+constexpr int64_t kBlockFloats = 1 << 18;    // transformed input of a block of tiles (1 MiB): GEMMs
+                                             // over a few hundred tiles, operands in L2/L3
+constexpr int64_t kWeightSlots = 4;
+
+// One correlation through Winograd: `in_channels` planes of in_h × in_w (padded by pad_top /
+// pad_left, zeros beyond) → `out_channels` planes of out_h × out_w, for n images.
+struct Problem {
+  int64_t n, in_channels, in_h, in_w, pad_top, pad_left, out_channels, out_h, out_w;
+  int64_t tiles_h() const { return (out_h + 1) / 2; }
+  int64_t tiles_w() const { return (out_w + 1) / 2; }
+  int64_t tiles() const { return n * tiles_h() * tiles_w(); }
+  int64_t block() const { return std::max<int64_t>(16, std::min(tiles(), kBlockFloats / (kEntries * in_channels))); }
+  int64_t blocks() const { return (tiles() + block() - 1) / block(); }
+};
+
+// The tile's image and tile coordinates from its index.
+struct Tile {
+  int64_t image, th, tw;
+};
+inline Tile tile_at(const Problem& p, int64_t t) {
+  const int64_t per_image = p.tiles_h() * p.tiles_w();
+  return {t / per_image, t % per_image / p.tiles_w(), t % p.tiles_w()};
+}
+
+// The run of tiles starting at tile t (< t1): those sharing its image and tile row.
+inline int64_t run_length(const Problem& p, const Tile& tile, int64_t t, int64_t t1) {
+  return std::min(p.tiles_w() - tile.tw, t1 - t);
+}
+
+// rows[i][col] (i < count, col < width) = plane row first_row + i at column col − left, or 0
+// outside the plane: the zero-padded rows a run of tiles reads.
+void padded_rows(const float* plane, int64_t h, int64_t w, int64_t first_row, int64_t count, int64_t left,
+                 int64_t width, float* rows) {
+  for (int64_t i = 0; i < count; ++i) {
+    float* dst = rows + i * width;
+    const int64_t ih = first_row + i;
+    for (int64_t col = 0; col < width; ++col) {
+      const int64_t iw = col - left;
+      dst[col] = ih >= 0 && ih < h && iw >= 0 && iw < w ? plane[ih * w + iw] : 0.0f;
+    }
+  }
+}
+
+// Runs of tiles are transformed 16 tiles at a time in Vec16 lanes (lane l = tile i0 + l).
+
+// The first n lanes of v to out[0 : n].
+__attribute__((always_inline)) inline void store_lanes(float* out, Vec16 v, int64_t n) {
+  if (n >= 16) return store16(out, v);
+  for (int64_t l = 0; l < n; ++l) out[l] = v[l];
+}
+
+// Lanes l = p[2l] and p[2l + 1], from 32 consecutive floats.
+__attribute__((always_inline)) inline void split_pairs(const float* p, Vec16* even, Vec16* odd) {
+  const Vec16 a = load16(p), b = load16(p + 16);
+  *even = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  *odd = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+}
+
+// Bᵀ d B for `count` tiles side by side: tile i reads rows[0:4][col0 + 2i : col0 + 2i + 4]
+// (rows `width` apart, readable 32 columns past the run) and writes out[e · stride + i].
+__attribute__((always_inline)) inline void input_run(const float* rows, int64_t width, int64_t col0, int64_t count, float* out, int64_t stride) {
+  for (int64_t i0 = 0; i0 < count; i0 += 16) {
+    const int64_t n = count - i0;
+    Vec16 d[4][4];  // d[r][j], lane l: row r, column col0 + 2(i0 + l) + j
+    for (int r = 0; r < 4; ++r) {
+      const float* base = rows + r * width + col0 + 2 * i0;
+      split_pairs(base, &d[r][0], &d[r][1]);
+      split_pairs(base + 2, &d[r][2], &d[r][3]);
+    }
+    for (int j = 0; j < 4; ++j) {
+      const Vec16 t0 = d[0][j] - d[2][j], t1 = d[1][j] + d[2][j], t2 = d[2][j] - d[1][j], t3 = d[1][j] - d[3][j];
+      d[0][j] = t0, d[1][j] = t1, d[2][j] = t2, d[3][j] = t3;
+    }
+    for (int r = 0; r < 4; ++r) {
+      store_lanes(out + (r * 4 + 0) * stride + i0, d[r][0] - d[r][2], n);
+      store_lanes(out + (r * 4 + 1) * stride + i0, d[r][1] + d[r][2], n);
+      store_lanes(out + (r * 4 + 2) * stride + i0, d[r][2] - d[r][1], n);
+      store_lanes(out + (r * 4 + 3) * stride + i0, d[r][1] - d[r][3], n);
+    }
+  }
+}
+
+// Aᵀ M A + bias for `count` tiles side by side: tile i reads e[entry · stride + i] (readable
+// 16 floats past the run) and writes its 2×2 outputs to rows[0:2][2i : 2i + 2] (rows `width`
+// apart, 32 columns of slack).
+__attribute__((always_inline)) inline void output_run(const float* e, int64_t stride, float bias, int64_t count, float* rows, int64_t width) {
+  for (int64_t i0 = 0; i0 < count; i0 += 16) {
+    Vec16 m[4][4];  // lanes past count read the buffer's slack; their results are not copied out
+    for (int q = 0; q < 16; ++q) m[q / 4][q % 4] = load16(e + q * stride + i0);
+    for (int r = 0; r < 2; ++r) {
+      Vec16 s[4];
+      for (int j = 0; j < 4; ++j) s[j] = r == 0 ? m[0][j] + m[1][j] + m[2][j] : m[1][j] - m[2][j] - m[3][j];
+      const Vec16 y0 = s[0] + s[1] + s[2] + bias, y1 = s[1] - s[2] - s[3] + bias;
+      float* row = rows + r * width + 2 * i0;
+      store16(row, __builtin_shufflevector(y0, y1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+      store16(row + 16, __builtin_shufflevector(y0, y1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
+    }
+  }
+}
+
+// A g Aᵀ for `count` tiles side by side: tile i reads the 2×2 gradient rows[0:2][2i : 2i + 2]
+// (rows `width` apart, 32 columns of slack) and writes out[e · stride + i].
+__attribute__((always_inline)) inline void gradient_run(const float* rows, int64_t width, int64_t count, float* out, int64_t stride) {
+  for (int64_t i0 = 0; i0 < count; i0 += 16) {
+    const int64_t n = count - i0;
+    Vec16 g00, g01, g10, g11;
+    split_pairs(rows + 2 * i0, &g00, &g01);
+    split_pairs(rows + width + 2 * i0, &g10, &g11);
+    const Vec16 r[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}};
+    for (int q = 0; q < 4; ++q) {
+      store_lanes(out + (q * 4 + 0) * stride + i0, r[q][0], n);
+      store_lanes(out + (q * 4 + 1) * stride + i0, r[q][0] + r[q][1], n);
+      store_lanes(out + (q * 4 + 2) * stride + i0, r[q][0] - r[q][1], n);
+      store_lanes(out + (q * 4 + 3) * stride + i0, -r[q][1], n);
+    }
+  }
+}
+
+// V (16, in_channels, ld): Bᵀ d B of the 4×4 input tiles [t0, t1), one run of tiles at a
+// time (the loop over tiles vectorizes: stride-2 loads from padded rows, contiguous stores).
+KILN_VECTORIZE void transform_inputs(const float* in, const Problem& p, int64_t t0, int64_t t1, float* v, int64_t ld) {
+  const int64_t width = 2 * p.tiles_w() + 2 + 32, stride = p.in_channels * ld;  // stride: between entries
+  std::vector<float> buffer(static_cast<size_t>(4 * width));
+  float* rows = buffer.data();
+  for (int64_t t = t0; t < t1;) {
+    const Tile tile = tile_at(p, t);
+    const int64_t count = run_length(p, tile, t, t1), at = t - t0;
+    for (int64_t c = 0; c < p.in_channels; ++c) {
+      const float* plane = in + (tile.image * p.in_channels + c) * p.in_h * p.in_w;
+      padded_rows(plane, p.in_h, p.in_w, 2 * tile.th - p.pad_top, 4, p.pad_left, width, rows);
+      input_run(rows, width, 2 * tile.tw, count, v + c * ld + at, stride);
+    }
+    t += count;
+  }
+}
+
+// out tiles [t0, t1) = Aᵀ M A (+ bias), M: (16, out_channels, ld); each run of tiles is
+// written into two padded rows, then their valid columns are copied out.
+KILN_VECTORIZE void transform_outputs(const float* m, int64_t ld, const float* bias, float* out, const Problem& p,
+                                      int64_t t0, int64_t t1) {
+  const int64_t width = 2 * p.tiles_w() + 32, stride = p.out_channels * ld;
+  std::vector<float> buffer(static_cast<size_t>(2 * width));
+  float* rows = buffer.data();
+  for (int64_t t = t0; t < t1;) {
+    const Tile tile = tile_at(p, t);
+    const int64_t count = run_length(p, tile, t, t1), at = t - t0;
+    for (int64_t k = 0; k < p.out_channels; ++k) {
+      output_run(m + k * ld + at, stride, bias == nullptr ? 0.0f : bias[k], count, rows, width);
+      float* plane = out + (tile.image * p.out_channels + k) * p.out_h * p.out_w;
+      const int64_t ow0 = 2 * tile.tw, columns = std::min(2 * count, p.out_w - ow0);
+      for (int64_t r = 0; r < 2 && 2 * tile.th + r < p.out_h; ++r) {
+        std::copy(rows + r * width, rows + r * width + columns, plane + (2 * tile.th + r) * p.out_w + ow0);
+      }
+    }
+    t += count;
+  }
+}
+
+// Z (16, out_channels, ld) = A gy Aᵀ of the output-gradient tiles [t0, t1) (zeros outside).
+KILN_VECTORIZE void transform_output_gradients(const float* gy, const Problem& p, int64_t t0, int64_t t1, float* z,
+                                               int64_t ld) {
+  const int64_t width = 2 * p.tiles_w() + 32, stride = p.out_channels * ld;
+  std::vector<float> buffer(static_cast<size_t>(2 * width));
+  float* rows = buffer.data();
+  for (int64_t t = t0; t < t1;) {
+    const Tile tile = tile_at(p, t);
+    const int64_t count = run_length(p, tile, t, t1), at = t - t0;
+    for (int64_t k = 0; k < p.out_channels; ++k) {
+      const float* plane = gy + (tile.image * p.out_channels + k) * p.out_h * p.out_w;
+      padded_rows(plane, p.out_h, p.out_w, 2 * tile.th, 2, -2 * tile.tw, width, rows);
+      gradient_run(rows, width, count, z + k * ld + at, stride);
+    }
+    t += count;
+  }
+}
+
+// U (16, rows, cols): G g Gᵀ of filter g(row, col) (3×3, read through `filter`).
+template <typename FilterFn>
+std::vector<float> transform_filters(int64_t rows, int64_t cols, const FilterFn& filter) {
+  std::vector<float> u(static_cast<size_t>(kEntries * rows * cols));
+  for (int64_t a = 0; a < rows; ++a) {
+    for (int64_t b = 0; b < cols; ++b) {
+      const float* g = filter(a, b);  // 3 × 3, row-major
+      float r[4][3];
+      for (int j = 0; j < 3; ++j) {
+        r[0][j] = g[j];
+        r[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+        r[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+        r[3][j] = g[6 + j];
+      }
+      for (int i = 0; i < 4; ++i) {
+        const float e[4] = {r[i][0], 0.5f * (r[i][0] + r[i][1] + r[i][2]), 0.5f * (r[i][0] - r[i][1] + r[i][2]), r[i][2]};
+        for (int j = 0; j < 4; ++j) u[((i * 4 + j) * rows + a) * cols + b] = e[j];
+      }
+    }
+  }
+  return u;
+}
+
+// out = Winograd correlation of in with the transformed filters u (16, out_channels, in_channels).
+void correlate(const float* in, const std::vector<float>& u, const float* bias, float* out, const Problem& p) {
+  const int64_t block = p.block();
+  const double flops = 2.0 * kEntries * p.out_channels * p.in_channels * block;
+  parallel_for(0, p.blocks(), std::max<int64_t>(1, static_cast<int64_t>(4.0e6 / flops)), [&](int64_t b0, int64_t b1) {
+    float* v = thread_buffer(kEntries * p.in_channels * block, 0);
+    float* m = thread_buffer(kEntries * p.out_channels * block + 16, 1);  // + slack for output_run
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t t0 = b * block, t1 = std::min(p.tiles(), t0 + block);
+      transform_inputs(in, p, t0, t1, v, block);
+      for (int64_t e = 0; e < kEntries; ++e) {
+        sgemm(false, false, p.out_channels, t1 - t0, p.in_channels, 1.0f, u.data() + e * p.out_channels * p.in_channels,
+              p.in_channels, v + e * p.in_channels * block, block, 0.0f, m + e * p.out_channels * block, block);
+      }
+      transform_outputs(m, block, bias, out, p, t0, t1);
+    }
+  });
+}
+
+Problem forward_problem(const Conv2dShape& s) {
+  return {s.n, s.c, s.h, s.w, s.pad_top, s.pad_left, s.k, s.out_h, s.out_w};
+}
+
+}  // namespace
+
+void winograd_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
+  // U[e] (k, c) from weight[k, c].
+  const std::vector<float> u = transform_filters(s.k, s.c, [&](int64_t k, int64_t c) { return weight + (k * s.c + c) * 9; });
+  correlate(x, u, bias, y, forward_problem(s));
+}
+
+void winograd_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
+  // U[e] (c, k) from weight[k, c] rotated by 180°.
+  std::vector<float> rotated(static_cast<size_t>(s.k * s.c * 9));
+  for (int64_t i = 0; i < s.k * s.c; ++i) std::reverse_copy(weight + i * 9, weight + i * 9 + 9, rotated.begin() + i * 9);
+  const std::vector<float> u =
+      transform_filters(s.c, s.k, [&](int64_t c, int64_t k) { return rotated.data() + (k * s.c + c) * 9; });
+  const Problem p{s.n, s.k, s.out_h, s.out_w, 2 - s.pad_top, 2 - s.pad_left, s.c, s.h, s.w};
+  correlate(gy, u, nullptr, gx, p);
+}
+
+void winograd_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s) {
+  const Problem p = forward_problem(s);
+  const int64_t block = p.block(), entries_size = kEntries * s.k * s.c;
+  const int64_t slots = std::max<int64_t>(1, std::min(p.blocks(), kWeightSlots));
+  std::vector<float> w_hat(static_cast<size_t>(slots * entries_size), 0.0f);  // Ŵ per slot: (16, k, c)
+  const double flops = 2.0 * kEntries * s.k * s.c * block * p.blocks() / slots;
+  parallel_for(0, slots, flops < 8.0e6 ? slots : 1, [&](int64_t slot_begin, int64_t slot_end) {
+    float* v = thread_buffer(kEntries * s.c * block, 0);
+    float* z = thread_buffer(kEntries * s.k * block, 1);
+    for (int64_t slot = slot_begin; slot < slot_end; ++slot) {
+      float* target = w_hat.data() + slot * entries_size;
+      for (int64_t b = slot * p.blocks() / slots; b < (slot + 1) * p.blocks() / slots; ++b) {
+        const int64_t t0 = b * block, t1 = std::min(p.tiles(), t0 + block);
+        transform_inputs(x, p, t0, t1, v, block);
+        transform_output_gradients(gy, p, t0, t1, z, block);
+        for (int64_t e = 0; e < kEntries; ++e) {
+          sgemm(false, true, s.k, s.c, t1 - t0, 1.0f, z + e * s.k * block, block, v + e * s.c * block, block, 1.0f,
+                target + e * s.k * s.c, s.c);
+        }
+      }
+    }
+  });
+  // gw[k, c] = Gᵀ Ŵ[k, c] G, Ŵ summed over the slots in order.
+  for (int64_t kc = 0; kc < s.k * s.c; ++kc) {
+    float x4[4][4];
+    for (int64_t e = 0; e < kEntries; ++e) {
+      float sum = 0.0f;
+      for (int64_t slot = 0; slot < slots; ++slot) sum += w_hat[slot * entries_size + e * s.k * s.c + kc];
+      x4[e / 4][e % 4] = sum;
+    }
+    float q[3][4];
+    for (int j = 0; j < 4; ++j) {
+      q[0][j] = x4[0][j] + 0.5f * (x4[1][j] + x4[2][j]);
+      q[1][j] = 0.5f * (x4[1][j] - x4[2][j]);
+      q[2][j] = 0.5f * (x4[1][j] + x4[2][j]) + x4[3][j];
+    }
+    float* g = gweight + kc * 9;
+    for (int i = 0; i < 3; ++i) {
+      g[i * 3 + 0] = q[i][0] + 0.5f * (q[i][1] + q[i][2]);
+      g[i * 3 + 1] = 0.5f * (q[i][1] - q[i][2]);
+      g[i * 3 + 2] = 0.5f * (q[i][1] + q[i][2]) + q[i][3];
+    }
+  }
+}
+
+#else
+// Never chosen (winograd_supported is false); defined so the dispatch links everywhere.
+void winograd_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
+  gemm_forward(x, weight, bias, y, s);
+}
+void winograd_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
+  gemm_backward_input(gy, weight, gx, s);
+}
+void winograd_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s) {
+  gemm_backward_weight(x, gy, gweight, s);
+}
+#endif
+}  // namespace kiln::conv

@@ -1,0 +1,79 @@
+// Helpers shared by the convolution algorithms (conv_*.cc), and their entry points.
+#pragma once
+
+#include <cstdint>
+
+#include "../vectorize.h"
+#include "conv.h"
+
+namespace kiln::conv {
+
+// The outputs o in [begin, end) whose input position o·stride + offset lies in [0, size),
+// with 0 <= begin <= end <= out_size.
+struct Range {
+  int64_t begin, end;
+};
+inline Range valid_outputs(int64_t out_size, int64_t size, int64_t stride, int64_t offset) {
+  int64_t begin = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  int64_t end = size - offset <= 0 ? 0 : (size - offset + stride - 1) / stride;
+  if (end > out_size) end = out_size;
+  if (begin > end) begin = end;
+  return {begin, end};
+}
+
+// x[0] + … + x[n − 1], summed in 16 interleaved lanes (vectorizes; fixed order).
+float sum_row(const float* x, int64_t n);
+
+// gbias[k] = Σ over n and the output plane of gy[n, k] (fixed summation order).
+void bias_gradient(const float* gy, float* gbias, const Conv2dShape& s);
+
+// y[n, k, j] += bias[k] for images [n_begin, n_end) and plane columns [j_begin, j_end).
+void add_bias(const float* bias, float* y, const Conv2dShape& s, int64_t n_begin, int64_t n_end, int64_t j_begin,
+              int64_t j_end);
+
+// Zero-padded copies of planes, for the register-blocked kernels (conv_direct.cc and the
+// stride-1 depthwise path): every 16-column chunk of an output row then reads whole vectors
+// with no bounds checks.
+struct PaddedPlane {
+  int64_t rows, cols;  // cols leaves 16 readable columns past every chunk start
+  int64_t top, left;   // where the source's (0, 0) lands; negative offsets crop the source
+  int64_t size() const { return rows * cols; }
+};
+
+// Where x goes for the forward pass and the weight gradient (out_h × out_w outputs read it).
+PaddedPlane input_padding(const Conv2dShape& s);
+
+// Where gy goes for the input gradient at stride 1: the correlation of the padded gy with the
+// flipped filter gives h × w outputs.
+PaddedPlane output_gradient_padding(const Conv2dShape& s);
+
+// dst (p.rows, p.cols) = zeros with src (src_h, src_w) placed at (p.top, p.left).
+void place(const float* src, int64_t src_h, int64_t src_w, float* dst, const PaddedPlane& p);
+
+// A per-thread buffer of at least `floats` floats, reused between calls. `slot` tells apart
+// buffers one thread needs at the same time (0 or 1).
+float* thread_buffer(int64_t floats, int slot);
+
+// The algorithms. Each overwrites its output.
+void gemm_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
+void gemm_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);
+void gemm_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s);
+
+void depthwise_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
+void depthwise_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);
+void depthwise_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s);
+
+// Winograd needs a 3×3 filter, stride 1, no dilation, groups 1 and padding at most 2.
+bool winograd_supported(const Conv2dShape& s);
+void winograd_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
+void winograd_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);
+void winograd_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s);
+
+// The direct algorithm needs groups == 1 and stride 1, and GCC or Clang (KILN_HAS_VEC16).
+bool direct_supported(const Conv2dShape& s);
+void direct_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
+void direct_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);
+void direct_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s);
+
+
+}  // namespace kiln::conv

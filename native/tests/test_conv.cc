@@ -1,0 +1,139 @@
+// conv2d forward / backward (every algorithm) against naive double-precision loops.
+#include <vector>
+
+#include "check.h"
+#include "conv/conv.h"
+
+using namespace kiln;
+using kiln::test::Random;
+
+// out_h / out_w from the rest of the shape.
+static Conv2dShape make_shape(Conv2dShape s) {
+  s.out_h = (s.h + s.pad_top + s.pad_bottom - s.dilation_h * (s.kernel_h - 1) - 1) / s.stride_h + 1;
+  s.out_w = (s.w + s.pad_left + s.pad_right - s.dilation_w * (s.kernel_w - 1) - 1) / s.stride_w + 1;
+  return s;
+}
+
+//                           n  c   h   w  k  kh kw sh sw pt pb pl pr dh dw groups
+static const Conv2dShape kShapes[] = {
+    make_shape({2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+    make_shape({1, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 0, 0}),
+    make_shape({3, 6, 9, 11, 5, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),    // pointwise
+    make_shape({2, 4, 10, 9, 6, 2, 3, 3, 2, 1, 0, 2, 1, 2, 1, 2, 0, 0}),    // stride > kernel, dilation, groups
+    make_shape({2, 8, 8, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 8, 0, 0}),     // depthwise
+    make_shape({1, 4, 9, 9, 12, 3, 2, 2, 1, 2, 1, 0, 1, 2, 3, 4, 0, 0}),    // depthwise × 3, dilation
+    make_shape({5, 2, 1, 13, 3, 1, 4, 1, 2, 0, 0, 3, 1, 1, 2, 1, 0, 0}),    // conv1d as h = 1
+    make_shape({2, 3, 7, 9, 6, 3, 2, 1, 1, 2, 0, 1, 3, 2, 1, 3, 0, 0}),     // depthwise × 2, stride 1, dilation
+    make_shape({1, 2, 9, 9, 2, 6, 5, 1, 1, 2, 3, 2, 2, 1, 1, 2, 0, 0}),     // depthwise, 30 taps
+    make_shape({1, 2, 5, 21, 2, 3, 3, 1, 1, 4, 0, 0, 5, 1, 1, 2, 0, 0}),    // depthwise, padding > kernel
+    make_shape({2, 16, 40, 40, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),  // several blocks per image
+    make_shape({20, 3, 6, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),    // several images per block
+    make_shape({19, 4, 5, 5, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2, 0, 0}),    // pointwise, images per block, groups
+    make_shape({1, 2, 5, 5, 2, 5, 5, 4, 4, 2, 2, 2, 2, 1, 1, 2, 0, 0}),
+    make_shape({3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),   // LeNet's second layer
+    make_shape({2, 3, 19, 37, 21, 3, 2, 1, 1, 0, 3, 1, 4, 2, 3, 1, 0, 0}),   // direct: k blocks 16 + 5, dilation
+    make_shape({2, 2, 6, 5, 7, 4, 4, 1, 1, 5, 1, 0, 6, 1, 1, 1, 0, 0}),      // padding larger than the kernel
+    make_shape({3, 5, 9, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),      // Winograd, odd output
+    make_shape({2, 4, 6, 8, 3, 3, 3, 1, 1, 2, 0, 0, 2, 1, 1, 1, 0, 0}),      // Winograd, padding 2 and 0
+};
+
+static int64_t x_size(const Conv2dShape& s) { return s.n * s.c * s.h * s.w; }
+static int64_t w_size(const Conv2dShape& s) { return s.k * (s.c / s.groups) * s.kernel_h * s.kernel_w; }
+static int64_t y_size(const Conv2dShape& s) { return s.n * s.k * s.out_h * s.out_w; }
+
+// Calls fn(n, kk, c, r, q, oh, ow, x_index, w_index, y_index) for every product term of the
+// convolution whose input position is inside x.
+template <typename Fn>
+static void for_each_term(const Conv2dShape& s, Fn fn) {
+  const int64_t cg = s.c / s.groups, kg = s.k / s.groups;
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t kk = 0; kk < s.k; ++kk)
+      for (int64_t ci = 0; ci < cg; ++ci)
+        for (int64_t r = 0; r < s.kernel_h; ++r)
+          for (int64_t q = 0; q < s.kernel_w; ++q)
+            for (int64_t oh = 0; oh < s.out_h; ++oh)
+              for (int64_t ow = 0; ow < s.out_w; ++ow) {
+                const int64_t ih = oh * s.stride_h - s.pad_top + r * s.dilation_h;
+                const int64_t iw = ow * s.stride_w - s.pad_left + q * s.dilation_w;
+                if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w) continue;
+                const int64_t c = kk / kg * cg + ci;
+                fn(((n * s.c + c) * s.h + ih) * s.w + iw, ((kk * cg + ci) * s.kernel_h + r) * s.kernel_w + q,
+                   ((n * s.k + kk) * s.out_h + oh) * s.out_w + ow);
+              }
+}
+
+static const ConvAlgorithm kAlgorithms[] = {ConvAlgorithm::kGemm, ConvAlgorithm::kDepthwise, ConvAlgorithm::kDirect,
+                                              ConvAlgorithm::kWinograd};
+
+static bool runs(ConvAlgorithm algorithm, const Conv2dShape& s) {
+  return algorithm != ConvAlgorithm::kDepthwise || s.groups == s.c;
+}
+
+TEST(forward_matches_naive) {
+  for (const Conv2dShape& s : kShapes) {
+    const std::vector<float> x = Random(1).vector(x_size(s)), w = Random(2).vector(w_size(s)), b = Random(3).vector(s.k);
+    std::vector<double> expected(y_size(s));
+    const int64_t plane = s.out_h * s.out_w;
+    for (int64_t i = 0; i < y_size(s); ++i) expected[i] = b[i / plane % s.k];
+    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) { expected[yi] += double(x[xi]) * w[wi]; });
+    for (ConvAlgorithm algorithm : kAlgorithms) {
+      if (!runs(algorithm, s)) continue;
+      std::vector<float> y(y_size(s), NAN);
+      conv2d_forward_with(algorithm, x.data(), w.data(), b.data(), y.data(), s);
+      CHECK_ALL_CLOSE(y, expected, 1e-4);
+    }
+  }
+}
+
+TEST(backward_matches_naive) {
+  for (const Conv2dShape& s : kShapes) {
+    const std::vector<float> x = Random(4).vector(x_size(s)), w = Random(5).vector(w_size(s));
+    const std::vector<float> gy = Random(6).vector(y_size(s));
+    std::vector<double> gx_expected(x_size(s)), gw_expected(w_size(s)), gb_expected(s.k);
+    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) {
+      gx_expected[xi] += double(gy[yi]) * w[wi];
+      gw_expected[wi] += double(gy[yi]) * x[xi];
+    });
+    const int64_t plane = s.out_h * s.out_w;
+    for (int64_t i = 0; i < y_size(s); ++i) gb_expected[i / plane % s.k] += gy[i];
+    for (ConvAlgorithm algorithm : kAlgorithms) {
+      if (!runs(algorithm, s)) continue;
+      std::vector<float> gx(x_size(s), NAN), gw(w_size(s), NAN), gb(s.k, NAN);
+      conv2d_backward_input_with(algorithm, gy.data(), w.data(), gx.data(), s);
+      conv2d_backward_weight_with(algorithm, x.data(), gy.data(), gw.data(), gb.data(), s);
+      CHECK_ALL_CLOSE(gx, gx_expected, 1e-4);
+      // Weight and bias gradients sum n · out_h · out_w float32 products each.
+      CHECK_ALL_CLOSE(gw, gw_expected, 1e-3);
+      CHECK_ALL_CLOSE(gb, gb_expected, 1e-3);
+    }
+  }
+}
+
+TEST(results_do_not_depend_on_thread_count) {
+  // The direct (few channels) and Winograd (many channels) algorithms, chosen per shape.
+  for (const Conv2dShape& s : {make_shape({9, 4, 12, 12, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+                               make_shape({7, 32, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0})}) {
+  const std::vector<float> x = Random(7).vector(x_size(s)), w = Random(8).vector(w_size(s));
+  const std::vector<float> gy = Random(9).vector(y_size(s));
+  CHECK(test::same_with_threads<std::vector<float>>([&] {
+    std::vector<float> y(y_size(s)), gx(x_size(s)), gw(w_size(s)), gb(s.k);
+    conv2d_forward(x.data(), w.data(), nullptr, y.data(), s);
+    conv2d_backward_input(gy.data(), w.data(), gx.data(), s);
+    conv2d_backward_weight(x.data(), gy.data(), gw.data(), gb.data(), s);
+    y.insert(y.end(), gx.begin(), gx.end());
+    y.insert(y.end(), gw.begin(), gw.end());
+    y.insert(y.end(), gb.begin(), gb.end());
+    return y;
+  }));
+  }
+}
+
+TEST(empty_batch_gives_zero_gradients) {
+  const Conv2dShape s = make_shape({0, 2, 5, 5, 3, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0});
+  std::vector<float> gw(w_size(s), NAN), gb(s.k, NAN);
+  conv2d_backward_weight(nullptr, nullptr, gw.data(), gb.data(), s);
+  CHECK_ALL_CLOSE(gw, std::vector<float>(w_size(s), 0.0f), 0.0);
+  CHECK_ALL_CLOSE(gb, std::vector<float>(s.k, 0.0f), 0.0);
+}
+
+KILN_TEST_MAIN()
