@@ -7,27 +7,12 @@ for-loop implementation (torch/optim/adam.py `_single_tensor_adam`, sgd.py `_sin
 timing scheme as bench/harness.ts."""
 import json
 import sys
-import time
 
 import torch
 
+from timing import time_it
+
 N = 10_000_000
-
-
-def time_it(fn, rounds=7, min_round_s=0.15):
-    calls = 1
-    start = time.perf_counter()
-    while time.perf_counter() - start < min_round_s:
-        fn()
-        calls += 1
-    per_call = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        per_call.append((time.perf_counter() - t0) / calls)
-    per_call.sort()
-    return per_call[rounds // 2] * 1e3
 
 
 def step_time(make_optimizer):

@@ -2,9 +2,10 @@
 1 and 2 threads (one row per thread count). Prints a JSON array of rows in kiln's bench
 format. Same timing scheme as bench/harness.ts; the cases are those of bench/rnn.ts."""
 import json
-import time
 
 import torch
+
+from timing import time_it
 
 # (name, cell, T, B, I, H, with_backward): keep in sync with CASES in bench/rnn.ts.
 CASES = [
@@ -13,22 +14,6 @@ CASES = [
     ("GRU T50 B32 I128 H256", "gru", 50, 32, 128, 256, True),
     ("LSTM T200 B1 I64 H512", "lstm", 200, 1, 64, 512, False),
 ]
-
-
-def time_it(fn, rounds=7, min_round_s=0.15):
-    calls = 1
-    start = time.perf_counter()
-    while time.perf_counter() - start < min_round_s:
-        fn()
-        calls += 1
-    per_call = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        per_call.append((time.perf_counter() - t0) / calls)
-    per_call.sort()
-    return per_call[rounds // 2] * 1e3
 
 
 def rows_for(threads):
