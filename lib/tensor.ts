@@ -120,12 +120,12 @@ export class Tensor {
   }
 
   /**
-   * kiln-internal: adds g into .grad. A plain gradient is copied on first use, so .grad never
-   * shares storage with another tensor; one recorded by createGraph is kept as it is.
+   * kiln-internal: adds g into .grad. The first gradient is stored as it is, or copied when
+   * `shared` (its storage is already held elsewhere), so .grad never aliases another tensor.
    */
-  accumulateGrad(g: Tensor): void {
+  accumulateGrad(g: Tensor, shared: boolean): void {
     if (this.grad !== null) this.grad = ew.add(this.grad, g);
-    else this.grad = g.requiresGrad ? g : new Tensor(g.data.slice(), g.shape, g.dtype);
+    else this.grad = shared && !g.requiresGrad ? new Tensor(g.data.slice(), g.shape, g.dtype) : g;
   }
 
   /**

@@ -118,3 +118,16 @@ describe('autograd rules', () => {
     expect(() => k.gradcheck(k.tanh, [k.randn([2], { requiresGrad: true })])).toThrow(/float64/);
   });
 });
+
+describe('gradient storage', () => {
+  it('never shares storage between two .grad tensors or with the caller gradient', () => {
+    const a = k.ones([3], { requiresGrad: true });
+    const b = k.ones([3], { requiresGrad: true });
+    const seed = k.tensor([1, 2, 3]);
+    const h = k.add(a, b).retainGrad();
+    k.reshape(h, [3, 1]).backward(k.reshape(seed, [3, 1]));
+    const buffers = [a.grad!, b.grad!, h.grad!].map((g) => g.data.buffer);
+    expect(new Set([...buffers, seed.data.buffer]).size).toBe(4);
+    expect(Array.from(a.grad!.data)).toEqual([1, 2, 3]);
+  });
+});

@@ -95,12 +95,18 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, options:
   withGradMode(options.createGraph ?? false, () => {
     const order = topologicalOrder(root);
     const grads = new Map<Tensor, Tensor>([[root, seed]]);
+    // Storage already stored in some .grad (or the caller's gradient): a second .grad that
+    // would share it gets a copy instead, so no two gradients alias.
+    const claimed = new Set<ArrayBufferLike>(gradient === undefined ? [] : [seed.data.buffer]);
     for (const t of order) {
       const g = grads.get(t);
       if (g === undefined) continue;
       grads.delete(t);
       const node = t.gradFn;
-      if (node === null || t.retainsGrad) t.accumulateGrad(g);
+      if (node === null || t.retainsGrad) {
+        t.accumulateGrad(g, claimed.has(g.data.buffer));
+        claimed.add(g.data.buffer);
+      }
       if (node === null) continue;
       const inputGrads = node.apply(g);
       if (!retainGraph) node.release();
