@@ -13,7 +13,8 @@ import { loadNativeAddon } from '../lib/backend/native.js';
 import { BENCH_DIR, runPythonAnchor, timeIt, type BenchRow } from './harness.js';
 
 const SUITE = 'gemm';
-const THREADS = [1, 2];
+/** Thread counts to run: 1 and 2, or those listed in KILN_BENCH_THREADS (e.g. `2`) to rerun one half. */
+const THREADS = (process.env.KILN_BENCH_THREADS ?? '1,2').split(',').map(Number);
 /** Shorter rounds than the harness default keep the whole suite near two minutes; the anchors use the same. */
 const TIMING = { rounds: 5, minRoundMs: 100 };
 
@@ -119,7 +120,7 @@ function printRatios(rows: BenchRow[]): void {
     }
     console.log(`${'peak'.padEnd(20)} ${String(threads).padStart(3)} ${fixed(peak, 1).padStart(10)} (fma-peak)`);
   }
-  const [peak1, peak2] = THREADS.map((t) => find('peak', 'fma-peak', t)?.gflops);
+  const [peak1, peak2] = [1, 2].map((t) => find('peak', 'fma-peak', t)?.gflops);
   if (peak1 !== undefined && peak2 !== undefined && peak2 < 1.8 * peak1) {
     console.log(`note: the 2-thread peak is only ${(peak2 / peak1).toFixed(2)}× the 1-thread one: another process was using a core`);
   }

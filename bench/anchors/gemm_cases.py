@@ -1,8 +1,9 @@
-"""Shared by the gemm anchors: reading bench/gemm.ts's cases and timing like bench/harness.ts
-(with bench/gemm.ts's TIMING: 5 rounds of at least 100 ms)."""
+"""Shared by the gemm anchors: bench/gemm.ts's cases from the command line, its timing
+(5 rounds of at least 100 ms, bench/gemm.ts's TIMING) and its row format."""
 import json
 import sys
-import time
+
+from timing import time_it
 
 
 def args():
@@ -10,24 +11,12 @@ def args():
     return int(sys.argv[1]), json.loads(sys.argv[2])
 
 
-def time_it(fn, rounds=5, min_round_s=0.1):
-    """Median seconds per call over `rounds` rounds of at least min_round_s, after a warm-up."""
-    calls = 1
-    start = time.perf_counter()
-    while time.perf_counter() - start < min_round_s:
-        fn()
-        calls += 1
-    per_call = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        per_call.append((time.perf_counter() - t0) / calls)
-    per_call.sort()
-    return per_call[rounds // 2]
+def time_ms(fn):
+    """Median milliseconds of one call of fn, timed like kiln's side of the suite."""
+    return time_it(fn, rounds=5, min_round_s=0.1)
 
 
-def row(case, impl, threads, seconds):
+def row(case, impl, threads, ms):
     flops = 2 * case["m"] * case["k"] * case["n"]
     return {"suite": "gemm", "case": case["name"], "impl": impl, "threads": threads,
-            "median_ms": seconds * 1e3, "gflops": flops / seconds / 1e9}
+            "median_ms": ms, "gflops": flops / ms / 1e6}

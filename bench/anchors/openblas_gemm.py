@@ -11,7 +11,7 @@ os.environ["OMP_NUM_THREADS"] = threads
 
 import numpy as np  # noqa: E402
 
-from gemm_cases import args, row, time_it  # noqa: E402
+from gemm_cases import args, row, time_ms  # noqa: E402
 
 threads, cases = args()
 rng = np.random.default_rng(0)
@@ -23,5 +23,5 @@ for case in cases:
     a = rng.standard_normal((k, m), dtype=np.float32).T if case["transA"] else rng.standard_normal((m, k), dtype=np.float32)
     b = rng.standard_normal((n, k), dtype=np.float32).T if case["transB"] else rng.standard_normal((k, n), dtype=np.float32)
     out = np.empty((m, n), dtype=np.float32)
-    rows.append(row(case, "openblas", threads, time_it(lambda: np.matmul(a, b, out=out))))
+    rows.append(row(case, "openblas", threads, time_ms(lambda: np.matmul(a, b, out=out))))
 print(json.dumps(rows))

@@ -11,7 +11,7 @@ os.environ["OMP_NUM_THREADS"] = sys.argv[1]
 
 import torch  # noqa: E402
 
-from gemm_cases import args, row, time_it  # noqa: E402
+from gemm_cases import args, row, time_ms  # noqa: E402
 
 threads, cases = args()
 torch.set_num_threads(threads)
@@ -23,5 +23,5 @@ with torch.no_grad():
         a = torch.randn(k, m).t() if case["transA"] else torch.randn(m, k)
         b = torch.randn(n, k).t() if case["transB"] else torch.randn(k, n)
         out = torch.empty(m, n)
-        rows.append(row(case, "pytorch", threads, time_it(lambda: torch.mm(a, b, out=out))))
+        rows.append(row(case, "pytorch", threads, time_ms(lambda: torch.mm(a, b, out=out))))
 print(json.dumps(rows))

@@ -39,9 +39,9 @@ struct Output {
 
 // Work (in flops) below which a thread is not worth waking: each thread gets at least this
 // much, so a second thread only joins when the product is large enough to gain from it.
-// Waking a parked pool thread costs about 40 µs here (a VM), so each thread needs about
-// 60 µs (6 MFLOP at ~100 GFLOP/s) of its own for the split to pay.
-constexpr double kMinFlopsPerThread = 6.0e6;
+// Pool threads poll for ~100 µs before parking (parallel.cc), so back-to-back loops wake
+// them in about a microsecond; 1 MFLOP (~10 µs at ~100 GFLOP/s) per thread then pays.
+constexpr double kMinFlopsPerThread = 1.0e6;
 
 // Up to this many rows of C, B is read in place (when its rows are contiguous) instead of
 // packed: packing it would cost as much memory traffic as the few passes over it it saves.
