@@ -11,7 +11,7 @@ os.environ["OMP_NUM_THREADS"] = sys.argv[1]
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from gemm_cases import time_it  # noqa: E402
+from timing import time_it  # noqa: E402
 
 
 def make_forward(case):
@@ -46,5 +46,5 @@ for case in cases:
     forward = make_forward(case)
     fn = forward_backward(forward) if case["backward"] else forward
     rows.append({"suite": "conv", "case": case["name"], "impl": "pytorch", "threads": threads,
-                 "median_ms": time_it(fn) * 1e3})
+                 "median_ms": time_it(fn)})
 print(json.dumps(rows))
