@@ -147,6 +147,76 @@ KILN_VECTORIZE void avg_pool_backward_row(const float* gy, float* gx, float* sha
   }
 }
 
+// 2×2 windows at stride 2 that tile the plane exactly (no padding, no dilation, even h and w):
+// the usual downsampling. Its row kernels keep all four taps of a window in registers, in one
+// pass per output row, with the same results as the general ones; its backward writes every
+// input-gradient element exactly once, so the plane needs no zero fill first.
+bool tiles_2x2(const Pool2dShape& s) {
+  return s.kernel_h == 2 && s.kernel_w == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 && s.pad_w == 0 &&
+         s.dilation_h == 1 && s.dilation_w == 1 && s.h == 2 * s.out_h && s.w == 2 * s.out_w;
+}
+
+// A later tap wins when larger or NaN (so ties keep the first maximum, the last NaN wins).
+inline void keep_max(float value, int32_t position, float& best, int32_t& at) {
+  const bool take = value > best || value != value;
+  best = take ? value : best;
+  at = take ? position : at;
+}
+
+// Window ow of 2×2 max pooling between input rows top and bottom (w apart in the plane, top
+// starting at plane position `first`): y[ow] and index[ow].
+inline void max_2x2_window(const float* top, const float* bottom, int32_t first, int32_t w, int64_t ow, float* y,
+                           int32_t* index) {
+  const int32_t at0 = first + static_cast<int32_t>(2 * ow);
+  float best = top[2 * ow];
+  int32_t at = at0;
+  keep_max(top[2 * ow + 1], at0 + 1, best, at);
+  keep_max(bottom[2 * ow], at0 + w, best, at);
+  keep_max(bottom[2 * ow + 1], at0 + w + 1, best, at);
+  y[ow] = best;
+  index[ow] = at;
+}
+
+// Output row oh of 2×2 max pooling over plane x (2·out_h, w): y, index: (out_w). Rows of at
+// least 16 go in chunks of 16 windows (whole vectors, no scalar tail), the last chunk
+// overlapping the one before it.
+KILN_VECTORIZE void max_pool_2x2_row(const float* x, float* y, int32_t* index, int64_t w, int64_t oh, int64_t out_w) {
+  const float* top = x + 2 * oh * w;
+  const int32_t first = static_cast<int32_t>(2 * oh * w), w32 = static_cast<int32_t>(w);
+  if (out_w < 16) {
+    for (int64_t ow = 0; ow < out_w; ++ow) max_2x2_window(top, top + w, first, w32, ow, y, index);
+    return;
+  }
+  for (int64_t chunk = 0; chunk < out_w; chunk += 16) {
+    const int64_t start = std::min(chunk, out_w - 16);
+    for (int64_t ow = start; ow < start + 16; ++ow) max_2x2_window(top, top + w, first, w32, ow, y, index);
+  }
+}
+
+// Output row oh of 2×2 average pooling over plane x (2·out_h, w): y (out_w), summed in window
+// order from zero as the general row kernel does.
+KILN_VECTORIZE void avg_pool_2x2_row(const float* x, float* y, int64_t w, int64_t oh, int64_t out_w, float divisor) {
+  const float* top = x + 2 * oh * w;
+  const float* bottom = top + w;
+  for (int64_t ow = 0; ow < out_w; ++ow) {
+    y[ow] = (0.0f + top[2 * ow] + top[2 * ow + 1] + bottom[2 * ow] + bottom[2 * ow + 1]) / divisor;
+  }
+}
+
+// Input-gradient rows 2·oh and 2·oh + 1 of 2×2 average pooling from gy row oh (out_w).
+KILN_VECTORIZE void avg_pool_2x2_backward_row(const float* gy, float* gx, int64_t w, int64_t oh, int64_t out_w,
+                                              float divisor) {
+  float* top = gx + 2 * oh * w;
+  float* bottom = top + w;
+  for (int64_t ow = 0; ow < out_w; ++ow) {
+    const float share = 0.0f + gy[ow] / divisor;
+    top[2 * ow] = share;
+    top[2 * ow + 1] = share;
+    bottom[2 * ow] = share;
+    bottom[2 * ow + 1] = share;
+  }
+}
+
 // Input rows [begin, end) of adaptive output row i of out_size over size.
 inline Window adaptive_window(int64_t i, int64_t size, int64_t out_size) {
   return {i * size / out_size, ((i + 1) * size + out_size - 1) / out_size};
@@ -160,7 +230,11 @@ void max_pool2d_forward(const float* x, float* y, int32_t* indices, const Pool2d
     for (int64_t p = begin; p < end; ++p) {
       for (int64_t oh = 0; oh < s.out_h; ++oh) {
         const int64_t row = p * out_plane + oh * s.out_w;
-        max_pool_row(x + p * in_plane, y + row, indices + row, s, oh);
+        if (tiles_2x2(s)) {
+          max_pool_2x2_row(x + p * in_plane, y + row, indices + row, s.w, oh, s.out_w);
+        } else {
+          max_pool_row(x + p * in_plane, y + row, indices + row, s, oh);
+        }
       }
     }
   });
@@ -180,10 +254,16 @@ void max_pool2d_backward(const float* gy, const int32_t* indices, float* gx, con
 void avg_pool2d_forward(const float* x, float* y, const Pool2dShape& s, bool count_include_pad,
                         int64_t divisor_override) {
   const int64_t in_plane = s.h * s.w, out_plane = s.out_h * s.out_w;
+  const float divisor_2x2 = avg_divisor(s, 0, 0, count_include_pad, divisor_override).divisor;
   parallel_for(0, s.planes, plane_grain(s), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       for (int64_t oh = 0; oh < s.out_h; ++oh) {
-        avg_pool_row(x + p * in_plane, y + p * out_plane + oh * s.out_w, s, oh, count_include_pad, divisor_override);
+        float* y_row = y + p * out_plane + oh * s.out_w;
+        if (tiles_2x2(s)) {
+          avg_pool_2x2_row(x + p * in_plane, y_row, s.w, oh, s.out_w, divisor_2x2);
+        } else {
+          avg_pool_row(x + p * in_plane, y_row, s, oh, count_include_pad, divisor_override);
+        }
       }
     }
   });
@@ -192,10 +272,17 @@ void avg_pool2d_forward(const float* x, float* y, const Pool2dShape& s, bool cou
 void avg_pool2d_backward(const float* gy, float* gx, const Pool2dShape& s, bool count_include_pad,
                          int64_t divisor_override) {
   const int64_t in_plane = s.h * s.w, out_plane = s.out_h * s.out_w;
+  const float divisor_2x2 = avg_divisor(s, 0, 0, count_include_pad, divisor_override).divisor;
   parallel_for(0, s.planes, plane_grain(s), [&](int64_t begin, int64_t end) {
     std::vector<float> share(static_cast<size_t>(s.out_w));
     for (int64_t p = begin; p < end; ++p) {
       float* gx_plane = gx + p * in_plane;
+      if (tiles_2x2(s)) {
+        for (int64_t oh = 0; oh < s.out_h; ++oh) {
+          avg_pool_2x2_backward_row(gy + p * out_plane + oh * s.out_w, gx_plane, s.w, oh, s.out_w, divisor_2x2);
+        }
+        continue;
+      }
       std::fill(gx_plane, gx_plane + in_plane, 0.0f);
       for (int64_t oh = 0; oh < s.out_h; ++oh) {
         avg_pool_backward_row(gy + p * out_plane + oh * s.out_w, gx_plane, share.data(), s, oh, count_include_pad,
