@@ -147,6 +147,14 @@ function primed(model: CharLm, corpus: Corpus, prompt: string): nn.SequenceStart
   return { token: last, state };
 }
 
+const USAGE = `usage: node dist/examples/char-lm.js [options]
+  --epochs N (30)  --hidden N (128)  --embed N (32)  --batch N (16)   training size
+  --k1 N (25)  --k2 N (50)                                          TBPTT: update every k1 steps, backpropagate k2
+  --lr X (0.005)  --seed N (0)                                      Adam learning rate, random seed
+  --length N (200)  --prompt TEXT ('Shall I')                       samples: characters to generate, prompt
+  --temperature X (0.8)  --top-k N (5)  --beam N (5)                sampling strategies
+  --help                                                            this text`;
+
 /** The command line: trains, then prints a sample of each strategy. args: process.argv.slice(2) style. */
 export function main(args: string[], print: (line: string) => void = console.log): void {
   const { values } = parseArgs({
@@ -165,8 +173,13 @@ export function main(args: string[], print: (line: string) => void = console.log
       temperature: { type: 'string', default: '0.8' },
       'top-k': { type: 'string', default: '5' },
       beam: { type: 'string', default: '5' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    print(USAGE);
+    return;
+  }
   const n = (key: keyof typeof values): number => Number(values[key]);
   const start = performance.now();
   const { model, corpus } = trainCharLm({
