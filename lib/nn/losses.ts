@@ -359,7 +359,8 @@ export function diceLoss(input: Tensor, target: Tensor, options: ReductionOption
 /** The base of the loss modules: a reduction, and optional weight buffers saved in stateDict as PyTorch does. */
 abstract class Loss<O extends object> extends Module {
   protected readonly options: O;
-  constructor(options: O, buffers: Record<string, Tensor | null | undefined> = {}) {
+  /** Args: options of the loss (all optional); buffers: tensors to register (class weights). */
+  constructor(options: O = {} as O, buffers: Record<string, Tensor | null | undefined> = {}) {
     super();
     this.options = options;
     for (const [name, t] of Object.entries(buffers)) if (t) this.registerBuffer(name, t);
@@ -414,9 +415,6 @@ export class BCEWithLogitsLoss extends Loss<BCEWithLogitsOptions> {
 
 /** nn.MSELoss: see mseLoss. */
 export class MSELoss extends Loss<ReductionOptions> {
-  constructor(options: ReductionOptions = {}) {
-    super(options);
-  }
   override forward(input: Tensor, target: Tensor): Tensor {
     return mseLoss(input, target, this.options);
   }
@@ -424,9 +422,6 @@ export class MSELoss extends Loss<ReductionOptions> {
 
 /** nn.L1Loss: see l1Loss. */
 export class L1Loss extends Loss<ReductionOptions> {
-  constructor(options: ReductionOptions = {}) {
-    super(options);
-  }
   override forward(input: Tensor, target: Tensor): Tensor {
     return l1Loss(input, target, this.options);
   }
@@ -434,9 +429,6 @@ export class L1Loss extends Loss<ReductionOptions> {
 
 /** nn.SmoothL1Loss: see smoothL1Loss. */
 export class SmoothL1Loss extends Loss<ReductionOptions & { beta?: number }> {
-  constructor(options: ReductionOptions & { beta?: number } = {}) {
-    super(options);
-  }
   override forward(input: Tensor, target: Tensor): Tensor {
     return smoothL1Loss(input, target, this.options);
   }
@@ -444,9 +436,6 @@ export class SmoothL1Loss extends Loss<ReductionOptions & { beta?: number }> {
 
 /** nn.HuberLoss: see huberLoss. */
 export class HuberLoss extends Loss<ReductionOptions & { delta?: number }> {
-  constructor(options: ReductionOptions & { delta?: number } = {}) {
-    super(options);
-  }
   override forward(input: Tensor, target: Tensor): Tensor {
     return huberLoss(input, target, this.options);
   }
@@ -454,9 +443,6 @@ export class HuberLoss extends Loss<ReductionOptions & { delta?: number }> {
 
 /** Binary hinge loss module (kiln): see hingeLoss. */
 export class HingeLoss extends Loss<HingeOptions> {
-  constructor(options: HingeOptions = {}) {
-    super(options);
-  }
   override forward(input: Tensor, target: Tensor): Tensor {
     return hingeLoss(input, target, this.options);
   }
@@ -464,9 +450,6 @@ export class HingeLoss extends Loss<HingeOptions> {
 
 /** Squared hinge loss module (kiln): see squaredHingeLoss. */
 export class SquaredHingeLoss extends Loss<HingeOptions> {
-  constructor(options: HingeOptions = {}) {
-    super(options);
-  }
   override forward(input: Tensor, target: Tensor): Tensor {
     return squaredHingeLoss(input, target, this.options);
   }
@@ -485,9 +468,6 @@ export class MultiMarginLoss extends Loss<MultiMarginOptions> {
 
 /** Weston–Watkins multi-class SVM loss module (kiln): see multiClassHingeLoss. */
 export class MultiClassHingeLoss extends Loss<HingeOptions> {
-  constructor(options: HingeOptions = {}) {
-    super(options);
-  }
   override forward(input: Tensor, target: Tensor): Tensor {
     return multiClassHingeLoss(input, target, this.options);
   }
@@ -495,9 +475,6 @@ export class MultiClassHingeLoss extends Loss<HingeOptions> {
 
 /** nn.KLDivLoss: see klDiv. */
 export class KLDivLoss extends Loss<KLDivOptions> {
-  constructor(options: KLDivOptions = {}) {
-    super(options);
-  }
   override forward(input: Tensor, target: Tensor): Tensor {
     return klDiv(input, target, this.options);
   }
@@ -505,9 +482,6 @@ export class KLDivLoss extends Loss<KLDivOptions> {
 
 /** nn.CosineEmbeddingLoss: see cosineEmbeddingLoss; forward(x1, x2, y). */
 export class CosineEmbeddingLoss extends Loss<ReductionOptions & { margin?: number }> {
-  constructor(options: ReductionOptions & { margin?: number } = {}) {
-    super(options);
-  }
   override forward(x1: Tensor, x2: Tensor, y: Tensor): Tensor {
     return cosineEmbeddingLoss(x1, x2, y, this.options);
   }
@@ -515,9 +489,6 @@ export class CosineEmbeddingLoss extends Loss<ReductionOptions & { margin?: numb
 
 /** Dice loss module (kiln): see diceLoss. */
 export class DiceLoss extends Loss<ReductionOptions & { smooth?: number }> {
-  constructor(options: ReductionOptions & { smooth?: number } = {}) {
-    super(options);
-  }
   override forward(input: Tensor, target: Tensor): Tensor {
     return diceLoss(input, target, this.options);
   }
