@@ -36,13 +36,38 @@ PaddedPlane output_gradient_padding(const Conv2dShape& s) {
   return {s.h + span_h, round_up16(s.w) + span_w, span_h - s.pad_top, span_w - s.pad_left};
 }
 
+namespace {
+// dst[0 : n] = src[0 : n]: whole vectors, the last one overlapping the one before it (rows of
+// planes are short, so a memcpy call per row or a scalar tail would cost more than the copy).
+inline void copy_row(const float* src, float* dst, int64_t n) {
+#if KILN_HAS_VEC16
+  if (n >= 16) {
+    for (int64_t j = 0; j < n; j += 16) {
+      const int64_t at = std::min(j, n - 16);
+      store16(dst + at, load16(src + at));
+    }
+    return;
+  }
+#endif
+  for (int64_t j = 0; j < n; ++j) dst[j] = src[j];
+}
+}  // namespace
+
+// Each destination row is written once: zeros, the source row's kept columns, zeros.
 KILN_VECTORIZE void place(const float* src, int64_t src_h, int64_t src_w, float* dst, const PaddedPlane& p) {
-  for (int64_t i = 0; i < p.size(); ++i) dst[i] = 0.0f;
+  const int64_t i_begin = std::max<int64_t>(0, -p.top), i_end = std::min(src_h, p.rows - p.top);
   const int64_t j_begin = std::max<int64_t>(0, -p.left), j_end = std::min(src_w, p.cols - p.left);
-  for (int64_t i = std::max<int64_t>(0, -p.top); i < std::min(src_h, p.rows - p.top); ++i) {
-    const float* src_row = src + i * src_w;
-    float* dst_row = dst + (i + p.top) * p.cols + p.left;
-    for (int64_t j = j_begin; j < j_end; ++j) dst_row[j] = src_row[j];
+  for (int64_t row = 0; row < p.rows; ++row) {
+    float* dst_row = dst + row * p.cols;
+    const int64_t i = row - p.top;
+    if (i < i_begin || i >= i_end || j_begin >= j_end) {
+      for (int64_t col = 0; col < p.cols; ++col) dst_row[col] = 0.0f;
+      continue;
+    }
+    const int64_t lo = p.left + j_begin, hi = p.left + j_end;  // destination columns copied
+    for (int64_t col = 0; col < lo; ++col) dst_row[col] = 0.0f;
+    copy_row(src + i * src_w + j_begin, dst_row + lo, hi - lo);
+    for (int64_t col = hi; col < p.cols; ++col) dst_row[col] = 0.0f;
   }
 }
 
@@ -122,8 +147,10 @@ void conv2d_backward_input_with(ConvAlgorithm algorithm, const float* gy, const 
 void conv2d_backward_weight_with(ConvAlgorithm algorithm, const float* x, const float* gy, float* gweight,
                                  float* gbias, const Conv2dShape& s) {
   if (algorithm == ConvAlgorithm::kDepthwise) {
-    conv::depthwise_backward_weight(x, gy, gweight, s);
-  } else if (algorithm == ConvAlgorithm::kDirect && conv::direct_supported(s)) {
+    conv::depthwise_backward_weight(x, gy, gweight, gbias, s);  // the bias gradient too
+    return;
+  }
+  if (algorithm == ConvAlgorithm::kDirect && conv::direct_supported(s)) {
     conv::direct_backward_weight(x, gy, gweight, s);
   } else if (algorithm == ConvAlgorithm::kWinograd && conv::winograd_supported(s)) {
     conv::winograd_backward_weight(x, gy, gweight, s);

@@ -114,22 +114,37 @@ int64_t plane_work(const Conv2dShape& s) { return s.out_h * s.out_w * s.kernel_h
 // in the inner loops. The input gradient is the same correlation over the padded output
 // gradient with the filter flipped.
 
+// v with lanes [0, from) set to 0 (a blend, not 0 · v, so Inf and NaN there vanish too).
+inline Vec16 keep_from(Vec16 v, int64_t from) {
+  typedef int32_t Int16 __attribute__((vector_size(64), aligned(4)));
+  const Int16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const Int16 keep = lane >= static_cast<int32_t>(from);  // all bits set in the lanes kept
+  return (Vec16)((Int16)v & keep);
+}
+
 // Filters with more taps take the row path for the weight gradient (one accumulator per tap).
 constexpr int64_t kMaxRegisterTaps = 25;
 
 bool register_path(const Conv2dShape& s) { return s.stride_h == 1 && s.stride_w == 1; }
 
 // y (out_h, out_w) = init + (or += when accumulate) the correlation of the padded plane xp
-// (row stride cols) with filter (kernel_h, kernel_w), dilated, stride 1.
+// (row stride cols) with filter (kernel_h, kernel_w), dilated, stride 1. Without accumulate,
+// rows of at least 16 end with a chunk overlapping the one before it (whole-vector stores).
 KILN_VECTORIZE void correlate(const float* xp, int64_t cols, const float* filter, const Conv2dShape& s, float init,
                               bool accumulate, float* y, int64_t out_h, int64_t out_w) {
+  const bool overlap = !accumulate && out_w >= 16;
   for (int64_t oh = 0; oh < out_h; ++oh) {
     float* y_row = y + oh * out_w;
-    for (int64_t ow0 = 0; ow0 < out_w; ow0 += 16) {
+    for (int64_t chunk = 0; chunk < out_w; chunk += 16) {
+      const int64_t ow0 = overlap ? std::min(chunk, out_w - 16) : chunk;
       Vec16 acc = Vec16{} + init;
       for (int64_t r = 0; r < s.kernel_h; ++r) {
         const float* x_row = xp + (oh + r * s.dilation_h) * cols + ow0;
         for (int64_t q = 0; q < s.kernel_w; ++q) acc += filter[r * s.kernel_w + q] * load16(x_row + q * s.dilation_w);
+      }
+      if (overlap) {
+        store16(y_row + ow0, acc);
+        continue;
       }
       const int64_t n = std::min<int64_t>(16, out_w - ow0);
       for (int64_t l = 0; l < n; ++l) y_row[ow0 + l] = accumulate ? y_row[ow0 + l] + acc[l] : acc[l];
@@ -170,59 +185,76 @@ void register_backward_input(const float* gy, const float* weight, float* gx, co
   });
 }
 
-// gw[0 : taps] = Σ over images of gy[n, kk] correlated with the padded planes x[n, c].
-// TAPS is kernel_h · kernel_w when known at compile time (the accumulators then stay in
-// registers), or 0 for any count up to kMaxRegisterTaps.
+// lanes[t] (16 partial sums per tap t) += gy_plane correlated with the padded x plane xp, tap
+// by tap, and lanes[taps] += gy_plane (for the bias gradient). TAPS is kernel_h · kernel_w when
+// known at compile time (the accumulators then stay in registers), or 0 for any count up to
+// kMaxRegisterTaps.
 template <int TAPS>
-__attribute__((always_inline)) inline void weight_channel(const float* x, const float* gy, float* gw, int64_t kk, const Conv2dShape& s,
-                           const PaddedPlane& padding, float* xp) {
-  const int64_t c = kk / (s.k / s.c), taps = TAPS > 0 ? TAPS : s.kernel_h * s.kernel_w;
+__attribute__((always_inline)) inline void weight_plane(const float* xp, const float* gy_plane, float* lanes,
+                                                        const Conv2dShape& s, const PaddedPlane& padding) {
+  const int64_t taps = TAPS > 0 ? TAPS : s.kernel_h * s.kernel_w;
   int64_t offset[kMaxRegisterTaps];  // of tap t in the padded plane
   Vec16 acc[kMaxRegisterTaps];
   for (int64_t t = 0; t < taps; ++t) {
     offset[t] = t / s.kernel_w * s.dilation_h * padding.cols + t % s.kernel_w * s.dilation_w;
-    acc[t] = Vec16{};
+    acc[t] = load16(lanes + t * 16);
   }
-  for (int64_t n = 0; n < s.n; ++n) {
-    place(x + (n * s.c + c) * s.h * s.w, s.h, s.w, xp, padding);
-    const float* gy_plane = gy + (n * s.k + kk) * s.out_h * s.out_w;
-    for (int64_t oh = 0; oh < s.out_h; ++oh) {
-      const float* gy_row = gy_plane + oh * s.out_w;
-      const float* x_row = xp + oh * padding.cols;
-      for (int64_t ow0 = 0; ow0 < s.out_w; ow0 += 16) {
-        Vec16 g = Vec16{};
-        if (s.out_w - ow0 >= 16) {
-          g = load16(gy_row + ow0);
-        } else {
-          float tail[16] = {};
-          std::copy(gy_row + ow0, gy_row + s.out_w, tail);
-          g = load16(tail);
-        }
-        for (int64_t t = 0; t < taps; ++t) {
-          acc[t] += g * keep_first(load16(x_row + ow0 + offset[t]), s.out_w - ow0);  // past the row: no 0 · Inf
-        }
-      }
+  Vec16 bias = load16(lanes + taps * 16);
+  for (int64_t oh = 0; oh < s.out_h; ++oh) {
+    const float* gy_row = gy_plane + oh * s.out_w;
+    const float* x_row = xp + oh * padding.cols;
+    if (s.out_w < 16) {  // one short chunk: gy through a zero-padded copy, x masked past the row
+      float tail[16] = {};
+      std::copy(gy_row, gy_row + s.out_w, tail);
+      const Vec16 g = load16(tail);
+      bias += g;
+      for (int64_t t = 0; t < taps; ++t) acc[t] += g * keep_first(load16(x_row + offset[t]), s.out_w);
+      continue;
+    }
+    // Whole chunks; a short last one moves back to end at the row's end, with the lanes the
+    // chunk before it summed already masked off (in both factors, so no 0 · Inf).
+    for (int64_t chunk = 0; chunk < s.out_w; chunk += 16) {
+      const int64_t ow0 = std::min(chunk, s.out_w - 16), done = chunk - ow0;
+      const Vec16 g = keep_from(load16(gy_row + ow0), done);
+      bias += g;
+      for (int64_t t = 0; t < taps; ++t) acc[t] += g * keep_from(load16(x_row + ow0 + offset[t]), done);
     }
   }
-  for (int64_t t = 0; t < taps; ++t) gw[t] = sum16(acc[t]);
+  for (int64_t t = 0; t < taps; ++t) store16(lanes + t * 16, acc[t]);
+  store16(lanes + taps * 16, bias);
 }
 
-// weight_channel for 3×3 filters (compile-time tap count) or any other size.
-KILN_VECTORIZE void weight_channel_any(const float* x, const float* gy, float* gw, int64_t kk, const Conv2dShape& s,
-                                       const PaddedPlane& padding, float* xp) {
+// weight_plane for 3×3 filters (compile-time tap count) or any other size.
+KILN_VECTORIZE void weight_plane_any(const float* xp, const float* gy_plane, float* lanes, const Conv2dShape& s,
+                                     const PaddedPlane& padding) {
   if (s.kernel_h * s.kernel_w == 9) {
-    weight_channel<9>(x, gy, gw, kk, s, padding, xp);
+    weight_plane<9>(xp, gy_plane, lanes, s, padding);
   } else {
-    weight_channel<0>(x, gy, gw, kk, s, padding, xp);
+    weight_plane<0>(xp, gy_plane, lanes, s, padding);
   }
 }
 
-void register_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s) {
-  const int64_t taps = s.kernel_h * s.kernel_w;
+// Threads split output channels; each walks the images in order and, within an image, its
+// channels in memory order (so x and gy stream), keeping 16 partial sums per tap and channel
+// plus 16 for the bias gradient (gbias, or nullptr), which thus needs no pass over gy of its own.
+void register_backward_weight(const float* x, const float* gy, float* gweight, float* gbias, const Conv2dShape& s) {
+  const int64_t taps = s.kernel_h * s.kernel_w, multiplier = s.k / s.c, rows = taps + 1;
   const PaddedPlane padding = input_padding(s);
   parallel_for(0, s.k, grain_for(plane_work(s) * s.n), [&](int64_t begin, int64_t end) {
     float* xp = thread_buffer(padding.size(), 0);
-    for (int64_t kk = begin; kk < end; ++kk) weight_channel_any(x, gy, gweight + kk * taps, kk, s, padding, xp);
+    std::vector<float> lanes(static_cast<size_t>((end - begin) * rows * 16), 0.0f);  // (channel, tap or bias, 16)
+    for (int64_t n = 0; n < s.n; ++n) {
+      for (int64_t kk = begin; kk < end; ++kk) {
+        place(x + (n * s.c + kk / multiplier) * s.h * s.w, s.h, s.w, xp, padding);
+        weight_plane_any(xp, gy + (n * s.k + kk) * s.out_h * s.out_w, lanes.data() + (kk - begin) * rows * 16, s,
+                         padding);
+      }
+    }
+    for (int64_t kk = begin; kk < end; ++kk) {
+      const float* channel = lanes.data() + (kk - begin) * rows * 16;
+      for (int64_t t = 0; t < taps; ++t) gweight[kk * taps + t] = sum16(load16(channel + t * 16));
+      if (gbias != nullptr) gbias[kk] = sum16(load16(channel + taps * 16));
+    }
   });
 }
 #endif
@@ -263,10 +295,13 @@ void depthwise_backward_input(const float* gy, const float* weight, float* gx, c
   });
 }
 
-void depthwise_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s) {
+void depthwise_backward_weight(const float* x, const float* gy, float* gweight, float* gbias, const Conv2dShape& s) {
 #if KILN_HAS_VEC16
-  if (register_path(s) && s.kernel_h * s.kernel_w <= kMaxRegisterTaps) return register_backward_weight(x, gy, gweight, s);
+  if (register_path(s) && s.kernel_h * s.kernel_w <= kMaxRegisterTaps) {
+    return register_backward_weight(x, gy, gweight, gbias, s);
+  }
 #endif
+  if (gbias != nullptr) bias_gradient(gy, gbias, s);
   const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w;
   const std::vector<ColumnTap> columns = column_taps(s);
   parallel_for(0, s.k, grain_for(plane_work(s) * s.n), [&](int64_t begin, int64_t end) {

@@ -43,7 +43,9 @@ __attribute__((always_inline)) inline void correlate_rows(const float* in, const
                                                          float* out, int64_t o0, int64_t count, int64_t oh,
                                                          const Correlation& c, const Conv2dShape& s) {
   const int64_t plane = c.out_h * c.out_w;
-  for (int64_t ow0 = 0; ow0 < c.out_w; ow0 += 16) {
+  for (int64_t chunk = 0; chunk < c.out_w; chunk += 16) {
+    // Rows of at least 16 end with a chunk overlapping the one before it: whole-vector stores.
+    const int64_t ow0 = c.out_w >= 16 ? std::min(chunk, c.out_w - 16) : chunk;
     Vec16 acc[ROWS][KB];
     for (int b = 0; b < KB; ++b) {
       for (int y = 0; y < ROWS; ++y) acc[y][b] = Vec16{} + (init != nullptr && b < count ? init[o0 + b] : 0.0f);
@@ -66,7 +68,11 @@ __attribute__((always_inline)) inline void correlate_rows(const float* in, const
     for (int y = 0; y < ROWS; ++y) {
       for (int64_t b = 0; b < count; ++b) {
         float* out_row = out + (o0 + b) * plane + (oh + y) * c.out_w + ow0;
-        for (int64_t l = 0; l < lanes; ++l) out_row[l] = acc[y][b][l];
+        if (lanes == 16) {
+          store16(out_row, acc[y][b]);
+        } else {
+          for (int64_t l = 0; l < lanes; ++l) out_row[l] = acc[y][b][l];
+        }
       }
     }
   }

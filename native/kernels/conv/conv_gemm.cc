@@ -7,7 +7,8 @@
 //   backward input   colg        = W_gᵀ · gy_g[block], then col2im adds colg into gx
 //   backward weight  gW_g       += gy_g[block] · colᵀ
 //
-// A 1×1, stride-1, unpadded convolution over a one-image block needs no unrolling (col is x).
+// A 1×1, stride-1, unpadded convolution always takes one-image blocks: it then needs no
+// unrolling (col is x) and no gathering, which costs more than wider GEMMs save.
 // Threads split the blocks. The weight gradient sums blocks in kWeightSlots fixed slices (each
 // into its own buffer, added in slot order), so results do not depend on the thread count.
 #include <algorithm>
@@ -66,7 +67,7 @@ struct Plan {
     const int64_t target = std::max(kMinBlockColumns, kColBlockFloats / rows / 64 * 64);
     split = std::min(plane_out, target);
     images_per_block = 1;
-    if (plane_out < kMinBlockColumns) {
+    if (plane_out < kMinBlockColumns && !pointwise) {  // pointwise: one image, used in place
       const int64_t wanted = (kMinBlockColumns + plane_out - 1) / plane_out;
       images_per_block = std::max<int64_t>(1, std::min(wanted, s.n / kMinBlocks));
     }
@@ -273,7 +274,7 @@ void gemm_forward(const float* x, const float* weight, const float* bias, float*
 
 void gemm_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
   const Plan p(s);
-  if (!p.pointwise || p.images_per_block > 1) std::memset(gx, 0, sizeof(float) * static_cast<size_t>(s.n * s.c * p.plane_in));
+  if (!p.pointwise) std::memset(gx, 0, sizeof(float) * static_cast<size_t>(s.n * s.c * p.plane_in));
   parallel_for(0, p.block_count, block_grain(s, p), [&](int64_t b_begin, int64_t b_end) {
     for (int64_t b = b_begin; b < b_end; ++b) backward_input_block(gy, weight, gx, s, p, p.block(s, b));
   });

@@ -61,7 +61,8 @@ void gemm_backward_weight(const float* x, const float* gy, float* gweight, const
 
 void depthwise_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
 void depthwise_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);
-void depthwise_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s);
+// gbias (or nullptr) too: the register path sums it in the same pass.
+void depthwise_backward_weight(const float* x, const float* gy, float* gweight, float* gbias, const Conv2dShape& s);
 
 // Winograd needs a 3×3 filter, stride 1, no dilation, groups 1 and padding at most 2.
 bool winograd_supported(const Conv2dShape& s);
