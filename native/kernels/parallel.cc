@@ -68,11 +68,13 @@ struct Job {
 };
 
 // Helper threads parked on a condition variable. One job at a time: whoever owns `busy_`
-// publishes a job, runs chunks itself, and waits for the helpers it woke.
+// publishes a job and runs chunks itself. Chunks are claimed dynamically, so a helper that is
+// slow to wake (descheduled by the VM) never holds the caller up: once every chunk is claimed
+// the caller closes the job and waits only for helpers that joined and are still running one.
 class ThreadPool {
  public:
-  // Runs `job` on the caller plus `helper_count` pool threads. Returns false, having done
-  // nothing, when another caller owns the pool.
+  // Runs `job` on the caller plus up to `helper_count` pool threads. Returns false, having
+  // done nothing, when another caller owns the pool.
   bool try_run(Job& job, int helper_count) {
     bool expected = false;
     if (!busy_.compare_exchange_strong(expected, true, std::memory_order_acquire)) return false;
@@ -81,18 +83,16 @@ class ThreadPool {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = &job;
       helpers_wanted_ = helper_count;
-      helpers_running_ = helper_count;
-      helpers_left_.store(helper_count, std::memory_order_relaxed);
       ++generation_;
       published_generation_.store(generation_, std::memory_order_release);
     }
     wake_.notify_all();
     job.run_chunks();
-    spin_until([this] { return helpers_left_.load(std::memory_order_acquire) == 0; });
+    spin_until([this] { return helpers_active_.load(std::memory_order_acquire) == 0; });
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      done_.wait(lock, [this] { return helpers_running_ == 0; });
-      job_ = nullptr;
+      job_ = nullptr;  // helpers waking from now on find no job to join
+      done_.wait(lock, [this] { return helpers_active_.load(std::memory_order_relaxed) == 0; });
     }
     busy_.store(false, std::memory_order_release);
     return true;
@@ -107,7 +107,7 @@ class ThreadPool {
     }
   }
 
-  // A helper runs the jobs of every generation whose helpers_wanted_ includes its index.
+  // A helper joins the open job of every generation whose helpers_wanted_ includes its index.
   void helper_main(int index, uint64_t seen_generation) {
     for (;;) {
       Job* job;
@@ -116,27 +116,26 @@ class ThreadPool {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return generation_ != seen_generation; });
         seen_generation = generation_;
-        if (index >= helpers_wanted_) continue;
+        if (index >= helpers_wanted_ || job_ == nullptr) continue;
         job = job_;
+        helpers_active_.fetch_add(1, std::memory_order_relaxed);
       }
       job->run_chunks();
       std::lock_guard<std::mutex> lock(mutex_);
-      helpers_left_.fetch_sub(1, std::memory_order_release);
-      if (--helpers_running_ == 0) done_.notify_one();
+      if (helpers_active_.fetch_sub(1, std::memory_order_release) == 1) done_.notify_one();
     }
   }
 
   std::atomic<bool> busy_{false};
   std::atomic<uint64_t> published_generation_{0};  // generation_, readable without the mutex
-  std::atomic<int> helpers_left_{0};               // helpers_running_, readable without the mutex
+  std::atomic<int> helpers_active_{0};             // helpers inside the current job
   int thread_count_ = 0;  // touched only by the owner of busy_
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
   uint64_t generation_ = 0;
-  Job* job_ = nullptr;
+  Job* job_ = nullptr;  // the open job, null once its owner stopped waiting for helpers
   int helpers_wanted_ = 0;
-  int helpers_running_ = 0;
 };
 
 // Created on first use and intentionally never destroyed: its threads outlive every Node
