@@ -14,7 +14,7 @@
  */
 import { DTypeError, ShapeError } from '../errors.js';
 import { tensor } from '../ops/creation.js';
-import { abs, add, clamp, eq, exp, gt, log, lt, maximum, mul, neg, relu, sqrt, square, sub, where } from '../ops/elementwise.js';
+import { abs, add, clamp, eq, exp, gt, log, lt, mul, neg, relu, sqrt, square, sub, where } from '../ops/elementwise.js';
 import { gather } from '../ops/index.js';
 import { checkClassTargets, classWeights, crossEntropyBlock, softmaxCrossEntropy } from '../ops/loss.js';
 import { sum } from '../ops/reduce.js';
