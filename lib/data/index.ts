@@ -1,0 +1,32 @@
+/**
+ * kiln.data: datasets, the DataLoader, samplers, seeded image transforms and readers for
+ * IDX and CSV files — the input side of a training loop, like `torch.utils.data` plus a
+ * few torchvision transforms.
+ *
+ * Example:
+ * ```ts
+ * import { data, Generator } from 'kiln';
+ * const images = data.readIdx('train-images-idx3-ubyte.gz', { dtype: 'float32' });
+ * const labels = data.readIdx('train-labels-idx1-ubyte.gz');
+ * const ds = new data.TensorDataset(images.div(255).reshape([-1, 1, 28, 28]), labels);
+ * const [train, val] = data.randomSplit(ds, [0.9, 0.1], { generator: new Generator(0) });
+ * const loader = new data.DataLoader(train, { batchSize: 64, shuffle: true, generator: new Generator(1) });
+ * for (const [x, y] of loader) { … }
+ * ```
+ */
+export { DataError } from './errors.js';
+export { Dataset, IterableDataset, TensorDataset, Subset, randomSplit, kFold, randperm, type Fold, type SplitOptions, type KFoldOptions } from './dataset.js';
+export { defaultCollate } from './collate.js';
+export { DataLoader, type DataLoaderOptions } from './loader.js';
+export {
+  SequentialSampler,
+  RandomSampler,
+  WeightedRandomSampler,
+  balancedSampler,
+  type Sampler,
+  type RandomSamplerOptions,
+  type WeightedRandomSamplerOptions,
+  type BalancedSamplerOptions,
+} from './sampler.js';
+export * from './transforms.js';
+export * from './readers.js';
