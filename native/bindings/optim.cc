@@ -12,12 +12,18 @@ namespace {
 // The step counter: an integer ≥ 1.
 int64_t read_step(Args& args, size_t index) { return args.integer(index, "step", 1, kMaxSafeInteger); }
 
+// The Float32Array at `index`, which must hold param's `n` elements when the options `use` it
+// (a gradient or a state buffer); an unused buffer is only type-checked.
+Array<float> like_param(Args& args, size_t index, const char* name, int64_t n, bool use = true) {
+  const Array<float> buffer = args.float32(index, name);
+  if (use) args.require_same_length(name, buffer.length, "param", n);
+  return buffer;
+}
+
 // sgdStep(param, grad, momentumBuffer, lr, momentum, dampening, weightDecay, nesterov, firstStep)
 napi_value sgd_step(napi_env env, napi_callback_info info) {
   Args args(env, info, "sgdStep", 9);
   const Array<float> param = args.float32(0, "param");
-  const Array<float> grad = args.float32(1, "grad");
-  const Array<float> buf = args.float32(2, "momentumBuffer");
   SgdConfig c{};
   c.lr = args.number(3, "lr");
   c.momentum = args.number(4, "momentum");
@@ -25,8 +31,8 @@ napi_value sgd_step(napi_env env, napi_callback_info info) {
   c.weight_decay = args.number(6, "weightDecay");
   c.nesterov = args.boolean(7, "nesterov");
   c.first_step = args.boolean(8, "firstStep");
-  args.require_same_length("grad", grad.length, "param", param.length);
-  if (c.momentum != 0.0) args.require_same_length("momentumBuffer", buf.length, "param", param.length);
+  const Array<float> grad = like_param(args, 1, "grad", param.length);
+  const Array<float> buf = like_param(args, 2, "momentumBuffer", param.length, c.momentum != 0.0);
   if (!args.ok()) return nullptr;
   kiln::sgd_step(param.data, grad.data, buf.data, param.length, c);
   return nullptr;
@@ -36,16 +42,14 @@ napi_value sgd_step(napi_env env, napi_callback_info info) {
 napi_value adagrad_step(napi_env env, napi_callback_info info) {
   Args args(env, info, "adagradStep", 8);
   const Array<float> param = args.float32(0, "param");
-  const Array<float> grad = args.float32(1, "grad");
-  const Array<float> sum = args.float32(2, "sum");
+  const Array<float> grad = like_param(args, 1, "grad", param.length);
+  const Array<float> sum = like_param(args, 2, "sum", param.length);
   AdagradConfig c{};
   c.lr = args.number(3, "lr");
   c.lr_decay = args.number(4, "lrDecay");
   c.weight_decay = args.number(5, "weightDecay");
   c.eps = args.number(6, "eps");
   c.step = read_step(args, 7);
-  args.require_same_length("grad", grad.length, "param", param.length);
-  args.require_same_length("sum", sum.length, "param", param.length);
   if (!args.ok()) return nullptr;
   kiln::adagrad_step(param.data, grad.data, sum.data, param.length, c);
   return nullptr;
@@ -55,10 +59,6 @@ napi_value adagrad_step(napi_env env, napi_callback_info info) {
 napi_value rmsprop_step(napi_env env, napi_callback_info info) {
   Args args(env, info, "rmspropStep", 11);
   const Array<float> param = args.float32(0, "param");
-  const Array<float> grad = args.float32(1, "grad");
-  const Array<float> square_avg = args.float32(2, "squareAvg");
-  const Array<float> grad_avg = args.float32(3, "gradAvg");
-  const Array<float> buf = args.float32(4, "momentumBuffer");
   RmspropConfig c{};
   c.lr = args.number(5, "lr");
   c.alpha = args.number(6, "alpha");
@@ -66,10 +66,10 @@ napi_value rmsprop_step(napi_env env, napi_callback_info info) {
   c.weight_decay = args.number(8, "weightDecay");
   c.momentum = args.number(9, "momentum");
   c.centered = args.boolean(10, "centered");
-  args.require_same_length("grad", grad.length, "param", param.length);
-  args.require_same_length("squareAvg", square_avg.length, "param", param.length);
-  if (c.centered) args.require_same_length("gradAvg", grad_avg.length, "param", param.length);
-  if (c.momentum > 0.0) args.require_same_length("momentumBuffer", buf.length, "param", param.length);
+  const Array<float> grad = like_param(args, 1, "grad", param.length);
+  const Array<float> square_avg = like_param(args, 2, "squareAvg", param.length);
+  const Array<float> grad_avg = like_param(args, 3, "gradAvg", param.length, c.centered);
+  const Array<float> buf = like_param(args, 4, "momentumBuffer", param.length, c.momentum > 0.0);
   if (!args.ok()) return nullptr;
   kiln::rmsprop_step(param.data, grad.data, square_avg.data, grad_avg.data, buf.data, param.length, c);
   return nullptr;
@@ -79,17 +79,14 @@ napi_value rmsprop_step(napi_env env, napi_callback_info info) {
 napi_value adadelta_step(napi_env env, napi_callback_info info) {
   Args args(env, info, "adadeltaStep", 8);
   const Array<float> param = args.float32(0, "param");
-  const Array<float> grad = args.float32(1, "grad");
-  const Array<float> square_avg = args.float32(2, "squareAvg");
-  const Array<float> acc_delta = args.float32(3, "accDelta");
+  const Array<float> grad = like_param(args, 1, "grad", param.length);
+  const Array<float> square_avg = like_param(args, 2, "squareAvg", param.length);
+  const Array<float> acc_delta = like_param(args, 3, "accDelta", param.length);
   AdadeltaConfig c{};
   c.lr = args.number(4, "lr");
   c.rho = args.number(5, "rho");
   c.eps = args.number(6, "eps");
   c.weight_decay = args.number(7, "weightDecay");
-  args.require_same_length("grad", grad.length, "param", param.length);
-  args.require_same_length("squareAvg", square_avg.length, "param", param.length);
-  args.require_same_length("accDelta", acc_delta.length, "param", param.length);
   if (!args.ok()) return nullptr;
   kiln::adadelta_step(param.data, grad.data, square_avg.data, acc_delta.data, param.length, c);
   return nullptr;
@@ -99,10 +96,6 @@ napi_value adadelta_step(napi_env env, napi_callback_info info) {
 napi_value adam_step(napi_env env, napi_callback_info info) {
   Args args(env, info, "adamStep", 13);
   const Array<float> param = args.float32(0, "param");
-  const Array<float> grad = args.float32(1, "grad");
-  const Array<float> exp_avg = args.float32(2, "expAvg");
-  const Array<float> exp_avg_sq = args.float32(3, "expAvgSq");
-  const Array<float> max_exp_avg_sq = args.float32(4, "maxExpAvgSq");
   AdamConfig c{};
   c.lr = args.number(5, "lr");
   c.beta1 = args.number(6, "beta1");
@@ -112,10 +105,10 @@ napi_value adam_step(napi_env env, napi_callback_info info) {
   c.step = read_step(args, 10);
   c.amsgrad = args.boolean(11, "amsgrad");
   c.decoupled_weight_decay = args.boolean(12, "decoupled");
-  args.require_same_length("grad", grad.length, "param", param.length);
-  args.require_same_length("expAvg", exp_avg.length, "param", param.length);
-  args.require_same_length("expAvgSq", exp_avg_sq.length, "param", param.length);
-  if (c.amsgrad) args.require_same_length("maxExpAvgSq", max_exp_avg_sq.length, "param", param.length);
+  const Array<float> grad = like_param(args, 1, "grad", param.length);
+  const Array<float> exp_avg = like_param(args, 2, "expAvg", param.length);
+  const Array<float> exp_avg_sq = like_param(args, 3, "expAvgSq", param.length);
+  const Array<float> max_exp_avg_sq = like_param(args, 4, "maxExpAvgSq", param.length, c.amsgrad);
   if (!args.ok()) return nullptr;
   kiln::adam_step(param.data, grad.data, exp_avg.data, exp_avg_sq.data, max_exp_avg_sq.data, param.length, c);
   return nullptr;
@@ -125,9 +118,9 @@ napi_value adam_step(napi_env env, napi_callback_info info) {
 napi_value nadam_step(napi_env env, napi_callback_info info) {
   Args args(env, info, "nadamStep", 13);
   const Array<float> param = args.float32(0, "param");
-  const Array<float> grad = args.float32(1, "grad");
-  const Array<float> exp_avg = args.float32(2, "expAvg");
-  const Array<float> exp_avg_sq = args.float32(3, "expAvgSq");
+  const Array<float> grad = like_param(args, 1, "grad", param.length);
+  const Array<float> exp_avg = like_param(args, 2, "expAvg", param.length);
+  const Array<float> exp_avg_sq = like_param(args, 3, "expAvgSq", param.length);
   NadamConfig c{};
   c.lr = args.number(4, "lr");
   c.beta1 = args.number(5, "beta1");
@@ -138,9 +131,6 @@ napi_value nadam_step(napi_env env, napi_callback_info info) {
   c.mu = args.number(10, "mu");
   c.mu_next = args.number(11, "muNext");
   c.mu_product = args.number(12, "muProduct");
-  args.require_same_length("grad", grad.length, "param", param.length);
-  args.require_same_length("expAvg", exp_avg.length, "param", param.length);
-  args.require_same_length("expAvgSq", exp_avg_sq.length, "param", param.length);
   if (!args.ok()) return nullptr;
   kiln::nadam_step(param.data, grad.data, exp_avg.data, exp_avg_sq.data, param.length, c);
   return nullptr;
@@ -150,9 +140,9 @@ napi_value nadam_step(napi_env env, napi_callback_info info) {
 napi_value adamax_step(napi_env env, napi_callback_info info) {
   Args args(env, info, "adamaxStep", 10);
   const Array<float> param = args.float32(0, "param");
-  const Array<float> grad = args.float32(1, "grad");
-  const Array<float> exp_avg = args.float32(2, "expAvg");
-  const Array<float> exp_inf = args.float32(3, "expInf");
+  const Array<float> grad = like_param(args, 1, "grad", param.length);
+  const Array<float> exp_avg = like_param(args, 2, "expAvg", param.length);
+  const Array<float> exp_inf = like_param(args, 3, "expInf", param.length);
   AdamaxConfig c{};
   c.lr = args.number(4, "lr");
   c.beta1 = args.number(5, "beta1");
@@ -160,9 +150,6 @@ napi_value adamax_step(napi_env env, napi_callback_info info) {
   c.eps = args.number(7, "eps");
   c.weight_decay = args.number(8, "weightDecay");
   c.step = read_step(args, 9);
-  args.require_same_length("grad", grad.length, "param", param.length);
-  args.require_same_length("expAvg", exp_avg.length, "param", param.length);
-  args.require_same_length("expInf", exp_inf.length, "param", param.length);
   if (!args.ok()) return nullptr;
   kiln::adamax_step(param.data, grad.data, exp_avg.data, exp_inf.data, param.length, c);
   return nullptr;
