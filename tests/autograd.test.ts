@@ -83,6 +83,17 @@ for (const backend of BACKENDS) {
       expectClose(x.grad!.data, [9, -12], 1e-4);
     }));
 
+    it('differentiates through relu\'s backward pass (the mask applies to the incoming gradient)', run(() => {
+      const x = k.tensor([1.5, -2, 0, 3], { requiresGrad: true });
+      const c = k.tensor([2, 3, 4, 5], { requiresGrad: true });
+      k.sum(k.mul(k.relu(x), c)).backward(undefined, { createGraph: true });
+      const gradX = x.grad!;
+      expectClose(gradX.data, [2, 0, 0, 5]);
+      c.zeroGrad();
+      k.sum(k.mul(gradX, k.tensor([1, 10, 100, 1000]))).backward();
+      expectClose(c.grad!.data, [1, 0, 0, 1000]);
+    }));
+
     it('handles deep graphs without recursion limits', run(() => {
       const x = k.tensor([1], { requiresGrad: true });
       let y = x;

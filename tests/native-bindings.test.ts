@@ -34,6 +34,7 @@ const signatures: Record<string, Signature> = {
   binary: { kinds: ['op', 'f32', 'f32', 'f32', 'plan'], valid: () => [0, f32(6), f32(3), f32(6), plan()] },
   compare: { kinds: ['op', 'f32', 'f32', 'u8', 'plan'], valid: () => [0, f32(6), f32(3), new Uint8Array(6), plan()] },
   where: { kinds: ['u8', 'f32', 'f32', 'f32'], valid: () => [new Uint8Array(4), f32(4), f32(4), f32(4)] },
+  reluBackward: { kinds: ['f32', 'f32', 'f32'], valid: () => [f32(4), f32(4), f32(4)] },
   clamp: { kinds: ['f32', 'number', 'number', 'f32'], valid: () => [f32(4), -1, 1, f32(4)] },
   reduce: { kinds: ['op', 'f32', 'f32', 'size', 'size', 'size'], valid: () => [0, f32(24), f32(8), 2, 3, 4] },
   argReduce: {
@@ -240,6 +241,7 @@ const rangeCases: [string, unknown[], RegExp][] = [
   ['compare', [0, f32(6), f32(1), new Uint8Array(5), null], /a has 6 elements but out has 5/],
   ['where', [new Uint8Array(3), f32(4), f32(4), f32(4)], /cond has 3 elements but out has 4/],
   ['where', [new Uint8Array(4), f32(4), f32(3), f32(4)], /b has 3 elements/],
+  ['reluBackward', [f32(4), f32(3), f32(4)], /x has 3 elements but out has 4/],
   ['clamp', [f32(4), 0, 1, f32(3)], /x has 4 elements but out has 3/],
   ['reduce', [0, f32(23), f32(8), 2, 3, 4], /x has 23 elements but outer=2, n=3, inner=4 needs 24/],
   ['reduce', [0, f32(24), f32(7), 2, 3, 4], /out has 7 elements but outer=2, inner=4 needs 8/],
@@ -395,6 +397,8 @@ describe('native addon: small correctness checks', () => {
     const out = f32(3);
     addon.where(cond, Float32Array.of(1, 2, 3), Float32Array.of(-1, -2, -3), out);
     expect(Array.from(out)).toEqual([1, -2, -3]);
+    addon.reluBackward(Float32Array.of(7, 8, 9), Float32Array.of(-1, 2, NaN), out);
+    expect(Array.from(out)).toEqual([0, 8, 0]);
     addon.clamp(Float32Array.of(-5, 0.5, NaN), 0, Infinity, out);
     expect(Array.from(out)).toEqual([0, 0.5, NaN]);
   });

@@ -165,6 +165,9 @@ export interface Backend {
   /** out[i] = cond[i] ? a[i] : b[i]. All four arrays have the same length; a, b, out share a dtype. */
   where(cond: Uint8Array, a: DataArray, b: DataArray, out: DataArray): void;
 
+  /** ReLU's backward pass: out[i] = x[i] > 0 ? g[i] : 0 (NaN x gives 0). g, x, out: (len). */
+  reluBackward(g: FloatArray, x: FloatArray, out: FloatArray): void;
+
   /**
    * out[i] = min(max(x[i], lo), hi); lo may be -Infinity and hi +Infinity; lo > hi gives hi
    * everywhere. NaN stays NaN.

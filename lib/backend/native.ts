@@ -41,6 +41,7 @@ export interface NativeAddon {
   binary(op: BinaryOpCode, a: Float32Array, b: Float32Array, out: Float32Array, plan: BroadcastPlan | null): void;
   compare(op: CompareOpCode, a: Float32Array, b: Float32Array, out: Uint8Array, plan: BroadcastPlan | null): void;
   where(cond: Uint8Array, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  reluBackward(g: Float32Array, x: Float32Array, out: Float32Array): void;
   clamp(x: Float32Array, lo: number, hi: number, out: Float32Array): void;
   reduce(op: ReduceOpCode, x: Float32Array, out: Float32Array, outer: number, n: number, inner: number): void;
   argReduce(
@@ -332,6 +333,11 @@ export class NativeBackend implements Backend {
   where(cond: Uint8Array, a: DataArray, b: DataArray, out: DataArray): void {
     if (a instanceof Float32Array) this.addon.where(cond, a, b as Float32Array, out as Float32Array);
     else this.fallback.where(cond, a, b, out);
+  }
+
+  reluBackward(g: FloatArray, x: FloatArray, out: FloatArray): void {
+    if (g instanceof Float32Array) this.addon.reluBackward(g, x as Float32Array, out as Float32Array);
+    else this.fallback.reluBackward(g, x, out);
   }
 
   clamp(x: FloatArray, lo: number, hi: number, out: FloatArray): void {

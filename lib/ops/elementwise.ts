@@ -5,7 +5,7 @@
  */
 import { BinaryOp, CompareOp, UnaryOp, type BinaryOpCode, type CompareOpCode, type UnaryOpCode } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
-import { allocate } from '../dtype.js';
+import { allocate, type FloatArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { broadcastShapes, formatShape, makeBroadcastPlan, numelOf, sameShape } from '../shape.js';
@@ -196,9 +196,19 @@ export function log1p(x: Tensor): Tensor {
   return unaryOp('log1p', x, (g, input) => div(g, add(input, 1)));
 }
 
+/**
+ * ReLU's backward pass as one kernel: g where input > 0, else 0. Linear in g, so its own
+ * gradient is the same mask applied to the incoming gradient (double backward works).
+ */
+function reluGrad(g: Tensor, input: Tensor): Tensor {
+  const out = allocate(g.dtype, g.numel) as FloatArray;
+  getBackend().reluBackward(g.data as FloatArray, input.data as FloatArray, out);
+  return record(new Tensor(out, g.shape, g.dtype), 'reluBackward', [g], (gg) => [reluGrad(gg, input)]);
+}
+
 /** max(x, 0); its gradient at 0 is 0, as in PyTorch. */
 export function relu(x: Tensor): Tensor {
-  return unaryOp('relu', x, (g, input) => where(gt(input, 0), g, 0));
+  return unaryOp('relu', x, (g, input) => reluGrad(g, input));
 }
 
 // ---------------------------------------------------------------------------------------

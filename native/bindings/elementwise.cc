@@ -1,4 +1,4 @@
-// unary, binary, compare, where, clamp: see Backend in lib/backend/backend.ts.
+// unary, binary, compare, where, reluBackward, clamp: see Backend in lib/backend/backend.ts.
 #include "../kernels/elementwise.h"
 
 #include "args.h"
@@ -106,6 +106,19 @@ napi_value where(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// reluBackward(g: Float32Array, x: Float32Array, out: Float32Array)
+napi_value relu_backward(napi_env env, napi_callback_info info) {
+  Args args(env, info, "reluBackward", 3);
+  const Array<float> g = args.float32(0, "g");
+  const Array<float> x = args.float32(1, "x");
+  const Array<float> out = args.float32(2, "out");
+  args.require_same_length("g", g.length, "out", out.length);
+  args.require_same_length("x", x.length, "out", out.length);
+  if (!args.ok()) return nullptr;
+  kiln::relu_backward(g.data, x.data, out.data, out.length);
+  return nullptr;
+}
+
 // clamp(x: Float32Array, lo: number, hi: number, out: Float32Array)
 napi_value clamp(napi_env env, napi_callback_info info) {
   Args args(env, info, "clamp", 4);
@@ -126,6 +139,7 @@ void register_elementwise(Napi::Env env, Napi::Object exports) {
   export_function(env, exports, "binary", binary);
   export_function(env, exports, "compare", compare);
   export_function(env, exports, "where", where);
+  export_function(env, exports, "reluBackward", relu_backward);
   export_function(env, exports, "clamp", clamp);
 }
 

@@ -179,7 +179,20 @@ void compare_broadcast(CompareOp op, const float* a, const float* b, uint8_t* ou
 
 void where(const uint8_t* cond, const float* a, const float* b, float* out, int64_t n) {
   parallel_for(0, n, grain_for(1), [=](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) out[i] = cond[i] ? a[i] : b[i];
+    for (int64_t i = begin; i < end; ++i) {
+      const float from_a = a[i];  // both loads unconditional, so the loop vectorizes
+      const float from_b = b[i];
+      out[i] = cond[i] ? from_a : from_b;
+    }
+  });
+}
+
+void relu_backward(const float* g, const float* x, float* out, int64_t n) {
+  parallel_for(0, n, grain_for(1), [=](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float gradient = g[i];
+      out[i] = x[i] > 0.0f ? gradient : 0.0f;
+    }
   });
 }
 

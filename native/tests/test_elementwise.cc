@@ -209,6 +209,20 @@ TEST(where_and_clamp_match_naive) {
   CHECK(std::isnan(out[0]) && out[1] == 1.0f && out[2] == 1.0f && out[3] == 1.0f);
 }
 
+TEST(relu_backward_matches_naive) {
+  for (int64_t n : kSizes) {
+    std::vector<float> x = test_input(n, 9), g = Random(10).vector(n), out(n), expected(n);
+    for (int64_t i = 0; i < n; ++i) expected[i] = x[i] > 0.0f ? g[i] : 0.0f;
+    relu_backward(g.data(), x.data(), out.data(), n);
+    CHECK_ALL_CLOSE(out, expected, 0);
+  }
+  const float x[] = {kNaN, -0.0f, 0.0f, 1e-30f, -kInf, kInf};
+  const float g[] = {1, 2, 3, 4, 5, 6};
+  float out[6];
+  relu_backward(g, x, out, 6);
+  CHECK(out[0] == 0 && out[1] == 0 && out[2] == 0 && out[3] == 4 && out[4] == 0 && out[5] == 6);
+}
+
 TEST(threaded_results_equal_single_threaded) {
   const int64_t n = 300007;
   const std::vector<float> a = Random(7).vector(n), b = Random(8).vector(n);

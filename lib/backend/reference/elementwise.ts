@@ -271,6 +271,14 @@ export function where(cond: Uint8Array, a: DataArray, b: DataArray, out: DataArr
   for (let i = 0; i < len; i++) out[i] = cond[i] !== 0 ? a[i] : b[i];
 }
 
+/** out[i] = x[i] > 0 ? g[i] : 0 (NaN x gives 0); g, x, out: (len). */
+export function reluBackward(g: FloatArray, x: FloatArray, out: FloatArray): void {
+  const len = out.length;
+  checkLength('reluBackward: g', g.length, len);
+  checkLength('reluBackward: x', x.length, len);
+  for (let i = 0; i < len; i++) out[i] = x[i] > 0 ? g[i] : 0;
+}
+
 /**
  * out[i] = min(max(x[i], lo), hi); x, out: (len). NaN stays NaN. With lo > hi every element
  * becomes hi (what min(max(·)) gives, as in PyTorch).

@@ -7,7 +7,7 @@
  * indexing.ts, loss.ts (fused cross-entropy), optim.ts (fused optimizer steps), rnn.ts (recurrent layers); odometer.ts holds the strided walk they share.
  */
 import type { Backend } from '../backend.js';
-import { binary, clamp, compare, unary, where } from './elementwise.js';
+import { binary, clamp, compare, reluBackward, unary, where } from './elementwise.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
 import { matmul } from './matmul.js';
@@ -34,6 +34,7 @@ export const referenceBackend: Backend = {
   binary,
   compare,
   where,
+  reluBackward,
   clamp,
   reduce,
   argReduce,
