@@ -17,6 +17,7 @@ export interface BenchRow {
   gflops?: number;
   samples_per_s?: number;
   peak_rss_mb?: number;
+  test_acc_pct?: number;
   /** Why a row has no figure (an anchor that is not installed). */
   skipped?: string;
 }

@@ -1,9 +1,10 @@
 /**
  * `npm run bench -- <suite>`: runs one benchmark suite, prints its table and writes
- * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn.
+ * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet.
  */
 import { runConv } from './conv.js';
 import { runGemm } from './gemm.js';
+import { runLenet } from './lenet.js';
 import { runOptim } from './optim.js';
 import { runOverhead } from './overhead.js';
 import { runRnn } from './rnn.js';
@@ -12,6 +13,7 @@ import { printTable, writeResults, type BenchRow } from './harness.js';
 const SUITES: Record<string, () => BenchRow[]> = {
   overhead: runOverhead,
   gemm: runGemm,
+  lenet: runLenet,
   conv: () => runConv(),
   optim: runOptim,
   rnn: runRnn,
