@@ -1,7 +1,7 @@
 /**
- * kiln.data: datasets, the DataLoader, samplers, seeded image transforms and readers for
- * IDX and CSV files — the input side of a training loop, like `torch.utils.data` plus a
- * few torchvision transforms.
+ * kiln.data: datasets, the DataLoader, samplers, seeded image transforms, readers for
+ * IDX and CSV files and Fashion-MNIST — the input side of a training loop, like
+ * `torch.utils.data` plus a few torchvision transforms and datasets.
  *
  * Example:
  * ```ts
@@ -30,3 +30,19 @@ export {
 } from './sampler.js';
 export * from './transforms.js';
 export * from './readers.js';
+export {
+  FASHION_MNIST_CLASSES,
+  FASHION_MNIST_DEBIAN_ROOT,
+  FASHION_MNIST_EMBEDDED_ROOT,
+  FashionMNIST,
+  loadFashionMnist,
+  locateFashionMnist,
+  readUbyteIdx,
+  type FashionMnistData,
+  type FashionMnistFiles,
+  type FashionMnistOptions,
+  type FashionMnistPlaces,
+  type FashionMnistSource,
+  type FashionMnistSplit,
+  type UbyteIdx,
+} from './fashion-mnist.js';
