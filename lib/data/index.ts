@@ -1,7 +1,7 @@
 /**
  * kiln.data: datasets, the DataLoader, samplers, seeded image transforms, readers for
- * IDX and CSV files and Fashion-MNIST — the input side of a training loop, like
- * `torch.utils.data` plus a few torchvision transforms and datasets.
+ * IDX, CSV and PNG files, ImageFolder and Fashion-MNIST — the input side of a training loop,
+ * like `torch.utils.data` plus a few torchvision transforms and datasets.
  *
  * Example:
  * ```ts
@@ -46,3 +46,6 @@ export {
   type FashionMnistSplit,
   type UbyteIdx,
 } from './fashion-mnist.js';
+export { readPng, decodePng, writePng, encodePng, type PngReadMode, type ReadPngOptions, type WritePngOptions } from './png.js';
+export { ImageFolder, type ImageFolderOptions } from './image-folder.js';
+export { TransformDataset, type TransformDatasetOptions } from './transform-dataset.js';
