@@ -11,6 +11,7 @@
  */
 export { Module, Parameter, StateDictError, type LoadStateDictResult, type BufferEntry } from './module.js';
 export { Sequential, ModuleList, ModuleDict } from './containers.js';
+export { deepCopy } from './copy.js';
 export { Identity, Linear, Bilinear, Flatten, Unflatten, Embedding, type LinearOptions, type EmbeddingOptions } from './layers/linear.js';
 export {
   Sigmoid,
