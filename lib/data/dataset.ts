@@ -214,19 +214,33 @@ export interface Fold {
 export interface KFoldOptions extends SplitOptions {
   /** Permute the indices before cutting them into folds. Default false (contiguous folds). */
   shuffle?: boolean;
+  /**
+   * The class label of each of the n samples: folds are then stratified, like scikit-learn's
+   * StratifiedKFold — every fold holds each class's samples in the same proportion (counts
+   * differing by at most one). Each class's samples are dealt to the folds in turn (in
+   * shuffled order with shuffle).
+   */
+  stratify?: ArrayLike<number>;
 }
 
 /**
  * k-fold cross-validation indices over n samples: k folds of sizes differing by at most one
  * (the first n mod k are one larger); fold j validates on part j and trains on the others.
  *
- * Args: n samples, k ≥ 2 folds (≤ n), options.shuffle, options.generator.
+ * Args: n samples, k ≥ 2 folds (≤ n), options.shuffle, options.generator, options.stratify.
  *
  * Example: `for (const { train, val } of data.kFold(ds.length, 5, { shuffle: true })) { … new data.Subset(ds, train) … }`
  */
 export function kFold(n: number, k: number, options: KFoldOptions = {}): Fold[] {
   if (!Number.isInteger(k) || k < 2 || k > n) throw new DataError(`kFold: k must be an integer in [2, n=${n}], got ${k}`);
   const order = options.shuffle ? randperm(n, options.generator) : Array.from({ length: n }, (_, i) => i);
+  const parts = options.stratify === undefined ? contiguousParts(order, k) : stratifiedParts(order, options.stratify, k);
+  return parts.map((val, j) => ({ train: parts.filter((_, m) => m !== j).flat(), val }));
+}
+
+/** `order` cut into k consecutive parts; the first n mod k are one longer. */
+function contiguousParts(order: number[], k: number): number[][] {
+  const n = order.length;
   const parts: number[][] = [];
   let start = 0;
   for (let j = 0; j < k; j++) {
@@ -234,5 +248,14 @@ export function kFold(n: number, k: number, options: KFoldOptions = {}): Fold[] 
     parts.push(order.slice(start, start + size));
     start += size;
   }
-  return parts.map((val, j) => ({ train: parts.filter((_, m) => m !== j).flat(), val }));
+  return parts;
+}
+
+/** `order` grouped by class (ascending labels; the sort is stable, so order is kept within a class), then dealt to the k parts in turn. */
+function stratifiedParts(order: number[], labels: ArrayLike<number>, k: number): number[][] {
+  if (labels.length !== order.length) throw new DataError(`kFold: stratify has ${labels.length} labels for ${order.length} samples`);
+  const byClass = [...order].sort((a, b) => Number(labels[a]) - Number(labels[b]));
+  const parts: number[][] = Array.from({ length: k }, () => []);
+  byClass.forEach((index, position) => parts[position % k].push(index));
+  return parts;
 }
