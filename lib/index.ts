@@ -34,6 +34,8 @@ export * as F from './nn/functional.js';
 export * as optim from './optim/index.js';
 export * as io from './io/index.js';
 export * as data from './data/index.js';
+export * as train from './train/index.js';
+export * as plot from './plot/index.js';
 export * as models from './models/index.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { GradNode, type BackwardOptions } from './autograd/engine.js';
