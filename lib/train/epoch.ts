@@ -1,0 +1,43 @@
+/**
+ * One epoch of fit: the training pass, the validation pass, the epoch's scheduler step, and
+ * the epoch's record.
+ */
+import type { BatchEnd } from './callback.js';
+import { evaluate } from './evaluate.js';
+import type { EpochRecord } from './history.js';
+import { stepSchedulerAfterEpoch, type Scheduler, type SchedulerInterval } from './scheduling.js';
+import { trainEpoch, type StepSetup } from './train-epoch.js';
+
+/** Everything an epoch needs besides its number. */
+export interface EpochPlan {
+  step: StepSetup;
+  trainLoader: Iterable<unknown>;
+  valLoader: Iterable<unknown> | undefined;
+  scheduler: Scheduler | undefined;
+  schedulerInterval: SchedulerInterval;
+  /** The record key ReduceLROnPlateau is stepped with. */
+  schedulerMonitor: string;
+}
+
+/** `{ accuracy: 0.9 }` → `{ train_accuracy: 0.9 }`. */
+const prefixed = (prefix: string, values: Record<string, number>): Record<string, number> =>
+  Object.fromEntries(Object.entries(values).map(([name, value]) => [`${prefix}${name}`, value]));
+
+/** Trains one epoch, validates, steps an epoch scheduler, and returns the epoch's record. */
+export function runEpoch(plan: EpochPlan, epoch: number, onBatchEnd: (info: BatchEnd) => void): EpochRecord {
+  const start = performance.now();
+  const lr = plan.step.optimizer.paramGroups[0].lr;
+  const trained = trainEpoch(plan.trainLoader, plan.step, epoch, onBatchEnd);
+  const validated = plan.valLoader === undefined ? undefined : evaluate(plan.step.model, plan.valLoader, { loss: plan.step.loss, metrics: plan.step.metrics });
+  const record: EpochRecord = {
+    epoch,
+    train_loss: trained.loss,
+    ...prefixed('train_', trained.metrics),
+    ...(validated && { val_loss: validated.loss, ...prefixed('val_', validated.metrics) }),
+    lr,
+    seconds: (performance.now() - start) / 1000,
+    samples_per_s: trained.samples / trained.seconds,
+  };
+  if (plan.scheduler !== undefined && plan.schedulerInterval === 'epoch') stepSchedulerAfterEpoch(plan.scheduler, record, plan.schedulerMonitor);
+  return record;
+}

@@ -1,0 +1,106 @@
+/** The options of fit, and their checks: every bad option is an error before the first batch. */
+import { Module } from '../nn/module.js';
+import { Optimizer } from '../optim/optimizer.js';
+import type { AnyOptimizer } from '../optim/schedulers.js';
+import { lossFunction, type Loss } from './batches.js';
+import type { Callback } from './callback.js';
+import type { TrainingState } from './checkpoint.js';
+import type { EpochPlan } from './epoch.js';
+import { TrainingError } from './errors.js';
+import type { Metric } from './metrics.js';
+import type { ProgressMode } from './progress/index.js';
+import type { ProgressStream } from './progress/lines.js';
+import { checkSchedulerInterval, type Scheduler, type SchedulerInterval } from './scheduling.js';
+
+/** Options of fit. */
+export interface FitOptions {
+  /** The loss: a function (output, target) → scalar Tensor, or a loss Module. */
+  loss: Loss;
+  /** Any kiln optimizer over the model's parameters. */
+  optimizer: AnyOptimizer;
+  /** [input, target] batches: a data.DataLoader, an array, or any iterable that can be iterated once per epoch. */
+  trainLoader: Iterable<unknown>;
+  /** Batches to validate on after each epoch (eval mode, no autograd). */
+  valLoader?: Iterable<unknown>;
+  /** The last epoch to run, counted from 1 (with resumeFrom, training continues up to it). */
+  epochs: number;
+  /** Metrics by name, recorded as train_<name> and val_<name>. */
+  metrics?: Readonly<Record<string, Metric>>;
+  /** A learning-rate scheduler of kiln.optim. */
+  scheduler?: Scheduler;
+  /** Step the scheduler after each 'epoch' (default) or each 'batch'. */
+  schedulerInterval?: SchedulerInterval;
+  /** The record key ReduceLROnPlateau is given. Default 'val_loss' with a valLoader, else 'train_loss'. */
+  schedulerMonitor?: string;
+  /** Clip the gradients' total L2 norm to this before each step. */
+  clipGradNorm?: number;
+  /** Called in order at each hook. */
+  callbacks?: readonly Callback[];
+  /** 'auto' (default): a bar on a terminal, plain lines otherwise; 'bar'; 'lines'; false: silent. */
+  progress?: ProgressMode;
+  /** Where progress goes. Default process.stdout. */
+  progressStream?: ProgressStream;
+  /** Continue a run: the state loadCheckpoint returns (epochs done and their history). */
+  resumeFrom?: TrainingState;
+}
+
+/** fit's options, checked, with defaults filled in. */
+export interface FitPlan extends EpochPlan {
+  epochs: number;
+  /** Epochs already done (0 for a fresh run). */
+  startEpoch: number;
+  callbacks: readonly Callback[];
+}
+
+/** Throws a TrainingError naming the first bad option. */
+function checkOptions(model: unknown, options: FitOptions): void {
+  if (!(model instanceof Module)) throw new TrainingError(`fit: model must be an nn.Module, got ${typeof model}`);
+  if (options === null || typeof options !== 'object') throw new TrainingError('fit: options are required: { loss, optimizer, trainLoader, epochs }');
+  const { epochs, trainLoader, valLoader, optimizer, resumeFrom, clipGradNorm } = options;
+  if (!(Number.isInteger(epochs) && epochs >= 1)) throw new TrainingError(`fit: epochs must be an integer ≥ 1, got ${String(epochs)}`);
+  if (!isIterable(trainLoader)) throw new TrainingError(`fit: trainLoader must be a DataLoader or an iterable of [input, target] batches, got ${describe(trainLoader)}`);
+  if (valLoader !== undefined && !isIterable(valLoader)) throw new TrainingError(`fit: valLoader must be a DataLoader or an iterable of [input, target] batches, got ${describe(valLoader)}`);
+  if (!(optimizer instanceof Optimizer)) throw new TrainingError(`fit: optimizer must be a kiln optimizer (optim.SGD, optim.Adam, …), got ${describe(optimizer)}`);
+  if (clipGradNorm !== undefined && !(clipGradNorm > 0)) throw new TrainingError(`fit: clipGradNorm must be > 0, got ${clipGradNorm}`);
+  if (resumeFrom !== undefined) {
+    const { epoch, history } = resumeFrom;
+    if (!(Number.isInteger(epoch) && epoch >= 0)) throw new TrainingError(`fit: resumeFrom.epoch must be an integer ≥ 0, got ${String(epoch)}`);
+    if (!Array.isArray(history) || history.length !== epoch) {
+      throw new TrainingError(`fit: resumeFrom.history must hold one record per epoch done (${epoch}), got ${Array.isArray(history) ? history.length : describe(history)}`);
+    }
+  }
+  for (const [name, metric] of Object.entries(options.metrics ?? {})) {
+    if (typeof metric !== 'function') throw new TrainingError(`fit: metric '${name}' must be a function (output, target) => number, got ${describe(metric)}`);
+  }
+}
+
+const isIterable = (value: unknown): value is Iterable<unknown> =>
+  value !== null && value !== undefined && typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+
+const describe = (value: unknown): string => (value === null ? 'null' : value === undefined ? 'nothing' : (value.constructor?.name ?? typeof value));
+
+/** Checks fit's options and turns them into the plan the loop follows. */
+export function planFit(model: Module, options: FitOptions): FitPlan {
+  checkOptions(model, options);
+  const schedulerInterval = options.schedulerInterval ?? 'epoch';
+  if (options.scheduler !== undefined) checkSchedulerInterval(options.scheduler, schedulerInterval);
+  const scheduler = options.scheduler;
+  return {
+    step: {
+      model,
+      loss: lossFunction(options.loss),
+      optimizer: options.optimizer,
+      metrics: options.metrics ?? {},
+      clipGradNorm: options.clipGradNorm,
+      afterStep: scheduler !== undefined && schedulerInterval === 'batch' ? () => scheduler.step() : undefined,
+    },
+    trainLoader: options.trainLoader,
+    valLoader: options.valLoader,
+    scheduler,
+    schedulerInterval,
+    schedulerMonitor: options.schedulerMonitor ?? (options.valLoader === undefined ? 'train_loss' : 'val_loss'),
+    epochs: options.epochs,
+    startEpoch: options.resumeFrom?.epoch ?? 0,
+    callbacks: options.callbacks ?? [],
+  };
+}

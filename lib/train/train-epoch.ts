@@ -1,0 +1,79 @@
+/**
+ * One training pass over the loader: for each batch forward, loss, backward, optional
+ * gradient clipping, optimizer step; the epoch's mean loss and metrics. A non-finite loss
+ * stops training before it can reach the weights.
+ */
+import { clipGradNorm_ } from '../optim/clip.js';
+import type { Module } from '../nn/module.js';
+import type { AnyOptimizer } from '../optim/schedulers.js';
+import type { Tensor } from '../tensor.js';
+import { batchesPerEpoch, batchSize, forwardLoss, unpackBatch } from './batches.js';
+import type { BatchEnd } from './callback.js';
+import { TrainingError } from './errors.js';
+import { metricValues, type Metric } from './metrics.js';
+import { WeightedMeans } from './weighted-means.js';
+
+/** What a training step needs. */
+export interface StepSetup {
+  model: Module;
+  loss: (output: Tensor, target: Tensor) => Tensor;
+  optimizer: AnyOptimizer;
+  metrics: Readonly<Record<string, Metric>>;
+  /** Clip the gradients' total L2 norm to this before each step. */
+  clipGradNorm?: number;
+  /** Runs after each optimizer step (a per-batch scheduler step). */
+  afterStep?: () => void;
+}
+
+/** The means of a pass over a loader. */
+export interface PassResult {
+  /** Mean loss per sample. */
+  loss: number;
+  /** Each metric's mean per sample. */
+  metrics: Record<string, number>;
+  /** Samples seen. */
+  samples: number;
+  /** Wall-clock seconds of the pass. */
+  seconds: number;
+}
+
+/** Where a batch sits, for messages: "epoch 3, batch 7 of 10". */
+const batchName = (epoch: number, batch: number, batches: number | undefined): string =>
+  `epoch ${epoch}, batch ${batch}${batches === undefined ? '' : ` of ${batches}`}`;
+
+/** One optimizer step on one batch; returns the batch's loss, metric values and size. */
+function trainStep(setup: StepSetup, batch: unknown, where: string): { loss: number; metrics: Record<string, number>; size: number } {
+  const [input, target] = unpackBatch(batch, `fit (${where})`);
+  const { output, loss } = forwardLoss(setup.model, setup.loss, [input, target], `fit (${where})`);
+  const value = loss.item();
+  if (!Number.isFinite(value)) {
+    throw new TrainingError(`fit: the training loss is ${value} at ${where}; stopped before updating the weights (try a lower learning rate, clipGradNorm, or check the inputs for NaN)`);
+  }
+  setup.optimizer.zeroGrad();
+  loss.backward();
+  if (setup.clipGradNorm !== undefined) clipGradNorm_(setup.model.parameters(), setup.clipGradNorm);
+  setup.optimizer.step();
+  setup.afterStep?.();
+  return { loss: value, metrics: metricValues(setup.metrics, output.detach(), target), size: batchSize(target) };
+}
+
+/**
+ * Trains `setup.model` (in training mode) on every batch of `loader` once, calling
+ * onBatchEnd after each step.
+ */
+export function trainEpoch(loader: Iterable<unknown>, setup: StepSetup, epoch: number, onBatchEnd: (info: BatchEnd) => void): PassResult {
+  setup.model.train();
+  const batches = batchesPerEpoch(loader);
+  const means = new WeightedMeans();
+  const start = performance.now();
+  let batch = 0;
+  for (const item of loader) {
+    batch++;
+    const { loss, metrics, size } = trainStep(setup, item, batchName(epoch, batch, batches));
+    means.add({ ...metrics, loss }, size);
+    const seconds = (performance.now() - start) / 1000;
+    onBatchEnd({ epoch, batch, batches, size, loss, runningLoss: means.mean('loss'), samples: means.samples, seconds });
+  }
+  if (batch === 0) throw new TrainingError(`fit: trainLoader yielded no batches in epoch ${epoch}`);
+  return { loss: means.mean('loss'), metrics: means.means('loss'), samples: means.samples, seconds: (performance.now() - start) / 1000 };
+}
