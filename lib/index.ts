@@ -36,6 +36,7 @@ export * as io from './io/index.js';
 export * as data from './data/index.js';
 export * as train from './train/index.js';
 export * as plot from './plot/index.js';
+export * as metrics from './eval/index.js';
 export * as models from './models/index.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { GradNode, type BackwardOptions } from './autograd/engine.js';
