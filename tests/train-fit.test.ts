@@ -213,6 +213,18 @@ describe('EarlyStopping', () => {
     expect(stopper.best).toEqual({ value: 0.6, epoch: 2 });
   });
 
+  it('replays the history of a resumed run: its patience counts the epochs before the resume', () => {
+    const stopper = new train.EarlyStopping({ patience: 2 });
+    const record = (epoch: number, val_loss: number): train.EpochRecord => ({ epoch, train_loss: 1, val_loss, lr: 1, seconds: 1, samples_per_s: 1 });
+    const history = new train.History([record(1, 1.0), record(2, 0.8), record(3, 0.9)]);
+    const ctx = new train.TrainingContext(new nn.Linear(1, 1), new optim.SGD(new nn.Linear(1, 1).parameters(), { lr: 1 }), undefined, history, 10, undefined);
+    stopper.onTrainBegin(ctx);
+    expect(stopper.best).toEqual({ value: 0.8, epoch: 2 });
+    history.push(record(4, 0.85));
+    stopper.onEpochEnd(ctx, record(4, 0.85)); // the second epoch without improvement
+    expect(ctx.stopReason).toMatch(/did not improve for 2 epoch/);
+  });
+
   it('names the missing key when the monitored value is not recorded', () => {
     const { model, optimizer } = linearSetup();
     expect(() =>

@@ -73,9 +73,14 @@ export class TrainingContext {
  * ```
  */
 export interface Callback {
+  /** Before the first epoch (of this call: a resumed run's history already holds the earlier epochs). */
   onTrainBegin?(context: TrainingContext): void;
+  /** Before an epoch's first batch; `epoch` counts from 1. */
   onEpochBegin?(context: TrainingContext, epoch: number): void;
+  /** After each optimizer step. */
   onBatchEnd?(context: TrainingContext, batch: BatchEnd): void;
+  /** After validation and the scheduler step; `record` is already the history's last. */
   onEpochEnd?(context: TrainingContext, record: EpochRecord): void;
+  /** After the last epoch, or the epoch a callback asked to stop at (not after an error). */
   onTrainEnd?(context: TrainingContext): void;
 }

@@ -18,7 +18,10 @@ export interface FitOptions {
   loss: Loss;
   /** Any kiln optimizer over the model's parameters. */
   optimizer: AnyOptimizer;
-  /** [input, target] batches: a data.DataLoader, an array, or any iterable that can be iterated once per epoch. */
+  /**
+   * [input, target] batches: a data.DataLoader, an array, or any iterable that can be iterated
+   * once per epoch. fit is synchronous: it iterates with `for … of`, like PyTorch's loop.
+   */
   trainLoader: Iterable<unknown>;
   /** Batches to validate on after each epoch (eval mode, no autograd). */
   valLoader?: Iterable<unknown>;

@@ -56,6 +56,7 @@ export class EarlyStopping implements Callback {
     return { value: this.monitor.best, epoch: this.monitor.bestEpoch };
   }
 
+  /** Resets, then replays the history of a resumed run. */
   onTrainBegin(context: TrainingContext): void {
     this.monitor.reset();
     this.wait = 0;
@@ -64,6 +65,7 @@ export class EarlyStopping implements Callback {
     for (const record of context.history.records) this.wait = this.monitor.update(record) ? 0 : this.wait + 1;
   }
 
+  /** Keeps the best value (and weights); asks to stop after `patience` epochs without improvement. */
   onEpochEnd(context: TrainingContext, record: EpochRecord): void {
     if (this.monitor.update(record)) {
       this.wait = 0;
@@ -79,6 +81,7 @@ export class EarlyStopping implements Callback {
     }
   }
 
+  /** Copies the best epoch's weights back into the model (with restoreBestWeights). */
   onTrainEnd(context: TrainingContext): void {
     if (!this.restoreBestWeights || this.monitor.bestEpoch === null) return;
     if (this.bestWeights === null) {

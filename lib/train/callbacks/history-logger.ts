@@ -43,6 +43,7 @@ export class HistoryLogger implements Callback {
     if (this.format !== 'jsonl' && this.format !== 'csv') throw new TrainingError(`HistoryLogger: format must be 'jsonl' or 'csv', got '${String(this.format)}'`);
   }
 
+  /** Rewrites the file with every record so far. */
   onEpochEnd(context: TrainingContext): void {
     const text = this.format === 'csv' ? historyToCsv(context.history) : historyToJsonl(context.history);
     mkdirSync(dirname(this.path), { recursive: true });

@@ -58,6 +58,7 @@ export class LearningCurvePlot implements Callback {
     this.basePath = options.basePath;
   }
 
+  /** Redraws both files from the history so far. */
   onEpochEnd(context: TrainingContext): void {
     mkdirSync(dirname(this.basePath), { recursive: true });
     writePlot(this.basePath, learningCurveSvg(context.history));

@@ -79,6 +79,7 @@ export class ModelCheckpoint implements Callback {
     if (this.saveBestOnly) for (const record of context.history.records) this.monitor.update(record);
   }
 
+  /** Saves the checkpoint when the epoch is due (and, with saveBestOnly, improved). */
   onEpochEnd(context: TrainingContext, record: EpochRecord): void {
     if (record.epoch % this.everyEpochs !== 0) return;
     if (this.saveBestOnly && !this.monitor.update(record)) return;
