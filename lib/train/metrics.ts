@@ -3,7 +3,7 @@
  * over the epoch's samples (weighted by batch size), like Keras' compile(metrics=…).
  */
 import { noGrad } from '../autograd/grad-mode.js';
-import { formatShape, sameShape } from '../shape.js';
+import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { TrainingError } from './errors.js';
 
@@ -14,32 +14,14 @@ import { TrainingError } from './errors.js';
  */
 export type Metric = (output: Tensor, target: Tensor) => number;
 
-/** The class of each row of (N, C) scores, or the rows' argmax of one-hot targets. */
-function classesOf(t: Tensor): ArrayLike<number> {
-  return t.argmax(1).data as ArrayLike<number>;
-}
-
 /**
- * The fraction of samples whose highest score is the target class (Keras' accuracy /
- * sparse_categorical_accuracy; with one-hot targets, categorical_accuracy).
+ * The fraction of samples whose highest score is the target class: kiln.metrics' accuracy,
+ * here for use as a fit metric.
  *
- * Shape: output (N, C) scores, logits or probabilities; target (N) class indices or (N, C) one-hot.
+ * Shape: output (N, C) scores; target (N) class indices.
  * Example: `train.fit(model, { …, metrics: { accuracy: train.accuracy } })`.
  */
-export function accuracy(output: Tensor, target: Tensor): number {
-  if (output.ndim !== 2) throw new TrainingError(`accuracy: output must be (N, C) scores, got shape ${formatShape(output.shape)}; for one score per sample use binaryAccuracy`);
-  const n = output.shape[0];
-  const oneHot = sameShape(target.shape, output.shape);
-  if (!oneHot && !(target.ndim === 1 && target.shape[0] === n)) {
-    throw new TrainingError(`accuracy: target must be (N) class indices or (N, C) one-hot for output ${formatShape(output.shape)}, got ${formatShape(target.shape)}`);
-  }
-  if (n === 0) return Number.NaN;
-  const predicted = classesOf(output);
-  const actual = oneHot ? classesOf(target) : (target.data as ArrayLike<number>);
-  let correct = 0;
-  for (let i = 0; i < n; i++) if (predicted[i] === Number(actual[i])) correct++;
-  return correct / n;
-}
+export { accuracy } from '../eval/metrics.js';
 
 /**
  * A metric: the fraction of samples whose score is on the target's side of `threshold`
