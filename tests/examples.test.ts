@@ -1,14 +1,66 @@
-/** The main job (`npm start`) learns XOR on both backends. Runs the compiled example in a child process. */
+/**
+ * The examples, run as compiled scripts in child processes: the main job (`npm start`,
+ * LeNet-5 on Fashion-MNIST) on a small slice of the embedded subset, and the XOR MLP on both
+ * backends.
+ */
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { io } from '../lib/index.js';
 
-const script = fileURLToPath(new URL('../dist/examples/xor.js', import.meta.url));
+const example = (name: string) => fileURLToPath(new URL(`../dist/examples/${name}.js`, import.meta.url));
+const run = (name: string, args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [example(name), ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
 
-describe('examples/xor (npm start)', () => {
+describe('examples/fashion-mnist (npm start)', () => {
+  const outDir = mkdtempSync(join(tmpdir(), 'kiln-main-job-'));
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+  const quick = ['--subset', '--limit', '3000', '--epochs', '2', '--out-dir', outDir];
+
+  it('trains LeNet-5 on the embedded subset, reports test accuracy and the confusion matrix, writes its files', () => {
+    const result = run('fashion-mnist', quick);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Fashion-MNIST from embedded');
+    expect(result.stdout).toContain('2700 train, 300 validation, 2000 test images');
+    const accuracy = Number(/test accuracy ([\d.]+)%/.exec(result.stdout)?.[1]);
+    expect(accuracy).toBeGreaterThan(60); // 10 classes: chance is 10%; two epochs on 2,700 images reach ~70%
+    expect(result.stdout).toMatch(/true \\ predicted\s+T-shirt\/top\s+Trouser/);
+    for (const file of ['lenet5.safetensors', 'checkpoint.safetensors', 'learning-curve.png', 'learning-curve.svg', 'confusion-matrix.png', 'confusion-matrix.svg', 'history.jsonl']) {
+      expect(existsSync(join(outDir, file)), file).toBe(true);
+    }
+    expect(Object.keys(io.loadStateDict(join(outDir, 'lenet5.safetensors')))).toContain('11.weight');
+    const history = readFileSync(join(outDir, 'history.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(history.map((r) => r.epoch)).toEqual([1, 2]);
+    expect(history[1].train_loss).toBeLessThan(history[0].train_loss);
+  });
+
+  it('resumes from its checkpoint and trains only the remaining epochs', () => {
+    const result = run('fashion-mnist', [...quick.slice(0, -4), '--epochs', '3', '--out-dir', outDir, '--resume']);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout).not.toMatch(/epoch 1\/3\s+train_loss/);
+    expect(result.stdout).toMatch(/epoch 3\/3\s+train_loss/);
+  });
+
+  it('prints its flags with --help and rejects a bad flag value with a message naming it', () => {
+    const help = run('fashion-mnist', ['--help']);
+    expect(help.status).toBe(0);
+    for (const flag of ['--epochs', '--batch-size', '--lr', '--optimizer', '--threads', '--data-dir', '--out-dir']) expect(help.stdout).toContain(flag);
+    const bad = run('fashion-mnist', ['--epochs', 'zero']);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("--epochs must be an integer ≥ 1, got 'zero'");
+    const missing = run('fashion-mnist', ['--data-dir', join(outDir, 'nowhere'), '--out-dir', outDir]);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('nowhere');
+  });
+});
+
+describe('examples/xor', () => {
   for (const backend of ['native', 'reference']) {
     it(`learns XOR on the ${backend} backend`, () => {
-      const result = spawnSync(process.execPath, [script, '--every', '500'], { encoding: 'utf8', env: { ...process.env, KILN_BACKEND: backend } });
+      const result = run('xor', ['--every', '500'], { KILN_BACKEND: backend });
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout).toContain(`on the ${backend} backend`);
       expect(result.stdout).toContain('4/4 patterns correct');

@@ -1,0 +1,292 @@
+/**
+ * The main job (`npm start`): LeNet-5 learns Fashion-MNIST. It finds the data (a folder you
+ * name, else Debian's full set in /usr/share/datasets/fashion-mnist, else the 10k/2k subset
+ * embedded in the repo), holds out a validation split, trains with a progress bar, early
+ * stopping and a resumable checkpoint per epoch, then prints the test accuracy, per-class
+ * figures and the confusion matrix, and writes the model (safetensors), the learning curve
+ * and the confusion matrix (PNG and SVG) and the history (JSONL) to the output folder.
+ *
+ * Run: `npm start`, or `npm start -- --help` for the flags.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  data,
+  F,
+  Generator,
+  getBackend,
+  getNumThreads,
+  io,
+  manualSeed,
+  metrics,
+  models,
+  noGrad,
+  optim,
+  setBackend,
+  setNumThreads,
+  train,
+  type BackendName,
+  type nn,
+  type Tensor,
+} from '../lib/index.js';
+
+const HELP = `Usage: npm start -- [options]
+
+Trains LeNet-5 on Fashion-MNIST and evaluates it on the test set.
+
+Options:
+  --epochs N          epochs to train (default 10)
+  --batch-size N      samples per batch (default 64)
+  --lr X              learning rate (default 0.05)
+  --optimizer NAME    sgd (momentum 0.9), adam, adamw, rmsprop or adagrad (default sgd)
+  --schedule NAME     learning-rate schedule: none, cosine or step (default none)
+  --patience N        early stopping: epochs without a better val loss (default 3)
+  --threads N         native threads (default: all cores, ${getNumThreads()} here)
+  --backend NAME      native or reference (default: native when it loads)
+  --data-dir DIR      a folder with the four Fashion-MNIST IDX files
+  --subset            use the embedded 10k/2k subset even when the full set is present
+  --limit N           train on the first N training samples only (quick runs)
+  --val-fraction X    share of the training data held out for validation (default 0.1)
+  --out-dir DIR       where the model, plots and history go (default out)
+  --resume            continue from <out-dir>/checkpoint.safetensors
+  --diagnose          run the before-training checks (gradient check, initial loss, overfit) first
+  --seed N            seed of every random choice (default 0)
+  -h, --help          show this help
+`;
+
+/** The parsed command line. */
+interface Options {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  optimizer: string;
+  schedule: string;
+  patience: number;
+  threads: number | undefined;
+  backend: string | undefined;
+  dataDir: string | undefined;
+  subset: boolean;
+  limit: number | undefined;
+  valFraction: number;
+  outDir: string;
+  resume: boolean;
+  diagnose: boolean;
+  seed: number;
+}
+
+/** Reads the flags; throws an Error naming the flag and value that are wrong. */
+function parseOptions(argv: string[]): Options | null {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      epochs: { type: 'string', default: '10' },
+      'batch-size': { type: 'string', default: '64' },
+      lr: { type: 'string', default: '0.05' },
+      optimizer: { type: 'string', default: 'sgd' },
+      schedule: { type: 'string', default: 'none' },
+      patience: { type: 'string', default: '3' },
+      threads: { type: 'string' },
+      backend: { type: 'string' },
+      'data-dir': { type: 'string' },
+      subset: { type: 'boolean', default: false },
+      limit: { type: 'string' },
+      'val-fraction': { type: 'string', default: '0.1' },
+      'out-dir': { type: 'string', default: 'out' },
+      resume: { type: 'boolean', default: false },
+      diagnose: { type: 'boolean', default: false },
+      seed: { type: 'string', default: '0' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return null;
+  const optional = (flag: string, text: string | undefined, min: number) => (text === undefined ? undefined : integer(flag, text, min));
+  return {
+    epochs: integer('--epochs', values.epochs, 1),
+    batchSize: integer('--batch-size', values['batch-size'], 1),
+    lr: positive('--lr', values.lr),
+    optimizer: oneOf('--optimizer', values.optimizer, ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad']),
+    schedule: oneOf('--schedule', values.schedule, ['none', 'cosine', 'step']),
+    patience: integer('--patience', values.patience, 1),
+    threads: optional('--threads', values.threads, 1),
+    backend: values.backend === undefined ? undefined : oneOf('--backend', values.backend, ['native', 'reference']),
+    dataDir: values['data-dir'],
+    subset: values.subset,
+    limit: optional('--limit', values.limit, 1),
+    valFraction: fraction('--val-fraction', values['val-fraction']),
+    outDir: values['out-dir'],
+    resume: values.resume,
+    diagnose: values.diagnose,
+    seed: integer('--seed', values.seed, 0),
+  };
+}
+
+function integer(flag: string, text: string, min: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${flag} must be an integer ≥ ${min}, got '${text}'`);
+  return value;
+}
+
+function positive(flag: string, text: string): number {
+  const value = Number(text);
+  if (!(value > 0 && Number.isFinite(value))) throw new Error(`${flag} must be a positive number, got '${text}'`);
+  return value;
+}
+
+function fraction(flag: string, text: string): number {
+  const value = Number(text);
+  if (!(value > 0 && value < 1)) throw new Error(`${flag} must be a number between 0 and 1, got '${text}'`);
+  return value;
+}
+
+function oneOf(flag: string, text: string, choices: string[]): string {
+  if (!choices.includes(text)) throw new Error(`${flag} must be one of ${choices.join(', ')}, got '${text}'`);
+  return text;
+}
+
+/** The train, validation and test sets, normalised with the training part's mean and std. */
+interface Splits {
+  train: data.Dataset<Tensor[]>;
+  val: data.Dataset<Tensor[]>;
+  test: data.TensorDataset;
+  source: string;
+}
+
+function loadSplits(options: Options): Splits {
+  const where = { root: options.dataDir, full: options.subset ? false : undefined };
+  const trainData = data.loadFashionMnist({ ...where, split: 'train' });
+  const testData = data.loadFashionMnist({ ...where, split: 'test' });
+  const count = Math.min(options.limit ?? Infinity, trainData.images.shape[0]);
+  const valCount = Math.max(1, Math.round(count * options.valFraction));
+  const [trainPart, valPart] = data.randomSplit(new data.TensorDataset(trainData.images, trainData.labels), [count - valCount, valCount, trainData.images.shape[0] - count], {
+    generator: new Generator(options.seed),
+  });
+  const { mean, std } = pixelStats(trainPart);
+  const normalised = new data.TensorDataset(trainData.images.sub(mean).div(std), trainData.labels);
+  return {
+    train: new data.Subset(normalised, trainPart.indices),
+    val: new data.Subset(normalised, valPart.indices),
+    test: new data.TensorDataset(testData.images.sub(mean).div(std), testData.labels),
+    source: `${trainData.source} (${trainData.root})`,
+  };
+}
+
+/** Mean and standard deviation of every pixel of a split (training statistics only). */
+function pixelStats(split: data.Subset<Tensor[]>): { mean: number; std: number } {
+  const [images] = split.getBatch!([...Array(split.length).keys()]) as Tensor[];
+  return { mean: images.mean().item(), std: images.std().item() };
+}
+
+function makeOptimizer(options: Options, params: Tensor[]): optim.Optimizer<{ lr: number }> {
+  switch (options.optimizer) {
+    case 'adam':
+      return new optim.Adam(params, { lr: options.lr });
+    case 'adamw':
+      return new optim.AdamW(params, { lr: options.lr });
+    case 'rmsprop':
+      return new optim.RMSprop(params, { lr: options.lr });
+    case 'adagrad':
+      return new optim.Adagrad(params, { lr: options.lr });
+    default:
+      return new optim.SGD(params, { lr: options.lr, momentum: 0.9 });
+  }
+}
+
+function makeScheduler(options: Options, optimizer: optim.Optimizer<{ lr: number }>): train.Scheduler | undefined {
+  if (options.schedule === 'cosine') return new optim.CosineAnnealingLR(optimizer, { TMax: options.epochs });
+  if (options.schedule === 'step') return new optim.StepLR(optimizer, { stepSize: Math.max(1, Math.floor(options.epochs / 3)), gamma: 0.1 });
+  return undefined;
+}
+
+/** Predicted classes of the whole test set, in batches of 1000. */
+function predict(model: nn.Module, test: data.TensorDataset): { scores: Tensor[]; predicted: Int32Array } {
+  model.eval();
+  const predicted = new Int32Array(test.length);
+  const scores: Tensor[] = [];
+  noGrad(() => {
+    for (let at = 0; at < test.length; at += 1000) {
+      const rows = [...Array(Math.min(1000, test.length - at)).keys()].map((i) => at + i);
+      const [x] = test.getBatch(rows);
+      const logits = model.forward(x) as Tensor;
+      scores.push(logits);
+      predicted.set(logits.argmax(1).data as Int32Array, at);
+    }
+  });
+  return { scores, predicted };
+}
+
+/** Prints test accuracy, per-class precision/recall/F1 and the confusion matrix; writes its plot. */
+function report(model: nn.Module, test: data.TensorDataset, outDir: string): number {
+  const { predicted } = predict(model, test);
+  const targets = test.tensors[1];
+  const matrix = metrics.confusionMatrix(predicted, targets, 10);
+  const accuracy = metrics.accuracy(predicted, targets);
+  const names = data.FASHION_MNIST_CLASSES;
+  const [p, r, f] = [metrics.precision(matrix, { average: 'none' }), metrics.recall(matrix, { average: 'none' }), metrics.f1Score(matrix, { average: 'none' })];
+  console.log(`\ntest accuracy ${(100 * accuracy).toFixed(2)}% on ${test.length} images (macro F1 ${metrics.f1Score(matrix).toFixed(3)})\n`);
+  console.log(`${'class'.padEnd(12)} precision  recall  F1`);
+  names.forEach((name, k) => console.log(`${name.padEnd(12)} ${p[k].toFixed(3).padStart(9)}  ${r[k].toFixed(3).padStart(6)}  ${f[k].toFixed(3)}`));
+  console.log(`\nconfusion matrix (rows: true class, columns: predicted)\n${metrics.formatConfusionMatrix(matrix, names)}`);
+  metrics.plotConfusionMatrix(join(outDir, 'confusion-matrix'), matrix, { classNames: names, title: `LeNet-5 on Fashion-MNIST: test accuracy ${(100 * accuracy).toFixed(2)}%` });
+  return accuracy;
+}
+
+function runDiagnose(model: nn.Module, splits: Splits): void {
+  const [inputs, targets] = splits.train.getBatch!([...Array(32).keys()]) as Tensor[];
+  console.log('before-training checks:');
+  train.diagnose(model, { inputs, targets, loss: F.crossEntropy, numClasses: 10 });
+}
+
+function main(argv: string[]): void {
+  const options = parseOptions(argv);
+  if (options === null) {
+    process.stdout.write(HELP);
+    return;
+  }
+  if (options.backend !== undefined) setBackend(options.backend as BackendName);
+  if (options.threads !== undefined) setNumThreads(options.threads);
+  manualSeed(options.seed);
+  mkdirSync(options.outDir, { recursive: true });
+
+  const splits = loadSplits(options);
+  console.log(`Fashion-MNIST from ${splits.source}: ${splits.train.length} train, ${splits.val.length} validation, ${splits.test.length} test images`);
+  console.log(`LeNet-5, ${options.optimizer} lr ${options.lr}, batch ${options.batchSize}, ${options.epochs} epochs, ${getBackend().name} backend, ${getNumThreads()} threads\n`);
+
+  const model = models.lenet5();
+  if (options.diagnose) runDiagnose(model, splits);
+  const optimizer = makeOptimizer(options, model.parameters());
+  const scheduler = makeScheduler(options, optimizer);
+  const shuffle = new Generator(options.seed + 1);
+  const checkpointPath = join(options.outDir, 'checkpoint.safetensors');
+  const resumeFrom = options.resume ? train.loadCheckpoint(checkpointPath, { model, optimizer, scheduler, generators: { shuffle } }) : undefined;
+
+  const history = train.fit(model, {
+    loss: F.crossEntropy,
+    optimizer,
+    scheduler,
+    trainLoader: new data.DataLoader(splits.train, { batchSize: options.batchSize, shuffle: true, generator: shuffle }),
+    valLoader: new data.DataLoader(splits.val, { batchSize: 1000 }),
+    epochs: options.epochs,
+    metrics: { accuracy: train.accuracy },
+    resumeFrom,
+    callbacks: [
+      new train.EarlyStopping({ monitor: 'val_loss', patience: options.patience, restoreBestWeights: true }),
+      new train.ModelCheckpoint({ path: checkpointPath, generators: { shuffle } }),
+      new train.HistoryLogger({ path: join(options.outDir, 'history.jsonl') }),
+      new train.LearningCurvePlot({ basePath: join(options.outDir, 'learning-curve') }),
+    ],
+  });
+  if (history.stopReason) console.log(history.stopReason);
+
+  report(model, splits.test, options.outDir);
+  io.saveStateDict(join(options.outDir, 'lenet5.safetensors'), model);
+  console.log(`\nwrote ${['lenet5.safetensors', 'checkpoint.safetensors', 'learning-curve.{png,svg}', 'confusion-matrix.{png,svg}', 'history.jsonl'].map((f) => join(options.outDir, f)).join(', ')}`);
+}
+
+try {
+  main(process.argv.slice(2));
+} catch (err) {
+  console.error(`error: ${(err as Error).message}`);
+  process.exitCode = 1;
+}
