@@ -37,6 +37,8 @@ static const Conv2dShape kShapes[] = {
     make_shape({2, 2, 6, 5, 7, 4, 4, 1, 1, 5, 1, 0, 6, 1, 1, 1, 0, 0}),      // padding larger than the kernel
     make_shape({3, 5, 9, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),      // Winograd, odd output
     make_shape({2, 4, 6, 8, 3, 3, 3, 1, 1, 2, 0, 0, 2, 1, 1, 1, 0, 0}),      // Winograd, padding 2 and 0
+    make_shape({2, 3, 9, 40, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0}),     // stride 2, rows of 20
+    make_shape({1, 2, 7, 41, 3, 2, 4, 2, 2, 0, 1, 2, 0, 1, 2, 1, 0, 0}),     // stride 2, dilation, rows of 19
     // Output channels in the lanes (k a multiple of 16): rows of 1, 16, 17 (two overlapping
     // pieces) and 33 pixels, planes under and over 16 pixels, 32 channels, kernels 1 to 7 wide
     // (one to four kernel rows per register block, and the rows left over), padding.
@@ -48,6 +50,14 @@ static const Conv2dShape kShapes[] = {
     make_shape({1, 2, 11, 12, 16, 4, 4, 1, 1, 1, 2, 2, 1, 1, 1, 1, 0, 0}),    // 4 wide
     make_shape({2, 1, 10, 10, 16, 3, 6, 1, 1, 1, 1, 2, 3, 1, 1, 1, 0, 0}),    // 6 wide
     make_shape({2, 3, 9, 13, 32, 5, 7, 1, 1, 2, 2, 3, 3, 1, 1, 1, 0, 0}),     // 7 wide: 3 rows a block
+    // Its input gradient puts 16 images in the lanes: a group of 16 and the rest (pixel lanes),
+    // channel blocks of 6, 3 (+ a zero channel), 5 and 1, rows not a multiple of the block's
+    // pixels, planes under 16 pixels.
+    make_shape({17, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),   // LeNet-2
+    make_shape({16, 11, 6, 7, 16, 3, 3, 1, 1, 1, 0, 2, 1, 1, 1, 1, 0, 0}),    // 11 channels: 2 blocks of 6
+    make_shape({16, 3, 5, 19, 32, 2, 5, 1, 1, 1, 1, 2, 2, 1, 1, 1, 0, 0}),    // 4-pixel blocks, 19 columns
+    make_shape({33, 10, 4, 5, 16, 3, 2, 1, 1, 2, 0, 0, 1, 1, 1, 1, 0, 0}),    // 2 groups, blocks of 5
+    make_shape({16, 1, 2, 3, 16, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),     // planes of 2 and 6 pixels
 };
 
 static int64_t x_size(const Conv2dShape& s) { return s.n * s.c * s.h * s.w; }

@@ -136,7 +136,7 @@ ConvAlgorithm choose_conv_algorithm(const Conv2dShape& s) {
 }
 
 namespace {
-// kDirect, or kDirectChannels where it falls back to kDirect (and for its input gradient).
+// kDirect, or kDirectChannels where it falls back to kDirect.
 bool is_direct(ConvAlgorithm algorithm) {
   return algorithm == ConvAlgorithm::kDirect || algorithm == ConvAlgorithm::kDirectChannels;
 }
@@ -161,6 +161,8 @@ void conv2d_backward_input_with(ConvAlgorithm algorithm, const float* gy, const 
                                 const Conv2dShape& s) {
   if (algorithm == ConvAlgorithm::kDepthwise) {
     conv::depthwise_backward_input(gy, weight, gx, s);
+  } else if (algorithm == ConvAlgorithm::kDirectChannels && conv::direct_channels_supported(s)) {
+    conv::direct_batch_backward_input(gy, weight, gx, s);
   } else if (is_direct(algorithm) && conv::direct_supported(s)) {
     conv::direct_backward_input(gy, weight, gx, s);
   } else if (algorithm == ConvAlgorithm::kWinograd && conv::winograd_supported(s)) {

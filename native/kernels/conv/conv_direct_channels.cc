@@ -31,7 +31,11 @@
 #define KILN_DIRECT_CHANNELS 0
 #endif
 
+// GCC would otherwise carry the inputs of overlapping taps from one tap to the next in
+// registers and re-broadcast them, more instructions than broadcasting from memory.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-predictive-commoning")
+#endif
 namespace kiln::conv {
 
 // Widest kernel row the weight gradient keeps in registers (kMaxRows (c, r) rows of it).

@@ -77,9 +77,13 @@ void direct_backward_input(const float* gy, const float* weight, float* gx, cons
 void direct_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s);
 
 // Output channels in the lanes: groups 1, stride 1, no dilation, k a multiple of 16, kernels
-// at most 7 wide, GCC 12+ or Clang. The input gradient is direct_backward_input's.
+// at most 7 wide, GCC 12+ or Clang. Its input gradient is direct_batch_backward_input.
 bool direct_channels_supported(const Conv2dShape& s);
 void direct_channels_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
 void direct_channels_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s);
+
+// Images in the lanes, 16 at a time (the rest as direct_backward_input): groups 1, stride 1,
+// no dilation (direct_channels_supported shapes).
+void direct_batch_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);
 
 }  // namespace kiln::conv
