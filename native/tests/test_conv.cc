@@ -133,10 +133,12 @@ TEST(backward_matches_naive) {
 }
 
 TEST(results_do_not_depend_on_thread_count) {
-  // The direct (few channels; 16 output channels: in the lanes on AVX-512) and Winograd (many
-  // channels) algorithms, chosen per shape.
+  // The direct (few channels; 16 output channels: in the lanes on AVX-512), Winograd (many
+  // channels) and GEMM (here with planes cut into two column blocks, whose input gradients
+  // overlap) algorithms, chosen per shape.
   for (const Conv2dShape& s : {make_shape({9, 4, 12, 12, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
-                               make_shape({11, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),
+                               make_shape({3, 64, 30, 30, 8, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 0, 0}),
+                               make_shape({17, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),
                                make_shape({7, 32, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0})}) {
   const std::vector<float> x = Random(7).vector(x_size(s)), w = Random(8).vector(w_size(s));
   const std::vector<float> gy = Random(9).vector(y_size(s));
