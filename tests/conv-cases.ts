@@ -57,6 +57,7 @@ export const CONV_CASES: OpCase[] = [
   conv2dCase('16 output channels', [1, 2, 7, 6], [16, 2, 5, 3], { padding: 1 }),
   conv2dCase('32 output channels, rows of 17', [2, 2, 4, 18], [32, 2, 3, 2], {}),
   conv2dCase('16 output channels, batch 17 (16 images in the lanes)', [17, 1, 3, 4], [16, 1, 2, 2], { padding: 1 }),
+  conv2dCase('16 output channels, stride 2', [2, 3, 9, 8], [16, 3, 3, 3], { stride: 2, padding: 1 }),
   ...randomConv2dCases(8, 11),
   { name: 'conv1d', inputs: [f(2, 3, 9), f(4, 3, 3), f(4)], fn: (x, w, b) => k.conv1d(x, w, b, { padding: 1 }), tol: TOL },
   { name: 'conv1d same', inputs: [f(1, 2, 7), f(2, 2, 4)], fn: (x, w) => k.conv1d(x, w, null, { padding: 'same', dilation: 2 }), tol: TOL },

@@ -50,6 +50,11 @@ static const Conv2dShape kShapes[] = {
     make_shape({1, 2, 11, 12, 16, 4, 4, 1, 1, 1, 2, 2, 1, 1, 1, 1, 0, 0}),    // 4 wide
     make_shape({2, 1, 10, 10, 16, 3, 6, 1, 1, 1, 1, 2, 3, 1, 1, 1, 0, 0}),    // 6 wide
     make_shape({2, 3, 9, 13, 32, 5, 7, 1, 1, 2, 2, 3, 3, 1, 1, 1, 0, 0}),     // 7 wide: 3 rows a block
+    // Column stride 2 (the input gradient then GEMM's), row strides 2 and 3.
+    make_shape({2, 3, 11, 12, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+    make_shape({3, 5, 9, 37, 32, 5, 4, 2, 2, 2, 1, 0, 2, 1, 1, 1, 0, 0}),    // rows of 18 outputs
+    make_shape({2, 2, 13, 8, 16, 2, 7, 3, 1, 0, 1, 3, 3, 1, 1, 1, 0, 0}),     // row stride 3
+    make_shape({2, 4, 6, 30, 16, 3, 3, 1, 2, 0, 0, 0, 0, 1, 1, 1, 0, 0}),     // unpadded, stride (1, 2)
     // Its input gradient puts 16 images in the lanes: a group of 16 and the rest (pixel lanes),
     // channel blocks of 6, 3 (+ a zero channel), 5 and 1, rows not a multiple of the block's
     // pixels, planes under 16 pixels.

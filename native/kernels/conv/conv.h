@@ -9,9 +9,10 @@
 //               otherwise (conv_depthwise.cc)
 //   kDirect     few input channels (LeNet's layers), stride 1, groups 1: zero-padded planes and
 //               register-blocked rows of 16 pixels × up to 8 output channels (conv_direct.cc)
-//   kDirectChannels  the same shapes with k a multiple of 16: the output channels in the vector
-//               lanes, so short rows waste no lanes (conv_direct_channels.cc; the input
-//               gradient is kDirect's)
+//   kDirectChannels  the same shapes with k a multiple of 16, and stride 2: the output channels
+//               in the vector lanes, so short rows waste no lanes and strided inputs are read
+//               in place (conv_direct_channels.cc); the input gradient puts 16 images in the
+//               lanes at stride 1 (conv_direct_batch.cc) and is kGemm's at stride 2
 //   kWinograd   3×3, stride 1, many channels: Winograd F(2×2, 3×3), 16 GEMMs over channels per
 //               block of tiles, 2.25× fewer multiplications (conv_winograd.cc)
 #pragma once

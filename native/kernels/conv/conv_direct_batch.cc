@@ -20,19 +20,17 @@
 #include "../parallel.h"
 #include "internal.h"
 
-// The 16 × 16 transposes need __builtin_shufflevector (GCC 12+, Clang).
-#if KILN_HAS_VEC16 && (defined(__clang__) || __GNUC__ >= 12)
-#define KILN_DIRECT_BATCH 1
-#else
-#define KILN_DIRECT_BATCH 0
-#endif
-
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-predictive-commoning")  // keep broadcasts as memory operands
 #endif
 namespace kiln::conv {
 
-#if KILN_DIRECT_BATCH
+bool direct_batch_supported(const Conv2dShape& s) {
+  return KILN_HAS_SHUFFLE && s.groups == 1 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
+         s.dilation_w == 1;
+}
+
+#if KILN_HAS_SHUFFLE
 namespace {
 
 constexpr int64_t kGroup = 16;  // images per group: one per lane
@@ -42,32 +40,6 @@ constexpr int kMaxChannels = 8;
 
 // Pixels per block for CB channels: about 12 accumulators, at least 2 pixels.
 constexpr int pixels_per_block(int cb) { return cb >= 6 ? 2 : 12 / cb; }
-
-// v[0 : 16] becomes its transpose: lane j of v[i] goes to lane i of v[j].
-__attribute__((always_inline)) inline void transpose16(Vec16 v[16]) {
-  for (int i = 0; i < 16; i += 2) {
-    const Vec16 a = v[i], b = v[i + 1];
-    v[i] = __builtin_shufflevector(a, b, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
-    v[i + 1] = __builtin_shufflevector(a, b, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
-  }
-  for (int i = 0; i < 16; ++i) {
-    if (i & 2) continue;
-    const Vec16 a = v[i], b = v[i + 2];
-    v[i] = __builtin_shufflevector(a, b, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
-    v[i + 2] = __builtin_shufflevector(a, b, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
-  }
-  for (int i = 0; i < 16; ++i) {
-    if (i & 4) continue;
-    const Vec16 a = v[i], b = v[i + 4];
-    v[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
-    v[i + 4] = __builtin_shufflevector(a, b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
-  }
-  for (int i = 0; i < 8; ++i) {
-    const Vec16 a = v[i], b = v[i + 8];
-    v[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-    v[i + 8] = __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-  }
-}
 
 // Sizes of one group's buffers.
 struct Layout {

@@ -1,35 +1,29 @@
-// Direct convolution with the output channels in the vector lanes, for few input channels and
-// k a multiple of 16 (LeNet's second layer, RGB stems with 16·m filters), stride 1. Where
-// conv_direct.cc puts 16 pixels of a row in the lanes (a 10-pixel row then wastes 6 of them),
-// here a lane is an output channel k, so every lane does useful work whatever the plane size:
+// Direct convolution with the output channels in the vector lanes, for k a multiple of 16:
+// few input channels at stride 1 (LeNet's second layer), and stride 2 (downsampling layers,
+// RGB stems), where im2col would copy each input several times. Where conv_direct.cc puts 16
+// pixels of a row in the lanes (a 10-pixel row then wastes 6 of them), here a lane is an
+// output channel k, so every lane does useful work whatever the plane size (s: the stride):
 //
-//   forward          y[n, :, oh, ow]   = Σ over taps t = (c, r, q) of x[n, c, oh + r, ow + q] · wt[t, :]
+//   forward          y[n, :, oh, ow]   = Σ over taps t = (c, r, q) of x[n, c, oh·s + r, ow·s + q] · wt[t, :]
 //                    wt: the weight transposed to (c·kh·kw, k); P pixels of a row accumulate in
 //                    registers, each tap is one vector load of wt and P broadcast multiply-adds
-//   backward weight  gwt[t, :] = Σ over n, oh, ow of x[n, c, oh + r, ow + q] · gyt[n, oh, ow, :]
+//   backward weight  gwt[t, :] = Σ over n, oh, ow of x[n, c, oh·s + r, ow·s + q] · gyt[n, oh, ow, :]
 //                    gyt: gy transposed to pixel-major (n, oh, ow, k); the taps of up to four
 //                    (c, r) rows accumulate in registers, each pixel is one vector load of gyt
 //                    and their broadcast multiply-adds
 //
-// y is produced pixel-major per image and transposed into place with 16 × 16 in-register
-// transposes, as gy is transposed into gyt. The input gradient is conv_direct.cc's (pixels in
-// the lanes): its reduction over k would need a horizontal sum per input pixel here.
+// y is produced pixel-major a few rows at a time and transposed into place with 16 × 16
+// in-register transposes, as gy is transposed into gyt. The input gradient is
+// conv_direct_batch.cc's (images in the lanes) at stride 1, GEMM's at stride 2: with channels
+// in the lanes its reduction over k would need a horizontal sum per input pixel.
 // Threads split images (forward) or fixed batch slices (weight gradient, summed in slice
 // order, so results do not depend on the thread count).
 #include <algorithm>
 #include <utility>
 #include <vector>
 
-#include "../cpu.h"
 #include "../parallel.h"
 #include "internal.h"
-
-// The 16 × 16 transposes need __builtin_shufflevector (GCC 12+, Clang).
-#if KILN_HAS_VEC16 && (defined(__clang__) || __GNUC__ >= 12)
-#define KILN_DIRECT_CHANNELS 1
-#else
-#define KILN_DIRECT_CHANNELS 0
-#endif
 
 // GCC would otherwise carry the inputs of overlapping taps from one tap to the next in
 // registers and re-broadcast them, more instructions than broadcasting from memory.
@@ -42,11 +36,11 @@ namespace kiln::conv {
 constexpr int64_t kMaxKernelWidth = 7;
 
 bool direct_channels_supported(const Conv2dShape& s) {
-  return KILN_DIRECT_CHANNELS && s.groups == 1 && s.stride_h == 1 && s.stride_w == 1 && s.dilation_h == 1 &&
+  return KILN_HAS_SHUFFLE && s.groups == 1 && (s.stride_w == 1 || s.stride_w == 2) && s.dilation_h == 1 &&
          s.dilation_w == 1 && s.k % 16 == 0 && s.kernel_w <= kMaxKernelWidth;
 }
 
-#if KILN_DIRECT_CHANNELS
+#if KILN_HAS_SHUFFLE
 namespace {
 
 // Pixels of an output row accumulated at once in the forward pass (one register each).
@@ -60,33 +54,6 @@ constexpr int kMaxRows = 4;
 
 // The weight gradient's batch slices (see the header comment).
 constexpr int64_t kWeightSlots = 8;
-
-// v[0 : 16] becomes its transpose: lane j of v[i] goes to lane i of v[j]. Four rounds, each
-// swapping one bit of the row index with the same bit of the lane index.
-__attribute__((always_inline)) inline void transpose16(Vec16 v[16]) {
-  for (int i = 0; i < 16; i += 2) {
-    const Vec16 a = v[i], b = v[i + 1];
-    v[i] = __builtin_shufflevector(a, b, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
-    v[i + 1] = __builtin_shufflevector(a, b, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
-  }
-  for (int i = 0; i < 16; ++i) {
-    if (i & 2) continue;
-    const Vec16 a = v[i], b = v[i + 2];
-    v[i] = __builtin_shufflevector(a, b, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
-    v[i + 2] = __builtin_shufflevector(a, b, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
-  }
-  for (int i = 0; i < 16; ++i) {
-    if (i & 4) continue;
-    const Vec16 a = v[i], b = v[i + 4];
-    v[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
-    v[i + 4] = __builtin_shufflevector(a, b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
-  }
-  for (int i = 0; i < 8; ++i) {
-    const Vec16 a = v[i], b = v[i + 8];
-    v[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
-    v[i + 8] = __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
-  }
-}
 
 // dst[j · dst_ld + i] = src[i · src_ld + j] for i < rows, j < cols, where rows or cols is 16:
 // whole 16 × 16 blocks along the other side, the last one overlapping the one before it (it
@@ -121,7 +88,9 @@ struct InputPlanes {
 InputPlanes input_planes(const float* x_image, const Conv2dShape& s, int slot) {
   const bool unpadded = s.pad_top == 0 && s.pad_bottom == 0 && s.pad_left == 0 && s.pad_right == 0;
   if (unpadded) return {x_image, s.w, s.h * s.w};
-  const PaddedPlane p = input_padding(s);
+  // Rows and columns the outputs read: (out − 1) · stride + kernel, zeros outside x.
+  const PaddedPlane p{(s.out_h - 1) * s.stride_h + s.kernel_h, (s.out_w - 1) * s.stride_w + s.kernel_w, s.pad_top,
+                      s.pad_left};
   float* xp = thread_buffer(s.c * p.size(), slot);
   for (int64_t c = 0; c < s.c; ++c) place(x_image + c * s.h * s.w, s.h, s.w, xp + c * p.size(), p);
   return {xp, p.cols, p.size()};
@@ -130,7 +99,7 @@ InputPlanes input_planes(const float* x_image, const Conv2dShape& s, int slot) {
 // tile[(ow0 + p) · 16 + :] (p < P) = bias + Σ over taps of x row · wt: output pixels
 // [ow0, ow0 + P) of one row, 16 channels; x_row points at (c = 0, oh, ow0), wt and bias (or
 // nullptr) at the 16 channels (wt's taps k floats apart).
-template <int P>
+template <int S, int P>
 __attribute__((always_inline)) inline void forward_pixels(const float* x_row, const InputPlanes& in, const float* wt,
                                                           const float* bias, float* tile, const Conv2dShape& s) {
   Vec16 acc[P];
@@ -140,7 +109,7 @@ __attribute__((always_inline)) inline void forward_pixels(const float* x_row, co
       const float* row = x_row + c * in.size + r * in.cols;
       for (int64_t q = 0; q < s.kernel_w; ++q, wt += s.k) {
         const Vec16 w = load16(wt);
-        for (int p = 0; p < P; ++p) acc[p] += row[q + p] * w;
+        for (int p = 0; p < P; ++p) acc[p] += row[q + p * S] * w;
       }
     }
   }
@@ -153,7 +122,7 @@ int64_t tile_rows(const Conv2dShape& s) { return (kTilePixels + s.out_w - 1) / s
 // y_k (16 channels of one image's output, planes `plane` apart) = the 16 channels at wt (and
 // bias) of every output pixel: rows cut into P-pixel pieces (the last one overlapping the one
 // before it), computed pixel-major into tile a few rows at a time, then transposed into y_k.
-template <int P>
+template <int S, int P>
 __attribute__((always_inline)) inline void forward_plane(const InputPlanes& in, const float* wt, const float* bias,
                                                          float* tile, float* y_k, const Conv2dShape& s) {
   const int64_t plane = s.out_h * s.out_w, rows = tile_rows(s);
@@ -162,7 +131,8 @@ __attribute__((always_inline)) inline void forward_plane(const InputPlanes& in, 
     for (int64_t oh = oh0; oh < oh1; ++oh) {
       for (int64_t ow = 0; ow < s.out_w; ow += P) {
         const int64_t ow0 = std::min(ow, s.out_w - P);
-        forward_pixels<P>(in.data + oh * in.cols + ow0, in, wt, bias, tile + ((oh - oh0) * s.out_w + ow0) * 16, s);
+        forward_pixels<S, P>(in.data + oh * s.stride_h * in.cols + ow0 * S, in, wt, bias, tile + ((oh - oh0) * s.out_w + ow0) * 16,
+                             s);
       }
     }
     transpose(tile, 16, (oh1 - oh0) * s.out_w, 16, y_k + oh0 * s.out_w, plane);
@@ -175,11 +145,11 @@ int64_t forward_piece(const Conv2dShape& s) {
   return (s.out_w + pieces - 1) / pieces;
 }
 
-template <int... P>
+template <int S, int... P>
 __attribute__((always_inline)) inline void forward_plane_of(int64_t pixels, const InputPlanes& in, const float* wt,
                                                             const float* bias, float* tile, float* y_k,
                                                             const Conv2dShape& s, std::integer_sequence<int, P...>) {
-  ((pixels == P + 1 ? forward_plane<P + 1>(in, wt, bias, tile, y_k, s) : void()), ...);
+  ((pixels == P + 1 ? forward_plane<S, P + 1>(in, wt, bias, tile, y_k, s) : void()), ...);
 }
 
 // y of one image, 16 channels at a time; tile: scratch for tile_rows(s) rows of 16 channels.
@@ -188,8 +158,13 @@ KILN_VECTORIZE void forward_image(const InputPlanes& in, const float* wt, const 
   const int64_t plane = s.out_h * s.out_w, pixels = forward_piece(s);
   for (int64_t k0 = 0; k0 < s.k; k0 += 16) {
     const float* bias_k0 = bias != nullptr ? bias + k0 : nullptr;
-    forward_plane_of(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * plane, s,
-                     std::make_integer_sequence<int, kMaxPixels>{});
+    if (s.stride_w == 1) {
+      forward_plane_of<1>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * plane, s,
+                          std::make_integer_sequence<int, kMaxPixels>{});
+    } else {
+      forward_plane_of<2>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * plane, s,
+                          std::make_integer_sequence<int, kMaxPixels>{});
+    }
   }
 }
 
@@ -205,8 +180,9 @@ std::vector<float> transposed_weight(const float* weight, const Conv2dShape& s) 
 
 // The taps of NR kernel rows (c, r) starting at flattened row `first` (row index c · kh + r):
 // sums[(row · kw + q) · k + :] (16 channels at sums) += Σ over the image's output pixels of
-// x[c, oh + r, ow + q] · gyt[oh, ow, :]. gyt points at the 16 channels, pixels k floats apart.
-template <int KW, int NR>
+// x[c, oh · stride_h + r, ow · S + q] · gyt[oh, ow, :]. gyt points at the 16 channels, pixels
+// k floats apart.
+template <int S, int KW, int NR>
 __attribute__((always_inline)) inline void weight_rows(const InputPlanes& in, int64_t first, const float* gyt,
                                                        float* sums, const Conv2dShape& s) {
   Vec16 acc[NR][KW];
@@ -220,10 +196,10 @@ __attribute__((always_inline)) inline void weight_rows(const InputPlanes& in, in
     for (int64_t ow = 0; ow < s.out_w; ++ow, gyt += s.k) {
       const Vec16 g = load16(gyt);
       for (int i = 0; i < NR; ++i) {
-        for (int q = 0; q < KW; ++q) acc[i][q] += rows[i][ow + q] * g;
+        for (int q = 0; q < KW; ++q) acc[i][q] += rows[i][ow * S + q] * g;
       }
     }
-    for (int i = 0; i < NR; ++i) rows[i] += in.cols;
+    for (int i = 0; i < NR; ++i) rows[i] += s.stride_h * in.cols;
   }
   for (int i = 0; i < NR; ++i) {
     for (int q = 0; q < KW; ++q) store16(sums + ((first + i) * KW + q) * s.k, acc[i][q]);
@@ -231,20 +207,20 @@ __attribute__((always_inline)) inline void weight_rows(const InputPlanes& in, in
 }
 
 // Every kernel row in blocks of up to NR (NR · KW accumulators; fewer rows for wide kernels).
-template <int KW>
+template <int S, int KW>
 __attribute__((always_inline)) inline void weight_taps(const InputPlanes& in, const float* gyt, float* sums,
                                                        const Conv2dShape& s) {
   constexpr int NR = KW * kMaxRows <= 24 ? kMaxRows : 24 / KW;
   const int64_t rows = s.c * s.kernel_h;
   int64_t first = 0;
-  for (; first + NR <= rows; first += NR) weight_rows<KW, NR>(in, first, gyt, sums, s);
-  for (; first < rows; ++first) weight_rows<KW, 1>(in, first, gyt, sums, s);
+  for (; first + NR <= rows; first += NR) weight_rows<S, KW, NR>(in, first, gyt, sums, s);
+  for (; first < rows; ++first) weight_rows<S, KW, 1>(in, first, gyt, sums, s);
 }
 
-template <int... KW>
+template <int S, int... KW>
 __attribute__((always_inline)) inline void weight_taps_of(const InputPlanes& in, const float* gyt, float* sums,
                                                           const Conv2dShape& s, std::integer_sequence<int, KW...>) {
-  ((s.kernel_w == KW + 1 ? weight_taps<KW + 1>(in, gyt, sums, s) : void()), ...);
+  ((s.kernel_w == KW + 1 ? weight_taps<S, KW + 1>(in, gyt, sums, s) : void()), ...);
 }
 
 // sums (c·kh·kw, k) += one image's weight gradient; gyt: scratch for its transposed gy.
@@ -253,7 +229,11 @@ KILN_VECTORIZE void weight_image(const InputPlanes& in, const float* gy_image, f
   const int64_t plane = s.out_h * s.out_w;
   for (int64_t k0 = 0; k0 < s.k; k0 += 16) transpose(gy_image + k0 * plane, plane, 16, plane, gyt + k0, s.k);
   for (int64_t k0 = 0; k0 < s.k; k0 += 16) {
-    weight_taps_of(in, gyt + k0, sums + k0, s, std::make_integer_sequence<int, kMaxKernelWidth>{});
+    if (s.stride_w == 1) {
+      weight_taps_of<1>(in, gyt + k0, sums + k0, s, std::make_integer_sequence<int, kMaxKernelWidth>{});
+    } else {
+      weight_taps_of<2>(in, gyt + k0, sums + k0, s, std::make_integer_sequence<int, kMaxKernelWidth>{});
+    }
   }
 }
 

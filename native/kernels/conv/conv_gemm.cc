@@ -108,9 +108,8 @@ int64_t block_grain(const Conv2dShape& s, const Plan& p) {
   return std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerChunk / std::max(flops, 1.0)));
 }
 
-// Stride 2 moves every other float (im2col and col2im for n >= 17 outputs of a row); the vector
-// forms need __builtin_shufflevector.
-#if KILN_HAS_VEC16 && (defined(__clang__) || __GNUC__ >= 12)
+// Stride 2 moves every other float (im2col and col2im for n >= 17 outputs of a row).
+#if KILN_HAS_SHUFFLE
 
 // dst[i] = src[2i] for i < n, n >= 17: the even lanes of two vectors at a time, the last pair
 // overlapping the one before it so no read goes past src[2(n − 1)].
