@@ -319,12 +319,19 @@ void gemm_forward(const float* x, const float* weight, const float* bias, float*
 
 void gemm_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
   const Plan p(s);
-  if (!p.pointwise) std::memset(gx, 0, sizeof(float) * static_cast<size_t>(s.n * s.c * p.plane_in));
   // Blocks that are parts of one image's plane add into overlapping rows of its gx (col2im of
   // neighbouring output rows): a task is all blocks of an image, never split between threads.
+  // Each task zeroes its images' gx just before adding into them, while they are in cache.
   const int64_t unit = p.images_per_block > 1 || s.n == 0 ? 1 : p.block_count / s.n;  // blocks per task
+  const int64_t image = s.c * p.plane_in;
   parallel_for(0, p.block_count / unit, std::max<int64_t>(1, block_grain(s, p) / unit), [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin * unit; b < end * unit; ++b) backward_input_block(gy, weight, gx, s, p, p.block(s, b));
+    for (int64_t b = begin * unit; b < end * unit; ++b) {
+      const Block block = p.block(s, b);
+      if (!p.pointwise && b % unit == 0) {
+        std::memset(gx + block.n0 * image, 0, sizeof(float) * static_cast<size_t>((block.n1 - block.n0) * image));
+      }
+      backward_input_block(gy, weight, gx, s, p, block);
+    }
   });
 }
 
