@@ -53,6 +53,11 @@ export const CONV_CASES: OpCase[] = [
   conv2dCase('per-side padding', [1, 2, 5, 4], [3, 2, 3, 3], { padding: [1, 0, 2, 1] }),
   conv2dCase('one input channel', [2, 1, 8, 8], [3, 1, 5, 5], { padding: 2 }),
   conv2dCase('unbatched', [3, 5, 5], [2, 3, 3, 3], { padding: 'valid' }),
+  // 16 · m output channels: native kernels with the channels in the vector lanes.
+  conv2dCase('16 output channels', [1, 2, 7, 6], [16, 2, 5, 3], { padding: 1 }),
+  conv2dCase('32 output channels, rows of 17', [2, 2, 4, 18], [32, 2, 3, 2], {}),
+  conv2dCase('16 output channels, batch 17 (16 images in the lanes)', [17, 1, 3, 4], [16, 1, 2, 2], { padding: 1 }),
+  conv2dCase('16 output channels, stride 2', [2, 3, 9, 8], [16, 3, 3, 3], { stride: 2, padding: 1 }),
   ...randomConv2dCases(8, 11),
   { name: 'conv1d', inputs: [f(2, 3, 9), f(4, 3, 3), f(4)], fn: (x, w, b) => k.conv1d(x, w, b, { padding: 1 }), tol: TOL },
   { name: 'conv1d same', inputs: [f(1, 2, 7), f(2, 2, 4)], fn: (x, w) => k.conv1d(x, w, null, { padding: 'same', dilation: 2 }), tol: TOL },
@@ -63,6 +68,7 @@ export const CONV_CASES: OpCase[] = [
     tol: TOL,
   },
   { name: 'convTranspose2d', inputs: [f(2, 3, 4, 5), f(3, 2, 3, 3), f(2)], fn: (x, w, b) => k.convTranspose2d(x, w, b), tol: TOL },
+  { name: 'convTranspose2d 16 input channels', inputs: [f(2, 16, 3, 4), f(16, 2, 3, 3)], fn: (x, w) => k.convTranspose2d(x, w, null, { padding: 1 }), tol: TOL },
   {
     name: 'convTranspose2d stride outputPadding',
     inputs: [f(1, 2, 3, 4), f(2, 3, 3, 2)],

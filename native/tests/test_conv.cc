@@ -37,6 +37,32 @@ static const Conv2dShape kShapes[] = {
     make_shape({2, 2, 6, 5, 7, 4, 4, 1, 1, 5, 1, 0, 6, 1, 1, 1, 0, 0}),      // padding larger than the kernel
     make_shape({3, 5, 9, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),      // Winograd, odd output
     make_shape({2, 4, 6, 8, 3, 3, 3, 1, 1, 2, 0, 0, 2, 1, 1, 1, 0, 0}),      // Winograd, padding 2 and 0
+    make_shape({2, 3, 9, 40, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0}),     // stride 2, rows of 20
+    make_shape({1, 2, 7, 41, 3, 2, 4, 2, 2, 0, 1, 2, 0, 1, 2, 1, 0, 0}),     // stride 2, dilation, rows of 19
+    // Output channels in the lanes (k a multiple of 16): rows of 1, 16, 17 (two overlapping
+    // pieces) and 33 pixels, planes under and over 16 pixels, 32 channels, kernels 1 to 7 wide
+    // (one to four kernel rows per register block, and the rows left over), padding.
+    make_shape({3, 2, 7, 5, 16, 7, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),      // a 1 × 1 output
+    make_shape({2, 3, 5, 20, 32, 2, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),     // 4 rows of 16
+    make_shape({2, 1, 3, 19, 16, 3, 3, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0}),     // rows of 17
+    make_shape({3, 2, 9, 33, 16, 3, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 0, 0}),     // 1 wide, rows of 33
+    make_shape({2, 5, 8, 9, 16, 2, 2, 1, 1, 0, 1, 1, 0, 1, 1, 1, 0, 0}),      // 2 wide, 10 kernel rows
+    make_shape({1, 2, 11, 12, 16, 4, 4, 1, 1, 1, 2, 2, 1, 1, 1, 1, 0, 0}),    // 4 wide
+    make_shape({2, 1, 10, 10, 16, 3, 6, 1, 1, 1, 1, 2, 3, 1, 1, 1, 0, 0}),    // 6 wide
+    make_shape({2, 3, 9, 13, 32, 5, 7, 1, 1, 2, 2, 3, 3, 1, 1, 1, 0, 0}),     // 7 wide: 3 rows a block
+    // Column stride 2 (the input gradient then GEMM's), row strides 2 and 3.
+    make_shape({2, 3, 11, 12, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+    make_shape({3, 5, 9, 37, 32, 5, 4, 2, 2, 2, 1, 0, 2, 1, 1, 1, 0, 0}),    // rows of 18 outputs
+    make_shape({2, 2, 13, 8, 16, 2, 7, 3, 1, 0, 1, 3, 3, 1, 1, 1, 0, 0}),     // row stride 3
+    make_shape({2, 4, 6, 30, 16, 3, 3, 1, 2, 0, 0, 0, 0, 1, 1, 1, 0, 0}),     // unpadded, stride (1, 2)
+    // Its input gradient puts 16 images in the lanes: a group of 16 and the rest (pixel lanes),
+    // channel blocks of 6, 3 (+ a zero channel), 5 and 1, rows not a multiple of the block's
+    // pixels, planes under 16 pixels.
+    make_shape({17, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),   // LeNet-2
+    make_shape({16, 11, 6, 7, 16, 3, 3, 1, 1, 1, 0, 2, 1, 1, 1, 1, 0, 0}),    // 11 channels: 2 blocks of 6
+    make_shape({16, 3, 5, 19, 32, 2, 5, 1, 1, 1, 1, 2, 2, 1, 1, 1, 0, 0}),    // 4-pixel blocks, 19 columns
+    make_shape({33, 10, 4, 5, 16, 3, 2, 1, 1, 2, 0, 0, 1, 1, 1, 1, 0, 0}),    // 2 groups, blocks of 5
+    make_shape({16, 1, 2, 3, 16, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),     // planes of 2 and 6 pixels
 };
 
 static int64_t x_size(const Conv2dShape& s) { return s.n * s.c * s.h * s.w; }
@@ -65,7 +91,7 @@ static void for_each_term(const Conv2dShape& s, Fn fn) {
 }
 
 static const ConvAlgorithm kAlgorithms[] = {ConvAlgorithm::kGemm, ConvAlgorithm::kDepthwise, ConvAlgorithm::kDirect,
-                                              ConvAlgorithm::kWinograd};
+                                              ConvAlgorithm::kDirectChannels, ConvAlgorithm::kWinograd};
 
 static bool runs(ConvAlgorithm algorithm, const Conv2dShape& s) {
   return algorithm != ConvAlgorithm::kDepthwise || s.groups == s.c;
@@ -112,8 +138,12 @@ TEST(backward_matches_naive) {
 }
 
 TEST(results_do_not_depend_on_thread_count) {
-  // The direct (few channels) and Winograd (many channels) algorithms, chosen per shape.
+  // The direct (few channels; 16 output channels: in the lanes on AVX-512), Winograd (many
+  // channels) and GEMM (here with planes cut into two column blocks, whose input gradients
+  // overlap) algorithms, chosen per shape.
   for (const Conv2dShape& s : {make_shape({9, 4, 12, 12, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+                               make_shape({3, 64, 30, 30, 8, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 0, 0}),
+                               make_shape({17, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),
                                make_shape({7, 32, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0})}) {
   const std::vector<float> x = Random(7).vector(x_size(s)), w = Random(8).vector(w_size(s));
   const std::vector<float> gy = Random(9).vector(y_size(s));

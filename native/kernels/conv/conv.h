@@ -9,6 +9,10 @@
 //               otherwise (conv_depthwise.cc)
 //   kDirect     few input channels (LeNet's layers), stride 1, groups 1: zero-padded planes and
 //               register-blocked rows of 16 pixels × up to 8 output channels (conv_direct.cc)
+//   kDirectChannels  the same shapes with k a multiple of 16, and stride 2: the output channels
+//               in the vector lanes, so short rows waste no lanes and strided inputs are read
+//               in place (conv_direct_channels.cc); the input gradient puts 16 images in the
+//               lanes at stride 1 (conv_direct_batch.cc) and is kGemm's at stride 2
 //   kWinograd   3×3, stride 1, many channels: Winograd F(2×2, 3×3), 16 GEMMs over channels per
 //               block of tiles, 2.25× fewer multiplications (conv_winograd.cc)
 #pragma once
@@ -28,7 +32,7 @@ struct Conv2dShape {
   int64_t out_h, out_w;  // (h + pad_top + pad_bottom - dilation_h·(kernel_h − 1) − 1) / stride_h + 1, >= 1
 };
 
-enum class ConvAlgorithm { kGemm, kDepthwise, kDirect, kWinograd };
+enum class ConvAlgorithm { kGemm, kDepthwise, kDirect, kDirectChannels, kWinograd };
 
 // The algorithm conv2d_* use for shape s.
 ConvAlgorithm choose_conv_algorithm(const Conv2dShape& s);
@@ -43,7 +47,8 @@ void conv2d_backward_input(const float* gy, const float* weight, float* gx, cons
 void conv2d_backward_weight(const float* x, const float* gy, float* gweight, float* gbias, const Conv2dShape& s);
 
 // The same three passes with a forced algorithm (for tests and benchmarks; kDepthwise needs
-// c == groups; kDirect and kWinograd fall back to kGemm where they do not apply).
+// c == groups; kDirectChannels falls back to kDirect, and kDirect and kWinograd to kGemm, where
+// they do not apply).
 void conv2d_forward_with(ConvAlgorithm algorithm, const float* x, const float* weight, const float* bias, float* y,
                          const Conv2dShape& s);
 void conv2d_backward_input_with(ConvAlgorithm algorithm, const float* gy, const float* weight, float* gx,

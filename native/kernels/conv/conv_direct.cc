@@ -11,6 +11,7 @@
 //
 // Threads split images (forward, input gradient) or tap rows (weight gradient).
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "../parallel.h"
@@ -25,13 +26,29 @@ bool direct_supported(const Conv2dShape& s) {
 #if KILN_HAS_VEC16
 namespace {
 
-// Sizes of one correlation: `in_channels` padded planes in, `out_channels` planes of
-// out_h × out_w out, through a (kernel_h, kernel_w) filter dilated by the shape's dilation.
+// Sizes of one correlation: `in_channels` padded planes in (the source's in_h rows placed at
+// row in.top, zeros above and below), `out_channels` planes of out_h × out_w out, through a
+// (kernel_h, kernel_w) filter dilated by the shape's dilation.
 struct Correlation {
   int64_t in_channels, out_channels;
   PaddedPlane in;
+  int64_t in_h;
   int64_t out_h, out_w;
 };
+
+// The kernel rows [begin, end) that reach a source row from some output row in [oh, oh + rows):
+// the others only read zero padding (at the input gradient's edges, most of the rows).
+struct KernelRows {
+  int64_t begin, end;
+};
+KernelRows kernel_rows(int64_t oh, int64_t rows, const Correlation& c, const Conv2dShape& s) {
+  const int64_t first = c.in.top - (oh + rows - 1);  // kernel row offsets r · dilation in [first, last]
+  const int64_t last = c.in.top + c.in_h - 1 - oh;
+  if (last < 0) return {0, 0};
+  const int64_t begin = first <= 0 ? 0 : (first + s.dilation_h - 1) / s.dilation_h;
+  const int64_t end = std::min(s.kernel_h, last / s.dilation_h + 1);
+  return {std::min(begin, end), end};
+}
 
 int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
@@ -50,10 +67,11 @@ __attribute__((always_inline)) inline void correlate_rows(const float* in, const
     for (int b = 0; b < KB; ++b) {
       for (int y = 0; y < ROWS; ++y) acc[y][b] = Vec16{} + (init != nullptr && b < count ? init[o0 + b] : 0.0f);
     }
-    const float* w_row = wt + o0;
+    const KernelRows rows = kernel_rows(oh, ROWS, c, s);
     for (int64_t i = 0; i < c.in_channels; ++i) {
-      for (int64_t r = 0; r < s.kernel_h; ++r) {
+      for (int64_t r = rows.begin; r < rows.end; ++r) {
         const float* in_row = in + i * c.in.size() + (oh + r * s.dilation_h) * c.in.cols + ow0;
+        const float* w_row = wt + ((i * s.kernel_h + r) * s.kernel_w) * ld + o0;
         for (int64_t q = 0; q < s.kernel_w; ++q, w_row += ld) {
           Vec16 v[ROWS];
           for (int y = 0; y < ROWS; ++y) v[y] = load16(in_row + y * c.in.cols + q * s.dilation_w);
@@ -66,7 +84,7 @@ __attribute__((always_inline)) inline void correlate_rows(const float* in, const
     }
     const int64_t lanes = std::min<int64_t>(16, c.out_w - ow0);
     for (int y = 0; y < ROWS; ++y) {
-      for (int64_t b = 0; b < count; ++b) {
+      for (int b = 0; b < KB && b < count; ++b) {
         float* out_row = out + (o0 + b) * plane + (oh + y) * c.out_w + ow0;
         if (lanes == 16) {
           store16(out_row, acc[y][b]);
@@ -88,22 +106,31 @@ __attribute__((always_inline)) inline void correlate_block(const float* in, cons
   if (oh < c.out_h) correlate_rows<KB, 1>(in, wt, ld, init, out, o0, count, oh, c, s);
 }
 
-// Block width for out_channels: 1, 4 or 8 accumulators per row.
+// Block width of the weight gradient for k: 1, 4 or 8 accumulators per tap row.
 int block_width(int64_t out_channels) { return out_channels == 1 ? 1 : out_channels <= 4 ? 4 : 8; }
+
+// Block width of a correlation: out_channels in equal blocks of at most 8 (6 channels take one
+// block of 6, not 8 with 2 idle), so no accumulator is wasted where out_channels allows.
+int correlation_block(int64_t out_channels) {
+  const int64_t blocks = (out_channels + 7) / 8;
+  return std::max(4, static_cast<int>((out_channels + blocks - 1) / blocks));
+}
+
+template <int... KB>
+__attribute__((always_inline)) inline void correlate_block_of(int kb, const float* in, const float* wt, int64_t ld,
+                                                              const float* init, float* out, int64_t o0, int64_t count,
+                                                              const Correlation& c, const Conv2dShape& s,
+                                                              std::integer_sequence<int, KB...>) {
+  ((kb == KB + 1 ? correlate_block<KB + 1>(in, wt, ld, init, out, o0, count, c, s) : void()), ...);
+}
 
 // Every output channel of one image, in blocks (wt's ld is a multiple of the block width).
 KILN_VECTORIZE void correlate(const float* in, const float* wt, int64_t ld, const float* init, float* out,
                               const Correlation& c, const Conv2dShape& s) {
-  const int kb = block_width(c.out_channels);
+  const int kb = correlation_block(c.out_channels);
   for (int64_t o0 = 0; o0 < c.out_channels; o0 += kb) {
     const int64_t count = std::min<int64_t>(kb, c.out_channels - o0);
-    if (kb == 1) {
-      correlate_block<1>(in, wt, ld, init, out, o0, count, c, s);
-    } else if (kb == 4) {
-      correlate_block<4>(in, wt, ld, init, out, o0, count, c, s);
-    } else {
-      correlate_block<8>(in, wt, ld, init, out, o0, count, c, s);
-    }
+    correlate_block_of(kb, in, wt, ld, init, out, o0, count, c, s, std::make_integer_sequence<int, 8>{});
   }
 }
 
@@ -176,9 +203,9 @@ KILN_VECTORIZE void weight_lanes(const float* xp, const PaddedPlane& xpad, const
 }  // namespace
 
 void direct_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
-  const int64_t ld = round_up(s.k, block_width(s.k));
+  const int64_t ld = round_up(s.k, correlation_block(s.k));
   const std::vector<float> wt = transposed_weight(weight, s, false, ld);
-  const Correlation c{s.c, s.k, input_padding(s), s.out_h, s.out_w};
+  const Correlation c{s.c, s.k, input_padding(s), s.h, s.out_h, s.out_w};
   parallel_for(0, s.n, image_grain(s), [&](int64_t begin, int64_t end) {
     float* xp = thread_buffer(s.c * c.in.size(), 0);
     for (int64_t n = begin; n < end; ++n) {
@@ -189,9 +216,9 @@ void direct_forward(const float* x, const float* weight, const float* bias, floa
 }
 
 void direct_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
-  const int64_t ld = round_up(s.c, block_width(s.c));
+  const int64_t ld = round_up(s.c, correlation_block(s.c));
   const std::vector<float> wt = transposed_weight(weight, s, true, ld);
-  const Correlation c{s.k, s.c, output_gradient_padding(s), s.h, s.w};
+  const Correlation c{s.k, s.c, output_gradient_padding(s), s.out_h, s.h, s.w};
   parallel_for(0, s.n, image_grain(s), [&](int64_t begin, int64_t end) {
     float* gyp = thread_buffer(s.k * c.in.size(), 0);
     for (int64_t n = begin; n < end; ++n) {

@@ -108,6 +108,47 @@ int64_t block_grain(const Conv2dShape& s, const Plan& p) {
   return std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerChunk / std::max(flops, 1.0)));
 }
 
+// Stride 2 moves every other float (im2col and col2im for n >= 17 outputs of a row).
+#if KILN_HAS_SHUFFLE
+
+// dst[i] = src[2i] for i < n, n >= 17: the even lanes of two vectors at a time, the last pair
+// overlapping the one before it so no read goes past src[2(n − 1)].
+__attribute__((always_inline)) inline void copy_even(const float* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n - 1; i += 16) {
+    const int64_t at = std::min(i, n - 17);
+    const Vec16 a = load16(src + 2 * at), b = load16(src + 2 * at + 16);
+    store16(dst + at, __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30));
+  }
+  dst[n - 1] = src[2 * (n - 1)];
+}
+
+// dst[2i] += src[i] for i < n, n >= 17, as copy_even's adjoint: the odd floats between are
+// rewritten unchanged (dst[2i + 1] + 0), and lanes the overlapping last pair already added
+// add 0.
+__attribute__((always_inline)) inline void add_even(const float* src, float* dst, int64_t n) {
+  typedef int32_t Int16 __attribute__((vector_size(64), aligned(4)));
+  const Int16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const Vec16 zero{};
+  for (int64_t i = 0; i < n - 1; i += 16) {
+    const int64_t at = std::min(i, n - 17);
+    const Int16 fresh = lane >= static_cast<int32_t>(i - at);  // all bits set in lanes not added yet
+    const Vec16 v = (Vec16)((Int16)load16(src + at) & fresh);
+    const Vec16 low = __builtin_shufflevector(v, zero, 0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);
+    const Vec16 high = __builtin_shufflevector(v, zero, 8, 16, 9, 16, 10, 16, 11, 16, 12, 16, 13, 16, 14, 16, 15, 16);
+    store16(dst + 2 * at, load16(dst + 2 * at) + low);
+    store16(dst + 2 * at + 16, load16(dst + 2 * at + 16) + high);
+  }
+  dst[2 * (n - 1)] += src[n - 1];
+}
+#else
+inline void copy_even(const float* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[2 * i];
+}
+inline void add_even(const float* src, float* dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) dst[2 * i] += src[i];
+}
+#endif
+
 // col[:, 0 : j1 − j0] (row stride ld) = the patches of x: (cg, h, w) under output columns
 // [j0, j1) of the plane, walked one output row at a time.
 KILN_VECTORIZE void im2col(const float* x, float* col, int64_t ld, const Conv2dShape& s, const Plan& p, int64_t j0,
@@ -128,6 +169,8 @@ KILN_VECTORIZE void im2col(const float* x, float* col, int64_t ld, const Conv2dS
       for (int64_t ow = ow_begin; ow < lo; ++ow) dst[ow] = 0.0f;
       if (s.stride_w == 1) {
         for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow];
+      } else if (s.stride_w == 2 && hi - lo >= 17) {
+        copy_even(src + 2 * lo, dst + lo, hi - lo);
       } else {
         for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow * s.stride_w];
       }
@@ -154,6 +197,8 @@ KILN_VECTORIZE void col2im(const float* col, int64_t ld, float* gx, const Conv2d
       const int64_t hi = std::clamp(valid.end, lo, ow_end);
       if (s.stride_w == 1) {
         for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += src[ow];
+      } else if (s.stride_w == 2 && hi - lo >= 17) {
+        add_even(src + lo, dst + 2 * lo, hi - lo);
       } else {
         for (int64_t ow = lo; ow < hi; ++ow) dst[ow * s.stride_w] += src[ow];
       }
@@ -274,9 +319,19 @@ void gemm_forward(const float* x, const float* weight, const float* bias, float*
 
 void gemm_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
   const Plan p(s);
-  if (!p.pointwise) std::memset(gx, 0, sizeof(float) * static_cast<size_t>(s.n * s.c * p.plane_in));
-  parallel_for(0, p.block_count, block_grain(s, p), [&](int64_t b_begin, int64_t b_end) {
-    for (int64_t b = b_begin; b < b_end; ++b) backward_input_block(gy, weight, gx, s, p, p.block(s, b));
+  // Blocks that are parts of one image's plane add into overlapping rows of its gx (col2im of
+  // neighbouring output rows): a task is all blocks of an image, never split between threads.
+  // Each task zeroes its images' gx just before adding into them, while they are in cache.
+  const int64_t unit = p.images_per_block > 1 || s.n == 0 ? 1 : p.block_count / s.n;  // blocks per task
+  const int64_t image = s.c * p.plane_in;
+  parallel_for(0, p.block_count / unit, std::max<int64_t>(1, block_grain(s, p) / unit), [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin * unit; b < end * unit; ++b) {
+      const Block block = p.block(s, b);
+      if (!p.pointwise && b % unit == 0) {
+        std::memset(gx + block.n0 * image, 0, sizeof(float) * static_cast<size_t>((block.n1 - block.n0) * image));
+      }
+      backward_input_block(gy, weight, gx, s, p, block);
+    }
   });
 }
 

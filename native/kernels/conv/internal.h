@@ -6,7 +6,43 @@
 #include "../vectorize.h"
 #include "conv.h"
 
+// GCC 12+ and Clang have __builtin_shufflevector: in-register transposes and lane permutes.
+#if KILN_HAS_VEC16 && (defined(__clang__) || __GNUC__ >= 12)
+#define KILN_HAS_SHUFFLE 1
+#else
+#define KILN_HAS_SHUFFLE 0
+#endif
+
 namespace kiln::conv {
+
+#if KILN_HAS_SHUFFLE
+// v[0 : 16] becomes its transpose: lane j of v[i] goes to lane i of v[j]. Four rounds, each
+// swapping one bit of the row index with the same bit of the lane index.
+__attribute__((always_inline)) inline void transpose16(Vec16 v[16]) {
+  for (int i = 0; i < 16; i += 2) {
+    const Vec16 a = v[i], b = v[i + 1];
+    v[i] = __builtin_shufflevector(a, b, 0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30);
+    v[i + 1] = __builtin_shufflevector(a, b, 1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31);
+  }
+  for (int i = 0; i < 16; ++i) {
+    if (i & 2) continue;
+    const Vec16 a = v[i], b = v[i + 2];
+    v[i] = __builtin_shufflevector(a, b, 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+    v[i + 2] = __builtin_shufflevector(a, b, 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+  }
+  for (int i = 0; i < 16; ++i) {
+    if (i & 4) continue;
+    const Vec16 a = v[i], b = v[i + 4];
+    v[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27);
+    v[i + 4] = __builtin_shufflevector(a, b, 4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31);
+  }
+  for (int i = 0; i < 8; ++i) {
+    const Vec16 a = v[i], b = v[i + 8];
+    v[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    v[i + 8] = __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  }
+}
+#endif
 
 // The outputs o in [begin, end) whose input position o·stride + offset lies in [0, size),
 // with 0 <= begin <= end <= out_size.
@@ -76,5 +112,15 @@ void direct_forward(const float* x, const float* weight, const float* bias, floa
 void direct_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);
 void direct_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s);
 
+// Output channels in the lanes: groups 1, column stride 1 or 2, no dilation, k a multiple of
+// 16, kernels at most 7 wide, GCC 12+ or Clang.
+bool direct_channels_supported(const Conv2dShape& s);
+void direct_channels_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
+void direct_channels_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s);
+
+// Images in the lanes, 16 at a time (the rest as direct_backward_input): groups 1, stride 1,
+// no dilation, GCC 12+ or Clang.
+bool direct_batch_supported(const Conv2dShape& s);
+void direct_batch_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);
 
 }  // namespace kiln::conv

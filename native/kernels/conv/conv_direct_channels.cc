@@ -1,0 +1,277 @@
+// Direct convolution with the output channels in the vector lanes, for k a multiple of 16:
+// few input channels at stride 1 (LeNet's second layer), and stride 2 (downsampling layers,
+// RGB stems), where im2col would copy each input several times. Where conv_direct.cc puts 16
+// pixels of a row in the lanes (a 10-pixel row then wastes 6 of them), here a lane is an
+// output channel k, so every lane does useful work whatever the plane size (s: the stride):
+//
+//   forward          y[n, :, oh, ow]   = Σ over taps t = (c, r, q) of x[n, c, oh·s + r, ow·s + q] · wt[t, :]
+//                    wt: the weight transposed to (c·kh·kw, k); P pixels of a row accumulate in
+//                    registers, each tap is one vector load of wt and P broadcast multiply-adds
+//   backward weight  gwt[t, :] = Σ over n, oh, ow of x[n, c, oh·s + r, ow·s + q] · gyt[n, oh, ow, :]
+//                    gyt: gy transposed to pixel-major (n, oh, ow, k); the taps of up to four
+//                    (c, r) rows accumulate in registers, each pixel is one vector load of gyt
+//                    and their broadcast multiply-adds
+//
+// y is produced pixel-major a few rows at a time and transposed into place with 16 × 16
+// in-register transposes, as gy is transposed into gyt. The input gradient is
+// conv_direct_batch.cc's (images in the lanes) at stride 1, GEMM's at stride 2: with channels
+// in the lanes its reduction over k would need a horizontal sum per input pixel.
+// Threads split images (forward) or fixed batch slices (weight gradient, summed in slice
+// order, so results do not depend on the thread count).
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "../parallel.h"
+#include "internal.h"
+
+// GCC would otherwise carry the inputs of overlapping taps from one tap to the next in
+// registers and re-broadcast them, more instructions than broadcasting from memory.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-predictive-commoning")
+#endif
+namespace kiln::conv {
+
+// Widest kernel row the weight gradient keeps in registers (kMaxRows (c, r) rows of it).
+constexpr int64_t kMaxKernelWidth = 7;
+
+bool direct_channels_supported(const Conv2dShape& s) {
+  return KILN_HAS_SHUFFLE && s.groups == 1 && (s.stride_w == 1 || s.stride_w == 2) && s.dilation_h == 1 &&
+         s.dilation_w == 1 && s.k % 16 == 0 && s.kernel_w <= kMaxKernelWidth;
+}
+
+#if KILN_HAS_SHUFFLE
+namespace {
+
+// Pixels of an output row accumulated at once in the forward pass (one register each).
+constexpr int kMaxPixels = 14;
+
+// Output pixels computed before they are transposed into y (a few 16 × 16 blocks; 8 KiB).
+constexpr int64_t kTilePixels = 128;
+
+// (c, r) rows of the kernel whose taps the weight gradient accumulates at once.
+constexpr int kMaxRows = 4;
+
+// The weight gradient's batch slices (see the header comment).
+constexpr int64_t kWeightSlots = 8;
+
+// dst[j · dst_ld + i] = src[i · src_ld + j] for i < rows, j < cols, where rows or cols is 16:
+// whole 16 × 16 blocks along the other side, the last one overlapping the one before it (it
+// rewrites the same values), or element by element when that side is shorter than 16.
+__attribute__((always_inline)) inline void transpose(const float* src, int64_t src_ld, int64_t rows, int64_t cols,
+                                                     float* dst, int64_t dst_ld) {
+  const bool along_rows = cols == 16;  // blocks of 16 rows, else of 16 columns
+  const int64_t length = along_rows ? rows : cols;
+  if (length < 16) {
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t j = 0; j < cols; ++j) dst[j * dst_ld + i] = src[i * src_ld + j];
+    }
+    return;
+  }
+  for (int64_t b = 0; b < length; b += 16) {
+    const int64_t at = std::min(b, length - 16);
+    const float* block = src + (along_rows ? at * src_ld : at);
+    float* out = dst + (along_rows ? at : at * dst_ld);
+    Vec16 v[16];
+    for (int i = 0; i < 16; ++i) v[i] = load16(block + i * src_ld);
+    transpose16(v);
+    for (int j = 0; j < 16; ++j) store16(out + j * dst_ld, v[j]);
+  }
+}
+
+// Where x is read: the image's planes themselves when unpadded, else a zero-padded copy.
+struct InputPlanes {
+  const float* data;
+  int64_t cols, size;  // row stride, plane stride
+};
+
+InputPlanes input_planes(const float* x_image, const Conv2dShape& s, int slot) {
+  const bool unpadded = s.pad_top == 0 && s.pad_bottom == 0 && s.pad_left == 0 && s.pad_right == 0;
+  if (unpadded) return {x_image, s.w, s.h * s.w};
+  // Rows and columns the outputs read: (out − 1) · stride + kernel, zeros outside x.
+  const PaddedPlane p{(s.out_h - 1) * s.stride_h + s.kernel_h, (s.out_w - 1) * s.stride_w + s.kernel_w, s.pad_top,
+                      s.pad_left};
+  float* xp = thread_buffer(s.c * p.size(), slot);
+  for (int64_t c = 0; c < s.c; ++c) place(x_image + c * s.h * s.w, s.h, s.w, xp + c * p.size(), p);
+  return {xp, p.cols, p.size()};
+}
+
+// tile[(ow0 + p) · 16 + :] (p < P) = bias + Σ over taps of x row · wt: output pixels
+// [ow0, ow0 + P) of one row, 16 channels; x_row points at (c = 0, oh, ow0), wt and bias (or
+// nullptr) at the 16 channels (wt's taps k floats apart).
+template <int S, int P>
+__attribute__((always_inline)) inline void forward_pixels(const float* x_row, const InputPlanes& in, const float* wt,
+                                                          const float* bias, float* tile, const Conv2dShape& s) {
+  Vec16 acc[P];
+  for (int p = 0; p < P; ++p) acc[p] = bias != nullptr ? load16(bias) : Vec16{};
+  for (int64_t c = 0; c < s.c; ++c) {
+    for (int64_t r = 0; r < s.kernel_h; ++r) {
+      const float* row = x_row + c * in.size + r * in.cols;
+      for (int64_t q = 0; q < s.kernel_w; ++q, wt += s.k) {
+        const Vec16 w = load16(wt);
+        for (int p = 0; p < P; ++p) acc[p] += row[q + p * S] * w;
+      }
+    }
+  }
+  for (int p = 0; p < P; ++p) store16(tile + p * 16, acc[p]);
+}
+
+// Output rows per tile: enough for 16 × 16 transposes to run whole, few enough for L1.
+int64_t tile_rows(const Conv2dShape& s) { return (kTilePixels + s.out_w - 1) / s.out_w; }
+
+// y_k (16 channels of one image's output, planes `plane` apart) = the 16 channels at wt (and
+// bias) of every output pixel: rows cut into P-pixel pieces (the last one overlapping the one
+// before it), computed pixel-major into tile a few rows at a time, then transposed into y_k.
+template <int S, int P>
+__attribute__((always_inline)) inline void forward_plane(const InputPlanes& in, const float* wt, const float* bias,
+                                                         float* tile, float* y_k, const Conv2dShape& s) {
+  const int64_t plane = s.out_h * s.out_w, rows = tile_rows(s);
+  for (int64_t oh0 = 0; oh0 < s.out_h; oh0 += rows) {
+    const int64_t oh1 = std::min(s.out_h, oh0 + rows);
+    for (int64_t oh = oh0; oh < oh1; ++oh) {
+      for (int64_t ow = 0; ow < s.out_w; ow += P) {
+        const int64_t ow0 = std::min(ow, s.out_w - P);
+        forward_pixels<S, P>(in.data + oh * s.stride_h * in.cols + ow0 * S, in, wt, bias, tile + ((oh - oh0) * s.out_w + ow0) * 16,
+                             s);
+      }
+    }
+    transpose(tile, 16, (oh1 - oh0) * s.out_w, 16, y_k + oh0 * s.out_w, plane);
+  }
+}
+
+// Pixels per piece: rows cut into equal pieces of at most kMaxPixels.
+int64_t forward_piece(const Conv2dShape& s) {
+  const int64_t pieces = (s.out_w + kMaxPixels - 1) / kMaxPixels;
+  return (s.out_w + pieces - 1) / pieces;
+}
+
+template <int S, int... P>
+__attribute__((always_inline)) inline void forward_plane_of(int64_t pixels, const InputPlanes& in, const float* wt,
+                                                            const float* bias, float* tile, float* y_k,
+                                                            const Conv2dShape& s, std::integer_sequence<int, P...>) {
+  ((pixels == P + 1 ? forward_plane<S, P + 1>(in, wt, bias, tile, y_k, s) : void()), ...);
+}
+
+// y of one image, 16 channels at a time; tile: scratch for tile_rows(s) rows of 16 channels.
+KILN_VECTORIZE void forward_image(const InputPlanes& in, const float* wt, const float* bias, float* y_image,
+                                  float* tile, const Conv2dShape& s) {
+  const int64_t plane = s.out_h * s.out_w, pixels = forward_piece(s);
+  for (int64_t k0 = 0; k0 < s.k; k0 += 16) {
+    const float* bias_k0 = bias != nullptr ? bias + k0 : nullptr;
+    if (s.stride_w == 1) {
+      forward_plane_of<1>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * plane, s,
+                          std::make_integer_sequence<int, kMaxPixels>{});
+    } else {
+      forward_plane_of<2>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * plane, s,
+                          std::make_integer_sequence<int, kMaxPixels>{});
+    }
+  }
+}
+
+// wt[(c · kh + r) · kw + q, k] = weight[k, c, r, q].
+std::vector<float> transposed_weight(const float* weight, const Conv2dShape& s) {
+  const int64_t taps = s.c * s.kernel_h * s.kernel_w;
+  std::vector<float> wt(static_cast<size_t>(taps * s.k));
+  for (int64_t kk = 0; kk < s.k; ++kk) {
+    for (int64_t t = 0; t < taps; ++t) wt[t * s.k + kk] = weight[kk * taps + t];
+  }
+  return wt;
+}
+
+// The taps of NR kernel rows (c, r) starting at flattened row `first` (row index c · kh + r):
+// sums[(row · kw + q) · k + :] (16 channels at sums) += Σ over the image's output pixels of
+// x[c, oh · stride_h + r, ow · S + q] · gyt[oh, ow, :]. gyt points at the 16 channels, pixels
+// k floats apart.
+template <int S, int KW, int NR>
+__attribute__((always_inline)) inline void weight_rows(const InputPlanes& in, int64_t first, const float* gyt,
+                                                       float* sums, const Conv2dShape& s) {
+  Vec16 acc[NR][KW];
+  const float* rows[NR];
+  for (int i = 0; i < NR; ++i) {
+    const int64_t row = first + i, c = row / s.kernel_h, r = row % s.kernel_h;
+    rows[i] = in.data + c * in.size + r * in.cols;
+    for (int q = 0; q < KW; ++q) acc[i][q] = load16(sums + (row * KW + q) * s.k);
+  }
+  for (int64_t oh = 0; oh < s.out_h; ++oh) {
+    for (int64_t ow = 0; ow < s.out_w; ++ow, gyt += s.k) {
+      const Vec16 g = load16(gyt);
+      for (int i = 0; i < NR; ++i) {
+        for (int q = 0; q < KW; ++q) acc[i][q] += rows[i][ow * S + q] * g;
+      }
+    }
+    for (int i = 0; i < NR; ++i) rows[i] += s.stride_h * in.cols;
+  }
+  for (int i = 0; i < NR; ++i) {
+    for (int q = 0; q < KW; ++q) store16(sums + ((first + i) * KW + q) * s.k, acc[i][q]);
+  }
+}
+
+// Every kernel row in blocks of up to NR (NR · KW accumulators; fewer rows for wide kernels).
+template <int S, int KW>
+__attribute__((always_inline)) inline void weight_taps(const InputPlanes& in, const float* gyt, float* sums,
+                                                       const Conv2dShape& s) {
+  constexpr int NR = KW * kMaxRows <= 24 ? kMaxRows : 24 / KW;
+  const int64_t rows = s.c * s.kernel_h;
+  int64_t first = 0;
+  for (; first + NR <= rows; first += NR) weight_rows<S, KW, NR>(in, first, gyt, sums, s);
+  for (; first < rows; ++first) weight_rows<S, KW, 1>(in, first, gyt, sums, s);
+}
+
+template <int S, int... KW>
+__attribute__((always_inline)) inline void weight_taps_of(const InputPlanes& in, const float* gyt, float* sums,
+                                                          const Conv2dShape& s, std::integer_sequence<int, KW...>) {
+  ((s.kernel_w == KW + 1 ? weight_taps<S, KW + 1>(in, gyt, sums, s) : void()), ...);
+}
+
+// sums (c·kh·kw, k) += one image's weight gradient; gyt: scratch for its transposed gy.
+KILN_VECTORIZE void weight_image(const InputPlanes& in, const float* gy_image, float* gyt, float* sums,
+                                 const Conv2dShape& s) {
+  const int64_t plane = s.out_h * s.out_w;
+  for (int64_t k0 = 0; k0 < s.k; k0 += 16) transpose(gy_image + k0 * plane, plane, 16, plane, gyt + k0, s.k);
+  for (int64_t k0 = 0; k0 < s.k; k0 += 16) {
+    if (s.stride_w == 1) {
+      weight_taps_of<1>(in, gyt + k0, sums + k0, s, std::make_integer_sequence<int, kMaxKernelWidth>{});
+    } else {
+      weight_taps_of<2>(in, gyt + k0, sums + k0, s, std::make_integer_sequence<int, kMaxKernelWidth>{});
+    }
+  }
+}
+
+}  // namespace
+
+void direct_channels_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
+  const std::vector<float> wt = transposed_weight(weight, s);
+  const int64_t plane = s.out_h * s.out_w;
+  parallel_for(0, s.n, grain_for(s.k * s.c * s.kernel_h * s.kernel_w * plane), [&](int64_t begin, int64_t end) {
+    float* tile = thread_buffer(tile_rows(s) * s.out_w * 16, 1);
+    for (int64_t n = begin; n < end; ++n) {
+      const InputPlanes in = input_planes(x + n * s.c * s.h * s.w, s, 0);
+      forward_image(in, wt.data(), bias, y + n * s.k * plane, tile, s);
+    }
+  });
+}
+
+void direct_channels_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s) {
+  const int64_t taps = s.c * s.kernel_h * s.kernel_w, plane = s.out_h * s.out_w;
+  const int64_t slots = std::max<int64_t>(1, std::min(s.n, kWeightSlots));
+  std::vector<float> sums(static_cast<size_t>(slots * taps * s.k), 0.0f);  // (slot, tap, k)
+  parallel_for(0, slots, 1, [&](int64_t slot_begin, int64_t slot_end) {
+    float* gyt = thread_buffer(plane * s.k, 1);
+    for (int64_t slot = slot_begin; slot < slot_end; ++slot) {
+      for (int64_t n = slot * s.n / slots; n < (slot + 1) * s.n / slots; ++n) {
+        const InputPlanes in = input_planes(x + n * s.c * s.h * s.w, s, 0);
+        weight_image(in, gy + n * s.k * plane, gyt, sums.data() + slot * taps * s.k, s);
+      }
+    }
+  });
+  for (int64_t slot = 1; slot < slots; ++slot) {
+    const float* from = sums.data() + slot * taps * s.k;
+    for (int64_t i = 0; i < taps * s.k; ++i) sums[i] += from[i];
+  }
+  for (int64_t kk = 0; kk < s.k; ++kk) {
+    for (int64_t t = 0; t < taps; ++t) gweight[kk * taps + t] = sums[t * s.k + kk];
+  }
+}
+
+#endif
+}  // namespace kiln::conv
