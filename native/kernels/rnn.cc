@@ -255,38 +255,6 @@ struct GateBlocks {
   }
 };
 
-// src (G·H, n) with its rows in blocked order.
-std::vector<float> blocked_rows(const GateBlocks& gb, const float* src, int64_t n) {
-  std::vector<float> dst(static_cast<size_t>(gb.G * gb.H * n));
-  for (int64_t row = 0; row < gb.G * gb.H; ++row) {
-    std::memcpy(&dst[gb.position(row) * n], src + row * n, n * sizeof(float));
-  }
-  return dst;
-}
-
-// dst (G·H, n) in PyTorch row order = srcᵀ for src (n, G·H) with its columns blocked (tiled).
-void unblock_transposed(const GateBlocks& gb, const float* src, int64_t n, float* dst) {
-  const int64_t GH = gb.G * gb.H;
-  constexpr int64_t kTile = 32;
-  for (int64_t r0 = 0; r0 < GH; r0 += kTile) {
-    for (int64_t l0 = 0; l0 < n; l0 += kTile) {
-      for (int64_t row = r0; row < std::min(GH, r0 + kTile); ++row) {
-        const int64_t col = gb.position(row);
-        for (int64_t l = l0; l < std::min(n, l0 + kTile); ++l) dst[row * n + l] = src[l * GH + col];
-      }
-    }
-  }
-}
-
-// dst (G·H, n) in PyTorch row order from src in blocked order.
-void unblock_rows(const GateBlocks& gb, const float* src, int64_t n, float* dst) {
-  for (int64_t row = 0; row < gb.G * gb.H; ++row) {
-    std::memcpy(dst + row * n, src + gb.position(row) * n, n * sizeof(float));
-  }
-}
-
-// ---- sequence loops -------------------------------------------------------------------------
-
 // Per-thread scratch reused from call to call (grown on demand, never shrunk), so the large
 // per-call buffers do not page-fault on every call.
 class Scratch {
@@ -299,8 +267,45 @@ class Scratch {
  private:
   std::vector<float> buffer_;
 };
-thread_local Scratch t_input_grads;   // backward: dgi, the input-side gate gradients of every step
-thread_local Scratch t_hidden_grads;  // backward (GRU): dgh, the hidden-side ones
+thread_local Scratch t_input_rows;      // W_ih in blocked row order
+thread_local Scratch t_recurrent_rows;  // W_hh in blocked row order
+thread_local Scratch t_input_grads;     // backward: dgi, the input-side gate gradients of every step
+thread_local Scratch t_hidden_grads;    // backward (GRU): dgh, the hidden-side ones
+thread_local Scratch t_weight_grads;    // backward: the weight gradients, transposed and blocked
+
+// dst (G·H, n) = src (G·H, n) with its rows in blocked order.
+void blocked_rows(const GateBlocks& gb, const float* src, int64_t n, float* dst) {
+  parallel_for(0, gb.G * gb.H, grain_for(n), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      std::memcpy(dst + gb.position(row) * n, src + row * n, n * sizeof(float));
+    }
+  });
+}
+
+// dst (G·H, n) in PyTorch row order = srcᵀ for src (n, G·H) with its columns blocked (tiled).
+void unblock_transposed(const GateBlocks& gb, const float* src, int64_t n, float* dst) {
+  const int64_t GH = gb.G * gb.H;
+  constexpr int64_t kTile = 32;
+  parallel_for(0, (GH + kTile - 1) / kTile, grain_for(kTile * n), [&](int64_t tile_begin, int64_t tile_end) {
+    for (int64_t r0 = tile_begin * kTile; r0 < std::min(GH, tile_end * kTile); r0 += kTile) {
+      for (int64_t l0 = 0; l0 < n; l0 += kTile) {
+        for (int64_t row = r0; row < std::min(GH, r0 + kTile); ++row) {
+          const int64_t col = gb.position(row);
+          for (int64_t l = l0; l < std::min(n, l0 + kTile); ++l) dst[row * n + l] = src[l * GH + col];
+        }
+      }
+    }
+  });
+}
+
+// dst (G·H, n) in PyTorch row order from src in blocked order.
+void unblock_rows(const GateBlocks& gb, const float* src, int64_t n, float* dst) {
+  for (int64_t row = 0; row < gb.G * gb.H; ++row) {
+    std::memcpy(dst + row * n, src + gb.position(row) * n, n * sizeof(float));
+  }
+}
+
+// ---- sequence loops -------------------------------------------------------------------------
 
 // Sizes every loop below derives from RnnShape.
 struct Dims {
@@ -409,6 +414,20 @@ void run_stages(int64_t stages, const Parts& parts, const Work& work) {
   }
 }
 
+// Runs work(part) for every part: each on its own thread when there are no more threads than
+// parts (each part's GEMMs then run whole, packing their shared operand once per part, not
+// once per thread), else one after another (each GEMM then splits across the threads).
+template <typename Work>
+void for_each_part(const Parts& parts, const Work& work) {
+  if (get_num_threads() <= parts.count) {
+    parallel_for(0, parts.count, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p) work(p);
+    });
+  } else {
+    for (int64_t p = 0; p < parts.count; ++p) work(p);
+  }
+}
+
 // ---- the recurrent weights ------------------------------------------------------------------
 
 // W_hh for the products of one call's steps: its rows in blocked order (G·H, H), read as
@@ -419,7 +438,8 @@ class RecurrentWeights {
  public:
   RecurrentWeights(const Dims& d, const GateBlocks& gb, const Parts& parts, const float* w_hh,
                    std::vector<PackedPanels>& panels)
-      : d_(d), parts_(parts), rows_(blocked_rows(gb, w_hh, d.H)), panels_(panels) {
+      : d_(d), parts_(parts), rows_(t_recurrent_rows.get(d.GH * d.H)), panels_(panels) {
+    blocked_rows(gb, w_hh, d.H, rows_);
     if (panels_.size() < static_cast<size_t>(parts.count)) panels_.resize(static_cast<size_t>(parts.count));
   }
 
@@ -456,11 +476,11 @@ class RecurrentWeights {
 
  private:
   bool streaming() const { return d_.B <= kStreamingRows; }
-  const float* part_rows(int64_t p) const { return rows_.data() + parts_.col_begin(p) * d_.H; }
+  const float* part_rows(int64_t p) const { return rows_ + parts_.col_begin(p) * d_.H; }
 
   Dims d_;
   const Parts& parts_;
-  std::vector<float> rows_;
+  float* rows_;  // (G·H, H) blocked
   std::vector<PackedPanels>& panels_;
 };
 
@@ -476,18 +496,21 @@ std::vector<float> blocked_bias(const RnnShape& s, const GateBlocks& gb, const R
   std::vector<float> bias(w.b_ih, w.b_ih + d.GH);
   const int64_t shared = s.mode == RnnMode::kGru ? 2 * d.H : d.GH;
   for (int64_t j = 0; j < shared; ++j) bias[j] += w.b_hh[j];
-  return blocked_rows(gb, bias.data(), 1);
+  std::vector<float> blocked(bias.size());
+  blocked_rows(gb, bias.data(), 1, blocked.data());
+  return blocked;
 }
 
 // gates (T, B, GH), blocked and part-major, = x · W_ihᵀ: the input part of every step, one
 // GEMM over all T·B rows per part.
 void input_projection(const Dims& d, const GateBlocks& gb, const Parts& parts, const RnnWeights& w, const float* x,
                       float* gates) {
-  const std::vector<float> w_ih_b = blocked_rows(gb, w.w_ih, d.I);
-  for (int64_t p = 0; p < parts.count; ++p) {
-    sgemm(false, true, d.T * d.B, parts.width(p), d.I, 1.0f, x, d.I, w_ih_b.data() + parts.col_begin(p) * d.I, d.I,
+  float* w_ih_b = t_input_rows.get(d.GH * d.I);
+  blocked_rows(gb, w.w_ih, d.I, w_ih_b);
+  for_each_part(parts, [&](int64_t p) {
+    sgemm(false, true, d.T * d.B, parts.width(p), d.I, 1.0f, x, d.I, w_ih_b + parts.col_begin(p) * d.I, d.I,
           0.0f, gates + parts.offset(p, 0), parts.width(p));
-  }
+  });
 }
 
 // What one part of one forward step reads and writes.
@@ -650,33 +673,32 @@ void weight_gradients(const RnnShape& s, const GateBlocks& gb, const Parts& part
   const Dims d(s);
   const int64_t rows = d.T * d.B;
   // gx (T·B, I) = Σ over parts of dgi[part] · W_ih[part rows] (rows blocked like dgi's columns)
-  const std::vector<float> w_ih_b = blocked_rows(gb, w.w_ih, d.I);
+  float* w_ih_b = t_input_rows.get(d.GH * d.I);
+  blocked_rows(gb, w.w_ih, d.I, w_ih_b);
   for (int64_t p = 0; p < parts.count; ++p) {
     sgemm(false, false, rows, d.I, parts.width(p), 1.0f, dgi + parts.offset(p, 0), parts.width(p),
-          w_ih_b.data() + parts.col_begin(p) * d.I, d.I, p == 0 ? 0.0f : 1.0f, gx, d.I);
+          w_ih_b + parts.col_begin(p) * d.I, d.I, p == 0 ? 0.0f : 1.0f, gx, d.I);
   }
   // The weight gradients are computed transposed, gW_ihᵀ (I, GH) = xᵀ · dgi and
   // gW_hhᵀ (H, GH) = Σ_t h_prev[t]ᵀ · dgh[t], so that the operand the GEMM reads transposed
   // is the narrow x or h (I or H columns), not the G·H-wide gate gradients; then they are put
-  // back as (GH, ·) in PyTorch's row order.
-  std::vector<float> blocked(static_cast<size_t>(d.GH * std::max(d.I, d.H)));
-  for (int64_t p = 0; p < parts.count; ++p) {
-    sgemm(true, false, d.I, parts.width(p), rows, 1.0f, x, d.I, dgi + parts.offset(p, 0), parts.width(p), 0.0f,
-          blocked.data() + parts.col_begin(p), d.GH);
-  }
-  unblock_transposed(gb, blocked.data(), d.I, g.w_ih);
-  // The previous states of all steps but the first are y shifted by one time step (forward:
-  // dgh[1..] with y[..T-1]; reverse: dgh[..T-1] with y[1..]); the first step's is h0.
+  // back as (GH, ·) in PyTorch's row order. The previous states of all steps but the first
+  // are y shifted by one time step (forward: dgh[1..] with y[..T-1]; reverse: dgh[..T-1] with
+  // y[1..]); the first step's is h0.
+  float* w_ih_t = t_weight_grads.get(d.GH * (d.I + d.H));  // (I, GH) blocked
+  float* w_hh_t = w_ih_t + d.GH * d.I;                     // (H, GH) blocked
   const int64_t later = (d.T - 1) * d.B;
   const float* y_earlier = y + (s.reverse ? d.B * d.H : 0);
-  for (int64_t p = 0; p < parts.count; ++p) {
-    float* out = blocked.data() + parts.col_begin(p);
+  for_each_part(parts, [&](int64_t p) {
+    const int64_t width = parts.width(p), col = parts.col_begin(p);
+    sgemm(true, false, d.I, width, rows, 1.0f, x, d.I, dgi + parts.offset(p, 0), width, 0.0f, w_ih_t + col, d.GH);
     const float* dgh_later = dgh + parts.offset(p, s.reverse ? 0 : 1);
     const float* dgh_first = dgh + parts.offset(p, time_of(s, 0));
-    sgemm(true, false, d.H, parts.width(p), later, 1.0f, y_earlier, d.H, dgh_later, parts.width(p), 0.0f, out, d.GH);
-    sgemm(true, false, d.H, parts.width(p), d.B, 1.0f, h0, d.H, dgh_first, parts.width(p), 1.0f, out, d.GH);
-  }
-  unblock_transposed(gb, blocked.data(), d.H, g.w_hh);
+    sgemm(true, false, d.H, width, later, 1.0f, y_earlier, d.H, dgh_later, width, 0.0f, w_hh_t + col, d.GH);
+    sgemm(true, false, d.H, width, d.B, 1.0f, h0, d.H, dgh_first, width, 1.0f, w_hh_t + col, d.GH);
+  });
+  unblock_transposed(gb, w_ih_t, d.I, g.w_ih);
+  unblock_transposed(gb, w_hh_t, d.H, g.w_hh);
 }
 
 }  // namespace

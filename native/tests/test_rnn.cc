@@ -234,6 +234,26 @@ TEST(large_problems_are_thread_count_invariant) {
   }
 }
 
+TEST(one_thread_per_part_matches_one_thread) {
+  // Two threads for two parts: each part's projection and weight-gradient GEMMs then run
+  // whole on their own thread (with three threads, above, they run one after another).
+  const int saved = get_num_threads();
+  for (RnnMode mode : kModes) {
+    const Problem p = make_problem(mode, false, 3, 64, 16, 150, 8);
+    auto both = [&](int threads) {
+      set_num_threads(threads);
+      std::vector<float> workspace;
+      Vec all = kernel_forward(p, workspace);
+      const Vec grads = kernel_backward(p, projection(p)).all();
+      all.insert(all.end(), grads.begin(), grads.end());
+      return all;
+    };
+    const Vec serial = both(1);
+    CHECK_ALL_CLOSE(both(2), serial, 0.0);
+  }
+  set_num_threads(saved);
+}
+
 TEST(runs_alone_when_the_pool_is_busy) {
   // Two layers at once inside a parallel loop: the pool is taken, so each recurrence runs on
   // its own thread alone (no helper joins its stages) and still gives the same results.
