@@ -275,6 +275,7 @@ thread_local Scratch t_weight_grads;    // backward: the weight gradients, trans
 
 // dst (G·H, n) = src (G·H, n) with its rows in blocked order.
 void blocked_rows(const GateBlocks& gb, const float* src, int64_t n, float* dst) {
+  if (n == 0) return;  // (src and dst may then be null)
   parallel_for(0, gb.G * gb.H, grain_for(n), [&](int64_t begin, int64_t end) {
     for (int64_t row = begin; row < end; ++row) {
       std::memcpy(dst + gb.position(row) * n, src + row * n, n * sizeof(float));
@@ -300,6 +301,7 @@ void unblock_transposed(const GateBlocks& gb, const float* src, int64_t n, float
 
 // dst (G·H, n) in PyTorch row order from src in blocked order.
 void unblock_rows(const GateBlocks& gb, const float* src, int64_t n, float* dst) {
+  if (n == 0) return;  // (src and dst may then be null)
   for (int64_t row = 0; row < gb.G * gb.H; ++row) {
     std::memcpy(dst + row * n, src + gb.position(row) * n, n * sizeof(float));
   }
@@ -344,7 +346,9 @@ constexpr int64_t kParts = 2;
 class Parts {
  public:
   Parts(const Dims& d, const GateBlocks& gb)
-      : d_(d), gb_(gb), count(d.B * d.GH * d.H >= kThreadedStepWork ? std::min(kParts, gb.count) : 1) {}
+      : count(d.B * d.GH * d.H >= kThreadedStepWork ? std::min(kParts, gb.count) : 1), d_(d), gb_(gb) {}
+
+  const int64_t count;
 
   Range blocks(int64_t p) const { return range_of(p, count, gb_.count); }
   int64_t col_begin(int64_t p) const { return gb_.col0(blocks(p).first); }
@@ -357,9 +361,6 @@ class Parts {
  private:
   Dims d_;
   GateBlocks gb_;
-
- public:
-  const int64_t count;
 };
 
 // ---- the recurrence on several threads ----------------------------------------------------

@@ -51,7 +51,7 @@ Vec naive_forward(const Problem& p) {
     const int64_t t = s.reverse ? T - 1 - step : step;
     Vec h_new(B * H), c_new(c);
     for (int64_t b = 0; b < B; ++b) {
-      const double* xt = &p.x[(t * B + b) * I];
+      const double* xt = p.x.data() + (t * B + b) * I;  // not &x[...]: x is empty when I = 0
       const double* hb = &h[b * H];
       for (int64_t j = 0; j < H; ++j) {
         auto in = [&](int64_t k) { return affine(p.w_ih, p.b_ih, xt, I, k * H + j); };
