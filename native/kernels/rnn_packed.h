@@ -6,8 +6,8 @@
 // place with a row stride of G·H floats, often a multiple of 4 KiB, so its rows alias in the
 // caches. Packed once, the slice is one compact block that the thread owning it streams from
 // its own L2 at every step; the backward packs its slice with the depth (gate columns) split
-// by part, which sgemm cannot be asked to keep. Measured on one Zen 4 core the two run at
-// about the same speed; the gain is in the threaded recurrence (see rnn.cc's parts).
+// by part, which sgemm cannot be asked to keep. On one Zen 4 core both run at about the same
+// speed: what packing buys is that layout, for the threaded recurrence (see rnn.cc's parts).
 #pragma once
 
 #include <cstdint>
