@@ -1,7 +1,8 @@
 // Recurrent layers: see rnn.h. The file reads top-down: fast nonlinearities; the fused cells
 // (forward and backward side by side); the small-batch matrix-vector products; the
-// gate-blocked layout and the row kernels over it; the scheduler that runs a recurrence on
-// several threads; then rnn_forward and rnn_backward.
+// gate-blocked layout; the parts a step is split into and the scheduler that runs them on
+// several threads; the recurrent weights (packed once per call, rnn_packed.h); then the
+// forward and the backward with their row kernels.
 //
 // Equations (PyTorch's), with x_t the input and h the previous hidden state:
 //   RNN:  h' = act(W_ih x + b_ih + W_hh h + b_hh),  act = tanh or relu
@@ -19,6 +20,7 @@
 
 #include "gemm/gemm.h"
 #include "parallel.h"
+#include "rnn_packed.h"
 
 namespace kiln {
 namespace {
@@ -208,10 +210,10 @@ inline void axpy(int64_t n, float alpha, const float* __restrict x, float* __res
   for (int64_t j = 0; j < n; ++j) y[j] += alpha * x[j];
 }
 
-// Columns [begin, end) of out (B, n) = a (B, k) · wᵀ + beta · out, for w (n, k).
-KILN_VECTORIZE void streaming_nt_columns(int64_t B, int64_t n, int64_t k, const float* a, const float* w, float beta,
-                                         float* out, int64_t begin, int64_t end) {
-  for (int64_t j = begin; j < end; ++j) {
+// out (B, n) = a (B, k) · wᵀ + beta · out, for w (n, k).
+KILN_VECTORIZE void streaming_nt(int64_t B, int64_t n, int64_t k, const float* a, const float* w, float beta,
+                                 float* out) {
+  for (int64_t j = 0; j < n; ++j) {
     for (int64_t b = 0; b < B; ++b) {
       const float prior = beta == 0.0f ? 0.0f : beta * out[b * n + j];
       out[b * n + j] = prior + dot(k, a + b * k, w + j * k);
@@ -219,15 +221,12 @@ KILN_VECTORIZE void streaming_nt_columns(int64_t B, int64_t n, int64_t k, const 
   }
 }
 
-// Columns [begin, end) of out (B, n) = a (B, k) · w + beta · out, for w (k, n).
-KILN_VECTORIZE void streaming_nn_columns(int64_t B, int64_t n, int64_t k, const float* a, const float* w, float beta,
-                                         float* out, int64_t begin, int64_t end) {
-  for (int64_t b = 0; b < B; ++b) {
-    float* row = out + b * n;
-    for (int64_t j = begin; j < end; ++j) row[j] = beta == 0.0f ? 0.0f : beta * row[j];
-  }
+// out (B, n) = a (B, k) · w for w (k, n), a with row stride lda.
+KILN_VECTORIZE void streaming_nn(int64_t B, int64_t n, int64_t k, const float* a, int64_t lda, const float* w,
+                                 float* out) {
+  std::fill(out, out + B * n, 0.0f);
   for (int64_t l = 0; l < k; ++l) {
-    for (int64_t b = 0; b < B; ++b) axpy(end - begin, a[b * k + l], w + l * n + begin, out + b * n + begin);
+    for (int64_t b = 0; b < B; ++b) axpy(n, a[b * lda + l], w + l * n, out + b * n);
   }
 }
 
@@ -256,55 +255,6 @@ struct GateBlocks {
   }
 };
 
-// src (G·H, n) with its rows in blocked order.
-std::vector<float> blocked_rows(const GateBlocks& gb, const float* src, int64_t n) {
-  std::vector<float> dst(static_cast<size_t>(gb.G * gb.H * n));
-  for (int64_t row = 0; row < gb.G * gb.H; ++row) {
-    std::memcpy(&dst[gb.position(row) * n], src + row * n, n * sizeof(float));
-  }
-  return dst;
-}
-
-// srcᵀ (n, G·H) for src (G·H, n), its columns in blocked order (rows blocked first, then a
-// tiled transpose).
-std::vector<float> blocked_columns_transposed(const GateBlocks& gb, const float* src, int64_t n) {
-  const int64_t GH = gb.G * gb.H;
-  const std::vector<float> rows = blocked_rows(gb, src, n);
-  std::vector<float> dst(rows.size());
-  constexpr int64_t kTile = 32;
-  for (int64_t r0 = 0; r0 < GH; r0 += kTile) {
-    for (int64_t l0 = 0; l0 < n; l0 += kTile) {
-      for (int64_t r = r0; r < std::min(GH, r0 + kTile); ++r) {
-        for (int64_t l = l0; l < std::min(n, l0 + kTile); ++l) dst[l * GH + r] = rows[r * n + l];
-      }
-    }
-  }
-  return dst;
-}
-
-// dst (G·H, n) in PyTorch row order = srcᵀ for src (n, G·H) with its columns blocked (tiled).
-void unblock_transposed(const GateBlocks& gb, const float* src, int64_t n, float* dst) {
-  const int64_t GH = gb.G * gb.H;
-  constexpr int64_t kTile = 32;
-  for (int64_t r0 = 0; r0 < GH; r0 += kTile) {
-    for (int64_t l0 = 0; l0 < n; l0 += kTile) {
-      for (int64_t row = r0; row < std::min(GH, r0 + kTile); ++row) {
-        const int64_t col = gb.position(row);
-        for (int64_t l = l0; l < std::min(n, l0 + kTile); ++l) dst[row * n + l] = src[l * GH + col];
-      }
-    }
-  }
-}
-
-// dst (G·H, n) in PyTorch row order from src in blocked order.
-void unblock_rows(const GateBlocks& gb, const float* src, int64_t n, float* dst) {
-  for (int64_t row = 0; row < gb.G * gb.H; ++row) {
-    std::memcpy(dst + row * n, src + gb.position(row) * n, n * sizeof(float));
-  }
-}
-
-// ---- sequence loops -------------------------------------------------------------------------
-
 // Per-thread scratch reused from call to call (grown on demand, never shrunk), so the large
 // per-call buffers do not page-fault on every call.
 class Scratch {
@@ -317,8 +267,47 @@ class Scratch {
  private:
   std::vector<float> buffer_;
 };
-thread_local Scratch t_input_grads;   // backward: dgi, the input-side gate gradients of every step
-thread_local Scratch t_hidden_grads;  // backward (GRU): dgh, the hidden-side ones
+thread_local Scratch t_input_rows;      // W_ih in blocked row order
+thread_local Scratch t_recurrent_rows;  // W_hh in blocked row order
+thread_local Scratch t_input_grads;     // backward: dgi, the input-side gate gradients of every step
+thread_local Scratch t_hidden_grads;    // backward (GRU): dgh, the hidden-side ones
+thread_local Scratch t_weight_grads;    // backward: the weight gradients, transposed and blocked
+
+// dst (G·H, n) = src (G·H, n) with its rows in blocked order.
+void blocked_rows(const GateBlocks& gb, const float* src, int64_t n, float* dst) {
+  if (n == 0) return;  // (src and dst may then be null)
+  parallel_for(0, gb.G * gb.H, grain_for(n), [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      std::memcpy(dst + gb.position(row) * n, src + row * n, n * sizeof(float));
+    }
+  });
+}
+
+// dst (G·H, n) in PyTorch row order = srcᵀ for src (n, G·H) with its columns blocked (tiled).
+void unblock_transposed(const GateBlocks& gb, const float* src, int64_t n, float* dst) {
+  const int64_t GH = gb.G * gb.H;
+  constexpr int64_t kTile = 32;
+  parallel_for(0, (GH + kTile - 1) / kTile, grain_for(kTile * n), [&](int64_t tile_begin, int64_t tile_end) {
+    for (int64_t r0 = tile_begin * kTile; r0 < std::min(GH, tile_end * kTile); r0 += kTile) {
+      for (int64_t l0 = 0; l0 < n; l0 += kTile) {
+        for (int64_t row = r0; row < std::min(GH, r0 + kTile); ++row) {
+          const int64_t col = gb.position(row);
+          for (int64_t l = l0; l < std::min(n, l0 + kTile); ++l) dst[row * n + l] = src[l * GH + col];
+        }
+      }
+    }
+  });
+}
+
+// dst (G·H, n) in PyTorch row order from src in blocked order.
+void unblock_rows(const GateBlocks& gb, const float* src, int64_t n, float* dst) {
+  if (n == 0) return;  // (src and dst may then be null)
+  for (int64_t row = 0; row < gb.G * gb.H; ++row) {
+    std::memcpy(dst + row * n, src + gb.position(row) * n, n * sizeof(float));
+  }
+}
+
+// ---- sequence loops -------------------------------------------------------------------------
 
 // Sizes every loop below derives from RnnShape.
 struct Dims {
@@ -330,25 +319,74 @@ struct Dims {
 // The time index of processing step `step`.
 int64_t time_of(const RnnShape& s, int64_t step) { return s.reverse ? s.steps - 1 - step : step; }
 
+// Item `item` of `items` near-equal ranges of [0, count): [first, last).
+struct Range {
+  int64_t first, last;
+};
+Range range_of(int64_t item, int64_t items, int64_t count) {
+  return {count * item / items, count * (item + 1) / items};
+}
+
+// ---- parts: the work items of a step --------------------------------------------------------
+// Where a step is worth threads (at least kThreadedStepWork multiply-adds), its gate blocks
+// are split into kParts parts (fewer if there are fewer blocks). A part is a work item of
+// every step: its columns of the recurrent product, its cells, its bias gradients, and its
+// share of the backward's product toward h_prev (the sum over its gate columns, added up by
+// the next step). The split depends on the sizes only, never on the thread count, so the
+// results do not either. Two parts, one per core of the machines kiln is tuned on: more would
+// let more threads share a step but pack the weight gradients' shared operand more often.
+//
+// Every per-step array of gate columns (the gates the forward saves, the gradients the
+// backward computes) is stored part-major: part p's columns of all T steps together,
+// (T, B, width(p)), so the thread owning a part streams through contiguous memory at every
+// step (short runs in every batch row would defeat the hardware prefetchers).
+constexpr int64_t kThreadedStepWork = 1 << 20;
+constexpr int64_t kParts = 2;
+
+class Parts {
+ public:
+  Parts(const Dims& d, const GateBlocks& gb)
+      : count(d.B * d.GH * d.H >= kThreadedStepWork ? std::min(kParts, gb.count) : 1), d_(d), gb_(gb) {}
+
+  const int64_t count;
+
+  Range blocks(int64_t p) const { return range_of(p, count, gb_.count); }
+  int64_t col_begin(int64_t p) const { return gb_.col0(blocks(p).first); }
+  int64_t width(int64_t p) const { return gb_.col0(blocks(p).last) - col_begin(p); }
+  int64_t unit_begin(int64_t p) const { return gb_.unit0(blocks(p).first); }
+  int64_t unit_end(int64_t p) const { return std::min(gb_.H, gb_.unit0(blocks(p).last)); }
+  // Where part p's (B, width(p)) slice of time t starts in a part-major (T, B, G·H) array.
+  int64_t offset(int64_t p, int64_t t) const { return d_.T * d_.B * col_begin(p) + t * d_.B * width(p); }
+
+ private:
+  Dims d_;
+  GateBlocks gb_;
+};
+
 // ---- the recurrence on several threads ----------------------------------------------------
-// A recurrence is a chain of stages (one per forward step; two per backward step) that must
-// run in order, each split into independent work items (ranges of gate blocks or of hidden
-// units). Instead of one parallel loop per stage, which would wake the pool twice per step,
-// the whole chain runs in one parallel region: every thread that joins walks the stages,
-// claims a stage's items one at a time through an atomic counter, and when none is left
-// waits (spinning, then yielding) until the items claimed by others are finished. A thread
-// never waits for an item nobody has claimed, so one thread alone finishes everything: it is
-// safe whether the pool lends no helper (busy, or a single thread allowed) or several.
+// A recurrence is a chain of stages (one per step) that must run in order, each split into
+// parts. Instead of one parallel loop per stage, which would wake the pool at every step, the
+// whole chain runs in one parallel region: every thread that joins walks the stages and claims
+// parts through atomic flags, its own share first (so each thread keeps working on the same
+// weight slice, which stays in its cache), then any part still unclaimed (so a thread that is
+// late, descheduled on a busy machine, does not hold the others up); then it waits (spinning,
+// then yielding) until the parts claimed by others are finished. A thread never waits for a
+// part nobody has claimed, so one thread alone finishes everything: it is safe whether the
+// pool lends no helper (busy, or a single thread allowed) or several.
 class StageChain {
  public:
-  StageChain(int64_t stages, int64_t items) : items_(items), claimed_(stages), finished_(stages) {}
+  StageChain(int64_t stages, int64_t items) : items_(items), claimed_(stages * items), finished_(stages) {}
 
   // Runs work(stage, item) for every stage in order and every item, on the calling thread
-  // and on whichever threads call run() at the same time.
+  // and on whichever threads call run() at the same time; `share` of `shares` names this
+  // thread's own items.
   template <typename Work>
-  void run(const Work& work) {
-    for (size_t stage = 0; stage < claimed_.size(); ++stage) {
-      for (int64_t item = claimed_[stage].fetch_add(1); item < items_; item = claimed_[stage].fetch_add(1)) {
+  void run(int64_t share, int64_t shares, const Work& work) {
+    const int64_t own = range_of(share, shares, items_).first;
+    for (size_t stage = 0; stage < finished_.size(); ++stage) {
+      for (int64_t k = 0; k < items_; ++k) {
+        const int64_t item = (own + k) % items_;
+        if (claimed_[stage * items_ + item].exchange(true, std::memory_order_relaxed)) continue;
         work(static_cast<int64_t>(stage), item);
         finished_[stage].fetch_add(1, std::memory_order_release);
       }
@@ -360,36 +398,97 @@ class StageChain {
 
  private:
   int64_t items_;
-  std::vector<std::atomic<int64_t>> claimed_;
+  std::vector<std::atomic<bool>> claimed_;
   std::vector<std::atomic<int64_t>> finished_;
 };
 
-// Below this many multiply-adds per step, the recurrence runs on the calling thread alone.
-constexpr int64_t kThreadedStepWork = 1 << 20;
-
-// Runs work(stage, item, items) for `stages` stages in order, each over `items` items: two
-// per thread used (all available threads when a step costs at least kThreadedStepWork
-// multiply-adds, else just the caller).
+// Runs work(stage, part) for `stages` stages in order, each over every part, on up to one
+// thread per part.
 template <typename Work>
-void run_stages(int64_t stages, int64_t step_work, const Work& work) {
-  const int64_t threads = step_work >= kThreadedStepWork ? get_num_threads() : 1;
-  const int64_t items = 1 * threads;
-  StageChain chain(stages, items);
-  const auto item_work = [&](int64_t stage, int64_t item) { work(stage, item, items); };
+void run_stages(int64_t stages, const Parts& parts, const Work& work) {
+  const int64_t threads = std::min<int64_t>(get_num_threads(), parts.count);
+  StageChain chain(stages, parts.count);
   if (threads == 1) {
-    chain.run(item_work);
+    chain.run(0, 1, work);
   } else {
-    parallel_for(0, threads, 1, [&](int64_t, int64_t) { chain.run(item_work); });
+    parallel_for(0, threads, 1, [&](int64_t begin, int64_t) { chain.run(begin, threads, work); });
   }
 }
 
-// Item `item` of `items` near-equal ranges of [0, count): [first, last).
-struct Range {
-  int64_t first, last;
-};
-Range range_of(int64_t item, int64_t items, int64_t count) {
-  return {count * item / items, count * (item + 1) / items};
+// Runs work(part) for every part: each on its own thread when there are no more threads than
+// parts (each part's GEMMs then run whole, packing their shared operand once per part, not
+// once per thread), else one after another (each GEMM then splits across the threads).
+template <typename Work>
+void for_each_part(const Parts& parts, const Work& work) {
+  if (get_num_threads() <= parts.count) {
+    parallel_for(0, parts.count, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t p = begin; p < end; ++p) work(p);
+    });
+  } else {
+    for (int64_t p = 0; p < parts.count; ++p) work(p);
+  }
 }
+
+// ---- the recurrent weights ------------------------------------------------------------------
+
+// W_hh for the products of one call's steps: its rows in blocked order (G·H, H), read as
+// they are by the streaming products of small batches; for larger batches each part's slice
+// (its gate rows) packed into GEMM panels at the first step by the thread that runs it, which
+// then usually keeps it in its cache for all the steps.
+class RecurrentWeights {
+ public:
+  RecurrentWeights(const Dims& d, const GateBlocks& gb, const Parts& parts, const float* w_hh,
+                   std::vector<PackedPanels>& panels)
+      : d_(d), parts_(parts), rows_(t_recurrent_rows.get(d.GH * d.H)), panels_(panels) {
+    blocked_rows(gb, w_hh, d.H, rows_);
+    if (panels_.size() < static_cast<size_t>(parts.count)) panels_.resize(static_cast<size_t>(parts.count));
+  }
+
+  // Packs part p's slice for forward(): W_hh[part rows]ᵀ, (H, width).
+  void pack_forward(int64_t p) {
+    if (!streaming()) panels_[p].pack(part_rows(p), 1, d_.H, d_.H, parts_.width(p));
+  }
+
+  // Part p's columns of the recurrent product: out (B, width) = h (B, H) · W_hh[part rows]ᵀ
+  // + beta · out.
+  void forward(int64_t p, const float* h, float beta, float* out) const {
+    const int64_t width = parts_.width(p);
+    if (streaming()) {
+      streaming_nt(d_.B, width, d_.H, h, part_rows(p), beta, out);
+    } else {
+      panels_[p].multiply(d_.B, h, d_.H, beta, out, width);
+    }
+  }
+
+  // Packs part p's slice for backward(): W_hh[part rows], (width, H).
+  void pack_backward(int64_t p) {
+    if (!streaming()) panels_[p].pack(part_rows(p), d_.H, 1, parts_.width(p), d_.H);
+  }
+
+  // Part p's share of the gradient toward h_prev: out (B, H) = dg (B, width) · W_hh[part rows].
+  void backward(int64_t p, const float* dg, float* out) const {
+    const int64_t width = parts_.width(p);
+    if (streaming()) {
+      streaming_nn(d_.B, d_.H, width, dg, width, part_rows(p), out);
+    } else {
+      panels_[p].multiply(d_.B, dg, width, 0.0f, out, d_.H);
+    }
+  }
+
+ private:
+  bool streaming() const { return d_.B <= kStreamingRows; }
+  const float* part_rows(int64_t p) const { return rows_ + parts_.col_begin(p) * d_.H; }
+
+  Dims d_;
+  const Parts& parts_;
+  float* rows_;  // (G·H, H) blocked
+  std::vector<PackedPanels>& panels_;
+};
+
+// Each calling thread's packed weight slices, kept from call to call (no page faults).
+thread_local std::vector<PackedPanels> t_panels;
+
+// ---- forward --------------------------------------------------------------------------------
 
 // The biases the forward cells add, blocked: b_ih + b_hh, except that the GRU's n gates get
 // b_in only (b_hn belongs inside r ⊙ (W_hn h + b_hn)).
@@ -398,57 +497,55 @@ std::vector<float> blocked_bias(const RnnShape& s, const GateBlocks& gb, const R
   std::vector<float> bias(w.b_ih, w.b_ih + d.GH);
   const int64_t shared = s.mode == RnnMode::kGru ? 2 * d.H : d.GH;
   for (int64_t j = 0; j < shared; ++j) bias[j] += w.b_hh[j];
-  return blocked_rows(gb, bias.data(), 1);
+  std::vector<float> blocked(bias.size());
+  blocked_rows(gb, bias.data(), 1, blocked.data());
+  return blocked;
 }
 
-// gates (T·B, GH), blocked = x · W_ihᵀ: the input part of every step in one GEMM.
-void input_projection(const RnnShape& s, const GateBlocks& gb, const RnnWeights& w, const float* x, float* gates) {
-  const Dims d(s);
-  const std::vector<float> w_ih_b = blocked_rows(gb, w.w_ih, d.I);
-  sgemm(false, true, d.T * d.B, d.GH, d.I, 1.0f, x, d.I, w_ih_b.data(), d.I, 0.0f, gates, d.GH);
+// gates (T, B, GH), blocked and part-major, = x · W_ihᵀ: the input part of every step, one
+// GEMM over all T·B rows per part.
+void input_projection(const Dims& d, const GateBlocks& gb, const Parts& parts, const RnnWeights& w, const float* x,
+                      float* gates) {
+  float* w_ih_b = t_input_rows.get(d.GH * d.I);
+  blocked_rows(gb, w.w_ih, d.I, w_ih_b);
+  for_each_part(parts, [&](int64_t p) {
+    sgemm(false, true, d.T * d.B, parts.width(p), d.I, 1.0f, x, d.I, w_ih_b + parts.col_begin(p) * d.I, d.I,
+          0.0f, gates + parts.offset(p, 0), parts.width(p));
+  });
 }
 
-// What one forward step reads and writes (this time step's slices).
+// What one part of one forward step reads and writes.
 struct ForwardStep {
-  float* gates;          // (B, GH) blocked: input part in, activations out
-  const float* bias;     // (GH) blocked_bias
-  const float* rec;      // (B, GH) blocked: GRU W_hh·h (else the recurrent part is in gates)
-  const float* h_prev;   // (B, H)
-  const float* c_prev;   // (B, H), LSTM
-  float* states;         // (B, H): LSTM c', GRU W_hn·h + b_hn
-  float* y;              // (B, H): h'
-  const float* b_hn;     // (H), GRU
+  float* gates;         // (B, width): the part's input part in, activations out
+  float* rec;           // (B, width), GRU: W_hh·h of the part's columns (else added onto gates)
+  int64_t width;        // the part's columns (the row stride of gates and rec)
+  int64_t col_begin;    // its first blocked column
+  const float* bias;    // (GH) blocked_bias
+  const float* h_prev;  // (B, H)
+  const float* c_prev;  // (B, H), LSTM
+  float* states;        // (B, H): LSTM c', GRU W_hn·h + b_hn
+  float* y;             // (B, H): h'
+  const float* b_hn;    // (H), GRU
 };
 
-// The cells of batch row b on the gate blocks of r.
-KILN_VECTORIZE void cells_forward(RnnMode mode, const Dims& d, const GateBlocks& gb, const ForwardStep& p, int64_t b,
-                                  Range r) {
-  for (int64_t blk = r.first; blk < r.last; ++blk) {
-    const int64_t u = gb.width(blk), col0 = gb.col0(blk), unit0 = gb.unit0(blk);
-    float* gates = p.gates + b * d.GH + col0;
-    const float* bias = p.bias + col0;
-    const int64_t h = b * d.H + unit0;
-    switch (mode) {
-      case RnnMode::kLstm:
-        lstm_cell_forward(u, gates, bias, p.c_prev + h, p.states + h, p.y + h);
-        break;
-      case RnnMode::kGru:
-        gru_cell_forward(u, gates, bias, p.rec + b * d.GH + col0, p.b_hn + unit0, p.h_prev + h, p.states + h, p.y + h);
-        break;
-      default:
-        rnn_cell_forward(u, mode == RnnMode::kRelu, gates, bias, p.y + h);
+// The cells of every batch row on the gate blocks of r (the part's).
+KILN_VECTORIZE void cells_forward(RnnMode mode, const Dims& d, const GateBlocks& gb, const ForwardStep& p, Range r) {
+  for (int64_t b = 0; b < d.B; ++b) {
+    for (int64_t blk = r.first; blk < r.last; ++blk) {
+      const int64_t u = gb.width(blk), col0 = gb.col0(blk), unit0 = gb.unit0(blk);
+      const int64_t g = b * p.width + col0 - p.col_begin, h = b * d.H + unit0;
+      switch (mode) {
+        case RnnMode::kLstm:
+          lstm_cell_forward(u, p.gates + g, p.bias + col0, p.c_prev + h, p.states + h, p.y + h);
+          break;
+        case RnnMode::kGru:
+          gru_cell_forward(u, p.gates + g, p.bias + col0, p.rec + g, p.b_hn + unit0, p.h_prev + h, p.states + h,
+                           p.y + h);
+          break;
+        default:
+          rnn_cell_forward(u, mode == RnnMode::kRelu, p.gates + g, p.bias + col0, p.y + h);
+      }
     }
-  }
-}
-
-// Columns [begin, end) of out (B, GH) = h (B, H) · W_hhᵀ + beta · out, with W_hh as given:
-// blocked rows (GH, H) for a streaming batch, else blocked transposed columns (H, GH).
-void hidden_forward_columns(const Dims& d, const float* h, const float* w_hh_b, float beta, float* out, int64_t begin,
-                            int64_t end) {
-  if (d.B <= kStreamingRows) {
-    streaming_nt_columns(d.B, d.GH, d.H, h, w_hh_b, beta, out, begin, end);
-  } else {
-    sgemm(false, false, d.B, end - begin, d.H, 1.0f, h, d.H, w_hh_b + begin, d.GH, beta, out + begin, d.GH);
   }
 }
 
@@ -474,111 +571,135 @@ void rnn_forward(const RnnShape& s, const RnnWeights& w, const float* x, const f
                  float* h_n, float* c_n, float* workspace) {
   const Dims d(s);
   const GateBlocks gb(d.H, d.G);
+  const Parts parts(d, gb);
   const bool gru = s.mode == RnnMode::kGru;
-  float* gates = workspace;                      // (T, B, GH) blocked
+  float* gates = workspace;                      // (T, B, GH) blocked, part-major
   float* states = workspace + d.T * d.B * d.GH;  // (T, B, H): LSTM c, GRU W_hn·h + b_hn
-  input_projection(s, gb, w, x, gates);
+  input_projection(d, gb, parts, w, x, gates);
   const std::vector<float> bias = blocked_bias(s, gb, w);
-  const std::vector<float> w_hh_b =
-      d.B <= kStreamingRows ? blocked_rows(gb, w.w_hh, d.H) : blocked_columns_transposed(gb, w.w_hh, d.H);
-  std::vector<float> rec(gru ? static_cast<size_t>(d.B * d.GH) : 0);
-  // Stage = step; item = a range of gate blocks: its recurrent product (added onto the gates;
-  // the GRU keeps it apart for r ⊙ (W_hn h + b_hn)), then its cells for every batch row.
-  const auto step_of = [&](int64_t step) {
+  RecurrentWeights w_hh(d, gb, parts, w.w_hh, t_panels);
+  std::vector<float> rec(gru ? static_cast<size_t>(d.B * d.GH) : 0);  // (B, GH) part-major
+  const auto step_of = [&](int64_t step, int64_t part) {
     const int64_t t = time_of(s, step), t_prev = time_of(s, step - 1);
-    ForwardStep p{gates + t * d.B * d.GH, bias.data(), rec.data(),
-                  step == 0 ? h0 : y + t_prev * d.B * d.H, step == 0 ? c0 : states + t_prev * d.B * d.H,
-                  states + t * d.B * d.H, y + t * d.B * d.H, w.b_hh + 2 * d.H};
-    return p;
+    return ForwardStep{gates + parts.offset(part, t),
+                       rec.data() + d.B * parts.col_begin(part),
+                       parts.width(part),
+                       parts.col_begin(part),
+                       bias.data(),
+                       step == 0 ? h0 : y + t_prev * d.B * d.H,
+                       step == 0 ? c0 : states + t_prev * d.B * d.H,
+                       states + t * d.B * d.H,
+                       y + t * d.B * d.H,
+                       w.b_hh + 2 * d.H};
   };
-  run_stages(d.T, d.B * d.GH * d.H, [&](int64_t step, int64_t item, int64_t items) {
-    const ForwardStep p = step_of(step);
-    const Range r = range_of(item, items, gb.count);
-    hidden_forward_columns(d, p.h_prev, w_hh_b.data(), gru ? 0.0f : 1.0f, gru ? rec.data() : p.gates, gb.col0(r.first),
-                           gb.col0(r.last));
-    for (int64_t b = 0; b < d.B; ++b) cells_forward(s.mode, d, gb, p, b, r);
+  // Stage = step: each part's recurrent product (added onto its gates; the GRU keeps it
+  // apart for r ⊙ (W_hn h + b_hn)), then its cells for every batch row.
+  run_stages(d.T, parts, [&](int64_t step, int64_t part) {
+    const ForwardStep p = step_of(step, part);
+    if (step == 0) w_hh.pack_forward(part);
+    w_hh.forward(part, p.h_prev, gru ? 0.0f : 1.0f, gru ? p.rec : p.gates);
+    cells_forward(s.mode, d, gb, p, parts.blocks(part));
   });
-  const ForwardStep last = step_of(d.T - 1);
+  const ForwardStep last = step_of(d.T - 1, 0);
   std::memcpy(h_n, last.y, static_cast<size_t>(d.B * d.H) * sizeof(float));
   if (s.mode == RnnMode::kLstm) std::memcpy(c_n, last.states, static_cast<size_t>(d.B * d.H) * sizeof(float));
 }
 
 namespace {
 
-// What one backward step reads and writes (this time step's slices).
+// ---- backward -------------------------------------------------------------------------------
+
+// What one part of one backward step reads and writes.
 struct BackwardStep {
-  const float* gates;   // (B, GH) blocked activations
+  const float* gates;   // (B, width): the part's activations
+  float* dgi;           // (B, width): the gradients of its input-side pre-activations, out
+  float* dgh;           // (B, width): those of the hidden side, out (GRU; the others use dgi)
+  int64_t width;        // the part's columns (the row stride of the three above)
+  int64_t col_begin;    // its first blocked column
   const float* states;  // (B, H): LSTM c', GRU W_hn·h + b_hn
   const float* h_prev;  // (B, H)
   const float* c_prev;  // (B, H), LSTM
   const float* gy;      // (B, H)
   float* dh;            // (B, H) gradient of h' from later steps (GRU out: z ⊙ grad)
   float* dc;            // (B, H) LSTM: gradient of c' in, of c out
-  float* dgi;           // (B, GH) blocked, out
-  float* dgh;           // (B, GH) blocked, out (GRU; the others use dgi)
 };
 
-// The cell backward of batch row b on the gate blocks of r.
-KILN_VECTORIZE void cells_backward(RnnMode mode, const Dims& d, const GateBlocks& gb, const BackwardStep& p, int64_t b,
-                                   Range r) {
-  for (int64_t blk = r.first; blk < r.last; ++blk) {
-    const int64_t u = gb.width(blk), g = b * d.GH + gb.col0(blk), h = b * d.H + gb.unit0(blk);
-    switch (mode) {
-      case RnnMode::kLstm:
-        lstm_cell_backward(u, p.gates + g, p.states + h, p.c_prev + h, p.gy + h, p.dh + h, p.dc + h, p.dgi + g);
-        break;
-      case RnnMode::kGru:
-        gru_cell_backward(u, p.gates + g, p.states + h, p.h_prev + h, p.gy + h, p.dh + h, p.dgi + g, p.dgh + g);
-        break;
-      default:
-        rnn_cell_backward(u, mode == RnnMode::kRelu, p.gates + g, p.gy + h, p.dh + h, p.dgi + g);
+// The cell backward of every batch row on the gate blocks of r (the part's).
+KILN_VECTORIZE void cells_backward(RnnMode mode, const Dims& d, const GateBlocks& gb, const BackwardStep& p, Range r) {
+  for (int64_t b = 0; b < d.B; ++b) {
+    for (int64_t blk = r.first; blk < r.last; ++blk) {
+      const int64_t u = gb.width(blk), g = b * p.width + gb.col0(blk) - p.col_begin, h = b * d.H + gb.unit0(blk);
+      switch (mode) {
+        case RnnMode::kLstm:
+          lstm_cell_backward(u, p.gates + g, p.states + h, p.c_prev + h, p.gy + h, p.dh + h, p.dc + h, p.dgi + g);
+          break;
+        case RnnMode::kGru:
+          gru_cell_backward(u, p.gates + g, p.states + h, p.h_prev + h, p.gy + h, p.dh + h, p.dgi + g, p.dgh + g);
+          break;
+        default:
+          rnn_cell_backward(u, mode == RnnMode::kRelu, p.gates + g, p.gy + h, p.dh + h, p.dgi + g);
+      }
     }
   }
 }
 
-// Columns [begin, end) of out (B, H) = dg (B, GH) · W_hh + beta · out, with dg's columns and
-// W_hh's rows blocked: the gradient a backward step passes to h_prev.
-void hidden_backward_columns(const Dims& d, const float* dg, const float* w_hh_b, float beta, float* out, int64_t begin,
-                             int64_t end) {
-  if (d.B <= kStreamingRows) {
-    streaming_nn_columns(d.B, d.H, d.GH, dg, w_hh_b, beta, out, begin, end);
-  } else {
-    sgemm(false, false, d.B, end - begin, d.GH, 1.0f, dg, d.GH, w_hh_b + begin, d.H, beta, out + begin, d.H);
+// dh (B, H) at hidden units [u0, u1) = (keep ? dh : 0) + the sum of `count` shares (each
+// (B, H), one after another): the gradient toward h_prev a backward step gathers from the
+// parts' shares of its product (the GRU keeps the direct part z ⊙ grad its cell left in dh).
+KILN_VECTORIZE void gather_hidden_grads(const Dims& d, bool keep, const float* shares, int64_t count, int64_t u0,
+                                        int64_t u1, float* dh) {
+  for (int64_t b = 0; b < d.B; ++b) {
+    float* row = dh + b * d.H;
+    if (!keep) std::fill(row + u0, row + u1, 0.0f);
+    for (int64_t q = 0; q < count; ++q) {
+      const float* share = shares + (q * d.B + b) * d.H;
+      for (int64_t u = u0; u < u1; ++u) row[u] += share[u];
+    }
   }
 }
 
-// The gradients of the weights, biases and input from the pre-activation gradients of all
-// steps, as GEMMs over T·B rows. dgi, dgh: (T, B, GH) blocked, input- and hidden-side (the
-// same array except for the GRU).
-void weight_gradients(const RnnShape& s, const GateBlocks& gb, const RnnWeights& w, const float* x, const float* h0,
-                      const float* y, const float* dgi, const float* dgh, float* gx, const RnnWeightGrads& g) {
+// sums[0:width] += the column sums of dg (B, width): a step's bias gradients.
+KILN_VECTORIZE void add_column_sums(int64_t B, int64_t width, const float* dg, float* sums) {
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t c = 0; c < width; ++c) sums[c] += dg[b * width + c];
+  }
+}
+
+// The gradients of the weights and input from the pre-activation gradients of all steps, as
+// GEMMs over T·B rows, one per part. dgi, dgh: (T, B, GH) blocked and part-major, input- and
+// hidden-side (the same array except for the GRU).
+void weight_gradients(const RnnShape& s, const GateBlocks& gb, const Parts& parts, const RnnWeights& w, const float* x,
+                      const float* h0, const float* y, const float* dgi, const float* dgh, float* gx,
+                      const RnnWeightGrads& g) {
   const Dims d(s);
   const int64_t rows = d.T * d.B;
-  // gx (T·B, I) = dgi · W_ih (rows blocked like dgi's columns)
-  const std::vector<float> w_ih_b = blocked_rows(gb, w.w_ih, d.I);
-  sgemm(false, false, rows, d.I, d.GH, 1.0f, dgi, d.GH, w_ih_b.data(), d.I, 0.0f, gx, d.I);
+  // gx (T·B, I) = Σ over parts of dgi[part] · W_ih[part rows] (rows blocked like dgi's columns)
+  float* w_ih_b = t_input_rows.get(d.GH * d.I);
+  blocked_rows(gb, w.w_ih, d.I, w_ih_b);
+  for (int64_t p = 0; p < parts.count; ++p) {
+    sgemm(false, false, rows, d.I, parts.width(p), 1.0f, dgi + parts.offset(p, 0), parts.width(p),
+          w_ih_b + parts.col_begin(p) * d.I, d.I, p == 0 ? 0.0f : 1.0f, gx, d.I);
+  }
   // The weight gradients are computed transposed, gW_ihᵀ (I, GH) = xᵀ · dgi and
   // gW_hhᵀ (H, GH) = Σ_t h_prev[t]ᵀ · dgh[t], so that the operand the GEMM reads transposed
   // is the narrow x or h (I or H columns), not the G·H-wide gate gradients; then they are put
-  // back as (GH, ·) in PyTorch's row order.
-  std::vector<float> blocked(static_cast<size_t>(d.GH * std::max(d.I, d.H)));
-  sgemm(true, false, d.I, d.GH, rows, 1.0f, x, d.I, dgi, d.GH, 0.0f, blocked.data(), d.GH);
-  unblock_transposed(gb, blocked.data(), d.I, g.w_ih);
-  // The previous states of all steps but the first are y shifted by one time step (forward:
-  // dgh[1..] with y[..T-1]; reverse: dgh[..T-1] with y[1..]); the first step's is h0.
+  // back as (GH, ·) in PyTorch's row order. The previous states of all steps but the first
+  // are y shifted by one time step (forward: dgh[1..] with y[..T-1]; reverse: dgh[..T-1] with
+  // y[1..]); the first step's is h0.
+  float* w_ih_t = t_weight_grads.get(d.GH * (d.I + d.H));  // (I, GH) blocked
+  float* w_hh_t = w_ih_t + d.GH * d.I;                     // (H, GH) blocked
   const int64_t later = (d.T - 1) * d.B;
-  const float* dgh_later = dgh + (s.reverse ? 0 : d.B * d.GH);
   const float* y_earlier = y + (s.reverse ? d.B * d.H : 0);
-  sgemm(true, false, d.H, d.GH, later, 1.0f, y_earlier, d.H, dgh_later, d.GH, 0.0f, blocked.data(), d.GH);
-  const float* dgh_first = dgh + time_of(s, 0) * d.B * d.GH;
-  sgemm(true, false, d.H, d.GH, d.B, 1.0f, h0, d.H, dgh_first, d.GH, 1.0f, blocked.data(), d.GH);
-  unblock_transposed(gb, blocked.data(), d.H, g.w_hh);
-  // Biases: column sums, as (1, T·B) · (T·B, GH).
-  const std::vector<float> ones(static_cast<size_t>(rows), 1.0f);
-  sgemm(false, false, 1, d.GH, rows, 1.0f, ones.data(), rows, dgi, d.GH, 0.0f, blocked.data(), d.GH);
-  unblock_rows(gb, blocked.data(), 1, g.b_ih);
-  sgemm(false, false, 1, d.GH, rows, 1.0f, ones.data(), rows, dgh, d.GH, 0.0f, blocked.data(), d.GH);
-  unblock_rows(gb, blocked.data(), 1, g.b_hh);
+  for_each_part(parts, [&](int64_t p) {
+    const int64_t width = parts.width(p), col = parts.col_begin(p);
+    sgemm(true, false, d.I, width, rows, 1.0f, x, d.I, dgi + parts.offset(p, 0), width, 0.0f, w_ih_t + col, d.GH);
+    const float* dgh_later = dgh + parts.offset(p, s.reverse ? 0 : 1);
+    const float* dgh_first = dgh + parts.offset(p, time_of(s, 0));
+    sgemm(true, false, d.H, width, later, 1.0f, y_earlier, d.H, dgh_later, width, 0.0f, w_hh_t + col, d.GH);
+    sgemm(true, false, d.H, width, d.B, 1.0f, h0, d.H, dgh_first, width, 1.0f, w_hh_t + col, d.GH);
+  });
+  unblock_transposed(gb, w_ih_t, d.I, g.w_ih);
+  unblock_transposed(gb, w_hh_t, d.H, g.w_hh);
 }
 
 }  // namespace
@@ -588,43 +709,56 @@ void rnn_backward(const RnnShape& s, const RnnWeights& w, const float* x, const 
                   float* gx, float* gh0, float* gc0, const RnnWeightGrads& g) {
   const Dims d(s);
   const GateBlocks gb(d.H, d.G);
+  const Parts parts(d, gb);
   const bool lstm = s.mode == RnnMode::kLstm, gru = s.mode == RnnMode::kGru;
-  const float* gates = workspace;
+  const float* gates = workspace;  // (T, B, GH) blocked, part-major
   const float* states = workspace + d.T * d.B * d.GH;
-  const std::vector<float> w_hh_b = blocked_rows(gb, w.w_hh, d.H);
-  float* dgi = t_input_grads.get(d.T * d.B * d.GH);  // (T, B, GH) blocked
+  RecurrentWeights w_hh(d, gb, parts, w.w_hh, t_panels);
+  float* dgi = t_input_grads.get(d.T * d.B * d.GH);  // (T, B, GH) blocked, part-major
   float* dgh = gru ? t_hidden_grads.get(d.T * d.B * d.GH) : dgi;
-  // The gradients of the states carried from step to step, starting at the last one.
+  // The gradients of the states carried from step to step, starting at the last one; the
+  // parts' shares of the product toward h_prev (count × (B, H)) of the even and odd steps.
   std::vector<float> dh(gh_n, gh_n + d.B * d.H);
   std::vector<float> dc(lstm ? gc_n : nullptr, lstm ? gc_n + d.B * d.H : nullptr);
-  const auto step_of = [&](int64_t step) {
+  std::vector<float> shares(static_cast<size_t>(2 * parts.count * d.B * d.H));
+  const auto shares_of = [&](int64_t stage) { return shares.data() + (stage % 2) * parts.count * d.B * d.H; };
+  // The bias gradients, blocked (for all but the GRU, those of b_hh are those of b_ih).
+  std::vector<float> bias_i(static_cast<size_t>(d.GH)), bias_h(static_cast<size_t>(gru ? d.GH : 0));
+  const auto step_of = [&](int64_t step, int64_t part) {
     const int64_t t = time_of(s, step), t_prev = time_of(s, step - 1);
-    return BackwardStep{gates + t * d.B * d.GH,
+    return BackwardStep{gates + parts.offset(part, t),
+                        dgi + parts.offset(part, t),
+                        dgh + parts.offset(part, t),
+                        parts.width(part),
+                        parts.col_begin(part),
                         states + t * d.B * d.H,
                         step == 0 ? h0 : y + t_prev * d.B * d.H,
                         step == 0 ? c0 : states + t_prev * d.B * d.H,
                         gy + t * d.B * d.H,
                         dh.data(),
-                        dc.data(),
-                        dgi + t * d.B * d.GH,
-                        dgh + t * d.B * d.GH};
+                        dc.data()};
   };
-  // Two stages per step, last step first: the cells of every range of gate blocks; then,
-  // once all are done, dh_prev = dgh[t] · W_hh for every range of hidden units (the GRU adds
-  // it to the direct part z ⊙ grad its cell left in dh).
-  run_stages(2 * d.T, d.B * d.GH * d.H, [&](int64_t stage, int64_t item, int64_t items) {
-    const BackwardStep p = step_of(d.T - 1 - stage / 2);
-    const Range r = range_of(item, items, gb.count);
-    if (stage % 2 == 0) {
-      for (int64_t b = 0; b < d.B; ++b) cells_backward(s.mode, d, gb, p, b, r);
+  // Stage k runs step T − 1 − k. A part gathers the gradient toward its hidden units from the
+  // previous stage's shares, runs its cells, adds its bias gradients and computes its share.
+  run_stages(d.T, parts, [&](int64_t stage, int64_t part) {
+    const BackwardStep p = step_of(d.T - 1 - stage, part);
+    if (stage == 0) {
+      w_hh.pack_backward(part);
     } else {
-      hidden_backward_columns(d, p.dgh, w_hh_b.data(), gru ? 1.0f : 0.0f, dh.data(), gb.unit0(r.first),
-                              std::min(d.H, gb.unit0(r.last)));
+      gather_hidden_grads(d, gru, shares_of(stage - 1), parts.count, parts.unit_begin(part), parts.unit_end(part),
+                          dh.data());
     }
+    cells_backward(s.mode, d, gb, p, parts.blocks(part));
+    add_column_sums(d.B, p.width, p.dgi, bias_i.data() + p.col_begin);
+    if (gru) add_column_sums(d.B, p.width, p.dgh, bias_h.data() + p.col_begin);
+    w_hh.backward(part, p.dgh, shares_of(stage) + part * d.B * d.H);
   });
+  gather_hidden_grads(d, gru, shares_of(d.T - 1), parts.count, 0, d.H, dh.data());
   std::memcpy(gh0, dh.data(), dh.size() * sizeof(float));
   if (lstm) std::memcpy(gc0, dc.data(), dc.size() * sizeof(float));
-  weight_gradients(s, gb, w, x, h0, y, dgi, dgh, gx, g);
+  unblock_rows(gb, bias_i.data(), 1, g.b_ih);
+  unblock_rows(gb, gru ? bias_h.data() : bias_i.data(), 1, g.b_hh);
+  weight_gradients(s, gb, parts, w, x, h0, y, dgi, dgh, gx, g);
 }
 
 }  // namespace kiln

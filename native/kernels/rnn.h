@@ -3,13 +3,15 @@
 // weight layouts. G is the number of gate blocks: 1 (RNN), 4 (LSTM: i, f, g, o), 3 (GRU:
 // r, z, n).
 //
-// Forward: the input projection of all T steps is one GEMM; each step is then one recurrent
-// GEMM plus one fused pass for the gate nonlinearities and the state update. It saves what the
-// backward needs in a caller-owned workspace (see rnn_workspace_size).
-// Backward: steps in reverse order, each one fused pass for the gate derivatives plus one
-// GEMM for the gradient flowing to the previous hidden state; the weight, bias and input
-// gradients are then GEMMs over all steps at once.
-// Threads: the whole time loop runs in one parallel region when a step is large enough
+// Forward: the input projection of all T steps is one GEMM (per part, see below); each step
+// is then one recurrent product, against W_hh packed once per call, plus one fused pass for
+// the gate nonlinearities and the state update. It saves what the backward needs in a
+// caller-owned workspace (see rnn_workspace_size).
+// Backward: steps in reverse order, each one fused pass for the gate derivatives and the bias
+// gradients plus one product for the gradient flowing to the previous hidden state; the
+// weight and input gradients are then GEMMs over all steps at once.
+// Threads: when a step is large enough, its gate columns are split into parts (by size only)
+// and the whole time loop runs in one parallel region, each thread keeping its part
 // (parallel.h's pool; never OpenMP); results do not depend on the thread count.
 #pragma once
 
@@ -35,7 +37,7 @@ struct RnnShape {
 int64_t rnn_gate_count(RnnMode mode);
 
 // Floats of the workspace rnn_forward fills and rnn_backward reads: T·B·G·H activated gates
-// (for tanh/relu RNNs: the hidden states) in the kernel's own gate-blocked column order (see
+// (for tanh/relu RNNs: the hidden states) in the kernel's own gate-blocked, part-major order (see
 // rnn.cc), then for the LSTM the T·B·H cell states and for the GRU the T·B·H recurrent parts
 // of n, W_hn·h + b_hn.
 int64_t rnn_workspace_size(const RnnShape& s);
