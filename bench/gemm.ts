@@ -4,6 +4,8 @@
  * measured FP32 FMA peak (bench/anchors/fma_peak.c, compiled here with -march=native: a
  * measuring tool only, never part of the addon).
  * Cases are `m×k×n`; `Aᵀ·B` means A is stored (k, m), `A·Bᵀ` that B is stored (n, k).
+ * KILN_BENCH_THREADS and KILN_BENCH_CASES narrow a run to some thread counts and cases, e.g.
+ * `KILN_BENCH_THREADS=1 KILN_BENCH_CASES=256x4096x4096,512x512x512:tA npm run bench -- gemm`.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -47,6 +49,31 @@ export const GEMM_CASES: GemmCase[] = [
   gemmCase(512, 512, 512, false, true),
   gemmCase(512, 512, 512, true, true),
 ];
+
+/**
+ * A case's name in plain ASCII, as KILN_BENCH_CASES lists it.
+ * Example: 256×4096×4096 → `256x4096x4096`; 512³ Aᵀ·B → `512x512x512:tA` (`:tB`, `:tAtB` likewise).
+ */
+export function caseKey(c: GemmCase): string {
+  const op = (c.transA ? 'tA' : '') + (c.transB ? 'tB' : '');
+  return `${c.m}x${c.k}x${c.n}${op ? ':' + op : ''}`;
+}
+
+/**
+ * The cases to run: all of them, or those whose {@link caseKey} `wanted` lists.
+ * Args: wanted - comma-separated case keys, e.g. `256x4096x4096,512x512x512:tA`; by default
+ * the environment variable KILN_BENCH_CASES. Throws naming any key that is no case.
+ * Example: `selectedCases('32x1024x256')` → the one case 32×1024×256.
+ */
+export function selectedCases(wanted = process.env.KILN_BENCH_CASES): GemmCase[] {
+  if (wanted === undefined || wanted === '') return GEMM_CASES;
+  const keys = wanted.split(',').map((key) => key.trim());
+  const unknown = keys.filter((key) => !GEMM_CASES.some((c) => caseKey(c) === key));
+  if (unknown.length > 0) {
+    throw new Error(`KILN_BENCH_CASES: no gemm case ${unknown.join(', ')}; cases are ${GEMM_CASES.map(caseKey).join(', ')}`);
+  }
+  return GEMM_CASES.filter((c) => keys.includes(caseKey(c)));
+}
 
 const flops = (c: GemmCase) => 2 * c.m * c.k * c.n;
 
@@ -100,14 +127,14 @@ function peakRow(threads: number): BenchRow {
 }
 
 /** Prints, per thread count, kiln's GF/s and its ratios to OpenBLAS, PyTorch and the peak. */
-function printRatios(rows: BenchRow[]): void {
+function printRatios(rows: BenchRow[], cases: GemmCase[]): void {
   const find = (name: string, impl: string, threads: number) =>
     rows.find((r) => r.case === name && r.impl === impl && r.threads === threads && r.gflops !== undefined);
   const fixed = (x: number | undefined, digits: number) => (x === undefined ? 'n/a' : x.toFixed(digits));
   console.log('\ncase                 thr  kiln GF/s  openblas  pytorch  kiln/openblas  kiln/pytorch  kiln/peak');
   for (const threads of THREADS) {
     const peak = find('peak', 'fma-peak', threads)?.gflops;
-    for (const c of GEMM_CASES) {
+    for (const c of cases) {
       const kiln = find(c.name, 'kiln-native', threads)?.gflops;
       const blas = find(c.name, 'openblas', threads)?.gflops;
       const torch = find(c.name, 'pytorch', threads)?.gflops;
@@ -133,15 +160,16 @@ function printRatios(rows: BenchRow[]): void {
  * figures measured within seconds of each other on this shared, noisy machine.
  */
 export function runGemm(): BenchRow[] {
+  const cases = selectedCases();
   const rows: BenchRow[] = [];
   for (const threads of THREADS) {
     rows.push(peakRow(threads));
-    for (const c of GEMM_CASES) {
+    for (const c of cases) {
       rows.push(kilnRow(c, threads));
       rows.push(...anchorRows('openblas_gemm.py', 'openblas', c, threads));
       rows.push(...anchorRows('torch_gemm.py', 'pytorch', c, threads));
     }
   }
-  printRatios(rows);
+  printRatios(rows, cases);
   return rows;
 }
