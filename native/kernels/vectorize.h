@@ -18,27 +18,30 @@
 #define KILN_HAS_VEC16 1
 #include <cstdint>
 #include <cstring>
-// Vec16 values cross no ABI boundary (the helpers are inline), so GCC's note that their
+// Vec16 values cross no ABI boundary: the helpers below are always inlined (also at -O0,
+// where a plain `inline` helper would be one out-of-line copy called from clones built for
+// other ISAs, with a different calling convention for Vec16), so GCC's note that their
 // passing convention differs between the AVX-512 and baseline clones does not apply.
+#define KILN_VEC_INLINE __attribute__((always_inline)) inline
 #if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 namespace kiln {
 typedef float Vec16 __attribute__((vector_size(64), aligned(4)));
-inline Vec16 load16(const float* p) {
+KILN_VEC_INLINE Vec16 load16(const float* p) {
   Vec16 v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store16(float* p, Vec16 v) { std::memcpy(p, &v, sizeof v); }
+KILN_VEC_INLINE void store16(float* p, Vec16 v) { std::memcpy(p, &v, sizeof v); }
 // v with lanes n and above set to 0 (a blend, not 0 · v, so Inf and NaN there vanish too).
-inline Vec16 keep_first(Vec16 v, int64_t n) {
+KILN_VEC_INLINE Vec16 keep_first(Vec16 v, int64_t n) {
   typedef int32_t Int16 __attribute__((vector_size(64), aligned(4)));
   const Int16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
   const Int16 keep = lane < static_cast<int32_t>(n);  // all bits set in the lanes kept
   return (Vec16)((Int16)v & keep);
 }
-inline float sum16(Vec16 v) {
+KILN_VEC_INLINE float sum16(Vec16 v) {
   float sum = 0.0f;
   for (int l = 0; l < 16; ++l) sum += v[l];
   return sum;

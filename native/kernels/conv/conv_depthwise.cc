@@ -115,7 +115,7 @@ int64_t plane_work(const Conv2dShape& s) { return s.out_h * s.out_w * s.kernel_h
 // gradient with the filter flipped.
 
 // v with lanes [0, from) set to 0 (a blend, not 0 · v, so Inf and NaN there vanish too).
-inline Vec16 keep_from(Vec16 v, int64_t from) {
+KILN_VEC_INLINE Vec16 keep_from(Vec16 v, int64_t from) {
   typedef int32_t Int16 __attribute__((vector_size(64), aligned(4)));
   const Int16 lane = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
   const Int16 keep = lane >= static_cast<int32_t>(from);  // all bits set in the lanes kept
