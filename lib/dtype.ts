@@ -25,6 +25,21 @@ export interface DTypeArrayMap {
   bool: Uint8Array;
 }
 
+/** float32 storage of at least this many elements (8 MiB) is offered to the huge-page advisor. */
+export const HUGE_PAGE_MIN_ELEMENTS = 1 << 21;
+
+let hugePageAdvisor: ((data: Float32Array) => void) | null = null;
+
+/**
+ * Installs (or removes, with null) a function that asks the OS to back large fresh float32
+ * storage with transparent huge pages. The native backend installs one on Linux when it
+ * loads: streaming kernels over millions of elements (optimizer steps) then miss the TLB far
+ * less, as PyTorch's and numpy's large buffers do.
+ */
+export function setHugePageAdvisor(advisor: ((data: Float32Array) => void) | null): void {
+  hugePageAdvisor = advisor;
+}
+
 /**
  * Allocates zeroed storage for `n` elements of `dtype`.
  *
@@ -32,8 +47,11 @@ export interface DTypeArrayMap {
  */
 export function allocate<D extends DType>(dtype: D, n: number): DTypeArrayMap[D] {
   switch (dtype) {
-    case 'float32':
-      return new Float32Array(n) as DTypeArrayMap[D];
+    case 'float32': {
+      const data = new Float32Array(n);
+      if (hugePageAdvisor !== null && n >= HUGE_PAGE_MIN_ELEMENTS) hugePageAdvisor(data);
+      return data as DTypeArrayMap[D];
+    }
     case 'float64':
       return new Float64Array(n) as DTypeArrayMap[D];
     case 'int32':

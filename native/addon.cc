@@ -19,6 +19,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_conv(env, exports);
   register_pool(env, exports);
   register_threads(env, exports);
+  register_memory(env, exports);
   register_rnn(env, exports);
   return exports;
 }

@@ -146,6 +146,7 @@ const signatures: Record<string, Signature> = {
   },
   setNumThreads: { kinds: ['size'], valid: () => [addon.getNumThreads()] },
   getNumThreads: { kinds: [], valid: () => [] },
+  adviseHugePages: { kinds: ['f32'], valid: () => [f32(4)] },
 };
 
 /** Replacements of the wrong JS type for an argument of `kind`. */
@@ -388,6 +389,13 @@ describe('native addon: small correctness checks', () => {
     expect(Array.from(out)).toEqual([0.5, 1, 1.5, 2, 2.5, 3]);
     addon.binary(5, Float32Array.of(NaN, 1), Float32Array.of(0, NaN), out.subarray(0, 2), null);
     expect(Number.isNaN(out[0]) && Number.isNaN(out[1])).toBe(true);
+  });
+
+  it('adviseHugePages answers whether the advice was taken, and leaves the data alone', () => {
+    expect(addon.adviseHugePages(f32(4))).toBe(false); // no whole 2 MiB page inside 16 bytes
+    const large = new Float32Array(3 << 20).fill(1.5);
+    expect(typeof addon.adviseHugePages(large)).toBe('boolean');
+    expect(large.every((v) => v === 1.5)).toBe(true);
   });
 
   it('compare, where and clamp', () => {

@@ -4,6 +4,7 @@
  * forces one; forcing native when the addon cannot load is an error that says why.
  * float64 tensors always compute on the reference backend (the native kernels are float32).
  */
+import { setHugePageAdvisor } from '../dtype.js';
 import { BackendError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { loadNativeAddon, NativeBackend } from './native.js';
@@ -19,7 +20,9 @@ let nativeLoadError: Error | null = null;
 function tryLoadNative(): NativeBackend | null {
   if (native !== null || nativeLoadError !== null) return native;
   try {
-    native = new NativeBackend(loadNativeAddon(), referenceBackend);
+    const addon = loadNativeAddon();
+    native = new NativeBackend(addon, referenceBackend);
+    setHugePageAdvisor((data) => addon.adviseHugePages(data));
   } catch (err) {
     nativeLoadError = err instanceof Error ? err : new Error(String(err));
   }

@@ -42,6 +42,8 @@ export interface NativeAddon {
   compare(op: CompareOpCode, a: Float32Array, b: Float32Array, out: Uint8Array, plan: BroadcastPlan | null): void;
   where(cond: Uint8Array, a: Float32Array, b: Float32Array, out: Float32Array): void;
   reluBackward(g: Float32Array, x: Float32Array, out: Float32Array): void;
+  /** Advises transparent huge pages for the untouched 2 MiB-aligned part of x (Linux); true when taken. */
+  adviseHugePages(x: Float32Array): boolean;
   clamp(x: Float32Array, lo: number, hi: number, out: Float32Array): void;
   reduce(op: ReduceOpCode, x: Float32Array, out: Float32Array, outer: number, n: number, inner: number): void;
   argReduce(
