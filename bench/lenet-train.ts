@@ -8,7 +8,7 @@
  * JSON row (in a list): samples_per_s over the training epochs, median_ms per batch of 64,
  * peak_rss_mb, and test_acc_pct when whole epochs ran.
  */
-import { data, manualSeed, models, nn, noGrad, optim, setBackend, setNumThreads, Generator, type BackendName, type Tensor } from '../lib/index.js';
+import { data, manualSeed, models, nn, optim, setBackend, setNumThreads, train, Generator, type BackendName, type Tensor } from '../lib/index.js';
 import type { BenchRow } from './harness.js';
 
 const [caseName, backend, threadsArg, epochsArg, maxSamplesArg] = process.argv.slice(2);
@@ -20,12 +20,12 @@ setBackend(backend as BackendName);
 setNumThreads(threads);
 manualSeed(0);
 
-const train = data.loadFashionMnist({ split: 'train', full: true });
+const trainData = data.loadFashionMnist({ split: 'train', full: true });
 const test = data.loadFashionMnist({ split: 'test', full: true });
-const mean = train.images.mean().item();
-const std = train.images.std().item();
-const normalise = (x: typeof train.images) => x.sub(mean).div(std);
-const trainSet = new data.TensorDataset(normalise(train.images), train.labels);
+const mean = trainData.images.mean().item();
+const std = trainData.images.std().item();
+const normalise = (x: Tensor) => x.sub(mean).div(std);
+const trainSet = new data.TensorDataset(normalise(trainData.images), trainData.labels);
 const samples = maxSamplesArg === undefined ? trainSet.length : Math.min(Number(maxSamplesArg), trainSet.length);
 const trainPart = samples < trainSet.length ? new data.Subset(trainSet, [...Array(samples).keys()]) : trainSet;
 const loader = new data.DataLoader<Tensor[], Tensor[]>(trainPart, { batchSize: BATCH, shuffle: true, generator: new Generator(1) });
@@ -47,18 +47,8 @@ for (let epoch = 0; epoch < epochs; epoch++) {
 
 /** Test accuracy in % over the whole test set, in batches of 1000. */
 function testAccuracy(): number {
-  net.eval();
-  const testSet = new data.TensorDataset(normalise(test.images), test.labels);
-  let correct = 0;
-  noGrad(() => {
-    for (let at = 0; at < testSet.length; at += 1000) {
-      const rows = [...Array(Math.min(1000, testSet.length - at)).keys()].map((i) => at + i);
-      const [xb, yb] = testSet.getBatch(rows);
-      const predicted = net.forward(xb).argmax(1);
-      for (let i = 0; i < rows.length; i++) if (predicted.data[i] === yb.data[i]) correct++;
-    }
-  });
-  return (100 * correct) / testSet.length;
+  const testLoader = new data.DataLoader(new data.TensorDataset(normalise(test.images), test.labels), { batchSize: 1000 });
+  return 100 * train.evaluate(net, testLoader, { loss: lossFn, metrics: { accuracy: train.accuracy } }).metrics.accuracy;
 }
 
 const samplesPerS = (epochs * samples) / (trainMs / 1000);

@@ -200,25 +200,23 @@ function makeScheduler(options: Options, optimizer: optim.Optimizer<{ lr: number
 }
 
 /** Predicted classes of the whole test set, in batches of 1000. */
-function predict(model: nn.Module, test: data.TensorDataset): { scores: Tensor[]; predicted: Int32Array } {
+function predict(model: nn.Module, test: data.TensorDataset): Int32Array {
   model.eval();
   const predicted = new Int32Array(test.length);
-  const scores: Tensor[] = [];
   noGrad(() => {
     for (let at = 0; at < test.length; at += 1000) {
       const rows = [...Array(Math.min(1000, test.length - at)).keys()].map((i) => at + i);
       const [x] = test.getBatch(rows);
       const logits = model.forward(x) as Tensor;
-      scores.push(logits);
       predicted.set(logits.argmax(1).data as Int32Array, at);
     }
   });
-  return { scores, predicted };
+  return predicted;
 }
 
 /** Prints test accuracy, per-class precision/recall/F1 and the confusion matrix; writes its plot. */
 function report(model: nn.Module, test: data.TensorDataset, outDir: string): number {
-  const { predicted } = predict(model, test);
+  const predicted = predict(model, test);
   const targets = test.tensors[1];
   const matrix = metrics.confusionMatrix(predicted, targets, 10);
   const accuracy = metrics.accuracy(predicted, targets);
