@@ -2,13 +2,14 @@
  * One kiln LeNet-5 training run for bench suite `lenet`, in a process of its own so that its
  * peak RSS is its alone (bench/lenet.ts spawns it). The recipe of the PyTorch anchor: full
  * Fashion-MNIST normalised with the training set's mean and std, batch 64, SGD momentum 0.9,
- * lr 0.05, cross-entropy.
+ * lr 0.05, cross-entropy. Each step runs in tidy(), as fit() runs it: the step's storage is
+ * reused by the next step instead of left to the garbage collector.
  *
  * Usage: node dist/bench/lenet-train.js CASE BACKEND THREADS EPOCHS [MAX_SAMPLES]. Prints one
  * JSON row (in a list): samples_per_s over the training epochs, median_ms per batch of 64,
  * peak_rss_mb, and test_acc_pct when whole epochs ran.
  */
-import { data, manualSeed, models, nn, optim, setBackend, setNumThreads, train, Generator, type BackendName, type Tensor } from '../lib/index.js';
+import { data, manualSeed, models, nn, optim, setBackend, setNumThreads, tidy, train, Generator, type BackendName, type Tensor } from '../lib/index.js';
 import type { BenchRow } from './harness.js';
 
 const [caseName, backend, threadsArg, epochsArg, maxSamplesArg] = process.argv.slice(2);
@@ -38,9 +39,11 @@ let trainMs = 0;
 for (let epoch = 0; epoch < epochs; epoch++) {
   const start = performance.now();
   for (const [x, y] of loader) {
-    optimizer.zeroGrad();
-    lossFn.forward(net.forward(x), y).backward();
-    optimizer.step();
+    tidy(() => {
+      optimizer.zeroGrad();
+      lossFn.forward(net.forward(x), y).backward();
+      optimizer.step();
+    });
   }
   trainMs += performance.now() - start;
 }

@@ -6,6 +6,9 @@
  * - `int32`: labels and indices.
  * - `bool`: results of comparisons and masks, stored one byte per element (0 or 1).
  */
+import { takePooled } from './memory/storage-pool.js';
+import { trackAllocation } from './memory/tidy.js';
+
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
 
 /** The floating-point dtypes: the ones that can carry gradients. */
@@ -40,27 +43,29 @@ export function setHugePageAdvisor(advisor: ((data: Float32Array) => void) | nul
   hugePageAdvisor = advisor;
 }
 
+/** The typed array type that stores each dtype. */
+const ARRAY_TYPES = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array } as const;
+
 /**
- * Allocates zeroed storage for `n` elements of `dtype`.
+ * Allocates zeroed storage for `n` elements of `dtype`: an array from the storage pool when
+ * one of that type and size is free (see tidy()), else a new one. Inside tidy() the array is
+ * recorded so the scope can release it.
  *
  * Example: `allocate('float32', 4)` → `Float32Array(4) [0, 0, 0, 0]`.
  */
 export function allocate<D extends DType>(dtype: D, n: number): DTypeArrayMap[D] {
-  switch (dtype) {
-    case 'float32': {
-      const data = new Float32Array(n);
-      if (hugePageAdvisor !== null && n >= HUGE_PAGE_MIN_ELEMENTS) hugePageAdvisor(data);
-      return data as DTypeArrayMap[D];
-    }
-    case 'float64':
-      return new Float64Array(n) as DTypeArrayMap[D];
-    case 'int32':
-      return new Int32Array(n) as DTypeArrayMap[D];
-    case 'bool':
-      return new Uint8Array(n) as DTypeArrayMap[D];
-    default:
-      throw new TypeError(`unknown dtype '${String(dtype)}'; expected float32, float64, int32 or bool`);
-  }
+  if (!Object.hasOwn(ARRAY_TYPES, dtype)) throw new TypeError(`unknown dtype '${String(dtype)}'; expected float32, float64, int32 or bool`);
+  const Type = ARRAY_TYPES[dtype] as unknown as new (n: number) => DTypeArrayMap[D];
+  const data = (takePooled(Type.name, n) as DTypeArrayMap[D] | null) ?? fresh(Type, dtype, n);
+  trackAllocation(data);
+  return data;
+}
+
+/** A new zero-filled array; large float32 ones are offered to the huge-page advisor first. */
+function fresh<D extends DType>(Type: new (n: number) => DTypeArrayMap[D], dtype: D, n: number): DTypeArrayMap[D] {
+  const data = new Type(n);
+  if (dtype === 'float32' && hugePageAdvisor !== null && n >= HUGE_PAGE_MIN_ELEMENTS) hugePageAdvisor(data as Float32Array);
+  return data;
 }
 
 /** The dtype whose storage is `data`. */

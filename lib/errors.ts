@@ -32,3 +32,8 @@ export class AutogradError extends KilnError {
 export class BackendError extends KilnError {
   override name = 'BackendError';
 }
+
+/** A tensor was read after the tidy() scope that created it ended and released its storage. */
+export class ReleasedTensorError extends KilnError {
+  override name = 'ReleasedTensorError';
+}

@@ -15,7 +15,9 @@
  */
 export { Tensor, type NestedNumbers, type TensorLike } from './tensor.js';
 export type { DType, FloatDType, DataArray, FloatArray } from './dtype.js';
-export { KilnError, ShapeError, DTypeError, AutogradError, BackendError } from './errors.js';
+export { KilnError, ShapeError, DTypeError, AutogradError, BackendError, ReleasedTensorError } from './errors.js';
+export { tidy, keep } from './memory/tidy.js';
+export { storagePoolStats, emptyStoragePool, type StoragePoolStats } from './memory/storage-pool.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export * from './ops/creation.js';
 export { cast } from './ops/cast.js';

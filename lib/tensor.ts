@@ -6,7 +6,7 @@
  */
 import type { DataArray, DType } from './dtype.js';
 import { isFloat } from './dtype.js';
-import { AutogradError, DTypeError } from './errors.js';
+import { AutogradError, DTypeError, ReleasedTensorError } from './errors.js';
 import { type BackwardOptions, type GradNode, runBackward } from './autograd/engine.js';
 import { formatTensor } from './format.js';
 import { numelOf, normalizeDim } from './shape.js';
@@ -18,6 +18,7 @@ import * as red from './ops/reduce.js';
 import * as sh from './ops/shape.js';
 import * as sm from './ops/softmax.js';
 import { noGrad } from './autograd/grad-mode.js';
+import { keep } from './memory/tidy.js';
 
 /** Nested arrays of numbers: what toArray() returns (a number for a 0-d tensor). */
 export type NestedNumbers = number | NestedNumbers[];
@@ -27,14 +28,14 @@ export type TensorLike = Tensor | number;
 
 /** An n-dimensional array with autograd. Create one with `tensor()`, `zeros()`, `randn()`, …. */
 export class Tensor {
-  /** The elements, contiguous and row-major. Shared with views made by reshape. */
-  readonly data: DataArray;
+  private readonly storage: DataArray;
+  /** Number of elements. */
+  readonly numel: number;
   /** Sizes of the dims, outermost first; `[]` for a scalar. */
   readonly shape: readonly number[];
   /** Element type. */
   readonly dtype: DType;
-  /** The accumulated gradient after backward(), or null. */
-  grad: Tensor | null = null;
+  private gradient: Tensor | null = null;
   private node: GradNode | null = null;
   private leafRequiresGrad = false;
   private keepGrad = false;
@@ -44,19 +45,34 @@ export class Tensor {
    * Args: data of numel(shape) elements, shape, and the dtype matching data's array type.
    */
   constructor(data: DataArray, shape: readonly number[], dtype: DType) {
-    this.data = data;
+    this.storage = data;
+    this.numel = data.length;
     this.shape = shape;
     this.dtype = dtype;
+  }
+
+  /**
+   * The elements, contiguous and row-major. Shared with views made by reshape. Throws when
+   * the storage was released by the end of a tidy() scope.
+   */
+  get data(): DataArray {
+    if (this.storage.length !== this.numel) throw releasedError(this.shape);
+    return this.storage;
+  }
+
+  /** The accumulated gradient after backward(), or null. Storage set here outlives tidy() scopes. */
+  get grad(): Tensor | null {
+    return this.gradient;
+  }
+
+  set grad(value: Tensor | null) {
+    if (value !== null) keep(value);
+    this.gradient = value;
   }
 
   /** Number of dims. */
   get ndim(): number {
     return this.shape.length;
-  }
-
-  /** Number of elements. */
-  get numel(): number {
-    return this.data.length;
   }
 
   /** The size of one dim (negative counts from the end), or the whole shape when dim is omitted. */
@@ -449,4 +465,11 @@ export class Tensor {
     this.data.set(expanded.data);
     return this;
   }
+}
+
+/** The error for reading a tensor whose storage a tidy() scope released. */
+function releasedError(shape: readonly number[]): ReleasedTensorError {
+  return new ReleasedTensorError(
+    `tensor of shape [${shape.join(', ')}] was released when its tidy() scope ended; return it from the scope or pass it to keep() to use it afterwards`,
+  );
 }

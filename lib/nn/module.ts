@@ -20,6 +20,7 @@ import { noGrad } from '../autograd/grad-mode.js';
 import { cast } from '../ops/cast.js';
 import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { keep } from '../memory/tidy.js';
 import { summarize } from './summary.js';
 
 /**
@@ -36,6 +37,7 @@ export class Parameter extends Tensor {
    */
   constructor(data: Tensor, requiresGrad = true) {
     super(data.data, data.shape, data.dtype);
+    keep(this);
     this.requiresGrad_(requiresGrad);
   }
 }
@@ -112,6 +114,7 @@ export class Module {
    */
   registerBuffer(name: string, tensor: Tensor | null, persistent = true): void {
     if (!this.registeredBuffers.has(name)) this.checkNewName(name);
+    if (tensor !== null) keep(tensor);
     this.registeredBuffers.set(name, { tensor, persistent });
   }
 

@@ -217,7 +217,7 @@ export function relu(x: Tensor): Tensor {
 function compareOp(op: keyof typeof CompareOp, a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands(op, a, b, false);
   const outShape = sameShape(ta.shape, tb.shape) ? ta.shape : broadcastShapes(ta.shape, tb.shape, op);
-  const out = new Uint8Array(numelOf(outShape));
+  const out = allocate('bool', numelOf(outShape));
   const plan = outShape === ta.shape ? null : makeBroadcastPlan(ta.shape, tb.shape, outShape);
   getBackend().compare(CompareOp[op] as CompareOpCode, ta.data, tb.data, out, plan);
   return new Tensor(out, outShape, 'bool');

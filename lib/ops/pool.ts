@@ -109,7 +109,7 @@ function unbatched(y: Tensor, x: Tensor, rank: number): Tensor {
 function maxPoolCore(x: Tensor, g: Pool2dGeometry): PoolWithIndices {
   const shape = [x.shape[0], x.shape[1], g.outH, g.outW];
   const y = allocate(x.dtype, g.planes * g.outH * g.outW) as FloatArray;
-  const indices = new Int32Array(y.length);
+  const indices = allocate('int32', y.length);
   getBackend().maxPool2d(x.data as FloatArray, y, indices, g);
   const values = record(new Tensor(y, shape, x.dtype), 'maxPool2d', [x], (gy) => {
     const gx = allocate(gy.dtype, x.numel) as FloatArray;

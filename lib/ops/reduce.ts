@@ -130,7 +130,7 @@ function extremeAlongDim(op: 'max' | 'min', x: Tensor, dim: number, keepdim: boo
   checkNonEmpty(x, axes, op);
   const { outer, n, inner } = x.ndim === 0 ? { outer: 1, n: 1, inner: 1 } : blockAround(x.shape, d);
   const values = allocate(x.dtype, outer * inner);
-  const indices = new Int32Array(outer * inner);
+  const indices = allocate('int32', outer * inner);
   getBackend().argReduce(op === 'max' ? ReduceOp.max : ReduceOp.min, x.data, values, indices, outer, n, inner);
   const shape = reducedShape(x.shape, axes, keepdim);
   const idx = new Tensor(indices, shape, 'int32');

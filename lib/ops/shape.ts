@@ -295,6 +295,8 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
 /** A copy of x with its own storage (differentiable). */
 export function clone(x: Tensor): Tensor {
   checkTensor('clone', x);
-  const y = new Tensor(x.data.slice(), x.shape, x.dtype);
+  const data = allocate(x.dtype, x.numel);
+  data.set(x.data as never);
+  const y = new Tensor(data, x.shape, x.dtype);
   return record(y, 'clone', [x], (g) => [g]);
 }

@@ -12,6 +12,7 @@ import { KilnError } from '../errors.js';
 import { enableGrad, noGrad } from '../autograd/grad-mode.js';
 import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { keep } from '../memory/tidy.js';
 import { applyMaxNorm, applyUnitNorm } from './constraints.js';
 
 /** Options every optimizer's groups accept on top of its own hyperparameters (kiln extensions). */
@@ -238,17 +239,17 @@ export abstract class Optimizer<O extends { lr: number }> {
       }
       const data = allocate(p.dtype, p.numel);
       data.set(value.data);
-      out[key] = new Tensor(data, p.shape, p.dtype);
+      out[key] = keep(new Tensor(data, p.shape, p.dtype));
     }
     return out;
   }
 }
 
-/** A zero-filled state buffer shaped like p. */
+/** A zero-filled state buffer shaped like p; it outlives tidy() scopes (optimizer state). */
 export function zerosLike(p: Tensor, fill = 0): Tensor {
   const data = allocate(p.dtype, p.numel);
   if (fill !== 0) data.fill(fill);
-  return new Tensor(data, p.shape, p.dtype);
+  return keep(new Tensor(data, p.shape, p.dtype));
 }
 
 /** Throws an OptimizerError unless value ≥ 0. */

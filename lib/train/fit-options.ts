@@ -27,7 +27,10 @@ export interface FitOptions {
   valLoader?: Iterable<unknown>;
   /** The last epoch to run, counted from 1 (with resumeFrom, training continues up to it). */
   epochs: number;
-  /** Metrics by name, recorded as train_<name> and val_<name>. */
+  /**
+   * Metrics by name, recorded as train_<name> and val_<name>. During training they run inside
+   * the step's tidy() scope, so a metric that holds on to a tensor must keep() it.
+   */
   metrics?: Readonly<Record<string, Metric>>;
   /** A learning-rate scheduler of kiln.optim. */
   scheduler?: Scheduler;

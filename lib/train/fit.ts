@@ -10,6 +10,7 @@ import { planFit, type FitOptions } from './fit-options.js';
 import { History } from './history.js';
 import { batchesPerEpoch } from './batches.js';
 import { createProgress } from './progress/index.js';
+import { emptyStoragePool } from '../memory/storage-pool.js';
 
 /**
  * Trains `model` for epochs startEpoch + 1 … `options.epochs` and returns the History (one
@@ -58,6 +59,7 @@ export function fit(model: Module, options: FitOptions): History {
     }
     for (const c of callbacks) c.onTrainEnd?.(context);
   } finally {
+    emptyStoragePool();
     progress?.close();
     model.train(wasTraining);
   }

@@ -4,6 +4,7 @@
  * stops training before it can reach the weights.
  */
 import { clipGradNorm_ } from '../optim/clip.js';
+import { tidy } from '../memory/tidy.js';
 import type { Module } from '../nn/module.js';
 import type { AnyOptimizer } from '../optim/schedulers.js';
 import type { Tensor } from '../tensor.js';
@@ -59,7 +60,9 @@ function trainStep(setup: StepSetup, batch: unknown, where: string): { loss: num
 
 /**
  * Trains `setup.model` (in training mode) on every batch of `loader` once, calling
- * onBatchEnd after each step.
+ * onBatchEnd after each step. Each step runs in a tidy() scope: its activations and
+ * intermediate gradients go back to the storage pool for the next step (metrics must return
+ * numbers, or keep() what they hold on to).
  */
 export function trainEpoch(loader: Iterable<unknown>, setup: StepSetup, epoch: number, onBatchEnd: (info: BatchEnd) => void): PassResult {
   setup.model.train();
@@ -69,7 +72,8 @@ export function trainEpoch(loader: Iterable<unknown>, setup: StepSetup, epoch: n
   let batch = 0;
   for (const item of loader) {
     batch++;
-    const { loss, metrics, size } = trainStep(setup, item, batchName(epoch, batch, batches));
+    const where = batchName(epoch, batch, batches);
+    const { loss, metrics, size } = tidy(() => trainStep(setup, item, where));
     means.add({ ...metrics, loss }, size);
     const seconds = (performance.now() - start) / 1000;
     onBatchEnd({ epoch, batch, batches, size, loss, runningLoss: means.mean('loss'), samples: means.samples, seconds });

@@ -1,0 +1,116 @@
+/**
+ * tidy() and keep(): the storage of a training step handed back for reuse as soon as the
+ * step ends, instead of left to the garbage collector (tfjs's `tidy`, for kiln's CPU tensors).
+ *
+ * Inside `tidy(fn)` every array allocate() creates is recorded. When fn returns, each one is
+ * released unless it belongs to what fn returned or has escaped: become a gradient (`.grad`),
+ * a parameter, a registered buffer or optimizer state, or been passed to keep(). Releasing
+ * detaches the array's buffer (a zero-copy transfer), so a tensor that still points at it has
+ * empty storage, and reading it throws an error naming tidy() instead of returning numbers
+ * that now belong to someone else. The memory itself goes to the storage pool.
+ */
+import type { DataArray } from '../dtype.js';
+import { endOutermostScope, givePooled } from './storage-pool.js';
+
+/** The arrays allocated while one tidy() call runs. */
+interface Scope {
+  allocated: DataArray[];
+}
+
+const scopes: Scope[] = [];
+const escaped = new WeakSet<ArrayBufferLike>();
+
+/** Anything with storage: a Tensor (kiln-internal view of it, to avoid an import cycle). */
+interface HasStorage {
+  readonly data: DataArray;
+}
+
+/** kiln-internal: allocate() reports each new array here; recorded when a scope is open. */
+export function trackAllocation(array: DataArray): void {
+  if (scopes.length > 0) scopes[scopes.length - 1].allocated.push(array);
+}
+
+/**
+ * Keeps a tensor's storage alive past every enclosing tidy() scope (it is left to the garbage
+ * collector, as storage outside tidy() always is). Returns the tensor.
+ *
+ * Example: `tidy(() => { history.push(keep(model.forward(x))); })`.
+ */
+export function keep<T extends HasStorage>(tensor: T): T {
+  escaped.add(tensor.data.buffer);
+  return tensor;
+}
+
+/**
+ * Runs `fn` and then releases the storage of every tensor it created, except the tensors
+ * (or arrays and plain objects of tensors) it returns and storage that escaped (gradients,
+ * parameters, buffers, optimizer state, keep()). Released storage is reused by later
+ * allocations of the same type and size; a released tensor throws when read. Scopes nest:
+ * what an inner scope returns belongs to the outer one. When fn throws, nothing is released.
+ *
+ * Args: fn, typically one training step. Returns: what fn returns.
+ *
+ * Example:
+ * ```ts
+ * for (const [x, y] of loader) {
+ *   const loss = tidy(() => {
+ *     optimizer.zeroGrad();
+ *     const l = lossFn.forward(model.forward(x), y);
+ *     l.backward();
+ *     optimizer.step();
+ *     return l.item();
+ *   });
+ * }
+ * ```
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Scope = { allocated: [] };
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  release(scope, storageOf(result));
+  if (scopes.length === 0) endOutermostScope();
+  return result;
+}
+
+/** Releases the scope's arrays but the returned and escaped ones; returned ones pass to the parent scope. */
+function release(scope: Scope, returned: Set<ArrayBufferLike>): void {
+  const parent = scopes.length > 0 ? scopes[scopes.length - 1] : undefined;
+  for (const array of scope.allocated) {
+    const buffer = array.buffer;
+    if (escaped.has(buffer) || buffer.byteLength === 0) continue;
+    if (returned.has(buffer)) parent?.allocated.push(array);
+    else givePooled(detach(array));
+  }
+}
+
+/** Moves the array's memory to a new array of the same type, leaving every old view empty. */
+function detach(array: DataArray): DataArray {
+  const buffer = array.buffer as ArrayBuffer; // allocate() never makes shared buffers
+  const moved = structuredClone(buffer, { transfer: [buffer] });
+  const Type = array.constructor as new (buffer: ArrayBuffer) => DataArray;
+  return new Type(moved);
+}
+
+/** The buffers of every tensor in `value`: a tensor, or arrays / plain objects holding tensors. */
+function storageOf(value: unknown, found = new Set<ArrayBufferLike>(), seen = new Set<object>()): Set<ArrayBufferLike> {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return found;
+  seen.add(value);
+  if (isTensorLike(value)) {
+    found.add(value.data.buffer);
+    const grad = (value as { grad?: unknown }).grad;
+    if (isTensorLike(grad)) found.add(grad.data.buffer);
+    return found;
+  }
+  if (Array.isArray(value)) for (const item of value) storageOf(item, found, seen);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const item of Object.values(value)) storageOf(item, found, seen);
+  return found;
+}
+
+function isTensorLike(value: unknown): value is HasStorage {
+  return typeof value === 'object' && value !== null && ArrayBuffer.isView((value as { data?: unknown }).data);
+}

@@ -1,0 +1,153 @@
+/**
+ * tidy(), keep() and the storage pool: what a scope releases and what it must not (returned
+ * tensors, gradients, parameters, buffers, optimizer state, keep()), released tensors throwing
+ * instead of reading reused memory, nesting, reuse and trimming of the pool, and training in
+ * tidy() giving bit-identical weights to training without it, on both backends.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+
+import * as k from '../lib/index.js';
+import { emptyStoragePool, keep, nn, optim, ReleasedTensorError, storagePoolStats, tidy, type Tensor } from '../lib/index.js';
+
+const backends: k.BackendName[] = k.isNativeAvailable() ? ['reference', 'native'] : ['reference'];
+
+afterEach(() => emptyStoragePool());
+
+const bytesOf = (t: Tensor): Buffer => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+
+describe('tidy', () => {
+  it('releases what the scope created: reading it afterwards throws naming the shape and tidy()', () => {
+    let inner: Tensor | undefined;
+    tidy(() => {
+      inner = k.ones([2, 3]).mul(2);
+    });
+    expect(() => inner!.data).toThrow(ReleasedTensorError);
+    expect(() => inner!.toArray()).toThrow(/tensor of shape \[2, 3\] was released when its tidy\(\) scope ended/);
+    expect(() => inner!.add(1)).toThrow(ReleasedTensorError);
+  });
+
+  it('keeps returned tensors, also inside arrays and plain objects, and tensors made before the scope', () => {
+    const before = k.tensor([1, 2, 3]);
+    const { a, list } = tidy(() => {
+      const t = before.mul(2);
+      return { a: t.add(1), list: [t, before.reshape([3, 1])] };
+    });
+    expect(a.toArray()).toEqual([3, 5, 7]);
+    expect(list[0].toArray()).toEqual([2, 4, 6]);
+    expect(list[1].toArray()).toEqual([[1], [2], [3]]);
+    expect(before.toArray()).toEqual([1, 2, 3]);
+  });
+
+  it('keeps tensors passed to keep(), and reshaped views share their fate with their storage', () => {
+    let kept: Tensor | undefined;
+    let view: Tensor | undefined;
+    tidy(() => {
+      kept = keep(k.arange(4).float());
+      view = kept.reshape([2, 2]);
+    });
+    expect(view!.toArray()).toEqual([[0, 1], [2, 3]]);
+  });
+
+  it('keeps gradients, parameters, buffers and optimizer state created inside the scope', () => {
+    const w = k.tensor([1, 2]).requiresGrad_();
+    const { layer, opt } = tidy(() => {
+      const layer = new nn.BatchNorm1d(2);
+      const opt = new optim.Adam([w], { lr: 0.1 });
+      w.mul(w).sum().backward();
+      opt.step();
+      return { layer, opt };
+    });
+    expect(w.grad!.toArray()).toEqual([2, 4]);
+    expect(layer.weight!.toArray()).toEqual([1, 1]);
+    expect(layer.getBuffer('running_mean')!.toArray()).toEqual([0, 0]);
+    const state = opt.stateDict().state[0] as Record<string, Tensor>;
+    expect(state.exp_avg.numel).toBe(2);
+    expect(() => state.exp_avg.data).not.toThrow();
+  });
+
+  it('hands an inner scope’s result to the outer scope, which releases it unless it returns it too', () => {
+    let fromInner: Tensor | undefined;
+    const outerResult = tidy(() => {
+      fromInner = tidy(() => k.ones([4]).mul(3));
+      expect(fromInner.toArray()).toEqual([3, 3, 3, 3]);
+      return tidy(() => k.ones([2]).add(1));
+    });
+    expect(() => fromInner!.data).toThrow(ReleasedTensorError);
+    expect(outerResult.toArray()).toEqual([2, 2]);
+  });
+
+  it('releases nothing when the function throws', () => {
+    let made: Tensor | undefined;
+    expect(() =>
+      tidy(() => {
+        made = k.ones([3]).mul(5);
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(made!.toArray()).toEqual([5, 5, 5]);
+  });
+
+  it('reuses released storage for the next allocation of the same type and size, zero-filled', () => {
+    emptyStoragePool();
+    let first: Tensor | undefined;
+    tidy(() => {
+      first = k.full([1000], 7);
+    });
+    expect(storagePoolStats()).toEqual({ arrays: 1, bytes: 4000 });
+    const next = k.zeros([1000]);
+    expect(storagePoolStats()).toEqual({ arrays: 0, bytes: 0 });
+    expect(next.data.every((v) => v === 0)).toBe(true);
+    expect(() => first!.data).toThrow(ReleasedTensorError);
+    expect(next.data.length).toBe(1000);
+  });
+
+  it('drops pooled arrays that the next outermost scope did not reuse, and emptyStoragePool drops all', () => {
+    emptyStoragePool();
+    tidy(() => void k.zeros([123]));
+    expect(storagePoolStats()).toEqual({ arrays: 1, bytes: 492 });
+    tidy(() => void k.zeros([7]));
+    expect(storagePoolStats()).toEqual({ arrays: 1, bytes: 28 });
+    tidy(() => void k.zeros([7]));
+    expect(storagePoolStats()).toEqual({ arrays: 1, bytes: 28 });
+    emptyStoragePool();
+    expect(storagePoolStats()).toEqual({ arrays: 0, bytes: 0 });
+  });
+
+  for (const backend of backends) {
+    it(`gives bit-identical weights whether each training step runs in tidy() or not (${backend})`, () => {
+      const train = (useTidy: boolean): Record<string, Tensor> =>
+        k.withBackend(backend, () => {
+          k.manualSeed(3);
+          const model = new nn.Sequential(
+            new nn.Conv2d(1, 4, 3, { padding: 1 }),
+            new nn.BatchNorm2d(4),
+            new nn.ReLU(),
+            new nn.MaxPool2d(2),
+            new nn.Flatten(),
+            new nn.Dropout(0.2),
+            new nn.Linear(4 * 4 * 4, 3),
+          );
+          const opt = new optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+          const lossFn = new nn.CrossEntropyLoss();
+          const x = k.randn([6, 1, 8, 8]);
+          const y = k.tensor([0, 1, 2, 0, 1, 2], { dtype: 'int32' });
+          const step = (): number => {
+            opt.zeroGrad();
+            const loss = lossFn.forward(model.forward(x), y);
+            loss.backward();
+            opt.step();
+            return loss.item();
+          };
+          for (let i = 0; i < 5; i++) {
+            const loss = useTidy ? tidy(step) : step();
+            expect(Number.isFinite(loss)).toBe(true);
+          }
+          return model.stateDict();
+        });
+      const plain = train(false);
+      const tidied = train(true);
+      expect(storagePoolStats().arrays).toBeGreaterThan(0);
+      for (const key of Object.keys(plain)) expect(bytesOf(tidied[key]).equals(bytesOf(plain[key])), key).toBe(true);
+    });
+  }
+});
