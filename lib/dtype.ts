@@ -54,9 +54,22 @@ const ARRAY_TYPES = { float32: Float32Array, float64: Float64Array, int32: Int32
  * Example: `allocate('float32', 4)` → `Float32Array(4) [0, 0, 0, 0]`.
  */
 export function allocate<D extends DType>(dtype: D, n: number): DTypeArrayMap[D] {
+  return allocateStorage(dtype, n, true);
+}
+
+/**
+ * Allocates storage for `n` elements of `dtype` that the caller overwrites entirely (a
+ * kernel's output): like allocate(), but a pooled array keeps its old contents instead of
+ * being zero-filled first.
+ */
+export function allocateOutput<D extends DType>(dtype: D, n: number): DTypeArrayMap[D] {
+  return allocateStorage(dtype, n, false);
+}
+
+function allocateStorage<D extends DType>(dtype: D, n: number, zeroed: boolean): DTypeArrayMap[D] {
   if (!Object.hasOwn(ARRAY_TYPES, dtype)) throw new TypeError(`unknown dtype '${String(dtype)}'; expected float32, float64, int32 or bool`);
   const Type = ARRAY_TYPES[dtype] as unknown as new (n: number) => DTypeArrayMap[D];
-  const data = (takePooled(Type.name, n) as DTypeArrayMap[D] | null) ?? fresh(Type, dtype, n);
+  const data = (takePooled(Type.name, n, zeroed) as DTypeArrayMap[D] | null) ?? fresh(Type, dtype, n);
   trackAllocation(data);
   return data;
 }

@@ -23,21 +23,33 @@ let outermostScopes = 0;
 /** Pool entries are told apart by array type and length: `Float32Array:1024`. */
 const keyOf = (type: string, length: number): string => `${type}:${length}`;
 
+let poisoning = false;
+
 /**
- * A pooled array of this type and length, zero-filled, or null when the pool has none.
- * Args: type, the typed array's constructor name (`Float32Array`, …); length in elements.
+ * kiln-internal, for tests: while on, arrays entering the pool are filled with NaN (floats) or
+ * a large sentinel (integers), so a kernel that reads an output it was meant to overwrite shows.
  */
-export function takePooled(type: string, length: number): DataArray | null {
+export function setPoolPoisoning(on: boolean): void {
+  poisoning = on;
+}
+
+/**
+ * A pooled array of this type and length, or null when the pool has none.
+ * Args: type, the typed array's constructor name (`Float32Array`, …); length in elements;
+ * zeroed, false when the caller overwrites every element anyway (then the old contents stay).
+ */
+export function takePooled(type: string, length: number, zeroed: boolean): DataArray | null {
   const list = pooled.get(keyOf(type, length));
   const entry = list?.pop();
   if (entry === undefined) return null;
   pooledBytes -= entry.array.byteLength;
-  entry.array.fill(0);
+  if (zeroed) entry.array.fill(0);
   return entry.array;
 }
 
 /** Adds an array nobody can read any more (tidy() detached its old views) to the pool. */
 export function givePooled(array: DataArray): void {
+  if (poisoning) array.fill(array instanceof Float32Array || array instanceof Float64Array ? NaN : 0x7b);
   const key = keyOf(array.constructor.name, array.length);
   let list = pooled.get(key);
   if (list === undefined) {

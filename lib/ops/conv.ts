@@ -11,7 +11,7 @@
  */
 import type { Conv2dGeometry } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
-import { allocate, type DType, type FloatArray } from '../dtype.js';
+import { allocateOutput, type DType, type FloatArray } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
@@ -161,7 +161,7 @@ function convGeometry(
 
 /** y (n, k, outH, outW) = conv(x, w) + bias. */
 function convCore(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeometry): Tensor {
-  const y = allocate(x.dtype, g.n * g.k * g.outH * g.outW) as FloatArray;
+  const y = allocateOutput(x.dtype, g.n * g.k * g.outH * g.outW) as FloatArray;
   getBackend().conv2d(x.data as FloatArray, w.data as FloatArray, (bias?.data ?? null) as FloatArray | null, y, g);
   const out = new Tensor(y, [g.n, g.k, g.outH, g.outW], x.dtype);
   const inputs = bias === null ? [x, w] : [x, w, bias];
@@ -174,7 +174,7 @@ function convCore(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeometry):
 
 /** gx (n, c, h, w) = convᵀ(gy, w): conv's input gradient, and convTranspose2d's forward. */
 function inputGradCore(gy: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
-  const gx = allocate(gy.dtype, g.n * g.c * g.h * g.w) as FloatArray;
+  const gx = allocateOutput(gy.dtype, g.n * g.c * g.h * g.w) as FloatArray;
   getBackend().conv2dBackwardInput(gy.data as FloatArray, w.data as FloatArray, gx, g);
   const out = new Tensor(gx, [g.n, g.c, g.h, g.w], gy.dtype);
   return record(out, 'convTranspose2d', [gy, w], (grad) => [
@@ -185,7 +185,7 @@ function inputGradCore(gy: Tensor, w: Tensor, g: Conv2dGeometry): Tensor {
 
 /** gw (k, c / groups, kh, kw): conv's weight gradient for input x and output gradient gy. */
 function weightGradCore(x: Tensor, gy: Tensor, g: Conv2dGeometry): Tensor {
-  const gw = allocate(x.dtype, g.k * (g.c / g.groups) * g.kernelH * g.kernelW) as FloatArray;
+  const gw = allocateOutput(x.dtype, g.k * (g.c / g.groups) * g.kernelH * g.kernelW) as FloatArray;
   getBackend().conv2dBackwardWeight(x.data as FloatArray, gy.data as FloatArray, gw, null, g);
   const out = new Tensor(gw, [g.k, g.c / g.groups, g.kernelH, g.kernelW], x.dtype);
   return record(out, 'conv2dWeightGrad', [x, gy], (grad) => [
@@ -202,8 +202,8 @@ function parameterGrads(x: Tensor, gy: Tensor, g: Conv2dGeometry, needW: boolean
   if (!needW || isGradEnabled()) {
     return [needW ? weightGradCore(x, gy, g) : null, needB ? sum(gy, [0, 2, 3]) : null];
   }
-  const gw = allocate(x.dtype, g.k * (g.c / g.groups) * g.kernelH * g.kernelW) as FloatArray;
-  const gb = needB ? (allocate(x.dtype, g.k) as FloatArray) : null;
+  const gw = allocateOutput(x.dtype, g.k * (g.c / g.groups) * g.kernelH * g.kernelW) as FloatArray;
+  const gb = needB ? (allocateOutput(x.dtype, g.k) as FloatArray) : null;
   getBackend().conv2dBackwardWeight(x.data as FloatArray, gy.data as FloatArray, gw, gb, g);
   return [
     new Tensor(gw, [g.k, g.c / g.groups, g.kernelH, g.kernelW], x.dtype),

@@ -5,7 +5,7 @@
  */
 import { BinaryOp, CompareOp, UnaryOp, type BinaryOpCode, type CompareOpCode, type UnaryOpCode } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
-import { allocate, type FloatArray } from '../dtype.js';
+import { allocateOutput, type FloatArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { broadcastShapes, formatShape, makeBroadcastPlan, numelOf, sameShape } from '../shape.js';
@@ -20,7 +20,7 @@ import { sumTo } from './reduce.js';
 
 function binaryForward(op: string, code: BinaryOpCode, a: Tensor, b: Tensor): Tensor {
   const outShape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, op);
-  const out = allocate(a.dtype, numelOf(outShape));
+  const out = allocateOutput(a.dtype, numelOf(outShape));
   const plan = outShape === a.shape ? null : makeBroadcastPlan(a.shape, b.shape, outShape);
   getBackend().binary(code, a.data, b.data, out, plan);
   return new Tensor(out, outShape, a.dtype);
@@ -116,7 +116,7 @@ function unaryForward(op: string, code: UnaryOpCode, x: Tensor): Tensor {
   checkTensor(op, x);
   if (x.dtype === 'bool') throw new DTypeError(`${op}: not defined for bool tensors; cast with .to('int32') or .float() first`);
   const input = INT_UNARY.has(code) ? x : toFloat(x);
-  const out = allocate(input.dtype, input.numel);
+  const out = allocateOutput(input.dtype, input.numel);
   getBackend().unary(code, input.data, out);
   return new Tensor(out, input.shape, input.dtype);
 }
@@ -201,7 +201,7 @@ export function log1p(x: Tensor): Tensor {
  * gradient is the same mask applied to the incoming gradient (double backward works).
  */
 function reluGrad(g: Tensor, input: Tensor): Tensor {
-  const out = allocate(g.dtype, g.numel) as FloatArray;
+  const out = allocateOutput(g.dtype, g.numel) as FloatArray;
   getBackend().reluBackward(g.data as FloatArray, input.data as FloatArray, out);
   return record(new Tensor(out, g.shape, g.dtype), 'reluBackward', [g], (gg) => [reluGrad(gg, input)]);
 }
@@ -217,7 +217,7 @@ export function relu(x: Tensor): Tensor {
 function compareOp(op: keyof typeof CompareOp, a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands(op, a, b, false);
   const outShape = sameShape(ta.shape, tb.shape) ? ta.shape : broadcastShapes(ta.shape, tb.shape, op);
-  const out = allocate('bool', numelOf(outShape));
+  const out = allocateOutput('bool', numelOf(outShape));
   const plan = outShape === ta.shape ? null : makeBroadcastPlan(ta.shape, tb.shape, outShape);
   getBackend().compare(CompareOp[op] as CompareOpCode, ta.data, tb.data, out, plan);
   return new Tensor(out, outShape, 'bool');
@@ -263,7 +263,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const c = expand(cond, outShape);
   const ea = expand(ta, outShape);
   const eb = expand(tb, outShape);
-  const out = allocate(ea.dtype, numelOf(outShape));
+  const out = allocateOutput(ea.dtype, numelOf(outShape));
   getBackend().where(c.data as Uint8Array, ea.data, eb.data, out);
   return record(new Tensor(out, outShape, ea.dtype), 'where', [ea, eb], (g) => [
     ea.requiresGrad ? where(c, g, 0) : null,
@@ -296,7 +296,7 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
   const hi = max ?? Infinity;
   if (Number.isNaN(lo) || Number.isNaN(hi)) throw new RangeError(`clamp: bounds must not be NaN (min=${min}, max=${max})`);
   const input = toFloat(x);
-  const out = allocate(input.dtype, input.numel);
+  const out = allocateOutput(input.dtype, input.numel);
   getBackend().clamp(input.data as Float32Array, lo, hi, out as Float32Array);
   const y = new Tensor(out, input.shape, input.dtype);
   return record(y, 'clamp', [input], (g) => [where(ge(input, lo), where(le(input, hi), g, 0), 0)]);

@@ -6,7 +6,7 @@
  */
 import { getBackend } from '../backend/index.js';
 import type { CrossEntropyConfig } from '../backend/fused-configs.js';
-import { allocate, type FloatArray } from '../dtype.js';
+import { allocateOutput, type FloatArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { formatShape, numelOf, sameShape } from '../shape.js';
@@ -70,11 +70,11 @@ export function softmaxCrossEntropy(input: Tensor, target: Tensor, options: Soft
   const weight = classWeights(op, options.weight ?? null, input, c.n);
   const x = input.data as FloatArray;
   const t = target.data as Int32Array;
-  const loss = allocate(input.dtype, t.length) as FloatArray;
-  const lse = allocate(input.dtype, t.length) as FloatArray;
+  const loss = allocateOutput(input.dtype, t.length) as FloatArray;
+  const lse = allocateOutput(input.dtype, t.length) as FloatArray;
   getBackend().softmaxCrossEntropy(x, t, weight, loss, lse, c);
   return record(new Tensor(loss, target.shape, input.dtype), op, [input], (g) => {
-    const gx = allocate(input.dtype, input.numel) as FloatArray;
+    const gx = allocateOutput(input.dtype, input.numel) as FloatArray;
     const gLoss = (g.dtype === input.dtype ? g : g.to(input.dtype)).data as FloatArray;
     getBackend().softmaxCrossEntropyBackward(x, t, weight, lse, gLoss, gx, c);
     return [new Tensor(gx, input.shape, input.dtype)];

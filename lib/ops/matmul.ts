@@ -3,7 +3,7 @@
  * treated as a row (left) or column (right) vector, and leading batch dims broadcast.
  */
 import { getBackend } from '../backend/index.js';
-import { allocate, promoteTypes, type DType, type FloatArray } from '../dtype.js';
+import { allocateOutput, promoteTypes, type DType, type FloatArray } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { broadcastShapes, formatShape, numelOf, sameShape } from '../shape.js';
@@ -68,7 +68,7 @@ function matmulCore(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Ten
   const bBatch = b.shape.slice(0, -2);
   const batchShape = numelOf(aBatch) === 1 && aBatch.length <= bBatch.length ? bBatch : aBatch;
   const batch = numelOf(batchShape);
-  const out = allocate(a.dtype, batch * m * n) as FloatArray;
+  const out = allocateOutput(a.dtype, batch * m * n) as FloatArray;
   if (out.length > 0) {
     const aStride = numelOf(aBatch) === 1 ? 0 : m * k;
     const bStride = numelOf(bBatch) === 1 ? 0 : k * n;

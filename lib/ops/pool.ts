@@ -6,7 +6,7 @@
  */
 import type { Pool2dGeometry } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
-import { allocate, type FloatArray } from '../dtype.js';
+import { allocateOutput, type FloatArray } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { formatShape } from '../shape.js';
@@ -108,11 +108,11 @@ function unbatched(y: Tensor, x: Tensor, rank: number): Tensor {
 
 function maxPoolCore(x: Tensor, g: Pool2dGeometry): PoolWithIndices {
   const shape = [x.shape[0], x.shape[1], g.outH, g.outW];
-  const y = allocate(x.dtype, g.planes * g.outH * g.outW) as FloatArray;
-  const indices = allocate('int32', y.length);
+  const y = allocateOutput(x.dtype, g.planes * g.outH * g.outW) as FloatArray;
+  const indices = allocateOutput('int32', y.length);
   getBackend().maxPool2d(x.data as FloatArray, y, indices, g);
   const values = record(new Tensor(y, shape, x.dtype), 'maxPool2d', [x], (gy) => {
-    const gx = allocate(gy.dtype, x.numel) as FloatArray;
+    const gx = allocateOutput(gy.dtype, x.numel) as FloatArray;
     getBackend().maxPool2dBackward(gy.data as FloatArray, indices, gx, g);
     return [new Tensor(gx, x.shape, gy.dtype)];
   });
@@ -172,10 +172,10 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, options: AvgPool2dOption
   if (options.divisorOverride !== undefined && !(Number.isInteger(divisor) && divisor > 0)) {
     throw new RangeError(`${op}: divisorOverride must be a positive integer, got ${divisor}`);
   }
-  const y = allocate(input.dtype, g.planes * g.outH * g.outW) as FloatArray;
+  const y = allocateOutput(input.dtype, g.planes * g.outH * g.outW) as FloatArray;
   getBackend().avgPool2d(input.data as FloatArray, y, g, countIncludePad, divisor);
   const out = record(new Tensor(y, [input.shape[0], input.shape[1], g.outH, g.outW], input.dtype), op, [input], (gy) => {
-    const gx = allocate(gy.dtype, input.numel) as FloatArray;
+    const gx = allocateOutput(gy.dtype, input.numel) as FloatArray;
     getBackend().avgPool2dBackward(gy.data as FloatArray, gx, g, countIncludePad, divisor);
     return [new Tensor(gx, input.shape, gy.dtype)];
   });
@@ -241,10 +241,10 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [numb
   const [oh, ow] = typeof outputSize === 'number' ? [outputSize, outputSize] : [outputSize[0] ?? h, outputSize[1] ?? w];
   pair(op, 'outputSize', [oh, ow], 1);
   if (h < 1 || w < 1) throw new ShapeError(`${op}: input ${formatShape(input.shape)} has an empty plane`);
-  const y = allocate(input.dtype, n * c * oh * ow) as FloatArray;
+  const y = allocateOutput(input.dtype, n * c * oh * ow) as FloatArray;
   getBackend().adaptiveAvgPool2d(input.data as FloatArray, y, n * c, h, w, oh, ow);
   const out = record(new Tensor(y, [n, c, oh, ow], input.dtype), op, [input], (gy) => {
-    const gx = allocate(gy.dtype, input.numel) as FloatArray;
+    const gx = allocateOutput(gy.dtype, input.numel) as FloatArray;
     getBackend().adaptiveAvgPool2dBackward(gy.data as FloatArray, gx, n * c, h, w, oh, ow);
     return [new Tensor(gx, input.shape, gy.dtype)];
   });

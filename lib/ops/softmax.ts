@@ -3,7 +3,7 @@
  * backward kernel (the gradient is not itself differentiable: no double backward through softmax).
  */
 import { getBackend } from '../backend/index.js';
-import { allocate, type FloatArray } from '../dtype.js';
+import { allocateOutput, type FloatArray } from '../dtype.js';
 import { record } from '../autograd/engine.js';
 import { blockAround, normalizeDim } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -15,11 +15,11 @@ function softmaxOp(op: 'softmax' | 'logSoftmax', x: Tensor, dim: number): Tensor
   const d = normalizeDim(dim, input.ndim, op);
   const { outer, n, inner } = input.ndim === 0 ? { outer: 1, n: 1, inner: 1 } : blockAround(input.shape, d);
   const log = op === 'logSoftmax';
-  const out = allocate(input.dtype, input.numel) as FloatArray;
+  const out = allocateOutput(input.dtype, input.numel) as FloatArray;
   getBackend().softmax(input.data as FloatArray, out, outer, n, inner, log);
   const y = new Tensor(out, input.shape, input.dtype);
   return record(y, op, [input], (g) => {
-    const gx = allocate(g.dtype, g.numel) as FloatArray;
+    const gx = allocateOutput(g.dtype, g.numel) as FloatArray;
     getBackend().softmaxBackward(out, g.data as FloatArray, gx, outer, n, inner, log);
     return [new Tensor(gx, input.shape, g.dtype)];
   });
