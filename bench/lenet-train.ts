@@ -5,21 +5,23 @@
  * lr 0.05, cross-entropy. Each step runs in tidy(), as fit() runs it: the step's storage is
  * reused by the next step instead of left to the garbage collector.
  *
- * Usage: node dist/bench/lenet-train.js CASE BACKEND THREADS EPOCHS [MAX_SAMPLES]. Prints one
- * JSON row (in a list): samples_per_s over the training epochs, median_ms per batch of 64,
- * peak_rss_mb, and test_acc_pct when whole epochs ran.
+ * Usage: node dist/bench/lenet-train.js CASE BACKEND THREADS EPOCHS [MAX_SAMPLES [SEED]]. Prints
+ * one JSON row (in a list): samples_per_s over the training epochs, median_ms per batch of 64,
+ * peak_rss_mb, and test_acc_pct and seed when whole epochs ran. MAX_SAMPLES 0 means all; SEED
+ * (default 0) seeds the initial weights, and SEED + 1 the shuffling.
  */
 import { data, manualSeed, models, nn, optim, setBackend, setNumThreads, tidy, train, Generator, type BackendName, type Tensor } from '../lib/index.js';
 import type { BenchRow } from './harness.js';
 
-const [caseName, backend, threadsArg, epochsArg, maxSamplesArg] = process.argv.slice(2);
+const [caseName, backend, threadsArg, epochsArg, maxSamplesArg, seedArg] = process.argv.slice(2);
 const threads = Number(threadsArg);
 const epochs = Number(epochsArg);
+const seed = Number(seedArg ?? 0);
 const BATCH = 64;
 
 setBackend(backend as BackendName);
 setNumThreads(threads);
-manualSeed(0);
+manualSeed(seed);
 
 const trainData = data.loadFashionMnist({ split: 'train', full: true });
 const test = data.loadFashionMnist({ split: 'test', full: true });
@@ -27,9 +29,9 @@ const mean = trainData.images.mean().item();
 const std = trainData.images.std().item();
 const normalise = (x: Tensor) => x.sub(mean).div(std);
 const trainSet = new data.TensorDataset(normalise(trainData.images), trainData.labels);
-const samples = maxSamplesArg === undefined ? trainSet.length : Math.min(Number(maxSamplesArg), trainSet.length);
+const samples = maxSamplesArg === undefined || Number(maxSamplesArg) === 0 ? trainSet.length : Math.min(Number(maxSamplesArg), trainSet.length);
 const trainPart = samples < trainSet.length ? new data.Subset(trainSet, [...Array(samples).keys()]) : trainSet;
-const loader = new data.DataLoader<Tensor[], Tensor[]>(trainPart, { batchSize: BATCH, shuffle: true, generator: new Generator(1) });
+const loader = new data.DataLoader<Tensor[], Tensor[]>(trainPart, { batchSize: BATCH, shuffle: true, generator: new Generator(seed + 1) });
 
 const net = models.lenet5();
 const optimizer = new optim.SGD(net.parameters(), { lr: 0.05, momentum: 0.9 });
@@ -64,5 +66,5 @@ const row: BenchRow = {
   samples_per_s: samplesPerS,
   peak_rss_mb: process.resourceUsage().maxRSS / 1024,
 };
-if (samples === trainSet.length) row.test_acc_pct = testAccuracy();
+if (samples === trainSet.length) Object.assign(row, { test_acc_pct: testAccuracy(), seed });
 console.log(JSON.stringify([row]));

@@ -2,9 +2,10 @@
 with momentum 0.9, lr 0.05 — the recipe of shared/anchors/torch_lenet.py — in one process per
 call, so that its peak RSS is this run's alone.
 
-Usage: torch_lenet.py CASE THREADS EPOCHS. Prints one JSON row in kiln's bench format:
+Usage: torch_lenet.py CASE THREADS EPOCHS [SEED]. Prints one JSON row in kiln's bench format:
 samples_per_s over the training epochs (test-set evaluation excluded), median_ms per batch,
-peak_rss_mb of the process, test_acc_pct after the last epoch."""
+peak_rss_mb of the process, test_acc_pct after the last epoch, seed (torch.manual_seed, 0 by
+default: initial weights and shuffling)."""
 import gzip
 import json
 import resource
@@ -15,7 +16,8 @@ import numpy as np
 import torch
 
 case, threads, epochs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-torch.manual_seed(0)
+seed = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+torch.manual_seed(seed)
 torch.set_num_threads(threads)
 root = "/usr/share/datasets/fashion-mnist/"
 
@@ -55,4 +57,4 @@ samples_per_s = epochs * n / train_seconds
 print(json.dumps([{"suite": "lenet", "case": case, "impl": "pytorch", "threads": threads,
                   "median_ms": 64e3 / samples_per_s, "samples_per_s": samples_per_s,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "test_acc_pct": acc * 100}]))
+                  "test_acc_pct": acc * 100, "seed": seed}]))
