@@ -4,7 +4,8 @@
  * - case `lenet-5 train`: one epoch of kiln-native at 1 and 2 threads, kiln-reference on a
  *   subset, PyTorch at 1 and 2 threads: samples_per_s and peak_rss_mb;
  * - case `lenet-5 10 epochs`: kiln-native and PyTorch, each at its faster thread count from the
- *   first case, with test_acc_pct after 10 epochs.
+ *   first case, with test_acc_pct after 10 epochs, for seeds 0, 1 and 2 (initial weights and
+ *   shuffling): one run's accuracy wobbles by about a point, so the summary compares means.
  * Needs /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist); without it every
  * row is reported as skipped.
  */
@@ -18,13 +19,15 @@ const SUITE = 'lenet';
 const DEBIAN_DATA = '/usr/share/datasets/fashion-mnist';
 const TRAIN_CASE = 'lenet-5 train';
 const ACCURACY_CASE = 'lenet-5 10 epochs';
+/** Seeds of the 10-epoch accuracy runs. */
+const ACCURACY_SEEDS = [0, 1, 2];
 /** Training samples for the (slow) reference backend's row. */
 const REFERENCE_SAMPLES = 640;
 
 /** Runs bench/lenet-train.ts in a child process and returns its row. */
-function kilnRun(caseName: string, backend: string, threads: number, epochs: number, maxSamples?: number): BenchRow {
+function kilnRun(caseName: string, backend: string, threads: number, epochs: number, maxSamples = 0, seed = 0): BenchRow {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'lenet-train.js');
-  const args = [script, caseName, backend, String(threads), String(epochs), ...(maxSamples ? [String(maxSamples)] : [])];
+  const args = [script, caseName, backend, String(threads), String(epochs), String(maxSamples), String(seed)];
   const result = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (result.status !== 0) {
     const why = (result.stderr || result.stdout || 'failed').trim().split('\n').pop();
@@ -33,8 +36,8 @@ function kilnRun(caseName: string, backend: string, threads: number, epochs: num
   return (JSON.parse(result.stdout) as BenchRow[])[0];
 }
 
-function torchRun(caseName: string, threads: number, epochs: number): BenchRow {
-  const [row] = runPythonAnchor('torch_lenet.py', [caseName, String(threads), String(epochs)], { suite: SUITE, impl: 'pytorch', cases: [caseName] });
+function torchRun(caseName: string, threads: number, epochs: number, seed = 0): BenchRow {
+  const [row] = runPythonAnchor('torch_lenet.py', [caseName, String(threads), String(epochs), String(seed)], { suite: SUITE, impl: 'pytorch', cases: [caseName] });
   return { ...row, threads };
 }
 
@@ -45,11 +48,20 @@ function fastest(rows: BenchRow[]): BenchRow {
 
 /** Prints samples/s, peak RSS, accuracy and the ratios the targets name. */
 function printSummary(rows: BenchRow[]): void {
-  console.log('\ncase                impl            threads  samples/s  peak RSS MB  test acc %');
+  console.log('\ncase                impl            threads  samples/s  peak RSS MB  test acc %  seed');
   for (const r of rows) {
     const cells = [r.case.padEnd(18), r.impl.padEnd(15), String(r.threads ?? '').padEnd(7), (r.samples_per_s?.toFixed(0) ?? r.skipped ?? '').padStart(9),
-      (r.peak_rss_mb?.toFixed(0) ?? '').padStart(11), (r.test_acc_pct?.toFixed(2) ?? '').padStart(10)];
+      (r.peak_rss_mb?.toFixed(0) ?? '').padStart(11), (r.test_acc_pct?.toFixed(2) ?? '').padStart(10), String(r.seed ?? '').padStart(4)];
     console.log(cells.join('  '));
+  }
+  const meanAccuracy = (impl: string): number | undefined => {
+    const accs = rows.filter((r) => r.case === ACCURACY_CASE && r.impl === impl && r.test_acc_pct !== undefined).map((r) => r.test_acc_pct!);
+    return accs.length === 0 ? undefined : accs.reduce((a, b) => a + b, 0) / accs.length;
+  };
+  const kilnAcc = meanAccuracy('kiln-native');
+  const torchAcc = meanAccuracy('pytorch');
+  if (kilnAcc !== undefined && torchAcc !== undefined) {
+    console.log(`mean test accuracy after 10 epochs over seeds ${ACCURACY_SEEDS.join(', ')}: kiln-native ${kilnAcc.toFixed(2)}%, PyTorch ${torchAcc.toFixed(2)}% (difference ${(kilnAcc - torchAcc).toFixed(2)} points)`);
   }
   const train = rows.filter((r) => r.case === TRAIN_CASE);
   const native = fastest(train.filter((r) => r.impl === 'kiln-native'));
@@ -59,7 +71,7 @@ function printSummary(rows: BenchRow[]): void {
   if (native.samples_per_s && reference?.samples_per_s) console.log(`kiln-native / kiln-reference: ${(native.samples_per_s / reference.samples_per_s).toFixed(0)}×`);
 }
 
-/** Runs the suite (several minutes: one epoch per implementation, then two 10-epoch runs). */
+/** Runs the suite (about ten minutes: one epoch per implementation, then six 10-epoch runs). */
 export function runLenet(): BenchRow[] {
   if (!existsSync(DEBIAN_DATA)) {
     const why = `${DEBIAN_DATA} not found (apt install dataset-fashion-mnist)`;
@@ -74,7 +86,8 @@ export function runLenet(): BenchRow[] {
   ];
   const nativeThreads = fastest(train.filter((r) => r.impl === 'kiln-native')).threads ?? 1;
   const torchThreads = fastest(train.filter((r) => r.impl === 'pytorch')).threads ?? 1;
-  const rows = [...train, kilnRun(ACCURACY_CASE, 'native', nativeThreads, 10), torchRun(ACCURACY_CASE, torchThreads, 10)];
+  const accuracy = ACCURACY_SEEDS.flatMap((seed) => [kilnRun(ACCURACY_CASE, 'native', nativeThreads, 10, 0, seed), torchRun(ACCURACY_CASE, torchThreads, 10, seed)]);
+  const rows = [...train, ...accuracy];
   printSummary(rows);
   return rows;
 }
