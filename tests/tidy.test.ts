@@ -88,6 +88,17 @@ describe('tidy', () => {
     expect(made!.toArray()).toEqual([5, 5, 5]);
   });
 
+  it('rejects an async function without releasing what it made', async () => {
+    let made: Tensor | undefined;
+    const run = (): unknown =>
+      tidy(async () => {
+        made = k.ones([2]);
+        await Promise.resolve();
+      });
+    expect(run).toThrow(/tidy: the function returned a Promise/);
+    expect(made!.toArray()).toEqual([1, 1]);
+  });
+
   it('reuses released storage for the next allocation of the same type and size, zero-filled', () => {
     emptyStoragePool();
     let first: Tensor | undefined;

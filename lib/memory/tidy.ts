@@ -10,6 +10,7 @@
  * that now belong to someone else. The memory itself goes to the storage pool.
  */
 import type { DataArray } from '../dtype.js';
+import { KilnError } from '../errors.js';
 import { endOutermostScope, givePooled } from './storage-pool.js';
 
 /** The arrays allocated while one tidy() call runs. */
@@ -46,7 +47,8 @@ export function keep<T extends HasStorage>(tensor: T): T {
  * (or arrays and plain objects of tensors) it returns and storage that escaped (gradients,
  * parameters, buffers, optimizer state, keep()). Released storage is reused by later
  * allocations of the same type and size; a released tensor throws when read. Scopes nest:
- * what an inner scope returns belongs to the outer one. When fn throws, nothing is released.
+ * what an inner scope returns belongs to the outer one. When fn throws, nothing is released;
+ * fn must be synchronous (a returned Promise throws).
  *
  * Args: fn, typically one training step. Returns: what fn returns.
  *
@@ -71,6 +73,9 @@ export function tidy<T>(fn: () => T): T {
     result = fn();
   } finally {
     scopes.pop();
+  }
+  if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+    throw new KilnError('tidy: the function returned a Promise; tidy() scopes are synchronous (its tensors were not released)');
   }
   release(scope, storageOf(result));
   if (scopes.length === 0) endOutermostScope();
