@@ -50,3 +50,10 @@ KILN_VEC_INLINE float sum16(Vec16 v) {
 #else
 #define KILN_HAS_VEC16 0
 #endif
+
+// GCC 12+ and Clang have __builtin_shufflevector: in-register transposes and lane permutes.
+#if KILN_HAS_VEC16 && (defined(__clang__) || __GNUC__ >= 12)
+#define KILN_HAS_SHUFFLE 1
+#else
+#define KILN_HAS_SHUFFLE 0
+#endif

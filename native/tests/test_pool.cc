@@ -80,6 +80,23 @@ TEST(max_pool_matches_naive) {
   }
 }
 
+// The 2×2 backward writes each window's cells directly; an index outside its own window (legal:
+// any position of the plane) sends that plane through the general scatter.
+TEST(max_pool_backward_scatters_indices_outside_their_window) {
+  const Pool2dShape s = make_shape({4, 6, 40, 2, 2, 2, 2, 0, 0, 1, 1, 0, 0}, false);
+  const int64_t out_plane = s.out_h * s.out_w, plane = s.h * s.w;
+  const std::vector<float> x = quantized(s.planes * plane, 7), gy = Random(8).vector(s.planes * out_plane);
+  std::vector<float> y(gy.size()), gx(x.size());
+  std::vector<int32_t> indices(gy.size());
+  max_pool2d_forward(x.data(), y.data(), indices.data(), s);
+  indices[1 * out_plane + 5] = 0;                           // plane 1: another window's cell
+  indices[3 * out_plane + out_plane - 1] = int32_t(plane - 1 - 2 * s.w);  // plane 3: a row too high
+  max_pool2d_backward(gy.data(), indices.data(), gx.data(), s);
+  std::vector<double> gx_expected(x.size());
+  for (int64_t o = 0; o < int64_t(gy.size()); ++o) gx_expected[o / out_plane * plane + indices[o]] += gy[o];
+  CHECK_ALL_CLOSE(gx, gx_expected, 1e-6);
+}
+
 TEST(avg_pool_matches_naive) {
   for (const Case& c : kCases) {
     if (c.shape.dilation_h != 1 || c.shape.dilation_w != 1) continue;

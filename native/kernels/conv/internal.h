@@ -6,13 +6,6 @@
 #include "../vectorize.h"
 #include "conv.h"
 
-// GCC 12+ and Clang have __builtin_shufflevector: in-register transposes and lane permutes.
-#if KILN_HAS_VEC16 && (defined(__clang__) || __GNUC__ >= 12)
-#define KILN_HAS_SHUFFLE 1
-#else
-#define KILN_HAS_SHUFFLE 0
-#endif
-
 namespace kiln::conv {
 
 #if KILN_HAS_SHUFFLE
