@@ -153,11 +153,13 @@ int get_num_threads() { return g_num_threads.load(std::memory_order_relaxed); }
 
 namespace detail {
 
-void run_in_pool(int64_t begin, int64_t end, int64_t grain, RangeFunction function, const void* context) {
+void run_in_pool(int64_t begin, int64_t end, int64_t grain, RangeFunction function, const void* context,
+                 int chunks_per_thread) {
   int64_t most_chunks = (end - begin) / std::max<int64_t>(grain, 1);
   int64_t threads = std::min<int64_t>(get_num_threads(), most_chunks);
   if (threads > 1) {
-    Job job(function, context, begin, end, threads);
+    const int64_t chunks = std::min<int64_t>(threads * std::max(chunks_per_thread, 1), most_chunks);
+    Job job(function, context, begin, end, chunks);
     if (pool().try_run(job, static_cast<int>(threads - 1))) return;
   }
   function(context, begin, end);

@@ -27,15 +27,13 @@ namespace detail {
 using RangeFunction = void (*)(const void* context, int64_t begin, int64_t end);
 
 // Runs function(context, chunk_begin, chunk_end) over chunks covering [begin, end) on the
-// pool, or serially when the pool is busy.
-void run_in_pool(int64_t begin, int64_t end, int64_t grain, RangeFunction function, const void* context);
-}  // namespace detail
+// pool, or serially when the pool is busy: up to chunks_per_thread chunks per thread, each at
+// least `grain` long, claimed by whichever thread is free.
+void run_in_pool(int64_t begin, int64_t end, int64_t grain, RangeFunction function, const void* context,
+                 int chunks_per_thread);
 
-// Calls body(chunk_begin, chunk_end) on disjoint chunks that together cover [begin, end),
-// possibly on several threads at once. Chunks are at least `grain` long (except when the whole
-// range is shorter), so grain should be the amount of work worth one thread wake-up.
 template <typename Body>
-void parallel_for(int64_t begin, int64_t end, int64_t grain, const Body& body) {
+void run_loop(int64_t begin, int64_t end, int64_t grain, const Body& body, int chunks_per_thread) {
   if (end <= begin) return;
   if (end - begin <= grain || get_num_threads() <= 1) {
     body(begin, end);
@@ -44,7 +42,30 @@ void parallel_for(int64_t begin, int64_t end, int64_t grain, const Body& body) {
   auto call_body = [](const void* context, int64_t chunk_begin, int64_t chunk_end) {
     (*static_cast<const Body*>(context))(chunk_begin, chunk_end);
   };
-  detail::run_in_pool(begin, end, grain, call_body, &body);
+  run_in_pool(begin, end, grain, call_body, &body, chunks_per_thread);
+}
+}  // namespace detail
+
+// Calls body(chunk_begin, chunk_end) on disjoint chunks that together cover [begin, end),
+// possibly on several threads at once. Chunks are at least `grain` long (except when the whole
+// range is shorter), so grain should be the amount of work worth one thread wake-up.
+// One chunk per thread: for loops whose chunks each pay a setup (GEMM strips pack all of A).
+template <typename Body>
+void parallel_for(int64_t begin, int64_t end, int64_t grain, const Body& body) {
+  detail::run_loop(begin, end, grain, body, 1);
+}
+
+// Chunks per thread of parallel_for_balanced.
+constexpr int kBalancedChunksPerThread = 4;
+
+// parallel_for cut finer, up to kBalancedChunksPerThread chunks per thread (still at least
+// `grain` each), which free threads claim one at a time: when the machine deschedules a
+// helper, the caller takes its remaining chunks instead of waiting for them. For loops whose
+// chunks cost nothing extra to start and whose results do not depend on the cut (each item
+// computed the same way whatever chunk holds it).
+template <typename Body>
+void parallel_for_balanced(int64_t begin, int64_t end, int64_t grain, const Body& body) {
+  detail::run_loop(begin, end, grain, body, kBalancedChunksPerThread);
 }
 
 // A grain (in items) such that one chunk holds about kWorkPerChunk units of work when one item

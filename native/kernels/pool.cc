@@ -285,7 +285,7 @@ inline Window adaptive_window(int64_t i, int64_t size, int64_t out_size) {
 
 void max_pool2d_forward(const float* x, float* y, int32_t* indices, const Pool2dShape& s) {
   const int64_t in_plane = s.h * s.w, out_plane = s.out_h * s.out_w;
-  parallel_for(0, s.planes, plane_grain(s), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, s.planes, plane_grain(s), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       for (int64_t oh = 0; oh < s.out_h; ++oh) {
         const int64_t row = p * out_plane + oh * s.out_w;
@@ -301,7 +301,7 @@ void max_pool2d_forward(const float* x, float* y, int32_t* indices, const Pool2d
 
 void max_pool2d_backward(const float* gy, const int32_t* indices, float* gx, const Pool2dShape& s) {
   const int64_t in_plane = s.h * s.w, out_plane = s.out_h * s.out_w;
-  parallel_for(0, s.planes, plane_grain(s), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, s.planes, plane_grain(s), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       float* gx_plane = gx + p * in_plane;
       const float* gy_plane = gy + p * out_plane;
@@ -324,7 +324,7 @@ void avg_pool2d_forward(const float* x, float* y, const Pool2dShape& s, bool cou
                         int64_t divisor_override) {
   const int64_t in_plane = s.h * s.w, out_plane = s.out_h * s.out_w;
   const float divisor_2x2 = avg_divisor(s, 0, 0, count_include_pad, divisor_override).divisor;
-  parallel_for(0, s.planes, plane_grain(s), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, s.planes, plane_grain(s), [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       for (int64_t oh = 0; oh < s.out_h; ++oh) {
         float* y_row = y + p * out_plane + oh * s.out_w;
@@ -342,7 +342,7 @@ void avg_pool2d_backward(const float* gy, float* gx, const Pool2dShape& s, bool 
                          int64_t divisor_override) {
   const int64_t in_plane = s.h * s.w, out_plane = s.out_h * s.out_w;
   const float divisor_2x2 = avg_divisor(s, 0, 0, count_include_pad, divisor_override).divisor;
-  parallel_for(0, s.planes, plane_grain(s), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, s.planes, plane_grain(s), [&](int64_t begin, int64_t end) {
     std::vector<float> share(static_cast<size_t>(s.out_w));
     for (int64_t p = begin; p < end; ++p) {
       float* gx_plane = gx + p * in_plane;

@@ -7,14 +7,21 @@
 
 using kiln::get_num_threads;
 using kiln::parallel_for;
+using kiln::parallel_for_balanced;
 using kiln::set_num_threads;
 
-// Counts how often each index of [0, n) is visited by parallel_for(0, n, grain).
-static std::vector<int> visit_counts(int64_t n, int64_t grain) {
+// Counts how often each index of [0, n) is visited by parallel_for(0, n, grain), or by
+// parallel_for_balanced when `balanced`.
+static std::vector<int> visit_counts(int64_t n, int64_t grain, bool balanced = false) {
   std::vector<std::atomic<int>> counts(static_cast<size_t>(n));
-  parallel_for(0, n, grain, [&](int64_t begin, int64_t end) {
+  auto body = [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) counts[i].fetch_add(1);
-  });
+  };
+  if (balanced) {
+    parallel_for_balanced(0, n, grain, body);
+  } else {
+    parallel_for(0, n, grain, body);
+  }
   std::vector<int> result;
   for (auto& count : counts) result.push_back(count.load());
   return result;
@@ -25,8 +32,10 @@ TEST(every_index_is_visited_once) {
     set_num_threads(threads);
     for (int64_t n : {0, 1, 2, 7, 97, 1000, 100003}) {
       for (int64_t grain : {1, 3, 64, 100000}) {
-        std::vector<int> counts = visit_counts(n, grain);
-        CHECK(counts == std::vector<int>(static_cast<size_t>(n), 1));
+        for (bool balanced : {false, true}) {
+          std::vector<int> counts = visit_counts(n, grain, balanced);
+          CHECK(counts == std::vector<int>(static_cast<size_t>(n), 1));
+        }
       }
     }
   }
@@ -44,6 +53,23 @@ TEST(chunks_are_at_least_grain_long) {
   });
   CHECK(shortest.load() >= 100);
   set_num_threads(2);
+}
+
+TEST(balanced_loops_cut_several_chunks_per_thread_of_at_least_grain) {
+  set_num_threads(2);
+  std::atomic<int> chunks{0};
+  std::atomic<int64_t> shortest{1 << 30};
+  parallel_for_balanced(0, 1000, 10, [&](int64_t begin, int64_t end) {
+    chunks.fetch_add(1);
+    int64_t length = end - begin, seen = shortest.load();
+    while (length < seen && !shortest.compare_exchange_weak(seen, length)) {
+    }
+  });
+  CHECK(chunks.load() == 2 * kiln::kBalancedChunksPerThread);
+  CHECK(shortest.load() >= 10);
+  chunks = 0;
+  parallel_for_balanced(0, 30, 10, [&](int64_t, int64_t) { chunks.fetch_add(1); });
+  CHECK(chunks.load() == 3);  // no chunk shorter than the grain
 }
 
 TEST(small_ranges_run_on_the_caller) {

@@ -81,7 +81,7 @@ float* thread_buffer(int64_t floats, int slot) {
 
 void bias_gradient(const float* gy, float* gbias, const Conv2dShape& s) {
   const int64_t plane = s.out_h * s.out_w;
-  parallel_for(0, s.k, grain_for(s.n * plane), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, s.k, grain_for(s.n * plane), [&](int64_t begin, int64_t end) {
     for (int64_t kk = begin; kk < end; ++kk) {
       float sum = 0.0f;
       for (int64_t n = 0; n < s.n; ++n) sum += sum_row(gy + (n * s.k + kk) * plane, plane);

@@ -155,7 +155,7 @@ KILN_VECTORIZE void correlate(const float* xp, int64_t cols, const float* filter
 void register_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
   const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w;
   const PaddedPlane padding = input_padding(s);
-  parallel_for(0, s.n * s.c, grain_for(plane_work(s) * multiplier), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, s.n * s.c, grain_for(plane_work(s) * multiplier), [&](int64_t begin, int64_t end) {
     float* xp = thread_buffer(padding.size(), 0);
     for (int64_t plane = begin; plane < end; ++plane) {
       place(x + plane * s.h * s.w, s.h, s.w, xp, padding);
@@ -171,7 +171,7 @@ void register_forward(const float* x, const float* weight, const float* bias, fl
 void register_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
   const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w;
   const PaddedPlane padding = output_gradient_padding(s);
-  parallel_for(0, s.n * s.c, grain_for(plane_work(s) * multiplier), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, s.n * s.c, grain_for(plane_work(s) * multiplier), [&](int64_t begin, int64_t end) {
     float* gyp = thread_buffer(padding.size(), 0);
     std::vector<float> flipped(static_cast<size_t>(taps));
     for (int64_t plane = begin; plane < end; ++plane) {
@@ -240,7 +240,7 @@ KILN_VECTORIZE void weight_plane_any(const float* xp, const float* gy_plane, flo
 void register_backward_weight(const float* x, const float* gy, float* gweight, float* gbias, const Conv2dShape& s) {
   const int64_t taps = s.kernel_h * s.kernel_w, multiplier = s.k / s.c, rows = taps + 1;
   const PaddedPlane padding = input_padding(s);
-  parallel_for(0, s.k, grain_for(plane_work(s) * s.n), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, s.k, grain_for(plane_work(s) * s.n), [&](int64_t begin, int64_t end) {
     float* xp = thread_buffer(padding.size(), 0);
     std::vector<float> lanes(static_cast<size_t>((end - begin) * rows * 16), 0.0f);  // (channel, tap or bias, 16)
     for (int64_t n = 0; n < s.n; ++n) {
@@ -268,7 +268,7 @@ void depthwise_forward(const float* x, const float* weight, const float* bias, f
 #endif
   const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w;
   const std::vector<ColumnTap> columns = column_taps(s);
-  parallel_for(0, s.n * s.k, grain_for(plane_work(s)), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, s.n * s.k, grain_for(plane_work(s)), [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t n = plane / s.k, kk = plane % s.k, c = kk / multiplier;
       forward_plane(x + (n * s.c + c) * s.h * s.w, weight + kk * taps, bias == nullptr ? 0.0f : bias[kk],
@@ -283,7 +283,7 @@ void depthwise_backward_input(const float* gy, const float* weight, float* gx, c
 #endif
   const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w;
   const std::vector<ColumnTap> columns = column_taps(s);
-  parallel_for(0, s.n * s.c, grain_for(plane_work(s) * multiplier), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, s.n * s.c, grain_for(plane_work(s) * multiplier), [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t n = plane / s.c, c = plane % s.c;
       float* gx_plane = gx + plane * s.h * s.w;
@@ -304,7 +304,7 @@ void depthwise_backward_weight(const float* x, const float* gy, float* gweight, 
   if (gbias != nullptr) bias_gradient(gy, gbias, s);
   const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w;
   const std::vector<ColumnTap> columns = column_taps(s);
-  parallel_for(0, s.k, grain_for(plane_work(s) * s.n), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, s.k, grain_for(plane_work(s) * s.n), [&](int64_t begin, int64_t end) {
     std::vector<float> lanes(static_cast<size_t>(taps * s.out_w));
     for (int64_t kk = begin; kk < end; ++kk) {
       std::fill(lanes.begin(), lanes.end(), 0.0f);

@@ -212,7 +212,7 @@ void direct_batch_backward_input(const float* gy, const float* weight, float* gx
   if (groups > 0) {
     const Layout l(s);
     const std::vector<float> wb = channels_innermost(weight, l, s);
-    parallel_for(0, groups, 1, [&](int64_t begin, int64_t end) {
+    parallel_for_balanced(0, groups, 1, [&](int64_t begin, int64_t end) {
       float* gyb = thread_buffer(l.gy_floats(s), 0);
       float* gxb = thread_buffer(l.gx_floats(s), 1);
       for (int64_t group = begin; group < end; ++group) input_group(gy, wb.data(), gx, group * kGroup, gyb, gxb, l, s);

@@ -242,7 +242,7 @@ KILN_VECTORIZE void weight_image(const InputPlanes& in, const float* gy_image, f
 void direct_channels_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
   const std::vector<float> wt = transposed_weight(weight, s);
   const int64_t plane = s.out_h * s.out_w;
-  parallel_for(0, s.n, grain_for(s.k * s.c * s.kernel_h * s.kernel_w * plane), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, s.n, grain_for(s.k * s.c * s.kernel_h * s.kernel_w * plane), [&](int64_t begin, int64_t end) {
     float* tile = thread_buffer(tile_rows(s) * s.out_w * 16, 1);
     for (int64_t n = begin; n < end; ++n) {
       const InputPlanes in = input_planes(x + n * s.c * s.h * s.w, s, 0);
@@ -255,7 +255,7 @@ void direct_channels_backward_weight(const float* x, const float* gy, float* gwe
   const int64_t taps = s.c * s.kernel_h * s.kernel_w, plane = s.out_h * s.out_w;
   const int64_t slots = std::max<int64_t>(1, std::min(s.n, kWeightSlots));
   std::vector<float> sums(static_cast<size_t>(slots * taps * s.k), 0.0f);  // (slot, tap, k)
-  parallel_for(0, slots, 1, [&](int64_t slot_begin, int64_t slot_end) {
+  parallel_for_balanced(0, slots, 1, [&](int64_t slot_begin, int64_t slot_end) {
     float* gyt = thread_buffer(plane * s.k, 1);
     for (int64_t slot = slot_begin; slot < slot_end; ++slot) {
       for (int64_t n = slot * s.n / slots; n < (slot + 1) * s.n / slots; ++n) {

@@ -308,7 +308,7 @@ void backward_weight_blocks(const float* x, const float* gy, float* gweight, con
 
 void gemm_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
   const Plan p(s);
-  parallel_for(0, p.block_count, block_grain(s, p), [&](int64_t b_begin, int64_t b_end) {
+  parallel_for_balanced(0, p.block_count, block_grain(s, p), [&](int64_t b_begin, int64_t b_end) {
     for (int64_t b = b_begin; b < b_end; ++b) {
       const Block block = p.block(s, b);
       forward_block(x, weight, y, s, p, block);
@@ -324,7 +324,7 @@ void gemm_backward_input(const float* gy, const float* weight, float* gx, const 
   // Each task zeroes its images' gx just before adding into them, while they are in cache.
   const int64_t unit = p.images_per_block > 1 || s.n == 0 ? 1 : p.block_count / s.n;  // blocks per task
   const int64_t image = s.c * p.plane_in;
-  parallel_for(0, p.block_count / unit, std::max<int64_t>(1, block_grain(s, p) / unit), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, p.block_count / unit, std::max<int64_t>(1, block_grain(s, p) / unit), [&](int64_t begin, int64_t end) {
     for (int64_t b = begin * unit; b < end * unit; ++b) {
       const Block block = p.block(s, b);
       if (!p.pointwise && b % unit == 0) {
@@ -345,7 +345,7 @@ void gemm_backward_weight(const float* x, const float* gy, float* gweight, const
   const int64_t slots = std::min(p.block_count, kWeightSlots);
   std::vector<float> partial(static_cast<size_t>((slots - 1) * weight_size));
   const int64_t grain = block_grain(s, p) >= p.block_count ? slots : 1;
-  parallel_for(0, slots, grain, [&](int64_t slot_begin, int64_t slot_end) {
+  parallel_for_balanced(0, slots, grain, [&](int64_t slot_begin, int64_t slot_end) {
     for (int64_t slot = slot_begin; slot < slot_end; ++slot) {
       float* target = slot == 0 ? gweight : partial.data() + (slot - 1) * weight_size;
       backward_weight_blocks(x, gy, target, s, p, slot * p.block_count / slots, (slot + 1) * p.block_count / slots);
