@@ -161,11 +161,16 @@ TEST(results_do_not_depend_on_thread_count) {
 }
 
 TEST(empty_batch_gives_zero_gradients) {
-  const Conv2dShape s = make_shape({0, 2, 5, 5, 3, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0});
-  std::vector<float> gw(w_size(s), NAN), gb(s.k, NAN);
-  conv2d_backward_weight(nullptr, nullptr, gw.data(), gb.data(), s);
-  CHECK_ALL_CLOSE(gw, std::vector<float>(w_size(s), 0.0f), 0.0);
-  CHECK_ALL_CLOSE(gb, std::vector<float>(s.k, 0.0f), 0.0);
+  // GEMM's, and the direct kernels' with channels in the lanes (bias summed in the same pass).
+  for (const Conv2dShape& s : {make_shape({0, 2, 5, 5, 3, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),
+                               make_shape({0, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0})}) {
+    for (ConvAlgorithm algorithm : {ConvAlgorithm::kGemm, ConvAlgorithm::kDirectChannels}) {
+      std::vector<float> gw(w_size(s), NAN), gb(s.k, NAN);
+      conv2d_backward_weight_with(algorithm, nullptr, nullptr, gw.data(), gb.data(), s);
+      CHECK_ALL_CLOSE(gw, std::vector<float>(w_size(s), 0.0f), 0.0);
+      CHECK_ALL_CLOSE(gb, std::vector<float>(s.k, 0.0f), 0.0);
+    }
+  }
 }
 
 KILN_TEST_MAIN()

@@ -190,8 +190,10 @@ void conv2d_backward_weight_with(ConvAlgorithm algorithm, const float* x, const 
     return;
   }
   if (algorithm == ConvAlgorithm::kDirectChannels && conv::direct_channels_supported(s)) {
-    conv::direct_channels_backward_weight(x, gy, gweight, s);
-  } else if (is_direct(algorithm) && conv::direct_supported(s)) {
+    conv::direct_channels_backward_weight(x, gy, gweight, gbias, s);  // the bias gradient too
+    return;
+  }
+  if (is_direct(algorithm) && conv::direct_supported(s)) {
     conv::direct_backward_weight(x, gy, gweight, s);
   } else if (algorithm == ConvAlgorithm::kWinograd && conv::winograd_supported(s)) {
     conv::winograd_backward_weight(x, gy, gweight, s);

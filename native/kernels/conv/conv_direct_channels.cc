@@ -10,7 +10,8 @@
 //   backward weight  gwt[t, :] = Σ over n, oh, ow of x[n, c, oh·s + r, ow·s + q] · gyt[n, oh, ow, :]
 //                    gyt: gy transposed to pixel-major (n, oh, ow, k); the taps of up to four
 //                    (c, r) rows accumulate in registers, each pixel is one vector load of gyt
-//                    and their broadcast multiply-adds
+//                    and their broadcast multiply-adds; the bias gradient sums the same
+//                    gyt vectors
 //
 // y is produced pixel-major a few rows at a time and transposed into place with 16 × 16
 // in-register transposes, as gy is transposed into gyt. The input gradient is
@@ -223,11 +224,17 @@ __attribute__((always_inline)) inline void weight_taps_of(const InputPlanes& in,
   ((s.kernel_w == KW + 1 ? weight_taps<S, KW + 1>(in, gyt, sums, s) : void()), ...);
 }
 
-// sums (c·kh·kw, k) += one image's weight gradient; gyt: scratch for its transposed gy.
+// sums (c·kh·kw + 1, k) += one image's weight gradient and, in the last row, its bias
+// gradient; gyt: scratch for its transposed gy.
 KILN_VECTORIZE void weight_image(const InputPlanes& in, const float* gy_image, float* gyt, float* sums,
                                  const Conv2dShape& s) {
-  const int64_t plane = s.out_h * s.out_w;
+  const int64_t plane = s.out_h * s.out_w, taps = s.c * s.kernel_h * s.kernel_w;
   for (int64_t k0 = 0; k0 < s.k; k0 += 16) transpose(gy_image + k0 * plane, plane, 16, plane, gyt + k0, s.k);
+  for (int64_t k0 = 0; k0 < s.k; k0 += 16) {
+    Vec16 bias = load16(sums + taps * s.k + k0);
+    for (int64_t pixel = 0; pixel < plane; ++pixel) bias += load16(gyt + pixel * s.k + k0);
+    store16(sums + taps * s.k + k0, bias);
+  }
   for (int64_t k0 = 0; k0 < s.k; k0 += 16) {
     if (s.stride_w == 1) {
       weight_taps_of<1>(in, gyt + k0, sums + k0, s, std::make_integer_sequence<int, kMaxKernelWidth>{});
@@ -251,26 +258,28 @@ void direct_channels_forward(const float* x, const float* weight, const float* b
   });
 }
 
-void direct_channels_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s) {
-  const int64_t taps = s.c * s.kernel_h * s.kernel_w, plane = s.out_h * s.out_w;
+void direct_channels_backward_weight(const float* x, const float* gy, float* gweight, float* gbias,
+                                     const Conv2dShape& s) {
+  const int64_t taps = s.c * s.kernel_h * s.kernel_w, plane = s.out_h * s.out_w, rows = taps + 1;
   const int64_t slots = std::max<int64_t>(1, std::min(s.n, kWeightSlots));
-  std::vector<float> sums(static_cast<size_t>(slots * taps * s.k), 0.0f);  // (slot, tap, k)
+  std::vector<float> sums(static_cast<size_t>(slots * rows * s.k), 0.0f);  // (slot, tap or bias, k)
   parallel_for_balanced(0, slots, 1, [&](int64_t slot_begin, int64_t slot_end) {
     float* gyt = thread_buffer(plane * s.k, 1);
     for (int64_t slot = slot_begin; slot < slot_end; ++slot) {
       for (int64_t n = slot * s.n / slots; n < (slot + 1) * s.n / slots; ++n) {
         const InputPlanes in = input_planes(x + n * s.c * s.h * s.w, s, 0);
-        weight_image(in, gy + n * s.k * plane, gyt, sums.data() + slot * taps * s.k, s);
+        weight_image(in, gy + n * s.k * plane, gyt, sums.data() + slot * rows * s.k, s);
       }
     }
   });
   for (int64_t slot = 1; slot < slots; ++slot) {
-    const float* from = sums.data() + slot * taps * s.k;
-    for (int64_t i = 0; i < taps * s.k; ++i) sums[i] += from[i];
+    const float* from = sums.data() + slot * rows * s.k;
+    for (int64_t i = 0; i < rows * s.k; ++i) sums[i] += from[i];
   }
   for (int64_t kk = 0; kk < s.k; ++kk) {
     for (int64_t t = 0; t < taps; ++t) gweight[kk * taps + t] = sums[t * s.k + kk];
   }
+  if (gbias != nullptr) std::copy(sums.begin() + taps * s.k, sums.begin() + rows * s.k, gbias);
 }
 
 #endif

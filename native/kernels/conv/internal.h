@@ -109,7 +109,9 @@ void direct_backward_weight(const float* x, const float* gy, float* gweight, con
 // 16, kernels at most 7 wide, GCC 12+ or Clang.
 bool direct_channels_supported(const Conv2dShape& s);
 void direct_channels_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
-void direct_channels_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s);
+// gbias (or nullptr) too, from the transposed gy the weight gradient reads anyway.
+void direct_channels_backward_weight(const float* x, const float* gy, float* gweight, float* gbias,
+                                     const Conv2dShape& s);
 
 // Images in the lanes, 16 at a time (the rest as direct_backward_input): groups 1, stride 1,
 // no dilation, GCC 12+ or Clang.
