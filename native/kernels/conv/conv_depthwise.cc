@@ -127,29 +127,50 @@ constexpr int64_t kMaxRegisterTaps = 25;
 
 bool register_path(const Conv2dShape& s) { return s.stride_h == 1 && s.stride_w == 1; }
 
-// y (out_h, out_w) = init + (or += when accumulate) the correlation of the padded plane xp
-// (row stride cols) with filter (kernel_h, kernel_w), dilated, stride 1. Without accumulate,
-// rows of at least 16 end with a chunk overlapping the one before it (whole-vector stores).
-KILN_VECTORIZE void correlate(const float* xp, int64_t cols, const float* filter, const Conv2dShape& s, float init,
-                              bool accumulate, float* y, int64_t out_h, int64_t out_w) {
+// Output rows computed at once by correlate: independent accumulators (one multiply-add chain
+// per chunk would wait on its own latency) that share the input rows they overlap in.
+constexpr int kCorrelateRows = 4;
+
+// Output rows [oh, oh + ROWS) of correlate below.
+template <int ROWS>
+__attribute__((always_inline)) inline void correlate_rows(const float* xp, int64_t cols, const float* filter,
+                                                          const Conv2dShape& s, float init, bool accumulate,
+                                                          float* y, int64_t oh, int64_t out_w) {
   const bool overlap = !accumulate && out_w >= 16;
-  for (int64_t oh = 0; oh < out_h; ++oh) {
-    float* y_row = y + oh * out_w;
-    for (int64_t chunk = 0; chunk < out_w; chunk += 16) {
-      const int64_t ow0 = overlap ? std::min(chunk, out_w - 16) : chunk;
-      Vec16 acc = Vec16{} + init;
-      for (int64_t r = 0; r < s.kernel_h; ++r) {
-        const float* x_row = xp + (oh + r * s.dilation_h) * cols + ow0;
-        for (int64_t q = 0; q < s.kernel_w; ++q) acc += filter[r * s.kernel_w + q] * load16(x_row + q * s.dilation_w);
+  for (int64_t chunk = 0; chunk < out_w; chunk += 16) {
+    const int64_t ow0 = overlap ? std::min(chunk, out_w - 16) : chunk;
+    Vec16 acc[ROWS];
+    for (int i = 0; i < ROWS; ++i) acc[i] = Vec16{} + init;
+    for (int64_t r = 0; r < s.kernel_h; ++r) {
+      const float* x_row = xp + (oh + r * s.dilation_h) * cols + ow0;
+      for (int64_t q = 0; q < s.kernel_w; ++q) {
+        const float tap = filter[r * s.kernel_w + q];
+        for (int i = 0; i < ROWS; ++i) acc[i] += tap * load16(x_row + i * cols + q * s.dilation_w);
       }
+    }
+    for (int i = 0; i < ROWS; ++i) {
+      float* y_row = y + (oh + i) * out_w;
       if (overlap) {
-        store16(y_row + ow0, acc);
+        store16(y_row + ow0, acc[i]);
         continue;
       }
       const int64_t n = std::min<int64_t>(16, out_w - ow0);
-      for (int64_t l = 0; l < n; ++l) y_row[ow0 + l] = accumulate ? y_row[ow0 + l] + acc[l] : acc[l];
+      for (int64_t l = 0; l < n; ++l) y_row[ow0 + l] = accumulate ? y_row[ow0 + l] + acc[i][l] : acc[i][l];
     }
   }
+}
+
+// y (out_h, out_w) = init + (or += when accumulate) the correlation of the padded plane xp
+// (row stride cols) with filter (kernel_h, kernel_w), dilated, stride 1, kCorrelateRows output
+// rows at a time. Without accumulate, rows of at least 16 end with a chunk overlapping the one
+// before it (whole-vector stores).
+KILN_VECTORIZE void correlate(const float* xp, int64_t cols, const float* filter, const Conv2dShape& s, float init,
+                              bool accumulate, float* y, int64_t out_h, int64_t out_w) {
+  int64_t oh = 0;
+  for (; oh + kCorrelateRows <= out_h; oh += kCorrelateRows) {
+    correlate_rows<kCorrelateRows>(xp, cols, filter, s, init, accumulate, y, oh, out_w);
+  }
+  for (; oh < out_h; ++oh) correlate_rows<1>(xp, cols, filter, s, init, accumulate, y, oh, out_w);
 }
 
 void register_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
