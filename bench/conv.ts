@@ -3,6 +3,8 @@
  * (`fwd+bwd`: gradients of the input, the weight and the bias), kiln-native at its best
  * thread count against PyTorch at 1 and 2 threads (bench/anchors/torch_conv.py), same run.
  * Cases are issue 4's shapes; every input requires grad in both modes, as in PyTorch's anchor.
+ * KILN_BENCH_CASES narrows a run to the cases whose names contain one of its comma-separated
+ * words, e.g. `KILN_BENCH_CASES=lenet2,maxpool npm run bench -- conv`.
  */
 import { avgPool2d, conv2d, maxPool2d, randn, withBackend, type Tensor } from '../lib/index.js';
 import { loadNativeAddon } from '../lib/backend/native.js';
@@ -56,6 +58,22 @@ export const CONV_CASES: ConvCase[] = SHAPES.flatMap(({ label, ...shape }) => [
   { name: `${label} fwd+bwd`, ...shape, backward: true },
 ]);
 
+/**
+ * The cases to run: all of them, or those whose name contains one of the comma-separated
+ * words of `wanted` (by default the environment variable KILN_BENCH_CASES). Throws naming any
+ * word that matches no case.
+ * Example: `selectedConvCases('lenet2')` → the two LeNet-2 cases (fwd and fwd+bwd).
+ */
+export function selectedConvCases(wanted = process.env.KILN_BENCH_CASES): ConvCase[] {
+  if (wanted === undefined || wanted.trim() === '') return CONV_CASES;
+  const words = wanted.split(',').map((word) => word.trim()).filter((word) => word !== '');
+  const unknown = words.filter((word) => !CONV_CASES.some((c) => c.name.includes(word)));
+  if (unknown.length > 0) {
+    throw new Error(`KILN_BENCH_CASES: no conv case contains ${unknown.join(', ')}; cases are ${CONV_CASES.map((c) => c.name).join('; ')}`);
+  }
+  return CONV_CASES.filter((c) => words.some((word) => c.name.includes(word)));
+}
+
 /** The case's forward over fresh random inputs that require grad, and those inputs. */
 function makeForward(c: ConvCase): { forward: () => Tensor; leaves: Tensor[] } {
   const x = randn([c.n, c.c, c.h, c.w]).requiresGrad_();
@@ -95,7 +113,7 @@ function kilnRow(c: ConvCase): BenchRow {
 }
 
 /** Runs the suite: kiln-native, then PyTorch at 1 and 2 threads, one after another. */
-export function runConv(cases: ConvCase[] = CONV_CASES): BenchRow[] {
+export function runConv(cases: ConvCase[] = selectedConvCases()): BenchRow[] {
   const rows = cases.map(kilnRow);
   for (const threads of THREADS) {
     const anchor = runPythonAnchor('torch_conv.py', [String(threads), JSON.stringify(cases)], {
