@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import * as k from '../lib/index.js';
 import { expectClose } from './helpers.js';
+import { allocate, allocateOutput } from '../lib/dtype.js';
 
 describe('creation', () => {
   it('builds from nested arrays, numbers and typed arrays', () => {
@@ -119,5 +120,19 @@ describe('errors name the op and the shapes', () => {
   it('oneHot', () => {
     expect(k.oneHot(k.tensor([0, 2], { dtype: 'int32' }), 3).toArray()).toEqual([[1, 0, 0], [0, 0, 1]]);
     expect(() => k.oneHot(k.tensor([3], { dtype: 'int32' }), 3)).toThrow(/label 3/);
+  });
+});
+
+describe('storage', () => {
+  it('allocateOutput: large float32 and int32 storage of its own, uninitialized; the rest zeroed', () => {
+    const big = allocateOutput('float32', 1 << 16);
+    expect(big).toBeInstanceOf(Float32Array);
+    expect([big.length, big.byteOffset, big.buffer.byteLength]).toEqual([1 << 16, 0, 4 << 16]);
+    const indices = allocateOutput('int32', 1 << 16);
+    expect(indices).toBeInstanceOf(Int32Array);
+    expect(indices.buffer).not.toBe(big.buffer);
+    expect(Array.from(allocateOutput('float32', 5))).toEqual([0, 0, 0, 0, 0]);
+    expect(allocateOutput('float64', 1 << 16).every((v) => v === 0)).toBe(true);
+    expect(allocate('float32', 1 << 16).every((v) => v === 0)).toBe(true);
   });
 });
