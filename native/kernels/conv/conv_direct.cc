@@ -206,7 +206,7 @@ void direct_forward(const float* x, const float* weight, const float* bias, floa
   const int64_t ld = round_up(s.k, correlation_block(s.k));
   const std::vector<float> wt = transposed_weight(weight, s, false, ld);
   const Correlation c{s.c, s.k, input_padding(s), s.h, s.out_h, s.out_w};
-  parallel_for(0, s.n, image_grain(s), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, s.n, image_grain(s), [&](int64_t begin, int64_t end) {
     float* xp = thread_buffer(s.c * c.in.size(), 0);
     for (int64_t n = begin; n < end; ++n) {
       place_planes(x + n * s.c * s.h * s.w, s.c, s.h, s.w, xp, c.in);
@@ -219,7 +219,7 @@ void direct_backward_input(const float* gy, const float* weight, float* gx, cons
   const int64_t ld = round_up(s.c, correlation_block(s.c));
   const std::vector<float> wt = transposed_weight(weight, s, true, ld);
   const Correlation c{s.k, s.c, output_gradient_padding(s), s.out_h, s.h, s.w};
-  parallel_for(0, s.n, image_grain(s), [&](int64_t begin, int64_t end) {
+  parallel_for_balanced(0, s.n, image_grain(s), [&](int64_t begin, int64_t end) {
     float* gyp = thread_buffer(s.k * c.in.size(), 0);
     for (int64_t n = begin; n < end; ++n) {
       place_planes(gy + n * s.k * s.out_h * s.out_w, s.k, s.out_h, s.out_w, gyp, c.in);

@@ -239,7 +239,7 @@ std::vector<float> transform_filters(int64_t rows, int64_t cols, const FilterFn&
 void correlate(const float* in, const std::vector<float>& u, const float* bias, float* out, const Problem& p) {
   const int64_t block = p.block();
   const double flops = 2.0 * kEntries * p.out_channels * p.in_channels * block;
-  parallel_for(0, p.blocks(), std::max<int64_t>(1, static_cast<int64_t>(4.0e6 / flops)), [&](int64_t b0, int64_t b1) {
+  parallel_for_balanced(0, p.blocks(), std::max<int64_t>(1, static_cast<int64_t>(4.0e6 / flops)), [&](int64_t b0, int64_t b1) {
     float* v = thread_buffer(kEntries * p.in_channels * block, 0);
     float* m = thread_buffer(kEntries * p.out_channels * block + 16, 1);  // + slack for output_run
     for (int64_t b = b0; b < b1; ++b) {
@@ -282,7 +282,7 @@ void winograd_backward_weight(const float* x, const float* gy, float* gweight, c
   const int64_t slots = std::max<int64_t>(1, std::min(p.blocks(), kWeightSlots));
   std::vector<float> w_hat(static_cast<size_t>(slots * entries_size), 0.0f);  // Ŵ per slot: (16, k, c)
   const double flops = 2.0 * kEntries * s.k * s.c * block * p.blocks() / slots;
-  parallel_for(0, slots, flops < 8.0e6 ? slots : 1, [&](int64_t slot_begin, int64_t slot_end) {
+  parallel_for_balanced(0, slots, flops < 8.0e6 ? slots : 1, [&](int64_t slot_begin, int64_t slot_end) {
     float* v = thread_buffer(kEntries * s.c * block, 0);
     float* z = thread_buffer(kEntries * s.k * block, 1);
     for (int64_t slot = slot_begin; slot < slot_end; ++slot) {
