@@ -6,7 +6,7 @@
  * KILN_BENCH_CASES narrows a run to the cases whose names contain one of its comma-separated
  * words, e.g. `KILN_BENCH_CASES=lenet2,maxpool npm run bench -- conv`.
  */
-import { avgPool2d, conv2d, maxPool2d, randn, withBackend, type Tensor } from '../lib/index.js';
+import { avgPool2d, conv2d, maxPool2d, randn, tidy, withBackend, type Tensor } from '../lib/index.js';
 import { loadNativeAddon } from '../lib/backend/native.js';
 import { runPythonAnchor, timeIt, type BenchRow } from './harness.js';
 
@@ -93,12 +93,14 @@ function timeCase(c: ConvCase, threads: number): number {
   try {
     return withBackend('native', () => {
       const { forward, leaves } = makeForward(c);
-      if (!c.backward) return timeIt(forward);
+      if (!c.backward) return timeIt(() => tidy(() => void forward()));
       const g = randn(forward().shape);
-      return timeIt(() => {
-        for (const leaf of leaves) leaf.zeroGrad();
-        forward().backward(g);
-      });
+      return timeIt(() =>
+        tidy(() => {
+          for (const leaf of leaves) leaf.zeroGrad();
+          forward().backward(g);
+        }),
+      );
     });
   } finally {
     addon.setNumThreads(saved);

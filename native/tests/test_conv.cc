@@ -3,6 +3,7 @@
 
 #include "check.h"
 #include "conv/conv.h"
+#include "cpu.h"
 
 using namespace kiln;
 using kiln::test::Random;
@@ -124,17 +125,33 @@ TEST(backward_matches_naive) {
     });
     const int64_t plane = s.out_h * s.out_w;
     for (int64_t i = 0; i < y_size(s); ++i) gb_expected[i / plane % s.k] += gy[i];
+    auto check = [&](const std::vector<float>& gx, const std::vector<float>& gw, const std::vector<float>& gb) {
+      CHECK_ALL_CLOSE(gx, gx_expected, 1e-4);
+      // Weight and bias gradients sum n · out_h · out_w float32 products each.
+      CHECK_ALL_CLOSE(gw, gw_expected, 1e-3);
+      CHECK_ALL_CLOSE(gb, gb_expected, 1e-3);
+    };
     for (ConvAlgorithm algorithm : kAlgorithms) {
       if (!runs(algorithm, s)) continue;
       std::vector<float> gx(x_size(s), NAN), gw(w_size(s), NAN), gb(s.k, NAN);
       conv2d_backward_input_with(algorithm, gy.data(), w.data(), gx.data(), s);
       conv2d_backward_weight_with(algorithm, x.data(), gy.data(), gw.data(), gb.data(), s);
-      CHECK_ALL_CLOSE(gx, gx_expected, 1e-4);
-      // Weight and bias gradients sum n · out_h · out_w float32 products each.
-      CHECK_ALL_CLOSE(gw, gw_expected, 1e-3);
-      CHECK_ALL_CLOSE(gb, gb_expected, 1e-3);
+      check(gx, gw, gb);
     }
+    // The entry points, with their own per-pass choice of algorithm.
+    std::vector<float> gx(x_size(s), NAN), gw(w_size(s), NAN), gb(s.k, NAN);
+    conv2d_backward_input(gy.data(), w.data(), gx.data(), s);
+    conv2d_backward_weight(x.data(), gy.data(), gw.data(), gb.data(), s);
+    check(gx, gw, gb);
   }
+}
+
+TEST(few_channel_weight_gradients_take_channel_lanes) {
+  // N32 C3 32×32→32 3×3 p1: pixel lanes for the forward, channel lanes for the weight gradient.
+  const Conv2dShape s = make_shape({32, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0});
+  CHECK(choose_conv_algorithm(s) == ConvAlgorithm::kDirect);
+  const ConvAlgorithm expected = cpu_features().avx512 ? ConvAlgorithm::kDirectChannels : ConvAlgorithm::kDirect;
+  CHECK(choose_weight_gradient_algorithm(s) == expected);
 }
 
 TEST(results_do_not_depend_on_thread_count) {

@@ -34,8 +34,11 @@ struct Conv2dShape {
 
 enum class ConvAlgorithm { kGemm, kDepthwise, kDirect, kDirectChannels, kWinograd };
 
-// The algorithm conv2d_* use for shape s.
+// The algorithm conv2d_forward and conv2d_backward_input use for shape s.
 ConvAlgorithm choose_conv_algorithm(const Conv2dShape& s);
+
+// The algorithm conv2d_backward_weight uses for shape s (kDirect's shapes may take channel lanes).
+ConvAlgorithm choose_weight_gradient_algorithm(const Conv2dShape& s);
 
 // y = conv2d(x, weight) + bias. bias: (k) or nullptr.
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
