@@ -18,6 +18,8 @@ export interface BenchRow {
   samples_per_s?: number;
   peak_rss_mb?: number;
   test_acc_pct?: number;
+  /** Each pass's median_ms, for suites that alternate passes (median_ms is their median). */
+  passes_ms?: number[];
   /** The seed of a training run's initial weights and shuffling. */
   seed?: number;
   /** Why a row has no figure (an anchor that is not installed). */

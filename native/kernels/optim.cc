@@ -21,7 +21,7 @@ constexpr int64_t kWorkPerElement = 8;
 // Runs body(begin, end) over [0, n) on the thread pool.
 template <typename Body>
 void for_chunks(int64_t n, const Body& body) {
-  parallel_for(0, n, grain_for(kWorkPerElement), body);
+  parallel_for_balanced(0, n, grain_for(kWorkPerElement), body);
 }
 
 // NaN-propagating max, as torch.amax / torch.maximum.
