@@ -57,6 +57,29 @@ export function timeIt(fn: () => void, options: { rounds?: number; minRoundMs?: 
   return perCall[Math.floor(rounds / 2)];
 }
 
+/** A row's identity across passes: case, impl and thread count. */
+export const rowKey = (row: BenchRow): string => `${row.case}|${row.impl}|${row.threads ?? ''}`;
+
+/**
+ * Runs `onePass` (kiln's rows, then the anchors') `passes` times in a row and returns each
+ * row of the first pass with median_ms the median over the passes and every pass's time in
+ * passes_ms (a skipped row stays skipped). This VM's memory bandwidth and CPU share drift by
+ * up to 2× within seconds as other tenants come and go; alternating spreads kiln and the
+ * anchors over the same stretch of time instead of giving each its own. Rows of the passes are
+ * matched by `key` (default: case, impl and threads).
+ */
+export function medianOverPasses(passes: number, onePass: () => BenchRow[], key: (row: BenchRow) => string = rowKey): BenchRow[] {
+  const runs: BenchRow[][] = [];
+  for (let pass = 0; pass < passes; pass++) runs.push(onePass());
+  return runs[0].map((first) => {
+    const same = runs.map((rows) => rows.find((r) => key(r) === key(first)));
+    const times = same.map((r) => r?.median_ms).filter((ms): ms is number => typeof ms === 'number');
+    if (times.length === 0) return first;
+    const sorted = [...times].sort((a, b) => a - b);
+    return { ...first, median_ms: sorted[Math.floor(sorted.length / 2)], passes_ms: times };
+  });
+}
+
 /** The Python with PyTorch and numpy: Debian's /usr/bin/python3 (a pyenv shim would not see them). */
 const PYTHON = '/usr/bin/python3';
 

@@ -5,7 +5,7 @@
  * default thread count, PyTorch at 1 and 2 threads (its default single-tensor implementation).
  */
 import { getNumThreads, optim, randn, setNumThreads, withBackend, type Tensor } from '../lib/index.js';
-import { runPythonAnchor, timeIt, type BenchRow } from './harness.js';
+import { medianOverPasses, runPythonAnchor, timeIt, type BenchRow } from './harness.js';
 
 const SUITE = 'optim';
 const N = 10_000_000;
@@ -50,27 +50,11 @@ function onePass(): BenchRow[] {
 }
 
 /**
- * Each row's median over the passes, with every pass's time in passes_ms. A skipped row stays
- * skipped.
- */
-function medianOverPasses(passes: BenchRow[][]): BenchRow[] {
-  return passes[0].map((first) => {
-    const same = passes.map((rows) => rows.find((r) => r.case === first.case && r.impl === first.impl && r.threads === first.threads));
-    const times = same.map((r) => r?.median_ms).filter((ms): ms is number => typeof ms === 'number');
-    if (times.length === 0) return first;
-    const sorted = [...times].sort((a, b) => a - b);
-    return { ...first, median_ms: sorted[Math.floor(sorted.length / 2)], passes_ms: times };
-  });
-}
-
-/**
  * Runs the suite in PASSES alternating passes and reports each row's median over them. One
  * step streams 200–320 MB, so it measures this VM's memory bandwidth, which drifts by up to 2×
  * within seconds as other tenants come and go: alternating spreads both sides over the same
  * stretch of time instead of giving each its own.
  */
 export function runOptim(): BenchRow[] {
-  const passes: BenchRow[][] = [];
-  for (let pass = 0; pass < PASSES; pass++) passes.push(onePass());
-  return medianOverPasses(passes);
+  return medianOverPasses(PASSES, onePass);
 }
