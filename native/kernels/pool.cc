@@ -194,63 +194,63 @@ KILN_VECTORIZE void max_pool_2x2_row(const float* x, float* y, int32_t* index, i
   }
 }
 
-// Cells of a 2×2 window, as index − (the window's top-left position): 0, 1, w and w + 1.
-// One window of max_pool_2x2_backward_row below; returns whether the index is inside.
-inline bool max_2x2_window_backward(float g, int32_t at, int32_t w, float* top, float* bottom) {
-  top[0] = at == 0 ? g : 0.0f;
-  top[1] = at == 1 ? g : 0.0f;
-  bottom[0] = at == w ? g : 0.0f;
-  bottom[1] = at == w + 1 ? g : 0.0f;
-  return at == 0 || at == 1 || at == w || at == w + 1;
-}
+#if KILN_HAS_SHUFFLE
+// Rows of at least this many windows take the one-pass 2×2 backward below; shorter rows (LeNet:
+// 14 and 5 windows) are faster zero-filled and scattered (64×6×28×28 relu + pool fwd+bwd on 1
+// thread: 1.34 → 0.83 ms), as a window at a time in scalar code costs more than the fill.
+constexpr int64_t kOnePassMinWindows = 16;
 
 // Input-gradient rows 2·oh and 2·oh + 1 of 2×2 max pooling from gy row oh and its indices
-// (out_w): each window's four cells get the window's gy where its index points and zero
-// elsewhere, written once (no zero fill first, no scatter). Rows of at least 16 windows go in
-// chunks of 16 (the last one overlapping the one before it), with the even and odd columns
-// interleaved in registers. Returns false when some index lies outside its own window (the
-// rows are then wrong and the caller scatters the plane).
+// (out_w ≥ 16): each window's four cells get the window's gy where its index points and zero
+// elsewhere, written once (no zero fill first, no scatter), in chunks of 16 windows (the last
+// one overlapping the one before it) with the even and odd columns interleaved in registers.
+// A window's cells are index − (its top-left position): 0, 1, w and w + 1. Returns false when
+// some index lies outside its own window (the rows are then wrong).
 KILN_VECTORIZE bool max_pool_2x2_backward_row(const float* gy, const int32_t* index, float* gx, int64_t w, int64_t oh,
                                               int64_t out_w) {
   float* top = gx + 2 * oh * w;
   float* bottom = top + w;
   const int32_t first = static_cast<int32_t>(2 * oh * w), w32 = static_cast<int32_t>(w);
-#if KILN_HAS_SHUFFLE
-  if (out_w >= 16) {
-    // Selects (?:) rather than masks (&) of compares: GCC lowers the latter to scalar code in
-    // target_clones functions.
-    typedef int32_t Int16 __attribute__((vector_size(64), aligned(4)));
-    const Int16 even_lanes = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
-    const Vec16 zero = {}, one = zero + 1.0f;
-    Vec16 outside = zero;  // 1 in a lane for each window whose index is elsewhere
-    for (int64_t chunk = 0; chunk < out_w; chunk += 16) {
-      const int64_t ow = std::min(chunk, out_w - 16);
-      Int16 at;
-      std::memcpy(&at, index + ow, sizeof at);
-      at -= first + static_cast<int32_t>(2 * ow) + even_lanes;
-      const Vec16 g = load16(gy + ow);
-      const Vec16 top_even = at == 0 ? g : zero, top_odd = at == 1 ? g : zero;
-      const Vec16 bottom_even = at == w32 ? g : zero, bottom_odd = at == w32 + 1 ? g : zero;
-      outside += (at == 0 ? zero : one) - (at == 1 ? one : zero) - (at == w32 ? one : zero) -
-                 (at == w32 + 1 ? one : zero);
-      store16(top + 2 * ow, __builtin_shufflevector(top_even, top_odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
-      store16(top + 2 * ow + 16,
-              __builtin_shufflevector(top_even, top_odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
-      store16(bottom + 2 * ow,
-              __builtin_shufflevector(bottom_even, bottom_odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
-      store16(bottom + 2 * ow + 16, __builtin_shufflevector(bottom_even, bottom_odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28,
-                                                            13, 29, 14, 30, 15, 31));
-    }
-    return sum16(outside) == 0.0f;
+  // Selects (?:) rather than masks (&) of compares: GCC lowers the latter to scalar code in
+  // target_clones functions.
+  typedef int32_t Int16 __attribute__((vector_size(64), aligned(4)));
+  const Int16 even_lanes = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+  const Vec16 zero = {}, one = zero + 1.0f;
+  Vec16 outside = zero;  // 1 in a lane for each window whose index is elsewhere
+  for (int64_t chunk = 0; chunk < out_w; chunk += 16) {
+    const int64_t ow = std::min(chunk, out_w - 16);
+    Int16 at;
+    std::memcpy(&at, index + ow, sizeof at);
+    at -= first + static_cast<int32_t>(2 * ow) + even_lanes;
+    const Vec16 g = load16(gy + ow);
+    const Vec16 top_even = at == 0 ? g : zero, top_odd = at == 1 ? g : zero;
+    const Vec16 bottom_even = at == w32 ? g : zero, bottom_odd = at == w32 + 1 ? g : zero;
+    outside += (at == 0 ? zero : one) - (at == 1 ? one : zero) - (at == w32 ? one : zero) -
+               (at == w32 + 1 ? one : zero);
+    store16(top + 2 * ow, __builtin_shufflevector(top_even, top_odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+    store16(top + 2 * ow + 16,
+            __builtin_shufflevector(top_even, top_odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
+    store16(bottom + 2 * ow,
+            __builtin_shufflevector(bottom_even, bottom_odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
+    store16(bottom + 2 * ow + 16, __builtin_shufflevector(bottom_even, bottom_odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28,
+                                                          13, 29, 14, 30, 15, 31));
   }
-#endif
+  return sum16(outside) == 0.0f;
+}
+
+// One plane's input gradient in one pass where the shape allows (2×2 tiles, rows of at least
+// kOnePassMinWindows windows); false when it does not, or when an index lies outside its window.
+bool max_pool_2x2_backward_plane(const float* gy, const int32_t* index, float* gx, const Pool2dShape& s) {
+  if (!tiles_2x2(s) || s.out_w < kOnePassMinWindows) return false;
   bool inside = true;
-  for (int64_t ow = 0; ow < out_w; ++ow) {
-    const int32_t at = index[ow] - (first + static_cast<int32_t>(2 * ow));
-    inside &= max_2x2_window_backward(gy[ow], at, w32, top + 2 * ow, bottom + 2 * ow);
+  for (int64_t oh = 0; oh < s.out_h; ++oh) {
+    inside &= max_pool_2x2_backward_row(gy + oh * s.out_w, index + oh * s.out_w, gx, s.w, oh, s.out_w);
   }
   return inside;
 }
+#else
+bool max_pool_2x2_backward_plane(const float*, const int32_t*, float*, const Pool2dShape&) { return false; }
+#endif
 
 // Output row oh of 2×2 average pooling over plane x (2·out_h, w): y (out_w), summed in window
 // order from zero as the general row kernel does.
@@ -306,14 +306,7 @@ void max_pool2d_backward(const float* gy, const int32_t* indices, float* gx, con
       float* gx_plane = gx + p * in_plane;
       const float* gy_plane = gy + p * out_plane;
       const int32_t* index_plane = indices + p * out_plane;
-      if (tiles_2x2(s)) {
-        bool inside = true;
-        for (int64_t oh = 0; oh < s.out_h; ++oh) {
-          const int64_t row = oh * s.out_w;
-          inside &= max_pool_2x2_backward_row(gy_plane + row, index_plane + row, gx_plane, s.w, oh, s.out_w);
-        }
-        if (inside) continue;
-      }
+      if (max_pool_2x2_backward_plane(gy_plane, index_plane, gx_plane, s)) continue;
       std::fill(gx_plane, gx_plane + in_plane, 0.0f);
       for (int64_t i = 0; i < out_plane; ++i) gx_plane[index_plane[i]] += gy_plane[i];
     }
