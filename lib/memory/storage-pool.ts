@@ -27,7 +27,8 @@ let poisoning = false;
 
 /**
  * kiln-internal, for tests: while on, arrays entering the pool are filled with NaN (floats) or
- * a large sentinel (integers), so a kernel that reads an output it was meant to overwrite shows.
+ * 123 (int32 and bool, where it is no valid value), so a kernel that reads an output it was meant
+ * to overwrite shows.
  */
 export function setPoolPoisoning(on: boolean): void {
   poisoning = on;
