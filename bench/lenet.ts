@@ -71,7 +71,7 @@ function printSummary(rows: BenchRow[]): void {
   if (native.samples_per_s && reference?.samples_per_s) console.log(`kiln-native / kiln-reference: ${(native.samples_per_s / reference.samples_per_s).toFixed(0)}×`);
 }
 
-/** Runs the suite (about ten minutes: one epoch per implementation, then six 10-epoch runs). */
+/** Runs the suite (about five minutes here: one epoch per implementation, then six 10-epoch runs). */
 export function runLenet(): BenchRow[] {
   if (!existsSync(DEBIAN_DATA)) {
     const why = `${DEBIAN_DATA} not found (apt install dataset-fashion-mnist)`;
