@@ -74,15 +74,15 @@ export function selectedConvCases(wanted = process.env.KILN_BENCH_CASES): ConvCa
   return CONV_CASES.filter((c) => words.some((word) => c.name.includes(word)));
 }
 
-/** The case's forward over fresh random inputs that require grad, and those inputs. */
-function makeForward(c: ConvCase): { forward: () => Tensor; leaves: Tensor[] } {
+/** The case's forward over fresh random inputs that require grad. */
+function makeForward(c: ConvCase): { forward: () => Tensor } {
   const x = randn([c.n, c.c, c.h, c.w]).requiresGrad_();
-  if (c.op === 'maxpool') return { forward: () => maxPool2d(x, c.kernel, { stride: c.stride, padding: c.padding }), leaves: [x] };
-  if (c.op === 'avgpool') return { forward: () => avgPool2d(x, c.kernel, { stride: c.stride, padding: c.padding }), leaves: [x] };
+  if (c.op === 'maxpool') return { forward: () => maxPool2d(x, c.kernel, { stride: c.stride, padding: c.padding }) };
+  if (c.op === 'avgpool') return { forward: () => avgPool2d(x, c.kernel, { stride: c.stride, padding: c.padding }) };
   const w = randn([c.k, c.c / c.groups, c.kernel, c.kernel]).requiresGrad_();
   const b = randn([c.k]).requiresGrad_();
   const options = { stride: c.stride, padding: c.padding, groups: c.groups };
-  return { forward: () => conv2d(x, w, b, options), leaves: [x, w, b] };
+  return { forward: () => conv2d(x, w, b, options) };
 }
 
 /** Median ms of one call of the case on the native backend at `threads` threads. */
@@ -92,15 +92,10 @@ function timeCase(c: ConvCase, threads: number): number {
   addon.setNumThreads(threads);
   try {
     return withBackend('native', () => {
-      const { forward, leaves } = makeForward(c);
+      const { forward } = makeForward(c);
       if (!c.backward) return timeIt(() => tidy(() => void forward()));
       const g = randn(forward().shape);
-      return timeIt(() =>
-        tidy(() => {
-          for (const leaf of leaves) leaf.zeroGrad();
-          forward().backward(g);
-        }),
-      );
+      return timeIt(() => tidy(() => forward().backward(g)));
     });
   } finally {
     addon.setNumThreads(saved);

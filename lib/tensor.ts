@@ -9,7 +9,7 @@ import { isFloat } from './dtype.js';
 import { AutogradError, DTypeError, ReleasedTensorError } from './errors.js';
 import { type BackwardOptions, type GradNode, runBackward } from './autograd/engine.js';
 import { formatTensor } from './format.js';
-import { numelOf, normalizeDim } from './shape.js';
+import { numelOf, normalizeDim, sameShape } from './shape.js';
 import * as cast from './ops/cast.js';
 import * as ew from './ops/elementwise.js';
 import * as idx from './ops/index.js';
@@ -17,7 +17,7 @@ import * as mm from './ops/matmul.js';
 import * as red from './ops/reduce.js';
 import * as sh from './ops/shape.js';
 import * as sm from './ops/softmax.js';
-import { noGrad } from './autograd/grad-mode.js';
+import { isGradEnabled, noGrad } from './autograd/grad-mode.js';
 import { keep } from './memory/tidy.js';
 
 /** Nested arrays of numbers: what toArray() returns (a number for a 0-d tensor). */
@@ -138,10 +138,18 @@ export class Tensor {
   /**
    * kiln-internal: adds g into .grad. The first gradient is stored as it is, or copied when
    * `shared` (its storage is already held elsewhere), so .grad never aliases another tensor.
+   * Later ones are added in place, as PyTorch does (no new storage per backward), except
+   * while recording a graph (createGraph) or when the shapes or dtypes differ.
    */
   accumulateGrad(g: Tensor, shared: boolean): void {
-    if (this.grad !== null) this.grad = ew.add(this.grad, g);
-    else this.grad = shared && !g.requiresGrad ? new Tensor(g.data.slice(), g.shape, g.dtype) : g;
+    const current = this.gradient;
+    if (current === null) {
+      this.grad = shared && !g.requiresGrad ? new Tensor(g.data.slice(), g.shape, g.dtype) : g;
+    } else if (!isGradEnabled() && !current.requiresGrad && current.dtype === g.dtype && sameShape(current.shape, g.shape)) {
+      ew.addInPlace(current, g);
+    } else {
+      this.grad = ew.add(current, g);
+    }
   }
 
   /**

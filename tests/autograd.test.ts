@@ -102,6 +102,22 @@ for (const backend of BACKENDS) {
       expectClose(x.grad!.data, [1]);
     }));
 
+    it('accumulates a second backward into the same .grad in place, as PyTorch does, but not while recording a graph', run(() => {
+      const x = k.tensor([1, 2], { requiresGrad: true });
+      k.sum(k.mul(x, 3)).backward();
+      const held = x.grad!;
+      k.sum(k.mul(x, 3)).backward();
+      expect(x.grad).toBe(held);
+      expectClose(held.data, [6, 6]);
+      const y = k.tensor([1, 2], { requiresGrad: true });
+      k.sum(k.mul(y, y)).backward(undefined, { createGraph: true });
+      const first = y.grad!;
+      k.sum(k.mul(y, y)).backward(undefined, { createGraph: true });
+      expect(y.grad).not.toBe(first);
+      expectClose(first.data, [2, 4]);
+      expectClose(y.grad!.data, [4, 8]);
+    }));
+
     it('leaves .grad unaliased from other gradients', run(() => {
       const a = k.ones([2], { requiresGrad: true });
       const b = k.ones([2], { requiresGrad: true });
