@@ -19,6 +19,8 @@ import * as sh from './ops/shape.js';
 import * as sm from './ops/softmax.js';
 import { isGradEnabled, noGrad } from './autograd/grad-mode.js';
 import { keep } from './memory/tidy.js';
+import { BinaryOp } from './backend/backend.js';
+import { getBackend } from './backend/index.js';
 
 /** Nested arrays of numbers: what toArray() returns (a number for a 0-d tensor). */
 export type NestedNumbers = number | NestedNumbers[];
@@ -146,7 +148,7 @@ export class Tensor {
     if (current === null) {
       this.grad = shared && !g.requiresGrad ? new Tensor(g.data.slice(), g.shape, g.dtype) : g;
     } else if (!isGradEnabled() && !current.requiresGrad && current.dtype === g.dtype && sameShape(current.shape, g.shape)) {
-      ew.addInPlace(current, g);
+      getBackend().binary(BinaryOp.add, current.data, g.data, current.data, null); // current += g
     } else {
       this.grad = ew.add(current, g);
     }

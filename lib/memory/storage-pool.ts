@@ -10,14 +10,17 @@
  */
 import type { DataArray } from '../dtype.js';
 
-/** A pooled array and the number of the outermost scope that gave it back. */
+/**
+ * A pooled array and the number of the outermost scope that gave it back. Each key's list is
+ * in release order (arrays are pushed on release and popped for reuse), so its stale entries
+ * are a prefix.
+ */
 interface PooledArray {
   array: DataArray;
   releasedIn: number;
 }
 
 const pooled = new Map<string, PooledArray[]>();
-let pooledBytes = 0;
 let outermostScopes = 0;
 
 /** Pool entries are told apart by array type and length: `Float32Array:1024`. */
@@ -43,7 +46,6 @@ export function takePooled(type: string, length: number, zeroed: boolean): DataA
   const list = pooled.get(keyOf(type, length));
   const entry = list?.pop();
   if (entry === undefined) return null;
-  pooledBytes -= entry.array.byteLength;
   if (zeroed) entry.array.fill(0);
   return entry.array;
 }
@@ -58,7 +60,6 @@ export function givePooled(array: DataArray): void {
     pooled.set(key, list);
   }
   list.push({ array, releasedIn: outermostScopes });
-  pooledBytes += array.byteLength;
 }
 
 /**
@@ -69,10 +70,10 @@ export function givePooled(array: DataArray): void {
 export function endOutermostScope(): void {
   outermostScopes++;
   for (const [key, list] of pooled) {
-    const kept = list.filter((entry) => entry.releasedIn >= outermostScopes - 1);
-    for (const entry of list) if (entry.releasedIn < outermostScopes - 1) pooledBytes -= entry.array.byteLength;
-    if (kept.length === 0) pooled.delete(key);
-    else if (kept.length !== list.length) pooled.set(key, kept);
+    let stale = 0;
+    while (stale < list.length && list[stale].releasedIn < outermostScopes - 1) stale++;
+    if (stale === list.length) pooled.delete(key);
+    else if (stale > 0) list.splice(0, stale);
   }
 }
 
@@ -91,8 +92,12 @@ export interface StoragePoolStats {
  */
 export function storagePoolStats(): StoragePoolStats {
   let arrays = 0;
-  for (const list of pooled.values()) arrays += list.length;
-  return { arrays, bytes: pooledBytes };
+  let bytes = 0;
+  for (const list of pooled.values()) {
+    arrays += list.length;
+    for (const { array } of list) bytes += array.byteLength;
+  }
+  return { arrays, bytes };
 }
 
 /**
@@ -101,5 +106,4 @@ export function storagePoolStats(): StoragePoolStats {
  */
 export function emptyStoragePool(): void {
   pooled.clear();
-  pooledBytes = 0;
 }

@@ -37,15 +37,6 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
   return record(out, 'add', [ta, tb], (g) => [sumTo(g, ta.shape), sumTo(g, tb.shape)]);
 }
 
-/**
- * kiln-internal: target += x in place, for tensors of the same shape and dtype, outside
- * autograd (gradient accumulation). Returns target.
- */
-export function addInPlace(target: Tensor, x: Tensor): Tensor {
-  getBackend().binary(BinaryOp.add, target.data, x.data, target.data, null);
-  return target;
-}
-
 /** a − b, broadcasting. */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands('sub', a, b, true);

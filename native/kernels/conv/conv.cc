@@ -219,8 +219,9 @@ constexpr int64_t kLaneWeightGradientMaxBytes = 512 * 1024;
 // not (its chunks each copy every plane of the batch): where kDirect is chosen, channel lanes
 // can run and an image's transposed gy fits in L2, they take the weight gradient, while the
 // forward and input gradient stay with kDirect's pixel lanes. N32 C3 32×32→32 3×3: weight
-// gradient 2 threads 0.83 → 0.50 ms, 1 thread 1.5 → 1.2 ms; N16 C4 64×64→16: 1 thread 1.4 →
-// 0.7 ms. (N8 C3 224×224→64, 12.8 MB of gy an image, ran 40% slower on 2 threads this way.)
+// gradient 2 threads 0.83 → 0.50 ms, 1 thread 1.5 → 1.2 ms; N16 C4 64×64→16: forward + weight
+// gradient 3.6 → 2.2 ms on 1 thread. (N8 C3 224×224→64, 12.8 MB of gy an image, ran 40%
+// slower on 2 threads this way.)
 ConvAlgorithm choose_weight_gradient_algorithm(const Conv2dShape& s) {
   const ConvAlgorithm algorithm = choose_conv_algorithm(s);
   const int64_t transposed_gy_bytes = s.out_h * s.out_w * s.k * static_cast<int64_t>(sizeof(float));
