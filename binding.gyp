@@ -13,6 +13,9 @@
       "cflags_cc!": ["-std=gnu++17", "-std=gnu++20", "-std=c++20"],
       "cflags_cc": ["-std=c++17", "-O3"],
       "ldflags": ["-pthread"],
+      "conditions": [
+        ["OS=='linux'", { "cflags_cc+": ["-Wno-psabi"] }]
+      ],
       "xcode_settings": {
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "GCC_OPTIMIZATION_LEVEL": "3",

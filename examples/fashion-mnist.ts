@@ -230,10 +230,26 @@ function report(model: nn.Module, test: data.TensorDataset, outDir: string): num
   return accuracy;
 }
 
+/** One line saying what --resume picked up and what is left to do. */
+function describeResume(path: string, state: train.TrainingState, epochs: number): string {
+  const last = state.history.at(-1);
+  const lastText = last === undefined ? '' : `, last val_loss ${last.val_loss?.toFixed(4) ?? 'n/a'}`;
+  const left = epochs > state.epoch ? `continuing with epochs ${state.epoch + 1}–${epochs}` : `nothing left to train (--epochs ${epochs})`;
+  return `resumed from ${path}: ${state.epoch} epoch(s) done${lastText}; ${left}`;
+}
+
 function runDiagnose(model: nn.Module, splits: Splits): void {
   const [inputs, targets] = splits.train.getBatch!([...Array(32).keys()]) as Tensor[];
   console.log('before-training checks:');
   train.diagnose(model, { inputs, targets, loss: F.crossEntropy, numClasses: 10 });
+}
+
+/** "native backend, 2 threads" or "reference backend (single-threaded TypeScript)". */
+function describeCompute(): string {
+  const name = getBackend().name;
+  if (name !== 'native') return `${name} backend (single-threaded TypeScript)`;
+  const threads = getNumThreads();
+  return `${name} backend, ${threads} thread${threads === 1 ? '' : 's'}`;
 }
 
 function main(argv: string[]): void {
@@ -249,7 +265,7 @@ function main(argv: string[]): void {
 
   const splits = loadSplits(options);
   console.log(`Fashion-MNIST from ${splits.source}: ${splits.train.length} train, ${splits.val.length} validation, ${splits.test.length} test images`);
-  console.log(`LeNet-5, ${options.optimizer} lr ${options.lr}, batch ${options.batchSize}, ${options.epochs} epochs, ${getBackend().name} backend, ${getNumThreads()} threads\n`);
+  console.log(`LeNet-5, ${options.optimizer} lr ${options.lr}, batch ${options.batchSize}, ${options.epochs} epochs, ${describeCompute()}\n`);
 
   const model = models.lenet5();
   if (options.diagnose) runDiagnose(model, splits);
@@ -258,8 +274,10 @@ function main(argv: string[]): void {
   const shuffle = new Generator(options.seed + 1);
   const checkpointPath = join(options.outDir, 'checkpoint.safetensors');
   const resumeFrom = options.resume ? train.loadCheckpoint(checkpointPath, { model, optimizer, scheduler, generators: { shuffle } }) : undefined;
+  if (resumeFrom !== undefined) console.log(describeResume(checkpointPath, resumeFrom, options.epochs));
+  const stopper = new train.EarlyStopping({ monitor: 'val_loss', patience: options.patience, restoreBestWeights: true });
 
-  const history = train.fit(model, {
+  train.fit(model, {
     loss: F.crossEntropy,
     optimizer,
     scheduler,
@@ -269,13 +287,15 @@ function main(argv: string[]): void {
     metrics: { accuracy: train.accuracy },
     resumeFrom,
     callbacks: [
-      new train.EarlyStopping({ monitor: 'val_loss', patience: options.patience, restoreBestWeights: true }),
+      stopper,
       new train.ModelCheckpoint({ path: checkpointPath, generators: { shuffle } }),
       new train.HistoryLogger({ path: join(options.outDir, 'history.jsonl') }),
       new train.LearningCurvePlot({ basePath: join(options.outDir, 'learning-curve') }),
     ],
   });
-  if (history.stopReason) console.log(history.stopReason);
+  if (stopper.restoredEpoch !== null) {
+    console.log(`restored the weights of epoch ${stopper.restoredEpoch}, the best val_loss (${stopper.best.value.toFixed(4)})`);
+  }
 
   report(model, splits.test, options.outDir);
   io.saveStateDict(join(options.outDir, 'lenet5.safetensors'), model);

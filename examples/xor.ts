@@ -8,14 +8,42 @@
 import { parseArgs } from 'node:util';
 import { getBackend, manualSeed, mean, noGrad, randn, sigmoid, square, tanh, tensor, zeros, type Tensor } from '../lib/index.js';
 
-const { values } = parseArgs({
-  options: {
-    epochs: { type: 'string', default: '1000' },
-    lr: { type: 'string', default: '0.5' },
-    every: { type: 'string', default: '50' },
-    seed: { type: 'string', default: '0' },
-  },
-});
+const HELP = `Usage: node dist/examples/xor.js [options]
+
+A 2-4-1 MLP (tanh, sigmoid, MSE) learns XOR with plain SGD and prints its truth table.
+
+Options:
+  --epochs N   training epochs (default 1000)
+  --lr X       learning rate (default 0.5)
+  --every N    print the loss every N epochs (default 50)
+  --seed N     random seed for the initial weights (default 0)
+  -h, --help   show this text
+`;
+
+/** The flags, or an exit: --help prints HELP, an unknown or malformed flag prints why and the usage. */
+function readFlags(): { epochs: string; lr: string; every: string; seed: string } {
+  try {
+    const { values } = parseArgs({
+      options: {
+        epochs: { type: 'string', default: '1000' },
+        lr: { type: 'string', default: '0.5' },
+        every: { type: 'string', default: '50' },
+        seed: { type: 'string', default: '0' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    if (values.help) {
+      process.stdout.write(HELP);
+      process.exit(0);
+    }
+    return values;
+  } catch (err) {
+    process.stderr.write(`error: ${(err as Error).message}\n\n${HELP}`);
+    process.exit(2);
+  }
+}
+
+const values = readFlags();
 const epochs = Number(values.epochs);
 const learningRate = Number(values.lr);
 const every = Number(values.every);

@@ -42,6 +42,22 @@ describe('examples/fashion-mnist (npm start)', () => {
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).not.toMatch(/epoch 1\/3\s+train_loss/);
     expect(result.stdout).toMatch(/epoch 3\/3\s+train_loss/);
+    expect(result.stdout).toMatch(/resumed from .*checkpoint\.safetensors: 2 epoch\(s\) done, last val_loss [\d.]+; continuing with epochs 3–3/);
+  });
+
+  it('says once why training stopped early and that the best weights were restored', () => {
+    const result = run('fashion-mnist', [...quick.slice(0, -4), '--limit', '1200', '--epochs', '5', '--patience', '1', '--lr', '0.5', '--out-dir', join(outDir, 'early')]);
+    expect(result.status, result.stderr).toBe(0);
+    const stops = result.stdout.match(/EarlyStopping: val_loss did not improve/g) ?? [];
+    expect(stops).toHaveLength(1);
+    expect(result.stdout).toMatch(/restored the weights of epoch \d+, the best val_loss \([\d.]+\)/);
+  });
+
+  it('names the reference backend as single-threaded in its header', () => {
+    const header = run('fashion-mnist', [...quick.slice(0, -4), '--limit', '200', '--epochs', '1', '--backend', 'reference', '--out-dir', join(outDir, 'ref')]);
+    expect(header.status, header.stderr).toBe(0);
+    expect(header.stdout).toContain('reference backend (single-threaded TypeScript)');
+    expect(header.stdout).not.toMatch(/reference backend, \d+ threads/);
   });
 
   it('prints its flags with --help and rejects a bad flag value with a message naming it', () => {
@@ -68,4 +84,15 @@ describe('examples/xor', () => {
       expect(finalLoss).toBeLessThan(0.01);
     });
   }
+
+  it('prints its flags with --help and rejects an unknown flag with the usage, not a stack trace', () => {
+    const help = run('xor', ['--help']);
+    expect(help.status).toBe(0);
+    for (const flag of ['--epochs', '--lr', '--every', '--seed']) expect(help.stdout).toContain(flag);
+    const bad = run('xor', ['--bogus']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("Unknown option '--bogus'");
+    expect(bad.stderr).toContain('Usage:');
+    expect(bad.stderr).not.toContain('ERR_PARSE_ARGS');
+  });
 });

@@ -39,6 +39,8 @@ export class EarlyStopping implements Callback {
   readonly restoreBestWeights: boolean;
   /** The epoch training was stopped at, or null. */
   stoppedEpoch: number | null = null;
+  /** The epoch whose weights were copied back into the model when training ended, or null. */
+  restoredEpoch: number | null = null;
   private readonly monitor: Monitor;
   /** Epochs since the last improvement. */
   private wait = 0;
@@ -61,6 +63,7 @@ export class EarlyStopping implements Callback {
     this.monitor.reset();
     this.wait = 0;
     this.stoppedEpoch = null;
+    this.restoredEpoch = null;
     this.bestWeights = null;
     for (const record of context.history.records) this.wait = this.monitor.update(record) ? 0 : this.wait + 1;
   }
@@ -89,6 +92,7 @@ export class EarlyStopping implements Callback {
       return;
     }
     context.model.loadStateDict(this.bestWeights);
+    this.restoredEpoch = this.monitor.bestEpoch;
   }
 }
 
