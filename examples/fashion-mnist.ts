@@ -12,10 +12,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  backendInfo,
   data,
   F,
   Generator,
-  getBackend,
   getNumThreads,
   io,
   manualSeed,
@@ -244,12 +244,11 @@ function runDiagnose(model: nn.Module, splits: Splits): void {
   train.diagnose(model, { inputs, targets, loss: F.crossEntropy, numClasses: 10 });
 }
 
-/** "native backend, 2 threads" or "reference backend (single-threaded TypeScript)". */
+/** "native backend (avx512 kernels, local build), 2 threads" or "reference backend (single-threaded TypeScript)". */
 function describeCompute(): string {
-  const name = getBackend().name;
-  if (name !== 'native') return `${name} backend (single-threaded TypeScript)`;
-  const threads = getNumThreads();
-  return `${name} backend, ${threads} thread${threads === 1 ? '' : 's'}`;
+  const info = backendInfo();
+  if (info.backend !== 'native') return `${info.backend} backend (single-threaded TypeScript)`;
+  return `native backend (${info.isa} kernels, ${info.addonSource}), ${info.threads} thread${info.threads === 1 ? '' : 's'}`;
 }
 
 function main(argv: string[]): void {

@@ -50,5 +50,7 @@ export {
   isNativeAvailable,
   setNumThreads,
   getNumThreads,
+  backendInfo,
+  type BackendInfo,
   type BackendName,
 } from './backend/index.js';

@@ -7,7 +7,9 @@
 import { setHugePageAdvisor } from '../dtype.js';
 import { BackendError } from '../errors.js';
 import type { Backend } from './backend.js';
-import { loadNativeAddon, NativeBackend } from './native.js';
+import { sep } from 'node:path';
+
+import { loadNativeAddon, NativeBackend, packageRoot, resolveNativeAddonPath } from './native.js';
 import { referenceBackend } from './reference/index.js';
 
 /** The names `setBackend` and `KILN_BACKEND` accept. */
@@ -16,10 +18,12 @@ export type BackendName = 'native' | 'reference';
 let current: Backend | null = null;
 let native: NativeBackend | null = null;
 let nativeLoadError: Error | null = null;
+let nativeAddonPath: string | null = null;
 
 function tryLoadNative(): NativeBackend | null {
   if (native !== null || nativeLoadError !== null) return native;
   try {
+    nativeAddonPath = resolveNativeAddonPath();
     const addon = loadNativeAddon();
     native = new NativeBackend(addon, referenceBackend);
     setHugePageAdvisor((data) => addon.adviseHugePages(data));
@@ -34,10 +38,27 @@ function nativeOrThrow(reason: string): NativeBackend {
   if (loaded === null) {
     throw new BackendError(
       `${reason}, but the native addon cannot be loaded: ${nativeLoadError?.message}. ` +
-        `Build it with 'npm run build' (needs python3, make and a C++17 compiler), or use KILN_BACKEND=reference`,
+        `${buildAdvice()}, or use KILN_BACKEND=reference`,
     );
   }
   return loaded;
+}
+
+/**
+ * How to compile the addon from where kiln is: a dependency in node_modules is rebuilt by
+ * npm (which runs kiln's install script, node-gyp-build, compiling when no prebuild fits); a
+ * checkout builds with its own script.
+ */
+function buildAdvice(): string {
+  const needs = 'needs python3, make and a C++17 compiler';
+  let root: string;
+  try {
+    root = packageRoot();
+  } catch {
+    return `Compile the addon with 'npm rebuild kiln' (${needs})`;
+  }
+  if (root.split(sep).includes('node_modules')) return `Compile it with 'npm rebuild kiln' in your project (${needs})`;
+  return `Compile it with 'npm run build' in ${root} (${needs})`;
 }
 
 function initialBackend(): Backend {
@@ -51,7 +72,7 @@ function initialBackend(): Backend {
   if (loaded !== null) return loaded;
   process.emitWarning(
     `kiln: the native addon could not be loaded (${nativeLoadError?.message}); running on the slow ` +
-      `reference backend. Build the addon with 'npm run build' or set KILN_BACKEND=reference to silence this.`,
+      `reference backend. ${buildAdvice()}, or set KILN_BACKEND=reference to silence this.`,
     { code: 'KILN_NO_NATIVE' },
   );
   return referenceBackend;
@@ -108,4 +129,44 @@ export function setNumThreads(n: number): void {
 /** How many threads native kernels may use (1 when the native addon is not loaded). */
 export function getNumThreads(): number {
   return tryLoadNative()?.getNumThreads() ?? 1;
+}
+
+/** What `backendInfo()` reports. */
+export interface BackendInfo {
+  /** The backend ops compute on now. */
+  backend: BackendName;
+  /** Whether the native addon loaded. */
+  nativeAvailable: boolean;
+  /** The GEMM micro-kernel family the addon chose for this CPU ('avx512', 'avx2', 'neon', 'scalar'), or null without the addon. */
+  isa: string | null;
+  /** Threads native kernels may use (1 without the addon). */
+  threads: number;
+  /** Where the addon came from: a prebuilt binary shipped in prebuilds/, a local compile in build/, or null. */
+  addonSource: 'prebuild' | 'local build' | null;
+  /** The addon binary's path, or null. */
+  addonPath: string | null;
+  /** Why the addon did not load, or null. */
+  loadError: string | null;
+}
+
+/**
+ * Reports which backend kiln computes on and, for the native addon, the ISA chosen at run
+ * time, the thread count, and whether the binary is a shipped prebuild or a local build.
+ *
+ * Example: `console.log(backendInfo())` →
+ * `{ backend: 'native', nativeAvailable: true, isa: 'avx512', threads: 2, addonSource: 'local build', addonPath: '…/build/Release/kiln.node', loadError: null }`
+ */
+export function backendInfo(): BackendInfo {
+  const backend = getBackend().name as BackendName;
+  const loaded = tryLoadNative();
+  const path = loaded === null ? null : nativeAddonPath;
+  return {
+    backend,
+    nativeAvailable: loaded !== null,
+    isa: loaded?.gemmIsa() ?? null,
+    threads: getNumThreads(),
+    addonSource: path === null ? null : path.split(sep).includes('prebuilds') ? 'prebuild' : 'local build',
+    addonPath: path,
+    loadError: nativeLoadError?.message ?? null,
+  };
 }

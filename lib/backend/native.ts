@@ -231,6 +231,8 @@ export interface NativeAddon {
   /** n: an integer in [1, 256]. */
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** The GEMM micro-kernel family chosen for this CPU: 'avx512', 'avx2', 'neon' or 'scalar'. */
+  gemmIsa(): string;
   /** geometry: packConv2dGeometry(g). */
   conv2d(x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array, geometry: Int32Array): void;
   conv2dBackwardInput(gy: Float32Array, weight: Float32Array, gx: Float32Array, geometry: Int32Array): void;
@@ -273,7 +275,7 @@ export function packPool2dGeometry(g: Pool2dGeometry): Int32Array {
 }
 
 /** The directory of kiln's package.json, found by walking up from this file (lib/ or dist/lib/). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, 'package.json');
@@ -287,13 +289,21 @@ function packageRoot(): string {
 }
 
 /**
- * Loads the native addon (a prebuilt binary from prebuilds/, else build/Release).
- * Throws when no binary fits this platform or it fails to load.
+ * The path of the addon binary node-gyp-build picks for this platform: build/Release when
+ * kiln was compiled here, else the matching prebuild in prebuilds/. Throws when none fits.
+ */
+export function resolveNativeAddonPath(): string {
+  const require = createRequire(import.meta.url);
+  const nodeGypBuild = require('node-gyp-build') as { resolve(root: string): string };
+  return nodeGypBuild.resolve(packageRoot());
+}
+
+/**
+ * Loads the native addon (build/Release when compiled here, else a prebuilt binary from
+ * prebuilds/). Throws when no binary fits this platform or it fails to load.
  */
 export function loadNativeAddon(): NativeAddon {
-  const require = createRequire(import.meta.url);
-  const nodeGypBuild = require('node-gyp-build') as (root: string) => unknown;
-  return nodeGypBuild(packageRoot()) as NativeAddon;
+  return createRequire(import.meta.url)(resolveNativeAddonPath()) as NativeAddon;
 }
 
 /** Stands in for a state buffer (or class weights) a fused kernel does not use. */
@@ -633,5 +643,10 @@ export class NativeBackend implements Backend {
 
   getNumThreads(): number {
     return this.addon.getNumThreads();
+  }
+
+  /** The GEMM micro-kernel family chosen for this CPU ('avx512', 'avx2', 'neon' or 'scalar'). */
+  gemmIsa(): string {
+    return this.addon.gemmIsa();
   }
 }

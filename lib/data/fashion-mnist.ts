@@ -133,7 +133,7 @@ export function locateFashionMnist(options: FashionMnistOptions = {}, places: Fa
     }
   }
   const embedded = filesIn(places.embedded, split);
-  if ('missing' in embedded) throw new DataError(`Fashion-MNIST: the embedded subset '${places.embedded}' has no ${embedded.missing.join(', ')}; the kiln install is incomplete`);
+  if ('missing' in embedded) throw new DataError(`Fashion-MNIST: the embedded subset '${places.embedded}' has no ${embedded.missing.join(', ')}: the npm package leaves the 5 MB subset out (it ships in kiln's repository); install Debian's dataset-fashion-mnist or pass root`);
   return { source: 'embedded', root: places.embedded, ...embedded };
 }
 

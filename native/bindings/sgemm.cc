@@ -57,8 +57,20 @@ napi_value sgemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+// gemmIsa(): the name of the micro-kernel family GEMM dispatches to on this CPU ("avx512", …).
+napi_value gemm_isa(napi_env env, napi_callback_info info) {
+  Args args(env, info, "gemmIsa", 0);
+  if (!args.ok()) return nullptr;
+  napi_value result;
+  if (napi_create_string_utf8(env, kiln::gemm_isa_name(), NAPI_AUTO_LENGTH, &result) != napi_ok) return nullptr;
+  return result;
+}
+
 }  // namespace
 
-void register_sgemm(Napi::Env env, Napi::Object exports) { export_function(env, exports, "sgemm", sgemm); }
+void register_sgemm(Napi::Env env, Napi::Object exports) {
+  export_function(env, exports, "sgemm", sgemm);
+  export_function(env, exports, "gemmIsa", gemm_isa);
+}
 
 }  // namespace kiln::bindings
