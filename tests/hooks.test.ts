@@ -98,7 +98,7 @@ for (const backend of BACKENDS) {
         log.push(`pre ${(inputs[0] as Tensor).toArray()}`);
         return (inputs[0] as Tensor).mul(2); // a single value replaces the one argument
       });
-      lin.registerForwardHook((m, inputs, output) => {
+      lin.registerForwardHook((_m, inputs, output) => {
         log.push(`fwd in=${(inputs[0] as Tensor).toArray()} out=${(output as Tensor).toArray()}`);
         return (output as Tensor).add(100);
       });
