@@ -247,6 +247,23 @@ for (const backend of BACKENDS) {
       expectClose(x.grad!.data, [7, 7]);
     }));
 
+    it('a tensor returned twice becomes two outputs, each with its own gradient', run(() => {
+      class Twice extends autograd.Function {
+        static override forward(_ctx: Ctx, x: Tensor): [Tensor, Tensor] {
+          const y = x.mul(2);
+          return [y, y];
+        }
+        static override backward(_ctx: Ctx, ga: Tensor, gb: Tensor): Tensor {
+          return ga.mul(2).add(gb.mul(20));
+        }
+      }
+      const x = k.tensor([1, 2], { requiresGrad: true });
+      const [a, b] = Twice.apply(x);
+      expect(a).not.toBe(b);
+      a.add(b.mul(3)).sum().backward();
+      expectClose(x.grad!.data, [62, 62]);
+    }));
+
     it('a custom op in a Module, inside a larger graph', run(() => {
       class ExpLayer extends nn.Module {
         override forward(x: Tensor): Tensor {

@@ -139,8 +139,9 @@ type ArgsOf<F extends FunctionClass> = F['forward'] extends (ctx: FunctionCtx, .
 
 /**
  * Attaches the Function's op to its differentiable outputs and returns the result with those
- * outputs in place (an output that is also an argument, or already in a graph, is replaced by
- * an alias sharing its storage, so the argument's own graph is left alone).
+ * outputs in place (an output that is also an argument, already in a graph or returned twice
+ * is replaced by an alias sharing its storage, so each output has a node of its own and an
+ * argument's own graph is left alone).
  */
 function recordFunction(fn: FunctionClass, ctx: FunctionCtx, args: readonly unknown[], result: unknown): unknown {
   const isTuple = Array.isArray(result);
@@ -149,7 +150,8 @@ function recordFunction(fn: FunctionClass, ctx: FunctionCtx, args: readonly unkn
   const differentiable: Tensor[] = [];
   outputs.forEach((value, i) => {
     if (!(value instanceof Tensor)) return;
-    const out = args.includes(value) || value.requiresGrad ? value.detach() : value;
+    const alias = args.includes(value) || value.requiresGrad || outputs.indexOf(value) < i;
+    const out = alias ? value.detach() : value;
     outputs[i] = out;
     tensorOutputs.push(out);
     if (isFloat(out.dtype) && !ctx.isNonDifferentiable(value)) differentiable.push(out);
