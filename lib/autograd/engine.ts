@@ -101,6 +101,7 @@ export class MultiOutputOp {
 
 /** The GradNode of output `index` of a MultiOutputOp. Applied alone, it backpropagates that output's gradient only. */
 export class OutputNode extends GradNode {
+  /** Args: the op, and which of its outputs this node belongs to. */
   constructor(
     readonly op: MultiOutputOp,
     readonly index: number,
@@ -108,6 +109,7 @@ export class OutputNode extends GradNode {
     super(op.name, op.inputs, (grad) => op.apply(Array.from({ length: op.outputCount }, (_, i) => (i === index ? grad : null))));
   }
 
+  /** Releases the whole op (its outputs share one backward). */
   override release(): void {
     this.op.release();
   }

@@ -45,8 +45,11 @@ export interface ModuleHooks {
   wrapped: (...args: any[]) => unknown;
   /** True when `wrapped` was an own property of the module (put back when the last hook goes). */
   wrappedWasOwn: boolean;
+  /** registerForwardPreHook's hooks by handle id, in registration order. */
   forwardPre: Map<number, ForwardPreHook>;
+  /** registerForwardHook's hooks by handle id, in registration order. */
   forward: Map<number, ForwardHook>;
+  /** registerFullBackwardHook's hooks by handle id, in registration order. */
   backward: Map<number, FullBackwardHook>;
 }
 
