@@ -1,14 +1,23 @@
 /**
  * autograd.Function (custom ops by forward and backward) and autograd.grad: float64 gradchecks
  * on the reference backend, hand-computed and analytic gradients on both backends,
- * higher-order gradients through createGraph, and the errors for bad use.
+ * higher-order gradients through createGraph (and a gradient penalty against PyTorch 1.13),
+ * and the errors for bad use.
  */
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import * as k from '../lib/index.js';
 import { autograd, nn, type Tensor } from '../lib/index.js';
 import { expectClose } from './helpers.js';
 
 type Ctx = autograd.FunctionCtx;
+interface Stored {
+  shape: number[];
+  data: number[];
+}
+/** PyTorch 1.13 values made by tests/fixtures/torch/gen_hooks.py. */
+const penaltyFixture = (JSON.parse(readFileSync(new URL('./fixtures/torch/hooks.json', import.meta.url), 'utf8')) as { gradient_penalty: Record<string, Stored> })
+  .gradient_penalty;
 const BACKENDS: k.BackendName[] = ['reference', 'native'];
 
 /** e^x, saving its output. */
@@ -397,6 +406,30 @@ for (const backend of BACKENDS) {
         expected[1] += 2 * (s - 1) * s * -0.8;
       }
       expectClose(w.grad!.data, expected, 1e-5, 1e-4);
+    }));
+
+    it('gradient penalty on a Linear–Tanh–Linear critic matches PyTorch 1.13 (second order through matmul and tanh)', run(() => {
+      const f = penaltyFixture;
+      for (const dtype of ['float64', 'float32'] as const) {
+        const atol = dtype === 'float64' ? 1e-12 : 2e-5;
+        const load = (name: string): Tensor => k.tensor(Float64Array.from(f[name].data), { shape: f[name].shape }).to(dtype);
+        const critic = new nn.Sequential(new nn.Linear(3, 4), new nn.Tanh(), new nn.Linear(4, 1)).to(dtype);
+        critic.loadStateDict({ '0.weight': load('0.weight'), '0.bias': load('0.bias'), '2.weight': load('2.weight'), '2.bias': load('2.bias') });
+        const x = load('x').requiresGrad_();
+        const [gx] = autograd.grad(critic.forward(x).sum(), x, { createGraph: true });
+        const penalty = gx.square().sum(1).sqrt().sub(1).square().mean();
+        penalty.backward();
+        const expectFixture = (name: string, t: Tensor): void => {
+          expect(t.shape, name).toEqual(f[name].shape);
+          expectClose(t.data, f[name].data, atol, 1e-6, `${dtype} ${name}`);
+        };
+        expectFixture('gx', gx);
+        expectFixture('penalty', penalty);
+        expectFixture('x.grad', x.grad!);
+        const parameters = new Map(critic.namedParameters());
+        for (const name of ['0.weight', '0.bias', '2.weight']) expectFixture(`${name}.grad`, parameters.get(name)!.grad!);
+        expect((critic.at(2) as nn.Linear).bias!.grad).toBeNull(); // PyTorch: None (the bias does not reach the gradient)
+      }
     }));
 
     it('errors name the output or input at fault', run(() => {
