@@ -13,7 +13,7 @@
  * console.log(w.grad?.toString());
  * ```
  */
-export { Tensor, type NestedNumbers, type TensorLike } from './tensor.js';
+export { Tensor, type NestedNumbers, type TensorLike, type TensorHook } from './tensor.js';
 export type { DType, FloatDType, DataArray, FloatArray } from './dtype.js';
 export { KilnError, ShapeError, DTypeError, AutogradError, BackendError, ReleasedTensorError } from './errors.js';
 export { tidy, keep } from './memory/tidy.js';
@@ -43,6 +43,8 @@ export * as models from './models/index.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { GradNode, type BackwardOptions } from './autograd/engine.js';
 export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
+export { RemovableHandle } from './autograd/hooks.js';
+export * as autograd from './autograd/index.js';
 export {
   getBackend,
   setBackend,

@@ -19,6 +19,7 @@ import * as sh from './ops/shape.js';
 import * as sm from './ops/softmax.js';
 import { isGradEnabled, noGrad } from './autograd/grad-mode.js';
 import { keep } from './memory/tidy.js';
+import { RemovableHandle } from './autograd/hooks.js';
 import { BinaryOp } from './backend/backend.js';
 import { getBackend } from './backend/index.js';
 
@@ -27,6 +28,14 @@ export type NestedNumbers = number | NestedNumbers[];
 
 /** A tensor, or a number that broadcasts as a 0-d tensor of the other operand's dtype. */
 export type TensorLike = Tensor | number;
+
+/**
+ * A gradient hook (Tensor.registerHook): called with the tensor's gradient during backward;
+ * returning a tensor of the same shape and dtype replaces the gradient, returning nothing keeps it.
+ */
+export type TensorHook = (grad: Tensor) => Tensor | void | null | undefined;
+
+const NO_HOOKS: readonly TensorHook[] = Object.freeze([]);
 
 /** An n-dimensional array with autograd. Create one with `tensor()`, `zeros()`, `randn()`, …. */
 export class Tensor {
@@ -41,6 +50,7 @@ export class Tensor {
   private node: GradNode | null = null;
   private leafRequiresGrad = false;
   private keepGrad = false;
+  private hooks: Map<number, TensorHook> | null = null;
 
   /**
    * Wraps existing storage without copying (kiln-internal; users call `tensor()`).
@@ -130,6 +140,37 @@ export class Tensor {
   /** Sets .grad to null (PyTorch's zero_grad(set_to_none=True)). */
   zeroGrad(): void {
     this.grad = null;
+  }
+
+  /**
+   * Registers a hook called with this tensor's gradient each time backward computes it: on a
+   * leaf before the gradient is added into .grad, on a non-leaf before it flows on to the
+   * inputs (and into .grad after retainGrad()). Hooks run in registration order, each given
+   * the previous one's result; one that returns a tensor (same shape and dtype) replaces the
+   * gradient. autograd.grad() returns gradients after the hooks.
+   *
+   * Args: hook(grad) → replacement gradient or nothing.
+   * Returns a handle whose remove() unregisters the hook.
+   *
+   * Example:
+   * ```ts
+   * const w = randn([3], { requiresGrad: true });
+   * const handle = w.registerHook((g) => g.clamp(-1, 1)); // gradient clipping for w alone
+   * w.square().sum().backward();
+   * handle.remove();
+   * ```
+   */
+  registerHook(hook: TensorHook): RemovableHandle {
+    if (!this.requiresGrad) {
+      throw new AutogradError(`registerHook: cannot register a hook on a tensor that does not require grad (shape [${this.shape.join(', ')}])`);
+    }
+    this.hooks ??= new Map();
+    return new RemovableHandle(this.hooks, hook);
+  }
+
+  /** kiln-internal: the hooks given to registerHook(), in order. */
+  get gradHooks(): readonly TensorHook[] {
+    return this.hooks === null || this.hooks.size === 0 ? NO_HOOKS : [...this.hooks.values()];
   }
 
   /** kiln-internal: links this tensor to the op that made it. */

@@ -1,11 +1,16 @@
 /**
  * The autograd tape: each differentiable op attaches a GradNode to its output, naming its
  * inputs and a function from the output's gradient to the inputs' gradients. `backward`
- * walks the nodes in reverse topological order and accumulates leaf gradients into `.grad`.
+ * walks the nodes in reverse topological order, runs the tensor hooks (registerHook) and
+ * accumulates leaf gradients into `.grad`; `computeGradients` (autograd.grad) walks the same
+ * way but returns the gradients of chosen tensors instead. An op with several outputs
+ * (autograd.Function, module backward hooks) gives each output an OutputNode of one shared
+ * MultiOutputOp, whose backward runs once with every output's gradient.
  */
 import { AutogradError } from '../errors.js';
 import { formatShape, sameShape } from '../shape.js';
-import type { Tensor } from '../tensor.js';
+import type { Tensor, TensorHook } from '../tensor.js';
+import { describeHook } from './hooks.js';
 import { isGradEnabled, withGradMode } from './grad-mode.js';
 import { add } from '../ops/elementwise.js';
 import { ones } from '../ops/creation.js';
@@ -52,6 +57,76 @@ export class GradNode {
 }
 
 /**
+ * Maps the gradients of all of an op's outputs (null where an output got none) to the
+ * gradients of its inputs (one entry per input, in order; null where the input needs none).
+ */
+export type MultiBackwardFn = (grads: (Tensor | null)[]) => (Tensor | null)[];
+
+/** An op with several outputs whose backward runs once, when every output's gradient is known. */
+export class MultiOutputOp {
+  private backwardFn: MultiBackwardFn | null;
+
+  /**
+   * Args:
+   * - name: the op's name, for error messages.
+   * - inputs: the op's inputs; entries that need no gradient are null.
+   * - outputCount: how many outputs carry an OutputNode of this op.
+   * - backwardFn: see MultiBackwardFn.
+   */
+  constructor(
+    readonly name: string,
+    readonly inputs: readonly (Tensor | null)[],
+    readonly outputCount: number,
+    backwardFn: MultiBackwardFn,
+  ) {
+    this.backwardFn = backwardFn;
+  }
+
+  /** Computes the inputs' gradients; throws when the op was released by an earlier backward. */
+  apply(grads: (Tensor | null)[]): (Tensor | null)[] {
+    if (this.backwardFn === null) {
+      throw new AutogradError(
+        `backward: trying to backward through the graph a second time (op '${this.name}' has freed ` +
+          `its saved tensors); pass { retainGraph: true } to the first backward() to keep them`,
+      );
+    }
+    return this.backwardFn(grads);
+  }
+
+  /** Frees what the backward function saved; a later apply() throws. */
+  release(): void {
+    this.backwardFn = null;
+  }
+}
+
+/** The GradNode of output `index` of a MultiOutputOp. Applied alone, it backpropagates that output's gradient only. */
+export class OutputNode extends GradNode {
+  /** Args: the op, and which of its outputs this node belongs to. */
+  constructor(
+    readonly op: MultiOutputOp,
+    readonly index: number,
+  ) {
+    super(op.name, op.inputs, (grad) => op.apply(Array.from({ length: op.outputCount }, (_, i) => (i === index ? grad : null))));
+  }
+
+  /** Releases the whole op (its outputs share one backward). */
+  override release(): void {
+    this.op.release();
+  }
+}
+
+/**
+ * Records one op with several outputs: output i gets OutputNode i of a new MultiOutputOp.
+ * The caller has checked that grad mode is on and some input requires grad.
+ *
+ * Args: inputs has null where an input needs no gradient; backwardFn as MultiBackwardFn.
+ */
+export function recordMultiOutput(outputs: readonly Tensor[], name: string, inputs: readonly (Tensor | null)[], backwardFn: MultiBackwardFn): void {
+  const op = new MultiOutputOp(name, inputs, outputs.length, backwardFn);
+  outputs.forEach((out, i) => out.attachGradFn(new OutputNode(op, i)));
+}
+
+/**
  * Attaches a GradNode to `out` when grad mode is on and any input requires grad; returns `out`.
  * Every differentiable op ends with this call.
  */
@@ -90,36 +165,130 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, options:
   if (!root.requiresGrad) {
     throw new AutogradError('backward: the tensor does not require grad and has no gradFn');
   }
-  const seed = seedGradient(root, gradient);
+  const seed = seedGradient('backward', root, gradient);
+  executeGraph([root], [seed], options, null, gradient === undefined ? [] : [seed]);
+}
+
+/**
+ * The gradients of `roots` (weighted by `seeds`, shaped like them) with respect to `inputs`,
+ * without touching any `.grad`: what autograd.grad computes. Ops that lead to no input are
+ * not run. An entry is undefined where the input was not reached.
+ */
+export function computeGradients(roots: readonly Tensor[], seeds: readonly Tensor[], inputs: readonly Tensor[], options: BackwardOptions): (Tensor | undefined)[] {
+  const captured = new Map<Tensor, Tensor | undefined>(inputs.map((t) => [t, undefined]));
+  executeGraph(roots, seeds, options, captured, []);
+  return inputs.map((t) => captured.get(t));
+}
+
+/**
+ * One backward pass: from roots with their seeds, in reverse topological order. With
+ * `captured`, the gradients of its keys are stored there and no .grad is touched;
+ * without, leaf (and retainGrad) gradients accumulate into .grad. `callerSeeds` are seeds the
+ * caller owns, which a .grad may not alias.
+ */
+function executeGraph(
+  roots: readonly Tensor[],
+  seeds: readonly Tensor[],
+  options: BackwardOptions,
+  captured: Map<Tensor, Tensor | undefined> | null,
+  callerSeeds: readonly Tensor[],
+): void {
   const retainGraph = options.retainGraph ?? options.createGraph ?? false;
   withGradMode(options.createGraph ?? false, () => {
-    const order = topologicalOrder(root);
-    const grads = new Map<Tensor, Tensor>([[root, seed]]);
+    let order = topologicalOrder(roots);
+    if (captured !== null) order = leadingTo(order, captured);
+    const grads = new Map<Tensor, Tensor>();
+    roots.forEach((root, i) => addGradient(grads, root, seeds[i]));
+    const pending = pendingMultiOutputOps(order);
     // Storage already stored in some .grad (or the caller's gradient): a second .grad that
     // would share it gets a copy instead, so no two gradients alias.
-    const claimed = new Set<ArrayBufferLike>(gradient === undefined ? [] : [seed.data.buffer]);
+    const claimed = new Set<ArrayBufferLike>(callerSeeds.map((s) => s.data.buffer));
     for (const t of order) {
-      const g = grads.get(t);
-      if (g === undefined) continue;
-      grads.delete(t);
-      const node = t.gradFn;
-      if (node === null || t.retainsGrad) {
-        t.accumulateGrad(g, claimed.has(g.data.buffer));
-        claimed.add(g.data.buffer);
+      let g = grads.get(t);
+      if (g !== undefined) {
+        grads.delete(t);
+        g = runTensorHooks(t, g);
+        if (captured !== null) {
+          if (captured.has(t)) captured.set(t, g);
+        } else if (t.gradFn === null || t.retainsGrad) {
+          t.accumulateGrad(g, claimed.has(g.data.buffer));
+          claimed.add(g.data.buffer);
+        }
       }
+      const node = t.gradFn;
       if (node === null) continue;
+      if (node instanceof OutputNode) {
+        const entry = pending.get(node.op) as PendingOp;
+        entry.grads[node.index] = g ?? null;
+        if (--entry.remaining > 0 || entry.grads.every((x) => x === null)) continue;
+        const inputGrads = node.op.apply(entry.grads);
+        if (!retainGraph) node.op.release();
+        propagate(node.op.name, node.op.inputs, inputGrads, grads);
+        continue;
+      }
+      if (g === undefined) continue;
       const inputGrads = node.apply(g);
       if (!retainGraph) node.release();
-      propagate(node, inputGrads, grads);
+      propagate(node.name, node.inputs, inputGrads, grads);
     }
   });
 }
 
-function seedGradient(root: Tensor, gradient: Tensor | undefined): Tensor {
-  if (gradient === undefined) {
+/** A multi-output op's gradients gathered so far, and how many of its outputs are still to come. */
+interface PendingOp {
+  grads: (Tensor | null)[];
+  remaining: number;
+}
+
+/** Every MultiOutputOp met in `order`, with the number of its outputs there (its backward waits for all). */
+function pendingMultiOutputOps(order: readonly Tensor[]): Map<MultiOutputOp, PendingOp> {
+  const pending = new Map<MultiOutputOp, PendingOp>();
+  for (const t of order) {
+    const node = t.gradFn;
+    if (!(node instanceof OutputNode)) continue;
+    const entry = pending.get(node.op);
+    if (entry === undefined) pending.set(node.op, { grads: new Array<Tensor | null>(node.op.outputCount).fill(null), remaining: 1 });
+    else entry.remaining++;
+  }
+  return pending;
+}
+
+/** The tensors of `order` (kept in order) that are one of `targets` or have one among their inputs' ancestors. */
+function leadingTo(order: readonly Tensor[], targets: ReadonlyMap<Tensor, unknown>): Tensor[] {
+  const leads = new Set<Tensor>();
+  for (let i = order.length - 1; i >= 0; i--) {
+    const t = order[i];
+    if (targets.has(t) || (t.gradFn?.inputs.some((input) => input !== null && leads.has(input)) ?? false)) leads.add(t);
+  }
+  return order.filter((t) => leads.has(t));
+}
+
+/** g after each of t's registerHook hooks in turn (a hook returning a tensor replaces it). */
+function runTensorHooks(t: Tensor, g: Tensor): Tensor {
+  const hooks: readonly TensorHook[] = t.gradHooks;
+  for (let i = 0; i < hooks.length; i++) {
+    const replaced = hooks[i](g);
+    if (replaced === undefined || replaced === null) continue;
+    if (!sameShape(replaced.shape, t.shape) || replaced.dtype !== t.dtype) {
+      throw new AutogradError(
+        `registerHook: ${describeHook(hooks[i], i)} returned a gradient of shape ${formatShape(replaced.shape)} (${replaced.dtype}); ` +
+          `expected shape ${formatShape(t.shape)} (${t.dtype}), the tensor's`,
+      );
+    }
+    g = replaced;
+  }
+  return g;
+}
+
+/**
+ * The gradient that starts a backward pass from `root`: `gradient` (checked, cast to root's
+ * dtype) or, for a one-element root, ones. `what` names the caller in errors.
+ */
+export function seedGradient(what: string, root: Tensor, gradient: Tensor | undefined | null): Tensor {
+  if (gradient === undefined || gradient === null) {
     if (root.numel !== 1) {
       throw new AutogradError(
-        `backward: grad can be implicitly created only for a one-element output; the output has ` +
+        `${what}: grad can be implicitly created only for a one-element output; the output has ` +
           `shape ${formatShape(root.shape)}, so pass a gradient of that shape`,
       );
     }
@@ -127,49 +296,57 @@ function seedGradient(root: Tensor, gradient: Tensor | undefined): Tensor {
   }
   if (!sameShape(gradient.shape, root.shape)) {
     throw new AutogradError(
-      `backward: gradient has shape ${formatShape(gradient.shape)} but the output has shape ${formatShape(root.shape)}`,
+      `${what}: gradient has shape ${formatShape(gradient.shape)} but the output has shape ${formatShape(root.shape)}`,
     );
   }
   return gradient.dtype === root.dtype ? gradient : gradient.to(root.dtype);
 }
 
-function propagate(node: GradNode, inputGrads: (Tensor | null)[], grads: Map<Tensor, Tensor>): void {
-  for (let i = 0; i < node.inputs.length; i++) {
-    const input = node.inputs[i];
+function propagate(name: string, inputs: readonly (Tensor | null)[], inputGrads: (Tensor | null)[], grads: Map<Tensor, Tensor>): void {
+  for (let i = 0; i < inputs.length; i++) {
+    const input = inputs[i];
     const g = inputGrads[i];
     if (input === null || g === null || g === undefined) continue;
     if (!sameShape(g.shape, input.shape)) {
       throw new AutogradError(
-        `backward: op '${node.name}' returned a gradient of shape ${formatShape(g.shape)} for input ${i} ` +
+        `backward: op '${name}' returned a gradient of shape ${formatShape(g.shape)} for input ${i} ` +
           `of shape ${formatShape(input.shape)}`,
       );
     }
-    const previous = grads.get(input);
-    grads.set(input, previous === undefined ? g : add(previous, g));
+    addGradient(grads, input, g);
   }
 }
 
-/** Tensors reachable from root through gradFn inputs, each before all of its inputs. */
-function topologicalOrder(root: Tensor): Tensor[] {
+function addGradient(grads: Map<Tensor, Tensor>, t: Tensor, g: Tensor): void {
+  const previous = grads.get(t);
+  grads.set(t, previous === undefined ? g : add(previous, g));
+}
+
+/** Tensors reachable from the roots through gradFn inputs, each before all of its inputs. */
+function topologicalOrder(roots: readonly Tensor[]): Tensor[] {
   const postOrder: Tensor[] = [];
-  const visited = new Set<Tensor>([root]);
-  const stack: { tensor: Tensor; next: number }[] = [{ tensor: root, next: 0 }];
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    const inputs = top.tensor.gradFn?.inputs ?? [];
-    let pushed = false;
-    while (top.next < inputs.length) {
-      const input = inputs[top.next++];
-      if (input !== null && !visited.has(input)) {
-        visited.add(input);
-        stack.push({ tensor: input, next: 0 });
-        pushed = true;
-        break;
+  const visited = new Set<Tensor>();
+  for (const root of roots) {
+    if (visited.has(root)) continue;
+    visited.add(root);
+    const stack: { tensor: Tensor; next: number }[] = [{ tensor: root, next: 0 }];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const inputs = top.tensor.gradFn?.inputs ?? [];
+      let pushed = false;
+      while (top.next < inputs.length) {
+        const input = inputs[top.next++];
+        if (input !== null && !visited.has(input)) {
+          visited.add(input);
+          stack.push({ tensor: input, next: 0 });
+          pushed = true;
+          break;
+        }
       }
-    }
-    if (!pushed && top.next >= inputs.length) {
-      postOrder.push(top.tensor);
-      stack.pop();
+      if (!pushed && top.next >= inputs.length) {
+        postOrder.push(top.tensor);
+        stack.pop();
+      }
     }
   }
   return postOrder.reverse();

@@ -10,6 +10,7 @@
  * ```
  */
 export { Module, Parameter, StateDictError, type LoadStateDictResult, type BufferEntry } from './module.js';
+export type { ForwardPreHook, ForwardHook, FullBackwardHook, ModuleHooks } from './hooks.js';
 export { Sequential, ModuleList, ModuleDict } from './containers.js';
 export { deepCopy } from './copy.js';
 export { Identity, Linear, Bilinear, Flatten, Unflatten, Embedding, type LinearOptions, type EmbeddingOptions } from './layers/linear.js';

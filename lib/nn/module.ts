@@ -22,6 +22,8 @@ import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { keep } from '../memory/tidy.js';
 import { summarize } from './summary.js';
+import { RemovableHandle } from '../autograd/hooks.js';
+import { type ForwardHook, type ForwardPreHook, type FullBackwardHook, type ModuleHooks, hooksOf, uninstallWhenEmpty } from './hooks.js';
 
 /**
  * A tensor that is a module's trainable state: a leaf that requires grad (unless created
@@ -85,6 +87,8 @@ export class Module {
   protected readonly registeredBuffers = new Map<string, BufferEntry>();
   /** Submodules given to registerModule(), by name, in order (containers edit it directly). */
   protected readonly registeredModules = new Map<string, Module | null>();
+  /** kiln-internal: the registered hooks and the forward they wrap; null while there are none (see nn/hooks.ts). */
+  hookRegistry: ModuleHooks | null = null;
 
   /**
    * The computation; each subclass defines it with its own inputs and output (usually
@@ -141,6 +145,58 @@ export class Module {
       this.registeredModules.has(name) ||
       Object.prototype.hasOwnProperty.call(this, name);
     if (taken) throw new KilnError(`${this.constructor.name}: '${name}' is already an attribute`);
+  }
+
+  // ---- hooks ----------------------------------------------------------------------------------
+
+  /**
+   * Registers a hook run before each forward call, given the module and its arguments; it
+   * may return replacement arguments (an array, or a single value). Hooks run in
+   * registration order. Calling `forward` runs the hooks (kiln's forward is PyTorch's
+   * `module(x)`); a subclass calling `super.forward` does not run them twice.
+   *
+   * Returns a handle whose remove() unregisters the hook.
+   *
+   * Example: `model.registerForwardPreHook((m, [x]) => [(x as Tensor).clamp(0, 1)])`.
+   */
+  registerForwardPreHook(hook: ForwardPreHook<this>): RemovableHandle {
+    return new RemovableHandle(hooksOf(this).forwardPre, hook, () => uninstallWhenEmpty(this));
+  }
+
+  /**
+   * Registers a hook run after each forward call, given the module, its arguments and its
+   * output; it may return a replacement output. Works on containers and nested modules alike
+   * (each module runs its own hooks).
+   *
+   * Returns a handle whose remove() unregisters the hook.
+   *
+   * Example:
+   * ```ts
+   * const shapes: number[][] = [];
+   * const handle = model.registerForwardHook((m, inputs, out) => { shapes.push([...(out as Tensor).shape]); });
+   * model.forward(x);
+   * handle.remove();
+   * ```
+   */
+  registerForwardHook(hook: ForwardHook<this>): RemovableHandle {
+    return new RemovableHandle(hooksOf(this).forward, hook, () => uninstallWhenEmpty(this));
+  }
+
+  /**
+   * Registers a hook called when backward computes the gradients with respect to this
+   * module's tensor arguments (PyTorch's register_full_backward_hook):
+   * `hook(module, gradInput, gradOutput)`, gradInput with one entry per tensor argument of
+   * forward (null where none), gradOutput one per tensor output. Returning an array of the
+   * same length replaces gradInput (what flows on to the arguments). When no argument
+   * requires grad, the hook is called with gradInput all null once gradOutput is known.
+   * Only forward calls made with grad mode on and after registration are hooked.
+   *
+   * Returns a handle whose remove() unregisters the hook.
+   *
+   * Example: `layer.registerFullBackwardHook((m, gradInput) => gradInput.map((g) => g && g.mul(0.5)))`.
+   */
+  registerFullBackwardHook(hook: FullBackwardHook<this>): RemovableHandle {
+    return new RemovableHandle(hooksOf(this).backward, hook, () => uninstallWhenEmpty(this));
   }
 
   // ---- own state ------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import { Tensor } from '../tensor.js';
 import type { Module } from './module.js';
 
 /**
- * Runs model on inputs (no autograd, eval mode, training flags restored afterwards) and
+ * Runs model on inputs (no autograd, eval mode, training flags restored afterwards; a
+ * forward hook on each module records its output) and
  * tabulates every module: dotted name and type, output shape (`-` for a module not called,
  * such as a container without forward) and parameter count (its own, not its children's).
  *
@@ -41,29 +42,17 @@ export function summarize(model: Module, inputs: readonly Tensor[]): string {
   return [...table([['Layer (type)', 'Output shape', 'Param #'], ...rows]), `Total params: ${total}`, `Trainable params: ${trainable}`, `Non-trainable params: ${total - trainable}`].join('\n');
 }
 
-/** The output shape of each module in one forward pass, found by wrapping each forward for the call. */
+/** The output shape of each module in one forward pass, recorded by a forward hook on each (removed afterwards). */
 function recordOutputShapes(model: Module, modules: Module[], inputs: readonly Tensor[]): Map<Module, string> {
   const shapes = new Map<Module, string>();
   const modes = modules.map((m) => m.training);
-  const ownForwards = modules.map((m) => (Object.prototype.hasOwnProperty.call(m, 'forward') ? m.forward : null));
-  for (const m of modules) {
-    const forward = m.forward;
-    m.forward = (...args: unknown[]): unknown => {
-      const y = forward.apply(m, args);
-      shapes.set(m, describeOutput(y));
-      return y;
-    };
-  }
+  const handles = modules.map((m) => m.registerForwardHook((_m, _inputs, y) => void shapes.set(m, describeOutput(y))));
   try {
     model.eval();
     noGrad(() => model.forward(...inputs));
   } finally {
-    modules.forEach((m, i) => {
-      const own = ownForwards[i];
-      if (own === null) delete (m as { forward?: unknown }).forward;
-      else m.forward = own;
-      m.training = modes[i];
-    });
+    for (const handle of handles) handle.remove();
+    modules.forEach((m, i) => (m.training = modes[i]));
   }
   return shapes;
 }
