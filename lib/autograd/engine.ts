@@ -7,6 +7,7 @@ import { AutogradError } from '../errors.js';
 import { formatShape, sameShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { isGradEnabled, withGradMode } from './grad-mode.js';
+import { anyInPlaceWrites } from './version.js';
 import { add } from '../ops/elementwise.js';
 import { ones } from '../ops/creation.js';
 
@@ -19,22 +20,33 @@ export type BackwardFn = (grad: Tensor) => (Tensor | null)[];
 /** One recorded op in the graph: its inputs and how to push a gradient back to them. */
 export class GradNode {
   private backwardFn: BackwardFn | null;
+  /** The versions of `saved` when the op ran; null when no in-place write had happened yet (all 0). */
+  private readonly savedVersions: number[] | null;
 
   /**
    * Args:
    * - name: the op's name, for error messages.
    * - inputs: the op's tensor inputs; entries that need no gradient are null.
    * - backwardFn: see BackwardFn. It holds the tensors the backward needs, freed by release().
+   * - inputNodes: each input's gradFn when the op ran (an in-place op may replace it later).
+   * - saved: the tensors whose values backwardFn reads; modifying one in place before
+   *   backward makes apply() throw.
    */
   constructor(
     readonly name: string,
     readonly inputs: readonly (Tensor | null)[],
     backwardFn: BackwardFn,
+    readonly inputNodes: readonly (GradNode | null)[] = [],
+    private readonly saved: readonly Tensor[] = [],
   ) {
     this.backwardFn = backwardFn;
+    this.savedVersions = saved.length > 0 && anyInPlaceWrites() ? saved.map((t) => t.version) : null;
   }
 
-  /** Computes the inputs' gradients; throws when the node was released by an earlier backward. */
+  /**
+   * Computes the inputs' gradients; throws when the node was released by an earlier backward
+   * or when a saved tensor was modified in place since the op ran.
+   */
   apply(grad: Tensor): (Tensor | null)[] {
     if (this.backwardFn === null) {
       throw new AutogradError(
@@ -42,7 +54,30 @@ export class GradNode {
           `its saved tensors); pass { retainGraph: true } to the first backward() to keep them`,
       );
     }
+    this.checkSavedVersions();
     return this.backwardFn(grad);
+  }
+
+  /** The input tensor i as the op saw it: the input itself, or its alias from before an in-place op. */
+  input(i: number): Tensor | null {
+    const t = this.inputs[i];
+    if (t === null) return null;
+    const node = i < this.inputNodes.length ? this.inputNodes[i] : t.gradFn;
+    return t.gradFn === node ? t : t.priorAlias(node);
+  }
+
+  private checkSavedVersions(): void {
+    for (let i = 0; i < this.saved.length; i++) {
+      const t = this.saved[i];
+      const then = this.savedVersions === null ? 0 : this.savedVersions[i];
+      const now = t.version;
+      if (now !== then) {
+        throw new AutogradError(
+          `one of the variables needed for gradient computation has been modified by an inplace operation: ` +
+            `${this.name} saved a ${t.dtype} ${formatShape(t.shape)} tensor at version ${then}, it is now at version ${now}`,
+        );
+      }
+    }
   }
 
   /** Frees what the backward function saved; a later apply() throws. */
@@ -54,8 +89,18 @@ export class GradNode {
 /**
  * Attaches a GradNode to `out` when grad mode is on and any input requires grad; returns `out`.
  * Every differentiable op ends with this call.
+ *
+ * Args: out; the op's name; its tensor inputs; backwardFn; saved, the tensors whose values
+ * backwardFn reads (inputs and/or out; default: all inputs). Their versions are checked
+ * before the backward runs; ops whose backward reads no values pass `[]`.
  */
-export function record(out: Tensor, name: string, inputs: readonly Tensor[], backwardFn: BackwardFn): Tensor {
+export function record(
+  out: Tensor,
+  name: string,
+  inputs: readonly Tensor[],
+  backwardFn: BackwardFn,
+  saved: readonly Tensor[] = inputs,
+): Tensor {
   if (!isGradEnabled()) return out;
   let needed = false;
   for (let i = 0; i < inputs.length; i++) {
@@ -66,7 +111,8 @@ export function record(out: Tensor, name: string, inputs: readonly Tensor[], bac
   }
   if (!needed) return out;
   const tracked = inputs.map((t) => (t.requiresGrad ? t : null));
-  out.attachGradFn(new GradNode(name, tracked, backwardFn));
+  const nodes = inputs.map((t) => t.gradFn);
+  out.attachGradFn(new GradNode(name, tracked, backwardFn, nodes, saved));
   return out;
 }
 
@@ -135,7 +181,7 @@ function seedGradient(root: Tensor, gradient: Tensor | undefined): Tensor {
 
 function propagate(node: GradNode, inputGrads: (Tensor | null)[], grads: Map<Tensor, Tensor>): void {
   for (let i = 0; i < node.inputs.length; i++) {
-    const input = node.inputs[i];
+    const input = node.input(i);
     const g = inputGrads[i];
     if (input === null || g === null || g === undefined) continue;
     if (!sameShape(g.shape, input.shape)) {
@@ -156,10 +202,11 @@ function topologicalOrder(root: Tensor): Tensor[] {
   const stack: { tensor: Tensor; next: number }[] = [{ tensor: root, next: 0 }];
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
-    const inputs = top.tensor.gradFn?.inputs ?? [];
+    const node = top.tensor.gradFn;
+    const count = node === null ? 0 : node.inputs.length;
     let pushed = false;
-    while (top.next < inputs.length) {
-      const input = inputs[top.next++];
+    while (top.next < count) {
+      const input = (node as GradNode).input(top.next++);
       if (input !== null && !visited.has(input)) {
         visited.add(input);
         stack.push({ tensor: input, next: 0 });
@@ -167,7 +214,7 @@ function topologicalOrder(root: Tensor): Tensor[] {
         break;
       }
     }
-    if (!pushed && top.next >= inputs.length) {
+    if (!pushed && top.next >= count) {
       postOrder.push(top.tensor);
       stack.pop();
     }
