@@ -597,7 +597,7 @@ export class Tensor {
    * holds each window). Example: `arange(5).unfold(0, 2, 1)` → [[0, 1], [1, 2], [2, 3], [3, 4]].
    */
   unfold(dim: number, size: number, step: number): Tensor {
-    return sh.unfold(this, dim, size, step);
+    return sh.tensorUnfold(this, dim, size, step);
   }
   /** The diagonal of the (dim1, dim2) planes as a view, in a new last dim. Example: `eye(3).diagonal()` → [1, 1, 1]. */
   diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor {

@@ -74,7 +74,13 @@ function matmulCore(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Ten
   return record(y, 'matmul', [a, b], (g) => [
     a.requiresGrad ? sumTo(transA ? matmulCore(b, g, transB, true) : matmulCore(g, b, false, !transB), a.shape) : null,
     b.requiresGrad ? sumTo(transB ? matmulCore(g, a, true, transA) : matmulCore(a, g, !transA, false), b.shape) : null,
-  ]);
+  ], partnersOf(a, b));
+}
+
+/** The operands a product's backward reads: b for a's gradient, a for b's. */
+function partnersOf(a: Tensor, b: Tensor): Tensor[] {
+  if (a.requiresGrad && b.requiresGrad) return [a, b];
+  return a.requiresGrad ? [b] : [a];
 }
 
 /** How GEMM reads an operand of shape (…, rows, cols) in place: its array, first element, batch strides and row layout. */

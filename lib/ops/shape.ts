@@ -167,20 +167,29 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   return reshape(x, [...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
 }
 
-/** x with a size-1 dim inserted at `dim` (−1 appends); a view. */
+/** x with a size-1 dim inserted at `dim` (−1 appends); a view (the new dim's stride is PyTorch's). */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   checkTensor('unsqueeze', x);
   const d = normalizeDim(dim, x.ndim + 1, 'unsqueeze');
-  return reshape(x, [...x.shape.slice(0, d), 1, ...x.shape.slice(d)]);
+  const strides = x.strides;
+  const stride = d >= x.ndim ? 1 : x.shape[d] * strides[d];
+  return sizeOneView(x, 'unsqueeze', [...x.shape.slice(0, d), 1, ...x.shape.slice(d)], [...strides.slice(0, d), stride, ...strides.slice(d)]);
 }
 
 /** x without size-1 dims: all of them, or only `dim` (left alone when its size is not 1); a view. */
 export function squeeze(x: Tensor, dim?: number): Tensor {
   checkTensor('squeeze', x);
-  if (dim === undefined) return reshape(x, x.shape.filter((s) => s !== 1));
-  const d = normalizeDim(dim, x.ndim, 'squeeze');
-  if (x.ndim === 0 || x.shape[d] !== 1) return x;
-  return reshape(x, [...x.shape.slice(0, d), ...x.shape.slice(d + 1)]);
+  const d = dim === undefined ? -1 : normalizeDim(dim, x.ndim, 'squeeze');
+  const drop = (size: number, k: number): boolean => size === 1 && (d < 0 || k === d);
+  if (!x.shape.some(drop)) return x;
+  const strides = x.strides;
+  return sizeOneView(x, 'squeeze', x.shape.filter((s, k) => !drop(s, k)), strides.filter((_, k) => !drop(x.shape[k], k)));
+}
+
+/** The view of x that only adds or drops size-1 dims; its backward reshapes the gradient back. */
+function sizeOneView(x: Tensor, name: string, shape: number[], strides: number[]): Tensor {
+  const y = Tensor.fromStorage(x.storage, shape, strides, x.storageOffset, x.dtype, x);
+  return record(y, name, [x], (g) => [reshape(g, x.shape)], []);
 }
 
 /**
@@ -292,14 +301,14 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
 }
 
 /**
- * Sliding windows along `dim` as a view (Tensor.unfold in PyTorch): dim becomes the window
+ * Tensor.unfold: sliding windows along `dim` as a view: dim becomes the window
  * index, ⌊(size_dim − size) / step⌋ + 1 of them, and a new last dim of `size` holds each
  * window. Windows overlap when step < size (they share storage, nothing is copied).
  *
  * Shape: (…, L, …) → (…, ⌊(L − size)/step⌋ + 1, …, size).
- * Example: `unfold(arange(5), 0, 2, 1)` → [[0, 1], [1, 2], [2, 3], [3, 4]].
+ * Example: `tensorUnfold(arange(5), 0, 2, 1)` → [[0, 1], [1, 2], [2, 3], [3, 4]].
  */
-export function unfold(x: Tensor, dim: number, size: number, step: number): Tensor {
+export function tensorUnfold(x: Tensor, dim: number, size: number, step: number): Tensor {
   checkTensor('unfold', x);
   const d = x.ndim === 0 ? 0 : normalizeDim(dim, x.ndim, 'unfold');
   const length = x.ndim === 0 ? 1 : x.shape[d];
