@@ -7,7 +7,8 @@
  *
  * Autograd: in-place on a leaf that requires grad throws (outside noGrad), as PyTorch does. On
  * a non-leaf (or a tensor that becomes part of the graph through the other operand), the op is
- * recorded on an alias of the tensor's old self and its node becomes the tensor's gradFn.
+ * recorded on a copy of the tensor's old values (so its backward can still read them; the copy
+ * is made only while recording) and its node becomes the tensor's gradFn.
  * In-place on a *view* while recording a graph is not supported (kiln has no CopySlices): it
  * throws and says to clone() the view or write under noGrad().
  */
@@ -19,7 +20,7 @@ import { formatShape, sameShape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { cast, checkTensor, scalarTensor } from './cast.js';
 import * as ew from './elementwise.js';
-import { expand } from './shape.js';
+import { clone, expand } from './shape.js';
 
 /** How an in-place op treats a result whose dtype differs from the tensor's. */
 type CastRule = 'sameKind' | 'any';
@@ -37,7 +38,9 @@ export function applyInPlace(self: Tensor, op: string, others: readonly TensorLi
   const tracking = isGradEnabled() && (self.requiresGrad || others.some((o) => o instanceof Tensor && o.requiresGrad));
   if (tracking) checkAutograd(self, op);
   checkNoInternalOverlap(self, op);
-  const source = tracking ? self.aliasForInPlace() : self;
+  // Recording: the op reads a copy of self's old values (its backward may need them after the
+  // write), made from an alias that keeps self's old autograd node.
+  const source = tracking ? clone(self.aliasForInPlace()) : self;
   let result = tracking ? compute(source) : noGrad(() => compute(source));
   if (!sameShape(result.shape, self.shape)) {
     throw new ShapeError(`${op}: output with shape ${formatShape(self.shape)} doesn't match the broadcast shape ${formatShape(result.shape)}`);
