@@ -1,14 +1,16 @@
 /**
  * Elementwise ops with NumPy/PyTorch broadcasting: arithmetic, unary math, activations,
  * comparisons, where and clamp. Each op's forward calls one backend kernel; its backward is
- * written with other ops, so it is itself differentiable (createGraph works).
+ * written with other ops, so it is itself differentiable (createGraph works). Binary ops and
+ * comparisons read non-contiguous views in place (a strided plan); the others read `.data`,
+ * a contiguous copy of a view.
  */
 import { BinaryOp, CompareOp, UnaryOp, type BinaryOpCode, type CompareOpCode, type UnaryOpCode } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
-import { allocateOutput, type FloatArray } from '../dtype.js';
+import { allocateOutput, type DataArray, type FloatArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
-import { broadcastShapes, formatShape, makeBroadcastPlan, numelOf, sameShape } from '../shape.js';
+import { broadcastShapes, formatShape, makeBroadcastPlan, makeStridedPlan, numelOf, sameShape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { cast, checkTensor, commonOperands, scalarTensor, toFloat } from './cast.js';
 import { expand } from './shape.js';
@@ -27,9 +29,20 @@ function partnersOf(a: Tensor, b: Tensor): Tensor[] {
 function binaryForward(op: string, code: BinaryOpCode, a: Tensor, b: Tensor): Tensor {
   const outShape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, op);
   const out = allocateOutput(a.dtype, numelOf(outShape));
-  const plan = outShape === a.shape ? null : makeBroadcastPlan(a.shape, b.shape, outShape);
-  getBackend().binary(code, a.data, b.data, out, plan);
+  if (a.isContiguous() && b.isContiguous()) {
+    const plan = outShape === a.shape ? null : makeBroadcastPlan(a.shape, b.shape, outShape);
+    getBackend().binary(code, a.data, b.data, out, plan);
+  } else if (out.length > 0) {
+    getBackend().binary(code, fromFirstElement(a), fromFirstElement(b), out, makeStridedPlan(outShape, a.shape, a.strides, b.shape, b.strides));
+  }
   return new Tensor(out, outShape, a.dtype);
+}
+
+/** The storage of x from x's first element on: what a strided plan steps through (no copy of a view). */
+function fromFirstElement(x: Tensor): DataArray {
+  if (x.isContiguous()) return x.data;
+  const storage = x.storage;
+  return x.storageOffset === 0 ? storage : (storage.subarray(x.storageOffset) as DataArray);
 }
 
 /**
@@ -239,8 +252,13 @@ function compareOp(op: keyof typeof CompareOp, a: TensorLike, b: TensorLike): Te
   const [ta, tb] = commonOperands(op, a, b, false);
   const outShape = sameShape(ta.shape, tb.shape) ? ta.shape : broadcastShapes(ta.shape, tb.shape, op);
   const out = allocateOutput('bool', numelOf(outShape));
-  const plan = outShape === ta.shape ? null : makeBroadcastPlan(ta.shape, tb.shape, outShape);
-  getBackend().compare(CompareOp[op] as CompareOpCode, ta.data, tb.data, out, plan);
+  if (ta.isContiguous() && tb.isContiguous()) {
+    const plan = outShape === ta.shape ? null : makeBroadcastPlan(ta.shape, tb.shape, outShape);
+    getBackend().compare(CompareOp[op] as CompareOpCode, ta.data, tb.data, out, plan);
+  } else if (out.length > 0) {
+    const plan = makeStridedPlan(outShape, ta.shape, ta.strides, tb.shape, tb.strides);
+    getBackend().compare(CompareOp[op] as CompareOpCode, fromFirstElement(ta), fromFirstElement(tb), out, plan);
+  }
   return new Tensor(out, outShape, 'bool');
 }
 
