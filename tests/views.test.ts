@@ -156,6 +156,15 @@ describe('storage sharing', () => {
     expect(x.detach().isSameStorage(x)).toBe(true);
   });
 
+  it('stride(dim) and empty views', () => {
+    const x = k.zeros([2, 3, 4]).permute([2, 0, 1]);
+    expect([x.stride(0), x.stride(-1), x.stride()]).toEqual([1, 4, [1, 12, 4]]);
+    const empty = x.slice(0, 2, 2);
+    expect(empty.shape).toEqual([0, 2, 3]);
+    expect(empty.data.length).toBe(0);
+    expect(empty.add(1).shape).toEqual([0, 2, 3]);
+  });
+
   it('expand is a stride-0 view; chunk and split are views', () => {
     const b = k.tensor([1, 2, 3]);
     const e = b.expand([1000, 3]);
