@@ -26,8 +26,10 @@ import { clone, expand } from './shape.js';
 type CastRule = 'sameKind' | 'any';
 
 /**
- * Runs `compute` on self (or, when recording, on an alias holding self's old autograd node)
- * and writes the result into self's storage through its strides.
+ * Runs `compute` on self (or, when recording, on a copy of self's old values whose graph
+ * reaches self's old autograd node) and writes the result into self's storage through its
+ * strides; when recording, the result's node becomes self's gradFn (none when the result
+ * does not depend on anything that requires grad, e.g. fill_: self then leaves the graph).
  *
  * Args: self; op, the method's name for errors; others, the other operands (for autograd
  * checks); compute, the out-of-place op; castRule: 'sameKind' refuses a float result for an
@@ -102,6 +104,7 @@ function writeInto(self: Tensor, result: Tensor): void {
   getBackend().stridedScatter(values, self.storage, self.storageOffset, Int32Array.from(self.shape), Int32Array.from(self.strides), false);
 }
 
+/** A number operand as a 0-d tensor of x's dtype; a tensor as it is. */
 const other = (x: Tensor, value: TensorLike): Tensor => (typeof value === 'number' ? scalarTensor(value, x.dtype) : value);
 
 /** self += alpha · other (broadcast to self's shape). */
