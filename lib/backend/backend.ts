@@ -92,6 +92,19 @@ export interface BroadcastPlan {
 }
 
 /**
+ * Where batched matmul operands sit in their arrays when they are views: a[p] starts at
+ * aOffset + p·aBatchStride and its stored rows are lda elements apart (lda ≥ its stored row
+ * length: k, or m when transA); likewise b with bOffset and ldb (≥ n, or k when transB).
+ * Transposed and sliced views reach GEMM this way without a copy.
+ */
+export interface MatmulLayout {
+  aOffset: number;
+  bOffset: number;
+  lda: number;
+  ldb: number;
+}
+
+/**
  * Geometry of a 2-D convolution, NCHW (conv1d is h = 1). x: (n, c, h, w); weight:
  * (k, c / groups, kernelH, kernelW); y: (n, k, outH, outW) with
  * outH = ⌊(h + padTop + padBottom − dilationH·(kernelH − 1) − 1) / strideH⌋ + 1 (outW likewise).
@@ -221,7 +234,8 @@ export interface Backend {
    * op(a[p]) is (m, k): a[p] is stored (m, k), or (k, m) when transA. op(b[p]) is (k, n):
    * b[p] is stored (k, n), or (n, k) when transB. a[p] starts at p·aBatchStride and b[p] at
    * p·bBatchStride (strides ≥ 0; 0 broadcasts one matrix over the batch); out is
-   * (batch, m, n) contiguous. k = 0 gives zeros.
+   * (batch, m, n) contiguous. k = 0 gives zeros. `layout` (optional) gives the operands'
+   * start offsets and row strides when they are views; omitted, both are dense from 0.
    */
   matmul(
     a: FloatArray,
@@ -235,6 +249,7 @@ export interface Backend {
     bBatchStride: number,
     transA: boolean,
     transB: boolean,
+    layout?: MatmulLayout,
   ): void;
 
   /**

@@ -14,6 +14,7 @@ import type {
   BroadcastPlan,
   CompareOpCode,
   Conv2dGeometry,
+  MatmulLayout,
   Pool2dGeometry,
   ReduceOp,
   ReduceOpCode,
@@ -77,6 +78,10 @@ export interface NativeAddon {
     bBatchStride: number,
     transA: boolean,
     transB: boolean,
+    aOffset: number,
+    bOffset: number,
+    lda: number,
+    ldb: number,
   ): void;
   /** Raw sgemm, row-major: c = alpha · op(a) · op(b) + beta · c; beta = 0 never reads c. */
   sgemm(
@@ -306,6 +311,9 @@ export function loadNativeAddon(): NativeAddon {
   return createRequire(import.meta.url)(resolveNativeAddonPath()) as NativeAddon;
 }
 
+/** Dense matmul operands from element 0 (lda/ldb 0: the addon takes the dense row length). */
+const DENSE_LAYOUT: MatmulLayout = { aOffset: 0, bOffset: 0, lda: 0, ldb: 0 };
+
 /** Stands in for a state buffer (or class weights) a fused kernel does not use. */
 const NO_BUFFER = new Float32Array(0);
 
@@ -408,11 +416,13 @@ export class NativeBackend implements Backend {
     bBatchStride: number,
     transA: boolean,
     transB: boolean,
+    layout?: MatmulLayout,
   ): void {
     if (a instanceof Float32Array) {
-      this.addon.matmul(a, b as Float32Array, out as Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
+      const { aOffset, bOffset, lda, ldb } = layout ?? DENSE_LAYOUT;
+      this.addon.matmul(a, b as Float32Array, out as Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, aOffset, bOffset, lda, ldb);
     } else {
-      this.fallback.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
+      this.fallback.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, layout);
     }
   }
 

@@ -424,7 +424,7 @@ export class Module {
     }
     for (const [key, target] of Object.entries(own)) {
       const source = state[key];
-      if (source !== undefined) target.copy_(source);
+      if (source !== undefined) noGrad(() => target.copy_(source));
     }
     return { missingKeys, unexpectedKeys };
   }

@@ -25,7 +25,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   }
   const y = new Tensor(out, x.shape, dtype);
   if (!isFloat(dtype) || !isFloat(x.dtype)) return y;
-  return record(y, 'cast', [x], (g) => [cast(g, x.dtype)]);
+  return record(y, 'cast', [x], (g) => [cast(g, x.dtype)], []);
 }
 
 /** A 0-d tensor holding `value` in `dtype`. */

@@ -1,14 +1,16 @@
 /**
  * Elementwise ops with NumPy/PyTorch broadcasting: arithmetic, unary math, activations,
  * comparisons, where and clamp. Each op's forward calls one backend kernel; its backward is
- * written with other ops, so it is itself differentiable (createGraph works).
+ * written with other ops, so it is itself differentiable (createGraph works). Binary ops and
+ * comparisons read non-contiguous views in place (a strided plan); the others read `.data`,
+ * a contiguous copy of a view.
  */
 import { BinaryOp, CompareOp, UnaryOp, type BinaryOpCode, type CompareOpCode, type UnaryOpCode } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
-import { allocateOutput, type FloatArray } from '../dtype.js';
+import { allocateOutput, type DataArray, type FloatArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
-import { broadcastShapes, formatShape, makeBroadcastPlan, numelOf, sameShape } from '../shape.js';
+import { broadcastShapes, formatShape, makeBroadcastPlan, makeStridedPlan, numelOf, sameShape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { cast, checkTensor, commonOperands, scalarTensor, toFloat } from './cast.js';
 import { expand } from './shape.js';
@@ -18,12 +20,29 @@ import { sumTo } from './reduce.js';
 // ---------------------------------------------------------------------------------------
 // Binary arithmetic
 
+/** The operands a product's backward reads: b for a's gradient, a for b's. */
+function partnersOf(a: Tensor, b: Tensor): Tensor[] {
+  if (a.requiresGrad && b.requiresGrad) return [a, b];
+  return a.requiresGrad ? [b] : [a];
+}
+
 function binaryForward(op: string, code: BinaryOpCode, a: Tensor, b: Tensor): Tensor {
   const outShape = sameShape(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, op);
   const out = allocateOutput(a.dtype, numelOf(outShape));
-  const plan = outShape === a.shape ? null : makeBroadcastPlan(a.shape, b.shape, outShape);
-  getBackend().binary(code, a.data, b.data, out, plan);
+  if (a.isContiguous() && b.isContiguous()) {
+    const plan = outShape === a.shape ? null : makeBroadcastPlan(a.shape, b.shape, outShape);
+    getBackend().binary(code, a.data, b.data, out, plan);
+  } else if (out.length > 0) {
+    getBackend().binary(code, fromFirstElement(a), fromFirstElement(b), out, makeStridedPlan(outShape, a.shape, a.strides, b.shape, b.strides));
+  }
   return new Tensor(out, outShape, a.dtype);
+}
+
+/** The storage of x from x's first element on: what a strided plan steps through (no copy of a view). */
+function fromFirstElement(x: Tensor): DataArray {
+  if (x.isContiguous()) return x.data;
+  const storage = x.storage;
+  return x.storageOffset === 0 ? storage : (storage.subarray(x.storageOffset) as DataArray);
 }
 
 /**
@@ -34,24 +53,27 @@ function binaryForward(op: string, code: BinaryOpCode, a: Tensor, b: Tensor): Te
 export function add(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands('add', a, b, true);
   const out = binaryForward('add', BinaryOp.add, ta, tb);
-  return record(out, 'add', [ta, tb], (g) => [sumTo(g, ta.shape), sumTo(g, tb.shape)]);
+  return record(out, 'add', [ta, tb], (g) => [sumTo(g, ta.shape), sumTo(g, tb.shape)], []);
 }
 
 /** a − b, broadcasting. */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands('sub', a, b, true);
   const out = binaryForward('sub', BinaryOp.sub, ta, tb);
-  return record(out, 'sub', [ta, tb], (g) => [sumTo(g, ta.shape), tb.requiresGrad ? sumTo(neg(g), tb.shape) : null]);
+  return record(out, 'sub', [ta, tb], (g) => [sumTo(g, ta.shape), tb.requiresGrad ? sumTo(neg(g), tb.shape) : null], []);
 }
 
 /** a · b elementwise, broadcasting. */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands('mul', a, b, true);
   const out = binaryForward('mul', BinaryOp.mul, ta, tb);
-  return record(out, 'mul', [ta, tb], (g) => [
-    ta.requiresGrad ? sumTo(mul(g, tb), ta.shape) : null,
-    tb.requiresGrad ? sumTo(mul(g, ta), tb.shape) : null,
-  ]);
+  return record(
+    out,
+    'mul',
+    [ta, tb],
+    (g) => [ta.requiresGrad ? sumTo(mul(g, tb), ta.shape) : null, tb.requiresGrad ? sumTo(mul(g, ta), tb.shape) : null],
+    partnersOf(ta, tb),
+  );
 }
 
 /** a / b elementwise (true division: int operands give float32), broadcasting. */
@@ -60,10 +82,13 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
   const ta = toFloat(ia);
   const tb = toFloat(ib);
   const out = binaryForward('div', BinaryOp.div, ta, tb);
-  return record(out, 'div', [ta, tb], (g) => [
-    ta.requiresGrad ? sumTo(div(g, tb), ta.shape) : null,
-    tb.requiresGrad ? sumTo(neg(div(mul(g, out), tb)), tb.shape) : null,
-  ]);
+  return record(
+    out,
+    'div',
+    [ta, tb],
+    (g) => [ta.requiresGrad ? sumTo(div(g, tb), ta.shape) : null, tb.requiresGrad ? sumTo(neg(div(mul(g, out), tb)), tb.shape) : null],
+    tb.requiresGrad ? [tb, out] : [tb],
+  );
 }
 
 /**
@@ -77,10 +102,16 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   const ta = toFloat(ia);
   const tb = toFloat(ib);
   const out = binaryForward('pow', BinaryOp.pow, ta, tb);
-  return record(out, 'pow', [ta, tb], (g) => [
-    ta.requiresGrad ? sumTo(mul(g, mul(tb, pow(ta, sub(tb, 1)))), ta.shape) : null,
-    tb.requiresGrad ? sumTo(where(eq(ta, 0), 0, mul(g, mul(out, log(ta)))), tb.shape) : null,
-  ]);
+  return record(
+    out,
+    'pow',
+    [ta, tb],
+    (g) => [
+      ta.requiresGrad ? sumTo(mul(g, mul(tb, pow(ta, sub(tb, 1)))), ta.shape) : null,
+      tb.requiresGrad ? sumTo(where(eq(ta, 0), 0, mul(g, mul(out, log(ta)))), tb.shape) : null,
+    ],
+    [ta, tb, out],
+  );
 }
 
 function extremum(op: 'maximum' | 'minimum', a: TensorLike, b: TensorLike): Tensor {
@@ -121,60 +152,63 @@ function unaryForward(op: string, code: UnaryOpCode, x: Tensor): Tensor {
   return new Tensor(out, input.shape, input.dtype);
 }
 
-function unaryOp(name: keyof typeof UnaryOp, x: Tensor, backward: (g: Tensor, x: Tensor, y: Tensor) => Tensor): Tensor {
+/** What a unary op's backward reads (checked against in-place writes before it runs). */
+type Reads = 'input' | 'output' | 'nothing';
+
+function unaryOp(name: keyof typeof UnaryOp, x: Tensor, reads: Reads, backward: (g: Tensor, x: Tensor, y: Tensor) => Tensor): Tensor {
   const y = unaryForward(name, UnaryOp[name], x);
   const input = y.dtype === x.dtype ? x : cast(x, y.dtype);
-  return record(y, name, [input], (g) => [backward(g, input, y)]);
+  return record(y, name, [input], (g) => [backward(g, input, y)], reads === 'input' ? [input] : reads === 'output' ? [y] : []);
 }
 
 /** −x. */
 export function neg(x: Tensor): Tensor {
-  return unaryOp('neg', x, (g) => neg(g));
+  return unaryOp('neg', x, 'nothing', (g) => neg(g));
 }
 
 /** |x|; its gradient at 0 is 0. */
 export function abs(x: Tensor): Tensor {
-  return unaryOp('abs', x, (g, input) => mul(g, sign(input)));
+  return unaryOp('abs', x, 'input', (g, input) => mul(g, sign(input)));
 }
 
 /** eˣ. */
 export function exp(x: Tensor): Tensor {
-  return unaryOp('exp', x, (g, _input, y) => mul(g, y));
+  return unaryOp('exp', x, 'output', (g, _input, y) => mul(g, y));
 }
 
 /** Natural logarithm (−Infinity at 0, NaN below). */
 export function log(x: Tensor): Tensor {
-  return unaryOp('log', x, (g, input) => div(g, input));
+  return unaryOp('log', x, 'input', (g, input) => div(g, input));
 }
 
 /** √x. */
 export function sqrt(x: Tensor): Tensor {
-  return unaryOp('sqrt', x, (g, _input, y) => div(g, mul(y, 2)));
+  return unaryOp('sqrt', x, 'output', (g, _input, y) => div(g, mul(y, 2)));
 }
 
 /** x². */
 export function square(x: Tensor): Tensor {
-  return unaryOp('square', x, (g, input) => mul(g, mul(input, 2)));
+  return unaryOp('square', x, 'input', (g, input) => mul(g, mul(input, 2)));
 }
 
 /** 1 / x. */
 export function reciprocal(x: Tensor): Tensor {
-  return unaryOp('reciprocal', x, (g, _input, y) => neg(mul(g, square(y))));
+  return unaryOp('reciprocal', x, 'output', (g, _input, y) => neg(mul(g, square(y))));
 }
 
 /** −1, 0 or 1 by the sign of x (NaN stays NaN). Its gradient is 0. */
 export function sign(x: Tensor): Tensor {
-  return unaryOp('sign', x, (g) => mul(g, 0));
+  return unaryOp('sign', x, 'nothing', (g) => mul(g, 0));
 }
 
 /** The logistic sigmoid 1 / (1 + e⁻ˣ), computed without overflow. */
 export function sigmoid(x: Tensor): Tensor {
-  return unaryOp('sigmoid', x, (g, _input, y) => mul(g, mul(y, sub(1, y))));
+  return unaryOp('sigmoid', x, 'output', (g, _input, y) => mul(g, mul(y, sub(1, y))));
 }
 
 /** Hyperbolic tangent. */
 export function tanh(x: Tensor): Tensor {
-  return unaryOp('tanh', x, (g, _input, y) => mul(g, sub(1, square(y))));
+  return unaryOp('tanh', x, 'output', (g, _input, y) => mul(g, sub(1, square(y))));
 }
 
 /**
@@ -183,17 +217,17 @@ export function tanh(x: Tensor): Tensor {
  * Example: `erf(tensor([0, 1]))` → [0, 0.8427].
  */
 export function erf(x: Tensor): Tensor {
-  return unaryOp('erf', x, (g, input) => mul(g, mul(exp(neg(square(input))), 2 / Math.sqrt(Math.PI))));
+  return unaryOp('erf', x, 'input', (g, input) => mul(g, mul(exp(neg(square(input))), 2 / Math.sqrt(Math.PI))));
 }
 
 /** eˣ − 1, accurate for x near 0. */
 export function expm1(x: Tensor): Tensor {
-  return unaryOp('expm1', x, (g, _input, y) => mul(g, add(y, 1)));
+  return unaryOp('expm1', x, 'output', (g, _input, y) => mul(g, add(y, 1)));
 }
 
 /** log(1 + x), accurate for x near 0. */
 export function log1p(x: Tensor): Tensor {
-  return unaryOp('log1p', x, (g, input) => div(g, add(input, 1)));
+  return unaryOp('log1p', x, 'input', (g, input) => div(g, add(input, 1)));
 }
 
 /**
@@ -208,7 +242,7 @@ function reluGrad(g: Tensor, input: Tensor): Tensor {
 
 /** max(x, 0); its gradient at 0 is 0, as in PyTorch. */
 export function relu(x: Tensor): Tensor {
-  return unaryOp('relu', x, (g, input) => reluGrad(g, input));
+  return unaryOp('relu', x, 'input', (g, input) => reluGrad(g, input));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -218,8 +252,13 @@ function compareOp(op: keyof typeof CompareOp, a: TensorLike, b: TensorLike): Te
   const [ta, tb] = commonOperands(op, a, b, false);
   const outShape = sameShape(ta.shape, tb.shape) ? ta.shape : broadcastShapes(ta.shape, tb.shape, op);
   const out = allocateOutput('bool', numelOf(outShape));
-  const plan = outShape === ta.shape ? null : makeBroadcastPlan(ta.shape, tb.shape, outShape);
-  getBackend().compare(CompareOp[op] as CompareOpCode, ta.data, tb.data, out, plan);
+  if (ta.isContiguous() && tb.isContiguous()) {
+    const plan = outShape === ta.shape ? null : makeBroadcastPlan(ta.shape, tb.shape, outShape);
+    getBackend().compare(CompareOp[op] as CompareOpCode, ta.data, tb.data, out, plan);
+  } else if (out.length > 0) {
+    const plan = makeStridedPlan(outShape, ta.shape, ta.strides, tb.shape, tb.strides);
+    getBackend().compare(CompareOp[op] as CompareOpCode, fromFirstElement(ta), fromFirstElement(tb), out, plan);
+  }
   return new Tensor(out, outShape, 'bool');
 }
 
@@ -265,10 +304,13 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const eb = expand(tb, outShape);
   const out = allocateOutput(ea.dtype, numelOf(outShape));
   getBackend().where(c.data as Uint8Array, ea.data, eb.data, out);
-  return record(new Tensor(out, outShape, ea.dtype), 'where', [ea, eb], (g) => [
-    ea.requiresGrad ? where(c, g, 0) : null,
-    eb.requiresGrad ? where(c, 0, g) : null,
-  ]);
+  return record(
+    new Tensor(out, outShape, ea.dtype),
+    'where',
+    [ea, eb],
+    (g) => [ea.requiresGrad ? where(c, g, 0) : null, eb.requiresGrad ? where(c, 0, g) : null],
+    [c],
+  );
 }
 
 /**

@@ -76,7 +76,7 @@ export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   const axes = resolveDims(dims, x.ndim, 'sum');
   const dtype = isFloat(x.dtype) ? x.dtype : 'int32';
   const y = reduceRaw(ReduceOp.sum, x, axes, keepdim, dtype);
-  return record(y, 'sum', [x], (g) => [spreadBack(g, x.shape, axes)]);
+  return record(y, 'sum', [x], (g) => [spreadBack(g, x.shape, axes)], []);
 }
 
 /** Mean over `dims` (all when omitted); int inputs give float32. The mean of nothing is NaN. */

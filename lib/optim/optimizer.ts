@@ -143,6 +143,7 @@ export abstract class Optimizer<O extends { lr: number }> {
         for (const p of group.params) {
           if (p.grad === null) continue;
           this.updateParameter(p, this.gradientOf(p, group), group, this.stateOf(p));
+          p.bumpVersion(); // an in-place write, as in PyTorch: a graph that saved p can no longer backward
         }
         if (group.maxNorm !== Infinity) applyMaxNorm(group.params, group.maxNorm);
         if (group.unitNorm) applyUnitNorm(group.params);

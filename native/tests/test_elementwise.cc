@@ -152,6 +152,9 @@ static const PlanCase kPlanCases[] = {
     {{11, 13}, {1, 11}, {13, 1}},                   // a transposed
     {{517, 263}, {263, 1}, {0, 1}},                 // large: row vector added to every row
     {{263, 517}, {517, 1}, {1, 0}},                 // large: column vector
+    {{263, 517}, {1, 263}, {517, 1}},               // large, a transposed: tiled walk, partial tiles
+    {{3, 70, 90}, {1, 3 * 90, 3}, {0, 90, 1}},      // a permuted view over planes, b broadcast: tiled
+    {{100, 65}, {65, 1}, {1, 100}},                 // b transposed
 };
 
 TEST(binary_and_compare_with_plan_match_naive) {
