@@ -27,11 +27,21 @@ export interface SafetensorsContents {
   metadata: Record<string, string>;
 }
 
-/** kiln dtype ↔ safetensors dtype code and element size in bytes. */
+/**
+ * kiln dtype ↔ safetensors dtype code and element size in bytes. Every safetensors dtype
+ * PyTorch writes for CPU tensors has a kiln dtype of the same bits (F16 and BF16 stay 16-bit
+ * patterns, I64 stays int64), so a file round-trips bit for bit.
+ */
 const CODES: Record<DType, { code: string; bytes: number }> = {
   float64: { code: 'F64', bytes: 8 },
   float32: { code: 'F32', bytes: 4 },
+  float16: { code: 'F16', bytes: 2 },
+  bfloat16: { code: 'BF16', bytes: 2 },
+  int64: { code: 'I64', bytes: 8 },
   int32: { code: 'I32', bytes: 4 },
+  int16: { code: 'I16', bytes: 2 },
+  int8: { code: 'I8', bytes: 1 },
+  uint8: { code: 'U8', bytes: 1 },
   bool: { code: 'BOOL', bytes: 1 },
 };
 const DTYPE_OF_CODE = new Map(Object.entries(CODES).map(([dtype, { code }]) => [code, dtype as DType]));
@@ -151,7 +161,7 @@ function checkEntry(name: string, value: unknown, fail: (why: string) => never):
   if (value === null || typeof value !== 'object') fail(`${where}: the entry is not an object`);
   const { dtype: code, shape, data_offsets: offsets } = value as Record<string, unknown>;
   const dtype = DTYPE_OF_CODE.get(code as string);
-  if (dtype === undefined) fail(`${where}: dtype ${JSON.stringify(code)} is not one kiln reads (F32, F64, I32, BOOL)`);
+  if (dtype === undefined) fail(`${where}: dtype ${JSON.stringify(code)} is not one kiln reads (${[...DTYPE_OF_CODE.keys()].join(', ')})`);
   if (!Array.isArray(shape) || !shape.every(isSize)) fail(`${where}: shape ${JSON.stringify(shape)} is not a list of sizes`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isSize)) {
     fail(`${where}: data_offsets ${JSON.stringify(offsets)} is not a pair [begin, end] of byte offsets`);
@@ -178,7 +188,7 @@ function checkLayout(entries: Entry[], dataLength: number, fail: (why: string) =
 
 function readTensor(e: Entry, data: Uint8Array, fail: (why: string) => never): Tensor {
   const out = allocate(e.dtype, numelOf(e.shape));
-  new Uint8Array(out.buffer).set(data.subarray(e.begin, e.end));
+  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(data.subarray(e.begin, e.end));
   if (e.dtype === 'bool') {
     const bad = out.findIndex((v) => v > 1);
     if (bad >= 0) fail(`tensor '${e.name}' is BOOL but element ${bad} is the byte ${out[bad]}, not 0 or 1`);

@@ -2,10 +2,12 @@
  * Elementwise ops with NumPy/PyTorch broadcasting: arithmetic, unary math, activations,
  * comparisons, where and clamp. Each op's forward calls one backend kernel; its backward is
  * written with other ops, so it is itself differentiable (createGraph works).
+ * Operands are promoted with PyTorch's rules (promoteTypes); float16/bfloat16 operands are
+ * computed in float32 and the result rounded back to their dtype (they carry no gradients).
  */
 import { BinaryOp, CompareOp, UnaryOp, type BinaryOpCode, type CompareOpCode, type UnaryOpCode } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
-import { allocateOutput, type FloatArray } from '../dtype.js';
+import { allocateOutput, isHalf, type FloatArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { broadcastShapes, formatShape, makeBroadcastPlan, numelOf, sameShape } from '../shape.js';
@@ -33,6 +35,7 @@ function binaryForward(op: string, code: BinaryOpCode, a: Tensor, b: Tensor): Te
  */
 export function add(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands('add', a, b, true);
+  if (isHalf(ta.dtype)) return cast(add(ta.float(), tb.float()), ta.dtype);
   const out = binaryForward('add', BinaryOp.add, ta, tb);
   return record(out, 'add', [ta, tb], (g) => [sumTo(g, ta.shape), sumTo(g, tb.shape)]);
 }
@@ -40,6 +43,7 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
 /** a − b, broadcasting. */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands('sub', a, b, true);
+  if (isHalf(ta.dtype)) return cast(sub(ta.float(), tb.float()), ta.dtype);
   const out = binaryForward('sub', BinaryOp.sub, ta, tb);
   return record(out, 'sub', [ta, tb], (g) => [sumTo(g, ta.shape), tb.requiresGrad ? sumTo(neg(g), tb.shape) : null]);
 }
@@ -47,6 +51,7 @@ export function sub(a: TensorLike, b: TensorLike): Tensor {
 /** a · b elementwise, broadcasting. */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands('mul', a, b, true);
+  if (isHalf(ta.dtype)) return cast(mul(ta.float(), tb.float()), ta.dtype);
   const out = binaryForward('mul', BinaryOp.mul, ta, tb);
   return record(out, 'mul', [ta, tb], (g) => [
     ta.requiresGrad ? sumTo(mul(g, tb), ta.shape) : null,
@@ -57,6 +62,7 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
 /** a / b elementwise (true division: int operands give float32), broadcasting. */
 export function div(a: TensorLike, b: TensorLike): Tensor {
   const [ia, ib] = commonOperands('div', a, b, true);
+  if (isHalf(ia.dtype)) return cast(div(ia.float(), ib.float()), ia.dtype);
   const ta = toFloat(ia);
   const tb = toFloat(ib);
   const out = binaryForward('div', BinaryOp.div, ta, tb);
@@ -74,6 +80,7 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
  */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
   const [ia, ib] = commonOperands('pow', a, b, true);
+  if (isHalf(ia.dtype)) return cast(pow(ia.float(), ib.float()), ia.dtype);
   const ta = toFloat(ia);
   const tb = toFloat(ib);
   const out = binaryForward('pow', BinaryOp.pow, ta, tb);
@@ -85,6 +92,7 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
 
 function extremum(op: 'maximum' | 'minimum', a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands(op, a, b, true);
+  if (isHalf(ta.dtype)) return cast(extremum(op, ta.float(), tb.float()), ta.dtype);
   const out = binaryForward(op, BinaryOp[op], ta, tb);
   return record(out, op, [ta, tb], (g) => {
     // The winner takes the gradient; ties split it evenly, as in PyTorch.
@@ -122,6 +130,7 @@ function unaryForward(op: string, code: UnaryOpCode, x: Tensor): Tensor {
 }
 
 function unaryOp(name: keyof typeof UnaryOp, x: Tensor, backward: (g: Tensor, x: Tensor, y: Tensor) => Tensor): Tensor {
+  if (x instanceof Tensor && isHalf(x.dtype)) return cast(unaryOp(name, x.float(), backward), x.dtype);
   const y = unaryForward(name, UnaryOp[name], x);
   const input = y.dtype === x.dtype ? x : cast(x, y.dtype);
   return record(y, name, [input], (g) => [backward(g, input, y)]);
@@ -216,6 +225,7 @@ export function relu(x: Tensor): Tensor {
 
 function compareOp(op: keyof typeof CompareOp, a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands(op, a, b, false);
+  if (isHalf(ta.dtype)) return compareOp(op, ta.float(), tb.float());
   const outShape = sameShape(ta.shape, tb.shape) ? ta.shape : broadcastShapes(ta.shape, tb.shape, op);
   const out = allocateOutput('bool', numelOf(outShape));
   const plan = outShape === ta.shape ? null : makeBroadcastPlan(ta.shape, tb.shape, outShape);
@@ -295,6 +305,7 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
   const lo = min ?? -Infinity;
   const hi = max ?? Infinity;
   if (Number.isNaN(lo) || Number.isNaN(hi)) throw new RangeError(`clamp: bounds must not be NaN (min=${min}, max=${max})`);
+  if (isHalf(x.dtype)) return cast(clamp(x.float(), min, max), x.dtype);
   const input = toFloat(x);
   const out = allocateOutput(input.dtype, input.numel);
   getBackend().clamp(input.data as Float32Array, lo, hi, out as Float32Array);

@@ -93,7 +93,7 @@ function gatherView(x: Tensor, offset: number, shape: Shape, strides: readonly n
 /** A tensor of `shape` holding x's single element everywhere (expand of one element). */
 function fillLike(x: Tensor, shape: Shape): Tensor {
   const out = allocate(x.dtype, numelOf(shape));
-  out.fill(x.data[0]);
+  out.fill(x.data[0] as never); // x and out share the dtype (number or bigint alike)
   return new Tensor(out, shape, x.dtype);
 }
 

@@ -3,6 +3,7 @@
  * Unflatten, Embedding. Parameter shapes, names and default initialisations are PyTorch's.
  */
 import { DTypeError, ShapeError } from '../../errors.js';
+import { fillWith } from '../../dtype.js';
 import type { Generator } from '../../random.js';
 import { formatShape, normalizeDim, numelOf } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
@@ -216,7 +217,7 @@ export class Embedding extends Module {
   /** Redraws the weights from N(0, 1) and zeroes the padding row. */
   resetParameters(generator?: Generator): void {
     init.normal_(this.weight, 0, 1, { generator });
-    if (this.paddingIdx !== undefined) this.weight.data.fill(0, this.paddingIdx * this.embeddingDim, (this.paddingIdx + 1) * this.embeddingDim);
+    if (this.paddingIdx !== undefined) fillWith(this.weight.data, 0, this.paddingIdx * this.embeddingDim, (this.paddingIdx + 1) * this.embeddingDim);
   }
 
   override forward(indices: Tensor): Tensor {
