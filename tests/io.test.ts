@@ -108,7 +108,7 @@ describe('corrupt and truncated files', () => {
     ['not JSON', withHeader('{"a": '), /header is not valid JSON/],
     ['not an object', withHeader('[1, 2]'), /must be a JSON object starting with '\{'/],
     ['bad UTF-8', withHeader('{"\xff"}').map((b, i) => (i === 10 ? 0xff : b)), /not valid UTF-8/],
-    ['unknown dtype', withHeader('{"x": {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}}', new Uint8Array(2)), /tensor 'x': dtype "F16" is not one kiln reads/],
+    ['unknown dtype', withHeader('{"x": {"dtype": "U16", "shape": [1], "data_offsets": [0, 2]}}', new Uint8Array(2)), /tensor 'x': dtype "U16" is not one kiln reads \(F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL\)/],
     ['size mismatch', withHeader('{"x": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 20]}}', new Uint8Array(20)), /hold 20 bytes but F32 of shape \[2, 3\] needs 24/],
     ['bad shape', withHeader('{"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}', new Uint8Array(4)), /shape \[-1\] is not a list of sizes/],
     ['overlap', withHeader('{"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "y": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', new Uint8Array(4)), /starts at data byte 0, expected 4 \(overlapping tensors or a gap\)/],

@@ -3,7 +3,7 @@
  */
 import { allocate, isFloat, isFloatingPoint, isHalf, promoteTypes, type DataArray, type DType, type FloatArray, type NumberArray } from '../dtype.js';
 import { DTypeError } from '../errors.js';
-import { decodeHalf, encodeHalf } from '../half.js';
+import { decodeHalf, encodeHalf, HALF_CODECS } from '../half.js';
 import { record } from '../autograd/engine.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { Tensor } from '../tensor.js';
@@ -80,11 +80,22 @@ function convertFromInt64(src: BigInt64Array, out: DataArray, to: DType): void {
   }
 }
 
+/**
+ * The element that stores the number `value` in an array of `dtype`, converted as cast()
+ * converts: a bigint for int64, a bit pattern for float16/bfloat16, else the number itself
+ * (which the typed array rounds or truncates and wraps when it is stored).
+ */
+export function storedElement(value: number, dtype: DType): number | bigint {
+  if (dtype === 'int64') return toInt64(value);
+  if (isHalf(dtype)) return HALF_CODECS[dtype].encode(value);
+  if (dtype === 'bool') return value !== 0 ? 1 : 0;
+  return isFloatingPoint(dtype) ? value : Math.trunc(value);
+}
+
 /** A 0-d tensor holding `value` in `dtype`. */
 export function scalarTensor(value: number, dtype: DType): Tensor {
-  if (dtype === 'int64' || isHalf(dtype)) return cast(scalarTensor(value, 'float64'), dtype);
-  const data = allocate(dtype, 1) as NumberArray;
-  data[0] = value;
+  const data = allocate(dtype, 1);
+  data[0] = storedElement(value, dtype) as never; // a bigint exactly when data is int64 storage
   return new Tensor(data, [], dtype);
 }
 

@@ -7,7 +7,7 @@ import { DTypeError, ShapeError } from '../errors.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { checkShape, formatShape, numelOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { convertInto } from './cast.js';
+import { convertInto, storedElement } from './cast.js';
 
 /** Options every creation function takes. */
 export interface CreateOptions {
@@ -114,7 +114,7 @@ export function full(shape: readonly number[], value: number, options: CreateOpt
   checkShape(shape, 'full');
   const dtype = options.dtype ?? 'float32';
   const data = allocate(dtype, numelOf(shape));
-  if (value !== 0) data.fill(storageOf(dtype, [value])[0] as never); // one element of data's own type
+  if (value !== 0) data.fill(storedElement(value, dtype) as never); // a bigint exactly when data is int64 storage
   return finish(data, [...shape], dtype, options);
 }
 
