@@ -115,7 +115,8 @@ export class Tensor {
       throw new AutogradError('requiresGrad_: only leaf tensors can change requiresGrad; use detach() for a non-leaf');
     }
     if (requiresGrad && !isFloat(this.dtype)) {
-      throw new DTypeError(`requiresGrad_: only float tensors can require grad, this one is ${this.dtype}`);
+      const why = isHalf(this.dtype) ? ` (kiln's ${this.dtype} is a storage dtype without gradients: compute in float32)` : '';
+      throw new DTypeError(`requiresGrad_: only float32 and float64 tensors can require grad, this one is ${this.dtype}${why}`);
     }
     this.leafRequiresGrad = requiresGrad;
     return this;
