@@ -8,7 +8,8 @@
  *
  * Rounding is to nearest, ties to even, as PyTorch's c10::Half and c10::BFloat16 do: values
  * past the largest finite one round to ±Infinity, tiny ones to subnormals or ±0. NaN becomes
- * PyTorch's canonical quiet NaN (float16: sign | 0x7E00; bfloat16: 0x7FC0, sign dropped).
+ * the NaN PyTorch 1.13's CPU tensor conversions give (float16: sign | 0x7E00; bfloat16:
+ * 0xFFFF, from its vectorized path). Decoding is exact, NaN sign and payload included.
  * A float64 value is first rounded to float32 (PyTorch converts double → half through float).
  */
 
@@ -59,17 +60,21 @@ export function float16BitsToFloat32(h: number): number {
   const exponent = (h >>> 10) & 0x1f;
   const mantissa = h & 0x3ff;
   if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa !== 0 ? NaN : sign * Infinity;
+  if (exponent === 0x1f && mantissa !== 0) {
+    u32[0] = ((h & 0x8000) << 16) | 0x7f800000 | (mantissa << 13); // NaN with its sign and payload
+    return f32[0];
+  }
+  if (exponent === 0x1f) return sign * Infinity;
   return sign * (1024 + mantissa) * 2 ** (exponent - 25);
 }
 
 /**
  * The bfloat16 bit pattern nearest to `v` (rounded to float32 first), ties to even.
  *
- * Example: `float32ToBFloat16Bits(1)` → `0x3F80`.
+ * Example: `float32ToBFloat16Bits(1)` → `0x3F80`; NaN → `0xFFFF`.
  */
 export function float32ToBFloat16Bits(v: number): number {
-  if (v !== v) return 0x7fc0;
+  if (v !== v) return 0xffff;
   const x = float32Bits(v);
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
