@@ -261,7 +261,7 @@ describe('layer errors name the layer and the sizes', () => {
     expect(() => new nn.BatchNorm1d(3).forward(k.zeros([1, 3]))).toThrow(/more than 1 value per channel/);
   });
   it('Embedding', () => {
-    expect(() => new nn.Embedding(3, 2).forward(k.zeros([2]))).toThrow(/Embedding: indices must be int32 or int64, got float32 \[2\]/);
+    expect(() => new nn.Embedding(3, 2).forward(k.zeros([2]))).toThrow(/Embedding\(3, 2\): indices must be int32 or int64, got float32 \[2\]/);
     expect(() => new nn.Embedding(3, 2, { paddingIdx: 3 })).toThrow(/paddingIdx 3/);
   });
   it('GroupNorm, LayerNorm, Maxout, Dropout', () => {
