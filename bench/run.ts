@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- <suite>`: runs one benchmark suite, prints its table and writes
- * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet.
+ * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, dtypes.
  */
 import { runConv } from './conv.js';
+import { runDtypes } from './dtypes.js';
 import { runGemm } from './gemm.js';
 import { runLenet } from './lenet.js';
 import { runOptim } from './optim.js';
@@ -17,6 +18,7 @@ const SUITES: Record<string, () => BenchRow[]> = {
   conv: () => runConv(),
   optim: runOptim,
   rnn: runRnn,
+  dtypes: runDtypes,
 };
 
 const name = process.argv[2];

@@ -28,7 +28,11 @@ function float32Bits(v: number): number {
  * Example: `float32ToFloat16Bits(1)` → `0x3C00`; `float32ToFloat16Bits(65520)` → `0x7C00` (Infinity).
  */
 export function float32ToFloat16Bits(v: number): number {
-  const x = float32Bits(v);
+  return float32BitsToFloat16Bits(float32Bits(v));
+}
+
+/** float32ToFloat16Bits on the float32 bit pattern `x` (an unsigned 32-bit integer). */
+function float32BitsToFloat16Bits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exponent = (x >>> 23) & 0xff;
   const mantissa = x & 0x7fffff;
@@ -74,8 +78,12 @@ export function float16BitsToFloat32(h: number): number {
  * Example: `float32ToBFloat16Bits(1)` → `0x3F80`; NaN → `0xFFFF`.
  */
 export function float32ToBFloat16Bits(v: number): number {
-  if (v !== v) return 0xffff;
-  const x = float32Bits(v);
+  return float32BitsToBFloat16Bits(float32Bits(v));
+}
+
+/** float32ToBFloat16Bits on the float32 bit pattern `x` (an unsigned 32-bit integer). */
+function float32BitsToBFloat16Bits(x: number): number {
+  if ((x & 0x7fffffff) > 0x7f800000) return 0xffff; // NaN
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
@@ -95,14 +103,43 @@ export const HALF_CODECS = {
   bfloat16: { encode: float32ToBFloat16Bits, decode: bfloat16BitsToFloat32 },
 } as const;
 
-/** Decodes every element of `bits` (float16 or bfloat16 patterns) into `out` (same length). */
-export function decodeHalf(dtype: 'float16' | 'bfloat16', bits: Uint16Array, out: Float32Array | Float64Array): void {
-  const decode = HALF_CODECS[dtype].decode;
-  for (let i = 0; i < bits.length; i++) out[i] = decode(bits[i]);
+let float16Values: Float32Array | null = null;
+
+/** The value of every float16 bit pattern (256 KiB, built on first use): decoding is a lookup. */
+function float16Table(): Float32Array {
+  if (float16Values === null) {
+    float16Values = new Float32Array(0x10000);
+    for (let h = 0; h < 0x10000; h++) float16Values[h] = float16BitsToFloat32(h);
+  }
+  return float16Values;
 }
 
-/** Encodes every element of `values` into float16 or bfloat16 patterns in `out` (same length). */
+/** Decodes every element of `bits` (float16 or bfloat16 patterns) into `out` (same length). */
+export function decodeHalf(dtype: 'float16' | 'bfloat16', bits: Uint16Array, out: Float32Array | Float64Array): void {
+  const n = bits.length;
+  if (dtype === 'float16') {
+    const table = float16Table();
+    for (let i = 0; i < n; i++) out[i] = table[bits[i]];
+  } else if (out instanceof Float32Array) {
+    const out32 = new Uint32Array(out.buffer, out.byteOffset, n); // bfloat16 is a float32's top half
+    for (let i = 0; i < n; i++) out32[i] = bits[i] << 16;
+  } else {
+    for (let i = 0; i < n; i++) out[i] = bfloat16BitsToFloat32(bits[i]);
+  }
+}
+
+/**
+ * Encodes every element of `values` into float16 or bfloat16 patterns in `out` (same length).
+ * float32 sources are read as bit patterns directly.
+ */
 export function encodeHalf(dtype: 'float16' | 'bfloat16', values: ArrayLike<number>, out: Uint16Array): void {
+  const n = values.length;
+  if (values instanceof Float32Array) {
+    const x = new Uint32Array(values.buffer, values.byteOffset, n);
+    if (dtype === 'float16') for (let i = 0; i < n; i++) out[i] = float32BitsToFloat16Bits(x[i]);
+    else for (let i = 0; i < n; i++) out[i] = float32BitsToBFloat16Bits(x[i]);
+    return;
+  }
   const encode = HALF_CODECS[dtype].encode;
-  for (let i = 0; i < values.length; i++) out[i] = encode(values[i]);
+  for (let i = 0; i < n; i++) out[i] = encode(values[i]);
 }

@@ -40,7 +40,11 @@ export function convertInto(src: DataArray, from: DType, out: DataArray, to: DTy
   }
   let values: NumberArray = src;
   if (isHalf(from)) {
-    values = new Float64Array(src.length);
+    if (to === 'float32' || to === 'float64') {
+      decodeHalf(from, src as Uint16Array, out as FloatArray);
+      return;
+    }
+    values = new Float32Array(src.length); // exact: every half value is a float32
     decodeHalf(from, src as Uint16Array, values);
   }
   if (to === 'bool') {
