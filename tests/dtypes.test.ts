@@ -290,6 +290,9 @@ describe('creation, conversion and printing', () => {
     expect(k.tensor([1.5]).half().dtype).toBe('float16');
     expect(k.tensor([1.5]).to('bfloat16').toArray()).toEqual([1.5]);
     expect(() => k.tensor([1n], { dtype: 'float32' })).toThrow(/bigint elements need dtype int64/);
+    expect(Array.from(k.tensor(BigInt64Array.of(2n ** 63n - 1n)).data as BigInt64Array)).toEqual([2n ** 63n - 1n]);
+    expect(Array.from(k.tensor(Uint16Array.of(0x7c01, 0xffc1), { dtype: 'float16' }).data)).toEqual([0x7c01, 0xffc1]); // kept bit for bit
+    expect(() => k.tensor(Uint16Array.of(1))).toThrow(/Uint16Array holds float16 or bfloat16 bits/);
   });
 
   it('item() is exact up to 2^53; beyond it item() throws and itemBigInt() is exact', () => {

@@ -1,7 +1,7 @@
 /**
  * Conversions between dtypes, and turning plain numbers into tensors for mixed-type operands.
  */
-import { allocate, isFloat, isFloatingPoint, isHalf, promoteTypes, type DataArray, type DType, type FloatArray, type NumberArray } from '../dtype.js';
+import { allocate, copyInto, isFloat, isFloatingPoint, isHalf, promoteTypes, type DataArray, type DType, type FloatArray, type NumberArray } from '../dtype.js';
 import { DTypeError } from '../errors.js';
 import { decodeHalf, encodeHalf, HALF_CODECS } from '../half.js';
 import { record } from '../autograd/engine.js';
@@ -34,6 +34,10 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 
 /** Converts `src` (elements of `from`) into `out` (elements of `to`), element by element; same length. */
 export function convertInto(src: DataArray, from: DType, out: DataArray, to: DType): void {
+  if (from === to) {
+    copyInto(out, src); // bit for bit (float16 NaN payloads too)
+    return;
+  }
   if (src instanceof BigInt64Array) {
     convertFromInt64(src, out, to);
     return;
