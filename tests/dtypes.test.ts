@@ -229,6 +229,15 @@ describe('int64: exact arithmetic (PyTorch 1.13 fixture)', () => {
     });
   }
 
+  it('clamp keeps an integer dtype with integer bounds (indices stay indices), gives float32 with fractional ones', () => {
+    const idx = k.tensor([-3n, 1n, 2n ** 40n]);
+    expect(k.clamp(idx, 0, 4).dtype).toBe('int64');
+    expect(k.clamp(idx, 0, 4).toArray()).toEqual([0, 1, 4]);
+    expect(k.clamp(idx, undefined, 2).toArray()).toEqual([-3, 1, 2]);
+    expect(k.clamp(k.tensor([5, -5], { dtype: 'int32' }), 0).toArray()).toEqual([5, 0]);
+    expect(k.clamp(idx, 0.5).dtype).toBe('float32');
+  });
+
   it('int64 + number stays int64, / gives float32, matmul computes exactly below 2^53', () => {
     const a = k.tensor([1n, 2n, 3n]);
     expect(a.dtype).toBe('int64');

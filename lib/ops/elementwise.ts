@@ -7,7 +7,7 @@
  */
 import { BinaryOp, CompareOp, UnaryOp, type BinaryOpCode, type CompareOpCode, type UnaryOpCode } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
-import { allocateOutput, isHalf, type FloatArray } from '../dtype.js';
+import { allocateOutput, isHalf, isIntegral, type FloatArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { broadcastShapes, formatShape, makeBroadcastPlan, numelOf, sameShape } from '../shape.js';
@@ -297,7 +297,10 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
 
 /**
  * Limits x to [min, max] (either bound may be omitted). The gradient passes where
- * min ≤ x ≤ max, as in PyTorch.
+ * min ≤ x ≤ max, as in PyTorch. An integer tensor with integer bounds keeps its dtype;
+ * other non-float tensors (or fractional bounds) give float32; float16/bfloat16 keep theirs.
+ *
+ * Example: `clamp(indices, 0, n - 1)` stays int64 for int64 indices.
  */
 export function clamp(x: Tensor, min?: number, max?: number): Tensor {
   checkTensor('clamp', x);
@@ -306,6 +309,11 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
   const hi = max ?? Infinity;
   if (Number.isNaN(lo) || Number.isNaN(hi)) throw new RangeError(`clamp: bounds must not be NaN (min=${min}, max=${max})`);
   if (isHalf(x.dtype)) return cast(clamp(x.float(), min, max), x.dtype);
+  if (isIntegral(x.dtype) && [min, max].every((b) => b === undefined || Number.isInteger(b))) {
+    // Integer tensor, integer bounds: the result keeps the dtype, as in PyTorch (indices stay indices).
+    const low = min === undefined ? x : maximum(x, min);
+    return max === undefined ? low : minimum(low, max);
+  }
   const input = toFloat(x);
   const out = allocateOutput(input.dtype, input.numel);
   getBackend().clamp(input.data as Float32Array, lo, hi, out as Float32Array);
