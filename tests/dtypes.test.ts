@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 import * as k from '../lib/index.js';
+import { BinaryOp, ReduceOp } from '../lib/backend/backend.js';
+import { referenceBackend } from '../lib/backend/reference/index.js';
 import { F, type DType, type Tensor } from '../lib/index.js';
 
 type Outcome = { dtype: DType } | { error: string };
@@ -228,6 +230,31 @@ describe('int64: exact arithmetic (PyTorch 1.13 fixture)', () => {
       });
     });
   }
+
+  for (const backend of backends) {
+    it(`broadcasting, reductions over inner axes and index ops work on int64 storage (${backend})`, () => {
+      k.withBackend(backend, () => {
+        const col = k.tensor([[2n ** 60n], [-1n]]);
+        const row = k.tensor([1n, 2n, 3n]);
+        const s = k.add(col, row);
+        expect(s.shape).toEqual([2, 3]);
+        expect(Array.from(s.data as BigInt64Array)).toEqual([2n ** 60n + 1n, 2n ** 60n + 2n, 2n ** 60n + 3n, 0n, 1n, 2n]);
+        const cube = k.arange(0, 24, 1, { dtype: 'int64' }).reshape([2, 3, 4]);
+        expect(k.sum(cube, 1).toArray()).toEqual([[12, 15, 18, 21], [48, 51, 54, 57]]);
+        expect(k.max(cube, 2).values.toArray()).toEqual([[3, 7, 11], [15, 19, 23]]);
+        expect(k.indexSelect(cube, 1, k.tensor([2, 0], { dtype: 'int32' })).dtype).toBe('int64');
+        expect(k.scatterAdd(k.zeros([3], { dtype: 'int64' }), 0, k.tensor([0n, 0n, 2n]), k.tensor([5n, 6n, 7n])).toArray()).toEqual([11, 0, 7]);
+        expect(k.cat([row, row]).dtype).toBe('int64');
+      });
+    });
+  }
+
+  it('the reference kernels refuse float16/bfloat16 bits rather than compute on them', () => {
+    const bits = Uint16Array.of(0x3c00, 0x4000);
+    const ref = referenceBackend;
+    expect(() => ref.binary(BinaryOp.add, bits, bits, new Uint16Array(2), null)).toThrow(/float16\/bfloat16 storage must be converted to float32 first/);
+    expect(() => ref.reduce(ReduceOp.sum, bits, new Uint16Array(1), 1, 2, 1)).toThrow(/float16\/bfloat16 storage/);
+  });
 
   it('clamp keeps an integer dtype with integer bounds (indices stay indices), gives float32 with fractional ones', () => {
     const idx = k.tensor([-3n, 1n, 2n ** 40n]);
