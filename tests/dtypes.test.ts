@@ -256,6 +256,17 @@ describe('int64: exact arithmetic (PyTorch 1.13 fixture)', () => {
     expect(() => ref.reduce(ReduceOp.sum, bits, new Uint16Array(1), 1, 2, 1)).toThrow(/float16\/bfloat16 storage/);
   });
 
+  it('an integer tensor to a non-negative integer power stays integer and exact; a negative power throws', () => {
+    const x = k.tensor([3n, -2n, 2n]);
+    expect(k.pow(x, 3).dtype).toBe('int64');
+    expect(k.pow(x, 3).toArray()).toEqual([27, -8, 8]);
+    expect(k.pow(x, 0).toArray()).toEqual([1, 1, 1]);
+    expect(Array.from(k.pow(k.tensor([3n]), 39).data as BigInt64Array)).toEqual([3n ** 39n]); // beyond 2^53, exact
+    expect(k.pow(k.tensor([2, 3], { dtype: 'int32' }), 2).toArray()).toEqual([4, 9]);
+    expect(k.pow(x, 0.5).dtype).toBe('float32');
+    expect(() => k.pow(x, -1)).toThrow(/pow: integers to negative integer powers are not allowed \(int64 tensor \*\* -1\)/);
+  });
+
   it('clamp keeps an integer dtype with integer bounds (indices stay indices), gives float32 with fractional ones', () => {
     const idx = k.tensor([-3n, 1n, 2n ** 40n]);
     expect(k.clamp(idx, 0, 4).dtype).toBe('int64');

@@ -15,6 +15,7 @@ import { Tensor, type TensorLike } from '../tensor.js';
 import { cast, checkTensor, commonOperands, scalarTensor, toFloat } from './cast.js';
 import { expand } from './shape.js';
 import { sumTo } from './reduce.js';
+import { onesLike } from './creation.js';
 
 
 // ---------------------------------------------------------------------------------------
@@ -73,12 +74,15 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
 }
 
 /**
- * a raised to b elementwise (float result), broadcasting. The gradient with respect to b
- * is taken as 0 where a = 0, as PyTorch does.
+ * a raised to b elementwise, broadcasting. The gradient with respect to b is taken as 0 where
+ * a = 0, as PyTorch does. An integer tensor to a non-negative integer number stays integer
+ * (exact, wrapping like C++; a negative integer power of an integer tensor throws, as in
+ * PyTorch); other integer or bool operands give float32.
  *
  * Example: `pow(x, 2)` squares x.
  */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
+  if (a instanceof Tensor && isIntegral(a.dtype) && typeof b === 'number' && Number.isInteger(b)) return integerPower(a, b);
   const [ia, ib] = commonOperands('pow', a, b, true);
   if (isHalf(ia.dtype)) return cast(pow(ia.float(), ib.float()), ia.dtype);
   const ta = toFloat(ia);
@@ -88,6 +92,18 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
     ta.requiresGrad ? sumTo(mul(g, mul(tb, pow(ta, sub(tb, 1)))), ta.shape) : null,
     tb.requiresGrad ? sumTo(where(eq(ta, 0), 0, mul(g, mul(out, log(ta)))), tb.shape) : null,
   ]);
+}
+
+/** x ** n for an integer tensor and an integer n ≥ 0, by repeated squaring (integer tensors carry no gradient). */
+function integerPower(x: Tensor, n: number): Tensor {
+  if (n < 0) throw new DTypeError(`pow: integers to negative integer powers are not allowed (${x.dtype} tensor ** ${n}), as in PyTorch; convert to float first`);
+  let result = onesLike(x);
+  let base = x;
+  for (let e = n; e > 0; e = Math.floor(e / 2)) {
+    if (e % 2 === 1) result = mul(result, base);
+    if (e > 1) base = mul(base, base);
+  }
+  return result;
 }
 
 function extremum(op: 'maximum' | 'minimum', a: TensorLike, b: TensorLike): Tensor {
