@@ -3,8 +3,9 @@
  * header length N, N bytes of UTF-8 JSON describing each tensor (`dtype`, `shape`,
  * `data_offsets` into the data section) plus an optional `__metadata__` map of strings, then
  * the raw little-endian tensor data. kiln writes what the reference implementation writes:
- * the header padded with spaces to a multiple of 8 bytes, tensors stored by descending dtype
- * alignment then name, back to back, so Python's `safetensors` reads kiln files directly.
+ * the header padded with spaces to a multiple of 8 bytes, tensors stored in its dtype order
+ * (WRITE_RANK) then by name, back to back, so a file is byte for byte what
+ * `safetensors.torch.save_file` writes for the same tensors, and Python reads kiln files directly.
  * Reading checks every field and names what is wrong in a corrupt or truncated file.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
@@ -46,6 +47,13 @@ const CODES: Record<DType, { code: string; bytes: number }> = {
 };
 const DTYPE_OF_CODE = new Map(Object.entries(CODES).map(([dtype, { code }]) => [code, dtype as DType]));
 
+/**
+ * The order of the reference implementation's Dtype enum, which its writer sorts tensors by
+ * (descending, then by name): wider types first, and within one width I64 before F64, F32
+ * before I32, BF16 before F16 before I16, I8 before U8 before BOOL.
+ */
+const WRITE_RANK: Record<DType, number> = { bool: 0, uint8: 1, int8: 2, int16: 3, float16: 4, bfloat16: 5, int32: 6, float32: 7, float64: 8, int64: 9 };
+
 /** The largest header kiln accepts (the reference implementation's limit). */
 const MAX_HEADER_BYTES = 100_000_000;
 
@@ -66,8 +74,8 @@ export function serialize(tensors: Record<string, Tensor>, metadata: Record<stri
     if (typeof value !== 'string') throw new SafetensorsError(`serialize: metadata '${key}' must be a string, got ${typeof value}`);
   }
   const names = Object.keys(tensors).sort((a, b) => {
-    const bySize = CODES[tensors[b].dtype].bytes - CODES[tensors[a].dtype].bytes;
-    return bySize !== 0 ? bySize : a < b ? -1 : a > b ? 1 : 0;
+    const byDtype = WRITE_RANK[tensors[b].dtype] - WRITE_RANK[tensors[a].dtype];
+    return byDtype !== 0 ? byDtype : a < b ? -1 : a > b ? 1 : 0;
   });
   const header: Record<string, unknown> = Object.keys(metadata).length > 0 ? { __metadata__: metadata } : {};
   let offset = 0;
