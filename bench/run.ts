@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- <suite>`: runs one benchmark suite, prints its table and writes
- * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views.
+ * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views, dtypes.
  */
 import { runConv } from './conv.js';
+import { runDtypes } from './dtypes.js';
 import { runGemm } from './gemm.js';
 import { runLenet } from './lenet.js';
 import { runOptim } from './optim.js';
@@ -19,6 +20,7 @@ const SUITES: Record<string, () => BenchRow[]> = {
   optim: runOptim,
   rnn: runRnn,
   views: runViews,
+  dtypes: runDtypes,
 };
 
 const name = process.argv[2];

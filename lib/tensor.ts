@@ -6,7 +6,8 @@
  * are the same op.
  */
 import type { DataArray, DType } from './dtype.js';
-import { isFloat } from './dtype.js';
+import { isFloat, isFloatingPoint, isHalf } from './dtype.js';
+import { decodeHalf } from './half.js';
 import { AutogradError, DTypeError, ReleasedTensorError } from './errors.js';
 import { type BackwardOptions, type GradNode, runBackward } from './autograd/engine.js';
 import { formatTensor } from './format.js';
@@ -275,7 +276,8 @@ export class Tensor {
       throw new AutogradError('requiresGrad_: only leaf tensors can change requiresGrad; use detach() for a non-leaf');
     }
     if (requiresGrad && !isFloat(this.dtype)) {
-      throw new DTypeError(`requiresGrad_: only float tensors can require grad, this one is ${this.dtype}`);
+      const why = isHalf(this.dtype) ? ` (kiln's ${this.dtype} is a storage dtype without gradients: compute in float32)` : '';
+      throw new DTypeError(`requiresGrad_: only float32 and float64 tensors can require grad, this one is ${this.dtype}${why}`);
     }
     this.leafRequiresGrad = requiresGrad;
     return this;
@@ -367,17 +369,38 @@ export class Tensor {
     return Tensor.fromStorage(this.storage, this.shape, this.strides, this.storageOffset, this.dtype, null);
   }
 
-  /** The single element of a one-element tensor, as a number. */
+  /**
+   * The single element of a one-element tensor, as a number (float16/bfloat16 decoded, bool
+   * as 0 or 1). An int64 element beyond ±2⁵³ has no exact number: item() throws a RangeError
+   * then, and itemBigInt() returns it exactly (PyTorch returns a Python int).
+   *
+   * Example: `sum(x).item()`.
+   */
   item(): number {
     if (this.numel !== 1) throw new RangeError(`item: the tensor has ${this.numel} elements (shape [${this.shape.join(', ')}]), not 1`);
-    return Number(this.data[0]);
+    return elementValues(this, 'item')[0];
   }
 
-  /** The elements as nested arrays of numbers (a number for a 0-d tensor). */
+  /**
+   * The single element of a one-element integer or bool tensor, exactly, as a bigint.
+   *
+   * Example: `tensor([2n ** 62n], { dtype: 'int64' }).itemBigInt()` → `4611686018427387904n`.
+   */
+  itemBigInt(): bigint {
+    if (this.numel !== 1) throw new RangeError(`itemBigInt: the tensor has ${this.numel} elements (shape [${this.shape.join(', ')}]), not 1`);
+    if (isFloatingPoint(this.dtype)) throw new DTypeError(`itemBigInt: needs an integer or bool tensor, got ${this.dtype}`);
+    return BigInt(this.data[0]);
+  }
+
+  /**
+   * The elements as nested arrays of numbers (a number for a 0-d tensor); float16/bfloat16
+   * decoded. Throws a RangeError for an int64 element beyond ±2⁵³ (read `.data`, a
+   * BigInt64Array, for those).
+   */
   toArray(): NestedNumbers {
-    const data = this.data;
+    const values = elementValues(this, 'toArray');
     const build = (dim: number, offset: number, stride: number): NestedNumbers => {
-      if (dim === this.ndim) return Number(data[offset]);
+      if (dim === this.ndim) return values[offset];
       const size = this.shape[dim];
       const inner = stride / Math.max(size, 1);
       const out: NestedNumbers[] = new Array(size);
@@ -408,6 +431,34 @@ export class Tensor {
   /** As int32 (floats truncate toward zero). */
   int(): Tensor {
     return cast.cast(this, 'int32');
+  }
+  /** As int64 (floats truncate toward zero). Example: `labels.long()`. */
+  long(): Tensor {
+    return cast.cast(this, 'int64');
+  }
+  /** As int16. */
+  short(): Tensor {
+    return cast.cast(this, 'int16');
+  }
+  /** As int8 (PyTorch's char()). */
+  char(): Tensor {
+    return cast.cast(this, 'int8');
+  }
+  /** As uint8 (PyTorch's byte()). */
+  byte(): Tensor {
+    return cast.cast(this, 'uint8');
+  }
+  /** As bool (`x != 0`). */
+  bool(): Tensor {
+    return cast.cast(this, 'bool');
+  }
+  /** As float16, rounded to nearest even. Example: `w.half()`. */
+  half(): Tensor {
+    return cast.cast(this, 'float16');
+  }
+  /** As bfloat16, rounded to nearest even. */
+  bfloat16(): Tensor {
+    return cast.cast(this, 'bfloat16');
   }
 
   // ---- elementwise ------------------------------------------------------------------
@@ -767,6 +818,25 @@ function stridesAreContiguous(shape: readonly number[], strides: readonly number
   }
   return true;
 }
+
+/**
+ * t's elements as numbers: float16/bfloat16 decoded, int64 converted after checking that each
+ * is exact (|v| ≤ 2⁵³), else a RangeError naming `op`.
+ */
+function elementValues(t: Tensor, op: string): ArrayLike<number> {
+  const data = t.data;
+  if (isHalf(t.dtype)) {
+    const values = new Float32Array(data.length);
+    decodeHalf(t.dtype, data as Uint16Array, values);
+    return values;
+  }
+  if (!(data instanceof BigInt64Array)) return data;
+  const bad = data.findIndex((v) => v > MAX_EXACT || v < -MAX_EXACT);
+  if (bad >= 0) throw new RangeError(`${op}: int64 element ${bad} is ${data[bad]}, beyond ±2^53 where numbers are exact; use itemBigInt() or .data (a BigInt64Array)`);
+  return Float64Array.from(data, Number);
+}
+
+const MAX_EXACT = 2n ** 53n;
 
 /** The error for reading a tensor whose storage a tidy() scope released. */
 function releasedError(shape: readonly number[]): ReleasedTensorError {

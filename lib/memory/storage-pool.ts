@@ -8,7 +8,7 @@
  * been cut off from them), are keyed by element type and length, and leave it when reused or
  * when the outermost scope after the one that gave them back ends without reusing them.
  */
-import type { DataArray } from '../dtype.js';
+import { fillWith, type DataArray } from '../dtype.js';
 
 /**
  * A pooled array and the number of the outermost scope that gave it back. Each key's list is
@@ -46,13 +46,13 @@ export function takePooled(type: string, length: number, zeroed: boolean): DataA
   const list = pooled.get(keyOf(type, length));
   const entry = list?.pop();
   if (entry === undefined) return null;
-  if (zeroed) entry.array.fill(0);
+  if (zeroed) fillWith(entry.array, 0);
   return entry.array;
 }
 
 /** Adds an array nobody can read any more (tidy() detached its old views) to the pool. */
 export function givePooled(array: DataArray): void {
-  if (poisoning) array.fill(array instanceof Float32Array || array instanceof Float64Array ? NaN : 0x7b);
+  if (poisoning) fillWith(array, array instanceof Float32Array || array instanceof Float64Array ? NaN : 0x7b);
   const key = keyOf(array.constructor.name, array.length);
   let list = pooled.get(key);
   if (list === undefined) {

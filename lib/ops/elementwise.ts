@@ -3,11 +3,13 @@
  * comparisons, where and clamp. Each op's forward calls one backend kernel; its backward is
  * written with other ops, so it is itself differentiable (createGraph works). Binary ops and
  * comparisons read non-contiguous views in place (a strided plan); the others read `.data`,
- * a contiguous copy of a view.
+ * a contiguous copy of a view. Operands are promoted with PyTorch's rules (promoteTypes);
+ * float16/bfloat16 operands are computed in float32 and the result rounded back to their
+ * dtype (they carry no gradients).
  */
 import { BinaryOp, CompareOp, UnaryOp, type BinaryOpCode, type CompareOpCode, type UnaryOpCode } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
-import { allocateOutput, type DataArray, type FloatArray } from '../dtype.js';
+import { allocateOutput, isHalf, isIntegral, type DataArray, type FloatArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { broadcastShapes, formatShape, makeBroadcastPlan, makeStridedPlan, numelOf, sameShape } from '../shape.js';
@@ -15,6 +17,7 @@ import { Tensor, type TensorLike } from '../tensor.js';
 import { cast, checkTensor, commonOperands, scalarTensor, toFloat } from './cast.js';
 import { expand } from './shape.js';
 import { sumTo } from './reduce.js';
+import { onesLike } from './creation.js';
 
 
 // ---------------------------------------------------------------------------------------
@@ -52,6 +55,7 @@ function fromFirstElement(x: Tensor): DataArray {
  */
 export function add(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands('add', a, b, true);
+  if (isHalf(ta.dtype)) return cast(add(ta.float(), tb.float()), ta.dtype);
   const out = binaryForward('add', BinaryOp.add, ta, tb);
   return record(out, 'add', [ta, tb], (g) => [sumTo(g, ta.shape), sumTo(g, tb.shape)], []);
 }
@@ -59,6 +63,7 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
 /** a − b, broadcasting. */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands('sub', a, b, true);
+  if (isHalf(ta.dtype)) return cast(sub(ta.float(), tb.float()), ta.dtype);
   const out = binaryForward('sub', BinaryOp.sub, ta, tb);
   return record(out, 'sub', [ta, tb], (g) => [sumTo(g, ta.shape), tb.requiresGrad ? sumTo(neg(g), tb.shape) : null], []);
 }
@@ -66,6 +71,7 @@ export function sub(a: TensorLike, b: TensorLike): Tensor {
 /** a · b elementwise, broadcasting. */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands('mul', a, b, true);
+  if (isHalf(ta.dtype)) return cast(mul(ta.float(), tb.float()), ta.dtype);
   const out = binaryForward('mul', BinaryOp.mul, ta, tb);
   return record(
     out,
@@ -79,6 +85,7 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
 /** a / b elementwise (true division: int operands give float32), broadcasting. */
 export function div(a: TensorLike, b: TensorLike): Tensor {
   const [ia, ib] = commonOperands('div', a, b, true);
+  if (isHalf(ia.dtype)) return cast(div(ia.float(), ib.float()), ia.dtype);
   const ta = toFloat(ia);
   const tb = toFloat(ib);
   const out = binaryForward('div', BinaryOp.div, ta, tb);
@@ -92,13 +99,17 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
 }
 
 /**
- * a raised to b elementwise (float result), broadcasting. The gradient with respect to b
- * is taken as 0 where a = 0, as PyTorch does.
+ * a raised to b elementwise, broadcasting. The gradient with respect to b is taken as 0 where
+ * a = 0, as PyTorch does. An integer tensor to a non-negative integer number stays integer
+ * (exact, wrapping like C++; a negative integer power of an integer tensor throws, as in
+ * PyTorch); other integer or bool operands give float32.
  *
  * Example: `pow(x, 2)` squares x.
  */
 export function pow(a: TensorLike, b: TensorLike): Tensor {
+  if (a instanceof Tensor && isIntegral(a.dtype) && typeof b === 'number' && Number.isInteger(b)) return integerPower(a, b);
   const [ia, ib] = commonOperands('pow', a, b, true);
+  if (isHalf(ia.dtype)) return cast(pow(ia.float(), ib.float()), ia.dtype);
   const ta = toFloat(ia);
   const tb = toFloat(ib);
   const out = binaryForward('pow', BinaryOp.pow, ta, tb);
@@ -114,8 +125,21 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   );
 }
 
+/** x ** n for an integer tensor and an integer n ≥ 0, by repeated squaring (integer tensors carry no gradient). */
+function integerPower(x: Tensor, n: number): Tensor {
+  if (n < 0) throw new DTypeError(`pow: integers to negative integer powers are not allowed (${x.dtype} tensor ** ${n}), as in PyTorch; convert to float first`);
+  let result = onesLike(x);
+  let base = x;
+  for (let e = n; e > 0; e = Math.floor(e / 2)) {
+    if (e % 2 === 1) result = mul(result, base);
+    if (e > 1) base = mul(base, base);
+  }
+  return result;
+}
+
 function extremum(op: 'maximum' | 'minimum', a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands(op, a, b, true);
+  if (isHalf(ta.dtype)) return cast(extremum(op, ta.float(), tb.float()), ta.dtype);
   const out = binaryForward(op, BinaryOp[op], ta, tb);
   return record(out, op, [ta, tb], (g) => {
     // The winner takes the gradient; ties split it evenly, as in PyTorch.
@@ -156,6 +180,7 @@ function unaryForward(op: string, code: UnaryOpCode, x: Tensor): Tensor {
 type Reads = 'input' | 'output' | 'nothing';
 
 function unaryOp(name: keyof typeof UnaryOp, x: Tensor, reads: Reads, backward: (g: Tensor, x: Tensor, y: Tensor) => Tensor): Tensor {
+  if (x instanceof Tensor && isHalf(x.dtype)) return cast(unaryOp(name, x.float(), reads, backward), x.dtype);
   const y = unaryForward(name, UnaryOp[name], x);
   const input = y.dtype === x.dtype ? x : cast(x, y.dtype);
   return record(y, name, [input], (g) => [backward(g, input, y)], reads === 'input' ? [input] : reads === 'output' ? [y] : []);
@@ -250,6 +275,7 @@ export function relu(x: Tensor): Tensor {
 
 function compareOp(op: keyof typeof CompareOp, a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands(op, a, b, false);
+  if (isHalf(ta.dtype)) return compareOp(op, ta.float(), tb.float());
   const outShape = sameShape(ta.shape, tb.shape) ? ta.shape : broadcastShapes(ta.shape, tb.shape, op);
   const out = allocateOutput('bool', numelOf(outShape));
   if (ta.isContiguous() && tb.isContiguous()) {
@@ -329,7 +355,10 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
 
 /**
  * Limits x to [min, max] (either bound may be omitted). The gradient passes where
- * min ≤ x ≤ max, as in PyTorch.
+ * min ≤ x ≤ max, as in PyTorch. An integer tensor with integer bounds keeps its dtype;
+ * other non-float tensors (or fractional bounds) give float32; float16/bfloat16 keep theirs.
+ *
+ * Example: `clamp(indices, 0, n - 1)` stays int64 for int64 indices.
  */
 export function clamp(x: Tensor, min?: number, max?: number): Tensor {
   checkTensor('clamp', x);
@@ -337,6 +366,12 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
   const lo = min ?? -Infinity;
   const hi = max ?? Infinity;
   if (Number.isNaN(lo) || Number.isNaN(hi)) throw new RangeError(`clamp: bounds must not be NaN (min=${min}, max=${max})`);
+  if (isHalf(x.dtype)) return cast(clamp(x.float(), min, max), x.dtype);
+  if (isIntegral(x.dtype) && [min, max].every((b) => b === undefined || Number.isInteger(b))) {
+    // Integer tensor, integer bounds: the result keeps the dtype, as in PyTorch (indices stay indices).
+    const low = min === undefined ? x : maximum(x, min);
+    return max === undefined ? low : minimum(low, max);
+  }
   const input = toFloat(x);
   const out = allocateOutput(input.dtype, input.numel);
   getBackend().clamp(input.data as Float32Array, lo, hi, out as Float32Array);

@@ -3,8 +3,8 @@
  * treated as a row (left) or column (right) vector, and leading batch dims broadcast.
  */
 import { getBackend } from '../backend/index.js';
-import { allocateOutput, promoteTypes, type DType, type FloatArray } from '../dtype.js';
-import { ShapeError } from '../errors.js';
+import { allocateOutput, isFloat, isHalf, promoteTypes, type DType, type FloatArray } from '../dtype.js';
+import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { broadcastShapes, contiguousStrides, formatShape, numelOf, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -26,9 +26,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) {
     throw new ShapeError(`matmul: both operands need at least 1 dim, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   }
-  const dtype = floatType(a.dtype, b.dtype);
-  const ta = cast(a, dtype);
-  const tb = cast(b, dtype);
+  const dtype = matmulType(a.dtype, b.dtype);
+  if (dtype !== a.dtype) return cast(matmul(cast(a, dtype), cast(b, dtype)), a.dtype);
+  const ta = a;
+  const tb = b;
   if (ta.ndim === 1 && tb.ndim === 1) return reshape(matmul(unsqueeze(ta, 0), tb), []);
   if (ta.ndim === 1) return squeeze(matmul(unsqueeze(ta, 0), tb), -2);
   if (tb.ndim === 1) return squeeze(matmul(ta, unsqueeze(tb, -1)), -1);
@@ -42,9 +43,20 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return matmulCore(batchable(ta, batch), batchable(tb, batch), false, false);
 }
 
-function floatType(a: DType, b: DType): DType {
-  const t = promoteTypes(a, b);
-  return t === 'float64' ? 'float64' : 'float32';
+/**
+ * The dtype matmul computes a (dtype a) times b (dtype b) in. As in PyTorch both operands must
+ * have one dtype (it raises "expected scalar type Float but found Long" otherwise; matmul does
+ * not promote). float32 and float64 compute as they are; float16 and bfloat16 in float32;
+ * integers in float64 (results exact while every partial sum stays below 2⁵³); bool raises.
+ * The result has the operands' dtype.
+ */
+function matmulType(a: DType, b: DType): DType {
+  if (a !== b) {
+    throw new DTypeError(`matmul: both operands must have the same dtype, got ${a} and ${b} (PyTorch raises too); convert one with .to('${promoteTypes(a, b)}')`);
+  }
+  if (a === 'bool') throw new DTypeError('matmul: not defined for bool tensors (PyTorch raises too); convert them with .int() or .float()');
+  if (isFloat(a)) return a;
+  return isHalf(a) ? 'float32' : 'float64';
 }
 
 /** x itself when its batch dims already equal `batch` or hold one matrix; else x expanded to `batch`. */
@@ -191,8 +203,8 @@ export function matmulTransposed(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim !== 2 || b.shape[1] !== k) {
     throw new ShapeError(`matmulTransposed: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not fit: need (…, k) and (n, k)`);
   }
-  const dtype = floatType(a.dtype, b.dtype);
-  const rows = reshape(cast(a, dtype), [-1, k]);
-  const out = matmulCore(rows, cast(b, dtype), false, true);
+  const dtype = matmulType(a.dtype, b.dtype);
+  if (dtype !== a.dtype) return cast(matmulTransposed(cast(a, dtype), cast(b, dtype)), a.dtype);
+  const out = matmulCore(reshape(a, [-1, k]), b, false, true);
   return reshape(out, [...a.shape.slice(0, -1), b.shape[0]]);
 }

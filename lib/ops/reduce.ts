@@ -4,7 +4,7 @@
  */
 import { ReduceOp, type ReduceOpCode } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
-import { allocate, isFloat, type DType } from '../dtype.js';
+import { allocate, isFloat, isHalf, type DType } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { blockAround, formatShape, normalizeDim, numelOf, sameShape, type Shape } from '../shape.js';
@@ -67,14 +67,17 @@ function spreadBack(g: Tensor, shape: Shape, axes: readonly number[]): Tensor {
 }
 
 /**
- * Sum over `dims` (all when omitted); keepdim keeps them as size 1. int32 and bool sum to int32.
+ * Sum over `dims` (all when omitted); keepdim keeps them as size 1. Floats sum in their dtype
+ * (float16/bfloat16 accumulate in float32, rounded back); int64 sums exactly to int64; the
+ * other integer dtypes and bool sum to int32, kiln's default integer type (PyTorch: int64).
  *
  * Example: `sum(x, 1)` of a (2, 3) gives (2,); `sum(x, [0, 1], true)` gives (1, 1).
  */
 export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   checkTensor('sum', x);
+  if (isHalf(x.dtype)) return cast(sum(x.float(), dims, keepdim), x.dtype);
   const axes = resolveDims(dims, x.ndim, 'sum');
-  const dtype = isFloat(x.dtype) ? x.dtype : 'int32';
+  const dtype = isFloat(x.dtype) || x.dtype === 'int64' ? x.dtype : 'int32';
   const y = reduceRaw(ReduceOp.sum, x, axes, keepdim, dtype);
   return record(y, 'sum', [x], (g) => [spreadBack(g, x.shape, axes)], []);
 }
@@ -82,6 +85,7 @@ export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
 /** Mean over `dims` (all when omitted); int inputs give float32. The mean of nothing is NaN. */
 export function mean(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   checkTensor('mean', x);
+  if (isHalf(x.dtype)) return cast(mean(x.float(), dims, keepdim), x.dtype);
   const axes = resolveDims(dims, x.ndim, 'mean');
   const count = numelOf(axes.map((a) => x.shape[a]));
   return div(sum(toFloat(x), axes, keepdim), count);
@@ -95,6 +99,7 @@ function checkNonEmpty(x: Tensor, axes: readonly number[], op: string): void {
 
 function extremeOverDims(op: 'amax' | 'amin', x: Tensor, dims: Dims, keepdim: boolean): Tensor {
   checkTensor(op, x);
+  if (isHalf(x.dtype)) return cast(extremeOverDims(op, x.float(), dims, keepdim), x.dtype);
   const axes = resolveDims(dims, x.ndim, op);
   checkNonEmpty(x, axes, op);
   const y = reduceRaw(op === 'amax' ? ReduceOp.max : ReduceOp.min, x, axes, keepdim, x.dtype);
@@ -125,6 +130,10 @@ export interface ValuesIndices {
 
 function extremeAlongDim(op: 'max' | 'min', x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
   checkTensor(op, x);
+  if (isHalf(x.dtype)) {
+    const { values, indices } = extremeAlongDim(op, x.float(), dim, keepdim);
+    return { values: cast(values, x.dtype), indices };
+  }
   const d = normalizeDim(dim, x.ndim, op);
   const axes = x.ndim === 0 ? [] : [d];
   checkNonEmpty(x, axes, op);
