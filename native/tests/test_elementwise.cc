@@ -36,6 +36,19 @@ static float naive_unary(UnaryOp op, float x) {
     case UnaryOp::Erf: return float(std::erf(double(x)));
     case UnaryOp::Expm1: return float(std::expm1(double(x)));
     case UnaryOp::Log1p: return float(std::log1p(double(x)));
+    case UnaryOp::Sin: return float(std::sin(double(x)));
+    case UnaryOp::Cos: return float(std::cos(double(x)));
+    case UnaryOp::Tan: return float(std::tan(double(x)));
+    case UnaryOp::Sinh: return float(std::sinh(double(x)));
+    case UnaryOp::Cosh: return float(std::cosh(double(x)));
+    case UnaryOp::Rsqrt: return float(1.0 / std::sqrt(double(x)));
+    case UnaryOp::Floor: return std::floor(x);
+    case UnaryOp::Ceil: return std::ceil(x);
+    case UnaryOp::Round: {  // half to even, written out
+      const double down = std::floor(double(x)), fraction = double(x) - down;
+      if (fraction != 0.5) return float(std::floor(double(x) + 0.5));
+      return float(std::fmod(down, 2.0) == 0.0 ? down : down + 1.0);
+    }
   }
   return 0;
 }
@@ -51,6 +64,12 @@ static float naive_binary(BinaryOp op, float a, float b) {
       return std::pow(a, b);
     case BinaryOp::Maximum: return std::isnan(a) || std::isnan(b) ? kNaN : std::fmax(a, b);
     case BinaryOp::Minimum: return std::isnan(a) || std::isnan(b) ? kNaN : std::fmin(a, b);
+    case BinaryOp::Atan2: return float(std::atan2(double(a), double(b)));
+    case BinaryOp::Fmod: return float(std::fmod(double(a), double(b)));
+    case BinaryOp::Remainder: {  // Python's %: the result takes b's sign
+      const double r = std::fmod(double(a), double(b));
+      return float(r != 0.0 && (r < 0.0) != (b < 0.0f) ? r + b : r);
+    }
   }
   return 0;
 }

@@ -80,6 +80,33 @@ export function unary(op: UnaryOpCode, x: DataArray, out: DataArray): void {
     case UnaryOp.log1p:
       for (let i = 0; i < len; i++) out[i] = Math.log1p(x[i]);
       return;
+    case UnaryOp.sin:
+      for (let i = 0; i < len; i++) out[i] = Math.sin(x[i]);
+      return;
+    case UnaryOp.cos:
+      for (let i = 0; i < len; i++) out[i] = Math.cos(x[i]);
+      return;
+    case UnaryOp.tan:
+      for (let i = 0; i < len; i++) out[i] = Math.tan(x[i]);
+      return;
+    case UnaryOp.sinh:
+      for (let i = 0; i < len; i++) out[i] = Math.sinh(x[i]);
+      return;
+    case UnaryOp.cosh:
+      for (let i = 0; i < len; i++) out[i] = Math.cosh(x[i]);
+      return;
+    case UnaryOp.rsqrt:
+      for (let i = 0; i < len; i++) out[i] = 1 / Math.sqrt(x[i]);
+      return;
+    case UnaryOp.floor:
+      for (let i = 0; i < len; i++) out[i] = Math.floor(x[i]);
+      return;
+    case UnaryOp.ceil:
+      for (let i = 0; i < len; i++) out[i] = Math.ceil(x[i]);
+      return;
+    case UnaryOp.round:
+      for (let i = 0; i < len; i++) out[i] = roundHalfEven(x[i]);
+      return;
     default:
       throw new TypeError(`unary: unknown op code ${String(op)}`);
   }
@@ -90,6 +117,12 @@ function sigmoid(v: number): number {
   if (v >= 0) return 1 / (1 + Math.exp(-v));
   const e = Math.exp(v);
   return e / (1 + e);
+}
+
+/** v rounded to the nearest integer, ties to the even one (torch.round); −0.4 gives −0. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v); // ties go up
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** The int32 unary ops: neg, abs, sign, square. Results wrap to int32 on assignment. */
@@ -146,6 +179,9 @@ function broadcastRows(
   forEachRow(shape, [aStrides, bStrides], [0, 0], (start, bases) => row(start, bases[0], sa, bases[1], sb, len));
 }
 
+/** The binary ops int32 supports. */
+const INT_BINARY = new Set<BinaryOpCode>([BinaryOp.add, BinaryOp.sub, BinaryOp.mul, BinaryOp.maximum, BinaryOp.minimum]);
+
 /**
  * out = op(a, b) with broadcasting; a, b, out share one dtype. Float dtypes support every
  * op; int32 supports add, sub, mul, maximum, minimum (wrapping like C++ int32).
@@ -153,7 +189,7 @@ function broadcastRows(
  */
 export function binary(op: BinaryOpCode, a: DataArray, b: DataArray, out: DataArray, plan: BroadcastPlan | null): void {
   const isInt = out instanceof Int32Array;
-  if (isInt && (op === BinaryOp.div || op === BinaryOp.pow)) {
+  if (isInt && !INT_BINARY.has(op)) {
     throw new TypeError(`binary: op code ${op} is not supported for int32`);
   }
   broadcastRows('binary', a.length, b.length, out.length, plan, (start, ia, sa, ib, sb, len) =>
@@ -207,6 +243,19 @@ function binaryRow(
         const x = a[ia];
         const y = b[ib];
         out[o] = x !== x || x < y ? x : y;
+      }
+      return;
+    case BinaryOp.atan2:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = Math.atan2(a[ia], b[ib]);
+      return;
+    case BinaryOp.fmod:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] % b[ib]; // JS % is C's fmod
+      return;
+    case BinaryOp.remainder:
+      for (; o < end; o++, ia += sa, ib += sb) {
+        const y = b[ib];
+        const r = a[ia] % y;
+        out[o] = r !== 0 && r < 0 !== y < 0 ? r + y : r; // moved to b's sign
       }
       return;
     default:
