@@ -353,8 +353,15 @@ export function ge(a: TensorLike, b: TensorLike): Tensor {
   return compareOp('ge', a, b);
 }
 
+/** where's a and b as tensors of one dtype; two numbers give float32, or int32 when both are integers (PyTorch: int64). */
+function whereOperands(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  if (typeof a !== 'number' || typeof b !== 'number') return commonOperands('where', a, b, false);
+  const dtype = Number.isInteger(a) && Number.isInteger(b) ? 'int32' : 'float32';
+  return [scalarTensor(a, dtype), scalarTensor(b, dtype)];
+}
+
 /**
- * cond ? a : b elementwise; cond (bool), a and b broadcast together.
+ * cond ? a : b elementwise; cond (bool), a and b (tensors or numbers) broadcast together.
  *
  * Example: `where(gt(x, 0), x, 0)` is relu(x).
  */
@@ -363,7 +370,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (cond.dtype !== 'bool') {
     throw new DTypeError(`where: cond must be a bool tensor (e.g. from gt or eq), got ${cond.dtype}`);
   }
-  const [ta, tb] = commonOperands('where', a, b, false);
+  const [ta, tb] = whereOperands(a, b);
   const outShape = broadcastShapes(cond.shape, broadcastShapes(ta.shape, tb.shape, 'where'), 'where');
   const c = expand(cond, outShape);
   const ea = expand(ta, outShape);
