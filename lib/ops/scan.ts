@@ -7,7 +7,7 @@ import { getBackend } from '../backend/index.js';
 import { allocateOutput } from '../dtype.js';
 import { DTypeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
-import { blockAround, normalizeDim } from '../shape.js';
+import { blockAround, dimOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor } from './cast.js';
 import { div, eq, mul, where } from './elementwise.js';
@@ -27,7 +27,7 @@ function scanForward(op: 'cumsum' | 'cumprod', x: Tensor, d: number): Tensor {
 function withDim(op: string, x: Tensor, dim: number, body: (x: Tensor, d: number) => Tensor): Tensor {
   checkTensor(op, x);
   if (typeof dim !== 'number') throw new DTypeError(`${op}: dim must be a number, got ${typeof dim}`);
-  const d = normalizeDim(dim, x.ndim, op);
+  const d = dimOf(op, x, dim);
   if (x.ndim > 0) return body(x, d);
   return reshape(body(reshape(x, [1]), 0), []);
 }

@@ -13,7 +13,7 @@ import { allocateOutput, type DataArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { noGrad } from '../autograd/grad-mode.js';
-import { formatShape, normalizeDim } from '../shape.js';
+import { dimOf, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { checkTensor } from './cast.js';
 import { scatterAdd } from './index.js';
@@ -34,7 +34,7 @@ function backFromRows(t: Tensor, d: number): Tensor {
 function prepare(op: string, x: Tensor, dim: number): { input: Tensor; d: number } {
   checkTensor(op, x);
   if (x.dtype === 'bool') throw new DTypeError(`${op}: not defined for bool tensors of shape ${formatShape(x.shape)}; cast with .to('int32') first`);
-  const d = normalizeDim(dim, x.ndim, op);
+  const d = dimOf(op, x, dim);
   return { input: x.ndim === 0 ? reshape(x.detach(), [1]) : x, d };
 }
 
