@@ -9,7 +9,7 @@
  * Values are differentiable: the gradient is scattered back to the picked positions.
  */
 import { getBackend } from '../backend/index.js';
-import { allocateOutput, type DataArray } from '../dtype.js';
+import { allocate, allocateOutput, type DataArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { noGrad } from '../autograd/grad-mode.js';
@@ -61,7 +61,7 @@ function selectAlong(op: string, x: Tensor, input: Tensor, d: number, k: number,
 function recordPicked(op: string, values: Tensor, x: Tensor, index: Tensor, d: number): Tensor {
   return record(values, op, [x], (g) => {
     if (x.ndim === 0) return [g];
-    const zeros = new Tensor(allocateOutput(g.dtype, x.numel).fill(0), x.shape, g.dtype);
+    const zeros = new Tensor(allocate(g.dtype, x.numel), x.shape, g.dtype);
     return [scatterAdd(zeros, d, index, g)];
   });
 }
