@@ -94,6 +94,31 @@ describe('native sort/topk paths equal the reference on tied data (indices inclu
   });
 });
 
+describe('accuracy of the float32 trigonometric kernels', () => {
+  /** Distance in float32 units in the last place between a and the float32 rounding of exact. */
+  const ulps = (a: number, exact: number): number => {
+    const rounded = Math.fround(exact);
+    if (a === rounded) return 0;
+    const spacing = Math.abs(Math.fround(rounded * (1 + 2 ** -23)) - rounded) || 2 ** -149;
+    return Math.abs(a - exact) / spacing;
+  };
+  for (const [name, op, exact] of [
+    ['sin', k.sin, Math.sin],
+    ['cos', k.cos, Math.cos],
+    ['tan', k.tan, Math.tan],
+  ] as const) {
+    it(`${name} is within 2 ulp of the double-precision result over [-1e4, 1e4] on every backend`, () => {
+      const x = k.mul(k.sub(k.rand([100_000], { generator: new k.Generator(2) }), 0.5), 2e4);
+      for (const backend of backends) {
+        const y = k.withBackend(backend, () => op(x)).data;
+        let worst = 0;
+        x.data.forEach((v, i) => (worst = Math.max(worst, ulps(y[i], exact(v)))));
+        expect(worst, `${name} on ${backend}: worst ${worst.toFixed(2)} ulp`).toBeLessThanOrEqual(2);
+      }
+    });
+  }
+});
+
 describe('bad input throws an error naming the op', () => {
   const x = k.randn([3, 4]);
   const cases: [string, () => unknown, RegExp][] = [
