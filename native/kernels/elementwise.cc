@@ -5,6 +5,7 @@
 
 #include "parallel.h"
 #include "strided_rows.h"
+#include "trig.h"
 
 namespace kiln {
 namespace {
@@ -28,9 +29,6 @@ struct Square { static float apply(float x) { return x * x; } };
 struct Erf { static float apply(float x) { return std::erf(x); } };
 struct Expm1 { static float apply(float x) { return std::expm1(x); } };
 struct Log1p { static float apply(float x) { return std::log1p(x); } };
-struct Sin { static float apply(float x) { return std::sin(x); } };
-struct Cos { static float apply(float x) { return std::cos(x); } };
-struct Tan { static float apply(float x) { return std::tan(x); } };
 struct Sinh { static float apply(float x) { return std::sinh(x); } };
 struct Cosh { static float apply(float x) { return std::cosh(x); } };
 struct Rsqrt { static float apply(float x) { return 1.0f / std::sqrt(x); } };
@@ -174,9 +172,9 @@ void unary(UnaryOp op, const float* x, float* out, int64_t n) {
     case UnaryOp::Erf: return unary_loop<Erf>(x, out, n, kExpensiveOpWork);
     case UnaryOp::Expm1: return unary_loop<Expm1>(x, out, n, kExpensiveOpWork);
     case UnaryOp::Log1p: return unary_loop<Log1p>(x, out, n, kExpensiveOpWork);
-    case UnaryOp::Sin: return unary_loop<Sin>(x, out, n, kExpensiveOpWork);
-    case UnaryOp::Cos: return unary_loop<Cos>(x, out, n, kExpensiveOpWork);
-    case UnaryOp::Tan: return unary_loop<Tan>(x, out, n, kExpensiveOpWork);
+    case UnaryOp::Sin: return trig(TrigFunction::Sin, x, out, n);
+    case UnaryOp::Cos: return trig(TrigFunction::Cos, x, out, n);
+    case UnaryOp::Tan: return trig(TrigFunction::Tan, x, out, n);
     case UnaryOp::Sinh: return unary_loop<Sinh>(x, out, n, kExpensiveOpWork);
     case UnaryOp::Cosh: return unary_loop<Cosh>(x, out, n, kExpensiveOpWork);
     case UnaryOp::Rsqrt: return unary_loop<Rsqrt>(x, out, n, 1);
