@@ -1,3 +1,10 @@
+// No floating-point exception is ever read, so GCC may treat the loop's operations as
+// non-trapping: with trapping math it keeps the blends of the branch-free loop from
+// vectorizing fully (measured: 6.1 → 3.0 ns per element, one thread).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
 #include "trig.h"
 
 #include <cmath>
@@ -47,17 +54,14 @@ KILN_VECTORIZE void trig_range(const float* x, float* out, int64_t n) {
     std::memcpy(&shifted_bits, &shifted, sizeof shifted_bits);
     const uint64_t quadrant = shifted_bits & 3;
     const double k = shifted - kRoundingShift;
-    // Every value a select picks from is computed before it (unconditionally): with trapping
-    // math GCC will not speculate a floating-point operation into a vector blend itself.
     const double reduced = (v - k * kHalfPiHigh) - k * kHalfPiLow;
     const double r = k == 0.0 ? v : reduced;  // keeps sin(−0) = −0
     const double s = sin_poly(r), c = cos_poly(r);
     // sin(r + qπ/2) for q = 0..3: s, c, −s, −c; cos: c, −s, −c, s.
     const double sin_x = (quadrant & 1) ? c : s;
     const double cos_x = (quadrant & 1) ? s : c;
-    const double minus_sin_x = -sin_x, minus_cos_x = -cos_x;
-    const double sin_signed = (quadrant & 2) ? minus_sin_x : sin_x;
-    const double cos_signed = ((quadrant + 1) & 2) ? minus_cos_x : cos_x;
+    const double sin_signed = (quadrant & 2) ? -sin_x : sin_x;
+    const double cos_signed = ((quadrant + 1) & 2) ? -cos_x : cos_x;
     if (function == TrigFunction::Sin) out[i] = static_cast<float>(sin_signed);
     else if (function == TrigFunction::Cos) out[i] = static_cast<float>(cos_signed);
     else out[i] = static_cast<float>(sin_signed / cos_signed);
