@@ -144,6 +144,8 @@ describe('bad input throws an error naming the op', () => {
     ['roll shifts vs dims', () => k.roll(x, [1, 2], 0), /roll: 2 shifts for 1 dims/],
     ['roll fractional shift', () => k.roll(x, 0.5), /roll: shifts must be integers/],
     ['flip repeated dim', () => k.flip(x, [1, -1]), /flip: dims \[1,-1\] repeat a dim/],
+    ['fmod int32 by zero', () => k.fmod(int([3, 4]), int([1, 0])), /fmod: integer division by zero \(divisor of shape \[2\] holds a 0\)/],
+    ['remainder int32 by zero', () => k.remainder(int([3, 4]), 0), /remainder: integer division by zero/],
     ['atan2 of two numbers', () => k.atan2(1, 2), /atan2: at least one operand must be a Tensor/],
     ['sin of bool', () => k.sin(x.gt(0)), /sin: not defined for bool tensors/],
   ];

@@ -58,8 +58,8 @@ export type UnaryOpCode = (typeof UnaryOp)[keyof typeof UnaryOp];
 
 /**
  * Elementwise binary ops. `pow` is `a ** b`; `maximum`/`minimum` propagate NaN; `fmod` is C's
- * fmod (the sign of a); `remainder` is Python's a % b (the sign of b). The last three are
- * float only.
+ * fmod (the sign of a); `remainder` is Python's a % b (the sign of b). atan2 is float only;
+ * int32 fmod and remainder need a nonzero divisor (the op layer checks).
  */
 export const BinaryOp = {
   add: 0,
@@ -178,8 +178,8 @@ export interface Backend {
 
   /**
    * out = op(a, b) elementwise with broadcasting. a, b and out share one dtype
-   * (float32, float64 or int32; int32 supports add, sub, mul, maximum, minimum and wraps on
-   * overflow).
+   * (float32, float64 or int32; int32 supports add, sub, mul, maximum, minimum, fmod and
+   * remainder, and wraps on overflow).
    * With `plan === null`, a.length and b.length are each either out.length or 1 (a scalar).
    */
   binary(op: BinaryOpCode, a: DataArray, b: DataArray, out: DataArray, plan: BroadcastPlan | null): void;

@@ -114,8 +114,9 @@ export function atan2(a: TensorLike, b: TensorLike): Tensor {
 }
 
 /**
- * The remainder of a / b with the sign of a (C's fmod, torch.fmod), broadcasting (float
- * result). Gradients: 1 for a, −trunc(a / b) for b.
+ * The remainder of a / b with the sign of a (C's fmod, torch.fmod), broadcasting; int32
+ * operands give int32 (a zero divisor throws, as PyTorch's ZeroDivisionError), others float.
+ * Gradients: 1 for a, −trunc(a / b) for b.
  *
  * Example: `fmod(tensor([-3, 3]), 2)` → [−1, 1].
  */
@@ -124,8 +125,9 @@ export function fmod(a: TensorLike, b: TensorLike): Tensor {
 }
 
 /**
- * The remainder of a / b with the sign of b (Python's %, torch.remainder), broadcasting
- * (float result). Gradients: 1 for a, −floor(a / b) for b.
+ * The remainder of a / b with the sign of b (Python's %, torch.remainder), broadcasting;
+ * int32 operands give int32 (a zero divisor throws), others float. Gradients: 1 for a,
+ * −floor(a / b) for b.
  *
  * Example: `remainder(tensor([-3, 3]), 2)` → [1, 1].
  */
@@ -135,6 +137,10 @@ export function remainder(a: TensorLike, b: TensorLike): Tensor {
 
 function modulo(op: 'fmod' | 'remainder', a: TensorLike, b: TensorLike): Tensor {
   const [ia, ib] = commonOperands(op, a, b, true);
+  if (ia.dtype === 'int32') {
+    if (ib.data.includes(0)) throw new RangeError(`${op}: integer division by zero (divisor of shape ${formatShape(ib.shape)} holds a 0)`);
+    return binaryForward(op, BinaryOp[op], ia, ib);
+  }
   const ta = toFloat(ia);
   const tb = toFloat(ib);
   const out = binaryForward(op, BinaryOp[op], ta, tb);

@@ -179,12 +179,20 @@ function broadcastRows(
   forEachRow(shape, [aStrides, bStrides], [0, 0], (start, bases) => row(start, bases[0], sa, bases[1], sb, len));
 }
 
-/** The binary ops int32 supports. */
-const INT_BINARY = new Set<BinaryOpCode>([BinaryOp.add, BinaryOp.sub, BinaryOp.mul, BinaryOp.maximum, BinaryOp.minimum]);
+/** The binary ops int32 supports (fmod and remainder of integers are exact; the op layer rejects a zero divisor). */
+const INT_BINARY = new Set<BinaryOpCode>([
+  BinaryOp.add,
+  BinaryOp.sub,
+  BinaryOp.mul,
+  BinaryOp.maximum,
+  BinaryOp.minimum,
+  BinaryOp.fmod,
+  BinaryOp.remainder,
+]);
 
 /**
  * out = op(a, b) with broadcasting; a, b, out share one dtype. Float dtypes support every
- * op; int32 supports add, sub, mul, maximum, minimum (wrapping like C++ int32).
+ * op; int32 supports add, sub, mul, maximum, minimum (wrapping like C++ int32), fmod, remainder.
  * maximum/minimum return NaN when either operand is NaN.
  */
 export function binary(op: BinaryOpCode, a: DataArray, b: DataArray, out: DataArray, plan: BroadcastPlan | null): void {
