@@ -338,9 +338,9 @@ export class Tensor {
   ceil(): Tensor {
     return ew.ceil(this);
   }
-  /** Nearest integer, ties to even. */
-  round(): Tensor {
-    return ew.round(this);
+  /** Nearest integer (or multiple of 10^−decimals), ties to even. */
+  round(decimals = 0): Tensor {
+    return ew.round(this, decimals);
   }
   /** atan2(this, other), broadcasting. */
   atan2(other: TensorLike): Tensor {

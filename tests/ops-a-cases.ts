@@ -30,6 +30,7 @@ export const OPS_A_CASES: OpCase[] = [
     { name, inputs: [kind === 'positive' ? pos(3, 4) : f(3, 4)], fn },
     { name: `${name} empty`, inputs: [f(0, 3)], fn },
   ]),
+  { name: 'round decimals', inputs: [f(3, 4)], fn: (x) => k.add(k.round(x, 2), k.round(k.mul(x, 100), -1)) },
   { name: 'sin large arguments', inputs: [f(64)], fn: (x) => k.sin(k.mul(x, 1000)), tol: { atol: 1e-4, rtol: 1e-4 } },
   { name: 'atan2 broadcast', inputs: [f(3, 4), f(4)], fn: k.atan2 },
   { name: 'atan2 scalar', inputs: [f(2, 3)], fn: (a) => k.atan2(a, -0.5) },

@@ -40,6 +40,7 @@ type Args = Record<string, any>;
 const UNARY = ['sin', 'cos', 'tan', 'sinh', 'cosh', 'rsqrt', 'floor', 'ceil', 'round'] as const;
 const OPS: Record<string, (i: Inputs, a: Args) => Result> = {
   ...Object.fromEntries(UNARY.map((name) => [name, (i: Inputs) => k[name](i.x)])),
+  round: (i, a) => k.round(i.x, a.decimals),
   atan2: (i) => k.atan2(i.a, i.b),
   fmod: (i) => k.fmod(i.a, i.b),
   remainder: (i, a) => k.remainder(i.a, i.b ?? a.b),

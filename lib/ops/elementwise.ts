@@ -299,12 +299,17 @@ export function ceil(x: Tensor): Tensor {
 }
 
 /**
- * The nearest integer, ties to the even one (as torch.round: 0.5 → 0, 1.5 → 2, −2.5 → −2).
+ * The nearest integer, ties to the even one (as torch.round: 0.5 → 0, 1.5 → 2, −2.5 → −2);
+ * with `decimals`, the nearest multiple of 10^−decimals, computed as PyTorch does
+ * (round(x · 10^d) / 10^d, or round(x / 10^−d) · 10^−d for negative d).
  *
- * Example: `round(tensor([0.5, 1.5, 2.6]))` → [0, 2, 3].
+ * Example: `round(tensor([0.5, 1.5, 2.6]))` → [0, 2, 3]; `round(tensor([1.234]), 2)` → [1.23].
  */
-export function round(x: Tensor): Tensor {
-  return roundingOp('round', x);
+export function round(x: Tensor, decimals = 0): Tensor {
+  if (!Number.isInteger(decimals)) throw new RangeError(`round: decimals must be an integer, got ${decimals}`);
+  if (decimals === 0 || x.dtype === 'int32') return roundingOp('round', x);
+  const scale = 10 ** Math.abs(decimals);
+  return decimals > 0 ? div(roundingOp('round', mul(x, scale)), scale) : mul(roundingOp('round', div(x, scale)), scale);
 }
 
 /**
