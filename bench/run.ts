@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <suite>`: runs one benchmark suite, prints its table and writes
- * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views, dtypes.
+ * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views, views-sorting, dtypes.
  */
 import { runConv } from './conv.js';
 import { runDtypes } from './dtypes.js';
@@ -10,6 +10,7 @@ import { runOptim } from './optim.js';
 import { runOverhead } from './overhead.js';
 import { runRnn } from './rnn.js';
 import { runViews } from './views.js';
+import { runViewsSorting } from './views-sorting.js';
 import { printTable, writeResults, type BenchRow } from './harness.js';
 
 const SUITES: Record<string, () => BenchRow[]> = {
@@ -21,6 +22,7 @@ const SUITES: Record<string, () => BenchRow[]> = {
   rnn: runRnn,
   views: runViews,
   dtypes: runDtypes,
+  'views-sorting': runViewsSorting,
 };
 
 const name = process.argv[2];

@@ -50,6 +50,14 @@ export function normalizeDim(dim: number, ndim: number, op: string): number {
   return dim < 0 ? dim + Math.max(ndim, 1) : dim;
 }
 
+/**
+ * The dim an op along one dim works on: normalizeDim, except that a 0-d tensor takes dim 0 or
+ * −1 (as in PyTorch, where it behaves as one element along that dim).
+ */
+export function dimOf(op: string, x: { readonly ndim: number }, dim: number): number {
+  return x.ndim === 0 && (dim === 0 || dim === -1) ? 0 : normalizeDim(dim, x.ndim, op);
+}
+
 /** Checks that `shape` is a list of non-negative integers; throws a ShapeError naming `op`. */
 export function checkShape(shape: readonly number[], op: string): void {
   if (!Array.isArray(shape)) throw new ShapeError(`${op}: shape must be an array of sizes, got ${String(shape)}`);

@@ -22,6 +22,10 @@ import * as mm from './ops/matmul.js';
 import * as red from './ops/reduce.js';
 import * as sh from './ops/shape.js';
 import * as sm from './ops/softmax.js';
+import * as scan from './ops/scan.js';
+import * as sorting from './ops/sorting.js';
+import * as masking from './ops/masking.js';
+import * as tiling from './ops/tiling.js';
 import { isGradEnabled } from './autograd/grad-mode.js';
 import { keep } from './memory/tidy.js';
 import { RemovableHandle } from './autograd/hooks.js';
@@ -410,6 +414,11 @@ export class Tensor {
     return build(0, 0, numelOf(this.shape));
   }
 
+  /** The elements as nested arrays of numbers (PyTorch's name for toArray). */
+  tolist(): NestedNumbers {
+    return this.toArray();
+  }
+
   /** PyTorch-style text: `tensor([[1.0000, 2.0000]], requiresGrad=true)`. */
   toString(): string {
     return formatTensor(this);
@@ -538,9 +547,61 @@ export class Tensor {
   clamp(min?: number, max?: number): Tensor {
     return ew.clamp(this, min, max);
   }
-  /** Elements replaced by value where mask is true. */
-  maskedFill(mask: Tensor, value: number): Tensor {
+  /** Elements replaced by value (a number or 0-d tensor) where mask is true. */
+  maskedFill(mask: Tensor, value: number | Tensor): Tensor {
     return ew.maskedFill(this, mask, value);
+  }
+  /** sin, elementwise. */
+  sin(): Tensor {
+    return ew.sin(this);
+  }
+  /** cos, elementwise. */
+  cos(): Tensor {
+    return ew.cos(this);
+  }
+  /** tan, elementwise. */
+  tan(): Tensor {
+    return ew.tan(this);
+  }
+  /** Hyperbolic sine. */
+  sinh(): Tensor {
+    return ew.sinh(this);
+  }
+  /** Hyperbolic cosine. */
+  cosh(): Tensor {
+    return ew.cosh(this);
+  }
+  /** 1 / √this. */
+  rsqrt(): Tensor {
+    return ew.rsqrt(this);
+  }
+  /** Largest integer ≤ this. */
+  floor(): Tensor {
+    return ew.floor(this);
+  }
+  /** Smallest integer ≥ this. */
+  ceil(): Tensor {
+    return ew.ceil(this);
+  }
+  /** Nearest integer (or multiple of 10^−decimals), ties to even. */
+  round(decimals = 0): Tensor {
+    return ew.round(this, decimals);
+  }
+  /** atan2(this, other), broadcasting. */
+  atan2(other: TensorLike): Tensor {
+    return ew.atan2(this, other);
+  }
+  /** Remainder with the sign of this (C fmod), broadcasting. */
+  fmod(other: TensorLike): Tensor {
+    return ew.fmod(this, other);
+  }
+  /** Remainder with the sign of other (Python %), broadcasting. */
+  remainder(other: TensorLike): Tensor {
+    return ew.remainder(this, other);
+  }
+  /** this where cond is true, else other (broadcasting), as PyTorch's Tensor.where. */
+  where(cond: Tensor, other: TensorLike): Tensor {
+    return ew.where(cond, this, other);
   }
   /** this == other (bool). */
   eq(other: TensorLike): Tensor {
@@ -615,6 +676,40 @@ export class Tensor {
   /** log Σ exp over dims, computed stably. */
   logsumexp(dims?: red.Dims, keepdim = false): Tensor {
     return red.logsumexp(this, dims, keepdim);
+  }
+  /** Running sums along dim. */
+  cumsum(dim: number): Tensor {
+    return scan.cumsum(this, dim);
+  }
+  /** Running products along dim. */
+  cumprod(dim: number): Tensor {
+    return scan.cumprod(this, dim);
+  }
+  /** Sorted values and their indices along dim (stable). */
+  sort(dim = -1, descending = false): red.ValuesIndices {
+    return sorting.sort(this, dim, descending);
+  }
+  /** The indices that sort along dim. */
+  argsort(dim = -1, descending = false): Tensor {
+    return sorting.argsort(this, dim, descending);
+  }
+  /** The k largest (or smallest) values and indices along a dim. */
+  topk(k: number, options?: sorting.TopkOptions): red.ValuesIndices {
+    return sorting.topk(this, k, options);
+  }
+  /** The k-th smallest value and its index along dim. */
+  kthvalue(k: number, dim = -1, keepdim = false): red.ValuesIndices {
+    return sorting.kthvalue(this, k, dim, keepdim);
+  }
+  /** The lower median of all elements, or values and indices along dim. */
+  median(): Tensor;
+  median(dim: number, keepdim?: boolean): red.ValuesIndices;
+  median(dim?: number, keepdim = false): Tensor | red.ValuesIndices {
+    return dim === undefined ? sorting.median(this) : sorting.median(this, dim, keepdim);
+  }
+  /** The most frequent value and an index of it along dim. */
+  mode(dim = -1, keepdim = false): red.ValuesIndices {
+    return sorting.mode(this, dim, keepdim);
   }
   /** Softmax along dim. */
   softmax(dim: number): Tensor {
@@ -711,6 +806,34 @@ export class Tensor {
   clone(): Tensor {
     return sh.clone(this);
   }
+  /** Elements reversed along dims. */
+  flip(dims: number | readonly number[]): Tensor {
+    return tiling.flip(this, dims);
+  }
+  /** Elements shifted along dims, wrapping around. */
+  roll(shifts: number | readonly number[], dims?: number | readonly number[]): Tensor {
+    return tiling.roll(this, shifts, dims);
+  }
+  /** Repeated sizes[d] times along each dim. */
+  repeat(sizes: readonly number[]): Tensor {
+    return tiling.repeat(this, sizes);
+  }
+  /** Tiled reps times per dim (reps padded with leading 1s). */
+  tile(reps: readonly number[]): Tensor {
+    return tiling.tile(this, reps);
+  }
+  /** Each element repeated along dim (flattened without dim). */
+  repeatInterleave(repeats: number | Tensor, dim?: number): Tensor {
+    return tiling.repeatInterleave(this, repeats, dim);
+  }
+  /** Upper triangle of the last two dims. */
+  triu(diagonal = 0): Tensor {
+    return masking.triu(this, diagonal);
+  }
+  /** Lower triangle of the last two dims. */
+  tril(diagonal = 0): Tensor {
+    return masking.tril(this, diagonal);
+  }
 
   // ---- indexing --------------------------------------------------------------------------
   /** Entries at positions index (int32, 1-D) along dim. */
@@ -724,6 +847,14 @@ export class Tensor {
   /** A copy with src added at index along dim. */
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
     return idx.scatterAdd(this, dim, index, src);
+  }
+  /** The entries where mask is true, as 1-D. */
+  maskedSelect(mask: Tensor): Tensor {
+    return masking.maskedSelect(this, mask);
+  }
+  /** Positions of nonzero entries: (count, ndim) int32, or one 1-D tensor per dim with asTuple. */
+  nonzero(options?: masking.NonzeroOptions): Tensor | Tensor[] {
+    return masking.nonzero(this, options);
   }
 
   // ---- in place ---------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import type {
   Pool2dGeometry,
   ReduceOp,
   ReduceOpCode,
+  ScanOpCode,
   UnaryOpCode,
 } from './backend.js';
 import type {
@@ -249,6 +250,9 @@ export interface NativeAddon {
   avgPool2dBackward(gy: Float32Array, gx: Float32Array, geometry: Int32Array, countIncludePad: boolean, divisorOverride: number): void;
   adaptiveAvgPool2d(x: Float32Array, y: Float32Array, planes: number, h: number, w: number, outH: number, outW: number): void;
   adaptiveAvgPool2dBackward(gy: Float32Array, gx: Float32Array, planes: number, h: number, w: number, outH: number, outW: number): void;
+  scan(op: ScanOpCode, x: Float32Array, out: Float32Array, outer: number, n: number, inner: number): void;
+  sort(x: Float32Array, values: Float32Array, indices: Int32Array, rows: number, n: number, descending: boolean): void;
+  topk(x: Float32Array, values: Float32Array, indices: Int32Array, rows: number, n: number, k: number, largest: boolean): void;
   /** RnnGeometry's fields, then RnnForwardArrays' in their declared order. */
   rnnForward(
     mode: RnnModeCode, reverse: boolean, steps: number, batch: number, inputSize: number, hiddenSize: number,
@@ -645,6 +649,21 @@ export class NativeBackend implements Backend {
       f.x, f.h0, f.c0, f.wIh, f.wHh, f.y, f.workspace, f.gy, f.ghN, f.gcN,
       f.gx, f.gh0, f.gc0, f.gwIh, f.gwHh, f.gbIh, f.gbHh,
     );
+  }
+
+  scan(op: ScanOpCode, x: DataArray, out: DataArray, outer: number, n: number, inner: number): void {
+    if (x instanceof Float32Array) this.addon.scan(op, x, out as Float32Array, outer, n, inner);
+    else this.fallback.scan(op, x, out, outer, n, inner);
+  }
+
+  sort(x: DataArray, values: DataArray, indices: Int32Array, rows: number, n: number, descending: boolean): void {
+    if (x instanceof Float32Array) this.addon.sort(x, values as Float32Array, indices, rows, n, descending);
+    else this.fallback.sort(x, values, indices, rows, n, descending);
+  }
+
+  topk(x: DataArray, values: DataArray, indices: Int32Array, rows: number, n: number, k: number, largest: boolean): void {
+    if (x instanceof Float32Array) this.addon.topk(x, values as Float32Array, indices, rows, n, k, largest);
+    else this.fallback.topk(x, values, indices, rows, n, k, largest);
   }
 
   setNumThreads(n: number): void {

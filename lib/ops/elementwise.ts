@@ -9,7 +9,7 @@
  */
 import { BinaryOp, CompareOp, UnaryOp, type BinaryOpCode, type CompareOpCode, type UnaryOpCode } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
-import { allocateOutput, isHalf, isIntegral, type DataArray, type FloatArray } from '../dtype.js';
+import { allocateOutput, isHalf, isIntegral, type DataArray, type FloatArray, type NumberArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { broadcastShapes, formatShape, makeBroadcastPlan, makeStridedPlan, numelOf, sameShape } from '../shape.js';
@@ -152,6 +152,62 @@ function extremum(op: 'maximum' | 'minimum', a: TensorLike, b: TensorLike): Tens
   });
 }
 
+/**
+ * The angle of the point (b, a) in radians, atan2(a, b), in [−π, π], broadcasting (float result).
+ *
+ * Example: `atan2(tensor([1]), tensor([-1]))` → [2.3562].
+ */
+export function atan2(a: TensorLike, b: TensorLike): Tensor {
+  const [ia, ib] = commonOperands('atan2', a, b, true);
+  const ta = toFloat(ia);
+  const tb = toFloat(ib);
+  const out = binaryForward('atan2', BinaryOp.atan2, ta, tb);
+  return record(out, 'atan2', [ta, tb], (g) => {
+    const scale = div(g, add(square(ta), square(tb)));
+    return [ta.requiresGrad ? sumTo(mul(scale, tb), ta.shape) : null, tb.requiresGrad ? sumTo(neg(mul(scale, ta)), tb.shape) : null];
+  });
+}
+
+/**
+ * The remainder of a / b with the sign of a (C's fmod, torch.fmod), broadcasting; int32
+ * operands give int32 (a zero divisor throws, as PyTorch's ZeroDivisionError), others float.
+ * Gradients: 1 for a, −trunc(a / b) for b.
+ *
+ * Example: `fmod(tensor([-3, 3]), 2)` → [−1, 1].
+ */
+export function fmod(a: TensorLike, b: TensorLike): Tensor {
+  return modulo('fmod', a, b);
+}
+
+/**
+ * The remainder of a / b with the sign of b (Python's %, torch.remainder), broadcasting;
+ * int32 operands give int32 (a zero divisor throws), others float. Gradients: 1 for a,
+ * −floor(a / b) for b.
+ *
+ * Example: `remainder(tensor([-3, 3]), 2)` → [1, 1].
+ */
+export function remainder(a: TensorLike, b: TensorLike): Tensor {
+  return modulo('remainder', a, b);
+}
+
+function modulo(op: 'fmod' | 'remainder', a: TensorLike, b: TensorLike): Tensor {
+  const [ia, ib] = commonOperands(op, a, b, true);
+  if (ia.dtype === 'int64') throw new DTypeError(`${op}: int64 operands are not supported yet (shapes ${formatShape(ia.shape)} and ${formatShape(ib.shape)}); convert with .int() or .double()`);
+  if (isIntegral(ia.dtype)) {
+    if ((ib.data as NumberArray).includes(0)) throw new RangeError(`${op}: integer division by zero (divisor of shape ${formatShape(ib.shape)} holds a 0)`);
+    return binaryForward(op, BinaryOp[op], ia, ib);
+  }
+  const ta = toFloat(ia);
+  const tb = toFloat(ib);
+  const out = binaryForward(op, BinaryOp[op], ta, tb);
+  return record(out, op, [ta, tb], (g) => {
+    if (!tb.requiresGrad) return [sumTo(g, ta.shape), null];
+    const quotient = div(ta, tb);
+    const whole = op === 'fmod' ? where(lt(quotient, 0), ceil(quotient), floor(quotient)) : floor(quotient);
+    return [ta.requiresGrad ? sumTo(g, ta.shape) : null, sumTo(neg(mul(g, whole)), tb.shape)];
+  });
+}
+
 /** Elementwise maximum of a and b, broadcasting; NaN propagates. */
 export function maximum(a: TensorLike, b: TensorLike): Tensor {
   return extremum('maximum', a, b);
@@ -255,6 +311,67 @@ export function log1p(x: Tensor): Tensor {
   return unaryOp('log1p', x, 'input', (g, input) => div(g, add(input, 1)));
 }
 
+/** sin x (radians). */
+export function sin(x: Tensor): Tensor {
+  return unaryOp('sin', x, 'input', (g, input) => mul(g, cos(input)));
+}
+
+/** cos x (radians). */
+export function cos(x: Tensor): Tensor {
+  return unaryOp('cos', x, 'input', (g, input) => neg(mul(g, sin(input))));
+}
+
+/** tan x (radians). */
+export function tan(x: Tensor): Tensor {
+  return unaryOp('tan', x, 'output', (g, _input, y) => mul(g, add(square(y), 1)));
+}
+
+/** Hyperbolic sine. */
+export function sinh(x: Tensor): Tensor {
+  return unaryOp('sinh', x, 'input', (g, input) => mul(g, cosh(input)));
+}
+
+/** Hyperbolic cosine. */
+export function cosh(x: Tensor): Tensor {
+  return unaryOp('cosh', x, 'input', (g, input) => mul(g, sinh(input)));
+}
+
+/** 1 / √x. */
+export function rsqrt(x: Tensor): Tensor {
+  return unaryOp('rsqrt', x, 'output', (g, _input, y) => mul(g, mul(mul(y, square(y)), -0.5)));
+}
+
+/** Rounding ops: int32 input is returned as it is (already whole); the gradient is 0. */
+function roundingOp(name: 'floor' | 'ceil' | 'round', x: Tensor): Tensor {
+  checkTensor(name, x);
+  if (isIntegral(x.dtype)) return x;
+  return unaryOp(name, x, 'nothing', (g) => mul(g, 0));
+}
+
+/** The largest integer ≤ x, elementwise. */
+export function floor(x: Tensor): Tensor {
+  return roundingOp('floor', x);
+}
+
+/** The smallest integer ≥ x, elementwise. */
+export function ceil(x: Tensor): Tensor {
+  return roundingOp('ceil', x);
+}
+
+/**
+ * The nearest integer, ties to the even one (as torch.round: 0.5 → 0, 1.5 → 2, −2.5 → −2);
+ * with `decimals`, the nearest multiple of 10^−decimals, computed as PyTorch does
+ * (round(x · 10^d) / 10^d, or round(x / 10^−d) · 10^−d for negative d).
+ *
+ * Example: `round(tensor([0.5, 1.5, 2.6]))` → [0, 2, 3]; `round(tensor([1.234]), 2)` → [1.23].
+ */
+export function round(x: Tensor, decimals = 0): Tensor {
+  if (!Number.isInteger(decimals)) throw new RangeError(`round: decimals must be an integer, got ${decimals}`);
+  if (decimals === 0 || isIntegral(x.dtype)) return roundingOp('round', x);
+  const scale = 10 ** Math.abs(decimals);
+  return decimals > 0 ? div(roundingOp('round', mul(x, scale)), scale) : mul(roundingOp('round', div(x, scale)), scale);
+}
+
 /**
  * ReLU's backward pass as one kernel: g where input > 0, else 0. Linear in g, so its own
  * gradient is the same mask applied to the incoming gradient (double backward works).
@@ -313,8 +430,15 @@ export function ge(a: TensorLike, b: TensorLike): Tensor {
   return compareOp('ge', a, b);
 }
 
+/** where's a and b as tensors of one dtype; two numbers give float32, or int32 when both are integers (PyTorch: int64). */
+function whereOperands(a: TensorLike, b: TensorLike): [Tensor, Tensor] {
+  if (typeof a !== 'number' || typeof b !== 'number') return commonOperands('where', a, b, false);
+  const dtype = Number.isInteger(a) && Number.isInteger(b) ? 'int32' : 'float32';
+  return [scalarTensor(a, dtype), scalarTensor(b, dtype)];
+}
+
 /**
- * cond ? a : b elementwise; cond (bool), a and b broadcast together.
+ * cond ? a : b elementwise; cond (bool), a and b (tensors or numbers) broadcast together.
  *
  * Example: `where(gt(x, 0), x, 0)` is relu(x).
  */
@@ -323,7 +447,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (cond.dtype !== 'bool') {
     throw new DTypeError(`where: cond must be a bool tensor (e.g. from gt or eq), got ${cond.dtype}`);
   }
-  const [ta, tb] = commonOperands('where', a, b, false);
+  const [ta, tb] = whereOperands(a, b);
   const outShape = broadcastShapes(cond.shape, broadcastShapes(ta.shape, tb.shape, 'where'), 'where');
   const c = expand(cond, outShape);
   const ea = expand(ta, outShape);
@@ -341,16 +465,21 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
 
 /**
  * x with every element set to `value` where `mask` (bool, broadcast to x's shape) is true.
+ * value is a number or a 0-d tensor (differentiable, as in PyTorch).
  *
  * Example: `maskedFill(scores, padMask, -Infinity)` before a softmax.
  */
-export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+export function maskedFill(x: Tensor, mask: Tensor, value: number | Tensor): Tensor {
   checkTensor('maskedFill', x);
   checkTensor('maskedFill', mask);
+  if (mask.dtype !== 'bool') throw new DTypeError(`maskedFill: mask must be a bool tensor, got ${mask.dtype} ${formatShape(mask.shape)}`);
   if (!sameShape(broadcastShapes(x.shape, mask.shape, 'maskedFill'), x.shape)) {
     throw new ShapeError(`maskedFill: mask of shape ${formatShape(mask.shape)} must broadcast to x's shape ${formatShape(x.shape)}`);
   }
-  return where(mask, scalarTensor(value, x.dtype), x);
+  if (typeof value === 'number') return where(mask, scalarTensor(value, x.dtype), x);
+  checkTensor('maskedFill', value);
+  if (value.ndim !== 0) throw new ShapeError(`maskedFill: value must be a number or a 0-d tensor, got shape ${formatShape(value.shape)}`);
+  return where(mask, cast(value, x.dtype), x);
 }
 
 /**

@@ -7,6 +7,7 @@
 
 #include "parallel.h"
 #include "strided_rows.h"
+#include "trig.h"
 
 namespace kiln {
 namespace {
@@ -30,6 +31,13 @@ struct Square { static float apply(float x) { return x * x; } };
 struct Erf { static float apply(float x) { return std::erf(x); } };
 struct Expm1 { static float apply(float x) { return std::expm1(x); } };
 struct Log1p { static float apply(float x) { return std::log1p(x); } };
+struct Sinh { static float apply(float x) { return std::sinh(x); } };
+struct Cosh { static float apply(float x) { return std::cosh(x); } };
+struct Rsqrt { static float apply(float x) { return 1.0f / std::sqrt(x); } };
+struct Floor { static float apply(float x) { return std::floor(x); } };
+struct Ceil { static float apply(float x) { return std::ceil(x); } };
+// The default floating-point environment rounds to nearest, ties to even (as torch.round).
+struct Round { static float apply(float x) { return std::nearbyint(x); } };
 
 template <typename Op>
 void unary_loop(const float* x, float* out, int64_t n, int64_t work_per_element) {
@@ -53,6 +61,15 @@ struct Pow {
 };
 struct Maximum { static float apply(float a, float b) { return a != a ? a : (b != b ? b : (a > b ? a : b)); } };
 struct Minimum { static float apply(float a, float b) { return a != a ? a : (b != b ? b : (a < b ? a : b)); } };
+struct Atan2 { static float apply(float a, float b) { return std::atan2(a, b); } };
+struct Fmod { static float apply(float a, float b) { return std::fmod(a, b); } };
+// fmod moved to b's sign when the signs differ (torch.remainder's formula).
+struct Remainder {
+  static float apply(float a, float b) {
+    const float r = std::fmod(a, b);
+    return r != 0.0f && ((r < 0.0f) != (b < 0.0f)) ? r + b : r;
+  }
+};
 
 struct Eq { static uint8_t apply(float a, float b) { return a == b; } };
 struct Ne { static uint8_t apply(float a, float b) { return a != b; } };
@@ -176,6 +193,9 @@ void with_binary_op(BinaryOp op, const Fn& fn) {
     case BinaryOp::Pow: return fn(Pow{}, kExpensiveOpWork);
     case BinaryOp::Maximum: return fn(Maximum{}, 1);
     case BinaryOp::Minimum: return fn(Minimum{}, 1);
+    case BinaryOp::Atan2: return fn(Atan2{}, kExpensiveOpWork);
+    case BinaryOp::Fmod: return fn(Fmod{}, kExpensiveOpWork);
+    case BinaryOp::Remainder: return fn(Remainder{}, kExpensiveOpWork);
   }
 }
 
@@ -209,6 +229,15 @@ void unary(UnaryOp op, const float* x, float* out, int64_t n) {
     case UnaryOp::Erf: return unary_loop<Erf>(x, out, n, kExpensiveOpWork);
     case UnaryOp::Expm1: return unary_loop<Expm1>(x, out, n, kExpensiveOpWork);
     case UnaryOp::Log1p: return unary_loop<Log1p>(x, out, n, kExpensiveOpWork);
+    case UnaryOp::Sin: return trig(TrigFunction::Sin, x, out, n);
+    case UnaryOp::Cos: return trig(TrigFunction::Cos, x, out, n);
+    case UnaryOp::Tan: return trig(TrigFunction::Tan, x, out, n);
+    case UnaryOp::Sinh: return unary_loop<Sinh>(x, out, n, kExpensiveOpWork);
+    case UnaryOp::Cosh: return unary_loop<Cosh>(x, out, n, kExpensiveOpWork);
+    case UnaryOp::Rsqrt: return unary_loop<Rsqrt>(x, out, n, 1);
+    case UnaryOp::Floor: return unary_loop<Floor>(x, out, n, 1);
+    case UnaryOp::Ceil: return unary_loop<Ceil>(x, out, n, 1);
+    case UnaryOp::Round: return unary_loop<Round>(x, out, n, 1);
   }
 }
 

@@ -101,6 +101,33 @@ function unaryFloat(op: UnaryOpCode, x: FloatArray, out: FloatArray, len: number
     case UnaryOp.log1p:
       for (let i = 0; i < len; i++) out[i] = Math.log1p(x[i]);
       return;
+    case UnaryOp.sin:
+      for (let i = 0; i < len; i++) out[i] = Math.sin(x[i]);
+      return;
+    case UnaryOp.cos:
+      for (let i = 0; i < len; i++) out[i] = Math.cos(x[i]);
+      return;
+    case UnaryOp.tan:
+      for (let i = 0; i < len; i++) out[i] = Math.tan(x[i]);
+      return;
+    case UnaryOp.sinh:
+      for (let i = 0; i < len; i++) out[i] = Math.sinh(x[i]);
+      return;
+    case UnaryOp.cosh:
+      for (let i = 0; i < len; i++) out[i] = Math.cosh(x[i]);
+      return;
+    case UnaryOp.rsqrt:
+      for (let i = 0; i < len; i++) out[i] = 1 / Math.sqrt(x[i]);
+      return;
+    case UnaryOp.floor:
+      for (let i = 0; i < len; i++) out[i] = Math.floor(x[i]);
+      return;
+    case UnaryOp.ceil:
+      for (let i = 0; i < len; i++) out[i] = Math.ceil(x[i]);
+      return;
+    case UnaryOp.round:
+      for (let i = 0; i < len; i++) out[i] = roundHalfEven(x[i]);
+      return;
     default:
       throw new TypeError(`unary: unknown op code ${String(op)}`);
   }
@@ -111,6 +138,12 @@ function sigmoid(v: number): number {
   if (v >= 0) return 1 / (1 + Math.exp(-v));
   const e = Math.exp(v);
   return e / (1 + e);
+}
+
+/** v rounded to the nearest integer, ties to the even one (torch.round); −0.4 gives −0. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v); // ties go up
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** The integer unary ops: neg, abs, sign, square. Results wrap to the width on assignment. */
@@ -167,16 +200,29 @@ function broadcastRows(
   forEachRow(shape, [aStrides, bStrides], [0, 0], (start, bases) => row(start, bases[0], sa, bases[1], sb, len));
 }
 
+/** The binary ops int32 supports (fmod and remainder of integers are exact; the op layer rejects a zero divisor). */
+const INT_BINARY = new Set<BinaryOpCode>([
+  BinaryOp.add,
+  BinaryOp.sub,
+  BinaryOp.mul,
+  BinaryOp.maximum,
+  BinaryOp.minimum,
+  BinaryOp.fmod,
+  BinaryOp.remainder,
+]);
+
 /**
  * out = op(a, b) with broadcasting; a, b, out share one dtype. Float dtypes support every
  * op; integer dtypes support add, sub, mul, maximum, minimum (wrapping to their width like
- * C++; int64 exactly, in BigInt). maximum/minimum return NaN when either operand is NaN.
+ * C++; int64 exactly, in BigInt), and all but int64 fmod and remainder. maximum/minimum return
+ * NaN when either operand is NaN.
  */
 export function binary(op: BinaryOpCode, a: DataArray, b: DataArray, out: DataArray, plan: BroadcastPlan | null): void {
   rejectHalfBits('binary', out);
   const isInt = isIntArray(out) || out instanceof BigInt64Array;
-  if (isInt && (op === BinaryOp.div || op === BinaryOp.pow)) {
-    throw new TypeError(`binary: op code ${op} is not supported for integer dtypes`);
+  const int64Unsupported = out instanceof BigInt64Array && (op === BinaryOp.fmod || op === BinaryOp.remainder);
+  if (isInt && (!INT_BINARY.has(op) || int64Unsupported)) {
+    throw new TypeError(`binary: op code ${op} is not supported for ${out instanceof BigInt64Array ? 'int64' : 'integer dtypes'}`);
   }
   if (out instanceof BigInt64Array) {
     broadcastRows('binary', a.length, b.length, out.length, plan, (start, ia, sa, ib, sb, len) =>
@@ -237,6 +283,19 @@ function binaryRow(
         const x = a[ia];
         const y = b[ib];
         out[o] = x !== x || x < y ? x : y;
+      }
+      return;
+    case BinaryOp.atan2:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = Math.atan2(a[ia], b[ib]);
+      return;
+    case BinaryOp.fmod:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] % b[ib]; // JS % is C's fmod
+      return;
+    case BinaryOp.remainder:
+      for (; o < end; o++, ia += sa, ib += sb) {
+        const y = b[ib];
+        const r = a[ia] % y;
+        out[o] = r !== 0 && r < 0 !== y < 0 ? r + y : r; // moved to b's sign
       }
       return;
     default:
