@@ -7,7 +7,8 @@
 import { setHugePageAdvisor } from '../dtype.js';
 import { BackendError } from '../errors.js';
 import type { Backend } from './backend.js';
-import { loadNativeAddon, NativeBackend } from './native.js';
+import { loadNativeAddon, type NativeBackend } from './native.js';
+import { SmallPathBackend } from './small.js';
 import { referenceBackend } from './reference/index.js';
 
 /** The names `setBackend` and `KILN_BACKEND` accept. */
@@ -21,7 +22,7 @@ function tryLoadNative(): NativeBackend | null {
   if (native !== null || nativeLoadError !== null) return native;
   try {
     const addon = loadNativeAddon();
-    native = new NativeBackend(addon, referenceBackend);
+    native = new SmallPathBackend(addon); // small tensors stay in TypeScript (small.ts)
     setHugePageAdvisor((data) => addon.adviseHugePages(data));
   } catch (err) {
     nativeLoadError = err instanceof Error ? err : new Error(String(err));

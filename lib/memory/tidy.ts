@@ -38,6 +38,7 @@ export function trackAllocation(array: DataArray): void {
  * Example: `tidy(() => { history.push(keep(model.forward(x))); })`.
  */
 export function keep<T extends HasStorage>(tensor: T): T {
+  if (scopes.length === 0) return tensor; // no scope is open that could release it
   escaped.add(tensor.data.buffer);
   return tensor;
 }

@@ -1,0 +1,248 @@
+/**
+ * The small-tensor path: below a measured size per op family, the native backend computes in
+ * TypeScript instead of crossing into the addon. On a 16-element add the crossing (argument
+ * checks, typed-array lookups, moving the output's on-heap storage off the V8 heap) costs more
+ * than the arithmetic; a plain loop in JS costs a few nanoseconds.
+ *
+ * The rule and the thresholds live here and nowhere else: `SMALL_PATH_LIMITS` says up to how
+ * many elements (or multiply-adds, for matmul) an op family stays in TypeScript, and
+ * `SmallPathBackend` applies it to every kernel of the native backend that has a small form.
+ *
+ * Results:
+ * - exact ops (add, sub, mul, div, neg, abs, relu, sign, square, reciprocal, sqrt, maximum,
+ *   minimum, comparisons, where, clamp, reluBackward) are bit-identical to the native kernels:
+ *   a float32 operation done in double and rounded once to float32 is the float32 result;
+ * - sum / max / min fold in the native kernel's order (8 lanes, lanes folded in order, then
+ *   the tail; columns one row at a time), every step rounded to float32, so reductions are
+ *   bit-identical too; argmax / argmin scan as the native kernel does;
+ * - exp, log, tanh, sigmoid, erf, expm1, log1p, pow, softmax and matmul compute in double and
+ *   round once (the reference kernels), within the native-vs-reference parity tolerance of the
+ *   float32 kernels (matmul: the native micro-kernels use FMA in their own order).
+ */
+import type { DataArray, FloatArray } from '../dtype.js';
+import { BinaryOp, ReduceOp, UnaryOp, type BinaryOpCode, type BroadcastPlan, type CompareOpCode, type ReduceOpCode, type UnaryOpCode } from './backend.js';
+import { NativeBackend, type NativeAddon } from './native.js';
+import { referenceBackend } from './reference/index.js';
+
+/**
+ * Up to how many output elements (matmul: multiply-adds m·k·n per batch) each op family runs
+ * in TypeScript on the native backend. Measured on this machine (`node dist/bench/small-threshold.js`):
+ * the size where the TypeScript loop and the addon call take the same time, rounded down.
+ */
+export const SMALL_PATH_LIMITS = {
+  /** add, sub, mul, div, maximum, minimum, neg, abs, relu, …, comparisons, where, clamp. */
+  elementwise: 256,
+  /** exp, log, tanh, sigmoid, erf, expm1, log1p, pow: Math's functions cost ~10 ns each. */
+  transcendental: 64,
+  /** sum, max, min, argmax, argmin: input elements. */
+  reduce: 512,
+  /** softmax and its backward: input elements. */
+  softmax: 128,
+  /** matmul: m·k·n per call (batch included). */
+  matmul: 4096,
+} as const;
+
+let enabled = true;
+
+/**
+ * kiln-internal, for tests and benchmarks: turns the small-tensor path off (every float32
+ * kernel call crosses into the addon, as before it existed) or back on.
+ */
+export function setSmallPathEnabled(on: boolean): void {
+  enabled = on;
+}
+
+/** True when a call of `size` (elements, or multiply-adds for matmul) stays under `limit`. */
+function fits(size: number, limit: number): boolean {
+  return enabled && size <= limit;
+}
+
+const EXACT_UNARY = new Set<UnaryOpCode>([
+  UnaryOp.neg, UnaryOp.abs, UnaryOp.sqrt, UnaryOp.relu, UnaryOp.sign, UnaryOp.reciprocal, UnaryOp.square,
+]);
+
+/** True when a unary op of `length` elements runs in TypeScript. */
+export function unaryIsSmall(op: UnaryOpCode, length: number): boolean {
+  return fits(length, EXACT_UNARY.has(op) ? SMALL_PATH_LIMITS.elementwise : SMALL_PATH_LIMITS.transcendental);
+}
+
+/** True when a binary op of `length` output elements runs in TypeScript. */
+export function binaryIsSmall(op: BinaryOpCode, length: number): boolean {
+  return fits(length, op === BinaryOp.pow ? SMALL_PATH_LIMITS.transcendental : SMALL_PATH_LIMITS.elementwise);
+}
+
+/**
+ * The native backend with the small-tensor path in front of it: calls under the limits run
+ * in TypeScript (reference kernels, or the native-order reductions below), larger ones cross
+ * into the addon. Every dtype other than float32 already runs in TypeScript.
+ */
+export class SmallPathBackend extends NativeBackend {
+  constructor(addon: NativeAddon) {
+    super(addon, referenceBackend);
+  }
+
+  override unary(op: UnaryOpCode, x: DataArray, out: DataArray): void {
+    if (unaryIsSmall(op, out.length)) referenceBackend.unary(op, x, out);
+    else super.unary(op, x, out);
+  }
+
+  override binary(op: BinaryOpCode, a: DataArray, b: DataArray, out: DataArray, plan: BroadcastPlan | null): void {
+    if (plan === null && binaryIsSmall(op, out.length)) smallBinary(op, a, b, out);
+    else if (binaryIsSmall(op, out.length)) referenceBackend.binary(op, a, b, out, plan);
+    else super.binary(op, a, b, out, plan);
+  }
+
+  override compare(op: CompareOpCode, a: DataArray, b: DataArray, out: Uint8Array, plan: BroadcastPlan | null): void {
+    if (fits(out.length, SMALL_PATH_LIMITS.elementwise)) referenceBackend.compare(op, a, b, out, plan);
+    else super.compare(op, a, b, out, plan);
+  }
+
+  override where(cond: Uint8Array, a: DataArray, b: DataArray, out: DataArray): void {
+    if (fits(out.length, SMALL_PATH_LIMITS.elementwise)) referenceBackend.where(cond, a, b, out);
+    else super.where(cond, a, b, out);
+  }
+
+  override reluBackward(g: FloatArray, x: FloatArray, out: FloatArray): void {
+    if (fits(out.length, SMALL_PATH_LIMITS.elementwise)) referenceBackend.reluBackward(g, x, out);
+    else super.reluBackward(g, x, out);
+  }
+
+  override clamp(x: FloatArray, lo: number, hi: number, out: FloatArray): void {
+    if (fits(out.length, SMALL_PATH_LIMITS.elementwise)) referenceBackend.clamp(x, lo, hi, out);
+    else super.clamp(x, lo, hi, out);
+  }
+
+  override reduce(op: ReduceOpCode, x: DataArray, out: DataArray, outer: number, n: number, inner: number): void {
+    if (x instanceof Float32Array && fits(x.length, SMALL_PATH_LIMITS.reduce) && x.length === outer * n * inner && out.length === outer * inner) {
+      reduceFloat32(op, x, out as Float32Array, outer, n, inner);
+    } else {
+      super.reduce(op, x, out, outer, n, inner);
+    }
+  }
+
+  override argReduce(
+    op: typeof ReduceOp.max | typeof ReduceOp.min,
+    x: DataArray,
+    values: DataArray,
+    indices: Int32Array,
+    outer: number,
+    n: number,
+    inner: number,
+  ): void {
+    if (fits(x.length, SMALL_PATH_LIMITS.reduce)) referenceBackend.argReduce(op, x, values, indices, outer, n, inner);
+    else super.argReduce(op, x, values, indices, outer, n, inner);
+  }
+
+  override softmax(x: FloatArray, out: FloatArray, outer: number, n: number, inner: number, log: boolean): void {
+    if (fits(x.length, SMALL_PATH_LIMITS.softmax)) referenceBackend.softmax(x, out, outer, n, inner, log);
+    else super.softmax(x, out, outer, n, inner, log);
+  }
+
+  override softmaxBackward(y: FloatArray, gy: FloatArray, gx: FloatArray, outer: number, n: number, inner: number, log: boolean): void {
+    if (fits(y.length, SMALL_PATH_LIMITS.softmax)) referenceBackend.softmaxBackward(y, gy, gx, outer, n, inner, log);
+    else super.softmaxBackward(y, gy, gx, outer, n, inner, log);
+  }
+
+  override matmul(
+    a: FloatArray,
+    b: FloatArray,
+    out: FloatArray,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    aBatchStride: number,
+    bBatchStride: number,
+    transA: boolean,
+    transB: boolean,
+  ): void {
+    if (fits(batch * m * k * n, SMALL_PATH_LIMITS.matmul)) {
+      referenceBackend.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
+    } else {
+      super.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
+    }
+  }
+}
+
+/**
+ * out = op(a, b) without a broadcast plan: a and b each have out's length or 1 element.
+ * The common same-length case of the four arithmetic ops is one tight loop; the rest goes to
+ * the reference kernel (which also checks the lengths).
+ */
+function smallBinary(op: BinaryOpCode, a: DataArray, b: DataArray, out: DataArray): void {
+  const len = out.length;
+  if (a.length !== len || b.length !== len || out instanceof Int32Array) {
+    referenceBackend.binary(op, a, b, out, null);
+    return;
+  }
+  switch (op) {
+    case BinaryOp.add:
+      for (let i = 0; i < len; i++) out[i] = a[i] + b[i];
+      return;
+    case BinaryOp.sub:
+      for (let i = 0; i < len; i++) out[i] = a[i] - b[i];
+      return;
+    case BinaryOp.mul:
+      for (let i = 0; i < len; i++) out[i] = a[i] * b[i];
+      return;
+    case BinaryOp.div:
+      for (let i = 0; i < len; i++) out[i] = a[i] / b[i];
+      return;
+    default:
+      referenceBackend.binary(op, a, b, out, null);
+  }
+}
+
+/** The native reduction's lane count (native/kernels/reduce.cc, reduce_row). */
+const LANES = 8;
+
+/** One fold step of sum / max / min in float32, as native/kernels/reduce.cc folds. */
+function fold(op: ReduceOpCode, acc: number, x: number): number {
+  if (op === ReduceOp.sum) return Math.fround(acc + x);
+  if (acc !== acc) return acc; // once NaN, always NaN
+  if (x !== x) return x;
+  return (op === ReduceOp.max ? x > acc : x < acc) ? x : acc;
+}
+
+function identityOf(op: ReduceOpCode): number {
+  if (op === ReduceOp.sum) return 0;
+  if (op === ReduceOp.max) return -Infinity;
+  if (op === ReduceOp.min) return Infinity;
+  throw new TypeError(`reduce: unknown op code ${String(op)}`);
+}
+
+/**
+ * x (outer, n, inner) reduced along n into out (outer, inner), in the native kernel's order:
+ * a contiguous row (inner = 1) folds into 8 lanes, the lanes into one value in order, then
+ * the tail; columns (inner > 1) fold one row of n at a time.
+ */
+function reduceFloat32(op: ReduceOpCode, x: Float32Array, out: Float32Array, outer: number, n: number, inner: number): void {
+  const identity = identityOf(op);
+  if (inner === 1) {
+    for (let o = 0; o < outer; o++) out[o] = reduceRow(op, identity, x, o * n, n);
+    return;
+  }
+  for (let o = 0; o < outer; o++) {
+    const base = o * inner;
+    for (let i = 0; i < inner; i++) out[base + i] = identity;
+    for (let j = 0; j < n; j++) {
+      const row = (o * n + j) * inner;
+      for (let i = 0; i < inner; i++) out[base + i] = fold(op, out[base + i], x[row + i]);
+    }
+  }
+}
+
+const lanes = new Float64Array(LANES);
+
+/** The native reduce_row: x[start .. start + n) folded in 8 lanes, then lanes, then the tail. */
+function reduceRow(op: ReduceOpCode, identity: number, x: Float32Array, start: number, n: number): number {
+  lanes.fill(identity);
+  let j = 0;
+  for (; j + LANES <= n; j += LANES) {
+    for (let l = 0; l < LANES; l++) lanes[l] = fold(op, lanes[l], x[start + j + l]);
+  }
+  let acc = identity;
+  for (let l = 0; l < LANES; l++) acc = fold(op, acc, lanes[l]);
+  for (; j < n; j++) acc = fold(op, acc, x[start + j]);
+  return acc;
+}
