@@ -182,6 +182,12 @@ export class Tensor {
 
   /** The elements as nested arrays of numbers (a number for a 0-d tensor). */
   toArray(): NestedNumbers {
+    if (this.ndim === 1) {
+      const data = this.data;
+      const out = new Array<number>(data.length);
+      for (let i = 0; i < data.length; i++) out[i] = data[i];
+      return out;
+    }
     const build = (dim: number, offset: number, stride: number): NestedNumbers => {
       if (dim === this.ndim) return Number(this.data[offset]);
       const size = this.shape[dim];

@@ -17,10 +17,12 @@
  *   bit-identical too; argmax / argmin scan as the native kernel does;
  * - exp, log, tanh, sigmoid, erf, expm1, log1p, pow, softmax and matmul compute in double and
  *   round once (the reference kernels), within the native-vs-reference parity tolerance of the
- *   float32 kernels (matmul: the native micro-kernels use FMA in their own order).
+ *   float32 kernels (matmul: the native micro-kernels use FMA in their own order); so do the
+ *   fused optimizer steps of small parameters.
  */
 import type { DataArray, FloatArray } from '../dtype.js';
 import { BinaryOp, ReduceOp, UnaryOp, type BinaryOpCode, type BroadcastPlan, type CompareOpCode, type ReduceOpCode, type UnaryOpCode } from './backend.js';
+import type { AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, NadamConfig, RmspropConfig, SgdConfig } from './fused-configs.js';
 import { NativeBackend, type NativeAddon } from './native.js';
 import { referenceBackend } from './reference/index.js';
 
@@ -40,6 +42,8 @@ export const SMALL_PATH_LIMITS = {
   softmax: 128,
   /** matmul: m·k·n per call (batch included). */
   matmul: 4096,
+  /** fused optimizer steps (sgd, adam, …): parameter elements. */
+  optimizer: 1024,
 } as const;
 
 let enabled = true;
@@ -161,6 +165,55 @@ export class SmallPathBackend extends NativeBackend {
     } else {
       super.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
     }
+  }
+
+  override sgdStep(param: FloatArray, grad: FloatArray, momentumBuffer: FloatArray | null, c: SgdConfig): void {
+    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) referenceBackend.sgdStep(param, grad, momentumBuffer, c);
+    else super.sgdStep(param, grad, momentumBuffer, c);
+  }
+
+  override adagradStep(param: FloatArray, grad: FloatArray, sum: FloatArray, c: AdagradConfig): void {
+    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) referenceBackend.adagradStep(param, grad, sum, c);
+    else super.adagradStep(param, grad, sum, c);
+  }
+
+  override rmspropStep(
+    param: FloatArray,
+    grad: FloatArray,
+    squareAvg: FloatArray,
+    gradAvg: FloatArray | null,
+    momentumBuffer: FloatArray | null,
+    c: RmspropConfig,
+  ): void {
+    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) referenceBackend.rmspropStep(param, grad, squareAvg, gradAvg, momentumBuffer, c);
+    else super.rmspropStep(param, grad, squareAvg, gradAvg, momentumBuffer, c);
+  }
+
+  override adadeltaStep(param: FloatArray, grad: FloatArray, squareAvg: FloatArray, accDelta: FloatArray, c: AdadeltaConfig): void {
+    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) referenceBackend.adadeltaStep(param, grad, squareAvg, accDelta, c);
+    else super.adadeltaStep(param, grad, squareAvg, accDelta, c);
+  }
+
+  override adamStep(
+    param: FloatArray,
+    grad: FloatArray,
+    expAvg: FloatArray,
+    expAvgSq: FloatArray,
+    maxExpAvgSq: FloatArray | null,
+    c: AdamConfig,
+  ): void {
+    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) referenceBackend.adamStep(param, grad, expAvg, expAvgSq, maxExpAvgSq, c);
+    else super.adamStep(param, grad, expAvg, expAvgSq, maxExpAvgSq, c);
+  }
+
+  override nadamStep(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, c: NadamConfig): void {
+    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) referenceBackend.nadamStep(param, grad, expAvg, expAvgSq, c);
+    else super.nadamStep(param, grad, expAvg, expAvgSq, c);
+  }
+
+  override adamaxStep(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expInf: FloatArray, c: AdamaxConfig): void {
+    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) referenceBackend.adamaxStep(param, grad, expAvg, expInf, c);
+    else super.adamaxStep(param, grad, expAvg, expInf, c);
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import type { DataArray } from '../dtype.js';
 import { KilnError } from '../errors.js';
-import { endOutermostScope, givePooled } from './storage-pool.js';
+import { endOutermostScope, givePooled, isPoolable } from './storage-pool.js';
 
 /** The arrays allocated while one tidy() call runs. */
 interface Scope {
@@ -38,7 +38,8 @@ export function trackAllocation(array: DataArray): void {
  * Example: `tidy(() => { history.push(keep(model.forward(x))); })`.
  */
 export function keep<T extends HasStorage>(tensor: T): T {
-  if (scopes.length === 0) return tensor; // no scope is open that could release it
+  // Nothing to mark when no scope is open, or for storage too small to be recorded by one.
+  if (scopes.length === 0 || !isPoolable(tensor.data.byteLength)) return tensor;
   escaped.add(tensor.data.buffer);
   return tensor;
 }

@@ -73,10 +73,18 @@ function spreadBack(g: Tensor, shape: Shape, axes: readonly number[]): Tensor {
  */
 export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   checkTensor('sum', x);
+  if (dims === undefined && !keepdim && isFloat(x.dtype)) return sumAll(x);
   const axes = resolveDims(dims, x.ndim, 'sum');
   const dtype = isFloat(x.dtype) ? x.dtype : 'int32';
   const y = reduceRaw(ReduceOp.sum, x, axes, keepdim, dtype);
   return record(y, 'sum', [x], (g) => [spreadBack(g, x.shape, axes)]);
+}
+
+/** sum(x) of a float tensor over every element (a loss): one kernel call, a 0-d result. */
+function sumAll(x: Tensor): Tensor {
+  const out = allocate(x.dtype, 1);
+  getBackend().reduce(ReduceOp.sum, x.data, out, 1, x.numel, 1);
+  return record(new Tensor(out, [], x.dtype), 'sum', [x], (g) => [expand(g, x.shape)]);
 }
 
 /** Mean over `dims` (all when omitted); int inputs give float32. The mean of nothing is NaN. */
@@ -160,15 +168,24 @@ export function min(x: Tensor, dim: number, keepdim = false): ValuesIndices {
 /** Index of the largest value along `dim` (int32), or in the flattened tensor when dim is omitted. */
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   checkTensor('argmax', x);
-  if (dim === undefined) return max(reshape(x, [-1]), 0).indices;
+  if (dim === undefined) return flatArgExtreme('argmax', ReduceOp.max, x);
   return max(x, dim, keepdim).indices;
 }
 
 /** Index of the smallest value along `dim` (int32), or in the flattened tensor when dim is omitted. */
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
   checkTensor('argmin', x);
-  if (dim === undefined) return min(reshape(x, [-1]), 0).indices;
+  if (dim === undefined) return flatArgExtreme('argmin', ReduceOp.min, x);
   return min(x, dim, keepdim).indices;
+}
+
+/** The position of the extreme of all of x's elements, a 0-d int32 tensor (no graph: indices have no gradient). */
+function flatArgExtreme(op: 'argmax' | 'argmin', code: typeof ReduceOp.max | typeof ReduceOp.min, x: Tensor): Tensor {
+  if (x.numel === 0) throw new ShapeError(`${op}: cannot reduce an empty tensor of shape ${formatShape(x.shape)}`);
+  const values = allocate(x.dtype, 1);
+  const indices = allocate('int32', 1);
+  getBackend().argReduce(code, x.data, values, indices, 1, x.numel, 1);
+  return new Tensor(indices, [], 'int32');
 }
 
 /** Options of var and std. */
