@@ -126,9 +126,9 @@ natively('small-tensor path: bit-identical to the addon for exact ops', () => {
         expectBitIdentical(scalar.small, scalar.addon, `${name} [${n}] with a scalar`);
       }
       const col = randomData(12, 4).reshape([12, 1]);
-      const row = randomData(20, 5).reshape([1, 20]); // 240 outputs, under the limit
+      const row = randomData(10, 5).reshape([1, 10]); // 120 outputs, under the limit
       const plan = bothPaths(() => op(col, row));
-      expectBitIdentical(plan.small, plan.addon, `${name} [12, 1] with [1, 20]`);
+      expectBitIdentical(plan.small, plan.addon, `${name} [12, 1] with [1, 10]`);
     });
   }
 
@@ -187,7 +187,7 @@ natively('small-tensor path: bit-identical to the addon for exact ops', () => {
   });
 
   it('sum, amax and amin along a dim: contiguous rows and columns', () => {
-    for (const [rows, cols] of [[3, 17], [17, 3], [8, 64], [64, 8], [5, 103]]) {
+    for (const [rows, cols] of [[3, 17], [17, 3], [4, 32], [32, 4], [5, 25], [8, 64]]) {
       const x = finiteData(rows * cols, rows).reshape([rows, cols]);
       for (const dim of [0, 1]) {
         for (const [name, op] of [['sum', k.sum], ['amax', k.amax], ['amin', k.amin]] as const) {
@@ -243,7 +243,7 @@ natively('small-tensor path: within the parity tolerance for the other ops', () 
   });
 
   it('matmul, around its multiply-add limit', () => {
-    for (const [m, kk, n] of [[1, 16, 16], [4, 2, 4], [16, 16, 16], [16, 16, 17], [2, 3, 5]]) {
+    for (const [m, kk, n] of [[1, 16, 16], [4, 2, 4], [1, 16, 17], [16, 16, 16], [2, 3, 5]]) {
       const a = finiteData(m * kk, m).div(1000).reshape([m, kk]);
       const b = finiteData(kk * n, n).div(1000).reshape([kk, n]);
       const r = bothPaths(() => k.matmul(a, b));

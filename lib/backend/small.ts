@@ -27,23 +27,26 @@ import { NativeBackend, type NativeAddon } from './native.js';
 import { referenceBackend } from './reference/index.js';
 
 /**
- * Up to how many output elements (matmul: multiply-adds m·k·n per batch) each op family runs
- * in TypeScript on the native backend. Measured on this machine (`node dist/bench/small-threshold.js`):
- * the size where the TypeScript loop and the addon call take the same time, rounded down.
+ * Up to how many output elements (matmul: multiply-adds m·k·n per call) each op family runs
+ * in TypeScript on the native backend: the largest power of two at which the TypeScript loop
+ * was not slower than the addon call, measured with `node dist/bench/small-threshold.js`
+ * (CPU time per call on the shared 2-core VM, 2026-12-06; e.g. add [16] 0.28 µs in TypeScript
+ * vs 0.97 µs through the addon, even at 128, apart at 256). Rerun it on a quiet machine
+ * before tuning these.
  */
 export const SMALL_PATH_LIMITS = {
   /** add, sub, mul, div, maximum, minimum, neg, abs, relu, …, comparisons, where, clamp. */
-  elementwise: 256,
+  elementwise: 128,
   /** exp, log, tanh, sigmoid, erf, expm1, log1p, pow: Math's functions cost ~10 ns each. */
-  transcendental: 64,
+  transcendental: 32,
   /** sum, max, min, argmax, argmin: input elements. */
-  reduce: 512,
+  reduce: 128,
   /** softmax and its backward: input elements. */
-  softmax: 128,
-  /** matmul: m·k·n per call (batch included). */
-  matmul: 4096,
-  /** fused optimizer steps (sgd, adam, …): parameter elements. */
-  optimizer: 1024,
+  softmax: 32,
+  /** matmul: m·k·n per call (batch included); linear 1×16→16 is 256. */
+  matmul: 256,
+  /** fused optimizer steps (sgd, adam, …): parameter elements (the reference loops are slow per element). */
+  optimizer: 32,
 } as const;
 
 let enabled = true;
