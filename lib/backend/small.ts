@@ -163,8 +163,10 @@ export class SmallPathBackend extends NativeBackend {
     transA: boolean,
     transB: boolean,
   ): void {
-    if (fits(batch * m * k * n, SMALL_PATH_LIMITS.matmul)) {
-      referenceBackend.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
+    if (fits(batch * m * k * n, SMALL_PATH_LIMITS.matmul) && fitsMatmul(a.length, b.length, out.length, batch, m, k, n, aBatchStride, bBatchStride)) {
+      smallMatmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
+    } else if (fits(batch * m * k * n, SMALL_PATH_LIMITS.matmul)) {
+      referenceBackend.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB); // throws the bounds error
     } else {
       super.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
     }
@@ -301,4 +303,43 @@ function reduceRow(op: ReduceOpCode, identity: number, x: Float32Array, start: n
   for (let l = 0; l < LANES; l++) acc = fold(op, acc, lanes[l]);
   for (; j < n; j++) acc = fold(op, acc, x[start + j]);
   return acc;
+}
+
+/** True when every matrix of a batched matmul lies inside its array (else the reference kernel throws). */
+function fitsMatmul(
+  aLength: number, bLength: number, outLength: number,
+  batch: number, m: number, k: number, n: number, aBatchStride: number, bBatchStride: number,
+): boolean {
+  if (outLength !== batch * m * n || aBatchStride < 0 || bBatchStride < 0) return false;
+  if (batch === 0) return true;
+  return (m * k === 0 || (batch - 1) * aBatchStride + m * k <= aLength) && (k * n === 0 || (batch - 1) * bBatchStride + k * n <= bLength);
+}
+
+/**
+ * The reference kernel's matmul without its row buffer: each output element is the sum over
+ * l in order of the products, accumulated in double (the reference's arithmetic, so the same
+ * results), then rounded once. a[p] is (m, k) or (k, m) when transA; b[p] (k, n) or (n, k).
+ */
+function smallMatmul(
+  a: FloatArray, b: FloatArray, out: FloatArray,
+  batch: number, m: number, k: number, n: number, aBatchStride: number, bBatchStride: number, transA: boolean, transB: boolean,
+): void {
+  const ai = transA ? 1 : k;
+  const al = transA ? m : 1;
+  const bl = transB ? 1 : n;
+  const bj = transB ? k : 1;
+  for (let p = 0; p < batch; p++) {
+    const aStart = p * aBatchStride;
+    const bStart = p * bBatchStride;
+    const outStart = p * m * n;
+    for (let i = 0; i < m; i++) {
+      const aRow = aStart + i * ai;
+      for (let j = 0; j < n; j++) {
+        const bCol = bStart + j * bj;
+        let acc = 0;
+        for (let l = 0; l < k; l++) acc += a[aRow + l * al] * b[bCol + l * bl];
+        out[outStart + i * n + j] = acc;
+      }
+    }
+  }
 }
