@@ -19,10 +19,17 @@ export type Dims = number | readonly number[] | undefined;
 
 /** The sorted, de-duplicated, non-negative axes `dims` names for a tensor of rank `ndim`. */
 export function resolveDims(dims: Dims, ndim: number, op: string): number[] {
-  if (dims === undefined) return [...Array(ndim).keys()];
-  const list = typeof dims === 'number' ? [dims] : [...dims];
-  const resolved = list.map((d) => normalizeDim(d, ndim, op));
-  if (new Set(resolved).size !== resolved.length) throw new ShapeError(`${op}: dims ${formatShape(list)} repeat an axis`);
+  if (dims === undefined) {
+    const all = new Array<number>(ndim);
+    for (let d = 0; d < ndim; d++) all[d] = d;
+    return all;
+  }
+  if (typeof dims === 'number') {
+    const d = normalizeDim(dims, ndim, op);
+    return d < ndim ? [d] : [];
+  }
+  const resolved = dims.map((d) => normalizeDim(d, ndim, op));
+  if (resolved.some((d, i) => resolved.indexOf(d) !== i)) throw new ShapeError(`${op}: dims ${formatShape(dims)} repeat an axis`);
   return resolved.filter((d) => d < ndim).sort((a, b) => a - b);
 }
 
