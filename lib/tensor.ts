@@ -185,7 +185,7 @@ export class Tensor {
     if (this.ndim === 1) {
       const data = this.data;
       const out = new Array<number>(data.length);
-      for (let i = 0; i < data.length; i++) out[i] = data[i];
+      for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
       return out;
     }
     const build = (dim: number, offset: number, stride: number): NestedNumbers => {

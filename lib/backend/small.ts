@@ -163,7 +163,7 @@ export class SmallPathBackend extends NativeBackend {
     transA: boolean,
     transB: boolean,
   ): void {
-    if (fits(batch * m * k * n, SMALL_PATH_LIMITS.matmul) && fitsMatmul(a.length, b.length, out.length, batch, m, k, n, aBatchStride, bBatchStride)) {
+    if (fits(batch * m * k * n, SMALL_PATH_LIMITS.matmul) && isFloatStorage(a) && fitsMatmul(a.length, b.length, out.length, batch, m, k, n, aBatchStride, bBatchStride)) {
       smallMatmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
     } else if (fits(batch * m * k * n, SMALL_PATH_LIMITS.matmul)) {
       referenceBackend.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB); // throws the bounds error
@@ -229,7 +229,7 @@ export class SmallPathBackend extends NativeBackend {
  */
 function smallBinary(op: BinaryOpCode, a: DataArray, b: DataArray, out: DataArray): void {
   const len = out.length;
-  if (a.length !== len || b.length !== len || out instanceof Int32Array) {
+  if (a.length !== len || b.length !== len || !isFloatStorage(out)) {
     referenceBackend.binary(op, a, b, out, null);
     return;
   }
@@ -249,6 +249,11 @@ function smallBinary(op: BinaryOpCode, a: DataArray, b: DataArray, out: DataArra
     default:
       referenceBackend.binary(op, a, b, out, null);
   }
+}
+
+/** True for float32 and float64 storage: the only arrays the small kernels' own loops handle (other dtypes go to the reference kernels). */
+function isFloatStorage(x: DataArray): x is FloatArray {
+  return x instanceof Float32Array || x instanceof Float64Array;
 }
 
 /** The native reduction's lane count (native/kernels/reduce.cc, reduce_row). */
