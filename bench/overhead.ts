@@ -12,11 +12,13 @@
 import {
   add,
   argmax,
+  getNumThreads,
   mul,
   nn,
   noGrad,
   optim,
   randn,
+  setNumThreads,
   softmax,
   sum,
   tensor,
@@ -86,12 +88,19 @@ function caseBodies(): Record<string, () => unknown> {
   };
 }
 
+/** kiln's rows on `backend`, at 1 thread like the PyTorch anchor. */
 function kilnRows(backend: BackendName): BenchRow[] {
-  return withBackend(backend, () => {
-    const bodies = caseBodies();
-    const impl = `kiln-${backend}`;
-    return CASES.map((name) => ({ suite: SUITE, case: name, impl, threads: 1, median_ms: timeIt(bodies[name], { rounds: 5, minRoundMs: 60 }) }));
-  });
+  const threads = getNumThreads();
+  setNumThreads(1);
+  try {
+    return withBackend(backend, () => {
+      const bodies = caseBodies();
+      const impl = `kiln-${backend}`;
+      return CASES.map((name) => ({ suite: SUITE, case: name, impl, threads: 1, median_ms: timeIt(bodies[name], { rounds: 5, minRoundMs: 60 }) }));
+    });
+  } finally {
+    setNumThreads(threads);
+  }
 }
 
 function onePass(): BenchRow[] {
