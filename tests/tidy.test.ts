@@ -52,6 +52,19 @@ describe('tidy', () => {
     expect(before.toArray()).toEqual([1, 2, 3]);
   });
 
+  it('keep() of a small view of a large pooled buffer keeps the buffer (an LSTM layer’s hN)', () => {
+    const g = new k.Generator(5);
+    const [T, B, I, H] = [64, 1, 4, 16]; // packed [y | hN | cN]: (64 + 2) · 16 floats, over the pooling limit
+    const args = [k.randn([T, B, I], { generator: g }), k.zeros([B, H]), k.zeros([B, H])] as const;
+    const weights = { wIh: k.randn([4 * H, I], { generator: g }), wHh: k.randn([4 * H, H], { generator: g }), bIh: null, bHh: null };
+    const plain = k.rnnLayer('lstm', ...args, weights).hN.toArray();
+    let hN: Tensor | undefined;
+    tidy(() => {
+      hN = keep(k.rnnLayer('lstm', ...args, weights).hN);
+    });
+    expect(hN!.toArray()).toEqual(plain);
+  });
+
   it('keeps tensors passed to keep(), and reshaped views share their fate with their storage', () => {
     let kept: Tensor | undefined;
     let view: Tensor | undefined;

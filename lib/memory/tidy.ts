@@ -38,9 +38,11 @@ export function trackAllocation(array: DataArray): void {
  * Example: `tidy(() => { history.push(keep(model.forward(x))); })`.
  */
 export function keep<T extends HasStorage>(tensor: T): T {
-  // Nothing to mark when no scope is open, or for storage too small to be recorded by one.
-  if (scopes.length === 0 || !isPoolable(tensor.data.byteLength)) return tensor;
-  escaped.add(tensor.data.buffer);
+  // Nothing to mark when no scope is open (none can release it), or when the whole buffer is
+  // too small to be recorded by one (a small view of a large buffer still marks the buffer).
+  if (scopes.length === 0) return tensor;
+  const buffer = tensor.data.buffer;
+  if (isPoolable(buffer.byteLength)) escaped.add(buffer);
   return tensor;
 }
 
