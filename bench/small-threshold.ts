@@ -1,13 +1,14 @@
 /**
  * Measures where the small-tensor path stops paying: for each op family of
- * lib/backend/small.ts, the time of one op at growing sizes with the path on (TypeScript) and
- * off (the addon), and the largest size at which TypeScript was not slower. SMALL_PATH_LIMITS
+ * lib/backend/small.ts, the time of one op at growing sizes with every call in TypeScript
+ * (small-path mode 'always') and every call in the addon ('off'), and the largest size up to
+ * which TypeScript was never slower. SMALL_PATH_LIMITS
  * holds these sizes, rounded down to a power of two.
  *
  * Run: `npx tsc -p tsconfig.json && node dist/bench/small-threshold.js`. Times are CPU time per
  * call (process.cpuUsage), which other tenants of a shared machine disturb less than wall time.
  */
-import { setSmallPathEnabled } from '../lib/backend/small.js';
+import { setSmallPathMode } from '../lib/backend/small.js';
 import * as k from '../lib/index.js';
 import type { Tensor } from '../lib/index.js';
 
@@ -73,11 +74,11 @@ for (const family of FAMILIES) {
   const cells: string[] = [];
   for (const size of SIZES) {
     const fn = family.op(size);
-    setSmallPathEnabled(true);
+    setSmallPathMode('always');
     const typescript = cpuMicros(fn);
-    setSmallPathEnabled(false);
+    setSmallPathMode('off');
     const addon = cpuMicros(fn);
-    setSmallPathEnabled(true);
+    setSmallPathMode('limits');
     if (typescript <= addon && breakEven === size / 2) breakEven = size;
     if (size === SIZES[0] && typescript <= addon) breakEven = size;
     cells.push(`${size}: ${typescript.toFixed(2)}/${addon.toFixed(2)}`);

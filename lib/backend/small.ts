@@ -28,10 +28,14 @@ import { referenceBackend } from './reference/index.js';
 
 /**
  * Up to how many output elements (matmul: multiply-adds m·k·n per call) each op family runs
- * in TypeScript on the native backend: the largest power of two at which the TypeScript loop
- * was not slower than the addon call, measured with `node dist/bench/small-threshold.js`
- * (CPU time per call on the shared 2-core VM, 2026-12-06; e.g. add [16] 0.28 µs in TypeScript
- * vs 0.97 µs through the addon, even at 128, apart at 256). Rerun it on a quiet machine
+ * in TypeScript on the native backend: about the largest power of two at which TypeScript was
+ * not slower than the addon, measured with bench/small-threshold.ts (CPU time per call of the
+ * op, every size forced each way, shared 2-core VM, 2026-12-06; TS / addon µs):
+ * add 16: 0.33 / 1.57, 128: 1.05 / 1.05, 256: 1.63 / 1.20; relu 64–128 within 10% either way;
+ * exp and tanh 32: 1.29 / 1.81 and 2.30 / 2.55, 64: even or slower; sum 128: 1.10 / 1.34,
+ * 256: slower; argmax never slower up to 32768 (the addon's scan is scalar), kept at the
+ * reduce limit; softmax 16: 1.09 / 1.58, 32: slower; square matmul 256: 1.75 / 3.21, 512:
+ * slower; SGD steps 16–32 even (the step's bookkeeping dominates). Rerun it on a quiet machine
  * before tuning these.
  */
 export const SMALL_PATH_LIMITS = {
@@ -42,26 +46,35 @@ export const SMALL_PATH_LIMITS = {
   /** sum, max, min, argmax, argmin: input elements. */
   reduce: 128,
   /** softmax and its backward: input elements. */
-  softmax: 32,
+  softmax: 16,
   /** matmul: m·k·n per call (batch included); linear 1×16→16 is 256. */
   matmul: 256,
-  /** fused optimizer steps (sgd, adam, …): parameter elements (the reference loops are slow per element). */
+  /** fused optimizer steps (sgd, adam, …): parameter elements. */
   optimizer: 32,
 } as const;
 
-let enabled = true;
+/** How the small-tensor path decides: by SMALL_PATH_LIMITS, never (all to the addon), or always (every size). */
+export type SmallPathMode = 'limits' | 'off' | 'always';
+
+let mode: SmallPathMode = 'limits';
 
 /**
- * kiln-internal, for tests and benchmarks: turns the small-tensor path off (every float32
- * kernel call crosses into the addon, as before it existed) or back on.
+ * kiln-internal, for tests and benchmarks: 'off' sends every float32 kernel call to the addon
+ * (as before the small path existed), 'always' keeps every size in TypeScript (to measure
+ * where the limits belong), 'limits' is the normal rule.
  */
+export function setSmallPathMode(next: SmallPathMode): void {
+  mode = next;
+}
+
+/** kiln-internal shorthand: setSmallPathMode(on ? 'limits' : 'off'). */
 export function setSmallPathEnabled(on: boolean): void {
-  enabled = on;
+  mode = on ? 'limits' : 'off';
 }
 
 /** True when a call of `size` (elements, or multiply-adds for matmul) stays under `limit`. */
 function fits(size: number, limit: number): boolean {
-  return enabled && size <= limit;
+  return mode === 'limits' ? size <= limit : mode === 'always';
 }
 
 const EXACT_UNARY = new Set<UnaryOpCode>([
