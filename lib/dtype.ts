@@ -15,7 +15,7 @@
  */
 import { Buffer } from 'node:buffer';
 
-import { takePooled } from './memory/storage-pool.js';
+import { isPoolable, takePooled } from './memory/storage-pool.js';
 import { trackAllocation } from './memory/tidy.js';
 
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
@@ -84,7 +84,8 @@ const ARRAY_TYPES = {
 /**
  * Allocates zeroed storage for `n` elements of `dtype`: an array from the storage pool when
  * one of that type and size is free (see tidy()), else a new one. Inside tidy() the array is
- * recorded so the scope can release it.
+ * recorded so the scope can release it; storage under POOL_MIN_BYTES is always a new array,
+ * left to the garbage collector (no bookkeeping).
  *
  * Example: `allocate('float32', 4)` → `Float32Array(4) [0, 0, 0, 0]`.
  */
@@ -104,6 +105,7 @@ export function allocateOutput<D extends DType>(dtype: D, n: number): DTypeArray
 function allocateStorage<D extends DType>(dtype: D, n: number, zeroed: boolean): DTypeArrayMap[D] {
   if (!Object.hasOwn(ARRAY_TYPES, dtype)) throw new TypeError(`unknown dtype '${String(dtype)}'; expected one of ${DTYPES.join(', ')}`);
   const Type = ARRAY_TYPES[dtype] as unknown as new (n: number) => DTypeArrayMap[D];
+  if (!isPoolable(n * (Type as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT)) return new Type(n);
   const data = (takePooled(Type.name, n, zeroed) as DTypeArrayMap[D] | null) ?? fresh(Type, dtype, n, zeroed);
   trackAllocation(data);
   return data;

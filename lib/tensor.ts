@@ -402,6 +402,12 @@ export class Tensor {
    * BigInt64Array, for those).
    */
   toArray(): NestedNumbers {
+    if (this.ndim === 1 && this.dtype !== 'int64' && !isHalf(this.dtype)) {
+      const data = this.data;
+      const out = new Array<number>(data.length);
+      for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
+      return out;
+    }
     const values = elementValues(this, 'toArray');
     const build = (dim: number, offset: number, stride: number): NestedNumbers => {
       if (dim === this.ndim) return values[offset];

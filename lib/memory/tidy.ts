@@ -11,7 +11,7 @@
  */
 import type { DataArray } from '../dtype.js';
 import { KilnError } from '../errors.js';
-import { endOutermostScope, givePooled } from './storage-pool.js';
+import { endOutermostScope, givePooled, isPoolable } from './storage-pool.js';
 
 /** The arrays allocated while one tidy() call runs. */
 interface Scope {
@@ -38,7 +38,11 @@ export function trackAllocation(array: DataArray): void {
  * Example: `tidy(() => { history.push(keep(model.forward(x))); })`.
  */
 export function keep<T extends HasStorage>(tensor: T): T {
-  escaped.add(tensor.storage.buffer);
+  // Nothing to mark when no scope is open (none can release it), or when the whole buffer is
+  // too small to be recorded by one (a small view of a large buffer still marks the buffer).
+  if (scopes.length === 0) return tensor;
+  const buffer = tensor.storage.buffer;
+  if (isPoolable(buffer.byteLength)) escaped.add(buffer);
   return tensor;
 }
 

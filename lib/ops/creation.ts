@@ -74,12 +74,15 @@ export function tensor(data: NestedArray | DataArray, options: CreateOptions & {
   }
   const shape = inferShape(data);
   const flat: (number | boolean | bigint)[] = [];
-  flattenInto(data, shape, 0, flat, '');
+  flattenInto(data, shape, 0, flat, []);
   const dtype = options.dtype ?? (typeof flat[0] === 'boolean' ? 'bool' : typeof flat[0] === 'bigint' ? 'int64' : 'float32');
   if (dtype !== 'int64' && flat.some((v) => typeof v === 'bigint')) {
     throw new DTypeError(`tensor: bigint elements need dtype int64, got ${dtype}`);
   }
-  return finish(storageOf(dtype, flat.map((v) => (typeof v === 'boolean' ? Number(v) : v))), shape, dtype, options);
+  if (dtype === 'int64' || isHalf(dtype)) return finish(storageOf(dtype, flat.map((v) => (typeof v === 'boolean' ? Number(v) : v))), shape, dtype, options);
+  const out = allocate(dtype, flat.length) as NumberArray;
+  for (let i = 0; i < flat.length; i++) out[i] = Number(flat[i]);
+  return finish(out, shape, dtype, options);
 }
 
 function inferShape(data: NestedArray): number[] {
@@ -93,20 +96,32 @@ function inferShape(data: NestedArray): number[] {
   return shape;
 }
 
-function flattenInto(data: NestedArray, shape: number[], depth: number, out: (number | boolean | bigint)[], path: string): void {
+/**
+ * Appends the numbers of `data` (depth `depth` of a tensor of `shape`) to `out`. `index` holds
+ * the position being read, turned into `data[1][0]` only for an error message.
+ */
+function flattenInto(data: NestedArray, shape: number[], depth: number, out: (number | boolean | bigint)[], index: number[]): void {
   if (depth === shape.length) {
     if (typeof data !== 'number' && typeof data !== 'boolean' && typeof data !== 'bigint') {
-      throw new ShapeError(`tensor: expected a number at data${path}, got ${Array.isArray(data) ? 'an array' : typeof data}`);
+      throw new ShapeError(`tensor: expected a number at data${formatIndex(index, depth)}, got ${Array.isArray(data) ? 'an array' : typeof data}`);
     }
     out.push(data);
     return;
   }
   if (!Array.isArray(data) || data.length !== shape[depth]) {
     throw new ShapeError(
-      `tensor: nested arrays are not rectangular: data${path} has ${Array.isArray(data) ? data.length : 'no'} entries, expected ${shape[depth]} (shape ${formatShape(shape)})`,
+      `tensor: nested arrays are not rectangular: data${formatIndex(index, depth)} has ${Array.isArray(data) ? data.length : 'no'} entries, expected ${shape[depth]} (shape ${formatShape(shape)})`,
     );
   }
-  for (let i = 0; i < data.length; i++) flattenInto(data[i], shape, depth + 1, out, `${path}[${i}]`);
+  for (let i = 0; i < data.length; i++) {
+    index[depth] = i;
+    flattenInto(data[i], shape, depth + 1, out, index);
+  }
+}
+
+/** The first `depth` entries of `index` as `[1][0]`. */
+function formatIndex(index: readonly number[], depth: number): string {
+  return index.slice(0, depth).map((i) => `[${i}]`).join('');
 }
 
 /** A tensor of `shape` filled with `value`. Example: `full([2, 2], 7)`. */
