@@ -90,8 +90,10 @@ for (const backend of BACKENDS) {
 
     it('pre-hook, forward, forward hook: arguments, order and replacements', run(() => {
       const lin = new nn.Linear(2, 1);
-      lin.weight.copy_(k.tensor([[1, 2]]));
-      lin.bias!.copy_(k.tensor([0.5]));
+      k.noGrad(() => {
+        lin.weight.copy_(k.tensor([[1, 2]]));
+        lin.bias!.copy_(k.tensor([0.5]));
+      });
       const log: string[] = [];
       lin.registerForwardPreHook((m, inputs) => {
         expect(m).toBe(lin);
@@ -188,8 +190,10 @@ for (const backend of BACKENDS) {
 
     it('Linear: gradInput = gy·W, gradOutput = gy; a replacement scales x.grad but not the weight gradient', run(() => {
       const lin = new nn.Linear(2, 2);
-      lin.weight.copy_(k.tensor([[1, 2], [3, 4]]));
-      lin.bias!.copy_(k.tensor([0, 0]));
+      k.noGrad(() => {
+        lin.weight.copy_(k.tensor([[1, 2], [3, 4]]));
+        lin.bias!.copy_(k.tensor([0, 0]));
+      });
       const x = k.tensor([[1, -1]], { requiresGrad: true });
       const seen: { gin: number[][]; gout: number[][] }[] = [];
       lin.registerFullBackwardHook((m, gradInput, gradOutput) => {

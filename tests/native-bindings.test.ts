@@ -146,6 +146,7 @@ const signatures: Record<string, Signature> = {
   },
   setNumThreads: { kinds: ['size'], valid: () => [addon.getNumThreads()] },
   getNumThreads: { kinds: [], valid: () => [] },
+  gemmIsa: { kinds: [], valid: () => [] },
   adviseHugePages: { kinds: ['f32'], valid: () => [f32(4)] },
   scan: { kinds: ['op', 'f32', 'f32', 'size', 'size', 'size'], valid: () => [1, f32(24), f32(24), 2, 3, 4] },
   sort: { kinds: ['f32', 'f32', 'i32', 'size', 'size', 'bool'], valid: () => [f32(12), f32(12), new Int32Array(12), 3, 4, true] },
