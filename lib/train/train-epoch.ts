@@ -12,6 +12,7 @@ import { batchesPerEpoch, batchSize, forwardLoss, unpackBatch } from './batches.
 import type { BatchEnd } from './callback.js';
 import { TrainingError } from './errors.js';
 import { metricValues, type Metric } from './metrics.js';
+import { drain, type Steps } from './steps.js';
 import { WeightedMeans } from './weighted-means.js';
 
 /** What a training step needs. */
@@ -65,6 +66,11 @@ function trainStep(setup: StepSetup, batch: unknown, where: string): { loss: num
  * numbers, or keep() what they hold on to).
  */
 export function trainEpoch(loader: Iterable<unknown>, setup: StepSetup, epoch: number, onBatchEnd: (info: BatchEnd) => void): PassResult {
+  return drain(trainEpochSteps(loader, setup, epoch, onBatchEnd));
+}
+
+/** trainEpoch as a generator that yields after each step (and its onBatchEnd). */
+export function* trainEpochSteps(loader: Iterable<unknown>, setup: StepSetup, epoch: number, onBatchEnd: (info: BatchEnd) => void): Steps<PassResult> {
   setup.model.train();
   const batches = batchesPerEpoch(loader);
   const means = new WeightedMeans();
@@ -77,6 +83,7 @@ export function trainEpoch(loader: Iterable<unknown>, setup: StepSetup, epoch: n
     means.add({ ...metrics, loss }, size);
     const seconds = (performance.now() - start) / 1000;
     onBatchEnd({ epoch, batch, batches, size, loss, runningLoss: means.mean('loss'), samples: means.samples, seconds });
+    yield;
   }
   if (batch === 0) throw new TrainingError(`fit: trainLoader yielded no batches in epoch ${epoch}`);
   return { loss: means.mean('loss'), metrics: means.means('loss'), samples: means.samples, seconds: (performance.now() - start) / 1000 };
