@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <suite>`: runs one benchmark suite, prints its table and writes
- * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet.
+ * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, serve.
  */
 import { runConv } from './conv.js';
 import { runGemm } from './gemm.js';
@@ -8,15 +8,17 @@ import { runLenet } from './lenet.js';
 import { runOptim } from './optim.js';
 import { runOverhead } from './overhead.js';
 import { runRnn } from './rnn.js';
+import { runServe } from './serve.js';
 import { printTable, writeResults, type BenchRow } from './harness.js';
 
-const SUITES: Record<string, () => BenchRow[]> = {
+const SUITES: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   overhead: runOverhead,
   gemm: runGemm,
   lenet: runLenet,
   conv: () => runConv(),
   optim: runOptim,
   rnn: runRnn,
+  serve: runServe,
 };
 
 const name = process.argv[2];
@@ -25,6 +27,6 @@ if (suite === undefined) {
   console.error(`usage: npm run bench -- <suite>; suites: ${Object.keys(SUITES).join(', ')}`);
   process.exit(2);
 }
-const rows = suite();
+const rows = await suite();
 printTable(rows);
 console.log(`\nwrote ${writeResults(name!, rows)}`);
