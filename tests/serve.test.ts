@@ -56,6 +56,17 @@ describe('serve.predictor', () => {
     await sequential.close();
   });
 
+  it('close() sends the queued requests at once and waits for them before ending the workers', async () => {
+    const model = createModel();
+    const predictor = serve.predictor(model, { module, workers: 1, maxBatch: 8, maxDelayMs: 60_000 });
+    await predictor.ready;
+    const { inputs, expected } = samples(model, 3);
+    const pending = inputs.map((x) => predictor.predict(x)); // would wait a minute for a fuller batch
+    await predictor.close();
+    expectRows(await Promise.all(pending), expected);
+    expect(predictor.stats).toEqual({ requests: 3, batches: 1, largestBatch: 3 });
+  });
+
   it('workers: 0 batches on the calling thread with the model itself', async () => {
     const model = createModel();
     const predictor = serve.predictor(model, { workers: 0, maxBatch: 4, maxDelayMs: 5 });

@@ -83,6 +83,8 @@ export class Predictor {
   private readonly slots: Slot[] = [];
   private readonly queue: Pending[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** The batches being predicted. */
+  private readonly running = new Set<Promise<void>>();
   private closed = false;
   /** Why the workers could not build the model, once one failed to. */
   private loadError: Error | null = null;
@@ -161,7 +163,8 @@ export class Predictor {
     if (this.closed) return;
     this.closed = true;
     await this.ready.catch(() => {});
-    while (this.queue.length > 0 || this.slots.some((s) => s.busy)) await new Promise((resolve) => setTimeout(resolve, 1));
+    this.pump(); // closed: every queued request leaves as soon as an executor is free
+    while (this.running.size > 0) await Promise.race(this.running);
     if (this.timer !== null) clearTimeout(this.timer);
     await Promise.all(this.slots.map((slot) => slot.executor.close()));
   }
@@ -203,7 +206,9 @@ export class Predictor {
         this.timer = setTimeout(() => this.pump(), this.maxDelayMs - waited);
         return;
       }
-      void this.dispatch(slot, this.takeBatch(oldest.key));
+      const running = this.dispatch(slot, this.takeBatch(oldest.key));
+      this.running.add(running);
+      void running.finally(() => this.running.delete(running));
     }
   }
 
