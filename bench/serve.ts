@@ -11,15 +11,19 @@
  *
  * Settings (env): KILN_BENCH_SERVE_SECONDS (per measurement, default 10),
  * KILN_BENCH_SERVE_LIMIT (training images, default all of the data set found: Debian's full
- * Fashion-MNIST, else the embedded 10k subset). tfjs's model.fit is not measured here yet
- * (reported as a skipped row).
+ * Fashion-MNIST, else the embedded 10k subset). The tfjs anchor (bench/anchors/tfjs-serve.cjs:
+ * tfjs-cpu model.fit of LeNet-5 beside a /health server) runs when @tensorflow/tfjs resolves
+ * (a scratch install: `npm install --prefix DIR @tensorflow/tfjs@4.22.0 autocannon`, then
+ * NODE_PATH=DIR/node_modules); otherwise its row is skipped.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { BenchRow } from './harness.js';
+import { join } from 'node:path';
+import { BENCH_DIR, type BenchRow } from './harness.js';
 
 const SERVER = fileURLToPath(new URL('../examples/serve.js', import.meta.url));
+const TFJS_SERVER = join(BENCH_DIR, 'anchors', 'tfjs-serve.cjs');
 const SECONDS = Number(process.env.KILN_BENCH_SERVE_SECONDS ?? 10);
 const LIMIT = process.env.KILN_BENCH_SERVE_LIMIT;
 
@@ -49,8 +53,8 @@ interface Server {
   output: () => string;
 }
 
-function startServer(args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, [SERVER, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startServer(args: string[], script = SERVER): Promise<Server> {
+  const child = spawn(process.execPath, [script, ...(script === SERVER ? ['--port', '0'] : ['0']), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -74,7 +78,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /** The median samples/s of the epochs the server printed. */
 function trainingRate(output: string): number | undefined {
-  const rates = [...output.matchAll(/(\d+) samples\/s/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  const rates = [...output.matchAll(/([\d.]+) samples\/s/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
   return rates.length === 0 ? undefined : rates[Math.floor(rates.length / 2)];
 }
 
@@ -94,18 +98,28 @@ function row(caseName: string, result: CannonResult, extra: Partial<BenchRow> = 
   };
 }
 
-/** /health at 100 requests/s during training with `mode`. */
-async function healthWhileTraining(cannon: Cannon, mode: 'none' | 'sync' | 'async' | 'worker'): Promise<BenchRow> {
+/** /health at 100 requests/s during training with `mode` (tfjs: the tfjs anchor's server). */
+async function healthWhileTraining(cannon: Cannon, mode: 'none' | 'sync' | 'async' | 'worker' | 'tfjs'): Promise<BenchRow> {
   const limit = LIMIT === undefined ? [] : ['--limit', LIMIT];
-  const server = await startServer(['--training', mode, '--threads', '2', '--epochs', '1000', '--workers', '1', ...limit]);
+  const server = mode === 'tfjs' ? await startServer([], TFJS_SERVER) : await startServer(['--training', mode, '--threads', '2', '--epochs', '1000', '--workers', '1', ...limit]);
   try {
-    await sleep(mode === 'worker' ? 3000 : 1000); // the worker imports kiln and loads the data; fit starts at once
+    await sleep(mode === 'worker' || mode === 'tfjs' ? 3000 : 1000); // a worker imports kiln and loads the data; fit starts at once
     const result = await cannon({ url: `${server.base}/health`, connections: 10, overallRate: 100, duration: SECONDS, timeout: SECONDS });
     const rate = trainingRate(server.output());
-    const label = { none: 'idle server', sync: 'train.fit', async: 'train.fitAsync', worker: 'train.Trainer' }[mode];
-    return row(`/health @100 req/s, ${label}`, result, { threads: 2, ...(rate !== undefined && { samples_per_s: rate }) });
+    const label = { none: 'idle server', sync: 'train.fit', async: 'train.fitAsync', worker: 'train.Trainer', tfjs: 'tfjs model.fit' }[mode];
+    return row(`/health @100 req/s, ${label}`, result, { threads: mode === 'tfjs' ? 1 : 2, ...(mode === 'tfjs' && { impl: 'tfjs-cpu' }), ...(rate !== undefined && { samples_per_s: rate }) });
   } finally {
     await stopServer(server);
+  }
+}
+
+/** True when @tensorflow/tfjs resolves from bench/anchors (NODE_PATH included). */
+function tfjsInstalled(): boolean {
+  try {
+    createRequire(TFJS_SERVER).resolve('@tensorflow/tfjs');
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -132,7 +146,8 @@ export async function runServe(): Promise<BenchRow[]> {
   }
   const rows: BenchRow[] = [];
   for (const mode of ['none', 'sync', 'async', 'worker'] as const) rows.push(await healthWhileTraining(cannon, mode));
-  rows.push({ suite: 'serve', case: '/health @100 req/s, tfjs model.fit', impl: 'tfjs-cpu', median_ms: null, skipped: 'not measured yet' });
+  if (tfjsInstalled()) rows.push(await healthWhileTraining(cannon, 'tfjs'));
+  else rows.push({ suite: 'serve', case: '/health @100 req/s, tfjs model.fit', impl: 'tfjs-cpu', median_ms: null, skipped: '@tensorflow/tfjs is not installed (a scratch install; see bench/serve.ts)' });
   for (const connections of [1, 8, 64]) {
     for (const maxBatch of [64, 1]) rows.push(await predictThroughput(cannon, connections, maxBatch));
   }
