@@ -4,6 +4,8 @@
  * the model and optimizer, and errors as rejected promises.
  */
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -85,6 +87,32 @@ describe('fitAsync', () => {
     spinning = false;
     expect(turnsAt).toHaveLength(4 + 3); // 4 training steps, 3 validation batches
     for (let i = 1; i < turnsAt.length; i++) expect(turnsAt[i], `batch ${i + 1}`).toBeGreaterThan(turnsAt[i - 1]);
+  });
+
+  it('an HTTP server in the same process answers while training runs; the answer arrives before training ends', async () => {
+    const { model, options } = setup();
+    const server = createServer((_request, response) => response.end(JSON.stringify({ batches })));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    let batches = 0;
+    let answered: Promise<{ batches: number }> | null = null;
+    const controller = new AbortController();
+    const client: train.Callback = {
+      onBatchEnd: () => {
+        batches++;
+        if (batches === 1) answered = fetch(`http://127.0.0.1:${port}/health`).then((r) => r.json() as Promise<{ batches: number }>);
+      },
+    };
+    const training = train.fitAsync(model, { ...options, epochs: 100_000, callbacks: [client], signal: controller.signal });
+    const reply = await (async () => {
+      while (answered === null) await new Promise((resolve) => setImmediate(resolve));
+      return answered;
+    })();
+    controller.abort();
+    const history = await training;
+    server.close();
+    expect(reply.batches).toBeGreaterThanOrEqual(1); // the server ran between steps of the same training
+    expect(history.stopReason).toBe('aborted'); // training was still running when the reply came
   });
 
   it('leaves no-grad mode and the storage of steps behind at every yield', async () => {
