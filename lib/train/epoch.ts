@@ -6,7 +6,7 @@ import type { BatchEnd } from './callback.js';
 import { evaluateSteps } from './evaluate.js';
 import type { EpochRecord } from './history.js';
 import { stepSchedulerAfterEpoch, type Scheduler, type SchedulerInterval } from './scheduling.js';
-import { drain, type Steps } from './steps.js';
+import type { Steps } from './steps.js';
 import { trainEpochSteps, type StepSetup } from './train-epoch.js';
 
 /** Everything an epoch needs besides its number. */
@@ -24,12 +24,10 @@ export interface EpochPlan {
 const prefixed = (prefix: string, values: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.entries(values).map(([name, value]) => [`${prefix}${name}`, value]));
 
-/** Trains one epoch, validates, steps an epoch scheduler, and returns the epoch's record. */
-export function runEpoch(plan: EpochPlan, epoch: number, onBatchEnd: (info: BatchEnd) => void): EpochRecord {
-  return drain(runEpochSteps(plan, epoch, onBatchEnd));
-}
-
-/** runEpoch as a generator that yields after each training step and each validation batch. */
+/**
+ * Trains one epoch, validates, steps an epoch scheduler, and returns the epoch's record;
+ * yields after each training step and each validation batch (see steps.ts).
+ */
 export function* runEpochSteps(plan: EpochPlan, epoch: number, onBatchEnd: (info: BatchEnd) => void): Steps<EpochRecord> {
   const start = performance.now();
   const lr = plan.step.optimizer.paramGroups[0].lr;

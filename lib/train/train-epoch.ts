@@ -12,7 +12,7 @@ import { batchesPerEpoch, batchSize, forwardLoss, unpackBatch } from './batches.
 import type { BatchEnd } from './callback.js';
 import { TrainingError } from './errors.js';
 import { metricValues, type Metric } from './metrics.js';
-import { drain, type Steps } from './steps.js';
+import type { Steps } from './steps.js';
 import { WeightedMeans } from './weighted-means.js';
 
 /** What a training step needs. */
@@ -61,15 +61,10 @@ function trainStep(setup: StepSetup, batch: unknown, where: string): { loss: num
 
 /**
  * Trains `setup.model` (in training mode) on every batch of `loader` once, calling
- * onBatchEnd after each step. Each step runs in a tidy() scope: its activations and
- * intermediate gradients go back to the storage pool for the next step (metrics must return
- * numbers, or keep() what they hold on to).
+ * onBatchEnd after each step, and yields after each step (see steps.ts). Each step runs in a
+ * tidy() scope: its activations and intermediate gradients go back to the storage pool for
+ * the next step (metrics must return numbers, or keep() what they hold on to).
  */
-export function trainEpoch(loader: Iterable<unknown>, setup: StepSetup, epoch: number, onBatchEnd: (info: BatchEnd) => void): PassResult {
-  return drain(trainEpochSteps(loader, setup, epoch, onBatchEnd));
-}
-
-/** trainEpoch as a generator that yields after each step (and its onBatchEnd). */
 export function* trainEpochSteps(loader: Iterable<unknown>, setup: StepSetup, epoch: number, onBatchEnd: (info: BatchEnd) => void): Steps<PassResult> {
   setup.model.train();
   const batches = batchesPerEpoch(loader);

@@ -53,7 +53,7 @@ export interface TrainerResult {
   weights: Uint8Array;
 }
 
-/** Where a Trainer is: starting (worker importing the module), running, paused, stopping, done or failed. */
+/** Where a Trainer is: running (from construction, while the worker imports the module, then training), paused, stopping, done or failed. */
 export type TrainerState = 'running' | 'paused' | 'stopping' | 'done' | 'failed';
 
 /**
