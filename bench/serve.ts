@@ -82,20 +82,14 @@ function trainingRate(output: string): number | undefined {
   return rates.length === 0 ? undefined : rates[Math.floor(rates.length / 2)];
 }
 
-/** A row from an autocannon run. */
+/** A row from an autocannon run; a run in which no request was answered has no latency figures. */
 function row(caseName: string, result: CannonResult, extra: Partial<BenchRow> = {}): BenchRow {
   const failed = result.errors + result.timeouts + result.non2xx;
-  return {
-    suite: 'serve',
-    case: caseName,
-    impl: 'kiln-native',
-    median_ms: result.latency.p50,
-    p50_ms: result.latency.p50,
-    p99_ms: result.latency.p99,
-    requests_per_s: result.requests.average,
-    ...(failed > 0 && { failed_requests: failed }),
-    ...extra,
-  };
+  const base = { suite: 'serve', case: caseName, impl: 'kiln-native', ...(failed > 0 && { failed_requests: failed }) };
+  if (result.requests.average === 0) {
+    return { ...base, median_ms: null, skipped: `no request answered within ${SECONDS} s (the event loop was blocked throughout)`, ...extra };
+  }
+  return { ...base, median_ms: result.latency.p50, p50_ms: result.latency.p50, p99_ms: result.latency.p99, requests_per_s: result.requests.average, ...extra };
 }
 
 /** /health at 100 requests/s during training with `mode` (tfjs: the tfjs anchor's server). */
