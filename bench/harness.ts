@@ -22,6 +22,12 @@ export interface BenchRow {
   passes_ms?: number[];
   /** The seed of a training run's initial weights and shuffling. */
   seed?: number;
+  /** Latency percentiles and request rate of a load test (suite serve). */
+  p50_ms?: number;
+  p99_ms?: number;
+  requests_per_s?: number;
+  /** Requests of a load test that failed (errors, timeouts, non-2xx answers). */
+  failed_requests?: number;
   /** Why a row has no figure (an anchor that is not installed). */
   skipped?: string;
 }
@@ -114,19 +120,30 @@ function isAnchor(impl: string): boolean {
  * at any thread count (the anchors' best setting, which the speed targets compare against).
  */
 export function printTable(rows: BenchRow[]): void {
-  const header = ['case', 'impl', 'threads', 'median', 'vs anchor at its best'];
+  const header = ['case', 'impl', 'threads', 'median', 'vs anchor at its best', 'load test'];
   const lines = rows.map((r) => {
     const anchors = rows.filter((a) => a.case === r.case && isAnchor(a.impl) && a.median_ms !== null);
     const best = anchors.reduce<number | null>((m, a) => (m === null || a.median_ms! < m ? a.median_ms : m), null);
     const ratio = r.impl.startsWith('kiln') && best !== null && r.median_ms ? `${(best / r.median_ms).toFixed(2)}× faster` : '';
     const median = r.median_ms === null ? `skipped: ${r.skipped}` : formatMs(r.median_ms);
-    return [r.case, r.impl, String(r.threads ?? ''), median, ratio];
+    return [r.case, r.impl, String(r.threads ?? ''), median, ratio, loadFigures(r)];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const format = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
   console.log(format(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const l of lines) console.log(format(l));
+}
+
+/** p99, requests/s, training samples/s and failures of a load-test row (suite serve), else ''. */
+function loadFigures(r: BenchRow): string {
+  const parts = [
+    r.p99_ms === undefined ? '' : `p99 ${formatMs(r.p99_ms)}`,
+    r.requests_per_s === undefined ? '' : `${r.requests_per_s.toFixed(0)} req/s`,
+    r.samples_per_s === undefined || r.p99_ms === undefined ? '' : `training ${r.samples_per_s.toFixed(0)} samples/s`,
+    r.failed_requests === undefined ? '' : `${r.failed_requests} failed`,
+  ];
+  return parts.filter((p) => p !== '').join(', ');
 }
 
 function formatMs(ms: number): string {

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <suite> [--check]`: runs one benchmark suite, prints its table and writes
- * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views, views-sorting, dtypes.
+ * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views, views-sorting, dtypes, serve.
  * `--check` (overhead only) then compares kiln with PyTorch against the suite's targets and
  * exits 1 when one is missed, 3 when PyTorch is missing so nothing could be checked.
  */
@@ -13,9 +13,10 @@ import { checkOverhead, runOverhead } from './overhead.js';
 import { runRnn } from './rnn.js';
 import { runViews } from './views.js';
 import { runViewsSorting } from './views-sorting.js';
+import { runServe } from './serve.js';
 import { printTable, writeResults, type BenchRow } from './harness.js';
 
-const SUITES: Record<string, () => BenchRow[]> = {
+const SUITES: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   overhead: runOverhead,
   gemm: runGemm,
   lenet: runLenet,
@@ -25,6 +26,7 @@ const SUITES: Record<string, () => BenchRow[]> = {
   views: runViews,
   dtypes: runDtypes,
   'views-sorting': runViewsSorting,
+  serve: runServe,
 };
 
 const name = process.argv[2];
@@ -34,7 +36,7 @@ if (suite === undefined || (check && name !== 'overhead')) {
   console.error(`usage: npm run bench -- <suite> [--check]; suites: ${Object.keys(SUITES).join(', ')} (--check: overhead only)`);
   process.exit(2);
 }
-const rows = suite();
+const rows = await suite();
 printTable(rows);
 console.log(`\nwrote ${writeResults(name!, rows)}`);
 if (check) {

@@ -3,10 +3,11 @@
  * the epoch's record.
  */
 import type { BatchEnd } from './callback.js';
-import { evaluate } from './evaluate.js';
+import { evaluateSteps } from './evaluate.js';
 import type { EpochRecord } from './history.js';
 import { stepSchedulerAfterEpoch, type Scheduler, type SchedulerInterval } from './scheduling.js';
-import { trainEpoch, type StepSetup } from './train-epoch.js';
+import type { Steps } from './steps.js';
+import { trainEpochSteps, type StepSetup } from './train-epoch.js';
 
 /** Everything an epoch needs besides its number. */
 export interface EpochPlan {
@@ -23,12 +24,15 @@ export interface EpochPlan {
 const prefixed = (prefix: string, values: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.entries(values).map(([name, value]) => [`${prefix}${name}`, value]));
 
-/** Trains one epoch, validates, steps an epoch scheduler, and returns the epoch's record. */
-export function runEpoch(plan: EpochPlan, epoch: number, onBatchEnd: (info: BatchEnd) => void): EpochRecord {
+/**
+ * Trains one epoch, validates, steps an epoch scheduler, and returns the epoch's record;
+ * yields after each training step and each validation batch (see steps.ts).
+ */
+export function* runEpochSteps(plan: EpochPlan, epoch: number, onBatchEnd: (info: BatchEnd) => void): Steps<EpochRecord> {
   const start = performance.now();
   const lr = plan.step.optimizer.paramGroups[0].lr;
-  const trained = trainEpoch(plan.trainLoader, plan.step, epoch, onBatchEnd);
-  const validated = plan.valLoader === undefined ? undefined : evaluate(plan.step.model, plan.valLoader, { loss: plan.step.loss, metrics: plan.step.metrics });
+  const trained = yield* trainEpochSteps(plan.trainLoader, plan.step, epoch, onBatchEnd);
+  const validated = plan.valLoader === undefined ? undefined : yield* evaluateSteps(plan.step.model, plan.valLoader, { loss: plan.step.loss, metrics: plan.step.metrics });
   const record: EpochRecord = {
     epoch,
     train_loss: trained.loss,

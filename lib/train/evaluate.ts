@@ -7,6 +7,7 @@ import type { Module } from '../nn/module.js';
 import { batchSize, forwardLoss, lossFunction, unpackBatch, type Loss } from './batches.js';
 import { TrainingError } from './errors.js';
 import { metricValues, type Metric } from './metrics.js';
+import { drain, type Steps } from './steps.js';
 import type { PassResult } from './train-epoch.js';
 import { WeightedMeans } from './weighted-means.js';
 
@@ -29,6 +30,15 @@ export interface EvaluateOptions {
  * ```
  */
 export function evaluate(model: Module, loader: Iterable<unknown>, options: EvaluateOptions): PassResult {
+  return drain(evaluateSteps(model, loader, options));
+}
+
+/**
+ * evaluate as a generator that yields after each batch. Each batch runs under noGrad on its
+ * own, so no-grad mode never leaks to code that runs while the loop is suspended; the model
+ * stays in eval mode until the loop ends (or is stopped).
+ */
+export function* evaluateSteps(model: Module, loader: Iterable<unknown>, options: EvaluateOptions): Steps<PassResult> {
   const loss = lossFunction(options.loss);
   const metrics = options.metrics ?? {};
   const wasTraining = model.training;
@@ -36,15 +46,16 @@ export function evaluate(model: Module, loader: Iterable<unknown>, options: Eval
   const start = performance.now();
   model.eval();
   try {
-    noGrad(() => {
-      let batch = 0;
-      for (const item of loader) {
-        const where = `evaluate (batch ${++batch})`;
+    let batch = 0;
+    for (const item of loader) {
+      const where = `evaluate (batch ${++batch})`;
+      noGrad(() => {
         const [input, target] = unpackBatch(item, where);
         const { output, loss: value } = forwardLoss(model, loss, [input, target], where);
         means.add({ ...metricValues(metrics, output, target), loss: value.item() }, batchSize(target));
-      }
-    });
+      });
+      yield;
+    }
   } finally {
     model.train(wasTraining);
   }

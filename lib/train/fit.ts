@@ -5,12 +5,13 @@
  */
 import type { Module } from '../nn/module.js';
 import { TrainingContext, type Callback } from './callback.js';
-import { runEpoch } from './epoch.js';
+import { runEpochSteps } from './epoch.js';
 import { planFit, type FitOptions } from './fit-options.js';
 import { History } from './history.js';
 import { batchesPerEpoch } from './batches.js';
 import { createProgress } from './progress/index.js';
 import { emptyStoragePool } from '../memory/storage-pool.js';
+import { drain, StopTraining, type Steps } from './steps.js';
 
 /**
  * Trains `model` for epochs startEpoch + 1 … `options.epochs` and returns the History (one
@@ -43,6 +44,15 @@ import { emptyStoragePool } from '../memory/storage-pool.js';
  * ```
  */
 export function fit(model: Module, options: FitOptions): History {
+  return drain(fitSteps(model, options));
+}
+
+/**
+ * fit as a generator that yields after each training step and validation batch (see
+ * steps.ts). Thrown a StopTraining at a yield, it ends training there: the epoch in progress
+ * is not recorded, onTrainEnd runs, and the history's stopReason is the StopTraining's reason.
+ */
+export function* fitSteps(model: Module, options: FitOptions): Steps<History> {
   const plan = planFit(model, options);
   const history = new History(options.resumeFrom?.history ?? []);
   const context = new TrainingContext(model, options.optimizer, plan.scheduler, history, plan.epochs, batchesPerEpoch(plan.trainLoader));
@@ -51,11 +61,16 @@ export function fit(model: Module, options: FitOptions): History {
   const wasTraining = model.training;
   try {
     for (const c of callbacks) c.onTrainBegin?.(context);
-    for (let epoch = plan.startEpoch + 1; epoch <= plan.epochs && !context.stopRequested; epoch++) {
-      for (const c of callbacks) c.onEpochBegin?.(context, epoch);
-      const record = runEpoch(plan, epoch, (info) => callbacks.forEach((c) => c.onBatchEnd?.(context, info)));
-      history.push(record);
-      for (const c of callbacks) c.onEpochEnd?.(context, record);
+    try {
+      for (let epoch = plan.startEpoch + 1; epoch <= plan.epochs && !context.stopRequested; epoch++) {
+        for (const c of callbacks) c.onEpochBegin?.(context, epoch);
+        const record = yield* runEpochSteps(plan, epoch, (info) => callbacks.forEach((c) => c.onBatchEnd?.(context, info)));
+        history.push(record);
+        for (const c of callbacks) c.onEpochEnd?.(context, record);
+      }
+    } catch (error) {
+      if (!(error instanceof StopTraining)) throw error;
+      context.requestStop(error.reason);
     }
     for (const c of callbacks) c.onTrainEnd?.(context);
   } finally {

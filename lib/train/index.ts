@@ -21,6 +21,8 @@
  */
 export { fit } from './fit.js';
 export type { FitOptions } from './fit-options.js';
+export { fitAsync, type FitAsyncOptions, type AbortCheckpoint } from './fit-async.js';
+export { Trainer, TrainerError, type TrainerOptions, type TrainerEvent, type TrainerResult, type TrainerState } from './trainer.js';
 export { evaluate, type EvaluateOptions } from './evaluate.js';
 export { diagnose, type DiagnoseOptions, type DiagnoseReport, type CheckStatus, type GradientCheckReport, type InitialLossReport, type OverfitReport } from './diagnose.js';
 export type { PassResult } from './train-epoch.js';

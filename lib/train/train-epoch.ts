@@ -12,6 +12,7 @@ import { batchesPerEpoch, batchSize, forwardLoss, unpackBatch } from './batches.
 import type { BatchEnd } from './callback.js';
 import { TrainingError } from './errors.js';
 import { metricValues, type Metric } from './metrics.js';
+import type { Steps } from './steps.js';
 import { WeightedMeans } from './weighted-means.js';
 
 /** What a training step needs. */
@@ -60,11 +61,11 @@ function trainStep(setup: StepSetup, batch: unknown, where: string): { loss: num
 
 /**
  * Trains `setup.model` (in training mode) on every batch of `loader` once, calling
- * onBatchEnd after each step. Each step runs in a tidy() scope: its activations and
- * intermediate gradients go back to the storage pool for the next step (metrics must return
- * numbers, or keep() what they hold on to).
+ * onBatchEnd after each step, and yields after each step (see steps.ts). Each step runs in a
+ * tidy() scope: its activations and intermediate gradients go back to the storage pool for
+ * the next step (metrics must return numbers, or keep() what they hold on to).
  */
-export function trainEpoch(loader: Iterable<unknown>, setup: StepSetup, epoch: number, onBatchEnd: (info: BatchEnd) => void): PassResult {
+export function* trainEpochSteps(loader: Iterable<unknown>, setup: StepSetup, epoch: number, onBatchEnd: (info: BatchEnd) => void): Steps<PassResult> {
   setup.model.train();
   const batches = batchesPerEpoch(loader);
   const means = new WeightedMeans();
@@ -77,6 +78,7 @@ export function trainEpoch(loader: Iterable<unknown>, setup: StepSetup, epoch: n
     means.add({ ...metrics, loss }, size);
     const seconds = (performance.now() - start) / 1000;
     onBatchEnd({ epoch, batch, batches, size, loss, runningLoss: means.mean('loss'), samples: means.samples, seconds });
+    yield;
   }
   if (batch === 0) throw new TrainingError(`fit: trainLoader yielded no batches in epoch ${epoch}`);
   return { loss: means.mean('loss'), metrics: means.means('loss'), samples: means.samples, seconds: (performance.now() - start) / 1000 };

@@ -1,0 +1,149 @@
+/**
+ * bench serve: a Node server that trains while it answers (examples/serve.ts), loaded by
+ * autocannon (a devDependency; resolvable through NODE_PATH too) from this process, over
+ * 127.0.0.1 only.
+ *
+ * 1. /health at a fixed 100 requests/s while LeNet-5 trains in the server process with train.fit
+ *    (blocks: the baseline), train.fitAsync and train.Trainer (a worker thread), plus an idle
+ *    server: p50/p99 latency, and the training samples/s of the epochs finished meanwhile.
+ * 2. /predict (JSON, one image per request) on an idle server with 2 predictor workers, at 1, 8
+ *    and 64 connections, with dynamic batching (maxBatch 64) and without (maxBatch 1).
+ *
+ * Settings (env): KILN_BENCH_SERVE_SECONDS (per measurement, default 10),
+ * KILN_BENCH_SERVE_LIMIT (training images, default all of the data set found: Debian's full
+ * Fashion-MNIST, else the embedded 10k subset). The tfjs anchor (bench/anchors/tfjs-serve.cjs:
+ * tfjs-cpu model.fit of LeNet-5 beside a /health server) runs when @tensorflow/tfjs resolves
+ * (a scratch install: `npm install --prefix DIR @tensorflow/tfjs@4.22.0 autocannon`, then
+ * NODE_PATH=DIR/node_modules); otherwise its row is skipped.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { BENCH_DIR, type BenchRow } from './harness.js';
+
+const SERVER = fileURLToPath(new URL('../examples/serve.js', import.meta.url));
+const TFJS_SERVER = join(BENCH_DIR, 'anchors', 'tfjs-serve.cjs');
+const SECONDS = Number(process.env.KILN_BENCH_SERVE_SECONDS ?? 10);
+const LIMIT = process.env.KILN_BENCH_SERVE_LIMIT;
+
+/** The parts of autocannon's result this suite reads. */
+interface CannonResult {
+  latency: { p50: number; p99: number };
+  requests: { average: number };
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+}
+type Cannon = (options: Record<string, unknown>) => Promise<CannonResult>;
+
+/** autocannon, or null when it is not installed. */
+function loadAutocannon(): Cannon | null {
+  try {
+    return createRequire(import.meta.url)('autocannon') as Cannon;
+  } catch {
+    return null;
+  }
+}
+
+/** A running examples/serve.js and what it printed. */
+interface Server {
+  child: ChildProcess;
+  base: string;
+  output: () => string;
+}
+
+function startServer(args: string[], script = SERVER): Promise<Server> {
+  const child = spawn(process.execPath, [script, ...(script === SERVER ? ['--port', '0'] : ['0']), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', () => {
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
+      if (match !== null) resolve({ child, base: match[1], output: () => text });
+    });
+    child.on('exit', (code) => reject(new Error(`examples/serve exited with ${code}:\n${text}`)));
+  });
+}
+
+async function stopServer(server: Server): Promise<void> {
+  if (server.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once('exit', resolve));
+  server.child.kill('SIGKILL'); // a server blocked in fit cannot answer SIGTERM's shutdown
+  await exited;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The median samples/s of the epochs the server printed. */
+function trainingRate(output: string): number | undefined {
+  const rates = [...output.matchAll(/([\d.]+) samples\/s/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  return rates.length === 0 ? undefined : rates[Math.floor(rates.length / 2)];
+}
+
+/** A row from an autocannon run; a run in which no request was answered has no latency figures. */
+function row(caseName: string, result: CannonResult, extra: Partial<BenchRow> = {}): BenchRow {
+  const failed = result.errors + result.timeouts + result.non2xx;
+  const base = { suite: 'serve', case: caseName, impl: 'kiln-native', ...(failed > 0 && { failed_requests: failed }) };
+  if (result.requests.average === 0) {
+    return { ...base, median_ms: null, skipped: `no request answered within ${SECONDS} s (the event loop was blocked throughout)`, ...extra };
+  }
+  return { ...base, median_ms: result.latency.p50, p50_ms: result.latency.p50, p99_ms: result.latency.p99, requests_per_s: result.requests.average, ...extra };
+}
+
+/** /health at 100 requests/s during training with `mode` (tfjs: the tfjs anchor's server). */
+async function healthWhileTraining(cannon: Cannon, mode: 'none' | 'sync' | 'async' | 'worker' | 'tfjs'): Promise<BenchRow> {
+  const limit = LIMIT === undefined ? [] : ['--limit', LIMIT];
+  const server = mode === 'tfjs' ? await startServer([], TFJS_SERVER) : await startServer(['--training', mode, '--threads', '2', '--epochs', '1000', '--workers', '1', ...limit]);
+  try {
+    await sleep(mode === 'worker' || mode === 'tfjs' ? 3000 : 1000); // a worker imports kiln and loads the data; fit starts at once
+    const result = await cannon({ url: `${server.base}/health`, connections: 10, overallRate: 100, duration: SECONDS, timeout: SECONDS });
+    const rate = trainingRate(server.output());
+    const label = { none: 'idle server', sync: 'train.fit', async: 'train.fitAsync', worker: 'train.Trainer', tfjs: 'tfjs model.fit' }[mode];
+    return row(`/health @100 req/s, ${label}`, result, { threads: mode === 'tfjs' ? 1 : 2, ...(mode === 'tfjs' && { impl: 'tfjs-cpu' }), ...(rate !== undefined && { samples_per_s: rate }) });
+  } finally {
+    await stopServer(server);
+  }
+}
+
+/** True when @tensorflow/tfjs resolves from bench/anchors (NODE_PATH included). */
+function tfjsInstalled(): boolean {
+  try {
+    createRequire(TFJS_SERVER).resolve('@tensorflow/tfjs');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** /predict throughput at `connections` with batching up to `maxBatch`. */
+async function predictThroughput(cannon: Cannon, connections: number, maxBatch: number): Promise<BenchRow> {
+  const server = await startServer(['--training', 'none', '--workers', '2', '--max-batch', String(maxBatch), '--max-delay-ms', '2']);
+  const body = JSON.stringify({ pixels: Array.from({ length: 784 }, (_, i) => (i % 29) / 28) });
+  try {
+    await sleep(1500);
+    const request = { url: `${server.base}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body };
+    await cannon({ ...request, connections, duration: 1 }); // warm-up
+    const result = await cannon({ ...request, connections, duration: SECONDS });
+    return row(`/predict LeNet-5, ${connections} clients, ${maxBatch === 1 ? 'unbatched' : `batched ≤ ${maxBatch}`}`, result, { threads: 2 });
+  } finally {
+    await stopServer(server);
+  }
+}
+
+/** Every row of the suite (skipped rows when autocannon is absent). */
+export async function runServe(): Promise<BenchRow[]> {
+  const cannon = loadAutocannon();
+  if (cannon === null) {
+    return [{ suite: 'serve', case: 'all', impl: 'kiln-native', median_ms: null, skipped: 'autocannon is not installed (npm install, or NODE_PATH=<dir>/node_modules)' }];
+  }
+  const rows: BenchRow[] = [];
+  for (const mode of ['none', 'sync', 'async', 'worker'] as const) rows.push(await healthWhileTraining(cannon, mode));
+  if (tfjsInstalled()) rows.push(await healthWhileTraining(cannon, 'tfjs'));
+  else rows.push({ suite: 'serve', case: '/health @100 req/s, tfjs model.fit', impl: 'tfjs-cpu', median_ms: null, skipped: '@tensorflow/tfjs is not installed (a scratch install; see bench/serve.ts)' });
+  for (const connections of [1, 8, 64]) {
+    for (const maxBatch of [64, 1]) rows.push(await predictThroughput(cannon, connections, maxBatch));
+  }
+  return rows;
+}

@@ -1,0 +1,253 @@
+/**
+ * A Node HTTP server that trains LeNet-5 on Fashion-MNIST in the background and answers
+ * requests while it does:
+ *
+ *   GET  /health   → 200 {"status":"ok","training":{…},"predictor":{…}}
+ *   POST /predict  → {"class":7,"label":"Sneaker","probabilities":[…]} for a 28×28 image, sent
+ *                    as JSON {"pixels":[784 numbers in 0..1]} (or 28 rows of 28) or as a PNG
+ *                    (Content-Type: image/png; converted to gray)
+ *
+ * Training runs in a train.Trainer worker thread (`--training worker`, the default), or on the
+ * server's own thread with train.fitAsync (`--training async`), or with the blocking
+ * train.fit (`--training sync`, the baseline that freezes the server), or not at all
+ * (`--training none`). After every epoch the predictor (serve.predictor: worker threads with
+ * dynamic batching) switches to the new weights.
+ *
+ * Run: `node dist/examples/serve.js --port 3000`, then
+ *   curl localhost:3000/health
+ *   curl -X POST -H 'content-type: image/png' --data-binary @shoe.png localhost:3000/predict
+ */
+import { mkdtempSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { data, F, noGrad, serve, setNumThreads, tensor, train, type Tensor } from '../lib/index.js';
+import setup, { createModel, normalise, type LeNetJobConfig } from './lenet-job.js';
+
+const HELP = `Usage: node dist/examples/serve.js [options]
+
+Options:
+  --port N             port to listen on, 0 for any free one (default 3000); the chosen port is printed
+  --host H             address to listen on (default 127.0.0.1)
+  --training MODE      worker (train.Trainer), async (train.fitAsync), sync (train.fit, blocks), none (default worker)
+  --epochs N           epochs to train (default 5)
+  --batch-size N       training batch size (default 64)
+  --limit N            train on the first N images only
+  --subset             use the embedded 10k subset even when the full set is installed
+  --threads N          kernel threads for training (default: kiln's default)
+  --workers N          predictor worker threads (default 1)
+  --max-batch N        predictor batch limit (default 64; 1 disables batching)
+  --max-delay-ms X     how long a request may wait for others to batch with (default 2)
+  -h, --help           show this help
+`;
+
+interface Options {
+  port: number;
+  host: string;
+  training: 'worker' | 'async' | 'sync' | 'none';
+  job: LeNetJobConfig;
+  threads: number | undefined;
+  workers: number;
+  maxBatch: number;
+  maxDelayMs: number;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '3000' },
+      host: { type: 'string', default: '127.0.0.1' },
+      training: { type: 'string', default: 'worker' },
+      epochs: { type: 'string', default: '5' },
+      'batch-size': { type: 'string', default: '64' },
+      limit: { type: 'string' },
+      subset: { type: 'boolean', default: false },
+      threads: { type: 'string' },
+      workers: { type: 'string', default: '1' },
+      'max-batch': { type: 'string', default: '64' },
+      'max-delay-ms': { type: 'string', default: '2' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const training = values.training as Options['training'];
+  if (!['worker', 'async', 'sync', 'none'].includes(training)) throw new Error(`--training must be worker, async, sync or none, got '${training}'`);
+  return {
+    port: Number(values.port),
+    host: values.host,
+    training,
+    job: {
+      epochs: Number(values.epochs),
+      batchSize: Number(values['batch-size']),
+      limit: values.limit === undefined ? null : Number(values.limit),
+      subset: values.subset,
+      checkpointDir: mkdtempSync(join(tmpdir(), 'kiln-serve-')),
+      seed: 0,
+    },
+    threads: values.threads === undefined ? undefined : Number(values.threads),
+    workers: Number(values.workers),
+    maxBatch: Number(values['max-batch']),
+    maxDelayMs: Number(values['max-delay-ms']),
+  };
+}
+
+/** What /health reports about training. */
+interface TrainingStatus {
+  mode: Options['training'];
+  state: 'starting' | 'running' | 'done' | 'failed' | 'off';
+  epoch: number;
+  batch: number;
+  lastEpoch: train.EpochRecord | null;
+  error: string | null;
+}
+
+/** The request body, up to `limit` bytes. */
+async function readBody(request: IncomingMessage, limit = 1 << 20): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > limit) throw new HttpError(413, `the body exceeds ${limit} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A /predict body as one (1, 28, 28) image in [0, 1]. */
+function imageOf(contentType: string, body: Buffer): Tensor {
+  if (contentType.startsWith('image/png')) {
+    const image = data.decodePng(body, 'the request body', { mode: 'gray' });
+    if (image.shape[1] !== 28 || image.shape[2] !== 28) throw new HttpError(422, `expected a 28×28 image, got ${image.shape[2]}×${image.shape[1]}`);
+    return image;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new HttpError(400, 'the body must be JSON {"pixels": [...]} or a PNG image (Content-Type: image/png)');
+  }
+  const pixels = (parsed as { pixels?: unknown } | null)?.pixels;
+  const flat = Array.isArray(pixels) ? pixels.flat() : null;
+  if (flat === null || flat.length !== 784 || !flat.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+    throw new HttpError(422, 'pixels must be 784 finite numbers (or 28 rows of 28) in [0, 1]');
+  }
+  return tensor(flat as number[]).reshape([1, 28, 28]);
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  if (options.threads !== undefined) setNumThreads(options.threads);
+  const servingModel = createModel();
+  const predictor = serve.predictor(servingModel, {
+    module: new URL('./lenet-job.js', import.meta.url),
+    workers: options.workers,
+    maxBatch: options.maxBatch,
+    maxDelayMs: options.maxDelayMs,
+    inputShape: [1, 28, 28],
+  });
+  const status: TrainingStatus = { mode: options.training, state: options.training === 'none' ? 'off' : 'starting', epoch: 0, batch: 0, lastEpoch: null, error: null };
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      const e = error as Error;
+      send(response, error instanceof HttpError ? error.status : 500, { error: e.message });
+    });
+  });
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path === '/health' && request.method === 'GET') return send(response, 200, { status: 'ok', training: status, predictor: predictor.stats });
+    if (path === '/predict' && request.method === 'POST') {
+      const image = imageOf(request.headers['content-type'] ?? '', await readBody(request));
+      const logits = await predictor.predict(normalise(image));
+      const probabilities = [...noGrad(() => F.softmax(logits, 0)).data].map(Number);
+      const best = probabilities.indexOf(Math.max(...probabilities));
+      return send(response, 200, { class: best, label: data.FASHION_MNIST_CLASSES[best], probabilities });
+    }
+    throw new HttpError(404, `no route ${request.method} ${path}; try GET /health or POST /predict`);
+  }
+  await new Promise<void>((resolve) => server.listen(options.port, options.host, resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : options.port;
+  console.log(`listening on http://${options.host}:${port} (training: ${options.training})`);
+
+  /** After each epoch, the predictor serves the new weights. */
+  const publish = async (stateDict: Record<string, Tensor>): Promise<void> => predictor.loadStateDict(stateDict);
+  const onEpoch = (record: train.EpochRecord): void => {
+    status.lastEpoch = record;
+    status.epoch = record.epoch;
+    console.log(`epoch ${record.epoch}: train_loss ${record.train_loss.toFixed(4)}, accuracy ${(record.train_accuracy ?? NaN).toFixed(4)}, ${record.samples_per_s.toFixed(0)} samples/s`);
+  };
+  let stop: () => Promise<unknown> = async () => {};
+  const training = (async () => {
+    if (options.training === 'none') return;
+    status.state = 'running';
+    if (options.training === 'worker') {
+      const trainer = new train.Trainer({ module: new URL('./lenet-job.js', import.meta.url), config: options.job, numThreads: options.threads });
+      stop = () => trainer.stop().catch(() => {});
+      trainer.on('batch', (b: train.BatchEnd) => void (status.batch = b.batch));
+      trainer.on('epoch', onEpoch);
+      trainer.on('checkpoint', ({ path }: { path: string }) => {
+        train.loadCheckpoint(path, { model: servingModel, restoreDefaultGenerator: false });
+        void publish(servingModel.stateDict());
+      });
+      const { stateDict } = await trainer.result;
+      await publish(stateDict);
+      return;
+    }
+    const { model, ...fitOptions } = setup(options.job);
+    const follow: train.Callback = {
+      onBatchEnd: (_c, b) => void (status.batch = b.batch),
+      onEpochEnd: (_c, record) => {
+        onEpoch(record);
+        void publish(model.stateDict());
+      },
+    };
+    const controller = new AbortController();
+    stop = async () => controller.abort();
+    const all = { ...fitOptions, callbacks: [...(fitOptions.callbacks ?? []), follow] };
+    if (options.training === 'async') await train.fitAsync(model, { ...all, signal: controller.signal });
+    else train.fit(model, all);
+  })().then(
+    () => {
+      if (status.state === 'running') status.state = 'done';
+      console.log(`training ${status.state}`);
+    },
+    (error: unknown) => {
+      status.state = 'failed';
+      status.error = (error as Error).message;
+      console.error(error);
+    },
+  );
+
+  const shutdown = async (): Promise<void> => {
+    console.log('shutting down');
+    await stop();
+    await training;
+    server.close();
+    server.closeAllConnections();
+    await predictor.close();
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+}
+
+await main();

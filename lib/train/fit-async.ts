@@ -1,0 +1,111 @@
+/**
+ * fitAsync: fit for programs that must keep answering while they train (an HTTP server, an
+ * Electron app). The same loop as fit, but the event loop gets a turn after every training
+ * step and validation batch, and an AbortSignal stops training after the step in progress.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Module } from '../nn/module.js';
+import type { Generator } from '../random.js';
+import { saveCheckpoint } from './checkpoint.js';
+import { TrainingError } from './errors.js';
+import type { FitOptions } from './fit-options.js';
+import { fitSteps } from './fit.js';
+import type { History } from './history.js';
+import { driveSteps, nextTurn, type Steps } from './steps.js';
+
+/** Where fitAsync writes a checkpoint when its signal stops training. */
+export interface AbortCheckpoint {
+  /** The safetensors file to write (atomically; parent directories are created). */
+  path: string;
+  /** Generators to save besides the default one (a loader's shuffle generator, …), by name. */
+  generators?: Readonly<Record<string, Generator>>;
+}
+
+/** Options of fitAsync: fit's, plus a signal to stop training and a checkpoint to write when it does. */
+export interface FitAsyncOptions extends FitOptions {
+  /**
+   * Stops training after the step (or validation batch) in progress. fitAsync then resolves
+   * normally: the epoch in progress is not recorded, onTrainEnd runs, and the history's
+   * stopReason starts with 'aborted'. A signal already aborted makes fitAsync reject with its
+   * reason before anything runs, as Node's own APIs do.
+   */
+  signal?: AbortSignal;
+  /**
+   * When the signal stops training, write a resumable checkpoint here: the weights and
+   * optimizer state after the last finished step, with the completed epochs and their
+   * history (resuming from it restarts the interrupted epoch from its first batch).
+   */
+  abortCheckpoint?: AbortCheckpoint;
+}
+
+/** 'aborted', with the signal's reason when it is not the default AbortError. */
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name === 'AbortError') return 'aborted';
+  return `aborted: ${reason instanceof Error ? reason.message : String(reason)}`;
+}
+
+/**
+ * Runs training steps, giving the event loop a turn after each (kiln-internal: fitAsync and
+ * the worker Trainer). `pause` is awaited after each turn (resolves at once unless paused).
+ */
+export async function driveFit<T>(steps: Steps<T>, signal: AbortSignal | undefined, pause: () => Promise<void> = async () => {}): Promise<{ result: T; aborted: boolean }> {
+  let aborted = false;
+  const between = async (): Promise<void> => {
+    await nextTurn();
+    await pause();
+  };
+  const stopReason = (): string | null => {
+    if (signal?.aborted !== true) return null;
+    aborted = true;
+    return abortReason(signal);
+  };
+  const result = await driveSteps(steps, between, stopReason);
+  return { result, aborted };
+}
+
+/** Writes the abort checkpoint (when one is asked for) of a run that the signal stopped; returns its path or null. */
+export function writeAbortCheckpoint(model: Module, options: FitAsyncOptions, history: History): string | null {
+  const target = options.abortCheckpoint;
+  if (target === undefined) return null;
+  mkdirSync(dirname(target.path), { recursive: true });
+  const { optimizer, scheduler } = options;
+  saveCheckpoint(target.path, { model, optimizer, scheduler, generators: target.generators, epoch: history.length, history: history.records });
+  return target.path;
+}
+
+/**
+ * Trains like fit (same options, same History) without blocking the event loop: after every
+ * training step and validation batch it yields to the event loop (setImmediate), so timers,
+ * HTTP requests and other I/O are served between steps; a step itself still runs on the JS
+ * thread (a LeNet step on native takes a few milliseconds). Callbacks run as in fit. While it
+ * runs, fitAsync owns the model and optimizer: other code must not step them or change their
+ * weights, and the model is in eval mode during validation (use a deep copy, or
+ * serve.predictor with copied weights, to predict meanwhile).
+ *
+ * Args: model, an nn.Module; options, fit's options plus `signal` and `abortCheckpoint`.
+ * Returns: a promise of the History; it rejects with the error that stopped training.
+ *
+ * Example:
+ * ```ts
+ * const controller = new AbortController();
+ * process.once('SIGINT', () => controller.abort());
+ * const history = await train.fitAsync(model, {
+ *   loss: F.crossEntropy, optimizer, trainLoader, valLoader, epochs: 10,
+ *   signal: controller.signal, abortCheckpoint: { path: 'run/aborted.safetensors' },
+ * });
+ * if (history.stopReason?.startsWith('aborted')) console.log('stopped; checkpoint written');
+ * ```
+ */
+export async function fitAsync(model: Module, options: FitAsyncOptions): Promise<History> {
+  const signal = options?.signal;
+  if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TrainingError(`fitAsync: signal must be an AbortSignal, got ${typeof signal}`);
+  if (options?.abortCheckpoint !== undefined && typeof options.abortCheckpoint?.path !== 'string') {
+    throw new TrainingError('fitAsync: abortCheckpoint must be { path: string, generators? }');
+  }
+  signal?.throwIfAborted();
+  const { result: history, aborted } = await driveFit(fitSteps(model, options), signal);
+  if (aborted) writeAbortCheckpoint(model, options, history);
+  return history;
+}

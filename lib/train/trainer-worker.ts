@@ -1,0 +1,111 @@
+/**
+ * The worker thread of train.Trainer: imports the training module, builds the model and fit
+ * options from it, runs fitAsync's loop, streams progress to the main thread, obeys pause /
+ * resume / stop, and posts the trained weights back as safetensors bytes over a transferred
+ * buffer. Any error is posted with its stack before the worker ends.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { setNumThreads } from '../backend/index.js';
+import { serialize } from '../io/safetensors.js';
+import { Module } from '../nn/module.js';
+import type { Callback } from './callback.js';
+import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
+import { TrainingError } from './errors.js';
+import { driveFit, writeAbortCheckpoint, type FitAsyncOptions } from './fit-async.js';
+import type { FitOptions } from './fit-options.js';
+import { fitSteps } from './fit.js';
+import type { TrainerCommand, TrainerMessage, TrainerWorkerData } from './trainer-protocol.js';
+
+if (parentPort === null) throw new TrainingError('trainer-worker: this module runs inside a Trainer worker thread only');
+const port = parentPort;
+const post = (message: TrainerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
+
+/** Pause state: while paused, the training loop awaits `resumed` between steps. */
+class Gate {
+  private resumed: Promise<void> | null = null;
+  private open: (() => void) | null = null;
+
+  pause(): void {
+    if (this.resumed !== null) return;
+    this.resumed = new Promise((resolve) => (this.open = resolve));
+    post({ type: 'paused' });
+  }
+
+  resume(): void {
+    if (this.open === null) return;
+    this.open();
+    this.resumed = this.open = null;
+    post({ type: 'resumed' });
+  }
+
+  /** Resolves at once unless paused. */
+  wait = async (): Promise<void> => {
+    await this.resumed;
+  };
+}
+
+/** The training module's export, called with the config: the model and fit's options. */
+async function loadJob(data: TrainerWorkerData): Promise<{ model: Module; options: FitOptions }> {
+  const imported = (await import(data.moduleUrl)) as Record<string, unknown>;
+  const setup = imported[data.exportName];
+  if (typeof setup !== 'function') {
+    throw new TrainingError(`Trainer: '${data.moduleUrl}' must export a function '${data.exportName}' (config) => ({ model, loss, optimizer, trainLoader, epochs, … }), got ${typeof setup}`);
+  }
+  const job = (await setup(data.config)) as { model?: unknown } & Partial<FitOptions>;
+  if (job === null || typeof job !== 'object' || !(job.model instanceof Module)) {
+    throw new TrainingError(`Trainer: the export '${data.exportName}' of '${data.moduleUrl}' must return { model: nn.Module, …fit options }, got ${job === null ? 'null' : typeof job === 'object' ? `an object without an nn.Module 'model'` : typeof job}`);
+  }
+  const { model, ...options } = job as { model: Module } & FitOptions;
+  return { model, options };
+}
+
+/** Streams batches, epochs and checkpoints written by the job's ModelCheckpoint callbacks. */
+function reporter(callbacks: readonly Callback[]): Callback {
+  const savers = callbacks.filter((c): c is ModelCheckpoint => c instanceof ModelCheckpoint);
+  const last = new Map(savers.map((s) => [s, s.lastSaved]));
+  return {
+    onBatchEnd: (_context, batch) => post({ type: 'batch', batch }),
+    onEpochEnd: (_context, record) => {
+      post({ type: 'epoch', record });
+      for (const saver of savers) {
+        if (saver.lastSaved !== null && saver.lastSaved !== last.get(saver)) post({ type: 'checkpoint', path: saver.lastSaved, epoch: record.epoch });
+        last.set(saver, saver.lastSaved);
+      }
+    },
+  };
+}
+
+async function run(data: TrainerWorkerData): Promise<void> {
+  if (data.numThreads !== null) setNumThreads(data.numThreads);
+  const gate = new Gate();
+  const controller = new AbortController();
+  port.on('message', (command: TrainerCommand) => {
+    if (command.type === 'pause') gate.pause();
+    else if (command.type === 'resume') gate.resume();
+    else {
+      controller.abort(command.reason === null ? undefined : new Error(command.reason));
+      gate.resume();
+    }
+  });
+  const { model, options } = await loadJob(data);
+  const callbacks = [...(options.callbacks ?? [])];
+  const fitOptions: FitAsyncOptions = {
+    progress: false,
+    ...options,
+    callbacks: [...callbacks, reporter(callbacks)],
+    signal: controller.signal,
+    abortCheckpoint: data.abortCheckpoint === null ? undefined : { path: data.abortCheckpoint },
+  };
+  const { result: history, aborted } = await driveFit(fitSteps(model, fitOptions), controller.signal, gate.wait);
+  if (aborted) {
+    const path = writeAbortCheckpoint(model, fitOptions, history);
+    if (path !== null) post({ type: 'checkpoint', path, epoch: history.length });
+  }
+  const weights = serialize(model.stateDict());
+  post({ type: 'done', records: history.records, stopReason: history.stopReason, weights }, [weights.buffer as ArrayBuffer]);
+}
+
+run(workerData as TrainerWorkerData).catch((error: unknown) => {
+  const e = error instanceof Error ? error : new Error(String(error));
+  post({ type: 'error', name: e.name, message: e.message, stack: e.stack ?? `${e.name}: ${e.message}` });
+});

@@ -1,0 +1,126 @@
+/**
+ * serve.predictor: worker threads with dynamic batching. Worker predictors spawn compiled
+ * code, so this suite uses kiln from dist/ (built by `npm test`'s pretest) and the model module
+ * tests/fixtures/predictor-model.mjs. Checks: outputs equal the model's own forward, requests
+ * are batched up to maxBatch, weights can be replaced, bad inputs, model errors, a dying worker
+ * (replaced), a module that cannot build the model, closing, and bad options.
+ */
+import { describe, expect, it } from 'vitest';
+
+type Kiln = typeof import('../lib/index.js');
+type Tensor = import('../lib/index.js').Tensor;
+type Module = import('../lib/index.js').nn.Module;
+
+const k = (await import(new URL('../dist/lib/index.js', import.meta.url).href)) as Kiln;
+const { createModel } = (await import(new URL('./fixtures/predictor-model.mjs', import.meta.url).href)) as { createModel: (config?: object) => Module };
+const { serve } = k;
+const module = new URL('./fixtures/predictor-model.mjs', import.meta.url);
+
+/** n samples of shape (4), and the model's own outputs for them, one forward pass each. */
+function samples(model: Module, n: number): { inputs: Tensor[]; expected: number[][] } {
+  const inputs = Array.from({ length: n }, (_, i) => k.randn([4], { generator: new k.Generator(100 + i) }));
+  const expected = k.noGrad(() => inputs.map((x) => [...(model.forward(x.reshape([1, 4])) as Tensor).data].map(Number)));
+  return { inputs, expected };
+}
+
+function expectRows(outputs: Tensor[], expected: number[][]): void {
+  expect(outputs.map((o) => o.shape)).toEqual(expected.map(() => [3]));
+  outputs.forEach((o, i) => [...o.data].forEach((v, j) => expect(Number(v)).toBeCloseTo(expected[i][j], 5)));
+}
+
+describe('serve.predictor', () => {
+  it('two workers answer 20 concurrent requests in batches of up to maxBatch, equal to the model’s forward', async () => {
+    const model = createModel();
+    const predictor = serve.predictor(model, { module, workers: 2, maxBatch: 8, maxDelayMs: 20, inputShape: [4] });
+    await predictor.ready;
+    const { inputs, expected } = samples(model, 20);
+    expectRows(await Promise.all(inputs.map((x) => predictor.predict(x))), expected);
+    const stats = predictor.stats;
+    expect(stats.requests).toBe(20);
+    expect(stats.largestBatch).toBe(8);
+    expect(stats.batches).toBeLessThanOrEqual(4); // 8 + 8 + 4, or the last 4 split in two when both workers are free
+    await predictor.close();
+  });
+
+  it('maxBatch 1 predicts one sample per forward pass; requests one after another go alone', async () => {
+    const model = createModel();
+    const unbatched = serve.predictor(model, { module, workers: 1, maxBatch: 1 });
+    const { inputs, expected } = samples(model, 6);
+    expectRows(await Promise.all(inputs.map((x) => unbatched.predict(x))), expected);
+    expect(unbatched.stats).toEqual({ requests: 6, batches: 6, largestBatch: 1 });
+    await unbatched.close();
+
+    const sequential = serve.predictor(model, { module, workers: 1, maxBatch: 32, maxDelayMs: 0 });
+    for (const [i, x] of inputs.entries()) expectRows([await sequential.predict(x)], [expected[i]]);
+    expect(sequential.stats.largestBatch).toBe(1);
+    await sequential.close();
+  });
+
+  it('close() sends the queued requests at once and waits for them before ending the workers', async () => {
+    const model = createModel();
+    const predictor = serve.predictor(model, { module, workers: 1, maxBatch: 8, maxDelayMs: 60_000 });
+    await predictor.ready;
+    const { inputs, expected } = samples(model, 3);
+    const pending = inputs.map((x) => predictor.predict(x)); // would wait a minute for a fuller batch
+    await predictor.close();
+    expectRows(await Promise.all(pending), expected);
+    expect(predictor.stats).toEqual({ requests: 3, batches: 1, largestBatch: 3 });
+  });
+
+  it('workers: 0 batches on the calling thread with the model itself', async () => {
+    const model = createModel();
+    const predictor = serve.predictor(model, { workers: 0, maxBatch: 4, maxDelayMs: 5 });
+    const { inputs, expected } = samples(model, 10);
+    expectRows(await Promise.all(inputs.map((x) => predictor.predict(x))), expected);
+    expect(predictor.stats.largestBatch).toBe(4);
+    expect(model.training).toBe(true);
+    await predictor.close();
+  });
+
+  it('loadStateDict replaces the weights every worker predicts with', async () => {
+    const predictor = serve.predictor(createModel(), { module, workers: 2 });
+    const other = createModel({ seed: 5 });
+    await predictor.loadStateDict(other.stateDict());
+    const { inputs, expected } = samples(other, 4);
+    expectRows(await Promise.all(inputs.map((x) => predictor.predict(x))), expected);
+    await predictor.close();
+  });
+
+  it('bad inputs and model errors reject with a PredictorError; a dying worker is replaced', async () => {
+    const model = createModel();
+    const predictor = serve.predictor(model, { module, workers: 1, maxBatch: 4, maxDelayMs: 0, inputShape: [4] });
+    await expect(predictor.predict(k.zeros([5]))).rejects.toThrow('predictor: expected one sample of shape [4], got [5]');
+    await expect(predictor.predict(k.zeros([4], { dtype: 'int32' }))).rejects.toThrow('predictor: the input must be float32 or float64, got int32 of shape [4]');
+    await expect(predictor.predict([1, 2, 3, 4] as unknown as Tensor)).rejects.toThrow('predictor: predict takes one sample as a Tensor, got object');
+
+    const failed = (await predictor.predict(k.tensor([999, 0, 0, 0])).catch((e: unknown) => e)) as Error;
+    expect(failed).toBeInstanceOf(serve.PredictorError);
+    expect(failed.message).toBe('predictor: the model failed on a batch of 1 inputs of shape [4]: RangeError: a sample held 999');
+    expect(failed.stack).toMatch(/at Mlp\.forward \(.*predictor-model\.mjs:\d+:\d+\)/);
+
+    await expect(predictor.predict(k.tensor([-999, 0, 0, 0]))).rejects.toThrow('predictor: a worker exited with code 3 unexpectedly');
+    const { inputs, expected } = samples(model, 2);
+    expectRows(await Promise.all(inputs.map((x) => predictor.predict(x))), expected); // a new worker answers
+    await predictor.close();
+    await expect(predictor.predict(inputs[0])).rejects.toThrow('predictor: predict() called after close()');
+  });
+
+  it('a module that cannot build the model rejects ready and every request with its error', async () => {
+    const predictor = serve.predictor(createModel(), { module, exportName: 'brokenModel', workers: 2 });
+    const queued = predictor.predict(k.zeros([4]));
+    await expect(predictor.ready).rejects.toThrow('predictor: a worker could not load the model: Error: cannot build this model');
+    await expect(queued).rejects.toThrow('cannot build this model');
+    await expect(predictor.predict(k.zeros([4]))).rejects.toThrow('cannot build this model');
+    await predictor.close();
+  });
+
+  it('bad options are errors before any worker starts', () => {
+    const model = createModel();
+    expect(() => serve.predictor({} as Module, { workers: 0 })).toThrow('predictor: model must be an nn.Module, got object');
+    expect(() => serve.predictor(model, { workers: 2 })).toThrow(/predictor: with workers ≥ 1, pass module/);
+    expect(() => serve.predictor(model, { module, workers: -1 })).toThrow('predictor: workers must be an integer ≥ 0, got -1');
+    expect(() => serve.predictor(model, { module, maxBatch: 0 })).toThrow('predictor: maxBatch must be an integer ≥ 1, got 0');
+    expect(() => serve.predictor(model, { module, maxDelayMs: Number.NaN })).toThrow('predictor: maxDelayMs must be a finite number ≥ 0, got NaN');
+    expect(() => serve.predictor(model, { module: '/nonexistent/model.js' })).toThrow("predictor: the model module '/nonexistent/model.js' does not exist");
+  });
+});
