@@ -15,6 +15,7 @@ import type {
   CompareOpCode,
   Conv2dGeometry,
   Pool2dGeometry,
+  Upsample2dGeometry,
   ReduceOp,
   ReduceOpCode,
   UnaryOpCode,
@@ -242,6 +243,15 @@ export interface NativeAddon {
   avgPool2dBackward(gy: Float32Array, gx: Float32Array, geometry: Int32Array, countIncludePad: boolean, divisorOverride: number): void;
   adaptiveAvgPool2d(x: Float32Array, y: Float32Array, planes: number, h: number, w: number, outH: number, outW: number): void;
   adaptiveAvgPool2dBackward(gy: Float32Array, gx: Float32Array, planes: number, h: number, w: number, outH: number, outW: number): void;
+  /** Upsample2dGeometry's fields in order, mode as 0 (bilinear) or 1 (bicubic). */
+  upsample2d(
+    x: Float32Array, y: Float32Array, planes: number, h: number, w: number, outH: number, outW: number,
+    mode: number, alignCorners: boolean, scaleH: number, scaleW: number,
+  ): void;
+  upsample2dBackward(
+    gy: Float32Array, gx: Float32Array, planes: number, h: number, w: number, outH: number, outW: number,
+    mode: number, alignCorners: boolean, scaleH: number, scaleW: number,
+  ): void;
   /** RnnGeometry's fields, then RnnForwardArrays' in their declared order. */
   rnnForward(
     mode: RnnModeCode, reverse: boolean, steps: number, batch: number, inputSize: number, hiddenSize: number,
@@ -606,6 +616,18 @@ export class NativeBackend implements Backend {
   adaptiveAvgPool2dBackward(gy: FloatArray, gx: FloatArray, planes: number, h: number, w: number, outH: number, outW: number): void {
     if (!(gy instanceof Float32Array)) return this.fallback.adaptiveAvgPool2dBackward(gy, gx, planes, h, w, outH, outW);
     this.addon.adaptiveAvgPool2dBackward(gy, gx as Float32Array, planes, h, w, outH, outW);
+  }
+
+  upsample2d(x: FloatArray, y: FloatArray, g: Upsample2dGeometry): void {
+    if (!(x instanceof Float32Array)) return this.fallback.upsample2d(x, y, g);
+    const mode = g.mode === 'bicubic' ? 1 : 0;
+    this.addon.upsample2d(x, y as Float32Array, g.planes, g.h, g.w, g.outH, g.outW, mode, g.alignCorners, g.scaleH, g.scaleW);
+  }
+
+  upsample2dBackward(gy: FloatArray, gx: FloatArray, g: Upsample2dGeometry): void {
+    if (!(gy instanceof Float32Array)) return this.fallback.upsample2dBackward(gy, gx, g);
+    const mode = g.mode === 'bicubic' ? 1 : 0;
+    this.addon.upsample2dBackward(gy, gx as Float32Array, g.planes, g.h, g.w, g.outH, g.outW, mode, g.alignCorners, g.scaleH, g.scaleW);
   }
 
   rnnForward(g: RnnGeometry, a: RnnForwardArrays): void {
