@@ -30,6 +30,8 @@ export * from './ops/softmax.js';
 export * from './ops/conv.js';
 export * from './ops/pool.js';
 export * from './ops/rnn.js';
+export { einsum } from './ops/einsum.js';
+export * from './ops/distance.js';
 export { truncatedBptt, detachState, type TbpttOptions, type TbpttResult, type SegmentResult } from './train/tbptt.js';
 export * as nn from './nn/index.js';
 export * as F from './nn/functional.js';

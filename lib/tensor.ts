@@ -13,6 +13,7 @@ import { numelOf, normalizeDim, sameShape } from './shape.js';
 import * as cast from './ops/cast.js';
 import * as ew from './ops/elementwise.js';
 import * as idx from './ops/index.js';
+import * as dist from './ops/distance.js';
 import * as mm from './ops/matmul.js';
 import * as red from './ops/reduce.js';
 import * as sh from './ops/shape.js';
@@ -474,6 +475,21 @@ export class Tensor {
     const expanded = noGrad(() => sh.expand(value, this.shape));
     this.data.set(expanded.data);
     return this;
+  }
+
+  /** Batched matrix product with another 3-D tensor: see `bmm`. */
+  bmm(other: Tensor): Tensor {
+    return mm.bmm(this, other);
+  }
+
+  /** beta · this + alpha · bmm(a, b): see `baddbmm`. */
+  baddbmm(a: Tensor, b: Tensor, options?: mm.BaddbmmOptions): Tensor {
+    return mm.baddbmm(this, a, b, options);
+  }
+
+  /** The vector p-norm over `dims` (all when omitted): see `norm`. */
+  norm(p?: dist.NormOrder, dims?: red.Dims, keepdim = false): Tensor {
+    return dist.norm(this, p, dims, keepdim);
   }
 }
 
