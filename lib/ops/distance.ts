@@ -13,7 +13,7 @@ import { abs, add, clamp, div, eq, mul, ne, pow, sign, sqrt, square, sub, where 
 import { matmul } from './matmul.js';
 import { amax, amin, type Dims, resolveDims, sum } from './reduce.js';
 import { cat, reshape, transpose, unsqueeze } from './shape.js';
-import { onesLike } from './creation.js';
+import { onesLike, zerosLike } from './creation.js';
 import { promoteTypes } from '../dtype.js';
 
 /** The order of a norm: any number (0, 1, 2, Infinity, −Infinity, 3, 0.5, …) or 'fro' (= 2). */
@@ -108,6 +108,7 @@ export function cdist(x1: Tensor, x2: Tensor, p = 2, computeMode: CdistComputeMo
   const useMm = computeMode === 'use_mm_for_euclid_dist' || (computeMode === 'use_mm_for_euclid_dist_if_necessary' && (rowsA > 25 || rowsB > 25));
   if (p === 2 && useMm) return euclideanByMatmul(a, b);
   const diff = sub(unsqueeze(a, -2), unsqueeze(b, -3)); // (…, P, R, M)
+  if (p === 0) return record(norm(diff.detach(), 0, -1), 'cdist', [a, b], () => [zerosLike(a), zerosLike(b)]); // PyTorch: zero gradients
   return norm(diff, p, -1);
 }
 
