@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <suite>`: runs one benchmark suite, prints its table and writes
- * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet.
+ * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views-interp.
  */
 import { runConv } from './conv.js';
 import { runGemm } from './gemm.js';
@@ -8,6 +8,7 @@ import { runLenet } from './lenet.js';
 import { runOptim } from './optim.js';
 import { runOverhead } from './overhead.js';
 import { runRnn } from './rnn.js';
+import { runViewsInterp } from './views-interp.js';
 import { printTable, writeResults, type BenchRow } from './harness.js';
 
 const SUITES: Record<string, () => BenchRow[]> = {
@@ -17,6 +18,7 @@ const SUITES: Record<string, () => BenchRow[]> = {
   conv: () => runConv(),
   optim: runOptim,
   rnn: runRnn,
+  'views-interp': () => runViewsInterp(),
 };
 
 const name = process.argv[2];
