@@ -5,9 +5,10 @@
  * contiguous copies until strided views land), empty tensors, and bad-input errors naming the
  * op, the shapes and what was expected. Values against PyTorch are in ops-b-torch.test.ts.
  */
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as k from '../lib/index.js';
 import { F, nn, type Tensor } from '../lib/index.js';
+import { setPoolPoisoning } from '../lib/memory/storage-pool.js';
 import { makeInputs, type OpCase } from './op-cases.js';
 import { expectClose } from './helpers.js';
 
@@ -102,6 +103,35 @@ describe.runIf(k.isNativeAvailable())('ops part B: native vs reference (float32)
     const reference = k.withBackend('reference', () => F.interpolate(x, { size: [112, 112], mode: 'bilinear' }));
     expectClose(native.data, reference.data, 1e-5, 1e-4, 'bilinear 56→112');
   });
+});
+
+/** Output and input gradients of a case (inputs through `x * 1`, so gradients are pooled intermediates), as plain arrays. */
+function runPlainOrTidy(backend: k.BackendName, c: OpCase, inTidy: boolean): { output: number[]; grads: (number[] | null)[] } {
+  const run = () =>
+    k.withBackend(backend, () => {
+      const inputs = makeInputs(c, 'float32', 7, true);
+      const output = c.fn(...inputs.map((x) => k.mul(x, 1)));
+      k.sum(k.mul(output, k.randn(output.shape, { generator: new k.Generator(3) }))).backward();
+      return { output: Array.from(output.data, Number), grads: inputs.map((x) => (x.grad === null ? null : Array.from(x.grad.data, Number))) };
+    });
+  return inTidy ? k.tidy(run) : run();
+}
+
+describe('ops part B: in tidy() on NaN-poisoned pooled storage, equal to a plain run', () => {
+  afterAll(() => {
+    setPoolPoisoning(false);
+    k.emptyStoragePool();
+  });
+  for (const backend of k.isNativeAvailable() ? (['native', 'reference'] as const) : (['reference'] as const)) {
+    for (const c of CASES) {
+      it(`${c.name} (${backend})`, () => {
+        const plain = runPlainOrTidy(backend, c, false);
+        setPoolPoisoning(true);
+        runPlainOrTidy(backend, c, true); // leaves this case's arrays, poisoned, in the pool
+        expect(runPlainOrTidy(backend, c, true)).toEqual(plain);
+      });
+    }
+  }
 });
 
 describe('ops part B: empty tensors', () => {
