@@ -1,17 +1,17 @@
 /**
  * Padding with PyTorch's semantics (F.pad): constant, reflect, replicate and circular modes
  * over the last 1, 2 or 3 dims, the pad list ordered last dim first, negative pads cropping.
- * Constant padding is a cat of filled blocks; the other modes gather along each padded dim
- * with one indexSelect (native, its gradient the accumulating indexAdd), so every mode is
+ * Constant padding is a cat of filled blocks; the other modes are one indexSelect over the
+ * padded dims flattened (native, its gradient the accumulating indexAdd), so every mode is
  * differentiable and its backward is made of ops (createGraph works).
  */
 import { ShapeError } from '../errors.js';
-import { formatShape } from '../shape.js';
+import { formatShape, numelOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { checkTensor } from './cast.js';
 import { full } from './creation.js';
 import { indexSelect } from './index.js';
-import { cat, narrow } from './shape.js';
+import { cat, narrow, reshape } from './shape.js';
 
 /** Padding modes of F.pad. */
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
@@ -34,14 +34,11 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 export function pad(x: Tensor, pad: readonly number[], mode: PadMode = 'constant', value = 0): Tensor {
   checkTensor('pad', x);
   checkPadList(x, pad, mode);
-  const padded = pad.length / 2;
+  if (mode !== 'constant') return gatherPad(x, pad, mode);
   let y = x;
-  for (let i = 0; i < padded; i++) {
-    const dim = x.ndim - 1 - i;
-    const before = pad[2 * i];
-    const after = pad[2 * i + 1];
-    if (before === 0 && after === 0) continue;
-    y = mode === 'constant' ? constantPadDim(y, dim, before, after, value) : gatherPadDim(y, dim, before, after, mode, pad, x.shape);
+  for (let i = 0; i < pad.length / 2; i++) {
+    const [before, after] = [pad[2 * i], pad[2 * i + 1]];
+    if (before !== 0 || after !== 0) y = constantPadDim(y, x.ndim - 1 - i, before, after, value);
   }
   return y;
 }
@@ -102,16 +99,31 @@ function constantPadDim(x: Tensor, dim: number, before: number, after: number, v
   return y;
 }
 
-/** x along `dim` gathered at the source index of each padded position (reflect/replicate/circular). */
-function gatherPadDim(x: Tensor, dim: number, before: number, after: number, mode: PadMode, pad: readonly number[], inputShape: readonly number[]): Tensor {
-  const size = x.shape[dim];
-  const outSize = size + before + after;
-  if (outSize < 0) {
-    throw new ShapeError(`pad: padding [${pad.join(', ')}] of input ${formatShape(inputShape)} gives a negative size along dim ${dim}`);
-  }
-  const index = new Int32Array(outSize);
-  for (let j = 0; j < outSize; j++) index[j] = padSource(j, size, before, after, mode);
-  return indexSelect(x, dim, new Tensor(index, [outSize], 'int32'));
+/**
+ * x padded in its last k = pad.length/2 dims by one gather over those dims flattened: output
+ * position (j1, …, jk) copies input (src1[j1], …, srck[jk]), each src from padSource.
+ */
+function gatherPad(x: Tensor, pad: readonly number[], mode: PadMode): Tensor {
+  const k = pad.length / 2;
+  const lead = x.shape.slice(0, x.ndim - k);
+  const inner = x.shape.slice(x.ndim - k); // (D, H, W) of the padded dims, outermost first
+  const sources = inner.map((size, d) => {
+    const [before, after] = [pad[2 * (k - 1 - d)], pad[2 * (k - 1 - d) + 1]];
+    return Array.from({ length: size + before + after }, (_, j) => padSource(j, size, before, after, mode));
+  });
+  const outInner = sources.map((s) => s.length);
+  const index = new Int32Array(numelOf(outInner));
+  let at = 0;
+  const walk = (d: number, offset: number): void => {
+    if (d === k) {
+      index[at++] = offset;
+      return;
+    }
+    for (const src of sources[d]) walk(d + 1, offset * inner[d] + src);
+  };
+  walk(0, 0);
+  const flat = reshape(x, [...lead, numelOf(inner)]);
+  return reshape(indexSelect(flat, lead.length, new Tensor(index, [index.length], 'int32')), [...lead, ...outInner]);
 }
 
 /** The input position that output position j of a dim of `size` padded by (before, after) copies. */
