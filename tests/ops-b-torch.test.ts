@@ -90,6 +90,14 @@ OPS['pairwise_distance p1 keepdim'] = (a, b) => F.pairwiseDistance(a, b, 1, 1e-3
 OPS['pairwise_distance pinf'] = (a, b) => F.pairwiseDistance(a, b, Infinity);
 OPS['logsumexp dims'] = (t) => k.logsumexp(t, [0, 2]);
 OPS['logsumexp -inf rows'] = (t) => k.logsumexp(t, 1);
+OPS['empty pad reflect'] = (t) => F.pad(t, [1, 1], 'reflect');
+OPS['empty interpolate bilinear'] = (t) => F.interpolate(t, { size: [5, 6], mode: 'bilinear' });
+OPS['empty interpolate nearest'] = (t) => F.interpolate(t, { size: [5, 6] });
+OPS['empty unfold'] = (t) => F.unfold(t, 2);
+OPS['empty einsum contraction'] = (a, b) => k.einsum('ij,jk->ik', a, b);
+OPS['empty norm inf'] = (t) => k.norm(t, Infinity, 1);
+OPS['empty norm 2'] = (t) => k.norm(t);
+OPS['empty cdist'] = (a, b) => k.cdist(a, b);
 
 function runCase(c: FixtureCase, backend: 'reference' | 'native', atol: number, rtol: number): void {
   withBackend(backend, () => {

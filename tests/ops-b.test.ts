@@ -147,8 +147,9 @@ describe('ops part B: empty tensors', () => {
     expect(k.norm(k.zeros([2, 0]), 1, 1).toArray()).toEqual([0, 0]);
     expect(k.cdist(k.zeros([0, 3]), k.zeros([4, 3])).shape).toEqual([0, 4]);
   });
-  it('the ±inf norm of an empty dim is an error, as in PyTorch', () => {
-    expect(() => k.norm(k.zeros([2, 0]), Infinity, 1)).toThrow(/norm: the inf norm of \[2, 0\] over dims \[1\] reduces an empty dim/);
+  it('the ±inf norm over an empty dim is 0, as torch.norm', () => {
+    expect(k.norm(k.zeros([2, 0]), Infinity, 1).toArray()).toEqual([0, 0]);
+    expect(k.norm(k.zeros([2, 0]), -Infinity, 1, true).shape).toEqual([2, 1]);
   });
 });
 

@@ -13,7 +13,7 @@ import { abs, add, clamp, div, eq, mul, ne, pow, sign, sqrt, square, sub, where 
 import { matmul } from './matmul.js';
 import { amax, amin, type Dims, resolveDims, sum } from './reduce.js';
 import { cat, reshape, transpose, unsqueeze } from './shape.js';
-import { onesLike, zerosLike } from './creation.js';
+import { onesLike, zeros, zerosLike } from './creation.js';
 import { promoteTypes } from '../dtype.js';
 
 /** The order of a norm: any number (0, 1, 2, Infinity, −Infinity, 3, 0.5, …) or 'fro' (= 2). */
@@ -21,7 +21,7 @@ export type NormOrder = number | 'fro';
 
 /**
  * The vector p-norm of x over `dims` (all when omitted): (Σ|x|ᵖ)^(1/p); p = ∞ is max|x|,
- * −∞ min|x|, 0 the count of non-zeros, 'fro' the 2-norm.
+ * −∞ min|x|, 0 the count of non-zeros, 'fro' the 2-norm. Every norm of an empty set is 0 (as torch.norm).
  *
  * Args: x; p (default 'fro'); dims; keepdim (default false).
  *
@@ -38,7 +38,8 @@ export function norm(x: Tensor, p: NormOrder = 'fro', dims?: Dims, keepdim = fal
   const axes = resolveDims(dims, x.ndim, 'norm');
   const input = toFloat(x);
   if (Math.abs(order) === Infinity && axes.some((a) => x.shape[a] === 0)) {
-    throw new ShapeError(`norm: the ${order > 0 ? '' : '-'}inf norm of ${formatShape(x.shape)} over dims [${axes.join(', ')}] reduces an empty dim`);
+    const shape = keepdim ? x.shape.map((s, i) => (axes.includes(i) ? 1 : s)) : x.shape.filter((_, i) => !axes.includes(i));
+    return record(zeros(shape, { dtype: input.dtype }), 'norm', [input], () => [zerosLike(input)]); // torch.norm: 0
   }
   const y = vectorNorm(input, order, axes);
   return keepdim ? y : reshape(y, x.shape.filter((_, i) => !axes.includes(i)));
