@@ -104,11 +104,15 @@ export class ReplicationPad2d extends PadBase {
 
 /** Options of Upsample: exactly one of size and scaleFactor. */
 export interface UpsampleOptions {
+  /** Output spatial size: one number for every spatial dim, or one per dim. */
   size?: number | readonly number[];
+  /** Multiplier of each spatial size: one number, or one per dim. */
   scaleFactor?: number | readonly number[];
   /** Default 'nearest'. */
   mode?: InterpolateMode;
+  /** linear, bilinear and bicubic only (see InterpolateOptions). */
   alignCorners?: boolean;
+  /** With scaleFactor: source step from the rounded output size (see InterpolateOptions). */
   recomputeScaleFactor?: boolean;
 }
 
