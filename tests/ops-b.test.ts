@@ -170,6 +170,13 @@ describe('ops part B: semantics', () => {
     expect(Array.from(F.interpolate(x, { size: 3 }).data)).toEqual([0, 3, 6]);
     expect(Array.from(F.interpolate(k.arange(0, 6).reshape([1, 1, 6]), { size: 4 }).data)).toEqual([0, 1, 3, 4]);
   });
+  it('interpolate nearest keeps an int32 dtype; the interpolating modes compute in float', () => {
+    const x = k.tensor(Int32Array.from([1, 2, 3, 4]), { shape: [1, 1, 2, 2] });
+    const y = F.interpolate(x, { scaleFactor: 2 });
+    expect(y.dtype).toBe('int32');
+    expect(y.toArray()).toEqual([[[[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]]]]);
+    expect(F.interpolate(x, { scaleFactor: 2, mode: 'bilinear' }).dtype).toBe('float32');
+  });
   it('baddbmm with beta 0 ignores NaN in input', () => {
     const y = k.baddbmm(k.full([1, 1, 1], NaN), k.ones([1, 1, 2]), k.ones([1, 2, 1]), { beta: 0 });
     expect(y.item()).toBe(2);

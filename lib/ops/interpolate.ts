@@ -74,8 +74,8 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
     throw new RangeError(`interpolate: alignCorners can only be set with the interpolating modes linear, bilinear and bicubic, not '${mode}'`);
   }
   const { outSize, scales } = outputSize(x, spatial, options);
+  if (mode === 'nearest' || mode === 'nearest-exact') return nearest(x, outSize, scales, mode === 'nearest-exact'); // any dtype, as PyTorch
   const input = toFloat(x);
-  if (mode === 'nearest' || mode === 'nearest-exact') return nearest(input, outSize, scales, mode === 'nearest-exact');
   if (mode === 'area') return spatial === 2 ? adaptiveAvgPool2d(input, [outSize[0], outSize[1]]) : squeeze(adaptiveAvgPool2d(unsqueeze(input, 2), [1, outSize[0]]), 2);
   const [n, c] = x.shape;
   const [h, w, outH, outW, scaleH, scaleW] =
