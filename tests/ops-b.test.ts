@@ -207,6 +207,7 @@ describe('ops part B: bad input', () => {
     ['size and scale', () => F.interpolate(x4, { size: 4, scaleFactor: 2 }), /interpolate: exactly one of size and scaleFactor must be given/],
     ['alignCorners with nearest', () => F.interpolate(x4, { size: 4, alignCorners: true }), /interpolate: alignCorners can only be set with the interpolating modes/],
     ['size per dim', () => F.interpolate(x4, { size: [4, 4, 4], mode: 'bilinear' }), /interpolate: size \[4, 4, 4\] must have one entry per spatial dim of the input \[1, 2, 3, 4\] \(2\)/],
+    ['interpolate empty plane', () => F.interpolate(k.zeros([1, 2, 0, 4]), { size: 3, mode: 'bicubic' }), /interpolate: the input \[1, 2, 0, 4\] has an empty spatial dim/],
     ['unfold on 2-D', () => F.unfold(k.zeros([3, 4]), 2), /unfold: expected a 3-D \(C, H, W\) or 4-D \(N, C, H, W\) input, got \[3, 4\]/],
     ['unfold kernel too large', () => F.unfold(x4, 5), /unfold: the padded input 3×4 is smaller than the dilated kernel 5×5/],
     ['fold block count', () => F.fold(k.zeros([1, 8, 10]), [4, 5], 2), /fold: for outputSize \[4, 5\] and input \[1, 8, 10\], expected the input's last dim to match the number of sliding blocks 3 \* 4 = 12, but got 10/],

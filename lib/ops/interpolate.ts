@@ -73,6 +73,9 @@ export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
   if (options.alignCorners !== undefined && !interpolating) {
     throw new RangeError(`interpolate: alignCorners can only be set with the interpolating modes linear, bilinear and bicubic, not '${mode}'`);
   }
+  if (x.shape.slice(2).some((s) => s === 0)) {
+    throw new ShapeError(`interpolate: the input ${formatShape(x.shape)} has an empty spatial dim; input and output sizes must be greater than 0`);
+  }
   const { outSize, scales } = outputSize(x, spatial, options);
   if (mode === 'nearest' || mode === 'nearest-exact') return nearest(x, outSize, scales, mode === 'nearest-exact'); // any dtype, as PyTorch
   const input = toFloat(x);
@@ -127,7 +130,6 @@ function nearest(x: Tensor, outSize: readonly number[], scales: readonly number[
   let y = x;
   outSize.forEach((out, i) => {
     const inSize = x.shape[2 + i];
-    if (inSize === 0) throw new ShapeError(`interpolate: the input ${formatShape(x.shape)} is empty along spatial dim ${i}`);
     const index = nearestIndices(inSize, out, scales[i], exact);
     y = indexSelect(y, 2 + i, new Tensor(index, [out], 'int32'));
   });
