@@ -125,15 +125,23 @@ function outputSize(x: Tensor, spatial: number, options: InterpolateOptions): { 
   return { outSize, scales: options.recomputeScaleFactor === true ? factors.map(() => 0) : factors };
 }
 
-/** Nearest-neighbour resize: one indexSelect per spatial dim. */
+/** Nearest-neighbour resize: one indexSelect over the spatial dims flattened (its gradient one indexAdd). */
 function nearest(x: Tensor, outSize: readonly number[], scales: readonly number[], exact: boolean): Tensor {
-  let y = x;
-  outSize.forEach((out, i) => {
-    const inSize = x.shape[2 + i];
-    const index = nearestIndices(inSize, out, scales[i], exact);
-    y = indexSelect(y, 2 + i, new Tensor(index, [out], 'int32'));
-  });
-  return y;
+  const inSize = x.shape.slice(2);
+  const sources = outSize.map((out, i) => nearestIndices(inSize[i], out, scales[i], exact));
+  const index = new Int32Array(outSize.reduce((a, b) => a * b, 1));
+  let at = 0;
+  const walk = (d: number, offset: number): void => {
+    if (d === sources.length) {
+      index[at++] = offset;
+      return;
+    }
+    for (const src of sources[d]) walk(d + 1, offset * inSize[d] + src);
+  };
+  walk(0, 0);
+  const [n, c] = x.shape;
+  const flat = reshape(x, [n, c, inSize.reduce((a, b) => a * b, 1)]);
+  return reshape(indexSelect(flat, 2, new Tensor(index, [index.length], 'int32')), [n, c, ...outSize]);
 }
 
 /** PyTorch 1.13's nearest_idx / nearest_exact_idx: the source of each output position, in float32. */
