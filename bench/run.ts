@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- <suite> [--check]`: runs one benchmark suite, prints its table and writes
- * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views, views-sorting, dtypes, serve.
+ * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views (with views-sorting and views-interp, also
+ * runnable alone), dtypes, serve.
  * `--check` (overhead only) then compares kiln with PyTorch against the suite's targets and
  * exits 1 when one is missed, 3 when PyTorch is missing so nothing could be checked.
  */
@@ -14,6 +15,7 @@ import { runRnn } from './rnn.js';
 import { runViews } from './views.js';
 import { runViewsSorting } from './views-sorting.js';
 import { runServe } from './serve.js';
+import { runViewsInterp } from './views-interp.js';
 import { printTable, writeResults, type BenchRow } from './harness.js';
 
 const SUITES: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
@@ -23,9 +25,10 @@ const SUITES: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   conv: () => runConv(),
   optim: runOptim,
   rnn: runRnn,
-  views: runViews,
-  dtypes: runDtypes,
+  views: () => [...runViews(), ...runViewsSorting(), ...runViewsInterp()],
   'views-sorting': runViewsSorting,
+  'views-interp': () => runViewsInterp(),
+  dtypes: runDtypes,
   serve: runServe,
 };
 

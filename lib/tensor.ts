@@ -18,6 +18,7 @@ import * as ip from './ops/inplace.js';
 import * as cast from './ops/cast.js';
 import * as ew from './ops/elementwise.js';
 import * as idx from './ops/index.js';
+import * as dist from './ops/distance.js';
 import * as mm from './ops/matmul.js';
 import * as red from './ops/reduce.js';
 import * as sh from './ops/shape.js';
@@ -941,6 +942,21 @@ export class Tensor {
   exp_(): this {
     ip.exp_(this);
     return this;
+  }
+
+  /** Batched matrix product with another 3-D tensor: see `bmm`. */
+  bmm(other: Tensor): Tensor {
+    return mm.bmm(this, other);
+  }
+
+  /** beta · this + alpha · bmm(a, b): see `baddbmm`. */
+  baddbmm(a: Tensor, b: Tensor, options?: mm.BaddbmmOptions): Tensor {
+    return mm.baddbmm(this, a, b, options);
+  }
+
+  /** The vector p-norm over `dims` (all when omitted): see `norm`. */
+  norm(p?: dist.NormOrder, dims?: red.Dims, keepdim = false): Tensor {
+    return dist.norm(this, p, dims, keepdim);
   }
 }
 

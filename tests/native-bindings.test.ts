@@ -144,6 +144,14 @@ const signatures: Record<string, Signature> = {
     kinds: ['f32', 'f32', 'size', 'size', 'size', 'size', 'size'],
     valid: () => [f32(12), f32(40), 2, 5, 4, 2, 3],
   },
+  upsample2d: {
+    kinds: ['f32', 'f32', 'size', 'size', 'size', 'size', 'size', 'op', 'bool', 'number', 'number'],
+    valid: () => [f32(40), f32(12), 2, 4, 5, 3, 2, 1, false, 0, 0],
+  },
+  upsample2dBackward: {
+    kinds: ['f32', 'f32', 'size', 'size', 'size', 'size', 'size', 'op', 'bool', 'number', 'number'],
+    valid: () => [f32(12), f32(40), 2, 4, 5, 3, 2, 0, true, 0.75, 0.4],
+  },
   setNumThreads: { kinds: ['size'], valid: () => [addon.getNumThreads()] },
   getNumThreads: { kinds: [], valid: () => [] },
   gemmIsa: { kinds: [], valid: () => [] },

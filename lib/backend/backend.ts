@@ -178,6 +178,25 @@ export interface Pool2dGeometry {
 }
 
 /** The kernels every backend provides. */
+/**
+ * Geometry of upsample2d: `planes` images of h×w resized to outH×outW by separable
+ * interpolation with PyTorch 1.13's source-index rule (see lib/ops/interpolate.ts).
+ */
+export interface Upsample2dGeometry {
+  planes: number;
+  h: number;
+  w: number;
+  outH: number;
+  outW: number;
+  /** 'bilinear': 2 taps per axis; 'bicubic': 4 taps (A = −0.75), edge indices clamped. */
+  mode: 'bilinear' | 'bicubic';
+  /** Map corner pixel centres onto each other (scale (in−1)/(out−1)). */
+  alignCorners: boolean;
+  /** The user's scale factors (output/input) per axis, or 0 to use in/out: PyTorch's `scales_h`, `scales_w`. */
+  scaleH: number;
+  scaleW: number;
+}
+
 export interface Backend {
   /** `'native'` or `'reference'`. */
   readonly name: 'native' | 'reference';
@@ -420,6 +439,12 @@ export interface Backend {
 
   /** The gradient of adaptiveAvgPool2d: gx (planes, h, w), overwritten. */
   adaptiveAvgPool2dBackward(gy: FloatArray, gx: FloatArray, planes: number, h: number, w: number, outH: number, outW: number): void;
+
+  /** Resizes x (planes, h, w) into y (planes, outH, outW), overwritten; see Upsample2dGeometry. */
+  upsample2d(x: FloatArray, y: FloatArray, g: Upsample2dGeometry): void;
+
+  /** The gradient of upsample2d (its adjoint): gx (planes, h, w), overwritten, from gy (planes, outH, outW). */
+  upsample2dBackward(gy: FloatArray, gx: FloatArray, g: Upsample2dGeometry): void;
 
   /**
    * One recurrent layer and direction over a whole sequence (Elman RNN, LSTM or GRU; see

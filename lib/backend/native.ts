@@ -16,6 +16,7 @@ import type {
   Conv2dGeometry,
   MatmulLayout,
   Pool2dGeometry,
+  Upsample2dGeometry,
   ReduceOp,
   ReduceOpCode,
   ScanOpCode,
@@ -253,6 +254,15 @@ export interface NativeAddon {
   scan(op: ScanOpCode, x: Float32Array, out: Float32Array, outer: number, n: number, inner: number): void;
   sort(x: Float32Array, values: Float32Array, indices: Int32Array, rows: number, n: number, descending: boolean): void;
   topk(x: Float32Array, values: Float32Array, indices: Int32Array, rows: number, n: number, k: number, largest: boolean): void;
+  /** Upsample2dGeometry's fields in order, mode as 0 (bilinear) or 1 (bicubic). */
+  upsample2d(
+    x: Float32Array, y: Float32Array, planes: number, h: number, w: number, outH: number, outW: number,
+    mode: number, alignCorners: boolean, scaleH: number, scaleW: number,
+  ): void;
+  upsample2dBackward(
+    gy: Float32Array, gx: Float32Array, planes: number, h: number, w: number, outH: number, outW: number,
+    mode: number, alignCorners: boolean, scaleH: number, scaleW: number,
+  ): void;
   /** RnnGeometry's fields, then RnnForwardArrays' in their declared order. */
   rnnForward(
     mode: RnnModeCode, reverse: boolean, steps: number, batch: number, inputSize: number, hiddenSize: number,
@@ -630,6 +640,18 @@ export class NativeBackend implements Backend {
   adaptiveAvgPool2dBackward(gy: FloatArray, gx: FloatArray, planes: number, h: number, w: number, outH: number, outW: number): void {
     if (!(gy instanceof Float32Array)) return this.fallback.adaptiveAvgPool2dBackward(gy, gx, planes, h, w, outH, outW);
     this.addon.adaptiveAvgPool2dBackward(gy, gx as Float32Array, planes, h, w, outH, outW);
+  }
+
+  upsample2d(x: FloatArray, y: FloatArray, g: Upsample2dGeometry): void {
+    if (!(x instanceof Float32Array)) return this.fallback.upsample2d(x, y, g);
+    const mode = g.mode === 'bicubic' ? 1 : 0;
+    this.addon.upsample2d(x, y as Float32Array, g.planes, g.h, g.w, g.outH, g.outW, mode, g.alignCorners, g.scaleH, g.scaleW);
+  }
+
+  upsample2dBackward(gy: FloatArray, gx: FloatArray, g: Upsample2dGeometry): void {
+    if (!(gy instanceof Float32Array)) return this.fallback.upsample2dBackward(gy, gx, g);
+    const mode = g.mode === 'bicubic' ? 1 : 0;
+    this.addon.upsample2dBackward(gy, gx as Float32Array, g.planes, g.h, g.w, g.outH, g.outW, mode, g.alignCorners, g.scaleH, g.scaleW);
   }
 
   rnnForward(g: RnnGeometry, a: RnnForwardArrays): void {

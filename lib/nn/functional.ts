@@ -538,3 +538,7 @@ export {
   type AvgPool2dOptions,
   type PoolWithIndices,
 } from '../ops/pool.js';
+export { pad, type PadMode } from '../ops/padding.js';
+export { interpolate, type InterpolateMode, type InterpolateOptions } from '../ops/interpolate.js';
+export { unfold, fold, type FoldOptions } from '../ops/fold.js';
+export { cosineSimilarity, pairwiseDistance } from '../ops/distance.js';

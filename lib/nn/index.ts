@@ -45,6 +45,23 @@ export {
   type GroupNormOptions,
 } from './layers/normalization.js';
 export {
+  ConstantPad1d,
+  ConstantPad2d,
+  ZeroPad1d,
+  ZeroPad2d,
+  ReflectionPad1d,
+  ReflectionPad2d,
+  ReplicationPad1d,
+  ReplicationPad2d,
+  Upsample,
+  Unfold,
+  Fold,
+  CosineSimilarity,
+  PairwiseDistance,
+  type PaddingSize,
+  type UpsampleOptions,
+} from './layers/resize.js';
+export {
   RNN,
   LSTM,
   GRU,

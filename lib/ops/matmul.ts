@@ -9,6 +9,7 @@ import { record } from '../autograd/engine.js';
 import { broadcastShapes, contiguousStrides, formatShape, numelOf, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor } from './cast.js';
+import { add, mul } from './elementwise.js';
 import { sumTo } from './reduce.js';
 import { expand, reshape, squeeze, unsqueeze } from './shape.js';
 
@@ -207,4 +208,52 @@ export function matmulTransposed(a: Tensor, b: Tensor): Tensor {
   if (dtype !== a.dtype) return cast(matmulTransposed(cast(a, dtype), cast(b, dtype)), a.dtype);
   const out = matmulCore(reshape(a, [-1, k]), b, false, true);
   return reshape(out, [...a.shape.slice(0, -1), b.shape[0]]);
+}
+
+/**
+ * Batched matrix product of two 3-D tensors (no broadcasting, as torch.bmm).
+ *
+ * Shape: (b, n, m) · (b, m, p) → (b, n, p).
+ *
+ * Example: `bmm(q, k.transpose(1, 2))` gives attention scores per batch entry.
+ */
+export function bmm(a: Tensor, b: Tensor): Tensor {
+  checkTensor('bmm', a);
+  checkTensor('bmm', b);
+  if (a.ndim !== 3 || b.ndim !== 3) {
+    throw new ShapeError(`bmm: expected two 3-D tensors (b, n, m) and (b, m, p), got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  }
+  if (a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
+    throw new ShapeError(
+      `bmm: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not fit: expected (b, n, m) and (b, m, p) with equal b and m`,
+    );
+  }
+  return matmul(a, b);
+}
+
+/** Options of baddbmm: out = beta · input + alpha · (a · b). */
+export interface BaddbmmOptions {
+  /** Multiplier of input (default 1; 0 ignores input, NaN and infinity included). */
+  beta?: number;
+  /** Multiplier of the product (default 1). */
+  alpha?: number;
+}
+
+/**
+ * beta · input + alpha · bmm(a, b), input broadcasting to the product's shape.
+ *
+ * Shape: input broadcastable to (b, n, p); a (b, n, m); b (b, m, p) → (b, n, p).
+ *
+ * Example: `baddbmm(bias, q, kT, { alpha: 1 / Math.sqrt(d) })`.
+ */
+export function baddbmm(input: Tensor, a: Tensor, b: Tensor, options: BaddbmmOptions = {}): Tensor {
+  checkTensor('baddbmm', input);
+  const { beta = 1, alpha = 1 } = options;
+  const product = bmm(a, b);
+  if (!sameShape(broadcastShapes(input.shape, product.shape, 'baddbmm'), product.shape)) {
+    throw new ShapeError(`baddbmm: input ${formatShape(input.shape)} does not broadcast to the product's shape ${formatShape(product.shape)}`);
+  }
+  const scaled = alpha === 1 ? product : mul(product, alpha);
+  if (beta === 0) return scaled; // input is not read (as PyTorch: its NaN and infinity do not propagate)
+  return add(beta === 1 ? input : mul(input, beta), scaled);
 }

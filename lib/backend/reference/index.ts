@@ -4,7 +4,7 @@
  * the backend float64 gradient checks run on, and the fallback when the addon cannot load.
  *
  * One file per kernel family: elementwise.ts, reduce.ts, softmax.ts, matmul.ts, strided.ts, conv.ts, pool.ts,
- * indexing.ts, loss.ts (fused cross-entropy), optim.ts (fused optimizer steps), rnn.ts (recurrent layers), scan.ts (cumsum, cumprod), sorting.ts (sort, topk); odometer.ts holds the strided walk they share.
+ * indexing.ts, loss.ts (fused cross-entropy), optim.ts (fused optimizer steps), rnn.ts (recurrent layers), interpolate.ts (bilinear/bicubic resampling), scan.ts (cumsum, cumprod), sorting.ts (sort, topk); odometer.ts holds the strided walk they share.
  */
 import type { Backend } from '../backend.js';
 import { binary, clamp, compare, reluBackward, unary, where } from './elementwise.js';
@@ -14,6 +14,7 @@ import { matmul } from './matmul.js';
 import { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './loss.js';
 import { adadeltaStep, adagradStep, adamaxStep, adamStep, nadamStep, rmspropStep, sgdStep } from './optim.js';
 import { adaptiveAvgPool2d, adaptiveAvgPool2dBackward, avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool.js';
+import { upsample2d, upsample2dBackward } from './interpolate.js';
 import { argReduce, reduce } from './reduce.js';
 import { rnnBackward, rnnForward } from './rnn.js';
 import { scan } from './scan.js';
@@ -67,6 +68,8 @@ export const referenceBackend: Backend = {
   avgPool2dBackward,
   adaptiveAvgPool2d,
   adaptiveAvgPool2dBackward,
+  upsample2d,
+  upsample2dBackward,
   rnnForward,
   rnnBackward,
   scan,
