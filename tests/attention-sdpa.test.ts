@@ -104,6 +104,13 @@ describe('scaledDotProductAttention gradcheck (float64, reference)', () => {
   check('bool mask key padding', [[2, 2, 3, 3], [2, 2, 4, 3], [2, 2, 4, 3]], () => ({
     attnMask: k.tensor([1, 1, 1, 1, 1, 1, 0, 0], { dtype: 'bool' }).reshape([2, 1, 1, 4]),
   }));
+  it('composed path: a float mask that requires grad gets its gradient', () => {
+    k.withBackend('reference', () => {
+      const inputs = [f64([2, 3, 4], 1), f64([2, 5, 4], 2), f64([2, 5, 3], 3), f64([3, 5], 4)];
+      const result = k.gradcheck((q, kk, v, m) => F.scaledDotProductAttention(q, kk, v, { attnMask: m }), inputs, { raiseException: false });
+      expect(result.ok, result.worst).toBe(true);
+    });
+  });
   check('batch dims broadcast (k, v shared over heads), scale 0.5', [[2, 3, 4, 3], [2, 1, 5, 3], [2, 1, 5, 3]], () => ({ scale: 0.5 }));
 });
 

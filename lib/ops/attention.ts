@@ -5,17 +5,27 @@
  * Masks follow PyTorch 2: a float mask is added to the scores, a bool mask marks the keys a
  * query may attend to (true = takes part), and isCausal lets query i see keys j ≤ i
  * (top-left aligned when L ≠ S). A row whose keys are all masked out gives NaN, as in PyTorch.
+ *
+ * Without dropout, and unless the float mask itself needs a gradient, the op runs the backend's
+ * fused kernel (attentionForward/attentionBackward: tiled online softmax, memory O(L) per
+ * head, the L×S scores never stored). Its backward is not itself differentiable (no double
+ * backward, as softmax). Dropout, a mask that requires grad, empty sizes and
+ * scaledDotProductAttentionWithWeights take the composed path (matmul, softmax, matmul).
  */
+import { getBackend } from '../backend/index.js';
+import { AttentionMaskKind, type AttentionGeometry as KernelGeometry } from '../backend/backend.js';
+import { allocateOutput, type FloatArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
+import { record } from '../autograd/engine.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { defaultGenerator, type Generator } from '../random.js';
-import { broadcastShapes, formatShape, sameShape } from '../shape.js';
+import { broadcastShapes, formatShape, numelOf, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { rand } from './creation.js';
 import { add, div, gt, maskedFill, mul } from './elementwise.js';
 import { checkTensor } from './cast.js';
 import { matmul } from './matmul.js';
-import { transpose } from './shape.js';
+import { expand, transpose } from './shape.js';
 import { softmax } from './softmax.js';
 
 /** Options of scaledDotProductAttention (PyTorch 2's keyword arguments, camelCase). */
@@ -130,6 +140,73 @@ function composedAttention(q: Tensor, k: Tensor, v: Tensor, g: AttentionGeometry
   return { output: matmul(weights, v), weights };
 }
 
+/** The mask's geometry for the kernel: per-slice offsets and row/column strides into its contiguous data. */
+function maskGeometry(mask: Tensor, batch: readonly number[], L: number, S: number): Pick<KernelGeometry, 'maskOffsets' | 'maskRowStride' | 'maskColStride'> {
+  const ndim = batch.length + 2;
+  const shape = [...new Array<number>(ndim - mask.ndim).fill(1), ...mask.shape];
+  const strides = new Array<number>(ndim).fill(0);
+  for (let d = ndim - 1, step = 1; d >= 0; d--) {
+    strides[d] = shape[d] === 1 ? 0 : step;
+    step *= shape[d];
+  }
+  const count = numelOf(batch);
+  const maskOffsets = new Int32Array(count);
+  for (let b = 0; b < count; b++) {
+    let rest = b;
+    let offset = 0;
+    for (let d = batch.length - 1; d >= 0; d--) {
+      offset += (rest % batch[d]) * strides[d];
+      rest = Math.floor(rest / batch[d]);
+    }
+    maskOffsets[b] = offset;
+  }
+  return { maskOffsets, maskRowStride: L === 1 ? 0 : strides[ndim - 2], maskColStride: S === 1 ? 0 : strides[ndim - 1] };
+}
+
+/** True when the fused kernel computes this call (see the file's comment). */
+function fusedApplies(g: AttentionGeometry, options: ScaledDotProductAttentionOptions): boolean {
+  const mask = options.attnMask ?? null;
+  return (options.dropoutP ?? 0) === 0 && !(mask !== null && mask.requiresGrad) && g.L > 0 && g.S > 0 && numelOf(g.batch) > 0;
+}
+
+/** The fused kernel's forward, with its backward recorded. q, k, v are made contiguous at (…batch, L/S, E/Ev). */
+function fusedAttention(q: Tensor, k: Tensor, v: Tensor, g: AttentionGeometry, options: ScaledDotProductAttentionOptions): Tensor {
+  const qc = expand(q, [...g.batch, g.L, g.E]).contiguous();
+  const kc = expand(k, [...g.batch, g.S, g.E]).contiguous();
+  const vc = expand(v, [...g.batch, g.S, g.Ev]).contiguous();
+  const mask = options.attnMask ?? null;
+  const batch = numelOf(g.batch);
+  let geometry: KernelGeometry = {
+    batch, L: g.L, S: g.S, E: g.E, Ev: g.Ev, scale: g.scale,
+    maskKind: options.isCausal ? AttentionMaskKind.causal : AttentionMaskKind.none,
+    floatMask: null, boolMask: null, maskOffsets: new Int32Array(0), maskRowStride: 0, maskColStride: 0,
+  };
+  if (mask !== null) {
+    const data = mask.contiguous().data;
+    geometry = {
+      ...geometry,
+      ...maskGeometry(mask, g.batch, g.L, g.S),
+      maskKind: mask.dtype === 'bool' ? AttentionMaskKind.bool : AttentionMaskKind.float,
+      floatMask: mask.dtype === 'bool' ? null : (data as FloatArray),
+      boolMask: mask.dtype === 'bool' ? (data as Uint8Array) : null,
+    };
+  }
+  const out = allocateOutput(qc.dtype, batch * g.L * g.Ev) as FloatArray;
+  const lse = allocateOutput(qc.dtype, batch * g.L) as FloatArray;
+  const qd = qc.data as FloatArray;
+  const kd = kc.data as FloatArray;
+  const vd = vc.data as FloatArray;
+  getBackend().attentionForward(qd, kd, vd, out, lse, geometry);
+  const y = new Tensor(out, [...g.batch, g.L, g.Ev], qc.dtype);
+  return record(y, 'scaledDotProductAttention', [qc, kc, vc], (grad) => {
+    const dq = allocateOutput(qc.dtype, qd.length) as FloatArray;
+    const dk = allocateOutput(qc.dtype, kd.length) as FloatArray;
+    const dv = allocateOutput(qc.dtype, vd.length) as FloatArray;
+    getBackend().attentionBackward(qd, kd, vd, out, lse, grad.data as FloatArray, dq, dk, dv, geometry);
+    return [new Tensor(dq, qc.shape, qc.dtype), new Tensor(dk, kc.shape, qc.dtype), new Tensor(dv, vc.shape, qc.dtype)];
+  }, [qc, kc, vc, y]);
+}
+
 /**
  * Attention of queries q over keys k and values v: softmax(q·kᵀ·scale + mask)·v.
  *
@@ -148,7 +225,7 @@ function composedAttention(q: Tensor, k: Tensor, v: Tensor, g: AttentionGeometry
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: ScaledDotProductAttentionOptions = {}): Tensor {
   const g = checkAttention('scaledDotProductAttention', q, k, v, options);
-  return composedAttention(q, k, v, g, options).output;
+  return fusedApplies(g, options) ? fusedAttention(q, k, v, g, options) : composedAttention(q, k, v, g, options).output;
 }
 
 /**
