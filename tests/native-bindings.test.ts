@@ -158,6 +158,7 @@ const signatures: Record<string, Signature> = {
   },
   setNumThreads: { kinds: ['size'], valid: () => [addon.getNumThreads()] },
   getNumThreads: { kinds: [], valid: () => [] },
+  gemmIsa: { kinds: [], valid: () => [] },
   adviseHugePages: { kinds: ['f32'], valid: () => [f32(4)] },
 };
 
