@@ -42,6 +42,11 @@ inline float fast_exp(float x) {
   return x < -87.0f ? 0.0f : p * scale;
 }
 
+// Row stride of the transposed kt (E, ·) and vt (Ev, ·): S plus 16, so that the rows a tile
+// reads (64 of them, 256 bytes each) do not all fall into the same L1 sets when S is a large
+// power of two (2048 floats = 8 KiB apart would share one set and evict each other).
+inline int64_t transposed_stride(int64_t S) { return S + 16; }
+
 // Keys [j0, j1) a query row i may see: all, or j ≤ i when causal.
 inline int64_t key_end(const AttentionShape& s, int64_t i) {
   return s.mask_kind == AttentionMask::kCausal ? std::min(s.S, i + 1) : s.S;
@@ -54,7 +59,7 @@ KILN_VECTORIZE void tile_scores(const float* q_row, const float* kt, const Atten
   for (int64_t j = 0; j < n; ++j) scores[j] = 0.0f;
   for (int64_t e = 0; e < s.E; ++e) {
     const float qe = q_row[e];
-    const float* kt_row = kt + e * s.S + j0;
+    const float* kt_row = kt + e * transposed_stride(s.S) + j0;
     for (int64_t j = 0; j < n; ++j) scores[j] += qe * kt_row[j];
   }
   for (int64_t j = 0; j < n; ++j) scores[j] *= s.scale;
@@ -109,23 +114,26 @@ KILN_VECTORIZE float exp_shifted(const float* scores, float max, int64_t n, floa
   return sum;
 }
 
-// x: (rows, cols) → xt: (cols, rows), one slice.
-void transpose(const float* x, int64_t rows, int64_t cols, float* xt) {
+// x: (rows, cols) → xt: (cols, xt_stride), one slice.
+void transpose(const float* x, int64_t rows, int64_t cols, int64_t xt_stride, float* xt) {
   constexpr int64_t kBlock = 32;
   for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
     for (int64_t c0 = 0; c0 < cols; c0 += kBlock) {
       for (int64_t c = c0; c < std::min(cols, c0 + kBlock); ++c) {
-        for (int64_t r = r0; r < std::min(rows, r0 + kBlock); ++r) xt[c * rows + r] = x[r * cols + c];
+        for (int64_t r = r0; r < std::min(rows, r0 + kBlock); ++r) xt[c * xt_stride + r] = x[r * cols + c];
       }
     }
   }
 }
 
-// xt (batch, cols, rows) from x (batch, rows, cols).
-void transpose_slices(const float* x, int64_t batch, int64_t rows, int64_t cols, float* xt) {
+// xt (batch, cols, transposed_stride(rows)) from x (batch, rows, cols).
+std::vector<float> transpose_slices(const float* x, int64_t batch, int64_t rows, int64_t cols) {
+  const int64_t stride = transposed_stride(rows);
+  std::vector<float> xt(batch * cols * stride);
   parallel_for_balanced(0, batch, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) transpose(x + b * rows * cols, rows, cols, xt + b * cols * rows);
+    for (int64_t b = begin; b < end; ++b) transpose(x + b * rows * cols, rows, cols, stride, xt.data() + b * cols * stride);
   });
+  return xt;
 }
 
 // One query row of one slice: online softmax over key tiles.
@@ -159,17 +167,16 @@ void forward_row(const float* q_row, const float* kt, const float* v, const Atte
 }  // namespace
 
 void attention_forward(const float* q, const float* k, const float* v, float* out, float* lse, const AttentionShape& s) {
-  std::vector<float> kt(s.batch * s.E * s.S);
-  transpose_slices(k, s.batch, s.S, s.E, kt.data());
+  const std::vector<float> kt = transpose_slices(k, s.batch, s.S, s.E);
   const int64_t tiles = (s.L + kQueryTile - 1) / kQueryTile;
-  // Grain: about 64 rows × 64 keys of work per task at least.
+  // Grain: at least ~2¹⁸ multiply-adds per chunk of tasks.
   const int64_t work_per_tile = std::max<int64_t>(1, kQueryTile * s.S * (s.E + s.Ev));
   const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 18) / work_per_tile);
   parallel_for_balanced(0, s.batch * tiles, grain, [&](int64_t begin, int64_t end) {
     for (int64_t task = begin; task < end; ++task) {
       const int64_t b = task / tiles;
       const int64_t i0 = (task % tiles) * kQueryTile;
-      const float* kt_b = kt.data() + b * s.E * s.S;
+      const float* kt_b = kt.data() + b * s.E * transposed_stride(s.S);
       const float* v_b = v + b * s.S * s.Ev;
       for (int64_t i = i0; i < std::min(s.L, i0 + kQueryTile); ++i) {
         const int64_t row = b * s.L + i;
@@ -187,7 +194,7 @@ KILN_VECTORIZE void tile_dot_values(const float* dout_row, const float* vt, cons
   for (int64_t j = 0; j < n; ++j) dp[j] = 0.0f;
   for (int64_t c = 0; c < s.Ev; ++c) {
     const float d = dout_row[c];
-    const float* vt_row = vt + c * s.S + j0;
+    const float* vt_row = vt + c * transposed_stride(s.S) + j0;
     for (int64_t j = 0; j < n; ++j) dp[j] += d * vt_row[j];
   }
 }
@@ -249,12 +256,12 @@ void backward_slice(const float* q, const float* k, const float* kt, const float
 
 void attention_backward(const float* q, const float* k, const float* v, const float* out, const float* lse,
                         const float* dout, float* dq, float* dk, float* dv, const AttentionShape& s) {
-  std::vector<float> kt(s.batch * s.E * s.S), vt(s.batch * s.Ev * s.S);
-  transpose_slices(k, s.batch, s.S, s.E, kt.data());
-  transpose_slices(v, s.batch, s.S, s.Ev, vt.data());
+  const std::vector<float> kt = transpose_slices(k, s.batch, s.S, s.E);
+  const std::vector<float> vt = transpose_slices(v, s.batch, s.S, s.Ev);
   parallel_for_balanced(0, s.batch, 1, [&](int64_t begin, int64_t end) {
     for (int64_t b = begin; b < end; ++b) {
-      backward_slice(q + b * s.L * s.E, k + b * s.S * s.E, kt.data() + b * s.E * s.S, vt.data() + b * s.Ev * s.S,
+      const int64_t stride = transposed_stride(s.S);
+      backward_slice(q + b * s.L * s.E, k + b * s.S * s.E, kt.data() + b * s.E * stride, vt.data() + b * s.Ev * stride,
                      out + b * s.L * s.Ev, lse + b * s.L, dout + b * s.L * s.Ev, s, b, dq + b * s.L * s.E,
                      dk + b * s.S * s.E, dv + b * s.S * s.Ev);
     }
