@@ -1,10 +1,11 @@
 /**
  * `npm run bench -- <suite> [--check]`: runs one benchmark suite, prints its table and writes
  * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views (with views-sorting and views-interp, also
- * runnable alone), dtypes, serve.
+ * runnable alone), dtypes, serve, attention.
  * `--check` (overhead only) then compares kiln with PyTorch against the suite's targets and
  * exits 1 when one is missed, 3 when PyTorch is missing so nothing could be checked.
  */
+import { runAttention } from './attention.js';
 import { runConv } from './conv.js';
 import { runDtypes } from './dtypes.js';
 import { runGemm } from './gemm.js';
@@ -30,6 +31,7 @@ const SUITES: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   'views-interp': () => runViewsInterp(),
   dtypes: runDtypes,
   serve: runServe,
+  attention: runAttention,
 };
 
 const name = process.argv[2];

@@ -38,6 +38,12 @@ export * from './ops/masking.js';
 export * from './ops/tiling.js';
 export { einsum } from './ops/einsum.js';
 export * from './ops/distance.js';
+export {
+  scaledDotProductAttention,
+  scaledDotProductAttentionWithWeights,
+  type ScaledDotProductAttentionOptions,
+  type AttentionWithWeights,
+} from './ops/attention.js';
 export { truncatedBptt, detachState, type TbpttOptions, type TbpttResult, type SegmentResult } from './train/tbptt.js';
 export * as nn from './nn/index.js';
 export * as F from './nn/functional.js';

@@ -24,6 +24,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_rnn(env, exports);
   register_sort(env, exports);
   register_scan(env, exports);
+  register_attention(env, exports);
   return exports;
 }
 

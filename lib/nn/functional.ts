@@ -542,3 +542,9 @@ export { pad, type PadMode } from '../ops/padding.js';
 export { interpolate, type InterpolateMode, type InterpolateOptions } from '../ops/interpolate.js';
 export { unfold, fold, type FoldOptions } from '../ops/fold.js';
 export { cosineSimilarity, pairwiseDistance } from '../ops/distance.js';
+export {
+  scaledDotProductAttention,
+  scaledDotProductAttentionWithWeights,
+  type ScaledDotProductAttentionOptions,
+  type AttentionWithWeights,
+} from '../ops/attention.js';

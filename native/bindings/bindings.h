@@ -22,5 +22,6 @@ void register_interpolate(Napi::Env env, Napi::Object exports);  // upsample2d u
 void register_rnn(Napi::Env env, Napi::Object exports);          // rnnForward rnnBackward
 void register_sort(Napi::Env env, Napi::Object exports);         // sort topk
 void register_scan(Napi::Env env, Napi::Object exports);         // scan
+void register_attention(Napi::Env env, Napi::Object exports);    // attentionForward attentionBackward
 
 }  // namespace kiln::bindings
