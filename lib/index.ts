@@ -30,6 +30,12 @@ export * from './ops/softmax.js';
 export * from './ops/conv.js';
 export * from './ops/pool.js';
 export * from './ops/rnn.js';
+export {
+  scaledDotProductAttention,
+  scaledDotProductAttentionWithWeights,
+  type ScaledDotProductAttentionOptions,
+  type AttentionWithWeights,
+} from './ops/attention.js';
 export { truncatedBptt, detachState, type TbpttOptions, type TbpttResult, type SegmentResult } from './train/tbptt.js';
 export * as nn from './nn/index.js';
 export * as F from './nn/functional.js';

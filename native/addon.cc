@@ -21,6 +21,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_threads(env, exports);
   register_memory(env, exports);
   register_rnn(env, exports);
+  register_attention(env, exports);
   return exports;
 }
 

@@ -153,6 +153,34 @@ export interface Pool2dGeometry {
 }
 
 /** The kernels every backend provides. */
+/** How attention scores are masked. Codes are shared with the native addon (native/kernels/attention.h). */
+export const AttentionMaskKind = { none: 0, float: 1, bool: 2, causal: 3 } as const;
+export type AttentionMaskKindCode = (typeof AttentionMaskKind)[keyof typeof AttentionMaskKind];
+
+/**
+ * One fused attention call over `batch` (batch × heads) slices: q (batch, L, E), k (batch, S, E),
+ * v (batch, S, Ev), out (batch, L, Ev), lse (batch, L). Mask element (b, i, j) is
+ * mask[maskOffsets[b] + i·maskRowStride + j·maskColStride] (strides 0 where the mask broadcasts).
+ */
+export interface AttentionGeometry {
+  batch: number;
+  L: number;
+  /** ≥ 1 */
+  S: number;
+  E: number;
+  Ev: number;
+  scale: number;
+  maskKind: AttentionMaskKindCode;
+  /** The float mask (maskKind float), of q's dtype; else null. */
+  floatMask: FloatArray | null;
+  /** The bool mask (maskKind bool; nonzero = the key takes part); else null. */
+  boolMask: Uint8Array | null;
+  /** batch entries for a float or bool mask; else empty. */
+  maskOffsets: Int32Array;
+  maskRowStride: number;
+  maskColStride: number;
+}
+
 export interface Backend {
   /** `'native'` or `'reference'`. */
   readonly name: 'native' | 'reference';
@@ -404,6 +432,30 @@ export interface Backend {
 
   /** Backpropagation through time of rnnForward: every input gradient at once, overwritten. */
   rnnBackward(g: RnnGeometry, a: RnnBackwardArrays): void;
+
+  /**
+   * Fused scaled dot-product attention, softmax(q·kᵀ·scale + mask)·v, tiled with an online
+   * softmax (the L×S scores are never stored): out, and lse = the log-sum-exp of each row of
+   * masked scores (−∞ for a fully masked row, whose output is NaN). See AttentionGeometry.
+   */
+  attentionForward(q: FloatArray, k: FloatArray, v: FloatArray, out: FloatArray, lse: FloatArray, g: AttentionGeometry): void;
+
+  /**
+   * The gradients of attentionForward given dout and the forward's out and lse; dq, dk, dv
+   * (shapes of q, k, v) overwritten. Scores are recomputed from q, k and lse.
+   */
+  attentionBackward(
+    q: FloatArray,
+    k: FloatArray,
+    v: FloatArray,
+    out: FloatArray,
+    lse: FloatArray,
+    dout: FloatArray,
+    dq: FloatArray,
+    dk: FloatArray,
+    dv: FloatArray,
+    g: AttentionGeometry,
+  ): void;
 
   /** Sets how many threads kernels may use (≥ 1). The reference backend is single-threaded. */
   setNumThreads(n: number): void;

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 import type { DataArray, FloatArray } from '../dtype.js';
 import type {
+  AttentionGeometry,
   Backend,
   BinaryOpCode,
   BroadcastPlan,
@@ -262,7 +263,23 @@ export interface NativeAddon {
     workspace: Float32Array, gy: Float32Array, ghN: Float32Array, gcN: Float32Array, gx: Float32Array,
     gh0: Float32Array, gc0: Float32Array, gwIh: Float32Array, gwHh: Float32Array, gbIh: Float32Array, gbHh: Float32Array,
   ): void;
+  /** The arrays, then AttentionGeometry's fields in their declared order (empty arrays for absent masks). */
+  attentionForward(
+    q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array,
+    batch: number, L: number, S: number, E: number, Ev: number, scale: number, maskKind: number,
+    floatMask: Float32Array, boolMask: Uint8Array, maskOffsets: Int32Array, maskRowStride: number, maskColStride: number,
+  ): void;
+  /** The arrays, then AttentionGeometry's fields in their declared order (empty arrays for absent masks). */
+  attentionBackward(
+    q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array, dout: Float32Array,
+    dq: Float32Array, dk: Float32Array, dv: Float32Array,
+    batch: number, L: number, S: number, E: number, Ev: number, scale: number, maskKind: number,
+    floatMask: Float32Array, boolMask: Uint8Array, maskOffsets: Int32Array, maskRowStride: number, maskColStride: number,
+  ): void;
 }
+
+const EMPTY_F32 = new Float32Array(0);
+const EMPTY_U8 = new Uint8Array(0);
 
 /** A Conv2dGeometry as the Int32Array the addon reads (native/bindings/conv.cc, same order). */
 export function packConv2dGeometry(g: Conv2dGeometry): Int32Array {
@@ -644,6 +661,36 @@ export class NativeBackend implements Backend {
       g.mode, g.reverse, g.steps, g.batch, g.inputSize, g.hiddenSize,
       f.x, f.h0, f.c0, f.wIh, f.wHh, f.y, f.workspace, f.gy, f.ghN, f.gcN,
       f.gx, f.gh0, f.gc0, f.gwIh, f.gwHh, f.gbIh, f.gbHh,
+    );
+  }
+
+  attentionForward(q: FloatArray, k: FloatArray, v: FloatArray, out: FloatArray, lse: FloatArray, g: AttentionGeometry): void {
+    if (!(q instanceof Float32Array)) return this.fallback.attentionForward(q, k, v, out, lse, g);
+    this.addon.attentionForward(
+      q, k as Float32Array, v as Float32Array, out as Float32Array, lse as Float32Array,
+      g.batch, g.L, g.S, g.E, g.Ev, g.scale, g.maskKind,
+      (g.floatMask as Float32Array | null) ?? EMPTY_F32, g.boolMask ?? EMPTY_U8, g.maskOffsets, g.maskRowStride, g.maskColStride,
+    );
+  }
+
+  attentionBackward(
+    q: FloatArray,
+    k: FloatArray,
+    v: FloatArray,
+    out: FloatArray,
+    lse: FloatArray,
+    dout: FloatArray,
+    dq: FloatArray,
+    dk: FloatArray,
+    dv: FloatArray,
+    g: AttentionGeometry,
+  ): void {
+    if (!(q instanceof Float32Array)) return this.fallback.attentionBackward(q, k, v, out, lse, dout, dq, dk, dv, g);
+    const f = [k, v, out, lse, dout, dq, dk, dv] as Float32Array[];
+    this.addon.attentionBackward(
+      q, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7],
+      g.batch, g.L, g.S, g.E, g.Ev, g.scale, g.maskKind,
+      (g.floatMask as Float32Array | null) ?? EMPTY_F32, g.boolMask ?? EMPTY_U8, g.maskOffsets, g.maskRowStride, g.maskColStride,
     );
   }
 

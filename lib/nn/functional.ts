@@ -537,3 +537,9 @@ export {
   type AvgPool2dOptions,
   type PoolWithIndices,
 } from '../ops/pool.js';
+export {
+  scaledDotProductAttention,
+  scaledDotProductAttentionWithWeights,
+  type ScaledDotProductAttentionOptions,
+  type AttentionWithWeights,
+} from '../ops/attention.js';

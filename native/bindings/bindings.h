@@ -19,5 +19,6 @@ void register_pool(Napi::Env env, Napi::Object exports);         // maxPool2d av
 void register_threads(Napi::Env env, Napi::Object exports);      // setNumThreads getNumThreads
 void register_memory(Napi::Env env, Napi::Object exports);       // adviseHugePages
 void register_rnn(Napi::Env env, Napi::Object exports);          // rnnForward rnnBackward
+void register_attention(Napi::Env env, Napi::Object exports);    // attentionForward attentionBackward
 
 }  // namespace kiln::bindings

@@ -4,9 +4,10 @@
  * the backend float64 gradient checks run on, and the fallback when the addon cannot load.
  *
  * One file per kernel family: elementwise.ts, reduce.ts, softmax.ts, matmul.ts, strided.ts, conv.ts, pool.ts,
- * indexing.ts, loss.ts (fused cross-entropy), optim.ts (fused optimizer steps), rnn.ts (recurrent layers); odometer.ts holds the strided walk they share.
+ * indexing.ts, loss.ts (fused cross-entropy), optim.ts (fused optimizer steps), rnn.ts (recurrent layers), attention.ts (fused attention); odometer.ts holds the strided walk they share.
  */
 import type { Backend } from '../backend.js';
+import { attentionBackward, attentionForward } from './attention.js';
 import { binary, clamp, compare, reluBackward, unary, where } from './elementwise.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
@@ -67,6 +68,8 @@ export const referenceBackend: Backend = {
   adaptiveAvgPool2dBackward,
   rnnForward,
   rnnBackward,
+  attentionForward,
+  attentionBackward,
   setNumThreads,
   getNumThreads: () => 1,
 };
