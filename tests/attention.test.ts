@@ -244,12 +244,12 @@ describe('MultiheadAttention: init, keys, errors', () => {
     expect(((wa as Tensor).toArray() as number[][][])[0][0].slice(1)).toEqual([0, 0, 0, 0]);
   });
 
-  it('needWeights false returns null weights; eval mode turns dropout off', () => {
+  it('needWeights false (fused kernel) returns null weights and the same output; eval mode turns dropout off', () => {
     const mha = new nn.MultiheadAttention(4, 2, { dropout: 0.5 }).eval();
     const x = k.randn([3, 2, 4]);
     const [y1, w] = mha.forward(x, x, x, { needWeights: false });
     expect(w).toBeNull();
-    expectClose(y1.data, mha.forward(x, x, x)[0].data, 0, 0, 'eval output');
+    expectClose(y1.data, mha.forward(x, x, x)[0].data, 1e-6, 1e-5, 'eval output');
   });
 
   it('bad input throws errors naming shapes and expectations', () => {
@@ -259,6 +259,16 @@ describe('MultiheadAttention: init, keys, errors', () => {
     expect(() => mha.forward(x, k.randn([3, 2, 5]), x)).toThrow(/MultiheadAttention: expected query, key, value of shapes \(L, N, E\).*got \[3, 2, 4\], \[3, 2, 5\], \[3, 2, 4\]/);
     expect(() => mha.forward(x, x, x, { attnMask: k.zeros([2, 3]) })).toThrow(/attnMask of shape \[2, 3\] must be one of \[3, 3\] or \[4, 3, 3\]/);
     expect(() => mha.forward(x, x, x, { keyPaddingMask: k.zeros([2, 3], { dtype: 'int32' }) })).toThrow(/keyPaddingMask must be bool or float, got int32/);
+  });
+
+  it('isCausal without a mask equals the causal mask, with and without weights', () => {
+    const mha = new nn.MultiheadAttention(8, 2, { batchFirst: true });
+    const x = k.randn([2, 5, 8]);
+    const [want, wantWeights] = mha.forward(x, x, x, { attnMask: nn.Transformer.generateSquareSubsequentMask(5) });
+    expectClose(mha.forward(x, x, x, { isCausal: true, needWeights: false })[0].data, want.data, 1e-6, 1e-5, 'fused causal');
+    const [y, w] = mha.forward(x, x, x, { isCausal: true });
+    expectClose(y.data, want.data, 1e-6, 1e-5, 'causal output');
+    expectClose((w as Tensor).data, (wantWeights as Tensor).data, 1e-6, 1e-5, 'causal weights');
   });
 });
 

@@ -9,6 +9,7 @@ import type { Tensor } from '../../tensor.js';
 import { zeros } from '../../ops/creation.js';
 import { maskedFill } from '../../ops/elementwise.js';
 import { cat } from '../../ops/shape.js';
+import { scaledDotProductAttention, scaledDotProductAttentionWithWeights } from '../../ops/attention.js';
 import * as F from '../functional.js';
 import * as init from '../init.js';
 import { Module, Parameter } from '../module.js';
@@ -50,6 +51,12 @@ export interface MultiheadAttentionCallOptions {
   attnMask?: Tensor | null;
   /** Average the returned weights over the heads. Default true. */
   averageAttnWeights?: boolean;
+  /**
+   * A hint (PyTorch 2's is_causal): attnMask is the causal mask, so with needWeights false and
+   * no key padding the fused kernel applies causality itself and skips the masked tiles (the
+   * attnMask may then be omitted). Default false.
+   */
+  isCausal?: boolean;
 }
 
 /**
@@ -139,7 +146,8 @@ export class MultiheadAttention extends Module {
     const { q, k, v } = this.project(q0, k0, v0);
     let keys = k; // (N, S, E)
     let values = v;
-    let attnMask = this.scoreMask('attnMask', options.attnMask ?? null, q.dtype, n, l, k.shape[1], false);
+    const givenMask = options.attnMask ?? (options.isCausal === true ? causalMask(l, k.shape[1], q.dtype) : null);
+    let attnMask = this.scoreMask('attnMask', givenMask, q.dtype, n, l, k.shape[1], false);
     let padMask = this.scoreMask('keyPaddingMask', options.keyPaddingMask ?? null, q.dtype, n, l, k.shape[1], true, batched);
     if (this.bias_k !== null && this.bias_v !== null) {
       keys = cat([keys, this.bias_k.expand([n, 1, this.embedDim])], 1);
@@ -153,15 +161,23 @@ export class MultiheadAttention extends Module {
     }
     const s = keys.shape[1];
     const heads = (x: Tensor, len: number): Tensor => x.reshape([n, len, this.numHeads, this.headDim]).transpose(1, 2); // (N, h, len, d)
-    let scores = heads(q, l).div(Math.sqrt(this.headDim)).matmul(heads(keys, s).transpose(2, 3)); // (N, h, L, S)
-    if (attnMask !== null) scores = scores.add(attnMask);
-    if (padMask !== null) scores = scores.add(padMask);
-    let weights = scores.softmax(-1);
-    const kept = F.dropout(weights, this.dropout, this.training && this.dropout > 0, this.generator);
-    const context = kept.matmul(heads(values, s)).transpose(1, 2).reshape([n, l, this.embedDim]);
-    let out = this.out_proj.forward(context); // (N, L, E)
-    out = !batched ? out.squeeze(0) : this.batchFirst ? out : out.transpose(0, 1);
-    if (options.needWeights === false) return [out, null];
+    const [qh, kh, vh] = [heads(q, l), heads(keys, s), heads(values, s)];
+    const dropoutP = this.training ? this.dropout : 0;
+    const merge = (context: Tensor): Tensor => {
+      const out = this.out_proj.forward(context.transpose(1, 2).reshape([n, l, this.embedDim])); // (N, L, E)
+      return !batched ? out.squeeze(0) : this.batchFirst ? out : out.transpose(0, 1);
+    };
+    const mask = attnMask === null ? padMask : padMask === null ? attnMask : attnMask.add(padMask); // broadcasts to (N, h, L, S)
+    if (options.needWeights === false) {
+      // The fused kernel (no L×S matrix stored); isCausal skips the masked tiles.
+      const causal = options.isCausal === true && padMask === null && this.bias_k === null && !this.addZeroAttn;
+      const context = scaledDotProductAttention(qh, kh, vh, { attnMask: causal ? null : mask, isCausal: causal, dropoutP, generator: this.generator });
+      return [merge(context), null];
+    }
+    const { output, weights: kept } = scaledDotProductAttentionWithWeights(qh, kh, vh, { attnMask: mask, dropoutP, generator: this.generator });
+    const out = merge(output);
+    // PyTorch 1.13 returns the weights after dropout.
+    let weights = kept;
     if (options.averageAttnWeights ?? true) weights = weights.mean(1);
     return [out, batched ? weights : weights.squeeze(0)];
   }
@@ -234,6 +250,14 @@ export class MultiheadAttention extends Module {
   override extraRepr(): string {
     return `embedDim=${this.embedDim}, numHeads=${this.numHeads}, batchFirst=${this.batchFirst}`;
   }
+}
+
+/** The additive causal mask (L, S): −∞ where key j > query i. */
+function causalMask(l: number, s: number, dtype: Tensor['dtype']): Tensor {
+  const mask = zeros([l, s], { dtype });
+  const data = mask.data as Float32Array | Float64Array;
+  for (let i = 0; i < l; i++) for (let j = i + 1; j < s; j++) data[i * s + j] = -Infinity;
+  return mask;
 }
 
 /** Appends a zero column on the last dim (PyTorch's F.pad(mask, (0, 1))) of an additive mask. */

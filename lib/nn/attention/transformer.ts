@@ -44,6 +44,8 @@ export interface EncoderCallOptions {
   mask?: Tensor | null;
   /** (N, L); bool true = padding. */
   srcKeyPaddingMask?: Tensor | null;
+  /** A hint (PyTorch 2's is_causal): `mask` is the causal mask (or absent and meant causal); lets the fused kernel skip masked tiles. */
+  isCausal?: boolean;
 }
 
 /** Masks of a decoder (layer) call. */
@@ -56,6 +58,8 @@ export interface DecoderCallOptions {
   tgtKeyPaddingMask?: Tensor | null;
   /** (N, S); bool true = padding. */
   memoryKeyPaddingMask?: Tensor | null;
+  /** A hint (PyTorch 2's tgt_is_causal): tgtMask is the causal mask (or absent and meant causal). */
+  tgtIsCausal?: boolean;
 }
 
 function activationFn(activation: TransformerActivation): (x: Tensor) => Tensor {
@@ -112,7 +116,7 @@ export class TransformerEncoderLayer extends Module {
 
   override forward(src: Tensor, options: EncoderCallOptions = {}): Tensor {
     const sa = (x: Tensor): Tensor =>
-      this.dropout1.forward(this.self_attn.forward(x, x, x, { attnMask: options.mask, keyPaddingMask: options.srcKeyPaddingMask, needWeights: false })[0]);
+      this.dropout1.forward(this.self_attn.forward(x, x, x, { attnMask: options.mask, keyPaddingMask: options.srcKeyPaddingMask, needWeights: false, isCausal: options.isCausal })[0]);
     const ffBlock = (x: Tensor): Tensor => this.dropout2.forward(this.linear2.forward(this.dropout.forward(this.activation(this.linear1.forward(x)))));
     if (this.normFirst) {
       const x = src.add(sa(this.norm1.forward(src)));
@@ -173,7 +177,7 @@ export class TransformerDecoderLayer extends Module {
 
   override forward(tgt: Tensor, memory: Tensor, options: DecoderCallOptions = {}): Tensor {
     const sa = (x: Tensor): Tensor =>
-      this.dropout1.forward(this.self_attn.forward(x, x, x, { attnMask: options.tgtMask, keyPaddingMask: options.tgtKeyPaddingMask, needWeights: false })[0]);
+      this.dropout1.forward(this.self_attn.forward(x, x, x, { attnMask: options.tgtMask, keyPaddingMask: options.tgtKeyPaddingMask, needWeights: false, isCausal: options.tgtIsCausal })[0]);
     const mha = (x: Tensor): Tensor =>
       this.dropout2.forward(
         this.multihead_attn.forward(x, memory, memory, { attnMask: options.memoryMask, keyPaddingMask: options.memoryKeyPaddingMask, needWeights: false })[0],
@@ -305,6 +309,7 @@ export class Transformer extends Module {
       memoryMask: options.memoryMask,
       tgtKeyPaddingMask: options.tgtKeyPaddingMask,
       memoryKeyPaddingMask: options.memoryKeyPaddingMask,
+      tgtIsCausal: options.tgtIsCausal,
     }) as Tensor;
   }
 
