@@ -1,7 +1,8 @@
 /**
  * `npm run bench -- <suite>`: runs one benchmark suite, prints its table and writes
- * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views.
+ * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views, attention.
  */
+import { runAttention } from './attention.js';
 import { runConv } from './conv.js';
 import { runGemm } from './gemm.js';
 import { runLenet } from './lenet.js';
@@ -19,6 +20,7 @@ const SUITES: Record<string, () => BenchRow[]> = {
   optim: runOptim,
   rnn: runRnn,
   views: runViews,
+  attention: runAttention,
 };
 
 const name = process.argv[2];

@@ -14,7 +14,7 @@ const F = k.F;
 
 interface Arr {
   shape: number[];
-  data: (number | null)[];
+  data: (number | string | null)[];
 }
 interface SdpaCase {
   name: string;
@@ -34,7 +34,8 @@ interface SdpaCase {
 const fixturePath = new URL('./fixtures/torch/sdpa.json', import.meta.url);
 const fixture = existsSync(fixturePath) ? (JSON.parse(readFileSync(fixturePath, 'utf8')) as { cases: SdpaCase[] }) : { cases: [] };
 
-const nums = (xs: (number | null)[]): number[] => xs.map((x) => (x === null ? NaN : x));
+/** Fixture numbers: null is NaN, "Infinity" / "-Infinity" the infinities (JSON has neither). */
+const nums = (xs: (number | string | null)[]): number[] => xs.map((x) => (x === null ? NaN : Number(x)));
 
 function fromArr(a: Arr, dtype: 'float32' | 'float64', requiresGrad = false): Tensor {
   const t = k.tensor(nums(a.data), { dtype }).reshape(a.shape);
@@ -174,5 +175,71 @@ describe('scaledDotProductAttention bad input', () => {
     expect(() => F.scaledDotProductAttention(q, kk, v, { dropoutP: 1.5 })).toThrow(/dropoutP must be in \[0, 1\]/);
     expect(() => F.scaledDotProductAttention(q, kk, v, { scale: NaN })).toThrow(/scale must be a finite number/);
     expect(() => F.scaledDotProductAttention(q, null as unknown as Tensor, v)).toThrow(TypeError);
+  });
+});
+
+describe.skipIf(!k.isNativeAvailable())('scaledDotProductAttention: native fused kernel vs reference (float64)', () => {
+  interface ParityCase {
+    name: string;
+    q: number[];
+    k: number[];
+    v: number[];
+    options?: (dtype: 'float32' | 'float64') => k.ScaledDotProductAttentionOptions;
+  }
+  const floatMask = (shape: number[]) => (dtype: 'float32' | 'float64') => ({
+    attnMask: k.randn(shape, { dtype, generator: new k.Generator(11) }),
+  });
+  const boolMask = (shape: number[], seed: number) => () => ({
+    attnMask: k.gt(k.rand(shape, { generator: new k.Generator(seed) }), 0.3),
+  });
+  const cases: ParityCase[] = [
+    { name: 'L 70 (not a multiple of the tiles), S 65, head dim 64', q: [2, 2, 70, 64], k: [2, 2, 65, 64], v: [2, 2, 65, 64] },
+    { name: 'one head, head dim 1', q: [1, 1, 9, 1], k: [1, 1, 5, 1], v: [1, 1, 5, 1] },
+    { name: 'head dim 80, Ev 17, S 129', q: [3, 33, 80], k: [3, 129, 80], v: [3, 129, 17] },
+    { name: 'causal L == S 100', q: [1, 2, 100, 16], k: [1, 2, 100, 16], v: [1, 2, 100, 16], options: () => ({ isCausal: true }) },
+    { name: 'causal L 40 < S 130', q: [2, 40, 8], k: [2, 130, 8], v: [2, 130, 8], options: () => ({ isCausal: true }) },
+    { name: 'causal L 130 > S 40', q: [2, 130, 8], k: [2, 40, 8], v: [2, 40, 8], options: () => ({ isCausal: true }) },
+    { name: 'float mask (L, S) over batch and heads', q: [2, 3, 20, 8], k: [2, 3, 70, 8], v: [2, 3, 70, 8], options: floatMask([20, 70]) },
+    { name: 'float mask (N, H, L, S)', q: [2, 3, 20, 8], k: [2, 3, 70, 8], v: [2, 3, 70, 8], options: floatMask([2, 3, 20, 70]) },
+    { name: 'bool key-padding mask (N, 1, 1, S)', q: [2, 3, 20, 8], k: [2, 3, 70, 8], v: [2, 3, 70, 8], options: boolMask([2, 1, 1, 70], 5) },
+    { name: 'bool mask (H, L, S) with k, v broadcast over heads', q: [2, 3, 20, 8], k: [2, 1, 66, 8], v: [2, 1, 66, 8], options: boolMask([3, 20, 66], 6) },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const make = (shape: number[], seed: number) => k.randn(shape, { dtype: 'float64', generator: new k.Generator(seed) });
+      const base = [make(c.q, 1), make(c.k, 2), make(c.v, 3)];
+      const dout = make([...c.q.slice(0, -1), c.v[c.v.length - 1]], 4);
+      const run = (backend: 'native' | 'reference', dtype: 'float32' | 'float64') =>
+        k.withBackend(backend, () => {
+          const [q, kk, v] = base.map((t) => t.to(dtype).detach().requiresGrad_(true));
+          const opts = c.options?.(dtype) ?? {};
+          const mask = opts.attnMask;
+          const out = F.scaledDotProductAttention(q, kk, v, { ...opts, attnMask: mask && mask.dtype !== 'bool' ? mask.to(dtype) : mask });
+          out.mul(dout.to(dtype)).sum().backward();
+          return [out, q.grad!, kk.grad!, v.grad!].map((t) => Array.from(t.data as Float64Array | Float32Array));
+        });
+      const expected = run('reference', 'float64');
+      const actual = run('native', 'float32');
+      ['out', 'dq', 'dk', 'dv'].forEach((what, i) => expectClose(actual[i], expected[i], 1e-4, 1e-3, what));
+    });
+  }
+
+  it('a fully masked row is NaN on both backends, the other rows agree', () => {
+    const mask = k.tensor([1, 1, 0, 0, 0, 0, 1, 0, 1], { dtype: 'bool' }).reshape([3, 3]);
+    const [q, kk, v] = [1, 2, 3].map((seed) => k.randn([1, 3, 4], { generator: new k.Generator(seed) }));
+    const native = k.withBackend('native', () => F.scaledDotProductAttention(q, kk, v, { attnMask: mask }).data);
+    const reference = k.withBackend('reference', () => F.scaledDotProductAttention(q, kk, v, { attnMask: mask }).data);
+    expect(Array.from(native.slice(4, 8)).every(Number.isNaN)).toBe(true);
+    expectClose(native, reference, 1e-6, 1e-5, 'out');
+  });
+
+  it('non-contiguous q, k, v (transposed views) give the same result as contiguous copies', () => {
+    k.withBackend('native', () => {
+      const x = k.randn([2, 37, 4, 16]); // (N, L, H, E) viewed as (N, H, L, E)
+      const q = x.transpose(1, 2);
+      const viewOut = F.scaledDotProductAttention(q, q, q, { isCausal: true });
+      const copyOut = F.scaledDotProductAttention(q.contiguous(), q.contiguous(), q.contiguous(), { isCausal: true });
+      expectClose(viewOut.data, copyOut.data, 0, 0, 'out');
+    });
   });
 });

@@ -88,6 +88,18 @@ const signatures: Record<string, Signature> = {
       f32(8), f32(4), f32(4), f32(12), f32(4), f32(4), f32(24), f32(16), f32(8), f32(8),
     ],
   },
+  // batch 2, L 3, S 4, E 2, Ev 5, a bool (3, 4) mask shared by both slices
+  attentionForward: {
+    kinds: ['f32', 'f32', 'f32', 'f32', 'f32', 'size', 'size', 'size', 'size', 'size', 'number', 'op', 'f32', 'u8', 'i32', 'size', 'size'],
+    valid: () => [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 2, f32(0), new Uint8Array(12).fill(1), i32([0, 0]), 4, 1],
+  },
+  attentionBackward: {
+    kinds: [...Array<Kind>(9).fill('f32'), 'size', 'size', 'size', 'size', 'size', 'number', 'op', 'f32', 'u8', 'i32', 'size', 'size'],
+    valid: () => [
+      f32(12), f32(16), f32(40), f32(30), f32(6), f32(30), f32(12), f32(16), f32(40),
+      2, 3, 4, 2, 5, 0.5, 2, f32(0), new Uint8Array(12).fill(1), i32([0, 0]), 4, 1,
+    ],
+  },
   softmaxCrossEntropy: {
     kinds: ['f32', 'i32', 'f32', 'f32', 'f32', 'size', 'size', 'size', 'number', 'number'],
     valid: () => [f32(24), new Int32Array(8), f32(0), f32(8), f32(8), 2, 3, 4, -100, 0],
@@ -306,6 +318,14 @@ const rangeCases: [string, unknown[], RegExp][] = [
     f32(8), f32(4), f32(3), f32(12), f32(4), f32(4), f32(24), f32(16), f32(8), f32(8),
   ], /gcN has 3 elements but batch=2, hiddenSize=2 needs 4/],
   ['rnnForward', [0, false, 2 ** 40, 2 ** 40, 0, 0, f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0)], /too large/],
+  ['attentionForward', [f32(11), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 3, f32(0), new Uint8Array(0), i32([]), 0, 0], /q has 11 elements but batch=2, L=3, E=2 needs 12/],
+  ['attentionForward', [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 2, f32(0), new Uint8Array(12), i32([0, 1]), 4, 1], /mask slice 1 \(offset 1, row stride 4, column stride 1, L=3, S=4\) reaches past the mask's 12 elements/],
+  ['attentionForward', [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 1, f32(12), new Uint8Array(0), i32([0]), 4, 1], /maskOffsets has 1 entries, expected batch=2/],
+  ['attentionForward', [f32(0), f32(0), f32(0), f32(0), f32(0), 0, 2 ** 40, 2 ** 40, 2 ** 40, 0, 0.5, 0, f32(0), new Uint8Array(0), i32([]), 0, 0], /too large/],
+  ['attentionBackward', [
+    f32(12), f32(16), f32(40), f32(30), f32(6), f32(30), f32(12), f32(15), f32(40),
+    2, 3, 4, 2, 5, 0.5, 3, f32(0), new Uint8Array(0), i32([]), 0, 0,
+  ], /dk has 15 elements but k has 16/],
   // sizes whose products overflow 2^53 (or int64), even with an empty array
   ['reduce', [0, f32(0), f32(0), 2 ** 30, 2 ** 30, 2 ** 30], /too large/],
   ['reduce', [0, f32(0), f32(0), 0, 2 ** 40, 2 ** 40], /too large/],

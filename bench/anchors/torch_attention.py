@@ -1,0 +1,46 @@
+"""PyTorch anchor for bench suite `attention`, one case per process so that its peak RSS is
+this run's alone. PyTorch 1.13 has no fused scaled_dot_product_attention: `sdpa` cases run the
+unfused path softmax(q·kᵀ/√d + causal mask)·v (the L×L scores and weights are materialised).
+
+Usage: torch_attention.py CASE_JSON THREADS (a case of bench/attention-cases.ts as JSON).
+Prints one JSON row in kiln's bench format: median_ms per call and peak_rss_mb."""
+import json
+import math
+import os
+import resource
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import time_it  # noqa: E402
+
+case, threads = json.loads(sys.argv[1]), int(sys.argv[2])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+
+
+def sdpa_step(c):
+    shape = (c["batch"], c["heads"], c["L"], c["headDim"])
+    q, k, v = (torch.randn(*shape, requires_grad=c["backward"]) for _ in range(3))
+    L = c["L"]
+    excluded = torch.ones(L, L, dtype=torch.bool).triu(1) if c["causal"] else None
+
+    def step():
+        scores = q @ k.transpose(-2, -1) / math.sqrt(c["headDim"])
+        if excluded is not None:
+            scores = scores.masked_fill(excluded, float("-inf"))
+        out = torch.softmax(scores, dim=-1) @ v
+        if c["backward"]:
+            out.sum().backward()
+            for t in (q, k, v):
+                t.grad = None
+
+    return step
+
+
+step = {"sdpa": sdpa_step}[case["kind"]](case)
+step()  # warm-up
+print(json.dumps([{"suite": "attention", "case": case["name"], "impl": "pytorch", "threads": threads,
+                   "median_ms": time_it(step, rounds=3, min_round_s=0),
+                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}]))

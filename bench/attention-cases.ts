@@ -1,0 +1,24 @@
+/**
+ * The cases of bench suite `attention`, shared by the suite (bench/attention.ts), kiln's child
+ * runner (bench/attention-run.ts) and the PyTorch anchor (bench/anchors/torch_attention.py,
+ * which receives a case as JSON). Add `mha` and `encoder` cases here with a runner of their
+ * kind in attention-run.ts and torch_attention.py.
+ */
+
+/** One benchmark case: its name (contains the kind and `fwd` or `fwd+bwd`), kind and sizes. */
+export interface AttentionCase {
+  name: string;
+  kind: 'sdpa';
+  /** Also time the backward pass. */
+  backward: boolean;
+  batch: number;
+  heads: number;
+  L: number;
+  headDim: number;
+  causal: boolean;
+}
+
+export const ATTENTION_CASES: AttentionCase[] = [
+  { name: 'sdpa causal B4 H8 L2048 D64 fwd', kind: 'sdpa', backward: false, batch: 4, heads: 8, L: 2048, headDim: 64, causal: true },
+  { name: 'sdpa causal B4 H8 L2048 D64 fwd+bwd', kind: 'sdpa', backward: true, batch: 4, heads: 8, L: 2048, headDim: 64, causal: true },
+];
