@@ -53,9 +53,12 @@ export function makePair(task: Task, minLen: number, maxLen: number, g: Generato
   return { source, target };
 }
 
-/** Right-pads rows with PAD: (N, maxLength) int32. */
-function padded(rows: number[][]): Tensor {
-  const width = Math.max(...rows.map((r) => r.length));
+/**
+ * Right-pads rows with PAD to `width`: (N, width) int32. Sources are always padded to the
+ * longest source length, in training and at inference: the backward LSTM of the encoder reads
+ * the padding first, so a string must look the same whatever batch it is in.
+ */
+function padded(rows: number[][], width = Math.max(...rows.map((r) => r.length))): Tensor {
   return tensor(rows.map((r) => [...r, ...Array(width - r.length).fill(PAD)]), { dtype: 'int32' });
 }
 
@@ -98,7 +101,8 @@ export class Seq2Seq extends nn.Module {
   attention: nn.AttentionScore;
   head: nn.Linear;
 
-  constructor(score: ScoreName, embed: number, readonly hidden: number, g: Generator) {
+  /** sourceLength: the padded length of every source (the longest string). */
+  constructor(score: ScoreName, embed: number, readonly hidden: number, readonly sourceLength: number, g: Generator) {
     super();
     this.embedding = new nn.Embedding(VOCAB, embed, { paddingIdx: PAD, generator: g });
     this.encoder = new nn.LSTM(embed, hidden, { bidirectional: true, batchFirst: true, generator: g });
@@ -170,7 +174,7 @@ export class Seq2Seq extends nn.Module {
 
   /** Beam search for one source (ids): the best hypothesis without EOS. */
   beam(source: number[], beamWidth: number, maxLength: number): number[] {
-    const enc = noGrad(() => this.encode(tensor([source], { dtype: 'int32' })));
+    const enc = noGrad(() => this.encode(padded([source], this.sourceLength)));
     const next: nn.NextToken<DecoderState> = (token, state) => {
       const out = this.step(tensor([token], { dtype: 'int32' }), state, enc);
       return { logits: out.logits.reshape([-1]), state: out.state };
@@ -184,14 +188,14 @@ export class Seq2Seq extends nn.Module {
 export function trainSeq2Seq(o: Seq2SeqOptions): { model: Seq2Seq; losses: number[] } {
   manualSeed(o.seed);
   const g = new Generator(o.seed);
-  const model = new Seq2Seq(o.score, o.embed, o.hidden, g);
+  const model = new Seq2Seq(o.score, o.embed, o.hidden, o.maxLen, g);
   const opt = new optim.Adam(model.parameters(), { lr: o.lr });
   const losses: number[] = [];
   let sum = 0;
   let count = 0;
   for (let step = 1; step <= o.steps; step++) {
     const pairs = Array.from({ length: o.batch }, () => makePair(o.task, o.minLen, o.maxLen, g));
-    const sources = padded(pairs.map((p) => p.source));
+    const sources = padded(pairs.map((p) => p.source), o.maxLen);
     const targets = padded(pairs.map((p) => [...p.target, EOS]));
     opt.zeroGrad();
     const logits = model.teacherForced(sources, targets);
@@ -216,7 +220,7 @@ export function evaluate(model: Seq2Seq, o: Pick<Seq2SeqOptions, 'task' | 'minLe
   model.eval();
   const g = new Generator(seed);
   const pairs = Array.from({ length: count }, () => makePair(o.task, o.minLen, o.maxLen, g));
-  const { tokens, alignments } = model.greedy(padded(pairs.map((p) => p.source)), o.maxLen + 2);
+  const { tokens, alignments } = model.greedy(padded(pairs.map((p) => p.source), o.maxLen), o.maxLen + 2);
   const correct = pairs.filter((p, i) => tokens[i].length === p.target.length && tokens[i].every((t, j) => t === p.target[j])).length;
   return { accuracy: correct / count, pairs, predictions: tokens, alignments };
 }
@@ -226,7 +230,7 @@ export function alignmentSvg(source: number[], output: number[], weights: number
   const cell = 28;
   const left = 40;
   const top = 60;
-  const width = left + cell * source.length + 20;
+  const width = Math.max(left + cell * source.length + 20, left + 8 * title.length);
   const height = top + cell * output.length + 20;
   const parts: string[] = [`<rect width="${width}" height="${height}" fill="white"/>`, `<text x="${left}" y="18" font-size="13" font-family="sans-serif">${plot.escapeXml(title)}</text>`];
   source.forEach((id, j) => parts.push(`<text x="${left + cell * j + cell / 2}" y="${top - 8}" font-size="13" font-family="monospace" text-anchor="middle">${digitOf(id)}</text>`));
@@ -244,7 +248,7 @@ export function alignmentSvg(source: number[], output: number[], weights: number
 const USAGE = `usage: node dist/examples/seq2seq-attention.js [options]
   --task reverse|sort (reverse)                                       what to learn
   --score additive|dot|scaled|general|cosine (additive)               attention score function
-  --steps N (1500)  --batch N (64)  --lr X (0.003)  --seed N (0)      training
+  --steps N (600)  --batch N (64)   --lr X (0.003)  --seed N (0)      training
   --hidden N (64)  --embed N (16)                                     model size (decoder state 2·hidden)
   --min-len N (3)  --max-len N (8)                                    digit string lengths
   --test N (500)  --beam N (4)                                        held-out strings, beam width
@@ -258,7 +262,7 @@ export function main(args: string[], print: (line: string) => void = console.log
     options: {
       task: { type: 'string', default: 'reverse' },
       score: { type: 'string', default: 'additive' },
-      steps: { type: 'string', default: '1500' },
+      steps: { type: 'string', default: '600' },
       batch: { type: 'string', default: '64' },
       lr: { type: 'string', default: '0.003' },
       seed: { type: 'string', default: '0' },
