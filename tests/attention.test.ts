@@ -72,6 +72,12 @@ const CASES: LayerCase[] = [
     run: (m, q, kv) => (m as nn.MultiheadAttention).forward(q, kv, kv, { attnMask: k.tensor([[false, true, false, false], [false, false, true, true], [true, false, false, false]], { dtype: 'bool' }), needWeights: false })[0],
   },
   {
+    name: 'MultiheadAttention on non-contiguous views (fused path)',
+    make: (g) => randomize(new nn.MultiheadAttention(4, 2, { batchFirst: true, generator: g }), g),
+    inputs: [f(3, 2, 4), f(2, 4, 5)],
+    run: (m, x, kv) => (m as nn.MultiheadAttention).forward(x.transpose(0, 1), kv.transpose(1, 2), kv.transpose(1, 2), { needWeights: false })[0],
+  },
+  {
     name: 'MultiheadAttention with dropout (seeded)',
     make: (g) => randomize(new nn.MultiheadAttention(4, 2, { dropout: 0.3, batchFirst: true, generator: g }), g),
     inputs: [f(2, 3, 4)],
