@@ -8,7 +8,7 @@
 /** One benchmark case: its name (contains the kind and `fwd` or `fwd+bwd`), kind and sizes. */
 export interface AttentionCase {
   name: string;
-  kind: 'sdpa';
+  kind: 'sdpa' | 'mha' | 'encoder';
   /** Also time the backward pass. */
   backward: boolean;
   batch: number;
@@ -16,9 +16,16 @@ export interface AttentionCase {
   L: number;
   headDim: number;
   causal: boolean;
+  /** encoder: the feed-forward block's hidden size. */
+  ff?: number;
 }
 
 export const ATTENTION_CASES: AttentionCase[] = [
   { name: 'sdpa causal B4 H8 L2048 D64 fwd', kind: 'sdpa', backward: false, batch: 4, heads: 8, L: 2048, headDim: 64, causal: true },
   { name: 'sdpa causal B4 H8 L2048 D64 fwd+bwd', kind: 'sdpa', backward: true, batch: 4, heads: 8, L: 2048, headDim: 64, causal: true },
+  // MultiheadAttention self-attention (batchFirst, E = heads·headDim = 256, needWeights false: the fused path).
+  { name: 'mha self B32 L128 E256 H8 fwd', kind: 'mha', backward: false, batch: 32, heads: 8, L: 128, headDim: 32, causal: false },
+  { name: 'mha self B32 L128 E256 H8 fwd+bwd', kind: 'mha', backward: true, batch: 32, heads: 8, L: 128, headDim: 32, causal: false },
+  // TransformerEncoderLayer(256, 8, dimFeedforward 1024, batchFirst), training mode with PyTorch's default dropout 0.1.
+  { name: 'encoder layer B32 L128 E256 H8 FF1024 fwd+bwd', kind: 'encoder', backward: true, batch: 32, heads: 8, L: 128, headDim: 32, causal: false, ff: 1024 },
 ];

@@ -3,7 +3,10 @@
  * causal, B4 H8 L2048 D64, forward and forward + backward), every implementation in a process
  * of its own so each row's peak_rss_mb is its own: kiln-native at 1 and 2 threads and
  * PyTorch 1.13's unfused softmax(QKᵀ)V at 1 and 2 threads (bench/anchors/torch_attention.py).
- * Targets (issue 13): sdpa fwd+bwd ≥ 2× PyTorch's best, and kiln's peak RSS below PyTorch's.
+ * The `mha` (MultiheadAttention self-attention B32 L128 E256 H8) and `encoder`
+ * (TransformerEncoderLayer 256/8/1024, batchFirst) cases run the same way against PyTorch 1.13's
+ * modules. Targets (issue 13): sdpa fwd+bwd ≥ 2× PyTorch's best, and kiln's peak RSS below
+ * PyTorch's; mha fwd and fwd+bwd and encoder fwd+bwd ≥ 1.5× PyTorch's best.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';

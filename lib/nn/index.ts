@@ -88,6 +88,7 @@ export {
   type Hypothesis,
 } from './sampling.js';
 export * as init from './init.js';
+export * from './attention/index.js';
 export {
   Conv1d,
   Conv2d,
