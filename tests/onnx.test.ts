@@ -11,6 +11,8 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import * as k from '../lib/index.js';
 import { encodeModel } from '../lib/onnx/proto.js';
+import { onnxSchema } from '../lib/onnx/schema.js';
+import { onnxDescriptor } from '../scripts/onnx-schema.js';
 import { expectClose } from './helpers.js';
 
 const { nn } = k;
@@ -184,6 +186,12 @@ describe('onnx.export → onnxruntime-node and onnx.load, models', () => {
     opt.step();
     const after = k.noGrad(() => k.F.crossEntropy(loaded.forward(x) as k.Tensor, labels));
     expect(after.item()).toBeLessThan(before.item());
+  });
+});
+
+describe('lib/onnx/schema.ts', () => {
+  it('is the descriptor of the committed onnx.proto (regenerate with scripts/onnx-schema.ts)', () => {
+    expect(onnxSchema).toEqual(onnxDescriptor(new URL('../lib/onnx/onnx.proto', import.meta.url).pathname));
   });
 });
 

@@ -8,6 +8,7 @@ import { zeros } from '../ops/creation.js';
 import { add, clamp, div, erf, mul, sub } from '../ops/elementwise.js';
 import { indexSelect } from '../ops/index.js';
 import { matmul } from '../ops/matmul.js';
+import { mean } from '../ops/reduce.js';
 import { avgPool1d, avgPool2d, globalAvgPool2d, maxPool1d, maxPool2d } from '../ops/pool.js';
 import { rnnLayer, type RnnLayerWeights } from '../ops/rnn.js';
 import { cat, narrow, permute, reshape, select, slice, squeeze, stack, transpose, unsqueeze } from '../ops/shape.js';
@@ -283,6 +284,18 @@ function constantOfShape(call: OpCall): Tensor[] {
   return [v === 0 ? zeros(shape) : add(zeros(shape), v)];
 }
 
+/** ReduceMean: axes from the attribute (opset < 18) or the input (opset ≥ 18); all axes when none. */
+function reduceMean(call: OpCall): Tensor[] {
+  const x = need(call, 0);
+  const keep = call.attributes.int('keepdims', 1) === 1;
+  const axes = axesOf(call, 1);
+  if (axes === null || axes.length === 0) {
+    if (call.attributes.int('noop_with_empty_axes', 0) === 1) return [x];
+    return [mean(x, x.shape.map((_, i) => i), keep)];
+  }
+  return [mean(x, axes.map((a) => axisOf(x, a)), keep)];
+}
+
 // ---- recurrent layers -----------------------------------------------------------------------
 
 /** ONNX gate blocks → PyTorch's: LSTM i,o,f,c → i,f,g,o; GRU z,r,h → r,z,n. */
@@ -392,6 +405,7 @@ export const OPERATORS: Record<string, Operator> = {
   Clip: clip,
   Softmax: (call) => [F.softmax(need(call, 0), call.attributes.int('axis', -1))],
   LogSoftmax: (call) => [F.logSoftmax(need(call, 0), call.attributes.int('axis', -1))],
+  ReduceMean: reduceMean,
   Flatten: flatten,
   Reshape: reshapeOp,
   Transpose: (call) => {

@@ -109,5 +109,5 @@ export function decodeModel(bytes: Uint8Array, source: string): ModelProto {
   } catch (err) {
     throw new OnnxError(`onnx.load: '${source}' is not an ONNX model (protobuf: ${(err as Error).message})`, { cause: err });
   }
-  return type.toObject(message, { longs: Number }) as ModelProto;
+  return type.toObject(message, { longs: Number, arrays: true }) as ModelProto;
 }
