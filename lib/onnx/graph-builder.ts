@@ -40,7 +40,11 @@ export function onnxElemType(dtype: Tensor['dtype'], what: string): number {
   }
 }
 
-/** The nodes and initializers of one graph under construction. */
+/**
+ * The nodes and initializers of one graph under construction.
+ *
+ * Example: in an exporter, `const [y] = ctx.graph.node('Relu', [ctx.inputs[0]])`.
+ */
 export class GraphBuilder {
   readonly nodes: NodeProto[] = [];
   readonly initializers: TensorProto[] = [];

@@ -7,7 +7,11 @@ import protobuf from 'protobufjs/light.js';
 import { KilnError } from '../errors.js';
 import { onnxSchema } from './schema.js';
 
-/** An ONNX file that cannot be written, read or run, with the reason. */
+/**
+ * An ONNX file that cannot be written, read or run, with the reason.
+ *
+ * Example: `try { onnx.load('model.onnx') } catch (e) { if (e instanceof onnx.OnnxError) console.log(e.message) }`.
+ */
 export class OnnxError extends KilnError {
   override name = 'OnnxError';
 }
