@@ -1,10 +1,11 @@
 /**
  * `npm run bench -- <suite>`: runs one benchmark suite, prints its table and writes
- * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet.
+ * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, onnx.
  */
 import { runConv } from './conv.js';
 import { runGemm } from './gemm.js';
 import { runLenet } from './lenet.js';
+import { runOnnx } from './onnx.js';
 import { runOptim } from './optim.js';
 import { runOverhead } from './overhead.js';
 import { runRnn } from './rnn.js';
@@ -17,6 +18,7 @@ const SUITES: Record<string, () => BenchRow[]> = {
   conv: () => runConv(),
   optim: runOptim,
   rnn: runRnn,
+  onnx: runOnnx,
 };
 
 const name = process.argv[2];
