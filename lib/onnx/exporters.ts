@@ -282,6 +282,7 @@ function swishNodes(graph: GraphBuilder, path: string, x: string, beta: number):
 
 function exportSwish(ctx: ExportContext<Swish>): string {
   const { graph, module: m, path } = ctx;
+  // a fixed β is private to Swish (its forward passes it to F.swish): read it as the layer does
   if (m.beta === null) return swishNodes(graph, path, ctx.inputs[0], m['fixedBeta']);
   const beta = graph.initializer(join(path, 'beta'), m.beta);
   const [scaled] = graph.node('Mul', [ctx.inputs[0], beta], {}, outName(path, 'Mul'));
@@ -351,6 +352,13 @@ function stackDirections(parts: Float32Array[], shape: number[]): Tensor {
   return new Tensor(out, shape, 'float32');
 }
 
+/** The parameters of one layer and direction, by their PyTorch names (weight_ih_l0_reverse, …). */
+function layerWeights(m: RNNBase, layer: number, direction: number): { wIh: Tensor; wHh: Tensor; bIh: Tensor | null; bHh: Tensor | null } {
+  const own = new Map(m.namedParameters('', false));
+  const suffix = `_l${layer}${direction === 1 ? '_reverse' : ''}`;
+  return { wIh: own.get(`weight_ih${suffix}`)!, wHh: own.get(`weight_hh${suffix}`)!, bIh: own.get(`bias_ih${suffix}`) ?? null, bHh: own.get(`bias_hh${suffix}`) ?? null };
+}
+
 /**
  * LSTM / GRU / RNN: one ONNX recurrent node per layer (both directions in one node), with the
  * PyTorch gate order converted and the GRU's reset gate applied after the matmul
@@ -367,7 +375,7 @@ function exportRecurrent(ctx: ExportContext<RNNBase>): string {
   const GH = order.length * H;
   let seq = m.batchFirst ? graph.node('Transpose', [ctx.inputs[0]], { perm: ints([1, 0, 2]) }, outName(path, 'Transpose'))[0] : ctx.inputs[0];
   for (let layer = 0; layer < m.numLayers; layer++) {
-    const weights = Array.from({ length: D }, (_, d) => m['layerWeights'](layer, d));
+    const weights = Array.from({ length: D }, (_, d) => layerWeights(m, layer, d));
     const inputSize = weights[0].wIh.shape[1];
     const W = graph.initializer(join(path, `W_l${layer}`), stackDirections(weights.map((w) => reorderGates(w.wIh, order)), [D, GH, inputSize]));
     const R = graph.initializer(join(path, `R_l${layer}`), stackDirections(weights.map((w) => reorderGates(w.wHh, order)), [D, GH, H]));
