@@ -195,6 +195,22 @@ describe('lib/onnx/schema.ts', () => {
   });
 });
 
+describe('onnx.export options', () => {
+  it('names the graph input and output, and keeps every size fixed without dynamicAxes', async () => {
+    k.manualSeed(3);
+    const net = new nn.Sequential(new nn.Linear(4, 3), new nn.Tanh());
+    const x = k.randn([2, 4]);
+    const bytes = k.onnx.exportToBytes(net, x, { inputNames: ['pixels'], outputNames: ['scores'], opset: 13 });
+    const session = await ort.InferenceSession.create(bytes);
+    expect([session.inputNames, session.outputNames]).toEqual([['pixels'], ['scores']]);
+    const out = (await session.run({ pixels: new ort.Tensor('float32', x.data as Float32Array, x.shape) })).scores;
+    expectClose(out.data as Float32Array, k.noGrad(() => net.forward(x)).data, 1e-5, 1e-4, 'named');
+    const loaded = k.onnx.load(bytes);
+    expect(loaded.inputs).toEqual([{ name: 'pixels', shape: [2, 4] }]);
+    expect(() => loaded.forward(k.randn([3, 4]))).toThrow(/input 'pixels' must have shape \[2, 4\]/);
+  });
+});
+
 describe('onnx errors', () => {
   it('names a tensor op written between modules in a custom forward', () => {
     class Residual extends nn.Module {
