@@ -1,7 +1,9 @@
 /**
  * PyTorch-exported ONNX files (torch.onnx.export, PyTorch 1.13; tests/fixtures/onnx/
  * gen_torch_onnx.py) loaded with onnx.load and compared with PyTorch's outputs: a small CNN
- * (opsets 13 and 17), an embedding + 2-layer LSTM classifier and a bidirectional GRU.
+ * (opsets 13 and 17), a ResNet-18-style net (basic blocks, projection shortcut), a
+ * MobileNet-v2-style net (inverted residuals, depthwise conv, ReLU6 as Clip), an embedding +
+ * 2-layer LSTM classifier and a bidirectional GRU.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
