@@ -256,6 +256,25 @@ describe('onnx errors', () => {
     expect(() => k.onnx.load(bytes)).toThrow(/uses operators kiln does not support: Foo \(×2\), Bar \(×1\)\. Supported: Gemm, MatMul/);
   });
 
+  it('load names the node, its input shapes and what is unsupported when a graph cannot run', () => {
+    const graph = (node: object, inputs: string[]) =>
+      encodeModel({
+        ir_version: 8,
+        opset_import: [{ domain: '', version: 17 }],
+        graph: {
+          name: 'g',
+          node: [node as never],
+          initializer: [{ name: 'w', dims: [3, 5], data_type: 1, float_data: Array(15).fill(0.5) }],
+          input: inputs.map((name) => ({ name, type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_param: 'n' }, { dim_value: 4 }] } } } })),
+          output: [{ name: 'y' }],
+        },
+      });
+    const gemm = k.onnx.load(graph({ name: 'fc', op_type: 'Gemm', input: ['x', 'w'], output: ['y'], attribute: [{ name: 'transB', type: 2, i: 1 }] }, ['x']));
+    expect(() => gemm.forward(k.randn([2, 4]))).toThrow(/OnnxModule: Gemm 'fc' failed on inputs \[2, 4\], \[3, 5\]: /);
+    const pool = k.onnx.load(graph({ name: 'p', op_type: 'MaxPool', input: ['x'], output: ['y'], attribute: [{ name: 'kernel_shape', type: 7, ints: [2] }, { name: 'pads', type: 7, ints: [0, 1] }] }, ['x']));
+    expect(() => pool.forward(k.randn([2, 4]))).toThrow(/MaxPool 'p': asymmetric pads \[0,1\] is not supported by kiln/);
+  });
+
   it('load rejects a file that is not a model, and a wrongly shaped input', () => {
     const bad = join(dir, 'bad.onnx');
     writeFileSync(bad, Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f]));

@@ -21,48 +21,58 @@ import { tensorFromProto } from './tensor-proto.js';
 export class Attributes {
   private readonly byName: Map<string, AttributeProto>;
 
+  /** Args: the node whose attributes these are (named in errors). */
   constructor(private readonly node: NodeProto) {
     this.byName = new Map((node.attribute ?? []).map((a) => [a.name, a]));
   }
 
+  /** The attribute, checked to have the given AttributeType; undefined when absent. */
   private get(name: string, type: number): AttributeProto | undefined {
     const a = this.byName.get(name);
     if (a !== undefined && a.type !== type) throw new OnnxError(`onnx.load: attribute '${name}' of ${describeNode(this.node)} has type ${a.type}, expected ${type}`);
     return a;
   }
 
+  /** An INT attribute, or fallback when absent. */
   int(name: string, fallback: number): number {
     return Number(this.get(name, AttributeType.INT)?.i ?? fallback);
   }
 
+  /** A FLOAT attribute, or fallback when absent. */
   float(name: string, fallback: number): number {
     return this.get(name, AttributeType.FLOAT)?.f ?? fallback;
   }
 
+  /** An INTS attribute, or fallback when absent. */
   ints(name: string, fallback: number[] | null = null): number[] | null {
     const a = this.get(name, AttributeType.INTS);
     return a === undefined ? fallback : (a.ints ?? []).map(Number);
   }
 
+  /** A FLOATS attribute, or null when absent. */
   floats(name: string): number[] | null {
     const a = this.get(name, AttributeType.FLOATS);
     return a === undefined ? null : (a.floats ?? []);
   }
 
+  /** A STRING attribute (UTF-8), or fallback when absent. */
   string(name: string, fallback: string): string {
     const a = this.get(name, AttributeType.STRING);
     return a === undefined ? fallback : new TextDecoder().decode(a.s);
   }
 
+  /** A STRINGS attribute, or null when absent. */
   strings(name: string): string[] | null {
     const a = this.get(name, AttributeType.STRINGS);
     return a === undefined ? null : (a.strings ?? []).map((s) => new TextDecoder().decode(s));
   }
 
+  /** Whether the node sets the attribute. */
   has(name: string): boolean {
     return this.byName.has(name);
   }
 
+  /** A TENSOR attribute as a kiln tensor, or null when absent. */
   tensor(name: string): Tensor | null {
     const a = this.get(name, AttributeType.TENSOR);
     return a === undefined ? null : tensorFromProto(a.t!, `attribute '${name}' of ${describeNode(this.node)}`);
