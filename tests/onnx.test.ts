@@ -189,6 +189,23 @@ describe('onnx.export → onnxruntime-node and onnx.load, models', () => {
   });
 });
 
+describe('the reference backend agrees: onnxruntime vs kiln-reference, export and load on the reference backend', () => {
+  for (const c of MODELS) {
+    it(c.name, async () => {
+      k.manualSeed(4);
+      const model = c.model().eval();
+      const x = input(c.shape, c.indices);
+      const { bytes, expected, loaded } = k.withBackend('reference', () => {
+        const b = k.onnx.exportToBytes(model, x);
+        return { bytes: b, expected: k.noGrad(() => model.forward(x) as k.Tensor), loaded: k.noGrad(() => k.onnx.load(b).forward(x) as k.Tensor) };
+      });
+      const got = await runOrt(bytes, x);
+      expectClose(got.data, expected.data, 1e-5, 1e-4, `${c.name} (onnxruntime vs reference)`);
+      expectClose(loaded.data, expected.data, 1e-5, 1e-4, `${c.name} (onnx.load on reference)`);
+    });
+  }
+});
+
 describe('lib/onnx/schema.ts', () => {
   it('is the descriptor of the committed onnx.proto (regenerate with scripts/onnx-schema.ts)', () => {
     expect(onnxSchema).toEqual(onnxDescriptor(new URL('../lib/onnx/onnx.proto', import.meta.url).pathname));
