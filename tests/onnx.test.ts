@@ -206,6 +206,28 @@ describe('the reference backend agrees: onnxruntime vs kiln-reference, export an
   }
 });
 
+describe('loaded graphs are differentiable: float64 gradcheck on the reference backend (inputs and parameters)', () => {
+  const cases: [string, () => k.nn.Module, number[]][] = [
+    ['Linear, GELU, LayerNorm, Linear', () => new nn.Sequential(new nn.Linear(3, 4), new nn.GELU(), new nn.LayerNorm(4), new nn.Linear(4, 2)), [2, 3]],
+    ['Conv2d, BatchNorm2d, SiLU, AvgPool2d, Flatten, Linear', () => new nn.Sequential(new nn.Conv2d(2, 3, 3, { padding: 1 }), new nn.BatchNorm2d(3), new nn.SiLU(), new nn.AvgPool2d(2), new nn.Flatten(), new nn.Linear(3 * 2 * 2, 2)), [2, 2, 4, 4]],
+    ['LSTM (ONNX gate order regrouped at each forward)', () => new nn.Sequential(new nn.LSTM(3, 2, { batchFirst: true, bidirectional: true })), [2, 3, 3]],
+    ['GRU', () => new nn.Sequential(new nn.GRU(3, 2)), [3, 2, 3]],
+  ];
+  for (const [name, build, shape] of cases) {
+    it(name, () => {
+      k.withBackend('reference', () => {
+        k.manualSeed(5);
+        const loaded = k.onnx.load(k.onnx.exportToBytes(build().eval(), k.randn(shape))).double();
+        expect(loaded.parameters().every((p) => p.dtype === 'float64')).toBe(true);
+        const x = k.randn(shape, { dtype: 'float64', requiresGrad: true });
+        const params = loaded.parameters();
+        const result = k.gradcheck((...all) => loaded.forward(all[0]) as k.Tensor, [x, ...params], { raiseException: false });
+        expect(result.ok, result.worst).toBe(true);
+      });
+    });
+  }
+});
+
 describe('lib/onnx/schema.ts', () => {
   it('is the descriptor of the committed onnx.proto (regenerate with scripts/onnx-schema.ts)', () => {
     expect(onnxSchema).toEqual(onnxDescriptor(new URL('../lib/onnx/onnx.proto', import.meta.url).pathname));

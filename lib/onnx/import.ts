@@ -2,7 +2,7 @@
  * onnx.load: an ONNX file as a kiln Module (OnnxModule) that runs the graph node by node with
  * kiln's differentiable ops. Float initializers with more than one element become Parameters
  * (trainable; BatchNormalization's running statistics become buffers), so a loaded model can
- * be fine-tuned with kiln's optimizers.
+ * be fine-tuned with kiln's optimizers; float scalars become non-persistent buffers.
  */
 import { readFileSync } from 'node:fs';
 
@@ -22,7 +22,9 @@ export interface OnnxInput {
 /**
  * A loaded ONNX graph as a Module. forward takes the graph's inputs in order and returns its
  * output (or the list of outputs when the graph has several). Parameters are named after the
- * ONNX initializers with every character outside [A-Za-z0-9_] replaced by '_'.
+ * ONNX initializers with every character outside [A-Za-z0-9_] replaced by '_'. to('float64')
+ * works (for gradient checks); constants made by Constant nodes stay float32 and are promoted
+ * by the ops.
  *
  * Example:
  * ```ts
@@ -39,8 +41,11 @@ export class OnnxModule extends Module {
   /** The opset the graph was written for. */
   readonly opset: number;
   private readonly nodes: NodeProto[];
-  /** ONNX initializer name → the tensor (a Parameter, a buffer or a constant). */
-  private readonly initializers = new Map<string, Tensor>();
+  /**
+   * ONNX initializer name → where its tensor lives: a Parameter or buffer of this module (looked
+   * up at each forward, so to() / double() and loadStateDict apply) or an integer constant.
+   */
+  private readonly initializers = new Map<string, { key: string } | { constant: Tensor }>();
 
   /** Args: a decoded ModelProto; source names the file in messages. */
   constructor(model: ModelProto, source: string) {
@@ -57,26 +62,35 @@ export class OnnxModule extends Module {
     this.outputNames = (graph.output ?? []).map((v) => v.name);
   }
 
+  /**
+   * Float initializers with more than one element become Parameters, BatchNormalization's
+   * statistics persistent buffers, float scalars non-persistent buffers (cast with the
+   * module); integer tensors stay constants.
+   */
   private loadInitializers(graph: GraphProto): void {
     const statistics = new Set(this.nodes.filter((n) => n.op_type === 'BatchNormalization').flatMap((n) => n.input.slice(3, 5)));
     const used = new Set<string>();
     for (const proto of graph.initializer ?? []) {
       const name = proto.name ?? '';
       const t = tensorFromProto(proto, `initializer '${name}'`);
-      let key = name.replace(/[^A-Za-z0-9_]/g, '_') || 'initializer';
-      for (let k = 1; used.has(key) || key in this; k++) key = `${name.replace(/[^A-Za-z0-9_]/g, '_')}_${k}`;
-      used.add(key);
-      if (t.dtype === 'float32' && statistics.has(name)) {
-        this.registerBuffer(key, t);
-        this.initializers.set(name, t);
-      } else if (t.dtype === 'float32' && t.numel > 1) {
-        const p = new Parameter(t);
-        this.registerParameter(key, p);
-        this.initializers.set(name, p);
-      } else {
-        this.initializers.set(name, t);
+      if (t.dtype !== 'float32') {
+        this.initializers.set(name, { constant: t });
+        continue;
       }
+      const base = name.replace(/[^A-Za-z0-9_]/g, '_') || 'initializer';
+      let key = base;
+      for (let k = 1; used.has(key) || key in this; k++) key = `${base}_${k}`;
+      used.add(key);
+      if (statistics.has(name) || t.numel <= 1) this.registerBuffer(key, t, statistics.has(name));
+      else this.registerParameter(key, new Parameter(t));
+      this.initializers.set(name, { key });
     }
+  }
+
+  /** The current tensor of an initializer. */
+  private initializer(entry: { key: string } | { constant: Tensor }): Tensor {
+    if ('constant' in entry) return entry.constant;
+    return this.registeredParameters.get(entry.key) ?? this.getBuffer(entry.key)!;
   }
 
   /** Runs the graph. Args: one tensor per graph input, in order. Shape: as the graph says. */
@@ -84,7 +98,8 @@ export class OnnxModule extends Module {
     if (inputs.length !== this.inputs.length) {
       throw new OnnxError(`OnnxModule: the graph takes ${this.inputs.length} input(s) (${this.inputs.map((i) => i.name).join(', ')}), got ${inputs.length}`);
     }
-    const values = new Map<string, Tensor>(this.initializers);
+    const values = new Map<string, Tensor>();
+    for (const [name, entry] of this.initializers) values.set(name, this.initializer(entry));
     this.inputs.forEach((input, k) => {
       const t = inputs[k];
       const fits = t.ndim === input.shape.length && input.shape.every((s, i) => s === null || s === t.shape[i]);
