@@ -250,6 +250,22 @@ describe('onnx.export options', () => {
   });
 });
 
+describe('OnnxModule state', () => {
+  it('loadStateDict moves weights between loaded graphs of the same architecture', () => {
+    const make = (seed: number): k.onnx.OnnxModule => {
+      k.manualSeed(seed);
+      const net = new nn.Sequential(new nn.Conv2d(1, 2, 3), new nn.BatchNorm2d(2), new nn.ReLU(), new nn.Flatten(), new nn.Linear(2 * 4 * 4, 3));
+      warmBatchNorm(net, [4, 1, 6, 6]);
+      return k.onnx.load(k.onnx.exportToBytes(net.eval(), k.randn([1, 1, 6, 6]), { dynamicAxes: { input: [0] } }));
+    };
+    const [a, b] = [make(6), make(7)];
+    const x = k.randn([2, 1, 6, 6]);
+    expect(Object.keys(a.stateDict())).toContain('1_running_mean');
+    b.loadStateDict(a.stateDict());
+    expect(k.noGrad(() => b.forward(x) as k.Tensor).data).toEqual(k.noGrad(() => a.forward(x) as k.Tensor).data);
+  });
+});
+
 describe('onnx errors', () => {
   it('names a tensor op written between modules in a custom forward', () => {
     class Residual extends nn.Module {
