@@ -1,14 +1,19 @@
 /**
- * `npm run bench -- <suite>`: runs one benchmark suite, prints its table and writes
- * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, onnx.
+ * `npm run bench -- <suite> [--check]`: runs one benchmark suite, prints its table and writes
+ * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views, views-sorting, dtypes, onnx.
+ * `--check` (overhead only) then compares kiln with PyTorch against the suite's targets and
+ * exits 1 when one is missed, 3 when PyTorch is missing so nothing could be checked.
  */
 import { runConv } from './conv.js';
+import { runDtypes } from './dtypes.js';
 import { runGemm } from './gemm.js';
 import { runLenet } from './lenet.js';
 import { runOnnx } from './onnx.js';
 import { runOptim } from './optim.js';
-import { runOverhead } from './overhead.js';
+import { checkOverhead, runOverhead } from './overhead.js';
 import { runRnn } from './rnn.js';
+import { runViews } from './views.js';
+import { runViewsSorting } from './views-sorting.js';
 import { printTable, writeResults, type BenchRow } from './harness.js';
 
 const SUITES: Record<string, () => BenchRow[]> = {
@@ -18,15 +23,25 @@ const SUITES: Record<string, () => BenchRow[]> = {
   conv: () => runConv(),
   optim: runOptim,
   rnn: runRnn,
+  views: runViews,
+  dtypes: runDtypes,
+  'views-sorting': runViewsSorting,
   onnx: runOnnx,
 };
 
 const name = process.argv[2];
+const check = process.argv.includes('--check');
 const suite = name === undefined ? undefined : SUITES[name];
-if (suite === undefined) {
-  console.error(`usage: npm run bench -- <suite>; suites: ${Object.keys(SUITES).join(', ')}`);
+if (suite === undefined || (check && name !== 'overhead')) {
+  console.error(`usage: npm run bench -- <suite> [--check]; suites: ${Object.keys(SUITES).join(', ')} (--check: overhead only)`);
   process.exit(2);
 }
 const rows = suite();
 printTable(rows);
 console.log(`\nwrote ${writeResults(name!, rows)}`);
+if (check) {
+  const result = checkOverhead(rows);
+  console.log(`\ncheck against bench/overhead.ts TARGETS:\n${result.lines.join('\n')}`);
+  if (result.exitCode === 3) console.log('could not check every case (PyTorch missing?): exit 3, not a pass');
+  process.exitCode = result.exitCode;
+}

@@ -79,11 +79,11 @@ for (let epoch = 1; epoch <= epochs; epoch++) {
 }
 
 console.log('\n x1  x2 | target  output');
-const outputs = noGrad(() => forward(inputs)).data;
+const outputs = noGrad(() => forward(inputs)).data as Float32Array;
 let correct = 0;
 for (let i = 0; i < 4; i++) {
-  const [a, b] = [inputs.data[2 * i], inputs.data[2 * i + 1]];
-  const target = targets.data[i];
+  const [a, b] = [Number(inputs.data[2 * i]), Number(inputs.data[2 * i + 1])];
+  const target = Number(targets.data[i]);
   correct += Number(Math.round(outputs[i]) === target);
   console.log(`  ${a}   ${b} |   ${target}     ${outputs[i].toFixed(4)}`);
 }

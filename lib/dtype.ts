@@ -1,32 +1,54 @@
 /**
- * Element types a kiln tensor can hold, and the typed arrays that store them.
+ * Element types a kiln tensor can hold, the typed arrays that store them, and PyTorch's type
+ * promotion between them.
  *
  * - `float32`: the working type; the native backend computes in it.
  * - `float64`: for gradient checks; always computed on the reference backend.
- * - `int32`: labels and indices.
+ * - `float16`, `bfloat16`: storage types (raw bit patterns in a Uint16Array, see half.ts); ops
+ *   on them compute in float32 and round the result back.
+ * - `int32`: kiln's default integer type (labels and indices).
+ * - `int64`: PyTorch's default integer type, stored in a BigInt64Array and computed exactly
+ *   (BigInt arithmetic, wrapping modulo 2⁶⁴ as C++ does) on the reference backend.
+ * - `int16`, `int8`, `uint8`: small integers (images are uint8), computed like int32 and
+ *   wrapping to their width when stored.
  * - `bool`: results of comparisons and masks, stored one byte per element (0 or 1).
  */
 import { Buffer } from 'node:buffer';
 
-import { takePooled } from './memory/storage-pool.js';
+import { isPoolable, takePooled } from './memory/storage-pool.js';
 import { trackAllocation } from './memory/tidy.js';
 
-export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
-/** The floating-point dtypes: the ones that can carry gradients. */
+/** Every dtype, in PyTorch's promotion order (bool lowest). */
+export const DTYPES: readonly DType[] = ['bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float16', 'bfloat16', 'float32', 'float64'];
+
+/** The float dtypes kernels compute in: the ones that can carry gradients through every op. */
 export type FloatDType = 'float32' | 'float64';
+
+/** The 16-bit float storage dtypes. */
+export type HalfDType = 'float16' | 'bfloat16';
 
 /** Storage of a float tensor. */
 export type FloatArray = Float32Array | Float64Array;
 
-/** Storage of any tensor. */
-export type DataArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+/** Storage of any tensor. int64 is the only one whose elements are bigints. */
+export type DataArray = Float32Array | Float64Array | Int32Array | Uint8Array | Uint16Array | Int16Array | Int8Array | BigInt64Array;
+
+/** Storage of any tensor but int64: the arrays whose elements are numbers. */
+export type NumberArray = Exclude<DataArray, BigInt64Array>;
 
 /** Maps a dtype to the typed array that stores it. */
 export interface DTypeArrayMap {
   float32: Float32Array;
   float64: Float64Array;
+  float16: Uint16Array;
+  bfloat16: Uint16Array;
+  int64: BigInt64Array;
   int32: Int32Array;
+  int16: Int16Array;
+  int8: Int8Array;
+  uint8: Uint8Array;
   bool: Uint8Array;
 }
 
@@ -46,12 +68,24 @@ export function setHugePageAdvisor(advisor: ((data: Float32Array) => void) | nul
 }
 
 /** The typed array type that stores each dtype. */
-const ARRAY_TYPES = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array } as const;
+const ARRAY_TYPES = {
+  float32: Float32Array,
+  float64: Float64Array,
+  float16: Uint16Array,
+  bfloat16: Uint16Array,
+  int64: BigInt64Array,
+  int32: Int32Array,
+  int16: Int16Array,
+  int8: Int8Array,
+  uint8: Uint8Array,
+  bool: Uint8Array,
+} as const;
 
 /**
  * Allocates zeroed storage for `n` elements of `dtype`: an array from the storage pool when
  * one of that type and size is free (see tidy()), else a new one. Inside tidy() the array is
- * recorded so the scope can release it.
+ * recorded so the scope can release it; storage under POOL_MIN_BYTES is always a new array,
+ * left to the garbage collector (no bookkeeping).
  *
  * Example: `allocate('float32', 4)` → `Float32Array(4) [0, 0, 0, 0]`.
  */
@@ -69,8 +103,9 @@ export function allocateOutput<D extends DType>(dtype: D, n: number): DTypeArray
 }
 
 function allocateStorage<D extends DType>(dtype: D, n: number, zeroed: boolean): DTypeArrayMap[D] {
-  if (!Object.hasOwn(ARRAY_TYPES, dtype)) throw new TypeError(`unknown dtype '${String(dtype)}'; expected float32, float64, int32 or bool`);
+  if (!Object.hasOwn(ARRAY_TYPES, dtype)) throw new TypeError(`unknown dtype '${String(dtype)}'; expected one of ${DTYPES.join(', ')}`);
   const Type = ARRAY_TYPES[dtype] as unknown as new (n: number) => DTypeArrayMap[D];
+  if (!isPoolable(n * (Type as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT)) return new Type(n);
   const data = (takePooled(Type.name, n, zeroed) as DTypeArrayMap[D] | null) ?? fresh(Type, dtype, n, zeroed);
   trackAllocation(data);
   return data;
@@ -94,25 +129,94 @@ function fresh<D extends DType>(Type: new (n: number) => DTypeArrayMap[D], dtype
   return data;
 }
 
-/** The dtype whose storage is `data`. */
+/**
+ * The dtype whose storage is `data`, for arrays that name one: a Uint8Array is taken as bool
+ * (pass `{ dtype: 'uint8' }` to tensor() for bytes), a Uint16Array names none (float16 or
+ * bfloat16: the caller must say which).
+ */
 export function dtypeOf(data: DataArray): DType {
   if (data instanceof Float32Array) return 'float32';
   if (data instanceof Float64Array) return 'float64';
   if (data instanceof Int32Array) return 'int32';
+  if (data instanceof BigInt64Array) return 'int64';
+  if (data instanceof Int16Array) return 'int16';
+  if (data instanceof Int8Array) return 'int8';
   if (data instanceof Uint8Array) return 'bool';
-  throw new TypeError('storage must be a Float32Array, Float64Array, Int32Array or Uint8Array');
+  if (data instanceof Uint16Array) throw new TypeError("a Uint16Array holds float16 or bfloat16 bits: pass { dtype: 'float16' } or { dtype: 'bfloat16' }");
+  throw new TypeError('storage must be a Float32Array, Float64Array, Int32Array, BigInt64Array, Int16Array, Int8Array or Uint8Array');
 }
 
-/** True for float32 and float64. */
+/** True for float32 and float64, the dtypes kernels compute in. */
 export function isFloat(dtype: DType): dtype is FloatDType {
   return dtype === 'float32' || dtype === 'float64';
 }
 
+/** True for float16 and bfloat16. */
+export function isHalf(dtype: DType): dtype is HalfDType {
+  return dtype === 'float16' || dtype === 'bfloat16';
+}
+
+/** True for every float dtype (PyTorch's is_floating_point): float16, bfloat16, float32, float64. */
+export function isFloatingPoint(dtype: DType): boolean {
+  return isFloat(dtype) || isHalf(dtype);
+}
+
+/** True for the integer dtypes (not bool): uint8, int8, int16, int32, int64. */
+export function isIntegral(dtype: DType): boolean {
+  return dtype === 'int32' || dtype === 'int64' || dtype === 'int16' || dtype === 'int8' || dtype === 'uint8';
+}
+
+/** Bytes per element of `dtype`. */
+export function itemSize(dtype: DType): number {
+  return ARRAY_TYPES[dtype].BYTES_PER_ELEMENT;
+}
+
+/** Rank among the integer dtypes; uint8 and int8 are apart (their common type is int16). */
+const INT_RANK: Partial<Record<DType, number>> = { uint8: 1, int8: 1, int16: 2, int32: 3, int64: 4 };
+const FLOAT_RANK: Partial<Record<DType, number>> = { float16: 1, bfloat16: 1, float32: 2, float64: 3 };
+
 /**
- * The dtype two operands of an arithmetic op are computed in (PyTorch's promotion, reduced to
- * kiln's four types): float64 > float32 > int32 > bool.
+ * The dtype an op on tensors of dtypes a and b computes in: PyTorch's torch.promote_types.
+ * bool < integers < floats; among integers the wider wins (uint8 with int8 gives int16);
+ * among floats the wider wins, and float16 with bfloat16 gives float32.
+ *
+ * Example: `promoteTypes('int64', 'float16')` → `'float16'`; `promoteTypes('uint8', 'int8')` → `'int16'`.
  */
 export function promoteTypes(a: DType, b: DType): DType {
-  const rank: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
-  return rank[a] >= rank[b] ? a : b;
+  if (a === b) return a;
+  if (a === 'bool') return b;
+  if (b === 'bool') return a;
+  const aFloat = isFloatingPoint(a);
+  const bFloat = isFloatingPoint(b);
+  if (aFloat !== bFloat) return aFloat ? a : b;
+  const rank = aFloat ? FLOAT_RANK : INT_RANK;
+  const ra = rank[a]!;
+  const rb = rank[b]!;
+  if (ra !== rb) return ra > rb ? a : b;
+  return aFloat ? 'float32' : 'int16'; // float16 with bfloat16; uint8 with int8
+}
+
+/**
+ * Copies src into dst starting at element `offset` (typed-array `set`), for storage of one
+ * dtype: both int64 (BigInt64Array), or both arrays of numbers.
+ */
+export function copyInto(dst: DataArray, src: DataArray, offset = 0): void {
+  if (dst instanceof BigInt64Array !== src instanceof BigInt64Array) {
+    throw new TypeError('copyInto: int64 storage can only be copied to and from int64 storage');
+  }
+  (dst as NumberArray).set(src as NumberArray, offset);
+}
+
+/** Sets elements [begin, end) of data to value (an integer for int64 storage). */
+export function fillWith(data: DataArray, value: number, begin = 0, end = data.length): void {
+  if (data instanceof BigInt64Array) data.fill(BigInt(value), begin, end);
+  else data.fill(value, begin, end);
+}
+
+/**
+ * The elements of `data` as numbers: the array itself, or for int64 storage a Float64Array
+ * of its values (exact for |v| ≤ 2⁵³, rounded to the nearest double beyond).
+ */
+export function asNumbers(data: DataArray): NumberArray | Float64Array {
+  return data instanceof BigInt64Array ? Float64Array.from(data, Number) : data;
 }

@@ -2,7 +2,12 @@
  * PyTorch-style printing of tensors: `tensor([[ 1.0000, -2.5000], …], dtype=float64)`.
  * Large tensors are summarised with `...` (the first and last 3 entries of each dim).
  */
+import { isFloatingPoint, isHalf } from './dtype.js';
+import { decodeHalf } from './half.js';
 import type { Tensor } from './tensor.js';
+
+/** The dtypes PyTorch prints without a `dtype=` suffix: its defaults (float32, int64) and bool. */
+const UNNAMED_DTYPES = new Set(['float32', 'int64', 'bool']);
 
 const SUMMARY_THRESHOLD = 1000;
 const EDGE_ITEMS = 3;
@@ -10,7 +15,8 @@ const EDGE_ITEMS = 3;
 /** The text of `t` as `toString()` shows it. */
 export function formatTensor(t: Tensor): string {
   const summarise = t.numel > SUMMARY_THRESHOLD;
-  const formatValue = valueFormatter(t, summarise);
+  const elements = valuesOf(t);
+  const formatValue = valueFormatter(t, elements, summarise);
   const strides: number[] = [];
   let s = 1;
   for (let d = t.ndim - 1; d >= 0; d--) {
@@ -19,7 +25,7 @@ export function formatTensor(t: Tensor): string {
   }
   const indent = 'tensor('.length;
   const render = (dim: number, offset: number): string => {
-    if (dim === t.ndim) return formatValue(Number(t.data[offset]));
+    if (dim === t.ndim) return formatValue(elements[offset]);
     const size = t.shape[dim];
     const parts: string[] = [];
     const shown = summarise && size > 2 * EDGE_ITEMS ? [...range(0, EDGE_ITEMS), -1, ...range(size - EDGE_ITEMS, size)] : range(0, size);
@@ -29,7 +35,7 @@ export function formatTensor(t: Tensor): string {
   };
   const suffix: string[] = [];
   if (t.numel === 0) suffix.push(`size=[${t.shape.join(', ')}]`);
-  if (t.dtype !== 'float32') suffix.push(`dtype=${t.dtype}`);
+  if (!UNNAMED_DTYPES.has(t.dtype)) suffix.push(`dtype=${t.dtype}`);
   if (t.gradFn !== null) suffix.push(`gradFn=<${t.gradFn.name}>`);
   else if (t.requiresGrad) suffix.push('requiresGrad=true');
   return `tensor(${render(0, 0)}${suffix.map((x) => ', ' + x).join('')})`;
@@ -41,20 +47,31 @@ function range(from: number, to: number): number[] {
   return out;
 }
 
+/** t's elements as numbers (float16/bfloat16 decoded) or, for int64, exact bigints. */
+function valuesOf(t: Tensor): ArrayLike<number | bigint> {
+  if (!isHalf(t.dtype)) return t.data;
+  const values = new Float32Array(t.numel);
+  decodeHalf(t.dtype, t.data as Uint16Array, values);
+  return values;
+}
+
 /** A formatter padding every element of t to one width, with 4 decimals for floats (scientific when extreme). */
-function valueFormatter(t: Tensor, summarise: boolean): (v: number) => string {
+function valueFormatter(t: Tensor, elements: ArrayLike<number | bigint>, summarise: boolean): (v: number | bigint) => string {
   if (t.dtype === 'bool') return (v) => (v ? ' true' : 'false');
-  const values = summarise ? Array.from(t.data.subarray(0, SUMMARY_THRESHOLD), Number) : Array.from(t.data, Number);
+  const shown = Array.prototype.slice.call(elements, 0, summarise ? SUMMARY_THRESHOLD : elements.length) as (number | bigint)[];
+  const isInteger = !isFloatingPoint(t.dtype);
+  const values = shown.map(Number);
   const finite = values.filter(Number.isFinite);
   const largest = finite.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   const smallest = finite.filter((v) => v !== 0).reduce((m, v) => Math.min(m, Math.abs(v)), Infinity);
-  const scientific = t.dtype !== 'int32' && (largest >= 1e8 || smallest < 1e-4);
-  const text = (v: number): string => {
-    if (t.dtype === 'int32') return String(v);
+  const scientific = !isInteger && (largest >= 1e8 || smallest < 1e-4);
+  const text = (e: number | bigint): string => {
+    if (isInteger) return String(e); // exact for int64 bigints
+    const v = Number(e);
     if (Number.isNaN(v)) return 'nan';
     if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
     return scientific ? v.toExponential(4) : v.toFixed(4);
   };
-  const width = values.reduce((w, v) => Math.max(w, text(v).length), 0);
+  const width = shown.reduce((w: number, v) => Math.max(w, text(v).length), 0);
   return (v) => text(v).padStart(width);
 }

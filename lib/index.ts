@@ -14,7 +14,9 @@
  * ```
  */
 export { Tensor, type NestedNumbers, type TensorLike, type TensorHook } from './tensor.js';
-export type { DType, FloatDType, DataArray, FloatArray } from './dtype.js';
+export type { DType, FloatDType, HalfDType, DataArray, NumberArray, FloatArray } from './dtype.js';
+export { DTYPES, promoteTypes, isFloatingPoint, isIntegral, itemSize } from './dtype.js';
+export { float32ToFloat16Bits, float16BitsToFloat32, float32ToBFloat16Bits, bfloat16BitsToFloat32 } from './half.js';
 export { KilnError, ShapeError, DTypeError, AutogradError, BackendError, ReleasedTensorError } from './errors.js';
 export { tidy, keep } from './memory/tidy.js';
 export { storagePoolStats, emptyStoragePool, type StoragePoolStats } from './memory/storage-pool.js';
@@ -30,6 +32,10 @@ export * from './ops/softmax.js';
 export * from './ops/conv.js';
 export * from './ops/pool.js';
 export * from './ops/rnn.js';
+export * from './ops/scan.js';
+export * from './ops/sorting.js';
+export * from './ops/masking.js';
+export * from './ops/tiling.js';
 export { truncatedBptt, detachState, type TbpttOptions, type TbpttResult, type SegmentResult } from './train/tbptt.js';
 export * as nn from './nn/index.js';
 export * as F from './nn/functional.js';

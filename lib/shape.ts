@@ -50,6 +50,14 @@ export function normalizeDim(dim: number, ndim: number, op: string): number {
   return dim < 0 ? dim + Math.max(ndim, 1) : dim;
 }
 
+/**
+ * The dim an op along one dim works on: normalizeDim, except that a 0-d tensor takes dim 0 or
+ * −1 (as in PyTorch, where it behaves as one element along that dim).
+ */
+export function dimOf(op: string, x: { readonly ndim: number }, dim: number): number {
+  return x.ndim === 0 && (dim === 0 || dim === -1) ? 0 : normalizeDim(dim, x.ndim, op);
+}
+
 /** Checks that `shape` is a list of non-negative integers; throws a ShapeError naming `op`. */
 export function checkShape(shape: readonly number[], op: string): void {
   if (!Array.isArray(shape)) throw new ShapeError(`${op}: shape must be an array of sizes, got ${String(shape)}`);
@@ -125,6 +133,49 @@ export function makeBroadcastPlan(aShape: Shape, bShape: Shape, outShape: Shape)
     }
   }
   return { shape: Int32Array.from(shape), aStrides: Int32Array.from(aStrides), bStrides: Int32Array.from(bStrides) };
+}
+
+/**
+ * The kernel's plan for a binary op whose operands are strided views: like makeBroadcastPlan,
+ * with each operand stepped by its own strides (0 along dims it broadcasts over) from its
+ * first element. Adjacent dims that step alike in both operands are merged.
+ *
+ * Args: outShape; each operand's shape and element strides (one per dim of its shape).
+ */
+export function makeStridedPlan(
+  outShape: Shape,
+  aShape: Shape,
+  aOwnStrides: readonly number[],
+  bShape: Shape,
+  bOwnStrides: readonly number[],
+): BroadcastPlan {
+  const as = operandStrides(aShape, aOwnStrides, outShape);
+  const bs = operandStrides(bShape, bOwnStrides, outShape);
+  const shape: number[] = [];
+  const aStrides: number[] = [];
+  const bStrides: number[] = [];
+  for (let d = 0; d < outShape.length; d++) {
+    if (outShape[d] === 1) continue;
+    const last = shape.length - 1;
+    if (last >= 0 && aStrides[last] === as[d] * outShape[d] && bStrides[last] === bs[d] * outShape[d]) {
+      shape[last] *= outShape[d];
+      aStrides[last] = as[d];
+      bStrides[last] = bs[d];
+    } else {
+      shape.push(outShape[d]);
+      aStrides.push(as[d]);
+      bStrides.push(bs[d]);
+    }
+  }
+  return { shape: Int32Array.from(shape), aStrides: Int32Array.from(aStrides), bStrides: Int32Array.from(bStrides) };
+}
+
+/** An operand's strides aligned with outShape (0 along dims it broadcasts over). */
+function operandStrides(shape: Shape, strides: readonly number[], outShape: Shape): number[] {
+  const out = new Array<number>(outShape.length).fill(0);
+  const lead = outShape.length - shape.length;
+  for (let d = 0; d < shape.length; d++) out[d + lead] = shape[d] === 1 ? 0 : strides[d];
+  return out;
 }
 
 /** Splits `shape` around `dim` into the (outer, n, inner) block reduction kernels see. */

@@ -1,15 +1,20 @@
 /**
- * Tensor: an n-dimensional array in contiguous row-major storage that the garbage collector
- * owns (a typed array handed zero-copy to the native kernels), plus its autograd state.
+ * Tensor: an n-dimensional view (shape, strides, storage offset) of a storage array that the
+ * garbage collector owns (a typed array handed zero-copy to the native kernels), plus its
+ * autograd state. Views made by transpose, slice, expand, … share their base's storage.
  * Methods are thin wrappers over the functions in lib/ops, so `x.add(y)` and `add(x, y)`
  * are the same op.
  */
 import type { DataArray, DType } from './dtype.js';
-import { isFloat } from './dtype.js';
+import { isFloat, isFloatingPoint, isHalf } from './dtype.js';
+import { decodeHalf } from './half.js';
 import { AutogradError, DTypeError, ReleasedTensorError } from './errors.js';
 import { type BackwardOptions, type GradNode, runBackward } from './autograd/engine.js';
 import { formatTensor } from './format.js';
-import { numelOf, normalizeDim, sameShape } from './shape.js';
+import { contiguousStrides, formatShape, numelOf, normalizeDim, sameShape } from './shape.js';
+import { allocate } from './dtype.js';
+import { bumpVersion, versionOf } from './autograd/version.js';
+import * as ip from './ops/inplace.js';
 import * as cast from './ops/cast.js';
 import * as ew from './ops/elementwise.js';
 import * as idx from './ops/index.js';
@@ -17,7 +22,11 @@ import * as mm from './ops/matmul.js';
 import * as red from './ops/reduce.js';
 import * as sh from './ops/shape.js';
 import * as sm from './ops/softmax.js';
-import { isGradEnabled, noGrad } from './autograd/grad-mode.js';
+import * as scan from './ops/scan.js';
+import * as sorting from './ops/sorting.js';
+import * as masking from './ops/masking.js';
+import * as tiling from './ops/tiling.js';
+import { isGradEnabled } from './autograd/grad-mode.js';
 import { keep } from './memory/tidy.js';
 import { RemovableHandle } from './autograd/hooks.js';
 import { BinaryOp } from './backend/backend.js';
@@ -39,7 +48,19 @@ const NO_HOOKS: readonly TensorHook[] = Object.freeze([]);
 
 /** An n-dimensional array with autograd. Create one with `tensor()`, `zeros()`, `randn()`, …. */
 export class Tensor {
-  private readonly storage: DataArray;
+  private readonly store: DataArray;
+  /** Index in the storage array of this tensor's first element. */
+  readonly storageOffset: number;
+  /** Element strides per dim; null while the tensor is contiguous from its offset (computed on demand). */
+  private strideList: readonly number[] | null;
+  /** True when the elements are contiguous and row-major in the storage (PyTorch's is_contiguous()). */
+  private readonly dense: boolean;
+  /** The contiguous subarray `data` returns for a dense tensor that does not cover its whole storage. */
+  private denseView: DataArray | null = null;
+  /** The tensor this one is a view of (PyTorch's `_base`), or null. */
+  private viewBase: Tensor | null = null;
+  /** Aliases of this tensor holding the autograd nodes it had before in-place ops replaced them. */
+  private priorNodes: Map<GradNode, Tensor> | null = null;
   /** Number of elements. */
   readonly numel: number;
   /** Sizes of the dims, outermost first; `[]` for a scalar. */
@@ -54,22 +75,157 @@ export class Tensor {
 
   /**
    * Wraps existing storage without copying (kiln-internal; users call `tensor()`).
-   * Args: data of numel(shape) elements, shape, and the dtype matching data's array type.
+   * Args: data of numel(shape) elements, shape, and the dtype matching data's array type; view
+   * ops also pass strides and the storage offset (then data is the whole shared storage).
    */
-  constructor(data: DataArray, shape: readonly number[], dtype: DType) {
-    this.storage = data;
-    this.numel = data.length;
+  constructor(data: DataArray, shape: readonly number[], dtype: DType, strides: readonly number[] | null = null, storageOffset = 0) {
+    this.store = data;
     this.shape = shape;
     this.dtype = dtype;
+    this.storageOffset = storageOffset;
+    if (strides === null) {
+      this.numel = data.length;
+      this.strideList = null;
+      this.dense = true;
+    } else {
+      this.numel = numelOf(shape);
+      this.strideList = strides;
+      this.dense = stridesAreContiguous(shape, strides);
+    }
   }
 
   /**
-   * The elements, contiguous and row-major. Shared with views made by reshape. Throws when
-   * the storage was released by the end of a tidy() scope.
+   * kiln-internal: a view of `storage` (shared, not copied) with the given geometry; view ops
+   * call it. Element i of the view sits at storage[offset + Σ i_d · strides[d]].
+   * Args: storage, shape, strides (one per dim, ≥ 0), offset ≥ 0, dtype, and the tensor it
+   * views (null for none).
+   */
+  static fromStorage(
+    storage: DataArray,
+    shape: readonly number[],
+    strides: readonly number[],
+    offset: number,
+    dtype: DType,
+    base: Tensor | null,
+  ): Tensor {
+    const t = new Tensor(storage, shape, dtype, strides, offset);
+    if (base !== null) t.viewBase = base.viewBase ?? base;
+    return t;
+  }
+
+  /**
+   * The elements, contiguous and row-major, numel of them. For a contiguous tensor this is
+   * the storage itself (or a subarray of it): writes reach every view. For a non-contiguous
+   * view it is a new contiguous copy gathered on each call: writing into that copy does not
+   * reach the view (use copy_ or the in-place ops). Throws when the storage was released by
+   * the end of a tidy() scope.
    */
   get data(): DataArray {
-    if (this.storage.length !== this.numel) throw releasedError(this.shape);
-    return this.storage;
+    const s = this.store;
+    if (this.dense) {
+      if (this.storageOffset === 0 && s.length === this.numel) return s;
+      if (s.length === 0 && this.numel > 0) throw releasedError(this.shape);
+      let view = this.denseView;
+      if (view === null || view.length !== this.numel) {
+        view = s.subarray(this.storageOffset, this.storageOffset + this.numel) as DataArray;
+        this.denseView = view;
+      }
+      return view;
+    }
+    if (s.length === 0 && this.numel > 0) throw releasedError(this.shape);
+    const out = allocate(this.dtype, this.numel);
+    const strides = this.strides;
+    getBackend().stridedCopy(s, this.storageOffset, Int32Array.from(this.shape), Int32Array.from(strides), out);
+    return out;
+  }
+
+  /**
+   * The whole storage array this tensor is a view of (shared by all its views); element i of
+   * the tensor is at `storageOffset + Σ i_d · strides[d]`.
+   */
+  get storage(): DataArray {
+    if (this.store.length === 0 && this.numel > 0) throw releasedError(this.shape);
+    return this.store;
+  }
+
+  /** Element strides, one per dim (PyTorch's stride()). Example: a (2, 3) tensor has [3, 1], its t() [1, 3]. */
+  get strides(): readonly number[] {
+    if (this.strideList === null) this.strideList = contiguousStrides(this.shape);
+    return this.strideList;
+  }
+
+  /** The stride of one dim (negative counts from the end), or all of them (PyTorch's stride()). */
+  stride(): readonly number[];
+  stride(dim: number): number;
+  stride(dim?: number): number | readonly number[] {
+    return dim === undefined ? this.strides : this.strides[normalizeDim(dim, this.ndim, 'stride')];
+  }
+
+  /** True when the elements lie contiguous and row-major in storage (size-1 dims ignored, as in PyTorch). */
+  isContiguous(): boolean {
+    return this.dense;
+  }
+
+  /**
+   * This tensor when it is contiguous, else a contiguous copy (differentiable).
+   *
+   * Example: `x.t().contiguous().isContiguous()` → true.
+   */
+  contiguous(): Tensor {
+    return this.dense ? this : sh.clone(this);
+  }
+
+  /** True when this tensor and `other` view the same storage (PyTorch: same untyped_storage().data_ptr()). */
+  isSameStorage(other: Tensor): boolean {
+    return this.store.buffer === other.store.buffer;
+  }
+
+  /** True when this tensor was made by a view op (transpose, slice, …) and shares its base's storage. */
+  get isView(): boolean {
+    return this.viewBase !== null;
+  }
+
+  /** The tensor this one is a view of (PyTorch's `_base`), or null. */
+  get base(): Tensor | null {
+    return this.viewBase;
+  }
+
+  /**
+   * The version counter of this tensor's storage (shared by all its views): the number of
+   * in-place writes (add_, copy_, …) it has had. Autograd compares it with the version a
+   * recorded op saved.
+   */
+  get version(): number {
+    return versionOf(this.store.buffer);
+  }
+
+  /** kiln-internal: counts one in-place write to this tensor's storage. */
+  bumpVersion(): void {
+    bumpVersion(this.store.buffer);
+  }
+
+  /**
+   * kiln-internal: a tensor sharing this one's storage, geometry and current autograd node;
+   * an in-place op records itself on the alias and then moves its node to this tensor, so
+   * ops recorded earlier (which point at this tensor with its old node) reach the old node
+   * through `priorAlias`.
+   */
+  aliasForInPlace(): Tensor {
+    const alias = Tensor.fromStorage(this.store, this.shape, this.strides, this.storageOffset, this.dtype, null);
+    alias.viewBase = this.viewBase;
+    alias.node = this.node;
+    alias.leafRequiresGrad = this.leafRequiresGrad;
+    if (this.node !== null) (this.priorNodes ??= new Map()).set(this.node, alias);
+    return alias;
+  }
+
+  /** kiln-internal: the alias that holds `node`, which this tensor had before an in-place op. */
+  priorAlias(node: GradNode | null): Tensor {
+    const alias = node === null ? undefined : this.priorNodes?.get(node);
+    if (alias === undefined) {
+      throw new AutogradError(`backward: a ${this.dtype} ${formatShape(this.shape)} tensor lost its autograd history to an in-place op`);
+    }
+    return alias;
   }
 
   /** The accumulated gradient after backward(), or null. Storage set here outlives tidy() scopes. */
@@ -124,7 +280,8 @@ export class Tensor {
       throw new AutogradError('requiresGrad_: only leaf tensors can change requiresGrad; use detach() for a non-leaf');
     }
     if (requiresGrad && !isFloat(this.dtype)) {
-      throw new DTypeError(`requiresGrad_: only float tensors can require grad, this one is ${this.dtype}`);
+      const why = isHalf(this.dtype) ? ` (kiln's ${this.dtype} is a storage dtype without gradients: compute in float32)` : '';
+      throw new DTypeError(`requiresGrad_: only float32 and float64 tensors can require grad, this one is ${this.dtype}${why}`);
     }
     this.leafRequiresGrad = requiresGrad;
     return this;
@@ -173,8 +330,8 @@ export class Tensor {
     return this.hooks === null || this.hooks.size === 0 ? NO_HOOKS : [...this.hooks.values()];
   }
 
-  /** kiln-internal: links this tensor to the op that made it. */
-  attachGradFn(node: GradNode): void {
+  /** kiln-internal: links this tensor to the op that made it (null: cut from the graph, after an in-place op). */
+  attachGradFn(node: GradNode | null): void {
     this.node = node;
   }
 
@@ -184,7 +341,8 @@ export class Tensor {
    * Later ones are added in place, as PyTorch does (no new storage per backward), except
    * while recording a graph (createGraph) or when the shapes or dtypes differ.
    */
-  accumulateGrad(g: Tensor, shared: boolean): void {
+  accumulateGrad(grad: Tensor, shared: boolean): void {
+    const g = grad.dense ? grad : grad.contiguous();
     const current = this.gradient;
     if (current === null) {
       this.grad = shared && !g.requiresGrad ? new Tensor(g.data.slice(), g.shape, g.dtype) : g;
@@ -210,21 +368,49 @@ export class Tensor {
     runBackward(this, gradient, options);
   }
 
-  /** A tensor sharing this one's storage but cut from the graph (requiresGrad false). */
+  /** A tensor sharing this one's storage (and version counter) but cut from the graph (requiresGrad false). */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape, this.dtype);
+    return Tensor.fromStorage(this.storage, this.shape, this.strides, this.storageOffset, this.dtype, null);
   }
 
-  /** The single element of a one-element tensor, as a number. */
+  /**
+   * The single element of a one-element tensor, as a number (float16/bfloat16 decoded, bool
+   * as 0 or 1). An int64 element beyond ±2⁵³ has no exact number: item() throws a RangeError
+   * then, and itemBigInt() returns it exactly (PyTorch returns a Python int).
+   *
+   * Example: `sum(x).item()`.
+   */
   item(): number {
     if (this.numel !== 1) throw new RangeError(`item: the tensor has ${this.numel} elements (shape [${this.shape.join(', ')}]), not 1`);
-    return Number(this.data[0]);
+    return elementValues(this, 'item')[0];
   }
 
-  /** The elements as nested arrays of numbers (a number for a 0-d tensor). */
+  /**
+   * The single element of a one-element integer or bool tensor, exactly, as a bigint.
+   *
+   * Example: `tensor([2n ** 62n], { dtype: 'int64' }).itemBigInt()` → `4611686018427387904n`.
+   */
+  itemBigInt(): bigint {
+    if (this.numel !== 1) throw new RangeError(`itemBigInt: the tensor has ${this.numel} elements (shape [${this.shape.join(', ')}]), not 1`);
+    if (isFloatingPoint(this.dtype)) throw new DTypeError(`itemBigInt: needs an integer or bool tensor, got ${this.dtype}`);
+    return BigInt(this.data[0]);
+  }
+
+  /**
+   * The elements as nested arrays of numbers (a number for a 0-d tensor); float16/bfloat16
+   * decoded. Throws a RangeError for an int64 element beyond ±2⁵³ (read `.data`, a
+   * BigInt64Array, for those).
+   */
   toArray(): NestedNumbers {
+    if (this.ndim === 1 && this.dtype !== 'int64' && !isHalf(this.dtype)) {
+      const data = this.data;
+      const out = new Array<number>(data.length);
+      for (let i = 0; i < data.length; i++) out[i] = Number(data[i]);
+      return out;
+    }
+    const values = elementValues(this, 'toArray');
     const build = (dim: number, offset: number, stride: number): NestedNumbers => {
-      if (dim === this.ndim) return Number(this.data[offset]);
+      if (dim === this.ndim) return values[offset];
       const size = this.shape[dim];
       const inner = stride / Math.max(size, 1);
       const out: NestedNumbers[] = new Array(size);
@@ -232,6 +418,11 @@ export class Tensor {
       return out;
     };
     return build(0, 0, numelOf(this.shape));
+  }
+
+  /** The elements as nested arrays of numbers (PyTorch's name for toArray). */
+  tolist(): NestedNumbers {
+    return this.toArray();
   }
 
   /** PyTorch-style text: `tensor([[1.0000, 2.0000]], requiresGrad=true)`. */
@@ -255,6 +446,34 @@ export class Tensor {
   /** As int32 (floats truncate toward zero). */
   int(): Tensor {
     return cast.cast(this, 'int32');
+  }
+  /** As int64 (floats truncate toward zero). Example: `labels.long()`. */
+  long(): Tensor {
+    return cast.cast(this, 'int64');
+  }
+  /** As int16. */
+  short(): Tensor {
+    return cast.cast(this, 'int16');
+  }
+  /** As int8 (PyTorch's char()). */
+  char(): Tensor {
+    return cast.cast(this, 'int8');
+  }
+  /** As uint8 (PyTorch's byte()). */
+  byte(): Tensor {
+    return cast.cast(this, 'uint8');
+  }
+  /** As bool (`x != 0`). */
+  bool(): Tensor {
+    return cast.cast(this, 'bool');
+  }
+  /** As float16, rounded to nearest even. Example: `w.half()`. */
+  half(): Tensor {
+    return cast.cast(this, 'float16');
+  }
+  /** As bfloat16, rounded to nearest even. */
+  bfloat16(): Tensor {
+    return cast.cast(this, 'bfloat16');
   }
 
   // ---- elementwise ------------------------------------------------------------------
@@ -334,9 +553,61 @@ export class Tensor {
   clamp(min?: number, max?: number): Tensor {
     return ew.clamp(this, min, max);
   }
-  /** Elements replaced by value where mask is true. */
-  maskedFill(mask: Tensor, value: number): Tensor {
+  /** Elements replaced by value (a number or 0-d tensor) where mask is true. */
+  maskedFill(mask: Tensor, value: number | Tensor): Tensor {
     return ew.maskedFill(this, mask, value);
+  }
+  /** sin, elementwise. */
+  sin(): Tensor {
+    return ew.sin(this);
+  }
+  /** cos, elementwise. */
+  cos(): Tensor {
+    return ew.cos(this);
+  }
+  /** tan, elementwise. */
+  tan(): Tensor {
+    return ew.tan(this);
+  }
+  /** Hyperbolic sine. */
+  sinh(): Tensor {
+    return ew.sinh(this);
+  }
+  /** Hyperbolic cosine. */
+  cosh(): Tensor {
+    return ew.cosh(this);
+  }
+  /** 1 / √this. */
+  rsqrt(): Tensor {
+    return ew.rsqrt(this);
+  }
+  /** Largest integer ≤ this. */
+  floor(): Tensor {
+    return ew.floor(this);
+  }
+  /** Smallest integer ≥ this. */
+  ceil(): Tensor {
+    return ew.ceil(this);
+  }
+  /** Nearest integer (or multiple of 10^−decimals), ties to even. */
+  round(decimals = 0): Tensor {
+    return ew.round(this, decimals);
+  }
+  /** atan2(this, other), broadcasting. */
+  atan2(other: TensorLike): Tensor {
+    return ew.atan2(this, other);
+  }
+  /** Remainder with the sign of this (C fmod), broadcasting. */
+  fmod(other: TensorLike): Tensor {
+    return ew.fmod(this, other);
+  }
+  /** Remainder with the sign of other (Python %), broadcasting. */
+  remainder(other: TensorLike): Tensor {
+    return ew.remainder(this, other);
+  }
+  /** this where cond is true, else other (broadcasting), as PyTorch's Tensor.where. */
+  where(cond: Tensor, other: TensorLike): Tensor {
+    return ew.where(cond, this, other);
   }
   /** this == other (bool). */
   eq(other: TensorLike): Tensor {
@@ -412,6 +683,40 @@ export class Tensor {
   logsumexp(dims?: red.Dims, keepdim = false): Tensor {
     return red.logsumexp(this, dims, keepdim);
   }
+  /** Running sums along dim. */
+  cumsum(dim: number): Tensor {
+    return scan.cumsum(this, dim);
+  }
+  /** Running products along dim. */
+  cumprod(dim: number): Tensor {
+    return scan.cumprod(this, dim);
+  }
+  /** Sorted values and their indices along dim (stable). */
+  sort(dim = -1, descending = false): red.ValuesIndices {
+    return sorting.sort(this, dim, descending);
+  }
+  /** The indices that sort along dim. */
+  argsort(dim = -1, descending = false): Tensor {
+    return sorting.argsort(this, dim, descending);
+  }
+  /** The k largest (or smallest) values and indices along a dim. */
+  topk(k: number, options?: sorting.TopkOptions): red.ValuesIndices {
+    return sorting.topk(this, k, options);
+  }
+  /** The k-th smallest value and its index along dim. */
+  kthvalue(k: number, dim = -1, keepdim = false): red.ValuesIndices {
+    return sorting.kthvalue(this, k, dim, keepdim);
+  }
+  /** The lower median of all elements, or values and indices along dim. */
+  median(): Tensor;
+  median(dim: number, keepdim?: boolean): red.ValuesIndices;
+  median(dim?: number, keepdim = false): Tensor | red.ValuesIndices {
+    return dim === undefined ? sorting.median(this) : sorting.median(this, dim, keepdim);
+  }
+  /** The most frequent value and an index of it along dim. */
+  mode(dim = -1, keepdim = false): red.ValuesIndices {
+    return sorting.mode(this, dim, keepdim);
+  }
   /** Softmax along dim. */
   softmax(dim: number): Tensor {
     return sm.softmax(this, dim);
@@ -428,13 +733,16 @@ export class Tensor {
   }
 
   // ---- shape ----------------------------------------------------------------------------
-  /** Same elements, new shape (one size may be −1); shares storage. */
+  /** Same elements, new shape (one size may be −1); shares storage when the strides allow, else copies. */
   reshape(shape: readonly number[]): Tensor {
     return sh.reshape(this, shape);
   }
-  /** Alias of reshape (every kiln tensor is contiguous). */
+  /**
+   * Same elements, new shape, always sharing storage; throws when the strides cannot express
+   * the shape (as PyTorch's view; use reshape, which copies then).
+   */
   view(shape: readonly number[]): Tensor {
-    return sh.reshape(this, shape);
+    return sh.view(this, shape);
   }
   /** Merges dims startDim..endDim. */
   flatten(startDim = 0, endDim = -1): Tensor {
@@ -477,6 +785,21 @@ export class Tensor {
   select(dim: number, index: number): Tensor {
     return sh.select(this, dim, index);
   }
+  /**
+   * Sliding windows of `size` elements, `step` apart, along dim, as a view (a new last dim
+   * holds each window). Example: `arange(5).unfold(0, 2, 1)` → [[0, 1], [1, 2], [2, 3], [3, 4]].
+   */
+  unfold(dim: number, size: number, step: number): Tensor {
+    return sh.tensorUnfold(this, dim, size, step);
+  }
+  /** The diagonal of the (dim1, dim2) planes as a view, in a new last dim. Example: `eye(3).diagonal()` → [1, 1, 1]. */
+  diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor {
+    return sh.diagonal(this, offset, dim1, dim2);
+  }
+  /** A view of this tensor's storage with the given sizes, strides and storage offset (PyTorch's as_strided). */
+  asStrided(size: readonly number[], stride: readonly number[], storageOffset?: number): Tensor {
+    return sh.asStrided(this, size, stride, storageOffset);
+  }
   /** Splits into pieces of a size, or of listed sizes, along dim. */
   split(sizeOrSections: number | readonly number[], dim = 0): Tensor[] {
     return sh.split(this, sizeOrSections, dim);
@@ -488,6 +811,34 @@ export class Tensor {
   /** A copy with its own storage (differentiable). */
   clone(): Tensor {
     return sh.clone(this);
+  }
+  /** Elements reversed along dims. */
+  flip(dims: number | readonly number[]): Tensor {
+    return tiling.flip(this, dims);
+  }
+  /** Elements shifted along dims, wrapping around. */
+  roll(shifts: number | readonly number[], dims?: number | readonly number[]): Tensor {
+    return tiling.roll(this, shifts, dims);
+  }
+  /** Repeated sizes[d] times along each dim. */
+  repeat(sizes: readonly number[]): Tensor {
+    return tiling.repeat(this, sizes);
+  }
+  /** Tiled reps times per dim (reps padded with leading 1s). */
+  tile(reps: readonly number[]): Tensor {
+    return tiling.tile(this, reps);
+  }
+  /** Each element repeated along dim (flattened without dim). */
+  repeatInterleave(repeats: number | Tensor, dim?: number): Tensor {
+    return tiling.repeatInterleave(this, repeats, dim);
+  }
+  /** Upper triangle of the last two dims. */
+  triu(diagonal = 0): Tensor {
+    return masking.triu(this, diagonal);
+  }
+  /** Lower triangle of the last two dims. */
+  tril(diagonal = 0): Tensor {
+    return masking.tril(this, diagonal);
   }
 
   // ---- indexing --------------------------------------------------------------------------
@@ -503,20 +854,126 @@ export class Tensor {
   scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor {
     return idx.scatterAdd(this, dim, index, src);
   }
+  /** The entries where mask is true, as 1-D. */
+  maskedSelect(mask: Tensor): Tensor {
+    return masking.maskedSelect(this, mask);
+  }
+  /** Positions of nonzero entries: (count, ndim) int32, or one 1-D tensor per dim with asTuple. */
+  nonzero(options?: masking.NonzeroOptions): Tensor | Tensor[] {
+    return masking.nonzero(this, options);
+  }
 
-  // ---- in place (no autograd) -------------------------------------------------------------
+  // ---- in place ---------------------------------------------------------------------------
+  // Each writes through this tensor's strides into the shared storage (every view sees it),
+  // bumps the storage's version counter and returns this tensor. See lib/ops/inplace.ts for
+  // the autograd rules (a leaf that requires grad only under noGrad; no views in a graph).
+
   /**
-   * Overwrites this tensor's elements with src's (broadcast to this shape), outside autograd;
-   * for optimizer updates and initialisers. Throws on a tensor that is part of a graph.
+   * Overwrites this tensor's elements with src's (broadcast to this shape, cast to this dtype).
+   *
+   * Example: `x.slice(1, 0, 2).copy_(y)` writes y into x's first two columns.
    */
   copy_(src: TensorLike): this {
-    if (this.node !== null) throw new AutogradError('copy_: cannot overwrite a tensor recorded in the autograd graph');
-    const value = noGrad(() => (typeof src === 'number' ? cast.scalarTensor(src, this.dtype) : cast.cast(src, this.dtype)));
-    const expanded = noGrad(() => sh.expand(value, this.shape));
-    this.data.set(expanded.data);
+    ip.copy_(this, src);
+    return this;
+  }
+  /** this += alpha · other (broadcast to this shape). Example: `x.add_(1)`. */
+  add_(other: TensorLike, alpha = 1): this {
+    ip.add_(this, other, alpha);
+    return this;
+  }
+  /** this −= alpha · other (broadcast to this shape). */
+  sub_(other: TensorLike, alpha = 1): this {
+    ip.sub_(this, other, alpha);
+    return this;
+  }
+  /** this *= other (broadcast to this shape). */
+  mul_(other: TensorLike): this {
+    ip.mul_(this, other);
+    return this;
+  }
+  /** this /= other (broadcast to this shape); throws for an integer tensor, whose quotient would be float. */
+  div_(other: TensorLike): this {
+    ip.div_(this, other);
+    return this;
+  }
+  /** Limits this tensor's elements to [min, max] in place. */
+  clamp_(min?: number, max?: number): this {
+    ip.clamp_(this, min, max);
+    return this;
+  }
+  /** Sets every element to 0. */
+  zero_(): this {
+    ip.zero_(this);
+    return this;
+  }
+  /** Sets every element to value. Example: `x.select(0, 1).fill_(3)` sets x's second row to 3. */
+  fill_(value: number): this {
+    ip.fill_(this, value);
+    return this;
+  }
+  /** Sets the elements where mask (bool, broadcast to this shape) is true to value. */
+  maskedFill_(mask: Tensor, value: number): this {
+    ip.maskedFill_(this, mask, value);
+    return this;
+  }
+  /** max(this, 0) in place. */
+  relu_(): this {
+    ip.relu_(this);
+    return this;
+  }
+  /** Logistic sigmoid in place. */
+  sigmoid_(): this {
+    ip.sigmoid_(this);
+    return this;
+  }
+  /** tanh in place. */
+  tanh_(): this {
+    ip.tanh_(this);
+    return this;
+  }
+  /** −this in place. */
+  neg_(): this {
+    ip.neg_(this);
+    return this;
+  }
+  /** e^this in place. */
+  exp_(): this {
+    ip.exp_(this);
     return this;
   }
 }
+
+/** PyTorch's is_contiguous(): strides are the row-major ones, ignoring dims of size 1; empty tensors are contiguous. */
+function stridesAreContiguous(shape: readonly number[], strides: readonly number[]): boolean {
+  let expected = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const size = shape[d];
+    if (size === 0) return true;
+    if (size !== 1 && strides[d] !== expected) return false;
+    expected *= size;
+  }
+  return true;
+}
+
+/**
+ * t's elements as numbers: float16/bfloat16 decoded, int64 converted after checking that each
+ * is exact (|v| ≤ 2⁵³), else a RangeError naming `op`.
+ */
+function elementValues(t: Tensor, op: string): ArrayLike<number> {
+  const data = t.data;
+  if (isHalf(t.dtype)) {
+    const values = new Float32Array(data.length);
+    decodeHalf(t.dtype, data as Uint16Array, values);
+    return values;
+  }
+  if (!(data instanceof BigInt64Array)) return data;
+  const bad = data.findIndex((v) => v > MAX_EXACT || v < -MAX_EXACT);
+  if (bad >= 0) throw new RangeError(`${op}: int64 element ${bad} is ${data[bad]}, beyond ±2^53 where numbers are exact; use itemBigInt() or .data (a BigInt64Array)`);
+  return Float64Array.from(data, Number);
+}
+
+const MAX_EXACT = 2n ** 53n;
 
 /** The error for reading a tensor whose storage a tidy() scope released. */
 function releasedError(shape: readonly number[]): ReleasedTensorError {

@@ -21,6 +21,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_threads(env, exports);
   register_memory(env, exports);
   register_rnn(env, exports);
+  register_sort(env, exports);
+  register_scan(env, exports);
   return exports;
 }
 

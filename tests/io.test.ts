@@ -108,7 +108,7 @@ describe('corrupt and truncated files', () => {
     ['not JSON', withHeader('{"a": '), /header is not valid JSON/],
     ['not an object', withHeader('[1, 2]'), /must be a JSON object starting with '\{'/],
     ['bad UTF-8', withHeader('{"\xff"}').map((b, i) => (i === 10 ? 0xff : b)), /not valid UTF-8/],
-    ['unknown dtype', withHeader('{"x": {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}}', new Uint8Array(2)), /tensor 'x': dtype "F16" is not one kiln reads/],
+    ['unknown dtype', withHeader('{"x": {"dtype": "U16", "shape": [1], "data_offsets": [0, 2]}}', new Uint8Array(2)), /tensor 'x': dtype "U16" is not one kiln reads \(F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL\)/],
     ['size mismatch', withHeader('{"x": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 20]}}', new Uint8Array(20)), /hold 20 bytes but F32 of shape \[2, 3\] needs 24/],
     ['bad shape', withHeader('{"x": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}', new Uint8Array(4)), /shape \[-1\] is not a list of sizes/],
     ['overlap', withHeader('{"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, "y": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}', new Uint8Array(4)), /starts at data byte 0, expected 4 \(overlapping tensors or a gap\)/],
@@ -146,5 +146,111 @@ describe('atomic writes', () => {
     expect(() => io.saveFile(join(dir, 'missing-dir', 'x.safetensors'), { a: k.tensor([1]) })).toThrow(/cannot write/);
     expect(existsSync(join(dir, 'missing-dir'))).toBe(false);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('every dtype, and PyTorch-written files (tests/fixtures/torch/gen_dtypes.py)', () => {
+  const torchDir = new URL('./fixtures/torch/', import.meta.url);
+  const fixture = JSON.parse(readFileSync(new URL('dtypes.json', torchDir), 'utf8')) as {
+    all_dtypes_file: Record<string, { dtype: string; shape: number[]; values: (number | string)[] }>;
+    state_dict_cbl: { dtypes: Record<string, string>; input: number[]; input_shape: number[]; output: number[]; output_shape: number[]; output_from_f16: number[] };
+  };
+
+  it('round-trips tensors of all ten dtypes bit for bit (int64 beyond 2^53, float16/bfloat16 NaN payloads)', () => {
+    const tensors: Record<string, Tensor> = {
+      i64: k.tensor([2n ** 62n + 1n, -(2n ** 63n), 0n]),
+      f16: k.tensor(Uint16Array.of(0x7c01, 0x3c00, 0x8001), { dtype: 'float16' }),
+      bf16: k.tensor(Uint16Array.of(0xffc1, 0x3f80, 0x0001), { dtype: 'bfloat16' }),
+      i16: k.tensor([-32768, 7], { dtype: 'int16' }),
+      i8: k.tensor([-128, 127], { dtype: 'int8' }),
+      u8: k.tensor([0, 255], { dtype: 'uint8' }),
+      ...sample(),
+    };
+    const back = io.deserialize(io.serialize(tensors)).tensors;
+    expect(Object.keys(back).sort()).toEqual(Object.keys(tensors).sort());
+    for (const [name, t] of Object.entries(tensors)) {
+      expect(back[name].dtype, name).toBe(t.dtype);
+      expect(back[name].shape, name).toEqual(t.shape);
+      expect(bytesOf(back[name]), name).toEqual(bytesOf(t));
+    }
+  });
+
+  it('reads a file of every dtype written by PyTorch, and writes it back byte for byte', () => {
+    const path = new URL('dtypes_all.safetensors', torchDir);
+    const { tensors, metadata } = io.loadFile(path.pathname);
+    expect(metadata).toEqual({ written_by: 'gen_dtypes.py' });
+    for (const [name, want] of Object.entries(fixture.all_dtypes_file)) {
+      const t = tensors[name];
+      expect(t.dtype, name).toBe(want.dtype);
+      expect(t.shape, name).toEqual(want.shape);
+      const got = t.dtype === 'int64' ? Array.from(t.data as BigInt64Array, String) : (t.reshape([-1]).toArray() as number[]);
+      expect(got, name).toEqual(want.values);
+    }
+    expect(Buffer.from(io.serialize(tensors, metadata)).equals(readFileSync(path))).toBe(true);
+  });
+
+  /** kiln's twin of gen_dtypes.py's ConvBnLinear, with PyTorch's keys. */
+  class ConvBnLinear extends k.nn.Module {
+    conv = new k.nn.Conv2d(1, 2, 3);
+    bn = new k.nn.BatchNorm2d(2);
+    fc = new k.nn.Linear(8, 3);
+    override forward(x: Tensor): Tensor {
+      const h = k.relu(this.bn.forward(this.conv.forward(x)));
+      return this.fc.forward(h.reshape([h.shape[0], -1]));
+    }
+  }
+
+  it("loads a PyTorch Conv + BatchNorm + Linear state dict (int64 num_batches_tracked) and reproduces PyTorch's output", () => {
+    const state = io.loadStateDict(new URL('state_dict_cbl.safetensors', torchDir).pathname);
+    expect(Object.fromEntries(Object.entries(state).map(([key, t]) => [key, t.dtype]))).toEqual(fixture.state_dict_cbl.dtypes);
+    const model = new ConvBnLinear();
+    expect(Object.keys(model.stateDict()).sort()).toEqual(Object.keys(state).sort());
+    expect(model.stateDict()['bn.num_batches_tracked'].dtype).toBe('int64');
+    model.loadStateDict(state);
+    model.eval();
+    expect(model.bn.numBatchesTracked!.item()).toBe(3);
+    const { input, input_shape, output, output_shape } = fixture.state_dict_cbl;
+    const y = k.noGrad(() => model.forward(k.tensor(input).reshape(input_shape)));
+    expect(y.shape).toEqual(output_shape);
+    const got = y.reshape([-1]).toArray() as number[];
+    got.forEach((v, i) => expect(Math.abs(v - output[i]), `output ${i}: ${v} vs ${output[i]}`).toBeLessThan(1e-5));
+    // and kiln's own state dict writes the same dtypes back
+    const saved = io.deserialize(io.serialize(model.stateDict())).tensors;
+    expect(saved['bn.num_batches_tracked'].dtype).toBe('int64');
+  });
+
+  it('loads the same model saved with .half() into float32 parameters (F16 converted as copy_ does)', () => {
+    const state = io.loadStateDict(new URL('state_dict_cbl_f16.safetensors', torchDir).pathname);
+    expect(state['conv.weight'].dtype).toBe('float16');
+    expect(state['bn.num_batches_tracked'].dtype).toBe('int64');
+    const model = new ConvBnLinear();
+    model.loadStateDict(state);
+    model.eval();
+    expect(model.conv.weight.dtype).toBe('float32');
+    const { input, input_shape, output_from_f16 } = fixture.state_dict_cbl;
+    const got = k.noGrad(() => model.forward(k.tensor(input).reshape(input_shape))).reshape([-1]).toArray() as number[];
+    got.forEach((v, i) => expect(Math.abs(v - output_from_f16[i]), `output ${i}`).toBeLessThan(1e-5));
+  });
+
+  it('loadStateDict converts int64 into int32 buffers when the values fit, and names the key when a dtype cannot be converted', () => {
+    const bn = new k.nn.BatchNorm1d(2);
+    const state = bn.stateDict();
+    const withInt32 = { ...state, num_batches_tracked: k.tensor(5, { dtype: 'int32' }) };
+    bn.loadStateDict(withInt32);
+    expect(bn.numBatchesTracked!.dtype).toBe('int64');
+    expect(bn.numBatchesTracked!.item()).toBe(5);
+    expect(() => bn.loadStateDict({ ...state, num_batches_tracked: k.tensor(5) })).toThrow(
+      /dtype mismatch for num_batches_tracked: the state dict holds float32, the model int64; kiln converts float to float and integer to integer only/,
+    );
+    expect(() => bn.loadStateDict({ ...state, running_mean: k.tensor([1, 2], { dtype: 'int64' }) })).toThrow(/dtype mismatch for running_mean/);
+    const idx = new (class extends k.nn.Module {
+      constructor() {
+        super();
+        this.registerBuffer('ids', k.tensor([0, 1], { dtype: 'int32' }));
+      }
+    })();
+    expect(() => idx.loadStateDict({ ids: k.tensor([0n, 2n ** 40n]) })).toThrow(/dtype mismatch for ids: int64 values in \[0, 1099511627776\] do not fit the model's int32/);
+    idx.loadStateDict({ ids: k.tensor([1n, 0n]) });
+    expect(idx.stateDict().ids.toArray()).toEqual([1, 0]);
   });
 });

@@ -145,7 +145,7 @@ describe("layers' default initialisation is PyTorch's", () => {
     expect(Array.from(bn.bias!.data)).toEqual([0, 0, 0]);
     expect(Array.from(bn.runningMean!.data)).toEqual([0, 0, 0]);
     expect(Array.from(bn.runningVar!.data)).toEqual([1, 1, 1]);
-    expect(bn.numBatchesTracked!.dtype).toBe('int32');
+    expect(bn.numBatchesTracked!.dtype).toBe('int64');
     expect(new nn.InstanceNorm2d(3).parameters()).toHaveLength(0);
     expect(Array.from(new nn.LayerNorm([2, 2]).weight!.data)).toEqual([1, 1, 1, 1]);
     expect(Array.from(new nn.PReLU(2).weight.data)).toEqual([0.25, 0.25]);

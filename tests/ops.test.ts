@@ -7,6 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as k from '../lib/index.js';
 import { setPoolPoisoning } from '../lib/memory/storage-pool.js';
+import { setSmallPathEnabled } from '../lib/backend/small.js';
 import type { Tensor } from '../lib/index.js';
 import { OP_CASES, makeInputs, type OpCase } from './op-cases.js';
 import { expectClose } from './helpers.js';
@@ -39,13 +40,25 @@ function runOn(backend: k.BackendName, c: OpCase): RunResult {
   });
 }
 
+/** runOn('native') with every call crossing into the addon (the small-tensor path off). */
+function runOnAddon(c: OpCase): RunResult {
+  setSmallPathEnabled(false);
+  try {
+    return runOn('native', c);
+  } finally {
+    setSmallPathEnabled(true);
+  }
+}
+
 describe('parity: native vs reference (float32)', () => {
   it('the native addon is built and loads', () => {
     expect(k.isNativeAvailable()).toBe(true);
   });
-  for (const c of OP_CASES) {
-    it(c.name, () => {
-      const native = runOn('native', c);
+  // Each case twice on native: as ops run (small inputs on the small-tensor path) and with
+  // every kernel in the addon, so the native kernels stay tested on small cases too.
+  for (const [c, mode] of OP_CASES.flatMap((c) => [[c, 'small path on'], [c, 'addon only']] as const)) {
+    it(`${c.name} (${mode})`, () => {
+      const native = mode === 'addon only' ? runOnAddon(c) : runOn('native', c);
       const reference = runOn('reference', c);
       const { atol, rtol } = c.tol ?? { atol: 1e-5, rtol: 1e-4 };
       expect(native.output.shape).toEqual(reference.output.shape);

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import * as k from '../lib/index.js';
 import { emptyStoragePool, keep, nn, optim, ReleasedTensorError, storagePoolStats, tidy, type Tensor } from '../lib/index.js';
-import { setPoolPoisoning } from '../lib/memory/storage-pool.js';
+import { POOL_MIN_BYTES, setPoolPoisoning } from '../lib/memory/storage-pool.js';
 
 const backends: k.BackendName[] = k.isNativeAvailable() ? ['reference', 'native'] : ['reference'];
 
@@ -20,11 +20,24 @@ describe('tidy', () => {
   it('releases what the scope created: reading it afterwards throws naming the shape and tidy()', () => {
     let inner: Tensor | undefined;
     tidy(() => {
-      inner = k.ones([2, 3]).mul(2);
+      inner = k.ones([32, 32]).mul(2);
     });
     expect(() => inner!.data).toThrow(ReleasedTensorError);
-    expect(() => inner!.toArray()).toThrow(/tensor of shape \[2, 3\] was released when its tidy\(\) scope ended/);
+    expect(() => inner!.toArray()).toThrow(/tensor of shape \[32, 32\] was released when its tidy\(\) scope ended/);
     expect(() => inner!.add(1)).toThrow(ReleasedTensorError);
+  });
+
+  it(`leaves storage under ${POOL_MIN_BYTES} bytes to the garbage collector: not pooled, still readable after the scope`, () => {
+    emptyStoragePool();
+    let small: Tensor | undefined;
+    let large: Tensor | undefined;
+    tidy(() => {
+      small = k.ones([POOL_MIN_BYTES / 4 - 1]).mul(2); // float32: one element under the limit
+      large = k.ones([POOL_MIN_BYTES / 4]).mul(2);
+    });
+    expect(small!.data.every((v) => v === 2)).toBe(true);
+    expect(() => large!.data).toThrow(ReleasedTensorError);
+    expect(storagePoolStats().bytes).toBe(2 * POOL_MIN_BYTES); // ones() and mul()'s large arrays, none of the small
   });
 
   it('keeps returned tensors, also inside arrays and plain objects, and tensors made before the scope', () => {
@@ -37,6 +50,19 @@ describe('tidy', () => {
     expect(list[0].toArray()).toEqual([2, 4, 6]);
     expect(list[1].toArray()).toEqual([[1], [2], [3]]);
     expect(before.toArray()).toEqual([1, 2, 3]);
+  });
+
+  it('keep() of a small view of a large pooled buffer keeps the buffer (an LSTM layer’s hN)', () => {
+    const g = new k.Generator(5);
+    const [T, B, I, H] = [64, 1, 4, 16]; // packed [y | hN | cN]: (64 + 2) · 16 floats, over the pooling limit
+    const args = [k.randn([T, B, I], { generator: g }), k.zeros([B, H]), k.zeros([B, H])] as const;
+    const weights = { wIh: k.randn([4 * H, I], { generator: g }), wHh: k.randn([4 * H, H], { generator: g }), bIh: null, bHh: null };
+    const plain = k.rnnLayer('lstm', ...args, weights).hN.toArray();
+    let hN: Tensor | undefined;
+    tidy(() => {
+      hN = keep(k.rnnLayer('lstm', ...args, weights).hN);
+    });
+    expect(hN!.toArray()).toEqual(plain);
   });
 
   it('keeps tensors passed to keep(), and reshaped views share their fate with their storage', () => {
@@ -69,8 +95,8 @@ describe('tidy', () => {
   it('hands an inner scope’s result to the outer scope, which releases it unless it returns it too', () => {
     let fromInner: Tensor | undefined;
     const outerResult = tidy(() => {
-      fromInner = tidy(() => k.ones([4]).mul(3));
-      expect(fromInner.toArray()).toEqual([3, 3, 3, 3]);
+      fromInner = tidy(() => k.ones([1024]).mul(3));
+      expect(fromInner.data.every((v) => v === 3)).toBe(true);
       return tidy(() => k.ones([2]).add(1));
     });
     expect(() => fromInner!.data).toThrow(ReleasedTensorError);
@@ -103,24 +129,24 @@ describe('tidy', () => {
     emptyStoragePool();
     let first: Tensor | undefined;
     tidy(() => {
-      first = k.full([1000], 7);
+      first = k.full([1024], 7);
     });
-    expect(storagePoolStats()).toEqual({ arrays: 1, bytes: 4000 });
-    const next = k.zeros([1000]);
+    expect(storagePoolStats()).toEqual({ arrays: 1, bytes: 4096 });
+    const next = k.zeros([1024]);
     expect(storagePoolStats()).toEqual({ arrays: 0, bytes: 0 });
     expect(next.data.every((v) => v === 0)).toBe(true);
     expect(() => first!.data).toThrow(ReleasedTensorError);
-    expect(next.data.length).toBe(1000);
+    expect(next.data.length).toBe(1024);
   });
 
   it('drops pooled arrays that the next outermost scope did not reuse, and emptyStoragePool drops all', () => {
     emptyStoragePool();
-    tidy(() => void k.zeros([123]));
-    expect(storagePoolStats()).toEqual({ arrays: 1, bytes: 492 });
-    tidy(() => void k.zeros([7]));
-    expect(storagePoolStats()).toEqual({ arrays: 1, bytes: 28 });
-    tidy(() => void k.zeros([7]));
-    expect(storagePoolStats()).toEqual({ arrays: 1, bytes: 28 });
+    tidy(() => void k.zeros([1230]));
+    expect(storagePoolStats()).toEqual({ arrays: 1, bytes: 4920 });
+    tidy(() => void k.zeros([1100]));
+    expect(storagePoolStats()).toEqual({ arrays: 1, bytes: 4400 });
+    tidy(() => void k.zeros([1100]));
+    expect(storagePoolStats()).toEqual({ arrays: 1, bytes: 4400 });
     emptyStoragePool();
     expect(storagePoolStats()).toEqual({ arrays: 0, bytes: 0 });
   });

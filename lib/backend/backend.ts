@@ -42,11 +42,25 @@ export const UnaryOp = {
   erf: 11,
   expm1: 12,
   log1p: 13,
+  sin: 14,
+  cos: 15,
+  tan: 16,
+  sinh: 17,
+  cosh: 18,
+  rsqrt: 19,
+  floor: 20,
+  ceil: 21,
+  /** Round half to even, as torch.round. */
+  round: 22,
 } as const;
 /** A unary op code. */
 export type UnaryOpCode = (typeof UnaryOp)[keyof typeof UnaryOp];
 
-/** Elementwise binary ops. `pow` is `a ** b`; `maximum`/`minimum` propagate NaN. */
+/**
+ * Elementwise binary ops. `pow` is `a ** b`; `maximum`/`minimum` propagate NaN; `fmod` is C's
+ * fmod (the sign of a); `remainder` is Python's a % b (the sign of b). atan2 is float only;
+ * int32 fmod and remainder need a nonzero divisor (the op layer checks).
+ */
 export const BinaryOp = {
   add: 0,
   sub: 1,
@@ -55,6 +69,9 @@ export const BinaryOp = {
   pow: 4,
   maximum: 5,
   minimum: 6,
+  atan2: 7,
+  fmod: 8,
+  remainder: 9,
 } as const;
 /** A binary op code. */
 export type BinaryOpCode = (typeof BinaryOp)[keyof typeof BinaryOp];
@@ -80,6 +97,14 @@ export const ReduceOp = {
 /** A reduction op code. */
 export type ReduceOpCode = (typeof ReduceOp)[keyof typeof ReduceOp];
 
+/** Cumulative ops along one axis (cumsum, cumprod). Codes are shared with native/kernels/scan.h. */
+export const ScanOp = {
+  sum: 0,
+  prod: 1,
+} as const;
+/** A scan op code. */
+export type ScanOpCode = (typeof ScanOp)[keyof typeof ScanOp];
+
 /**
  * How two operands broadcast into an output of `shape`: for each output dim, the element
  * stride to step in `a` and in `b` (0 along a dim the operand broadcasts over).
@@ -89,6 +114,19 @@ export interface BroadcastPlan {
   shape: Int32Array;
   aStrides: Int32Array;
   bStrides: Int32Array;
+}
+
+/**
+ * Where batched matmul operands sit in their arrays when they are views: a[p] starts at
+ * aOffset + p·aBatchStride and its stored rows are lda elements apart (lda ≥ its stored row
+ * length: k, or m when transA); likewise b with bOffset and ldb (≥ n, or k when transB).
+ * Transposed and sliced views reach GEMM this way without a copy.
+ */
+export interface MatmulLayout {
+  aOffset: number;
+  bOffset: number;
+  lda: number;
+  ldb: number;
 }
 
 /**
@@ -153,8 +191,8 @@ export interface Backend {
 
   /**
    * out = op(a, b) elementwise with broadcasting. a, b and out share one dtype
-   * (float32, float64 or int32; int32 supports add, sub, mul, maximum, minimum and wraps on
-   * overflow).
+   * (float32, float64 or int32; int32 supports add, sub, mul, maximum, minimum, fmod and
+   * remainder, and wraps on overflow).
    * With `plan === null`, a.length and b.length are each either out.length or 1 (a scalar).
    */
   binary(op: BinaryOpCode, a: DataArray, b: DataArray, out: DataArray, plan: BroadcastPlan | null): void;
@@ -221,7 +259,8 @@ export interface Backend {
    * op(a[p]) is (m, k): a[p] is stored (m, k), or (k, m) when transA. op(b[p]) is (k, n):
    * b[p] is stored (k, n), or (n, k) when transB. a[p] starts at p·aBatchStride and b[p] at
    * p·bBatchStride (strides ≥ 0; 0 broadcasts one matrix over the batch); out is
-   * (batch, m, n) contiguous. k = 0 gives zeros.
+   * (batch, m, n) contiguous. k = 0 gives zeros. `layout` (optional) gives the operands'
+   * start offsets and row strides when they are views; omitted, both are dense from 0.
    */
   matmul(
     a: FloatArray,
@@ -235,6 +274,7 @@ export interface Backend {
     bBatchStride: number,
     transA: boolean,
     transB: boolean,
+    layout?: MatmulLayout,
   ): void;
 
   /**
@@ -389,6 +429,27 @@ export interface Backend {
 
   /** Backpropagation through time of rnnForward: every input gradient at once, overwritten. */
   rnnBackward(g: RnnGeometry, a: RnnBackwardArrays): void;
+
+  /**
+   * Cumulative sum or product along n of x seen as (outer, n, inner) into out (same shape):
+   * out[o, j, i] = x[o, 0, i] op … op x[o, j, i]. Float sums and products accumulate in double
+   * (as PyTorch's CPU kernels) and round once per output; int32 wraps.
+   */
+  scan(op: ScanOpCode, x: DataArray, out: DataArray, outer: number, n: number, inner: number): void;
+
+  /**
+   * Sorts each row of x (rows, n) ascending, or descending when `descending`, into values and
+   * indices (rows, n): indices are positions in the row. Stable (equal values keep index
+   * order in both directions); NaN sorts as the largest value; −0 equals +0. (PyTorch order.)
+   */
+  sort(x: DataArray, values: DataArray, indices: Int32Array, rows: number, n: number, descending: boolean): void;
+
+  /**
+   * The k largest (or smallest unless `largest`) values of each row of x (rows, n), best
+   * first, into values and indices (rows, k), 0 ≤ k ≤ n: the first k entries of `sort` with
+   * descending = largest.
+   */
+  topk(x: DataArray, values: DataArray, indices: Int32Array, rows: number, n: number, k: number, largest: boolean): void;
 
   /** Sets how many threads kernels may use (≥ 1). The reference backend is single-threaded. */
   setNumThreads(n: number): void;

@@ -9,7 +9,8 @@ import { BackendError } from '../errors.js';
 import type { Backend } from './backend.js';
 import { sep } from 'node:path';
 
-import { loadNativeAddon, NativeBackend, packageRoot, resolveNativeAddonPath } from './native.js';
+import { loadNativeAddon, packageRoot, resolveNativeAddonPath, type NativeBackend } from './native.js';
+import { SmallPathBackend } from './small.js';
 import { referenceBackend } from './reference/index.js';
 
 /** The names `setBackend` and `KILN_BACKEND` accept. */
@@ -25,7 +26,7 @@ function tryLoadNative(): NativeBackend | null {
   try {
     nativeAddonPath = resolveNativeAddonPath();
     const addon = loadNativeAddon();
-    native = new NativeBackend(addon, referenceBackend);
+    native = new SmallPathBackend(addon); // small tensors stay in TypeScript (small.ts)
     setHugePageAdvisor((data) => addon.adviseHugePages(data));
   } catch (err) {
     nativeLoadError = err instanceof Error ? err : new Error(String(err));

@@ -14,9 +14,11 @@ import type {
   BroadcastPlan,
   CompareOpCode,
   Conv2dGeometry,
+  MatmulLayout,
   Pool2dGeometry,
   ReduceOp,
   ReduceOpCode,
+  ScanOpCode,
   UnaryOpCode,
 } from './backend.js';
 import type {
@@ -77,6 +79,10 @@ export interface NativeAddon {
     bBatchStride: number,
     transA: boolean,
     transB: boolean,
+    aOffset: number,
+    bOffset: number,
+    lda: number,
+    ldb: number,
   ): void;
   /** Raw sgemm, row-major: c = alpha · op(a) · op(b) + beta · c; beta = 0 never reads c. */
   sgemm(
@@ -244,6 +250,9 @@ export interface NativeAddon {
   avgPool2dBackward(gy: Float32Array, gx: Float32Array, geometry: Int32Array, countIncludePad: boolean, divisorOverride: number): void;
   adaptiveAvgPool2d(x: Float32Array, y: Float32Array, planes: number, h: number, w: number, outH: number, outW: number): void;
   adaptiveAvgPool2dBackward(gy: Float32Array, gx: Float32Array, planes: number, h: number, w: number, outH: number, outW: number): void;
+  scan(op: ScanOpCode, x: Float32Array, out: Float32Array, outer: number, n: number, inner: number): void;
+  sort(x: Float32Array, values: Float32Array, indices: Int32Array, rows: number, n: number, descending: boolean): void;
+  topk(x: Float32Array, values: Float32Array, indices: Int32Array, rows: number, n: number, k: number, largest: boolean): void;
   /** RnnGeometry's fields, then RnnForwardArrays' in their declared order. */
   rnnForward(
     mode: RnnModeCode, reverse: boolean, steps: number, batch: number, inputSize: number, hiddenSize: number,
@@ -312,6 +321,9 @@ export function resolveNativeAddonPath(): string {
 export function loadNativeAddon(): NativeAddon {
   return createRequire(import.meta.url)(resolveNativeAddonPath()) as NativeAddon;
 }
+
+/** Dense matmul operands from element 0 (lda/ldb 0: the addon takes the dense row length). */
+const DENSE_LAYOUT: MatmulLayout = { aOffset: 0, bOffset: 0, lda: 0, ldb: 0 };
 
 /** Stands in for a state buffer (or class weights) a fused kernel does not use. */
 const NO_BUFFER = new Float32Array(0);
@@ -415,11 +427,13 @@ export class NativeBackend implements Backend {
     bBatchStride: number,
     transA: boolean,
     transB: boolean,
+    layout?: MatmulLayout,
   ): void {
     if (a instanceof Float32Array) {
-      this.addon.matmul(a, b as Float32Array, out as Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
+      const { aOffset, bOffset, lda, ldb } = layout ?? DENSE_LAYOUT;
+      this.addon.matmul(a, b as Float32Array, out as Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, aOffset, bOffset, lda, ldb);
     } else {
-      this.fallback.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
+      this.fallback.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, layout);
     }
   }
 
@@ -642,6 +656,21 @@ export class NativeBackend implements Backend {
       f.x, f.h0, f.c0, f.wIh, f.wHh, f.y, f.workspace, f.gy, f.ghN, f.gcN,
       f.gx, f.gh0, f.gc0, f.gwIh, f.gwHh, f.gbIh, f.gbHh,
     );
+  }
+
+  scan(op: ScanOpCode, x: DataArray, out: DataArray, outer: number, n: number, inner: number): void {
+    if (x instanceof Float32Array) this.addon.scan(op, x, out as Float32Array, outer, n, inner);
+    else this.fallback.scan(op, x, out, outer, n, inner);
+  }
+
+  sort(x: DataArray, values: DataArray, indices: Int32Array, rows: number, n: number, descending: boolean): void {
+    if (x instanceof Float32Array) this.addon.sort(x, values as Float32Array, indices, rows, n, descending);
+    else this.fallback.sort(x, values, indices, rows, n, descending);
+  }
+
+  topk(x: DataArray, values: DataArray, indices: Int32Array, rows: number, n: number, k: number, largest: boolean): void {
+    if (x instanceof Float32Array) this.addon.topk(x, values as Float32Array, indices, rows, n, k, largest);
+    else this.fallback.topk(x, values, indices, rows, n, k, largest);
   }
 
   setNumThreads(n: number): void {

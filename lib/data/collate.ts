@@ -1,7 +1,7 @@
 /**
  * defaultCollate: turns a list of samples into one batch, field by field.
  */
-import { allocate } from '../dtype.js';
+import { allocate, copyInto } from '../dtype.js';
 import { formatShape } from '../shape.js';
 import { stack } from '../ops/shape.js';
 import { Tensor } from '../tensor.js';
@@ -52,6 +52,6 @@ function stackTensors(tensors: readonly Tensor[]): Tensor {
   if (tensors.some((t) => t.dtype !== dtype || t.requiresGrad)) return stack(tensors);
   const size = tensors[0].numel;
   const out = allocate(dtype, tensors.length * size);
-  tensors.forEach((t, k) => out.set(t.data, k * size));
+  tensors.forEach((t, k) => copyInto(out, t.data, k * size));
   return new Tensor(out, [tensors.length, ...shape], dtype);
 }

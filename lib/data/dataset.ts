@@ -2,7 +2,7 @@
  * Datasets: the map-style Dataset (length + get(i)), IterableDataset, TensorDataset over
  * tensors that share their first dim, Subset, and the splits randomSplit and kFold.
  */
-import { allocate } from '../dtype.js';
+import { allocate, copyInto } from '../dtype.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { formatShape, numelOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -103,7 +103,7 @@ function rows(t: Tensor, indices: readonly number[], keepDim: boolean): Tensor {
   const inner = t.shape.slice(1);
   const size = numelOf(inner);
   const out = allocate(t.dtype, indices.length * size);
-  indices.forEach((row, k) => out.set(t.data.subarray(row * size, (row + 1) * size), k * size));
+  indices.forEach((row, k) => copyInto(out, t.data.subarray(row * size, (row + 1) * size), k * size));
   return new Tensor(out, keepDim ? [indices.length, ...inner] : inner, t.dtype);
 }
 

@@ -3,6 +3,7 @@
  * `torchvision.io.read_image(path).float() / max` and `torchvision.utils.save_image`.
  */
 import { readFileSync } from 'node:fs';
+import { type FloatArray } from '../dtype.js';
 import { PNG, type ColorType } from 'pngjs';
 import { writeFileAtomic } from '../io/safetensors.js';
 import { formatShape } from '../shape.js';
@@ -111,7 +112,7 @@ export function encodePng(image: Tensor, options: WritePngOptions = {}): Buffer 
   const interleaved = bitDepth === 8 ? new Uint8Array(c * h * w) : new Uint16Array(c * h * w); // (H, W, C)
   for (let ch = 0; ch < c; ch++) {
     for (let p = 0; p < h * w; p++) {
-      const v = image.data[ch * h * w + p];
+      const v = (image.data as FloatArray)[ch * h * w + p];
       if (Number.isNaN(v)) throw new DataError(`encodePng: the image has NaN at channel ${ch}, pixel ${p} (row ${Math.floor(p / w)}, column ${p % w})`);
       interleaved[p * c + ch] = Math.round(Math.min(Math.max(v, 0), 1) * max);
     }

@@ -3,7 +3,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { allocate, type DType } from '../dtype.js';
+import { allocate, asNumbers, type DType, type NumberArray } from '../dtype.js';
 import { formatShape, numelOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { DataError } from './errors.js';
@@ -17,6 +17,17 @@ const IDX_TYPES = {
   float: { code: 0x0d, bytes: 4, view: 'Float32' },
   double: { code: 0x0e, bytes: 8, view: 'Float64' },
 } as const;
+
+/** The IDX type each dtype is written as by default (int64 and 16-bit floats have none). */
+const DEFAULT_IDX_TYPES: Partial<Record<DType, IdxType>> = {
+  bool: 'ubyte',
+  uint8: 'ubyte',
+  int8: 'byte',
+  int16: 'short',
+  int32: 'int',
+  float32: 'float',
+  float64: 'double',
+};
 
 /** An IDX element type name. */
 export type IdxType = keyof typeof IDX_TYPES;
@@ -74,10 +85,11 @@ export function parseIdx(bytes: Uint8Array, source = 'IDX data', options: ReadId
     fail(`dims ${formatShape(shape)} of ${type} need ${expected} data bytes, found ${raw.length - header}${raw.length - header < expected ? ' (truncated)' : ''}`);
   }
   const dtype = options.dtype ?? (type === 'double' ? 'float64' : type === 'float' ? 'float32' : 'int32');
-  const out = allocate(dtype, numelOf(shape));
+  const direct = dtype !== 'int64' && dtype !== 'float16' && dtype !== 'bfloat16';
+  const out = direct ? (allocate(dtype, numelOf(shape)) as NumberArray) : new Float64Array(numelOf(shape));
   const get = view[`get${getter}`].bind(view) as (offset: number, littleEndian: boolean) => number;
   for (let i = 0; i < out.length; i++) out[i] = get(header + i * size, false);
-  return new Tensor(out, shape, dtype);
+  return direct ? new Tensor(out, shape, dtype) : new Tensor(out, shape, 'float64').to(dtype);
 }
 
 function gunzip(bytes: Uint8Array, source: string): Uint8Array {
@@ -105,7 +117,8 @@ export interface WriteIdxOptions {
  */
 export function writeIdx(path: string, x: Tensor, options: WriteIdxOptions = {}): void {
   if (x.ndim === 0 || x.ndim > 255) throw new DataError(`writeIdx: IDX holds 1 to 255 dims, got shape ${formatShape(x.shape)}`);
-  const type = options.type ?? ({ bool: 'ubyte', int32: 'int', float32: 'float', float64: 'double' } as const)[x.dtype];
+  const type = options.type ?? DEFAULT_IDX_TYPES[x.dtype];
+  if (type === undefined) throw new DataError(`writeIdx: IDX has no ${x.dtype} type; convert the tensor (e.g. .int() or .float()) or pass options.type`);
   const { code, bytes: size, view: setter } = IDX_TYPES[type];
   const header = 4 + 4 * x.ndim;
   const raw = new Uint8Array(header + x.numel * size);
@@ -113,7 +126,8 @@ export function writeIdx(path: string, x: Tensor, options: WriteIdxOptions = {})
   raw.set([0, 0, code, x.ndim]);
   x.shape.forEach((s, i) => view.setUint32(4 + 4 * i, s, false));
   const set = view[`set${setter}`].bind(view) as (offset: number, value: number, littleEndian: boolean) => void;
-  for (let i = 0; i < x.numel; i++) set(header + i * size, x.data[i], false);
+  const values = asNumbers(x.dtype === 'float16' || x.dtype === 'bfloat16' ? x.float().data : x.data);
+  for (let i = 0; i < x.numel; i++) set(header + i * size, values[i], false);
   const gzip = options.gzip ?? path.endsWith('.gz');
   writeFileSync(path, gzip ? gzipSync(raw) : raw);
 }

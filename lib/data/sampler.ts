@@ -4,6 +4,7 @@
  * generator makes the whole sequence of epochs reproducible.
  */
 import { defaultGenerator, type Generator } from '../random.js';
+import { asNumbers } from '../dtype.js';
 import { Tensor } from '../tensor.js';
 import { randperm } from './dataset.js';
 import { DataError } from './errors.js';
@@ -97,7 +98,7 @@ export class WeightedRandomSampler implements Sampler {
   private readonly generator: Generator;
 
   constructor(weights: ArrayLike<number> | Tensor, numSamples: number, private readonly options: WeightedRandomSamplerOptions = {}) {
-    this.weights = Float64Array.from(weights instanceof Tensor ? weights.data : weights);
+    this.weights = Float64Array.from(weights instanceof Tensor ? asNumbers(weights.data) : weights);
     if (this.weights.some((w) => !(w >= 0) || w === Infinity)) throw new DataError('WeightedRandomSampler: weights must be finite and non-negative');
     this.cumulative = new Float64Array(this.weights.length);
     this.weights.reduce((sum, w, i) => (this.cumulative[i] = sum + w), 0);
@@ -161,7 +162,7 @@ export interface BalancedSamplerOptions {
  * Example: `new data.DataLoader(ds, { batchSize: 64, sampler: data.balancedSampler(labels) })`.
  */
 export function balancedSampler(labels: ArrayLike<number> | Tensor, options: BalancedSamplerOptions = {}): Sampler {
-  const byClass = groupByClass(labels instanceof Tensor ? labels.data : labels);
+  const byClass = groupByClass(labels instanceof Tensor ? asNumbers(labels.data) : labels);
   const sizes = byClass.map((c) => c.length);
   const target = options.mode === 'under' ? Math.min(...sizes) : Math.max(...sizes);
   const generator = options.generator ?? defaultGenerator;

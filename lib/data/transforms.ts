@@ -4,6 +4,7 @@
  * seeded generator reproduces the augmentation. Outputs are new float32 tensors.
  */
 import { defaultGenerator, type Generator } from '../random.js';
+import { type FloatArray } from '../dtype.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import type { Dataset } from './dataset.js';
@@ -33,7 +34,7 @@ function image(x: Tensor, where: string): Image {
   if (x.ndim !== 3 || (x.dtype !== 'float32' && x.dtype !== 'float64')) {
     throw new DataError(`${where}: expects a (C, H, W) float tensor, got ${x.dtype} of shape ${formatShape(x.shape)}`);
   }
-  return { c: x.shape[0], h: x.shape[1], w: x.shape[2], data: x.data };
+  return { c: x.shape[0], h: x.shape[1], w: x.shape[2], data: x.data as FloatArray };
 }
 
 function output(c: number, h: number, w: number, data: Float32Array): Tensor {

@@ -3,6 +3,7 @@
  * and model outputs given as scores per class (N, K) or as predicted labels (N).
  */
 import { Tensor } from '../tensor.js';
+import { asNumbers } from '../dtype.js';
 import { formatShape } from '../shape.js';
 import { EvaluationError } from './errors.js';
 
@@ -13,7 +14,7 @@ export type Labels = Tensor | ArrayLike<number>;
 export function valuesOf(op: string, name: string, values: Labels): ArrayLike<number> {
   if (!(values instanceof Tensor)) return values;
   if (values.ndim !== 1) throw new EvaluationError(`${op}: ${name} must be 1-D (one value per sample), got shape ${formatShape(values.shape)}`);
-  return values.data;
+  return asNumbers(values.data);
 }
 
 /**

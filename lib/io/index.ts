@@ -32,7 +32,8 @@ export function saveStateDict(path: string, source: StateDictSource, metadata: R
 
 /**
  * Loads a state dict saved by saveStateDict (or by PyTorch's safetensors), for
- * `module.loadStateDict(...)`.
+ * `module.loadStateDict(...)`. Tensors keep the file's dtypes (F16 → float16, I64 → int64, …);
+ * loadStateDict converts them to the module's (a float16 checkpoint into float32 parameters).
  *
  * Example: `model.loadStateDict(io.loadStateDict('model.safetensors'))`.
  */

@@ -3,8 +3,9 @@
  * header length N, N bytes of UTF-8 JSON describing each tensor (`dtype`, `shape`,
  * `data_offsets` into the data section) plus an optional `__metadata__` map of strings, then
  * the raw little-endian tensor data. kiln writes what the reference implementation writes:
- * the header padded with spaces to a multiple of 8 bytes, tensors stored by descending dtype
- * alignment then name, back to back, so Python's `safetensors` reads kiln files directly.
+ * the header padded with spaces to a multiple of 8 bytes, tensors stored in its dtype order
+ * (WRITE_RANK) then by name, back to back, so a file is byte for byte what
+ * `safetensors.torch.save_file` writes for the same tensors, and Python reads kiln files directly.
  * Reading checks every field and names what is wrong in a corrupt or truncated file.
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
@@ -27,14 +28,31 @@ export interface SafetensorsContents {
   metadata: Record<string, string>;
 }
 
-/** kiln dtype ↔ safetensors dtype code and element size in bytes. */
+/**
+ * kiln dtype ↔ safetensors dtype code and element size in bytes. Every safetensors dtype
+ * PyTorch writes for CPU tensors has a kiln dtype of the same bits (F16 and BF16 stay 16-bit
+ * patterns, I64 stays int64), so a file round-trips bit for bit.
+ */
 const CODES: Record<DType, { code: string; bytes: number }> = {
   float64: { code: 'F64', bytes: 8 },
   float32: { code: 'F32', bytes: 4 },
+  float16: { code: 'F16', bytes: 2 },
+  bfloat16: { code: 'BF16', bytes: 2 },
+  int64: { code: 'I64', bytes: 8 },
   int32: { code: 'I32', bytes: 4 },
+  int16: { code: 'I16', bytes: 2 },
+  int8: { code: 'I8', bytes: 1 },
+  uint8: { code: 'U8', bytes: 1 },
   bool: { code: 'BOOL', bytes: 1 },
 };
 const DTYPE_OF_CODE = new Map(Object.entries(CODES).map(([dtype, { code }]) => [code, dtype as DType]));
+
+/**
+ * The order of the reference implementation's Dtype enum, which its writer sorts tensors by
+ * (descending, then by name): wider types first, and within one width I64 before F64, F32
+ * before I32, BF16 before F16 before I16, I8 before U8 before BOOL.
+ */
+const WRITE_RANK: Record<DType, number> = { bool: 0, uint8: 1, int8: 2, int16: 3, float16: 4, bfloat16: 5, int32: 6, float32: 7, float64: 8, int64: 9 };
 
 /** The largest header kiln accepts (the reference implementation's limit). */
 const MAX_HEADER_BYTES = 100_000_000;
@@ -56,8 +74,8 @@ export function serialize(tensors: Record<string, Tensor>, metadata: Record<stri
     if (typeof value !== 'string') throw new SafetensorsError(`serialize: metadata '${key}' must be a string, got ${typeof value}`);
   }
   const names = Object.keys(tensors).sort((a, b) => {
-    const bySize = CODES[tensors[b].dtype].bytes - CODES[tensors[a].dtype].bytes;
-    return bySize !== 0 ? bySize : a < b ? -1 : a > b ? 1 : 0;
+    const byDtype = WRITE_RANK[tensors[b].dtype] - WRITE_RANK[tensors[a].dtype];
+    return byDtype !== 0 ? byDtype : a < b ? -1 : a > b ? 1 : 0;
   });
   const header: Record<string, unknown> = Object.keys(metadata).length > 0 ? { __metadata__: metadata } : {};
   let offset = 0;
@@ -151,7 +169,7 @@ function checkEntry(name: string, value: unknown, fail: (why: string) => never):
   if (value === null || typeof value !== 'object') fail(`${where}: the entry is not an object`);
   const { dtype: code, shape, data_offsets: offsets } = value as Record<string, unknown>;
   const dtype = DTYPE_OF_CODE.get(code as string);
-  if (dtype === undefined) fail(`${where}: dtype ${JSON.stringify(code)} is not one kiln reads (F32, F64, I32, BOOL)`);
+  if (dtype === undefined) fail(`${where}: dtype ${JSON.stringify(code)} is not one kiln reads (${[...DTYPE_OF_CODE.keys()].join(', ')})`);
   if (!Array.isArray(shape) || !shape.every(isSize)) fail(`${where}: shape ${JSON.stringify(shape)} is not a list of sizes`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isSize)) {
     fail(`${where}: data_offsets ${JSON.stringify(offsets)} is not a pair [begin, end] of byte offsets`);
@@ -178,7 +196,7 @@ function checkLayout(entries: Entry[], dataLength: number, fail: (why: string) =
 
 function readTensor(e: Entry, data: Uint8Array, fail: (why: string) => never): Tensor {
   const out = allocate(e.dtype, numelOf(e.shape));
-  new Uint8Array(out.buffer).set(data.subarray(e.begin, e.end));
+  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(data.subarray(e.begin, e.end));
   if (e.dtype === 'bool') {
     const bad = out.findIndex((v) => v > 1);
     if (bad >= 0) fail(`tensor '${e.name}' is BOOL but element ${bad} is the byte ${out[bad]}, not 0 or 1`);

@@ -11,7 +11,7 @@
  */
 import type { DataArray } from '../dtype.js';
 import { KilnError } from '../errors.js';
-import { endOutermostScope, givePooled } from './storage-pool.js';
+import { endOutermostScope, givePooled, isPoolable } from './storage-pool.js';
 
 /** The arrays allocated while one tidy() call runs. */
 interface Scope {
@@ -21,9 +21,9 @@ interface Scope {
 const scopes: Scope[] = [];
 const escaped = new WeakSet<ArrayBufferLike>();
 
-/** Anything with storage: a Tensor (kiln-internal view of it, to avoid an import cycle). */
+/** Anything with storage: a Tensor (kiln-internal view of it, to avoid an import cycle). Views share their base's storage. */
 interface HasStorage {
-  readonly data: DataArray;
+  readonly storage: DataArray;
 }
 
 /** kiln-internal: allocate() reports each new array here; recorded when a scope is open. */
@@ -32,13 +32,17 @@ export function trackAllocation(array: DataArray): void {
 }
 
 /**
- * Keeps a tensor's storage alive past every enclosing tidy() scope (it is left to the garbage
+ * Keeps a tensor's storage (shared with all its views) alive past every enclosing tidy() scope (it is left to the garbage
  * collector, as storage outside tidy() always is). Returns the tensor.
  *
  * Example: `tidy(() => { history.push(keep(model.forward(x))); })`.
  */
 export function keep<T extends HasStorage>(tensor: T): T {
-  escaped.add(tensor.data.buffer);
+  // Nothing to mark when no scope is open (none can release it), or when the whole buffer is
+  // too small to be recorded by one (a small view of a large buffer still marks the buffer).
+  if (scopes.length === 0) return tensor;
+  const buffer = tensor.storage.buffer;
+  if (isPoolable(buffer.byteLength)) escaped.add(buffer);
   return tensor;
 }
 
@@ -106,9 +110,9 @@ function storageOf(value: unknown, found = new Set<ArrayBufferLike>(), seen = ne
   if (typeof value !== 'object' || value === null || seen.has(value)) return found;
   seen.add(value);
   if (isTensorLike(value)) {
-    found.add(value.data.buffer);
+    found.add(value.storage.buffer);
     const grad = (value as { grad?: unknown }).grad;
-    if (isTensorLike(grad)) found.add(grad.data.buffer);
+    if (isTensorLike(grad)) found.add(grad.storage.buffer);
     return found;
   }
   if (Array.isArray(value)) for (const item of value) storageOf(item, found, seen);
@@ -117,5 +121,5 @@ function storageOf(value: unknown, found = new Set<ArrayBufferLike>(), seen = ne
 }
 
 function isTensorLike(value: unknown): value is HasStorage {
-  return typeof value === 'object' && value !== null && ArrayBuffer.isView((value as { data?: unknown }).data);
+  return typeof value === 'object' && value !== null && ArrayBuffer.isView((value as { storage?: unknown }).storage);
 }

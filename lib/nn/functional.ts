@@ -9,7 +9,7 @@
  * const y = F.gelu(randn([2, 3]));
  * ```
  */
-import { DTypeError, ShapeError } from '../errors.js';
+import { ShapeError } from '../errors.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { formatShape, normalizeDim, numelOf, sameShape } from '../shape.js';
@@ -38,6 +38,7 @@ import {
   where,
 } from '../ops/elementwise.js';
 import { indexSelect } from '../ops/index.js';
+import { int32Indices } from '../ops/indices.js';
 import { matmulTransposed } from '../ops/matmul.js';
 import { amax, mean } from '../ops/reduce.js';
 import { reshape, unsqueeze } from '../ops/shape.js';
@@ -95,14 +96,14 @@ export function bilinear(x1: Tensor, x2: Tensor, weight: Tensor, bias: Tensor | 
  * Rows of `weight` picked by integer indices: a lookup table. Rows at paddingIdx receive no
  * gradient.
  *
- * Args: indices (int32, any shape); weight (num, dim); paddingIdx (negative counts from the end).
+ * Args: indices (int32 or int64, any shape); weight (num, dim); paddingIdx (negative counts from the end).
  *
  * Shape: indices (…) → (…, dim).
  *
  * Example: `embedding(tensor([[0, 2]], { dtype: 'int32' }), weight)` has shape [1, 2, dim].
  */
-export function embedding(indices: Tensor, weight: Tensor, paddingIdx?: number): Tensor {
-  if (indices.dtype !== 'int32') throw new DTypeError(`embedding: indices must be int32, got ${indices.dtype}`);
+export function embedding(anyIndices: Tensor, weight: Tensor, paddingIdx?: number): Tensor {
+  const indices = int32Indices('embedding', 'indices', anyIndices);
   if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be (num, dim), got ${formatShape(weight.shape)}`);
   const rows = indexSelect(weight, 0, reshape(indices, [-1]));
   const out = reshape(rows, [...indices.shape, weight.shape[1]]);

@@ -13,10 +13,11 @@
  * ```
  */
 import { DTypeError, ShapeError } from '../errors.js';
+import { isFloatingPoint } from '../dtype.js';
 import { tensor } from '../ops/creation.js';
 import { abs, add, clamp, eq, exp, gt, log, lt, mul, neg, relu, sqrt, square, sub, where } from '../ops/elementwise.js';
 import { gather } from '../ops/index.js';
-import { checkClassTargets, classWeights, crossEntropyBlock, softmaxCrossEntropy } from '../ops/loss.js';
+import { checkClassTargets, classTargets, classWeights, crossEntropyBlock, softmaxCrossEntropy } from '../ops/loss.js';
 import { sum } from '../ops/reduce.js';
 import { logSoftmax } from '../ops/softmax.js';
 import { formatShape, sameShape } from '../shape.js';
@@ -75,16 +76,19 @@ function weightedCount(target: Tensor, weight: ArrayLike<number> | null, ignoreI
 }
 
 /**
- * Cross-entropy between logits and targets, as F.cross_entropy: class indices (int32) or
- * class probabilities (a float tensor shaped like the input).
+ * Cross-entropy between logits and targets, as F.cross_entropy: class indices (int32 or
+ * int64) or class probabilities (a float tensor shaped like the input).
  *
- * Args: input: logits (N, C), (N, C, d1, ...) or (C); target: int32 (N), (N, d1, ...) or
- * (), or probabilities of the input's shape. With class indices the mean divides by the
- * summed weights of the non-ignored targets; with probabilities, by the number of samples.
+ * Args: input: logits (N, C), (N, C, d1, ...) or (C); target: int32 or int64 (N),
+ * (N, d1, ...) or (), or probabilities of the input's shape. With class indices the mean
+ * divides by the summed weights of the non-ignored targets; with probabilities, by the number
+ * of samples. Float targets of another shape are an error naming their dtype and shape.
  * Example: `F.crossEntropy(logits, labels, { labelSmoothing: 0.1 })`.
  */
-export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
-  if (target.dtype !== 'int32') return crossEntropyProbabilities(input, target, options);
+export function crossEntropy(input: Tensor, classOrProbabilityTarget: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  const isProbabilities = isFloatingPoint(classOrProbabilityTarget.dtype) && sameShape(classOrProbabilityTarget.shape, input.shape);
+  if (isProbabilities) return crossEntropyProbabilities(input, classOrProbabilityTarget, options);
+  const target = classTargets('crossEntropy', classOrProbabilityTarget);
   const ignoreIndex = options.ignoreIndex ?? -100;
   const losses = softmaxCrossEntropy(input, target, { ...options, ignoreIndex });
   const weight = classWeights('crossEntropy', options.weight ?? null, input, input.shape[input.ndim === 1 ? 0 : 1]);
@@ -110,11 +114,12 @@ function crossEntropyProbabilities(input: Tensor, target: Tensor, options: Cross
 /**
  * Negative log-likelihood of log-probabilities, as F.nll_loss: loss = −w[t]·input[t].
  *
- * Args: input: log-probabilities (N, C), (N, C, d1, ...) or (C); target: int32 class indices.
+ * Args: input: log-probabilities (N, C), (N, C, d1, ...) or (C); target: int32 or int64 class indices.
  * Example: `F.nllLoss(logSoftmax(logits, 1), labels)`.
  */
-export function nllLoss(input: Tensor, target: Tensor, options: Omit<CrossEntropyOptions, 'labelSmoothing'> = {}): Tensor {
+export function nllLoss(input: Tensor, classTarget: Tensor, options: Omit<CrossEntropyOptions, 'labelSmoothing'> = {}): Tensor {
   const op = 'nllLoss';
+  const target = classTargets(op, classTarget);
   const block = crossEntropyBlock(op, input, target);
   const ignoreIndex = options.ignoreIndex ?? -100;
   checkClassTargets(op, target, block.n, ignoreIndex);
@@ -215,8 +220,9 @@ export interface MultiMarginOptions extends ReductionOptions {
 }
 
 /** Per sample: Σ_{j ≠ y} w_y·max(0, margin − x_y + x_j)^p, input (N, C) or (C). */
-function marginSums(op: string, input: Tensor, target: Tensor, margin: number, p: 1 | 2, weight: Tensor | null): Tensor {
+function marginSums(op: string, input: Tensor, classTarget: Tensor, margin: number, p: 1 | 2, weight: Tensor | null): Tensor {
   if (input.ndim !== 1 && input.ndim !== 2) throw new ShapeError(`${op}: input must be (N, C) or (C), got ${formatShape(input.shape)}`);
+  const target = classTargets(op, classTarget);
   const block = crossEntropyBlock(op, input, target);
   checkClassTargets(op, target, block.n, -1);
   const w = classWeights(op, weight, input, block.n);
@@ -232,7 +238,7 @@ function marginSums(op: string, input: Tensor, target: Tensor, margin: number, p
 /**
  * Multi-class margin loss, as F.multi_margin_loss: Σ_{j ≠ y} w_y·max(0, margin − x_y + x_j)^p / C.
  *
- * Args: input: scores (N, C) or (C); target: int32 class indices (N) or ().
+ * Args: input: scores (N, C) or (C); target: int32 or int64 class indices (N) or ().
  * Example: `F.multiMarginLoss(scores, labels)`.
  */
 export function multiMarginLoss(input: Tensor, target: Tensor, options: MultiMarginOptions = {}): Tensor {

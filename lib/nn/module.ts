@@ -15,7 +15,8 @@
  */
 import { KilnError } from '../errors.js';
 import type { DType } from '../dtype.js';
-import { isFloat } from '../dtype.js';
+import { isFloat, isFloatingPoint } from '../dtype.js';
+import { amax, amin } from '../ops/reduce.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { cast } from '../ops/cast.js';
 import { formatShape, sameShape } from '../shape.js';
@@ -51,6 +52,27 @@ export class Parameter extends Tensor {
  */
 export class StateDictError extends KilnError {
   override name = 'StateDictError';
+}
+
+/** The dtype kinds loadStateDict converts between: a source converts into a target of its kind. */
+const kindOf = (dtype: DType): 'float' | 'integer' | 'bool' => (isFloatingPoint(dtype) ? 'float' : dtype === 'bool' ? 'bool' : 'integer');
+
+/**
+ * Why `source` cannot be copied into `target` by loadStateDict, or null when it can: floats
+ * convert to any float dtype (a float16 checkpoint into float32 parameters), integers to any
+ * integer dtype whose range holds every value (int64 num_batches_tracked into int32), bool to
+ * bool. Across kinds (a float into an integer buffer) nothing is converted.
+ */
+function dtypeProblem(source: Tensor, target: Tensor): string | null {
+  if (source.dtype === target.dtype) return null;
+  const [from, to] = [kindOf(source.dtype), kindOf(target.dtype)];
+  if (from !== to) return `the state dict holds ${source.dtype}, the model ${target.dtype}; kiln converts float to float and integer to integer only`;
+  if (from !== 'integer' || source.numel === 0) return null;
+  const [lo, hi] = [noGrad(() => amin(source).itemBigInt()), noGrad(() => amax(source).itemBigInt())];
+  const converted = noGrad(() => source.to(target.dtype));
+  const [clo, chi] = [noGrad(() => amin(converted).itemBigInt()), noGrad(() => amax(converted).itemBigInt())];
+  if (lo !== clo || hi !== chi) return `${source.dtype} values in [${lo}, ${hi}] do not fit the model's ${target.dtype}`;
+  return null;
 }
 
 /** What loadStateDict() found: module keys absent from the dict, dict keys the module lacks. */
@@ -401,6 +423,11 @@ export class Module {
    * - options.strict: default true; missing or unexpected keys are then an error. Shape
    *   mismatches are always an error.
    *
+   * dtypes are converted as PyTorch's copy_ converts them, within a kind: float16, bfloat16,
+   * float64 into float32 parameters (or any float into any float), int64 into int32 buffers
+   * when every value fits (any integer into any integer). A float into an integer buffer (or
+   * the reverse, or bool) is a StateDictError naming the key.
+   *
    * Returns the missing keys (module entries the dict lacks) and unexpected keys (dict entries
    * the module lacks). Throws StateDictError naming all of them and every size mismatch.
    *
@@ -421,6 +448,9 @@ export class Module {
           `size mismatch for ${key}: copying a tensor of shape ${formatShape(source.shape)} from the state dict, ` +
             `the shape in the current model is ${formatShape(target.shape)}`,
         );
+      } else if (source !== undefined) {
+        const problem = dtypeProblem(source, target);
+        if (problem !== null) problems.push(`dtype mismatch for ${key}: ${problem}`);
       }
     }
     if (problems.length > 0) {
@@ -428,7 +458,7 @@ export class Module {
     }
     for (const [key, target] of Object.entries(own)) {
       const source = state[key];
-      if (source !== undefined) target.copy_(source);
+      if (source !== undefined) noGrad(() => target.copy_(source));
     }
     return { missingKeys, unexpectedKeys };
   }

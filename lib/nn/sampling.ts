@@ -16,6 +16,7 @@
  * ```
  */
 import { noGrad } from '../autograd/grad-mode.js';
+import { asNumbers } from '../dtype.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
 
@@ -39,7 +40,7 @@ export interface GenerateOptions {
 /** The logits of one step as plain numbers, checked to be 1-D. */
 function logitsOf(t: Tensor): Float64Array {
   if (t.ndim !== 1) throw new RangeError(`sampling: the model must return logits of shape (V), got [${t.shape.join(', ')}]`);
-  return Float64Array.from(t.data);
+  return Float64Array.from(asNumbers(t.data));
 }
 
 /** log softmax of v, computed stably. */

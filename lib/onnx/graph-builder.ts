@@ -28,15 +28,17 @@ export const str = (value: string): Attribute => ({ type: 'string', value });
 /** A STRINGS attribute. Example: `{ activations: strs(['Tanh']) }`. */
 export const strs = (value: readonly string[]): Attribute => ({ type: 'strings', value });
 
-/** The ONNX element type of a kiln dtype (float64 is not exported: kiln's ONNX graphs are float32). */
+/** The ONNX element type of a kiln dtype: float32 values, int32 / int64 indices (kiln's ONNX graphs compute in float32). */
 export function onnxElemType(dtype: Tensor['dtype'], what: string): number {
   switch (dtype) {
     case 'float32':
       return DataType.FLOAT;
     case 'int32':
       return DataType.INT32;
+    case 'int64':
+      return DataType.INT64;
     default:
-      throw new OnnxError(`onnx.export: ${what} has dtype ${dtype}; ONNX export supports float32 values and int32 indices (cast the model with model.float())`);
+      throw new OnnxError(`onnx.export: ${what} has dtype ${dtype}; ONNX export supports float32 values and int32 / int64 indices (cast the model with model.float())`);
   }
 }
 
@@ -61,11 +63,11 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Adds a float32 or int32 tensor as an initializer and returns its (unique) name. */
+  /** Adds a float32, int32 or int64 tensor as an initializer and returns its (unique) name. */
   initializer(base: string, t: Tensor): string {
     const name = this.uniqueName(base);
     const elemType = onnxElemType(t.dtype, `tensor '${base}'`);
-    const data = t.data as Float32Array | Int32Array;
+    const data = t.data as Float32Array | Int32Array | BigInt64Array;
     const raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice();
     this.initializers.push({ name, dims: [...t.shape], data_type: elemType, raw_data: raw });
     return name;

@@ -1,6 +1,7 @@
 /**
- * TensorProto ↔ kiln Tensor for the importer: float data becomes float32, integer data int32
- * (kiln has no int64; values outside int32 are rejected), bool becomes bool.
+ * TensorProto → kiln Tensor for the importer: float data becomes float32, integer data int32
+ * (kiln's index dtype for shapes, axes and token ids; values outside int32 are rejected),
+ * bool becomes bool.
  */
 import { Tensor } from '../tensor.js';
 import { formatShape } from '../shape.js';

@@ -2,15 +2,19 @@
  * Creating tensors: from nested arrays or typed arrays, constant fills, ranges, identity,
  * and seedable random tensors.
  */
-import { allocate, dtypeOf, type DataArray, type DType } from '../dtype.js';
+import { allocate, dtypeOf, isHalf, type DataArray, type DType, type NumberArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { checkShape, formatShape, numelOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { convertInto, storedElement } from './cast.js';
 
 /** Options every creation function takes. */
 export interface CreateOptions {
-  /** Element type; float32 unless the input says otherwise (a typed array, booleans). */
+  /**
+   * Element type; float32 unless the input says otherwise (a typed array, booleans, bigints).
+   * kiln's default integer type is int32 (PyTorch's is int64): ask for int64 by name.
+   */
   dtype?: DType;
   /** Make the result a leaf that collects a gradient. Default false. */
   requiresGrad?: boolean;
@@ -22,8 +26,26 @@ export interface RandomOptions extends CreateOptions {
   generator?: Generator;
 }
 
-/** Nested arrays of numbers or booleans, as accepted by `tensor()`. */
-export type NestedArray = number | boolean | readonly NestedArray[];
+/** Nested arrays of numbers, booleans or bigints (exact int64 values), as accepted by `tensor()`. */
+export type NestedArray = number | boolean | bigint | readonly NestedArray[];
+
+/**
+ * Storage of `dtype` holding `values` (numbers, or bigints for exact int64), converted as
+ * cast() converts: rounded to nearest even for float16/bfloat16, truncated for integers.
+ */
+function storageOf(dtype: DType, values: ArrayLike<number | bigint>): DataArray {
+  const n = values.length;
+  const out = allocate(dtype, n);
+  if (out instanceof BigInt64Array && Array.prototype.some.call(values, (v) => typeof v === 'bigint')) {
+    for (let i = 0; i < n; i++) out[i] = BigInt.asIntN(64, BigInt(values[i]));
+  } else if (dtype === 'int64' || isHalf(dtype)) {
+    convertInto(Float64Array.from(values as ArrayLike<number>, Number), 'float64', out, dtype);
+  } else {
+    const o = out as NumberArray;
+    for (let i = 0; i < n; i++) o[i] = Number(values[i]);
+  }
+  return out;
+}
 
 function finish(data: DataArray, shape: readonly number[], dtype: DType, options: CreateOptions): Tensor {
   const t = new Tensor(data, shape, dtype);
@@ -47,14 +69,18 @@ export function tensor(data: NestedArray | DataArray, options: CreateOptions & {
       throw new ShapeError(`tensor: shape ${formatShape(shape)} needs ${numelOf(shape)} elements, the array has ${source.length}`);
     }
     const out = allocate(dtype, source.length);
-    out.set(source);
+    convertInto(source, source instanceof Uint16Array ? dtype : dtypeOf(source), out, dtype);
     return finish(out, shape, dtype, options);
   }
   const shape = inferShape(data);
-  const flat: (number | boolean)[] = [];
-  flattenInto(data, shape, 0, flat, '');
-  const dtype = options.dtype ?? (typeof flat[0] === 'boolean' ? 'bool' : 'float32');
-  const out = allocate(dtype, flat.length);
+  const flat: (number | boolean | bigint)[] = [];
+  flattenInto(data, shape, 0, flat, []);
+  const dtype = options.dtype ?? (typeof flat[0] === 'boolean' ? 'bool' : typeof flat[0] === 'bigint' ? 'int64' : 'float32');
+  if (dtype !== 'int64' && flat.some((v) => typeof v === 'bigint')) {
+    throw new DTypeError(`tensor: bigint elements need dtype int64, got ${dtype}`);
+  }
+  if (dtype === 'int64' || isHalf(dtype)) return finish(storageOf(dtype, flat.map((v) => (typeof v === 'boolean' ? Number(v) : v))), shape, dtype, options);
+  const out = allocate(dtype, flat.length) as NumberArray;
   for (let i = 0; i < flat.length; i++) out[i] = Number(flat[i]);
   return finish(out, shape, dtype, options);
 }
@@ -70,20 +96,32 @@ function inferShape(data: NestedArray): number[] {
   return shape;
 }
 
-function flattenInto(data: NestedArray, shape: number[], depth: number, out: (number | boolean)[], path: string): void {
+/**
+ * Appends the numbers of `data` (depth `depth` of a tensor of `shape`) to `out`. `index` holds
+ * the position being read, turned into `data[1][0]` only for an error message.
+ */
+function flattenInto(data: NestedArray, shape: number[], depth: number, out: (number | boolean | bigint)[], index: number[]): void {
   if (depth === shape.length) {
-    if (typeof data !== 'number' && typeof data !== 'boolean') {
-      throw new ShapeError(`tensor: expected a number at data${path}, got ${Array.isArray(data) ? 'an array' : typeof data}`);
+    if (typeof data !== 'number' && typeof data !== 'boolean' && typeof data !== 'bigint') {
+      throw new ShapeError(`tensor: expected a number at data${formatIndex(index, depth)}, got ${Array.isArray(data) ? 'an array' : typeof data}`);
     }
     out.push(data);
     return;
   }
   if (!Array.isArray(data) || data.length !== shape[depth]) {
     throw new ShapeError(
-      `tensor: nested arrays are not rectangular: data${path} has ${Array.isArray(data) ? data.length : 'no'} entries, expected ${shape[depth]} (shape ${formatShape(shape)})`,
+      `tensor: nested arrays are not rectangular: data${formatIndex(index, depth)} has ${Array.isArray(data) ? data.length : 'no'} entries, expected ${shape[depth]} (shape ${formatShape(shape)})`,
     );
   }
-  for (let i = 0; i < data.length; i++) flattenInto(data[i], shape, depth + 1, out, `${path}[${i}]`);
+  for (let i = 0; i < data.length; i++) {
+    index[depth] = i;
+    flattenInto(data[i], shape, depth + 1, out, index);
+  }
+}
+
+/** The first `depth` entries of `index` as `[1][0]`. */
+function formatIndex(index: readonly number[], depth: number): string {
+  return index.slice(0, depth).map((i) => `[${i}]`).join('');
 }
 
 /** A tensor of `shape` filled with `value`. Example: `full([2, 2], 7)`. */
@@ -91,7 +129,7 @@ export function full(shape: readonly number[], value: number, options: CreateOpt
   checkShape(shape, 'full');
   const dtype = options.dtype ?? 'float32';
   const data = allocate(dtype, numelOf(shape));
-  if (value !== 0) data.fill(value);
+  if (value !== 0) data.fill(storedElement(value, dtype) as never); // a bigint exactly when data is int64 storage
   return finish(data, [...shape], dtype, options);
 }
 
@@ -127,28 +165,28 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
   }
   const n = Math.max(0, Math.ceil((to - from) / step));
   const dtype = options.dtype ?? 'float32';
-  const data = allocate(dtype, n);
-  for (let i = 0; i < n; i++) data[i] = from + i * step;
-  return finish(data, [n], dtype, options);
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) values[i] = from + i * step;
+  return finish(storageOf(dtype, values), [n], dtype, options);
 }
 
 /** `steps` evenly spaced values from start to end inclusive (1-D). Example: `linspace(0, 1, 5)`. */
 export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
   if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: steps must be an integer ≥ 0, got ${steps}`);
   const dtype = options.dtype ?? 'float32';
-  const data = allocate(dtype, steps);
+  const values = new Float64Array(steps);
   const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
-  for (let i = 0; i < steps; i++) data[i] = i === steps - 1 && steps > 1 ? end : start + i * delta;
-  return finish(data, [steps], dtype, options);
+  for (let i = 0; i < steps; i++) values[i] = i === steps - 1 && steps > 1 ? end : start + i * delta;
+  return finish(storageOf(dtype, values), [steps], dtype, options);
 }
 
 /** The n×m identity matrix (m defaults to n). */
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
   checkShape([n, m], 'eye');
   const dtype = options.dtype ?? 'float32';
-  const data = allocate(dtype, n * m);
-  for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
-  return finish(data, [n, m], dtype, options);
+  const values = new Float64Array(n * m);
+  for (let i = 0; i < Math.min(n, m); i++) values[i * m + i] = 1;
+  return finish(storageOf(dtype, values), [n, m], dtype, options);
 }
 
 function randomFloat(op: string, shape: readonly number[], options: RandomOptions, draw: (g: Generator) => number): Tensor {
@@ -179,7 +217,7 @@ export function randint(low: number, high: number, shape: readonly number[], opt
   }
   const dtype = options.dtype ?? 'int32';
   const generator = options.generator ?? defaultGenerator;
-  const data = allocate(dtype, numelOf(shape));
-  for (let i = 0; i < data.length; i++) data[i] = generator.integer(low, high);
-  return finish(data, [...shape], dtype, options);
+  const values = new Float64Array(numelOf(shape));
+  for (let i = 0; i < values.length; i++) values[i] = generator.integer(low, high);
+  return finish(storageOf(dtype, values), [...shape], dtype, options);
 }

@@ -1,19 +1,19 @@
 /**
  * Indexing ops: indexSelect, gather, scatterAdd (each the gradient of another) and oneHot.
- * Indices are int32 tensors; out-of-range indices throw a RangeError naming the index.
+ * Indices are int32 or int64 tensors; out-of-range indices throw a RangeError naming the index.
  */
 import { getBackend } from '../backend/index.js';
 import { allocate } from '../dtype.js';
-import { DTypeError, ShapeError } from '../errors.js';
+import { ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { blockAround, formatShape, normalizeDim, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor } from './cast.js';
+import { int32Indices } from './indices.js';
 
+/** The int32 indices of `index` (int32, or int64 converted with a range check). */
 function checkIndex(op: string, index: Tensor): Int32Array {
-  checkTensor(op, index);
-  if (index.dtype !== 'int32') throw new DTypeError(`${op}: index must be an int32 tensor, got ${index.dtype}`);
-  return index.data as Int32Array;
+  return int32Indices(op, 'index', index).data as Int32Array;
 }
 
 /**

@@ -12,6 +12,7 @@ import { record } from '../autograd/engine.js';
 import { formatShape, numelOf, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { checkTensor } from './cast.js';
+import { int32Indices } from './indices.js';
 
 /** Options of softmaxCrossEntropy. */
 export interface SoftmaxCrossEntropyOptions {
@@ -37,9 +38,18 @@ export function crossEntropyBlock(op: string, input: Tensor, target: Tensor): Om
   return { outer: input.ndim === 1 ? 1 : input.shape[0], n: input.shape[classDim], inner: numelOf(input.shape.slice(2)) };
 }
 
-/** Throws a RangeError naming the first target that is neither ignoreIndex nor a class. */
+/**
+ * Class-index targets as int32: int32 as they are, int64 converted (with a range check); any
+ * other dtype is a DTypeError ("crossEntropy: class-index targets must be int32 or int64, got
+ * float32 [4]").
+ */
+export function classTargets(op: string, target: Tensor): Tensor {
+  return int32Indices(op, 'class-index targets', target);
+}
+
+/** Throws a RangeError naming the first target that is neither ignoreIndex nor a class. target: int32 (from classTargets). */
 export function checkClassTargets(op: string, target: Tensor, classes: number, ignoreIndex: number): void {
-  if (target.dtype !== 'int32') throw new DTypeError(`${op}: class-index targets must be int32, got ${target.dtype}`);
+  if (target.dtype !== 'int32') throw new DTypeError(`${op}: class-index targets must be int32 or int64, got ${target.dtype} ${formatShape(target.shape)}`);
   const t = target.data as Int32Array;
   for (let s = 0; s < t.length; s++) {
     if (t[s] !== ignoreIndex && (t[s] < 0 || t[s] >= classes)) {
@@ -52,13 +62,14 @@ export function checkClassTargets(op: string, target: Tensor, classes: number, i
  * Per-sample cross-entropy of logits against class indices, unreduced:
  * loss_s = (1 − ε)·w_t·(lse − x_t) + ε/C·Σ_c w_c·(lse − x_c), 0 where t == ignoreIndex.
  *
- * Args: input: logits (N, C), (N, C, d1, ...) or (C); target: int32 (N), (N, d1, ...) or ().
+ * Args: input: logits (N, C), (N, C, d1, ...) or (C); target: int32 or int64 (N), (N, d1, ...) or ().
  * Shape: the output has the target's shape.
  * Example: `softmaxCrossEntropy(logits, labels).mean()`.
  */
-export function softmaxCrossEntropy(input: Tensor, target: Tensor, options: SoftmaxCrossEntropyOptions = {}): Tensor {
+export function softmaxCrossEntropy(input: Tensor, classTarget: Tensor, options: SoftmaxCrossEntropyOptions = {}): Tensor {
   const op = 'softmaxCrossEntropy';
   checkTensor(op, input);
+  const target = classTargets(op, classTarget);
   if (input.dtype !== 'float32' && input.dtype !== 'float64') throw new DTypeError(`${op}: input must be float, got ${input.dtype}`);
   const c: CrossEntropyConfig = {
     ...crossEntropyBlock(op, input, target),

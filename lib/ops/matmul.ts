@@ -3,10 +3,10 @@
  * treated as a row (left) or column (right) vector, and leading batch dims broadcast.
  */
 import { getBackend } from '../backend/index.js';
-import { allocateOutput, promoteTypes, type DType, type FloatArray } from '../dtype.js';
-import { ShapeError } from '../errors.js';
+import { allocateOutput, isFloat, isHalf, promoteTypes, type DType, type FloatArray } from '../dtype.js';
+import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
-import { broadcastShapes, formatShape, numelOf, sameShape } from '../shape.js';
+import { broadcastShapes, contiguousStrides, formatShape, numelOf, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor } from './cast.js';
 import { sumTo } from './reduce.js';
@@ -26,9 +26,10 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim === 0) {
     throw new ShapeError(`matmul: both operands need at least 1 dim, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   }
-  const dtype = floatType(a.dtype, b.dtype);
-  const ta = cast(a, dtype);
-  const tb = cast(b, dtype);
+  const dtype = matmulType(a.dtype, b.dtype);
+  if (dtype !== a.dtype) return cast(matmul(cast(a, dtype), cast(b, dtype)), a.dtype);
+  const ta = a;
+  const tb = b;
   if (ta.ndim === 1 && tb.ndim === 1) return reshape(matmul(unsqueeze(ta, 0), tb), []);
   if (ta.ndim === 1) return squeeze(matmul(unsqueeze(ta, 0), tb), -2);
   if (tb.ndim === 1) return squeeze(matmul(ta, unsqueeze(tb, -1)), -1);
@@ -42,9 +43,20 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return matmulCore(batchable(ta, batch), batchable(tb, batch), false, false);
 }
 
-function floatType(a: DType, b: DType): DType {
-  const t = promoteTypes(a, b);
-  return t === 'float64' ? 'float64' : 'float32';
+/**
+ * The dtype matmul computes a (dtype a) times b (dtype b) in. As in PyTorch both operands must
+ * have one dtype (it raises "expected scalar type Float but found Long" otherwise; matmul does
+ * not promote). float32 and float64 compute as they are; float16 and bfloat16 in float32;
+ * integers in float64 (results exact while every partial sum stays below 2⁵³); bool raises.
+ * The result has the operands' dtype.
+ */
+function matmulType(a: DType, b: DType): DType {
+  if (a !== b) {
+    throw new DTypeError(`matmul: both operands must have the same dtype, got ${a} and ${b} (PyTorch raises too); convert one with .to('${promoteTypes(a, b)}')`);
+  }
+  if (a === 'bool') throw new DTypeError('matmul: not defined for bool tensors (PyTorch raises too); convert them with .int() or .float()');
+  if (isFloat(a)) return a;
+  return isHalf(a) ? 'float32' : 'float64';
 }
 
 /** x itself when its batch dims already equal `batch` or hold one matrix; else x expanded to `batch`. */
@@ -69,16 +81,111 @@ function matmulCore(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Ten
   const batchShape = numelOf(aBatch) === 1 && aBatch.length <= bBatch.length ? bBatch : aBatch;
   const batch = numelOf(batchShape);
   const out = allocateOutput(a.dtype, batch * m * n) as FloatArray;
-  if (out.length > 0) {
-    const aStride = numelOf(aBatch) === 1 ? 0 : m * k;
-    const bStride = numelOf(bBatch) === 1 ? 0 : k * n;
-    getBackend().matmul(a.data as FloatArray, b.data as FloatArray, out, batch, m, k, n, aStride, bStride, transA, transB);
-  }
+  if (out.length > 0) batchedProduct(operandLayout(a, batchShape), operandLayout(b, batchShape), out, batchShape, m, k, n, transA, transB);
   const y = new Tensor(out, [...batchShape, m, n], a.dtype);
   return record(y, 'matmul', [a, b], (g) => [
     a.requiresGrad ? sumTo(transA ? matmulCore(b, g, transB, true) : matmulCore(g, b, false, !transB), a.shape) : null,
     b.requiresGrad ? sumTo(transB ? matmulCore(g, a, true, transA) : matmulCore(a, g, !transA, false), b.shape) : null,
-  ]);
+  ], partnersOf(a, b));
+}
+
+/** The operands a product's backward reads: b for a's gradient, a for b's. */
+function partnersOf(a: Tensor, b: Tensor): Tensor[] {
+  if (a.requiresGrad && b.requiresGrad) return [a, b];
+  return a.requiresGrad ? [b] : [a];
+}
+
+/** How GEMM reads an operand of shape (…, rows, cols) in place: its array, first element, batch strides and row layout. */
+interface OperandLayout {
+  array: FloatArray;
+  offset: number;
+  /** Element stride of each dim of the output's batch shape (0 along dims the operand broadcasts over). */
+  batchStrides: number[];
+  /** True when the matrices are stored column-major (a transposed view): stored (cols, rows). */
+  transposed: boolean;
+  /** Elements between stored rows. */
+  ld: number;
+}
+
+/**
+ * The operand as GEMM can read it without a copy when its matrices are row- or column-major
+ * with a leading dimension (transposed, permuted, sliced and batch-expanded views); otherwise
+ * its contiguous copy. Its batch dims either equal batchShape or hold one matrix.
+ */
+function operandLayout(x: Tensor, batchShape: readonly number[]): OperandLayout {
+  const nd = x.ndim;
+  const [rows, cols] = x.shape.slice(-2);
+  const single = numelOf(x.shape.slice(0, -2)) === 1;
+  const strides = x.strides;
+  const batchStrides = single ? batchShape.map(() => 0) : strides.slice(0, -2);
+  if (!x.isContiguous()) {
+    const rowStride = strides[nd - 2];
+    const colStride = strides[nd - 1];
+    const array = x.storage as FloatArray;
+    const offset = x.storageOffset;
+    if ((colStride === 1 || cols === 1) && (rows === 1 || rowStride >= cols)) {
+      return { array, offset, batchStrides, transposed: false, ld: rows === 1 ? cols : rowStride };
+    }
+    if ((rowStride === 1 || rows === 1) && (cols === 1 || colStride >= rows)) {
+      return { array, offset, batchStrides, transposed: true, ld: cols === 1 ? rows : colStride };
+    }
+  }
+  const dense = x.contiguous();
+  const denseStrides = single ? batchStrides : contiguousStrides(x.shape).slice(0, -2);
+  return { array: dense.data as FloatArray, offset: 0, batchStrides: denseStrides, transposed: false, ld: cols };
+}
+
+/**
+ * out (…batch, m, n) = op(a) · op(b) over every batch index. The innermost batch dims whose
+ * strides collapse to one (in both operands) go to one backend call; the outer ones loop here.
+ */
+function batchedProduct(
+  a: OperandLayout,
+  b: OperandLayout,
+  out: FloatArray,
+  batchShape: readonly number[],
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+): void {
+  let split = batchShape.length;
+  while (split > 0 && collapses(batchShape, a.batchStrides, split - 1) && collapses(batchShape, b.batchStrides, split - 1)) split--;
+  const inner = numelOf(batchShape.slice(split));
+  const innerStride = (l: OperandLayout): number => innerBatchStride(batchShape, l.batchStrides, split);
+  const outer = batchShape.slice(0, split);
+  const index = new Array<number>(outer.length).fill(0);
+  const backend = getBackend();
+  for (let p = 0; p < numelOf(outer); p++) {
+    let aOffset = a.offset;
+    let bOffset = b.offset;
+    for (let d = 0; d < outer.length; d++) {
+      aOffset += index[d] * a.batchStrides[d];
+      bOffset += index[d] * b.batchStrides[d];
+    }
+    const target = outer.length === 0 ? out : (out.subarray(p * inner * m * n, (p + 1) * inner * m * n) as FloatArray);
+    const layout = { aOffset, bOffset, lda: a.ld, ldb: b.ld };
+    backend.matmul(a.array, b.array, target, inner, m, k, n, innerStride(a), innerStride(b), transA !== a.transposed, transB !== b.transposed, layout);
+    for (let d = outer.length - 1; d >= 0 && ++index[d] === outer[d]; d--) index[d] = 0;
+  }
+}
+
+/** True when batch dims from..end of a layout step with one stride (size-1 dims ignored). */
+function collapses(shape: readonly number[], strides: readonly number[], from: number): boolean {
+  let span: number | null = null;
+  for (let d = shape.length - 1; d >= from; d--) {
+    if (shape[d] === 1) continue;
+    if (span !== null && strides[d] !== span) return false;
+    span = strides[d] * shape[d];
+  }
+  return true;
+}
+
+/** The single stride of the collapsed batch dims from..end (0 when they hold one matrix). */
+function innerBatchStride(shape: readonly number[], strides: readonly number[], from: number): number {
+  for (let d = shape.length - 1; d >= from; d--) if (shape[d] !== 1) return strides[d];
+  return 0;
 }
 
 /**
@@ -96,8 +203,8 @@ export function matmulTransposed(a: Tensor, b: Tensor): Tensor {
   if (a.ndim === 0 || b.ndim !== 2 || b.shape[1] !== k) {
     throw new ShapeError(`matmulTransposed: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not fit: need (…, k) and (n, k)`);
   }
-  const dtype = floatType(a.dtype, b.dtype);
-  const rows = reshape(cast(a, dtype), [-1, k]);
-  const out = matmulCore(rows, cast(b, dtype), false, true);
+  const dtype = matmulType(a.dtype, b.dtype);
+  if (dtype !== a.dtype) return cast(matmulTransposed(cast(a, dtype), cast(b, dtype)), a.dtype);
+  const out = matmulCore(reshape(a, [-1, k]), b, false, true);
   return reshape(out, [...a.shape.slice(0, -1), b.shape[0]]);
 }

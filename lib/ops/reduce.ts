@@ -4,7 +4,7 @@
  */
 import { ReduceOp, type ReduceOpCode } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
-import { allocate, isFloat, type DType } from '../dtype.js';
+import { allocate, isFloat, isHalf, type DType } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { blockAround, formatShape, normalizeDim, numelOf, sameShape, type Shape } from '../shape.js';
@@ -19,10 +19,17 @@ export type Dims = number | readonly number[] | undefined;
 
 /** The sorted, de-duplicated, non-negative axes `dims` names for a tensor of rank `ndim`. */
 export function resolveDims(dims: Dims, ndim: number, op: string): number[] {
-  if (dims === undefined) return [...Array(ndim).keys()];
-  const list = typeof dims === 'number' ? [dims] : [...dims];
-  const resolved = list.map((d) => normalizeDim(d, ndim, op));
-  if (new Set(resolved).size !== resolved.length) throw new ShapeError(`${op}: dims ${formatShape(list)} repeat an axis`);
+  if (dims === undefined) {
+    const all = new Array<number>(ndim);
+    for (let d = 0; d < ndim; d++) all[d] = d;
+    return all;
+  }
+  if (typeof dims === 'number') {
+    const d = normalizeDim(dims, ndim, op);
+    return d < ndim ? [d] : [];
+  }
+  const resolved = dims.map((d) => normalizeDim(d, ndim, op));
+  if (resolved.some((d, i) => resolved.indexOf(d) !== i)) throw new ShapeError(`${op}: dims ${formatShape(dims)} repeat an axis`);
   return resolved.filter((d) => d < ndim).sort((a, b) => a - b);
 }
 
@@ -67,21 +74,33 @@ function spreadBack(g: Tensor, shape: Shape, axes: readonly number[]): Tensor {
 }
 
 /**
- * Sum over `dims` (all when omitted); keepdim keeps them as size 1. int32 and bool sum to int32.
+ * Sum over `dims` (all when omitted); keepdim keeps them as size 1. Floats sum in their dtype
+ * (float16/bfloat16 accumulate in float32, rounded back); int64 sums exactly to int64; the
+ * other integer dtypes and bool sum to int32, kiln's default integer type (PyTorch: int64).
  *
  * Example: `sum(x, 1)` of a (2, 3) gives (2,); `sum(x, [0, 1], true)` gives (1, 1).
  */
 export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   checkTensor('sum', x);
+  if (isHalf(x.dtype)) return cast(sum(x.float(), dims, keepdim), x.dtype);
+  if (dims === undefined && !keepdim && isFloat(x.dtype)) return sumAll(x);
   const axes = resolveDims(dims, x.ndim, 'sum');
-  const dtype = isFloat(x.dtype) ? x.dtype : 'int32';
+  const dtype = isFloat(x.dtype) || x.dtype === 'int64' ? x.dtype : 'int32';
   const y = reduceRaw(ReduceOp.sum, x, axes, keepdim, dtype);
-  return record(y, 'sum', [x], (g) => [spreadBack(g, x.shape, axes)]);
+  return record(y, 'sum', [x], (g) => [spreadBack(g, x.shape, axes)], []);
+}
+
+/** sum(x) of a float tensor over every element (a loss): one kernel call, a 0-d result. */
+function sumAll(x: Tensor): Tensor {
+  const out = allocate(x.dtype, 1);
+  getBackend().reduce(ReduceOp.sum, x.data, out, 1, x.numel, 1);
+  return record(new Tensor(out, [], x.dtype), 'sum', [x], (g) => [expand(g, x.shape)]);
 }
 
 /** Mean over `dims` (all when omitted); int inputs give float32. The mean of nothing is NaN. */
 export function mean(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   checkTensor('mean', x);
+  if (isHalf(x.dtype)) return cast(mean(x.float(), dims, keepdim), x.dtype);
   const axes = resolveDims(dims, x.ndim, 'mean');
   const count = numelOf(axes.map((a) => x.shape[a]));
   return div(sum(toFloat(x), axes, keepdim), count);
@@ -95,6 +114,7 @@ function checkNonEmpty(x: Tensor, axes: readonly number[], op: string): void {
 
 function extremeOverDims(op: 'amax' | 'amin', x: Tensor, dims: Dims, keepdim: boolean): Tensor {
   checkTensor(op, x);
+  if (isHalf(x.dtype)) return cast(extremeOverDims(op, x.float(), dims, keepdim), x.dtype);
   const axes = resolveDims(dims, x.ndim, op);
   checkNonEmpty(x, axes, op);
   const y = reduceRaw(op === 'amax' ? ReduceOp.max : ReduceOp.min, x, axes, keepdim, x.dtype);
@@ -125,6 +145,10 @@ export interface ValuesIndices {
 
 function extremeAlongDim(op: 'max' | 'min', x: Tensor, dim: number, keepdim: boolean): ValuesIndices {
   checkTensor(op, x);
+  if (isHalf(x.dtype)) {
+    const { values, indices } = extremeAlongDim(op, x.float(), dim, keepdim);
+    return { values: cast(values, x.dtype), indices };
+  }
   const d = normalizeDim(dim, x.ndim, op);
   const axes = x.ndim === 0 ? [] : [d];
   checkNonEmpty(x, axes, op);
@@ -160,15 +184,24 @@ export function min(x: Tensor, dim: number, keepdim = false): ValuesIndices {
 /** Index of the largest value along `dim` (int32), or in the flattened tensor when dim is omitted. */
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   checkTensor('argmax', x);
-  if (dim === undefined) return max(reshape(x, [-1]), 0).indices;
+  if (dim === undefined) return flatArgExtreme('argmax', ReduceOp.max, x);
   return max(x, dim, keepdim).indices;
 }
 
 /** Index of the smallest value along `dim` (int32), or in the flattened tensor when dim is omitted. */
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
   checkTensor('argmin', x);
-  if (dim === undefined) return min(reshape(x, [-1]), 0).indices;
+  if (dim === undefined) return flatArgExtreme('argmin', ReduceOp.min, x);
   return min(x, dim, keepdim).indices;
+}
+
+/** The position of the extreme of all of x's elements, a 0-d int32 tensor (no graph: indices have no gradient). */
+function flatArgExtreme(op: 'argmax' | 'argmin', code: typeof ReduceOp.max | typeof ReduceOp.min, x: Tensor): Tensor {
+  if (x.numel === 0) throw new ShapeError(`${op}: cannot reduce an empty tensor of shape ${formatShape(x.shape)}`);
+  const values = allocate(x.dtype, 1);
+  const indices = allocate('int32', 1);
+  getBackend().argReduce(code, x.data, values, indices, 1, x.numel, 1);
+  return new Tensor(indices, [], 'int32');
 }
 
 /** Options of var and std. */

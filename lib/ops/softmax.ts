@@ -22,7 +22,7 @@ function softmaxOp(op: 'softmax' | 'logSoftmax', x: Tensor, dim: number): Tensor
     const gx = allocateOutput(g.dtype, g.numel) as FloatArray;
     getBackend().softmaxBackward(out, g.data as FloatArray, gx, outer, n, inner, log);
     return [new Tensor(gx, input.shape, g.dtype)];
-  });
+  }, [y]);
 }
 
 /**

@@ -40,6 +40,7 @@ export class Adagrad extends Optimizer<AdagradOptions> {
 
   protected updateParameter(p: Tensor, grad: FloatArray, g: ParamGroup<AdagradOptions>, state: ParamState): void {
     state.step = (state.step as number) + 1;
-    getBackend().adagradStep(p.data as FloatArray, grad, buffer(state, 'sum'), { ...g, step: state.step });
+    const config = { lr: g.lr, lrDecay: g.lrDecay, weightDecay: g.weightDecay, eps: g.eps, step: state.step as number }; // no spread of the group (~2 µs)
+    getBackend().adagradStep(p.data as FloatArray, grad, buffer(state, 'sum'), config);
   }
 }

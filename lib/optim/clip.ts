@@ -3,6 +3,7 @@
  * `.grad` of each parameter (parameters without a gradient are skipped).
  */
 import { tensor } from '../ops/creation.js';
+import { type FloatArray } from '../dtype.js';
 import type { Tensor } from '../tensor.js';
 
 /** One tensor or many, as PyTorch's clipping helpers accept. */
@@ -18,7 +19,7 @@ function totalNorm(grads: Tensor[], normType: number): number {
   let acc = 0;
   for (const g of grads) {
     for (let i = 0; i < g.numel; i++) {
-      const a = Math.abs(g.data[i]);
+      const a = Math.abs((g.data as FloatArray)[i]);
       acc = normType === Infinity ? (a > acc || Number.isNaN(a) ? a : acc) : acc + a ** normType;
     }
   }
@@ -46,7 +47,7 @@ export function clipGradNorm_(parameters: TensorOrTensors, maxNorm: number, norm
     throw new RangeError(`clipGradNorm_: the total norm of order ${normType} of the gradients is ${total}; set errorIfNonfinite=false to clip anyway`);
   }
   const coef = Math.min(1, maxNorm / (total + 1e-6));
-  if (coef < 1 || Number.isNaN(coef)) for (const g of grads) for (let i = 0; i < g.numel; i++) g.data[i] *= coef;
+  if (coef < 1 || Number.isNaN(coef)) for (const g of grads) for (let i = 0; i < g.numel; i++) (g.data as FloatArray)[i] *= coef;
   return tensor(total);
 }
 
@@ -58,6 +59,7 @@ export function clipGradNorm_(parameters: TensorOrTensors, maxNorm: number, norm
 export function clipGradValue_(parameters: TensorOrTensors, clipValue: number): void {
   if (!(clipValue >= 0)) throw new RangeError(`clipGradValue_: clipValue must be ≥ 0, got ${clipValue}`);
   for (const g of gradsOf(parameters)) {
-    for (let i = 0; i < g.numel; i++) g.data[i] = Math.min(clipValue, Math.max(-clipValue, g.data[i]));
+    const data = g.data as FloatArray;
+    for (let i = 0; i < g.numel; i++) data[i] = Math.min(clipValue, Math.max(-clipValue, data[i]));
   }
 }

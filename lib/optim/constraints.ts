@@ -5,6 +5,7 @@
  * A 0-d tensor is one slice. Optimizers apply them per group (options `maxNorm`, `unitNorm`).
  */
 import type { Tensor } from '../tensor.js';
+import { type FloatArray } from '../dtype.js';
 
 /** Calls fn(begin, end) for each slice of p along dim 0, as a range of p.data. */
 function forEachSlice(p: Tensor, fn: (begin: number, end: number) => void): void {
@@ -16,7 +17,7 @@ function forEachSlice(p: Tensor, fn: (begin: number, end: number) => void): void
 /** Multiplies p.data[begin, end) by scale when its L2 norm makes `pick(norm)` return a scale ≠ 1. */
 function rescaleSlices(params: Iterable<Tensor>, pick: (norm: number) => number): void {
   for (const p of params) {
-    const data = p.data;
+    const data = p.data as FloatArray;
     forEachSlice(p, (begin, end) => {
       let sumSquares = 0;
       for (let i = begin; i < end; i++) sumSquares += data[i] * data[i];

@@ -7,7 +7,7 @@
  * otherwise). The base class adds the kiln regularization extensions every optimizer shares:
  * an `l1` penalty folded into the gradient, and `maxNorm` / `unitNorm` projections after the step.
  */
-import { allocate, type FloatArray } from '../dtype.js';
+import { allocate, type FloatArray, copyInto, fillWith } from '../dtype.js';
 import { KilnError } from '../errors.js';
 import { enableGrad, noGrad } from '../autograd/grad-mode.js';
 import { formatShape, sameShape } from '../shape.js';
@@ -132,7 +132,7 @@ export abstract class Optimizer<O extends { lr: number }> {
       for (const p of group.params) {
         if (p.grad === null) continue;
         if (setToNone) p.grad = null;
-        else p.grad.data.fill(0);
+        else fillWith(p.grad.data, 0);
       }
     }
   }
@@ -151,6 +151,7 @@ export abstract class Optimizer<O extends { lr: number }> {
         for (const p of group.params) {
           if (p.grad === null) continue;
           this.updateParameter(p, this.gradientOf(p, group), group, this.stateOf(p));
+          p.bumpVersion(); // an in-place write, as in PyTorch: a graph that saved p can no longer backward
         }
         if (group.maxNorm !== Infinity) applyMaxNorm(group.params, group.maxNorm);
         if (group.unitNorm) applyUnitNorm(group.params);
@@ -168,7 +169,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     const data = grad.dtype === p.dtype ? (grad.data as FloatArray) : (grad.to(p.dtype).data as FloatArray);
     if (group.l1 === 0) return data;
     const out = allocate(p.dtype as 'float32', p.numel) as FloatArray;
-    for (let i = 0; i < out.length; i++) out[i] = data[i] + group.l1 * Math.sign(p.data[i]);
+    for (let i = 0; i < out.length; i++) out[i] = data[i] + group.l1 * Math.sign((p.data as FloatArray)[i]);
     return out;
   }
 
@@ -246,7 +247,7 @@ export abstract class Optimizer<O extends { lr: number }> {
         );
       }
       const data = allocate(p.dtype, p.numel);
-      data.set(value.data);
+      copyInto(data, value.to(p.dtype).data);
       out[key] = keep(new Tensor(data, p.shape, p.dtype));
     }
     return out;
@@ -256,7 +257,7 @@ export abstract class Optimizer<O extends { lr: number }> {
 /** A zero-filled state buffer shaped like p; it outlives tidy() scopes (optimizer state). */
 export function zerosLike(p: Tensor, fill = 0): Tensor {
   const data = allocate(p.dtype, p.numel);
-  if (fill !== 0) data.fill(fill);
+  if (fill !== 0) fillWith(data, fill);
   return keep(new Tensor(data, p.shape, p.dtype));
 }
 

@@ -44,6 +44,8 @@ export class SGD extends Optimizer<SGDOptions> {
     const firstStep = state.momentum_buffer === undefined;
     if (g.momentum !== 0 && firstStep) state.momentum_buffer = zerosLike(p);
     const buf = g.momentum !== 0 ? buffer(state, 'momentum_buffer') : null;
-    getBackend().sgdStep(p.data as FloatArray, grad, buf, { ...g, firstStep });
+    // The config built field by field: spreading the group (params and all) cost ~2 µs per parameter.
+    const config = { lr: g.lr, momentum: g.momentum, dampening: g.dampening, weightDecay: g.weightDecay, nesterov: g.nesterov, firstStep };
+    getBackend().sgdStep(p.data as FloatArray, grad, buf, config);
   }
 }

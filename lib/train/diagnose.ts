@@ -12,7 +12,7 @@
 import { noGrad } from '../autograd/grad-mode.js';
 import { withBackend } from '../backend/index.js';
 import { randperm } from '../data/dataset.js';
-import { isFloat } from '../dtype.js';
+import { isFloat, type FloatArray } from '../dtype.js';
 import { accuracy } from '../eval/metrics.js';
 import { deepCopy } from '../nn/copy.js';
 import type { Module, Parameter } from '../nn/module.js';
@@ -243,7 +243,7 @@ function gradientCheck(model: Module, settings: Settings): GradientCheckReport {
 
 /** (f(p[i] + h) − f(p[i] − h)) / 2h, restoring p[i]. */
 function centralDifference(p: Parameter, i: number, f: () => number): number {
-  const data = p.data;
+  const data = p.data as FloatArray;
   const saved = data[i];
   data[i] = saved + GRADIENT_STEP;
   const plus = f();

@@ -19,5 +19,7 @@ void register_pool(Napi::Env env, Napi::Object exports);         // maxPool2d av
 void register_threads(Napi::Env env, Napi::Object exports);      // setNumThreads getNumThreads
 void register_memory(Napi::Env env, Napi::Object exports);       // adviseHugePages
 void register_rnn(Napi::Env env, Napi::Object exports);          // rnnForward rnnBackward
+void register_sort(Napi::Env env, Napi::Object exports);         // sort topk
+void register_scan(Napi::Env env, Napi::Object exports);         // scan
 
 }  // namespace kiln::bindings

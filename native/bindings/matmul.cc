@@ -7,27 +7,35 @@
 namespace kiln::bindings {
 namespace {
 
-// Checks that operand `name` (length elements) holds `batch` matrices of rows × cols
-// elements, the p-th starting at p * batch_stride. The start offsets are checked to stay below
-// 2^53 even when the matrices are empty, so the kernel's pointer arithmetic cannot overflow.
+// Checks that operand `name` (length elements) holds `batch` matrices stored rows × cols with
+// rows `ld` elements apart (ld ≥ cols), the p-th starting at offset + p * batch_stride. Sizes
+// are multiplied through args.product, which keeps every pointer offset below 2^53.
 void require_batched_operand(Args& args, const char* name, int64_t length, int64_t batch, NamedSize rows,
-                             NamedSize cols, NamedSize batch_stride) {
+                             NamedSize cols, NamedSize batch_stride, NamedSize offset, NamedSize ld) {
+  if (ld.value < cols.value && rows.value > 1) {
+    args.range_error("%s: leading dimension %s=%lld is smaller than its %s=%lld", name, ld.name,
+                     static_cast<long long>(ld.value), cols.name, static_cast<long long>(cols.value));
+  }
   const int64_t matrix_size = args.product({rows, cols});
   if (!args.ok() || batch == 0) return;
   const int64_t last_start = args.product({{"batch - 1", batch - 1}, batch_stride});
+  const int64_t last_row = args.product({{"rows - 1", rows.value > 0 ? rows.value - 1 : 0}, ld});
   if (!args.ok() || matrix_size == 0) return;
-  const int64_t needed = last_start + matrix_size;
+  const int64_t needed = offset.value + last_start + last_row + cols.value;
   if (length < needed) {
-    args.range_error("%s has %lld elements but batch=%lld, %s=%lld, %s=%lld, %s=%lld needs %lld", name,
-                     static_cast<long long>(length), static_cast<long long>(batch), rows.name,
+    args.range_error("%s has %lld elements but batch=%lld, %s=%lld, %s=%lld, %s=%lld, %s=%lld, %s=%lld needs %lld",
+                     name, static_cast<long long>(length), static_cast<long long>(batch), rows.name,
                      static_cast<long long>(rows.value), cols.name, static_cast<long long>(cols.value),
-                     batch_stride.name, static_cast<long long>(batch_stride.value), static_cast<long long>(needed));
+                     batch_stride.name, static_cast<long long>(batch_stride.value), offset.name,
+                     static_cast<long long>(offset.value), ld.name, static_cast<long long>(ld.value),
+                     static_cast<long long>(needed));
   }
 }
 
-// matmul(a, b, out: Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB: boolean)
+// matmul(a, b, out: Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB: boolean,
+//        aOffset, bOffset, lda, ldb): lda/ldb 0 mean dense rows.
 napi_value matmul(napi_env env, napi_callback_info info) {
-  Args args(env, info, "matmul", 11);
+  Args args(env, info, "matmul", 15);
   const Array<float> a = args.float32(0, "a");
   const Array<float> b = args.float32(1, "b");
   const Array<float> out = args.float32(2, "out");
@@ -40,13 +48,26 @@ napi_value matmul(napi_env env, napi_callback_info info) {
   shape.b_batch_stride = args.size(8, "bBatchStride");
   shape.trans_a = args.boolean(9, "transA");
   shape.trans_b = args.boolean(10, "transB");
-  require_batched_operand(args, "a", a.length, shape.batch, {"m", shape.m}, {"k", shape.k},
-                          {"aBatchStride", shape.a_batch_stride});
-  require_batched_operand(args, "b", b.length, shape.batch, {"k", shape.k}, {"n", shape.n},
-                          {"bBatchStride", shape.b_batch_stride});
+  const int64_t a_offset = args.size(11, "aOffset");
+  const int64_t b_offset = args.size(12, "bOffset");
+  shape.lda = args.size(13, "lda");
+  shape.ldb = args.size(14, "ldb");
+  if (!args.ok()) return nullptr;
+  const NamedSize a_rows = shape.trans_a ? NamedSize{"k", shape.k} : NamedSize{"m", shape.m};
+  const NamedSize a_cols = shape.trans_a ? NamedSize{"m", shape.m} : NamedSize{"k", shape.k};
+  const NamedSize b_rows = shape.trans_b ? NamedSize{"n", shape.n} : NamedSize{"k", shape.k};
+  const NamedSize b_cols = shape.trans_b ? NamedSize{"k", shape.k} : NamedSize{"n", shape.n};
+  if (shape.lda == 0) shape.lda = a_cols.value;
+  if (shape.ldb == 0) shape.ldb = b_cols.value;
+  require_batched_operand(args, "a", a.length, shape.batch, a_rows, a_cols, {"aBatchStride", shape.a_batch_stride},
+                          {"aOffset", a_offset}, {"lda", shape.lda});
+  require_batched_operand(args, "b", b.length, shape.batch, b_rows, b_cols, {"bBatchStride", shape.b_batch_stride},
+                          {"bOffset", b_offset}, {"ldb", shape.ldb});
   args.require_elements("out", out.length, {{"batch", shape.batch}, {"m", shape.m}, {"n", shape.n}});
   if (!args.ok()) return nullptr;
-  kiln::matmul(a.data, b.data, out.data, shape);
+  if (shape.lda == 0) shape.lda = 1;  // empty operand: any positive leading dimension
+  if (shape.ldb == 0) shape.ldb = 1;
+  kiln::matmul(a.data + a_offset, b.data + b_offset, out.data, shape);
   return nullptr;
 }
 

@@ -10,12 +10,17 @@ namespace kiln {
 enum class UnaryOp : int32_t {
   Neg = 0, Abs = 1, Exp = 2, Log = 3, Sqrt = 4, Sigmoid = 5, Tanh = 6, Relu = 7, Sign = 8,
   Reciprocal = 9, Square = 10, Erf = 11, Expm1 = 12, Log1p = 13,
+  Sin = 14, Cos = 15, Tan = 16, Sinh = 17, Cosh = 18, Rsqrt = 19, Floor = 20, Ceil = 21,
+  Round = 22,  // half to even
 };
-constexpr int32_t kUnaryOpCount = 14;
+constexpr int32_t kUnaryOpCount = 23;
 
-// `Pow` is a ** b; `Maximum` / `Minimum` propagate NaN.
-enum class BinaryOp : int32_t { Add = 0, Sub = 1, Mul = 2, Div = 3, Pow = 4, Maximum = 5, Minimum = 6 };
-constexpr int32_t kBinaryOpCount = 7;
+// `Pow` is a ** b; `Maximum` / `Minimum` propagate NaN. `Fmod` is C's fmod (the sign of a);
+// `Remainder` is Python's a % b (the sign of b), as torch.remainder.
+enum class BinaryOp : int32_t {
+  Add = 0, Sub = 1, Mul = 2, Div = 3, Pow = 4, Maximum = 5, Minimum = 6, Atan2 = 7, Fmod = 8, Remainder = 9,
+};
+constexpr int32_t kBinaryOpCount = 10;
 
 enum class CompareOp : int32_t { Eq = 0, Ne = 1, Lt = 2, Le = 3, Gt = 4, Ge = 5 };
 constexpr int32_t kCompareOpCount = 6;

@@ -36,6 +36,19 @@ static float naive_unary(UnaryOp op, float x) {
     case UnaryOp::Erf: return float(std::erf(double(x)));
     case UnaryOp::Expm1: return float(std::expm1(double(x)));
     case UnaryOp::Log1p: return float(std::log1p(double(x)));
+    case UnaryOp::Sin: return float(std::sin(double(x)));
+    case UnaryOp::Cos: return float(std::cos(double(x)));
+    case UnaryOp::Tan: return float(std::tan(double(x)));
+    case UnaryOp::Sinh: return float(std::sinh(double(x)));
+    case UnaryOp::Cosh: return float(std::cosh(double(x)));
+    case UnaryOp::Rsqrt: return float(1.0 / std::sqrt(double(x)));
+    case UnaryOp::Floor: return std::floor(x);
+    case UnaryOp::Ceil: return std::ceil(x);
+    case UnaryOp::Round: {  // half to even, written out
+      const double down = std::floor(double(x)), fraction = double(x) - down;
+      if (fraction != 0.5) return float(std::floor(double(x) + 0.5));
+      return float(std::fmod(down, 2.0) == 0.0 ? down : down + 1.0);
+    }
   }
   return 0;
 }
@@ -51,6 +64,12 @@ static float naive_binary(BinaryOp op, float a, float b) {
       return std::pow(a, b);
     case BinaryOp::Maximum: return std::isnan(a) || std::isnan(b) ? kNaN : std::fmax(a, b);
     case BinaryOp::Minimum: return std::isnan(a) || std::isnan(b) ? kNaN : std::fmin(a, b);
+    case BinaryOp::Atan2: return float(std::atan2(double(a), double(b)));
+    case BinaryOp::Fmod: return float(std::fmod(double(a), double(b)));
+    case BinaryOp::Remainder: {  // Python's %: the result takes b's sign
+      const double r = std::fmod(double(a), double(b));
+      return float(r != 0.0 && (r < 0.0) != (b < 0.0f) ? r + b : r);
+    }
   }
   return 0;
 }
@@ -76,6 +95,21 @@ TEST(unary_matches_naive_for_every_op) {
       unary(op, x.data(), out.data(), n);
       CHECK_ALL_CLOSE(out, expected, 1e-6);
     }
+  }
+}
+
+TEST(trig_is_accurate_over_a_wide_range_and_at_special_values) {
+  std::vector<float> x = Random(8).vector(100003, -2.0e6f, 2.0e6f);  // past the vector reduction limit too
+  const float specials[] = {kNaN, kInf, -kInf, 0.0f, -0.0f, 1e-30f, 1.5707964f, 3.1415927f, 1e6f, -1e6f, 3e7f, 1e20f};
+  for (size_t i = 0; i < sizeof specials / sizeof specials[0]; ++i) x[i] = specials[i];
+  for (UnaryOp op : {UnaryOp::Sin, UnaryOp::Cos, UnaryOp::Tan}) {
+    std::vector<float> out(x.size());
+    std::vector<double> expected(x.size());
+    for (size_t i = 0; i < x.size(); ++i) expected[i] = naive_unary(op, x[i]);
+    unary(op, x.data(), out.data(), static_cast<int64_t>(x.size()));
+    // Within 2 float ulps of the correctly rounded result (relative 2.4e-7; tan can be large).
+    CHECK_ALL_CLOSE(out, expected, 2.4e-7);
+    CHECK(std::signbit(out[4]) == (op != UnaryOp::Cos));  // sin(−0) = tan(−0) = −0
   }
 }
 
@@ -152,6 +186,9 @@ static const PlanCase kPlanCases[] = {
     {{11, 13}, {1, 11}, {13, 1}},                   // a transposed
     {{517, 263}, {263, 1}, {0, 1}},                 // large: row vector added to every row
     {{263, 517}, {517, 1}, {1, 0}},                 // large: column vector
+    {{263, 517}, {1, 263}, {517, 1}},               // large, a transposed: tiled walk, partial tiles
+    {{3, 70, 90}, {1, 3 * 90, 3}, {0, 90, 1}},      // a permuted view over planes, b broadcast: tiled
+    {{100, 65}, {65, 1}, {1, 100}},                 // b transposed
 };
 
 TEST(binary_and_compare_with_plan_match_naive) {

@@ -5,17 +5,22 @@
 using namespace kiln;
 using kiln::test::Random;
 
+// The row strides matmul uses: lda/ldb, or the dense row length when they are 0.
+static int64_t lda_of(const MatmulShape& s) { return s.lda != 0 ? s.lda : (s.trans_a ? s.m : s.k); }
+static int64_t ldb_of(const MatmulShape& s) { return s.ldb != 0 ? s.ldb : (s.trans_b ? s.k : s.n); }
+
 // op(a[p]) element (i, kk) and op(b[p]) element (kk, j), read straight from the stored layout.
 static std::vector<double> naive_matmul(const std::vector<float>& a, const std::vector<float>& b,
                                         const MatmulShape& s) {
+  const int64_t lda = lda_of(s), ldb = ldb_of(s);
   std::vector<double> out(static_cast<size_t>(s.batch * s.m * s.n));
   for (int64_t p = 0; p < s.batch; ++p) {
     for (int64_t i = 0; i < s.m; ++i) {
       for (int64_t j = 0; j < s.n; ++j) {
         double acc = 0.0;
         for (int64_t kk = 0; kk < s.k; ++kk) {
-          const float a_value = a[p * s.a_batch_stride + (s.trans_a ? kk * s.m + i : i * s.k + kk)];
-          const float b_value = b[p * s.b_batch_stride + (s.trans_b ? j * s.k + kk : kk * s.n + j)];
+          const float a_value = a[p * s.a_batch_stride + (s.trans_a ? kk * lda + i : i * lda + kk)];
+          const float b_value = b[p * s.b_batch_stride + (s.trans_b ? j * ldb + kk : kk * ldb + j)];
           acc += double(a_value) * b_value;
         }
         out[(p * s.m + i) * s.n + j] = acc;
@@ -27,8 +32,13 @@ static std::vector<double> naive_matmul(const std::vector<float>& a, const std::
 
 // Runs matmul on random operands of the right size and checks it against the naive loop.
 static void check_against_naive(MatmulShape s) {
-  const int64_t a_size = s.batch == 0 ? 0 : (s.batch - 1) * s.a_batch_stride + s.m * s.k;
-  const int64_t b_size = s.batch == 0 ? 0 : (s.batch - 1) * s.b_batch_stride + s.k * s.n;
+  // Stored a[p]: (m, k) rows lda apart, or (k, m) when trans_a; b likewise.
+  const int64_t a_rows = s.trans_a ? s.k : s.m, a_cols = s.trans_a ? s.m : s.k;
+  const int64_t b_rows = s.trans_b ? s.n : s.k, b_cols = s.trans_b ? s.k : s.n;
+  const int64_t a_extent = a_rows * a_cols == 0 ? 0 : (a_rows - 1) * lda_of(s) + a_cols;
+  const int64_t b_extent = b_rows * b_cols == 0 ? 0 : (b_rows - 1) * ldb_of(s) + b_cols;
+  const int64_t a_size = s.batch == 0 ? 0 : (s.batch - 1) * s.a_batch_stride + a_extent;
+  const int64_t b_size = s.batch == 0 ? 0 : (s.batch - 1) * s.b_batch_stride + b_extent;
   const std::vector<float> a = Random(1).vector(a_size), b = Random(2).vector(b_size);
   std::vector<float> out(static_cast<size_t>(s.batch * s.m * s.n), 99.0f);
   matmul(a.data(), b.data(), out.data(), s);
@@ -52,6 +62,24 @@ TEST(batch_strides_broadcast_and_skip) {
   check_against_naive({4, 3, 5, 2, 0, 10, false, false});    // one a for every batch
   check_against_naive({4, 3, 5, 2, 15, 0, true, true});      // one b for every batch
   check_against_naive({3, 3, 5, 2, 20, 13, false, true});    // gaps between matrices
+}
+
+// Views: rows further apart than their length (a slice of wider rows, a permuted batch).
+TEST(leading_dimensions_of_views_match_naive) {
+  for (bool trans_a : {false, true}) {
+    for (bool trans_b : {false, true}) {
+      MatmulShape s{3, 13, 37, 11, 0, 0, trans_a, trans_b};
+      s.lda = (trans_a ? 13 : 37) + 5;
+      s.ldb = (trans_b ? 37 : 11) + 3;
+      s.a_batch_stride = 19;  // matrices overlap in storage, as a permuted batch's do
+      s.b_batch_stride = 7;
+      check_against_naive(s);
+    }
+  }
+  MatmulShape wide{2, 64, 300, 70, 64, 70, true, false};  // attention-style: batch stride = one head's width
+  wide.lda = 128;
+  wide.ldb = 140;
+  check_against_naive(wide);
 }
 
 TEST(zero_sizes) {

@@ -5,7 +5,7 @@
  * dispatch per element. Broadcasting in `binary`/`compare` walks the plan's coalesced shape
  * with the shared odometer (`forEachRow`), one innermost row at a time.
  */
-import type { DataArray, FloatArray } from '../../dtype.js';
+import type { DataArray, FloatArray, NumberArray } from '../../dtype.js';
 import {
   BinaryOp,
   CompareOp,
@@ -17,22 +17,43 @@ import {
 } from '../backend.js';
 import { checkLength, checkStridedBounds, forEachRow, numel, rowLength, rowStride } from './odometer.js';
 import { erf } from './erf.js';
+import { binaryRowInt64, unaryInt64 } from './int64.js';
+
+/**
+ * Throws for float16/bfloat16 storage (the only Uint16Array kiln has): arithmetic on their bit
+ * patterns would be nonsense, the op layer computes on them in float32.
+ */
+export function rejectHalfBits(what: string, x: DataArray): void {
+  if (x instanceof Uint16Array) throw new TypeError(`${what}: float16/bfloat16 storage must be converted to float32 first`);
+}
+
+/** True for integer storage of numbers (int32, int16, int8, uint8, bool). */
+const isIntArray = (x: DataArray): boolean => x instanceof Int32Array || x instanceof Int16Array || x instanceof Int8Array || x instanceof Uint8Array;
 
 // ---------------------------------------------------------------------------------------
 // unary
 
 /**
- * out[i] = op(x[i]); x, out: (len). Float dtypes support every op; int32 supports neg, abs,
- * sign, square (int32 results wrap like C++ int32). NaN propagates through every float op,
- * including sign and relu.
+ * out[i] = op(x[i]); x, out: (len). Float dtypes support every op; integer dtypes support
+ * neg, abs, sign, square (results wrap to the integer's width, like C++; int64 exactly, in
+ * BigInt). NaN propagates through every float op, including sign and relu.
  */
 export function unary(op: UnaryOpCode, x: DataArray, out: DataArray): void {
   checkLength('unary: out', out.length, x.length);
+  rejectHalfBits('unary', x);
   const len = x.length;
-  if (x instanceof Int32Array) {
-    unaryInt(op, x, out);
+  if (x instanceof BigInt64Array) {
+    unaryInt64(op, x, out as BigInt64Array);
     return;
   }
+  if (isIntArray(x)) {
+    unaryInt(op, x as NumberArray, out as NumberArray);
+    return;
+  }
+  return unaryFloat(op, x as FloatArray, out as FloatArray, len);
+}
+
+function unaryFloat(op: UnaryOpCode, x: FloatArray, out: FloatArray, len: number): void {
   switch (op) {
     case UnaryOp.neg:
       for (let i = 0; i < len; i++) out[i] = -x[i];
@@ -80,6 +101,33 @@ export function unary(op: UnaryOpCode, x: DataArray, out: DataArray): void {
     case UnaryOp.log1p:
       for (let i = 0; i < len; i++) out[i] = Math.log1p(x[i]);
       return;
+    case UnaryOp.sin:
+      for (let i = 0; i < len; i++) out[i] = Math.sin(x[i]);
+      return;
+    case UnaryOp.cos:
+      for (let i = 0; i < len; i++) out[i] = Math.cos(x[i]);
+      return;
+    case UnaryOp.tan:
+      for (let i = 0; i < len; i++) out[i] = Math.tan(x[i]);
+      return;
+    case UnaryOp.sinh:
+      for (let i = 0; i < len; i++) out[i] = Math.sinh(x[i]);
+      return;
+    case UnaryOp.cosh:
+      for (let i = 0; i < len; i++) out[i] = Math.cosh(x[i]);
+      return;
+    case UnaryOp.rsqrt:
+      for (let i = 0; i < len; i++) out[i] = 1 / Math.sqrt(x[i]);
+      return;
+    case UnaryOp.floor:
+      for (let i = 0; i < len; i++) out[i] = Math.floor(x[i]);
+      return;
+    case UnaryOp.ceil:
+      for (let i = 0; i < len; i++) out[i] = Math.ceil(x[i]);
+      return;
+    case UnaryOp.round:
+      for (let i = 0; i < len; i++) out[i] = roundHalfEven(x[i]);
+      return;
     default:
       throw new TypeError(`unary: unknown op code ${String(op)}`);
   }
@@ -92,8 +140,14 @@ function sigmoid(v: number): number {
   return e / (1 + e);
 }
 
-/** The int32 unary ops: neg, abs, sign, square. Results wrap to int32 on assignment. */
-function unaryInt(op: UnaryOpCode, x: Int32Array, out: DataArray): void {
+/** v rounded to the nearest integer, ties to the even one (torch.round); −0.4 gives −0. */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v); // ties go up
+  return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
+/** The integer unary ops: neg, abs, sign, square. Results wrap to the width on assignment. */
+function unaryInt(op: UnaryOpCode, x: NumberArray, out: NumberArray): void {
   const len = x.length;
   switch (op) {
     case UnaryOp.neg:
@@ -146,32 +200,53 @@ function broadcastRows(
   forEachRow(shape, [aStrides, bStrides], [0, 0], (start, bases) => row(start, bases[0], sa, bases[1], sb, len));
 }
 
+/** The binary ops int32 supports (fmod and remainder of integers are exact; the op layer rejects a zero divisor). */
+const INT_BINARY = new Set<BinaryOpCode>([
+  BinaryOp.add,
+  BinaryOp.sub,
+  BinaryOp.mul,
+  BinaryOp.maximum,
+  BinaryOp.minimum,
+  BinaryOp.fmod,
+  BinaryOp.remainder,
+]);
+
 /**
  * out = op(a, b) with broadcasting; a, b, out share one dtype. Float dtypes support every
- * op; int32 supports add, sub, mul, maximum, minimum (wrapping like C++ int32).
- * maximum/minimum return NaN when either operand is NaN.
+ * op; integer dtypes support add, sub, mul, maximum, minimum (wrapping to their width like
+ * C++; int64 exactly, in BigInt), and all but int64 fmod and remainder. maximum/minimum return
+ * NaN when either operand is NaN.
  */
 export function binary(op: BinaryOpCode, a: DataArray, b: DataArray, out: DataArray, plan: BroadcastPlan | null): void {
-  const isInt = out instanceof Int32Array;
-  if (isInt && (op === BinaryOp.div || op === BinaryOp.pow)) {
-    throw new TypeError(`binary: op code ${op} is not supported for int32`);
+  rejectHalfBits('binary', out);
+  const isInt = isIntArray(out) || out instanceof BigInt64Array;
+  const int64Unsupported = out instanceof BigInt64Array && (op === BinaryOp.fmod || op === BinaryOp.remainder);
+  if (isInt && (!INT_BINARY.has(op) || int64Unsupported)) {
+    throw new TypeError(`binary: op code ${op} is not supported for ${out instanceof BigInt64Array ? 'int64' : 'integer dtypes'}`);
   }
+  if (out instanceof BigInt64Array) {
+    broadcastRows('binary', a.length, b.length, out.length, plan, (start, ia, sa, ib, sb, len) =>
+      binaryRowInt64(op, a as BigInt64Array, ia, sa, b as BigInt64Array, ib, sb, out, start, len),
+    );
+    return;
+  }
+  const imul = out instanceof Int32Array;
   broadcastRows('binary', a.length, b.length, out.length, plan, (start, ia, sa, ib, sb, len) =>
-    binaryRow(op, isInt, a, ia, sa, b, ib, sb, out, start, len),
+    binaryRow(op, imul, a as NumberArray, ia, sa, b as NumberArray, ib, sb, out as NumberArray, start, len),
   );
 }
 
 /** One row of `binary`: out[o + t] = op(a[ia + t·sa], b[ib + t·sb]) for t < len. */
 function binaryRow(
   op: BinaryOpCode,
-  isInt: boolean,
-  a: DataArray,
+  imul: boolean,
+  a: NumberArray,
   ia: number,
   sa: number,
-  b: DataArray,
+  b: NumberArray,
   ib: number,
   sb: number,
-  out: DataArray,
+  out: NumberArray,
   o: number,
   len: number,
 ): void {
@@ -185,8 +260,9 @@ function binaryRow(
       for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] - b[ib];
       return;
     case BinaryOp.mul:
-      // An int32 product can exceed 2^53, so it needs Math.imul to wrap exactly.
-      if (isInt) for (; o < end; o++, ia += sa, ib += sb) out[o] = Math.imul(a[ia], b[ib]);
+      // An int32 product can exceed 2^53, so it needs Math.imul to wrap exactly (int16 and
+      // int8 products are exact doubles, wrapped when stored).
+      if (imul) for (; o < end; o++, ia += sa, ib += sb) out[o] = Math.imul(a[ia], b[ib]);
       else for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] * b[ib];
       return;
     case BinaryOp.div:
@@ -209,6 +285,19 @@ function binaryRow(
         out[o] = x !== x || x < y ? x : y;
       }
       return;
+    case BinaryOp.atan2:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = Math.atan2(a[ia], b[ib]);
+      return;
+    case BinaryOp.fmod:
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] % b[ib]; // JS % is C's fmod
+      return;
+    case BinaryOp.remainder:
+      for (; o < end; o++, ia += sa, ib += sb) {
+        const y = b[ib];
+        const r = a[ia] % y;
+        out[o] = r !== 0 && r < 0 !== y < 0 ? r + y : r; // moved to b's sign
+      }
+      return;
     default:
       throw new TypeError(`binary: unknown op code ${String(op)}`);
   }
@@ -216,6 +305,7 @@ function binaryRow(
 
 /** out = (a op b) as 0/1 bytes, broadcasting as in `binary`. NaN compares unequal to everything. */
 export function compare(op: CompareOpCode, a: DataArray, b: DataArray, out: Uint8Array, plan: BroadcastPlan | null): void {
+  rejectHalfBits('compare', a);
   broadcastRows('compare', a.length, b.length, out.length, plan, (start, ia, sa, ib, sb, len) =>
     compareRow(op, a, ia, sa, b, ib, sb, out, start, len),
   );

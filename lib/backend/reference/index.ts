@@ -4,7 +4,7 @@
  * the backend float64 gradient checks run on, and the fallback when the addon cannot load.
  *
  * One file per kernel family: elementwise.ts, reduce.ts, softmax.ts, matmul.ts, strided.ts, conv.ts, pool.ts,
- * indexing.ts, loss.ts (fused cross-entropy), optim.ts (fused optimizer steps), rnn.ts (recurrent layers); odometer.ts holds the strided walk they share.
+ * indexing.ts, loss.ts (fused cross-entropy), optim.ts (fused optimizer steps), rnn.ts (recurrent layers), scan.ts (cumsum, cumprod), sorting.ts (sort, topk); odometer.ts holds the strided walk they share.
  */
 import type { Backend } from '../backend.js';
 import { binary, clamp, compare, reluBackward, unary, where } from './elementwise.js';
@@ -16,6 +16,8 @@ import { adadeltaStep, adagradStep, adamaxStep, adamStep, nadamStep, rmspropStep
 import { adaptiveAvgPool2d, adaptiveAvgPool2dBackward, avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool.js';
 import { argReduce, reduce } from './reduce.js';
 import { rnnBackward, rnnForward } from './rnn.js';
+import { scan } from './scan.js';
+import { sort, topk } from './sorting.js';
 import { softmax, softmaxBackward } from './softmax.js';
 import { stridedCopy, stridedScatter } from './strided.js';
 
@@ -67,6 +69,9 @@ export const referenceBackend: Backend = {
   adaptiveAvgPool2dBackward,
   rnnForward,
   rnnBackward,
+  scan,
+  sort,
+  topk,
   setNumThreads,
   getNumThreads: () => 1,
 };

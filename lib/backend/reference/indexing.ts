@@ -6,7 +6,8 @@
  * other. Every index is checked before anything is written, so a bad index throws a
  * RangeError and leaves the output untouched (which matters for the accumulating kernels).
  */
-import type { DataArray } from '../../dtype.js';
+import type { DataArray, NumberArray } from '../../dtype.js';
+import { rejectHalfBits } from './elementwise.js';
 import { checkLength } from './odometer.js';
 
 /** Throws a RangeError naming the first index of idx outside [0, n). */
@@ -46,11 +47,13 @@ export function indexAdd(src: DataArray, idx: Int32Array, dst: DataArray, outer:
   checkLength('indexAdd: src', src.length, outer * m * inner);
   checkLength('indexAdd: dst', dst.length, outer * n * inner);
   checkIndices('indexAdd', idx, n);
+  rejectHalfBits('indexAdd', dst);
+  // `+=` on int64 storage adds bigints (src and dst share the dtype), exactly.
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
       const from = (o * m + j) * inner;
       const to = (o * n + idx[j]) * inner;
-      for (let i = 0; i < inner; i++) dst[to + i] += src[from + i];
+      for (let i = 0; i < inner; i++) (dst as NumberArray)[to + i] += (src as NumberArray)[from + i];
     }
   }
 }
@@ -90,11 +93,13 @@ export function scatterAdd(
   checkLength('scatterAdd: idx', idx.length, outer * m * inner);
   checkLength('scatterAdd: dst', dst.length, outer * n * inner);
   checkIndices('scatterAdd', idx, n);
+  rejectHalfBits('scatterAdd', dst);
+  // `+=` on int64 storage adds bigints (src and dst share the dtype), exactly.
   for (let o = 0; o < outer; o++) {
     const dBase = o * n * inner;
     for (let j = 0; j < m; j++) {
       const row = (o * m + j) * inner;
-      for (let i = 0; i < inner; i++) dst[dBase + idx[row + i] * inner + i] += src[row + i];
+      for (let i = 0; i < inner; i++) (dst as NumberArray)[dBase + idx[row + i] * inner + i] += (src as NumberArray)[row + i];
     }
   }
 }

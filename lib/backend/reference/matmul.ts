@@ -6,13 +6,15 @@
  * common untransposed case, and float32 products are summed in double.
  */
 import type { FloatArray } from '../../dtype.js';
+import type { MatmulLayout } from '../backend.js';
 import { checkLength } from './odometer.js';
 
 /**
  * out (batch, m, n) = op(a[p]) (m, k) · op(b[p]) (k, n) for p < batch, overwriting out.
  * a[p] is stored (m, k), or (k, m) when transA, starting at p·aBatchStride; b[p] is stored
  * (k, n), or (n, k) when transB, starting at p·bBatchStride. A batch stride of 0 broadcasts
- * one matrix over the batch. k = 0 gives zeros.
+ * one matrix over the batch. k = 0 gives zeros. layout (optional): the operands' start
+ * offsets and stored row strides (lda, ldb) when they are views; 0 or omitted means dense.
  */
 export function matmul(
   a: FloatArray,
@@ -26,19 +28,24 @@ export function matmul(
   bBatchStride: number,
   transA: boolean,
   transB: boolean,
+  layout?: MatmulLayout,
 ): void {
+  const aOffset = layout?.aOffset ?? 0;
+  const bOffset = layout?.bOffset ?? 0;
+  const lda = layout?.lda || (transA ? m : k);
+  const ldb = layout?.ldb || (transB ? k : n);
   checkLength('matmul: out', out.length, batch * m * n);
-  checkOperand('a', a.length, batch, aBatchStride, m * k);
-  checkOperand('b', b.length, batch, bBatchStride, k * n);
+  checkOperand('a', a.length, batch, aBatchStride, transA ? k : m, transA ? m : k, aOffset, lda);
+  checkOperand('b', b.length, batch, bBatchStride, transB ? n : k, transB ? k : n, bOffset, ldb);
   // Element strides of op(a) (rows i, cols l) and op(b) (rows l, cols j).
-  const ai = transA ? 1 : k;
-  const al = transA ? m : 1;
-  const bl = transB ? 1 : n;
-  const bj = transB ? k : 1;
+  const ai = transA ? 1 : lda;
+  const al = transA ? lda : 1;
+  const bl = transB ? 1 : ldb;
+  const bj = transB ? ldb : 1;
   const acc = new Float64Array(n);
   for (let p = 0; p < batch; p++) {
-    const aStart = p * aBatchStride;
-    const bStart = p * bBatchStride;
+    const aStart = aOffset + p * aBatchStride;
+    const bStart = bOffset + p * bBatchStride;
     const outStart = p * m * n;
     for (let i = 0; i < m; i++) {
       acc.fill(0);
@@ -53,12 +60,13 @@ export function matmul(
   }
 }
 
-/** Checks that `batch` matrices of `size` elements, `stride` apart, fit in `length`. */
-function checkOperand(name: string, length: number, batch: number, stride: number, size: number): void {
-  if (batch === 0 || size === 0) return;
-  if (stride < 0) throw new RangeError(`matmul: ${name} batch stride ${stride} is negative`);
-  const needed = (batch - 1) * stride + size;
+/** Checks that `batch` stored (rows, cols) matrices, rows ld apart, `stride` apart from offset, fit in `length`. */
+function checkOperand(name: string, length: number, batch: number, stride: number, rows: number, cols: number, offset: number, ld: number): void {
+  if (stride < 0 || offset < 0) throw new RangeError(`matmul: ${name} batch stride ${stride} and offset ${offset} must be ≥ 0`);
+  if (rows > 1 && ld < cols) throw new RangeError(`matmul: ${name} leading dimension ${ld} is smaller than its ${cols} columns`);
+  if (batch === 0 || rows * cols === 0) return;
+  const needed = offset + (batch - 1) * stride + (rows - 1) * ld + cols;
   if (length < needed) {
-    throw new RangeError(`matmul: ${name} has length ${length}, needs ${needed} (batch ${batch}, stride ${stride})`);
+    throw new RangeError(`matmul: ${name} has length ${length}, needs ${needed} (batch ${batch}, stride ${stride}, offset ${offset}, ld ${ld})`);
   }
 }

@@ -21,14 +21,16 @@ const maxWithNaN = (a: number, b: number): number => (Number.isNaN(a) || Number.
 const decayed = (g: number, p: number, weightDecay: number): number => (weightDecay !== 0 ? g + weightDecay * p : g);
 
 export function sgdStep(param: FloatArray, grad: FloatArray, momentumBuffer: FloatArray | null, c: SgdConfig): void {
+  // The options read once: c is often a spread of a parameter group (a slow dictionary object).
+  const { lr, momentum, dampening, weightDecay, nesterov, firstStep } = c;
   for (let i = 0; i < param.length; i++) {
-    let d = decayed(grad[i], param[i], c.weightDecay);
-    if (c.momentum !== 0) {
-      const buf = c.firstStep ? d : c.momentum * momentumBuffer![i] + (1 - c.dampening) * d;
+    let d = decayed(grad[i], param[i], weightDecay);
+    if (momentum !== 0) {
+      const buf = firstStep ? d : momentum * momentumBuffer![i] + (1 - dampening) * d;
       momentumBuffer![i] = buf;
-      d = c.nesterov ? d + c.momentum * buf : buf;
+      d = nesterov ? d + momentum * buf : buf;
     }
-    param[i] -= c.lr * d;
+    param[i] -= lr * d;
   }
 }
 
@@ -90,16 +92,17 @@ export function adamStep(
   const biasCorrection2Sqrt = Math.sqrt(1 - c.beta2 ** c.step);
   const shrink = c.decoupled ? 1 - c.lr * c.weightDecay : 1;
   const l2 = c.decoupled ? 0 : c.weightDecay;
+  const { beta1, beta2, amsgrad, eps } = c; // read once (c may be a slow dictionary object)
   for (let i = 0; i < param.length; i++) {
     const g = decayed(grad[i], param[i], l2);
-    expAvg[i] = c.beta1 * expAvg[i] + (1 - c.beta1) * g;
-    expAvgSq[i] = c.beta2 * expAvgSq[i] + (1 - c.beta2) * g * g;
+    expAvg[i] = beta1 * expAvg[i] + (1 - beta1) * g;
+    expAvgSq[i] = beta2 * expAvgSq[i] + (1 - beta2) * g * g;
     let v = expAvgSq[i];
-    if (c.amsgrad) {
+    if (amsgrad) {
       v = maxWithNaN(maxExpAvgSq![i], v);
       maxExpAvgSq![i] = v;
     }
-    param[i] = param[i] * shrink - (stepSize * expAvg[i]) / (Math.sqrt(v) / biasCorrection2Sqrt + c.eps);
+    param[i] = param[i] * shrink - (stepSize * expAvg[i]) / (Math.sqrt(v) / biasCorrection2Sqrt + eps);
   }
 }
 

@@ -4,7 +4,8 @@
  * Together they cover permute, expand, slicing and flips (negative strides), and their
  * gradients. Both walk `shape` with the shared odometer, one innermost row at a time.
  */
-import type { DataArray } from '../../dtype.js';
+import type { DataArray, NumberArray } from '../../dtype.js';
+import { rejectHalfBits } from './elementwise.js';
 import { checkLength, checkStridedBounds, forEachRow, numel, rowLength, rowStride } from './odometer.js';
 
 /**
@@ -44,12 +45,14 @@ export function stridedScatter(
 ): void {
   checkLength('stridedScatter: src', src.length, numel(shape));
   checkStridedBounds('stridedScatter: dst', dst.length, dstOffset, shape, dstStrides);
+  if (accumulate) rejectHalfBits('stridedScatter', dst);
   const len = rowLength(shape);
   const step = rowStride(dstStrides);
+  // `+=` on int64 storage adds bigints (src and dst share the dtype), exactly.
   forEachRow(shape, [dstStrides], [dstOffset], (start, bases) => {
     let d = bases[0];
     const end = start + len;
-    if (accumulate) for (let s = start; s < end; s++, d += step) dst[d] += src[s];
+    if (accumulate) for (let s = start; s < end; s++, d += step) (dst as NumberArray)[d] += (src as NumberArray)[s];
     else for (let s = start; s < end; s++, d += step) dst[d] = src[s];
   });
 }

@@ -2,7 +2,9 @@
  * Layers that map features linearly or reshape them: Identity, Linear, Bilinear, Flatten,
  * Unflatten, Embedding. Parameter shapes, names and default initialisations are PyTorch's.
  */
-import { DTypeError, ShapeError } from '../../errors.js';
+import { ShapeError } from '../../errors.js';
+import { fillWith } from '../../dtype.js';
+import { int32Indices } from '../../ops/indices.js';
 import type { Generator } from '../../random.js';
 import { formatShape, normalizeDim, numelOf } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
@@ -220,12 +222,11 @@ export class Embedding extends Module {
   /** Redraws the weights from N(0, 1) and zeroes the padding row. */
   resetParameters(generator?: Generator): void {
     init.normal_(this.weight, 0, 1, { generator });
-    if (this.paddingIdx !== undefined) this.weight.data.fill(0, this.paddingIdx * this.embeddingDim, (this.paddingIdx + 1) * this.embeddingDim);
+    if (this.paddingIdx !== undefined) fillWith(this.weight.data, 0, this.paddingIdx * this.embeddingDim, (this.paddingIdx + 1) * this.embeddingDim);
   }
 
   override forward(indices: Tensor): Tensor {
-    if (indices.dtype !== 'int32') throw new DTypeError(`${layerName(this)}: indices must be int32, got ${indices.dtype}`);
-    return F.embedding(indices, this.weight, this.paddingIdx);
+    return F.embedding(int32Indices(layerName(this), 'indices', indices), this.weight, this.paddingIdx);
   }
 
   override extraRepr(): string {

@@ -52,7 +52,7 @@ abstract class NormBase extends Module {
     const track = this.trackRunningStats;
     this.registerBuffer('running_mean', track ? zeros([numFeatures]) : null);
     this.registerBuffer('running_var', track ? ones([numFeatures]) : null);
-    this.registerBuffer('num_batches_tracked', track ? zeros([], { dtype: 'int32' }) : null);
+    this.registerBuffer('num_batches_tracked', track ? zeros([], { dtype: 'int64' }) : null); // int64 as in PyTorch
   }
 
   /** The running mean (C), or null without trackRunningStats. */
