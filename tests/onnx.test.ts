@@ -250,6 +250,20 @@ describe('onnx.export options', () => {
   });
 });
 
+describe('int64 indices (PyTorch\'s default integer dtype)', () => {
+  it('an Embedding exported with int64 token ids runs in onnxruntime and in onnx.load', async () => {
+    k.manualSeed(8);
+    const net = new nn.Sequential(new nn.Embedding(10, 4), new nn.Flatten(), new nn.Linear(12, 2)).eval();
+    const tokens = k.tensor([[1, 2, 3], [9, 0, 4]], { dtype: 'int64' });
+    const bytes = k.onnx.exportToBytes(net, tokens, { dynamicAxes: { input: [0], output: [0] } });
+    const expected = k.noGrad(() => net.forward(tokens) as k.Tensor);
+    const session = await ort.InferenceSession.create(bytes);
+    const got = await session.run({ input: new ort.Tensor('int64', tokens.data as BigInt64Array, tokens.shape) });
+    expectClose(got.output.data as Float32Array, expected.data, 1e-5, 1e-4, 'onnxruntime');
+    expectClose(k.noGrad(() => k.onnx.load(bytes).forward(tokens) as k.Tensor).data, expected.data, 1e-5, 1e-4, 'onnx.load');
+  });
+});
+
 describe('OnnxModule state', () => {
   it('loadStateDict moves weights between loaded graphs of the same architecture', () => {
     const make = (seed: number): k.onnx.OnnxModule => {
