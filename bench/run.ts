@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- <suite> [--check]`: runs one benchmark suite, prints its table and writes
  * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views (with views-sorting and views-interp, also
- * runnable alone), dtypes, serve, attention.
+ * runnable alone), dtypes, serve, attention, onnx.
  * `--check` (overhead only) then compares kiln with PyTorch against the suite's targets and
  * exits 1 when one is missed, 3 when PyTorch is missing so nothing could be checked.
  */
@@ -10,6 +10,7 @@ import { runConv } from './conv.js';
 import { runDtypes } from './dtypes.js';
 import { runGemm } from './gemm.js';
 import { runLenet } from './lenet.js';
+import { runOnnx } from './onnx.js';
 import { runOptim } from './optim.js';
 import { checkOverhead, runOverhead } from './overhead.js';
 import { runRnn } from './rnn.js';
@@ -32,6 +33,7 @@ const SUITES: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   dtypes: runDtypes,
   serve: runServe,
   attention: runAttention,
+  onnx: runOnnx,
 };
 
 const name = process.argv[2];

@@ -79,7 +79,11 @@ function initialBackend(): Backend {
   return referenceBackend;
 }
 
-/** The backend ops currently compute on (chosen on first use). */
+/**
+ * The backend ops currently compute on (chosen on first use).
+ *
+ * Example: `getBackend().name` → 'native' or 'reference'.
+ */
 export function getBackend(): Backend {
   if (current === null) current = initialBackend();
   return current;
@@ -96,7 +100,11 @@ export function setBackend(name: BackendName): void {
   else throw new BackendError(`setBackend: unknown backend '${String(name)}'; expected 'native' or 'reference'`);
 }
 
-/** Runs `fn` on backend `name`, restoring the previous backend after. */
+/**
+ * Runs `fn` on backend `name`, restoring the previous backend after.
+ *
+ * Example: `withBackend('reference', () => model.forward(x))` runs one computation on the reference backend.
+ */
 export function withBackend<T>(name: BackendName, fn: () => T): T {
   const previous = getBackend();
   setBackend(name);
@@ -107,7 +115,11 @@ export function withBackend<T>(name: BackendName, fn: () => T): T {
   }
 }
 
-/** True when the native addon is loadable on this machine. */
+/**
+ * True when the native addon is loadable on this machine.
+ *
+ * Example: `if (!isNativeAvailable()) console.log('running on the reference backend')`.
+ */
 export function isNativeAvailable(): boolean {
   return tryLoadNative() !== null;
 }
@@ -127,7 +139,11 @@ export function setNumThreads(n: number): void {
   tryLoadNative()?.setNumThreads(n);
 }
 
-/** How many threads native kernels may use (1 when the native addon is not loaded). */
+/**
+ * How many threads native kernels may use (1 when the native addon is not loaded).
+ *
+ * Example: `getNumThreads()` → e.g. 2.
+ */
 export function getNumThreads(): number {
   return tryLoadNative()?.getNumThreads() ?? 1;
 }

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import type { DataArray, FloatArray } from '../dtype.js';
@@ -325,10 +325,17 @@ export function packageRoot(): string {
 }
 
 /**
- * The path of the addon binary node-gyp-build picks for this platform: build/Release when
- * kiln was compiled here, else the matching prebuild in prebuilds/. Throws when none fits.
+ * The path of the addon binary: the file named by the KILN_ADDON environment variable when set
+ * (e.g. a cmake-js build, `KILN_ADDON=build-cmake-js/Release/kiln.node`), else the one
+ * node-gyp-build picks for this platform: build/Release when kiln was compiled here, else the
+ * matching prebuild in prebuilds/. Throws when none fits.
  */
 export function resolveNativeAddonPath(): string {
+  const override = process.env.KILN_ADDON;
+  if (override !== undefined && override !== '') {
+    if (!existsSync(override)) throw new Error(`KILN_ADDON=${override}: no such file (unset it to load kiln's own build or prebuild)`);
+    return resolvePath(override);
+  }
   const require = createRequire(import.meta.url);
   const nodeGypBuild = require('node-gyp-build') as { resolve(root: string): string };
   return nodeGypBuild.resolve(packageRoot());

@@ -22,10 +22,18 @@ import { DataError } from './errors.js';
  */
 export const FASHION_MNIST_CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const;
 
-/** Where Debian's dataset-fashion-mnist package installs the four files. */
+/**
+ * Where Debian's dataset-fashion-mnist package installs the four files.
+ *
+ * Example: `existsSync(data.FASHION_MNIST_DEBIAN_ROOT)` tells whether Debian's full data set is installed.
+ */
 export const FASHION_MNIST_DEBIAN_ROOT = '/usr/share/datasets/fashion-mnist';
 
-/** The subset shipped with kiln: data/fashion-mnist at the package root (found from this module's location, compiled or not). */
+/**
+ * The subset shipped with kiln: data/fashion-mnist at the package root (found from this module's location, compiled or not).
+ *
+ * Example: `readdirSync(data.FASHION_MNIST_EMBEDDED_ROOT)` lists the embedded subset's files.
+ */
 export const FASHION_MNIST_EMBEDDED_ROOT = join(packageRoot(), 'data', 'fashion-mnist');
 
 /** The nearest folder above this module that holds package.json (the repo, or node_modules/kiln); the module's grandparent if none does. */

@@ -146,6 +146,8 @@ export function precision(source: ConfusionSource, options: AverageOptions = {})
  * the class, the fraction predicted as it. 0 for a class absent from the targets.
  *
  * Args and example as precision.
+ *
+ * Example: `recall({ predictions: logits, targets: y, numClasses: 10 })`; `recall(cm, { average: 'none' })`.
  */
 export function recall(source: ConfusionSource, options: { average: 'none' }): number[];
 export function recall(source: ConfusionSource, options?: AverageOptions): number;
@@ -153,7 +155,11 @@ export function recall(source: ConfusionSource, options: AverageOptions = {}): n
   return averaged(oneVsRestCounts('recall', source).map((c) => ratio(c.tp, c.tp + c.fn)), options);
 }
 
-/** Sensitivity is another name for recall (the true-positive rate). */
+/**
+ * Sensitivity is another name for recall (the true-positive rate).
+ *
+ * Example: `sensitivity(cm)` is `recall(cm)`.
+ */
 export const sensitivity = recall;
 
 /**
@@ -161,6 +167,8 @@ export const sensitivity = recall;
  * class, the fraction not predicted as it. 0 when every sample is of the class.
  *
  * Args and example as precision.
+ *
+ * Example: `specificity({ predictions: logits, targets: y, numClasses: 10 }, { average: 'none' })`.
  */
 export function specificity(source: ConfusionSource, options: { average: 'none' }): number[];
 export function specificity(source: ConfusionSource, options?: AverageOptions): number;
@@ -174,6 +182,8 @@ export function specificity(source: ConfusionSource, options: AverageOptions = {
  * F1 scores (as scikit-learn), not the F1 of the macro precision and recall.
  *
  * Args and example as precision.
+ *
+ * Example: `f1Score({ predictions: logits, targets: y, numClasses: 10 }, { average: 'macro' })`.
  */
 export function f1Score(source: ConfusionSource, options: { average: 'none' }): number[];
 export function f1Score(source: ConfusionSource, options?: AverageOptions): number;

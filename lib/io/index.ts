@@ -34,12 +34,18 @@ export function saveStateDict(path: string, source: StateDictSource, metadata: R
  * Loads a state dict saved by saveStateDict (or by PyTorch's safetensors), for
  * `module.loadStateDict(...)`. Tensors keep the file's dtypes (F16 → float16, I64 → int64, …);
  * loadStateDict converts them to the module's (a float16 checkpoint into float32 parameters).
+ *
+ * Example: `model.loadStateDict(io.loadStateDict('model.safetensors'))`.
  */
 export function loadStateDict(path: string): Record<string, Tensor> {
   return loadFile(path).tensors;
 }
 
-/** The metadata key holding an optimizer's hyperparameters and scalar state as JSON. */
+/**
+ * The metadata key holding an optimizer's hyperparameters and scalar state as JSON.
+ *
+ * Example: `io.loadFile('opt.safetensors').metadata[io.OPTIMIZER_METADATA_KEY]` → the optimizer's JSON state.
+ */
 export const OPTIMIZER_METADATA_KEY = 'kiln.optimizer';
 
 /** JSON that keeps ±Infinity and NaN (e.g. maxNorm: Infinity), which plain JSON turns into null. */
@@ -72,6 +78,8 @@ export function saveOptimizer(path: string, optimizer: Optimizer<any>): void {
 /**
  * Loads a file written by saveOptimizer into `optimizer` (which must have the same group
  * layout and parameter shapes).
+ *
+ * Example: `io.loadOptimizer('opt.safetensors', opt)`.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function loadOptimizer(path: string, optimizer: Optimizer<any>): void {

@@ -132,6 +132,8 @@ export function storagePoolStats(): StoragePoolStats {
 /**
  * Hands every pooled array to the garbage collector (PyTorch's `empty_cache`, for kiln's
  * CPU pool). fit() calls it when training ends.
+ *
+ * Example: `emptyStoragePool(); storagePoolStats().bytes` → 0.
  */
 export function emptyStoragePool(): void {
   pooled.clear();

@@ -116,17 +116,29 @@ export function embedding(anyIndices: Tensor, weight: Tensor, paddingIdx?: numbe
 // ---------------------------------------------------------------------------------------
 // Activations
 
-/** max(x, 0). */
+/**
+ * max(x, 0).
+ *
+ * Example: `F.relu(tensor([-1, 2]))` → [0, 2].
+ */
 export function relu(x: Tensor): Tensor {
   return reluOp(x);
 }
 
-/** Logistic sigmoid 1 / (1 + e⁻ˣ). */
+/**
+ * Logistic sigmoid 1 / (1 + e⁻ˣ).
+ *
+ * Example: `F.sigmoid(tensor([0]))` → [0.5].
+ */
 export function sigmoid(x: Tensor): Tensor {
   return sigmoidOp(x);
 }
 
-/** Hyperbolic tangent. */
+/**
+ * Hyperbolic tangent.
+ *
+ * Example: `F.tanh(tensor([0, 1]))` → [0, 0.762].
+ */
 export function tanh(x: Tensor): Tensor {
   return tanhOp(x);
 }
@@ -140,12 +152,20 @@ export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): Tensor {
   return clamp(x, minVal, maxVal);
 }
 
-/** min(max(x, 0), 6). */
+/**
+ * min(max(x, 0), 6).
+ *
+ * Example: `F.relu6(tensor([-1, 3, 8]))` → [0, 3, 6].
+ */
 export function relu6(x: Tensor): Tensor {
   return hardtanh(x, 0, 6);
 }
 
-/** x where x > 0, negativeSlope·x elsewhere (default slope 0.01). */
+/**
+ * x where x > 0, negativeSlope·x elsewhere (default slope 0.01).
+ *
+ * Example: `F.leakyRelu(tensor([-1, 2]), 0.1)` → [-0.1, 2].
+ */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
   return where(gt(x, 0), x, mul(x, negativeSlope));
 }
@@ -156,6 +176,8 @@ export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
  * Args: x; weight, 1 or C slopes.
  *
  * Shape: x (N, C, …) or (C) → same shape.
+ *
+ * Example: `F.prelu(randn([4, 3, 8, 8]), full([3], 0.25))` → (4, 3, 8, 8).
  */
 export function prelu(x: Tensor, weight: Tensor): Tensor {
   const slopes = weight.numel;
@@ -177,12 +199,24 @@ export function elu(x: Tensor, alpha = 1): Tensor {
   return where(gt(x, 0), x, mul(expm1(clamp(x, undefined, 0)), alpha));
 }
 
-/** SELU's α, from Klambauer et al. (2017), as in PyTorch. */
+/**
+ * SELU's α, from Klambauer et al. (2017), as in PyTorch.
+ *
+ * Example: `F.elu(x, F.SELU_ALPHA)` times F.SELU_SCALE is F.selu(x).
+ */
 export const SELU_ALPHA = 1.6732632423543772;
-/** SELU's scale λ, from Klambauer et al. (2017), as in PyTorch. */
+/**
+ * SELU's scale λ, from Klambauer et al. (2017), as in PyTorch.
+ *
+ * Example: `mul(F.elu(x, F.SELU_ALPHA), F.SELU_SCALE)` equals F.selu(x).
+ */
 export const SELU_SCALE = 1.0507009873554805;
 
-/** λ·elu(x, α) with the self-normalising constants SELU_ALPHA and SELU_SCALE. */
+/**
+ * λ·elu(x, α) with the self-normalising constants SELU_ALPHA and SELU_SCALE.
+ *
+ * Example: `F.selu(randn([4, 8]))` → (4, 8).
+ */
 export function selu(x: Tensor): Tensor {
   return mul(elu(x, SELU_ALPHA), SELU_SCALE);
 }
@@ -204,7 +238,11 @@ export function gelu(x: Tensor, approximate: GeluApproximate = 'none'): Tensor {
   return mul(mul(x, 0.5), add(inner, 1));
 }
 
-/** x·sigmoid(x), also called swish. */
+/**
+ * x·sigmoid(x), also called swish.
+ *
+ * Example: `F.silu(tensor([0, 1]))` → [0, 0.731].
+ */
 export function silu(x: Tensor): Tensor {
   return mul(x, sigmoidOp(x));
 }
@@ -221,6 +259,8 @@ export function swish(x: Tensor, beta: Tensor | number = 1): Tensor {
 /**
  * log(1 + e^(β·x)) / β, and x itself where β·x > threshold (defaults β = 1, threshold 20).
  * Computed as max(βx, 0) + log1p(e^(−|βx|)), which never overflows.
+ *
+ * Example: `F.softplus(tensor([0]))` → [0.693].
  */
 export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
   const bx = mul(x, beta);
@@ -228,7 +268,11 @@ export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
   return where(gt(bx, threshold), x, smooth);
 }
 
-/** x / (1 + |x|). */
+/**
+ * x / (1 + |x|).
+ *
+ * Example: `F.softsign(tensor([1]))` → [0.5].
+ */
 export function softsign(x: Tensor): Tensor {
   return div(x, add(abs(x), 1));
 }
@@ -251,12 +295,20 @@ export function maxout(x: Tensor, pieces: number, dim = 1): Tensor {
   return amax(grouped, d + 1);
 }
 
-/** exp(x) / Σ exp(x) along dim. */
+/**
+ * exp(x) / Σ exp(x) along dim.
+ *
+ * Example: `F.softmax(tensor([[1, 2, 3]]), 1)` → [[0.090, 0.245, 0.665]].
+ */
 export function softmax(x: Tensor, dim: number): Tensor {
   return softmaxOp(x, dim);
 }
 
-/** log(softmax(x)) along dim, computed stably. */
+/**
+ * log(softmax(x)) along dim, computed stably.
+ *
+ * Example: `F.logSoftmax(randn([4, 10]), 1)` → (4, 10).
+ */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   return logSoftmaxOp(x, dim);
 }
@@ -293,6 +345,8 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
  * probability p, the rest scaled by 1/(1 − p).
  *
  * Shape: (N, C, H, W), or (C, H, W) unbatched → same shape.
+ *
+ * Example: `F.dropout2d(randn([8, 16, 10, 10]), 0.2, model.training)`.
  */
 export function dropout2d(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
   checkP('dropout2d', p);
@@ -310,6 +364,8 @@ const ALPHA_DROPOUT_VALUE = -SELU_SCALE * SELU_ALPHA;
  * Dropout for SELU networks (Klambauer et al., 2017): dropped units are set to SELU's
  * negative saturation value, then an affine map a·x + b restores zero mean and unit variance.
  * Identity when training is false or p = 0.
+ *
+ * Example: `F.alphaDropout(F.selu(x), 0.1, model.training)`.
  */
 export function alphaDropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
   checkP('alphaDropout', p);
@@ -436,6 +492,8 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], options
  * sample's group normalized over its channels and positions, then a per-channel affine.
  *
  * Shape: (N, C, …) → same shape, C divisible by numGroups; weight and bias (C).
+ *
+ * Example: `F.groupNorm(randn([2, 8, 4, 4]), 4)` → (2, 8, 4, 4).
  */
 export function groupNorm(x: Tensor, numGroups: number, options: NormOptions = {}): Tensor {
   const channels = x.shape[1];
@@ -464,6 +522,8 @@ export interface InstanceNormOptions extends NormOptions {
  * average of the instance statistics (variance with Bessel's correction), as PyTorch.
  *
  * Shape: (N, C, …) → same shape; weight and bias (C).
+ *
+ * Example: `F.instanceNorm(randn([2, 3, 16, 16]))` → (2, 3, 16, 16).
  */
 export function instanceNorm(x: Tensor, options: InstanceNormOptions = {}): Tensor {
   if (x.ndim < 3) throw new ShapeError(`instanceNorm: expects (N, C, …) with positions, got ${formatShape(x.shape)}`);

@@ -87,17 +87,29 @@ function fill(t: Tensor, draw: () => number): Tensor {
   return t;
 }
 
-/** Sets every element to value. */
+/**
+ * Sets every element to value.
+ *
+ * Example: `nn.init.constant_(layer.bias!, 0.1)`.
+ */
 export function constant_(t: Tensor, value: number): Tensor {
   return fill(t, () => value);
 }
 
-/** Sets every element to 0. */
+/**
+ * Sets every element to 0.
+ *
+ * Example: `nn.init.zeros_(layer.bias!)`.
+ */
 export function zeros_(t: Tensor): Tensor {
   return constant_(t, 0);
 }
 
-/** Sets every element to 1. */
+/**
+ * Sets every element to 1.
+ *
+ * Example: `nn.init.ones_(norm.weight!)`.
+ */
 export function ones_(t: Tensor): Tensor {
   return constant_(t, 1);
 }
@@ -108,7 +120,11 @@ export function uniform_(t: Tensor, a = 0, b = 1, options: InitOptions = {}): Te
   return fill(t, () => a + (b - a) * g.uniform());
 }
 
-/** Samples N(mean, std²) (defaults 0, 1). */
+/**
+ * Samples N(mean, std²) (defaults 0, 1).
+ *
+ * Example: `nn.init.normal_(layer.weight, 0, 0.02)`.
+ */
 export function normal_(t: Tensor, mean = 0, std = 1, options: InitOptions = {}): Tensor {
   const g = options.generator ?? defaultGenerator;
   return fill(t, () => mean + std * g.normal());
@@ -142,6 +158,8 @@ export function truncNormal_(t: Tensor, mean = 0, std = 1, a = -2, b = 2, option
 /**
  * Xavier/Glorot uniform: U(−bound, bound) with bound = gain·√(6 / (fanIn + fanOut)), keeping
  * the variance of activations and gradients alike across layers (Glorot & Bengio, 2010).
+ *
+ * Example: `nn.init.xavierUniform_(new nn.Linear(64, 32).weight)`.
  */
 export function xavierUniform_(t: Tensor, gain = 1, options: InitOptions = {}): Tensor {
   const { fanIn, fanOut } = calculateFanInAndFanOut(t);
@@ -149,7 +167,11 @@ export function xavierUniform_(t: Tensor, gain = 1, options: InitOptions = {}): 
   return uniform_(t, -bound, bound, options);
 }
 
-/** Xavier/Glorot normal: N(0, std²) with std = gain·√(2 / (fanIn + fanOut)). */
+/**
+ * Xavier/Glorot normal: N(0, std²) with std = gain·√(2 / (fanIn + fanOut)).
+ *
+ * Example: `nn.init.xavierNormal_(new nn.Linear(64, 32).weight, nn.init.calculateGain('tanh'))`.
+ */
 export function xavierNormal_(t: Tensor, gain = 1, options: InitOptions = {}): Tensor {
   const { fanIn, fanOut } = calculateFanInAndFanOut(t);
   return normal_(t, 0, gain * Math.sqrt(2 / (fanIn + fanOut)), options);
@@ -183,18 +205,30 @@ export function kaimingUniform_(t: Tensor, options: KaimingOptions = {}): Tensor
   return uniform_(t, -bound, bound, options);
 }
 
-/** He/Kaiming normal: N(0, std²) with std = gain/√fan. */
+/**
+ * He/Kaiming normal: N(0, std²) with std = gain/√fan.
+ *
+ * Example: `nn.init.kaimingNormal_(conv.weight, { mode: 'fan_out', nonlinearity: 'relu' })`.
+ */
 export function kaimingNormal_(t: Tensor, options: KaimingOptions = {}): Tensor {
   return normal_(t, 0, kaimingStd(t, options), options);
 }
 
-/** LeCun uniform (LeCun et al., 1998): U(±√(3/fanIn)), i.e. variance 1/fanIn; suits SELU networks. */
+/**
+ * LeCun uniform (LeCun et al., 1998): U(±√(3/fanIn)), i.e. variance 1/fanIn; suits SELU networks.
+ *
+ * Example: `nn.init.lecunUniform_(new nn.Linear(64, 32).weight)`.
+ */
 export function lecunUniform_(t: Tensor, options: InitOptions = {}): Tensor {
   const bound = Math.sqrt(3 / calculateFanInAndFanOut(t).fanIn);
   return uniform_(t, -bound, bound, options);
 }
 
-/** LeCun normal: N(0, 1/fanIn). */
+/**
+ * LeCun normal: N(0, 1/fanIn).
+ *
+ * Example: `nn.init.lecunNormal_(new nn.Linear(64, 32).weight)` (for SELU networks).
+ */
 export function lecunNormal_(t: Tensor, options: InitOptions = {}): Tensor {
   return normal_(t, 0, Math.sqrt(1 / calculateFanInAndFanOut(t).fanIn), options);
 }
@@ -202,6 +236,8 @@ export function lecunNormal_(t: Tensor, options: InitOptions = {}): Tensor {
 /**
  * Sets a 2-D tensor to the identity (ones on the diagonal, zeros elsewhere); for Linear
  * layers that should start as the identity map.
+ *
+ * Example: `nn.init.eye_(new nn.Linear(8, 8).weight)` → the identity map.
  */
 export function eye_(t: Tensor): Tensor {
   if (t.ndim !== 2) throw new ShapeError(`eye_: expects a 2-D tensor, got shape ${formatShape(t.shape)}`);
@@ -215,6 +251,8 @@ export function eye_(t: Tensor): Tensor {
  * Sets a convolution weight (out, in, …kernel) of 3 to 5 dims to the Dirac delta: each output
  * channel copies one input channel through the kernel's centre, so the convolution starts as
  * the identity. With groups, each group gets its own delta.
+ *
+ * Example: `nn.init.dirac_(new nn.Conv2d(4, 4, 3, { padding: 1 }).weight)` → the conv passes its input through.
  */
 export function dirac_(t: Tensor, groups = 1): Tensor {
   if (t.ndim < 3 || t.ndim > 5) throw new ShapeError(`dirac_: expects 3 to 5 dims, got shape ${formatShape(t.shape)}`);
@@ -238,6 +276,8 @@ export function dirac_(t: Tensor, groups = 1): Tensor {
  * (shape[0], rest) gets orthonormal rows or columns (whichever are fewer), scaled by gain.
  * Made by Gram–Schmidt orthonormalisation of a Gaussian matrix, which is PyTorch's QR with
  * the signs fixed so the result is uniformly distributed.
+ *
+ * Example: `nn.init.orthogonal_(new nn.Linear(16, 16).weight)`.
  */
 export function orthogonal_(t: Tensor, gain = 1, options: InitOptions = {}): Tensor {
   if (t.ndim < 2) throw new ShapeError(`orthogonal_: expects at least 2 dims, got shape ${formatShape(t.shape)}`);

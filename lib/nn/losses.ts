@@ -199,7 +199,11 @@ export function hingeLoss(input: Tensor, target: Tensor, options: HingeOptions =
   return reduce('hingeLoss', relu(sub(options.margin ?? 1, mul(input, target))), options.reduction);
 }
 
-/** Squared hinge loss: max(0, margin − y·x)², y ∈ {−1, +1} (kiln). */
+/**
+ * Squared hinge loss: max(0, margin − y·x)², y ∈ {−1, +1} (kiln).
+ *
+ * Example: `F.squaredHingeLoss(scores, targets)` with targets in {-1, +1}.
+ */
 export function squaredHingeLoss(input: Tensor, target: Tensor, options: HingeOptions = {}): Tensor {
   checkSameShape('squaredHingeLoss', input, target);
   return reduce('squaredHingeLoss', square(relu(sub(options.margin ?? 1, mul(input, target)))), options.reduction);
@@ -256,13 +260,21 @@ export function multiClassHingeLoss(input: Tensor, target: Tensor, options: Hing
 
 // ---- regression ----------------------------------------------------------------------------------------
 
-/** Mean squared error, as F.mse_loss: (x − y)². */
+/**
+ * Mean squared error, as F.mse_loss: (x − y)².
+ *
+ * Example: `F.mseLoss(tensor([1, 2]), tensor([1, 4]))` → 2.
+ */
 export function mseLoss(input: Tensor, target: Tensor, options: ReductionOptions = {}): Tensor {
   checkSameShape('mseLoss', input, target);
   return reduce('mseLoss', square(sub(input, target)), options.reduction);
 }
 
-/** Mean absolute error, as F.l1_loss: |x − y|. */
+/**
+ * Mean absolute error, as F.l1_loss: |x − y|.
+ *
+ * Example: `F.l1Loss(tensor([1, 2]), tensor([1, 4]))` → 1.
+ */
 export function l1Loss(input: Tensor, target: Tensor, options: ReductionOptions = {}): Tensor {
   checkSameShape('l1Loss', input, target);
   return reduce('l1Loss', abs(sub(input, target)), options.reduction);
@@ -388,7 +400,11 @@ export class CrossEntropyLoss extends Loss<CrossEntropyOptions> {
   }
 }
 
-/** nn.NLLLoss: see nllLoss. */
+/**
+ * nn.NLLLoss: see nllLoss.
+ *
+ * Example: `new nn.NLLLoss().forward(F.logSoftmax(logits, 1), labels)`.
+ */
 export class NLLLoss extends Loss<Omit<CrossEntropyOptions, 'labelSmoothing'>> {
   constructor(options: Omit<CrossEntropyOptions, 'labelSmoothing'> = {}) {
     floatOnly('NLLLoss', options.weight);
@@ -399,7 +415,11 @@ export class NLLLoss extends Loss<Omit<CrossEntropyOptions, 'labelSmoothing'>> {
   }
 }
 
-/** nn.BCELoss: see binaryCrossEntropy. */
+/**
+ * nn.BCELoss: see binaryCrossEntropy.
+ *
+ * Example: `new nn.BCELoss().forward(probabilities, targets)`.
+ */
 export class BCELoss extends Loss<BCEOptions> {
   constructor(options: BCEOptions = {}) {
     super(options, { weight: options.weight });
@@ -409,7 +429,11 @@ export class BCELoss extends Loss<BCEOptions> {
   }
 }
 
-/** nn.BCEWithLogitsLoss: see binaryCrossEntropyWithLogits. */
+/**
+ * nn.BCEWithLogitsLoss: see binaryCrossEntropyWithLogits.
+ *
+ * Example: `new nn.BCEWithLogitsLoss().forward(logits, targets)`.
+ */
 export class BCEWithLogitsLoss extends Loss<BCEWithLogitsOptions> {
   constructor(options: BCEWithLogitsOptions = {}) {
     super(options, { weight: options.weight, pos_weight: options.posWeight });
@@ -419,49 +443,77 @@ export class BCEWithLogitsLoss extends Loss<BCEWithLogitsOptions> {
   }
 }
 
-/** nn.MSELoss: see mseLoss. */
+/**
+ * nn.MSELoss: see mseLoss.
+ *
+ * Example: `new nn.MSELoss().forward(prediction, target)`.
+ */
 export class MSELoss extends Loss<ReductionOptions> {
   override forward(input: Tensor, target: Tensor): Tensor {
     return mseLoss(input, target, this.options);
   }
 }
 
-/** nn.L1Loss: see l1Loss. */
+/**
+ * nn.L1Loss: see l1Loss.
+ *
+ * Example: `new nn.L1Loss({ reduction: 'sum' }).forward(prediction, target)`.
+ */
 export class L1Loss extends Loss<ReductionOptions> {
   override forward(input: Tensor, target: Tensor): Tensor {
     return l1Loss(input, target, this.options);
   }
 }
 
-/** nn.SmoothL1Loss: see smoothL1Loss. */
+/**
+ * nn.SmoothL1Loss: see smoothL1Loss.
+ *
+ * Example: `new nn.SmoothL1Loss({ beta: 0.5 }).forward(prediction, target)`.
+ */
 export class SmoothL1Loss extends Loss<ReductionOptions & { beta?: number }> {
   override forward(input: Tensor, target: Tensor): Tensor {
     return smoothL1Loss(input, target, this.options);
   }
 }
 
-/** nn.HuberLoss: see huberLoss. */
+/**
+ * nn.HuberLoss: see huberLoss.
+ *
+ * Example: `new nn.HuberLoss({ delta: 1 }).forward(prediction, target)`.
+ */
 export class HuberLoss extends Loss<ReductionOptions & { delta?: number }> {
   override forward(input: Tensor, target: Tensor): Tensor {
     return huberLoss(input, target, this.options);
   }
 }
 
-/** Binary hinge loss module (kiln): see hingeLoss. */
+/**
+ * Binary hinge loss module (kiln): see hingeLoss.
+ *
+ * Example: `new nn.HingeLoss().forward(scores, targets)` with targets in {-1, +1}.
+ */
 export class HingeLoss extends Loss<HingeOptions> {
   override forward(input: Tensor, target: Tensor): Tensor {
     return hingeLoss(input, target, this.options);
   }
 }
 
-/** Squared hinge loss module (kiln): see squaredHingeLoss. */
+/**
+ * Squared hinge loss module (kiln): see squaredHingeLoss.
+ *
+ * Example: `new nn.SquaredHingeLoss().forward(scores, targets)` with targets in {-1, +1}.
+ */
 export class SquaredHingeLoss extends Loss<HingeOptions> {
   override forward(input: Tensor, target: Tensor): Tensor {
     return squaredHingeLoss(input, target, this.options);
   }
 }
 
-/** nn.MultiMarginLoss: see multiMarginLoss. */
+/**
+ * nn.MultiMarginLoss: see multiMarginLoss.
+ *
+ * Example: `new nn.MultiMarginLoss().forward(logits, labels)`.
+ */
 export class MultiMarginLoss extends Loss<MultiMarginOptions> {
   constructor(options: MultiMarginOptions = {}) {
     floatOnly('MultiMarginLoss', options.weight);
@@ -472,28 +524,44 @@ export class MultiMarginLoss extends Loss<MultiMarginOptions> {
   }
 }
 
-/** Weston–Watkins multi-class SVM loss module (kiln): see multiClassHingeLoss. */
+/**
+ * Weston–Watkins multi-class SVM loss module (kiln): see multiClassHingeLoss.
+ *
+ * Example: `new nn.MultiClassHingeLoss().forward(logits, labels)`.
+ */
 export class MultiClassHingeLoss extends Loss<HingeOptions> {
   override forward(input: Tensor, target: Tensor): Tensor {
     return multiClassHingeLoss(input, target, this.options);
   }
 }
 
-/** nn.KLDivLoss: see klDiv. */
+/**
+ * nn.KLDivLoss: see klDiv.
+ *
+ * Example: `new nn.KLDivLoss({ reduction: 'batchmean' }).forward(F.logSoftmax(logits, 1), targetProbabilities)`.
+ */
 export class KLDivLoss extends Loss<KLDivOptions> {
   override forward(input: Tensor, target: Tensor): Tensor {
     return klDiv(input, target, this.options);
   }
 }
 
-/** nn.CosineEmbeddingLoss: see cosineEmbeddingLoss; forward(x1, x2, y). */
+/**
+ * nn.CosineEmbeddingLoss: see cosineEmbeddingLoss; forward(x1, x2, y).
+ *
+ * Example: `new nn.CosineEmbeddingLoss({ margin: 0.2 }).forward(a, b, same)` with same in {-1, +1}.
+ */
 export class CosineEmbeddingLoss extends Loss<ReductionOptions & { margin?: number }> {
   override forward(x1: Tensor, x2: Tensor, y: Tensor): Tensor {
     return cosineEmbeddingLoss(x1, x2, y, this.options);
   }
 }
 
-/** Dice loss module (kiln): see diceLoss. */
+/**
+ * Dice loss module (kiln): see diceLoss.
+ *
+ * Example: `new nn.DiceLoss().forward(maskProbabilities, targetMask)`.
+ */
 export class DiceLoss extends Loss<ReductionOptions & { smooth?: number }> {
   override forward(input: Tensor, target: Tensor): Tensor {
     return diceLoss(input, target, this.options);

@@ -45,7 +45,11 @@ export class Parameter extends Tensor {
   }
 }
 
-/** A state dict or loadStateDict() could not be used: names the keys and sizes at fault. */
+/**
+ * A state dict or loadStateDict() could not be used: names the keys and sizes at fault.
+ *
+ * Example: `try { model.loadStateDict(state) } catch (e) { if (e instanceof nn.StateDictError) console.log(e.message) }`.
+ */
 export class StateDictError extends KilnError {
   override name = 'StateDictError';
 }

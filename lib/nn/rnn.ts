@@ -81,7 +81,11 @@ function checkSizes(name: string, inputSize: number, hiddenSize: number): void {
   }
 }
 
-/** The shared machinery of RNN, LSTM and GRU. */
+/**
+ * The shared machinery of RNN, LSTM and GRU.
+ *
+ * Example: `const lstm: nn.RNNBase = new nn.LSTM(10, 20); lstm.forward(randn([5, 3, 10]))` → (5, 3, 20).
+ */
 export abstract class RNNBase extends Module {
   readonly numLayers: number;
   readonly bias: boolean;
@@ -296,7 +300,11 @@ export interface RnnCellOptions {
   generator?: Generator;
 }
 
-/** The shared machinery of RNNCell, LSTMCell and GRUCell: one time step. */
+/**
+ * The shared machinery of RNNCell, LSTMCell and GRUCell: one time step.
+ *
+ * Example: `const cell: nn.RNNCellBase = new nn.GRUCell(10, 20); cell.forward(randn([3, 10]))` → (3, 20).
+ */
 export abstract class RNNCellBase extends Module {
   weight_ih: Parameter;
   weight_hh: Parameter;

@@ -47,7 +47,11 @@ export interface OptimizerStateDict {
   param_groups: (Record<string, unknown> & { params: number[] })[];
 }
 
-/** An error of an optimizer's options or state. */
+/**
+ * An error of an optimizer's options or state.
+ *
+ * Example: `try { opt.loadStateDict(state) } catch (e) { if (e instanceof optim.OptimizerError) console.log(e.message) }`.
+ */
 export class OptimizerError extends KilnError {
   override name = 'OptimizerError';
 }
@@ -59,7 +63,11 @@ export const snakeCase = (key: string): string => key.replace(/[A-Z]/g, (c) => `
 /** The camelCase option for a PyTorch key: weight_decay → weightDecay. */
 export const camelCase = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
-/** Base class of every optimizer. `O` is the optimizer's hyperparameter record (lr, ...). */
+/**
+ * Base class of every optimizer. `O` is the optimizer's hyperparameter record (lr, ...).
+ *
+ * Example: `const opt: optim.Optimizer<{ lr: number }> = new optim.SGD(model.parameters(), { lr: 0.1 }); opt.zeroGrad(); loss.backward(); opt.step();`.
+ */
 export abstract class Optimizer<O extends { lr: number }> {
   /** The options a group gets when it does not set them. */
   readonly defaults: O & RegularizationOptions;

@@ -23,7 +23,11 @@ export type SchedulerState = Record<string, unknown>;
 /** Fields that are wiring, not state: never saved. */
 const NOT_STATE = new Set(['optimizer', 'schedulers', 'lrLambdas', 'scaleFn']);
 
-/** The base of the epoch-driven schedulers: PyTorch's _LRScheduler. */
+/**
+ * The base of the epoch-driven schedulers: PyTorch's _LRScheduler.
+ *
+ * Example: `const sched: optim.LRScheduler = new optim.StepLR(opt, { stepSize: 10 }); sched.step();` once per epoch.
+ */
 export abstract class LRScheduler {
   /** The lr of each group at epoch 0 (its `initialLr`). */
   baseLrs: number[];

@@ -42,7 +42,11 @@ export interface LineChartOptions {
   legend?: LegendPosition;
 }
 
-/** The Tableau-10 palette (matplotlib's default colour cycle). */
+/**
+ * The Tableau-10 palette (matplotlib's default colour cycle).
+ *
+ * Example: `plot.PALETTE[0]` → '#1f77b4', the first series' colour.
+ */
 export const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 const TICK_FONT = 12;

@@ -3,7 +3,11 @@
  * arranging finished documents side by side in one picture.
  */
 
-/** Text made safe inside an XML element or attribute. */
+/**
+ * Text made safe inside an XML element or attribute.
+ *
+ * Example: `plot.escapeXml('a < b & c')` → 'a &lt; b &amp; c'.
+ */
 export function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c] as string);
 }
@@ -11,7 +15,11 @@ export function escapeXml(text: string): string {
 /** The font stack every kiln plot uses (DejaVu Sans is what the PNG renderer falls back to). */
 export const FONT_FAMILY = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 
-/** A complete SVG document of the given size around `body`, on a white background. */
+/**
+ * A complete SVG document of the given size around `body`, on a white background.
+ *
+ * Example: `plot.svgDocument(640, 480, '<circle cx="10" cy="10" r="5"/>')` → a standalone SVG.
+ */
 export function svgDocument(width: number, height: number, body: string): string {
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +

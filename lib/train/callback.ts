@@ -28,7 +28,11 @@ export interface BatchEnd {
   seconds: number;
 }
 
-/** What every hook receives: the objects being trained, the history so far, and the stop switch. */
+/**
+ * What every hook receives: the objects being trained, the history so far, and the stop switch.
+ *
+ * Example: `{ onEpochEnd: (ctx: train.TrainingContext, record) => { if (record.train_loss < 0.01) ctx.requestStop('converged'); } }`.
+ */
 export class TrainingContext {
   private reason: string | null = null;
 

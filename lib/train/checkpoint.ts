@@ -18,7 +18,11 @@ import { TrainingError } from './errors.js';
 import type { EpochRecord } from './history.js';
 import type { Scheduler } from './scheduling.js';
 
-/** The metadata key of a checkpoint's JSON part. */
+/**
+ * The metadata key of a checkpoint's JSON part.
+ *
+ * Example: `io.loadFile('run/last.safetensors').metadata[train.CHECKPOINT_METADATA_KEY]` → the checkpoint's JSON.
+ */
 export const CHECKPOINT_METADATA_KEY = 'kiln.checkpoint';
 
 /** The objects a checkpoint is taken from or restored into (the model alone is enough to read weights back). */

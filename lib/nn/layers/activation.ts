@@ -10,14 +10,22 @@ import * as F from '../functional.js';
 import { Module, Parameter } from '../module.js';
 import { layerName } from './linear.js';
 
-/** Logistic sigmoid. Shape: any → same. */
+/**
+ * Logistic sigmoid. Shape: any → same.
+ *
+ * Example: `new nn.Sigmoid().forward(tensor([-1, 0, 1]))` → [0.269, 0.5, 0.731].
+ */
 export class Sigmoid extends Module {
   override forward(x: Tensor): Tensor {
     return F.sigmoid(x);
   }
 }
 
-/** Hyperbolic tangent. Shape: any → same. */
+/**
+ * Hyperbolic tangent. Shape: any → same.
+ *
+ * Example: `new nn.Tanh().forward(tensor([-1, 0, 1]))` → [-0.762, 0, 0.762].
+ */
 export class Tanh extends Module {
   override forward(x: Tensor): Tensor {
     return F.tanh(x);
@@ -31,14 +39,22 @@ export class ReLU extends Module {
   }
 }
 
-/** min(max(x, 0), 6). Shape: any → same. */
+/**
+ * min(max(x, 0), 6). Shape: any → same.
+ *
+ * Example: `new nn.ReLU6().forward(tensor([-1, 3, 8]))` → [0, 3, 6].
+ */
 export class ReLU6 extends Module {
   override forward(x: Tensor): Tensor {
     return F.relu6(x);
   }
 }
 
-/** x for x > 0, negativeSlope·x otherwise (default 0.01). Shape: any → same. */
+/**
+ * x for x > 0, negativeSlope·x otherwise (default 0.01). Shape: any → same.
+ *
+ * Example: `new nn.LeakyReLU(0.2).forward(tensor([-1, 2]))` → [-0.2, 2].
+ */
 export class LeakyReLU extends Module {
   constructor(readonly negativeSlope = 0.01) {
     super();
@@ -85,7 +101,11 @@ export class PReLU extends Module {
   }
 }
 
-/** x for x > 0, α·(eˣ − 1) otherwise (default α = 1). Shape: any → same. */
+/**
+ * x for x > 0, α·(eˣ − 1) otherwise (default α = 1). Shape: any → same.
+ *
+ * Example: `new nn.ELU(1).forward(tensor([-1, 2]))` → [-0.632, 2].
+ */
 export class ELU extends Module {
   constructor(readonly alpha = 1) {
     super();
@@ -100,7 +120,11 @@ export class ELU extends Module {
   }
 }
 
-/** Self-normalising ELU, λ·elu(x, α) with PyTorch's constants; pair with lecunNormal_ and AlphaDropout. */
+/**
+ * Self-normalising ELU, λ·elu(x, α) with PyTorch's constants; pair with lecunNormal_ and AlphaDropout.
+ *
+ * Example: `new nn.SELU().forward(randn([4, 8]))` → (4, 8).
+ */
 export class SELU extends Module {
   override forward(x: Tensor): Tensor {
     return F.selu(x);
@@ -125,7 +149,11 @@ export class GELU extends Module {
   }
 }
 
-/** x·sigmoid(x). Shape: any → same. */
+/**
+ * x·sigmoid(x). Shape: any → same.
+ *
+ * Example: `new nn.SiLU().forward(tensor([-1, 0, 1]))` → [-0.269, 0, 0.731].
+ */
 export class SiLU extends Module {
   override forward(x: Tensor): Tensor {
     return F.silu(x);
@@ -160,7 +188,11 @@ export class Swish extends Module {
   }
 }
 
-/** log(1 + e^(βx)) / β, linear above threshold (defaults β = 1, threshold 20). Shape: any → same. */
+/**
+ * log(1 + e^(βx)) / β, linear above threshold (defaults β = 1, threshold 20). Shape: any → same.
+ *
+ * Example: `new nn.Softplus(2).forward(tensor([0]))` → [0.347].
+ */
 export class Softplus extends Module {
   constructor(
     readonly beta = 1,
@@ -178,14 +210,22 @@ export class Softplus extends Module {
   }
 }
 
-/** x / (1 + |x|). Shape: any → same. */
+/**
+ * x / (1 + |x|). Shape: any → same.
+ *
+ * Example: `new nn.Softsign().forward(tensor([-1, 3]))` → [-0.5, 0.75].
+ */
 export class Softsign extends Module {
   override forward(x: Tensor): Tensor {
     return F.softsign(x);
   }
 }
 
-/** x limited to [minVal, maxVal] (defaults −1, 1). Shape: any → same. */
+/**
+ * x limited to [minVal, maxVal] (defaults −1, 1). Shape: any → same.
+ *
+ * Example: `new nn.Hardtanh(-0.5, 0.5).forward(tensor([-1, 0.2, 1]))` → [-0.5, 0.2, 0.5].
+ */
 export class Hardtanh extends Module {
   constructor(
     readonly minVal = -1,
@@ -244,7 +284,11 @@ export class Softmax extends Module {
   }
 }
 
-/** Log-softmax along dim, computed stably. Shape: any → same. */
+/**
+ * Log-softmax along dim, computed stably. Shape: any → same.
+ *
+ * Example: `new nn.LogSoftmax(1).forward(randn([4, 10]))` → (4, 10) log-probabilities.
+ */
 export class LogSoftmax extends Module {
   constructor(readonly dim: number) {
     super();

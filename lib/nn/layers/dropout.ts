@@ -61,6 +61,8 @@ export class Dropout extends DropoutBase {
  * by 1/(1 − p); suits convolutional features, whose neighbours are correlated.
  *
  * Shape: (N, C, H, W) or (C, H, W) → same.
+ *
+ * Example: `new nn.Dropout2d(0.2).forward(randn([8, 16, 10, 10]))` zeroes whole channels in training.
  */
 export class Dropout2d extends DropoutBase {
   constructor(p = 0.5, options: DropoutOptions = {}) {
@@ -77,6 +79,8 @@ export class Dropout2d extends DropoutBase {
  * saturation value and an affine correction keeps mean 0 and variance 1.
  *
  * Shape: any → same.
+ *
+ * Example: `new nn.Sequential(new nn.Linear(64, 64), new nn.SELU(), new nn.AlphaDropout(0.1))`.
  */
 export class AlphaDropout extends DropoutBase {
   constructor(p = 0.5, options: DropoutOptions = {}) {

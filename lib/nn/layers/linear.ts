@@ -136,6 +136,8 @@ export class Bilinear extends Module {
  * Merges dims startDim..endDim (defaults 1 and −1: everything but the batch dim).
  *
  * Shape: (N, C, H, W) → (N, C·H·W) by default.
+ *
+ * Example: `new nn.Flatten().forward(randn([8, 16, 5, 5]))` → (8, 400).
  */
 export class Flatten extends Module {
   constructor(
@@ -158,6 +160,8 @@ export class Flatten extends Module {
  * Splits dim `dim` into the sizes `unflattenedSize` (the inverse of Flatten).
  *
  * Shape: (N, C·H·W) → (N, C, H, W) with `new nn.Unflatten(1, [C, H, W])`.
+ *
+ * Example: `new nn.Unflatten(1, [16, 5, 5]).forward(randn([8, 400]))` → (8, 16, 5, 5).
  */
 export class Unflatten extends Module {
   constructor(

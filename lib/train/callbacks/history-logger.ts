@@ -13,12 +13,20 @@ export interface HistoryLoggerOptions {
   format?: 'jsonl' | 'csv';
 }
 
-/** One JSON object per line. JSON has no NaN or Infinity: those values are written as null. */
+/**
+ * One JSON object per line. JSON has no NaN or Infinity: those values are written as null.
+ *
+ * Example: `writeFileSync('history.jsonl', train.historyToJsonl(result.history))`.
+ */
 export function historyToJsonl(history: History): string {
   return history.records.map((r) => `${JSON.stringify(r)}\n`).join('');
 }
 
-/** A header of every key, then one row per epoch; a key an epoch lacks is left empty. */
+/**
+ * A header of every key, then one row per epoch; a key an epoch lacks is left empty.
+ *
+ * Example: `writeFileSync('history.csv', train.historyToCsv(result.history))`.
+ */
 export function historyToCsv(history: History): string {
   const keys = history.keys();
   const rows = history.records.map((r) => keys.map((k) => (r[k] === undefined ? '' : String(r[k]))).join(','));

@@ -11,7 +11,11 @@ export type MonitorMode = 'min' | 'max' | 'auto';
 /** Keras' rule for 'auto': accuracy-like names are maximised, everything else minimised. */
 const MAXIMISED = /acc|auc|f1|precision|recall/;
 
-/** The best value seen so far of one key, and the epoch it was seen at. */
+/**
+ * The best value seen so far of one key, and the epoch it was seen at.
+ *
+ * Example: `const m = new train.Monitor('MyCallback', 'val_loss', 'min', 0); m.update({ epoch: 1, val_loss: 0.3 })` → true (an improvement) — the metric tracker EarlyStopping and ModelCheckpoint share.
+ */
 export class Monitor {
   readonly mode: 'min' | 'max';
   best: number;

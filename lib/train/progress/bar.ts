@@ -12,7 +12,11 @@ import type { ProgressStream } from './lines.js';
 const WITH_TOTAL = 'epoch {epoch}/{epochs} |{bar}| {value}/{total} | ETA {left} | loss {loss} | {speed} samples/s';
 const WITHOUT_TOTAL = 'epoch {epoch}/{epochs} | batch {value} | loss {loss} | {speed} samples/s';
 
-/** Draws one bar per epoch on a terminal stream. */
+/**
+ * Draws one bar per epoch on a terminal stream.
+ *
+ * Example: `train.fit(model, loader, { epochs: 5, callbacks: [new train.BarProgress()] })`.
+ */
 export class BarProgress implements Callback {
   private bar: cliProgress.SingleBar | null = null;
   /** Batches the last epoch had: the bar's total when the loader does not know its length. */

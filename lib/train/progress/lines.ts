@@ -15,7 +15,11 @@ export interface ProgressStream {
   columns?: number;
 }
 
-/** Writes progress lines to a stream. */
+/**
+ * Writes progress lines to a stream.
+ *
+ * Example: `train.fit(model, loader, { epochs: 5, callbacks: [new train.LineProgress()] })`.
+ */
 export class LineProgress implements Callback {
   private tenthsShown = 0;
 
