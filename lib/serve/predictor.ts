@@ -78,6 +78,14 @@ interface Slot {
 /**
  * A model serving predictions; made by serve.predictor. `predict(sample)` resolves with the
  * model's output for that one sample (the batch dimension removed).
+ *
+ * Example:
+ * ```ts
+ * const p = serve.predictor(model, { workers: 2, maxBatch: 32, maxDelayMs: 2, module: './lenet-job.js' });
+ * await p.ready;
+ * const scores = await p.predict(image);   // (10) for one (1, 28, 28) image
+ * await p.close();
+ * ```
  */
 export class Predictor {
   private readonly slots: Slot[] = [];

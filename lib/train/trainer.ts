@@ -59,6 +59,12 @@ export type TrainerState = 'running' | 'paused' | 'stopping' | 'done' | 'failed'
 /**
  * An error raised inside the Trainer's worker (or the worker's unexpected exit). `stack` is
  * the worker's stack; `workerName` is the original error's name (TrainingError, TypeError, …).
+ *
+ * Example:
+ * ```ts
+ * try { await new train.Trainer({ module: './job.js' }).result; }
+ * catch (err) { if (err instanceof train.TrainerError) console.error(err.workerName, err.stack); }
+ * ```
  */
 export class TrainerError extends TrainingError {
   override name = 'TrainerError';

@@ -38,6 +38,14 @@ export interface AttentionCallOptions {
  * The common part of every score module: checks shapes, lifts a single query per sequence
  * to (N, 1, Dq), computes scores (N, T, S) with the subclass's `score`, masks, softmaxes and
  * averages the values.
+ *
+ * Example (a new score function: scores are query·key summed over features, as dot attention):
+ * ```ts
+ * class SumDot extends nn.AttentionScore {
+ *   override score(query: Tensor, keys: Tensor): Tensor { return query.matmul(keys.transpose(1, 2)); } // (N, T, S)
+ * }
+ * const { context, weights } = new SumDot().forward(randn([2, 8]), randn([2, 5, 8])); // (2, 8), (2, 5)
+ * ```
  */
 export abstract class AttentionScore extends Module {
   /** The raw scores (N, T, S) of queries (N, T, Dq) against keys (N, S, Dk). */
