@@ -46,6 +46,7 @@ export * as train from './train/index.js';
 export * as plot from './plot/index.js';
 export * as metrics from './eval/index.js';
 export * as models from './models/index.js';
+export * as viz from './viz/index.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { GradNode, type BackwardOptions } from './autograd/engine.js';
 export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';

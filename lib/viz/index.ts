@@ -1,0 +1,14 @@
+/**
+ * viz: seeing inside a network — activations of named layers and filter pictures; gradient
+ * attributions (saliency, deconvnet, guided backprop, integrated gradients, SmoothGrad,
+ * Grad-CAM) follow. Every function works on any Module, on both backends.
+ */
+export { VizError } from './errors.js';
+export { activations, findLayer, type ActivationsOptions } from './activations.js';
+export { filterGrid, type FilterGridOptions } from './filters.js';
+export { type Target } from './target.js';
+export { saliency, integratedGradients, smoothGrad, riemannRule, type SaliencyOptions, type IntegratedGradientsOptions, type IntegrationMethod, type SmoothGradOptions } from './gradients.js';
+export { guidedBackprop, deconvnet, withReluRule, GuidedReLU, DeconvReLU, type ReluRule, type ReluRuleOptions } from './relu-rules.js';
+export { gradCam, guidedGradCam, type GradCamOptions } from './gradcam.js';
+export { resizeBilinear } from './resize.js';
+export { overlay, overlayPng, jet, type OverlayOptions } from './overlay.js';
