@@ -12,3 +12,5 @@ export { guidedBackprop, deconvnet, withReluRule, GuidedReLU, DeconvReLU, type R
 export { gradCam, guidedGradCam, type GradCamOptions } from './gradcam.js';
 export { resizeBilinear } from './resize.js';
 export { overlay, overlayPng, jet, type OverlayOptions } from './overlay.js';
+export { occlusion, type OcclusionOptions } from './occlusion.js';
+export { fgsm, pgd, robustAccuracy, type Attack, type AttackNorm, type AttackOptions, type PgdOptions, type RobustAccuracy } from './adversarial.js';
