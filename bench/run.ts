@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- <suite> [--check]`: runs one benchmark suite, prints its table and writes
- * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views, views-sorting, dtypes.
+ * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views, views-sorting, dtypes, viz.
  * `--check` (overhead only) then compares kiln with PyTorch against the suite's targets and
  * exits 1 when one is missed, 3 when PyTorch is missing so nothing could be checked.
  */
@@ -13,6 +13,7 @@ import { checkOverhead, runOverhead } from './overhead.js';
 import { runRnn } from './rnn.js';
 import { runViews } from './views.js';
 import { runViewsSorting } from './views-sorting.js';
+import { runViz } from './viz.js';
 import { printTable, writeResults, type BenchRow } from './harness.js';
 
 const SUITES: Record<string, () => BenchRow[]> = {
@@ -25,6 +26,7 @@ const SUITES: Record<string, () => BenchRow[]> = {
   views: runViews,
   dtypes: runDtypes,
   'views-sorting': runViewsSorting,
+  viz: runViz,
 };
 
 const name = process.argv[2];
