@@ -171,6 +171,36 @@ for (const backend of BACKENDS) {
     }));
   });
 
+  describe(`viz.maximizeActivation on ${backend}`, () => {
+    it('with an L2 prior it converges to the closed-form optimum w / (2λ) of a linear class score', run(() => {
+      const lin = new nn.Linear(3, 2).double();
+      lin.loadStateDict({ weight: k.tensor([[1, -2, 0.5], [3, 0, -1]], { dtype: 'float64' }), bias: k.tensor([0.3, -0.2], { dtype: 'float64' }) });
+      const x = viz.maximizeActivation(lin, { unit: 1, start: k.zeros([1, 3], { dtype: 'float64' }), l2: 0.5, lr: 0.1, steps: 400 });
+      expectClose(x.data, [3, 0, -1], 1e-10, 1e-10);
+    }));
+
+    it('totalVariation sums squared neighbour differences; the TV prior gives a smoother image', run(() => {
+      const img = k.tensor([[[[0, 1, 3], [2, 2, 2]]]], { dtype: 'float64' }); // dy: 2, 1, -1; dx: 1, 2, 0, 0
+      expect(viz.totalVariation(img).item()).toBeCloseTo(4 + 1 + 1 + 1 + 4, 12);
+      const model = fixtureModel();
+      const common = { unit: 2, layer: '3', start: fromStored(fixture.x).narrow(0, 0, 1), steps: 30, lr: 0.05, l2: 0.01 };
+      const plain = viz.maximizeActivation(model, common);
+      const smooth = viz.maximizeActivation(model, { ...common, tv: 2 });
+      const unitOf = (t: Tensor) => viz.activations(model, t, ['3']).activations.get('3')!.select(1, 2).mean().item();
+      expect(unitOf(plain)).toBeGreaterThan(unitOf(common.start));
+      expect(viz.totalVariation(smooth).item()).toBeLessThan(viz.totalVariation(plain).item());
+    }));
+
+    it('jitter is reproducible with a seeded generator; bad units are named', run(() => {
+      const model = fixtureModel();
+      const opts = { unit: 0, inputShape: [1, 1, 8, 8], steps: 5, jitter: 1 };
+      const a = viz.maximizeActivation(model, { ...opts, generator: new k.Generator(5) });
+      const b = viz.maximizeActivation(model, { ...opts, generator: new k.Generator(5) });
+      expectClose(a.data, b.data, 0, 0);
+      expect(() => viz.maximizeActivation(model, { ...opts, unit: 3 })).toThrow(/maximizeActivation: unit 3 is out of range for the output of shape \[1, 3\]/);
+    }));
+  });
+
   describe(`viz activations, filters and pictures on ${backend}`, () => {
     it('activations returns the named layers\' outputs and removes its hooks', run(() => {
       const model = fixtureModel();

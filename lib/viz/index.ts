@@ -1,7 +1,11 @@
 /**
  * viz: seeing inside a network — activations of named layers and filter pictures; gradient
  * attributions (saliency, deconvnet, guided backprop, integrated gradients, SmoothGrad,
- * Grad-CAM) follow. Every function works on any Module, on both backends.
+ * Grad-CAM, Guided Grad-CAM) and PNG overlays; occlusion sensitivity; adversarial examples
+ * (FGSM, PGD) and robust accuracy; activation maximisation. Every function works on any
+ * Module, on both backends.
+ *
+ * Example: `const cam = viz.gradCam(models.lenet5().eval(), x, '3'); // (N, 28, 28)`
  */
 export { VizError } from './errors.js';
 export { activations, findLayer, type ActivationsOptions } from './activations.js';
@@ -14,3 +18,4 @@ export { resizeBilinear } from './resize.js';
 export { overlay, overlayPng, jet, type OverlayOptions } from './overlay.js';
 export { occlusion, type OcclusionOptions } from './occlusion.js';
 export { fgsm, pgd, robustAccuracy, type Attack, type AttackNorm, type AttackOptions, type PgdOptions, type RobustAccuracy } from './adversarial.js';
+export { maximizeActivation, totalVariation, type MaximizeActivationOptions } from './maximize.js';
