@@ -201,6 +201,37 @@ for (const backend of BACKENDS) {
     }));
   });
 
+  describe(`viz.deepDream on ${backend}`, () => {
+    const energy = (model: nn.Module, t: Tensor) => viz.activations(model, t, ['4']).activations.get('4')!.square().mean().item();
+
+    it('one octave, one step without jitter is x + lr · g / mean|g| of mean(A²)/2', run(() => {
+      const model = fixtureModel();
+      const x = fromStored(fixture.x);
+      const leaf = x.clone().requiresGrad_();
+      const { activations } = viz.activations(model, leaf, ['4'], { withGrad: true });
+      const [g] = k.autograd.grad(activations.get('4')!.square().mean().mul(0.5), leaf);
+      const expected = x.add(g.div(g.abs().mean()).mul(0.02));
+      const dream = viz.deepDream(model, x, { layer: '4', octaves: 1, steps: 1, lr: 0.02, jitter: 0, clamp: null });
+      expectClose(dream.data, expected.data, 1e-12, 1e-9);
+    }));
+
+    it('over octaves with jitter it raises the layer\'s energy, keeps the shape, is seeded and writes a PNG', run(() => {
+      const model = fixtureModel();
+      const x = fromStored(fixture.x).narrow(0, 0, 1).clamp(0, 1);
+      const path = join(tmp, `dream-${backend}.png`);
+      const opts = { layer: '4', octaves: 2, octaveScale: 1.5, steps: 6, lr: 0.05, jitter: 1 } as const;
+      const a = viz.deepDream(model, x, { ...opts, generator: new k.Generator(2), path });
+      const b = viz.deepDream(model, x, { ...opts, generator: new k.Generator(2) });
+      expect(a.shape).toEqual([1, 1, 8, 8]);
+      expectClose(a.data, b.data, 0, 0);
+      expect(energy(model, a)).toBeGreaterThan(energy(model, x));
+      expect(Math.min(...(a.data as Float64Array))).toBeGreaterThanOrEqual(0);
+      expectClose(k.data.readPng(path).data, a.data, 1 / 255, 0);
+      expect(model.modules().every((m) => m.hookRegistry === null)).toBe(true); // the forward stopped at the layer, hooks gone
+      expect(() => viz.deepDream(model, x, { ...opts, octaves: 0 })).toThrow(/deepDream: octaves must be an integer ≥ 1, got 0/);
+    }));
+  });
+
   describe(`viz activations, filters and pictures on ${backend}`, () => {
     it('activations returns the named layers\' outputs and removes its hooks', run(() => {
       const model = fixtureModel();

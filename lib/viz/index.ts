@@ -19,3 +19,4 @@ export { overlay, overlayPng, jet, type OverlayOptions } from './overlay.js';
 export { occlusion, type OcclusionOptions } from './occlusion.js';
 export { fgsm, pgd, robustAccuracy, type Attack, type AttackNorm, type AttackOptions, type PgdOptions, type RobustAccuracy } from './adversarial.js';
 export { maximizeActivation, totalVariation, type MaximizeActivationOptions } from './maximize.js';
+export { deepDream, type DeepDreamOptions } from './deepdream.js';
