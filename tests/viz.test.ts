@@ -232,6 +232,28 @@ for (const backend of BACKENDS) {
     }));
   });
 
+  describe(`viz.invertFeatures on ${backend}`, () => {
+    it('recovers the input from an invertible linear code, and leaves the model\'s gradients alone', run(() => {
+      const lin = new nn.Linear(3, 3).double();
+      lin.loadStateDict({ weight: k.tensor([[2, 1, 0], [0, 1, 0.5], [1, 0, 1]], { dtype: 'float64' }), bias: k.tensor([0.1, 0, -0.1], { dtype: 'float64' }) });
+      const model = new nn.Sequential(lin, new nn.Tanh());
+      const x0 = k.tensor([[0.3, -0.2, 0.5]], { dtype: 'float64' });
+      const recon = viz.invertFeatures(model, x0, { layer: '0', steps: 600, lr: 0.02, generator: new k.Generator(4) });
+      expectClose(recon.data, x0.data, 2e-3, 0);
+      expect(lin.weight.grad).toBeNull();
+    }));
+
+    it('the TV prior makes a smoother reconstruction of a conv code', run(() => {
+      const model = fixtureModel();
+      const x0 = fromStored(fixture.x).narrow(0, 0, 1);
+      const opts = { layer: '1', steps: 40, lr: 0.05, generator: new k.Generator(1) };
+      const plain = viz.invertFeatures(model, x0, opts);
+      const smooth = viz.invertFeatures(model, x0, { ...opts, tv: 0.05 });
+      expect(viz.totalVariation(smooth).item()).toBeLessThan(viz.totalVariation(plain).item());
+      expect(() => viz.invertFeatures(model, x0.reshape([1, 64]), { layer: '1', tv: 1 })).toThrow(/invertFeatures: tv needs an image input \(N, C, H, W\), got shape \[1, 64\]/);
+    }));
+  });
+
   describe(`viz activations, filters and pictures on ${backend}`, () => {
     it('activations returns the named layers\' outputs and removes its hooks', run(() => {
       const model = fixtureModel();

@@ -20,3 +20,4 @@ export { occlusion, type OcclusionOptions } from './occlusion.js';
 export { fgsm, pgd, robustAccuracy, type Attack, type AttackNorm, type AttackOptions, type PgdOptions, type RobustAccuracy } from './adversarial.js';
 export { maximizeActivation, totalVariation, type MaximizeActivationOptions } from './maximize.js';
 export { deepDream, type DeepDreamOptions } from './deepdream.js';
+export { invertFeatures, type InvertFeaturesOptions } from './inversion.js';
