@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- <suite> [--check]`: runs one benchmark suite, prints its table and writes
  * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views (with views-sorting and views-interp, also
- * runnable alone), dtypes, serve, attention, onnx.
+ * runnable alone), dtypes, serve, attention, onnx, viz.
  * `--check` (overhead only) then compares kiln with PyTorch against the suite's targets and
  * exits 1 when one is missed, 3 when PyTorch is missing so nothing could be checked.
  */
@@ -18,6 +18,7 @@ import { runViews } from './views.js';
 import { runViewsSorting } from './views-sorting.js';
 import { runServe } from './serve.js';
 import { runViewsInterp } from './views-interp.js';
+import { runViz } from './viz.js';
 import { printTable, writeResults, type BenchRow } from './harness.js';
 
 const SUITES: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
@@ -34,6 +35,7 @@ const SUITES: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   serve: runServe,
   attention: runAttention,
   onnx: runOnnx,
+  viz: runViz,
 };
 
 const name = process.argv[2];
