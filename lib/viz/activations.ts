@@ -11,6 +11,8 @@ import { VizError } from './errors.js';
 /**
  * The submodule called `name` (a dotted path as namedModules() spells it, e.g. `'0'` or
  * `'features.3'`); a VizError listing the names when there is none.
+ *
+ * Example: `viz.findLayer(models.lenet5(), '3')` → the module at index 3 of the Sequential.
  */
 export function findLayer(model: Module, name: string, op = 'viz'): Module {
   const modules = model.namedModules();

@@ -88,7 +88,11 @@ export function integratedGradients(model: Module, input: Tensor, options: Integ
   return delta.mul(total!);
 }
 
-/** Points α_k in [0, 1] and their weights (summing to 1) for `steps` points of a rule. */
+/**
+ * Points α_k in [0, 1] and their weights (summing to 1) for `steps` points of a rule.
+ *
+ * Example: `viz.riemannRule(3, 'trapezoid')` → `{ alphas: [0, 0.5, 1], weights: [0.25, 0.5, 0.25] }`.
+ */
 export function riemannRule(steps: number, method: IntegrationMethod, op = 'riemannRule'): { alphas: number[]; weights: number[] } {
   const ks = Array.from({ length: steps }, (_, k) => k);
   switch (method) {

@@ -71,7 +71,11 @@ export function maximizeActivation(model: Module, options: MaximizeActivationOpt
   return x;
 }
 
-/** Σ of squared differences of vertical and horizontal neighbours of an (N, C, H, W) image. */
+/**
+ * Σ of squared differences of vertical and horizontal neighbours of an (N, C, H, W) image.
+ *
+ * Example: `viz.totalVariation(tensor([[[[0, 1], [1, 1]]]]))` → 2 (a 0-d tensor, differentiable).
+ */
 export function totalVariation(x: Tensor): Tensor {
   const [, , h, w] = x.shape;
   const dy = x.narrow(2, 1, h - 1).sub(x.narrow(2, 0, h - 1));

@@ -14,7 +14,11 @@ import { VizError } from './errors.js';
 import { inputGradient } from './gradients.js';
 import type { Target } from './target.js';
 
-/** ReLU forward; backward passes only the positive part of the incoming signal (ignores the input's sign). */
+/**
+ * ReLU forward; backward passes only the positive part of the incoming signal (ignores the input's sign).
+ *
+ * Example: `viz.DeconvReLU.apply(x)` in place of `x.relu()` gives Zeiler & Fergus's backward rule.
+ */
 export class DeconvReLU extends AutogradFunction {
   static override forward(_ctx: FunctionCtx, x: Tensor): Tensor {
     return x.relu();
@@ -25,7 +29,11 @@ export class DeconvReLU extends AutogradFunction {
   }
 }
 
-/** ReLU forward; backward passes the signal where both the input and the signal are positive. */
+/**
+ * ReLU forward; backward passes the signal where both the input and the signal are positive.
+ *
+ * Example: `viz.GuidedReLU.apply(x)` in place of `x.relu()` gives guided backpropagation's rule.
+ */
 export class GuidedReLU extends AutogradFunction {
   static override forward(ctx: FunctionCtx, x: Tensor): Tensor {
     ctx.saveForBackward(x);
@@ -45,6 +53,8 @@ export type ReluRule = 'gradient' | 'deconvnet' | 'guided';
  * Runs body with every nn.ReLU of model computing its backward by `rule`, then restores the
  * model (hooks removed, also when body throws). A model without nn.ReLU modules (e.g. one
  * calling F.relu) is an error for the modified rules, since nothing would change.
+ *
+ * Example: `viz.withReluRule(model, 'guided', 'myMethod', () => input.grad)` runs the body with every nn.ReLU backward replaced.
  */
 export function withReluRule<T>(model: Module, rule: ReluRule, op: string, body: () => T): T {
   if (rule === 'gradient') return body();
