@@ -15,7 +15,7 @@ import { allocateOutput, type DType, type FloatArray } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
-import { formatShape } from '../shape.js';
+import { checkWork, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor } from './cast.js';
 import { add } from './elementwise.js';
@@ -148,6 +148,9 @@ function convGeometry(
         `${h + padTop + padBottom}×${w + padLeft + padRight} (input ${h}×${w}, padding ${formatShape(pads)}): output would be ${outH}×${outW}`,
     );
   }
+  checkWork(op, 'the output', [['n', n], ['k', k], ['c / groups', cg], ['outH', outH], ['outW', outW], ['kernelH', kernelH], ['kernelW', kernelW]]);
+  checkWork(op, 'the padded input', [['n', n], ['c', c], ['h + padTop + padBottom', h + padTop + padBottom], ['w + padLeft + padRight', w + padLeft + padRight]]);
+  checkWork(op, 'the dilated kernel', [['n', n], ['c', c], ['dilated kernelH', dilation[0] * (kernelH - 1) + 1], ['dilated kernelW', dilation[1] * (kernelW - 1) + 1]]);
   return {
     n, c, h, w, k, kernelH, kernelW,
     strideH: stride[0], strideW: stride[1],
