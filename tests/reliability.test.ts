@@ -5,7 +5,9 @@
  * is covered in tests/inplace.test.ts ("version counter").
  */
 import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -230,4 +232,91 @@ describe('engine messages become errors naming the op', () => {
     expect(() => k.sum(x).backward({} as never)).toThrow(/^backward: gradient must be a Tensor of shape \[\] .* got an object that is not a Tensor$/);
     expect(() => k.F.mseLoss(k.ones([2]), k.ones([2]), null as never)).toThrow(/^mseLoss: options must be an object .* got null$/);
   });
+});
+
+describe('item 8: safetensors names, duplicate keys, corrupt checkpoints, orphaned temporaries', () => {
+  /** A safetensors image whose header is exactly `json` (padded with spaces) and whose data is `dataBytes` zero bytes. */
+  function image(json: string, dataBytes: number): Uint8Array {
+    const padded = json + ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
+    const header = Buffer.from(padded, 'utf8');
+    const out = new Uint8Array(8 + header.length + dataBytes);
+    new DataView(out.buffer).setBigUint64(0, BigInt(header.length), true);
+    out.set(header, 8);
+    return out;
+  }
+  const entry = (begin: number) => `{"dtype":"F32","shape":[1],"data_offsets":[${begin},${begin + 4}]}`;
+
+  it("a tensor named '__proto__' is rejected when loading and when saving (was: silently dropped)", () => {
+    expect(() => k.io.deserialize(image(`{"__proto__":${entry(0)}}`, 4))).toThrow(/buffer: not a valid safetensors file: a tensor is named '__proto__'/);
+    const tensors: Record<string, k.Tensor> = {};
+    Object.defineProperty(tensors, '__proto__', { value: k.ones([1]), enumerable: true });
+    expect(() => k.io.serialize(tensors)).toThrow(/serialize: '__proto__' cannot name a tensor/);
+  });
+
+  it('a header naming a tensor twice is rejected (was: the last one kept silently)', () => {
+    expect(() => k.io.deserialize(image(`{"w":${entry(0)}, "w" :${entry(4)}}`, 8))).toThrow(/the header names 'w' twice/);
+    // Keys of nested objects and strings containing quotes or colons are not top-level names.
+    const ok = k.io.deserialize(image(`{"__metadata__":{"w":"a\\":b","x":"w"},"w":${entry(0)}}`, 4));
+    expect(Object.keys(ok.tensors)).toEqual(['w']);
+    expect(ok.metadata).toEqual({ w: 'a":b', x: 'w' });
+  });
+
+  it('corrupt checkpoint metadata is an error naming the file (was: a bare SyntaxError)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-rel-'));
+    try {
+      const path = join(dir, 'broken.ckpt');
+      k.io.saveFile(path, { weight: k.ones([1]) }, { [k.train.CHECKPOINT_METADATA_KEY]: '{"format": 1, "epoch' });
+      expect(() => k.train.loadCheckpoint(path, { model: new k.nn.Linear(1, 1) })).toThrow(
+        new RegExp(`loadCheckpoint: '${path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}' has corrupt 'kiln.checkpoint' metadata \\(not valid JSON`),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the next successful save removes temporaries of killed writers, not those of live ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-rel-'));
+    try {
+      const path = join(dir, 'model.safetensors');
+      // 4194305 is above Linux's largest pid, so no process has it.
+      const orphan = `${path}.4194305.k3j2.tmp`;
+      const live = `${path}.${process.pid}.x9.tmp`;
+      const other = join(dir, 'other.safetensors.4194305.k3j2.tmp');
+      for (const p of [orphan, live, other]) writeFileSync(p, 'partial');
+      k.io.saveFile(path, { w: k.ones([2]) });
+      expect(existsSync(orphan)).toBe(false);
+      expect(existsSync(live)).toBe(true);
+      expect(existsSync(other)).toBe(true);
+      expect(Array.from(k.io.loadFile(path).tensors.w.data)).toEqual([1, 1]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('item 7: files of 2 GiB and more', () => {
+  // Writing and reading 2.5 GiB takes over a minute here: run with KILN_LARGE_FILE_TEST=1.
+  const enabled = process.env.KILN_LARGE_FILE_TEST === '1';
+  const bytes = 2.5 * 2 ** 30;
+  const dir = tmpdir();
+  const free = statfsSync(dir).bavail * statfsSync(dir).bsize;
+  const reason = !enabled ? 'set KILN_LARGE_FILE_TEST=1 to run it' : free < 2 * bytes ? `${dir} has ${(free / 2 ** 30).toFixed(1)} GiB free, it needs 5` : '';
+  it.skipIf(reason !== '')(`saves and loads a 2.5 GiB tensor${reason === '' ? '' : ` (skipped: ${reason})`}`, () => {
+    const path = join(mkdtempSync(join(dir, 'kiln-large-')), 'large.safetensors');
+    try {
+      const n = bytes / 4;
+      const big = k.zeros([n]);
+      const data = big.data as Float32Array;
+      for (let i = 0; i < n; i += 65_537) data[i] = i;
+      data[n - 1] = -1;
+      k.io.saveFile(path, { big });
+      expect(statSync(path).size).toBeGreaterThan(bytes);
+      const loaded = k.io.loadFile(path).tensors.big.data as Float32Array;
+      expect(loaded.length).toBe(n);
+      for (let i = 0; i < n; i += 65_537) if (loaded[i] !== (i === 0 ? 0 : Math.fround(i))) expect.fail(`element ${i} is ${loaded[i]}`);
+      expect(loaded[n - 1]).toBe(-1);
+    } finally {
+      rmSync(dirname(path), { recursive: true, force: true });
+    }
+  }, 600_000);
 });

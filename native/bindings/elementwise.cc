@@ -16,6 +16,8 @@ struct BinaryLayout {
   int32_t shape[kMaxDims];
   int32_t a_strides[kMaxDims];
   int32_t b_strides[kMaxDims];
+  int64_t a_strides_length = 0;  // checked against plan.ndim by check_layout
+  int64_t b_strides_length = 0;
   bool a_is_scalar = false;
   bool b_is_scalar = false;
 };
@@ -29,11 +31,8 @@ void read_plan(Args& args, BinaryLayout& layout) {
   const Array<int32_t> b_strides = args.int32_property(4, "bStrides", "plan.bStrides", layout.b_strides, kMaxDims);
   layout.has_plan = true;
   layout.plan = {shape.length, layout.shape, layout.a_strides, layout.b_strides};
-  if (args.ok() && (a_strides.length != shape.length || b_strides.length != shape.length)) {
-    args.range_error("plan.shape, plan.aStrides and plan.bStrides have %lld, %lld and %lld entries; they must agree",
-                     static_cast<long long>(shape.length), static_cast<long long>(a_strides.length),
-                     static_cast<long long>(b_strides.length));
-  }
+  layout.a_strides_length = a_strides.length;
+  layout.b_strides_length = b_strides.length;
 }
 
 // Checks a and b against the layout's plan (read by read_plan). With a plan, plan.shape has
@@ -49,8 +48,8 @@ void check_layout(Args& args, BinaryLayout& layout, const Array<float>& a, const
     return;
   }
   const Array<int32_t> shape{layout.shape, layout.plan.ndim};
-  const int64_t count = args.check_view("a", a.length, 0, shape, {layout.a_strides, layout.plan.ndim});
-  args.check_view("b", b.length, 0, shape, {layout.b_strides, layout.plan.ndim});
+  const int64_t count = args.check_view("a", a.length, 0, shape, {layout.a_strides, layout.a_strides_length});
+  args.check_view("b", b.length, 0, shape, {layout.b_strides, layout.b_strides_length});
   if (args.ok() && count != out_length) {
     args.range_error("plan.shape has %lld elements but out has %lld", static_cast<long long>(count),
                      static_cast<long long>(out_length));
