@@ -320,3 +320,18 @@ describe('item 7: files of 2 GiB and more', () => {
     }
   }, 600_000);
 });
+
+describe('errors that blamed the wrong thing', () => {
+  it("convTranspose2d with a huge output names the op and the shape (was: Node's \"size\" is out of range)", () => {
+    expect(() => k.convTranspose2d(k.randn([1, 1, 2, 2]), k.randn([1, 1, 2, 2]), null, { stride: 1e5 })).toThrow(
+      /^convTranspose2d: it would need a tensor of shape \[1, 1, 100002, 100002\], 10000400004 elements; one tensor holds at most \d+$/,
+    );
+  });
+
+  it('a tensor whose buffer was transferred away says so instead of blaming tidy()', () => {
+    const t = k.tensor([1, 2, 3]);
+    structuredClone(t.data.buffer, { transfer: [t.data.buffer as ArrayBuffer] });
+    expect(() => t.data).toThrow(/tensor of shape \[3\]: its storage's ArrayBuffer was transferred away .* detached/);
+    expect(() => t.data).not.toThrow(/tidy/);
+  });
+});
