@@ -335,3 +335,18 @@ describe('errors that blamed the wrong thing', () => {
     expect(() => t.data).not.toThrow(/tidy/);
   });
 });
+
+describe('item 9: conv with a non-finite weight over the zero padding', () => {
+  // PyTorch 1.13 multiplies the padding too (NaN·0 = NaN, ∞·0 = NaN). Expected values are
+  // torch's: F.conv1d(ones(1,1,1), [[[nan,1,0]]], padding=1) = [[[nan]]], and
+  // F.conv2d(ones(1,1,3,3), [[[[inf,1,1],[1,1,1],[1,1,1]]]], padding=1) = [[nan,nan,nan],[nan,inf,inf],[nan,inf,inf]].
+  it('both backends give NaN where a non-finite weight meets the padding, as PyTorch', () => {
+    for (const backend of ['reference', 'native'] as const) {
+      withBackend(backend, () => {
+        expect(Array.from(k.conv1d(k.ones([1, 1, 1]), k.tensor([[[NaN, 1, 0]]]), null, { padding: 1 }).data)).toEqual([NaN]);
+        const y = k.conv2d(k.ones([1, 1, 3, 3]), k.tensor([[[[Infinity, 1, 1], [1, 1, 1], [1, 1, 1]]]]), null, { padding: 1 });
+        expect(Array.from(y.data)).toEqual([NaN, NaN, NaN, NaN, Infinity, Infinity, NaN, Infinity, Infinity]);
+      });
+    }
+  });
+});
