@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync, statfsSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import * as k from '../lib/index.js';
 import { withBackend } from '../lib/backend/index.js';
@@ -347,6 +347,42 @@ describe('item 9: conv with a non-finite weight over the zero padding', () => {
         const y = k.conv2d(k.ones([1, 1, 3, 3]), k.tensor([[[[Infinity, 1, 1], [1, 1, 1], [1, 1, 1]]]]), null, { padding: 1 });
         expect(Array.from(y.data)).toEqual([NaN, NaN, NaN, NaN, Infinity, Infinity, NaN, Infinity, Infinity]);
       });
+    }
+  });
+});
+
+describe('item 10: an optimizer whose parameters never get gradients', () => {
+  it('warns once, after 10 steps that changed nothing', () => {
+    const a = new k.nn.Linear(2, 1);
+    const b = new k.nn.Linear(2, 1);
+    const optimizer = new k.optim.SGD(a.parameters(), { lr: 0.1 });
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      for (let step = 1; step <= 25; step++) {
+        optimizer.zeroGrad();
+        k.sum(b.forward(k.ones([3, 2]))).backward();
+        optimizer.step();
+        expect(warn).toHaveBeenCalledTimes(step < 10 ? 0 : 1);
+      }
+      expect(String(warn.mock.calls[0][0])).toMatch(/^SGD: none of its 2 parameters has had a gradient for 10 steps, so step\(\) changed nothing/);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('does not warn while some parameter gets a gradient', () => {
+    const a = new k.nn.Linear(2, 1);
+    const optimizer = new k.optim.SGD(a.parameters(), { lr: 0.1 });
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      for (let step = 0; step < 30; step++) {
+        optimizer.zeroGrad();
+        if (step % 9 === 0) k.sum(a.forward(k.ones([3, 2]))).backward();
+        optimizer.step();
+      }
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
     }
   });
 });
