@@ -2,7 +2,8 @@
  * Issue 18's regression tests: inputs that used to kill the process (each run in a child
  * process, so a crash fails one test instead of the run), silent wrong answers, and errors that
  * did not say what went wrong. Item 5 (a weight modified in place between forward and backward)
- * is covered in tests/inplace.test.ts ("version counter").
+ * is covered in tests/inplace.test.ts: "backward throws when a tensor an op saved was modified in
+ * place (issue 18: w.copy_ under noGrad)".
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
