@@ -105,10 +105,24 @@ export function allocateOutput<D extends DType>(dtype: D, n: number): DTypeArray
 function allocateStorage<D extends DType>(dtype: D, n: number, zeroed: boolean): DTypeArrayMap[D] {
   if (!Object.hasOwn(ARRAY_TYPES, dtype)) throw new TypeError(`unknown dtype '${String(dtype)}'; expected one of ${DTYPES.join(', ')}`);
   const Type = ARRAY_TYPES[dtype] as unknown as new (n: number) => DTypeArrayMap[D];
-  if (!isPoolable(n * (Type as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT)) return new Type(n);
-  const data = (takePooled(Type.name, n, zeroed) as DTypeArrayMap[D] | null) ?? fresh(Type, dtype, n, zeroed);
+  if (!isPoolable(n * (Type as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT)) return create(dtype, n, () => new Type(n));
+  const data = (takePooled(Type.name, n, zeroed) as DTypeArrayMap[D] | null) ?? create(dtype, n, () => fresh(Type, dtype, n, zeroed));
   trackAllocation(data);
   return data;
+}
+
+/**
+ * make(), with the engine's allocation failures ("Invalid typed array length", "size is out of
+ * range", "Array buffer allocation failed") turned into a RangeError that says what was asked.
+ */
+function create<T>(dtype: DType, n: number, make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    const bytes = n * ARRAY_TYPES[dtype].BYTES_PER_ELEMENT;
+    throw new RangeError(`cannot allocate a ${dtype} tensor of ${n} elements (${(bytes / 2 ** 30).toFixed(1)} GiB): ${err.message}`, { cause: err });
+  }
 }
 
 /** New storage of at least this many bytes skips the zero fill when the caller overwrites it. */

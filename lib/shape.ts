@@ -58,13 +58,21 @@ export function dimOf(op: string, x: { readonly ndim: number }, dim: number): nu
   return x.ndim === 0 && (dim === 0 || dim === -1) ? 0 : normalizeDim(dim, x.ndim, op);
 }
 
-/** Checks that `shape` is a list of non-negative integers; throws a ShapeError naming `op`. */
+/**
+ * Checks that `shape` is a list of integer sizes in [0, 2^53) whose non-zero sizes multiply to
+ * at most 2^53 (so an empty shape with a huge dim is still caught); throws a ShapeError naming `op`.
+ */
 export function checkShape(shape: readonly number[], op: string): void {
   if (!Array.isArray(shape)) throw new ShapeError(`${op}: shape must be an array of sizes, got ${String(shape)}`);
+  let nonzeroProduct = 1;
   for (const s of shape) {
-    if (!Number.isInteger(s) || s < 0) {
-      throw new ShapeError(`${op}: shape ${formatShape(shape)} has an invalid size ${s}; sizes are integers ≥ 0`);
+    if (!Number.isSafeInteger(s) || s < 0) {
+      throw new ShapeError(`${op}: shape ${formatShape(shape)} has an invalid size ${s}; sizes are integers in [0, 2^53)`);
     }
+    if (s > 0) nonzeroProduct *= s;
+  }
+  if (nonzeroProduct > Number.MAX_SAFE_INTEGER) {
+    throw new ShapeError(`${op}: shape ${formatShape(shape)} is too large: the product of its sizes exceeds 2^53`);
   }
 }
 
@@ -185,4 +193,31 @@ export function blockAround(shape: Shape, dim: number): { outer: number; n: numb
   for (let d = 0; d < dim; d++) outer *= shape[d];
   for (let d = dim + 1; d < shape.length; d++) inner *= shape[d];
   return { outer, n: shape[dim], inner };
+}
+
+/**
+ * The most steps one op may take (multiply-adds, visited rows, kernel taps) and the most
+ * elements it may touch: 2^48, hours of work on any machine. The native bindings hold the same
+ * bound (kMaxWork in native/bindings/args.h).
+ */
+export const MAX_WORK = 2 ** 48;
+
+/**
+ * Rejects sizes whose work is absurd, before anything is allocated or looped over: the product
+ * of `sizes` (a zero counted as one, since a loop over a huge dim of empty rows still takes its
+ * steps) must be at most MAX_WORK.
+ *
+ * Args: op for the message; what the sizes measure ("the output", "the padded input"); the
+ * sizes as [name, value] pairs.
+ * Example: `checkWork('maxPool2d', 'the windows', [['planes', 1], ['kernelH', 2e9], ['kernelW', 2e9]])`
+ * throws `maxPool2d: sizes planes=1, kernelH=2000000000, kernelW=2000000000 are too large: the
+ * windows would take more than 2^48 steps`.
+ */
+export function checkWork(op: string, what: string, sizes: readonly (readonly [string, number])[]): void {
+  let steps = 1;
+  for (const [, value] of sizes) steps *= value > 1 ? value : 1;
+  if (!(steps <= MAX_WORK)) {
+    const described = sizes.map(([name, value]) => `${name}=${value}`).join(', ');
+    throw new ShapeError(`${op}: sizes ${described} are too large: ${what} would take more than 2^48 steps`);
+  }
 }

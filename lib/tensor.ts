@@ -13,6 +13,7 @@ import { type BackwardOptions, type GradNode, runBackward } from './autograd/eng
 import { formatTensor } from './format.js';
 import { contiguousStrides, formatShape, numelOf, normalizeDim, sameShape } from './shape.js';
 import { allocate } from './dtype.js';
+import { wasReleasedByTidy } from './memory/tidy.js';
 import { bumpVersion, versionOf } from './autograd/version.js';
 import * as ip from './ops/inplace.js';
 import * as cast from './ops/cast.js';
@@ -125,7 +126,7 @@ export class Tensor {
     const s = this.store;
     if (this.dense) {
       if (this.storageOffset === 0 && s.length === this.numel) return s;
-      if (s.length === 0 && this.numel > 0) throw releasedError(this.shape);
+      if (s.length === 0 && this.numel > 0) throw releasedError(this.shape, s);
       let view = this.denseView;
       if (view === null || view.length !== this.numel) {
         view = s.subarray(this.storageOffset, this.storageOffset + this.numel) as DataArray;
@@ -133,7 +134,7 @@ export class Tensor {
       }
       return view;
     }
-    if (s.length === 0 && this.numel > 0) throw releasedError(this.shape);
+    if (s.length === 0 && this.numel > 0) throw releasedError(this.shape, s);
     const out = allocate(this.dtype, this.numel);
     const strides = this.strides;
     getBackend().stridedCopy(s, this.storageOffset, Int32Array.from(this.shape), Int32Array.from(strides), out);
@@ -145,7 +146,7 @@ export class Tensor {
    * the tensor is at `storageOffset + Σ i_d · strides[d]`.
    */
   get storage(): DataArray {
-    if (this.store.length === 0 && this.numel > 0) throw releasedError(this.shape);
+    if (this.store.length === 0 && this.numel > 0) throw releasedError(this.shape, this.store);
     return this.store;
   }
 
@@ -991,8 +992,17 @@ function elementValues(t: Tensor, op: string): ArrayLike<number> {
 
 const MAX_EXACT = 2n ** 53n;
 
-/** The error for reading a tensor whose storage a tidy() scope released. */
-function releasedError(shape: readonly number[]): ReleasedTensorError {
+/**
+ * The error for reading a tensor whose storage is gone: released by the end of a tidy() scope,
+ * or its ArrayBuffer transferred away (postMessage or structuredClone with a transfer list,
+ * ArrayBuffer.prototype.transfer), which detaches it.
+ */
+function releasedError(shape: readonly number[], storage: DataArray): ReleasedTensorError {
+  if (!wasReleasedByTidy(storage.buffer)) {
+    return new ReleasedTensorError(
+      `tensor of shape [${shape.join(', ')}]: its storage's ArrayBuffer was transferred away (postMessage or structuredClone with a transfer list, or ArrayBuffer.transfer) and is detached; transfer a copy (tensor.clone().data.buffer) to keep using the tensor`,
+    );
+  }
   return new ReleasedTensorError(
     `tensor of shape [${shape.join(', ')}] was released when its tidy() scope ended; return it from the scope or pass it to keep() to use it afterwards`,
   );

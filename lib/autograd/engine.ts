@@ -344,6 +344,12 @@ export function seedGradient(what: string, root: Tensor, gradient: Tensor | unde
     }
     return ones(root.shape, { dtype: root.dtype });
   }
+  // Tensor is imported as a type only (a cycle): check for what a tensor has.
+  const candidate = gradient as Partial<Tensor> | number;
+  if (typeof candidate !== 'object' || !Array.isArray(candidate.shape) || typeof candidate.dtype !== 'string') {
+    const got = Array.isArray(gradient) ? 'an Array' : typeof gradient === 'object' ? 'an object that is not a Tensor' : `a ${typeof gradient}`;
+    throw new TypeError(`${what}: gradient must be a Tensor of shape ${formatShape(root.shape)} (or omitted for a one-element output), got ${got}`);
+  }
   if (!sameShape(gradient.shape, root.shape)) {
     throw new AutogradError(
       `${what}: gradient has shape ${formatShape(gradient.shape)} but the output has shape ${formatShape(root.shape)}`,

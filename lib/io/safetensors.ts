@@ -8,8 +8,8 @@
  * `safetensors.torch.save_file` writes for the same tensors, and Python reads kiln files directly.
  * Reading checks every field and names what is wrong in a corrupt or truncated file.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fstatSync, fsyncSync, openSync, readdirSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { endianness } from 'node:os';
 
 import { allocate, type DType } from '../dtype.js';
@@ -69,7 +69,25 @@ const bytesOf = (t: Tensor): Uint8Array => new Uint8Array(t.data.buffer, t.data.
  * Example: `const bytes = io.serialize({ weight: w }, { epoch: '3' })`.
  */
 export function serialize(tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
+  const parts = serializeParts(tensors, metadata);
+  const out = new Uint8Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/**
+ * The file image of serialize() as parts to write one after the other: the header (length and
+ * JSON), then each tensor's bytes, not copied (so a file of any size is written piece by piece).
+ */
+function serializeParts(tensors: Record<string, Tensor>, metadata: Record<string, string>): Uint8Array[] {
   if ('__metadata__' in tensors) throw new SafetensorsError("serialize: '__metadata__' is reserved and cannot name a tensor");
+  if (Object.prototype.hasOwnProperty.call(tensors, '__proto__')) {
+    throw new SafetensorsError("serialize: '__proto__' cannot name a tensor (it is no plain property name in JavaScript objects)");
+  }
   for (const [key, value] of Object.entries(metadata)) {
     if (typeof value !== 'string') throw new SafetensorsError(`serialize: metadata '${key}' must be a string, got ${typeof value}`);
   }
@@ -88,15 +106,10 @@ export function serialize(tensors: Record<string, Tensor>, metadata: Record<stri
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const padding = (8 - (json.length % 8)) % 8;
   if (padding > 0) json = Buffer.concat([json, Buffer.alloc(padding, 0x20)]);
-  const out = new Uint8Array(8 + json.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  let at = 8 + json.length;
-  for (const name of names) {
-    out.set(bytesOf(tensors[name]), at);
-    at += tensors[name].data.byteLength;
-  }
-  return out;
+  const start = new Uint8Array(8 + json.length);
+  new DataView(start.buffer).setBigUint64(0, BigInt(json.length), true);
+  start.set(json, 8);
+  return [start, ...names.map((name) => bytesOf(tensors[name]))];
 }
 
 /** One tensor's header entry, checked. */
@@ -150,7 +163,35 @@ function parseHeader(raw: Uint8Array, fail: (why: string) => never): Record<stri
     return fail(`the header is not valid JSON (${(err as Error).message})`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) fail('the header is not a JSON object');
+  checkTopLevelKeys(text, fail);
   return parsed as Record<string, unknown>;
+}
+
+/**
+ * Rejects a header that names a tensor twice (JSON.parse would keep the last one silently) or
+ * names one '__proto__' (which no JS object can hold as a plain property). `text` is valid JSON
+ * whose top level is an object: its keys are the strings followed by ':' at depth 1.
+ */
+function checkTopLevelKeys(text: string, fail: (why: string) => never): void {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      const start = i;
+      for (i++; text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      if (depth !== 1) continue;
+      let after = i + 1;
+      while (text[after] === ' ' || text[after] === '\t' || text[after] === '\n' || text[after] === '\r') after++;
+      if (text[after] !== ':') continue;
+      const key = JSON.parse(text.slice(start, i + 1)) as string;
+      if (key === '__proto__') fail("a tensor is named '__proto__', which kiln cannot load (no JavaScript object holds it as a plain property)");
+      if (seen.has(key)) fail(`the header names '${key}' twice`);
+      seen.add(key);
+    }
+  }
 }
 
 function checkMetadata(value: unknown, fail: (why: string) => never): Record<string, string> {
@@ -205,16 +246,18 @@ function readTensor(e: Entry, data: Uint8Array, fail: (why: string) => never): T
 }
 
 /**
- * Writes bytes to path atomically: a temporary file in the same directory is written, flushed
- * to disk (fsync) and renamed over path, so readers see the old file or the new one, never a
- * part. On failure the temporary file is removed and the error rethrown.
+ * Writes bytes (one array, or parts written one after the other) to path atomically: a
+ * temporary file in the same directory is written in chunks (any size), flushed to disk (fsync)
+ * and renamed over path, so readers see the old file or the new one, never a part. On failure
+ * the temporary file is removed and the error rethrown; after a success, temporary files of
+ * path left by writers that were killed are removed.
  */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+export function writeFileAtomic(path: string, bytes: Uint8Array | readonly Uint8Array[]): void {
   const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   try {
     const fd = openSync(temp, 'wx', 0o644);
     try {
-      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
+      for (const part of bytes instanceof Uint8Array ? [bytes] : bytes) writeChunked(fd, part);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -229,6 +272,48 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     throw new SafetensorsError(`cannot write '${path}': ${(err as Error).message}`, { cause: err });
   }
   syncDirectory(dirname(path));
+  removeOrphanedTemporaries(path);
+}
+
+/** One write call's most bytes: writeSync refuses lengths of 2 GiB and more. */
+const WRITE_CHUNK = 1 << 30;
+
+/** Writes all of `bytes` at the file's current position, at most WRITE_CHUNK per call. */
+function writeChunked(fd: number, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, Math.min(WRITE_CHUNK, bytes.length - at));
+}
+
+/**
+ * Removes the temporary files that writers of `path` killed mid-write left behind
+ * (`path.<pid>.<random>.tmp` whose process no longer runs); those of live writers stay.
+ */
+function removeOrphanedTemporaries(path: string): void {
+  const prefix = `${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const match = name.startsWith(prefix) ? /^(\d+)\.[a-z0-9]*\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (match === null || isRunning(Number(match[1]))) continue;
+    try {
+      unlinkSync(join(dirname(path), name));
+    } catch {
+      // removed by another writer meanwhile
+    }
+  }
+}
+
+/** Whether a process with this id runs (a signal-0 probe; EPERM means it runs as another user). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Flushes a directory entry (the rename) to disk where the platform allows it. */
@@ -251,7 +336,23 @@ function syncDirectory(dir: string): void {
  * Example: `io.saveFile('model.safetensors', model.stateDict())`.
  */
 export function saveFile(path: string, tensors: Record<string, Tensor>, metadata: Record<string, string> = {}): void {
-  writeFileAtomic(path, serialize(tensors, metadata));
+  writeFileAtomic(path, serializeParts(tensors, metadata));
+}
+
+/** The whole file, read WRITE_CHUNK bytes per call (readFileSync refuses files of 2 GiB and more). */
+function readChunked(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const bytes = new Uint8Array(fstatSync(fd).size);
+    for (let at = 0; at < bytes.length; ) {
+      const read = readSync(fd, bytes, at, Math.min(WRITE_CHUNK, bytes.length - at), at);
+      if (read === 0) throw new Error(`the file ended at byte ${at} of ${bytes.length} (it shrank while being read)`);
+      at += read;
+    }
+    return bytes;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -262,7 +363,7 @@ export function saveFile(path: string, tensors: Record<string, Tensor>, metadata
 export function loadFile(path: string): SafetensorsContents {
   let bytes: Uint8Array;
   try {
-    bytes = readFileSync(path);
+    bytes = readChunked(path);
   } catch (err) {
     throw new SafetensorsError(`cannot read '${path}': ${(err as Error).message}`, { cause: err });
   }

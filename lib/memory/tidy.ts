@@ -97,9 +97,18 @@ function release(scope: Scope, returned: Set<ArrayBufferLike>): void {
   }
 }
 
+/** The buffers tidy() detached: a tensor reading one was released by a scope, not transferred away. */
+const releasedBuffers = new WeakSet<ArrayBufferLike>();
+
+/** Whether tidy() detached this buffer (rather than a transfer by the user's code). */
+export function wasReleasedByTidy(buffer: ArrayBufferLike): boolean {
+  return releasedBuffers.has(buffer);
+}
+
 /** Moves the array's memory to a new array of the same type, leaving every old view empty. */
 function detach(array: DataArray): DataArray {
   const buffer = array.buffer as ArrayBuffer; // allocate() never makes shared buffers
+  releasedBuffers.add(buffer);
   const moved = structuredClone(buffer, { transfer: [buffer] });
   const Type = array.constructor as new (buffer: ArrayBuffer) => DataArray;
   return new Type(moved);

@@ -9,6 +9,7 @@
  * const y = F.gelu(randn([2, 3]));
  * ```
  */
+import { isFloat } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { defaultGenerator, type Generator } from '../random.js';
@@ -400,6 +401,13 @@ function standardize(x: Tensor, dims: number[], eps: number): { y: Tensor; mean:
 }
 
 /** Moves a running statistic toward a batch one: running ← (1 − momentum)·running + momentum·batch. */
+/** True when every element of the float tensor t is finite. */
+function allFinite(t: Tensor): boolean {
+  const data = (isFloat(t.dtype) ? t : t.float()).contiguous().data as Float32Array | Float64Array;
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return false;
+  return true;
+}
+
 function updateRunning(running: Tensor, batch: Tensor, momentum: number): void {
   noGrad(() => running.copy_(add(mul(running, 1 - momentum), mul(reshape(batch.detach(), running.shape), momentum))));
 }
@@ -421,7 +429,9 @@ export interface BatchNormOptions {
 /**
  * Batch normalization (Ioffe & Szegedy, 2015) over every dim but the channel dim 1. In
  * training, normalizes with the batch mean and biased variance and updates runningMean and
- * runningVar in place (the variance with Bessel's correction, as PyTorch); otherwise uses them.
+ * runningVar in place (the variance with Bessel's correction, as PyTorch), except from a batch whose
+ * statistics are not finite (unlike PyTorch: one NaN batch would poison them for good);
+ * otherwise uses them.
  *
  * Args: x; runningMean, runningVar (C) or null (then the batch statistics are always used).
  *
@@ -442,7 +452,9 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
     }
     const stats = standardize(x, dims, eps);
     y = stats.y;
-    if ((options.training ?? false) && runningMean !== null && runningVar !== null) {
+    // A batch with a NaN or ±Infinity leaves the running statistics as they were (PyTorch would
+    // fold it in, poisoning every later evaluation): the batch's own output still shows it.
+    if ((options.training ?? false) && runningMean !== null && runningVar !== null && allFinite(stats.mean) && allFinite(stats.variance)) {
       const momentum = options.momentum ?? 0.1;
       updateRunning(runningMean, stats.mean, momentum);
       updateRunning(runningVar, mul(stats.variance, count / (count - 1)), momentum);

@@ -18,11 +18,19 @@ import { tensor } from '../ops/creation.js';
 import { abs, add, clamp, eq, exp, gt, log, lt, mul, neg, relu, sqrt, square, sub, where } from '../ops/elementwise.js';
 import { gather } from '../ops/index.js';
 import { checkClassTargets, classTargets, classWeights, crossEntropyBlock, softmaxCrossEntropy } from '../ops/loss.js';
+import { describeValue } from '../ops/cast.js';
 import { sum } from '../ops/reduce.js';
 import { logSoftmax } from '../ops/softmax.js';
 import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { Module } from './module.js';
+
+/** Throws a TypeError naming `op` unless `options` is an options object (null is not). */
+function checkOptions(op: string, options: unknown): void {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`${op}: options must be an object such as { reduction: 'mean' }, got ${describeValue(options)}`);
+  }
+}
 
 /** How a loss combines its per-element values. */
 export type Reduction = 'none' | 'mean' | 'sum';
@@ -86,6 +94,7 @@ function weightedCount(target: Tensor, weight: ArrayLike<number> | null, ignoreI
  * Example: `F.crossEntropy(logits, labels, { labelSmoothing: 0.1 })`.
  */
 export function crossEntropy(input: Tensor, classOrProbabilityTarget: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  checkOptions('crossEntropy', options);
   const isProbabilities = isFloatingPoint(classOrProbabilityTarget.dtype) && sameShape(classOrProbabilityTarget.shape, input.shape);
   if (isProbabilities) return crossEntropyProbabilities(input, classOrProbabilityTarget, options);
   const target = classTargets('crossEntropy', classOrProbabilityTarget);
@@ -118,6 +127,7 @@ function crossEntropyProbabilities(input: Tensor, target: Tensor, options: Cross
  * Example: `F.nllLoss(logSoftmax(logits, 1), labels)`.
  */
 export function nllLoss(input: Tensor, classTarget: Tensor, options: Omit<CrossEntropyOptions, 'labelSmoothing'> = {}): Tensor {
+  checkOptions('nllLoss', options);
   const op = 'nllLoss';
   const target = classTargets(op, classTarget);
   const block = crossEntropyBlock(op, input, target);
@@ -148,6 +158,7 @@ export interface BCEOptions extends ReductionOptions {
  * Example: `F.binaryCrossEntropy(sigmoid(logits), labels)`.
  */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, options: BCEOptions = {}): Tensor {
+  checkOptions('binaryCrossEntropy', options);
   const op = 'binaryCrossEntropy';
   checkSameShape(op, input, target);
   for (const x of input.data) if (!(x >= 0 && x <= 1)) throw new RangeError(`${op}: every input element must be in [0, 1], found ${x}`);
@@ -171,6 +182,7 @@ export interface BCEWithLogitsOptions extends BCEOptions {
  * Example: `F.binaryCrossEntropyWithLogits(logits, labels, { posWeight: tensor([3]) })`.
  */
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: BCEWithLogitsOptions = {}): Tensor {
+  checkOptions('binaryCrossEntropyWithLogits', options);
   const op = 'binaryCrossEntropyWithLogits';
   checkSameShape(op, input, target);
   const softplusNeg = add(log(add(exp(neg(abs(input))), 1)), relu(neg(input)));
@@ -195,6 +207,7 @@ export interface HingeOptions extends ReductionOptions {
  * Example: `F.hingeLoss(scores, labels)` with labels ±1.
  */
 export function hingeLoss(input: Tensor, target: Tensor, options: HingeOptions = {}): Tensor {
+  checkOptions('hingeLoss', options);
   checkSameShape('hingeLoss', input, target);
   return reduce('hingeLoss', relu(sub(options.margin ?? 1, mul(input, target))), options.reduction);
 }
@@ -205,6 +218,7 @@ export function hingeLoss(input: Tensor, target: Tensor, options: HingeOptions =
  * Example: `F.squaredHingeLoss(scores, targets)` with targets in {-1, +1}.
  */
 export function squaredHingeLoss(input: Tensor, target: Tensor, options: HingeOptions = {}): Tensor {
+  checkOptions('squaredHingeLoss', options);
   checkSameShape('squaredHingeLoss', input, target);
   return reduce('squaredHingeLoss', square(relu(sub(options.margin ?? 1, mul(input, target)))), options.reduction);
 }
@@ -242,6 +256,7 @@ function marginSums(op: string, input: Tensor, classTarget: Tensor, margin: numb
  * Example: `F.multiMarginLoss(scores, labels)`.
  */
 export function multiMarginLoss(input: Tensor, target: Tensor, options: MultiMarginOptions = {}): Tensor {
+  checkOptions('multiMarginLoss', options);
   const p = options.p ?? 1;
   if (p !== 1 && p !== 2) throw new RangeError(`multiMarginLoss: p must be 1 or 2, got ${String(p)}`);
   const sums = marginSums('multiMarginLoss', input, target, options.margin ?? 1, p, options.weight ?? null);
@@ -255,6 +270,7 @@ export function multiMarginLoss(input: Tensor, target: Tensor, options: MultiMar
  * Example: `F.multiClassHingeLoss(scores, labels)`.
  */
 export function multiClassHingeLoss(input: Tensor, target: Tensor, options: HingeOptions = {}): Tensor {
+  checkOptions('multiClassHingeLoss', options);
   return reduce('multiClassHingeLoss', marginSums('multiClassHingeLoss', input, target, options.margin ?? 1, 1, null), options.reduction);
 }
 
@@ -266,6 +282,7 @@ export function multiClassHingeLoss(input: Tensor, target: Tensor, options: Hing
  * Example: `F.mseLoss(tensor([1, 2]), tensor([1, 4]))` → 2.
  */
 export function mseLoss(input: Tensor, target: Tensor, options: ReductionOptions = {}): Tensor {
+  checkOptions('mseLoss', options);
   checkSameShape('mseLoss', input, target);
   return reduce('mseLoss', square(sub(input, target)), options.reduction);
 }
@@ -276,6 +293,7 @@ export function mseLoss(input: Tensor, target: Tensor, options: ReductionOptions
  * Example: `F.l1Loss(tensor([1, 2]), tensor([1, 4]))` → 1.
  */
 export function l1Loss(input: Tensor, target: Tensor, options: ReductionOptions = {}): Tensor {
+  checkOptions('l1Loss', options);
   checkSameShape('l1Loss', input, target);
   return reduce('l1Loss', abs(sub(input, target)), options.reduction);
 }
@@ -286,6 +304,7 @@ export function l1Loss(input: Tensor, target: Tensor, options: ReductionOptions 
  * Example: `F.smoothL1Loss(boxes, targets, { beta: 1 / 9 })`.
  */
 export function smoothL1Loss(input: Tensor, target: Tensor, options: ReductionOptions & { beta?: number } = {}): Tensor {
+  checkOptions('smoothL1Loss', options);
   checkSameShape('smoothL1Loss', input, target);
   const beta = options.beta ?? 1;
   if (!(beta >= 0)) throw new RangeError(`smoothL1Loss: beta must be ≥ 0, got ${beta}`);
@@ -300,6 +319,7 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options: ReductionOp
  * Example: `F.huberLoss(pred, target, { delta: 1.5 })`.
  */
 export function huberLoss(input: Tensor, target: Tensor, options: ReductionOptions & { delta?: number } = {}): Tensor {
+  checkOptions('huberLoss', options);
   checkSameShape('huberLoss', input, target);
   const delta = options.delta ?? 1;
   if (!(delta > 0)) throw new RangeError(`huberLoss: delta must be > 0, got ${delta}`);
@@ -324,6 +344,7 @@ export interface KLDivOptions {
  * Example: `F.klDiv(logSoftmax(student, 1), softmax(teacher, 1), { reduction: 'batchmean' })`.
  */
 export function klDiv(input: Tensor, target: Tensor, options: KLDivOptions = {}): Tensor {
+  checkOptions('klDiv', options);
   checkSameShape('klDiv', input, target);
   const pointwise = options.logTarget
     ? mul(exp(target), sub(target, input))
@@ -340,6 +361,7 @@ export function klDiv(input: Tensor, target: Tensor, options: KLDivOptions = {})
  * Example: `F.cosineEmbeddingLoss(a, b, labels, { margin: 0.2 })`.
  */
 export function cosineEmbeddingLoss(x1: Tensor, x2: Tensor, y: Tensor, options: ReductionOptions & { margin?: number } = {}): Tensor {
+  checkOptions('cosineEmbeddingLoss', options);
   checkSameShape('cosineEmbeddingLoss', x1, x2);
   if (x1.ndim !== 1 && x1.ndim !== 2) throw new ShapeError(`cosineEmbeddingLoss: inputs must be (N, D) or (D), got ${formatShape(x1.shape)}`);
   const dim = x1.ndim - 1;
@@ -363,6 +385,7 @@ export function cosineEmbeddingLoss(x1: Tensor, x2: Tensor, y: Tensor, options: 
  * Example: `F.diceLoss(sigmoid(maskLogits), masks)`.
  */
 export function diceLoss(input: Tensor, target: Tensor, options: ReductionOptions & { smooth?: number } = {}): Tensor {
+  checkOptions('diceLoss', options);
   checkSameShape('diceLoss', input, target);
   if (input.ndim < 2) throw new ShapeError(`diceLoss: input must be (N, ...) with at least 2 dims, got ${formatShape(input.shape)}`);
   const dims = input.shape.map((_, d) => d).slice(1);

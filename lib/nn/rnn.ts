@@ -82,6 +82,12 @@ function checkSizes(name: string, inputSize: number, hiddenSize: number): void {
 }
 
 /**
+ * The most stacked layers a recurrent module takes: each layer holds its own parameter tensors,
+ * so an absurd count would exhaust the JS heap (aborting the process) before any check could run.
+ */
+const MAX_LAYERS = 65536;
+
+/**
  * The shared machinery of RNN, LSTM and GRU.
  *
  * Example: `const lstm: nn.RNNBase = new nn.LSTM(10, 20); lstm.forward(randn([5, 3, 10]))` → (5, 3, 20).
@@ -109,7 +115,9 @@ export abstract class RNNBase extends Module {
     this.dropout = options.dropout ?? 0;
     this.bidirectional = options.bidirectional ?? false;
     this.generator = options.generator;
-    if (!Number.isInteger(this.numLayers) || this.numLayers < 1) throw new RangeError(`${name}: numLayers must be an integer ≥ 1, got ${this.numLayers}`);
+    if (!Number.isInteger(this.numLayers) || this.numLayers < 1 || this.numLayers > MAX_LAYERS) {
+      throw new RangeError(`${name}: numLayers must be an integer in [1, ${MAX_LAYERS}], got ${this.numLayers}`);
+    }
     if (!(this.dropout >= 0 && this.dropout <= 1)) throw new RangeError(`${name}: dropout must be in [0, 1], got ${this.dropout}`);
     this.registerWeights();
     this.resetParameters(options.generator);

@@ -131,6 +131,11 @@ export function commonOperands(
   if (typeof a === 'number' && typeof b === 'number') {
     throw new DTypeError(`${op}: at least one operand must be a Tensor, got two numbers`);
   }
+  for (const [name, v] of [['first', a], ['second', b]] as const) {
+    if (typeof v !== 'number' && !(v instanceof Tensor)) {
+      throw new TypeError(`${op}: the ${name} operand must be a Tensor or a number, got ${describeValue(v)}`);
+    }
+  }
   let dtype: DType;
   if (typeof a === 'number') dtype = dtypeForNumber(a, (b as Tensor).dtype);
   else if (typeof b === 'number') dtype = dtypeForNumber(b, a.dtype);
@@ -144,9 +149,17 @@ export function commonOperands(
 /** Throws a TypeError naming `op` unless `x` is a Tensor. */
 export function checkTensor(op: string, x: unknown): Tensor {
   if (!(x instanceof Tensor)) {
-    throw new TypeError(`${op}: expected a Tensor, got ${x === null ? 'null' : typeof x}`);
+    throw new TypeError(`${op}: expected a Tensor, got ${describeValue(x)}`);
   }
   return x;
+}
+
+/** What a value is, for error messages: 'null', 'undefined', 'an Array', 'an object', 'a string'. */
+export function describeValue(x: unknown): string {
+  if (x === null || x === undefined) return String(x);
+  if (Array.isArray(x)) return 'an Array';
+  const type = typeof x;
+  return type === 'object' ? `an object (${(x as object).constructor?.name ?? 'no prototype'})` : `a ${type}`;
 }
 
 /** x as a float tensor kernels compute in: float32 and float64 unchanged, every other dtype converted to float32. */

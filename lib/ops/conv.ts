@@ -15,7 +15,8 @@ import { allocateOutput, type DType, type FloatArray } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
-import { formatShape } from '../shape.js';
+import { checkWork, formatShape, numelOf } from '../shape.js';
+import { constants as bufferConstants } from 'node:buffer';
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor } from './cast.js';
 import { add } from './elementwise.js';
@@ -107,6 +108,9 @@ function resolvePadding(
   return [ph, ph, pw, pw];
 }
 
+/** The most float32 elements one array can hold (Node's largest Buffer, in elements). */
+const MAX_ARRAY_ELEMENTS = Math.floor(bufferConstants.MAX_LENGTH / 4);
+
 /** The output size along one axis (may be ≤ 0 for an impossible configuration). */
 function outSize(size: number, padTotal: number, kernel: number, stride: number, dilation: number): number {
   return Math.floor((size + padTotal - dilation * (kernel - 1) - 1) / stride) + 1;
@@ -148,6 +152,14 @@ function convGeometry(
         `${h + padTop + padBottom}×${w + padLeft + padRight} (input ${h}×${w}, padding ${formatShape(pads)}): output would be ${outH}×${outW}`,
     );
   }
+  for (const sizes of [[n, c, h, w], [n, k, outH, outW]]) {
+    if (numelOf(sizes) > MAX_ARRAY_ELEMENTS) {
+      throw new ShapeError(`${op}: it would need a tensor of shape ${formatShape(sizes)}, ${numelOf(sizes)} elements; one tensor holds at most ${MAX_ARRAY_ELEMENTS}`);
+    }
+  }
+  checkWork(op, 'the output', [['n', n], ['k', k], ['c / groups', cg], ['outH', outH], ['outW', outW], ['kernelH', kernelH], ['kernelW', kernelW]]);
+  checkWork(op, 'the padded input', [['n', n], ['c', c], ['h + padTop + padBottom', h + padTop + padBottom], ['w + padLeft + padRight', w + padLeft + padRight]]);
+  checkWork(op, 'the dilated kernel', [['n', n], ['c', c], ['dilated kernelH', dilation[0] * (kernelH - 1) + 1], ['dilated kernelW', dilation[1] * (kernelW - 1) + 1]]);
   return {
     n, c, h, w, k, kernelH, kernelW,
     strideH: stride[0], strideW: stride[1],

@@ -9,7 +9,7 @@ import { getBackend } from '../backend/index.js';
 import { allocateOutput, type FloatArray } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
-import { formatShape } from '../shape.js';
+import { checkWork, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { checkTensor, toFloat } from './cast.js';
 import { pair, type Size2 } from './conv.js';
@@ -98,6 +98,8 @@ function poolGeometry(
         `${h + 2 * padH}×${w + 2 * padW} (input ${h}×${w}): output would be ${outH}×${outW}`,
     );
   }
+  checkWork(op, 'the windows', [['planes', n * c], ['outH', outH], ['outW', outW], ['kernelH', kernelH], ['kernelW', kernelW]]);
+  checkWork(op, 'the padded input', [['planes', n * c], ['h + 2·padH', h + 2 * padH], ['w + 2·padW', w + 2 * padW]]);
   return { planes: n * c, h, w, kernelH, kernelW, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW };
 }
 

@@ -75,8 +75,8 @@ function spreadBack(g: Tensor, shape: Shape, axes: readonly number[]): Tensor {
 
 /**
  * Sum over `dims` (all when omitted); keepdim keeps them as size 1. Floats sum in their dtype
- * (float16/bfloat16 accumulate in float32, rounded back); int64 sums exactly to int64; the
- * other integer dtypes and bool sum to int32, kiln's default integer type (PyTorch: int64).
+ * (float16/bfloat16 accumulate in float32, rounded back); every integer dtype and bool sums
+ * exactly to int64, as in PyTorch (an int32 sum past 2^31 does not wrap).
  *
  * Example: `sum(x, 1)` of a (2, 3) gives (2,); `sum(x, [0, 1], true)` gives (1, 1).
  */
@@ -85,7 +85,8 @@ export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   if (isHalf(x.dtype)) return cast(sum(x.float(), dims, keepdim), x.dtype);
   if (dims === undefined && !keepdim && isFloat(x.dtype)) return sumAll(x);
   const axes = resolveDims(dims, x.ndim, 'sum');
-  const dtype = isFloat(x.dtype) || x.dtype === 'int64' ? x.dtype : 'int32';
+  // As PyTorch: integers and bool accumulate (exactly) in int64, so int32 sums cannot overflow.
+  const dtype = isFloat(x.dtype) ? x.dtype : 'int64';
   const y = reduceRaw(ReduceOp.sum, x, axes, keepdim, dtype);
   return record(y, 'sum', [x], (g) => [spreadBack(g, x.shape, axes)], []);
 }

@@ -13,7 +13,7 @@ import { allocate, type FloatArray, type FloatDType } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
-import { formatShape, sameShape } from '../shape.js';
+import { checkWork, formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor } from './cast.js';
 
@@ -100,7 +100,9 @@ function geometry(mode: RnnGeometry['mode'], reverse: boolean, x: Tensor, wIh: T
   if (wIh.ndim !== 2 || wIh.shape[0] % gates !== 0) {
     throw new ShapeError(`rnnLayer: wIh must be (${gates}·H, I), got shape ${formatShape(wIh.shape)}`);
   }
-  return { mode, reverse, steps, batch, inputSize, hiddenSize: wIh.shape[0] / gates };
+  const hiddenSize = wIh.shape[0] / gates;
+  checkWork('rnnLayer', 'the recurrence', [['steps', steps], ['batch', batch], [`${gates}·hiddenSize`, wIh.shape[0]], ['inputSize + hiddenSize', inputSize + hiddenSize]]);
+  return { mode, reverse, steps, batch, inputSize, hiddenSize };
 }
 
 function checkShapes(g: RnnGeometry, x: Tensor, h0: Tensor, c0: Tensor | null, w: RnnLayerWeights): void {
@@ -145,14 +147,16 @@ function runLayer(g: RnnGeometry, dtype: FloatDType, t: LayerInputs): RnnLayerOu
   const zeros = allocate(dtype, GH);
   const data = (v: Tensor | null, fallback: FloatArray): FloatArray => (v === null ? fallback : (v.data as FloatArray));
   const [x, h0, c0, wIh, wHh] = [t.x, t.h0, t.c0, t.wIh, t.wHh].map((v) => data(v, empty));
-  getBackend().rnnForward(g, { x, h0, c0, wIh, wHh, bIh: data(t.bIh, zeros), bHh: data(t.bHh, zeros), y, hN, cN, workspace });
+  // An empty batch has nothing to compute (and its gradients are zeros): the kernels would
+  // still walk every step.
+  if (B > 0) getBackend().rnnForward(g, { x, h0, c0, wIh, wHh, bIh: data(t.bIh, zeros), bHh: data(t.bHh, zeros), y, hN, cN, workspace });
 
   const out = record(new Tensor(packed, [packed.length], dtype), `rnn_${g.mode}`, recorded, (grad) => {
     const gp = grad.data as FloatArray;
     const like = (v: Tensor | null): FloatArray => allocate(dtype, v === null ? 0 : v.numel) as FloatArray;
     const [gx, gh0, gc0, gwIh, gwHh] = [t.x, t.h0, t.c0, t.wIh, t.wHh].map(like);
     const [gbIh, gbHh] = [allocate(dtype, GH), allocate(dtype, GH)];
-    getBackend().rnnBackward(g, {
+    if (B > 0) getBackend().rnnBackward(g, {
       x, h0, c0, wIh, wHh, y, workspace,
       gy: gp.subarray(0, T * B * H),
       ghN: gp.subarray(T * B * H, T * B * H + B * H),

@@ -257,6 +257,11 @@ export function slice(x: Tensor, dim: number, start = 0, end = Infinity, step = 
   checkTensor('slice', x);
   const d = normalizeDim(dim, x.ndim, 'slice');
   if (!Number.isInteger(step) || step < 1) throw new RangeError(`slice: step must be an integer ≥ 1, got ${step}`);
+  for (const [name, bound] of [['start', start], ['end', end]] as const) {
+    if (typeof bound !== 'number' || !(Number.isInteger(bound) || bound === Infinity || bound === -Infinity)) {
+      throw new RangeError(`slice: ${name} must be an integer (or ±Infinity), got ${String(bound)} (tensor ${formatShape(x.shape)}, dim ${dim})`);
+    }
+  }
   const size = x.shape[d];
   const clampIndex = (i: number): number => Math.min(Math.max(i < 0 ? i + size : i, 0), size);
   const from = clampIndex(start);

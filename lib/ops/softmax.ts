@@ -16,11 +16,11 @@ function softmaxOp(op: 'softmax' | 'logSoftmax', x: Tensor, dim: number): Tensor
   const { outer, n, inner } = input.ndim === 0 ? { outer: 1, n: 1, inner: 1 } : blockAround(input.shape, d);
   const log = op === 'logSoftmax';
   const out = allocateOutput(input.dtype, input.numel) as FloatArray;
-  getBackend().softmax(input.data as FloatArray, out, outer, n, inner, log);
+  if (input.numel > 0) getBackend().softmax(input.data as FloatArray, out, outer, n, inner, log);
   const y = new Tensor(out, input.shape, input.dtype);
   return record(y, op, [input], (g) => {
     const gx = allocateOutput(g.dtype, g.numel) as FloatArray;
-    getBackend().softmaxBackward(out, g.data as FloatArray, gx, outer, n, inner, log);
+    if (gx.length > 0) getBackend().softmaxBackward(out, g.data as FloatArray, gx, outer, n, inner, log);
     return [new Tensor(gx, input.shape, g.dtype)];
   }, [y]);
 }

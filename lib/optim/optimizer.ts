@@ -64,6 +64,14 @@ export const snakeCase = (key: string): string => key.replace(/[A-Z]/g, (c) => `
 export const camelCase = (key: string): string => key.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 
 /**
+ * Steps without any gradient after which an optimizer warns (once) that it changes nothing.
+ *
+ * Example: an optimizer built on model A but stepped while model B trains warns after
+ * `optim.IDLE_STEPS_BEFORE_WARNING` steps (warning code KILN_OPTIMIZER_IDLE).
+ */
+export const IDLE_STEPS_BEFORE_WARNING = 10;
+
+/**
  * Base class of every optimizer. `O` is the optimizer's hyperparameter record (lr, ...).
  *
  * Example: `const opt: optim.Optimizer<{ lr: number }> = new optim.SGD(model.parameters(), { lr: 0.1 }); opt.zeroGrad(); loss.backward(); opt.step();`.
@@ -146,10 +154,12 @@ export abstract class Optimizer<O extends { lr: number }> {
    */
   step(closure?: () => Tensor | number): Tensor | number | undefined {
     const loss = closure === undefined ? undefined : enableGrad(closure);
+    let updated = false;
     noGrad(() => {
       for (const group of this.paramGroups) {
         for (const p of group.params) {
           if (p.grad === null) continue;
+          updated = true;
           this.updateParameter(p, this.gradientOf(p, group), group, this.stateOf(p));
           p.bumpVersion(); // an in-place write, as in PyTorch: a graph that saved p can no longer backward
         }
@@ -157,7 +167,29 @@ export abstract class Optimizer<O extends { lr: number }> {
         if (group.unitNorm) applyUnitNorm(group.params);
       }
     });
+    this.noteIdleStep(updated);
     return loss;
+  }
+
+  /** Consecutive steps in which no parameter had a gradient; -1 once the warning was given. */
+  private idleSteps = 0;
+
+  /**
+   * Warns once (process.emitWarning) when IDLE_STEPS_BEFORE_WARNING steps in a row found no
+   * gradient on any parameter: the optimizer was most likely built on another model's
+   * parameters, or backward never reaches them, and it silently changes nothing.
+   */
+  private noteIdleStep(updated: boolean): void {
+    if (this.idleSteps < 0) return;
+    this.idleSteps = updated ? 0 : this.idleSteps + 1;
+    if (this.idleSteps < IDLE_STEPS_BEFORE_WARNING) return;
+    this.idleSteps = -1;
+    const count = this.paramGroups.reduce((n, g) => n + g.params.length, 0);
+    process.emitWarning(
+      `${this.name}: none of its ${count} parameters has had a gradient for ${IDLE_STEPS_BEFORE_WARNING} steps, so step() changed nothing; ` +
+        'was it built on another model\'s parameters, or does backward() not reach them?',
+      { code: 'KILN_OPTIMIZER_IDLE' },
+    );
   }
 
   /** p's gradient as an array of p's dtype and length, with the group's L1 penalty added. */

@@ -123,7 +123,13 @@ function restoreGenerators(path: string, saved: Record<string, number[]>, genera
 function readJson(path: string, metadata: Record<string, string>): CheckpointJson {
   const text = metadata[CHECKPOINT_METADATA_KEY];
   if (text === undefined) throw new TrainingError(`loadCheckpoint: '${path}' has no '${CHECKPOINT_METADATA_KEY}' metadata; was it written by saveCheckpoint or ModelCheckpoint?`);
-  const json = JSON.parse(text, decodeNumber) as CheckpointJson;
+  let json: CheckpointJson;
+  try {
+    json = JSON.parse(text, decodeNumber) as CheckpointJson;
+  } catch (err) {
+    throw new TrainingError(`loadCheckpoint: '${path}' has corrupt '${CHECKPOINT_METADATA_KEY}' metadata (not valid JSON: ${(err as Error).message})`, { cause: err });
+  }
+  if (json === null || typeof json !== 'object') throw new TrainingError(`loadCheckpoint: '${path}' has corrupt '${CHECKPOINT_METADATA_KEY}' metadata (not a JSON object)`);
   if (json.format !== 1) throw new TrainingError(`loadCheckpoint: '${path}' has checkpoint format ${String(json.format)}; this kiln reads format 1`);
   return json;
 }

@@ -4,7 +4,9 @@
  * stops training before it can reach the weights.
  */
 import { clipGradNorm_ } from '../optim/clip.js';
+import { isFloat, type FloatArray } from '../dtype.js';
 import { tidy } from '../memory/tidy.js';
+import { formatShape } from '../shape.js';
 import type { Module } from '../nn/module.js';
 import type { AnyOptimizer } from '../optim/schedulers.js';
 import type { Tensor } from '../tensor.js';
@@ -43,6 +45,27 @@ export interface PassResult {
 const batchName = (epoch: number, batch: number, batches: number | undefined): string =>
   `epoch ${epoch}, batch ${batch}${batches === undefined ? '' : ` of ${batches}`}`;
 
+/**
+ * Throws a TrainingError naming the first parameter whose gradient has a NaN or ±Infinity: a
+ * finite loss can still give one (an op whose derivative blows up), and a step would write it
+ * into the weights (clipping would spread it to every gradient).
+ */
+function checkFiniteGradients(model: Module, where: string): void {
+  for (const [name, p] of model.namedParameters()) {
+    const grad = p.grad;
+    if (grad === null) continue;
+    const data = (isFloat(grad.dtype) ? grad : grad.float()).contiguous().data as FloatArray;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) {
+        throw new TrainingError(
+          `fit: the gradient of parameter '${name}' (shape ${formatShape(p.shape)}) has ${data[i]} at element ${i} at ${where}, ` +
+            `although the loss is finite; stopped before updating the weights (try autograd anomaly checks, a lower learning rate, or check the model for ops whose gradient overflows)`,
+        );
+      }
+    }
+  }
+}
+
 /** One optimizer step on one batch; returns the batch's loss, metric values and size. */
 function trainStep(setup: StepSetup, batch: unknown, where: string): { loss: number; metrics: Record<string, number>; size: number } {
   const [input, target] = unpackBatch(batch, `fit (${where})`);
@@ -53,6 +76,7 @@ function trainStep(setup: StepSetup, batch: unknown, where: string): { loss: num
   }
   setup.optimizer.zeroGrad();
   loss.backward();
+  checkFiniteGradients(setup.model, where);
   if (setup.clipGradNorm !== undefined) clipGradNorm_(setup.model.parameters(), setup.clipGradNorm);
   setup.optimizer.step();
   setup.afterStep?.();

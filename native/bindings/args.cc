@@ -112,7 +112,8 @@ Array<uint8_t> Args::uint8(size_t index, const char* name) {
   return {static_cast<uint8_t*>(array.data), array.length};
 }
 
-Array<int32_t> Args::int32_property(size_t index, const char* key, const char* name) {
+Array<int32_t> Args::int32_property(size_t index, const char* key, const char* name, int32_t* storage,
+                                    int64_t capacity) {
   if (!ok_) return {};
   napi_valuetype type;
   napi_value property;
@@ -129,7 +130,25 @@ Array<int32_t> Args::int32_property(size_t index, const char* key, const char* n
     return {};
   }
   Array<void> array = typed_array(property, napi_int32_array, name);
-  return {static_cast<int32_t*>(array.data), array.length};
+  if (!ok_) return {};
+  if (array.length > capacity) {
+    range_error("%s has %lld entries; at most %lld are supported", name, static_cast<long long>(array.length),
+                static_cast<long long>(capacity));
+    return {};
+  }
+  std::copy_n(static_cast<const int32_t*>(array.data), array.length, storage);
+  return {storage, array.length};
+}
+
+void Args::require_disjoint_bytes(const char* written_name, const void* written, int64_t written_bytes,
+                                  const char* read_name, const void* read, int64_t read_bytes) {
+  if (!ok_ || written_bytes == 0 || read_bytes == 0) return;
+  const auto w = reinterpret_cast<uintptr_t>(written);
+  const auto r = reinterpret_cast<uintptr_t>(read);
+  if (w < r + static_cast<uintptr_t>(read_bytes) && r < w + static_cast<uintptr_t>(written_bytes)) {
+    range_error("%s overlaps %s in memory; an output may not share bytes with an input it reads", written_name,
+                read_name);
+  }
 }
 
 int64_t Args::integer(size_t index, const char* name, int64_t min, int64_t max) {
@@ -196,6 +215,21 @@ int64_t Args::product(std::initializer_list<NamedSize> sizes) {
     }
   }
   return has_zero ? 0 : nonzero_product;
+}
+
+void Args::require_work(const char* what, std::initializer_list<NamedSize> sizes) {
+  if (!ok_) return;
+  int64_t steps = 1;
+  for (const NamedSize& size : sizes) {
+    const int64_t factor = size.value > 1 ? size.value : 1;
+    if (steps > kMaxWork / factor) {
+      char described[256];
+      format_sizes(described, sizeof described, sizes);
+      range_error("sizes %s are too large: %s would take more than 2^48 steps", described, what);
+      return;
+    }
+    steps *= factor;
+  }
 }
 
 void Args::require_elements(const char* name, int64_t length, std::initializer_list<NamedSize> sizes) {
@@ -281,9 +315,11 @@ void Args::throw_error(ErrorThrower thrower, const char* format, va_list argumen
 }
 
 void export_function(Napi::Env env, Napi::Object exports, const char* name, napi_callback callback) {
+  // Plain N-API with statuses checked: in a worker being terminated these calls fail, and
+  // throwing then (as node-addon-api's helpers do) aborts the whole process.
   napi_value function;
-  NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, nullptr, &function));
-  exports.Set(name, Napi::Value(env, function));
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, callback, nullptr, &function) != napi_ok) return;
+  napi_set_named_property(env, exports, name, function);
 }
 
 }  // namespace kiln::bindings

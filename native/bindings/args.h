@@ -21,6 +21,11 @@ namespace kiln::bindings {
 // sizes (so no size arithmetic in a kernel can overflow int64_t).
 constexpr int64_t kMaxSafeInteger = 9007199254740991;
 
+// The most steps one binding call may take (multiply-adds, visited rows, kernel taps) and the
+// most elements it may touch: 2^48, hours of work on any machine. Sizes beyond it are
+// rejected up front (Args::require_work) instead of hanging or aborting the process.
+constexpr int64_t kMaxWork = int64_t{1} << 48;
+
 // The most arguments any binding takes.
 constexpr size_t kMaxArgs = 23;
 
@@ -49,8 +54,19 @@ class Args {
   Array<int32_t> int32(size_t index, const char* name);
   Array<uint8_t> uint8(size_t index, const char* name);
 
-  // The Int32Array in property `key` of the object argument `index` (e.g. plan.shape).
-  Array<int32_t> int32_property(size_t index, const char* key, const char* name);
+  // The Int32Array in property `key` of the object argument `index` (e.g. plan.shape), copied
+  // into `storage` (at most `capacity` entries; the result points there). A getter runs JS that
+  // may detach or refill any array, so read properties before typed-array arguments and keep
+  // only the copy.
+  Array<int32_t> int32_property(size_t index, const char* key, const char* name, int32_t* storage, int64_t capacity);
+
+  // Checks that output `written` shares no byte with input `read`, which the kernel reads after
+  // it starts writing (an index overwritten mid-call would be read out of range).
+  template <typename W, typename R>
+  void require_disjoint(const char* written_name, const Array<W>& written, const char* read_name, const Array<R>& read) {
+    require_disjoint_bytes(written_name, written.data, written.length * static_cast<int64_t>(sizeof(W)), read_name,
+                           read.data, read.length * static_cast<int64_t>(sizeof(R)));
+  }
 
   // A size: an integer in [0, kMaxSafeInteger].
   int64_t size(size_t index, const char* name);
@@ -68,6 +84,11 @@ class Args {
   // sizes is bounded too.
   int64_t product(std::initializer_list<NamedSize> sizes);
 
+  // Checks that the product of `sizes`, counting a zero as one (a loop over a huge dim of
+  // empty rows still takes its steps), is at most kMaxWork; else throws a RangeError naming
+  // `what` and the sizes.
+  void require_work(const char* what, std::initializer_list<NamedSize> sizes);
+
   // Checks that array `name` holds exactly the product of `sizes` elements.
   void require_elements(const char* name, int64_t length, std::initializer_list<NamedSize> sizes);
 
@@ -79,6 +100,9 @@ class Args {
   // is empty every element it reaches is inside the array. Returns the view's element count.
   int64_t check_view(const char* name, int64_t length, int64_t offset, const Array<int32_t>& shape,
                      const Array<int32_t>& strides);
+
+  void require_disjoint_bytes(const char* written_name, const void* written, int64_t written_bytes,
+                              const char* read_name, const void* read, int64_t read_bytes);
 
   // Throw "function: <formatted message>" unless something was thrown already.
   void type_error(const char* format, ...);
@@ -98,7 +122,8 @@ class Args {
   bool ok_ = true;
 };
 
-// Defines exports[name] as a native function.
+// Defines exports[name] as a native function, or does nothing, without throwing, when N-API
+// refuses (a worker terminated while the addon loads: every later call is refused too).
 void export_function(Napi::Env env, Napi::Object exports, const char* name, napi_callback callback);
 
 }  // namespace kiln::bindings

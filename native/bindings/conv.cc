@@ -48,6 +48,13 @@ Conv2dShape read_conv_shape(Args& args, size_t index) {
                      static_cast<long long>(s.c), static_cast<long long>(s.k));
     return s;
   }
+  args.require_work("conv2d", {{"n", s.n}, {"k", s.k}, {"c / groups", s.c / s.groups}, {"outH", s.out_h},
+                               {"outW", s.out_w}, {"kernelH", s.kernel_h}, {"kernelW", s.kernel_w}});
+  args.require_work("conv2d", {{"n", s.n}, {"c", s.c}, {"h + padTop + padBottom", s.h + s.pad_top + s.pad_bottom},
+                               {"w + padLeft + padRight", s.w + s.pad_left + s.pad_right}});
+  args.require_work("conv2d", {{"n", s.n}, {"c", s.c}, {"dilated kernelH", s.dilation_h * (s.kernel_h - 1) + 1},
+                               {"dilated kernelW", s.dilation_w * (s.kernel_w - 1) + 1}});
+  if (!args.ok()) return s;
   const int64_t out_h = conv_out_size(s.h, s.pad_top, s.pad_bottom, s.kernel_h, s.stride_h, s.dilation_h);
   const int64_t out_w = conv_out_size(s.w, s.pad_left, s.pad_right, s.kernel_w, s.stride_w, s.dilation_w);
   if (out_h != s.out_h || out_w != s.out_w) {

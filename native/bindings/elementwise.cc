@@ -1,5 +1,6 @@
 // unary, binary, compare, where, reluBackward, clamp: see Backend in lib/backend/backend.ts.
 #include "../kernels/elementwise.h"
+#include "../kernels/strided_rows.h"
 
 #include "args.h"
 #include "bindings.h"
@@ -8,39 +9,51 @@ namespace kiln::bindings {
 namespace {
 
 // The operand layout of a binary or compare call: (a, b) into an output of out_length elements.
+// The plan's arrays are copies (plan points into them), so a layout is not copied or moved.
 struct BinaryLayout {
   bool has_plan = false;
   BroadcastPlan plan{};
+  int32_t shape[kMaxDims];
+  int32_t a_strides[kMaxDims];
+  int32_t b_strides[kMaxDims];
+  int64_t a_strides_length = 0;  // checked against plan.ndim by check_layout
+  int64_t b_strides_length = 0;
   bool a_is_scalar = false;
   bool b_is_scalar = false;
 };
 
-// Reads argument 4, the plan (a BroadcastPlan or null), and checks a and b against it.
-// Without a plan each of a, b has out_length elements or is a scalar (1 element).
-// With a plan, plan.shape has out_length elements in all and a, b contain every element
-// their strides reach.
-BinaryLayout read_layout(Args& args, const Array<float>& a, const Array<float>& b, int64_t out_length) {
-  BinaryLayout layout;
-  if (!args.ok()) return layout;
-  if (args.is_null(4)) {
+// Reads argument 4, the plan (a BroadcastPlan or null), copying its arrays. Its getters run JS,
+// which may detach any array: so this runs before the typed-array arguments are read.
+void read_plan(Args& args, BinaryLayout& layout) {
+  if (!args.ok() || args.is_null(4)) return;
+  const Array<int32_t> shape = args.int32_property(4, "shape", "plan.shape", layout.shape, kMaxDims);
+  const Array<int32_t> a_strides = args.int32_property(4, "aStrides", "plan.aStrides", layout.a_strides, kMaxDims);
+  const Array<int32_t> b_strides = args.int32_property(4, "bStrides", "plan.bStrides", layout.b_strides, kMaxDims);
+  layout.has_plan = true;
+  layout.plan = {shape.length, layout.shape, layout.a_strides, layout.b_strides};
+  layout.a_strides_length = a_strides.length;
+  layout.b_strides_length = b_strides.length;
+}
+
+// Checks a and b against the layout's plan (read by read_plan). With a plan, plan.shape has
+// out_length elements in all and a, b contain every element their strides reach. Without a
+// plan each of a, b has out_length elements or is a scalar (1 element).
+void check_layout(Args& args, BinaryLayout& layout, const Array<float>& a, const Array<float>& b, int64_t out_length) {
+  if (!args.ok()) return;
+  if (!layout.has_plan) {
     layout.a_is_scalar = a.length == 1 && out_length != 1;
     layout.b_is_scalar = b.length == 1 && out_length != 1;
     if (!layout.a_is_scalar) args.require_same_length("a", a.length, "out", out_length);
     if (!layout.b_is_scalar) args.require_same_length("b", b.length, "out", out_length);
-    return layout;
+    return;
   }
-  const Array<int32_t> shape = args.int32_property(4, "shape", "plan.shape");
-  const Array<int32_t> a_strides = args.int32_property(4, "aStrides", "plan.aStrides");
-  const Array<int32_t> b_strides = args.int32_property(4, "bStrides", "plan.bStrides");
-  const int64_t count = args.check_view("a", a.length, 0, shape, a_strides);
-  args.check_view("b", b.length, 0, shape, b_strides);
+  const Array<int32_t> shape{layout.shape, layout.plan.ndim};
+  const int64_t count = args.check_view("a", a.length, 0, shape, {layout.a_strides, layout.a_strides_length});
+  args.check_view("b", b.length, 0, shape, {layout.b_strides, layout.b_strides_length});
   if (args.ok() && count != out_length) {
     args.range_error("plan.shape has %lld elements but out has %lld", static_cast<long long>(count),
                      static_cast<long long>(out_length));
   }
-  layout.has_plan = true;
-  layout.plan = {shape.length, shape.data, a_strides.data, b_strides.data};
-  return layout;
 }
 
 // unary(op, x: Float32Array, out: Float32Array)
@@ -59,10 +72,12 @@ napi_value unary(napi_env env, napi_callback_info info) {
 napi_value binary(napi_env env, napi_callback_info info) {
   Args args(env, info, "binary", 5);
   const int32_t op = args.op_code(0, kBinaryOpCount);
+  BinaryLayout layout;
+  read_plan(args, layout);
   const Array<float> a = args.float32(1, "a");
   const Array<float> b = args.float32(2, "b");
   const Array<float> out = args.float32(3, "out");
-  const BinaryLayout layout = read_layout(args, a, b, out.length);
+  check_layout(args, layout, a, b, out.length);
   if (!args.ok()) return nullptr;
   if (layout.has_plan) {
     kiln::binary_broadcast(static_cast<BinaryOp>(op), a.data, b.data, out.data, layout.plan);
@@ -77,10 +92,12 @@ napi_value binary(napi_env env, napi_callback_info info) {
 napi_value compare(napi_env env, napi_callback_info info) {
   Args args(env, info, "compare", 5);
   const int32_t op = args.op_code(0, kCompareOpCount);
+  BinaryLayout layout;
+  read_plan(args, layout);
   const Array<float> a = args.float32(1, "a");
   const Array<float> b = args.float32(2, "b");
   const Array<uint8_t> out = args.uint8(3, "out");
-  const BinaryLayout layout = read_layout(args, a, b, out.length);
+  check_layout(args, layout, a, b, out.length);
   if (!args.ok()) return nullptr;
   if (layout.has_plan) {
     kiln::compare_broadcast(static_cast<CompareOp>(op), a.data, b.data, out.data, layout.plan);

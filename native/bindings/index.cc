@@ -24,6 +24,8 @@ napi_value index_select(napi_env env, napi_callback_info info) {
   const int64_t inner = args.size(5, "inner");
   args.require_elements("x", x.length, {{"outer", outer}, {"n", n}, {"inner", inner}});
   args.require_elements("out", out.length, {{"outer", outer}, {"m = idx.length", idx.length}, {"inner", inner}});
+  args.require_disjoint("out", out, "idx", idx);
+  args.require_disjoint("out", out, "x", x);
   if (!args.ok()) return nullptr;
   const int64_t bad = kiln::index_select(x.data, idx.data, idx.length, out.data, outer, n, inner);
   if (bad >= 0) report_bad_index(args, idx, bad, n);
@@ -41,6 +43,8 @@ napi_value index_add(napi_env env, napi_callback_info info) {
   const int64_t inner = args.size(5, "inner");
   args.require_elements("src", src.length, {{"outer", outer}, {"m = idx.length", idx.length}, {"inner", inner}});
   args.require_elements("dst", dst.length, {{"outer", outer}, {"n", n}, {"inner", inner}});
+  args.require_disjoint("dst", dst, "idx", idx);
+  args.require_disjoint("dst", dst, "src", src);
   if (!args.ok()) return nullptr;
   const int64_t bad = kiln::index_add(src.data, idx.data, idx.length, dst.data, outer, n, inner);
   if (bad >= 0) report_bad_index(args, idx, bad, n);
@@ -60,6 +64,8 @@ napi_value gather(napi_env env, napi_callback_info info) {
   args.require_elements("x", x.length, {{"outer", outer}, {"n", n}, {"inner", inner}});
   args.require_elements("idx", idx.length, {{"outer", outer}, {"m", m}, {"inner", inner}});
   args.require_same_length("out", out.length, "idx", idx.length);
+  args.require_disjoint("out", out, "idx", idx);
+  args.require_disjoint("out", out, "x", x);
   if (!args.ok()) return nullptr;
   const int64_t bad = kiln::gather(x.data, idx.data, out.data, outer, n, m, inner);
   if (bad >= 0) report_bad_index(args, idx, bad, n);
@@ -79,6 +85,8 @@ napi_value scatter_add(napi_env env, napi_callback_info info) {
   args.require_elements("src", src.length, {{"outer", outer}, {"m", m}, {"inner", inner}});
   args.require_same_length("idx", idx.length, "src", src.length);
   args.require_elements("dst", dst.length, {{"outer", outer}, {"n", n}, {"inner", inner}});
+  args.require_disjoint("dst", dst, "idx", idx);
+  args.require_disjoint("dst", dst, "src", src);
   if (!args.ok()) return nullptr;
   const int64_t bad = kiln::scatter_add(src.data, idx.data, dst.data, outer, n, m, inner);
   if (bad >= 0) report_bad_index(args, idx, bad, n);

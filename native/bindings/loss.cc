@@ -4,6 +4,8 @@
 #include "args.h"
 #include "bindings.h"
 
+#include <utility>
+
 namespace kiln::bindings {
 namespace {
 
@@ -47,6 +49,12 @@ napi_value softmax_cross_entropy(napi_env env, napi_callback_info info) {
   const CrossEntropyConfig c = read_config(args, 5, logits, target, weight);
   args.require_same_length("loss", loss.length, "target", target.length);
   args.require_same_length("lse", lse.length, "target", target.length);
+  for (const auto& [name, written] : {std::pair{"loss", loss}, std::pair{"lse", lse}}) {
+    args.require_disjoint(name, written, "target", target);
+    args.require_disjoint(name, written, "logits", logits);
+    args.require_disjoint(name, written, "weight", weight);
+  }
+  args.require_disjoint("loss", loss, "lse", lse);
   if (!args.ok()) return nullptr;
   kiln::softmax_cross_entropy_forward(logits.data, target.data, weight.length ? weight.data : nullptr, loss.data,
                                       lse.data, c);
@@ -67,6 +75,10 @@ napi_value softmax_cross_entropy_backward(napi_env env, napi_callback_info info)
   args.require_same_length("lse", lse.length, "target", target.length);
   args.require_same_length("gradLoss", grad_loss.length, "target", target.length);
   args.require_same_length("gradLogits", grad_logits.length, "logits", logits.length);
+  args.require_disjoint("gradLogits", grad_logits, "target", target);
+  args.require_disjoint("gradLogits", grad_logits, "weight", weight);
+  args.require_disjoint("gradLogits", grad_logits, "lse", lse);
+  args.require_disjoint("gradLogits", grad_logits, "gradLoss", grad_loss);
   if (!args.ok()) return nullptr;
   kiln::softmax_cross_entropy_backward(logits.data, target.data, weight.length ? weight.data : nullptr, lse.data,
                                        grad_loss.data, grad_logits.data, c);

@@ -64,7 +64,8 @@ napi_value matmul(napi_env env, napi_callback_info info) {
   require_batched_operand(args, "b", b.length, shape.batch, b_rows, b_cols, {"bBatchStride", shape.b_batch_stride},
                           {"bOffset", b_offset}, {"ldb", shape.ldb});
   args.require_elements("out", out.length, {{"batch", shape.batch}, {"m", shape.m}, {"n", shape.n}});
-  if (!args.ok()) return nullptr;
+  args.require_work("matmul", {{"batch", shape.batch}, {"m", shape.m}, {"k", shape.k}, {"n", shape.n}});
+  if (!args.ok() || out.length == 0) return nullptr;
   if (shape.lda == 0) shape.lda = 1;  // empty operand: any positive leading dimension
   if (shape.ldb == 0) shape.ldb = 1;
   kiln::matmul(a.data + a_offset, b.data + b_offset, out.data, shape);

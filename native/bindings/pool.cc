@@ -49,6 +49,11 @@ Pool2dShape read_pool_shape(Args& args, size_t index) {
                      static_cast<long long>(s.kernel_w));
     return s;
   }
+  args.require_work("pooling", {{"planes", s.planes}, {"outH", s.out_h}, {"outW", s.out_w}, {"kernelH", s.kernel_h},
+                                {"kernelW", s.kernel_w}});
+  args.require_work("pooling", {{"planes", s.planes}, {"h + 2 * padH", s.h + 2 * s.pad_h},
+                                {"w + 2 * padW", s.w + 2 * s.pad_w}});
+  if (!args.ok()) return s;
   if (!valid_pool_out(s.out_h, s.h, s.kernel_h, s.stride_h, s.pad_h, s.dilation_h) ||
       !valid_pool_out(s.out_w, s.w, s.kernel_w, s.stride_w, s.pad_w, s.dilation_w)) {
     args.range_error("outH=%lld, outW=%lld do not match the input %lldx%lld, kernel, stride, padding and dilation",

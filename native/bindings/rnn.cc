@@ -18,6 +18,8 @@ RnnShape read_shape(Args& args) {
   s.batch = args.size(3, "batch");
   s.input = args.size(4, "inputSize");
   s.hidden = args.size(5, "hiddenSize");
+  args.require_work("the recurrence", {{"steps", s.steps}, {"batch", s.batch}, {"4 * hiddenSize", 4 * s.hidden},
+                                       {"inputSize + hiddenSize", s.input + s.hidden}});
   return s;
 }
 

@@ -18,7 +18,8 @@ napi_value softmax(napi_env env, napi_callback_info info) {
   const bool log = args.boolean(5, "log");
   args.require_elements("x", x.length, {{"outer", outer}, {"n", n}, {"inner", inner}});
   args.require_same_length("out", out.length, "x", x.length);
-  if (!args.ok()) return nullptr;
+  args.require_work("softmax", {{"outer", outer}, {"n", n}, {"inner", inner}});
+  if (!args.ok() || x.length == 0) return nullptr;
   kiln::softmax_forward(x.data, out.data, outer, n, inner, log);
   return nullptr;
 }
@@ -36,7 +37,8 @@ napi_value softmax_backward(napi_env env, napi_callback_info info) {
   args.require_elements("y", y.length, {{"outer", outer}, {"n", n}, {"inner", inner}});
   args.require_same_length("gy", gy.length, "y", y.length);
   args.require_same_length("gx", gx.length, "y", y.length);
-  if (!args.ok()) return nullptr;
+  args.require_work("softmaxBackward", {{"outer", outer}, {"n", n}, {"inner", inner}});
+  if (!args.ok() || y.length == 0) return nullptr;
   kiln::softmax_backward(y.data, gy.data, gx.data, outer, n, inner, log);
   return nullptr;
 }

@@ -38,6 +38,32 @@ function forEachTerm(g: Conv2dGeometry, term: (xi: number, wi: number, yi: numbe
   }
 }
 
+/**
+ * Calls term(wIndex, yIndex) for every tap of the convolution that lands on the zero padding
+ * (ih or iw outside x), in a fixed order.
+ */
+function forEachPaddingTerm(g: Conv2dGeometry, term: (wi: number, yi: number) => void): void {
+  const cg = g.c / g.groups;
+  for (let n = 0; n < g.n; n++) {
+    for (let kk = 0; kk < g.k; kk++) {
+      for (let ci = 0; ci < cg; ci++) {
+        for (let r = 0; r < g.kernelH; r++) {
+          for (let q = 0; q < g.kernelW; q++) {
+            const wi = ((kk * cg + ci) * g.kernelH + r) * g.kernelW + q;
+            for (let oh = 0; oh < g.outH; oh++) {
+              const ih = oh * g.strideH - g.padTop + r * g.dilationH;
+              for (let ow = 0; ow < g.outW; ow++) {
+                const iw = ow * g.strideW - g.padLeft + q * g.dilationW;
+                if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) term(wi, ((n * g.k + kk) * g.outH + oh) * g.outW + ow);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 function checkSizes(op: string, g: Conv2dGeometry, x: number, weight: number, y: number): void {
   checkLength(`${op}: x`, x, g.n * g.c * g.h * g.w);
   checkLength(`${op}: weight`, weight, g.k * (g.c / g.groups) * g.kernelH * g.kernelW);
@@ -52,6 +78,12 @@ export function conv2d(x: FloatArray, weight: FloatArray, bias: FloatArray | nul
   forEachTerm(g, (xi, wi, yi) => {
     y[yi] += weight[wi] * x[xi];
   });
+  // As PyTorch, the zero padding is multiplied too: a NaN or ±Infinity weight over it gives NaN.
+  if (!weight.every(Number.isFinite)) {
+    forEachPaddingTerm(g, (wi, yi) => {
+      y[yi] += weight[wi] * 0;
+    });
+  }
 }
 
 /** gx (n, c, h, w) = Σ over terms of gy · weight. */

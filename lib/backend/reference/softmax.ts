@@ -29,8 +29,9 @@ export function softmax(x: FloatArray, out: FloatArray, outer: number, n: number
       let s = 0;
       for (let p = start; p < end; p += inner) s += Math.exp(x[p] - m);
       if (log) {
-        const shift = m + Math.log(s);
-        for (let p = start; p < end; p += inner) out[p] = x[p] - shift;
+        // (x − m) − log s, not x − (m + log s): for m = −1e38, m + log s rounds back to m.
+        const logS = Math.log(s);
+        for (let p = start; p < end; p += inner) out[p] = x[p] - m - logS;
       } else {
         for (let p = start; p < end; p += inner) out[p] = Math.exp(x[p] - m) / s;
       }
