@@ -144,4 +144,11 @@ export const LAYER_CASES: LayerCase[] = [
     inputs: [f(5, 4)],
     tol: { atol: 1e-4, rtol: 1e-4 },
   },
+  // Building blocks of the zoo (lib/nn/blocks): BatchNorm in train mode, so batch statistics are differentiated too.
+  { name: 'SqueezeExcitation', make: (g) => randomize(new nn.SqueezeExcitation(4, 2), g), inputs: [f(2, 4, 3, 3)] },
+  { name: 'StochasticDepth row', make: (g) => new nn.StochasticDepth(0.5, 'row', { generator: g }), inputs: [f(6, 3, 2)] },
+  { name: 'StochasticDepth batch', make: (g) => new nn.StochasticDepth(0.3, 'batch', { generator: g }), inputs: [f(2, 3)] },
+  { name: 'BasicBlock stride 2 projection', make: (g) => randomize(new nn.BasicBlock(2, 3, { stride: 2 }), g), inputs: [f(2, 2, 4, 4)], tol: { atol: 1e-4, rtol: 1e-4 } },
+  { name: 'BasicBlock SE + identity shortcut', make: (g) => randomize(new nn.BasicBlock(3, 3, { seSqueezeChannels: 2 }), g), inputs: [f(2, 3, 3, 3)], tol: { atol: 1e-4, rtol: 1e-4 } },
+  { name: 'Bottleneck grouped stride 2', make: (g) => randomize(new nn.Bottleneck(4, 2, { stride: 2, groups: 2 }), g), inputs: [f(2, 4, 4, 4)], tol: { atol: 1e-4, rtol: 1e-4 } },
 ];

@@ -5,3 +5,15 @@
  * Example: `const net = models.lenet5({ numClasses: 10 });`
  */
 export { lenet5, type LeNet5Options } from './lenet.js';
+export {
+  ResNet,
+  resnet18,
+  resnet34,
+  resnet50,
+  resnet101,
+  wideResnet50_2,
+  resnext50_32x4d,
+  seResnet18,
+  seResnet50,
+  type ResNetOptions,
+} from './resnet.js';

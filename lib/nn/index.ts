@@ -99,3 +99,6 @@ export {
   DiceLoss,
   type Reduction,
 } from './losses.js';
+export { BasicBlock, Bottleneck, projectionShortcut, type ResidualBlockOptions } from './blocks/residual.js';
+export { SqueezeExcitation } from './blocks/squeeze-excitation.js';
+export { StochasticDepth, linearDropProbability, type StochasticDepthMode } from './blocks/stochastic-depth.js';
