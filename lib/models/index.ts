@@ -17,3 +17,4 @@ export {
   seResnet50,
   type ResNetOptions,
 } from './resnet.js';
+export { replaceHead, headName } from './heads.js';

@@ -9,6 +9,7 @@
  * const y = model.forward(randn([3, 4]));   // (3, 2)
  * ```
  */
+export { type NamePattern, nameMatcher } from './freeze.js';
 export { Module, Parameter, StateDictError, type LoadStateDictResult, type BufferEntry } from './module.js';
 export type { ForwardPreHook, ForwardHook, FullBackwardHook, ModuleHooks } from './hooks.js';
 export { Sequential, ModuleList, ModuleDict } from './containers.js';

@@ -1,0 +1,148 @@
+/**
+ * The architecture zoo against torchvision 0.14 (tests/fixtures/torch/zoo.json, written by
+ * gen_zoo.py): every model's stateDict keys, shapes, dtypes and parameter count, and for
+ * ResNet-18 and ResNeXt-50 the outputs (eval and train mode), running statistics and gradients
+ * for the same weights. No weights are stored: both sides fill the state dict from the formula
+ * below (gen_zoo.py's `formula`, exact 32-bit integer hashing).
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import * as k from '../lib/index.js';
+import type { Tensor } from '../lib/index.js';
+import { expectClose } from './helpers.js';
+
+interface Layout {
+  keys: string[];
+  shapes: number[][];
+  dtypes: string[];
+  parameters: number;
+}
+interface Probe {
+  index: number[];
+  values: number[];
+}
+interface Outputs {
+  num_classes: number;
+  input_shape: number[];
+  eval: number[];
+  train: number[];
+  running: Record<string, Probe>;
+  grads: Record<string, Probe>;
+  /** How far torch's own float32 run is from the float64 references (relative to the largest magnitude). */
+  float32_rel_error: { eval: number; train: number; grads: Record<string, number> };
+}
+const fixture = JSON.parse(readFileSync(new URL('./fixtures/torch/zoo.json', import.meta.url), 'utf8')) as {
+  layouts: Record<string, Layout>;
+  outputs: Record<string, Outputs>;
+};
+
+type Constructor = (options?: k.models.ResNetOptions) => k.nn.Module;
+const CONSTRUCTORS: Record<string, Constructor> = {
+  resnet18: k.models.resnet18,
+  resnet34: k.models.resnet34,
+  resnet50: k.models.resnet50,
+  resnet101: k.models.resnet101,
+  wideResnet50_2: k.models.wideResnet50_2,
+  resnext50_32x4d: k.models.resnext50_32x4d,
+};
+
+/** gen_zoo.py's key_hash: FNV-1a over the key's character codes. */
+function keyHash(key: string): number {
+  let h = 0x811c9dc5;
+  for (let j = 0; j < key.length; j++) h = Math.imul(h ^ key.charCodeAt(j), 0x01000193) >>> 0;
+  return h;
+}
+
+/** gen_zoo.py's mix: murmur3's finaliser of ((i + 1) · 0x9E3779B1) xor h, in exact 32-bit arithmetic. */
+function mix(i: number, h: number): number {
+  let x = (Math.imul(i + 1, 0x9e3779b1) ^ h) >>> 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x85ebca6b) >>> 0;
+  x ^= x >>> 13;
+  x = Math.imul(x, 0xc2b2ae35) >>> 0;
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+
+/** gen_zoo.py's formula: uniform(−1, 1) hashes of (key, position), scaled by the entry's role. */
+function formula(key: string, shape: readonly number[]): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const h = keyHash(key);
+  const name = key.slice(key.lastIndexOf('.') + 1);
+  const values = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const s = mix(i, h) / 2147483648 - 1;
+    if (name === 'running_var') values[i] = 1 + 0.5 * s * s;
+    else if (name === 'running_mean' || name === 'bias') values[i] = 0.1 * s;
+    else if (shape.length === 1) values[i] = 1 + 0.1 * s;
+    else values[i] = s * Math.sqrt(6 / (n / shape[0]));
+  }
+  return k.tensor(values, { shape });
+}
+
+function loadFormulaWeights(model: k.nn.Module): void {
+  const state: Record<string, Tensor> = {};
+  for (const [key, t] of Object.entries(model.stateDict())) if (t.dtype === 'float32') state[key] = formula(key, t.shape);
+  const { missingKeys } = model.loadStateDict(state, { strict: false });
+  expect(missingKeys.every((key) => key.endsWith('num_batches_tracked'))).toBe(true);
+}
+
+function formulaInput(shape: number[]): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return k.tensor(Float32Array.from({ length: n }, (_, i) => Math.sin(0.05 * i)), { shape });
+}
+
+function probed(t: Tensor, probe: Probe): number[] {
+  const data = t.contiguous().data;
+  return probe.index.map((i) => Number(data[i]));
+}
+
+/**
+ * |a − e| ≤ tol · max|e| with tol = max(1e-4, 4 × torch's own float32 error for that quantity):
+ * the references are float64 and kiln computes in float32 like torch.
+ */
+function expectRelClose(actual: ArrayLike<number>, expected: readonly number[], torchFloat32Error: number, what: string): void {
+  const scale = Math.max(...expected.map(Math.abs));
+  const tol = Math.max(1e-4, 4 * torchFloat32Error);
+  expectClose(Array.from(actual), expected, tol * scale, 0, what);
+}
+
+describe('zoo layouts match torchvision 0.14', () => {
+  for (const [name, layout] of Object.entries(fixture.layouts)) {
+    it(`${name}: keys, shapes, dtypes and ${layout.parameters} parameters`, { timeout: 300_000 }, () => {
+      const model = CONSTRUCTORS[name]();
+      const state = model.stateDict();
+      expect(Object.keys(state)).toEqual(layout.keys);
+      expect(Object.values(state).map((t) => t.shape)).toEqual(layout.shapes);
+      expect(Object.values(state).map((t) => t.dtype)).toEqual(layout.dtypes);
+      expect(model.parameters().reduce((n, p) => n + p.numel, 0)).toBe(layout.parameters);
+    });
+  }
+});
+
+describe('zoo outputs match torchvision 0.14 for the same weights', () => {
+  for (const [name, expected] of Object.entries(fixture.outputs)) {
+    it(`${name}: eval and train outputs, running statistics, gradients`, { timeout: 300_000 }, () => {
+      const model = CONSTRUCTORS[name]({ numClasses: expected.num_classes });
+      loadFormulaWeights(model);
+      const errors = expected.float32_rel_error;
+      const x = formulaInput(expected.input_shape);
+      model.eval();
+      const evalOut = k.noGrad(() => model.forward(x) as Tensor);
+      expectRelClose(evalOut.data as Float32Array, expected.eval, errors.eval, 'eval output');
+      model.train();
+      const trainOut = model.forward(x) as Tensor;
+      expectRelClose(trainOut.data as Float32Array, expected.train, errors.train, 'train output');
+      const weights = k.tensor(Float32Array.from({ length: trainOut.numel }, (_, i) => Math.cos(0.3 * i)), { shape: trainOut.shape });
+      k.sum(k.mul(trainOut, weights)).backward();
+      const state = model.stateDict();
+      for (const [key, probe] of Object.entries(expected.running)) expectRelClose(probed(state[key], probe), probe.values, errors.train, key);
+      const params = Object.fromEntries(model.namedParameters());
+      for (const [key, probe] of Object.entries(expected.grads)) {
+        const grad = params[key].grad;
+        expect(grad, `grad of ${key}`).not.toBeNull();
+        expectRelClose(probed(grad as Tensor, probe), probe.values, errors.grads[key], `grad of ${key}`);
+      }
+    });
+  }
+});
