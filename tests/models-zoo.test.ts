@@ -146,3 +146,59 @@ describe('zoo outputs match torchvision 0.14 for the same weights', () => {
     });
   }
 });
+
+describe('ResNet options torchvision lacks', () => {
+  it('smallInput: 3×3 stride-1 stem, no max-pool, otherwise the same keys', { timeout: 120_000 }, () => {
+    const small = k.models.resnet18({ numClasses: 10, smallInput: true });
+    const state = small.stateDict();
+    expect(Object.keys(state)).toEqual(fixture.layouts.resnet18.keys);
+    expect(state['conv1.weight'].shape).toEqual([64, 3, 3, 3]);
+    const stem = small.maxpool.forward(small.conv1.forward(k.randn([2, 3, 32, 32]))) as Tensor;
+    expect(stem.shape).toEqual([2, 64, 32, 32]);
+    expect(small.forward(k.randn([2, 3, 32, 32])).shape).toEqual([2, 10]);
+  });
+
+  it('stochasticDepth: linear decay over the blocks, no keys, identity at eval', { timeout: 120_000 }, () => {
+    const plain = k.models.resnet18({ numClasses: 10, smallInput: true });
+    const dropped = k.models.resnet18({ numClasses: 10, smallInput: true, stochasticDepth: 0.7 });
+    expect(Object.keys(dropped.stateDict())).toEqual(Object.keys(plain.stateDict()));
+    const blocks = [dropped.layer1, dropped.layer2, dropped.layer3, dropped.layer4].flatMap((layer) => [...layer]) as k.nn.BasicBlock[];
+    expect(blocks.map((b) => b.stochastic_depth?.p ?? 0)).toEqual(blocks.map((_, i) => (0.7 * i) / 7));
+    dropped.loadStateDict(plain.stateDict());
+    plain.eval();
+    dropped.eval();
+    const x = k.randn([2, 3, 32, 32]);
+    expect(Array.from(dropped.forward(x).data as Float32Array)).toEqual(Array.from(plain.forward(x).data as Float32Array));
+  });
+
+  it('seResnet18: an SE gate with squeeze ratio 16 in every block', { timeout: 120_000 }, () => {
+    const net = k.models.seResnet18({ numClasses: 10, smallInput: true });
+    const state = net.stateDict();
+    expect(state['layer1.0.se.fc1.weight'].shape).toEqual([4, 64, 1, 1]);
+    expect(state['layer4.1.se.fc2.weight'].shape).toEqual([512, 32, 1, 1]);
+    expect(Object.keys(state).filter((key) => key.includes('.se.')).length).toBe(8 * 4);
+    expect(net.forward(k.randn([1, 3, 32, 32])).shape).toEqual([1, 10]);
+  });
+
+  it('rejects an input with the wrong rank or channel count, naming the model and shape', { timeout: 120_000 }, () => {
+    const net = k.models.resnet18({ numClasses: 10, smallInput: true });
+    expect(() => net.forward(k.randn([1, 1, 32, 32]))).toThrow(/ResNet: expects input \(N, 3, H, W\), got shape \[1, 1, 32, 32\]/);
+    expect(() => net.forward(k.randn([3, 32, 32]))).toThrow(/ResNet: expects input/);
+  });
+});
+
+describe('nn.StochasticDepth', () => {
+  it('row mode drops whole samples and rescales the rest by 1/(1 − p); identity at eval; p is checked', () => {
+    const drop = new k.nn.StochasticDepth(0.5, 'row', { generator: new k.Generator(3) });
+    const x = k.ones([64, 3]);
+    const rows = drop.forward(x).toArray() as number[][];
+    for (const row of rows) expect(row.every((v) => v === row[0]) && (row[0] === 0 || row[0] === 2)).toBe(true);
+    const kept = rows.filter((row) => row[0] === 2).length;
+    expect(kept).toBeGreaterThan(16);
+    expect(kept).toBeLessThan(48);
+    drop.eval();
+    expect(drop.forward(x)).toBe(x);
+    expect(() => new k.nn.StochasticDepth(1.5)).toThrow(/StochasticDepth: p must be in \[0, 1\], got 1.5/);
+    expect(() => new k.nn.StochasticDepth(0.1, 'col' as never)).toThrow(/StochasticDepth: mode must be 'row' or 'batch'/);
+  });
+});
