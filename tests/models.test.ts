@@ -21,3 +21,28 @@ describe('models.lenet5', () => {
     expect(net.stateDict()['0.weight'].shape).toEqual([6, 3, 5, 5]);
   });
 });
+
+describe('models.lenet5Classic (LeCun et al., 1998)', () => {
+  it('has 60,850 parameters, 1,516 of them in C3, and maps (N, 1, 32, 32) to (N, 10)', () => {
+    const net = k.models.lenet5Classic();
+    const count = (m: k.nn.Module): number => m.parameters().reduce((n, p) => n + p.numel, 0);
+    expect(count(net.c3)).toBe(1516);
+    expect(count(net.s2)).toBe(12);
+    expect(count(net)).toBe(156 + 12 + 1516 + 32 + 48120 + 10164 + 850);
+    expect(net.forward(k.randn([2, 1, 32, 32])).shape).toEqual([2, 10]);
+    expect(() => net.forward(k.randn([2, 1, 28, 28]))).toThrow(/LeNet5Classic: expects input \(N, 1, 32, 32\).*got shape \[2, 1, 28, 28\]/);
+  });
+
+  it('C3 map j depends only on the S2 maps of Table I', () => {
+    const c3 = new k.models.PartiallyConnectedC3();
+    for (const [j, inputs] of k.models.C3_CONNECTIONS.entries()) {
+      const x = k.randn([1, 6, 14, 14]).requiresGrad_();
+      k.sum(k.narrow(c3.forward(x), 1, j, 1)).backward();
+      const grad = x.grad!.data as Float32Array;
+      for (let c = 0; c < 6; c++) {
+        const touched = grad.subarray(c * 196, (c + 1) * 196).some((v) => v !== 0);
+        expect(touched, `C3 map ${j}, S2 map ${c}`).toBe(inputs.includes(c));
+      }
+    }
+  });
+});

@@ -103,3 +103,5 @@ export {
 export { BasicBlock, Bottleneck, projectionShortcut, type ResidualBlockOptions } from './blocks/residual.js';
 export { SqueezeExcitation } from './blocks/squeeze-excitation.js';
 export { StochasticDepth, linearDropProbability, type StochasticDepthMode } from './blocks/stochastic-depth.js';
+export { Fire } from './blocks/fire.js';
+export { InvertedResidual, convBnReLU6 } from './blocks/inverted-residual.js';
