@@ -1,7 +1,7 @@
 /**
  * The architecture zoo against torchvision 0.14 (tests/fixtures/torch/zoo.json, written by
  * gen_zoo.py): every model's stateDict keys, shapes, dtypes and parameter count, and for
- * ResNet-18 and ResNeXt-50 the outputs (eval and train mode), running statistics and gradients
+ * ResNet-18, ResNeXt-50, SqueezeNet 1.1 and MobileNetV2 the outputs (eval and train mode), running statistics and gradients
  * for the same weights. No weights are stored: both sides fill the state dict from the formula
  * below (gen_zoo.py's `formula`, exact 32-bit integer hashing).
  */
@@ -23,6 +23,8 @@ interface Probe {
 }
 interface Outputs {
   num_classes: number;
+  /** Extra constructor options (SqueezeNet, MobileNetV2: dropout 0, so train mode is deterministic). */
+  options: Record<string, number>;
   input_shape: number[];
   eval: number[];
   train: number[];
@@ -36,7 +38,7 @@ const fixture = JSON.parse(readFileSync(new URL('./fixtures/torch/zoo.json', imp
   outputs: Record<string, Outputs>;
 };
 
-type Constructor = (options?: k.models.ResNetOptions) => k.nn.Module;
+type Constructor = (options?: { numClasses?: number }) => k.nn.Module;
 const CONSTRUCTORS: Record<string, Constructor> = {
   resnet18: k.models.resnet18,
   resnet34: k.models.resnet34,
@@ -44,6 +46,8 @@ const CONSTRUCTORS: Record<string, Constructor> = {
   resnet101: k.models.resnet101,
   wideResnet50_2: k.models.wideResnet50_2,
   resnext50_32x4d: k.models.resnext50_32x4d,
+  squeezenet1_1: k.models.squeezenet1_1,
+  mobilenetV2: k.models.mobilenetV2,
 };
 
 /** gen_zoo.py's key_hash: FNV-1a over the key's character codes. */
@@ -123,7 +127,7 @@ describe('zoo layouts match torchvision 0.14', () => {
 describe('zoo outputs match torchvision 0.14 for the same weights', () => {
   for (const [name, expected] of Object.entries(fixture.outputs)) {
     it(`${name}: eval and train outputs, running statistics, gradients`, { timeout: 300_000 }, () => {
-      const model = CONSTRUCTORS[name]({ numClasses: expected.num_classes });
+      const model = CONSTRUCTORS[name]({ numClasses: expected.num_classes, ...expected.options });
       loadFormulaWeights(model);
       const errors = expected.float32_rel_error;
       const x = formulaInput(expected.input_shape);
