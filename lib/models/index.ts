@@ -21,3 +21,5 @@ export { replaceHead, headName } from './heads.js';
 export { SqueezeNet, squeezenet1_1, type SqueezeNetOptions } from './squeezenet.js';
 export { MobileNetV2, mobilenetV2, type MobileNetV2Options } from './mobilenet.js';
 export { LeNet5Classic, lenet5Classic, Subsampling, PartiallyConnectedC3, C3_CONNECTIONS, type LeNet5ClassicOptions } from './lenet-classic.js';
+export { VGG, vgg11, vgg11Bn, vgg16, vgg16Bn, type VGGOptions } from './vgg.js';
+export { AlexNet, alexnet, type AlexNetOptions } from './alexnet.js';
