@@ -46,3 +46,27 @@ describe('models.lenet5Classic (LeCun et al., 1998)', () => {
     }
   });
 });
+
+describe('models.mobilenetV1 (Howard et al., 2017)', () => {
+  it('has the parameter count of Table 1 (4,231,976 at α = 1) and scales with the width multiplier', () => {
+    const count = (m: k.nn.Module): number => m.parameters().reduce((n, p) => n + p.numel, 0);
+    const layers: [number, number][] = [[32, 64], [64, 128], [128, 128], [128, 256], [256, 256], [256, 512], [512, 512], [512, 512], [512, 512], [512, 512], [512, 512], [512, 1024], [1024, 1024]];
+    const expected = 3 * 32 * 9 + 2 * 32 + layers.reduce((n, [i, o]) => n + i * 9 + 2 * i + i * o + 2 * o, 0) + 1024 * 1000 + 1000;
+    expect(expected).toBe(4231976);
+    expect(count(k.models.mobilenetV1())).toBe(expected);
+    const half = k.models.mobilenetV1({ widthMult: 0.5, numClasses: 10 });
+    expect(half.fc.weight.shape).toEqual([10, 512]);
+    expect(half.forward(k.randn([2, 3, 64, 64])).shape).toEqual([2, 10]);
+    expect(half.stateDict()['features.1.depthwise.0.weight'].shape).toEqual([16, 1, 3, 3]);
+  });
+});
+
+describe('models.alexnet', () => {
+  it('maps a 63×63 image to logits and is deterministic in eval mode', { timeout: 60_000 }, () => {
+    const net = k.models.alexnet({ numClasses: 10 }).eval();
+    const x = k.randn([1, 3, 63, 63]);
+    const y = net.forward(x);
+    expect(y.shape).toEqual([1, 10]);
+    expect(Array.from(net.forward(x).data as Float32Array)).toEqual(Array.from(y.data as Float32Array));
+  });
+});

@@ -23,3 +23,4 @@ export { MobileNetV2, mobilenetV2, type MobileNetV2Options } from './mobilenet.j
 export { LeNet5Classic, lenet5Classic, Subsampling, PartiallyConnectedC3, C3_CONNECTIONS, type LeNet5ClassicOptions } from './lenet-classic.js';
 export { VGG, vgg11, vgg11Bn, vgg16, vgg16Bn, type VGGOptions } from './vgg.js';
 export { AlexNet, alexnet, type AlexNetOptions } from './alexnet.js';
+export { MobileNetV1, DepthwiseSeparable, mobilenetV1, type MobileNetV1Options } from './mobilenet-v1.js';
