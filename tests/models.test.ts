@@ -70,3 +70,16 @@ describe('models.alexnet', () => {
     expect(Array.from(net.forward(x).data as Float32Array)).toEqual(Array.from(y.data as Float32Array));
   });
 });
+
+describe('models.preactResnet18 (He et al., 2016, identity mappings)', () => {
+  // Versus resnet18: no stem BatchNorm (64), no shortcut BatchNorms (128, 256, 512), a final one (512), and
+  // each stage's first block normalises its input (64, 128, 256 channels) instead of its output (128, 256, 512).
+  it("has resnet18's parameters minus the stem and shortcut BatchNorms plus the final one", { timeout: 60_000 }, () => {
+    const count = (m: k.nn.Module): number => m.parameters().reduce((n, p) => n + p.numel, 0);
+    const net = k.models.preactResnet18({ numClasses: 10, smallInput: true });
+    const resnet = k.models.resnet18({ numClasses: 10, smallInput: true });
+    expect(count(net)).toBe(count(resnet) - 2 * 64 - 2 * (128 + 256 + 512) + 2 * 512 - 2 * (64 + 128 + 256));
+    expect(net.stateDict()['layer2.0.shortcut.weight'].shape).toEqual([128, 64, 1, 1]);
+    expect(net.forward(k.randn([2, 3, 32, 32])).shape).toEqual([2, 10]);
+  });
+});

@@ -24,3 +24,4 @@ export { LeNet5Classic, lenet5Classic, Subsampling, PartiallyConnectedC3, C3_CON
 export { VGG, vgg11, vgg11Bn, vgg16, vgg16Bn, type VGGOptions } from './vgg.js';
 export { AlexNet, alexnet, type AlexNetOptions } from './alexnet.js';
 export { MobileNetV1, DepthwiseSeparable, mobilenetV1, type MobileNetV1Options } from './mobilenet-v1.js';
+export { PreActResNet, preactResnet18, type PreActResNetOptions } from './preact-resnet.js';

@@ -105,3 +105,4 @@ export { SqueezeExcitation } from './blocks/squeeze-excitation.js';
 export { StochasticDepth, linearDropProbability, type StochasticDepthMode } from './blocks/stochastic-depth.js';
 export { Fire } from './blocks/fire.js';
 export { InvertedResidual, convBnReLU6 } from './blocks/inverted-residual.js';
+export { PreActBlock } from './blocks/preact.js';
