@@ -144,4 +144,17 @@ export const LAYER_CASES: LayerCase[] = [
     inputs: [f(5, 4)],
     tol: { atol: 1e-4, rtol: 1e-4 },
   },
+  // Building blocks of the zoo (lib/nn/blocks): BatchNorm in train mode, so batch statistics are differentiated too.
+  { name: 'SqueezeExcitation', make: (g) => randomize(new nn.SqueezeExcitation(4, 2), g), inputs: [f(2, 4, 3, 3)] },
+  { name: 'StochasticDepth row', make: (g) => new nn.StochasticDepth(0.5, 'row', { generator: g }), inputs: [f(6, 3, 2)] },
+  { name: 'StochasticDepth batch', make: (g) => new nn.StochasticDepth(0.3, 'batch', { generator: g }), inputs: [f(2, 3)] },
+  { name: 'BasicBlock stride 2 projection', make: (g) => randomize(new nn.BasicBlock(2, 3, { stride: 2 }), g), inputs: [f(2, 2, 4, 4)], tol: { atol: 1e-4, rtol: 1e-4 } },
+  { name: 'BasicBlock SE + identity shortcut', make: (g) => randomize(new nn.BasicBlock(3, 3, { seSqueezeChannels: 2 }), g), inputs: [f(2, 3, 3, 3)], tol: { atol: 1e-4, rtol: 1e-4 } },
+  { name: 'Bottleneck grouped stride 2', make: (g) => randomize(new nn.Bottleneck(4, 2, { stride: 2, groups: 2 }), g), inputs: [f(2, 4, 4, 4)], tol: { atol: 1e-4, rtol: 1e-4 } },
+  { name: 'Fire', make: (g) => randomize(new nn.Fire(3, 2, 2, 3), g, 0, 0.5), inputs: [f(2, 3, 4, 4)] },
+  { name: 'PreActBlock stride 2 projection', make: (g) => randomize(new nn.PreActBlock(2, 3, 2), g), inputs: [f(2, 2, 4, 4)], tol: { atol: 1e-4, rtol: 1e-4 } },
+  { name: 'LeNet-5 Subsampling', make: (g) => randomize(new k.models.Subsampling(3), g), inputs: [f(2, 3, 4, 4)] },
+  { name: 'LeNet-5 C3 partial connections', make: (g) => randomize(new k.models.PartiallyConnectedC3(), g, 0, 0.2), inputs: [f(1, 6, 5, 5)] },
+  { name: 'InvertedResidual shortcut', make: (g) => randomize(new nn.InvertedResidual(2, 2, 1, 3), g), inputs: [f(2, 2, 4, 4)], tol: { atol: 1e-4, rtol: 1e-4 } },
+  { name: 'InvertedResidual stride 2 no expansion', make: (g) => randomize(new nn.InvertedResidual(3, 4, 2, 1), g), inputs: [f(2, 3, 5, 5)], tol: { atol: 1e-4, rtol: 1e-4 } },
 ];

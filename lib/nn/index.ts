@@ -9,6 +9,7 @@
  * const y = model.forward(randn([3, 4]));   // (3, 2)
  * ```
  */
+export { type NamePattern, nameMatcher } from './freeze.js';
 export { Module, Parameter, StateDictError, type LoadStateDictResult, type BufferEntry } from './module.js';
 export type { ForwardPreHook, ForwardHook, FullBackwardHook, ModuleHooks } from './hooks.js';
 export { Sequential, ModuleList, ModuleDict } from './containers.js';
@@ -117,3 +118,9 @@ export {
   DiceLoss,
   type Reduction,
 } from './losses.js';
+export { BasicBlock, Bottleneck, projectionShortcut, type ResidualBlockOptions } from './blocks/residual.js';
+export { SqueezeExcitation } from './blocks/squeeze-excitation.js';
+export { StochasticDepth, linearDropProbability, type StochasticDepthMode } from './blocks/stochastic-depth.js';
+export { Fire } from './blocks/fire.js';
+export { InvertedResidual, convBnReLU6 } from './blocks/inverted-residual.js';
+export { PreActBlock } from './blocks/preact.js';

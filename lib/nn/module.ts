@@ -23,6 +23,7 @@ import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { keep } from '../memory/tidy.js';
 import { summarize } from './summary.js';
+import { setFrozen, type NamePattern } from './freeze.js';
 import { RemovableHandle } from '../autograd/hooks.js';
 import { type ForwardHook, type ForwardPreHook, type FullBackwardHook, type ModuleHooks, hooksOf, uninstallWhenEmpty } from './hooks.js';
 
@@ -107,6 +108,8 @@ export interface BufferEntry {
 export class Module {
   /** True in training mode (the default), false after eval(). Dropout and BatchNorm read it. */
   training = true;
+  /** Set by freeze() on a normalization layer it covers: train() then leaves it in eval mode (see nn/freeze.ts). */
+  statisticsFrozen = false;
   /** Parameters given to registerParameter(), by name, in order. */
   protected readonly registeredParameters = new Map<string, Parameter | null>();
   /** Buffers given to registerBuffer(), by name, in order. */
@@ -328,10 +331,44 @@ export class Module {
 
   // ---- modes and bulk changes -------------------------------------------------------------------
 
-  /** Sets training mode (true) or evaluation mode (false) on this module and all inside it. */
+  /**
+   * Sets training mode (true) or evaluation mode (false) on this module and all inside it;
+   * normalization layers frozen by freeze() stay in eval mode.
+   */
   train(mode = true): this {
-    for (const m of this.modules()) m.training = mode;
+    for (const m of this.modules()) m.training = mode && !m.statisticsFrozen;
     return this;
+  }
+
+  /**
+   * Transfer learning: stops training the parameters whose dotted names match `pattern` (all
+   * when omitted) by turning requiresGrad off, and keeps the BatchNorm layers whose parameters
+   * are all frozen in eval mode (running statistics neither used from the batch nor updated),
+   * also through later train() calls. Optimizers skip parameters without gradients.
+   *
+   * Args: pattern: a glob over names (`*` any characters, `?` one; a whole name or a prefix
+   * ending at a dot, e.g. `'layer1'`), or a RegExp tested against the name.
+   * Returns the names of the parameters frozen by this call.
+   *
+   * Example:
+   * ```ts
+   * const net = models.resnet18({ numClasses: 10 });
+   * net.freeze();           // everything
+   * net.unfreeze('fc');     // train the head only
+   * net.unfreeze(/^layer4\./);
+   * ```
+   */
+  freeze(pattern?: NamePattern): string[] {
+    return setFrozen(this, pattern, true);
+  }
+
+  /**
+   * Undoes freeze() for the parameters matching `pattern` (all when omitted): requiresGrad on,
+   * and the BatchNorm layers covered follow this module's training mode again.
+   * Returns the names of the parameters unfrozen by this call. Example: `net.unfreeze('layer4')`.
+   */
+  unfreeze(pattern?: NamePattern): string[] {
+    return setFrozen(this, pattern, false);
   }
 
   /** Evaluation mode: dropout off, BatchNorm uses its running statistics. Same as train(false). */

@@ -1,0 +1,44 @@
+/**
+ * The pre-activation residual block of He, Zhang, Ren & Sun (2016), "Identity Mappings in Deep
+ * Residual Networks": BatchNorm and ReLU come before each convolution, and the shortcut adds
+ * without a following ReLU, so the identity path stays clean. A projecting shortcut is a 1×1
+ * convolution (no BatchNorm) of the pre-activated input.
+ */
+import type { Tensor } from '../../tensor.js';
+import { Conv2d } from '../conv.js';
+import * as F from '../functional.js';
+import { BatchNorm2d } from '../layers/normalization.js';
+import { Module } from '../module.js';
+
+/**
+ * conv2(relu(bn2(conv1(relu(bn1(x)))))) + shortcut, shortcut = x or conv1×1(relu(bn1(x))).
+ *
+ * Args: inPlanes, planes, stride (default 1).
+ * Shape: (N, inPlanes, H, W) → (N, planes, ⌈H/stride⌉, ⌈W/stride⌉). Keys: bn1, conv1, bn2,
+ * conv2, shortcut (when projecting).
+ *
+ * Example: `new nn.PreActBlock(64, 128, 2).forward(randn([1, 64, 32, 32]))` is (1, 128, 16, 16).
+ */
+export class PreActBlock extends Module {
+  bn1: BatchNorm2d;
+  conv1: Conv2d;
+  bn2: BatchNorm2d;
+  conv2: Conv2d;
+  shortcut: Conv2d | null;
+
+  constructor(inPlanes: number, planes: number, stride = 1) {
+    super();
+    this.bn1 = new BatchNorm2d(inPlanes);
+    this.conv1 = new Conv2d(inPlanes, planes, 3, { stride, padding: 1, bias: false });
+    this.bn2 = new BatchNorm2d(planes);
+    this.conv2 = new Conv2d(planes, planes, 3, { padding: 1, bias: false });
+    this.shortcut = stride !== 1 || inPlanes !== planes ? new Conv2d(inPlanes, planes, 1, { stride, bias: false }) : null;
+  }
+
+  override forward(x: Tensor): Tensor {
+    const pre = F.relu(this.bn1.forward(x));
+    const identity = this.shortcut === null ? x : this.shortcut.forward(pre);
+    const out = this.conv2.forward(F.relu(this.bn2.forward(this.conv1.forward(pre))));
+    return out.add(identity);
+  }
+}
