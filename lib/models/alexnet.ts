@@ -22,7 +22,11 @@ export interface AlexNetOptions {
   dropout?: number;
 }
 
-/** AlexNet; build with models.alexnet. Shape: (N, 3, H, W) with H, W ≥ 63 → (N, numClasses). */
+/**
+ * AlexNet; build with models.alexnet. Shape: (N, 3, H, W) with H, W ≥ 63 → (N, numClasses).
+ *
+ * Example: `models.alexnet({ numClasses: 10 }).forward(randn([1, 3, 224, 224]))` → (1, 10).
+ */
 export class AlexNet extends Module {
   features: Sequential;
   avgpool = new AdaptiveAvgPool2d(6);

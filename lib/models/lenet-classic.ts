@@ -31,6 +31,8 @@ function squash(a: Tensor): Tensor {
 /**
  * Table I of the paper: the S2 maps each C3 map is connected to (maps 0–5 see 3 contiguous
  * maps, 6–11 four contiguous, 12–14 four non-contiguous, 15 all six).
+ *
+ * Example: `models.C3_CONNECTIONS[0]` → `[0, 1, 2]` (C3 map 0 reads S2 maps 0, 1 and 2).
  */
 export const C3_CONNECTIONS: readonly (readonly number[])[] = [
   [0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5], [4, 5, 0], [5, 0, 1],
@@ -44,6 +46,8 @@ export const C3_CONNECTIONS: readonly (readonly number[])[] = [
  * model). Parameters: weight (C) starting at 1, bias (C) at 0.
  *
  * Shape: (N, C, H, W) → (N, C, H/2, W/2).
+ *
+ * Example: `new models.Subsampling(6).forward(randn([1, 6, 28, 28]))` → (1, 6, 14, 14).
  */
 export class Subsampling extends Module {
   weight: Parameter;
@@ -66,6 +70,8 @@ export class Subsampling extends Module {
  * concatenated. Modules `maps.0` … `maps.15`; 1,516 parameters.
  *
  * Shape: (N, 6, 14, 14) → (N, 16, 10, 10).
+ *
+ * Example: `new models.PartiallyConnectedC3().forward(randn([1, 6, 14, 14]))` → (1, 16, 10, 10).
  */
 export class PartiallyConnectedC3 extends Module {
   maps: ModuleList;
@@ -92,6 +98,8 @@ export interface LeNet5ClassicOptions {
  * Modules c1, s2, c3, s4, c5, f6, output; 60,850 parameters for 10 classes.
  *
  * Shape: (N, 1, 32, 32) → (N, numClasses) (pad 28×28 MNIST digits by 2, as the paper did).
+ *
+ * Example: `models.lenet5Classic().forward(randn([4, 1, 32, 32]))` → (4, 10).
  */
 export class LeNet5Classic extends Module {
   c1 = new Conv2d(1, 6, 5);

@@ -38,6 +38,8 @@ function convBnReLU(inPlanes: number, outPlanes: number, kernelSize: number, str
 /**
  * One depthwise-separable layer: 3×3 depthwise (stride) then 1×1 pointwise, each with BN + ReLU.
  * Shape: (N, inPlanes, H, W) → (N, outPlanes, ⌈H/stride⌉, ⌈W/stride⌉).
+ *
+ * Example: `new models.DepthwiseSeparable(32, 64, 1).forward(randn([1, 32, 16, 16]))` → (1, 64, 16, 16).
  */
 export class DepthwiseSeparable extends Module {
   depthwise: Sequential;
@@ -60,7 +62,11 @@ const LAYERS: readonly [number, number][] = [
   [512, 1], [512, 1], [512, 1], [512, 1], [512, 1], [1024, 2], [1024, 1],
 ];
 
-/** MobileNet v1; build with models.mobilenetV1. Shape: (N, C, H, W) → (N, numClasses). */
+/**
+ * MobileNet v1; build with models.mobilenetV1. Shape: (N, C, H, W) → (N, numClasses).
+ *
+ * Example: `models.mobilenetV1({ numClasses: 10, widthMultiplier: 0.5 }).forward(randn([1, 3, 64, 64]))` → (1, 10).
+ */
 export class MobileNetV1 extends Module {
   features: Sequential;
   dropout: Dropout;

@@ -41,7 +41,11 @@ const STAGES: readonly [number, number, number, number][] = [
   [6, 320, 1, 1],
 ];
 
-/** MobileNetV2: `features` (stem, 17 inverted residuals, 1×1 to 1280), global average pool, `classifier`. Build with models.mobilenetV2. */
+/**
+ * MobileNetV2: `features` (stem, 17 inverted residuals, 1×1 to 1280), global average pool, `classifier`. Build with models.mobilenetV2.
+ *
+ * Example: `models.mobilenetV2({ numClasses: 10 }).forward(randn([1, 3, 64, 64]))` → (1, 10).
+ */
 export class MobileNetV2 extends Module {
   features: Sequential;
   classifier: Sequential;

@@ -24,7 +24,11 @@ export interface PreActResNetOptions {
   smallInput?: boolean;
 }
 
-/** A pre-activation ResNet; build with models.preactResnet18. Shape: (N, C, H, W) → (N, numClasses). */
+/**
+ * A pre-activation ResNet; build with models.preactResnet18. Shape: (N, C, H, W) → (N, numClasses).
+ *
+ * Example: `models.preactResnet18({ numClasses: 10 }).forward(randn([2, 3, 32, 32]))` → (2, 10).
+ */
 export class PreActResNet extends Module {
   conv1: Conv2d;
   maxpool: Module;

@@ -52,6 +52,8 @@ interface ResNetSpec {
  * models.resnet18 etc.
  *
  * Shape: (N, C, H, W) → (N, numClasses).
+ *
+ * Example: `const net: models.ResNet = models.resnet18({ numClasses: 10, smallInput: true }); net.forward(randn([2, 3, 32, 32]))` → (2, 10).
  */
 export class ResNet extends Module {
   conv1: Conv2d;

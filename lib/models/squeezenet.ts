@@ -21,7 +21,11 @@ export interface SqueezeNetOptions {
   dropout?: number;
 }
 
-/** SqueezeNet: features (conv, Fire modules, max-pools) and a convolutional classifier. Build with models.squeezenet1_1. */
+/**
+ * SqueezeNet: features (conv, Fire modules, max-pools) and a convolutional classifier. Build with models.squeezenet1_1.
+ *
+ * Example: `models.squeezenet1_1({ numClasses: 10 }).forward(randn([1, 3, 64, 64]))` → (1, 10).
+ */
 export class SqueezeNet extends Module {
   features: Sequential;
   classifier: Sequential;

@@ -46,7 +46,11 @@ function vggFeatures(config: VGGConfig, batchNorm: boolean): Sequential {
   return new Sequential(...layers);
 }
 
-/** A VGG network; build one with models.vgg11 etc. Shape: (N, 3, H, W) → (N, numClasses). */
+/**
+ * A VGG network; build one with models.vgg11 etc. Shape: (N, 3, H, W) → (N, numClasses).
+ *
+ * Example: `models.vgg11({ numClasses: 10 }).forward(randn([1, 3, 32, 32]))` → (1, 10).
+ */
 export class VGG extends Module {
   features: Sequential;
   avgpool = new AdaptiveAvgPool2d(7);

@@ -21,7 +21,11 @@ import type { Module } from './module.js';
  */
 export type NamePattern = string | RegExp;
 
-/** A predicate for dotted names from a NamePattern (everything when undefined). */
+/**
+ * A predicate for dotted names from a NamePattern (everything when undefined).
+ *
+ * Example: `nn.nameMatcher('layer1')('layer1.0.conv1.weight')` → true; `nn.nameMatcher(/bn/)('fc.weight')` → false.
+ */
 export function nameMatcher(pattern?: NamePattern): (name: string) => boolean {
   if (pattern === undefined) return () => true;
   if (pattern instanceof RegExp) return (name) => new RegExp(pattern.source, pattern.flags.replace('g', '')).test(name);

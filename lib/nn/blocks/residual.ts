@@ -36,7 +36,11 @@ export interface ResidualBlockOptions {
   stochasticDepthP?: number;
 }
 
-/** torchvision's shortcut projection: 1×1 conv (stride, no bias) + BatchNorm, keys `0.*` and `1.*`. */
+/**
+ * torchvision's shortcut projection: 1×1 conv (stride, no bias) + BatchNorm, keys `0.*` and `1.*`.
+ *
+ * Example: `nn.projectionShortcut(64, 128, 2)` → Sequential(Conv2d 1×1 stride 2, BatchNorm2d), keys `0.weight`, `1.weight`, …
+ */
 export function projectionShortcut(inPlanes: number, outPlanes: number, stride: number): Sequential {
   return new Sequential(new Conv2d(inPlanes, outPlanes, 1, { stride, bias: false }), new BatchNorm2d(outPlanes));
 }
