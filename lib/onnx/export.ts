@@ -75,7 +75,7 @@ export function exportToBytes(model: Module, sampleInput: Tensor, options: Expor
   const outputName = options.outputNames?.[0] ?? 'output';
   const { events, output } = trace(model, sampleInput);
   const graph = new GraphBuilder(opset);
-  const values = new TracedValues(graph);
+  const values = new TracedValues(graph, new Map([...model.namedParameters(), ...model.namedBuffers()].map(([name, t]) => [t as Tensor, name])));
   values.define(sampleInput, graph.uniqueName(inputName));
   for (const event of events) emit(graph, values, event);
   graph.node('Identity', [values.resolve(output, "the model's output")], {}, outputName);
@@ -173,14 +173,20 @@ function emit(graph: GraphBuilder, values: TracedValues, event: TraceEvent): voi
 class TracedValues {
   private readonly names = new Map<Tensor, { name: string; version: number }>();
   private readonly failures = new Map<Tensor, string>();
-  private readonly tracedStorage = new Set<ArrayBufferLike>();
+  /** The storage arrays of traced values (views share their base's array). */
+  private readonly tracedStorage = new Set<object>();
 
-  constructor(private readonly graph: GraphBuilder) {}
+  /** Args: the graph; the model's parameters and buffers by tensor, named as in its stateDict (their initializers' names). */
+  constructor(
+    private readonly graph: GraphBuilder,
+    private readonly stateNames: ReadonlyMap<Tensor, string>,
+  ) {}
 
+  /** t is a traced value named `name` in the graph. */
   define(t: Tensor, name: string): void {
     this.names.set(t, { name, version: t.version });
     this.failures.delete(t);
-    this.tracedStorage.add(t.storage.buffer);
+    this.tracedStorage.add(t.storage);
   }
 
   /** Defines t as what produce() returns, or records the OnnxError it throws as t's failure. */
@@ -191,7 +197,7 @@ class TracedValues {
       if (!(e instanceof OnnxError)) throw e;
       this.names.delete(t);
       this.failures.set(t, e.message);
-      this.tracedStorage.add(t.storage.buffer);
+      this.tracedStorage.add(t.storage);
     }
   }
 
@@ -205,11 +211,12 @@ class TracedValues {
       if (known.version !== t.version) throw new OnnxError(`onnx.export: ${what} was modified in place after it was computed, in a way the export cannot follow (an in-place write to a view?)`);
       return known.name;
     }
-    if (this.tracedStorage.has(t.storage.buffer)) {
+    if (this.tracedStorage.has(t.storage)) {
       throw new OnnxError(`onnx.export: ${what} shares memory with a traced value but was not produced by a traced op (detach() or a view made outside kiln's ops?)`);
     }
-    const name = this.graph.initializer('const', t);
-    this.define(t, name);
+    // A constant (a parameter, a buffer, a tensor the forward created): an initializer.
+    const name = this.graph.initializer(this.stateNames.get(t) ?? 'const', t);
+    this.names.set(t, { name, version: t.version });
     return name;
   }
 }
