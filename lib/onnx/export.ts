@@ -32,8 +32,19 @@ export interface ExportOptions {
   dynamicAxes?: Record<string, Record<number, string> | number[]>;
 }
 
-/** What the trace saw, in execution order: calls of modules that have an exporter, and the ops run outside them. */
-type TraceEvent = { kind: 'module'; module: Module; path: string; inputs: Tensor[]; output: unknown } | { kind: 'op'; op: TracedOp; path: string };
+/**
+ * What the trace saw, in execution order: calls of modules that have an exporter, and the ops
+ * run outside them, with the storage versions of their inputs when they ran and of their
+ * output when they ended (in-place writes bump them; see TracedValues).
+ */
+type TraceEvent = ({ kind: 'module'; module: Module; output: unknown } | { kind: 'op'; op: TracedOp }) & {
+  path: string;
+  inputs: readonly Tensor[];
+  inputVersions: number[];
+  outputVersion: number;
+};
+
+const versionsOf = (tensors: readonly Tensor[]): number[] => tensors.map((t) => t.version);
 
 const MIN_OPSET = 13;
 const MAX_OPSET = 20;
@@ -73,12 +84,13 @@ export function exportToBytes(model: Module, sampleInput: Tensor, options: Expor
   if (!(sampleInput instanceof Tensor)) throw new OnnxError('onnx.export: sampleInput must be a Tensor');
   const inputName = options.inputNames?.[0] ?? 'input';
   const outputName = options.outputNames?.[0] ?? 'output';
+  const inputVersion = sampleInput.version;
   const { events, output } = trace(model, sampleInput);
   const graph = new GraphBuilder(opset);
   const values = new TracedValues(graph, new Map([...model.namedParameters(), ...model.namedBuffers()].map(([name, t]) => [t as Tensor, name])));
-  values.define(sampleInput, graph.uniqueName(inputName));
+  values.define(sampleInput, inputVersion, graph.uniqueName(inputName));
   for (const event of events) emit(graph, values, event);
-  graph.node('Identity', [values.resolve(output, "the model's output")], {}, outputName);
+  graph.node('Identity', [values.resolve(output, output.version, "the model's output")], {}, outputName);
   graph.prune([outputName]);
   const dynamic = normalizeDynamicAxes(options.dynamicAxes ?? {}, [inputName, outputName]);
   const model_: ModelProto = {
@@ -106,26 +118,31 @@ function trace(model: Module, x: Tensor): { events: TraceEvent[]; output: Tensor
   const handles: { remove(): void }[] = [];
   const modes = model.modules().map((m) => [m, m.training] as const);
   let depth = 0; // exportable modules running
+  let callInputVersions: number[] = []; // of the outermost exportable module running
   const paths: string[] = []; // traced-through modules running, innermost last
+  const tensorsIn = (args: readonly unknown[]): Tensor[] => args.filter((a): a is Tensor => a instanceof Tensor);
   try {
     for (const [path, module] of model.namedModules()) {
       const exportable = exporterFor(module) !== null;
       handles.push(
-        module.registerForwardPreHook(() => {
-          if (exportable) depth++;
-          else paths.push(path);
+        module.registerForwardPreHook((_, args) => {
+          if (!exportable) paths.push(path);
+          else if (depth++ === 0) callInputVersions = versionsOf(tensorsIn(args));
           return undefined;
         }),
-        module.registerForwardHook((m, inputs, output) => {
+        module.registerForwardHook((m, args, output) => {
           if (!exportable) paths.pop();
-          else if (--depth === 0) events.push({ kind: 'module', module: m, path, inputs: inputs.filter((a): a is Tensor => a instanceof Tensor), output });
+          else if (--depth === 0) {
+            const outputVersion = output instanceof Tensor ? output.version : 0;
+            events.push({ kind: 'module', module: m, path, inputs: tensorsIn(args), inputVersions: callInputVersions, output, outputVersion });
+          }
           return undefined;
         }),
       );
     }
     model.eval();
     const onOp = (op: TracedOp): void => {
-      if (depth === 0) events.push({ kind: 'op', op, path: paths.at(-1) ?? '' });
+      if (depth === 0) events.push({ kind: 'op', op, path: paths.at(-1) ?? '', inputs: op.inputs, inputVersions: versionsOf(op.inputs), outputVersion: op.output.version });
     };
     const output = noGrad(() => traceOps(onOp, () => model.forward(x)));
     if (!(output instanceof Tensor)) throw new OnnxError(`onnx.export: the model must return one tensor, got ${typeof output}`);
@@ -142,33 +159,35 @@ function trace(model: Module, x: Tensor): { events: TraceEvent[]; output: Tensor
  * reaches the model's output (ops inside a composite op, or results the model drops, never do).
  */
 function emit(graph: GraphBuilder, values: TracedValues, event: TraceEvent): void {
+  const { path, inputs: tensors, inputVersions } = event;
+  const resolveInputs = (what: string): string[] => tensors.map((t, k) => values.resolve(t, inputVersions[k], `argument ${k} of ${what}`));
   if (event.kind === 'module') {
-    const { module, path, inputs: tensors, output } = event;
+    const { module, output } = event;
     const what = `${module.constructor.name} '${path}'`;
     if (!(output instanceof Tensor)) throw new OnnxError(`onnx.export: ${what} returned a ${typeof output}; exported modules must return one tensor`);
-    values.attempt(output, () => {
-      const inputs = tensors.map((t, k) => values.resolve(t, `argument ${k} of ${what}`));
-      return exporterFor(module)!({ graph, module, path, inputs, inputTensors: tensors, output });
-    });
+    values.attempt(output, event.outputVersion, () =>
+      exporterFor(module)!({ graph, module, path, inputs: resolveInputs(what), inputTensors: [...tensors], output }),
+    );
     return;
   }
-  const { op, path } = event;
+  const { op } = event;
   const where = path === '' ? "the model's forward" : `the forward of '${path}'`;
-  values.attempt(op.output, () => {
+  values.attempt(op.output, event.outputVersion, () => {
     const exporter = opExporterFor(op.name);
     if (exporter === null) {
       const shapes = op.inputs.map((t) => `${t.dtype} ${formatShape(t.shape)}`).join(', ');
       throw new OnnxError(`onnx.export: no ONNX exporter for op '${op.name}' (inputs ${shapes}) in ${where}; use a module kiln can export, or register one with onnx.registerExporter on a module wrapping it`);
     }
-    const inputs = op.inputs.map((t, k) => values.resolve(t, `argument ${k} of op '${op.name}' in ${where}`));
-    return exporter({ graph, op, inputs, base: path });
+    return exporter({ graph, op, inputs: resolveInputs(`op '${op.name}' in ${where}`), base: path });
   });
 }
 
 /**
- * The ONNX value of each traced tensor (by identity, at the version it had then), or why it
- * has none; tensors never traced become initializers, unless they share memory with a traced
- * value (detach(), a view made outside the op layer): those the graph could not follow.
+ * The ONNX value of each traced tensor (by identity, at the storage version it had when it was
+ * produced), or why it has none; tensors never traced become initializers, unless they share
+ * memory with a traced value (detach(), a view made outside the op layer): those the graph
+ * could not follow. A tensor used at another version than the one its value was produced at
+ * was written in place by something the trace did not see (e.g. a write through a view).
  */
 class TracedValues {
   private readonly names = new Map<Tensor, { name: string; version: number }>();
@@ -182,17 +201,17 @@ class TracedValues {
     private readonly stateNames: ReadonlyMap<Tensor, string>,
   ) {}
 
-  /** t is a traced value named `name` in the graph. */
-  define(t: Tensor, name: string): void {
-    this.names.set(t, { name, version: t.version });
+  /** t, at storage version `version`, is the traced value named `name` in the graph. */
+  define(t: Tensor, version: number, name: string): void {
+    this.names.set(t, { name, version });
     this.failures.delete(t);
     this.tracedStorage.add(t.storage);
   }
 
   /** Defines t as what produce() returns, or records the OnnxError it throws as t's failure. */
-  attempt(t: Tensor, produce: () => string): void {
+  attempt(t: Tensor, version: number, produce: () => string): void {
     try {
-      this.define(t, produce());
+      this.define(t, version, produce());
     } catch (e) {
       if (!(e instanceof OnnxError)) throw e;
       this.names.delete(t);
@@ -201,14 +220,14 @@ class TracedValues {
     }
   }
 
-  /** t's ONNX name for `user` (a phrase naming where it is used); throws when t has none. */
-  resolve(t: Tensor, user: string): string {
+  /** t's ONNX name for `user` (a phrase naming where it is used, at storage version `version`); throws when t has none. */
+  resolve(t: Tensor, version: number, user: string): string {
     const failure = this.failures.get(t);
     if (failure !== undefined) throw new OnnxError(failure);
     const known = this.names.get(t);
     const what = `the ${t.dtype} ${formatShape(t.shape)} tensor passed as ${user}`;
     if (known !== undefined) {
-      if (known.version !== t.version) throw new OnnxError(`onnx.export: ${what} was modified in place after it was computed, in a way the export cannot follow (an in-place write to a view?)`);
+      if (known.version !== version) throw new OnnxError(`onnx.export: ${what} was modified in place after it was computed, in a way the export cannot follow (an in-place write to a view?)`);
       return known.name;
     }
     if (this.tracedStorage.has(t.storage)) {
@@ -216,7 +235,7 @@ class TracedValues {
     }
     // A constant (a parameter, a buffer, a tensor the forward created): an initializer.
     const name = this.graph.initializer(this.stateNames.get(t) ?? 'const', t);
-    this.names.set(t, { name, version: t.version });
+    this.names.set(t, { name, version });
     return name;
   }
 }
