@@ -42,6 +42,8 @@ interface Case {
   batchAxis?: number;
   indices?: number;
   opset?: number;
+  /** Also export and run on the reference backend (default true; off where that takes tens of seconds). */
+  onReference?: boolean;
 }
 
 /** Puts BatchNorm's running statistics away from 0 / 1 with a few training passes. */
@@ -139,7 +141,7 @@ class Mixer extends nn.Module {
 const MODELS: Case[] = [
   { name: 'models.lenet5()', model: () => k.models.lenet5(), shape: [2, 1, 28, 28] },
   { name: 'tensor ops between modules (residual adds, permute, matmul, softmax, mean, cat, reshape, in-place)', model: () => new Mixer(), shape: [2, 3, 4, 4] },
-  { name: 'models.resnet18({ smallInput: true }) (BasicBlocks: residual adds, F.relu, flatten)', model: () => k.models.resnet18({ numClasses: 10, smallInput: true }), shape: [2, 3, 16, 16] },
+  { name: 'models.resnet18({ smallInput: true }) (BasicBlocks: residual adds, F.relu, flatten)', model: () => k.models.resnet18({ numClasses: 10, smallInput: true }), shape: [2, 3, 8, 8], onReference: false },
   { name: 'models.mobilenetV2({ widthMult: 0.5 }) (inverted residual adds, functional pooling)', model: () => k.models.mobilenetV2({ numClasses: 10, widthMult: 0.5 }), shape: [2, 3, 32, 32] },
   { name: 'a nested module (features / pool / head)', model: () => new Nested(), shape: [2, 1, 8, 8] },
   {
@@ -216,7 +218,7 @@ describe('onnx.export → onnxruntime-node and onnx.load, models', () => {
 });
 
 describe('the reference backend agrees: onnxruntime vs kiln-reference, export and load on the reference backend', () => {
-  for (const c of MODELS) {
+  for (const c of MODELS.filter((m) => m.onReference !== false)) {
     it(c.name, async () => {
       k.manualSeed(4);
       const model = c.model().eval();
