@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k from '../lib/index.js';
-import type { BenchRow } from './harness.js';
+import { selectByName, type BenchRow } from './harness.js';
 
 const SUITE = 'onnx';
 const ROUNDS = 7;
@@ -31,15 +31,6 @@ const ONNX_CASES: OnnxCase[] = [
   { name: 'lenet-5 inference batch 64', batch: 64, build: () => k.models.lenet5(), inputShape: (n) => [n, 1, 28, 28] },
   { name: 'mobilenet-v2 inference batch 1 (224×224)', batch: 1, build: () => k.models.mobilenetV2(), inputShape: (n) => [n, 3, 224, 224] },
 ];
-
-/** The cases named by KILN_BENCH_CASES (all when unset). */
-function selectedCases(wanted = process.env.KILN_BENCH_CASES): OnnxCase[] {
-  if (wanted === undefined || wanted.trim() === '') return ONNX_CASES;
-  const words = wanted.split(',').map((w) => w.trim().toLowerCase()).filter((w) => w !== '');
-  const chosen = ONNX_CASES.filter((c) => words.some((w) => c.name.toLowerCase().includes(w)));
-  if (chosen.length === 0) throw new Error(`KILN_BENCH_CASES: no onnx case contains ${words.join(', ')}; cases are ${ONNX_CASES.map((c) => c.name).join('; ')}`);
-  return chosen;
-}
 
 /** Median ms per call of an async fn: warm-up, then ROUNDS rounds of at least MIN_ROUND_MS. */
 async function timeAsync(fn: () => Promise<void>): Promise<number> {
@@ -89,7 +80,7 @@ async function runCase(c: OnnxCase, ort: Ort | string, dir: string): Promise<Ben
 }
 
 async function main(): Promise<void> {
-  const cases = selectedCases();
+  const cases = selectByName(SUITE, ONNX_CASES);
   const ort = await loadOrt();
   const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-onnx-'));
   const rows: BenchRow[] = [];
