@@ -72,6 +72,39 @@ const argExtreme = (opType: string): OpExporter => ({ graph, op, inputs, base })
   return graph.node('Cast', [indices], { to: int(DataType.INT32) }, named(base, 'Cast'))[0];
 };
 
+/** op(a) · op(b), op transposing the last two dims where the op reported transA / transB (matmulTransposed, F.linear). */
+function exportMatmul({ graph, op, inputs, base }: OpExportContext): string {
+  const operand = (k: number, transposed: boolean): string => {
+    if (!transposed) return inputs[k];
+    const rank = op.inputs[k].ndim;
+    const perm = [...Array(rank).keys()].map((d) => (d === rank - 2 ? rank - 1 : d === rank - 1 ? rank - 2 : d));
+    return graph.node('Transpose', [inputs[k]], { perm: ints(perm) }, named(base, 'Transpose'))[0];
+  };
+  const a = operand(0, op.attributes.transA === true);
+  const b = operand(1, op.attributes.transB === true);
+  return graph.node('MatMul', [a, b], {}, named(base, 'MatMul'))[0];
+}
+
+/** expand to the traced shape; sizes the input already has are written as 1 (ONNX's Expand broadcasts), so a dynamic batch axis stays dynamic. */
+function exportExpand({ graph, op, inputs, base }: OpExportContext): string {
+  const x = op.inputs[0];
+  const offset = op.output.ndim - x.ndim;
+  const shape = op.output.shape.map((s, d) => (d >= offset && x.shape[d - offset] === s ? 1 : s));
+  return graph.node('Expand', [inputs[0], graph.int64s(named(base, 'shape'), shape)], {}, named(base, 'Expand'))[0];
+}
+
+/** x then y(x, c) with the float constant c: expm1 = Exp − 1, log1p = Log(x + 1). */
+const withOne = (first: 'Exp' | 'Add', second: 'Sub' | 'Log'): OpExporter => ({ graph, inputs, base }) => {
+  const one = graph.floats(named(base, 'one'), [1], []);
+  const [a] = first === 'Exp' ? graph.node('Exp', inputs, {}, named(base, 'Exp')) : graph.node('Add', [inputs[0], one], {}, named(base, 'Add'));
+  return second === 'Sub' ? graph.node('Sub', [a, one], {}, named(base, 'Sub'))[0] : graph.node('Log', [a], {}, named(base, 'Log'))[0];
+};
+
+const exportNotEqual: OpExporter = ({ graph, inputs, base }) => {
+  const [equal] = graph.node('Equal', inputs, {}, named(base, 'Equal'));
+  return graph.node('Not', [equal], {}, named(base, 'Not'))[0];
+};
+
 const exportSquare: OpExporter = ({ graph, inputs, base }) => graph.node('Mul', [inputs[0], inputs[0]], {}, named(base, 'Mul'))[0];
 
 const exportRsqrt: OpExporter = ({ graph, inputs, base }) => {
@@ -87,7 +120,7 @@ const OP_EXPORTERS: Readonly<Record<string, OpExporter>> = {
   pow: direct('Pow'),
   maximum: direct('Max'),
   minimum: direct('Min'),
-  matmul: direct('MatMul'),
+  matmul: exportMatmul,
   neg: direct('Neg'),
   abs: direct('Abs'),
   exp: direct('Exp'),
@@ -107,6 +140,16 @@ const OP_EXPORTERS: Readonly<Record<string, OpExporter>> = {
   tanh: direct('Tanh'),
   relu: direct('Relu'),
   clone: direct('Identity'),
+  expand: exportExpand,
+  where: direct('Where'),
+  eq: direct('Equal'),
+  ne: exportNotEqual,
+  lt: direct('Less'),
+  le: direct('LessOrEqual'),
+  gt: direct('Greater'),
+  ge: direct('GreaterOrEqual'),
+  expm1: withOne('Exp', 'Sub'),
+  log1p: withOne('Add', 'Log'),
   inPlace: direct('Identity'),
   square: exportSquare,
   rsqrt: exportRsqrt,

@@ -5,14 +5,14 @@
 import * as F from '../nn/functional.js';
 import { conv1d, conv2d, convTranspose2d } from '../ops/conv.js';
 import { zeros } from '../ops/creation.js';
-import { abs, add, clamp, div, erf, exp, log, maximum, minimum, mul, neg, pow, reciprocal, sqrt, sub } from '../ops/elementwise.js';
+import { abs, add, clamp, div, eq, erf, exp, ge, gt, le, log, lt, maximum, minimum, mul, neg, pow, reciprocal, sqrt, sub, where } from '../ops/elementwise.js';
 import { indexSelect } from '../ops/index.js';
 import { matmul } from '../ops/matmul.js';
 import { mean, sum } from '../ops/reduce.js';
 import { avgPool1d, avgPool2d, globalAvgPool2d, maxPool1d, maxPool2d } from '../ops/pool.js';
 import { rnnLayer, type RnnLayerWeights } from '../ops/rnn.js';
-import { cat, narrow, permute, reshape, select, slice, squeeze, stack, transpose, unsqueeze } from '../ops/shape.js';
-import { formatShape } from '../shape.js';
+import { cat, expand, narrow, permute, reshape, select, slice, squeeze, stack, transpose, unsqueeze } from '../ops/shape.js';
+import { broadcastShapes, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { AttributeType, OnnxError, type AttributeProto, type NodeProto } from './proto.js';
 import { tensorFromProto } from './tensor-proto.js';
@@ -422,6 +422,17 @@ export const OPERATORS: Record<string, Operator> = {
   Reciprocal: unary(reciprocal),
   Pow: binary(pow),
   Max: variadic(maximum),
+  Equal: binary(eq),
+  Less: binary(lt),
+  LessOrEqual: binary(le),
+  Greater: binary(gt),
+  GreaterOrEqual: binary(ge),
+  Not: unary((x) => eq(x, 0)),
+  Where: (call) => [where(need(call, 0), need(call, 1), need(call, 2))],
+  Expand: (call) => {
+    const x = need(call, 0);
+    return [expand(x, broadcastShapes(x.shape, intValues(need(call, 1)), 'Expand'))];
+  },
   Min: variadic(minimum),
   Tanh: unary(F.tanh),
   Erf: unary(erf),

@@ -585,11 +585,12 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const eb = expand(tb, outShape);
   const out = allocateOutput(ea.dtype, numelOf(outShape));
   getBackend().where(c.data as Uint8Array, ea.data, eb.data, out);
+  // c is an input too (it never requires grad), so op tracing sees all three operands.
   return record(
     new Tensor(out, outShape, ea.dtype),
     'where',
-    [ea, eb],
-    (g) => [ea.requiresGrad ? where(c, g, 0) : null, eb.requiresGrad ? where(c, 0, g) : null],
+    [c, ea, eb],
+    (g) => [null, ea.requiresGrad ? where(c, g, 0) : null, eb.requiresGrad ? where(c, 0, g) : null],
     [c],
   );
 }
