@@ -138,20 +138,21 @@ class Mixer extends nn.Module {
   }
 }
 
-/** Functional calls between modules: F.linear (a transposed matmul), leakyRelu / elu / softplus (where over comparisons), gelu, silu, expand. */
+/** Functional calls between modules: F.linear (a transposed matmul), leakyRelu / elu / softplus (where over comparisons), gelu, silu, expand, narrow / select / slice. */
 class Functional extends nn.Module {
   fc = new nn.Linear(6, 8);
   weight = new nn.Parameter(k.randn([5, 8]));
   override forward(x: k.Tensor): k.Tensor {
     const h = k.F.leakyRelu(this.fc.forward(x), 0.1).add(k.F.elu(x.sum(1, true).expand([x.shape[0], 8]), 0.5));
     const g = k.F.gelu(h).add(k.F.silu(h)).add(k.F.softplus(h, 2));
-    return k.F.linear(g, this.weight);
+    const y = k.F.linear(g, this.weight); // (N, 5)
+    return k.cat([y.narrow(1, 1, 3), x.select(1, 0).unsqueeze(1), x.slice(1, 1, 6, 2)], 1); // (N, 7)
   }
 }
 
 const MODELS: Case[] = [
   { name: 'models.lenet5()', model: () => k.models.lenet5(), shape: [2, 1, 28, 28] },
-  { name: 'functional ops between modules (F.linear, leakyRelu, elu, gelu, silu, softplus, expand)', model: () => new Functional(), shape: [3, 6] },
+  { name: 'functional ops between modules (F.linear, leakyRelu, elu, gelu, silu, softplus, expand, narrow, select, slice)', model: () => new Functional(), shape: [3, 6] },
   { name: 'tensor ops between modules (residual adds, permute, matmul, softmax, mean, cat, reshape, in-place)', model: () => new Mixer(), shape: [2, 3, 4, 4] },
   { name: 'models.resnet18({ smallInput: true }) (BasicBlocks: residual adds, F.relu, flatten)', model: () => k.models.resnet18({ numClasses: 10, smallInput: true }), shape: [2, 3, 8, 8], onReference: false },
   { name: 'models.mobilenetV2({ widthMult: 0.5 }) (inverted residual adds, functional pooling)', model: () => k.models.mobilenetV2({ numClasses: 10, widthMult: 0.5 }), shape: [2, 3, 32, 32] },

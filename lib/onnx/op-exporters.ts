@@ -105,6 +105,19 @@ const exportNotEqual: OpExporter = ({ graph, inputs, base }) => {
   return graph.node('Not', [equal], {}, named(base, 'Not'))[0];
 };
 
+/** slice along one dim (start, end, step as the op resolved them): Slice. */
+const exportSlice: OpExporter = ({ graph, op, inputs, base }) => {
+  const { dim, start, end, step } = op.attributes as { dim: number; start: number; end: number; step: number };
+  const list = (name: string, v: number): string => graph.int64s(named(base, name), [v]);
+  return graph.node('Slice', [inputs[0], list('starts', start), list('ends', end), list('axes', dim), list('steps', step)], {}, named(base, 'Slice'))[0];
+};
+
+/** select(dim, index): Gather of a scalar index, which drops the dim. */
+const exportSelect: OpExporter = ({ graph, op, inputs, base }) => {
+  const index = graph.int64s(named(base, 'index'), [op.attributes.index as number], []);
+  return graph.node('Gather', [inputs[0], index], { axis: int(op.attributes.dim as number) }, named(base, 'Gather'))[0];
+};
+
 const exportSquare: OpExporter = ({ graph, inputs, base }) => graph.node('Mul', [inputs[0], inputs[0]], {}, named(base, 'Mul'))[0];
 
 const exportRsqrt: OpExporter = ({ graph, inputs, base }) => {
@@ -141,6 +154,8 @@ const OP_EXPORTERS: Readonly<Record<string, OpExporter>> = {
   relu: direct('Relu'),
   clone: direct('Identity'),
   expand: exportExpand,
+  slice: exportSlice,
+  select: exportSelect,
   where: direct('Where'),
   eq: direct('Equal'),
   ne: exportNotEqual,

@@ -10,6 +10,7 @@ import { getBackend } from '../backend/index.js';
 import { allocate, promoteTypes } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
+import type { OpAttributes } from '../autograd/op-trace.js';
 import {
   broadcastStrides,
   checkShape,
@@ -37,12 +38,13 @@ type ViewRule = (strides: readonly number[], offset: number) => Geometry;
 /**
  * The view of x that `rule` describes, sharing x's storage. Its backward writes the gradient
  * into a zero tensor of x's shape through the same rule applied to x's contiguous layout
- * (summing where `overlapping` views reach one element twice: unfold, asStrided).
+ * (summing where `overlapping` views reach one element twice: unfold, asStrided). attributes:
+ * what op tracing needs to redo the view (see record).
  */
-function viewBy(x: Tensor, name: string, rule: ViewRule, overlapping: boolean): Tensor {
+function viewBy(x: Tensor, name: string, rule: ViewRule, overlapping: boolean, attributes: OpAttributes = {}): Tensor {
   const geometry = rule(x.strides, x.storageOffset);
   const y = Tensor.fromStorage(x.storage, geometry.shape, geometry.strides, geometry.offset, x.dtype, x);
-  return record(y, name, [x], (g) => [scatterBy(g, x.shape, name, rule, overlapping)], []);
+  return record(y, name, [x], (g) => [scatterBy(g, x.shape, name, rule, overlapping)], [], attributes);
 }
 
 /** A zero tensor of `shape` with g written into the view `rule` makes of it (the backward of viewBy; differentiable). */
@@ -292,6 +294,7 @@ export function slice(x: Tensor, dim: number, start = 0, end = Infinity, step = 
       offset: offset + (length > 0 ? from * strides[d] : 0),
     }),
     false,
+    { dim: d, start: from, end: to, step },
   );
 }
 
@@ -320,7 +323,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   }
   const i = index < 0 ? index + size : index;
   const shape = x.shape.filter((_, k) => k !== d);
-  return viewBy(x, 'select', (strides, offset) => ({ shape, strides: strides.filter((_, k) => k !== d), offset: offset + i * strides[d] }), false);
+  return viewBy(x, 'select', (strides, offset) => ({ shape, strides: strides.filter((_, k) => k !== d), offset: offset + i * strides[d] }), false, { dim: d, index: i });
 }
 
 /**
