@@ -1,7 +1,8 @@
 /**
  * The ONNX nodes of kiln's tensor ops, for the ops a model's forward runs between modules
- * (residual adds, reshapes and flattens, concatenations, transposes, activations, softmax,
- * matmul, sums and means, arithmetic with constants). Keyed by the name each op reports to
+ * (residual adds, reshapes and flattens, concatenations, transposes, slices, activations,
+ * comparisons and where, softmax, matmul, sums and means, arithmetic with constants). An
+ * op whose result depends on more than its inputs' shapes reports what (record's attributes). Keyed by the name each op reports to
  * record(); onnx.export looks ops up here (opExporterFor) and names any op it cannot find.
  */
 import type { TracedOp } from '../autograd/op-trace.js';
@@ -93,11 +94,14 @@ function exportExpand({ graph, op, inputs, base }: OpExportContext): string {
   return graph.node('Expand', [inputs[0], graph.int64s(named(base, 'shape'), shape)], {}, named(base, 'Expand'))[0];
 }
 
-/** x then y(x, c) with the float constant c: expm1 = Exp − 1, log1p = Log(x + 1). */
-const withOne = (first: 'Exp' | 'Add', second: 'Sub' | 'Log'): OpExporter => ({ graph, inputs, base }) => {
-  const one = graph.floats(named(base, 'one'), [1], []);
-  const [a] = first === 'Exp' ? graph.node('Exp', inputs, {}, named(base, 'Exp')) : graph.node('Add', [inputs[0], one], {}, named(base, 'Add'));
-  return second === 'Sub' ? graph.node('Sub', [a, one], {}, named(base, 'Sub'))[0] : graph.node('Log', [a], {}, named(base, 'Log'))[0];
+const exportExpm1: OpExporter = ({ graph, inputs, base }) => {
+  const [e] = graph.node('Exp', inputs, {}, named(base, 'Exp'));
+  return graph.node('Sub', [e, graph.floats(named(base, 'one'), [1], [])], {}, named(base, 'Sub'))[0];
+};
+
+const exportLog1p: OpExporter = ({ graph, inputs, base }) => {
+  const [shifted] = graph.node('Add', [inputs[0], graph.floats(named(base, 'one'), [1], [])], {}, named(base, 'Add'));
+  return graph.node('Log', [shifted], {}, named(base, 'Log'))[0];
 };
 
 const exportNotEqual: OpExporter = ({ graph, inputs, base }) => {
@@ -163,8 +167,8 @@ const OP_EXPORTERS: Readonly<Record<string, OpExporter>> = {
   le: direct('LessOrEqual'),
   gt: direct('Greater'),
   ge: direct('GreaterOrEqual'),
-  expm1: withOne('Exp', 'Sub'),
-  log1p: withOne('Add', 'Log'),
+  expm1: exportExpm1,
+  log1p: exportLog1p,
   inPlace: direct('Identity'),
   square: exportSquare,
   rsqrt: exportRsqrt,
