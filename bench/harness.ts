@@ -42,6 +42,20 @@ function findBenchDir(): string {
 }
 
 /**
+ * The cases whose name contains one of the comma-separated words of `wanted` (by default the
+ * environment variable KILN_BENCH_CASES), or all of them when it is unset; throws naming the
+ * suite's cases when no word matches one.
+ * Example: `selectByName('onnx', ONNX_CASES, 'lenet')` → the LeNet case.
+ */
+export function selectByName<C extends { name: string }>(suite: string, cases: readonly C[], wanted = process.env.KILN_BENCH_CASES): readonly C[] {
+  if (wanted === undefined || wanted.trim() === '') return cases;
+  const words = wanted.split(',').map((w) => w.trim().toLowerCase()).filter((w) => w !== '');
+  const chosen = cases.filter((c) => words.some((w) => c.name.toLowerCase().includes(w)));
+  if (chosen.length === 0) throw new Error(`KILN_BENCH_CASES: no ${suite} case contains ${words.join(', ')}; cases are ${cases.map((c) => c.name).join('; ')}`);
+  return chosen;
+}
+
+/**
  * Median time of one call of `fn` in ms: `rounds` rounds of a loop that runs for at least
  * `minRoundMs`, after a warm-up, each round's time divided by its call count.
  */

@@ -18,9 +18,19 @@ import { Buffer } from 'node:buffer';
 import { isPoolable, takePooled } from './memory/storage-pool.js';
 import { trackAllocation } from './memory/tidy.js';
 
+/**
+ * The element type of a tensor: floats (float32 the default, float64, float16, bfloat16),
+ * integers (int64, int32, int16, int8, uint8) and bool.
+ *
+ * Example: `randn([2], { dtype: 'float64' }).dtype` → 'float64'.
+ */
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
-/** Every dtype, in PyTorch's promotion order (bool lowest). */
+/**
+ * Every dtype, in PyTorch's promotion order (bool lowest).
+ *
+ * Example: `DTYPES.includes('bfloat16')` → true.
+ */
 export const DTYPES: readonly DType[] = ['bool', 'uint8', 'int8', 'int16', 'int32', 'int64', 'float16', 'bfloat16', 'float32', 'float64'];
 
 /** The float dtypes kernels compute in: the ones that can carry gradients through every op. */
@@ -170,17 +180,29 @@ export function isHalf(dtype: DType): dtype is HalfDType {
   return dtype === 'float16' || dtype === 'bfloat16';
 }
 
-/** True for every float dtype (PyTorch's is_floating_point): float16, bfloat16, float32, float64. */
+/**
+ * True for every float dtype (PyTorch's is_floating_point): float16, bfloat16, float32, float64.
+ *
+ * Example: `isFloatingPoint('float16')` → true; `isFloatingPoint('int32')` → false.
+ */
 export function isFloatingPoint(dtype: DType): boolean {
   return isFloat(dtype) || isHalf(dtype);
 }
 
-/** True for the integer dtypes (not bool): uint8, int8, int16, int32, int64. */
+/**
+ * True for the integer dtypes (not bool): uint8, int8, int16, int32, int64.
+ *
+ * Example: `isIntegral('uint8')` → true; `isIntegral('bool')` → false.
+ */
 export function isIntegral(dtype: DType): boolean {
   return dtype === 'int32' || dtype === 'int64' || dtype === 'int16' || dtype === 'int8' || dtype === 'uint8';
 }
 
-/** Bytes per element of `dtype`. */
+/**
+ * Bytes per element of `dtype`.
+ *
+ * Example: `itemSize('float32')` → 4; `itemSize('bfloat16')` → 2.
+ */
 export function itemSize(dtype: DType): number {
   return ARRAY_TYPES[dtype].BYTES_PER_ELEMENT;
 }

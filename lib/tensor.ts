@@ -48,7 +48,11 @@ export type TensorHook = (grad: Tensor) => Tensor | void | null | undefined;
 
 const NO_HOOKS: readonly TensorHook[] = Object.freeze([]);
 
-/** An n-dimensional array with autograd. Create one with `tensor()`, `zeros()`, `randn()`, …. */
+/**
+ * An n-dimensional array with autograd. Create one with `tensor()`, `zeros()`, `randn()`, ….
+ *
+ * Example: `const t = tensor([[1, 2], [3, 4]]); t.shape` → [2, 2]; `t.sum().item()` → 10.
+ */
 export class Tensor {
   private readonly store: DataArray;
   /** Index in the storage array of this tensor's first element. */

@@ -235,6 +235,19 @@ describe("Student's t-tests", () => {
     expect(metrics.studentTCdf(1, 30)).toBeLessThan(0.8413447460685429); // heavier tails at finite df
   });
 
+  it('the t CDF keeps its relative precision in the tails (mpmath at 40 digits, tests/fixtures/stats/student-t.py)', () => {
+    const fixture = JSON.parse(readFileSync(new URL('./fixtures/stats/student-t.json', import.meta.url), 'utf8')) as { points: { t: number; df: number; cdf: number }[] };
+    expect(fixture.points.length).toBeGreaterThan(50);
+    for (const { t, df, cdf } of fixture.points) {
+      // 1e-10 relative up to df 1e6; the continued fraction's terms cancel at larger df (3e-9 at 1e9).
+      const tolerance = df > 1e6 ? 1e-8 : 1e-10;
+      expect(Math.abs(metrics.studentTCdf(t, df) - cdf) / cdf, `t = ${t}, df = ${df}`).toBeLessThan(tolerance);
+    }
+    expect(metrics.studentTCdf(-Infinity, 4)).toBe(0);
+    expect(metrics.studentTCdf(Infinity, 4)).toBe(1);
+    expect(metrics.studentTCdf(-1.96, Infinity)).toBeCloseTo(0.024997895148220435, 10); // Φ(−1.96): the normal limit (df is capped at 1e10)
+  });
+
   it('equal means give t = 0 and p = 1; equal sizes give the same t with or without pooling', () => {
     const r = metrics.tTestIndependent([1, 2, 3], [3, 2, 1]);
     expect(r.t).toBe(0);

@@ -42,6 +42,8 @@ interface Case {
   batchAxis?: number;
   indices?: number;
   opset?: number;
+  /** Also export and run on the reference backend (default true; off where that takes tens of seconds). */
+  onReference?: boolean;
 }
 
 /** Puts BatchNorm's running statistics away from 0 / 1 with a few training passes. */
@@ -113,8 +115,47 @@ class Nested extends nn.Module {
   }
 }
 
+/**
+ * A custom forward with tensor ops between modules: a residual add with a constant factor,
+ * flatten, permute / transpose, a residual Linear, matmul, softmax, mean, sum, sigmoid, cat,
+ * reshape / squeeze, an in-place relu_ and a clamp.
+ */
+class Mixer extends nn.Module {
+  conv = new nn.Conv2d(3, 4, 3, { padding: 1 });
+  fc = new nn.Linear(4, 4);
+  head = new nn.Linear(8, 5);
+  override forward(x: k.Tensor): k.Tensor {
+    const c = this.conv.forward(x); // (N, 4, H, W)
+    const r = k.relu(c.add(c.mul(0.5)));
+    const tokens = r.flatten(2).permute([0, 2, 1]); // (N, H·W, 4)
+    const mixed = tokens.add(this.fc.forward(tokens));
+    const attention = mixed.matmul(mixed.transpose(1, 2)).div(2).softmax(-1); // (N, H·W, H·W)
+    const context = attention.matmul(mixed); // (N, H·W, 4)
+    const pooled = k.cat([context.mean(1), mixed.sigmoid().sum(1).mul(1 / tokens.shape[1])], 1); // (N, 8)
+    const y = this.head.forward(pooled).reshape([x.shape[0], 5, 1]).squeeze(2);
+    y.relu_();
+    return y.clamp(-3, 3);
+  }
+}
+
+/** Functional calls between modules: F.linear (a transposed matmul), leakyRelu / elu / softplus (where over comparisons), gelu, silu, expand, narrow / select / slice. */
+class Functional extends nn.Module {
+  fc = new nn.Linear(6, 8);
+  weight = new nn.Parameter(k.randn([5, 8]));
+  override forward(x: k.Tensor): k.Tensor {
+    const h = k.F.leakyRelu(this.fc.forward(x), 0.1).add(k.F.elu(x.sum(1, true).expand([x.shape[0], 8]), 0.5));
+    const g = k.F.gelu(h).add(k.F.silu(h)).add(k.F.softplus(h, 2));
+    const y = k.F.linear(g, this.weight); // (N, 5)
+    return k.cat([y.narrow(1, 1, 3), x.select(1, 0).unsqueeze(1), x.slice(1, 1, 6, 2)], 1); // (N, 7)
+  }
+}
+
 const MODELS: Case[] = [
   { name: 'models.lenet5()', model: () => k.models.lenet5(), shape: [2, 1, 28, 28] },
+  { name: 'functional ops between modules (F.linear, leakyRelu, elu, gelu, silu, softplus, expand, narrow, select, slice)', model: () => new Functional(), shape: [3, 6] },
+  { name: 'tensor ops between modules (residual adds, permute, matmul, softmax, mean, cat, reshape, in-place)', model: () => new Mixer(), shape: [2, 3, 4, 4] },
+  { name: 'models.resnet18({ smallInput: true }) (BasicBlocks: residual adds, F.relu, flatten)', model: () => k.models.resnet18({ numClasses: 10, smallInput: true }), shape: [2, 3, 8, 8], onReference: false },
+  { name: 'models.mobilenetV2({ widthMult: 0.5 }) (inverted residual adds, functional pooling)', model: () => k.models.mobilenetV2({ numClasses: 10, widthMult: 0.5 }), shape: [2, 3, 32, 32] },
   { name: 'a nested module (features / pool / head)', model: () => new Nested(), shape: [2, 1, 8, 8] },
   {
     name: 'an embedding + LSTM classifier',
@@ -190,7 +231,7 @@ describe('onnx.export → onnxruntime-node and onnx.load, models', () => {
 });
 
 describe('the reference backend agrees: onnxruntime vs kiln-reference, export and load on the reference backend', () => {
-  for (const c of MODELS) {
+  for (const c of MODELS.filter((m) => m.onReference !== false)) {
     it(c.name, async () => {
       k.manualSeed(4);
       const model = c.model().eval();
@@ -281,18 +322,52 @@ describe('OnnxModule state', () => {
 });
 
 describe('onnx errors', () => {
-  it('names a tensor op written between modules in a custom forward', () => {
-    class Residual extends nn.Module {
+  it('names an op that has no exporter, its inputs and the module whose forward ran it', () => {
+    class Angle extends nn.Module {
       fc = new nn.Linear(4, 4);
       override forward(x: k.Tensor): k.Tensor {
-        return this.fc.forward(x.mul(2));
+        return this.fc.forward(x.atan2(x.add(1)));
       }
     }
-    expect(() => k.onnx.exportToBytes(new Residual(), k.randn([2, 4]))).toThrow(/argument 0 \[2, 4\] of Linear 'fc' was not produced by an exported module/);
+    const model = new nn.Sequential({ angle: new Angle() });
+    expect(() => k.onnx.exportToBytes(model, k.randn([2, 4]))).toThrow(/no ONNX exporter for op 'atan2' \(inputs float32 \[2, 4\], float32 \[2, 4\]\) in the forward of 'angle'/);
   });
 
-  it('names a module that has no exporter', () => {
-    expect(() => k.onnx.exportToBytes(new nn.Sequential(new nn.PReLU()), k.randn([2, 4]))).toThrow(/no ONNX exporter for PReLU '0'/);
+  it('ignores ops whose results do not reach the output', async () => {
+    class Unused extends nn.Module {
+      fc = new nn.Linear(4, 3);
+      override forward(x: k.Tensor): k.Tensor {
+        x.atan2(x); // unsupported, but dropped
+        return this.fc.forward(x).mul(3);
+      }
+    }
+    const model = new Unused();
+    const x = k.randn([2, 4]);
+    const bytes = k.onnx.exportToBytes(model, x);
+    const got = await runOrt(bytes, x);
+    expectClose(got.data, k.noGrad(() => model.forward(x)).data, 1e-5, 1e-4, 'Unused (onnxruntime)');
+  });
+
+  it('refuses a tensor that shares memory with a traced value without a traced op (detach)', () => {
+    class Detached extends nn.Module {
+      fc = new nn.Linear(4, 4);
+      override forward(x: k.Tensor): k.Tensor {
+        return this.fc.forward(x).detach().mul(2);
+      }
+    }
+    expect(() => k.onnx.exportToBytes(new Detached(), k.randn([2, 4]))).toThrow(/the float32 \[2, 4\] tensor passed as argument 0 of op 'mul' in the model's forward shares memory with a traced value but was not produced by a traced op/);
+  });
+
+  it('refuses an in-place write through a view, which the graph cannot follow', () => {
+    class ViewWrite extends nn.Module {
+      fc = new nn.Linear(4, 4);
+      override forward(x: k.Tensor): k.Tensor {
+        const y = this.fc.forward(x);
+        y.narrow(1, 0, 2).mul_(0);
+        return y.add(1);
+      }
+    }
+    expect(() => k.onnx.exportToBytes(new ViewWrite(), k.randn([2, 4]))).toThrow(/was modified in place after it was computed/);
   });
 
   it('checks the opset and what each layer needs of it', () => {

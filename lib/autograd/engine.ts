@@ -13,6 +13,7 @@ import type { Tensor, TensorHook } from '../tensor.js';
 import { describeHook } from './hooks.js';
 import { isGradEnabled, withGradMode } from './grad-mode.js';
 import { anyInPlaceWrites } from './version.js';
+import { reportOp, type OpAttributes } from './op-trace.js';
 import { add } from '../ops/elementwise.js';
 import { ones } from '../ops/creation.js';
 
@@ -22,7 +23,11 @@ import { ones } from '../ops/creation.js';
  */
 export type BackwardFn = (grad: Tensor) => (Tensor | null)[];
 
-/** One recorded op in the graph: its inputs and how to push a gradient back to them. */
+/**
+ * One recorded op in the graph: its inputs and how to push a gradient back to them.
+ *
+ * Example: `randn([2], { requiresGrad: true }).mul(2).gradFn?.name` → 'mul'.
+ */
 export class GradNode {
   private backwardFn: BackwardFn | null;
   /** The versions of `saved` when the op ran; null when no in-place write had happened yet (all 0). */
@@ -161,13 +166,16 @@ export function recordMultiOutput(outputs: readonly Tensor[], name: string, inpu
   outputs.forEach((out, i) => out.attachGradFn(new OutputNode(op, i)));
 }
 
+const NO_ATTRIBUTES: OpAttributes = {};
+
 /**
  * Attaches a GradNode to `out` when grad mode is on and any input requires grad; returns `out`.
  * Every differentiable op ends with this call.
  *
  * Args: out; the op's name; its tensor inputs; backwardFn; saved, the tensors whose values
  * backwardFn reads (inputs and/or out; default: all inputs). Their versions are checked
- * before the backward runs; ops whose backward reads no values pass `[]`.
+ * before the backward runs; ops whose backward reads no values pass `[]`. attributes: what
+ * the result depends on besides the inputs' shapes (dims, axes), for op tracing (onnx.export).
  */
 export function record(
   out: Tensor,
@@ -175,7 +183,9 @@ export function record(
   inputs: readonly Tensor[],
   backwardFn: BackwardFn,
   saved: readonly Tensor[] = inputs,
+  attributes: OpAttributes = NO_ATTRIBUTES,
 ): Tensor {
+  reportOp(name, inputs, out, attributes);
   if (!isGradEnabled()) return out;
   let needed = false;
   for (let i = 0; i < inputs.length; i++) {

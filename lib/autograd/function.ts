@@ -15,6 +15,22 @@ import { isGradEnabled, noGrad } from './grad-mode.js';
 /**
  * The context a Function's forward and backward share: tensors saved for backward, which
  * inputs need gradients, and which outputs are not differentiable.
+ *
+ * Example:
+ * ```ts
+ * class Square extends autograd.Function {
+ *   static override forward(ctx: autograd.FunctionCtx, x: Tensor): Tensor {
+ *     ctx.saveForBackward(x);   // read back in backward
+ *     return x.mul(x);
+ *   }
+ *   static override backward(ctx: autograd.FunctionCtx, g: Tensor): Tensor {
+ *     const [x] = ctx.savedTensors;
+ *     return g.mul(x!).mul(2);
+ *   }
+ * }
+ * const x = tensor([3], { requiresGrad: true });
+ * Square.apply(x).backward();   // x.grad → [6]
+ * ```
  */
 export class FunctionCtx {
   /** Per argument of apply(): true when it is a tensor whose gradient backward must compute. */

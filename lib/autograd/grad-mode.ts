@@ -5,7 +5,11 @@
 
 let gradEnabled = true;
 
-/** True while ops record the graph for backward. */
+/**
+ * True while ops record the graph for backward.
+ *
+ * Example: `isGradEnabled()` → true; `noGrad(() => isGradEnabled())` → false.
+ */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
@@ -37,7 +41,11 @@ export function noGrad<T>(fn: () => T): T {
   return withGradMode(false, fn);
 }
 
-/** Runs `fn` with graph recording on, even inside `noGrad`. */
+/**
+ * Runs `fn` with graph recording on, even inside `noGrad`.
+ *
+ * Example: `noGrad(() => enableGrad(() => randn([2], { requiresGrad: true }).mul(2))).requiresGrad` → true.
+ */
 export function enableGrad<T>(fn: () => T): T {
   return withGradMode(true, fn);
 }

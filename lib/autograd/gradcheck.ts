@@ -34,7 +34,11 @@ export interface GradcheckResult {
   worst: string;
 }
 
-/** A gradient check that failed. */
+/**
+ * A gradient check that failed.
+ *
+ * Example: `try { gradcheck(f, [x]); } catch (e) { if (e instanceof GradcheckError) console.error(e.message); }` (the worst mismatch).
+ */
 export class GradcheckError extends KilnError {
   override name = 'GradcheckError';
 }

@@ -4,22 +4,12 @@
  * unequal variances), paired, one-sample — with two-sided p-values, and the Bonferroni
  * correction for comparing many setups at once.
  *
- * The t distribution's CDF comes from @stdlib (through the regularized incomplete beta
- * function); the p-value is 2·F(−|t|), computed from the lower tail so that tiny p-values
- * keep their precision.
+ * The t distribution's CDF is kiln's own (lib/eval/student-t.ts, through the regularized
+ * incomplete beta function); the p-value is 2·F(−|t|), computed from the lower tail so that
+ * tiny p-values keep their precision.
  */
-import { createRequire } from 'node:module';
 import { EvaluationError } from './errors.js';
-
-/**
- * @stdlib's t CDF, loaded on first use: importing it takes ~0.5 s (hundreds of small
- * modules), which every process and worker thread importing kiln would otherwise pay.
- */
-let tCdf: ((t: number, df: number) => number) | null = null;
-const studentTDistributionCdf = (t: number, df: number): number => {
-  tCdf ??= createRequire(import.meta.url)('@stdlib/stats-base-dists-t-cdf') as (t: number, df: number) => number;
-  return tCdf(t, df);
-};
+import { studentTDistributionCdf } from './student-t.js';
 
 /** What a t-test returns. */
 export interface TTestResult {

@@ -17,7 +17,11 @@ import { KilnError } from '../errors.js';
 import { formatShape, numelOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 
-/** A safetensors file that cannot be read or written, with the reason. */
+/**
+ * A safetensors file that cannot be read or written, with the reason.
+ *
+ * Example: `try { io.loadFile('weights.safetensors'); } catch (e) { if (e instanceof io.SafetensorsError) console.error(e.message); }`.
+ */
 export class SafetensorsError extends KilnError {
   override name = 'SafetensorsError';
 }
@@ -251,6 +255,8 @@ function readTensor(e: Entry, data: Uint8Array, fail: (why: string) => never): T
  * and renamed over path, so readers see the old file or the new one, never a part. On failure
  * the temporary file is removed and the error rethrown; after a success, temporary files of
  * path left by writers that were killed are removed.
+ *
+ * Example: `io.writeFileAtomic('model.bin', new Uint8Array([1, 2, 3]))`.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array | readonly Uint8Array[]): void {
   const temp = `${path}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;

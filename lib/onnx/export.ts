@@ -1,17 +1,20 @@
 /**
- * onnx.export: runs the model once on a sample input in eval mode with forward hooks on every
- * module that has an exporter, links the recorded calls by tensor identity into an ONNX graph
- * and writes the ModelProto atomically.
+ * onnx.export: runs the model once on a sample input in eval mode, recording the calls of
+ * modules that have an exporter (forward hooks) and the tensor ops run outside them (op
+ * tracing: residual adds, reshapes, concatenations, ...), links them by tensor identity into
+ * an ONNX graph, drops what does not reach the output and writes the ModelProto atomically.
  */
 import { readFileSync } from 'node:fs';
 
 import { noGrad } from '../autograd/grad-mode.js';
+import { traceOps, type TracedOp } from '../autograd/op-trace.js';
 import { writeFileAtomic } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { exporterFor } from './exporters.js';
 import { GraphBuilder, onnxElemType } from './graph-builder.js';
+import { opExporterFor } from './op-exporters.js';
 import { encodeModel, OnnxError, type ModelProto, type ValueInfoProto } from './proto.js';
 
 /** Options of onnx.export (PyTorch's torch.onnx.export names, camelCase). */
@@ -29,13 +32,19 @@ export interface ExportOptions {
   dynamicAxes?: Record<string, Record<number, string> | number[]>;
 }
 
-/** One traced call of a module that has an exporter. */
-interface TracedCall {
-  module: Module;
+/**
+ * What the trace saw, in execution order: calls of modules that have an exporter, and the ops
+ * run outside them, with the storage versions of their inputs when they ran and of their
+ * output when they ended (in-place writes bump them; see TracedValues).
+ */
+type TraceEvent = ({ kind: 'module'; module: Module; output: unknown } | { kind: 'op'; op: TracedOp }) & {
   path: string;
-  inputs: Tensor[];
-  output: unknown;
-}
+  inputs: readonly Tensor[];
+  inputVersions: number[];
+  outputVersion: number;
+};
+
+const versionsOf = (tensors: readonly Tensor[]): number[] => tensors.map((t) => t.version);
 
 const MIN_OPSET = 13;
 const MAX_OPSET = 20;
@@ -44,10 +53,14 @@ const MAX_OPSET = 20;
  * Exports a model to an ONNX file that onnxruntime (and kiln's onnx.load) can run.
  *
  * The model is run once on sampleInput in eval mode under noGrad (its training flags are
- * restored afterwards). The model must be made of modules kiln can export (see
- * onnx.registerExporter): Sequential models and nested modules whose forward only passes
- * tensors from one submodule to the next; a tensor op written between modules in a custom
- * forward is reported as an error naming the module that received the unknown tensor.
+ * restored afterwards). Modules with an exporter (kiln's layers; see onnx.registerExporter)
+ * become their ONNX nodes; the forward of any other module is traced op by op, so custom
+ * forwards with residual adds, flatten / reshape / view, cat, permute / transpose, matmul,
+ * activations, softmax, sum / mean and arithmetic with constants export too. Tensors the
+ * forward creates itself (parameters, constants) become initializers: the file holds the
+ * computation of this sample, with the batch axis kept dynamic by reshapes where asked. An op
+ * without an exporter, or an in-place write kiln cannot follow, is an error naming the op and
+ * the module whose forward ran it.
  *
  * Args: model, sampleInput (one tensor, float32 or int32 indices), path, options (opset,
  * inputNames, outputNames, dynamicAxes).
@@ -71,30 +84,14 @@ export function exportToBytes(model: Module, sampleInput: Tensor, options: Expor
   if (!(sampleInput instanceof Tensor)) throw new OnnxError('onnx.export: sampleInput must be a Tensor');
   const inputName = options.inputNames?.[0] ?? 'input';
   const outputName = options.outputNames?.[0] ?? 'output';
-  const { calls, output } = trace(model, sampleInput);
+  const inputVersion = sampleInput.version;
+  const { events, output } = trace(model, sampleInput);
   const graph = new GraphBuilder(opset);
-  graph.uniqueName(inputName);
-  const names = new Map<Tensor, string>([[sampleInput, inputName]]);
-  for (const call of calls) {
-    const inputNames = call.inputs.map((t, k) => {
-      const name = names.get(t);
-      if (name === undefined) {
-        throw new OnnxError(
-          `onnx.export: argument ${k} ${formatShape(t.shape)} of ${call.module.constructor.name} '${call.path}' was not produced by an exported module ` +
-            '(a tensor op in a custom forward between modules); kiln exports graphs made of modules only',
-        );
-      }
-      return name;
-    });
-    if (!(call.output instanceof Tensor)) {
-      throw new OnnxError(`onnx.export: ${call.module.constructor.name} '${call.path}' returned a ${typeof call.output}; exported modules must return one tensor`);
-    }
-    const exporter = exporterFor(call.module)!;
-    names.set(call.output, exporter({ graph, module: call.module, path: call.path, inputs: inputNames, inputTensors: call.inputs, output: call.output }));
-  }
-  const last = names.get(output);
-  if (last === undefined) throw new OnnxError(`onnx.export: the model's output ${formatShape(output.shape)} was not produced by an exported module`);
-  graph.node('Identity', [last], {}, outputName);
+  const values = new TracedValues(graph, new Map([...model.namedParameters(), ...model.namedBuffers()].map(([name, t]) => [t as Tensor, name])));
+  values.define(sampleInput, inputVersion, graph.uniqueName(inputName));
+  for (const event of events) emit(graph, values, event);
+  graph.node('Identity', [values.resolve(output, output.version, "the model's output")], {}, outputName);
+  graph.prune([outputName]);
   const dynamic = normalizeDynamicAxes(options.dynamicAxes ?? {}, [inputName, outputName]);
   const model_: ModelProto = {
     ir_version: irVersion(opset),
@@ -112,39 +109,134 @@ export function exportToBytes(model: Module, sampleInput: Tensor, options: Expor
   return encodeModel(model_);
 }
 
-/** Runs the model on x with hooks on every exportable module; containers are traced through. */
-function trace(model: Module, x: Tensor): { calls: TracedCall[]; output: Tensor } {
-  const calls: TracedCall[] = [];
+/**
+ * Runs the model on x: exportable modules are recorded whole (hooks; what runs inside them is
+ * theirs), every other module is traced through op by op.
+ */
+function trace(model: Module, x: Tensor): { events: TraceEvent[]; output: Tensor } {
+  const events: TraceEvent[] = [];
   const handles: { remove(): void }[] = [];
   const modes = model.modules().map((m) => [m, m.training] as const);
-  let depth = 0;
+  let depth = 0; // exportable modules running
+  let callInputVersions: number[] = []; // of the outermost exportable module running
+  const paths: string[] = []; // traced-through modules running, innermost last
+  const tensorsIn = (args: readonly unknown[]): Tensor[] => args.filter((a): a is Tensor => a instanceof Tensor);
   try {
     for (const [path, module] of model.namedModules()) {
-      if (exporterFor(module) === null) {
-        if (module.children().length === 0) {
-          throw new OnnxError(`onnx.export: no ONNX exporter for ${module.constructor.name} '${path}' (register one with onnx.registerExporter)`);
-        }
-        continue;
-      }
+      const exportable = exporterFor(module) !== null;
       handles.push(
-        module.registerForwardPreHook(() => {
-          depth++;
+        module.registerForwardPreHook((_, args) => {
+          if (!exportable) paths.push(path);
+          else if (depth++ === 0) callInputVersions = versionsOf(tensorsIn(args));
           return undefined;
         }),
-        module.registerForwardHook((m, inputs, output) => {
-          depth--;
-          if (depth === 0) calls.push({ module: m, path, inputs: inputs.filter((a): a is Tensor => a instanceof Tensor), output });
+        module.registerForwardHook((m, args, output) => {
+          if (!exportable) paths.pop();
+          else if (--depth === 0) {
+            const outputVersion = output instanceof Tensor ? output.version : 0;
+            events.push({ kind: 'module', module: m, path, inputs: tensorsIn(args), inputVersions: callInputVersions, output, outputVersion });
+          }
           return undefined;
         }),
       );
     }
     model.eval();
-    const output = noGrad(() => model.forward(x));
+    const onOp = (op: TracedOp): void => {
+      if (depth === 0) events.push({ kind: 'op', op, path: paths.at(-1) ?? '', inputs: op.inputs, inputVersions: versionsOf(op.inputs), outputVersion: op.output.version });
+    };
+    const output = noGrad(() => traceOps(onOp, () => model.forward(x)));
     if (!(output instanceof Tensor)) throw new OnnxError(`onnx.export: the model must return one tensor, got ${typeof output}`);
-    return { calls, output };
+    return { events, output };
   } finally {
     for (const h of handles) h.remove();
     for (const [m, training] of modes) m.training = training;
+  }
+}
+
+/**
+ * Appends one traced event's nodes. A failure (an op without exporter, an untraceable input)
+ * is not thrown here but attached to the event's output: it is reported only if that value
+ * reaches the model's output (ops inside a composite op, or results the model drops, never do).
+ */
+function emit(graph: GraphBuilder, values: TracedValues, event: TraceEvent): void {
+  const { path, inputs: tensors, inputVersions } = event;
+  const resolveInputs = (what: string): string[] => tensors.map((t, k) => values.resolve(t, inputVersions[k], `argument ${k} of ${what}`));
+  if (event.kind === 'module') {
+    const { module, output } = event;
+    const what = `${module.constructor.name} '${path}'`;
+    if (!(output instanceof Tensor)) throw new OnnxError(`onnx.export: ${what} returned a ${typeof output}; exported modules must return one tensor`);
+    values.attempt(output, event.outputVersion, () =>
+      exporterFor(module)!({ graph, module, path, inputs: resolveInputs(what), inputTensors: [...tensors], output }),
+    );
+    return;
+  }
+  const { op } = event;
+  const where = path === '' ? "the model's forward" : `the forward of '${path}'`;
+  values.attempt(op.output, event.outputVersion, () => {
+    const exporter = opExporterFor(op.name);
+    if (exporter === null) {
+      const shapes = op.inputs.map((t) => `${t.dtype} ${formatShape(t.shape)}`).join(', ');
+      throw new OnnxError(`onnx.export: no ONNX exporter for op '${op.name}' (inputs ${shapes}) in ${where}; use a module kiln can export, or register one with onnx.registerExporter on a module wrapping it`);
+    }
+    return exporter({ graph, op, inputs: resolveInputs(`op '${op.name}' in ${where}`), base: path });
+  });
+}
+
+/**
+ * The ONNX value of each traced tensor (by identity, at the storage version it had when it was
+ * produced), or why it has none; tensors never traced become initializers, unless they share
+ * memory with a traced value (detach(), a view made outside the op layer): those the graph
+ * could not follow. A tensor used at another version than the one its value was produced at
+ * was written in place by something the trace did not see (e.g. a write through a view).
+ */
+class TracedValues {
+  private readonly names = new Map<Tensor, { name: string; version: number }>();
+  private readonly failures = new Map<Tensor, string>();
+  /** The storage arrays of traced values (views share their base's array). */
+  private readonly tracedStorage = new Set<object>();
+
+  /** Args: the graph; the model's parameters and buffers by tensor, named as in its stateDict (their initializers' names). */
+  constructor(
+    private readonly graph: GraphBuilder,
+    private readonly stateNames: ReadonlyMap<Tensor, string>,
+  ) {}
+
+  /** t, at storage version `version`, is the traced value named `name` in the graph. */
+  define(t: Tensor, version: number, name: string): void {
+    this.names.set(t, { name, version });
+    this.failures.delete(t);
+    this.tracedStorage.add(t.storage);
+  }
+
+  /** Defines t as what produce() returns, or records the OnnxError it throws as t's failure. */
+  attempt(t: Tensor, version: number, produce: () => string): void {
+    try {
+      this.define(t, version, produce());
+    } catch (e) {
+      if (!(e instanceof OnnxError)) throw e;
+      this.names.delete(t);
+      this.failures.set(t, e.message);
+      this.tracedStorage.add(t.storage);
+    }
+  }
+
+  /** t's ONNX name for `user` (a phrase naming where it is used, at storage version `version`); throws when t has none. */
+  resolve(t: Tensor, version: number, user: string): string {
+    const failure = this.failures.get(t);
+    if (failure !== undefined) throw new OnnxError(failure);
+    const known = this.names.get(t);
+    const what = `the ${t.dtype} ${formatShape(t.shape)} tensor passed as ${user}`;
+    if (known !== undefined) {
+      if (known.version !== version) throw new OnnxError(`onnx.export: ${what} was modified in place after it was computed, in a way the export cannot follow (an in-place write to a view?)`);
+      return known.name;
+    }
+    if (this.tracedStorage.has(t.storage)) {
+      throw new OnnxError(`onnx.export: ${what} shares memory with a traced value but was not produced by a traced op (detach() or a view made outside kiln's ops?)`);
+    }
+    // A constant (a parameter, a buffer, a tensor the forward created): an initializer.
+    const name = this.graph.initializer(this.stateNames.get(t) ?? 'const', t);
+    this.names.set(t, { name, version });
+    return name;
   }
 }
 

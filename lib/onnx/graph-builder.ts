@@ -98,6 +98,24 @@ export class GraphBuilder {
     this.nodes.push({ name: this.uniqueName(`${base}_node`), op_type: opType, input: [...inputs], output: names, attribute });
     return names;
   }
+
+  /**
+   * Drops the nodes none of whose outputs reach `outputs`, and the initializers no kept node
+   * reads (what an exporter or a traced composite op computed that the model does not use).
+   */
+  prune(outputs: readonly string[]): void {
+    const needed = new Set(outputs);
+    const kept: NodeProto[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i];
+      if (!node.output.some((o) => needed.has(o))) continue;
+      kept.push(node);
+      for (const input of node.input) needed.add(input);
+    }
+    this.nodes.splice(0, this.nodes.length, ...kept.reverse());
+    const used = this.initializers.filter((t) => needed.has(t.name!));
+    this.initializers.splice(0, this.initializers.length, ...used);
+  }
 }
 
 function toAttributeProto(name: string, a: Attribute): AttributeProto {

@@ -5,14 +5,14 @@
 import * as F from '../nn/functional.js';
 import { conv1d, conv2d, convTranspose2d } from '../ops/conv.js';
 import { zeros } from '../ops/creation.js';
-import { add, clamp, div, erf, mul, sub } from '../ops/elementwise.js';
+import { abs, add, clamp, div, eq, erf, exp, ge, gt, le, log, lt, maximum, minimum, mul, neg, pow, reciprocal, sqrt, sub, where } from '../ops/elementwise.js';
 import { indexSelect } from '../ops/index.js';
 import { matmul } from '../ops/matmul.js';
-import { mean } from '../ops/reduce.js';
+import { mean, sum } from '../ops/reduce.js';
 import { avgPool1d, avgPool2d, globalAvgPool2d, maxPool1d, maxPool2d } from '../ops/pool.js';
 import { rnnLayer, type RnnLayerWeights } from '../ops/rnn.js';
-import { cat, narrow, permute, reshape, select, slice, squeeze, stack, transpose, unsqueeze } from '../ops/shape.js';
-import { formatShape } from '../shape.js';
+import { cat, expand, narrow, permute, reshape, select, slice, squeeze, stack, transpose, unsqueeze } from '../ops/shape.js';
+import { broadcastShapes, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { AttributeType, OnnxError, type AttributeProto, type NodeProto } from './proto.js';
 import { tensorFromProto } from './tensor-proto.js';
@@ -122,6 +122,8 @@ function symmetricPads(call: OpCall, dims: number): number[] {
 
 const unary = (fn: (x: Tensor) => Tensor): Operator => (call) => [fn(need(call, 0))];
 const binary = (fn: (a: Tensor, b: Tensor) => Tensor): Operator => (call) => [fn(need(call, 0), need(call, 1))];
+/** Max / Min / Sum of any number of inputs, folded pairwise. */
+const variadic = (fn: (a: Tensor, b: Tensor) => Tensor): Operator => (call) => [call.inputs.map((_, i) => need(call, i)).reduce(fn)];
 
 function gemm(call: OpCall): Tensor[] {
   const a = call.attributes;
@@ -294,16 +296,21 @@ function constantOfShape(call: OpCall): Tensor[] {
   return [v === 0 ? zeros(shape) : add(zeros(shape), v)];
 }
 
-/** ReduceMean: axes from the attribute (opset < 18) or the input (opset ≥ 18); all axes when none. */
-function reduceMean(call: OpCall): Tensor[] {
-  const x = need(call, 0);
-  const keep = call.attributes.int('keepdims', 1) === 1;
-  const axes = axesOf(call, 1);
-  if (axes === null || axes.length === 0) {
-    if (call.attributes.int('noop_with_empty_axes', 0) === 1) return [x];
-    return [mean(x, x.shape.map((_, i) => i), keep)];
-  }
-  return [mean(x, axes.map((a) => axisOf(x, a)), keep)];
+/**
+ * ReduceMean / ReduceSum: axes from the attribute or the input (ReduceSum from opset 13,
+ * ReduceMean from 18); all axes when none.
+ */
+function reduce(fn: (x: Tensor, dims: number[], keepdim: boolean) => Tensor): Operator {
+  return (call) => {
+    const x = need(call, 0);
+    const keep = call.attributes.int('keepdims', 1) === 1;
+    const axes = axesOf(call, 1);
+    if (axes === null || axes.length === 0) {
+      if (call.attributes.int('noop_with_empty_axes', 0) === 1) return [x];
+      return [fn(x, x.shape.map((_, i) => i), keep)];
+    }
+    return [fn(x, axes.map((a) => axisOf(x, a)), keep)];
+  };
 }
 
 // ---- recurrent layers -----------------------------------------------------------------------
@@ -407,6 +414,26 @@ export const OPERATORS: Record<string, Operator> = {
     return [F.selu(need(call, 0))];
   },
   Sigmoid: unary(F.sigmoid),
+  Neg: unary(neg),
+  Abs: unary(abs),
+  Exp: unary(exp),
+  Log: unary(log),
+  Sqrt: unary(sqrt),
+  Reciprocal: unary(reciprocal),
+  Pow: binary(pow),
+  Max: variadic(maximum),
+  Equal: binary(eq),
+  Less: binary(lt),
+  LessOrEqual: binary(le),
+  Greater: binary(gt),
+  GreaterOrEqual: binary(ge),
+  Not: unary((x) => eq(x, 0)),
+  Where: (call) => [where(need(call, 0), need(call, 1), need(call, 2))],
+  Expand: (call) => {
+    const x = need(call, 0);
+    return [expand(x, broadcastShapes(x.shape, intValues(need(call, 1)), 'Expand'))];
+  },
+  Min: variadic(minimum),
   Tanh: unary(F.tanh),
   Erf: unary(erf),
   Gelu: (call) => [F.gelu(need(call, 0), call.attributes.string('approximate', 'none') as F.GeluApproximate)],
@@ -415,7 +442,8 @@ export const OPERATORS: Record<string, Operator> = {
   Clip: clip,
   Softmax: (call) => [F.softmax(need(call, 0), call.attributes.int('axis', -1))],
   LogSoftmax: (call) => [F.logSoftmax(need(call, 0), call.attributes.int('axis', -1))],
-  ReduceMean: reduceMean,
+  ReduceMean: reduce(mean),
+  ReduceSum: reduce(sum),
   Flatten: flatten,
   Reshape: reshapeOp,
   Transpose: (call) => {

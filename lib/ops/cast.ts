@@ -19,6 +19,8 @@ const INT64_INVALID = -(2n ** 63n);
  * even (half.ts). int64 → float rounds through float64 (exact below 2⁵³).
  * float16/bfloat16 tensors do not carry gradients in kiln: casting a tensor that requires grad
  * to one of them throws (detach() it or cast inside noGrad()).
+ *
+ * Example: `cast(tensor([1.7, -1.7]), 'int32')` → [1, -1] (int32).
  */
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;

@@ -62,7 +62,11 @@ export interface ConvTranspose2dOptions {
   groups?: number;
 }
 
-/** [height, width] of a Size2, each checked to be an integer ≥ min (kiln-internal, shared with pooling). */
+/**
+ * [height, width] of a Size2, each checked to be an integer ≥ min (kiln-internal, shared with pooling).
+ *
+ * Example: `pair('conv2d', 'stride', 2, 1)` → [2, 2]; `pair('conv2d', 'stride', [0, 1], 1)` throws.
+ */
 export function pair(op: string, name: string, value: Size2, min: number): [number, number] {
   if (typeof value !== 'number' && value.length !== 2) {
     throw new ShapeError(`${op}: ${name} must be a number or a pair of numbers, got [${String(value)}]`);

@@ -138,17 +138,29 @@ export function zeros(shape: readonly number[], options: CreateOptions = {}): Te
   return full(shape, 0, options);
 }
 
-/** A tensor of ones. */
+/**
+ * A tensor of ones.
+ *
+ * Example: `ones([2, 3])` → [[1, 1, 1], [1, 1, 1]]; `ones([2], { dtype: 'int32' })` → [1, 1].
+ */
 export function ones(shape: readonly number[], options: CreateOptions = {}): Tensor {
   return full(shape, 1, options);
 }
 
-/** Zeros with x's shape and dtype (unless options say otherwise). */
+/**
+ * Zeros with x's shape and dtype (unless options say otherwise).
+ *
+ * Example: `zerosLike(randn([2, 3]))` → a (2, 3) float32 tensor of zeros.
+ */
 export function zerosLike(x: Tensor, options: CreateOptions = {}): Tensor {
   return full(x.shape, 0, { dtype: x.dtype, ...options });
 }
 
-/** Ones with x's shape and dtype (unless options say otherwise). */
+/**
+ * Ones with x's shape and dtype (unless options say otherwise).
+ *
+ * Example: `onesLike(tensor([5, 6], { dtype: 'int32' }))` → [1, 1] (int32).
+ */
 export function onesLike(x: Tensor, options: CreateOptions = {}): Tensor {
   return full(x.shape, 1, { dtype: x.dtype, ...options });
 }
@@ -180,7 +192,11 @@ export function linspace(start: number, end: number, steps: number, options: Cre
   return finish(storageOf(dtype, values), [steps], dtype, options);
 }
 
-/** The n×m identity matrix (m defaults to n). */
+/**
+ * The n×m identity matrix (m defaults to n).
+ *
+ * Example: `eye(2)` → [[1, 0], [0, 1]]; `eye(2, 3)` has shape [2, 3].
+ */
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
   checkShape([n, m], 'eye');
   const dtype = options.dtype ?? 'float32';

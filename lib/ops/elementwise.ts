@@ -12,6 +12,7 @@ import { getBackend } from '../backend/index.js';
 import { allocateOutput, isHalf, isIntegral, type DataArray, type FloatArray, type NumberArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
+import { reportOp } from '../autograd/op-trace.js';
 import { broadcastShapes, formatShape, makeBroadcastPlan, makeStridedPlan, numelOf, sameShape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { cast, checkTensor, commonOperands, scalarTensor, toFloat } from './cast.js';
@@ -60,7 +61,11 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
   return record(out, 'add', [ta, tb], (g) => [sumTo(g, ta.shape), sumTo(g, tb.shape)], []);
 }
 
-/** a − b, broadcasting. */
+/**
+ * a − b, broadcasting.
+ *
+ * Example: `sub(tensor([5, 7]), 2)` → [3, 5].
+ */
 export function sub(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands('sub', a, b, true);
   if (isHalf(ta.dtype)) return cast(sub(ta.float(), tb.float()), ta.dtype);
@@ -68,7 +73,11 @@ export function sub(a: TensorLike, b: TensorLike): Tensor {
   return record(out, 'sub', [ta, tb], (g) => [sumTo(g, ta.shape), tb.requiresGrad ? sumTo(neg(g), tb.shape) : null], []);
 }
 
-/** a · b elementwise, broadcasting. */
+/**
+ * a · b elementwise, broadcasting.
+ *
+ * Example: `mul(tensor([[1], [2]]), tensor([3, 4]))` → [[3, 4], [6, 8]].
+ */
 export function mul(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands('mul', a, b, true);
   if (isHalf(ta.dtype)) return cast(mul(ta.float(), tb.float()), ta.dtype);
@@ -82,7 +91,11 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
   );
 }
 
-/** a / b elementwise (true division: int operands give float32), broadcasting. */
+/**
+ * a / b elementwise (true division: int operands give float32), broadcasting.
+ *
+ * Example: `div(tensor([1, 3]), 2)` → [0.5, 1.5].
+ */
 export function div(a: TensorLike, b: TensorLike): Tensor {
   const [ia, ib] = commonOperands('div', a, b, true);
   if (isHalf(ia.dtype)) return cast(div(ia.float(), ib.float()), ia.dtype);
@@ -208,12 +221,20 @@ function modulo(op: 'fmod' | 'remainder', a: TensorLike, b: TensorLike): Tensor 
   });
 }
 
-/** Elementwise maximum of a and b, broadcasting; NaN propagates. */
+/**
+ * Elementwise maximum of a and b, broadcasting; NaN propagates.
+ *
+ * Example: `maximum(tensor([1, 5]), tensor([3, 2]))` → [3, 5].
+ */
 export function maximum(a: TensorLike, b: TensorLike): Tensor {
   return extremum('maximum', a, b);
 }
 
-/** Elementwise minimum of a and b, broadcasting; NaN propagates. */
+/**
+ * Elementwise minimum of a and b, broadcasting; NaN propagates.
+ *
+ * Example: `minimum(tensor([1, 5]), 3)` → [1, 3].
+ */
 export function minimum(a: TensorLike, b: TensorLike): Tensor {
   return extremum('minimum', a, b);
 }
@@ -242,52 +263,92 @@ function unaryOp(name: keyof typeof UnaryOp, x: Tensor, reads: Reads, backward: 
   return record(y, name, [input], (g) => [backward(g, input, y)], reads === 'input' ? [input] : reads === 'output' ? [y] : []);
 }
 
-/** −x. */
+/**
+ * −x.
+ *
+ * Example: `neg(tensor([1, -2]))` → [-1, 2].
+ */
 export function neg(x: Tensor): Tensor {
   return unaryOp('neg', x, 'nothing', (g) => neg(g));
 }
 
-/** |x|; its gradient at 0 is 0. */
+/**
+ * |x|; its gradient at 0 is 0.
+ *
+ * Example: `abs(tensor([-1.5, 2]))` → [1.5, 2].
+ */
 export function abs(x: Tensor): Tensor {
   return unaryOp('abs', x, 'input', (g, input) => mul(g, sign(input)));
 }
 
-/** eˣ. */
+/**
+ * eˣ.
+ *
+ * Example: `exp(tensor([0, 1]))` → [1, 2.7183].
+ */
 export function exp(x: Tensor): Tensor {
   return unaryOp('exp', x, 'output', (g, _input, y) => mul(g, y));
 }
 
-/** Natural logarithm (−Infinity at 0, NaN below). */
+/**
+ * Natural logarithm (−Infinity at 0, NaN below).
+ *
+ * Example: `log(tensor([1, Math.E]))` → [0, 1].
+ */
 export function log(x: Tensor): Tensor {
   return unaryOp('log', x, 'input', (g, input) => div(g, input));
 }
 
-/** √x. */
+/**
+ * √x.
+ *
+ * Example: `sqrt(tensor([4, 9]))` → [2, 3].
+ */
 export function sqrt(x: Tensor): Tensor {
   return unaryOp('sqrt', x, 'output', (g, _input, y) => div(g, mul(y, 2)));
 }
 
-/** x². */
+/**
+ * x².
+ *
+ * Example: `square(tensor([-3, 2]))` → [9, 4].
+ */
 export function square(x: Tensor): Tensor {
   return unaryOp('square', x, 'input', (g, input) => mul(g, mul(input, 2)));
 }
 
-/** 1 / x. */
+/**
+ * 1 / x.
+ *
+ * Example: `reciprocal(tensor([2, 4]))` → [0.5, 0.25].
+ */
 export function reciprocal(x: Tensor): Tensor {
   return unaryOp('reciprocal', x, 'output', (g, _input, y) => neg(mul(g, square(y))));
 }
 
-/** −1, 0 or 1 by the sign of x (NaN stays NaN). Its gradient is 0. */
+/**
+ * −1, 0 or 1 by the sign of x (NaN stays NaN). Its gradient is 0.
+ *
+ * Example: `sign(tensor([-2, 0, 3]))` → [-1, 0, 1].
+ */
 export function sign(x: Tensor): Tensor {
   return unaryOp('sign', x, 'nothing', (g) => mul(g, 0));
 }
 
-/** The logistic sigmoid 1 / (1 + e⁻ˣ), computed without overflow. */
+/**
+ * The logistic sigmoid 1 / (1 + e⁻ˣ), computed without overflow.
+ *
+ * Example: `sigmoid(tensor([0]))` → [0.5].
+ */
 export function sigmoid(x: Tensor): Tensor {
   return unaryOp('sigmoid', x, 'output', (g, _input, y) => mul(g, mul(y, sub(1, y))));
 }
 
-/** Hyperbolic tangent. */
+/**
+ * Hyperbolic tangent.
+ *
+ * Example: `tanh(tensor([0, 1]))` → [0, 0.7616].
+ */
 export function tanh(x: Tensor): Tensor {
   return unaryOp('tanh', x, 'output', (g, _input, y) => mul(g, sub(1, square(y))));
 }
@@ -301,42 +362,74 @@ export function erf(x: Tensor): Tensor {
   return unaryOp('erf', x, 'input', (g, input) => mul(g, mul(exp(neg(square(input))), 2 / Math.sqrt(Math.PI))));
 }
 
-/** eˣ − 1, accurate for x near 0. */
+/**
+ * eˣ − 1, accurate for x near 0.
+ *
+ * Example: `expm1(tensor([1e-10]))` → [1e-10] (exp(x) − 1 would round to 0).
+ */
 export function expm1(x: Tensor): Tensor {
   return unaryOp('expm1', x, 'output', (g, _input, y) => mul(g, add(y, 1)));
 }
 
-/** log(1 + x), accurate for x near 0. */
+/**
+ * log(1 + x), accurate for x near 0.
+ *
+ * Example: `log1p(tensor([1e-10]))` → [1e-10] (log(1 + x) would round to 0).
+ */
 export function log1p(x: Tensor): Tensor {
   return unaryOp('log1p', x, 'input', (g, input) => div(g, add(input, 1)));
 }
 
-/** sin x (radians). */
+/**
+ * sin x (radians).
+ *
+ * Example: `sin(tensor([0, Math.PI / 2]))` → [0, 1].
+ */
 export function sin(x: Tensor): Tensor {
   return unaryOp('sin', x, 'input', (g, input) => mul(g, cos(input)));
 }
 
-/** cos x (radians). */
+/**
+ * cos x (radians).
+ *
+ * Example: `cos(tensor([0, Math.PI]))` → [1, -1].
+ */
 export function cos(x: Tensor): Tensor {
   return unaryOp('cos', x, 'input', (g, input) => neg(mul(g, sin(input))));
 }
 
-/** tan x (radians). */
+/**
+ * tan x (radians).
+ *
+ * Example: `tan(tensor([0, Math.PI / 4]))` → [0, 1].
+ */
 export function tan(x: Tensor): Tensor {
   return unaryOp('tan', x, 'output', (g, _input, y) => mul(g, add(square(y), 1)));
 }
 
-/** Hyperbolic sine. */
+/**
+ * Hyperbolic sine.
+ *
+ * Example: `sinh(tensor([0, 1]))` → [0, 1.1752].
+ */
 export function sinh(x: Tensor): Tensor {
   return unaryOp('sinh', x, 'input', (g, input) => mul(g, cosh(input)));
 }
 
-/** Hyperbolic cosine. */
+/**
+ * Hyperbolic cosine.
+ *
+ * Example: `cosh(tensor([0, 1]))` → [1, 1.5431].
+ */
 export function cosh(x: Tensor): Tensor {
   return unaryOp('cosh', x, 'input', (g, input) => mul(g, sinh(input)));
 }
 
-/** 1 / √x. */
+/**
+ * 1 / √x.
+ *
+ * Example: `rsqrt(tensor([4, 16]))` → [0.5, 0.25].
+ */
 export function rsqrt(x: Tensor): Tensor {
   return unaryOp('rsqrt', x, 'output', (g, _input, y) => mul(g, mul(mul(y, square(y)), -0.5)));
 }
@@ -348,12 +441,20 @@ function roundingOp(name: 'floor' | 'ceil' | 'round', x: Tensor): Tensor {
   return unaryOp(name, x, 'nothing', (g) => mul(g, 0));
 }
 
-/** The largest integer ≤ x, elementwise. */
+/**
+ * The largest integer ≤ x, elementwise.
+ *
+ * Example: `floor(tensor([1.5, -1.5]))` → [1, -2].
+ */
 export function floor(x: Tensor): Tensor {
   return roundingOp('floor', x);
 }
 
-/** The smallest integer ≥ x, elementwise. */
+/**
+ * The smallest integer ≥ x, elementwise.
+ *
+ * Example: `ceil(tensor([1.5, -1.5]))` → [2, -1].
+ */
 export function ceil(x: Tensor): Tensor {
   return roundingOp('ceil', x);
 }
@@ -382,7 +483,11 @@ function reluGrad(g: Tensor, input: Tensor): Tensor {
   return record(new Tensor(out, g.shape, g.dtype), 'reluBackward', [g], (gg) => [reluGrad(gg, input)]);
 }
 
-/** max(x, 0); its gradient at 0 is 0, as in PyTorch. */
+/**
+ * max(x, 0); its gradient at 0 is 0, as in PyTorch.
+ *
+ * Example: `relu(tensor([-1, 0, 2]))` → [0, 0, 2].
+ */
 export function relu(x: Tensor): Tensor {
   return unaryOp('relu', x, 'input', (g, input) => reluGrad(g, input));
 }
@@ -402,30 +507,56 @@ function compareOp(op: keyof typeof CompareOp, a: TensorLike, b: TensorLike): Te
     const plan = makeStridedPlan(outShape, ta.shape, ta.strides, tb.shape, tb.strides);
     getBackend().compare(CompareOp[op] as CompareOpCode, fromFirstElement(ta), fromFirstElement(tb), out, plan);
   }
-  return new Tensor(out, outShape, 'bool');
+  const result = new Tensor(out, outShape, 'bool');
+  reportOp(op, [ta, tb], result, {}); // no gradient, but op tracing must see it
+  return result;
 }
 
-/** a == b elementwise, as a bool tensor. */
+/**
+ * a == b elementwise, as a bool tensor.
+ *
+ * Example: `eq(tensor([1, 2]), 2)` → [false, true].
+ */
 export function eq(a: TensorLike, b: TensorLike): Tensor {
   return compareOp('eq', a, b);
 }
-/** a != b elementwise, as a bool tensor. */
+/**
+ * a != b elementwise, as a bool tensor.
+ *
+ * Example: `ne(tensor([1, 2]), 2)` → [true, false].
+ */
 export function ne(a: TensorLike, b: TensorLike): Tensor {
   return compareOp('ne', a, b);
 }
-/** a < b elementwise, as a bool tensor. */
+/**
+ * a < b elementwise, as a bool tensor.
+ *
+ * Example: `lt(tensor([1, 2, 3]), 2)` → [true, false, false].
+ */
 export function lt(a: TensorLike, b: TensorLike): Tensor {
   return compareOp('lt', a, b);
 }
-/** a ≤ b elementwise, as a bool tensor. */
+/**
+ * a ≤ b elementwise, as a bool tensor.
+ *
+ * Example: `le(tensor([1, 2, 3]), 2)` → [true, true, false].
+ */
 export function le(a: TensorLike, b: TensorLike): Tensor {
   return compareOp('le', a, b);
 }
-/** a > b elementwise, as a bool tensor. */
+/**
+ * a > b elementwise, as a bool tensor.
+ *
+ * Example: `gt(tensor([1, 2, 3]), 2)` → [false, false, true].
+ */
 export function gt(a: TensorLike, b: TensorLike): Tensor {
   return compareOp('gt', a, b);
 }
-/** a ≥ b elementwise, as a bool tensor. */
+/**
+ * a ≥ b elementwise, as a bool tensor.
+ *
+ * Example: `ge(tensor([1, 2, 3]), 2)` → [false, true, true].
+ */
 export function ge(a: TensorLike, b: TensorLike): Tensor {
   return compareOp('ge', a, b);
 }
@@ -454,11 +585,12 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const eb = expand(tb, outShape);
   const out = allocateOutput(ea.dtype, numelOf(outShape));
   getBackend().where(c.data as Uint8Array, ea.data, eb.data, out);
+  // c is an input too (it never requires grad), so op tracing sees all three operands.
   return record(
     new Tensor(out, outShape, ea.dtype),
     'where',
-    [ea, eb],
-    (g) => [ea.requiresGrad ? where(c, g, 0) : null, eb.requiresGrad ? where(c, 0, g) : null],
+    [c, ea, eb],
+    (g) => [null, ea.requiresGrad ? where(c, g, 0) : null, eb.requiresGrad ? where(c, 0, g) : null],
     [c],
   );
 }
@@ -505,6 +637,6 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
   const out = allocateOutput(input.dtype, input.numel);
   getBackend().clamp(input.data as Float32Array, lo, hi, out as Float32Array);
   const y = new Tensor(out, input.shape, input.dtype);
-  return record(y, 'clamp', [input], (g) => [where(ge(input, lo), where(le(input, hi), g, 0), 0)]);
+  return record(y, 'clamp', [input], (g) => [where(ge(input, lo), where(le(input, hi), g, 0), 0)], [input], { min: lo, max: hi });
 }
 

@@ -72,6 +72,8 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
 /**
  * x with src added at positions `index` along `dim`: out[…, index[…, j, …], …] += src[…, j, …].
  * index and src share a shape, equal to x's except along dim. Differentiable in x and src.
+ *
+ * Example: `scatterAdd(zeros([3]), 0, tensor([0, 2, 0], { dtype: 'int32' }), tensor([1, 2, 3]))` → [4, 0, 2].
  */
 export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
   checkTensor('scatterAdd', x);

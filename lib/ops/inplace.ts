@@ -16,6 +16,7 @@ import { getBackend } from '../backend/index.js';
 import { isFloat } from '../dtype.js';
 import { AutogradError, DTypeError, ShapeError } from '../errors.js';
 import { isGradEnabled, noGrad } from '../autograd/grad-mode.js';
+import { reportOp } from '../autograd/op-trace.js';
 import { formatShape, sameShape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { cast, checkTensor, scalarTensor } from './cast.js';
@@ -55,6 +56,7 @@ export function applyInPlace(self: Tensor, op: string, others: readonly TensorLi
   }
   writeInto(self, result);
   self.bumpVersion();
+  reportOp('inPlace', [result], self, {}); // op tracing: self now holds result
   if (tracking) self.attachGradFn(result.gradFn);
   return self;
 }

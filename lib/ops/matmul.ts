@@ -87,7 +87,7 @@ function matmulCore(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Ten
   return record(y, 'matmul', [a, b], (g) => [
     a.requiresGrad ? sumTo(transA ? matmulCore(b, g, transB, true) : matmulCore(g, b, false, !transB), a.shape) : null,
     b.requiresGrad ? sumTo(transB ? matmulCore(g, a, true, transA) : matmulCore(a, g, !transA, false), b.shape) : null,
-  ], partnersOf(a, b));
+  ], partnersOf(a, b), { transA, transB });
 }
 
 /** The operands a product's backward reads: b for a's gradient, a for b's. */

@@ -200,7 +200,11 @@ export function maxPool1d(x: Tensor, kernelSize: number, options: MaxPool1dOptio
   return maxPool1dWithIndices(x, kernelSize, options).values;
 }
 
-/** maxPool1d that also returns the int32 indices (positions along L). */
+/**
+ * maxPool1d that also returns the int32 indices (positions along L).
+ *
+ * Example: `maxPool1dWithIndices(tensor([[[1, 3, 2, 5]]]), 2)` → values [[[3, 5]]], indices [[[1, 3]]].
+ */
 export function maxPool1dWithIndices(x: Tensor, kernelSize: number, options: MaxPool1dOptions = {}): PoolWithIndices {
   const { values, indices } = maxPool2dWithIndices(as2d('maxPool1d', x), [1, kernelSize], {
     stride: [1, options.stride ?? kernelSize],
@@ -265,6 +269,8 @@ export function globalAvgPool2d(x: Tensor): Tensor {
 /**
  * Global max pooling: the max of each plane, (N, C, H, W) → (N, C, 1, 1); the gradient goes
  * to the first maximum of each plane.
+ *
+ * Example: `globalMaxPool2d(randn([2, 3, 4, 4]))` has shape [2, 3, 1, 1].
  */
 export function globalMaxPool2d(x: Tensor): Tensor {
   const input = batched4d('globalMaxPool2d', x);

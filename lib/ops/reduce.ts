@@ -7,6 +7,7 @@ import { getBackend } from '../backend/index.js';
 import { allocate, isFloat, isHalf, type DType } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
+import { reportOp } from '../autograd/op-trace.js';
 import { blockAround, formatShape, normalizeDim, numelOf, sameShape, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor, toFloat } from './cast.js';
@@ -17,7 +18,11 @@ import { expand, reshape } from './shape.js';
 /** One axis, a list of axes, or undefined for all axes. */
 export type Dims = number | readonly number[] | undefined;
 
-/** The sorted, de-duplicated, non-negative axes `dims` names for a tensor of rank `ndim`. */
+/**
+ * The sorted, de-duplicated, non-negative axes `dims` names for a tensor of rank `ndim`.
+ *
+ * Example: `resolveDims([-1, 0], 3, 'sum')` → [0, 2]; `resolveDims(undefined, 2, 'sum')` → [0, 1].
+ */
 export function resolveDims(dims: Dims, ndim: number, op: string): number[] {
   if (dims === undefined) {
     const all = new Array<number>(ndim);
@@ -88,7 +93,7 @@ export function sum(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   // As PyTorch: integers and bool accumulate (exactly) in int64, so int32 sums cannot overflow.
   const dtype = isFloat(x.dtype) ? x.dtype : 'int64';
   const y = reduceRaw(ReduceOp.sum, x, axes, keepdim, dtype);
-  return record(y, 'sum', [x], (g) => [spreadBack(g, x.shape, axes)], []);
+  return record(y, 'sum', [x], (g) => [spreadBack(g, x.shape, axes)], [], { dims: axes, keepdim });
 }
 
 /** sum(x) of a float tensor over every element (a loss): one kernel call, a 0-d result. */
@@ -98,7 +103,11 @@ function sumAll(x: Tensor): Tensor {
   return record(new Tensor(out, [], x.dtype), 'sum', [x], (g) => [expand(g, x.shape)]);
 }
 
-/** Mean over `dims` (all when omitted); int inputs give float32. The mean of nothing is NaN. */
+/**
+ * Mean over `dims` (all when omitted); int inputs give float32. The mean of nothing is NaN.
+ *
+ * Example: `mean(tensor([[1, 2], [3, 4]]), 1)` → [1.5, 3.5]; `mean(tensor([1, 2]))` → 1.5 (0-d).
+ */
 export function mean(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   checkTensor('mean', x);
   if (isHalf(x.dtype)) return cast(mean(x.float(), dims, keepdim), x.dtype);
@@ -128,12 +137,20 @@ function extremeOverDims(op: 'amax' | 'amin', x: Tensor, dims: Dims, keepdim: bo
   });
 }
 
-/** Largest value over `dims` (all when omitted). Ties share the gradient evenly; NaN propagates. */
+/**
+ * Largest value over `dims` (all when omitted). Ties share the gradient evenly; NaN propagates.
+ *
+ * Example: `amax(tensor([[1, 5], [7, 2]]), 1)` → [5, 7].
+ */
 export function amax(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   return extremeOverDims('amax', x, dims, keepdim);
 }
 
-/** Smallest value over `dims` (all when omitted). Ties share the gradient evenly; NaN propagates. */
+/**
+ * Smallest value over `dims` (all when omitted). Ties share the gradient evenly; NaN propagates.
+ *
+ * Example: `amin(tensor([[1, 5], [7, 2]]), 0)` → [1, 2].
+ */
 export function amin(x: Tensor, dims?: Dims, keepdim = false): Tensor {
   return extremeOverDims('amin', x, dims, keepdim);
 }
@@ -159,6 +176,7 @@ function extremeAlongDim(op: 'max' | 'min', x: Tensor, dim: number, keepdim: boo
   getBackend().argReduce(op === 'max' ? ReduceOp.max : ReduceOp.min, x.data, values, indices, outer, n, inner);
   const shape = reducedShape(x.shape, axes, keepdim);
   const idx = new Tensor(indices, shape, 'int32');
+  reportOp(`${op}Indices`, [x], idx, { dim: d, keepdim }); // no gradient, but op tracing must see it
   const v = new Tensor(values, shape, x.dtype);
   record(v, op, [x], (g) => {
     const keepShape = reducedShape(x.shape, axes, true);
@@ -177,19 +195,31 @@ export function max(x: Tensor, dim: number, keepdim = false): ValuesIndices {
   return extremeAlongDim('max', x, dim, keepdim);
 }
 
-/** Smallest value along `dim` and its index (first on ties); the gradient goes to that index. */
+/**
+ * Smallest value along `dim` and its index (first on ties); the gradient goes to that index.
+ *
+ * Example: `min(tensor([[1, 5], [7, 2]]), 1)` → values [1, 2], indices [0, 1].
+ */
 export function min(x: Tensor, dim: number, keepdim = false): ValuesIndices {
   return extremeAlongDim('min', x, dim, keepdim);
 }
 
-/** Index of the largest value along `dim` (int32), or in the flattened tensor when dim is omitted. */
+/**
+ * Index of the largest value along `dim` (int32), or in the flattened tensor when dim is omitted.
+ *
+ * Example: `argmax(tensor([[1, 5], [7, 2]]), 1)` → [1, 0] (int32).
+ */
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
   checkTensor('argmax', x);
   if (dim === undefined) return flatArgExtreme('argmax', ReduceOp.max, x);
   return max(x, dim, keepdim).indices;
 }
 
-/** Index of the smallest value along `dim` (int32), or in the flattened tensor when dim is omitted. */
+/**
+ * Index of the smallest value along `dim` (int32), or in the flattened tensor when dim is omitted.
+ *
+ * Example: `argmin(tensor([[1, 5], [7, 2]]), 1)` → [0, 1] (int32).
+ */
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
   checkTensor('argmin', x);
   if (dim === undefined) return flatArgExtreme('argmin', ReduceOp.min, x);
@@ -202,7 +232,9 @@ function flatArgExtreme(op: 'argmax' | 'argmin', code: typeof ReduceOp.max | typ
   const values = allocate(x.dtype, 1);
   const indices = allocate('int32', 1);
   getBackend().argReduce(code, x.data, values, indices, 1, x.numel, 1);
-  return new Tensor(indices, [], 'int32');
+  const result = new Tensor(indices, [], 'int32');
+  reportOp(op, [x], result, {}); // no gradient, but op tracing must see it
+  return result;
 }
 
 /** Options of var and std. */
@@ -213,7 +245,11 @@ export interface VarOptions {
   keepdim?: boolean;
 }
 
-/** Variance over `dims` (all when omitted), Σ(x − mean)² / (count − correction). */
+/**
+ * Variance over `dims` (all when omitted), Σ(x − mean)² / (count − correction).
+ *
+ * Example: `variance(tensor([1, 2, 3, 4]))` → 1.6667; with `{ correction: 0 }` → 1.25.
+ */
 export function variance(x: Tensor, dims?: Dims, options: VarOptions = {}): Tensor {
   checkTensor('var', x);
   const axes = resolveDims(dims, x.ndim, 'var');
@@ -222,7 +258,11 @@ export function variance(x: Tensor, dims?: Dims, options: VarOptions = {}): Tens
   return div(sum(square(centered), axes, options.keepdim ?? false), Math.max(count - (options.correction ?? 1), 0));
 }
 
-/** Standard deviation over `dims`: √var. */
+/**
+ * Standard deviation over `dims`: √var.
+ *
+ * Example: `std(tensor([1, 2, 3, 4]))` → 1.2910.
+ */
 export function std(x: Tensor, dims?: Dims, options: VarOptions = {}): Tensor {
   return sqrt(variance(x, dims, options));
 }
@@ -244,6 +284,8 @@ export function logsumexp(x: Tensor, dims?: Dims, keepdim = false): Tensor {
 /**
  * Sums g down to `shape`, the shape of an operand that was broadcast to g's shape: the
  * gradient of broadcasting. Returns g itself when the shapes already match.
+ *
+ * Example: `sumTo(ones([2, 3]), [1, 3])` → [[2, 2, 2]].
  */
 export function sumTo(g: Tensor, shape: Shape): Tensor {
   if (sameShape(g.shape, shape)) return g;

@@ -10,6 +10,7 @@ import { getBackend } from '../backend/index.js';
 import { allocate, promoteTypes } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
+import type { OpAttributes } from '../autograd/op-trace.js';
 import {
   broadcastStrides,
   checkShape,
@@ -37,12 +38,13 @@ type ViewRule = (strides: readonly number[], offset: number) => Geometry;
 /**
  * The view of x that `rule` describes, sharing x's storage. Its backward writes the gradient
  * into a zero tensor of x's shape through the same rule applied to x's contiguous layout
- * (summing where `overlapping` views reach one element twice: unfold, asStrided).
+ * (summing where `overlapping` views reach one element twice: unfold, asStrided). attributes:
+ * what op tracing needs to redo the view (see record).
  */
-function viewBy(x: Tensor, name: string, rule: ViewRule, overlapping: boolean): Tensor {
+function viewBy(x: Tensor, name: string, rule: ViewRule, overlapping: boolean, attributes: OpAttributes = {}): Tensor {
   const geometry = rule(x.strides, x.storageOffset);
   const y = Tensor.fromStorage(x.storage, geometry.shape, geometry.strides, geometry.offset, x.dtype, x);
-  return record(y, name, [x], (g) => [scatterBy(g, x.shape, name, rule, overlapping)], []);
+  return record(y, name, [x], (g) => [scatterBy(g, x.shape, name, rule, overlapping)], [], attributes);
 }
 
 /** A zero tensor of `shape` with g written into the view `rule` makes of it (the backward of viewBy; differentiable). */
@@ -167,7 +169,11 @@ export function flatten(x: Tensor, startDim = 0, endDim = -1): Tensor {
   return reshape(x, [...x.shape.slice(0, s), merged, ...x.shape.slice(e + 1)]);
 }
 
-/** x with a size-1 dim inserted at `dim` (−1 appends); a view (the new dim's stride is PyTorch's). */
+/**
+ * x with a size-1 dim inserted at `dim` (−1 appends); a view (the new dim's stride is PyTorch's).
+ *
+ * Example: `unsqueeze(zeros([3]), 0)` has shape [1, 3]; `unsqueeze(zeros([3]), -1)` [3, 1].
+ */
 export function unsqueeze(x: Tensor, dim: number): Tensor {
   checkTensor('unsqueeze', x);
   const d = normalizeDim(dim, x.ndim + 1, 'unsqueeze');
@@ -176,7 +182,11 @@ export function unsqueeze(x: Tensor, dim: number): Tensor {
   return sizeOneView(x, 'unsqueeze', [...x.shape.slice(0, d), 1, ...x.shape.slice(d)], [...strides.slice(0, d), stride, ...strides.slice(d)]);
 }
 
-/** x without size-1 dims: all of them, or only `dim` (left alone when its size is not 1); a view. */
+/**
+ * x without size-1 dims: all of them, or only `dim` (left alone when its size is not 1); a view.
+ *
+ * Example: `squeeze(zeros([1, 3, 1]))` has shape [3]; `squeeze(zeros([1, 3, 1]), 0)` [3, 1].
+ */
 export function squeeze(x: Tensor, dim?: number): Tensor {
   checkTensor('squeeze', x);
   const d = dim === undefined ? -1 : normalizeDim(dim, x.ndim, 'squeeze');
@@ -209,10 +219,14 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   const y = Tensor.fromStorage(x.storage, order.map((d) => x.shape[d]), order.map((d) => strides[d]), x.storageOffset, x.dtype, x);
   const inverse = new Array<number>(order.length);
   order.forEach((d, i) => (inverse[d] = i));
-  return record(y, 'permute', [x], (g) => [permute(g, inverse)], []);
+  return record(y, 'permute', [x], (g) => [permute(g, inverse)], [], { perm: order });
 }
 
-/** x with dims d0 and d1 swapped (a view). */
+/**
+ * x with dims d0 and d1 swapped (a view).
+ *
+ * Example: `transpose(zeros([2, 3, 4]), 0, 2)` has shape [4, 3, 2].
+ */
 export function transpose(x: Tensor, d0: number, d1: number): Tensor {
   checkTensor('transpose', x);
   const dims = [...Array(x.ndim).keys()];
@@ -226,6 +240,8 @@ export function transpose(x: Tensor, d0: number, d1: number): Tensor {
  * x broadcast to `shape`, as a view with stride 0 along the broadcast dims (nothing is
  * copied). Sizes of −1 keep x's size; x's dims align with the trailing dims of `shape` and
  * must be 1 or equal.
+ *
+ * Example: `expand(tensor([[1], [2]]), [2, 3])` → [[1, 1, 1], [2, 2, 2]].
  */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor('expand', x);
@@ -278,10 +294,15 @@ export function slice(x: Tensor, dim: number, start = 0, end = Infinity, step = 
       offset: offset + (length > 0 ? from * strides[d] : 0),
     }),
     false,
+    { dim: d, start: from, end: to, step },
   );
 }
 
-/** `length` elements from `start` along `dim` (PyTorch's narrow; start must be in range), as a view. */
+/**
+ * `length` elements from `start` along `dim` (PyTorch's narrow; start must be in range), as a view.
+ *
+ * Example: `narrow(arange(6).reshape([2, 3]), 1, 1, 2)` → [[1, 2], [4, 5]].
+ */
 export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
   checkTensor('narrow', x);
   const d = normalizeDim(dim, x.ndim, 'narrow');
@@ -302,7 +323,7 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
   }
   const i = index < 0 ? index + size : index;
   const shape = x.shape.filter((_, k) => k !== d);
-  return viewBy(x, 'select', (strides, offset) => ({ shape, strides: strides.filter((_, k) => k !== d), offset: offset + i * strides[d] }), false);
+  return viewBy(x, 'select', (strides, offset) => ({ shape, strides: strides.filter((_, k) => k !== d), offset: offset + i * strides[d] }), false, { dim: d, index: i });
 }
 
 /**
@@ -431,7 +452,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     start += t.shape[d];
   }
   const y = new Tensor(out, outShape, dtype);
-  return record(y, 'cat', inputs, (g) => inputs.map((t, i) => (t.requiresGrad ? narrow(g, d, starts[i], t.shape[d]) : null)), []);
+  return record(y, 'cat', inputs, (g) => inputs.map((t, i) => (t.requiresGrad ? narrow(g, d, starts[i], t.shape[d]) : null)), [], { dim: d });
 }
 
 /** Joins same-shaped tensors along a new dim. Example: `stack([a, b])` of two (3,) gives (2, 3). */
@@ -448,6 +469,8 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
 /**
  * Splits x along `dim` into pieces of `sizeOrSections` elements (the last may be smaller),
  * or into pieces of the listed sizes, which must add up to the dim's size.
+ *
+ * Example: `split(arange(5), 2)` → [0, 1], [2, 3], [4]; `split(arange(5), [1, 4])` → [0], [1, 2, 3, 4].
  */
 export function split(x: Tensor, sizeOrSections: number | readonly number[], dim = 0): Tensor[] {
   checkTensor('split', x);
@@ -476,7 +499,11 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
   return pieces;
 }
 
-/** Splits x into `chunks` pieces of ⌈size/chunks⌉ along `dim` (fewer when it does not divide). */
+/**
+ * Splits x into `chunks` pieces of ⌈size/chunks⌉ along `dim` (fewer when it does not divide).
+ *
+ * Example: `chunk(arange(6), 3)` → [0, 1], [2, 3], [4, 5].
+ */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   checkTensor('chunk', x);
   if (!Number.isInteger(chunks) || chunks < 1) throw new RangeError(`chunk: chunks must be an integer ≥ 1, got ${chunks}`);
@@ -484,7 +511,11 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   return split(x, Math.max(1, Math.ceil(size / chunks)), dim);
 }
 
-/** A contiguous copy of x with its own storage (differentiable). */
+/**
+ * A contiguous copy of x with its own storage (differentiable).
+ *
+ * Example: `const y = clone(x); y.add_(1);` leaves x unchanged.
+ */
 export function clone(x: Tensor): Tensor {
   checkTensor('clone', x);
   let data = x.data;

@@ -22,7 +22,7 @@ function softmaxOp(op: 'softmax' | 'logSoftmax', x: Tensor, dim: number): Tensor
     const gx = allocateOutput(g.dtype, g.numel) as FloatArray;
     if (gx.length > 0) getBackend().softmaxBackward(out, g.data as FloatArray, gx, outer, n, inner, log);
     return [new Tensor(gx, input.shape, g.dtype)];
-  }, [y]);
+  }, [y], { dim: d });
 }
 
 /**
@@ -34,7 +34,11 @@ export function softmax(x: Tensor, dim: number): Tensor {
   return softmaxOp('softmax', x, dim);
 }
 
-/** log(softmax(x)) along `dim`, computed stably as x − logsumexp(x). */
+/**
+ * log(softmax(x)) along `dim`, computed stably as x − logsumexp(x).
+ *
+ * Example: `logSoftmax(tensor([[0, 0]]), 1)` → [[-0.6931, -0.6931]].
+ */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
   return softmaxOp('logSoftmax', x, dim);
 }
