@@ -35,4 +35,5 @@ export type { Scheduler, SchedulerInterval } from './scheduling.js';
 export { saveCheckpoint, loadCheckpoint, CHECKPOINT_METADATA_KEY, type CheckpointTargets, type TrainingState } from './checkpoint.js';
 export { LineProgress, BarProgress, type ProgressMode, type ProgressStream } from './progress/index.js';
 export * from './callbacks/index.js';
+export { report, ReportCallback, type ReportOptions, type ReportResult, type ReportTestSet } from './report/report.js';
 export { truncatedBptt, detachState, type TbpttOptions, type TbpttResult, type SegmentResult } from './tbptt.js';
