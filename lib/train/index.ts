@@ -21,6 +21,7 @@
  */
 export { fit } from './fit.js';
 export type { FitOptions } from './fit-options.js';
+export type { AdversarialTraining } from './adversarial.js';
 export { fitAsync, type FitAsyncOptions, type AbortCheckpoint } from './fit-async.js';
 export { Trainer, TrainerError, type TrainerOptions, type TrainerEvent, type TrainerResult, type TrainerState } from './trainer.js';
 export { evaluate, type EvaluateOptions } from './evaluate.js';
