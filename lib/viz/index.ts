@@ -25,3 +25,4 @@ export { invertFeatures, type InvertFeaturesOptions } from './inversion.js';
 export { pca, type PcaOptions, type PcaResult } from './embedding/pca.js';
 export { tsne, type TsneOptions, type TsneResult } from './embedding/tsne.js';
 export { scatterSvg, scatterPlot, type ScatterOptions } from './embedding/scatter.js';
+export { topActivations, type TopActivation, type TopActivationsOptions } from './top-activations.js';
