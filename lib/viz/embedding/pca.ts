@@ -70,7 +70,7 @@ function normaliseSigns(vectors: Float64Array, d: number): void {
  *
  * Example:
  * ```ts
- * const codes = viz.activations(net, x, ['9'])['9']; // (N, 84) LeNet codes
+ * const codes = viz.activations(net, x, ['10']).activations.get('10')!; // (N, 84) LeNet codes
  * const { projected, explainedVarianceRatio } = viz.pca(codes, { components: 2 });
  * viz.scatterPlot('out/pca', projected, { labels: y }); // out/pca.svg + out/pca.png
  * ```

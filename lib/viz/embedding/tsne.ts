@@ -227,7 +227,7 @@ function optimise(objective: Objective, y: Float64Array, p: Plan, klHistory: { i
  *
  * Example:
  * ```ts
- * const codes = viz.activations(net.eval(), x, ['9'])['9'];     // (N, 84)
+ * const codes = viz.activations(net.eval(), x, ['10']).activations.get('10')!; // (N, 84)
  * const { embedding, kl } = viz.tsne(codes, { perplexity: 30 });
  * viz.scatterPlot('out/tsne', embedding, { labels: y, classNames });
  * ```
