@@ -56,6 +56,10 @@ Options:
   --diagnose          run the before-training checks (gradient check, initial loss, overfit) first
   --explain N         write Grad-CAM, guided backprop and occlusion PNGs of the first N test
                       images to <out-dir>/explain (default 0)
+  --adversarial EPS   adversarial training: learn from PGD-7 examples within an L∞ ball of
+                      EPS (in pixel units, 0 to 1) around each training image
+  --robustness EPS    after training, print the test accuracy under FGSM and PGD-10 attacks
+                      of L∞ size EPS (pixel units)
   --seed N            seed of every random choice (default 0)
   -h, --help          show this help
 `;
@@ -78,6 +82,8 @@ interface Options {
   resume: boolean;
   diagnose: boolean;
   explain: number;
+  adversarial: number | undefined;
+  robustness: number | undefined;
   seed: number;
 }
 
@@ -103,6 +109,8 @@ function parseOptions(argv: string[]): Options | null {
       resume: { type: 'boolean', default: false },
       diagnose: { type: 'boolean', default: false },
       explain: { type: 'string', default: '0' },
+      adversarial: { type: 'string' },
+      robustness: { type: 'string' },
       seed: { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -126,6 +134,8 @@ function parseOptions(argv: string[]): Options | null {
     resume: values.resume,
     diagnose: values.diagnose,
     explain: integer('--explain', values.explain, 0),
+    adversarial: values.adversarial === undefined ? undefined : fraction('--adversarial', values.adversarial),
+    robustness: values.robustness === undefined ? undefined : fraction('--robustness', values.robustness),
     seed: integer('--seed', values.seed, 0),
   };
 }
@@ -241,6 +251,27 @@ function printTestResults(model: nn.Module, test: data.TensorDataset, outDir: st
   return accuracy;
 }
 
+/** An L∞ attack budget of eps pixel units, in the normalised inputs' units, with their valid range. */
+function budget(splits: Splits, eps: number): { eps: number; clamp: [number, number] } {
+  const { mean, std } = splits.pixels;
+  return { eps: eps / std, clamp: [(0 - mean) / std, (1 - mean) / std] };
+}
+
+/** PGD-7 adversarial training at eps (pixel units). */
+function adversarialTraining(splits: Splits, eps: number): train.AdversarialTraining {
+  return { attack: (m, x, y) => viz.pgd(m, x, y, { ...budget(splits, eps), steps: 7 }) };
+}
+
+/** Prints the test accuracy under FGSM and PGD-10 at eps (pixel units). */
+function printRobustness(model: nn.Module, splits: Splits, eps: number): void {
+  model.eval();
+  const [x, y] = splits.test.tensors;
+  const batches = [...Array(Math.ceil(x.shape[0] / 500)).keys()].map((b) => [x.narrow(0, 500 * b, Math.min(500, x.shape[0] - 500 * b)), y.narrow(0, 500 * b, Math.min(500, x.shape[0] - 500 * b))]);
+  const fgsm = viz.robustAccuracy(model, batches, (m, xb, yb) => viz.fgsm(m, xb, yb, budget(splits, eps)));
+  const pgd = viz.robustAccuracy(model, batches, (m, xb, yb) => viz.pgd(m, xb, yb, { ...budget(splits, eps), steps: 10, generator: new Generator(0) }));
+  console.log(`\nunder attack at L∞ ε = ${eps} (pixel units): FGSM accuracy ${(100 * fgsm.robust).toFixed(2)}%, PGD-10 accuracy ${(100 * pgd.robust).toFixed(2)}% (clean ${(100 * fgsm.clean).toFixed(2)}%)`);
+}
+
 /** Normalised images back to pixels in [0, 1], for pictures. */
 const pixelsOf = (splits: Splits) => (x: Tensor): Tensor => x.mul(splits.pixels.std).add(splits.pixels.mean);
 
@@ -345,6 +376,7 @@ function main(argv: string[]): void {
     epochs: options.epochs,
     metrics: { accuracy: train.accuracy },
     resumeFrom,
+    adversarial: options.adversarial === undefined ? undefined : adversarialTraining(splits, options.adversarial),
     callbacks: [
       stopper,
       new train.ModelCheckpoint({ path: checkpointPath, generators: { shuffle } }),
@@ -357,6 +389,7 @@ function main(argv: string[]): void {
   }
 
   const accuracy = printTestResults(model, splits.test, options.outDir);
+  if (options.robustness !== undefined) printRobustness(model, splits, options.robustness);
   const written = writeReport(model, history, splits, options.outDir, accuracy);
   if (options.explain > 0) written.push(...explain(model, splits, options.explain, join(options.outDir, 'explain')));
   io.saveStateDict(join(options.outDir, 'lenet5.safetensors'), model);

@@ -62,6 +62,18 @@ describe('examples/fashion-mnist (npm start)', () => {
     expect(result.stdout).toMatch(/restored the weights of epoch \d+, the best val_loss \([\d.]+\)/);
   });
 
+  it('trains adversarially with --adversarial and reports accuracy under attack with --robustness', () => {
+    const result = run('fashion-mnist', [...quick.slice(0, -4), '--limit', '600', '--epochs', '1', '--adversarial', '0.1', '--robustness', '0.1', '--out-dir', join(outDir, 'adv')]);
+    expect(result.status, result.stderr).toBe(0);
+    const m = /under attack at L∞ ε = 0.1 \(pixel units\): FGSM accuracy ([\d.]+)%, PGD-10 accuracy ([\d.]+)% \(clean ([\d.]+)%\)/.exec(result.stdout);
+    expect(m, result.stdout).not.toBeNull();
+    const [fgsm, pgd, clean] = m!.slice(1).map(Number);
+    expect(pgd).toBeLessThanOrEqual(fgsm + 1); // PGD is the stronger attack (1 point of slack for its random start)
+    expect(fgsm).toBeLessThanOrEqual(clean);
+    expect(clean).toBe(Number(/test accuracy ([\d.]+)%/.exec(result.stdout)?.[1]));
+    expect(run('fashion-mnist', ['--adversarial', '2']).stderr).toContain("--adversarial must be a number between 0 and 1, got '2'");
+  });
+
   it('names the reference backend as single-threaded in its header', () => {
     const header = run('fashion-mnist', [...quick.slice(0, -4), '--limit', '200', '--epochs', '1', '--backend', 'reference', '--out-dir', join(outDir, 'ref')]);
     expect(header.status, header.stderr).toBe(0);

@@ -13,6 +13,7 @@ import { chromiumUnavailable, openPage, type OpenPage } from './browser.js';
 
 const CLASSES = ['top-left', 'centre', 'bottom-right'];
 const EPOCHS = 3;
+const unavailable = await chromiumUnavailable();
 const SECTIONS = ['overview', 'learning-curves', 'confusion-matrix', 'per-class', 'model-summary', 'filters', 'explanations', 'misclassified'];
 
 /** n images (n, 1, 12, 12): a bright 4×4 block at the class's place, plus noise; labels cycle. */
@@ -100,12 +101,9 @@ describe('train.report', () => {
     expect(() => new train.ReportCallback({ path: '', test: { inputs: set.images, targets: labels } })).toThrow(/ReportCallback: path must be a non-empty string/);
   });
 
-  describe('in headless Chromium', async () => {
-    const unavailable = await chromiumUnavailable();
-    if (unavailable !== null) {
-      it.skip(`skipped: ${unavailable}`, () => {});
-      return;
-    }
+  if (unavailable !== null) it.skip(`in headless Chromium: skipped (${unavailable})`, () => {});
+
+  describe.skipIf(unavailable !== null)('in headless Chromium', () => {
     let opened: OpenPage;
     beforeAll(async () => {
       opened = await openPage(run.result.path);
