@@ -205,6 +205,9 @@ describe('viz.scatterSvg / scatterPlot', () => {
     const png = k.data.readPng(paths.png);
     expect(png.shape[1]).toBeGreaterThan(500);
     expect(() => viz.scatterSvg(points, { labels: [0, 1] })).toThrow(/scatterSvg: labels must be 4 class indices/);
+    const thumbs = viz.scatterSvg(tensor([[0, 0], [0.001, 0], [3, 1]]), { thumbnails: k.rand([3, 1, 8, 8]), thumbnailSize: 20 });
+    expect(thumbs.match(/<image [^>]*href="data:image\/png;base64,/g)).toHaveLength(2); // the second point's cell is taken
+    expect(k.data.readPng(viz.scatterPlot(join(dir, 'thumbs'), tensor([[0, 0], [3, 1]]), { thumbnails: k.rand([2, 3, 8, 8]) }).png).shape[0]).toBeGreaterThanOrEqual(3);
     expect(() => viz.scatterSvg(tensor([1, 2]))).toThrow(/scatterSvg: expects float points \(N, 2\)/);
   });
 });

@@ -7,11 +7,11 @@ import { describe, expect, it } from 'vitest';
 import * as k from '../lib/index.js';
 import { nn, viz, type Tensor } from '../lib/index.js';
 
-/** 10 images (1, 6, 6) of small noise in [0, 0.5), image i with one bright pixel 2 + i at row/column (i % 4) + 1. */
+/** 10 images (1, 6, 6) of small noise in [0, 0.5), image i with one bright pixel 2 + 3i at row/column (i % 4) + 1. */
 function images(): Tensor {
   const g = new k.Generator(4);
   const x = Float64Array.from({ length: 10 * 36 }, () => 0.5 * g.uniform());
-  for (let i = 0; i < 10; i++) x[i * 36 + ((i % 4) + 1) * 6 + (i % 4) + 1] = 2 + i;
+  for (let i = 0; i < 10; i++) x[i * 36 + ((i % 4) + 1) * 6 + (i % 4) + 1] = 2 + 3 * i;
   return k.tensor(x, { dtype: 'float64' }).reshape([10, 1, 6, 6]);
 }
 
@@ -35,11 +35,11 @@ for (const backend of ['reference', 'native'] as k.BackendName[]) {
         expect(top.map((t) => t.index)).toEqual([9, 8, 7]);
         top.forEach((t) => {
           const at = (t.index % 4) + 1;
-          expect(t.value).toBeCloseTo(2 + t.index, 12);
+          expect(t.value).toBeCloseTo(2 + 3 * t.index, 12);
           expect(t.position).toEqual([at - 1, at - 1]);
           expect(t.box).toEqual([at, at, 1, 1]);
           expect(t.patch.shape).toEqual([1, 1, 1]);
-          expect(t.patch.item()).toBeCloseTo(2 + t.index, 12);
+          expect(t.patch.item()).toBeCloseTo(2 + 3 * t.index, 12);
         });
       }));
 

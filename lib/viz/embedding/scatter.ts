@@ -1,5 +1,6 @@
 /** 2-d embeddings (t-SNE, PCA) drawn as a scatter plot coloured by class, as SVG and PNG. */
 import { writePlot } from '../../plot/render.js';
+import { encodePng } from '../../data/png.js';
 import { PALETTE } from '../../plot/line-chart.js';
 import { escapeXml, svgDocument } from '../../plot/svg.js';
 import { formatShape } from '../../shape.js';
@@ -18,6 +19,13 @@ export interface ScatterOptions {
   size?: number;
   /** Point radius in pixels. Default 2.5. */
   radius?: number;
+  /**
+   * Images (N, 1 or 3, H, W) in [0, 1], one per point: drawn as a thumbnail map instead of dots
+   * (one thumbnail per free cell of a grid of thumbnailSize, earlier points first).
+   */
+  thumbnails?: Tensor;
+  /** Thumbnail side in pixels. Default 24. */
+  thumbnailSize?: number;
 }
 
 /** The points as [x, y] pairs, checked. */
@@ -43,7 +51,7 @@ function labelsOf(labels: ScatterOptions['labels'], n: number): number[] | null 
  * A scatter plot of 2-d points as an SVG document: equal scales on both axes (distances read
  * true), one colour per class (kiln.plot's palette) and a legend of the classes.
  *
- * Args: points (N, 2), options (labels, classNames, title, size, radius).
+ * Args: points (N, 2), options (labels, classNames, title, size, radius, thumbnails, thumbnailSize).
  *
  * Example: `const svg = viz.scatterSvg(viz.tsne(codes).embedding, { labels: y, classNames });`
  */
@@ -69,7 +77,11 @@ export function scatterSvg(points: Tensor, options: ScatterOptions = {}): string
   const colour = (i: number): string => (labels === null ? PALETTE[0] : PALETTE[labels[i] % PALETTE.length]);
   const parts = [`<rect x="${left}" y="${top}" width="${size}" height="${size}" fill="none" stroke="#999"/>`];
   if (options.title) parts.push(`<text x="${left + size / 2}" y="26" font-size="16" font-weight="bold" text-anchor="middle">${escapeXml(options.title)}</text>`);
-  for (let i = 0; i < n; i++) parts.push(`<circle cx="${px(i)}" cy="${py(i)}" r="${radius}" fill="${colour(i)}" fill-opacity="0.75"/>`);
+  if (options.thumbnails === undefined) {
+    for (let i = 0; i < n; i++) parts.push(`<circle cx="${px(i)}" cy="${py(i)}" r="${radius}" fill="${colour(i)}" fill-opacity="0.75"/>`);
+  } else {
+    parts.push(...thumbnailMap(options.thumbnails, n, options.thumbnailSize ?? 24, (i) => [Number(px(i)), Number(py(i))], colour));
+  }
   names.forEach((name, k) => {
     const y = top + 10 + 18 * k;
     parts.push(`<circle cx="${left + size + 20}" cy="${y}" r="5" fill="${PALETTE[k % PALETTE.length]}"/>`);
@@ -86,4 +98,25 @@ export function scatterSvg(points: Tensor, options: ScatterOptions = {}): string
  */
 export function scatterPlot(basePath: string, points: Tensor, options: ScatterOptions = {}): { svg: string; png: string } {
   return writePlot(basePath, scatterSvg(points, options));
+}
+
+/** One thumbnail per free cell of a grid of `size` px, framed in its point's class colour, as SVG <image> elements. */
+function thumbnailMap(images: Tensor, n: number, size: number, at: (i: number) => [number, number], colour: (i: number) => string): string[] {
+  if (!(images instanceof Tensor) || images.ndim !== 4 || images.shape[0] !== n || (images.shape[1] !== 1 && images.shape[1] !== 3)) {
+    throw new VizError(`scatterSvg: thumbnails must be images (${n}, 1 or 3, H, W), one per point, got ${images instanceof Tensor ? `shape ${formatShape(images.shape)}` : typeof images}`);
+  }
+  if (!Number.isInteger(size) || size < 4) throw new VizError(`scatterSvg: thumbnailSize must be an integer ≥ 4, got ${size}`);
+  const taken = new Set<string>();
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const [x, y] = at(i);
+    const cell = `${Math.floor(x / size)},${Math.floor(y / size)}`;
+    if (taken.has(cell)) continue;
+    taken.add(cell);
+    const png = encodePng(images.select(0, i).detach().float().contiguous()).toString('base64');
+    const [left, top] = [(x - size / 2).toFixed(1), (y - size / 2).toFixed(1)];
+    out.push(`<image x="${left}" y="${top}" width="${size}" height="${size}" href="data:image/png;base64,${png}" style="image-rendering:pixelated"/>`);
+    out.push(`<rect x="${left}" y="${top}" width="${size}" height="${size}" fill="none" stroke="${colour(i)}"/>`);
+  }
+  return out;
 }
