@@ -20,7 +20,7 @@ export function codeMatrix(codes: Tensor, op: string, minRows: number): CodeMatr
   const rows = codes.shape[0];
   const cols = codes.numel / Math.max(rows, 1);
   if (rows < minRows || cols < 1) throw new VizError(`${op}: needs at least ${minRows} codes with at least one value each, got shape ${formatShape(codes.shape)}`);
-  const values = Float64Array.from(codes.detach().contiguous().data as ArrayLike<number>);
+  const values = Float64Array.from(codes.detach().double().contiguous().data as Float64Array);
   const bad = values.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) throw new VizError(`${op}: code ${Math.floor(bad / cols)} has a non-finite value (${values[bad]}) at position ${bad % cols}`);
   return { rows, cols, values };

@@ -112,36 +112,44 @@ export class QuadTree {
    * angle (side / distance) below theta counts as one point of its mass at its centre of mass.
    */
   repulsion(x: number, y: number, theta: number, out: Repulsion): void {
-    let [fx, fy, z] = [0, 0, 0];
+    const { count, sumX, sumY, child, half } = this; // locals: the loop below is the hot spot of Barnes-Hut t-SNE
     const theta2 = theta * theta;
+    let stack = this.stack;
+    let fx = 0;
+    let fy = 0;
+    let z = 0;
     let top = 0;
-    this.stack[top++] = 0;
+    stack[top++] = 0;
     while (top > 0) {
-      const node = this.stack[--top];
-      const c = this.count[node];
+      const node = stack[--top];
+      const c = count[node];
       if (c === 0) continue;
-      const dx = x - this.sumX[node] / c;
-      const dy = y - this.sumY[node] / c;
+      const dx = x - sumX[node] / c;
+      const dy = y - sumY[node] / c;
       const d2 = dx * dx + dy * dy;
-      const leaf = this.child[node] < 0;
-      const side = 2 * this.half[node];
-      if (leaf || side * side < theta2 * d2) {
-        if (leaf && d2 === 0) {
+      const first = child[node];
+      const side = 2 * half[node];
+      if (first < 0 || side * side < theta2 * d2) {
+        if (first < 0 && d2 === 0) {
           z += c - 1; // the point itself and its exact duplicates: weight 1, no force
           continue;
         }
         const w = 1 / (1 + d2);
-        z += c * w;
-        fx += c * w * w * dx;
-        fy += c * w * w * dy;
+        const cw = c * w;
+        z += cw;
+        fx += cw * w * dx;
+        fy += cw * w * dy;
         continue;
       }
-      if (top + 4 > this.stack.length) {
-        const bigger = new Int32Array(this.stack.length * 2);
-        bigger.set(this.stack);
-        this.stack = bigger;
+      if (top + 4 > stack.length) {
+        const bigger = new Int32Array(stack.length * 2);
+        bigger.set(stack);
+        stack = this.stack = bigger;
       }
-      for (let q = 0; q < 4; q++) this.stack[top++] = this.child[node] + q;
+      stack[top++] = first;
+      stack[top++] = first + 1;
+      stack[top++] = first + 2;
+      stack[top++] = first + 3;
     }
     out.fx = fx;
     out.fy = fy;

@@ -86,6 +86,16 @@ function exactObjective(p: Float64Array, n: number, dims: number): Objective {
   };
 }
 
+/** Row i's share of KL(P‖Q) over its neighbour pairs, q_ij = w_ij / z. */
+function attractionKl(p: SparseAffinities, y: Float64Array, i: number, z: number): number {
+  let kl = 0;
+  for (let e = p.indptr[i]; e < p.indptr[i + 1]; e++) {
+    const j = p.indices[e];
+    kl += klTerm(p.values[e], 1 / (1 + (y[2 * i] - y[2 * j]) ** 2 + (y[2 * i + 1] - y[2 * j + 1]) ** 2) / z);
+  }
+  return kl;
+}
+
 /** Barnes-Hut gradient 4 (Σ_j e·p_ij w_ij (y_i − y_j) − Σ_j w_ij² (y_i − y_j) / Z) on 2-d embeddings. */
 function barnesHutObjective(p: SparseAffinities, n: number, theta: number): Objective {
   const tree = new QuadTree();
@@ -101,17 +111,20 @@ function barnesHutObjective(p: SparseAffinities, n: number, theta: number): Obje
       z += force.z;
     }
     let kl = 0;
+    const { indptr, indices, values } = p;
     for (let i = 0; i < n; i++) {
-      let [ax, ay] = [0, 0];
-      for (let e = p.indptr[i]; e < p.indptr[i + 1]; e++) {
-        const j = p.indices[e];
-        const dx = y[2 * i] - y[2 * j];
-        const dy = y[2 * i + 1] - y[2 * j + 1];
-        const w = 1 / (1 + dx * dx + dy * dy);
-        ax += p.values[e] * w * dx;
-        ay += p.values[e] * w * dy;
-        if (withKl) kl += klTerm(p.values[e], w / z);
+      const [yx, yy] = [y[2 * i], y[2 * i + 1]];
+      let ax = 0;
+      let ay = 0;
+      for (let e = indptr[i], end = indptr[i + 1]; e < end; e++) {
+        const j = indices[e];
+        const dx = yx - y[2 * j];
+        const dy = yy - y[2 * j + 1];
+        const pw = values[e] / (1 + dx * dx + dy * dy);
+        ax += pw * dx;
+        ay += pw * dy;
       }
+      if (withKl) kl += attractionKl(p, y, i, z);
       grad[2 * i] = 4 * (exaggeration * ax - repulsion[2 * i] / z);
       grad[2 * i + 1] = 4 * (exaggeration * ay - repulsion[2 * i + 1] / z);
     }
