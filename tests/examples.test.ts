@@ -44,7 +44,7 @@ describe('examples/fashion-mnist (npm start)', () => {
     for (const i of [0, 1]) {
       for (const method of ['gradcam', 'guided-backprop', 'occlusion']) expect(pictures.some((f) => new RegExp(`^${i}-[a-z-]+-${method}\\.png$`).test(f)), `${i} ${method}`).toBe(true);
     }
-  });
+  }, 180_000); // two epochs, then the report and --explain
 
   it('resumes from its checkpoint and trains only the remaining epochs', () => {
     const result = run('fashion-mnist', [...quick.slice(0, -4), '--epochs', '3', '--out-dir', outDir, '--resume']);
@@ -63,23 +63,23 @@ describe('examples/fashion-mnist (npm start)', () => {
   });
 
   it('trains adversarially with --adversarial and reports accuracy under attack with --robustness', () => {
-    const result = run('fashion-mnist', [...quick.slice(0, -4), '--limit', '600', '--epochs', '1', '--adversarial', '0.1', '--robustness', '0.1', '--out-dir', join(outDir, 'adv')]);
+    const result = run('fashion-mnist', [...quick.slice(0, -4), '--limit', '300', '--epochs', '1', '--adversarial', '0.1', '--robustness', '0.1', '--out-dir', join(outDir, 'adv')]);
     expect(result.status, result.stderr).toBe(0);
-    const m = /under attack at L∞ ε = 0.1 \(pixel units\): FGSM accuracy ([\d.]+)%, PGD-10 accuracy ([\d.]+)% \(clean ([\d.]+)%\)/.exec(result.stdout);
+    const m = /on the first 1000 test images under attack at L∞ ε = 0.1 \(pixel units\): FGSM accuracy ([\d.]+)%, PGD-10 accuracy ([\d.]+)% \(clean ([\d.]+)%\)/.exec(result.stdout);
     expect(m, result.stdout).not.toBeNull();
     const [fgsm, pgd, clean] = m!.slice(1).map(Number);
     expect(pgd).toBeLessThanOrEqual(fgsm + 1); // PGD is the stronger attack (1 point of slack for its random start)
     expect(fgsm).toBeLessThanOrEqual(clean);
-    expect(clean).toBe(Number(/test accuracy ([\d.]+)%/.exec(result.stdout)?.[1]));
+    expect(clean).toBeGreaterThan(20); // one epoch on 300 images, well above chance (10%)
     expect(run('fashion-mnist', ['--adversarial', '2']).stderr).toContain("--adversarial must be a number between 0 and 1, got '2'");
-  });
+  }, 300_000); // PGD-7 training and PGD-10 evaluation: ~20 passes over the data
 
   it('names the reference backend as single-threaded in its header', () => {
     const header = run('fashion-mnist', [...quick.slice(0, -4), '--limit', '200', '--epochs', '1', '--backend', 'reference', '--out-dir', join(outDir, 'ref')]);
     expect(header.status, header.stderr).toBe(0);
     expect(header.stdout).toContain('reference backend (single-threaded TypeScript)');
     expect(header.stdout).not.toMatch(/reference backend, \d+ threads/);
-  });
+  }, 180_000); // the report's gallery runs on the reference backend too
 
   it('prints its flags with --help and rejects a bad flag value with a message naming it', () => {
     const help = run('fashion-mnist', ['--help']);

@@ -54,6 +54,8 @@ export interface ReportOptions {
   misclassified?: number;
   /** Test samples per forward pass. Default 500. */
   batchSize?: number;
+  /** The model's (N, K) outputs on test.inputs, when already computed (the report then runs no forward pass over the test set). */
+  scores?: Tensor;
 }
 
 /** The figures a report shows (the page carries the same numbers in its JSON block, id "report-data"). */
@@ -122,15 +124,24 @@ function checkInputs(options: ReportOptions): void {
   }
 }
 
-/** Predicted class and its probability for every row of (N, K) probabilities. */
-function argmaxRows(probs: Tensor): { predicted: number[]; confidence: number[] } {
-  const [n, k] = probs.shape;
+/** Given scores as probabilities, checked to have one row per test input. */
+function checkedScores(scores: Tensor, inputs: Tensor): Tensor {
+  if (!(scores instanceof Tensor) || scores.ndim !== 2 || scores.shape[0] !== inputs.shape[0]) {
+    throw new TrainingError(`report: scores must be the model's (N, K) outputs for the ${inputs.shape[0]} test inputs, got ${scores instanceof Tensor ? `shape ${formatShape(scores.shape)}` : typeof scores}`);
+  }
+  return scores.detach().float().softmax(1);
+}
+
+/** For every row: the class with the highest score and its probability. */
+function argmaxRows(scores: Tensor, probs: Tensor): { predicted: number[]; confidence: number[] } {
+  const [n, k] = scores.shape;
+  const s = scores.detach().contiguous().data;
   const p = probs.contiguous().data;
   const predicted: number[] = [];
   const confidence: number[] = [];
   for (let i = 0; i < n; i++) {
     let best = 0;
-    for (let j = 1; j < k; j++) if (p[i * k + j] > p[i * k + best]) best = j;
+    for (let j = 1; j < k; j++) if (s[i * k + j] > s[i * k + best]) best = j;
     predicted.push(best);
     confidence.push(Number(p[i * k + best]));
   }
@@ -219,7 +230,7 @@ function pictureSections(options: ReportOptions, p: Plan, predicted: number[], c
  *
  * Args: options.path, model, test { inputs, targets }, history (fit's return value),
  * classNames, title, display (inputs → pictures in [0, 1]), filterLayer, camLayer, gallery,
- * misclassified, batchSize.
+ * misclassified, batchSize, scores (outputs already computed on test.inputs).
  * Shape: test.inputs (N, C, H, W) for the picture sections (other shapes get a note instead).
  *
  * Example:
@@ -231,12 +242,12 @@ function pictureSections(options: ReportOptions, p: Plan, predicted: number[], c
  */
 export function report(options: ReportOptions): ReportResult {
   checkInputs(options);
-  const probs = probabilities(options.model, options.test.inputs, options.batchSize ?? 500);
+  const probs = options.scores === undefined ? probabilities(options.model, options.test.inputs, options.batchSize ?? 500) : checkedScores(options.scores, options.test.inputs);
   if (probs.ndim !== 2 || probs.shape[0] !== options.test.inputs.shape[0]) {
     throw new TrainingError(`report: the model must return (N, classes) scores, got shape ${formatShape(probs.shape)} for ${options.test.inputs.shape[0]} inputs`);
   }
   const p = plan(options, probs.shape[1]);
-  const { predicted, confidence } = argmaxRows(probs);
+  const { predicted, confidence } = argmaxRows(options.scores ?? probs, probs); // classes from the raw scores when given, as their argmax picks them
   const result = figures(options.path, predicted, p.targets, p.classNames.length, options.history);
   const title = options.title ?? 'Training report';
   const summary = options.model.summary(p.inputs.narrow(0, 0, 1));
