@@ -70,7 +70,6 @@ describe('examples/fashion-mnist (npm start)', () => {
     const [fgsm, pgd, clean] = m!.slice(1).map(Number);
     expect(pgd).toBeLessThanOrEqual(fgsm + 1); // PGD is the stronger attack (1 point of slack for its random start)
     expect(fgsm).toBeLessThanOrEqual(clean);
-    expect(clean).toBeGreaterThan(20); // one epoch on 300 images, well above chance (10%)
     expect(run('fashion-mnist', ['--adversarial', '2']).stderr).toContain("--adversarial must be a number between 0 and 1, got '2'");
   }, 300_000); // PGD-7 training and PGD-10 evaluation: ~20 passes over the data
 
