@@ -28,6 +28,9 @@ export interface BenchRow {
   requests_per_s?: number;
   /** Requests of a load test that failed (errors, timeouts, non-2xx answers). */
   failed_requests?: number;
+  /** An embedding's final KL divergence and the iterations run (suite viz, t-SNE). */
+  kl_divergence?: number;
+  iterations?: number;
   /** Why a row has no figure (an anchor that is not installed). */
   skipped?: string;
 }
@@ -134,7 +137,7 @@ function isAnchor(impl: string): boolean {
  * at any thread count (the anchors' best setting, which the speed targets compare against).
  */
 export function printTable(rows: BenchRow[]): void {
-  const header = ['case', 'impl', 'threads', 'median', 'vs anchor at its best', 'load test'];
+  const header = ['case', 'impl', 'threads', 'median', 'vs anchor at its best', 'other figures'];
   const lines = rows.map((r) => {
     const anchors = rows.filter((a) => a.case === r.case && isAnchor(a.impl) && a.median_ms !== null);
     const best = anchors.reduce<number | null>((m, a) => (m === null || a.median_ms! < m ? a.median_ms : m), null);
@@ -149,13 +152,14 @@ export function printTable(rows: BenchRow[]): void {
   for (const l of lines) console.log(format(l));
 }
 
-/** p99, requests/s, training samples/s and failures of a load-test row (suite serve), else ''. */
+/** p99, requests/s, training samples/s and failures of a load-test row (suite serve), or an embedding's KL; else ''. */
 function loadFigures(r: BenchRow): string {
   const parts = [
     r.p99_ms === undefined ? '' : `p99 ${formatMs(r.p99_ms)}`,
     r.requests_per_s === undefined ? '' : `${r.requests_per_s.toFixed(0)} req/s`,
     r.samples_per_s === undefined || r.p99_ms === undefined ? '' : `training ${r.samples_per_s.toFixed(0)} samples/s`,
     r.failed_requests === undefined ? '' : `${r.failed_requests} failed`,
+    r.kl_divergence === undefined ? '' : `KL ${r.kl_divergence.toFixed(4)} after ${r.iterations} iterations`,
   ];
   return parts.filter((p) => p !== '').join(', ');
 }

@@ -2,10 +2,14 @@
  * Suite `viz`: Grad-CAM (at the second conv) plus guided backprop for LeNet-5 on 28×28 inputs
  * (the zoo's ResNet-18 has not landed), batch 1 and 16, kiln-native against PyTorch 1.13 doing
  * the same with hooks (bench/anchors/torch_viz.py), at 1 and 2 threads. Target (issue 15):
- * kiln ≥ 1.5× PyTorch. All rows are the median of three alternating passes.
+ * kiln ≥ 1.5× PyTorch. All rows are the median of three alternating passes. Then the t-SNE
+ * case (bench/tsne.ts) against scikit-learn, whose rows carry the KL divergence.
+ * KILN_BENCH_CASES narrows a run to the cases whose names contain one of its comma-separated
+ * words (case-insensitive), e.g. `KILN_BENCH_CASES=t-sne npm run bench -- viz`.
  */
 import { getNumThreads, models, manualSeed, randn, setNumThreads, tidy, viz, withBackend } from '../lib/index.js';
 import { medianOverPasses, runPythonAnchor, timeIt, type BenchRow } from './harness.js';
+import { TSNE_CASE, tsneRows } from './tsne.js';
 
 const SUITE = 'viz';
 const THREADS = [1, 2];
@@ -41,7 +45,17 @@ function anchorRows(): BenchRow[] {
   );
 }
 
-/** Runs the suite: three alternating passes of kiln (native) and PyTorch, 1 and 2 threads. */
+/** True when the case is selected by KILN_BENCH_CASES (or no selection is made). */
+function wanted(name: string): boolean {
+  const words = (process.env.KILN_BENCH_CASES ?? '').split(',').map((w) => w.trim().toLowerCase()).filter((w) => w !== '');
+  return words.length === 0 || words.some((w) => name.toLowerCase().includes(w));
+}
+
+/**
+ * Runs the suite: three alternating passes of kiln (native) and PyTorch, 1 and 2 threads, for
+ * Grad-CAM + guided backprop; then three alternating passes of the t-SNE case.
+ */
 export function runViz(): BenchRow[] {
-  return medianOverPasses(3, () => [...kilnRows(), ...anchorRows()]);
+  const rows = BATCHES.some((b) => wanted(caseName(b))) ? medianOverPasses(3, () => [...kilnRows(), ...anchorRows()]) : [];
+  return wanted(TSNE_CASE) ? [...rows, ...medianOverPasses(3, tsneRows)] : rows;
 }

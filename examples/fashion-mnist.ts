@@ -4,7 +4,9 @@
  * embedded in the repo), holds out a validation split, trains with a progress bar, early
  * stopping and a resumable checkpoint per epoch, then prints the test accuracy, per-class
  * figures and the confusion matrix, and writes the model (safetensors), the learning curve
- * and the confusion matrix (PNG and SVG) and the history (JSONL) to the output folder.
+ * and the confusion matrix (PNG and SVG), the history (JSONL) and a training report
+ * (report.html: one self-contained page) to the output folder; with `--explain N`, also
+ * Grad-CAM, guided-backprop and occlusion pictures of the first N test images.
  *
  * Run: `npm start`, or `npm start -- --help` for the flags.
  */
@@ -27,9 +29,14 @@ import {
   setNumThreads,
   train,
   type BackendName,
+  viz,
+  cat,
   type nn,
   type Tensor,
 } from '../lib/index.js';
+
+/** The test images attacked by --robustness (PGD-10 on all 10,000 of the full set would take minutes). */
+const ROBUSTNESS_SAMPLES = 1000;
 
 const HELP = `Usage: npm start -- [options]
 
@@ -51,6 +58,12 @@ Options:
   --out-dir DIR       where the model, plots and history go (default out)
   --resume            continue from <out-dir>/checkpoint.safetensors
   --diagnose          run the before-training checks (gradient check, initial loss, overfit) first
+  --explain N         write Grad-CAM, guided backprop and occlusion PNGs of the first N test
+                      images to <out-dir>/explain (default 0)
+  --adversarial EPS   adversarial training: learn from PGD-7 examples within an L∞ ball of
+                      EPS (in pixel units, 0 to 1) around each training image
+  --robustness EPS    after training, print the accuracy on the first ${ROBUSTNESS_SAMPLES} test images
+                      under FGSM and PGD-10 attacks of L∞ size EPS (pixel units)
   --seed N            seed of every random choice (default 0)
   -h, --help          show this help
 `;
@@ -72,6 +85,9 @@ interface Options {
   outDir: string;
   resume: boolean;
   diagnose: boolean;
+  explain: number;
+  adversarial: number | undefined;
+  robustness: number | undefined;
   seed: number;
 }
 
@@ -96,6 +112,9 @@ function parseOptions(argv: string[]): Options | null {
       'out-dir': { type: 'string', default: 'out' },
       resume: { type: 'boolean', default: false },
       diagnose: { type: 'boolean', default: false },
+      explain: { type: 'string', default: '0' },
+      adversarial: { type: 'string' },
+      robustness: { type: 'string' },
       seed: { type: 'string', default: '0' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -118,6 +137,9 @@ function parseOptions(argv: string[]): Options | null {
     outDir: values['out-dir'],
     resume: values.resume,
     diagnose: values.diagnose,
+    explain: integer('--explain', values.explain, 0),
+    adversarial: values.adversarial === undefined ? undefined : fraction('--adversarial', values.adversarial),
+    robustness: values.robustness === undefined ? undefined : fraction('--robustness', values.robustness),
     seed: integer('--seed', values.seed, 0),
   };
 }
@@ -151,6 +173,8 @@ interface Splits {
   val: data.Dataset<Tensor[]>;
   test: data.TensorDataset;
   source: string;
+  /** The training pixels' mean and std the splits were normalised with. */
+  pixels: { mean: number; std: number };
 }
 
 function loadSplits(options: Options): Splits {
@@ -169,6 +193,7 @@ function loadSplits(options: Options): Splits {
     val: new data.Subset(normalised, valPart.indices),
     test: new data.TensorDataset(testData.images.sub(mean).div(std), testData.labels),
     source: `${trainData.source} (${trainData.root})`,
+    pixels: { mean, std },
   };
 }
 
@@ -199,24 +224,23 @@ function makeScheduler(options: Options, optimizer: optim.Optimizer<{ lr: number
   return undefined;
 }
 
-/** Predicted classes of the whole test set, in batches of 1000. */
-function predict(model: nn.Module, test: data.TensorDataset): Int32Array {
+/** The model's scores (N, 10) on the whole test set, in batches of 1000. */
+function predict(model: nn.Module, test: data.TensorDataset): Tensor {
   model.eval();
-  const predicted = new Int32Array(test.length);
-  noGrad(() => {
+  return noGrad(() => {
+    const parts: Tensor[] = [];
     for (let at = 0; at < test.length; at += 1000) {
       const rows = [...Array(Math.min(1000, test.length - at)).keys()].map((i) => at + i);
       const [x] = test.getBatch(rows);
-      const logits = model.forward(x) as Tensor;
-      predicted.set(logits.argmax(1).data as Int32Array, at);
+      parts.push(model.forward(x) as Tensor);
     }
+    return cat(parts, 0);
   });
-  return predicted;
 }
 
-/** Prints test accuracy, per-class precision/recall/F1 and the confusion matrix; writes its plot. */
-function report(model: nn.Module, test: data.TensorDataset, outDir: string): number {
-  const predicted = predict(model, test);
+/** Prints test accuracy, per-class precision/recall/F1 and the confusion matrix; writes its plot. Returns the accuracy. */
+function printTestResults(scores: Tensor, test: data.TensorDataset, outDir: string): number {
+  const predicted = scores.argmax(1);
   const targets = test.tensors[1];
   const matrix = metrics.confusionMatrix(predicted, targets, 10);
   const accuracy = metrics.accuracy(predicted, targets);
@@ -228,6 +252,77 @@ function report(model: nn.Module, test: data.TensorDataset, outDir: string): num
   console.log(`\nconfusion matrix (rows: true class, columns: predicted)\n${metrics.formatConfusionMatrix(matrix, names)}`);
   metrics.plotConfusionMatrix(join(outDir, 'confusion-matrix'), matrix, { classNames: names, title: `LeNet-5 on Fashion-MNIST: test accuracy ${(100 * accuracy).toFixed(2)}%` });
   return accuracy;
+}
+
+/** An L∞ attack budget of eps pixel units, in the normalised inputs' units, with their valid range. */
+function budget(splits: Splits, eps: number): { eps: number; clamp: [number, number] } {
+  const { mean, std } = splits.pixels;
+  return { eps: eps / std, clamp: [(0 - mean) / std, (1 - mean) / std] };
+}
+
+/** PGD-7 adversarial training at eps (pixel units). */
+function adversarialTraining(splits: Splits, eps: number): train.AdversarialTraining {
+  return { attack: (m, x, y) => viz.pgd(m, x, y, { ...budget(splits, eps), steps: 7 }) };
+}
+
+/** Prints the accuracy on the first ROBUSTNESS_SAMPLES test images under FGSM and PGD-10 at eps (pixel units). */
+function printRobustness(model: nn.Module, splits: Splits, eps: number): void {
+  model.eval();
+  const count = Math.min(ROBUSTNESS_SAMPLES, splits.test.length);
+  const [x, y] = splits.test.tensors.map((t) => t.narrow(0, 0, count));
+  const batches = [...Array(Math.ceil(x.shape[0] / 500)).keys()].map((b) => [x.narrow(0, 500 * b, Math.min(500, x.shape[0] - 500 * b)), y.narrow(0, 500 * b, Math.min(500, x.shape[0] - 500 * b))]);
+  const fgsm = viz.robustAccuracy(model, batches, (m, xb, yb) => viz.fgsm(m, xb, yb, budget(splits, eps)));
+  const pgd = viz.robustAccuracy(model, batches, (m, xb, yb) => viz.pgd(m, xb, yb, { ...budget(splits, eps), steps: 10, generator: new Generator(0) }));
+  console.log(`\non the first ${count} test images under attack at L∞ ε = ${eps} (pixel units): FGSM accuracy ${(100 * fgsm.robust).toFixed(2)}%, PGD-10 accuracy ${(100 * pgd.robust).toFixed(2)}% (clean ${(100 * fgsm.clean).toFixed(2)}%)`);
+}
+
+/** Normalised images back to pixels in [0, 1], for pictures. */
+const pixelsOf = (splits: Splits) => (x: Tensor): Tensor => x.mul(splits.pixels.std).add(splits.pixels.mean);
+
+/** Writes <outDir>/report.html and checks it shows the accuracy just printed. Returns its path. */
+function writeReport(model: nn.Module, history: train.History, splits: Splits, scores: Tensor, outDir: string, accuracy: number): string[] {
+  const [inputs, targets] = splits.test.tensors;
+  const result = train.report({
+    path: join(outDir, 'report.html'),
+    model,
+    history,
+    test: { inputs, targets },
+    classNames: data.FASHION_MNIST_CLASSES,
+    title: 'LeNet-5 on Fashion-MNIST',
+    display: pixelsOf(splits),
+    scores, // the test-set outputs printTestResults used: no second pass
+  });
+  if (result.accuracy !== accuracy) throw new Error(`the report's test accuracy ${result.accuracy} differs from the evaluation's ${accuracy}`);
+  return [result.path];
+}
+
+/**
+ * Grad-CAM (at the second conv layer), guided backprop and occlusion (6×6 patches of black,
+ * stride 2) of the first n test images for their predicted classes, as PNGs in dir.
+ */
+function explain(model: nn.Module, splits: Splits, n: number, dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  model.eval();
+  const count = Math.min(n, splits.test.length);
+  const [x] = splits.test.getBatch([...Array(count).keys()]);
+  const predicted = noGrad(() => (model.forward(x) as Tensor).argmax(1));
+  const target = [...(predicted.data as Int32Array)];
+  const cam = viz.gradCam(model, x, '3', { target });
+  const guided = viz.guidedBackprop(model, x, { target }).abs().amax(1);
+  const black = (0 - splits.pixels.mean) / splits.pixels.std;
+  const unoccluded = noGrad(() => (model.forward(x) as Tensor).softmax(1).gather(1, predicted.unsqueeze(1)));
+  const drop = unoccluded.unsqueeze(2).sub(viz.occlusion(model, x, { target, size: 6, stride: 2, fill: black })); // (N, 12, 12)
+  const pictures = pixelsOf(splits)(x).clamp(0, 1);
+  const paths: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const base = join(dir, `${i}-${data.FASHION_MNIST_CLASSES[target[i]].replace(/\W+/g, '-').toLowerCase()}`);
+    const image = pictures.select(0, i);
+    viz.overlayPng(image, cam.select(0, i), `${base}-gradcam.png`);
+    viz.overlayPng(image, drop.select(0, i), `${base}-occlusion.png`);
+    viz.overlayPng(image, guided.select(0, i), `${base}-guided-backprop.png`, { alpha: 0.8 });
+    paths.push(`${base}-{gradcam,occlusion,guided-backprop}.png`);
+  }
+  return paths;
 }
 
 /** One line saying what --resume picked up and what is left to do. */
@@ -276,7 +371,7 @@ function main(argv: string[]): void {
   if (resumeFrom !== undefined) console.log(describeResume(checkpointPath, resumeFrom, options.epochs));
   const stopper = new train.EarlyStopping({ monitor: 'val_loss', patience: options.patience, restoreBestWeights: true });
 
-  train.fit(model, {
+  const history = train.fit(model, {
     loss: F.crossEntropy,
     optimizer,
     scheduler,
@@ -285,6 +380,7 @@ function main(argv: string[]): void {
     epochs: options.epochs,
     metrics: { accuracy: train.accuracy },
     resumeFrom,
+    adversarial: options.adversarial === undefined ? undefined : adversarialTraining(splits, options.adversarial),
     callbacks: [
       stopper,
       new train.ModelCheckpoint({ path: checkpointPath, generators: { shuffle } }),
@@ -296,9 +392,14 @@ function main(argv: string[]): void {
     console.log(`restored the weights of epoch ${stopper.restoredEpoch}, the best val_loss (${stopper.best.value.toFixed(4)})`);
   }
 
-  report(model, splits.test, options.outDir);
+  const scores = predict(model, splits.test);
+  const accuracy = printTestResults(scores, splits.test, options.outDir);
+  if (options.robustness !== undefined) printRobustness(model, splits, options.robustness);
+  const written = writeReport(model, history, splits, scores, options.outDir, accuracy);
+  if (options.explain > 0) written.push(...explain(model, splits, options.explain, join(options.outDir, 'explain')));
   io.saveStateDict(join(options.outDir, 'lenet5.safetensors'), model);
-  console.log(`\nwrote ${['lenet5.safetensors', 'checkpoint.safetensors', 'learning-curve.{png,svg}', 'confusion-matrix.{png,svg}', 'history.jsonl'].map((f) => join(options.outDir, f)).join(', ')}`);
+  const files = ['lenet5.safetensors', 'checkpoint.safetensors', 'learning-curve.{png,svg}', 'confusion-matrix.{png,svg}', 'history.jsonl'].map((f) => join(options.outDir, f));
+  console.log(`\nwrote ${[...files, ...written].join(', ')}`);
 }
 
 try {

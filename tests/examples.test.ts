@@ -4,7 +4,7 @@
  * backends.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,21 +21,30 @@ describe('examples/fashion-mnist (npm start)', () => {
   const quick = ['--subset', '--limit', '3000', '--epochs', '2', '--out-dir', outDir];
 
   it('trains LeNet-5 on the embedded subset, reports test accuracy and the confusion matrix, writes its files', () => {
-    const result = run('fashion-mnist', quick);
+    const result = run('fashion-mnist', [...quick, '--explain', '2']);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain('Fashion-MNIST from embedded');
     expect(result.stdout).toContain('2700 train, 300 validation, 2000 test images');
     const accuracy = Number(/test accuracy ([\d.]+)%/.exec(result.stdout)?.[1]);
     expect(accuracy).toBeGreaterThan(60); // 10 classes: chance is 10%; two epochs on 2,700 images reach ~70%
     expect(result.stdout).toMatch(/true \\ predicted\s+T-shirt\/top\s+Trouser/);
-    for (const file of ['lenet5.safetensors', 'checkpoint.safetensors', 'learning-curve.png', 'learning-curve.svg', 'confusion-matrix.png', 'confusion-matrix.svg', 'history.jsonl']) {
+    for (const file of ['lenet5.safetensors', 'checkpoint.safetensors', 'learning-curve.png', 'learning-curve.svg', 'confusion-matrix.png', 'confusion-matrix.svg', 'history.jsonl', 'report.html']) {
       expect(existsSync(join(outDir, file)), file).toBe(true);
     }
     expect(Object.keys(io.loadStateDict(join(outDir, 'lenet5.safetensors')))).toContain('11.weight');
     const history = readFileSync(join(outDir, 'history.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
     expect(history.map((r) => r.epoch)).toEqual([1, 2]);
     expect(history[1].train_loss).toBeLessThan(history[0].train_loss);
-  });
+    const page = readFileSync(join(outDir, 'report.html'), 'utf8');
+    const shown = JSON.parse(/<script type="application\/json" id="report-data">(.*?)<\/script>/s.exec(page)![1]);
+    expect((100 * shown.accuracy).toFixed(2)).toBe(/test accuracy ([\d.]+)%/.exec(result.stdout)?.[1]);
+    expect(shown.history).toEqual(history);
+    const pictures = readdirSync(join(outDir, 'explain'));
+    expect(pictures).toHaveLength(6);
+    for (const i of [0, 1]) {
+      for (const method of ['gradcam', 'guided-backprop', 'occlusion']) expect(pictures.some((f) => new RegExp(`^${i}-[a-z-]+-${method}\\.png$`).test(f)), `${i} ${method}`).toBe(true);
+    }
+  }, 180_000); // two epochs, then the report and --explain
 
   it('resumes from its checkpoint and trains only the remaining epochs', () => {
     const result = run('fashion-mnist', [...quick.slice(0, -4), '--epochs', '3', '--out-dir', outDir, '--resume']);
@@ -53,12 +62,23 @@ describe('examples/fashion-mnist (npm start)', () => {
     expect(result.stdout).toMatch(/restored the weights of epoch \d+, the best val_loss \([\d.]+\)/);
   });
 
+  it('trains adversarially with --adversarial and reports accuracy under attack with --robustness', () => {
+    const result = run('fashion-mnist', [...quick.slice(0, -4), '--limit', '300', '--epochs', '1', '--adversarial', '0.1', '--robustness', '0.1', '--out-dir', join(outDir, 'adv')]);
+    expect(result.status, result.stderr).toBe(0);
+    const m = /on the first 1000 test images under attack at L∞ ε = 0.1 \(pixel units\): FGSM accuracy ([\d.]+)%, PGD-10 accuracy ([\d.]+)% \(clean ([\d.]+)%\)/.exec(result.stdout);
+    expect(m, result.stdout).not.toBeNull();
+    const [fgsm, pgd, clean] = m!.slice(1).map(Number);
+    expect(pgd).toBeLessThanOrEqual(fgsm + 1); // PGD is the stronger attack (1 point of slack for its random start)
+    expect(fgsm).toBeLessThanOrEqual(clean);
+    expect(run('fashion-mnist', ['--adversarial', '2']).stderr).toContain("--adversarial must be a number between 0 and 1, got '2'");
+  }, 300_000); // PGD-7 training and PGD-10 evaluation: ~20 passes over the data
+
   it('names the reference backend as single-threaded in its header', () => {
     const header = run('fashion-mnist', [...quick.slice(0, -4), '--limit', '200', '--epochs', '1', '--backend', 'reference', '--out-dir', join(outDir, 'ref')]);
     expect(header.status, header.stderr).toBe(0);
     expect(header.stdout).toContain('reference backend (single-threaded TypeScript)');
     expect(header.stdout).not.toMatch(/reference backend, \d+ threads/);
-  });
+  }, 180_000); // the report's gallery runs on the reference backend too
 
   it('prints its flags with --help and rejects a bad flag value with a message naming it', () => {
     const help = run('fashion-mnist', ['--help']);

@@ -2,6 +2,7 @@
 import { Module } from '../nn/module.js';
 import { Optimizer } from '../optim/optimizer.js';
 import type { AnyOptimizer } from '../optim/schedulers.js';
+import { checkAdversarial, type AdversarialTraining } from './adversarial.js';
 import { lossFunction, type Loss } from './batches.js';
 import type { Callback } from './callback.js';
 import type { TrainingState } from './checkpoint.js';
@@ -48,6 +49,8 @@ export interface FitOptions {
   progressStream?: ProgressStream;
   /** Continue a run: the state loadCheckpoint returns (epochs done and their history). */
   resumeFrom?: TrainingState;
+  /** Adversarial training: attack each batch (e.g. with viz.pgd) and learn from the perturbed inputs. */
+  adversarial?: AdversarialTraining;
 }
 
 /** fit's options, checked, with defaults filled in. */
@@ -75,6 +78,7 @@ function checkOptions(model: unknown, options: FitOptions): void {
       throw new TrainingError(`fit: resumeFrom.history must hold one record per epoch done (${epoch}), got ${Array.isArray(history) ? history.length : describe(history)}`);
     }
   }
+  checkAdversarial(options.adversarial);
   for (const [name, metric] of Object.entries(options.metrics ?? {})) {
     if (typeof metric !== 'function') throw new TrainingError(`fit: metric '${name}' must be a function (output, target) => number, got ${describe(metric)}`);
   }
@@ -99,6 +103,7 @@ export function planFit(model: Module, options: FitOptions): FitPlan {
       metrics: options.metrics ?? {},
       clipGradNorm: options.clipGradNorm,
       afterStep: scheduler !== undefined && schedulerInterval === 'batch' ? () => scheduler.step() : undefined,
+      adversarial: options.adversarial,
     },
     trainLoader: options.trainLoader,
     valLoader: options.valLoader,

@@ -21,6 +21,7 @@
  */
 export { fit } from './fit.js';
 export type { FitOptions } from './fit-options.js';
+export type { AdversarialTraining } from './adversarial.js';
 export { fitAsync, type FitAsyncOptions, type AbortCheckpoint } from './fit-async.js';
 export { Trainer, TrainerError, type TrainerOptions, type TrainerEvent, type TrainerResult, type TrainerState } from './trainer.js';
 export { evaluate, type EvaluateOptions } from './evaluate.js';
@@ -35,4 +36,5 @@ export type { Scheduler, SchedulerInterval } from './scheduling.js';
 export { saveCheckpoint, loadCheckpoint, CHECKPOINT_METADATA_KEY, type CheckpointTargets, type TrainingState } from './checkpoint.js';
 export { LineProgress, BarProgress, type ProgressMode, type ProgressStream } from './progress/index.js';
 export * from './callbacks/index.js';
+export { report, ReportCallback, type ReportOptions, type ReportResult, type ReportTestSet } from './report/report.js';
 export { truncatedBptt, detachState, type TbpttOptions, type TbpttResult, type SegmentResult } from './tbptt.js';

@@ -10,6 +10,7 @@ import { formatShape } from '../shape.js';
 import type { Module } from '../nn/module.js';
 import type { AnyOptimizer } from '../optim/schedulers.js';
 import type { Tensor } from '../tensor.js';
+import { adversarialLoss, type AdversarialTraining } from './adversarial.js';
 import { batchesPerEpoch, batchSize, forwardLoss, unpackBatch } from './batches.js';
 import type { BatchEnd } from './callback.js';
 import { TrainingError } from './errors.js';
@@ -27,6 +28,8 @@ export interface StepSetup {
   clipGradNorm?: number;
   /** Runs after each optimizer step (a per-batch scheduler step). */
   afterStep?: () => void;
+  /** Train on attacked batches (fit's adversarial option). */
+  adversarial?: AdversarialTraining;
 }
 
 /** The means of a pass over a loader. */
@@ -69,7 +72,10 @@ function checkFiniteGradients(model: Module, where: string): void {
 /** One optimizer step on one batch; returns the batch's loss, metric values and size. */
 function trainStep(setup: StepSetup, batch: unknown, where: string): { loss: number; metrics: Record<string, number>; size: number } {
   const [input, target] = unpackBatch(batch, `fit (${where})`);
-  const { output, loss } = forwardLoss(setup.model, setup.loss, [input, target], `fit (${where})`);
+  const { output, loss } =
+    setup.adversarial === undefined
+      ? forwardLoss(setup.model, setup.loss, [input, target], `fit (${where})`)
+      : adversarialLoss(setup.model, setup.loss, setup.adversarial, [input, target], `fit (${where})`);
   const value = loss.item();
   if (!Number.isFinite(value)) {
     throw new TrainingError(`fit: the training loss is ${value} at ${where}; stopped before updating the weights (try a lower learning rate, clipGradNorm, or check the inputs for NaN)`);

@@ -2,7 +2,8 @@
  * viz: seeing inside a network — activations of named layers and filter pictures; gradient
  * attributions (saliency, deconvnet, guided backprop, integrated gradients, SmoothGrad,
  * Grad-CAM, Guided Grad-CAM) and PNG overlays; occlusion sensitivity; adversarial examples
- * (FGSM, PGD) and robust accuracy; activation maximisation. Every function works on any
+ * (FGSM, PGD) and robust accuracy; activation maximisation; embeddings of a layer's codes
+ * (PCA, t-SNE: exact and Barnes-Hut) drawn as scatter plots. Every function works on any
  * Module, on both backends.
  *
  * Example: `const cam = viz.gradCam(models.lenet5().eval(), x, '3'); // (N, 28, 28)`
@@ -21,3 +22,7 @@ export { fgsm, pgd, robustAccuracy, type Attack, type AttackNorm, type AttackOpt
 export { maximizeActivation, totalVariation, type MaximizeActivationOptions } from './maximize.js';
 export { deepDream, type DeepDreamOptions } from './deepdream.js';
 export { invertFeatures, type InvertFeaturesOptions } from './inversion.js';
+export { pca, type PcaOptions, type PcaResult } from './embedding/pca.js';
+export { tsne, type TsneOptions, type TsneResult } from './embedding/tsne.js';
+export { scatterSvg, scatterPlot, type ScatterOptions } from './embedding/scatter.js';
+export { topActivations, type TopActivation, type TopActivationsOptions } from './top-activations.js';
