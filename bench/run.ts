@@ -1,7 +1,7 @@
 /**
  * `npm run bench -- <suite> [--check]`: runs one benchmark suite, prints its table and writes
  * bench/results/<suite>.json. Suites: overhead, gemm, conv, optim, rnn, lenet, views (with views-sorting and views-interp, also
- * runnable alone), dtypes, serve, attention, onnx, viz.
+ * runnable alone), dtypes, serve, attention, onnx, viz, zoo.
  * `--check` (overhead only) then compares kiln with PyTorch against the suite's targets and
  * exits 1 when one is missed, 3 when PyTorch is missing so nothing could be checked.
  */
@@ -19,6 +19,7 @@ import { runViewsSorting } from './views-sorting.js';
 import { runServe } from './serve.js';
 import { runViewsInterp } from './views-interp.js';
 import { runViz } from './viz.js';
+import { runZoo } from './zoo.js';
 import { printTable, writeResults, type BenchRow } from './harness.js';
 
 const SUITES: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
@@ -36,6 +37,7 @@ const SUITES: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   attention: runAttention,
   onnx: runOnnx,
   viz: runViz,
+  zoo: runZoo,
 };
 
 const name = process.argv[2];

@@ -151,3 +151,43 @@ describe("layers' default initialisation is PyTorch's", () => {
     expect(Array.from(new nn.PReLU(2).weight.data)).toEqual([0.25, 0.25]);
   });
 });
+
+describe('bulk random fills (the initialisers\' fast path)', () => {
+  it('Generator.fillNormal / fillUniform give the same values and final state as one draw per element, across chunk boundaries and a pending Box–Muller value', () => {
+    for (const n of [0, 1, 2, 3, 16383, 16384, 16385, 40001]) {
+      for (const pendingSpare of [false, true]) {
+        const bulk = new k.Generator(n + 1);
+        const single = new k.Generator(n + 1);
+        if (pendingSpare) expect(bulk.normal()).toBe(single.normal());
+        const a = new Float32Array(n);
+        bulk.fillNormal(a, 0.5, 2);
+        const b = Float32Array.from({ length: n }, () => 0.5 + 2 * single.normal());
+        expect(a).toEqual(b);
+        const c = new Float64Array(n);
+        bulk.fillUniform(c, -3, 1);
+        expect(c).toEqual(Float64Array.from({ length: n }, () => -3 + 4 * single.uniform()));
+        expect(bulk.getState()).toEqual(single.getState());
+        expect(bulk.normal()).toBe(single.normal());
+      }
+    }
+  });
+
+  it('truncNormal_ equals per-element rejection both when nothing is rejected (bulk path) and when values are redrawn', () => {
+    for (const [std, bound] of [[0.01, 2], [1, 0.5]]) {
+      const t = k.zeros([300, 70]);
+      nn.init.truncNormal_(t, 0, std, -bound, bound, { generator: new k.Generator(7) });
+      const g = new k.Generator(7);
+      const expected = Float32Array.from({ length: t.numel }, () => {
+        for (;;) {
+          const v = std * g.normal();
+          if (v >= -bound && v <= bound) return v;
+        }
+      });
+      expect(t.data).toEqual(expected);
+    }
+  });
+
+  it('a random initialiser on an integer tensor names the op and dtype', () => {
+    expect(() => nn.init.normal_(k.zeros([2], { dtype: 'int32' }))).toThrow(/normal_: expects a float32 or float64 tensor, got int32/);
+  });
+});

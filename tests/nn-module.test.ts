@@ -208,23 +208,24 @@ describe('printing', () => {
     );
   });
 
-  it('summary() lists output shapes and parameter counts, leaving modes and buffers alone', () => {
+  it('summary() lists output shapes, parameter counts and MACs, leaving modes and buffers alone', () => {
     const model = new nn.Sequential(new nn.Linear(4, 8), new nn.BatchNorm1d(8), new nn.ReLU(), new nn.Linear(8, 2));
     (model.at(3) as nn.Linear).requiresGrad_(false);
     const text = model.summary(k.randn([1, 4]));
     expect(text).toBe(
       [
-        'Layer (type)        Output shape   Param #',
-        '==========================================',
-        '(Sequential)        [1, 2]         0',
-        '  0 (Linear)        [1, 8]         40',
-        '  1 (BatchNorm1d)   [1, 8]         16',
-        '  2 (ReLU)          [1, 8]         0',
-        '  3 (Linear)        [1, 2]         18',
-        '==========================================',
+        'Layer (type)        Output shape   Param #   MACs',
+        '=================================================',
+        '(Sequential)        [1, 2]         0         0',
+        '  0 (Linear)        [1, 8]         40        32',
+        '  1 (BatchNorm1d)   [1, 8]         16        0',
+        '  2 (ReLU)          [1, 8]         0         0',
+        '  3 (Linear)        [1, 2]         18        16',
+        '=================================================',
         'Total params: 74',
         'Trainable params: 56',
         'Non-trainable params: 18',
+        'Total MACs: 48',
       ].join('\n'),
     );
     expect(model.training).toBe(true);
@@ -243,7 +244,7 @@ describe('modules with other outputs', () => {
   }
 
   it('summary() lists each shape of a tuple output', () => {
-    expect(new TwoHeads().summary(k.zeros([2, 3])).split('\n')[2]).toBe('(TwoHeads)        [2, 4], [2]    0');
+    expect(new TwoHeads().summary(k.zeros([2, 3])).split('\n')[2]).toBe('(TwoHeads)        [2, 4], [2]    0         0');
   });
 
   it('a Module without forward says so', () => {

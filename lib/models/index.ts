@@ -25,3 +25,7 @@ export { VGG, vgg11, vgg11Bn, vgg16, vgg16Bn, type VGGOptions } from './vgg.js';
 export { AlexNet, alexnet, type AlexNetOptions } from './alexnet.js';
 export { MobileNetV1, DepthwiseSeparable, mobilenetV1, type MobileNetV1Options } from './mobilenet-v1.js';
 export { PreActResNet, preactResnet18, type PreActResNetOptions } from './preact-resnet.js';
+export { DenseNet, densenet121, type DenseNetOptions } from './densenet.js';
+export { GoogLeNet, googlenet, transformImagenetInput, type GoogLeNetOptions, type GoogLeNetOutputs } from './googlenet.js';
+export { InceptionV3, inceptionV3, type InceptionV3Options, type InceptionV3Outputs } from './inception-v3.js';
+export { NiN, nin, mlpconv, type NiNOptions } from './nin.js';

@@ -71,6 +71,11 @@ abstract class ConvNd extends Module {
     this.resetParameters(options.generator);
   }
 
+  /** Each output element takes one multiply–accumulate per weight of its output channel: out.numel · C_in/groups · k… (bias adds not counted). */
+  override macs(_inputs: readonly unknown[], output: unknown): number {
+    return (output as Tensor).numel * (this.weight.numel / this.outChannels);
+  }
+
   /** Redraws the parameters from PyTorch's default distributions. */
   resetParameters(generator?: Generator): void {
     init.kaimingUniform_(this.weight, { a: Math.sqrt(5), generator });
@@ -175,6 +180,11 @@ export class ConvTranspose2d extends ConvNd {
     const groups = options.groups ?? 1;
     super('ConvTranspose2d', inChannels, outChannels, groups, [inChannels, outChannels / groups, ...kernel], options);
     this.kernelSize = kernel;
+  }
+
+  /** Each input element is scattered through its channel's weights: in.numel · C_out/groups · kH · kW. */
+  override macs(inputs: readonly unknown[]): number {
+    return (inputs[0] as Tensor).numel * (this.weight.numel / this.inChannels);
   }
 
   override forward(x: Tensor): Tensor {

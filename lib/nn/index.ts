@@ -124,3 +124,6 @@ export { StochasticDepth, linearDropProbability, type StochasticDepthMode } from
 export { Fire } from './blocks/fire.js';
 export { InvertedResidual, convBnReLU6 } from './blocks/inverted-residual.js';
 export { PreActBlock } from './blocks/preact.js';
+export { summary, ModelSummary, type LayerSummary } from './summary.js';
+export { DenseLayer, DenseBlock, Transition } from './blocks/dense.js';
+export { BasicConv2d, InceptionModule, InceptionAux } from './blocks/inception.js';

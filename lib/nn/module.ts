@@ -22,7 +22,7 @@ import { cast } from '../ops/cast.js';
 import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { keep } from '../memory/tidy.js';
-import { summarize } from './summary.js';
+import { summary } from './summary.js';
 import { setFrozen, type NamePattern } from './freeze.js';
 import { RemovableHandle } from '../autograd/hooks.js';
 import { type ForwardHook, type ForwardPreHook, type FullBackwardHook, type ModuleHooks, hooksOf, uninstallWhenEmpty } from './hooks.js';
@@ -503,14 +503,25 @@ export class Module {
   // ---- printing -------------------------------------------------------------------------------------
 
   /**
-   * A table of every module's output shape for the example inputs and its parameter count,
-   * with the totals. Runs one forward pass in eval mode without autograd; buffers and
+   * A table of every module's output shape for the example inputs, its parameter count and
+   * multiply–accumulate operations (MACs), with the totals (nn.summary returns the numbers). Runs one forward pass in eval mode without autograd; buffers and
    * training flags are left as they were.
    *
    * Example: `console.log(model.summary(randn([1, 784])))`.
    */
   summary(...inputs: Tensor[]): string {
-    return summarize(this, inputs);
+    return summary(this, inputs).toString();
+  }
+
+  /**
+   * Multiply–accumulate operations of one forward call given its inputs and output, for
+   * summary(): 0 unless the layer defines it (nn.Linear and the convolutions do). Override it
+   * in a custom layer to have its work counted.
+   *
+   * Example: `new nn.Linear(4, 3).macs([x], y)` is y.numel · 4.
+   */
+  macs(_inputs: readonly unknown[], _output: unknown): number {
+    return 0;
   }
 
   /** The layer's settings for toString(), e.g. `inFeatures=4, outFeatures=3, bias=true`; '' by default. */

@@ -71,6 +71,11 @@ export class Linear extends Module {
     return F.linear(checkFeatures(this, x, this.inFeatures), this.weight, this.bias);
   }
 
+  /** One multiply–accumulate per input feature for each output element: out.numel · inFeatures. */
+  override macs(_inputs: readonly unknown[], output: unknown): number {
+    return (output as Tensor).numel * this.inFeatures;
+  }
+
   override extraRepr(): string {
     return `inFeatures=${this.inFeatures}, outFeatures=${this.outFeatures}, bias=${this.bias !== null}`;
   }

@@ -1,0 +1,61 @@
+/**
+ * Suite `zoo` (issue 14's targets): ResNet-18 (smallInput, 10 classes) training step at batch
+ * 64 on 32×32×3, MobileNet-v2 inference at batch 1 and DenseNet-121 inference at batch 8 on
+ * 224×224, kiln-native against PyTorch 1.13 + torchvision 0.14 (bench/anchors/torch_zoo.py),
+ * each at 1 and 2 threads and each row in a process of its own, so its peak_rss_mb is its
+ * alone. The printed summary compares kiln's best thread count with PyTorch's best.
+ *
+ * KILN_BENCH_CASES (comma-separated words of case keys or names) and KILN_BENCH_THREADS
+ * (e.g. `1`) narrow a run, KILN_BENCH_ROUNDS sets the timing rounds (default 5), e.g.
+ * `KILN_BENCH_CASES=mobilenet KILN_BENCH_THREADS=2 KILN_BENCH_ROUNDS=1 npm run bench -- zoo`.
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runPythonAnchor, type BenchRow } from './harness.js';
+import { selectedZooCases, type ZooCase } from './zoo-cases.js';
+
+const SUITE = 'zoo';
+
+/** Runs bench/zoo-run.ts in a child process and returns its row. */
+function kilnRow(spec: ZooCase, threads: number, rounds: number): BenchRow {
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'zoo-run.js');
+  const result = spawnSync(process.execPath, [script, spec.key, String(threads), String(rounds)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (result.status !== 0) {
+    const why = (result.stderr || result.stdout || 'failed').trim().split('\n').pop();
+    return { suite: SUITE, case: spec.name, impl: 'kiln-native', threads, median_ms: null, skipped: `run failed: ${why}` };
+  }
+  return (JSON.parse(result.stdout) as BenchRow[])[0];
+}
+
+function torchRow(spec: ZooCase, threads: number, rounds: number): BenchRow {
+  const [row] = runPythonAnchor('torch_zoo.py', [spec.key, String(threads), String(rounds)], { suite: SUITE, impl: 'pytorch', cases: [spec.name] });
+  return { ...row, case: spec.name, threads };
+}
+
+/** The fastest timed row (null when none was timed). */
+function fastest(rows: BenchRow[]): BenchRow | null {
+  const timed = rows.filter((r) => r.median_ms !== null);
+  return timed.length === 0 ? null : timed.reduce((best, r) => (r.median_ms! < best.median_ms! ? r : best));
+}
+
+/** Prints, per case, kiln's best against PyTorch's best with the target and both peak RSS. */
+function printSummary(cases: ZooCase[], rows: BenchRow[]): void {
+  console.log('\ncase: kiln best / PyTorch best (target), peak RSS MB kiln / PyTorch');
+  for (const spec of cases) {
+    const kiln = fastest(rows.filter((r) => r.case === spec.name && r.impl === 'kiln-native'));
+    const torch = fastest(rows.filter((r) => r.case === spec.name && r.impl === 'pytorch'));
+    const ratio = kiln && torch ? `${(torch.median_ms! / kiln.median_ms!).toFixed(2)}× (target ≥ ${spec.target}×)` : 'not measured';
+    console.log(`${spec.name}: ${ratio}, ${kiln?.peak_rss_mb?.toFixed(0) ?? '-'} / ${torch?.peak_rss_mb?.toFixed(0) ?? '-'}`);
+  }
+}
+
+/** Runs the suite: every selected case at every selected thread count, kiln then PyTorch. */
+export function runZoo(): BenchRow[] {
+  const cases = selectedZooCases();
+  const threads = (process.env.KILN_BENCH_THREADS ?? '1,2').split(',').map(Number);
+  const rounds = Number(process.env.KILN_BENCH_ROUNDS ?? 5);
+  const rows = cases.flatMap((spec) => threads.flatMap((t) => [kilnRow(spec, t, rounds), torchRow(spec, t, rounds)]));
+  printSummary(cases, rows);
+  return rows;
+}

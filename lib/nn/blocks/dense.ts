@@ -1,0 +1,129 @@
+/**
+ * DenseNet's building blocks (Huang et al., 2017, "Densely Connected Convolutional Networks"):
+ * a dense block feeds every layer the concatenation of all earlier feature maps; transitions
+ * halve the channels and the resolution between blocks. torchvision 0.14's names, so
+ * stateDict keys match (`denselayer1.norm1.weight`, `norm`, `conv`, …).
+ */
+import { ShapeError } from '../../errors.js';
+import type { Tensor } from '../../tensor.js';
+import { cat } from '../../ops/shape.js';
+import { Conv2d } from '../conv.js';
+import { Sequential } from '../containers.js';
+import * as F from '../functional.js';
+import { ReLU } from '../layers/activation.js';
+import { BatchNorm2d } from '../layers/normalization.js';
+import { Module } from '../module.js';
+import { AvgPool2d } from '../pooling.js';
+
+/**
+ * One DenseNet-BC layer: BN → ReLU → 1×1 conv (bnSize·growthRate) → BN → ReLU → 3×3 conv
+ * (growthRate), then dropout (dropRate) in training. Takes the list of earlier feature maps
+ * (or one tensor) and concatenates them first.
+ *
+ * Args: inPlanes (channels of the concatenated inputs), growthRate, bnSize, dropRate.
+ * Shape: (N, inPlanes, H, W) in total → (N, growthRate, H, W).
+ *
+ * Example:
+ * ```ts
+ * const layer = new nn.DenseLayer(64, 32, 4, 0);
+ * layer.forward([randn([1, 64, 8, 8])]);   // (1, 32, 8, 8)
+ * ```
+ */
+export class DenseLayer extends Module {
+  norm1: BatchNorm2d;
+  relu1 = new ReLU();
+  conv1: Conv2d;
+  norm2: BatchNorm2d;
+  relu2 = new ReLU();
+  conv2: Conv2d;
+
+  constructor(
+    inPlanes: number,
+    growthRate: number,
+    bnSize: number,
+    readonly dropRate: number,
+  ) {
+    super();
+    const width = bnSize * growthRate;
+    this.norm1 = new BatchNorm2d(inPlanes);
+    this.conv1 = new Conv2d(inPlanes, width, 1, { bias: false });
+    this.norm2 = new BatchNorm2d(width);
+    this.conv2 = new Conv2d(width, growthRate, 3, { padding: 1, bias: false });
+  }
+
+  override forward(inputs: Tensor | readonly Tensor[]): Tensor {
+    const x = Array.isArray(inputs) ? cat(inputs as Tensor[], 1) : (inputs as Tensor); // (N, inPlanes, H, W)
+    const bottleneck = this.conv1.forward(this.relu1.forward(this.norm1.forward(x))); // (N, bnSize·k, H, W)
+    const y = this.conv2.forward(this.relu2.forward(this.norm2.forward(bottleneck))); // (N, k, H, W)
+    return F.dropout(y, this.dropRate, this.training);
+  }
+}
+
+/**
+ * A dense block: numLayers DenseLayers (`denselayer1` …), layer i seeing the block input and
+ * the i − 1 earlier outputs; returns all of them concatenated.
+ *
+ * Args: numLayers, inPlanes, growthRate, options bnSize (default 4), dropRate (default 0).
+ * Shape: (N, inPlanes, H, W) → (N, inPlanes + numLayers·growthRate, H, W).
+ *
+ * Example:
+ * ```ts
+ * const block = new nn.DenseBlock(6, 64, 32);
+ * block.forward(randn([1, 64, 56, 56]));   // (1, 256, 56, 56)
+ * ```
+ */
+export class DenseBlock extends Module {
+  readonly layers: DenseLayer[] = [];
+
+  constructor(
+    numLayers: number,
+    readonly inPlanes: number,
+    readonly growthRate: number,
+    options: { bnSize?: number; dropRate?: number } = {},
+  ) {
+    super();
+    for (let i = 0; i < numLayers; i++) {
+      const layer = new DenseLayer(inPlanes + i * growthRate, growthRate, options.bnSize ?? 4, options.dropRate ?? 0);
+      this.registerModule(`denselayer${i + 1}`, layer);
+      this.layers.push(layer);
+    }
+  }
+
+  /** Channels of the block's output. */
+  get outPlanes(): number {
+    return this.inPlanes + this.layers.length * this.growthRate;
+  }
+
+  override forward(x: Tensor): Tensor {
+    if (x.ndim !== 4 || x.shape[1] !== this.inPlanes) {
+      throw new ShapeError(`DenseBlock: expects input (N, ${this.inPlanes}, H, W), got shape [${x.shape.join(', ')}]`);
+    }
+    const features = [x];
+    for (const layer of this.layers) features.push(layer.forward(features));
+    return cat(features, 1); // (N, outPlanes, H, W)
+  }
+}
+
+/**
+ * DenseNet's transition between blocks: BN → ReLU → 1×1 conv → 2×2 average pool, as a
+ * Sequential named `norm`, `relu`, `conv`, `pool`.
+ *
+ * Args: inPlanes, outPlanes (DenseNet-BC: inPlanes / 2).
+ * Shape: (N, inPlanes, H, W) → (N, outPlanes, ⌊H/2⌋, ⌊W/2⌋).
+ *
+ * Example:
+ * ```ts
+ * const transition = new nn.Transition(256, 128);
+ * transition.forward(randn([1, 256, 56, 56]));   // (1, 128, 28, 28)
+ * ```
+ */
+export class Transition extends Sequential {
+  constructor(inPlanes: number, outPlanes: number) {
+    super({
+      norm: new BatchNorm2d(inPlanes),
+      relu: new ReLU(),
+      conv: new Conv2d(inPlanes, outPlanes, 1, { bias: false }),
+      pool: new AvgPool2d(2, { stride: 2 }),
+    });
+  }
+}
