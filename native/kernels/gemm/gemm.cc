@@ -61,7 +61,7 @@ constexpr double kMinFlopsThreaded = 2.0e6;
 // Least work per chunk of a parallel loop, so each claim (~1 µs) is paid by ~10 µs of work:
 // flops for the macro-kernel items, floats copied for the packing.
 constexpr double kMinFlopsPerChunk = 1.0e6;
-constexpr int64_t kMinFloatsPerPackChunk = 8192;
+constexpr int64_t kMinFloatsPerPackChunk = 16384;
 
 // Items per thread the column slabs aim at when there are few row blocks (load balance on a
 // machine where a helper may be descheduled; see parallel_for_balanced).
@@ -160,7 +160,7 @@ class Nest {
     const int64_t b_items = b_per_item_ ? 0 : ceil_div(nc, nr);
     const int64_t a_items = shared_a_ != nullptr ? ceil_div(m_, mr) : 0;
     const Operand b_block = b_.shifted(pc, jc);
-    const int64_t grain = std::max<int64_t>(1, kMinFloatsPerPackChunk / (int64_t{nr} * kc));
+    const int64_t grain = std::max<int64_t>(1, kMinFloatsPerPackChunk / (int64_t{std::min(mr, nr)} * kc));
     run_items(threads_ > 1, b_items + a_items, grain, [&](int64_t begin, int64_t end) {
       for (int64_t item = begin; item < end; ++item) {
         if (item < b_items) {
