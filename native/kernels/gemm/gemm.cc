@@ -114,6 +114,28 @@ void scale(int64_t m, int64_t n, float beta, Output c) {
   }
 }
 
+// Asks for the cache line holding `address` (a no-op on compilers without the builtin).
+inline void prefetch(const float* address) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(address);
+#endif
+}
+
+// Prefetches the (kc × width) block of B at b (one micro-panel's source), line by line.
+void prefetch_block(Operand b, int64_t kc, int64_t width) {
+  constexpr int64_t kLineFloats = 16;
+  if (b.cs == 1) {
+    for (int64_t p = 0; p < kc; ++p) {
+      prefetch(b.data + p * b.rs);
+      prefetch(b.data + p * b.rs + width - 1);
+    }
+  } else if (b.rs == 1) {
+    for (int64_t j = 0; j < width; ++j) {
+      for (int64_t p = 0; p < kc; p += kLineFloats) prefetch(b.data + j * b.cs + p);
+    }
+  }
+}
+
 // body(begin, end) over [0, count): on the pool when `threaded`, else inline.
 template <typename Body>
 void run_items(bool threaded, int64_t count, int64_t grain, const Body& body) {
@@ -216,6 +238,8 @@ class Nest {
       const bool in_place = b_in_place_ && width == nr;
       if (!in_place) gemm::pack_panels(kernel_, b_panel.data, b.cs, b.rs, width, kc, nr, panel);
       const float* panel_data = in_place ? b_panel.data : panel;
+      // The next micro-panel's source arrives while this one is multiplied.
+      if (!b_in_place_ && j + nr < cols) prefetch_block(b.shifted(0, j + nr), kc, std::min<int64_t>(nr, cols - j - nr));
       const Output c_panel = c.shifted(0, j);
       gemm::macro_kernel(kernel_, mc, width, kc, alpha_, packed_a, panel_data, int64_t{nr} * kc, in_place ? b.rs : nr,
                          beta, c_panel.data, c_panel.rs, c_panel.cs);

@@ -54,37 +54,55 @@ inline void store_row(float* c_row, __m256 acc0, __m256 acc1, __m256i mask0, __m
   store_c(c_row + 8, acc1, mask1, full);
 }
 
+// acc[r] += A(r, p) · B(p, 0:16) for one step p.
+template <int ROWS>
+inline void multiply_add_step(__m256 (&acc)[ROWS][2], const float* a, const float* b) {
+  const __m256 b0 = _mm256_loadu_ps(b);
+  const __m256 b1 = _mm256_loadu_ps(b + 8);
+#pragma GCC unroll 8
+  for (int r = 0; r < ROWS; ++r) {
+    const __m256 a_r = _mm256_broadcast_ss(a + r);
+    acc[r][0] = _mm256_fmadd_ps(a_r, b0, acc[r][0]);
+    acc[r][1] = _mm256_fmadd_ps(a_r, b1, acc[r][1]);
+  }
+}
+
 // The kernel for a tile of exactly ROWS rows (ROWS <= MR), so short edge tiles do no wasted
-// work. Per step p: load B(p, 0:16), broadcast each A(i, p), multiply-add.
+// work. Tiles of 1 to 3 rows have too few accumulators to cover the FMA latency, so they keep
+// two sets, for even and odd steps, added at the end.
 template <int ROWS>
 void micro_rows(int64_t kc, const float* a, const float* b, int64_t b_rs, float* c, int64_t ldc, int cols,
                 float alpha, float beta) {
-  __m256 acc[ROWS][2];
+  constexpr int SETS = ROWS <= 3 ? 2 : 1;
+  __m256 acc[SETS][ROWS][2];
 #pragma GCC unroll 8
   for (int r = 0; r < ROWS; ++r) {
-    acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+    for (int s = 0; s < SETS; ++s) acc[s][r][0] = acc[s][r][1] = _mm256_setzero_ps();
     // Fetch the C tile while the loop runs (rows ldc apart, 16 floats may span two lines).
     _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + NR - 1), _MM_HINT_T0);
   }
+  int64_t p = 0;
 #pragma GCC unroll 4
-  for (int64_t p = 0; p < kc; ++p) {
-    const __m256 b0 = _mm256_loadu_ps(b);
-    const __m256 b1 = _mm256_loadu_ps(b + 8);
+  for (; p + SETS <= kc; p += SETS) {
+#pragma GCC unroll 2
+    for (int s = 0; s < SETS; ++s) multiply_add_step<ROWS>(acc[s], a + s * MR, b + s * b_rs);
+    a += SETS * MR;
+    b += SETS * b_rs;
+  }
+  if (p < kc) multiply_add_step<ROWS>(acc[0], a, b);
 #pragma GCC unroll 8
-    for (int r = 0; r < ROWS; ++r) {
-      const __m256 a_r = _mm256_broadcast_ss(a + r);
-      acc[r][0] = _mm256_fmadd_ps(a_r, b0, acc[r][0]);
-      acc[r][1] = _mm256_fmadd_ps(a_r, b1, acc[r][1]);
+  for (int r = 0; r < ROWS; ++r) {
+    for (int s = 1; s < SETS; ++s) {
+      acc[0][r][0] = _mm256_add_ps(acc[0][r][0], acc[s][r][0]);
+      acc[0][r][1] = _mm256_add_ps(acc[0][r][1], acc[s][r][1]);
     }
-    a += MR;
-    b += b_rs;
   }
   const bool full = cols == NR;
   const __m256i mask0 = first_lanes(cols), mask1 = first_lanes(cols - 8);
   const __m256 alpha_v = _mm256_set1_ps(alpha);
 #pragma GCC unroll 8
-  for (int r = 0; r < ROWS; ++r) store_row(c + r * ldc, acc[r][0], acc[r][1], mask0, mask1, full, alpha_v, beta);
+  for (int r = 0; r < ROWS; ++r) store_row(c + r * ldc, acc[0][r][0], acc[0][r][1], mask0, mask1, full, alpha_v, beta);
 }
 
 void micro_avx2(int64_t kc, const float* a, const float* b, int64_t b_rs, float* c, int64_t ldc, int rows, int cols,
