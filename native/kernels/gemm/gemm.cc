@@ -53,9 +53,9 @@ struct Output {
   Output shifted(int64_t i, int64_t j) const { return {data + i * rs + j * cs, rs, cs}; }
 };
 
-// Products below this many flops run on the calling thread only: below it, waking a helper
-// and splitting the packing costs more than the second core gives back (measured on the
-// Zen 3 VM: bench/gemm 64×400×120, 6 MFLOP, gains from 2 threads; see ARCHITECTURE.md).
+// Products below this many flops run on the calling thread only: 1 MFLOP (~10 µs) per thread
+// of two, against a ~1 µs claim when the helpers are polling (parallel.cc). Kept from the
+// former strip split; not re-measured for this work split (the machine was too loaded).
 constexpr double kMinFlopsThreaded = 2.0e6;
 
 // Least work per chunk of a parallel loop, so each claim (~1 µs) is paid by ~10 µs of work:

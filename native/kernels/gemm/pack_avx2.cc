@@ -65,7 +65,11 @@ void pack_lanes_avx2(const float* src, int64_t lane_stride, int64_t n, int64_t d
       __m256 block[8];
       for (int64_t l = 0; l < 8; ++l) {
         const float* lane = src + (l0 + l) * lane_stride + p0;
-        block[l] = l0 + l >= n ? _mm256_setzero_ps() : steps == 8 ? _mm256_loadu_ps(lane) : _mm256_maskload_ps(lane, load_mask);
+        if (l0 + l >= n) {
+          block[l] = _mm256_setzero_ps();
+        } else {
+          block[l] = steps == 8 ? _mm256_loadu_ps(lane) : _mm256_maskload_ps(lane, load_mask);
+        }
       }
       transpose8(block);
       for (int64_t p = 0; p < steps; ++p) store_first(dst + (p0 + p) * width + l0, block[p], width - l0, store_mask);
