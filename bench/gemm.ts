@@ -40,6 +40,7 @@ export const GEMM_CASES: GemmCase[] = [
   gemmCase(512, 512, 512),
   gemmCase(1024, 1024, 1024),
   gemmCase(2048, 2048, 2048),
+  gemmCase(4096, 4096, 4096),
   gemmCase(64, 784, 512),
   gemmCase(128, 512, 2048),
   gemmCase(256, 4096, 4096),

@@ -1,5 +1,6 @@
 // Run-time CPU-feature detection: which SIMD instruction sets this machine (and its OS,
-// which must save the wide registers on context switch) can run. Header-only, no napi.h.
+// which must save the wide registers on context switch) can run, and the data-cache sizes it
+// reports. Header-only, no napi.h.
 #pragma once
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -17,6 +18,14 @@ struct CpuFeatures {
   bool avx2_fma = false;  // AVX2 + FMA3, with YMM state enabled by the OS
   bool avx512 = false;    // AVX-512 F, with ZMM and opmask state enabled by the OS
   bool neon = false;      // Advanced SIMD (always present on aarch64)
+};
+
+// Data-cache sizes in bytes, per core for L1d and L2, as reported for L3 (often shared).
+// The defaults are the fallbacks used when the CPU does not report a level.
+struct CacheSizes {
+  long long l1d = 32 << 10;
+  long long l2 = 512 << 10;
+  long long l3 = 8 << 20;
 };
 
 namespace detail {
@@ -64,7 +73,45 @@ inline CpuFeatures detect_cpu_features() {
   features.avx512 = features.avx2_fma && avx512f && os_zmm;
   return features;
 }
+
+// The deterministic cache parameters leaf: 0x8000001D on AMD and Hygon (with TOPOEXT), 4 on
+// Intel and others; 0 when the CPU has neither.
+inline unsigned cache_parameters_leaf() {
+  unsigned regs[4];
+  cpuid(0, 0, regs);
+  const unsigned max_leaf = regs[0];
+  const bool amd_like = regs[1] == 0x68747541u /* "Auth" */ || regs[1] == 0x6f677948u /* "Hygo" */;
+  if (!amd_like) return max_leaf >= 4 ? 4u : 0u;
+  cpuid(0x80000000u, 0, regs);
+  if (regs[0] < 0x8000001Du) return 0;
+  cpuid(0x80000001u, 0, regs);
+  return (regs[2] & (1u << 22)) ? 0x8000001Du : 0u;  // TOPOEXT
+}
+
+// Each data or unified cache of the leaf: size = ways · partitions · line size · sets.
+inline CacheSizes detect_cache_sizes() {
+  CacheSizes sizes;
+  const unsigned leaf = cache_parameters_leaf();
+  if (leaf == 0) return sizes;
+  for (unsigned subleaf = 0; subleaf < 16; ++subleaf) {
+    unsigned regs[4];
+    cpuid(leaf, subleaf, regs);
+    const unsigned type = regs[0] & 0x1f;  // 0 none (end), 1 data, 2 instruction, 3 unified
+    if (type == 0) break;
+    if (type == 2) continue;
+    const long long ways = ((regs[1] >> 22) & 0x3ff) + 1, partitions = ((regs[1] >> 12) & 0x3ff) + 1;
+    const long long line = (regs[1] & 0xfff) + 1, sets = static_cast<long long>(regs[2]) + 1;
+    const long long bytes = ways * partitions * line * sets;
+    const unsigned level = (regs[0] >> 5) & 7;
+    if (level == 1) sizes.l1d = bytes;
+    if (level == 2) sizes.l2 = bytes;
+    if (level == 3) sizes.l3 = bytes;
+  }
+  return sizes;
+}
 #elif defined(__aarch64__) || defined(_M_ARM64)
+inline CacheSizes detect_cache_sizes() { return CacheSizes{}; }
+
 inline CpuFeatures detect_cpu_features() {
   CpuFeatures features;
   features.neon = true;
@@ -72,6 +119,7 @@ inline CpuFeatures detect_cpu_features() {
 }
 #else
 inline CpuFeatures detect_cpu_features() { return CpuFeatures{}; }
+inline CacheSizes detect_cache_sizes() { return CacheSizes{}; }
 #endif
 
 }  // namespace detail
@@ -80,6 +128,13 @@ inline CpuFeatures detect_cpu_features() { return CpuFeatures{}; }
 inline const CpuFeatures& cpu_features() {
   static const CpuFeatures features = detail::detect_cpu_features();
   return features;
+}
+
+// This CPU's data-cache sizes, detected once (cpuid on x86-64; the CacheSizes defaults on
+// other targets or when the CPU reports nothing).
+inline const CacheSizes& cache_sizes() {
+  static const CacheSizes sizes = detail::detect_cache_sizes();
+  return sizes;
 }
 
 }  // namespace kiln

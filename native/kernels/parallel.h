@@ -49,7 +49,7 @@ void run_loop(int64_t begin, int64_t end, int64_t grain, const Body& body, int c
 // Calls body(chunk_begin, chunk_end) on disjoint chunks that together cover [begin, end),
 // possibly on several threads at once. Chunks are at least `grain` long (except when the whole
 // range is shorter), so grain should be the amount of work worth one thread wake-up.
-// One chunk per thread: for loops whose chunks each pay a setup (GEMM strips pack all of A).
+// One chunk per thread: for loops whose chunks each pay a setup (each packs its own operands).
 template <typename Body>
 void parallel_for(int64_t begin, int64_t end, int64_t grain, const Body& body) {
   detail::run_loop(begin, end, grain, body, 1);

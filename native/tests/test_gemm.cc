@@ -1,7 +1,8 @@
 // sgemm / sgemm_batched against a naive triple loop (double accumulation), on every
 // micro-kernel this CPU runs: edge shapes (1, primes, non-multiples of MR and NR, K = 1),
 // block boundaries (MC, KC, NC), all four transposes, alpha / beta, beta = 0 over NaN, wide
-// leading dimensions, batches, threads, and a random-vector residual for large products.
+// leading dimensions, batches, threads, and a random-vector residual for large products; and
+// the block sizes derived from the cache sizes.
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -9,7 +10,9 @@
 #include <vector>
 
 #include "check.h"
+#include "cpu.h"
 #include "gemm/gemm.h"
+#include "gemm/internal.h"
 
 using namespace kiln;
 using kiln::test::Random;
@@ -158,13 +161,53 @@ TEST(empty_and_zero_depth) {
   });
 }
 
-// Crossing MC, KC and NC (NC <= 4096 on every path) and the thread split.
+// Crossing MC, KC and NC (as derived for this CPU) and the thread split.
 TEST(block_boundaries) {
   for_each_isa([] {
-    CHECK(run_and_check({197, 131, 400}, 3));
-    CHECK(run_and_check({150, 70, 260, true, false, 1.0f, 0.5f, 1}, 4));
-    CHECK(run_and_check({3, 4100, 5, false, true}, 5));
-    CHECK(run_and_check({66, 4099, 3, false, false, 2.0f, 1.0f}, 6));
+    const gemm::BlockSizes& bs = gemm::current_kernel().blocks;
+    CHECK(run_and_check({bs.mc + 53, 131, bs.kc + 144}, 3));
+    CHECK(run_and_check({bs.mc + 6, 70, bs.kc + 4, true, false, 1.0f, 0.5f, 1}, 4));
+    CHECK(run_and_check({3, bs.nc + 4, 5, false, true}, 5));
+    CHECK(run_and_check({66, bs.nc + 3, 3, false, false, 2.0f, 1.0f}, 6));
+  });
+}
+
+// Leading dimensions that are powers of two (rows of B alias in the caches) with few rows of
+// C: B read in place (M <= MR) and packed, at 1 and 3 threads.
+TEST(skinny_power_of_two_strides) {
+  for_each_isa([] {
+    for (int64_t m : {1, 4, 6, 7, 32, 64}) {
+      for (int t = 0; t < 4; ++t) CHECK(run_and_check({m, 256, 512, bool(t & 1), bool(t & 2), 1.0f, 0.0f}, 30 + m));
+    }
+  });
+}
+
+// The formulas of derive_blocks: the sizes measured best on the VMs they were tuned on, and
+// clamped, aligned sizes on caches far from those.
+TEST(blocks_from_cache_sizes) {
+  const gemm::BlockSizes zen4 = gemm::derive_blocks(gemm::kAvx512Rule, 32 << 10, 1 << 20, 32 << 20);
+  CHECK(zen4.kc == 512 && zen4.mc == 144 && zen4.nc == 1024);
+  const gemm::BlockSizes zen3 = gemm::derive_blocks(gemm::kAvx2Rule, 32 << 10, 512 << 10, 32 << 20);
+  CHECK(zen3.kc == 256 && zen3.mc == 144 && zen3.nc == 4096);
+  for (const gemm::BlockRule& rule : {gemm::kAvx512Rule, gemm::kAvx2Rule, gemm::kNeonRule, gemm::kScalarRule}) {
+    for (long long scale : {1LL, 64LL, 4096LL}) {
+      const gemm::BlockSizes bs = gemm::derive_blocks(rule, 512 * scale, 4096 * scale, 65536 * scale);
+      CHECK(bs.mr == rule.mr && bs.nr == rule.nr);
+      CHECK(bs.kc >= 64 && bs.kc <= 1024 && bs.kc % 16 == 0);
+      CHECK(bs.mc >= rule.mr && bs.mc <= 1024 && bs.mc % rule.mr == 0);
+      CHECK(bs.nc >= rule.nr && bs.nc <= 8192 && bs.nc % rule.nr == 0);
+    }
+  }
+  const CacheSizes& caches = cache_sizes();
+  std::printf("  caches: L1d %lld KiB, L2 %lld KiB, L3 %lld KiB\n", caches.l1d >> 10, caches.l2 >> 10, caches.l3 >> 10);
+  CHECK(caches.l1d > 0 && caches.l2 > 0 && caches.l3 > 0);
+  for_each_isa([] {
+    const gemm::GemmKernel& kernel = gemm::current_kernel();
+    const gemm::BlockSizes& bs = kernel.blocks;
+    std::printf("  %s: MR %d NR %d KC %d MC %d NC %d\n", kernel.name, bs.mr, bs.nr, bs.kc, bs.mc, bs.nc);
+    const CacheSizes& c = cache_sizes();
+    const gemm::BlockSizes expected = gemm::derive_blocks(kernel.rule, c.l1d, c.l2, c.l3);
+    CHECK(bs.kc == expected.kc && bs.mc == expected.mc && bs.nc == expected.nc);
   });
 }
 
@@ -217,8 +260,13 @@ TEST(batched_with_strides_and_broadcast) {
 // Every thread count computes each element the same way: results are bitwise identical.
 TEST(threads_do_not_change_results) {
   for_each_isa([] {
-    for (auto shape : {std::vector<int64_t>{300, 700, 200}, std::vector<int64_t>{700, 90, 300}}) {
-      const Problem p{shape[0], shape[1], shape[2], false, true};
+    // {m, n, k, B transposed}: few row blocks (columns cut into slabs, A packed once), many
+    // row blocks (A packed per block), B read in place (m <= MR, B not transposed), B wider
+    // than NC.
+    for (auto shape : {std::vector<int64_t>{300, 700, 200, 1}, std::vector<int64_t>{700, 90, 300, 1},
+                       std::vector<int64_t>{2000, 150, 64, 0}, std::vector<int64_t>{5, 900, 300, 0},
+                       std::vector<int64_t>{40, 8300, 40, 0}}) {
+      const Problem p{shape[0], shape[1], shape[2], false, shape[3] == 1};
       const Operands o = make_operands(p, 21, false);
       CHECK(test::same_with_threads<std::vector<float>>([&] {
         std::vector<float> c = o.c;

@@ -25,26 +25,58 @@ using PackLanes = void (*)(const float* src, int64_t lane_stride, int64_t n, int
 struct BlockSizes {
   int mr, nr;  // micro-tile (registers)
   int kc;      // depth of one packed block: each C tile is read and written once per KC steps
-  int mc;      // rows of A packed at once (multiple of MR): the MC × KC block stays in L2
+  int mc;      // rows of A per block of the macro-kernel (multiple of MR): MC × KC stays in L2
   int nc;      // columns of B packed at once (multiple of NR): the KC × NC panel stays in L3
 };
 
-// Block sizes per instruction set, tuned on a 2-core AMD Zen 4 (32 KiB L1d, 1 MiB L2, 32 MiB
-// L3). The AVX-512 ones were measured (KC 192..768, MC 96..288, NC 1024..4096); the others
-// are first guesses, not tuned yet.
-constexpr BlockSizes kAvx512Blocks{12, 32, 512, 144, 1024};
-constexpr BlockSizes kAvx2Blocks{6, 16, 256, 144, 4096};
-constexpr BlockSizes kNeonBlocks{8, 8, 256, 128, 4096};
-constexpr BlockSizes kScalarBlocks{4, 8, 256, 128, 2048};
+// How an instruction set sizes its blocks from the caches: its micro-tile, and the share of
+// each cache level one packed operand may take (see derive_blocks).
+struct BlockRule {
+  int mr, nr;
+  double l1_share;  // of L1d for one B micro-panel (KC × NR), streamed against A micro-panels
+  double l2_share;  // of L2 for one packed A block (MC × KC), reused by every B micro-panel
+  double l3_share;  // of L3 for the packed B panel (KC × NC), shared by the threads
+};
+
+// `value` clamped to [low, high], then rounded down to a multiple of `multiple` (low is one).
+constexpr int64_t round_down_clamped(double value, int multiple, int64_t low, int64_t high) {
+  const int64_t clamped = value < low ? low : value > high ? high : static_cast<int64_t>(value);
+  return clamped / multiple * multiple;
+}
+
+// The block sizes of `rule` on a CPU with these data caches (bytes: L1d and L2 per core, L3 as
+// reported), 4-byte floats:
+//   KC = l1_share · L1d / (4 · NR), a multiple of 16 in [64, 1024]
+//   MC = l2_share · L2 / (4 · KC),  a multiple of MR in [MR, 1024]
+//   NC = l3_share · L3 / (4 · KC),  a multiple of NR in [NR, 8192]
+// The shares were measured (docs/ARCHITECTURE.md, "GEMM blocking"): on the Zen 4 VM
+// (32 KiB L1d, 1 MiB L2, 32 MiB L3) the AVX-512 rule gives KC 512, MC 144, NC 1024, the sizes
+// measured best there; on the Zen 3 VM (32 KiB, 512 KiB, 32 MiB) the AVX2 rule gives
+// KC 256, MC 144, NC 4096.
+constexpr BlockSizes derive_blocks(const BlockRule& rule, long long l1d, long long l2, long long l3) {
+  const int kc = static_cast<int>(round_down_clamped(rule.l1_share * l1d / (4.0 * rule.nr), 16, 64, 1024));
+  const int mc = static_cast<int>(round_down_clamped(rule.l2_share * l2 / (4.0 * kc), rule.mr, rule.mr, 1024));
+  const int nc = static_cast<int>(round_down_clamped(rule.l3_share * l3 / (4.0 * kc), rule.nr, rule.nr, 8192));
+  return {rule.mr, rule.nr, kc, mc, nc};
+}
+
+// The rules per instruction set. AVX-512 and AVX2 were measured (see derive_blocks); NEON and
+// the portable kernel are first guesses that reproduce their former fixed sizes on the
+// fallback caches (32 KiB, 512 KiB, 8 MiB), not tuned.
+constexpr BlockRule kAvx512Rule{12, 32, 2.0, 9.0 / 32, 1.0 / 16};
+constexpr BlockRule kAvx2Rule{6, 16, 0.5, 9.0 / 32, 1.0 / 8};
+constexpr BlockRule kNeonRule{8, 8, 0.25, 0.25, 0.5};
+constexpr BlockRule kScalarRule{4, 8, 0.25, 0.25, 0.25};
 
 // The largest MR × NR of any kernel (for stack tiles).
 constexpr int kMaxTile = 16 * 32;
 
 struct GemmKernel {
   const char* name;  // "avx512", "avx2", "neon", "scalar"
-  BlockSizes blocks;
+  BlockRule rule;
   MicroKernel micro;
   PackLanes pack_lanes;  // a SIMD transposing pack, or nullptr for the portable one
+  BlockSizes blocks{};   // derive_blocks(rule, this CPU's caches): set by dispatch.cc
 };
 
 // One per instruction set; each is defined only in builds whose target can run it.

@@ -1,5 +1,6 @@
 // Run-time choice of the micro-kernel: the best instruction set this CPU runs (cpu.h), unless
-// KILN_ISA or set_gemm_isa() asks for another supported one.
+// KILN_ISA or set_gemm_isa() asks for another supported one; its block sizes come from the
+// cache sizes this CPU reports (config.h, derive_blocks).
 #include "internal.h"
 
 #include <atomic>
@@ -14,21 +15,40 @@
 namespace kiln {
 namespace {
 
+// `kernel` with the block sizes of its rule on this CPU's caches.
+gemm::GemmKernel sized_for_this_cpu(const gemm::GemmKernel& kernel) {
+  const CacheSizes& caches = cache_sizes();
+  gemm::GemmKernel sized = kernel;
+  sized.blocks = gemm::derive_blocks(kernel.rule, caches.l1d, caches.l2, caches.l3);
+  return sized;
+}
+
 // The kernel of `isa`, or nullptr when this build or CPU cannot run it.
 const gemm::GemmKernel* kernel_for(GemmIsa isa) {
   const CpuFeatures& cpu = cpu_features();
   switch (isa) {
-    case GemmIsa::kScalar:
-      return &gemm::kScalarKernel;
+    case GemmIsa::kScalar: {
+      static const gemm::GemmKernel scalar = sized_for_this_cpu(gemm::kScalarKernel);
+      return &scalar;
+    }
 #if defined(__x86_64__) || defined(_M_X64)
-    case GemmIsa::kAvx2:
-      return cpu.avx2_fma ? &gemm::kAvx2Kernel : nullptr;
-    case GemmIsa::kAvx512:
-      return cpu.avx512 ? &gemm::kAvx512Kernel : nullptr;
+    case GemmIsa::kAvx2: {
+      if (!cpu.avx2_fma) return nullptr;
+      static const gemm::GemmKernel avx2 = sized_for_this_cpu(gemm::kAvx2Kernel);
+      return &avx2;
+    }
+    case GemmIsa::kAvx512: {
+      if (!cpu.avx512) return nullptr;
+      static const gemm::GemmKernel avx512 = sized_for_this_cpu(gemm::kAvx512Kernel);
+      return &avx512;
+    }
 #endif
 #if defined(__aarch64__) || defined(_M_ARM64)
-    case GemmIsa::kNeon:
-      return cpu.neon ? &gemm::kNeonKernel : nullptr;
+    case GemmIsa::kNeon: {
+      if (!cpu.neon) return nullptr;
+      static const gemm::GemmKernel neon = sized_for_this_cpu(gemm::kNeonKernel);
+      return &neon;
+    }
 #endif
     default:
       return nullptr;
@@ -39,7 +59,7 @@ const gemm::GemmKernel* best_kernel() {
   for (GemmIsa isa : {GemmIsa::kAvx512, GemmIsa::kAvx2, GemmIsa::kNeon}) {
     if (const gemm::GemmKernel* kernel = kernel_for(isa)) return kernel;
   }
-  return &gemm::kScalarKernel;
+  return kernel_for(GemmIsa::kScalar);
 }
 
 // KILN_ISA's kernel when it names a supported one, else the best (with a warning if it named

@@ -1,17 +1,33 @@
 // sgemm: the BLIS loop nest around the macro-kernel, threading, the skinny-shape choices and
 // the batched entry point.
 //
-//   for jc in N by NC:                      (columns of C and B)
-//     for pc in K by KC:                    (depth)
-//       pack B[pc:pc+KC, jc:jc+NC]          → NR-column micro-panels (skipped for skinny M)
-//       for ic in M by MC:                  (rows of C and A)
-//         pack A[ic:ic+MC, pc:pc+KC]        → MR-row micro-panels
-//         macro-kernel: C[ic.., jc..] = alpha · A · B + (pc == 0 ? beta : 1) · C
+//   for jc in N by NC:                          (columns of C and B)
+//     for pc in K by KC:                        (depth)
+//       pack B[pc:pc+KC, jc:jc+NC] → NR-column micro-panels, shared by the threads
+//       for each (MC-row block ic, column slab) of C:      (the threads' work items)
+//         pack A[ic:ic+MC, pc:pc+KC] → MR-row micro-panels (or use A packed once, shared)
+//         macro-kernel: C[ic.., slab] = alpha · A · B + (pc == 0 ? beta : 1) · C
+//
+// Short products (M <= MC: one row block, each B element used by one item) pack B one
+// micro-panel at a time inside the item, right before the macro-kernel uses it from L1,
+// instead of in a separate pass; with M <= MR (one tile row, nothing to reuse) B is read in
+// place when its rows are contiguous.
+//
+// Threads: the packing of each B panel is split by micro-panels, then the (row block, slab)
+// items are claimed by whichever thread is free (parallel_for_balanced), so a descheduled
+// helper never holds the caller up for long. Tall products give one item per row block, each
+// thread packing its own A blocks; short ones (few row blocks) cut the columns into slabs and
+// pack A once, shared, so both threads have work even when M < MC. Item boundaries fall on
+// micro-tiles, so every element of C is computed the same way whatever the thread count.
 #include "gemm.h"
 
 #include <algorithm>
 #include <memory>
 #include <new>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "../parallel.h"
 #include "internal.h"
@@ -37,40 +53,56 @@ struct Output {
   Output shifted(int64_t i, int64_t j) const { return {data + i * rs + j * cs, rs, cs}; }
 };
 
-// Work (in flops) below which a thread is not worth waking: each thread gets at least this
-// much, so a second thread only joins when the product is large enough to gain from it.
-// Pool threads poll for ~100 µs before parking (parallel.cc), so back-to-back loops wake
-// them in about a microsecond; 1 MFLOP (~10 µs at ~100 GFLOP/s) per thread then pays.
-constexpr double kMinFlopsPerThread = 1.0e6;
+// Products below this many flops run on the calling thread only: 1 MFLOP (~10 µs) per thread
+// of two, against a ~1 µs claim when the helpers are polling (parallel.cc). Kept from the
+// former strip split; not re-measured for this work split (the machine was too loaded).
+constexpr double kMinFlopsThreaded = 2.0e6;
 
-// Up to this many rows of C, B is read in place (when its rows are contiguous) instead of
-// packed: packing it would cost as much memory traffic as the few passes over it it saves.
-constexpr int64_t kSkinnyRows = 64;
+// Least work per chunk of a parallel loop, so each claim (~1 µs) is paid by ~10 µs of work:
+// flops for the macro-kernel items, floats copied for the packing.
+constexpr double kMinFlopsPerChunk = 1.0e6;
+constexpr int64_t kMinFloatsPerPackChunk = 16384;
 
-// 64-byte aligned scratch owned by one thread, grown on demand and kept for reuse.
+// Items per thread the column slabs aim at when there are few row blocks (load balance on a
+// machine where a helper may be descheduled; see parallel_for_balanced).
+constexpr int64_t kItemsPerThread = 4;
+
+// Aligned scratch owned by one thread, grown on demand and kept for reuse. Buffers of 2 MiB
+// or more (shared B panels and A slices of large products) are 2 MiB aligned and, on Linux,
+// asked to be backed by transparent huge pages (honoured in THP "madvise" mode too), so
+// walking a panel does not miss the TLB every 4 KiB.
 class Scratch {
  public:
   float* get(int64_t floats) {
     if (floats > capacity_) {
-      buffer_.reset(static_cast<float*>(::operator new(static_cast<size_t>(floats) * sizeof(float), kAlign)));
+      const size_t bytes = static_cast<size_t>(floats) * sizeof(float);
+      const std::align_val_t align{bytes >= kHugePage ? kHugePage : 64};
+      buffer_ = std::unique_ptr<float, Free>(static_cast<float*>(::operator new(bytes, align)), Free{align});
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+      if (align == std::align_val_t{kHugePage}) madvise(buffer_.get(), bytes / kHugePage * kHugePage, MADV_HUGEPAGE);
+#endif
       capacity_ = floats;
     }
     return buffer_.get();
   }
 
  private:
-  static constexpr std::align_val_t kAlign{64};
+  static constexpr size_t kHugePage = size_t{2} << 20;
   struct Free {
-    void operator()(float* p) const { ::operator delete(p, kAlign); }
+    std::align_val_t align;
+    void operator()(float* p) const { ::operator delete(p, align); }
   };
-  std::unique_ptr<float, Free> buffer_;
+  std::unique_ptr<float, Free> buffer_{nullptr, Free{std::align_val_t{64}}};
   int64_t capacity_ = 0;
 };
 
-thread_local Scratch t_packed_a;
-thread_local Scratch t_packed_b;
+thread_local Scratch t_block_a;   // an MC × KC block of A packed by this thread for its own item
+thread_local Scratch t_panel_b;   // one B micro-panel packed by this thread for its own item
+thread_local Scratch t_shared_a;  // all of A's KC-deep slice, packed once for every thread
+thread_local Scratch t_shared_b;  // the KC × NC panel of B, packed once for every thread
 
 int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
+int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
 
 // C = beta · C (the whole product when k == 0 or alpha == 0); beta == 0 never reads C.
 void scale(int64_t m, int64_t n, float beta, Output c) {
@@ -82,68 +114,158 @@ void scale(int64_t m, int64_t n, float beta, Output c) {
   }
 }
 
-// One KC-deep slice against a (kc × nc) block of B read in place (contiguous rows): full
-// NR-wide micro-panels straight from B, the last narrower one packed (zero-padded) so the
-// micro-kernel never reads past B's columns.
-void macro_in_place_b(const GemmKernel& kernel, int64_t mc, int64_t nc, int64_t kc, float alpha, const float* packed_a,
-                      Operand b, float beta, Output c) {
-  const int nr = kernel.blocks.nr;
-  const int64_t full = nc / nr * nr;
-  if (full > 0) gemm::macro_kernel(kernel, mc, full, kc, alpha, packed_a, b.data, nr, b.rs, beta, c.data, c.rs, c.cs);
-  if (full == nc) return;
-  float* edge = t_packed_b.get(int64_t{nr} * kc);
-  gemm::pack_panels(kernel, b.data + full, 1, b.rs, nc - full, kc, nr, edge);
-  gemm::macro_kernel(kernel, mc, nc - full, kc, alpha, packed_a, edge, int64_t{nr} * kc, nr, beta, c.data + full * c.cs,
-                     c.rs, c.cs);
+// Asks for the cache line holding `address` (a no-op on compilers without the builtin).
+inline void prefetch(const float* address) {
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_prefetch(address);
+#endif
 }
 
-// The loop nest on one thread: C (m × n) = alpha · A (m × k) · B (k × n) + beta · C.
-void gemm_serial(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k, float alpha, Operand a, Operand b,
-                 float beta, Output c) {
-  const BlockSizes& bs = kernel.blocks;
-  const bool b_in_place = b.cs == 1 && m <= kSkinnyRows;
-  float* packed_a = t_packed_a.get(int64_t{bs.mc} * bs.kc);
-  float* packed_b = b_in_place ? nullptr : t_packed_b.get(round_up(std::min<int64_t>(n, bs.nc), bs.nr) * bs.kc);
-  for (int64_t jc = 0; jc < n; jc += bs.nc) {
-    const int64_t nc = std::min<int64_t>(bs.nc, n - jc);
-    for (int64_t pc = 0; pc < k; pc += bs.kc) {
-      const int64_t kc = std::min<int64_t>(bs.kc, k - pc);
-      const float beta_pc = pc == 0 ? beta : 1.0f;
-      const Operand b_block = b.shifted(pc, jc);
-      if (!b_in_place) gemm::pack_panels(kernel, b_block.data, b.cs, b.rs, nc, kc, bs.nr, packed_b);
-      for (int64_t ic = 0; ic < m; ic += bs.mc) {
-        const int64_t mc = std::min<int64_t>(bs.mc, m - ic);
-        gemm::pack_panels(kernel, a.shifted(ic, pc).data, a.rs, a.cs, mc, kc, bs.mr, packed_a);
-        const Output c_block = c.shifted(ic, jc);
-        if (b_in_place) {
-          macro_in_place_b(kernel, mc, nc, kc, alpha, packed_a, b_block, beta_pc, c_block);
-        } else {
-          gemm::macro_kernel(kernel, mc, nc, kc, alpha, packed_a, packed_b, int64_t{bs.nr} * kc, bs.nr, beta_pc,
-                             c_block.data, c_block.rs, c_block.cs);
-        }
-      }
+// Prefetches the (kc × width) block of B at b (one micro-panel's source), line by line.
+void prefetch_block(Operand b, int64_t kc, int64_t width) {
+  constexpr int64_t kLineFloats = 16;
+  if (b.cs == 1) {
+    for (int64_t p = 0; p < kc; ++p) {
+      prefetch(b.data + p * b.rs);
+      prefetch(b.data + p * b.rs + width - 1);
+    }
+  } else if (b.rs == 1) {
+    for (int64_t j = 0; j < width; ++j) {
+      for (int64_t p = 0; p < kc; p += kLineFloats) prefetch(b.data + j * b.cs + p);
     }
   }
 }
 
-// Splits C into column strips (or row strips when C is taller than wide), each run by
-// gemm_serial on its own thread with its own packed blocks; small products stay on one thread.
-void gemm_threaded(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k, float alpha, Operand a, Operand b,
-                   float beta, Output c) {
-  const bool split_columns = n >= m;
-  const int64_t unit = split_columns ? kernel.blocks.nr : kernel.blocks.mr;
-  const int64_t extent = split_columns ? n : m;
-  const double unit_flops = 2.0 * static_cast<double>(unit) * static_cast<double>(split_columns ? m : n) * k;
-  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerThread / unit_flops));
-  parallel_for(0, (extent + unit - 1) / unit, grain, [&](int64_t begin, int64_t end) {
-    const int64_t from = begin * unit, to = std::min(extent, end * unit);
-    if (split_columns) {
-      gemm_serial(kernel, m, to - from, k, alpha, a, b.shifted(0, from), beta, c.shifted(0, from));
-    } else {
-      gemm_serial(kernel, to - from, n, k, alpha, a.shifted(from, 0), b, beta, c.shifted(from, 0));
-    }
-  });
+// body(begin, end) over [0, count): on the pool when `threaded`, else inline.
+template <typename Body>
+void run_items(bool threaded, int64_t count, int64_t grain, const Body& body) {
+  if (threaded) {
+    parallel_for_balanced(0, count, grain, body);
+  } else {
+    body(0, count);
+  }
 }
+
+// One product after the trivial cases, and how its work is cut (see the top of this file).
+class Nest {
+ public:
+  Nest(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k, float alpha, Operand a, Operand b, float beta,
+       Output c, bool threaded)
+      : kernel_(kernel), bs_(kernel.blocks), m_(m), n_(n), k_(k), alpha_(alpha), a_(a), b_(b), beta_(beta), c_(c) {
+    const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+    threads_ = threaded && flops >= kMinFlopsThreaded ? get_num_threads() : 1;
+    row_blocks_ = ceil_div(m, bs_.mc);
+    b_per_item_ = row_blocks_ == 1;
+    b_in_place_ = b.cs == 1 && m <= bs_.mr;
+    const int64_t wanted_items = kItemsPerThread * threads_;
+    slabs_wanted_ = threads_ > 1 && row_blocks_ < wanted_items ? ceil_div(wanted_items, row_blocks_) : 1;
+    shared_a_ = slabs_wanted_ > 1 ? t_shared_a.get(round_up(m, bs_.mr) * bs_.kc) : nullptr;
+    packed_b_ = b_per_item_ ? nullptr : t_shared_b.get(round_up(std::min<int64_t>(n, bs_.nc), bs_.nr) * bs_.kc);
+  }
+
+  void run() {
+    for (int64_t jc = 0; jc < n_; jc += bs_.nc) {
+      const int64_t nc = std::min<int64_t>(bs_.nc, n_ - jc);
+      for (int64_t pc = 0; pc < k_; pc += bs_.kc) {
+        const int64_t kc = std::min<int64_t>(bs_.kc, k_ - pc);
+        pack_shared(jc, nc, pc, kc);
+        compute(jc, nc, pc, kc);
+      }
+    }
+  }
+
+ private:
+  // Packs the shared B panel (kc × nc at (pc, jc)) and A's slice (m × kc at column pc), each
+  // when shared: one item per micro-panel, B's first.
+  void pack_shared(int64_t jc, int64_t nc, int64_t pc, int64_t kc) {
+    const int mr = bs_.mr, nr = bs_.nr;
+    const int64_t b_items = b_per_item_ ? 0 : ceil_div(nc, nr);
+    const int64_t a_items = shared_a_ != nullptr ? ceil_div(m_, mr) : 0;
+    const Operand b_block = b_.shifted(pc, jc);
+    const int64_t grain = std::max<int64_t>(1, kMinFloatsPerPackChunk / (int64_t{std::min(mr, nr)} * kc));
+    run_items(threads_ > 1, b_items + a_items, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) {
+        if (item < b_items) {
+          const int64_t j = item * nr;
+          gemm::pack_panels(kernel_, b_block.shifted(0, j).data, b_.cs, b_.rs, std::min<int64_t>(nr, nc - j), kc, nr,
+                            packed_b_ + j * kc);
+        } else {
+          const int64_t i = (item - b_items) * mr;
+          gemm::pack_panels(kernel_, a_.shifted(i, pc).data, a_.rs, a_.cs, std::min<int64_t>(mr, m_ - i), kc, mr,
+                            shared_a_ + i * kc);
+        }
+      }
+    });
+  }
+
+  // The macro-kernels of one KC-deep slice: items are (row block, column slab) pairs.
+  void compute(int64_t jc, int64_t nc, int64_t pc, int64_t kc) {
+    const int64_t panels = ceil_div(nc, bs_.nr);
+    const int64_t slabs = std::min(slabs_wanted_, panels);
+    const int64_t slab_cols = ceil_div(panels, slabs) * bs_.nr;
+    const double item_flops = 2.0 * std::min<int64_t>(bs_.mc, m_) * std::min(slab_cols, nc) * kc;
+    const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerChunk / item_flops));
+    run_items(threads_ > 1, row_blocks_ * slabs, grain, [&](int64_t begin, int64_t end) {
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t ic = item / slabs * bs_.mc, j0 = item % slabs * slab_cols;
+        if (j0 < nc) compute_block(ic, jc, j0, std::min(nc, j0 + slab_cols), pc, kc);
+      }
+    });
+  }
+
+  // C[ic : ic + MC, jc + j0 : jc + j1] for depth slice pc (j0 a multiple of NR).
+  void compute_block(int64_t ic, int64_t jc, int64_t j0, int64_t j1, int64_t pc, int64_t kc) {
+    const int64_t mc = std::min<int64_t>(bs_.mc, m_ - ic);
+    const float beta = pc == 0 ? beta_ : 1.0f;
+    const float* packed_a = shared_a_ != nullptr ? shared_a_ + ic * kc : pack_block_a(ic, mc, pc, kc);
+    const Output c_block = c_.shifted(ic, jc + j0);
+    if (b_per_item_) {
+      compute_panels(mc, packed_a, b_.shifted(pc, jc + j0), j1 - j0, kc, beta, c_block);
+    } else {
+      gemm::macro_kernel(kernel_, mc, j1 - j0, kc, alpha_, packed_a, packed_b_ + j0 * kc, int64_t{bs_.nr} * kc, bs_.nr,
+                         beta, c_block.data, c_block.rs, c_block.cs);
+    }
+  }
+
+  // C (mc × cols) = alpha · packed A · B (kc × cols) + beta · C, B packed one micro-panel at a
+  // time just before use, or read in place (whole panels, when b_in_place_).
+  void compute_panels(int64_t mc, const float* packed_a, Operand b, int64_t cols, int64_t kc, float beta, Output c) {
+    const int nr = bs_.nr;
+    float* panel = t_panel_b.get(int64_t{nr} * kc);
+    for (int64_t j = 0; j < cols; j += nr) {
+      const int64_t width = std::min<int64_t>(nr, cols - j);
+      const Operand b_panel = b.shifted(0, j);
+      const bool in_place = b_in_place_ && width == nr;
+      if (!in_place) gemm::pack_panels(kernel_, b_panel.data, b.cs, b.rs, width, kc, nr, panel);
+      const float* panel_data = in_place ? b_panel.data : panel;
+      // The next micro-panel's source arrives while this one is multiplied.
+      if (!b_in_place_ && j + nr < cols) prefetch_block(b.shifted(0, j + nr), kc, std::min<int64_t>(nr, cols - j - nr));
+      const Output c_panel = c.shifted(0, j);
+      gemm::macro_kernel(kernel_, mc, width, kc, alpha_, packed_a, panel_data, int64_t{nr} * kc, in_place ? b.rs : nr,
+                         beta, c_panel.data, c_panel.rs, c_panel.cs);
+    }
+  }
+
+  const float* pack_block_a(int64_t ic, int64_t mc, int64_t pc, int64_t kc) {
+    float* block = t_block_a.get(int64_t{bs_.mc} * bs_.kc);
+    gemm::pack_panels(kernel_, a_.shifted(ic, pc).data, a_.rs, a_.cs, mc, kc, bs_.mr, block);
+    return block;
+  }
+
+  const GemmKernel& kernel_;
+  const BlockSizes& bs_;
+  int64_t m_, n_, k_;
+  float alpha_;
+  Operand a_, b_;
+  float beta_;
+  Output c_;
+  int threads_;
+  int64_t row_blocks_, slabs_wanted_;
+  bool b_per_item_;  // one row block: B packed per micro-panel inside the items, no shared panel
+  bool b_in_place_;  // one tile row and contiguous rows of B: full micro-panels read in place
+  float* shared_a_;  // A's packed slice when the columns are cut into slabs, else nullptr
+  float* packed_b_;  // the shared B panel, nullptr when b_per_item_
+};
 
 // Whether C = A · B is better computed as Cᵀ = Bᵀ · Aᵀ: when C is narrower than one micro-tile
 // (n < NR), most of every tile would be padding, while its transpose fills MR-row tiles.
@@ -164,11 +286,7 @@ void gemm_views(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k, float
     b = b.transposed();
     c = c.transposed();
   }
-  if (threaded) {
-    gemm_threaded(kernel, m, n, k, alpha, a, b, beta, c);
-  } else {
-    gemm_serial(kernel, m, n, k, alpha, a, b, beta, c);
-  }
+  Nest(kernel, m, n, k, alpha, a, b, beta, c, threaded).run();
 }
 
 Operand view_of(const float* data, int64_t ld, bool trans) { return trans ? Operand{data, 1, ld} : Operand{data, ld, 1}; }
@@ -188,8 +306,8 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, 
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   // Products too small to split run whole, one per thread; larger ones one after another,
   // each split across the threads.
-  const bool split_batch = flops < 2.0 * kMinFlopsPerThread;
-  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerThread / std::max(flops, 1.0)));
+  const bool split_batch = flops < kMinFlopsThreaded;
+  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerChunk / std::max(flops, 1.0)));
   auto run = [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
       gemm_views(kernel, m, n, k, alpha, view_of(a + p * stride_a, lda, trans_a), view_of(b + p * stride_b, ldb, trans_b),

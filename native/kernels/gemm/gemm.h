@@ -16,8 +16,8 @@ namespace kiln {
 //   op(B): (k, n); B is stored (k, n) with row stride ldb, or (n, k) when trans_b
 //   C: (m, n) with row stride ldc
 // beta == 0 never reads C (whatever C holds, NaN included, is overwritten). Leading dimensions
-// must be at least the stored row length. Threads: parallel_for (parallel.h) above a size
-// threshold.
+// must be at least the stored row length. Threads: parallel_for_balanced (parallel.h) above
+// a size threshold (see gemm.cc).
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 

@@ -17,8 +17,8 @@
 namespace kiln::gemm {
 namespace {
 
-constexpr int MR = kAvx512Blocks.mr;  // 12
-constexpr int NR = kAvx512Blocks.nr;  // 32
+constexpr int MR = kAvx512Rule.mr;  // 12
+constexpr int NR = kAvx512Rule.nr;  // 32
 static_assert(NR == 32, "two zmm vectors per row");
 
 // The first `count` of 16 lanes (count may be <= 0 or >= 16).
@@ -84,7 +84,7 @@ void micro_avx512(int64_t kc, const float* a, const float* b, int64_t b_rs, floa
 
 }  // namespace
 
-const GemmKernel kAvx512Kernel{"avx512", kAvx512Blocks, micro_avx512, kPackLanesAvx512};
+const GemmKernel kAvx512Kernel{"avx512", kAvx512Rule, micro_avx512, kPackLanesAvx512};
 
 }  // namespace kiln::gemm
 

@@ -10,8 +10,8 @@
 namespace kiln::gemm {
 namespace {
 
-constexpr int MR = kNeonBlocks.mr;  // 8
-constexpr int NR = kNeonBlocks.nr;  // 8
+constexpr int MR = kNeonRule.mr;  // 8
+constexpr int NR = kNeonRule.nr;  // 8
 static_assert(NR == 8, "two q vectors per row");
 
 void micro_neon(int64_t kc, const float* a, const float* b, int64_t b_rs, float* c, int64_t ldc, int rows, int cols,
@@ -53,7 +53,7 @@ void micro_neon(int64_t kc, const float* a, const float* b, int64_t b_rs, float*
 
 }  // namespace
 
-const GemmKernel kNeonKernel{"neon", kNeonBlocks, micro_neon, nullptr};
+const GemmKernel kNeonKernel{"neon", kNeonRule, micro_neon, nullptr};
 
 }  // namespace kiln::gemm
 

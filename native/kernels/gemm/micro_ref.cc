@@ -6,8 +6,8 @@
 namespace kiln::gemm {
 namespace {
 
-constexpr int MR = kScalarBlocks.mr;  // 4
-constexpr int NR = kScalarBlocks.nr;  // 8
+constexpr int MR = kScalarRule.mr;  // 4
+constexpr int NR = kScalarRule.nr;  // 8
 
 void micro_ref(int64_t kc, const float* a, const float* b, int64_t b_rs, float* c, int64_t ldc, int rows, int cols,
                float alpha, float beta) {
@@ -27,6 +27,6 @@ void micro_ref(int64_t kc, const float* a, const float* b, int64_t b_rs, float* 
 
 }  // namespace
 
-const GemmKernel kScalarKernel{"scalar", kScalarBlocks, micro_ref, nullptr};
+const GemmKernel kScalarKernel{"scalar", kScalarRule, micro_ref, nullptr};
 
 }  // namespace kiln::gemm

@@ -41,6 +41,19 @@ void transpose8(__m256 r[8]) {
   }
 }
 
+// Stores the first `count` floats of v at dst (all 8 when count >= 8). Full and 6-float rows
+// (the AVX2 kernel's MR) use plain stores: maskstore is slow on AMD cores.
+inline void store_first(float* dst, __m256 v, int64_t count, __m256i mask) {
+  if (count >= 8) {
+    _mm256_storeu_ps(dst, v);
+  } else if (count == 6) {
+    _mm_storeu_ps(dst, _mm256_castps256_ps128(v));
+    _mm_storel_pi(reinterpret_cast<__m64*>(dst + 4), _mm256_extractf128_ps(v, 1));
+  } else {
+    _mm256_maskstore_ps(dst, mask, v);
+  }
+}
+
 // One panel (see pack_panels): n <= width lanes, lane l at src + l * lane_stride, contiguous
 // along the depth. Lanes n..width-1 are written as zeros.
 void pack_lanes_avx2(const float* src, int64_t lane_stride, int64_t n, int64_t depth, int width, float* dst) {
@@ -51,10 +64,15 @@ void pack_lanes_avx2(const float* src, int64_t lane_stride, int64_t n, int64_t d
       const __m256i load_mask = first_lanes(steps);
       __m256 block[8];
       for (int64_t l = 0; l < 8; ++l) {
-        block[l] = l0 + l < n ? _mm256_maskload_ps(src + (l0 + l) * lane_stride + p0, load_mask) : _mm256_setzero_ps();
+        const float* lane = src + (l0 + l) * lane_stride + p0;
+        if (l0 + l >= n) {
+          block[l] = _mm256_setzero_ps();
+        } else {
+          block[l] = steps == 8 ? _mm256_loadu_ps(lane) : _mm256_maskload_ps(lane, load_mask);
+        }
       }
       transpose8(block);
-      for (int64_t p = 0; p < steps; ++p) _mm256_maskstore_ps(dst + (p0 + p) * width + l0, store_mask, block[p]);
+      for (int64_t p = 0; p < steps; ++p) store_first(dst + (p0 + p) * width + l0, block[p], width - l0, store_mask);
     }
   }
 }
