@@ -14,7 +14,7 @@ import { formatTensor } from './format.js';
 import { contiguousStrides, formatShape, numelOf, normalizeDim, sameShape } from './shape.js';
 import { allocate } from './dtype.js';
 import { wasReleasedByTidy } from './memory/tidy.js';
-import { bumpVersion, versionOf } from './autograd/version.js';
+import { anyInPlaceWrites, bumpVersion, versionOf } from './autograd/version.js';
 import * as ip from './ops/inplace.js';
 import * as cast from './ops/cast.js';
 import * as ew from './ops/elementwise.js';
@@ -28,7 +28,7 @@ import * as scan from './ops/scan.js';
 import * as sorting from './ops/sorting.js';
 import * as masking from './ops/masking.js';
 import * as tiling from './ops/tiling.js';
-import { isGradEnabled } from './autograd/grad-mode.js';
+import { isGradEnabled, withGradMode } from './autograd/grad-mode.js';
 import { keep } from './memory/tidy.js';
 import { RemovableHandle } from './autograd/hooks.js';
 import { BinaryOp } from './backend/backend.js';
@@ -67,6 +67,12 @@ export class Tensor {
   private viewBase: Tensor | null = null;
   /** Aliases of this tensor holding the autograd nodes it had before in-place ops replaced them. */
   private priorNodes: Map<GradNode, Tensor> | null = null;
+  /**
+   * For a view made while grad mode was on: the storage version its autograd node was made
+   * at; when an in-place write changes the version, gradFn is remade from the base's current
+   * history (PyTorch's view + in-place rule). −1 for tensors that keep their node.
+   */
+  private historyVersion = -1;
   /** Number of elements. */
   readonly numel: number;
   /** Sizes of the dims, outermost first; `[]` for a scalar. */
@@ -115,7 +121,10 @@ export class Tensor {
     base: Tensor | null,
   ): Tensor {
     const t = new Tensor(storage, shape, dtype, strides, offset);
-    if (base !== null) t.viewBase = base.viewBase ?? base;
+    if (base !== null) {
+      t.viewBase = base.viewBase ?? base;
+      if (isGradEnabled()) t.historyVersion = versionOf(storage.buffer);
+    }
     return t;
   }
 
@@ -258,17 +267,40 @@ export class Tensor {
 
   /** True when backward() will compute a gradient for this tensor (a leaf that asked, or the result of an op on one). */
   get requiresGrad(): boolean {
-    return this.leafRequiresGrad || this.node !== null;
+    return this.leafRequiresGrad || this.gradFn !== null;
   }
 
-  /** The op that produced this tensor in the autograd graph, or null for a leaf. */
+  /**
+   * The op that produced this tensor in the autograd graph, or null for a leaf. For a view
+   * whose storage was written in place since its node was made (through the base, or through
+   * any view of it), the node is first remade as a view of the base's current history, so
+   * gradients flow through the in-place op as in PyTorch.
+   */
   get gradFn(): GradNode | null {
+    if (this.historyVersion >= 0 && anyInPlaceWrites()) this.refreshViewHistory();
     return this.node;
+  }
+
+  /**
+   * Remakes a view's node from its base's current history when the storage version moved on;
+   * ops recorded before keep the old node through an alias (see aliasForInPlace). A base that
+   * is not contiguous keeps the old node (no as-strided view of it can carry a gradient).
+   */
+  private refreshViewHistory(): void {
+    const now = versionOf(this.store.buffer);
+    if (now === this.historyVersion) return;
+    this.historyVersion = now;
+    if (this.store.length === 0 && this.numel > 0) return; // released by tidy(): no history to remake
+    const base = this.viewBase as Tensor;
+    if ((this.node === null && !base.requiresGrad) || !base.isContiguous()) return;
+    this.aliasForInPlace();
+    const regenerated = withGradMode(true, () => sh.asStrided(base, this.shape, this.strides, this.storageOffset));
+    this.node = regenerated.gradFn;
   }
 
   /** True for tensors not produced by a recorded op (user-created tensors and parameters). */
   get isLeaf(): boolean {
-    return this.node === null;
+    return this.gradFn === null;
   }
 
   /** True when retainGrad() was called, so backward() fills .grad of this non-leaf. */

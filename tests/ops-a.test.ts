@@ -1,7 +1,8 @@
 /**
  * Issue 12's ops, part A (tests/ops-a-cases.ts) in ops.test.ts's three modes: float64
  * gradcheck on the reference backend, native-vs-reference parity of outputs and gradients in
- * float32, and a run in tidy() on NaN-poisoned pooled storage equal to a plain run.
+ * float32 (inputs as they are and as non-contiguous transposed views), and a run in tidy() on
+ * NaN-poisoned pooled storage equal to a plain run.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as k from '../lib/index.js';
@@ -53,11 +54,14 @@ interface RunResult {
   grads: (Float32Array | null)[];
 }
 
-function runOn(backend: k.BackendName, c: OpCase): RunResult {
+/** x's values as a non-contiguous view: the transpose of a (…, W, H) copy (x itself below 2 dims). */
+const viaTranspose = (x: k.Tensor): k.Tensor => (x.ndim < 2 ? x : x.transpose(-1, -2).clone().transpose(-1, -2));
+
+function runOn(backend: k.BackendName, c: OpCase, transposed = false): RunResult {
   return k.withBackend(backend, () => {
     const differentiable = c.differentiable !== false;
     const inputs = makeInputs(c, 'float32', 7, differentiable);
-    const output = c.fn(...inputs);
+    const output = c.fn(...(transposed ? inputs.map(viaTranspose) : inputs));
     if (differentiable && output.requiresGrad) {
       k.sum(k.mul(output, k.randn(output.shape, { generator: new k.Generator(3) }))).backward();
     }
@@ -70,18 +74,21 @@ describe('parity: native vs reference (float32)', () => {
     expect(k.isNativeAvailable()).toBe(true);
   });
   for (const c of OPS_A_CASES) {
-    it(c.name, () => {
-      const native = runOn('native', c);
-      const reference = runOn('reference', c);
-      const { atol, rtol } = c.tol ?? { atol: 1e-5, rtol: 1e-4 };
-      expect(native.output.shape).toEqual(reference.output.shape);
-      expect(native.output.dtype).toBe(reference.output.dtype);
-      expectClose(native.output.data, reference.output.data, atol, rtol, 'output');
-      reference.grads.forEach((g, i) => {
-        if (g === null) return expect(native.grads[i]).toBeNull();
-        expectClose(native.grads[i] ?? [], g, atol, rtol, `grad of input ${i}`);
+    for (const transposed of [false, true]) {
+      if (transposed && c.inputs.every((input) => input.shape.length < 2)) continue;
+      it(`${c.name}${transposed ? ' (non-contiguous inputs)' : ''}`, () => {
+        const native = runOn('native', c, transposed);
+        const reference = runOn('reference', c, transposed);
+        const { atol, rtol } = c.tol ?? { atol: 1e-5, rtol: 1e-4 };
+        expect(native.output.shape).toEqual(reference.output.shape);
+        expect(native.output.dtype).toBe(reference.output.dtype);
+        expectClose(native.output.data, reference.output.data, atol, rtol, 'output');
+        reference.grads.forEach((g, i) => {
+          if (g === null) return expect(native.grads[i]).toBeNull();
+          expectClose(native.grads[i] ?? [], g, atol, rtol, `grad of input ${i}`);
+        });
       });
-    });
+    }
   }
 });
 

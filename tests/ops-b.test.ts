@@ -1,8 +1,8 @@
 /**
  * Ops part B (padding, interpolation, fold/unfold, bmm/baddbmm/einsum, norms, distances):
  * float64 gradchecks on the reference backend, second-order gradchecks where the backward is
- * itself an op, native-vs-reference parity in float32 (inputs also passed as transposed views,
- * contiguous copies until strided views land), empty tensors, and bad-input errors naming the
+ * itself an op, native-vs-reference parity in float32 (inputs also passed as non-contiguous
+ * transposed views), empty tensors, and bad-input errors naming the
  * op, the shapes and what was expected. Values against PyTorch are in ops-b-torch.test.ts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { makeInputs, type OpCase } from './op-cases.js';
 import { expectClose } from './helpers.js';
 
 const f = (...shape: number[]) => ({ shape });
-/** x's values as the transpose of a (…, W, H) copy: a non-contiguous view once strided views land (a copy until then). */
+/** x's values as a non-contiguous view: the transpose of a (…, W, H) copy (x itself below 2 dims). */
 const viaTranspose = (x: Tensor): Tensor => (x.ndim < 2 ? x : x.transpose(-1, -2).clone().transpose(-1, -2));
 
 const CASES: OpCase[] = [

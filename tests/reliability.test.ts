@@ -74,9 +74,9 @@ describe('item 1, 3 and hangs: absurd sizes are rejected up front, naming them',
     const big = 2 ** 53 - 1;
     const result = runChild(
       `report(() => addon.softmaxBackward(new Float32Array(0), new Float32Array(0), new Float32Array(0), ${big}, 0, 1, false));\n` +
-        `report(() => addon.matmul(new Float32Array(0), new Float32Array(0), new Float32Array(0), 1, 0, ${big}, 0, 0, 0, false, false, 0, 0, 0, 0));\n` +
-        `report(() => addon.matmul(new Float32Array(0), new Float32Array(0), new Float32Array(0), ${big}, 0, 1, 0, 1, 1, false, false, 0, 0, 0, 0));\n` +
-        `report(() => addon.matmul(new Float32Array(1), new Float32Array(0), new Float32Array(0), 1, ${big}, 1, 0, 0, 0, false, false, 0, 0, 0, 0));\n` +
+        `report(() => addon.matmul(new Float32Array(0), new Float32Array(0), new Float32Array(0), 1, 0, ${big}, 0, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0));\n` +
+        `report(() => addon.matmul(new Float32Array(0), new Float32Array(0), new Float32Array(0), ${big}, 0, 1, 0, 1, 1, false, false, 0, 0, 0, 0, 1, 0, 0));\n` +
+        `report(() => addon.matmul(new Float32Array(1), new Float32Array(0), new Float32Array(0), 1, ${big}, 1, 0, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0));\n` +
         `report(() => addon.softmax(new Float32Array(1), new Float32Array(1), 1, 1, 1, false));`,
       10_000,
     );
@@ -84,9 +84,9 @@ describe('item 1, 3 and hangs: absurd sizes are rejected up front, naming them',
     // A loop over 2^53 empty rows is work too: rejected, naming the sizes; a real call still works.
     expect(result.stdout.trim().split('\n')).toEqual([
       'threw RangeError softmaxBackward: sizes outer=9007199254740991, n=0, inner=1 are too large: softmaxBackward would take more than 2^48 steps',
-      'threw RangeError matmul: sizes batch=1, m=0, k=9007199254740991, n=0 are too large: matmul would take more than 2^48 steps',
-      'threw RangeError matmul: sizes batch=9007199254740991, m=0, k=1, n=0 are too large: matmul would take more than 2^48 steps',
-      'threw RangeError matmul: a has 1 elements but batch=1, m=9007199254740991, k=1, aBatchStride=0, aOffset=0, lda=1 needs 9007199254740991',
+      'threw RangeError matmul: sizes outer=1, batch=1, m=0, k=9007199254740991, n=0 are too large: matmul would take more than 2^48 steps',
+      'threw RangeError matmul: sizes outer=1, batch=9007199254740991, m=0, k=1, n=0 are too large: matmul would take more than 2^48 steps',
+      'threw RangeError matmul: a has 1 elements but outer=1, aOuterStride=0, batch=1, m=9007199254740991, k=1, aBatchStride=0, aOffset=0, lda=1 needs 9007199254740991',
       'returned undefined',
     ]);
   });

@@ -249,6 +249,12 @@ describe('parity on non-contiguous inputs: native vs reference (float32)', () =>
   it('matmul with a stride-0 (expanded) batch and a transposed right operand', () => {
     parity([[5, 4], [3, 6, 4]], (a, b) => a.expand([3, 5, 4]).matmul(b.transpose(1, 2)));
   });
+  it('matmul over batch dims that do not merge: an outer and an inner level in one call, a third looped', () => {
+    // a's batch strides after the permute: [360, 30, 90], three runs that do not merge.
+    parity([[2, 4, 3, 5, 6], [2, 3, 4, 6, 5]], (a, b) => a.permute([0, 2, 1, 3, 4]).matmul(b));
+    // a broadcast over the inner batch dim (stride 0) under an outer one.
+    parity([[3, 1, 5, 4], [3, 2, 4, 6]], (a, b) => a.matmul(b));
+  });
   it('elementwise binary on a transposed view with broadcasting', () => {
     parity([[6, 5], [6]], (x, y) => x.t().add(y).mul(x.t()));
   });

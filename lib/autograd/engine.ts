@@ -105,6 +105,8 @@ export type MultiBackwardFn = (grads: (Tensor | null)[]) => (Tensor | null)[];
 /** An op with several outputs whose backward runs once, when every output's gradient is known. */
 export class MultiOutputOp {
   private backwardFn: MultiBackwardFn | null;
+  /** Each input's gradFn when the op ran (an in-place op may replace it later). */
+  readonly inputNodes: readonly (GradNode | null)[];
 
   /**
    * Args:
@@ -120,6 +122,7 @@ export class MultiOutputOp {
     backwardFn: MultiBackwardFn,
   ) {
     this.backwardFn = backwardFn;
+    this.inputNodes = inputs.map((t) => (t === null ? null : t.gradFn));
   }
 
   /** Computes the inputs' gradients; throws when the op was released by an earlier backward. */
@@ -146,7 +149,7 @@ export class OutputNode extends GradNode {
     readonly op: MultiOutputOp,
     readonly index: number,
   ) {
-    super(op.name, op.inputs, (grad) => op.apply(Array.from({ length: op.outputCount }, (_, i) => (i === index ? grad : null))));
+    super(op.name, op.inputs, (grad) => op.apply(Array.from({ length: op.outputCount }, (_, i) => (i === index ? grad : null))), op.inputNodes);
   }
 
   /** Releases the whole op (its outputs share one backward). */

@@ -9,6 +9,7 @@ import { isFloat } from '../dtype.js';
 import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { zeros } from '../ops/creation.js';
+import { checkInPlaceAllowed, startViewWrite, type ViewWrite } from '../ops/inplace.js';
 import { recordMultiOutput } from './engine.js';
 import { isGradEnabled, noGrad } from './grad-mode.js';
 
@@ -37,6 +38,7 @@ export class FunctionCtx {
   readonly needsInputGrad: readonly boolean[];
   private saved: readonly (Tensor | null)[] = [];
   private readonly nonDifferentiable = new Set<Tensor>();
+  private readonly dirty = new Set<Tensor>();
   private materialize = true;
 
   /** kiln-internal: made by Function.apply. */
@@ -64,6 +66,36 @@ export class FunctionCtx {
    */
   markNonDifferentiable(...outputs: Tensor[]): void {
     for (const t of outputs) this.nonDifferentiable.add(t);
+  }
+
+  /**
+   * Marks arguments that forward modified in place (PyTorch's mark_dirty). Each must be
+   * returned as an output: the caller gets the argument itself back, its version counter is
+   * bumped and its autograd history becomes the Function's node (for a view, its base's
+   * history is rewritten as an in-place op on a view rewrites it). In grad mode, a leaf that
+   * requires grad (or a view of one) may not be marked, as it may not be modified in place.
+   *
+   * Example:
+   * ```ts
+   * class Double_ extends autograd.Function {
+   *   static override forward(ctx: autograd.FunctionCtx, x: Tensor): Tensor {
+   *     ctx.markDirty(x);
+   *     return x.mul_(2);
+   *   }
+   *   static override backward(ctx: autograd.FunctionCtx, g: Tensor): Tensor {
+   *     return g.mul(2);
+   *   }
+   * }
+   * const y = Double_.apply(randn([3], { requiresGrad: true }).mul(1)); // y is the argument, doubled
+   * ```
+   */
+  markDirty(...tensors: Tensor[]): void {
+    for (const t of tensors) this.dirty.add(t);
+  }
+
+  /** kiln-internal: the tensors markDirty() named. */
+  get dirtyTensors(): ReadonlySet<Tensor> {
+    return this.dirty;
   }
 
   /**
@@ -138,6 +170,7 @@ export class Function {
     const needsInputGrad = args.map((a) => a instanceof Tensor && a.requiresGrad);
     const ctx = new FunctionCtx(needsInputGrad);
     const result = noGrad(() => this.forward(ctx, ...args));
+    checkDirty(this.name, ctx, args, result);
     if (!isGradEnabled() || !needsInputGrad.some(Boolean)) return result as ReturnType<F['forward']>;
     return recordFunction(this, ctx, args, result) as ReturnType<F['forward']>;
   }
@@ -154,26 +187,62 @@ export interface FunctionClass {
 type ArgsOf<F extends FunctionClass> = F['forward'] extends (ctx: FunctionCtx, ...args: infer A) => unknown ? A : never;
 
 /**
+ * Checks the tensors forward marked dirty (each an argument, each returned) and bumps their
+ * version counters: they were modified in place.
+ */
+function checkDirty(name: string, ctx: FunctionCtx, args: readonly unknown[], result: unknown): void {
+  const outputs: unknown[] = Array.isArray(result) ? result : [result];
+  for (const t of ctx.dirtyTensors) {
+    const what = `${name}: ctx.markDirty() was given a ${t.dtype} ${formatShape(t.shape)} tensor`;
+    if (!args.includes(t)) throw new AutogradError(`${what} that is not an argument of forward; only arguments modified in place are marked dirty`);
+    if (!outputs.includes(t)) {
+      throw new AutogradError(`${what} that forward did not return; a tensor modified in place must be returned as an output`);
+    }
+    t.bumpVersion();
+  }
+}
+
+/**
  * Attaches the Function's op to its differentiable outputs and returns the result with those
  * outputs in place (an output that is also an argument, already in a graph or returned twice
  * is replaced by an alias sharing its storage, so each output has a node of its own and an
- * argument's own graph is left alone).
+ * argument's own graph is left alone). An argument marked dirty is returned itself: its
+ * history (or, for a view, its base's) is rebased onto the op, whose input is the argument's
+ * history from before forward.
  */
 function recordFunction(fn: FunctionClass, ctx: FunctionCtx, args: readonly unknown[], result: unknown): unknown {
   const isTuple = Array.isArray(result);
   const outputs: unknown[] = isTuple ? [...result] : [result];
+  const inputs = args.map((a, i) => (ctx.needsInputGrad[i] ? (a as Tensor) : null));
+  const viewWrites: [ViewWrite, Tensor][] = [];
   const tensorOutputs: Tensor[] = [];
   const differentiable: Tensor[] = [];
   outputs.forEach((value, i) => {
     if (!(value instanceof Tensor)) return;
-    const alias = args.includes(value) || value.requiresGrad || outputs.indexOf(value) < i;
-    const out = alias ? value.detach() : value;
-    outputs[i] = out;
+    const first = outputs.indexOf(value) === i;
+    const dirty = first && ctx.dirtyTensors.has(value);
+    let out = value;
+    if (dirty) {
+      checkInPlaceAllowed(value, `${fn.name} (markDirty)`);
+      const arg = args.indexOf(value);
+      const base = value.base;
+      if (base === null) {
+        const before = value.aliasForInPlace(); // the argument's history from before forward
+        if (inputs[arg] !== null) inputs[arg] = before;
+      } else {
+        const write = startViewWrite(value, base, fn.name);
+        if (inputs[arg] !== null) inputs[arg] = write.before;
+        out = value.detach(); // carries the op's node; the view remakes its own from the base
+        viewWrites.push([write, out]);
+      }
+    } else if (args.includes(value) || value.requiresGrad || !first) {
+      out = value.detach();
+      outputs[i] = out;
+    }
     tensorOutputs.push(out);
     if (isFloat(out.dtype) && !ctx.isNonDifferentiable(value)) differentiable.push(out);
   });
   if (differentiable.length === 0) return result;
-  const inputs = args.map((a, i) => (ctx.needsInputGrad[i] ? (a as Tensor) : null));
   recordMultiOutput(differentiable, fn.name, inputs, (grads) => {
     const gradOutputs = tensorOutputs.map((out) => {
       const k = differentiable.indexOf(out);
@@ -182,6 +251,7 @@ function recordFunction(fn: FunctionClass, ctx: FunctionCtx, args: readonly unkn
     });
     return checkedGradients(fn.name, args, ctx, fn.backward(ctx, ...gradOutputs));
   });
+  for (const [write, out] of viewWrites) write.commit(out);
   return isTuple ? outputs : outputs[0];
 }
 

@@ -127,6 +127,20 @@ export interface MatmulLayout {
   bOffset: number;
   lda: number;
   ldb: number;
+  /**
+   * An outer batch level (batch dims whose strides do not merge with the inner ones, such as
+   * the (batch, heads) of a permuted attention tensor): out is (outer.count, batch, m, n) and
+   * product (o, p) reads a at aOffset + o·outer.aStride + p·aBatchStride (likewise b).
+   * Omitted: one level.
+   */
+  outer?: OuterBatch;
+}
+
+/** The outer level of a two-level batched matmul (see MatmulLayout.outer); strides ≥ 0. */
+export interface OuterBatch {
+  count: number;
+  aStride: number;
+  bStride: number;
 }
 
 /**
@@ -307,7 +321,8 @@ export interface Backend {
    * b[p] is stored (k, n), or (n, k) when transB. a[p] starts at p·aBatchStride and b[p] at
    * p·bBatchStride (strides ≥ 0; 0 broadcasts one matrix over the batch); out is
    * (batch, m, n) contiguous. k = 0 gives zeros. `layout` (optional) gives the operands'
-   * start offsets and row strides when they are views; omitted, both are dense from 0.
+   * start offsets and row strides when they are views, and an outer batch level; omitted,
+   * both are dense from 0.
    */
   matmul(
     a: FloatArray,

@@ -16,6 +16,7 @@ import type {
   CompareOpCode,
   Conv2dGeometry,
   MatmulLayout,
+  OuterBatch,
   Pool2dGeometry,
   Upsample2dGeometry,
   ReduceOp,
@@ -85,6 +86,9 @@ export interface NativeAddon {
     bOffset: number,
     lda: number,
     ldb: number,
+    outer: number,
+    aOuterStride: number,
+    bOuterStride: number,
   ): void;
   /** Raw sgemm, row-major: c = alpha · op(a) · op(b) + beta · c; beta = 0 never reads c. */
   sgemm(
@@ -351,6 +355,7 @@ export function loadNativeAddon(): NativeAddon {
 
 /** Dense matmul operands from element 0 (lda/ldb 0: the addon takes the dense row length). */
 const DENSE_LAYOUT: MatmulLayout = { aOffset: 0, bOffset: 0, lda: 0, ldb: 0 };
+const ONE_OUTER: OuterBatch = { count: 1, aStride: 0, bStride: 0 };
 
 /** Stands in for a state buffer (or class weights) a fused kernel does not use. */
 const NO_BUFFER = new Float32Array(0);
@@ -457,8 +462,9 @@ export class NativeBackend implements Backend {
     layout?: MatmulLayout,
   ): void {
     if (a instanceof Float32Array) {
-      const { aOffset, bOffset, lda, ldb } = layout ?? DENSE_LAYOUT;
-      this.addon.matmul(a, b as Float32Array, out as Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, aOffset, bOffset, lda, ldb);
+      const { aOffset, bOffset, lda, ldb, outer } = layout ?? DENSE_LAYOUT;
+      const { count, aStride, bStride } = outer ?? ONE_OUTER;
+      this.addon.matmul(a, b as Float32Array, out as Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, aOffset, bOffset, lda, ldb, count, aStride, bStride);
     } else {
       this.fallback.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, layout);
     }

@@ -177,7 +177,7 @@ export class SmallPathBackend extends NativeBackend {
     transB: boolean,
     layout?: MatmulLayout,
   ): void {
-    const small = fits(batch * m * k * n, SMALL_PATH_LIMITS.matmul);
+    const small = fits(batch * (layout?.outer?.count ?? 1) * m * k * n, SMALL_PATH_LIMITS.matmul);
     if (small && layout === undefined && isFloatStorage(a) && fitsMatmul(a.length, b.length, out.length, batch, m, k, n, aBatchStride, bBatchStride)) {
       smallMatmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
     } else if (small) {

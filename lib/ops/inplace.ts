@@ -8,9 +8,9 @@
  * Autograd: in-place on a leaf that requires grad throws (outside noGrad), as PyTorch does. On
  * a non-leaf (or a tensor that becomes part of the graph through the other operand), the op is
  * recorded on a copy of the tensor's old values (so its backward can still read them; the copy
- * is made only while recording) and its node becomes the tensor's gradFn.
- * In-place on a *view* while recording a graph is not supported (kiln has no CopySlices): it
- * throws and says to clone() the view or write under noGrad().
+ * is made only while recording) and its node becomes the tensor's gradFn. In-place on a view
+ * while recording rewrites the base's history (PyTorch's CopySlices, see writeViewOfGraph);
+ * on a view of a leaf that requires grad it throws, as on the leaf itself.
  */
 import { getBackend } from '../backend/index.js';
 import { isFloat } from '../dtype.js';
@@ -21,7 +21,9 @@ import { formatShape, sameShape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
 import { cast, checkTensor, scalarTensor } from './cast.js';
 import * as ew from './elementwise.js';
-import { clone, expand } from './shape.js';
+import { asStrided, clone, expand } from './shape.js';
+import { zeros } from './creation.js';
+import { record } from '../autograd/engine.js';
 
 /** How an in-place op treats a result whose dtype differs from the tensor's. */
 type CastRule = 'sameKind' | 'any';
@@ -31,6 +33,7 @@ type CastRule = 'sameKind' | 'any';
  * reaches self's old autograd node) and writes the result into self's storage through its
  * strides; when recording, the result's node becomes self's gradFn (none when the result
  * does not depend on anything that requires grad, e.g. fill_: self then leaves the graph).
+ * A view written while recording rewrites its base's history instead (see writeViewOfGraph).
  *
  * Args: self; op, the method's name for errors; others, the other operands (for autograd
  * checks); compute, the out-of-place op; castRule: 'sameKind' refuses a float result for an
@@ -38,22 +41,16 @@ type CastRule = 'sameKind' | 'any';
  */
 export function applyInPlace(self: Tensor, op: string, others: readonly TensorLike[], compute: (x: Tensor) => Tensor, castRule: CastRule = 'sameKind'): Tensor {
   checkTensor(op, self);
-  const tracking = isGradEnabled() && (self.requiresGrad || others.some((o) => o instanceof Tensor && o.requiresGrad));
-  if (tracking) checkAutograd(self, op);
+  const base = self.base;
+  const tracking =
+    isGradEnabled() && (self.requiresGrad || (base !== null && base.requiresGrad) || others.some((o) => o instanceof Tensor && o.requiresGrad));
+  if (tracking) checkInPlaceAllowed(self, op);
   checkNoInternalOverlap(self, op);
+  if (tracking && base !== null) return writeViewOfGraph(self, base, op, compute, castRule);
   // Recording: the op reads a copy of self's old values (its backward may need them after the
   // write), made from an alias that keeps self's old autograd node.
   const source = tracking ? clone(self.aliasForInPlace()) : self;
-  let result = tracking ? compute(source) : noGrad(() => compute(source));
-  if (!sameShape(result.shape, self.shape)) {
-    throw new ShapeError(`${op}: output with shape ${formatShape(self.shape)} doesn't match the broadcast shape ${formatShape(result.shape)}`);
-  }
-  if (result.dtype !== self.dtype) {
-    if (castRule === 'sameKind' && isFloat(result.dtype) && !isFloat(self.dtype)) {
-      throw new DTypeError(`${op}: result type ${result.dtype} can't be cast to the desired output type ${self.dtype} (tensor ${formatShape(self.shape)})`);
-    }
-    result = tracking ? cast(result, self.dtype) : noGrad(() => cast(result, self.dtype));
-  }
+  const result = resultFor(self, op, tracking ? compute(source) : noGrad(() => compute(source)), castRule);
   writeInto(self, result);
   self.bumpVersion();
   reportOp('inPlace', [result], self, {}); // op tracing: self now holds result
@@ -61,21 +58,109 @@ export function applyInPlace(self: Tensor, op: string, others: readonly TensorLi
   return self;
 }
 
+/**
+ * In-place on a view while recording (PyTorch's CopySlices). The op runs on a copy of the
+ * view's region of the base's old values; the base's history becomes "the old base with that
+ * region replaced by the op's result", so the base's gradient reaches the op through the
+ * region and its old history unchanged elsewhere. The view, and every other view of the
+ * base, remake their gradFn from the base's new history on their next read (the storage
+ * version moved on: Tensor.gradFn).
+ */
+function writeViewOfGraph(view: Tensor, base: Tensor, op: string, compute: (x: Tensor) => Tensor, castRule: CastRule): Tensor {
+  const write = startViewWrite(view, base, op);
+  const result = resultFor(view, op, compute(clone(write.before)), castRule);
+  writeInto(view, result);
+  view.bumpVersion();
+  write.commit(result);
+  return view;
+}
+
+/** An in-place write into a view of a graph, between reading the old values and recording the new ones. */
+export interface ViewWrite {
+  /** The view's region of the base's history before the write (shares the storage: read or clone it before writing). */
+  readonly before: Tensor;
+  /** Records the base's new history: its old history outside the region, `result` (the view's shape) inside. */
+  commit(result: Tensor): void;
+}
+
+/**
+ * kiln-internal: starts an in-place write into `view` (of `base`) while recording; the
+ * in-place ops and autograd.Function's markDirty use it. Throws, naming `op`, for a base
+ * that is not contiguous.
+ */
+export function startViewWrite(view: Tensor, base: Tensor, op: string): ViewWrite {
+  if (!base.isContiguous()) {
+    throw new AutogradError(
+      `${op}: in-place on a view (${describe(view)}) of a non-contiguous base (${describe(base)}, strides ` +
+        `${formatShape(base.strides)}) while recording a graph is not supported; clone() the base first`,
+    );
+  }
+  const region: Region = { shape: view.shape, strides: view.strides, offset: view.storageOffset - base.storageOffset };
+  const baseBefore = base.aliasForInPlace(); // keeps the base's history so far
+  return {
+    before: asStrided(baseBefore, region.shape, region.strides, view.storageOffset),
+    commit(result: Tensor): void {
+      const mask = regionMask(base.shape, region);
+      record(base, 'copySlices', [baseBefore, result], (g) => copySlicesBackward(g, mask, region), []);
+    },
+  };
+}
+
+/** Where a view's elements sit in its (contiguous) base: offset from the base's first element, strides. */
+interface Region {
+  shape: readonly number[];
+  strides: readonly number[];
+  offset: number;
+}
+
+/** A bool tensor of the base's shape, true on the view's region. */
+function regionMask(shape: readonly number[], region: Region): Tensor {
+  const mask = zeros(shape, { dtype: 'bool' });
+  noGrad(() => asStrided(mask, region.shape, region.strides, region.offset).fill_(1));
+  return mask;
+}
+
+/**
+ * The gradients of copySlices' inputs from its output's gradient g (the base's shape): the
+ * old base gets g with the region zeroed, the op's result gets g's region (differentiable).
+ */
+function copySlicesBackward(g: Tensor, mask: Tensor, region: Region): Tensor[] {
+  const dense = g.contiguous();
+  return [ew.maskedFill(g, mask, 0), asStrided(dense, region.shape, region.strides, dense.storageOffset + region.offset)];
+}
+
+/** The op's result, checked against self's shape and cast to self's dtype (castRule as in applyInPlace). */
+function resultFor(self: Tensor, op: string, result: Tensor, castRule: CastRule): Tensor {
+  if (!sameShape(result.shape, self.shape)) {
+    throw new ShapeError(`${op}: output with shape ${formatShape(self.shape)} doesn't match the broadcast shape ${formatShape(result.shape)}`);
+  }
+  if (result.dtype === self.dtype) return result;
+  if (castRule === 'sameKind' && isFloat(result.dtype) && !isFloat(self.dtype)) {
+    throw new DTypeError(`${op}: result type ${result.dtype} can't be cast to the desired output type ${self.dtype} (tensor ${formatShape(self.shape)})`);
+  }
+  return cast(result, self.dtype);
+}
+
 function describe(t: Tensor): string {
   return `a ${t.dtype} ${formatShape(t.shape)} tensor`;
 }
 
-function checkAutograd(self: Tensor, op: string): void {
+/**
+ * kiln-internal: throws (naming `op`) when self may not be written in place while recording:
+ * a leaf that requires grad, or a view of one.
+ */
+export function checkInPlaceAllowed(self: Tensor, op: string): void {
   if (self.isLeaf && self.requiresGrad) {
     throw new AutogradError(
       `${op}: a leaf Variable that requires grad is being used in an in-place operation (${describe(self)}); ` +
         `wrap the update in noGrad() or work on a clone()`,
     );
   }
-  if (self.isView) {
+  const base = self.base;
+  if (base !== null && base.isLeaf && base.requiresGrad) {
     throw new AutogradError(
-      `${op}: in-place on a view (${describe(self)}) while recording a graph that requires grad is not supported ` +
-        `(kiln has no CopySlices); clone() the view first, or write under noGrad()`,
+      `${op}: a view of a leaf Variable that requires grad is being used in an in-place operation (${describe(self)}, ` +
+        `a view of ${describe(base)}); wrap the update in noGrad() or work on a clone()`,
     );
   }
 }

@@ -2,6 +2,7 @@
  * Matrix products with PyTorch's matmul rules: 1-D·1-D is a dot product, a 1-D operand is
  * treated as a row (left) or column (right) vector, and leading batch dims broadcast.
  */
+import type { MatmulLayout } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
 import { allocateOutput, isFloat, isHalf, promoteTypes, type DType, type FloatArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
@@ -138,7 +139,9 @@ function operandLayout(x: Tensor, batchShape: readonly number[]): OperandLayout 
 
 /**
  * out (…batch, m, n) = op(a) · op(b) over every batch index. The innermost batch dims whose
- * strides collapse to one (in both operands) go to one backend call; the outer ones loop here.
+ * strides collapse to one (in both operands) form the inner level of one backend call, the
+ * run of dims before them that collapses too its outer level (a permuted (batch, heads) pair
+ * is one call); any dims before those loop here.
  */
 function batchedProduct(
   a: OperandLayout,
@@ -151,31 +154,43 @@ function batchedProduct(
   transA: boolean,
   transB: boolean,
 ): void {
-  let split = batchShape.length;
-  while (split > 0 && collapses(batchShape, a.batchStrides, split - 1) && collapses(batchShape, b.batchStrides, split - 1)) split--;
+  const end = batchShape.length;
+  const split = runStart(batchShape, a, b, end);
+  const outerSplit = runStart(batchShape, a, b, split);
   const inner = numelOf(batchShape.slice(split));
-  const innerStride = (l: OperandLayout): number => innerBatchStride(batchShape, l.batchStrides, split);
-  const outer = batchShape.slice(0, split);
-  const index = new Array<number>(outer.length).fill(0);
+  const outerCount = numelOf(batchShape.slice(outerSplit, split));
+  const looped = batchShape.slice(0, outerSplit);
+  const perCall = outerCount * inner * m * n;
+  const index = new Array<number>(looped.length).fill(0);
   const backend = getBackend();
-  for (let p = 0; p < numelOf(outer); p++) {
+  for (let p = 0; p < numelOf(looped); p++) {
     let aOffset = a.offset;
     let bOffset = b.offset;
-    for (let d = 0; d < outer.length; d++) {
+    for (let d = 0; d < looped.length; d++) {
       aOffset += index[d] * a.batchStrides[d];
       bOffset += index[d] * b.batchStrides[d];
     }
-    const target = outer.length === 0 ? out : (out.subarray(p * inner * m * n, (p + 1) * inner * m * n) as FloatArray);
-    const layout = { aOffset, bOffset, lda: a.ld, ldb: b.ld };
-    backend.matmul(a.array, b.array, target, inner, m, k, n, innerStride(a), innerStride(b), transA !== a.transposed, transB !== b.transposed, layout);
-    for (let d = outer.length - 1; d >= 0 && ++index[d] === outer[d]; d--) index[d] = 0;
+    const target = looped.length === 0 ? out : (out.subarray(p * perCall, (p + 1) * perCall) as FloatArray);
+    const layout: MatmulLayout = { aOffset, bOffset, lda: a.ld, ldb: b.ld };
+    if (outerSplit < split) layout.outer = { count: outerCount, aStride: runStride(batchShape, a, outerSplit, split), bStride: runStride(batchShape, b, outerSplit, split) };
+    const aInner = runStride(batchShape, a, split, end);
+    const bInner = runStride(batchShape, b, split, end);
+    backend.matmul(a.array, b.array, target, inner, m, k, n, aInner, bInner, transA !== a.transposed, transB !== b.transposed, layout);
+    for (let d = looped.length - 1; d >= 0 && ++index[d] === looped[d]; d--) index[d] = 0;
   }
 }
 
-/** True when batch dims from..end of a layout step with one stride (size-1 dims ignored). */
-function collapses(shape: readonly number[], strides: readonly number[], from: number): boolean {
+/** The first dim of the longest run of batch dims ending before `end` whose strides collapse to one in both operands. */
+function runStart(shape: readonly number[], a: OperandLayout, b: OperandLayout, end: number): number {
+  let from = end;
+  while (from > 0 && collapses(shape, a.batchStrides, from - 1, end) && collapses(shape, b.batchStrides, from - 1, end)) from--;
+  return from;
+}
+
+/** True when batch dims from..end−1 of a layout step with one stride (size-1 dims ignored). */
+function collapses(shape: readonly number[], strides: readonly number[], from: number, end: number): boolean {
   let span: number | null = null;
-  for (let d = shape.length - 1; d >= from; d--) {
+  for (let d = end - 1; d >= from; d--) {
     if (shape[d] === 1) continue;
     if (span !== null && strides[d] !== span) return false;
     span = strides[d] * shape[d];
@@ -183,9 +198,9 @@ function collapses(shape: readonly number[], strides: readonly number[], from: n
   return true;
 }
 
-/** The single stride of the collapsed batch dims from..end (0 when they hold one matrix). */
-function innerBatchStride(shape: readonly number[], strides: readonly number[], from: number): number {
-  for (let d = shape.length - 1; d >= from; d--) if (shape[d] !== 1) return strides[d];
+/** The single stride of the collapsed batch dims from..end−1 of a layout (0 when they hold one matrix). */
+function runStride(shape: readonly number[], layout: OperandLayout, from: number, end: number): number {
+  for (let d = end - 1; d >= from; d--) if (shape[d] !== 1) return layout.batchStrides[d];
   return 0;
 }
 

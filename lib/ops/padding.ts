@@ -1,17 +1,21 @@
 /**
  * Padding with PyTorch's semantics (F.pad): constant, reflect, replicate and circular modes
  * over the last 1, 2 or 3 dims, the pad list ordered last dim first, negative pads cropping.
- * Constant padding is a cat of filled blocks; the other modes are one indexSelect over the
- * padded dims flattened (native, its gradient the accumulating indexAdd), so every mode is
+ * Constant padding fills the output once and writes the (cropped) input into its interior
+ * with the backend's strided write (native); its gradient is the interior of the output's
+ * gradient, an asStrided view. The other modes are one indexSelect over the padded dims
+ * flattened (native, its gradient the accumulating indexAdd), so every mode is
  * differentiable and its backward is made of ops (createGraph works).
  */
+import { getBackend } from '../backend/index.js';
+import { record } from '../autograd/engine.js';
 import { ShapeError } from '../errors.js';
-import { formatShape, numelOf } from '../shape.js';
+import { contiguousStrides, formatShape, numelOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { checkTensor } from './cast.js';
 import { full } from './creation.js';
 import { indexSelect } from './index.js';
-import { cat, narrow, reshape } from './shape.js';
+import { asStrided, narrow, reshape } from './shape.js';
 
 /** Padding modes of F.pad. */
 export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
@@ -34,13 +38,7 @@ export type PadMode = 'constant' | 'reflect' | 'replicate' | 'circular';
 export function pad(x: Tensor, pad: readonly number[], mode: PadMode = 'constant', value = 0): Tensor {
   checkTensor('pad', x);
   checkPadList(x, pad, mode);
-  if (mode !== 'constant') return gatherPad(x, pad, mode);
-  let y = x;
-  for (let i = 0; i < pad.length / 2; i++) {
-    const [before, after] = [pad[2 * i], pad[2 * i + 1]];
-    if (before !== 0 || after !== 0) y = constantPadDim(y, x.ndim - 1 - i, before, after, value);
-  }
-  return y;
+  return mode === 'constant' ? constantPad(x, pad, value) : gatherPad(x, pad, mode);
 }
 
 function checkPadList(x: Tensor, pad: readonly number[], mode: PadMode): void {
@@ -81,22 +79,38 @@ function checkPadList(x: Tensor, pad: readonly number[], mode: PadMode): void {
   }
 }
 
-/** x cropped by negative amounts, then extended by blocks filled with `value`, along `dim`. */
-function constantPadDim(x: Tensor, dim: number, before: number, after: number, value: number): Tensor {
-  const size = x.shape[dim];
-  const start = Math.max(-before, 0);
-  const length = size - start - Math.max(-after, 0);
-  if (length < 0) {
-    throw new ShapeError(`pad: padding (${before}, ${after}) at dimension ${dim} of input ${formatShape(x.shape)} gives a negative size ${length + Math.max(before, 0) + Math.max(after, 0)}`);
+/**
+ * x cropped by the negative amounts (a view), then written into the interior of an output
+ * filled with `value`: one fill and one strided write, whatever the number of padded dims.
+ */
+function constantPad(x: Tensor, pad: readonly number[], value: number): Tensor {
+  let cropped = x;
+  const outShape = [...x.shape];
+  const interiorStart = x.shape.map(() => 0);
+  for (let i = 0; i < pad.length / 2; i++) {
+    const dim = x.ndim - 1 - i;
+    const [before, after] = [pad[2 * i], pad[2 * i + 1]];
+    const start = Math.max(-before, 0);
+    const length = x.shape[dim] - start - Math.max(-after, 0);
+    outShape[dim] = length + Math.max(before, 0) + Math.max(after, 0);
+    if (length < 0 || outShape[dim] < 0) {
+      throw new ShapeError(`pad: padding (${before}, ${after}) at dimension ${dim} of input ${formatShape(x.shape)} gives a negative size ${outShape[dim]}`);
+    }
+    if (length !== x.shape[dim]) cropped = narrow(cropped, dim, start, length);
+    interiorStart[dim] = Math.max(before, 0);
   }
-  let y = length === size ? x : narrow(x, dim, start, length);
-  const block = (n: number): Tensor => full(x.shape.map((s, i) => (i === dim ? n : s)), value, { dtype: x.dtype });
-  const parts: Tensor[] = [];
-  if (before > 0) parts.push(block(before));
-  parts.push(y);
-  if (after > 0) parts.push(block(after));
-  if (parts.length > 1) y = cat(parts, dim);
-  return y;
+  const strides = contiguousStrides(outShape);
+  const offset = interiorStart.reduce((sum, s, d) => sum + s * strides[d], 0);
+  const y = full(outShape, value, { dtype: x.dtype });
+  if (cropped.numel > 0) {
+    // y[interior] = cropped: shape (…cropped.shape), y's strides, from the interior's first element.
+    getBackend().stridedScatter(cropped.data, y.data, offset, Int32Array.from(cropped.shape), Int32Array.from(strides), false);
+  }
+  const interior = cropped.shape;
+  return record(y, 'pad', [cropped], (g) => {
+    const dense = g.contiguous();
+    return [asStrided(dense, interior, strides, dense.storageOffset + offset)];
+  }, []);
 }
 
 /**

@@ -7,24 +7,28 @@
 namespace kiln::bindings {
 namespace {
 
-// Checks that operand `name` (length elements) holds `batch` matrices stored rows × cols with
-// rows `ld` elements apart (ld ≥ cols), the p-th starting at offset + p * batch_stride. Sizes
-// are multiplied through args.product, which keeps every pointer offset below 2^53.
-void require_batched_operand(Args& args, const char* name, int64_t length, int64_t batch, NamedSize rows,
-                             NamedSize cols, NamedSize batch_stride, NamedSize offset, NamedSize ld) {
+// Checks that operand `name` (length elements) holds outer × batch matrices stored rows × cols
+// with rows `ld` elements apart (ld ≥ cols), matrix (o, p) starting at offset + o * outer_stride
+// + p * batch_stride. Sizes are multiplied through args.product, which keeps every pointer
+// offset below 2^53.
+void require_batched_operand(Args& args, const char* name, int64_t length, int64_t outer, NamedSize outer_stride,
+                             int64_t batch, NamedSize rows, NamedSize cols, NamedSize batch_stride, NamedSize offset,
+                             NamedSize ld) {
   if (ld.value < cols.value && rows.value > 1) {
     args.range_error("%s: leading dimension %s=%lld is smaller than its %s=%lld", name, ld.name,
                      static_cast<long long>(ld.value), cols.name, static_cast<long long>(cols.value));
   }
   const int64_t matrix_size = args.product({rows, cols});
-  if (!args.ok() || batch == 0) return;
-  const int64_t last_start = args.product({{"batch - 1", batch - 1}, batch_stride});
+  if (!args.ok() || batch == 0 || outer == 0) return;
+  const int64_t last_start =
+      args.product({{"outer - 1", outer - 1}, outer_stride}) + args.product({{"batch - 1", batch - 1}, batch_stride});
   const int64_t last_row = args.product({{"rows - 1", rows.value > 0 ? rows.value - 1 : 0}, ld});
   if (!args.ok() || matrix_size == 0) return;
   const int64_t needed = offset.value + last_start + last_row + cols.value;
   if (length < needed) {
-    args.range_error("%s has %lld elements but batch=%lld, %s=%lld, %s=%lld, %s=%lld, %s=%lld, %s=%lld needs %lld",
-                     name, static_cast<long long>(length), static_cast<long long>(batch), rows.name,
+    args.range_error("%s has %lld elements but outer=%lld, %s=%lld, batch=%lld, %s=%lld, %s=%lld, %s=%lld, %s=%lld, %s=%lld needs %lld",
+                     name, static_cast<long long>(length), static_cast<long long>(outer), outer_stride.name,
+                     static_cast<long long>(outer_stride.value), static_cast<long long>(batch), rows.name,
                      static_cast<long long>(rows.value), cols.name, static_cast<long long>(cols.value),
                      batch_stride.name, static_cast<long long>(batch_stride.value), offset.name,
                      static_cast<long long>(offset.value), ld.name, static_cast<long long>(ld.value),
@@ -33,9 +37,9 @@ void require_batched_operand(Args& args, const char* name, int64_t length, int64
 }
 
 // matmul(a, b, out: Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB: boolean,
-//        aOffset, bOffset, lda, ldb): lda/ldb 0 mean dense rows.
+//        aOffset, bOffset, lda, ldb, outer, aOuterStride, bOuterStride): lda/ldb 0 mean dense rows.
 napi_value matmul(napi_env env, napi_callback_info info) {
-  Args args(env, info, "matmul", 15);
+  Args args(env, info, "matmul", 18);
   const Array<float> a = args.float32(0, "a");
   const Array<float> b = args.float32(1, "b");
   const Array<float> out = args.float32(2, "out");
@@ -52,6 +56,9 @@ napi_value matmul(napi_env env, napi_callback_info info) {
   const int64_t b_offset = args.size(12, "bOffset");
   shape.lda = args.size(13, "lda");
   shape.ldb = args.size(14, "ldb");
+  shape.outer = args.size(15, "outer");
+  shape.a_outer_stride = args.size(16, "aOuterStride");
+  shape.b_outer_stride = args.size(17, "bOuterStride");
   if (!args.ok()) return nullptr;
   const NamedSize a_rows = shape.trans_a ? NamedSize{"k", shape.k} : NamedSize{"m", shape.m};
   const NamedSize a_cols = shape.trans_a ? NamedSize{"m", shape.m} : NamedSize{"k", shape.k};
@@ -59,12 +66,12 @@ napi_value matmul(napi_env env, napi_callback_info info) {
   const NamedSize b_cols = shape.trans_b ? NamedSize{"k", shape.k} : NamedSize{"n", shape.n};
   if (shape.lda == 0) shape.lda = a_cols.value;
   if (shape.ldb == 0) shape.ldb = b_cols.value;
-  require_batched_operand(args, "a", a.length, shape.batch, a_rows, a_cols, {"aBatchStride", shape.a_batch_stride},
-                          {"aOffset", a_offset}, {"lda", shape.lda});
-  require_batched_operand(args, "b", b.length, shape.batch, b_rows, b_cols, {"bBatchStride", shape.b_batch_stride},
-                          {"bOffset", b_offset}, {"ldb", shape.ldb});
-  args.require_elements("out", out.length, {{"batch", shape.batch}, {"m", shape.m}, {"n", shape.n}});
-  args.require_work("matmul", {{"batch", shape.batch}, {"m", shape.m}, {"k", shape.k}, {"n", shape.n}});
+  require_batched_operand(args, "a", a.length, shape.outer, {"aOuterStride", shape.a_outer_stride}, shape.batch, a_rows,
+                          a_cols, {"aBatchStride", shape.a_batch_stride}, {"aOffset", a_offset}, {"lda", shape.lda});
+  require_batched_operand(args, "b", b.length, shape.outer, {"bOuterStride", shape.b_outer_stride}, shape.batch, b_rows,
+                          b_cols, {"bBatchStride", shape.b_batch_stride}, {"bOffset", b_offset}, {"ldb", shape.ldb});
+  args.require_elements("out", out.length, {{"outer", shape.outer}, {"batch", shape.batch}, {"m", shape.m}, {"n", shape.n}});
+  args.require_work("matmul", {{"outer", shape.outer}, {"batch", shape.batch}, {"m", shape.m}, {"k", shape.k}, {"n", shape.n}});
   if (!args.ok() || out.length == 0) return nullptr;
   if (shape.lda == 0) shape.lda = 1;  // empty operand: any positive leading dimension
   if (shape.ldb == 0) shape.ldb = 1;

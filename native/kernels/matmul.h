@@ -13,12 +13,17 @@ struct MatmulShape {
   bool trans_b;  // b[p] stored (n, k) instead of (k, n)
   int64_t lda = 0;  // elements between stored rows of a[p]; 0 means dense (k, or m when trans_a)
   int64_t ldb = 0;  // elements between stored rows of b[p]; 0 means dense (n, or k when trans_b)
+  // An outer level of `outer` batches of `batch` products (batch dims whose strides do not
+  // merge): product (o, p) starts at o * a_outer_stride + p * a_batch_stride (likewise b).
+  int64_t outer = 1;
+  int64_t a_outer_stride = 0;
+  int64_t b_outer_stride = 0;
 };
 
-// out[p] = op(a[p]) · op(b[p]) for p < batch, overwriting out.
-// op(a[p]): (m, k), a[p] at a + p * a_batch_stride, rows lda apart; op(b[p]): (k, n), b[p] at
-// b + p * b_batch_stride, rows ldb apart (so transposed and sliced views need no copy);
-// out: (batch, m, n) contiguous. k = 0 gives zeros.
+// out[o, p] = op(a[o, p]) · op(b[o, p]) for o < outer, p < batch, overwriting out.
+// op(a[o, p]): (m, k), at a + o * a_outer_stride + p * a_batch_stride, rows lda apart;
+// op(b[o, p]): (k, n), likewise (so transposed, permuted and sliced views need no copy);
+// out: (outer, batch, m, n) contiguous. k = 0 gives zeros.
 void matmul(const float* a, const float* b, float* out, const MatmulShape& s);
 
 }  // namespace kiln

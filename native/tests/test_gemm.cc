@@ -1,4 +1,4 @@
-// sgemm / sgemm_batched against a naive triple loop (double accumulation), on every
+// sgemm / sgemm_batched / sgemm_grid against a naive triple loop (double accumulation), on every
 // micro-kernel this CPU runs: edge shapes (1, primes, non-multiples of MR and NR, K = 1),
 // block boundaries (MC, KC, NC), all four transposes, alpha / beta, beta = 0 over NaN, wide
 // leading dimensions, batches, threads, and a random-vector residual for large products; and
@@ -252,6 +252,36 @@ TEST(batched_with_strides_and_broadcast) {
                    std::vector<float>(b.begin() + q * stride_b, b.begin() + q * stride_b + k * n),
                    std::vector<float>(m * n, 0.0f)};
         CHECK(matches_naive(p, o, std::vector<float>(c.begin() + q * m * n, c.begin() + (q + 1) * m * n)));
+      }
+    }
+  });
+}
+
+// A two-level grid as a permuted attention tensor gives it: A is (outer, m, inner, k) in memory,
+// so matrix (o, i) has rows inner * k apart; B (outer, k, n) is reused across the inner level.
+// Each product against the naive loop on its own copy of the operands; more products than
+// threads (whole products per thread) and an odd count (each product split).
+TEST(grid_with_outer_and_inner_strides) {
+  for_each_isa([] {
+    for (int64_t inner : {int64_t{4}, int64_t{3}}) {
+      const int64_t outer = inner == 4 ? 3 : 1, m = 130, n = 150, k = 60;  // 2.3 MFLOP per product
+      Random random(23);
+      const std::vector<float> a = random.vector(outer * m * inner * k);
+      const std::vector<float> b = random.vector(outer * k * n);
+      std::vector<float> c(outer * inner * m * n, std::numeric_limits<float>::quiet_NaN());
+      const BatchGrid grid{outer, inner, m * inner * k, k, k * n, 0, m * n};
+      sgemm_grid(false, false, m, n, k, 1.0f, a.data(), inner * k, b.data(), n, 0.0f, c.data(), n, grid);
+      for (int64_t o = 0; o < outer; ++o) {
+        for (int64_t i = 0; i < inner; ++i) {
+          Problem p{m, n, k};
+          Operands in{k, n, n, std::vector<float>(m * k), std::vector<float>(b.begin() + o * k * n, b.begin() + (o + 1) * k * n),
+                      std::vector<float>(m * n, 0.0f)};
+          for (int64_t r = 0; r < m; ++r) {
+            for (int64_t l = 0; l < k; ++l) in.a[r * k + l] = a[o * m * inner * k + r * inner * k + i * k + l];
+          }
+          const int64_t start = (o * inner + i) * m * n;
+          CHECK(matches_naive(p, in, std::vector<float>(c.begin() + start, c.begin() + start + m * n)));
+        }
       }
     }
   });

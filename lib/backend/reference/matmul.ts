@@ -14,7 +14,8 @@ import { checkLength } from './odometer.js';
  * a[p] is stored (m, k), or (k, m) when transA, starting at p·aBatchStride; b[p] is stored
  * (k, n), or (n, k) when transB, starting at p·bBatchStride. A batch stride of 0 broadcasts
  * one matrix over the batch. k = 0 gives zeros. layout (optional): the operands' start
- * offsets and stored row strides (lda, ldb) when they are views; 0 or omitted means dense.
+ * offsets and stored row strides (lda, ldb) when they are views, 0 or omitted meaning dense,
+ * and an outer batch level (out is then (outer.count, batch, m, n)).
  */
 export function matmul(
   a: FloatArray,
@@ -30,6 +31,16 @@ export function matmul(
   transB: boolean,
   layout?: MatmulLayout,
 ): void {
+  const outer = layout?.outer;
+  if (outer !== undefined && layout !== undefined) {
+    const size = batch * m * n;
+    checkLength('matmul: out', out.length, outer.count * size);
+    for (let o = 0; o < outer.count; o++) {
+      const level = { ...layout, aOffset: layout.aOffset + o * outer.aStride, bOffset: layout.bOffset + o * outer.bStride, outer: undefined };
+      matmul(a, b, out.subarray(o * size, (o + 1) * size) as FloatArray, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, level);
+    }
+    return;
+  }
   const aOffset = layout?.aOffset ?? 0;
   const bOffset = layout?.bOffset ?? 0;
   const lda = layout?.lda || (transA ? m : k);

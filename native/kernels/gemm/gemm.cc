@@ -302,20 +302,35 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
 void sgemm_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                    int64_t lda, int64_t stride_a, const float* b, int64_t ldb, int64_t stride_b, float beta, float* c,
                    int64_t ldc, int64_t stride_c, int64_t batch) {
+  sgemm_grid(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+             BatchGrid{1, batch, 0, stride_a, 0, stride_b, stride_c});
+}
+
+void sgemm_grid(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const BatchGrid& grid) {
   const GemmKernel& kernel = gemm::current_kernel();
+  const int64_t batch = grid.outer * grid.inner;
+  if (batch <= 0) return;
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  // Products too small to split run whole, one per thread; larger ones one after another,
-  // each split across the threads.
-  const bool split_batch = flops < kMinFlopsThreaded;
+  // Whole products per thread when they are too small to split, or when the batch shares out
+  // evenly among the threads (or is long enough that an uneven share costs little): then no
+  // thread packs the A its partner packs too and no product waits for the slower half. A
+  // short batch of large products runs one product after another, each split across the
+  // threads. Either way every element is summed in the same order.
+  const int64_t threads = get_num_threads();
+  const bool split_batch = flops < kMinFlopsThreaded || batch % threads == 0 || batch >= 4 * threads;
   const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerChunk / std::max(flops, 1.0)));
   auto run = [&](int64_t begin, int64_t end) {
     for (int64_t p = begin; p < end; ++p) {
-      gemm_views(kernel, m, n, k, alpha, view_of(a + p * stride_a, lda, trans_a), view_of(b + p * stride_b, ldb, trans_b),
-                 beta, Output{c + p * stride_c, ldc, 1}, !split_batch);
+      const int64_t o = p / grid.inner, i = p % grid.inner;
+      const float* a_p = a + o * grid.a_outer + i * grid.a_inner;
+      const float* b_p = b + o * grid.b_outer + i * grid.b_inner;
+      gemm_views(kernel, m, n, k, alpha, view_of(a_p, lda, trans_a), view_of(b_p, ldb, trans_b), beta,
+                 Output{c + p * grid.c_stride, ldc, 1}, !split_batch);
     }
   };
   if (split_batch) {
-    parallel_for(0, batch, grain, run);
+    parallel_for_balanced(0, batch, grain, run);
   } else {
     run(0, batch);
   }

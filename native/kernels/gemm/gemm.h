@@ -27,6 +27,21 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, 
                    int64_t lda, int64_t stride_a, const float* b, int64_t ldb, int64_t stride_b, float beta, float* c,
                    int64_t ldc, int64_t stride_c, int64_t batch);
 
+// Products laid out on a two-level grid (batch dims of views that do not merge into one
+// stride, such as the (batch, heads) of a permuted attention tensor): product (o, i), o < outer,
+// i < inner, uses a + o * a_outer + i * a_inner, b + o * b_outer + i * b_inner and
+// c + (o * inner + i) * c_stride. Strides of 0 reuse one matrix.
+struct BatchGrid {
+  int64_t outer, inner;
+  int64_t a_outer, a_inner;
+  int64_t b_outer, b_inner;
+  int64_t c_stride;
+};
+
+// sgemm over every product of `grid` (sgemm_batched is the grid with outer = 1).
+void sgemm_grid(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const BatchGrid& grid);
+
 // Instruction sets of the micro-kernels. The default is the best this CPU runs, unless the
 // environment variable KILN_ISA=avx512|avx2|neon|scalar names another one it can run.
 enum class GemmIsa { kScalar, kAvx2, kAvx512, kNeon };
