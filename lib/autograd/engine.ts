@@ -250,7 +250,7 @@ function executeGraph(
     // would share it gets a copy instead, so no two gradients alias. Only a first gradient is
     // stored as it is (later ones are added into .grad), so only then is the storage looked up:
     // reading .buffer of a small typed array moves it off the V8 heap (~0.4 µs).
-    const claimed = new Set<ArrayBufferLike>(callerSeeds.map((s) => s.data.buffer));
+    const claimed = new Set<ArrayBufferLike>(callerSeeds.map((s) => s.storage.buffer));
     for (const t of order) {
       let g = grads.get(t) ?? undefined;
       if (g !== undefined) {
@@ -260,8 +260,8 @@ function executeGraph(
           if (captured.has(t)) captured.set(t, g);
         } else if (t.gradFn === null || t.retainsGrad) {
           const storing = t.grad === null;
-          t.accumulateGrad(g, storing && claimed.has(g.data.buffer));
-          if (storing) claimed.add(g.data.buffer);
+          t.accumulateGrad(g, storing && claimed.has(g.storage.buffer));
+          if (storing) claimed.add(g.storage.buffer);
         }
       }
       const node = t.gradFn;
