@@ -23,6 +23,7 @@ import {
   models,
   noGrad,
   optim,
+  serve,
   setBackend,
   setNumThreads,
   train,
@@ -52,6 +53,9 @@ Options:
   --resume            continue from <out-dir>/checkpoint.safetensors
   --diagnose          run the before-training checks (gradient check, initial loss, overfit) first
   --seed N            seed of every random choice (default 0)
+  --dashboard [PORT]  serve a live dashboard (learning curves, throughput, confusion matrix,
+                      Pause and Stop) on http://127.0.0.1:PORT/ (default 8080; 0: any free
+                      port) while training runs (fitAsync); Stop writes the checkpoint
   -h, --help          show this help
 `;
 
@@ -73,12 +77,29 @@ interface Options {
   resume: boolean;
   diagnose: boolean;
   seed: number;
+  /** The dashboard's port, or undefined without --dashboard. */
+  dashboard: number | undefined;
+}
+
+/** The port `--dashboard` serves on when none is given. */
+const DEFAULT_DASHBOARD_PORT = 8080;
+
+/** Takes `--dashboard [PORT]` out of argv (its port is optional, which parseArgs cannot express). */
+function takeDashboardFlag(argv: string[]): { rest: string[]; dashboard: number | undefined } {
+  const at = argv.indexOf('--dashboard');
+  if (at < 0) return { rest: argv, dashboard: undefined };
+  const next = argv[at + 1];
+  const hasPort = next !== undefined && !next.startsWith('-');
+  const dashboard = hasPort ? integer('--dashboard', next, 0) : DEFAULT_DASHBOARD_PORT;
+  if (dashboard > 65535) throw new Error(`--dashboard must be a port in [0, 65535], got '${next}'`);
+  return { rest: [...argv.slice(0, at), ...argv.slice(at + (hasPort ? 2 : 1))], dashboard };
 }
 
 /** Reads the flags; throws an Error naming the flag and value that are wrong. */
 function parseOptions(argv: string[]): Options | null {
+  const { rest, dashboard } = takeDashboardFlag(argv);
   const { values } = parseArgs({
-    args: argv,
+    args: rest,
     strict: true,
     options: {
       epochs: { type: 'string', default: '10' },
@@ -119,6 +140,7 @@ function parseOptions(argv: string[]): Options | null {
     resume: values.resume,
     diagnose: values.diagnose,
     seed: integer('--seed', values.seed, 0),
+    dashboard,
   };
 }
 
@@ -251,7 +273,33 @@ function describeCompute(): string {
   return `native backend (${info.isa} kernels, ${info.addonSource}), ${info.threads} thread${info.threads === 1 ? '' : 's'}`;
 }
 
-function main(argv: string[]): void {
+/**
+ * Trains with fitAsync while a dashboard (serve.dashboard) shows the run; its Stop button ends
+ * training after the step in progress and writes `checkpoint` (resumable with --resume).
+ */
+async function trainWithDashboard(model: nn.Module, fitOptions: train.FitOptions, port: number, checkpoint: train.AbortCheckpoint): Promise<void> {
+  const board = await serve.dashboard({ port, classNames: data.FASHION_MNIST_CLASSES, title: 'LeNet-5 on Fashion-MNIST' });
+  console.log(`dashboard: ${board.url}`);
+  try {
+    const history = await train.fitAsync(model, {
+      ...fitOptions,
+      metrics: { accuracy: board.accuracy },
+      callbacks: [...(fitOptions.callbacks ?? []), board.callback],
+      signal: board.signal,
+      pause: board.pause,
+      abortCheckpoint: checkpoint,
+    });
+    board.finish();
+    if (history.stopReason?.startsWith('aborted') === true) console.log(`\nstopped from the dashboard after ${history.length} epoch(s); checkpoint written to ${checkpoint.path}`);
+  } catch (error) {
+    board.finish(error);
+    throw error;
+  } finally {
+    await board.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
   const options = parseOptions(argv);
   if (options === null) {
     process.stdout.write(HELP);
@@ -275,8 +323,7 @@ function main(argv: string[]): void {
   const resumeFrom = options.resume ? train.loadCheckpoint(checkpointPath, { model, optimizer, scheduler, generators: { shuffle } }) : undefined;
   if (resumeFrom !== undefined) console.log(describeResume(checkpointPath, resumeFrom, options.epochs));
   const stopper = new train.EarlyStopping({ monitor: 'val_loss', patience: options.patience, restoreBestWeights: true });
-
-  train.fit(model, {
+  const fitOptions: train.FitOptions = {
     loss: F.crossEntropy,
     optimizer,
     scheduler,
@@ -291,7 +338,9 @@ function main(argv: string[]): void {
       new train.HistoryLogger({ path: join(options.outDir, 'history.jsonl') }),
       new train.LearningCurvePlot({ basePath: join(options.outDir, 'learning-curve') }),
     ],
-  });
+  };
+  if (options.dashboard === undefined) train.fit(model, fitOptions);
+  else await trainWithDashboard(model, fitOptions, options.dashboard, { path: checkpointPath, generators: { shuffle } });
   if (stopper.restoredEpoch !== null) {
     console.log(`restored the weights of epoch ${stopper.restoredEpoch}, the best val_loss (${stopper.best.value.toFixed(4)})`);
   }
@@ -301,9 +350,7 @@ function main(argv: string[]): void {
   console.log(`\nwrote ${['lenet5.safetensors', 'checkpoint.safetensors', 'learning-curve.{png,svg}', 'confusion-matrix.{png,svg}', 'history.jsonl'].map((f) => join(options.outDir, f)).join(', ')}`);
 }
 
-try {
-  main(process.argv.slice(2));
-} catch (err) {
+main(process.argv.slice(2)).catch((err: unknown) => {
   console.error(`error: ${(err as Error).message}`);
   process.exitCode = 1;
-}
+});
