@@ -26,6 +26,8 @@ export interface BenchRow {
   p50_ms?: number;
   p99_ms?: number;
   requests_per_s?: number;
+  /** Mean requests per batch a dynamically batching predictor formed (suite serve). */
+  mean_batch?: number;
   /** Requests of a load test that failed (errors, timeouts, non-2xx answers). */
   failed_requests?: number;
   /** Why a row has no figure (an anchor that is not installed). */
