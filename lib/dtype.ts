@@ -217,7 +217,7 @@ export function promoteTypes(a: DType, b: DType): DType {
  */
 export function copyInto(dst: DataArray, src: DataArray, offset = 0): void {
   if (inFlightCount !== 0) {
-    checkValuesReady(dst.buffer, [dst.length], 'copyInto (a TypeScript write)');
+    checkValuesReady(dst.buffer, [dst.length], 'copyInto (a TypeScript write)', true);
     checkValuesReady(src.buffer, [src.length], 'copyInto (a TypeScript read)');
   }
   if (dst instanceof BigInt64Array !== src instanceof BigInt64Array) {
@@ -228,7 +228,7 @@ export function copyInto(dst: DataArray, src: DataArray, offset = 0): void {
 
 /** Sets elements [begin, end) of data to value (an integer for int64 storage). */
 export function fillWith(data: DataArray, value: number, begin = 0, end = data.length): void {
-  if (inFlightCount !== 0) checkValuesReady(data.buffer, [data.length], 'fillWith (a TypeScript write)');
+  if (inFlightCount !== 0) checkValuesReady(data.buffer, [data.length], 'fillWith (a TypeScript write)', true);
   if (data instanceof BigInt64Array) data.fill(BigInt(value), begin, end);
   else data.fill(value, begin, end);
 }

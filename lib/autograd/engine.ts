@@ -15,6 +15,7 @@ import { isGradEnabled, withGradMode } from './grad-mode.js';
 import { anyInPlaceWrites } from './version.js';
 import { add } from '../ops/elementwise.js';
 import { ones } from '../ops/creation.js';
+import { checkOpReads, inFlightCount } from '../memory/in-flight.js';
 
 /**
  * Maps the gradient of an op's output to the gradients of its inputs (one entry per input,
@@ -176,6 +177,7 @@ export function record(
   backwardFn: BackwardFn,
   saved: readonly Tensor[] = inputs,
 ): Tensor {
+  if (inFlightCount !== 0) checkOpReads(name);
   if (!isGradEnabled()) return out;
   let needed = false;
   for (let i = 0; i < inputs.length; i++) {

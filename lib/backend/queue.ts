@@ -22,6 +22,21 @@ type Segment = QueueHandle | (() => void);
 /** Addon functions that are not kernels: they run at once, even while recording. */
 const NOT_KERNELS = new Set(['adviseHugePages', 'setNumThreads', 'getNumThreads', 'gemmIsa', 'beginQueue', 'takeQueue', 'runQueue', 'isQueueing']);
 
+/**
+ * The arguments each addon kernel writes (by position; every other array it only reads). A
+ * TypeScript read of an array a queued kernel only reads is safe inside the scope.
+ */
+const WRITTEN: Readonly<Record<string, readonly number[]>> = {
+  unary: [2], binary: [3], compare: [3], where: [3], reluBackward: [2], clamp: [3], reduce: [2], argReduce: [2, 3],
+  softmax: [1], softmaxBackward: [2], matmul: [2], sgemm: [11], stridedCopy: [4], stridedScatter: [1],
+  indexSelect: [2], indexAdd: [2], gather: [2], scatterAdd: [2], softmaxCrossEntropy: [3, 4], softmaxCrossEntropyBackward: [5],
+  sgdStep: [0, 2], adagradStep: [0, 2], rmspropStep: [0, 2, 3, 4], adadeltaStep: [0, 2, 3], adamStep: [0, 2, 3, 4],
+  nadamStep: [0, 2, 3], adamaxStep: [0, 2, 3], conv2d: [3], conv2dBackwardInput: [2], conv2dBackwardWeight: [2, 3],
+  maxPool2d: [1, 2], maxPool2dBackward: [2], avgPool2d: [1], avgPool2dBackward: [1], adaptiveAvgPool2d: [1],
+  adaptiveAvgPool2dBackward: [1], upsample2d: [1], upsample2dBackward: [1], scan: [2], sort: [1, 2], topk: [1, 2],
+  rnnForward: [13, 14, 15, 16], rnnBackward: [12, 16, 17, 18, 19, 20, 21, 22], attentionForward: [3, 4], attentionBackward: [6, 7, 8],
+};
+
 /** Kernel arguments whose values the binding reads when checking the call (class targets): they must be ready. */
 const CHECKED_VALUES: Readonly<Record<string, number>> = { softmaxCrossEntropy: 1, softmaxCrossEntropyBackward: 1 };
 
@@ -62,13 +77,17 @@ function recordingAddon(real: NativeAddon): NativeAddon {
       continue;
     }
     const checked = CHECKED_VALUES[name];
+    const written = WRITTEN[name];
+    if (written === undefined) throw new Error(`kiln.async: the addon kernel ${name} has no entry in WRITTEN (lib/backend/queue.ts)`);
     wrapped[name] = (...args: unknown[]): unknown => {
       const r = recording as Recording;
       if (checked !== undefined && ArrayBuffer.isView(args[checked])) {
         const values = args[checked] as ArrayBufferView;
         checkValuesReady(values.buffer, lengthShape(values), `${name} (its binding checks these values)`);
       }
-      forEachArray(args, (array) => markInFlight(array, name));
+      args.forEach((arg, i) => {
+        if (ArrayBuffer.isView(arg)) markInFlight(arg, name, written.includes(i));
+      });
       if (!r.nativeOpen) {
         real.beginQueue();
         r.nativeOpen = true;
@@ -94,7 +113,8 @@ function recordingTypeScript<K extends object>(real: K): K {
       });
       if (ready) return fn(...args);
       const r = recording as Recording;
-      forEachArray(args, (array) => markInFlight(array, `${name} (TypeScript)`));
+      // Which arguments a TypeScript kernel writes is not listed: those not in flight yet count as written.
+      forEachArray(args, (array) => markInFlight(array, `${name} (TypeScript)`, !isInFlight(array.buffer)));
       closeNativeSegment(r);
       r.segments.push(() => fn(...args));
       return undefined; // kernels write into their arguments and return nothing
@@ -153,8 +173,9 @@ function currentNative(): { backend: NativeBackend; addon: NativeAddon } | null 
  * those values are not computed yet, so such a read rejects the promise with a
  * TensorInFlightError. A kernel error (an index out of range) rejects it with the kernel's
  * message; an error thrown by `fn` rejects it after the kernels queued before the throw have
- * run (as they would have, synchronously). Scopes do not nest; separate scopes may run
- * concurrently on separate tensors. On the reference backend `fn` simply runs.
+ * run (as they would have, synchronously). Scopes do not nest (calling kiln.async inside fn
+ * throws); separate scopes may run concurrently on separate tensors. On the reference backend
+ * `fn` simply runs.
  *
  * Args: fn, a synchronous function running kiln ops (it must not return a promise).
  * Returns: a promise of fn's result.
@@ -173,7 +194,8 @@ function currentNative(): { backend: NativeBackend; addon: NativeAddon } | null 
  */
 export function runAsync<T>(fn: () => T): Promise<T> {
   if (recording !== null) {
-    return Promise.reject(new TensorInFlightError('kiln.async: scopes do not nest; await the outer scope, or run this work inside it'));
+    // Only code inside a recording scope gets here: throwing rejects that scope.
+    throw new TensorInFlightError('kiln.async: scopes do not nest; run this work directly inside the outer scope');
   }
   const native = currentNative();
   if (native === null) return new Promise((resolve) => resolve(checkedResult(fn())));

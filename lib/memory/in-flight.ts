@@ -14,10 +14,11 @@
  */
 import { TensorInFlightError } from '../errors.js';
 
-/** The scope a buffer is in flight for, and the first queued kernel that touched it. */
+/** The scope a buffer is in flight for, the queued kernel that touched it (the writer, once one writes it), and whether one writes it. */
 interface Flight {
   scope: number;
   op: string;
+  written: boolean;
 }
 
 const flights = new Map<ArrayBufferLike, Flight>();
@@ -38,28 +39,49 @@ export function beginFlightScope(): number {
   return recording;
 }
 
-/**
- * Stops recording. Returns the error for a buffer read in TypeScript during the scope and
- * consumed by no kernel after the read, or null.
- */
-export function endFlightRecording(): TensorInFlightError | null {
-  recording = 0;
+/** The error for the first buffer read in TypeScript and consumed by no kernel since, or null (forgets them). */
+function unconsumedRead(where: string): TensorInFlightError | null {
   if (unconsumed.size === 0) return null;
   const [buffer, shape] = unconsumed.entries().next().value as [ArrayBufferLike, readonly number[]];
   unconsumed.clear();
   const op = flights.get(buffer)?.op ?? 'a queued kernel';
   return new TensorInFlightError(
-    `kiln.async: tensor of shape [${shape.join(', ')}] was read in TypeScript inside the scope, but its values come from the queued kernel ${op}, which has not run yet; read it after awaiting the scope (or compute it with ops)`,
+    `${where}: tensor of shape [${shape.join(', ')}] was read in TypeScript inside a kiln.async scope, but its values come from the queued kernel ${op}, which has not run yet; read it after awaiting the scope (or compute it with ops that run kernels)`,
   );
 }
 
-/** Marks `array`'s buffer in flight for the recording scope (kiln-internal: the recording addon calls it for every argument). */
-export function markInFlight(array: ArrayBufferView, op: string): void {
+/** Stops recording; returns the error for a buffer read in TypeScript and consumed by no kernel after the read, or null. */
+export function endFlightRecording(): TensorInFlightError | null {
+  recording = 0;
+  return unconsumedRead('kiln.async');
+}
+
+/**
+ * Throws when op `name` read an in-flight buffer's `data` that none of its kernels consumed:
+ * it computed on values that are not there yet (kiln-internal; autograd's record() calls it at
+ * the end of every op while something is in flight).
+ */
+export function checkOpReads(name: string): void {
+  if (recording === 0 || unconsumed.size === 0) return;
+  const error = unconsumedRead(name);
+  if (error !== null) throw error;
+}
+
+/**
+ * Marks `array`'s buffer in flight for the recording scope (kiln-internal: the recording
+ * backend calls it for every array a queued kernel reads or, with `written`, writes).
+ */
+export function markInFlight(array: ArrayBufferView, op: string, written: boolean): void {
   const buffer = array.buffer;
   unconsumed.delete(buffer);
-  if (flights.has(buffer)) return;
-  flights.set(buffer, { scope: recording, op });
-  inFlightCount++;
+  const flight = flights.get(buffer);
+  if (flight === undefined) {
+    flights.set(buffer, { scope: recording, op, written });
+    inFlightCount++;
+  } else if (written && !flight.written) {
+    flight.op = op;
+    flight.written = true;
+  }
 }
 
 /**
@@ -96,13 +118,17 @@ export function checkAccess(buffer: ArrayBufferLike, shape: readonly number[], v
   const flight = flights.get(buffer);
   if (flight === undefined) return;
   if (flight.scope !== recording) throw inFlightError(shape, flight, 'kiln');
-  if (valueRead) unconsumed.set(buffer, shape);
+  if (valueRead && flight.written) unconsumed.set(buffer, shape);
 }
 
-/** Throws when `buffer` is in flight at all: `reader` (item(), a TypeScript kernel, …) reads its values now. */
-export function checkValuesReady(buffer: ArrayBufferLike, shape: readonly number[], reader: string): void {
+/**
+ * Throws when `reader` (item(), copyInto, …) may not use `buffer`'s values now: a queued
+ * kernel writes it, or (outside its scope, or for a TypeScript write) any queued kernel uses it.
+ */
+export function checkValuesReady(buffer: ArrayBufferLike, shape: readonly number[], reader: string, writes = false): void {
   const flight = flights.get(buffer);
-  if (flight !== undefined) throw inFlightError(shape, flight, reader);
+  if (flight === undefined) return;
+  if (flight.written || writes || flight.scope !== recording) throw inFlightError(shape, flight, reader);
 }
 
 /**
