@@ -142,7 +142,7 @@ function loadFigures(r: BenchRow): string {
   const parts = [
     r.p99_ms === undefined ? '' : `p99 ${formatMs(r.p99_ms)}`,
     r.requests_per_s === undefined ? '' : `${r.requests_per_s.toFixed(0)} req/s`,
-    r.samples_per_s === undefined || r.p99_ms === undefined ? '' : `training ${r.samples_per_s.toFixed(0)} samples/s`,
+    r.samples_per_s === undefined || r.p99_ms === undefined ? '' : `${r.case.startsWith('/health') ? 'training ' : ''}${r.samples_per_s.toFixed(0)} samples/s`,
     r.failed_requests === undefined ? '' : `${r.failed_requests} failed`,
   ];
   return parts.filter((p) => p !== '').join(', ');

@@ -86,13 +86,15 @@ const DEFAULT_DASHBOARD_PORT = 8080;
 
 /** Takes `--dashboard [PORT]` out of argv (its port is optional, which parseArgs cannot express). */
 function takeDashboardFlag(argv: string[]): { rest: string[]; dashboard: number | undefined } {
-  const at = argv.indexOf('--dashboard');
+  const at = argv.findIndex((arg) => arg === '--dashboard' || arg.startsWith('--dashboard='));
   if (at < 0) return { rest: argv, dashboard: undefined };
+  const inline = argv[at].startsWith('--dashboard=') ? argv[at].slice('--dashboard='.length) : undefined;
   const next = argv[at + 1];
-  const hasPort = next !== undefined && !next.startsWith('-');
-  const dashboard = hasPort ? integer('--dashboard', next, 0) : DEFAULT_DASHBOARD_PORT;
-  if (dashboard > 65535) throw new Error(`--dashboard must be a port in [0, 65535], got '${next}'`);
-  return { rest: [...argv.slice(0, at), ...argv.slice(at + (hasPort ? 2 : 1))], dashboard };
+  const separate = inline === undefined && next !== undefined && !next.startsWith('-') ? next : undefined;
+  const text = inline ?? separate;
+  const dashboard = text === undefined ? DEFAULT_DASHBOARD_PORT : integer('--dashboard', text, 0);
+  if (dashboard > 65535) throw new Error(`--dashboard must be a port in [0, 65535], got '${text}'`);
+  return { rest: [...argv.slice(0, at), ...argv.slice(at + (separate === undefined ? 1 : 2))], dashboard };
 }
 
 /** Reads the flags; throws an Error naming the flag and value that are wrong. */
