@@ -26,6 +26,8 @@ export interface BenchRow {
   p50_ms?: number;
   p99_ms?: number;
   requests_per_s?: number;
+  /** Mean requests per batch a dynamically batching predictor formed (suite serve). */
+  mean_batch?: number;
   /** Requests of a load test that failed (errors, timeouts, non-2xx answers). */
   failed_requests?: number;
   /** An embedding's final KL divergence and the iterations run (suite viz, t-SNE). */
@@ -157,7 +159,7 @@ function loadFigures(r: BenchRow): string {
   const parts = [
     r.p99_ms === undefined ? '' : `p99 ${formatMs(r.p99_ms)}`,
     r.requests_per_s === undefined ? '' : `${r.requests_per_s.toFixed(0)} req/s`,
-    r.samples_per_s === undefined || r.p99_ms === undefined ? '' : `training ${r.samples_per_s.toFixed(0)} samples/s`,
+    r.samples_per_s === undefined || r.p99_ms === undefined ? '' : `${r.case.startsWith('/health') ? 'training ' : ''}${r.samples_per_s.toFixed(0)} samples/s`,
     r.failed_requests === undefined ? '' : `${r.failed_requests} failed`,
     r.kl_divergence === undefined ? '' : `KL ${r.kl_divergence.toFixed(4)} after ${r.iterations} iterations`,
   ];

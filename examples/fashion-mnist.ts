@@ -25,6 +25,7 @@ import {
   models,
   noGrad,
   optim,
+  serve,
   setBackend,
   setNumThreads,
   train,
@@ -65,6 +66,9 @@ Options:
   --robustness EPS    after training, print the accuracy on the first ${ROBUSTNESS_SAMPLES} test images
                       under FGSM and PGD-10 attacks of L∞ size EPS (pixel units)
   --seed N            seed of every random choice (default 0)
+  --dashboard [PORT]  serve a live dashboard (learning curves, throughput, confusion matrix,
+                      Pause and Stop) on http://127.0.0.1:PORT/ (default 8080; 0: any free
+                      port) while training runs (fitAsync); Stop writes the checkpoint
   -h, --help          show this help
 `;
 
@@ -89,12 +93,31 @@ interface Options {
   adversarial: number | undefined;
   robustness: number | undefined;
   seed: number;
+  /** The dashboard's port, or undefined without --dashboard. */
+  dashboard: number | undefined;
+}
+
+/** The port `--dashboard` serves on when none is given. */
+const DEFAULT_DASHBOARD_PORT = 8080;
+
+/** Takes `--dashboard [PORT]` out of argv (its port is optional, which parseArgs cannot express). */
+function takeDashboardFlag(argv: string[]): { rest: string[]; dashboard: number | undefined } {
+  const at = argv.findIndex((arg) => arg === '--dashboard' || arg.startsWith('--dashboard='));
+  if (at < 0) return { rest: argv, dashboard: undefined };
+  const inline = argv[at].startsWith('--dashboard=') ? argv[at].slice('--dashboard='.length) : undefined;
+  const next = argv[at + 1];
+  const separate = inline === undefined && next !== undefined && !next.startsWith('-') ? next : undefined;
+  const text = inline ?? separate;
+  const dashboard = text === undefined ? DEFAULT_DASHBOARD_PORT : integer('--dashboard', text, 0);
+  if (dashboard > 65535) throw new Error(`--dashboard must be a port in [0, 65535], got '${text}'`);
+  return { rest: [...argv.slice(0, at), ...argv.slice(at + (separate === undefined ? 1 : 2))], dashboard };
 }
 
 /** Reads the flags; throws an Error naming the flag and value that are wrong. */
 function parseOptions(argv: string[]): Options | null {
+  const { rest, dashboard } = takeDashboardFlag(argv);
   const { values } = parseArgs({
-    args: argv,
+    args: rest,
     strict: true,
     options: {
       epochs: { type: 'string', default: '10' },
@@ -141,6 +164,7 @@ function parseOptions(argv: string[]): Options | null {
     adversarial: values.adversarial === undefined ? undefined : fraction('--adversarial', values.adversarial),
     robustness: values.robustness === undefined ? undefined : fraction('--robustness', values.robustness),
     seed: integer('--seed', values.seed, 0),
+    dashboard,
   };
 }
 
@@ -346,7 +370,34 @@ function describeCompute(): string {
   return `native backend (${info.isa} kernels, ${info.addonSource}), ${info.threads} thread${info.threads === 1 ? '' : 's'}`;
 }
 
-function main(argv: string[]): void {
+/**
+ * Trains with fitAsync while a dashboard (serve.dashboard) shows the run; its Stop button ends
+ * training after the step in progress and writes `checkpoint` (resumable with --resume).
+ */
+async function trainWithDashboard(model: nn.Module, fitOptions: train.FitOptions, port: number, checkpoint: train.AbortCheckpoint): Promise<train.History> {
+  const board = await serve.dashboard({ port, classNames: data.FASHION_MNIST_CLASSES, title: 'LeNet-5 on Fashion-MNIST' });
+  console.log(`dashboard: ${board.url}`);
+  try {
+    const history = await train.fitAsync(model, {
+      ...fitOptions,
+      metrics: { accuracy: board.accuracy },
+      callbacks: [...(fitOptions.callbacks ?? []), board.callback],
+      signal: board.signal,
+      pause: board.pause,
+      abortCheckpoint: checkpoint,
+    });
+    board.finish();
+    if (history.stopReason?.startsWith('aborted') === true) console.log(`\nstopped from the dashboard after ${history.length} epoch(s); checkpoint written to ${checkpoint.path}`);
+    return history;
+  } catch (error) {
+    board.finish(error);
+    throw error;
+  } finally {
+    await board.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
   const options = parseOptions(argv);
   if (options === null) {
     process.stdout.write(HELP);
@@ -371,7 +422,7 @@ function main(argv: string[]): void {
   if (resumeFrom !== undefined) console.log(describeResume(checkpointPath, resumeFrom, options.epochs));
   const stopper = new train.EarlyStopping({ monitor: 'val_loss', patience: options.patience, restoreBestWeights: true });
 
-  const history = train.fit(model, {
+  const fitOptions: train.FitOptions = {
     loss: F.crossEntropy,
     optimizer,
     scheduler,
@@ -387,7 +438,11 @@ function main(argv: string[]): void {
       new train.HistoryLogger({ path: join(options.outDir, 'history.jsonl') }),
       new train.LearningCurvePlot({ basePath: join(options.outDir, 'learning-curve') }),
     ],
-  });
+  };
+  const history =
+    options.dashboard === undefined
+      ? train.fit(model, fitOptions)
+      : await trainWithDashboard(model, fitOptions, options.dashboard, { path: checkpointPath, generators: { shuffle } });
   if (stopper.restoredEpoch !== null) {
     console.log(`restored the weights of epoch ${stopper.restoredEpoch}, the best val_loss (${stopper.best.value.toFixed(4)})`);
   }
@@ -402,9 +457,7 @@ function main(argv: string[]): void {
   console.log(`\nwrote ${[...files, ...written].join(', ')}`);
 }
 
-try {
-  main(process.argv.slice(2));
-} catch (err) {
+main(process.argv.slice(2)).catch((err: unknown) => {
   console.error(`error: ${(err as Error).message}`);
   process.exitCode = 1;
-}
+});

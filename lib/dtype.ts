@@ -17,6 +17,7 @@ import { Buffer } from 'node:buffer';
 
 import { isPoolable, takePooled } from './memory/storage-pool.js';
 import { trackAllocation } from './memory/tidy.js';
+import { checkValuesReady, inFlightCount } from './memory/in-flight.js';
 
 /**
  * The element type of a tensor: floats (float32 the default, float64, float16, bfloat16),
@@ -237,6 +238,10 @@ export function promoteTypes(a: DType, b: DType): DType {
  * dtype: both int64 (BigInt64Array), or both arrays of numbers.
  */
 export function copyInto(dst: DataArray, src: DataArray, offset = 0): void {
+  if (inFlightCount !== 0) {
+    checkValuesReady(dst.buffer, [dst.length], 'copyInto (a TypeScript write)', true);
+    checkValuesReady(src.buffer, [src.length], 'copyInto (a TypeScript read)');
+  }
   if (dst instanceof BigInt64Array !== src instanceof BigInt64Array) {
     throw new TypeError('copyInto: int64 storage can only be copied to and from int64 storage');
   }
@@ -245,6 +250,7 @@ export function copyInto(dst: DataArray, src: DataArray, offset = 0): void {
 
 /** Sets elements [begin, end) of data to value (an integer for int64 storage). */
 export function fillWith(data: DataArray, value: number, begin = 0, end = data.length): void {
+  if (inFlightCount !== 0) checkValuesReady(data.buffer, [data.length], 'fillWith (a TypeScript write)', true);
   if (data instanceof BigInt64Array) data.fill(BigInt(value), begin, end);
   else data.fill(value, begin, end);
 }

@@ -57,3 +57,15 @@ export class BackendError extends KilnError {
 export class ReleasedTensorError extends KilnError {
   override name = 'ReleasedTensorError';
 }
+
+/**
+ * A tensor was used while a queued native kernel (a `kiln.async` scope) still reads or writes
+ * its storage: read, written or computed on in TypeScript before the scope's promise settled.
+ * The message names the tensor's shape and the queued kernel.
+ *
+ * Example: `const p = kiln.async(() => model.forward(x)); model.weight.item()` throws a
+ * TensorInFlightError (await p first).
+ */
+export class TensorInFlightError extends KilnError {
+  override name = 'TensorInFlightError';
+}

@@ -17,7 +17,8 @@ export { Tensor, type NestedNumbers, type TensorLike, type TensorHook } from './
 export type { DType, FloatDType, HalfDType, DataArray, NumberArray, FloatArray } from './dtype.js';
 export { DTYPES, promoteTypes, isFloatingPoint, isIntegral, itemSize } from './dtype.js';
 export { float32ToFloat16Bits, float16BitsToFloat32, float32ToBFloat16Bits, bfloat16BitsToFloat32 } from './half.js';
-export { KilnError, ShapeError, DTypeError, AutogradError, BackendError, ReleasedTensorError } from './errors.js';
+export { KilnError, ShapeError, DTypeError, AutogradError, BackendError, ReleasedTensorError, TensorInFlightError } from './errors.js';
+export { runAsync as async } from './backend/queue.js';
 export { tidy, keep } from './memory/tidy.js';
 export { storagePoolStats, emptyStoragePool, type StoragePoolStats } from './memory/storage-pool.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';

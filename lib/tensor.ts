@@ -15,6 +15,8 @@ import { contiguousStrides, formatShape, numelOf, normalizeDim, sameShape } from
 import { allocate } from './dtype.js';
 import { wasReleasedByTidy } from './memory/tidy.js';
 import { anyInPlaceWrites, bumpVersion, versionOf } from './autograd/version.js';
+import { checkAccess, checkValuesReady, inFlightCount } from './memory/in-flight.js';
+import { runAsync } from './backend/queue.js';
 import * as ip from './ops/inplace.js';
 import * as cast from './ops/cast.js';
 import * as ew from './ops/elementwise.js';
@@ -137,6 +139,7 @@ export class Tensor {
    */
   get data(): DataArray {
     const s = this.store;
+    if (inFlightCount !== 0) checkAccess(s.buffer, this.shape, true);
     if (this.dense) {
       if (this.storageOffset === 0 && s.length === this.numel) return s;
       if (s.length === 0 && this.numel > 0) throw releasedError(this.shape, s);
@@ -159,6 +162,7 @@ export class Tensor {
    * the tensor is at `storageOffset + Σ i_d · strides[d]`.
    */
   get storage(): DataArray {
+    if (inFlightCount !== 0) checkAccess(this.store.buffer, this.shape, false);
     if (this.store.length === 0 && this.numel > 0) throw releasedError(this.shape, this.store);
     return this.store;
   }
@@ -406,6 +410,18 @@ export class Tensor {
     runBackward(this, gradient, options);
   }
 
+  /**
+   * backward() with its kernels run off the JS thread (`kiln.async(() => this.backward(…))`):
+   * the event loop keeps turning while the gradients are computed. Until the promise
+   * resolves, the gradients and every tensor the pass reads are in flight (reading them
+   * throws a TensorInFlightError).
+   *
+   * Example: `await loss.backwardAsync(); console.log(model.fc.weight.grad)`.
+   */
+  backwardAsync(gradient?: Tensor, options: BackwardOptions = {}): Promise<void> {
+    return runAsync(() => this.backward(gradient, options));
+  }
+
   /** A tensor sharing this one's storage (and version counter) but cut from the graph (requiresGrad false). */
   detach(): Tensor {
     return Tensor.fromStorage(this.storage, this.shape, this.strides, this.storageOffset, this.dtype, null);
@@ -419,6 +435,7 @@ export class Tensor {
    * Example: `sum(x).item()`.
    */
   item(): number {
+    if (inFlightCount !== 0) checkValuesReady(this.store.buffer, this.shape, 'item()');
     if (this.numel !== 1) throw new RangeError(`item: the tensor has ${this.numel} elements (shape [${this.shape.join(', ')}]), not 1`);
     return elementValues(this, 'item')[0];
   }
@@ -429,6 +446,7 @@ export class Tensor {
    * Example: `tensor([2n ** 62n], { dtype: 'int64' }).itemBigInt()` → `4611686018427387904n`.
    */
   itemBigInt(): bigint {
+    if (inFlightCount !== 0) checkValuesReady(this.store.buffer, this.shape, 'itemBigInt()');
     if (this.numel !== 1) throw new RangeError(`itemBigInt: the tensor has ${this.numel} elements (shape [${this.shape.join(', ')}]), not 1`);
     if (isFloatingPoint(this.dtype)) throw new DTypeError(`itemBigInt: needs an integer or bool tensor, got ${this.dtype}`);
     return BigInt(this.data[0]);
@@ -440,6 +458,7 @@ export class Tensor {
    * BigInt64Array, for those).
    */
   toArray(): NestedNumbers {
+    if (inFlightCount !== 0) checkValuesReady(this.store.buffer, this.shape, 'toArray()');
     if (this.ndim === 1 && this.dtype !== 'int64' && !isHalf(this.dtype)) {
       const data = this.data;
       const out = new Array<number>(data.length);
@@ -465,6 +484,7 @@ export class Tensor {
 
   /** PyTorch-style text: `tensor([[1.0000, 2.0000]], requiresGrad=true)`. */
   toString(): string {
+    if (inFlightCount !== 0) checkValuesReady(this.store.buffer, this.shape, 'toString()');
     return formatTensor(this);
   }
 

@@ -25,6 +25,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_sort(env, exports);
   register_scan(env, exports);
   register_attention(env, exports);
+  register_queue(env, exports);
   return exports;
 }
 

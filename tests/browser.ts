@@ -1,38 +1,59 @@
 /**
- * Headless Chromium for the tests that open kiln's HTML output (Debian's `chromium`, driven by
- * puppeteer-core). `chromiumUnavailable()` says why the browser cannot run (the tests then
- * report themselves skipped with that reason); `openPage` loads a page and records every
- * console error, page error and failed or off-machine request.
+ * Headless Chromium for the browser tests (the training report, the live dashboard): Debian's
+ * `chromium` driven by puppeteer-core, with a fresh profile per launch and no network side
+ * traffic. When Chromium or puppeteer-core is missing, `browserUnavailable` (and
+ * `chromiumUnavailable()`) say why, and the tests report themselves skipped with that reason.
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { Browser, Page } from 'puppeteer-core';
 
-/** Where Debian installs Chromium. */
+/** Debian's chromium binary. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
-/** Flags for a quiet, offline, throwaway headless browser. */
+/** Flags for a quiet, offline, throwaway headless browser (no sandbox: CI runs as root). */
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-/** The slice of puppeteer-core's API these tests use (it is loaded only when present). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Puppeteer = { launch(options: Record<string, unknown>): Promise<any> };
-
-async function loadPuppeteer(): Promise<Puppeteer | null> {
+function puppeteerMissing(): string | null {
   try {
-    const module = await import('puppeteer-core');
-    return (module.default ?? module) as Puppeteer;
-  } catch {
+    createRequire(import.meta.url).resolve('puppeteer-core');
     return null;
+  } catch {
+    return 'puppeteer-core is not installed (npm install)';
   }
 }
 
+/** Why browser tests cannot run here ('' when they can): print it with the skip. */
+export const browserUnavailable: string = !existsSync(CHROMIUM_PATH)
+  ? `${CHROMIUM_PATH} is missing (apt-get install chromium); browser tests skipped`
+  : (puppeteerMissing() ?? '');
+
 /** Why headless Chromium cannot run here, or null when it can. */
 export async function chromiumUnavailable(): Promise<string | null> {
-  if (!existsSync(CHROMIUM_PATH)) return `${CHROMIUM_PATH} is absent (apt-get install chromium)`;
-  if ((await loadPuppeteer()) === null) return 'the puppeteer-core devDependency is not installed';
-  return null;
+  return browserUnavailable === '' ? null : browserUnavailable;
+}
+
+/** A launched headless browser and the cleanup that closes it and removes its profile. */
+export interface LaunchedBrowser {
+  browser: Browser;
+  close(): Promise<void>;
+}
+
+/** Launches headless Chromium with a fresh user-data dir. */
+export async function launchBrowser(): Promise<LaunchedBrowser> {
+  const { default: puppeteer } = await import('puppeteer-core');
+  const profile = mkdtempSync(join(tmpdir(), 'kiln-chromium-'));
+  const browser = await puppeteer.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`] });
+  return {
+    browser,
+    async close() {
+      await browser.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
 }
 
 /** What went wrong while a page loaded. */
@@ -45,28 +66,24 @@ export interface PageProblems {
 }
 
 /** An open page and how to close its browser (and remove its profile). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export interface OpenPage { page: any; problems: PageProblems; close(): Promise<void> }
+export interface OpenPage {
+  page: Page;
+  problems: PageProblems;
+  close(): Promise<void>;
+}
 
-/** Launches Chromium with a fresh profile, opens a local HTML file and waits for it to load. */
+/** Launches Chromium, opens a local HTML file and waits for it to load, recording every problem. */
 export async function openPage(path: string, viewport = { width: 1280, height: 900 }): Promise<OpenPage> {
-  const puppeteer = await loadPuppeteer();
-  if (puppeteer === null) throw new Error('openPage: puppeteer-core is not installed');
-  const profile = mkdtempSync(join(tmpdir(), 'kiln-chromium-'));
-  const browser = await puppeteer.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, `--user-data-dir=${profile}`] });
-  const close = async (): Promise<void> => {
-    await browser.close();
-    rmSync(profile, { recursive: true, force: true });
-  };
+  const { browser, close } = await launchBrowser();
   try {
     const page = await browser.newPage();
     await page.setViewport(viewport);
     const url = pathToFileURL(path).href;
     const problems: PageProblems = { consoleErrors: [], pageErrors: [], failedRequests: [], externalRequests: [] };
-    page.on('console', (m: { type(): string; text(): string }) => void (m.type() === 'error' && problems.consoleErrors.push(m.text())));
-    page.on('pageerror', (e: Error) => void problems.pageErrors.push(e.message));
-    page.on('requestfailed', (r: { url(): string; failure(): { errorText: string } | null }) => void problems.failedRequests.push(`${r.url().slice(0, 80)}: ${r.failure()?.errorText}`));
-    page.on('request', (r: { url(): string }) => void (r.url() !== url && !r.url().startsWith('data:') && problems.externalRequests.push(r.url())));
+    page.on('console', (m) => void (m.type() === 'error' && problems.consoleErrors.push(m.text())));
+    page.on('pageerror', (e) => void problems.pageErrors.push((e as Error).message));
+    page.on('requestfailed', (r) => void problems.failedRequests.push(`${r.url().slice(0, 80)}: ${r.failure()?.errorText}`));
+    page.on('request', (r) => void (r.url() !== url && !r.url().startsWith('data:') && problems.externalRequests.push(r.url())));
     await page.goto(url, { waitUntil: 'load' });
     return { page, problems, close };
   } catch (err) {

@@ -218,9 +218,45 @@ function show(value: unknown): string {
   if (typeof value === 'bigint') return `${value}n`;
   return JSON.stringify(value) ?? String(value);
 }
+/** The command-queue functions of kiln.async (native/bindings/queue.cc), tested on their own below. */
+const QUEUE_FUNCTIONS = ['beginQueue', 'takeQueue', 'runQueue', 'isQueueing'];
+
 describe('native addon: exports', () => {
-  it('exports every Backend kernel plus setNumThreads / getNumThreads', () => {
-    expect(Object.keys(addon).sort()).toEqual(Object.keys(signatures).sort());
+  it('exports every Backend kernel plus setNumThreads / getNumThreads and the queue functions', () => {
+    expect(Object.keys(addon).sort()).toEqual([...Object.keys(signatures), ...QUEUE_FUNCTIONS].sort());
+  });
+});
+
+describe('native addon: the kiln.async command queue', () => {
+  it('queues checked kernel calls and runs them off the JS thread; misuse is an error, never a crash', async () => {
+    expect(() => addon.takeQueue()).toThrow('takeQueue: no queue is being recorded (call beginQueue first)');
+    expect(() => addon.runQueue({} as never)).toThrow('runQueue: expected the handle takeQueue returned');
+    expect(() => (addon.runQueue as (...a: unknown[]) => unknown)()).toThrow(TypeError);
+    const x = Float32Array.of(-1, 2, -3, 4);
+    const out = f32(4);
+    addon.beginQueue();
+    let handle;
+    try {
+      expect(addon.isQueueing()).toBe(true);
+      expect(() => addon.beginQueue()).toThrow(/beginQueue: this thread is already recording a queue/);
+      expectError('unary', [0, x, f32(3)], RangeError); // argument checks still run at once
+      addon.unary(1, x, out); // abs (op 1): queued, not run
+      expect([...out]).toEqual([0, 0, 0, 0]);
+    } finally {
+      handle = addon.takeQueue();
+    }
+    expect(addon.isQueueing()).toBe(false);
+    await addon.runQueue(handle);
+    expect([...out]).toEqual([1, 2, 3, 4]);
+    expect(() => addon.runQueue(handle)).toThrow('runQueue: this queue has already run');
+
+    addon.beginQueue();
+    addon.indexSelect(f32(12), Int32Array.of(0, 7), f32(8), 1, 3, 4); // the bad index shows only while running
+    addon.unary(1, x, out);
+    await expect(addon.runQueue(addon.takeQueue())).rejects.toThrow('indexSelect: index 7 at position 1 is out of range for n=3');
+    addon.beginQueue();
+    addon.unary(1, x, out);
+    addon.takeQueue(); // never run: freed with its handle
   });
 });
 

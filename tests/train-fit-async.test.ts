@@ -189,4 +189,80 @@ describe('fitAsync', () => {
     await expect(train.fitAsync(model, { ...options, signal: 'stop' as unknown as AbortSignal })).rejects.toThrow(/fitAsync: signal must be an AbortSignal, got string/);
     await expect(train.fitAsync(model, { ...options, abortCheckpoint: {} as train.AbortCheckpoint })).rejects.toThrow(/abortCheckpoint must be \{ path: string/);
   });
+
+  it.skipIf(!k.isNativeAvailable())('native: the event loop turns during steps, and the weights are in flight while a step runs', async () => {
+    const previous = k.getBackend().name;
+    k.setBackend('native');
+    try {
+      k.manualSeed(0);
+      const model = new nn.Sequential(new nn.Linear(512, 1024), new nn.ReLU(), new nn.Linear(1024, 1024), new nn.ReLU(), new nn.Linear(1024, 2));
+      const points = new data.TensorDataset(k.randn([1024, 512]), k.randint(0, 2, [1024]));
+      const options: train.FitOptions = { loss: F.crossEntropy, optimizer: new optim.SGD(model.parameters(), { lr: 0.01 }), trainLoader: new data.DataLoader(points, { batchSize: 256 }), epochs: 2, progress: false };
+      const weight = model.parameters()[0];
+      let ticks = 0;
+      let inFlight = 0;
+      let readable = 0;
+      const ticksAtBatchEnd: number[] = [];
+      const timer = setInterval(() => {
+        ticks++;
+        try {
+          weight.sum();
+          readable++;
+        } catch (error) {
+          if (!(error instanceof k.TensorInFlightError)) throw error;
+          inFlight++;
+        }
+      }, 1);
+      try {
+        await train.fitAsync(model, { ...options, callbacks: [{ onBatchEnd: () => void ticksAtBatchEnd.push(ticks) }] });
+      } finally {
+        clearInterval(timer);
+      }
+      // 8 steps of ~2.6 GFLOP each: many interval ticks per step, some while a phase held the weights.
+      const perStep = ticksAtBatchEnd.slice(1).map((t, i) => t - ticksAtBatchEnd[i]);
+      expect(Math.max(...perStep), `ticks between batch ends: ${perStep.join(', ')}`).toBeGreaterThanOrEqual(3);
+      expect(inFlight, `${inFlight} reads refused, ${readable} allowed`).toBeGreaterThan(0);
+      expect(readable).toBeGreaterThan(0);
+    } finally {
+      k.setBackend(previous);
+    }
+  });
+
+  it.skipIf(!k.isNativeAvailable())('native: an abort while a step runs off the JS thread ends training after that step, with a consistent checkpoint', async () => {
+    const previous = k.getBackend().name;
+    k.setBackend('native');
+    try {
+      k.manualSeed(0);
+      const model = new nn.Sequential(new nn.Linear(512, 1024), new nn.ReLU(), new nn.Linear(1024, 2));
+      const optimizer = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+      const points = new data.TensorDataset(k.randn([1024, 512]), k.randint(0, 2, [1024]));
+      const path = join(dir, 'aborted-mid-step.safetensors');
+      const controller = new AbortController();
+      const weight = model.parameters()[0];
+      let abortedInFlight = false;
+      const timer = setInterval(() => {
+        try {
+          weight.sum();
+        } catch (error) {
+          if (!(error instanceof k.TensorInFlightError)) throw error;
+          abortedInFlight = true; // a phase holds the weights: abort now, mid-step
+          controller.abort();
+          clearInterval(timer);
+        }
+      }, 1);
+      const history = await train.fitAsync(model, {
+        loss: F.crossEntropy, optimizer, trainLoader: new data.DataLoader(points, { batchSize: 128 }), epochs: 100, progress: false,
+        signal: controller.signal, abortCheckpoint: { path },
+      });
+      clearInterval(timer);
+      expect(abortedInFlight).toBe(true);
+      expect(history.stopReason).toBe('aborted');
+      const restored = new nn.Sequential(new nn.Linear(512, 1024), new nn.ReLU(), new nn.Linear(1024, 2));
+      const restoredOptimizer = new optim.SGD(restored.parameters(), { lr: 0.01, momentum: 0.9 });
+      train.loadCheckpoint(path, { model: restored, optimizer: restoredOptimizer, restoreDefaultGenerator: false });
+      expectSameBits(restored.stateDict(), model.stateDict()); // the step in progress finished before the checkpoint
+    } finally {
+      k.setBackend(previous);
+    }
+  });
 });

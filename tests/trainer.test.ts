@@ -123,7 +123,10 @@ describe('Trainer', () => {
     await expect(iteration).rejects.toThrow('the training worker failed: TypeError: the loss failed on purpose');
     const stepError = (await inStep.result.catch((e: unknown) => e)) as Error;
     expect(stepError.stack).toMatch(/at loss \(.*trainer-job\.mjs:\d+:\d+\)/);
-    expect(stepError.stack).toMatch(/at trainStep \(/);
+    expect(stepError.stack).toMatch(/at forwardPhase \(/);
+
+    const inKernel = new train.Trainer({ module: moduleUrl, config: { fail: 'kernel' } });
+    await expect(inKernel.result).rejects.toThrow('the training worker failed: RangeError: indexSelect: index 7 at position 1 is out of range for n=3');
 
     const notAFunction = new train.Trainer({ module: moduleUrl, exportName: 'notAFunction' });
     await expect(notAFunction.result).rejects.toThrow(/must export a function 'notAFunction' \(config\) => \(\{ model, loss, optimizer, trainLoader, epochs, … \}\), got number/);

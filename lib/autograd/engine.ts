@@ -16,6 +16,7 @@ import { anyInPlaceWrites } from './version.js';
 import { reportOp, type OpAttributes } from './op-trace.js';
 import { add } from '../ops/elementwise.js';
 import { ones } from '../ops/creation.js';
+import { checkOpReads, inFlightCount } from '../memory/in-flight.js';
 
 /**
  * Maps the gradient of an op's output to the gradients of its inputs (one entry per input,
@@ -188,6 +189,7 @@ export function record(
   saved: readonly Tensor[] = inputs,
   attributes: OpAttributes = NO_ATTRIBUTES,
 ): Tensor {
+  if (inFlightCount !== 0) checkOpReads(name);
   reportOp(name, inputs, out, attributes);
   if (!isGradEnabled()) return out;
   let needed = false;
@@ -263,7 +265,7 @@ function executeGraph(
     // would share it gets a copy instead, so no two gradients alias. Only a first gradient is
     // stored as it is (later ones are added into .grad), so only then is the storage looked up:
     // reading .buffer of a small typed array moves it off the V8 heap (~0.4 µs).
-    const claimed = new Set<ArrayBufferLike>(callerSeeds.map((s) => s.data.buffer));
+    const claimed = new Set<ArrayBufferLike>(callerSeeds.map((s) => s.storage.buffer));
     for (const t of order) {
       let g = grads.get(t) ?? undefined;
       if (g !== undefined) {
@@ -273,8 +275,8 @@ function executeGraph(
           if (captured.has(t)) captured.set(t, g);
         } else if (t.gradFn === null || t.retainsGrad) {
           const storing = t.grad === null;
-          t.accumulateGrad(g, storing && claimed.has(g.data.buffer));
-          if (storing) claimed.add(g.data.buffer);
+          t.accumulateGrad(g, storing && claimed.has(g.storage.buffer));
+          if (storing) claimed.add(g.storage.buffer);
         }
       }
       const node = t.gradFn;

@@ -36,6 +36,17 @@ import type {
 } from './fused-configs.js';
 import type { RnnBackwardArrays, RnnForwardArrays, RnnGeometry, RnnModeCode } from './rnn-geometry.js';
 
+/** A queue of checked kernel calls that takeQueue returned (an opaque external value). */
+export type QueueHandle = { readonly __queueHandle: unique symbol };
+
+/** Replacement kernels a NativeBackend calls while kiln.async records (lib/backend/queue.ts). */
+export interface KernelInterceptor {
+  /** The addon to call instead of the real one (it queues the calls). */
+  addon(real: NativeAddon): NativeAddon;
+  /** TypeScript kernels to call instead of `real` (the fallback backend, the small path's kernels). */
+  typescript<K extends object>(real: K): K;
+}
+
 /**
  * The raw functions the addon exports: the `Backend` kernels, float32 only, with the same
  * names and argument order. Each checks its arguments and throws a `TypeError` or
@@ -245,6 +256,14 @@ export interface NativeAddon {
   getNumThreads(): number;
   /** The GEMM micro-kernel family chosen for this CPU: 'avx512', 'avx2', 'neon' or 'scalar'. */
   gemmIsa(): string;
+  /** kiln.async: from now on this thread's kernel calls are checked and queued instead of run, until takeQueue(). */
+  beginQueue(): void;
+  /** kiln.async: stops queueing and returns the queued kernels as a handle for runQueue. */
+  takeQueue(): QueueHandle;
+  /** kiln.async: runs the handle's kernels in order on a libuv pool thread; rejects with the first kernel error. */
+  runQueue(handle: QueueHandle): Promise<void>;
+  /** Whether this thread is queueing kernel calls. */
+  isQueueing(): boolean;
   /** geometry: packConv2dGeometry(g). */
   conv2d(x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array, geometry: Int32Array): void;
   conv2dBackwardInput(gy: Float32Array, weight: Float32Array, gx: Float32Array, geometry: Int32Array): void;
@@ -374,9 +393,30 @@ export class NativeBackend implements Backend {
    * @param fallback - the backend for every dtype but float32
    */
   constructor(
-    private readonly addon: NativeAddon,
-    private readonly fallback: Backend,
+    private addon: NativeAddon,
+    private fallback: Backend,
   ) {}
+
+  /** kiln-internal (kiln.async): the addon this backend calls outside a recording scope. */
+  addonForQueue(): NativeAddon {
+    return this.addon;
+  }
+
+  /**
+   * kiln-internal (kiln.async): runs `fn` with the addon and the TypeScript kernels replaced by
+   * `interceptor`'s, restoring them after.
+   */
+  intercept<T>(interceptor: KernelInterceptor, fn: () => T): T {
+    const { addon, fallback } = this;
+    this.addon = interceptor.addon(addon);
+    this.fallback = interceptor.typescript(fallback);
+    try {
+      return fn();
+    } finally {
+      this.addon = addon;
+      this.fallback = fallback;
+    }
+  }
 
   unary(op: UnaryOpCode, x: DataArray, out: DataArray): void {
     if (x instanceof Float32Array) this.addon.unary(op, x, out as Float32Array);

@@ -21,9 +21,9 @@
  *   fused optimizer steps of small parameters.
  */
 import type { DataArray, FloatArray } from '../dtype.js';
-import { BinaryOp, ReduceOp, UnaryOp, type BinaryOpCode, type BroadcastPlan, type CompareOpCode, type MatmulLayout, type ReduceOpCode, type UnaryOpCode } from './backend.js';
+import { BinaryOp, ReduceOp, UnaryOp, type Backend, type BinaryOpCode, type BroadcastPlan, type CompareOpCode, type MatmulLayout, type ReduceOpCode, type UnaryOpCode } from './backend.js';
 import type { AdadeltaConfig, AdagradConfig, AdamConfig, AdamaxConfig, NadamConfig, RmspropConfig, SgdConfig } from './fused-configs.js';
-import { NativeBackend, type NativeAddon } from './native.js';
+import { NativeBackend, type KernelInterceptor, type NativeAddon } from './native.js';
 import { referenceBackend } from './reference/index.js';
 
 /**
@@ -97,44 +97,57 @@ export function binaryIsSmall(op: BinaryOpCode, length: number): boolean {
  * into the addon. Every dtype other than float32 already runs in TypeScript.
  */
 export class SmallPathBackend extends NativeBackend {
+  /** The kernels small calls compute with (swapped while kiln.async records). */
+  private typescript: TypeScriptKernels = TYPESCRIPT_KERNELS;
+
   constructor(addon: NativeAddon) {
     super(addon, referenceBackend);
   }
 
+  override intercept<T>(interceptor: KernelInterceptor, fn: () => T): T {
+    const typescript = this.typescript;
+    this.typescript = interceptor.typescript(typescript);
+    try {
+      return super.intercept(interceptor, fn);
+    } finally {
+      this.typescript = typescript;
+    }
+  }
+
   override unary(op: UnaryOpCode, x: DataArray, out: DataArray): void {
-    if (unaryIsSmall(op, out.length)) referenceBackend.unary(op, x, out);
+    if (unaryIsSmall(op, out.length)) this.typescript.unary(op, x, out);
     else super.unary(op, x, out);
   }
 
   override binary(op: BinaryOpCode, a: DataArray, b: DataArray, out: DataArray, plan: BroadcastPlan | null): void {
-    if (plan === null && binaryIsSmall(op, out.length)) smallBinary(op, a, b, out);
-    else if (binaryIsSmall(op, out.length)) referenceBackend.binary(op, a, b, out, plan);
+    if (plan === null && binaryIsSmall(op, out.length)) this.typescript.smallBinary(op, a, b, out);
+    else if (binaryIsSmall(op, out.length)) this.typescript.binary(op, a, b, out, plan);
     else super.binary(op, a, b, out, plan);
   }
 
   override compare(op: CompareOpCode, a: DataArray, b: DataArray, out: Uint8Array, plan: BroadcastPlan | null): void {
-    if (fits(out.length, SMALL_PATH_LIMITS.elementwise)) referenceBackend.compare(op, a, b, out, plan);
+    if (fits(out.length, SMALL_PATH_LIMITS.elementwise)) this.typescript.compare(op, a, b, out, plan);
     else super.compare(op, a, b, out, plan);
   }
 
   override where(cond: Uint8Array, a: DataArray, b: DataArray, out: DataArray): void {
-    if (fits(out.length, SMALL_PATH_LIMITS.elementwise)) referenceBackend.where(cond, a, b, out);
+    if (fits(out.length, SMALL_PATH_LIMITS.elementwise)) this.typescript.where(cond, a, b, out);
     else super.where(cond, a, b, out);
   }
 
   override reluBackward(g: FloatArray, x: FloatArray, out: FloatArray): void {
-    if (fits(out.length, SMALL_PATH_LIMITS.elementwise)) referenceBackend.reluBackward(g, x, out);
+    if (fits(out.length, SMALL_PATH_LIMITS.elementwise)) this.typescript.reluBackward(g, x, out);
     else super.reluBackward(g, x, out);
   }
 
   override clamp(x: FloatArray, lo: number, hi: number, out: FloatArray): void {
-    if (fits(out.length, SMALL_PATH_LIMITS.elementwise)) referenceBackend.clamp(x, lo, hi, out);
+    if (fits(out.length, SMALL_PATH_LIMITS.elementwise)) this.typescript.clamp(x, lo, hi, out);
     else super.clamp(x, lo, hi, out);
   }
 
   override reduce(op: ReduceOpCode, x: DataArray, out: DataArray, outer: number, n: number, inner: number): void {
     if (x instanceof Float32Array && fits(x.length, SMALL_PATH_LIMITS.reduce) && x.length === outer * n * inner && out.length === outer * inner) {
-      reduceFloat32(op, x, out as Float32Array, outer, n, inner);
+      this.typescript.reduceFloat32(op, x, out as Float32Array, outer, n, inner);
     } else {
       super.reduce(op, x, out, outer, n, inner);
     }
@@ -149,17 +162,17 @@ export class SmallPathBackend extends NativeBackend {
     n: number,
     inner: number,
   ): void {
-    if (fits(x.length, SMALL_PATH_LIMITS.reduce)) referenceBackend.argReduce(op, x, values, indices, outer, n, inner);
+    if (fits(x.length, SMALL_PATH_LIMITS.reduce)) this.typescript.argReduce(op, x, values, indices, outer, n, inner);
     else super.argReduce(op, x, values, indices, outer, n, inner);
   }
 
   override softmax(x: FloatArray, out: FloatArray, outer: number, n: number, inner: number, log: boolean): void {
-    if (fits(x.length, SMALL_PATH_LIMITS.softmax)) referenceBackend.softmax(x, out, outer, n, inner, log);
+    if (fits(x.length, SMALL_PATH_LIMITS.softmax)) this.typescript.softmax(x, out, outer, n, inner, log);
     else super.softmax(x, out, outer, n, inner, log);
   }
 
   override softmaxBackward(y: FloatArray, gy: FloatArray, gx: FloatArray, outer: number, n: number, inner: number, log: boolean): void {
-    if (fits(y.length, SMALL_PATH_LIMITS.softmax)) referenceBackend.softmaxBackward(y, gy, gx, outer, n, inner, log);
+    if (fits(y.length, SMALL_PATH_LIMITS.softmax)) this.typescript.softmaxBackward(y, gy, gx, outer, n, inner, log);
     else super.softmaxBackward(y, gy, gx, outer, n, inner, log);
   }
 
@@ -179,22 +192,22 @@ export class SmallPathBackend extends NativeBackend {
   ): void {
     const small = fits(batch * (layout?.outer?.count ?? 1) * m * k * n, SMALL_PATH_LIMITS.matmul);
     if (small && layout === undefined && isFloatStorage(a) && fitsMatmul(a.length, b.length, out.length, batch, m, k, n, aBatchStride, bBatchStride)) {
-      smallMatmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
+      this.typescript.smallMatmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB);
     } else if (small) {
       // Views (offsets, leading dimensions) and bad sizes: the reference kernel reads them and throws the bounds error.
-      referenceBackend.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, layout);
+      this.typescript.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, layout);
     } else {
       super.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, layout);
     }
   }
 
   override sgdStep(param: FloatArray, grad: FloatArray, momentumBuffer: FloatArray | null, c: SgdConfig): void {
-    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) referenceBackend.sgdStep(param, grad, momentumBuffer, c);
+    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) this.typescript.sgdStep(param, grad, momentumBuffer, c);
     else super.sgdStep(param, grad, momentumBuffer, c);
   }
 
   override adagradStep(param: FloatArray, grad: FloatArray, sum: FloatArray, c: AdagradConfig): void {
-    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) referenceBackend.adagradStep(param, grad, sum, c);
+    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) this.typescript.adagradStep(param, grad, sum, c);
     else super.adagradStep(param, grad, sum, c);
   }
 
@@ -206,12 +219,12 @@ export class SmallPathBackend extends NativeBackend {
     momentumBuffer: FloatArray | null,
     c: RmspropConfig,
   ): void {
-    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) referenceBackend.rmspropStep(param, grad, squareAvg, gradAvg, momentumBuffer, c);
+    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) this.typescript.rmspropStep(param, grad, squareAvg, gradAvg, momentumBuffer, c);
     else super.rmspropStep(param, grad, squareAvg, gradAvg, momentumBuffer, c);
   }
 
   override adadeltaStep(param: FloatArray, grad: FloatArray, squareAvg: FloatArray, accDelta: FloatArray, c: AdadeltaConfig): void {
-    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) referenceBackend.adadeltaStep(param, grad, squareAvg, accDelta, c);
+    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) this.typescript.adadeltaStep(param, grad, squareAvg, accDelta, c);
     else super.adadeltaStep(param, grad, squareAvg, accDelta, c);
   }
 
@@ -223,17 +236,17 @@ export class SmallPathBackend extends NativeBackend {
     maxExpAvgSq: FloatArray | null,
     c: AdamConfig,
   ): void {
-    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) referenceBackend.adamStep(param, grad, expAvg, expAvgSq, maxExpAvgSq, c);
+    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) this.typescript.adamStep(param, grad, expAvg, expAvgSq, maxExpAvgSq, c);
     else super.adamStep(param, grad, expAvg, expAvgSq, maxExpAvgSq, c);
   }
 
   override nadamStep(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expAvgSq: FloatArray, c: NadamConfig): void {
-    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) referenceBackend.nadamStep(param, grad, expAvg, expAvgSq, c);
+    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) this.typescript.nadamStep(param, grad, expAvg, expAvgSq, c);
     else super.nadamStep(param, grad, expAvg, expAvgSq, c);
   }
 
   override adamaxStep(param: FloatArray, grad: FloatArray, expAvg: FloatArray, expInf: FloatArray, c: AdamaxConfig): void {
-    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) referenceBackend.adamaxStep(param, grad, expAvg, expInf, c);
+    if (fits(param.length, SMALL_PATH_LIMITS.optimizer)) this.typescript.adamaxStep(param, grad, expAvg, expInf, c);
     else super.adamaxStep(param, grad, expAvg, expInf, c);
   }
 }
@@ -366,3 +379,12 @@ function smallMatmul(
     }
   }
 }
+
+/** The TypeScript kernels of the small path: the reference backend's and the exact loops above. */
+interface TypeScriptKernels extends Backend {
+  smallBinary: typeof smallBinary;
+  reduceFloat32: typeof reduceFloat32;
+  smallMatmul: typeof smallMatmul;
+}
+
+const TYPESCRIPT_KERNELS: TypeScriptKernels = { ...referenceBackend, smallBinary, reduceFloat32, smallMatmul };

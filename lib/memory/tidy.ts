@@ -12,6 +12,7 @@
 import type { DataArray } from '../dtype.js';
 import { KilnError } from '../errors.js';
 import { endOutermostScope, givePooled, isPoolable } from './storage-pool.js';
+import { releaseWhenLanded } from './in-flight.js';
 
 /** The arrays allocated while one tidy() call runs. */
 interface Scope {
@@ -86,6 +87,32 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
+/**
+ * kiln-internal: a tidy() scope that can be left and entered again, for a step split around
+ * awaits (fitAsync's kiln.async phases). Code that runs on the event loop between the phases
+ * is outside the scope, so its tensors are not released with the step's.
+ */
+export class ResumableScope {
+  private readonly scope: Scope = { allocated: [] };
+
+  /** Runs `fn` inside the scope: arrays it allocates are the scope's. */
+  run<T>(fn: () => T): T {
+    scopes.push(this.scope);
+    try {
+      return fn();
+    } finally {
+      scopes.pop();
+    }
+  }
+
+  /** Ends the scope as tidy() ends one that returned `result`; returns `result`. */
+  end<T>(result: T): T {
+    release(this.scope, storageOf(result));
+    if (scopes.length === 0) endOutermostScope();
+    return result;
+  }
+}
+
 /** Releases the scope's arrays but the returned and escaped ones; returned ones pass to the parent scope. */
 function release(scope: Scope, returned: Set<ArrayBufferLike>): void {
   const parent = scopes.length > 0 ? scopes[scopes.length - 1] : undefined;
@@ -93,7 +120,7 @@ function release(scope: Scope, returned: Set<ArrayBufferLike>): void {
     const buffer = array.buffer;
     if (escaped.has(buffer) || buffer.byteLength === 0) continue;
     if (returned.has(buffer)) parent?.allocated.push(array);
-    else givePooled(detach(array));
+    else releaseWhenLanded(buffer, () => givePooled(detach(array)));
   }
 }
 

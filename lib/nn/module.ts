@@ -22,6 +22,7 @@ import { cast } from '../ops/cast.js';
 import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { keep } from '../memory/tidy.js';
+import { runAsync } from '../backend/queue.js';
 import { summary } from './summary.js';
 import { setFrozen, type NamePattern } from './freeze.js';
 import { RemovableHandle } from '../autograd/hooks.js';
@@ -125,6 +126,17 @@ export class Module {
    */
   forward(..._inputs: any[]): unknown {
     throw new KilnError(`${this.constructor.name}: forward() is not implemented`);
+  }
+
+  /**
+   * forward() with its kernels run off the JS thread (`kiln.async(() => this.forward(…))`):
+   * the event loop keeps turning meanwhile. The output, and every tensor the pass reads or
+   * writes (the weights too), are in flight until the promise resolves.
+   *
+   * Example: `const logits = (await model.forwardAsync(x)) as Tensor;`
+   */
+  forwardAsync(...inputs: any[]): Promise<unknown> {
+    return runAsync(() => this.forward(...inputs));
   }
 
   // ---- registration -----------------------------------------------------------------------

@@ -24,6 +24,7 @@ import * as ew from './elementwise.js';
 import { asStrided, clone, expand } from './shape.js';
 import { zeros } from './creation.js';
 import { record } from '../autograd/engine.js';
+import { inFlightCount } from '../memory/in-flight.js';
 
 /** How an in-place op treats a result whose dtype differs from the tensor's. */
 type CastRule = 'sameKind' | 'any';
@@ -183,8 +184,10 @@ function writeInto(self: Tensor, result: Tensor): void {
   if (self.numel === 0) return;
   // A result over self's own storage is read whole before writing (a non-contiguous one's data is a copy already).
   const aliased = result.isSameStorage(self) && result.isContiguous();
-  const values = aliased ? result.data.slice() : result.data;
-  if (self.isContiguous()) {
+  // While a kiln.async scope may be recording, copy with kernels (queued in order), never in TypeScript.
+  const byKernel = inFlightCount !== 0;
+  const values = aliased ? (byKernel ? result.clone().data : result.data.slice()) : result.data;
+  if (self.isContiguous() && !byKernel) {
     self.data.set(values as never);
     return;
   }

@@ -191,10 +191,12 @@ function inferenceWorkspace(dtype: FloatDType, n: number): FloatArray {
  */
 function outputView(packed: Tensor, start: number, shape: number[]): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  const data = (packed.data as FloatArray).subarray(start, start + n);
+  const at = packed.storageOffset + start;
+  const data = (packed.storage as FloatArray).subarray(at, at + n); // a view: no values read here
   return record(new Tensor(data, shape, packed.dtype), 'rnnOutput', [packed], (g) => {
     const full = allocate(packed.dtype, packed.numel) as FloatArray;
-    full.set(g.data as FloatArray, start);
+    // Copied by a kernel, so inside kiln.async it queues after the one computing g.
+    getBackend().stridedScatter(g.data, full, start, Int32Array.of(n), Int32Array.of(1), false);
     return [new Tensor(full, packed.shape, packed.dtype)];
   });
 }

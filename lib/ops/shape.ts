@@ -7,10 +7,11 @@
  * clone and contiguous() copy.
  */
 import { getBackend } from '../backend/index.js';
-import { allocate, promoteTypes } from '../dtype.js';
+import { allocate, promoteTypes, type DataArray } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import type { OpAttributes } from '../autograd/op-trace.js';
+import { inFlightCount } from '../memory/in-flight.js';
 import {
   broadcastStrides,
   checkShape,
@@ -511,6 +512,13 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   return split(x, Math.max(1, Math.ceil(size / chunks)), dim);
 }
 
+/** A copy of contiguous x's elements made by a kernel (queued inside kiln.async), not by TypeScript. */
+function copiedByKernel(x: Tensor): DataArray {
+  const out = allocate(x.dtype, x.numel);
+  getBackend().stridedCopy(x.storage, x.storageOffset, Int32Array.of(x.numel), Int32Array.of(1), out);
+  return out;
+}
+
 /**
  * A contiguous copy of x with its own storage (differentiable).
  *
@@ -518,8 +526,10 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
  */
 export function clone(x: Tensor): Tensor {
   checkTensor('clone', x);
-  let data = x.data;
-  if (x.isContiguous()) {
+  let data: DataArray;
+  if (!x.isContiguous()) data = x.data; // a gathered copy already
+  else if (inFlightCount !== 0) data = copiedByKernel(x); // x may not be computed yet (kiln.async)
+  else {
     data = allocate(x.dtype, x.numel);
     data.set(x.data as never);
   }

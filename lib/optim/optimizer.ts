@@ -13,6 +13,7 @@ import { enableGrad, noGrad } from '../autograd/grad-mode.js';
 import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { keep } from '../memory/tidy.js';
+import { runAsync } from '../backend/queue.js';
 import { applyMaxNorm, applyUnitNorm } from './constraints.js';
 
 /** Options every optimizer's groups accept on top of its own hyperparameters (kiln extensions). */
@@ -169,6 +170,18 @@ export abstract class Optimizer<O extends { lr: number }> {
     });
     this.noteIdleStep(updated);
     return loss;
+  }
+
+  /**
+   * step() with its update kernels run off the JS thread (`kiln.async(() => this.step())`):
+   * parameters and optimizer state are in flight until the promise resolves.
+   *
+   * Example: `await loss.backwardAsync(); await opt.stepAsync(); opt.zeroGrad();`
+   */
+  stepAsync(): Promise<void> {
+    return runAsync(() => {
+      this.step();
+    });
   }
 
   /** Consecutive steps in which no parameter had a gradient; -1 once the warning was given. */

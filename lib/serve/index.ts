@@ -12,3 +12,4 @@
  */
 export { predictor, Predictor, type PredictorOptions, type PredictorStats } from './predictor.js';
 export { PredictorError } from './errors.js';
+export { dashboard, Dashboard, type DashboardOptions, type DashboardState } from './dashboard.js';

@@ -37,6 +37,12 @@ export interface FitAsyncOptions extends FitOptions {
    * history (resuming from it restarts the interrupted epoch from its first batch).
    */
   abortCheckpoint?: AbortCheckpoint;
+  /**
+   * Awaited after every training step and validation batch: training waits while the
+   * promise it returns is pending (a paused dashboard or job queue resolves it to resume).
+   * The signal is checked after it resolves, so a stop ends a pause.
+   */
+  pause?: () => Promise<void>;
 }
 
 /** 'aborted', with the signal's reason when it is not the default AbortError. */
@@ -76,10 +82,12 @@ export function writeAbortCheckpoint(model: Module, options: FitAsyncOptions, hi
 }
 
 /**
- * Trains like fit (same options, same History) without blocking the event loop: after every
- * training step and validation batch it yields to the event loop (setImmediate), so timers,
- * HTTP requests and other I/O are served between steps; a step itself still runs on the JS
- * thread (a LeNet step on native takes a few milliseconds). Callbacks run as in fit. While it
+ * Trains like fit (same options, same History, the same weights bit for bit) without blocking
+ * the event loop: on the native backend each training step's forward, backward and update
+ * run off the JS thread (kiln.async: the kernels on a libuv pool thread and kiln's thread
+ * pool), so timers, HTTP requests and other I/O are served during the step too, and after
+ * every step and validation batch it yields to the event loop (setImmediate). Validation
+ * batches run on the JS thread. Callbacks run as in fit. While it
  * runs, fitAsync owns the model and optimizer: other code must not step them or change their
  * weights, and the model is in eval mode during validation (use a deep copy, or
  * serve.predictor with copied weights, to predict meanwhile).
@@ -105,7 +113,8 @@ export async function fitAsync(model: Module, options: FitAsyncOptions): Promise
     throw new TrainingError('fitAsync: abortCheckpoint must be { path: string, generators? }');
   }
   signal?.throwIfAborted();
-  const { result: history, aborted } = await driveFit(fitSteps(model, options), signal);
+  if (options?.pause !== undefined && typeof options.pause !== 'function') throw new TrainingError(`fitAsync: pause must be a function returning a promise, got ${typeof options.pause}`);
+  const { result: history, aborted } = await driveFit(fitSteps(model, options, true), signal, options?.pause);
   if (aborted) writeAbortCheckpoint(model, options, history);
   return history;
 }

@@ -51,9 +51,12 @@ export function fit(model: Module, options: FitOptions): History {
  * fit as a generator that yields after each training step and validation batch (see
  * steps.ts). Thrown a StopTraining at a yield, it ends training there: the epoch in progress
  * is not recorded, onTrainEnd runs, and the history's stopReason is the StopTraining's reason.
+ * With asyncKernels each training step runs its kernels off the JS thread (kiln.async) and
+ * the loop also yields each phase's promise.
  */
-export function* fitSteps(model: Module, options: FitOptions): Steps<History> {
+export function* fitSteps(model: Module, options: FitOptions, asyncKernels = false): Steps<History> {
   const plan = planFit(model, options);
+  plan.step.asyncKernels = asyncKernels;
   const history = new History(options.resumeFrom?.history ?? []);
   const context = new TrainingContext(model, options.optimizer, plan.scheduler, history, plan.epochs, batchesPerEpoch(plan.trainLoader));
   const progress = createProgress(options.progress ?? 'auto', options.progressStream ?? process.stdout);

@@ -6,13 +6,21 @@
  * at every yield, and stop training there when asked.
  */
 
-/** A loop that yields after each batch and returns its result. */
-export type Steps<T> = Generator<void, T, void>;
+/**
+ * A loop that yields after each batch and returns its result. Within a step it may also
+ * yield a promise (a phase of kiln.async work, when its setup asks for async kernels): the
+ * driver awaits it and resumes the step (no stop or pause there), throwing its error into the
+ * loop if it rejects.
+ */
+export type Steps<T> = Generator<Promise<void> | void, T, void>;
 
 /** Runs every step at once and returns the loop's result (the synchronous path). */
 export function drain<T>(steps: Steps<T>): T {
   let result = steps.next();
-  while (!result.done) result = steps.next();
+  while (!result.done) {
+    if (result.value !== undefined) throw new Error('drain: a synchronous training loop yielded a promise (kiln-internal error: asyncKernels is for fitAsync)');
+    result = steps.next();
+  }
   return result.value;
 }
 
@@ -35,6 +43,13 @@ export class StopTraining extends Error {
 export async function driveSteps<T>(steps: Steps<T>, between: () => Promise<void>, stopReason: () => string | null): Promise<T> {
   let result = steps.next();
   while (!result.done) {
+    if (result.value !== undefined) {
+      result = await result.value.then(
+        () => steps.next(),
+        (error: unknown) => steps.throw(error),
+      );
+      continue;
+    }
     await between();
     const reason = stopReason();
     result = reason === null ? steps.next() : steps.throw(new StopTraining(reason));

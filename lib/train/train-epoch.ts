@@ -5,7 +5,8 @@
  */
 import { clipGradNorm_ } from '../optim/clip.js';
 import { isFloat, type FloatArray } from '../dtype.js';
-import { tidy } from '../memory/tidy.js';
+import { ResumableScope, tidy } from '../memory/tidy.js';
+import { runAsync } from '../backend/queue.js';
 import { formatShape } from '../shape.js';
 import type { Module } from '../nn/module.js';
 import type { AnyOptimizer } from '../optim/schedulers.js';
@@ -30,6 +31,8 @@ export interface StepSetup {
   afterStep?: () => void;
   /** Train on attacked batches (fit's adversarial option). */
   adversarial?: AdversarialTraining;
+  /** Run each step's kernels off the JS thread with kiln.async (fitAsync and the Trainer); the loop then yields promises. */
+  asyncKernels?: boolean;
 }
 
 /** The means of a pass over a loader. */
@@ -69,24 +72,88 @@ function checkFiniteGradients(model: Module, where: string): void {
   }
 }
 
-/** One optimizer step on one batch; returns the batch's loss, metric values and size. */
-function trainStep(setup: StepSetup, batch: unknown, where: string): { loss: number; metrics: Record<string, number>; size: number } {
+/** A batch's forward pass: the model's output, the loss and the target. */
+interface Forward {
+  output: Tensor;
+  loss: Tensor;
+  target: Tensor;
+}
+
+function forwardPhase(setup: StepSetup, batch: unknown, where: string): Forward {
   const [input, target] = unpackBatch(batch, `fit (${where})`);
   const { output, loss } =
     setup.adversarial === undefined
       ? forwardLoss(setup.model, setup.loss, [input, target], `fit (${where})`)
       : adversarialLoss(setup.model, setup.loss, setup.adversarial, [input, target], `fit (${where})`);
+  return { output, loss, target };
+}
+
+/** The loss as a number; throws before anything reaches the weights when it is not finite. */
+function checkedLoss(loss: Tensor, where: string): number {
   const value = loss.item();
   if (!Number.isFinite(value)) {
     throw new TrainingError(`fit: the training loss is ${value} at ${where}; stopped before updating the weights (try a lower learning rate, clipGradNorm, or check the inputs for NaN)`);
   }
+  return value;
+}
+
+function backwardPhase(setup: StepSetup, loss: Tensor): void {
   setup.optimizer.zeroGrad();
   loss.backward();
+}
+
+function checkGradientsPhase(setup: StepSetup, where: string): void {
   checkFiniteGradients(setup.model, where);
   if (setup.clipGradNorm !== undefined) clipGradNorm_(setup.model.parameters(), setup.clipGradNorm);
+}
+
+function updatePhase(setup: StepSetup): void {
   setup.optimizer.step();
   setup.afterStep?.();
-  return { loss: value, metrics: metricValues(setup.metrics, output.detach(), target), size: batchSize(target) };
+}
+
+/** What a step reports: the batch's loss, metric values and size. */
+interface StepResult {
+  loss: number;
+  metrics: Record<string, number>;
+  size: number;
+}
+
+const stepResult = (setup: StepSetup, f: Forward, loss: number): StepResult => ({
+  loss,
+  metrics: metricValues(setup.metrics, f.output.detach(), f.target),
+  size: batchSize(f.target),
+});
+
+/** One optimizer step on one batch, on the JS thread. */
+function trainStep(setup: StepSetup, batch: unknown, where: string): StepResult {
+  const f = forwardPhase(setup, batch, where);
+  const loss = checkedLoss(f.loss, where);
+  backwardPhase(setup, f.loss);
+  checkGradientsPhase(setup, where);
+  updatePhase(setup);
+  return stepResult(setup, f, loss);
+}
+
+/**
+ * The same step with its kernels run off the JS thread: forward, backward and the update are
+ * each one kiln.async phase (yielded for the driver to await), and the checks between them
+ * run once their inputs have landed, so the step computes exactly what trainStep computes.
+ * The step's arrays live in one tidy scope, entered for each phase.
+ */
+function* trainStepAsync(setup: StepSetup, batch: unknown, where: string): Generator<Promise<void>, StepResult, void> {
+  const scope = new ResumableScope();
+  const phase = (fn: () => void): Promise<void> => runAsync(() => scope.run(fn));
+  let f: Forward | undefined;
+  yield phase(() => {
+    f = forwardPhase(setup, batch, where);
+  });
+  const forward = f as Forward;
+  const loss = scope.run(() => checkedLoss(forward.loss, where));
+  yield phase(() => backwardPhase(setup, forward.loss));
+  scope.run(() => checkGradientsPhase(setup, where));
+  yield phase(() => updatePhase(setup));
+  return scope.end(scope.run(() => stepResult(setup, forward, loss)));
 }
 
 /**
@@ -104,7 +171,7 @@ export function* trainEpochSteps(loader: Iterable<unknown>, setup: StepSetup, ep
   for (const item of loader) {
     batch++;
     const where = batchName(epoch, batch, batches);
-    const { loss, metrics, size } = tidy(() => trainStep(setup, item, where));
+    const { loss, metrics, size } = setup.asyncKernels === true ? yield* trainStepAsync(setup, item, where) : tidy(() => trainStep(setup, item, where));
     means.add({ ...metrics, loss }, size);
     const seconds = (performance.now() - start) / 1000;
     onBatchEnd({ epoch, batch, batches, size, loss, runningLoss: means.mean('loss'), samples: means.samples, seconds });

@@ -96,7 +96,7 @@ async function run(data: TrainerWorkerData): Promise<void> {
     signal: controller.signal,
     abortCheckpoint: data.abortCheckpoint === null ? undefined : { path: data.abortCheckpoint },
   };
-  const { result: history, aborted } = await driveFit(fitSteps(model, fitOptions), controller.signal, gate.wait);
+  const { result: history, aborted } = await driveFit(fitSteps(model, fitOptions, true), controller.signal, gate.wait);
   if (aborted) {
     const path = writeAbortCheckpoint(model, fitOptions, history);
     if (path !== null) post({ type: 'checkpoint', path, epoch: history.length });

@@ -48,6 +48,8 @@ class Args {
   Args(napi_env env, napi_callback_info info, const char* function, size_t expected_count);
 
   bool ok() const { return ok_; }
+  // The binding's name, as errors start.
+  const char* function() const { return function_; }
 
   // Typed arrays of exactly this element type (a Float64Array is not a Float32Array).
   Array<float> float32(size_t index, const char* name);

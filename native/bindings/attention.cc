@@ -3,6 +3,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 namespace kiln::bindings {
 namespace {
@@ -72,8 +73,7 @@ napi_value attention_forward(napi_env env, napi_callback_info info) {
   const AttentionShape s = read_shape(args, 5, offsets);
   check_inputs(args, s, q, k, v, out, lse);
   if (!args.ok()) return nullptr;
-  kiln::attention_forward(q.data, k.data, v.data, out.data, lse.data, s);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::attention_forward(q.data, k.data, v.data, out.data, lse.data, s); });
 }
 
 // attentionBackward(q, k, v, out, lse, dout, dq, dk, dv, batch, L, S, E, Ev, scale, maskKind, floatMask, boolMask,
@@ -97,8 +97,9 @@ napi_value attention_backward(napi_env env, napi_callback_info info) {
   args.require_same_length("dk", dk.length, "k", k.length);
   args.require_same_length("dv", dv.length, "v", v.length);
   if (!args.ok()) return nullptr;
-  kiln::attention_backward(q.data, k.data, v.data, out.data, lse.data, dout.data, dq.data, dk.data, dv.data, s);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::attention_backward(q.data, k.data, v.data, out.data, lse.data, dout.data, dq.data, dk.data, dv.data, s);
+  });
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 namespace kiln::bindings {
 namespace {
@@ -97,8 +98,8 @@ napi_value conv2d(napi_env env, napi_callback_info info) {
   require_weight(args, "weight", weight, s);
   require_y(args, "y", y, s);
   if (!args.ok()) return nullptr;
-  if (s.n > 0) kiln::conv2d_forward(x.data, weight.data, bias, y.data, s);
-  return nullptr;
+  if (s.n == 0) return nullptr;
+  return run_kernel(args, [=] { kiln::conv2d_forward(x.data, weight.data, bias, y.data, s); });
 }
 
 // conv2dBackwardInput(gy, weight, gx, geometry: Int32Array)
@@ -112,8 +113,8 @@ napi_value conv2d_backward_input(napi_env env, napi_callback_info info) {
   require_weight(args, "weight", weight, s);
   require_x(args, "gx", gx, s);
   if (!args.ok()) return nullptr;
-  if (s.n > 0) kiln::conv2d_backward_input(gy.data, weight.data, gx.data, s);
-  return nullptr;
+  if (s.n == 0) return nullptr;
+  return run_kernel(args, [=] { kiln::conv2d_backward_input(gy.data, weight.data, gx.data, s); });
 }
 
 // conv2dBackwardWeight(x, gy, gweight, gbias: Float32Array | null, geometry: Int32Array)
@@ -128,8 +129,7 @@ napi_value conv2d_backward_weight(napi_env env, napi_callback_info info) {
   require_y(args, "gy", gy, s);
   require_weight(args, "gweight", gweight, s);
   if (!args.ok()) return nullptr;
-  kiln::conv2d_backward_weight(x.data, gy.data, gweight.data, gbias, s);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::conv2d_backward_weight(x.data, gy.data, gweight.data, gbias, s); });
 }
 
 }  // namespace

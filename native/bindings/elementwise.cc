@@ -4,12 +4,13 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 namespace kiln::bindings {
 namespace {
 
 // The operand layout of a binary or compare call: (a, b) into an output of out_length elements.
-// The plan's arrays are copies (plan points into them), so a layout is not copied or moved.
+// The plan's arrays are copies (plan points into them): a copied layout rebuilds its plan.
 struct BinaryLayout {
   bool has_plan = false;
   BroadcastPlan plan{};
@@ -64,8 +65,7 @@ napi_value unary(napi_env env, napi_callback_info info) {
   const Array<float> out = args.float32(2, "out");
   args.require_same_length("x", x.length, "out", out.length);
   if (!args.ok()) return nullptr;
-  kiln::unary(static_cast<UnaryOp>(op), x.data, out.data, x.length);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::unary(static_cast<UnaryOp>(op), x.data, out.data, x.length); });
 }
 
 // binary(op, a: Float32Array, b: Float32Array, out: Float32Array, plan: BroadcastPlan | null)
@@ -79,13 +79,17 @@ napi_value binary(napi_env env, napi_callback_info info) {
   const Array<float> out = args.float32(3, "out");
   check_layout(args, layout, a, b, out.length);
   if (!args.ok()) return nullptr;
-  if (layout.has_plan) {
-    kiln::binary_broadcast(static_cast<BinaryOp>(op), a.data, b.data, out.data, layout.plan);
-  } else {
-    kiln::binary(static_cast<BinaryOp>(op), a.data, layout.a_is_scalar, b.data, layout.b_is_scalar, out.data,
+  // The lambda owns a copy of the layout (a queued call outlives this frame); its plan is
+  // rebuilt over the copy's arrays.
+  return run_kernel(args, [=] {
+    if (layout.has_plan) {
+      const BroadcastPlan plan{layout.plan.ndim, layout.shape, layout.a_strides, layout.b_strides};
+      kiln::binary_broadcast(static_cast<BinaryOp>(op), a.data, b.data, out.data, plan);
+    } else {
+      kiln::binary(static_cast<BinaryOp>(op), a.data, layout.a_is_scalar, b.data, layout.b_is_scalar, out.data,
                  out.length);
-  }
-  return nullptr;
+    }
+  });
 }
 
 // compare(op, a: Float32Array, b: Float32Array, out: Uint8Array, plan: BroadcastPlan | null)
@@ -99,13 +103,17 @@ napi_value compare(napi_env env, napi_callback_info info) {
   const Array<uint8_t> out = args.uint8(3, "out");
   check_layout(args, layout, a, b, out.length);
   if (!args.ok()) return nullptr;
-  if (layout.has_plan) {
-    kiln::compare_broadcast(static_cast<CompareOp>(op), a.data, b.data, out.data, layout.plan);
-  } else {
-    kiln::compare(static_cast<CompareOp>(op), a.data, layout.a_is_scalar, b.data, layout.b_is_scalar, out.data,
+  // The lambda owns a copy of the layout (a queued call outlives this frame); its plan is
+  // rebuilt over the copy's arrays.
+  return run_kernel(args, [=] {
+    if (layout.has_plan) {
+      const BroadcastPlan plan{layout.plan.ndim, layout.shape, layout.a_strides, layout.b_strides};
+      kiln::compare_broadcast(static_cast<CompareOp>(op), a.data, b.data, out.data, plan);
+    } else {
+      kiln::compare(static_cast<CompareOp>(op), a.data, layout.a_is_scalar, b.data, layout.b_is_scalar, out.data,
                   out.length);
-  }
-  return nullptr;
+    }
+  });
 }
 
 // where(cond: Uint8Array, a: Float32Array, b: Float32Array, out: Float32Array)
@@ -119,8 +127,7 @@ napi_value where(napi_env env, napi_callback_info info) {
   args.require_same_length("a", a.length, "out", out.length);
   args.require_same_length("b", b.length, "out", out.length);
   if (!args.ok()) return nullptr;
-  kiln::where(cond.data, a.data, b.data, out.data, out.length);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::where(cond.data, a.data, b.data, out.data, out.length); });
 }
 
 // reluBackward(g: Float32Array, x: Float32Array, out: Float32Array)
@@ -132,8 +139,7 @@ napi_value relu_backward(napi_env env, napi_callback_info info) {
   args.require_same_length("g", g.length, "out", out.length);
   args.require_same_length("x", x.length, "out", out.length);
   if (!args.ok()) return nullptr;
-  kiln::relu_backward(g.data, x.data, out.data, out.length);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::relu_backward(g.data, x.data, out.data, out.length); });
 }
 
 // clamp(x: Float32Array, lo: number, hi: number, out: Float32Array)
@@ -145,8 +151,9 @@ napi_value clamp(napi_env env, napi_callback_info info) {
   const Array<float> out = args.float32(3, "out");
   args.require_same_length("x", x.length, "out", out.length);
   if (!args.ok()) return nullptr;
-  kiln::clamp(x.data, static_cast<float>(lo), static_cast<float>(hi), out.data, out.length);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::clamp(x.data, static_cast<float>(lo), static_cast<float>(hi), out.data, out.length);
+  });
 }
 
 }  // namespace

@@ -3,14 +3,18 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
+
+#include <string>
 
 namespace kiln::bindings {
 namespace {
 
-// Throws the RangeError for a kernel's bad-index report (position >= 0).
-void report_bad_index(Args& args, const Array<int32_t>& idx, int64_t position, int64_t n) {
-  args.range_error("index %d at position %lld is out of range for n=%lld", idx.data[position],
-                   static_cast<long long>(position), static_cast<long long>(n));
+// The error for a kernel's bad-index report: "" when position < 0 (every index was in range).
+std::string bad_index_error(const Array<int32_t>& idx, int64_t position, int64_t n) {
+  if (position < 0) return std::string();
+  return "index " + std::to_string(idx.data[position]) + " at position " + std::to_string(position) +
+         " is out of range for n=" + std::to_string(n);
 }
 
 // indexSelect(x: Float32Array, idx: Int32Array, out: Float32Array, outer, n, inner); m = idx.length
@@ -27,9 +31,9 @@ napi_value index_select(napi_env env, napi_callback_info info) {
   args.require_disjoint("out", out, "idx", idx);
   args.require_disjoint("out", out, "x", x);
   if (!args.ok()) return nullptr;
-  const int64_t bad = kiln::index_select(x.data, idx.data, idx.length, out.data, outer, n, inner);
-  if (bad >= 0) report_bad_index(args, idx, bad, n);
-  return nullptr;
+  return run_kernel(args, [=] {
+    return bad_index_error(idx, kiln::index_select(x.data, idx.data, idx.length, out.data, outer, n, inner), n);
+  });
 }
 
 // indexAdd(src: Float32Array, idx: Int32Array, dst: Float32Array, outer, n, inner); m = idx.length
@@ -46,9 +50,9 @@ napi_value index_add(napi_env env, napi_callback_info info) {
   args.require_disjoint("dst", dst, "idx", idx);
   args.require_disjoint("dst", dst, "src", src);
   if (!args.ok()) return nullptr;
-  const int64_t bad = kiln::index_add(src.data, idx.data, idx.length, dst.data, outer, n, inner);
-  if (bad >= 0) report_bad_index(args, idx, bad, n);
-  return nullptr;
+  return run_kernel(args, [=] {
+    return bad_index_error(idx, kiln::index_add(src.data, idx.data, idx.length, dst.data, outer, n, inner), n);
+  });
 }
 
 // gather(x: Float32Array, idx: Int32Array, out: Float32Array, outer, n, m, inner)
@@ -67,9 +71,9 @@ napi_value gather(napi_env env, napi_callback_info info) {
   args.require_disjoint("out", out, "idx", idx);
   args.require_disjoint("out", out, "x", x);
   if (!args.ok()) return nullptr;
-  const int64_t bad = kiln::gather(x.data, idx.data, out.data, outer, n, m, inner);
-  if (bad >= 0) report_bad_index(args, idx, bad, n);
-  return nullptr;
+  return run_kernel(args, [=] {
+    return bad_index_error(idx, kiln::gather(x.data, idx.data, out.data, outer, n, m, inner), n);
+  });
 }
 
 // scatterAdd(src: Float32Array, idx: Int32Array, dst: Float32Array, outer, n, m, inner)
@@ -88,9 +92,9 @@ napi_value scatter_add(napi_env env, napi_callback_info info) {
   args.require_disjoint("dst", dst, "idx", idx);
   args.require_disjoint("dst", dst, "src", src);
   if (!args.ok()) return nullptr;
-  const int64_t bad = kiln::scatter_add(src.data, idx.data, dst.data, outer, n, m, inner);
-  if (bad >= 0) report_bad_index(args, idx, bad, n);
-  return nullptr;
+  return run_kernel(args, [=] {
+    return bad_index_error(idx, kiln::scatter_add(src.data, idx.data, dst.data, outer, n, m, inner), n);
+  });
 }
 
 }  // namespace

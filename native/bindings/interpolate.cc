@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 #include <cmath>
 #include <cstdint>
@@ -38,8 +39,7 @@ napi_value upsample2d(napi_env env, napi_callback_info info) {
   args.require_elements("x", x.length, {{"planes", s.planes}, {"h", s.h}, {"w", s.w}});
   args.require_elements("y", y.length, {{"planes", s.planes}, {"outH", s.out_h}, {"outW", s.out_w}});
   if (!args.ok()) return nullptr;
-  kiln::upsample2d_forward(x.data, y.data, s);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::upsample2d_forward(x.data, y.data, s); });
 }
 
 // upsample2dBackward(gy, gx, planes, h, w, outH, outW, mode, alignCorners, scaleH, scaleW)
@@ -51,8 +51,7 @@ napi_value upsample2d_backward(napi_env env, napi_callback_info info) {
   args.require_elements("gy", gy.length, {{"planes", s.planes}, {"outH", s.out_h}, {"outW", s.out_w}});
   args.require_elements("gx", gx.length, {{"planes", s.planes}, {"h", s.h}, {"w", s.w}});
   if (!args.ok()) return nullptr;
-  kiln::upsample2d_backward(gy.data, gx.data, s);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::upsample2d_backward(gy.data, gx.data, s); });
 }
 
 }  // namespace

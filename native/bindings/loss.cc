@@ -3,6 +3,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 #include <utility>
 
@@ -56,9 +57,10 @@ napi_value softmax_cross_entropy(napi_env env, napi_callback_info info) {
   }
   args.require_disjoint("loss", loss, "lse", lse);
   if (!args.ok()) return nullptr;
-  kiln::softmax_cross_entropy_forward(logits.data, target.data, weight.length ? weight.data : nullptr, loss.data,
-                                      lse.data, c);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::softmax_cross_entropy_forward(logits.data, target.data, weight.length ? weight.data : nullptr, loss.data,
+                                        lse.data, c);
+  });
 }
 
 // softmaxCrossEntropyBackward(logits, target, weight, lse, gradLoss, gradLogits, outer, n, inner, ignoreIndex,
@@ -80,9 +82,10 @@ napi_value softmax_cross_entropy_backward(napi_env env, napi_callback_info info)
   args.require_disjoint("gradLogits", grad_logits, "lse", lse);
   args.require_disjoint("gradLogits", grad_logits, "gradLoss", grad_loss);
   if (!args.ok()) return nullptr;
-  kiln::softmax_cross_entropy_backward(logits.data, target.data, weight.length ? weight.data : nullptr, lse.data,
-                                       grad_loss.data, grad_logits.data, c);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::softmax_cross_entropy_backward(logits.data, target.data, weight.length ? weight.data : nullptr, lse.data,
+                                         grad_loss.data, grad_logits.data, c);
+  });
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 namespace kiln::bindings {
 namespace {
@@ -75,8 +76,7 @@ napi_value matmul(napi_env env, napi_callback_info info) {
   if (!args.ok() || out.length == 0) return nullptr;
   if (shape.lda == 0) shape.lda = 1;  // empty operand: any positive leading dimension
   if (shape.ldb == 0) shape.ldb = 1;
-  kiln::matmul(a.data + a_offset, b.data + b_offset, out.data, shape);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::matmul(a.data + a_offset, b.data + b_offset, out.data, shape); });
 }
 
 }  // namespace

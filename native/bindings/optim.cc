@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 namespace kiln::bindings {
 namespace {
@@ -34,8 +35,7 @@ napi_value sgd_step(napi_env env, napi_callback_info info) {
   const Array<float> grad = like_param(args, 1, "grad", param.length);
   const Array<float> buf = like_param(args, 2, "momentumBuffer", param.length, c.momentum != 0.0);
   if (!args.ok()) return nullptr;
-  kiln::sgd_step(param.data, grad.data, buf.data, param.length, c);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::sgd_step(param.data, grad.data, buf.data, param.length, c); });
 }
 
 // adagradStep(param, grad, sum, lr, lrDecay, weightDecay, eps, step)
@@ -51,8 +51,7 @@ napi_value adagrad_step(napi_env env, napi_callback_info info) {
   c.eps = args.number(6, "eps");
   c.step = read_step(args, 7);
   if (!args.ok()) return nullptr;
-  kiln::adagrad_step(param.data, grad.data, sum.data, param.length, c);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::adagrad_step(param.data, grad.data, sum.data, param.length, c); });
 }
 
 // rmspropStep(param, grad, squareAvg, gradAvg, momentumBuffer, lr, alpha, eps, weightDecay, momentum, centered)
@@ -71,8 +70,9 @@ napi_value rmsprop_step(napi_env env, napi_callback_info info) {
   const Array<float> grad_avg = like_param(args, 3, "gradAvg", param.length, c.centered);
   const Array<float> buf = like_param(args, 4, "momentumBuffer", param.length, c.momentum > 0.0);
   if (!args.ok()) return nullptr;
-  kiln::rmsprop_step(param.data, grad.data, square_avg.data, grad_avg.data, buf.data, param.length, c);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::rmsprop_step(param.data, grad.data, square_avg.data, grad_avg.data, buf.data, param.length, c);
+  });
 }
 
 // adadeltaStep(param, grad, squareAvg, accDelta, lr, rho, eps, weightDecay)
@@ -88,8 +88,9 @@ napi_value adadelta_step(napi_env env, napi_callback_info info) {
   c.eps = args.number(6, "eps");
   c.weight_decay = args.number(7, "weightDecay");
   if (!args.ok()) return nullptr;
-  kiln::adadelta_step(param.data, grad.data, square_avg.data, acc_delta.data, param.length, c);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::adadelta_step(param.data, grad.data, square_avg.data, acc_delta.data, param.length, c);
+  });
 }
 
 // adamStep(param, grad, expAvg, expAvgSq, maxExpAvgSq, lr, beta1, beta2, eps, weightDecay, step, amsgrad, decoupled)
@@ -110,8 +111,9 @@ napi_value adam_step(napi_env env, napi_callback_info info) {
   const Array<float> exp_avg_sq = like_param(args, 3, "expAvgSq", param.length);
   const Array<float> max_exp_avg_sq = like_param(args, 4, "maxExpAvgSq", param.length, c.amsgrad);
   if (!args.ok()) return nullptr;
-  kiln::adam_step(param.data, grad.data, exp_avg.data, exp_avg_sq.data, max_exp_avg_sq.data, param.length, c);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::adam_step(param.data, grad.data, exp_avg.data, exp_avg_sq.data, max_exp_avg_sq.data, param.length, c);
+  });
 }
 
 // nadamStep(param, grad, expAvg, expAvgSq, lr, beta1, beta2, eps, weightDecay, step, mu, muNext, muProduct)
@@ -132,8 +134,9 @@ napi_value nadam_step(napi_env env, napi_callback_info info) {
   c.mu_next = args.number(11, "muNext");
   c.mu_product = args.number(12, "muProduct");
   if (!args.ok()) return nullptr;
-  kiln::nadam_step(param.data, grad.data, exp_avg.data, exp_avg_sq.data, param.length, c);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::nadam_step(param.data, grad.data, exp_avg.data, exp_avg_sq.data, param.length, c);
+  });
 }
 
 // adamaxStep(param, grad, expAvg, expInf, lr, beta1, beta2, eps, weightDecay, step)
@@ -151,8 +154,9 @@ napi_value adamax_step(napi_env env, napi_callback_info info) {
   c.weight_decay = args.number(8, "weightDecay");
   c.step = read_step(args, 9);
   if (!args.ok()) return nullptr;
-  kiln::adamax_step(param.data, grad.data, exp_avg.data, exp_inf.data, param.length, c);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::adamax_step(param.data, grad.data, exp_avg.data, exp_inf.data, param.length, c);
+  });
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -94,8 +95,7 @@ napi_value max_pool2d(napi_env env, napi_callback_info info) {
                      static_cast<long long>(s.w));
     return nullptr;
   }
-  kiln::max_pool2d_forward(x.data, y.data, indices.data, s);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::max_pool2d_forward(x.data, y.data, indices.data, s); });
 }
 
 // Whether every index is in [0, bound): one branch-free pass (it vectorizes), so checking
@@ -128,8 +128,7 @@ napi_value max_pool2d_backward(napi_env env, napi_callback_info info) {
       }
     }
   }
-  kiln::max_pool2d_backward(gy.data, indices.data, gx.data, s);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::max_pool2d_backward(gy.data, indices.data, gx.data, s); });
 }
 
 // avgPool2d(x, y, geometry: Int32Array, countIncludePad: boolean, divisorOverride: 0 | positive)
@@ -144,8 +143,7 @@ napi_value avg_pool2d(napi_env env, napi_callback_info info) {
   require_input(args, "x", x.length, s);
   require_output(args, "y", y.length, s);
   if (!args.ok()) return nullptr;
-  kiln::avg_pool2d_forward(x.data, y.data, s, count_include_pad, divisor_override);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::avg_pool2d_forward(x.data, y.data, s, count_include_pad, divisor_override); });
 }
 
 // avgPool2dBackward(gy, gx, geometry: Int32Array, countIncludePad: boolean, divisorOverride)
@@ -160,8 +158,9 @@ napi_value avg_pool2d_backward(napi_env env, napi_callback_info info) {
   require_output(args, "gy", gy.length, s);
   require_input(args, "gx", gx.length, s);
   if (!args.ok()) return nullptr;
-  kiln::avg_pool2d_backward(gy.data, gx.data, s, count_include_pad, divisor_override);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::avg_pool2d_backward(gy.data, gx.data, s, count_include_pad, divisor_override);
+  });
 }
 
 // Reads (planes, h, w, outH, outW) of the adaptive bindings at arguments 2..6; h, w, outH, outW >= 1.
@@ -187,8 +186,9 @@ napi_value adaptive_avg_pool2d(napi_env env, napi_callback_info info) {
   args.require_elements("x", x.length, {{"planes", a.planes}, {"h", a.h}, {"w", a.w}});
   args.require_elements("y", y.length, {{"planes", a.planes}, {"outH", a.out_h}, {"outW", a.out_w}});
   if (!args.ok()) return nullptr;
-  kiln::adaptive_avg_pool2d_forward(x.data, y.data, a.planes, a.h, a.w, a.out_h, a.out_w);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::adaptive_avg_pool2d_forward(x.data, y.data, a.planes, a.h, a.w, a.out_h, a.out_w);
+  });
 }
 
 // adaptiveAvgPool2dBackward(gy, gx, planes, h, w, outH, outW)
@@ -200,8 +200,9 @@ napi_value adaptive_avg_pool2d_backward(napi_env env, napi_callback_info info) {
   args.require_elements("gy", gy.length, {{"planes", a.planes}, {"outH", a.out_h}, {"outW", a.out_w}});
   args.require_elements("gx", gx.length, {{"planes", a.planes}, {"h", a.h}, {"w", a.w}});
   if (!args.ok()) return nullptr;
-  kiln::adaptive_avg_pool2d_backward(gy.data, gx.data, a.planes, a.h, a.w, a.out_h, a.out_w);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::adaptive_avg_pool2d_backward(gy.data, gx.data, a.planes, a.h, a.w, a.out_h, a.out_w);
+  });
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 namespace kiln::bindings {
 namespace {
@@ -19,8 +20,7 @@ napi_value reduce(napi_env env, napi_callback_info info) {
   args.require_elements("x", x.length, {{"outer", outer}, {"n", n}, {"inner", inner}});
   args.require_elements("out", out.length, {{"outer", outer}, {"inner", inner}});
   if (!args.ok()) return nullptr;
-  kiln::reduce(static_cast<ReduceOp>(op), x.data, out.data, outer, n, inner);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::reduce(static_cast<ReduceOp>(op), x.data, out.data, outer, n, inner); });
 }
 
 // argReduce(op: 1 (max) | 2 (min), x: Float32Array, values: Float32Array, indices: Int32Array,
@@ -39,8 +39,9 @@ napi_value arg_reduce(napi_env env, napi_callback_info info) {
   args.require_elements("indices", indices.length, {{"outer", outer}, {"inner", inner}});
   if (args.ok() && n > INT32_MAX) args.range_error("n=%lld does not fit an Int32Array index", static_cast<long long>(n));
   if (!args.ok()) return nullptr;
-  kiln::arg_reduce(static_cast<ReduceOp>(op), x.data, values.data, indices.data, outer, n, inner);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::arg_reduce(static_cast<ReduceOp>(op), x.data, values.data, indices.data, outer, n, inner);
+  });
 }
 
 }  // namespace

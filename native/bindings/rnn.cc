@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 namespace kiln::bindings {
 namespace {
@@ -79,9 +80,10 @@ napi_value rnn_forward(napi_env env, napi_callback_info info) {
   require_state(args, s, "cN", c_n.length, true);
   require_workspace(args, s, workspace.length);
   if (!args.ok()) return nullptr;
-  kiln::rnn_forward(s, {w_ih.data, w_hh.data, b_ih.data, b_hh.data}, x.data, h0.data, c0.data, y.data, h_n.data,
-                    c_n.data, workspace.data);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::rnn_forward(s, {w_ih.data, w_hh.data, b_ih.data, b_hh.data}, x.data, h0.data, c0.data, y.data, h_n.data,
+                      c_n.data, workspace.data);
+  });
 }
 
 // rnnBackward(mode, reverse, steps, batch, inputSize, hiddenSize, x, h0, c0, wIh, wHh, y,
@@ -124,10 +126,11 @@ napi_value rnn_backward(napi_env env, napi_callback_info info) {
   require_state(args, s, "gh0", gh0.length, false);
   require_state(args, s, "gc0", gc0.length, true);
   if (!args.ok()) return nullptr;
-  kiln::rnn_backward(s, {w_ih.data, w_hh.data, nullptr, nullptr}, x.data, h0.data, c0.data, y.data, workspace.data,
-                     gy.data, gh_n.data, gc_n.data, gx.data, gh0.data, gc0.data,
-                     {gw_ih.data, gw_hh.data, gb_ih.data, gb_hh.data});
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::rnn_backward(s, {w_ih.data, w_hh.data, nullptr, nullptr}, x.data, h0.data, c0.data, y.data,
+                       workspace.data, gy.data, gh_n.data, gc_n.data, gx.data, gh0.data, gc0.data,
+                       {gw_ih.data, gw_hh.data, gb_ih.data, gb_hh.data});
+  });
 }
 
 }  // namespace

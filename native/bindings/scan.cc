@@ -3,6 +3,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 namespace kiln::bindings {
 namespace {
@@ -19,8 +20,7 @@ napi_value scan(napi_env env, napi_callback_info info) {
   args.require_elements("x", x.length, {{"outer", outer}, {"n", n}, {"inner", inner}});
   args.require_elements("out", out.length, {{"outer", outer}, {"n", n}, {"inner", inner}});
   if (!args.ok()) return nullptr;
-  kiln::scan(static_cast<ScanOp>(op), x.data, out.data, outer, n, inner);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::scan(static_cast<ScanOp>(op), x.data, out.data, outer, n, inner); });
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 namespace kiln::bindings {
 namespace {
@@ -53,8 +54,9 @@ napi_value sgemm(napi_env env, napi_callback_info info) {
                  {"ldb", ldb});
   require_matrix(args, "c", c.length, {"m", m}, {"n", n}, {"ldc", ldc});
   if (!args.ok()) return nullptr;
-  kiln::sgemm(trans_a, trans_b, m, n, k, alpha, a.data, lda, b.data, ldb, beta, c.data, ldc);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::sgemm(trans_a, trans_b, m, n, k, alpha, a.data, lda, b.data, ldb, beta, c.data, ldc);
+  });
 }
 
 // gemmIsa(): the name of the micro-kernel family GEMM dispatches to on this CPU ("avx512", …).

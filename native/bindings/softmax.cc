@@ -3,6 +3,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 namespace kiln::bindings {
 namespace {
@@ -20,8 +21,7 @@ napi_value softmax(napi_env env, napi_callback_info info) {
   args.require_same_length("out", out.length, "x", x.length);
   args.require_work("softmax", {{"outer", outer}, {"n", n}, {"inner", inner}});
   if (!args.ok() || x.length == 0) return nullptr;
-  kiln::softmax_forward(x.data, out.data, outer, n, inner, log);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::softmax_forward(x.data, out.data, outer, n, inner, log); });
 }
 
 // softmaxBackward(y: Float32Array, gy: Float32Array, gx: Float32Array, outer, n, inner, log: boolean)
@@ -39,8 +39,7 @@ napi_value softmax_backward(napi_env env, napi_callback_info info) {
   args.require_same_length("gx", gx.length, "y", y.length);
   args.require_work("softmaxBackward", {{"outer", outer}, {"n", n}, {"inner", inner}});
   if (!args.ok() || y.length == 0) return nullptr;
-  kiln::softmax_backward(y.data, gy.data, gx.data, outer, n, inner, log);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::softmax_backward(y.data, gy.data, gx.data, outer, n, inner, log); });
 }
 
 }  // namespace

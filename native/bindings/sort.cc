@@ -3,6 +3,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 namespace kiln::bindings {
 namespace {
@@ -23,8 +24,7 @@ napi_value sort(napi_env env, napi_callback_info info) {
   args.require_elements("values", values.length, {{"rows", rows}, {"n", n}});
   args.require_elements("indices", indices.length, {{"rows", rows}, {"n", n}});
   if (!args.ok()) return nullptr;
-  kiln::sort_rows(x.data, values.data, indices.data, rows, n, descending);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::sort_rows(x.data, values.data, indices.data, rows, n, descending); });
 }
 
 // topk(x: Float32Array, values: Float32Array, indices: Int32Array, rows, n, k, largest), k <= n
@@ -41,8 +41,7 @@ napi_value topk(napi_env env, napi_callback_info info) {
   args.require_elements("values", values.length, {{"rows", rows}, {"k", k}});
   args.require_elements("indices", indices.length, {{"rows", rows}, {"k", k}});
   if (!args.ok()) return nullptr;
-  kiln::topk_rows(x.data, values.data, indices.data, rows, n, k, largest);
-  return nullptr;
+  return run_kernel(args, [=] { kiln::topk_rows(x.data, values.data, indices.data, rows, n, k, largest); });
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "queue.h"
 
 namespace kiln::bindings {
 namespace {
@@ -21,8 +22,9 @@ napi_value strided_copy(napi_env env, napi_callback_info info) {
                      static_cast<long long>(count));
   }
   if (!args.ok() || count == 0) return nullptr;
-  kiln::strided_copy(src.data, {shape.length, shape.data, src_strides.data, src_offset}, dst.data);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::strided_copy(src.data, {shape.length, shape.data, src_strides.data, src_offset}, dst.data);
+  });
 }
 
 // stridedScatter(src: Float32Array, dst: Float32Array, dstOffset, shape: Int32Array, dstStrides: Int32Array,
@@ -41,8 +43,9 @@ napi_value strided_scatter(napi_env env, napi_callback_info info) {
                      static_cast<long long>(count));
   }
   if (!args.ok() || count == 0) return nullptr;
-  kiln::strided_scatter(src.data, dst.data, {shape.length, shape.data, dst_strides.data, dst_offset}, accumulate);
-  return nullptr;
+  return run_kernel(args, [=] {
+    kiln::strided_scatter(src.data, dst.data, {shape.length, shape.data, dst_strides.data, dst_offset}, accumulate);
+  });
 }
 
 }  // namespace
