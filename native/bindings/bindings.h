@@ -23,5 +23,7 @@ void register_rnn(Napi::Env env, Napi::Object exports);          // rnnForward r
 void register_sort(Napi::Env env, Napi::Object exports);         // sort topk
 void register_scan(Napi::Env env, Napi::Object exports);         // scan
 void register_attention(Napi::Env env, Napi::Object exports);    // attentionForward attentionBackward
+void register_dropout(Napi::Env env, Napi::Object exports);      // dropout
+void register_norm(Napi::Env env, Napi::Object exports);         // layerNorm layerNormBackward
 
 }  // namespace kiln::bindings
