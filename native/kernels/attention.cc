@@ -148,15 +148,34 @@ inline int64_t key_end(const AttentionShape& s, int64_t i_end) {
   return s.mask_kind == AttentionMask::kCausal ? std::min(s.S, i_end) : s.S;
 }
 
+// Row stride of a transposed slice kt (E, ·) or vt (Ev, ·): S plus 16, so that the rows a block
+// reads do not all fall into the same L1 sets when S is a large power of two.
+inline int64_t transposed_stride(const AttentionShape& s) { return s.S + 16; }
+
+// xt (cols, transposed_stride) = xᵀ for one slice's rows x (S, cols): products with kᵀ and vᵀ
+// then read their right operand's rows in place (sgemm packs a transposed right operand
+// element by element, which cost as much as the product on 64-key blocks).
+void transpose_slice(const Rows& x, const AttentionShape& s, int64_t cols, float* xt) {
+  constexpr int64_t kTile = 32;
+  const int64_t stride = transposed_stride(s);
+  for (int64_t r0 = 0; r0 < s.S; r0 += kTile) {
+    for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+      for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c) {
+        for (int64_t r = r0; r < std::min(s.S, r0 + kTile); ++r) xt[c * stride + r] = x.row(r)[c];
+      }
+    }
+  }
+}
+
 inline float dropout_keep_scale(const AttentionShape& s) {
   const double p = s.dropout_threshold / 16777216.0;
   return p >= 1.0 ? 0.0f : static_cast<float>(1.0 / (1.0 - p));
 }
 
-// block (nq, kKeyBlock) = scale·q[i0 : i0 + nq]·k[j0 : j0 + nk]ᵀ + mask.
-void block_scores(const Rows& q, const Rows& k, const AttentionShape& s, int64_t b, int64_t i0, int64_t nq, int64_t j0,
+// block (nq, kKeyBlock) = scale·q[i0 : i0 + nq]·kt[:, j0 : j0 + nk] + mask; kt = kᵀ (E, ·).
+void block_scores(const Rows& q, const float* kt, const AttentionShape& s, int64_t b, int64_t i0, int64_t nq, int64_t j0,
                   int64_t nk, float* block) {
-  sgemm(false, true, nq, nk, s.E, s.scale, q.row(i0), q.stride, k.row(j0), k.stride, 0.0f, block, kKeyBlock);
+  sgemm(false, false, nq, nk, s.E, s.scale, q.row(i0), q.stride, kt + j0, transposed_stride(s), 0.0f, block, kKeyBlock);
   if (s.mask_kind == AttentionMask::kNone) return;
   for (int64_t r = 0; r < nq; ++r) mask_row(s, b, i0 + r, j0, nk, block + r * kKeyBlock);
 }
@@ -187,10 +206,10 @@ void online_softmax_row(const AttentionShape& s, uint64_t row, int64_t j0, int64
 }
 
 // Queries [i0, i0 + nq) of slice b: their output rows and log-sum-exps.
-void forward_block(const float* q, const float* k, const float* v, float* out, float* lse, const AttentionShape& s,
+// kt: slice b's kᵀ (E, transposed_stride).
+void forward_block(const float* q, const float* kt, const float* v, float* out, float* lse, const AttentionShape& s,
                    int64_t b, int64_t i0, int64_t nq, float* block, float* multiplier) {
   const Rows q_rows = slice_rows(q, s.q_layout, s, b);
-  const Rows k_rows = slice_rows(k, s.k_layout, s, b);
   const Rows v_rows = slice_rows(v, s.v_layout, s, b);
   const MutableRows out_rows = slice_rows(out, s.out_layout, s, b);
   RowState states[kQueryBlock];
@@ -198,7 +217,7 @@ void forward_block(const float* q, const float* k, const float* v, float* out, f
   const int64_t end = key_end(s, i0 + nq);
   for (int64_t j0 = 0; j0 < end; j0 += kKeyBlock) {
     const int64_t nk = std::min(kKeyBlock, end - j0);
-    block_scores(q_rows, k_rows, s, b, i0, nq, j0, nk, block);
+    block_scores(q_rows, kt, s, b, i0, nq, j0, nk, block);
     for (int64_t r = 0; r < nq; ++r) {
       online_softmax_row(s, b * s.L + i0 + r, j0, nk, block + r * kKeyBlock, states[r], out_rows.row(i0 + r), multiplier);
     }
@@ -227,11 +246,14 @@ void attention_forward(const float* q, const float* k, const float* v, float* ou
   const int64_t work_per_block = std::max<int64_t>(1, kQueryBlock * s.S * (s.E + s.Ev));
   const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 18) / work_per_block);
   parallel_for_balanced(0, s.batch * blocks, grain, [&](int64_t begin, int64_t end) {
-    std::vector<float> block(kQueryBlock * kKeyBlock), multiplier(kKeyBlock);
+    std::vector<float> block(kQueryBlock * kKeyBlock), multiplier(kKeyBlock), kt(s.E * transposed_stride(s));
+    int64_t kt_slice = -1;  // the slice whose kᵀ kt holds (a chunk's tasks run slice by slice)
     for (int64_t task = begin; task < end; ++task) {
       const int64_t b = task / blocks;
       const int64_t i0 = (task % blocks) * kQueryBlock;
-      forward_block(q, k, v, out, lse, s, b, i0, std::min(kQueryBlock, s.L - i0), block.data(), multiplier.data());
+      if (b != kt_slice) transpose_slice(slice_rows(k, s.k_layout, s, b), s, s.E, kt.data());
+      kt_slice = b;
+      forward_block(q, kt.data(), v, out, lse, s, b, i0, std::min(kQueryBlock, s.L - i0), block.data(), multiplier.data());
     }
   });
 }
@@ -241,9 +263,14 @@ namespace {
 // Per-thread blocks of the backward: probabilities p (then the dropped weights z), dP (then
 // dS), dropout multipliers, and D for the slice's rows.
 struct BackwardScratch {
-  std::vector<float> p, dp, multiplier, delta;
-  explicit BackwardScratch(int64_t L)
-      : p(kQueryBlock * kKeyBlock), dp(kQueryBlock * kKeyBlock), multiplier(kKeyBlock), delta(L) {}
+  std::vector<float> p, dp, multiplier, delta, kt, vt;  // kt, vt: the slice's kᵀ and vᵀ
+  explicit BackwardScratch(const AttentionShape& s)
+      : p(kQueryBlock * kKeyBlock),
+        dp(kQueryBlock * kKeyBlock),
+        multiplier(kKeyBlock),
+        delta(s.L),
+        kt(s.E * transposed_stride(s)),
+        vt(s.Ev * transposed_stride(s)) {}
 };
 
 // p[j] = exp(scores[j] − lse) (NaN for a fully masked row, lse = −∞, as the forward's output).
@@ -267,10 +294,11 @@ void backward_block(const SliceGradients& g, const float* lse, const AttentionSh
                     int64_t nq, int64_t j0, int64_t nk, BackwardScratch& w) {
   float* p = w.p.data();
   float* dp = w.dp.data();
-  block_scores(g.q, g.k, s, b, i0, nq, j0, nk, p);
+  block_scores(g.q, w.kt.data(), s, b, i0, nq, j0, nk, p);
   for (int64_t r = 0; r < nq; ++r) probabilities_row(p + r * kKeyBlock, lse[i0 + r], nk);
   // dP = dout·vᵀ (nq, nk)
-  sgemm(false, true, nq, nk, s.Ev, 1.0f, g.dout.row(i0), g.dout.stride, g.v.row(j0), g.v.stride, 0.0f, dp, kKeyBlock);
+  sgemm(false, false, nq, nk, s.Ev, 1.0f, g.dout.row(i0), g.dout.stride, w.vt.data() + j0, transposed_stride(s), 0.0f,
+        dp, kKeyBlock);
   for (int64_t r = 0; r < nq; ++r) {
     float* p_row = p + r * kKeyBlock;
     float* dp_row = dp + r * kKeyBlock;
@@ -294,6 +322,8 @@ void backward_slice(const SliceGradients& g, const float* out, const float* slic
                     int64_t b, BackwardScratch& w) {
   const Rows out_rows = slice_rows(out, s.out_layout, s, b);
   for (int64_t i = 0; i < s.L; ++i) w.delta[i] = dot(g.dout.row(i), out_rows.row(i), s.Ev);  // D_i = dout_i · out_i
+  transpose_slice(g.k, s, s.E, w.kt.data());
+  transpose_slice(g.v, s, s.Ev, w.vt.data());
   g.dq.zero(s.L, s.E);
   g.dk.zero(s.S, s.E);
   g.dv.zero(s.S, s.Ev);
@@ -312,7 +342,7 @@ void backward_slice(const SliceGradients& g, const float* out, const float* slic
 void attention_backward(const float* q, const float* k, const float* v, const float* out, const float* lse,
                         const float* dout, float* dq, float* dk, float* dv, const AttentionShape& s) {
   parallel_for_balanced(0, s.batch, 1, [&](int64_t begin, int64_t end) {
-    BackwardScratch scratch(s.L);
+    BackwardScratch scratch(s);
     for (int64_t b = begin; b < end; ++b) {
       const SliceGradients g{slice_rows(q, s.q_layout, s, b),    slice_rows(k, s.k_layout, s, b),
                              slice_rows(v, s.v_layout, s, b),    slice_rows(dout, s.out_layout, s, b),
