@@ -40,7 +40,7 @@ inline float fast_exp(float x) {
   const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return x < -87.0f ? 0.0f : p * scale;
+  return p * scale * static_cast<float>(x >= -87.0f);  // 0 below −87; NaN x: NaN·0 = NaN
 }
 
 // Without -ffast-math a loop reduction does not vectorize: these keep kLanes partial results

@@ -47,7 +47,7 @@ Inputs make_inputs(const Case& c, uint64_t seed) {
   }
   in.offsets.assign(c.batch, 0);
   in.shape = {c.batch, c.L, c.S, c.E, c.Ev, 1.0f / std::sqrt(float(c.E)), c.mask, in.offsets.data(), c.S, 1,
-              in.float_mask.data(), in.bool_mask.data()};
+              in.float_mask.data(), in.bool_mask.data(), 1, {}, {}, {}, {}, 0, 0};
   kiln::set_dense_layouts(in.shape);
   in.shape.dropout_threshold = kiln::counter_threshold(c.dropout);
   in.shape.dropout_seed = 0x9e3779b97f4a7c15ULL + seed;
@@ -151,7 +151,7 @@ TEST(packed_layout_equals_dense_copies) {
   const int64_t N = 3, L = 37, heads = 4, d = 8, E = heads * d;
   Random random(5);
   const std::vector<float> qkv = random.vector(N * L * 3 * E), dout = random.vector(N * L * E);
-  AttentionShape packed{N * heads, L, L, d, d, 0.35f, AttentionMask::kCausal, nullptr, 0, 0, nullptr, nullptr};
+  AttentionShape packed{N * heads, L, L, d, d, 0.35f, AttentionMask::kCausal, nullptr, 0, 0, nullptr, nullptr, 1, {}, {}, {}, {}, 0, 0};
   packed.heads = heads;
   packed.q_layout = packed.k_layout = packed.v_layout = {L * 3 * E, d, 3 * E};
   packed.out_layout = {L * E, d, E};
