@@ -29,3 +29,17 @@ export const ATTENTION_CASES: AttentionCase[] = [
   // TransformerEncoderLayer(256, 8, dimFeedforward 1024, batchFirst), training mode with PyTorch's default dropout 0.1.
   { name: 'encoder layer B32 L128 E256 H8 FF1024 fwd+bwd', kind: 'encoder', backward: true, batch: 32, heads: 8, L: 128, headDim: 32, causal: false, ff: 1024 },
 ];
+
+/**
+ * The cases to run: all, or those whose name contains one of the comma-separated words of
+ * `wanted` (default: the environment variable KILN_BENCH_CASES); a word that matches no case
+ * is an error naming the cases.
+ * Example: `KILN_BENCH_CASES='mha self B32 L128 E256 H8 fwd+bwd,encoder' npm run bench -- attention`.
+ */
+export function selectedAttentionCases(wanted = process.env.KILN_BENCH_CASES): AttentionCase[] {
+  const words = (wanted ?? '').split(',').map((word) => word.trim()).filter((word) => word !== '');
+  if (words.length === 0) return ATTENTION_CASES;
+  const unknown = words.filter((word) => !ATTENTION_CASES.some((c) => c.name.includes(word)));
+  if (unknown.length > 0) throw new Error(`KILN_BENCH_CASES: no attention case contains ${unknown.join(', ')}; cases are ${ATTENTION_CASES.map((c) => c.name).join('; ')}`);
+  return ATTENTION_CASES.filter((c) => words.some((word) => c.name.includes(word)));
+}

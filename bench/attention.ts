@@ -6,12 +6,13 @@
  * The `mha` (MultiheadAttention self-attention B32 L128 E256 H8) and `encoder`
  * (TransformerEncoderLayer 256/8/1024, batchFirst) cases run the same way against PyTorch 1.13's
  * modules. Targets (issue 13): sdpa fwd+bwd ≥ 2× PyTorch's best, and kiln's peak RSS below
- * PyTorch's; mha fwd and fwd+bwd and encoder fwd+bwd ≥ 1.5× PyTorch's best.
+ * PyTorch's; mha fwd and fwd+bwd and encoder fwd+bwd ≥ 1.5× PyTorch's best. KILN_BENCH_CASES
+ * (comma-separated words) narrows a run to the cases whose names contain one of them.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ATTENTION_CASES, type AttentionCase } from './attention-cases.js';
+import { selectedAttentionCases, type AttentionCase } from './attention-cases.js';
 import { runPythonAnchor, type BenchRow } from './harness.js';
 
 const SUITE = 'attention';
@@ -40,9 +41,9 @@ function fastest(rows: BenchRow[]): BenchRow | undefined {
 }
 
 /** Prints, per case, kiln's best against PyTorch's best: the speed ratio and both peak RSS. */
-function printRatios(rows: BenchRow[]): void {
+function printRatios(rows: BenchRow[], cases: AttentionCase[]): void {
   console.log('');
-  for (const c of ATTENTION_CASES) {
+  for (const c of cases) {
     const kiln = fastest(rows.filter((r) => r.case === c.name && r.impl === 'kiln-native'));
     const torch = fastest(rows.filter((r) => r.case === c.name && r.impl === 'pytorch'));
     if (kiln === undefined || torch === undefined) continue;
@@ -55,7 +56,8 @@ function printRatios(rows: BenchRow[]): void {
 
 /** Runs every case: kiln-native and PyTorch at 1 and 2 threads, one process per row. */
 export function runAttention(): BenchRow[] {
-  const rows = ATTENTION_CASES.flatMap((c) => THREADS.flatMap((t) => [kilnRun(c, t), torchRun(c, t)]));
-  printRatios(rows);
+  const cases = selectedAttentionCases();
+  const rows = cases.flatMap((c) => THREADS.flatMap((t) => [kilnRun(c, t), torchRun(c, t)]));
+  printRatios(rows, cases);
   return rows;
 }

@@ -26,6 +26,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_scan(env, exports);
   register_attention(env, exports);
   register_queue(env, exports);
+  register_dropout(env, exports);
+  register_norm(env, exports);
   return exports;
 }
 

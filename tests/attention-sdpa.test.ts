@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import * as k from '../lib/index.js';
 import type { Tensor } from '../lib/index.js';
 import { expectClose } from './helpers.js';
+import { packedSelfAttention } from '../lib/ops/attention.js';
 
 const F = k.F;
 
@@ -143,6 +144,63 @@ describe('scaledDotProductAttention behaviour', () => {
     expect(Array.from(F.scaledDotProductAttention(q, q, v, { dropoutP: 1 }).data).every((x) => x === 0)).toBe(true);
   });
 
+  describe('dropout inside the fused kernel', () => {
+    // q = 0 gives uniform weights 1/S; v = identity makes the output the weights after dropout.
+    const S = 64;
+    const run = (seed: number, p = 0.25): Float32Array | Float64Array => {
+      const q = k.zeros([2, 3, S, 4]);
+      const v = k.eye(S).reshape([1, 1, S, S]);
+      return F.scaledDotProductAttention(q, k.randn([2, 3, S, 4]), v, { dropoutP: p, generator: new k.Generator(seed) }).data as Float32Array;
+    };
+    it('drops about p of the weights and scales the rest by 1/(1 − p)', () => {
+      const out = run(1);
+      let dropped = 0;
+      for (const x of out) {
+        if (x === 0) dropped++;
+        else expect(x).toBeCloseTo(1 / S / 0.75, 6);
+      }
+      const rate = dropped / out.length; // 24576 weights: standard error 0.003
+      expect(Math.abs(rate - 0.25)).toBeLessThan(0.015);
+    });
+    it('gives the same mask for the same seed, another for another seed', () => {
+      expect(Array.from(run(7))).toEqual(Array.from(run(7)));
+      const [a, b] = [run(7), run(8)];
+      let differ = 0;
+      for (let i = 0; i < a.length; i++) differ += a[i] === b[i] ? 0 : 1;
+      expect(differ).toBeGreaterThan(0.2 * a.length); // ≈ 2·0.25·0.75 = 37.5 %
+    });
+    it('p = 1 drops everything, also in the gradient', () => {
+      const q = k.randn([1, 5, 4], { requiresGrad: true });
+      const v = k.randn([1, 5, 3], { requiresGrad: true });
+      const out = F.scaledDotProductAttention(q, q, v, { dropoutP: 1 });
+      expect(Array.from(out.data).every((x) => x === 0)).toBe(true);
+      out.sum().backward();
+      expect(Array.from(v.grad!.data).every((x) => x === 0)).toBe(true);
+      expect(Array.from(q.grad!.data).every((x) => x === 0)).toBe(true);
+    });
+    it('gradcheck (float64, reference) with the mask regenerated from the seed, causal and masked', () => {
+      k.withBackend('reference', () => {
+        const inputs = [f64([2, 2, 5, 3], 1), f64([2, 2, 6, 3], 2), f64([2, 2, 6, 4], 3)];
+        const mask = k.randn([5, 6], { dtype: 'float64', generator: new k.Generator(4) });
+        for (const options of [{ isCausal: true }, { attnMask: mask }]) {
+          const result = k.gradcheck((q, kk, v) => F.scaledDotProductAttention(q, kk, v, { ...options, dropoutP: 0.3, generator: new k.Generator(9) }), inputs, { raiseException: false });
+          expect(result.ok, result.worst).toBe(true);
+        }
+      });
+    });
+    it.skipIf(!k.isNativeAvailable())('native and reference draw the same mask (parity of output and gradients)', () => {
+      const runOn = (backend: k.BackendName): Tensor[] =>
+        k.withBackend(backend, () => {
+          const [q, kk, v] = [[2, 70, 16], [2, 90, 16], [2, 90, 8]].map((shape, i) => k.randn(shape, { generator: new k.Generator(20 + i), requiresGrad: true }));
+          const out = F.scaledDotProductAttention(q, kk, v, { dropoutP: 0.2, isCausal: true, generator: new k.Generator(5) });
+          out.mul(k.randn(out.shape, { generator: new k.Generator(6) })).sum().backward();
+          return [out, q.grad!, kk.grad!, v.grad!];
+        });
+      const [native, reference] = [runOn('native'), runOn('reference')];
+      native.forEach((t, i) => expectClose(t.data, reference[i].data, 1e-5, 1e-4, ['out', 'dq', 'dk', 'dv'][i]));
+    });
+  });
+
   it('empty sizes give empty outputs', () => {
     expect(F.scaledDotProductAttention(k.randn([2, 0, 4]), k.randn([2, 3, 4]), k.randn([2, 3, 5])).shape).toEqual([2, 0, 5]);
     expect(F.scaledDotProductAttention(k.randn([0, 2, 4]), k.randn([0, 3, 4]), k.randn([0, 3, 5])).shape).toEqual([0, 2, 5]);
@@ -175,6 +233,12 @@ describe('scaledDotProductAttention bad input', () => {
     expect(() => F.scaledDotProductAttention(q, kk, v, { dropoutP: 1.5 })).toThrow(/dropoutP must be in \[0, 1\]/);
     expect(() => F.scaledDotProductAttention(q, kk, v, { scale: NaN })).toThrow(/scale must be a finite number/);
     expect(() => F.scaledDotProductAttention(q, null as unknown as Tensor, v)).toThrow(TypeError);
+  });
+  it('packedSelfAttention names its expected packed shape', () => {
+    expect(() => packedSelfAttention(k.randn([2, 3, 10]), 2)).toThrow(/packedSelfAttention: qkv of shape \[2, 3, 10\] must be \(N, L, 3·E\) with E divisible by numHeads=2/);
+    expect(() => packedSelfAttention(k.randn([3, 12]), 2)).toThrow(/packedSelfAttention: qkv of shape \[3, 12\]/);
+    expect(() => packedSelfAttention(k.randn([2, 3, 12]), 2, { attnMask: k.zeros([3, 4]) })).toThrow(/packedSelfAttention: attnMask of shape \[3, 4\] must broadcast to the scores' shape \[2, 2, 3, 3\]/);
+    expect(() => packedSelfAttention(k.zeros([2, 3, 12], { dtype: 'int32' }), 2)).toThrow(/packedSelfAttention: qkv must be float32 or float64, got int32/);
   });
 });
 

@@ -84,6 +84,18 @@ const CASES: LayerCase[] = [
     run: (m, x) => (m as nn.MultiheadAttention).forward(x, x, x)[0],
   },
   {
+    name: 'MultiheadAttention self, packed kernel, causal + padding, dropout (seeded)',
+    make: (g) => randomize(new nn.MultiheadAttention(6, 3, { dropout: 0.3, generator: g }), g),
+    inputs: [f(5, 2, 6)],
+    run: (m, x) => (m as nn.MultiheadAttention).forward(x, x, x, { attnMask: causal(5, x.dtype as 'float64'), keyPaddingMask: padding([5, 3], 5), needWeights: false })[0],
+  },
+  {
+    name: 'MultiheadAttention self, packed kernel, isCausal, batchFirst',
+    make: (g) => randomize(new nn.MultiheadAttention(8, 2, { batchFirst: true, generator: g }), g),
+    inputs: [f(2, 7, 8)],
+    run: (m, x) => (m as nn.MultiheadAttention).forward(x, x, x, { isCausal: true, needWeights: false })[0],
+  },
+  {
     name: 'TransformerEncoderLayer post-norm, masks',
     make: (g) => randomize(new nn.TransformerEncoderLayer(4, 2, { dimFeedforward: 6, dropout: 0, batchFirst: true, generator: g }), g),
     inputs: [f(2, 3, 4)],
@@ -256,6 +268,16 @@ describe('MultiheadAttention: init, keys, errors', () => {
     const [y1, w] = mha.forward(x, x, x, { needWeights: false });
     expect(w).toBeNull();
     expectClose(y1.data, mha.forward(x, x, x)[0].data, 1e-6, 1e-5, 'eval output');
+  });
+
+  it('self-attention through the packed kernel equals the split-heads path', () => {
+    const mha = new nn.MultiheadAttention(8, 2, { generator: new k.Generator(2) });
+    const x = k.randn([6, 3, 8]);
+    const mask = nn.Transformer.generateSquareSubsequentMask(6);
+    const pad = padding([6, 4, 5], 6);
+    const [packed] = mha.forward(x, x, x, { attnMask: mask, keyPaddingMask: pad, needWeights: false }); // query === key === value
+    const [split] = mha.forward(x, x.clone(), x.clone(), { attnMask: mask, keyPaddingMask: pad, needWeights: false });
+    expectClose(packed.data, split.data, 1e-6, 1e-5, 'output');
   });
 
   it('bad input throws errors naming shapes and expectations', () => {

@@ -28,6 +28,10 @@ const convGeometry = () => i32([2, 3, 5, 5, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1, 
 // planes h w kH kW sH sW padH padW dH dW outH outW
 const poolGeometry = () => i32([2, 4, 4, 2, 2, 2, 2, 0, 0, 1, 1, 2, 2]);
 const plan = () => ({ shape: i32([2, 3]), aStrides: i32([3, 1]), bStrides: i32([0, 1]) });
+// heads, then batch, head and row strides of q, k, v, out: dense (2, 3, 2), (2, 4, 2), (2, 4, 5), (2, 3, 5)
+const attentionLayout = () => i32([1, 6, 0, 2, 8, 0, 2, 20, 0, 5, 15, 0, 5]);
+// threshold round(0.25·2^24), seed high, seed low
+const attentionDropout = () => i32([4194304, 17, -5]);
 
 const signatures: Record<string, Signature> = {
   unary: { kinds: ['op', 'f32', 'f32'], valid: () => [0, f32(6), f32(6)] },
@@ -88,17 +92,27 @@ const signatures: Record<string, Signature> = {
       f32(8), f32(4), f32(4), f32(12), f32(4), f32(4), f32(24), f32(16), f32(8), f32(8),
     ],
   },
-  // batch 2, L 3, S 4, E 2, Ev 5, a bool (3, 4) mask shared by both slices
+  // batch 2, L 3, S 4, E 2, Ev 5, a bool (3, 4) mask shared by both slices, dense layouts, dropout 0.25
   attentionForward: {
-    kinds: ['f32', 'f32', 'f32', 'f32', 'f32', 'size', 'size', 'size', 'size', 'size', 'number', 'op', 'f32', 'u8', 'i32', 'size', 'size'],
-    valid: () => [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 2, f32(0), new Uint8Array(12).fill(1), i32([0, 0]), 4, 1],
+    kinds: ['f32', 'f32', 'f32', 'f32', 'f32', 'size', 'size', 'size', 'size', 'size', 'number', 'op', 'f32', 'u8', 'i32', 'size', 'size', 'i32', 'i32'],
+    valid: () => [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 2, f32(0), new Uint8Array(12).fill(1), i32([0, 0]), 4, 1, attentionLayout(), attentionDropout()],
   },
   attentionBackward: {
-    kinds: [...Array<Kind>(9).fill('f32'), 'size', 'size', 'size', 'size', 'size', 'number', 'op', 'f32', 'u8', 'i32', 'size', 'size'],
+    kinds: [...Array<Kind>(9).fill('f32'), 'size', 'size', 'size', 'size', 'size', 'number', 'op', 'f32', 'u8', 'i32', 'size', 'size', 'i32', 'i32'],
     valid: () => [
       f32(12), f32(16), f32(40), f32(30), f32(6), f32(30), f32(12), f32(16), f32(40),
-      2, 3, 4, 2, 5, 0.5, 2, f32(0), new Uint8Array(12).fill(1), i32([0, 0]), 4, 1,
+      2, 3, 4, 2, 5, 0.5, 2, f32(0), new Uint8Array(12).fill(1), i32([0, 0]), 4, 1, attentionLayout(), attentionDropout(),
     ],
+  },
+  dropout: { kinds: ['f32', 'f32', 'size', 'size', 'size', 'number'], valid: () => [f32(6), f32(6), 2 ** 23, 7, 2 ** 32 - 1, 2] },
+  // rows 2, n 3, weight and bias given (layerNorm); weight given, gw and gb wanted (backward)
+  layerNorm: {
+    kinds: ['f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'size', 'size', 'number'],
+    valid: () => [f32(6), f32(3), f32(3), f32(6), f32(2), f32(2), 2, 3, 1e-5],
+  },
+  layerNormBackward: {
+    kinds: ['f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'size', 'size'],
+    valid: () => [f32(6), f32(6), f32(3), f32(2), f32(2), f32(6), f32(3), f32(3), 2, 3],
   },
   softmaxCrossEntropy: {
     kinds: ['f32', 'i32', 'f32', 'f32', 'f32', 'size', 'size', 'size', 'number', 'number'],
@@ -370,14 +384,46 @@ const rangeCases: [string, unknown[], RegExp][] = [
     f32(8), f32(4), f32(3), f32(12), f32(4), f32(4), f32(24), f32(16), f32(8), f32(8),
   ], /gcN has 3 elements but batch=2, hiddenSize=2 needs 4/],
   ['rnnForward', [0, false, 2 ** 40, 2 ** 40, 0, 0, f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0), f32(0)], /too large/],
-  ['attentionForward', [f32(11), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 3, f32(0), new Uint8Array(0), i32([]), 0, 0], /q has 11 elements but batch=2, L=3, E=2 needs 12/],
-  ['attentionForward', [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 2, f32(0), new Uint8Array(12), i32([0, 1]), 4, 1], /mask slice 1 \(offset 1, row stride 4, column stride 1, L=3, S=4\) reaches past the mask's 12 elements/],
-  ['attentionForward', [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 1, f32(12), new Uint8Array(0), i32([0]), 4, 1], /maskOffsets has 1 entries, expected batch=2/],
-  ['attentionForward', [f32(0), f32(0), f32(0), f32(0), f32(0), 0, 2 ** 40, 2 ** 40, 2 ** 40, 0, 0.5, 0, f32(0), new Uint8Array(0), i32([]), 0, 0], /too large/],
+  ['dropout', [f32(6), f32(5), 2 ** 23, 7, 7, 2], /out has 5 elements but x has 6/],
+  ['dropout', [f32(6), f32(6), 2 ** 24 + 1, 7, 7, 2], /threshold must be an integer in \[0, 16777216\]/],
+  ['dropout', [f32(6), f32(6), 0, 2 ** 32, 7, 2], /seedHigh must be an integer in \[0, 4294967295\]/],
+  ['dropout', (() => { const x = f32(7); return [x.subarray(0, 6), x.subarray(1), 0, 0, 0, 1]; })(), /out overlaps x in memory/],
+  ['layerNorm', [f32(6), f32(2), f32(3), f32(6), f32(2), f32(2), 2, 3, 1e-5], /weight has 2 elements but n=3 needs 3/],
+  ['layerNorm', [f32(6), f32(0), f32(0), f32(6), f32(1), f32(2), 2, 3, 1e-5], /mean has 1 elements but rows=2 needs 2/],
+  ['layerNorm', [f32(6), f32(0), f32(0), f32(6), f32(2), f32(2), 2, 0, 1e-5], /n must be an integer in \[1, /],
+  ['layerNorm', [f32(7), f32(0), f32(0), f32(7), f32(2), f32(2), 2, 3, 1e-5], /x has 7 elements but rows=2, n=3 needs 6/],
+  ['layerNorm', (() => { const x = f32(6); return [x, f32(0), f32(0), x, f32(2), f32(2), 2, 3, 1e-5]; })(), /out overlaps x in memory/],
+  ['layerNormBackward', [f32(6), f32(6), f32(0), f32(2), f32(2), f32(5), f32(0), f32(0), 2, 3], /gx has 5 elements but x has 6/],
+  ['layerNormBackward', [f32(6), f32(6), f32(0), f32(2), f32(2), f32(6), f32(4), f32(0), 2, 3], /gw has 4 elements but n=3 needs 3/],
+  ['layerNormBackward', (() => { const gy = f32(6); return [gy, f32(6), f32(0), f32(2), f32(2), gy, f32(0), f32(0), 2, 3]; })(), /gx overlaps gy in memory/],
+  ['attentionForward', [f32(11), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 3, f32(0), new Uint8Array(0), i32([]), 0, 0, attentionLayout(), attentionDropout()], /q's layout reaches element 11 but q has 11 elements/],
+  ['attentionForward', [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 2, f32(0), new Uint8Array(12), i32([0, 1]), 4, 1, attentionLayout(), attentionDropout()], /mask slice 1 \(offset 1, row stride 4, column stride 1, L=3, S=4\) reaches past the mask's 12 elements/],
+  ['attentionForward', [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 1, f32(12), new Uint8Array(0), i32([0]), 4, 1, attentionLayout(), attentionDropout()], /maskOffsets has 1 entries, expected batch=2/],
+  ['attentionForward', [f32(0), f32(0), f32(0), f32(0), f32(0), 0, 2 ** 40, 2 ** 40, 2 ** 40, 0, 0.5, 0, f32(0), new Uint8Array(0), i32([]), 0, 0, attentionLayout(), attentionDropout()], /too large/],
+  ['attentionForward', [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 3, f32(0), new Uint8Array(0), i32([]), 0, 0, i32([3, 6, 0, 2, 8, 0, 2, 20, 0, 5, 15, 0, 5]), attentionDropout()], /heads \(3\) must be at least 1 and divide batch \(2\)/],
+  ['attentionForward', [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 3, f32(0), new Uint8Array(0), i32([]), 0, 0, i32([1, 6, 0, 1, 8, 0, 2, 20, 0, 5, 15, 0, 5]), attentionDropout()], /q's layout .* needs non-negative strides and a row stride of at least its 2 columns/],
+  ['attentionForward', [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 3, f32(0), new Uint8Array(0), i32([]), 0, 0, i32([2, 6, 0, 2, 8, 0, 2, 20, 0, 5, 15, 0, 5]), attentionDropout()], /out's layout .* makes slices overlap/],
+  ['attentionForward', [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 3, f32(0), new Uint8Array(0), i32([]), 0, 0, attentionLayout(), i32([2 ** 24 + 1, 0, 0])], /dropout threshold 16777217 exceeds 2\^24/],
+  ['attentionForward', [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 3, f32(0), new Uint8Array(0), i32([]), 0, 0, attentionLayout(), i32([0, 0])], /layout must have 13 entries and dropout 3, got 13 and 2/],
   ['attentionBackward', [
     f32(12), f32(16), f32(40), f32(30), f32(6), f32(30), f32(12), f32(15), f32(40),
-    2, 3, 4, 2, 5, 0.5, 3, f32(0), new Uint8Array(0), i32([]), 0, 0,
-  ], /dk has 15 elements but k has 16/],
+    2, 3, 4, 2, 5, 0.5, 3, f32(0), new Uint8Array(0), i32([]), 0, 0, attentionLayout(), attentionDropout(),
+  ], /dk's layout reaches element 15 but dk has 15 elements/],
+  ...(() => {
+    // Self-attention over a packed (2, 3, 3·4) projection, 2 heads of 2: dq, dk, dv views of one array.
+    const packed = i32([2, 36, 2, 12, 36, 2, 12, 36, 2, 12, 12, 2, 4]);
+    const args = (dqkv: Float32Array, dkOffset: number): unknown[] => {
+      const qkv = f32(72);
+      return [
+        qkv, qkv.subarray(4), qkv.subarray(8), f32(24), f32(12), f32(24), dqkv, dqkv.subarray(dkOffset), dqkv.subarray(8),
+        4, 3, 3, 2, 2, 0.5, 3, f32(0), new Uint8Array(0), i32([]), 0, 0, packed, attentionDropout(),
+      ];
+    };
+    return [
+      ['attentionBackward', args(f32(72), 2), /dq and dk overlap in memory; outputs sharing an array must have equal layouts and disjoint column bands/],
+      ['attentionBackward', (() => { const a = args(f32(72), 4); a[6] = a[0]; return a; })(), /dq overlaps q in memory/],
+    ] as [string, unknown[], RegExp][];
+  })(),
   // sizes whose products overflow 2^53 (or int64), even with an empty array
   ['reduce', [0, f32(0), f32(0), 2 ** 30, 2 ** 30, 2 ** 30], /too large/],
   ['reduce', [0, f32(0), f32(0), 0, 2 ** 40, 2 ** 40], /too large/],
@@ -548,6 +594,31 @@ describe('native addon: small correctness checks', () => {
     const scattered = f32(4);
     addon.scatterAdd(Float32Array.from([5, 6]), i32([1, 0]), scattered, 2, 2, 1, 1);
     expect(Array.from(scattered)).toEqual([0, 5, 6, 0]);
+  });
+
+  it('dropout: in place equals out of place; layerNorm normalizes rows and its backward sums the parameter gradients', () => {
+    const x = Float32Array.from({ length: 1000 }, (_, i) => Math.sin(i) + 2);
+    const out = f32(1000);
+    call('dropout', [x, out, 2 ** 22, 1, 2, 4 / 3]);
+    const dropped = out.filter((v) => v === 0).length;
+    expect(dropped).toBeGreaterThan(200);
+    expect(dropped).toBeLessThan(300);
+    out.forEach((v, i) => expect(v === 0 || Math.abs(v - (x[i] * 4) / 3) < 1e-5).toBe(true));
+    const inPlace = Float32Array.from(x);
+    call('dropout', [inPlace, inPlace, 2 ** 22, 1, 2, 4 / 3]);
+    expect(Array.from(inPlace)).toEqual(Array.from(out));
+    const y = f32(6);
+    const [mean, rstd] = [f32(2), f32(2)];
+    call('layerNorm', [Float32Array.of(1, 2, 3, 2, 2, 2), f32(0), Float32Array.of(1, 1, 1), y, mean, rstd, 2, 3, 0]);
+    expect(Array.from(mean)).toEqual([2, 2]);
+    expect(y[1]).toBe(1);
+    expect(y[0]).toBeCloseTo(1 - Math.sqrt(1.5), 5);
+    expect(y[5]).toBeNaN(); // zero variance with eps 0
+    const [gx, gw, gb] = [f32(6), f32(3), f32(3)];
+    call('layerNormBackward', [Float32Array.of(1, 1, 1, 2, 2, 2), Float32Array.of(1, 2, 3, 4, 5, 6), f32(0), Float32Array.of(2, 5), Float32Array.of(1, 1), gx, gw, gb, 2, 3]);
+    expect(Array.from(gb)).toEqual([3, 3, 3]);
+    expect(Array.from(gw)).toEqual([-3, 0, 3]); // Σ gy·(x − mean)·rstd
+    expect(Array.from(gx).every((v) => Math.abs(v) < 1e-6)).toBe(true); // a constant gy has no effect on normalized rows
   });
 
   it('setNumThreads / getNumThreads round-trip', () => {

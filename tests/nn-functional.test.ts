@@ -86,6 +86,29 @@ describe('dropout statistics', () => {
     expect(Array.from(new nn.Dropout().forward(x).data)).toEqual(Array.from(c.data));
   });
 
+  it('the gradient takes the forward mask (a counter hash of the seed); native and reference draw the same mask', () => {
+    const run = (backend: k.BackendName): k.Tensor[] =>
+      k.withBackend(backend, () => {
+        const x = k.randn([3000], { generator: new k.Generator(1), requiresGrad: true });
+        const y = F.dropout(x, 0.3, true, new k.Generator(4));
+        y.mul(k.arange(3000).float()).sum().backward();
+        return [x, y, x.grad!];
+      });
+    const [x, y, g] = run('reference');
+    let dropped = 0;
+    for (let i = 0; i < 3000; i++) {
+      const kept = y.data[i] !== 0;
+      dropped += kept ? 0 : 1;
+      expect(y.data[i]).toBeCloseTo(kept ? x.data[i] / 0.7 : 0, 5);
+      expect(g.data[i]).toBeCloseTo(kept ? i / 0.7 : 0, 3);
+    }
+    expect(Math.abs(dropped / 3000 - 0.3)).toBeLessThan(0.03);
+    if (!k.isNativeAvailable()) return;
+    const [, yn, gn] = run('native');
+    expectClose(yn.data, y.data, 1e-6, 1e-6, 'native output');
+    expectClose(gn.data, g.data, 1e-6, 1e-6, 'native gradient');
+  });
+
   it('Dropout2d drops whole channels at rate p', () => {
     const y = F.dropout2d(k.ones([100, 100, 2, 2]), 0.25, true, new k.Generator(1));
     const planes = y.reshape([10_000, 4]).toArray() as number[][];
@@ -144,5 +167,28 @@ describe('functional forms', () => {
 
   it('F.linear checks shapes', () => {
     expect(() => F.linear(k.zeros([2, 3]), k.zeros([4, 2]))).toThrow(/must equal the weight's in-features 2/);
+  });
+});
+
+describe('layerNorm (fused kernel)', () => {
+  it('under createGraph its backward is differentiable: second derivatives match the composed formula', () => {
+    k.withBackend('reference', () => {
+      const make = (): k.Tensor[] => [[4, 6], [6], [6]].map((shape, i) => k.randn(shape, { dtype: 'float64', generator: new k.Generator(30 + i), requiresGrad: true }));
+      const composed = (x: k.Tensor, w: k.Tensor, b: k.Tensor): k.Tensor => {
+        const centered = x.sub(x.mean(-1, true));
+        return centered.div(centered.square().mean(-1, true).add(1e-5).sqrt()).mul(w).add(b);
+      };
+      const secondOrder = (norm: (x: k.Tensor, w: k.Tensor, b: k.Tensor) => k.Tensor): number[][] => {
+        const [x, w, b] = make();
+        const loss = norm(x, w, b).mul(k.randn([4, 6], { dtype: 'float64', generator: new k.Generator(9) })).sum();
+        const [gx, gw, gb] = k.autograd.grad(loss, [x, w, b], { createGraph: true });
+        const penalty = gx.square().sum().add(gw.mul(gx.sum(0)).sum());
+        const [hx, hw] = k.autograd.grad(penalty, [x, w]);
+        return [gx, gw, gb, hx, hw].map((t) => Array.from(t.data));
+      };
+      const fused = secondOrder((x, w, b) => F.layerNorm(x, [6], { weight: w, bias: b }));
+      const want = secondOrder(composed);
+      fused.forEach((values, i) => expectClose(values, want[i], 1e-10, 1e-8, `result ${i}`));
+    });
   });
 });

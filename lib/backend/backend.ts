@@ -216,9 +216,24 @@ export const AttentionMaskKind = { none: 0, float: 1, bool: 2, causal: 3 } as co
 export type AttentionMaskKindCode = (typeof AttentionMaskKind)[keyof typeof AttentionMaskKind];
 
 /**
+ * Where the slices of one attention operand sit in its array: slice b = (b / heads, b % heads)
+ * has element (row, col) at (b / heads)·batchStride + (b % heads)·headStride + row·rowStride +
+ * col. Dense (batch, rows, cols) is { batchStride: rows·cols, headStride: 0, rowStride: cols }.
+ */
+export interface AttentionLayout {
+  batchStride: number;
+  headStride: number;
+  rowStride: number;
+}
+
+/**
  * One fused attention call over `batch` (batch × heads) slices: q (batch, L, E), k (batch, S, E),
- * v (batch, S, Ev), out (batch, L, Ev), lse (batch, L). Mask element (b, i, j) is
+ * v (batch, S, Ev), out (batch, L, Ev), each in its layout (dq, dk, dv share q's, k's, v's; dout
+ * shares out's), lse (batch, L) dense. Mask element (b, i, j) is
  * mask[maskOffsets[b] + i·maskRowStride + j·maskColStride] (strides 0 where the mask broadcasts).
+ * Dropout on the weights: weight (b, i, j) is kept, scaled by 1/(1 − p), where the counter-based
+ * hash of (seed, b·L + i, j) says so (native/kernels/attention.h; dropoutThreshold = round(p·2²⁴),
+ * 0 for none), so the backward regenerates the forward's mask.
  */
 export interface AttentionGeometry {
   batch: number;
@@ -237,6 +252,17 @@ export interface AttentionGeometry {
   maskOffsets: Int32Array;
   maskRowStride: number;
   maskColStride: number;
+  /** ≥ 1, divides batch: slices are (batch / heads, heads). */
+  heads: number;
+  qLayout: AttentionLayout;
+  kLayout: AttentionLayout;
+  vLayout: AttentionLayout;
+  outLayout: AttentionLayout;
+  /** round(p·2²⁴) of the dropout probability p; 0 = no dropout. */
+  dropoutThreshold: number;
+  /** The dropout seed's high and low 32 bits (unsigned). */
+  dropoutSeedHigh: number;
+  dropoutSeedLow: number;
 }
 
 export interface Backend {
@@ -266,6 +292,40 @@ export interface Backend {
 
   /** ReLU's backward pass: out[i] = x[i] > 0 ? g[i] : 0 (NaN x gives 0). g, x, out: (len). */
   reluBackward(g: FloatArray, x: FloatArray, out: FloatArray): void;
+
+  /**
+   * Dropout with a counter-based mask: out[i] = x[i]·keepScale where element i is kept, else
+   * 0. Element i is kept when the hash of (seed, row i / 2³², column i mod 2³²) says so
+   * (native/kernels/counter_hash.h; dropped with probability threshold / 2²⁴, threshold ≤ 2²⁴;
+   * seedHigh, seedLow unsigned 32-bit), so the same call on the gradient is the backward.
+   * out is x (in place) or does not overlap it.
+   */
+  dropout(x: FloatArray, out: FloatArray, threshold: number, seedHigh: number, seedLow: number, keepScale: number): void;
+
+  /**
+   * Layer normalization over rows of n ≥ 1 elements: x, out (rows, n); weight, bias (n) or null;
+   * mean, rstd (rows) written: mean_r = Σ x_r / n, rstd_r = 1/√(Σ (x_r − mean_r)²/n + eps),
+   * out_r = (x_r − mean_r)·rstd_r·weight + bias.
+   */
+  layerNorm(x: FloatArray, weight: FloatArray | null, bias: FloatArray | null, out: FloatArray, mean: FloatArray, rstd: FloatArray, rows: number, n: number, eps: number): void;
+
+  /**
+   * The gradients of layerNorm given gy (rows, n) and its mean and rstd: gx (rows, n), and gw,
+   * gb (n) when not null (Σ over rows of gy·x̂ and gy), overwritten. With x̂ = (x − mean)·rstd
+   * and g = gy·weight: gx = rstd·(g − mean(g) − x̂·mean(g·x̂)).
+   */
+  layerNormBackward(
+    gy: FloatArray,
+    x: FloatArray,
+    weight: FloatArray | null,
+    mean: FloatArray,
+    rstd: FloatArray,
+    gx: FloatArray,
+    gw: FloatArray | null,
+    gb: FloatArray | null,
+    rows: number,
+    n: number,
+  ): void;
 
   /**
    * out[i] = min(max(x[i], lo), hi); lo may be -Infinity and hi +Infinity; lo > hi gives hi
@@ -520,15 +580,18 @@ export interface Backend {
   topk(x: DataArray, values: DataArray, indices: Int32Array, rows: number, n: number, k: number, largest: boolean): void;
 
   /**
-   * Fused scaled dot-product attention, softmax(q·kᵀ·scale + mask)·v, tiled with an online
-   * softmax (the L×S scores are never stored): out, and lse = the log-sum-exp of each row of
-   * masked scores (−∞ for a fully masked row, whose output is NaN). See AttentionGeometry.
+   * Fused scaled dot-product attention, dropout(softmax(q·kᵀ·scale + mask))·v, tiled with an
+   * online softmax (the L×S scores are never stored): out, and lse = the log-sum-exp of each row
+   * of masked scores (−∞ for a fully masked row, whose output is NaN). Operands are read and
+   * written through their layouts (see AttentionGeometry); out must not overlap q, k, v.
    */
   attentionForward(q: FloatArray, k: FloatArray, v: FloatArray, out: FloatArray, lse: FloatArray, g: AttentionGeometry): void;
 
   /**
    * The gradients of attentionForward given dout and the forward's out and lse; dq, dk, dv
-   * (shapes of q, k, v) overwritten. Scores are recomputed from q, k and lse.
+   * (in q's, k's, v's layouts) overwritten. Scores and the dropout mask are recomputed from q,
+   * k, lse and the seed. dq, dk and dv may be views of one array (a packed projection's
+   * gradient) when their layouts write disjoint column bands.
    */
   attentionBackward(
     q: FloatArray,

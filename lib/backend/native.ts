@@ -58,6 +58,14 @@ export interface NativeAddon {
   compare(op: CompareOpCode, a: Float32Array, b: Float32Array, out: Uint8Array, plan: BroadcastPlan | null): void;
   where(cond: Uint8Array, a: Float32Array, b: Float32Array, out: Float32Array): void;
   reluBackward(g: Float32Array, x: Float32Array, out: Float32Array): void;
+  dropout(x: Float32Array, out: Float32Array, threshold: number, seedHigh: number, seedLow: number, keepScale: number): void;
+  /** weight and bias empty when absent. */
+  layerNorm(x: Float32Array, weight: Float32Array, bias: Float32Array, out: Float32Array, mean: Float32Array, rstd: Float32Array, rows: number, n: number, eps: number): void;
+  /** weight, gw and gb empty when absent. */
+  layerNormBackward(
+    gy: Float32Array, x: Float32Array, weight: Float32Array, mean: Float32Array, rstd: Float32Array,
+    gx: Float32Array, gw: Float32Array, gb: Float32Array, rows: number, n: number,
+  ): void;
   /** Advises transparent huge pages for the untouched 2 MiB-aligned part of x (Linux); true when taken. */
   adviseHugePages(x: Float32Array): boolean;
   clamp(x: Float32Array, lo: number, hi: number, out: Float32Array): void;
@@ -300,23 +308,42 @@ export interface NativeAddon {
     workspace: Float32Array, gy: Float32Array, ghN: Float32Array, gcN: Float32Array, gx: Float32Array,
     gh0: Float32Array, gc0: Float32Array, gwIh: Float32Array, gwHh: Float32Array, gbIh: Float32Array, gbHh: Float32Array,
   ): void;
-  /** The arrays, then AttentionGeometry's fields in their declared order (empty arrays for absent masks). */
+  /**
+   * The arrays, then AttentionGeometry's mask fields in their declared order (empty arrays for
+   * absent masks), then its layouts and dropout packed (see packAttentionLayout).
+   */
   attentionForward(
     q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array,
     batch: number, L: number, S: number, E: number, Ev: number, scale: number, maskKind: number,
     floatMask: Float32Array, boolMask: Uint8Array, maskOffsets: Int32Array, maskRowStride: number, maskColStride: number,
+    layout: Int32Array, dropout: Int32Array,
   ): void;
-  /** The arrays, then AttentionGeometry's fields in their declared order (empty arrays for absent masks). */
+  /**
+   * The arrays, then AttentionGeometry's mask fields in their declared order (empty arrays for
+   * absent masks), then its layouts and dropout packed (see packAttentionLayout).
+   */
   attentionBackward(
     q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array, dout: Float32Array,
     dq: Float32Array, dk: Float32Array, dv: Float32Array,
     batch: number, L: number, S: number, E: number, Ev: number, scale: number, maskKind: number,
     floatMask: Float32Array, boolMask: Uint8Array, maskOffsets: Int32Array, maskRowStride: number, maskColStride: number,
+    layout: Int32Array, dropout: Int32Array,
   ): void;
 }
 
 const EMPTY_F32 = new Float32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
+
+/**
+ * An AttentionGeometry's layouts and dropout as the addon reads them (native/bindings/attention.cc):
+ * [heads, then batch, head and row strides of q, k, v, out] and [threshold, seed high, seed low]
+ * (int32 bit patterns).
+ */
+export function packAttentionLayout(g: AttentionGeometry): [Int32Array, Int32Array] {
+  const strides = [g.qLayout, g.kLayout, g.vLayout, g.outLayout].flatMap((l) => [l.batchStride, l.headStride, l.rowStride]);
+  if (strides.some((x) => x > 0x7fffffff)) throw new RangeError(`attention: strides ${strides.join(', ')} exceed the native kernel's int32 range`);
+  return [Int32Array.of(g.heads, ...strides), Int32Array.of(g.dropoutThreshold, g.dropoutSeedHigh | 0, g.dropoutSeedLow | 0)];
+}
 
 /** A Conv2dGeometry as the Int32Array the addon reads (native/bindings/conv.cc, same order). */
 export function packConv2dGeometry(g: Conv2dGeometry): Int32Array {
@@ -436,6 +463,34 @@ export class NativeBackend implements Backend {
   where(cond: Uint8Array, a: DataArray, b: DataArray, out: DataArray): void {
     if (a instanceof Float32Array) this.addon.where(cond, a, b as Float32Array, out as Float32Array);
     else this.fallback.where(cond, a, b, out);
+  }
+
+  dropout(x: FloatArray, out: FloatArray, threshold: number, seedHigh: number, seedLow: number, keepScale: number): void {
+    if (x instanceof Float32Array) this.addon.dropout(x, out as Float32Array, threshold, seedHigh, seedLow, keepScale);
+    else this.fallback.dropout(x, out, threshold, seedHigh, seedLow, keepScale);
+  }
+
+  layerNorm(x: FloatArray, weight: FloatArray | null, bias: FloatArray | null, out: FloatArray, mean: FloatArray, rstd: FloatArray, rows: number, n: number, eps: number): void {
+    if (!(x instanceof Float32Array)) return this.fallback.layerNorm(x, weight, bias, out, mean, rstd, rows, n, eps);
+    const [w, b] = [weight, bias].map((v) => (v as Float32Array | null) ?? EMPTY_F32);
+    this.addon.layerNorm(x, w, b, out as Float32Array, mean as Float32Array, rstd as Float32Array, rows, n, eps);
+  }
+
+  layerNormBackward(
+    gy: FloatArray,
+    x: FloatArray,
+    weight: FloatArray | null,
+    mean: FloatArray,
+    rstd: FloatArray,
+    gx: FloatArray,
+    gw: FloatArray | null,
+    gb: FloatArray | null,
+    rows: number,
+    n: number,
+  ): void {
+    if (!(x instanceof Float32Array)) return this.fallback.layerNormBackward(gy, x, weight, mean, rstd, gx, gw, gb, rows, n);
+    const [w, dw, db] = [weight, gw, gb].map((v) => (v as Float32Array | null) ?? EMPTY_F32);
+    this.addon.layerNormBackward(gy as Float32Array, x, w, mean as Float32Array, rstd as Float32Array, gx as Float32Array, dw, db, rows, n);
   }
 
   reluBackward(g: FloatArray, x: FloatArray, out: FloatArray): void {
@@ -764,6 +819,7 @@ export class NativeBackend implements Backend {
       q, k as Float32Array, v as Float32Array, out as Float32Array, lse as Float32Array,
       g.batch, g.L, g.S, g.E, g.Ev, g.scale, g.maskKind,
       (g.floatMask as Float32Array | null) ?? EMPTY_F32, g.boolMask ?? EMPTY_U8, g.maskOffsets, g.maskRowStride, g.maskColStride,
+      ...packAttentionLayout(g),
     );
   }
 
@@ -785,6 +841,7 @@ export class NativeBackend implements Backend {
       q, f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7],
       g.batch, g.L, g.S, g.E, g.Ev, g.scale, g.maskKind,
       (g.floatMask as Float32Array | null) ?? EMPTY_F32, g.boolMask ?? EMPTY_U8, g.maskOffsets, g.maskRowStride, g.maskColStride,
+      ...packAttentionLayout(g),
     );
   }
 

@@ -38,7 +38,9 @@ import {
   tanh as tanhOp,
   where,
 } from '../ops/elementwise.js';
+import { counterDropout } from '../ops/dropout.js';
 import { indexSelect } from '../ops/index.js';
+import { fusedLayerNorm } from '../ops/layer-norm.js';
 import { int32Indices } from '../ops/indices.js';
 import { matmulTransposed } from '../ops/matmul.js';
 import { amax, mean } from '../ops/reduce.js';
@@ -338,7 +340,9 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
   checkP('dropout', p);
   if (!training || p === 0) return x;
   if (p === 1) return mul(x, 0);
-  return mul(x, div(keepMask(x.shape, p, x, generator), 1 - p));
+  if (x.dtype !== 'float32' && x.dtype !== 'float64') return mul(x, div(keepMask(x.shape, p, x, generator), 1 - p));
+  // float32/64: one fused pass, the mask a counter-based hash of a seed drawn from the generator.
+  return counterDropout(x, { threshold: Math.round(p * 2 ** 24), seedHigh: generator.nextUint32(), seedLow: generator.nextUint32(), keepScale: 1 / (1 - p) });
 }
 
 /**
@@ -494,9 +498,13 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], options
   if (k === 0 || x.ndim < k || !sameShape(x.shape.slice(x.ndim - k), normalizedShape)) {
     throw new ShapeError(`layerNorm: input of shape ${formatShape(x.shape)} does not end with normalizedShape ${formatShape(normalizedShape)}`);
   }
+  const [weight, bias, eps] = [options.weight ?? null, options.bias ?? null, options.eps ?? 1e-5];
+  const n = numelOf(normalizedShape);
+  const fusable = (t: Tensor | null): boolean => t === null || (t.dtype === x.dtype && t.numel === n);
+  if ((x.dtype === 'float32' || x.dtype === 'float64') && n > 0 && fusable(weight) && fusable(bias)) return fusedLayerNorm(x, n, weight, bias, eps);
   const dims = Array.from({ length: k }, (_, i) => x.ndim - k + i);
-  const { y } = standardize(x, dims, options.eps ?? 1e-5);
-  return affine(y, options.weight ?? null, options.bias ?? null, (v) => v);
+  const { y } = standardize(x, dims, eps);
+  return affine(y, weight, bias, (v) => v);
 }
 
 /**

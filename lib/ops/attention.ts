@@ -6,14 +6,17 @@
  * query may attend to (true = takes part), and isCausal lets query i see keys j ≤ i
  * (top-left aligned when L ≠ S). A row whose keys are all masked out gives NaN, as in PyTorch.
  *
- * Without dropout, and unless the float mask itself needs a gradient, the op runs the backend's
- * fused kernel (attentionForward/attentionBackward: tiled online softmax, memory O(L) per
- * head, the L×S scores never stored). Its backward is not itself differentiable (no double
- * backward, as softmax). Dropout, a mask that requires grad, empty sizes and
- * scaledDotProductAttentionWithWeights take the composed path (matmul, softmax, matmul).
+ * Unless the float mask itself needs a gradient, the op runs the backend's fused kernel
+ * (attentionForward/attentionBackward: tiled online softmax, memory O(L) per head, the L×S
+ * scores never stored; dropout inside the kernel, its mask a counter-based hash of a seed drawn
+ * from the generator, so the backward regenerates it). Its backward is not itself
+ * differentiable (no double backward, as softmax). A mask that requires grad, empty sizes and
+ * scaledDotProductAttentionWithWeights take the composed path (matmul, softmax, matmul; its
+ * dropout mask drawn from the generator in TypeScript). packedSelfAttention is the kernel on a
+ * packed (N, L, 3E) projection, for MultiheadAttention.
  */
 import { getBackend } from '../backend/index.js';
-import { AttentionMaskKind, type AttentionGeometry as KernelGeometry } from '../backend/backend.js';
+import { AttentionMaskKind, type AttentionGeometry as KernelGeometry, type AttentionLayout } from '../backend/backend.js';
 import { allocateOutput, type FloatArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
@@ -83,12 +86,17 @@ function checkAttention(op: string, q: Tensor, k: Tensor, v: Tensor, options: Sc
     );
   }
   const batch = broadcastShapes(broadcastShapes(q.shape.slice(0, -2), k.shape.slice(0, -2), op), v.shape.slice(0, -2), op);
+  return { batch, L, S, E, Ev, scale: checkOptions(op, q.dtype, batch, L, S, E, options) };
+}
+
+/** Checks the mask, dropout and scale options of a call with these sizes; returns the scale. */
+function checkOptions(op: string, dtype: Tensor['dtype'], batch: number[], L: number, S: number, E: number, options: ScaledDotProductAttentionOptions): number {
   const mask = options.attnMask ?? null;
   if (mask !== null) {
     checkTensor(op, mask);
     if (options.isCausal) throw new ShapeError(`${op}: give either attnMask or isCausal, not both`);
-    if (mask.dtype !== 'bool' && mask.dtype !== q.dtype) {
-      throw new DTypeError(`${op}: attnMask must be bool or of q's dtype ${q.dtype}, got ${mask.dtype}`);
+    if (mask.dtype !== 'bool' && mask.dtype !== dtype) {
+      throw new DTypeError(`${op}: attnMask must be bool or of q's dtype ${dtype}, got ${mask.dtype}`);
     }
     const scores = [...batch, L, S];
     let fits = mask.ndim <= scores.length;
@@ -105,7 +113,7 @@ function checkAttention(op: string, q: Tensor, k: Tensor, v: Tensor, options: Sc
   if (!(p >= 0 && p <= 1)) throw new RangeError(`${op}: dropoutP must be in [0, 1], got ${p}`);
   const scale = options.scale ?? 1 / Math.sqrt(E);
   if (!Number.isFinite(scale)) throw new RangeError(`${op}: scale must be a finite number, got ${scale}`);
-  return { batch, L, S, E, Ev, scale };
+  return scale;
 }
 
 /** The (L, S) bool mask of the keys each query may not see under isCausal (j > i). */
@@ -166,7 +174,41 @@ function maskGeometry(mask: Tensor, batch: readonly number[], L: number, S: numb
 /** True when the fused kernel computes this call (see the file's comment). */
 function fusedApplies(g: AttentionGeometry, options: ScaledDotProductAttentionOptions): boolean {
   const mask = options.attnMask ?? null;
-  return (options.dropoutP ?? 0) === 0 && !(mask !== null && mask.requiresGrad) && g.L > 0 && g.S > 0 && numelOf(g.batch) > 0;
+  return !(mask !== null && mask.requiresGrad) && g.L > 0 && g.S > 0 && numelOf(g.batch) > 0;
+}
+
+/** The layout of dense (…, rows, cols) slices. */
+function denseLayout(rows: number, cols: number): AttentionLayout {
+  return { batchStride: rows * cols, headStride: 0, rowStride: cols };
+}
+
+/**
+ * The kernel geometry of a call: its sizes, mask (causal, bool or float, broadcast over the
+ * batch dims `batch`), dropout (a seed drawn from the generator when p > 0) and dense layouts
+ * (callers with other layouts replace them).
+ */
+function kernelGeometry(g: AttentionGeometry, options: ScaledDotProductAttentionOptions): KernelGeometry {
+  const mask = options.attnMask ?? null;
+  const p = options.dropoutP ?? 0;
+  const generator = options.generator ?? defaultGenerator;
+  const geometry: KernelGeometry = {
+    batch: numelOf(g.batch), L: g.L, S: g.S, E: g.E, Ev: g.Ev, scale: g.scale,
+    maskKind: options.isCausal ? AttentionMaskKind.causal : AttentionMaskKind.none,
+    floatMask: null, boolMask: null, maskOffsets: new Int32Array(0), maskRowStride: 0, maskColStride: 0,
+    heads: 1, qLayout: denseLayout(g.L, g.E), kLayout: denseLayout(g.S, g.E), vLayout: denseLayout(g.S, g.Ev), outLayout: denseLayout(g.L, g.Ev),
+    dropoutThreshold: p > 0 ? Math.round(p * 2 ** 24) : 0,
+    dropoutSeedHigh: p > 0 ? generator.nextUint32() : 0,
+    dropoutSeedLow: p > 0 ? generator.nextUint32() : 0,
+  };
+  if (mask === null) return geometry;
+  const data = mask.contiguous().data;
+  return {
+    ...geometry,
+    ...maskGeometry(mask, g.batch, g.L, g.S),
+    maskKind: mask.dtype === 'bool' ? AttentionMaskKind.bool : AttentionMaskKind.float,
+    floatMask: mask.dtype === 'bool' ? null : (data as FloatArray),
+    boolMask: mask.dtype === 'bool' ? (data as Uint8Array) : null,
+  };
 }
 
 /** The fused kernel's forward, with its backward recorded. q, k, v are made contiguous at (…batch, L/S, E/Ev). */
@@ -174,23 +216,8 @@ function fusedAttention(q: Tensor, k: Tensor, v: Tensor, g: AttentionGeometry, o
   const qc = expand(q, [...g.batch, g.L, g.E]).contiguous();
   const kc = expand(k, [...g.batch, g.S, g.E]).contiguous();
   const vc = expand(v, [...g.batch, g.S, g.Ev]).contiguous();
-  const mask = options.attnMask ?? null;
   const batch = numelOf(g.batch);
-  let geometry: KernelGeometry = {
-    batch, L: g.L, S: g.S, E: g.E, Ev: g.Ev, scale: g.scale,
-    maskKind: options.isCausal ? AttentionMaskKind.causal : AttentionMaskKind.none,
-    floatMask: null, boolMask: null, maskOffsets: new Int32Array(0), maskRowStride: 0, maskColStride: 0,
-  };
-  if (mask !== null) {
-    const data = mask.contiguous().data;
-    geometry = {
-      ...geometry,
-      ...maskGeometry(mask, g.batch, g.L, g.S),
-      maskKind: mask.dtype === 'bool' ? AttentionMaskKind.bool : AttentionMaskKind.float,
-      floatMask: mask.dtype === 'bool' ? null : (data as FloatArray),
-      boolMask: mask.dtype === 'bool' ? (data as Uint8Array) : null,
-    };
-  }
+  const geometry = kernelGeometry(g, options);
   const out = allocateOutput(qc.dtype, batch * g.L * g.Ev) as FloatArray;
   const lse = allocateOutput(qc.dtype, batch * g.L) as FloatArray;
   const qd = qc.data as FloatArray;
@@ -244,4 +271,43 @@ export function scaledDotProductAttentionWithWeights(
 ): AttentionWithWeights {
   const g = checkAttention('scaledDotProductAttentionWithWeights', q, k, v, options);
   return composedAttention(q, k, v, g, options);
+}
+
+/**
+ * Multi-head self-attention over a packed projection: qkv (N, L, 3·E) holds q, k and v side by
+ * side (MultiheadAttention's in_proj output), each split into numHeads heads of d = E/numHeads
+ * columns. The fused kernel reads every head in place and writes the context with the heads
+ * side by side, (N, L, E), ready for the output projection; the backward writes d(qkv) into one
+ * array. No head split or merge copies. options as scaledDotProductAttention's (attnMask
+ * broadcastable to (N, numHeads, L, L); scale 1/√d by default).
+ *
+ * Example: `const ctx = packedSelfAttention(F.linear(x, w, b), 8, { isCausal: true }); // x (N, L, E)`
+ */
+export function packedSelfAttention(qkv: Tensor, numHeads: number, options: ScaledDotProductAttentionOptions = {}): Tensor {
+  const op = 'packedSelfAttention';
+  checkTensor(op, qkv);
+  const [N, L, width] = qkv.shape;
+  if (qkv.ndim !== 3 || width % (3 * numHeads) !== 0 || !Number.isInteger(numHeads) || numHeads < 1) {
+    throw new ShapeError(`${op}: qkv of shape ${formatShape(qkv.shape)} must be (N, L, 3·E) with E divisible by numHeads=${numHeads}`);
+  }
+  if (qkv.dtype !== 'float32' && qkv.dtype !== 'float64') throw new DTypeError(`${op}: qkv must be float32 or float64, got ${qkv.dtype}`);
+  const E = width / 3;
+  const d = E / numHeads;
+  const batch = [N, numHeads];
+  const g: AttentionGeometry = { batch, L, S: L, E: d, Ev: d, scale: checkOptions(op, qkv.dtype, batch, L, L, d, options) };
+  if (!fusedApplies(g, options)) throw new ShapeError(`${op}: needs N, L > 0 and a mask that does not require grad, got qkv ${formatShape(qkv.shape)}`);
+  const qc = qkv.contiguous();
+  const data = qc.data as FloatArray;
+  const packed: AttentionLayout = { batchStride: L * width, headStride: d, rowStride: width };
+  const geometry: KernelGeometry = { ...kernelGeometry(g, options), heads: numHeads, qLayout: packed, kLayout: packed, vLayout: packed, outLayout: { batchStride: L * E, headStride: d, rowStride: E } };
+  const parts = (x: FloatArray): [FloatArray, FloatArray, FloatArray] => [x, x.subarray(E), x.subarray(2 * E)];
+  const out = allocateOutput(qc.dtype, N * L * E) as FloatArray;
+  const lse = allocateOutput(qc.dtype, N * numHeads * L) as FloatArray;
+  getBackend().attentionForward(...parts(data), out, lse, geometry);
+  const y = new Tensor(out, [N, L, E], qc.dtype);
+  return record(y, op, [qc], (grad) => {
+    const dqkv = allocateOutput(qc.dtype, data.length) as FloatArray;
+    getBackend().attentionBackward(...parts(data), out, lse, grad.data as FloatArray, ...parts(dqkv), geometry);
+    return [new Tensor(dqkv, qc.shape, qc.dtype)];
+  }, [qc, y]);
 }

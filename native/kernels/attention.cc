@@ -1,9 +1,9 @@
-// Fused attention kernels (see attention.h). The hot loops are plain loops marked
-// KILN_VECTORIZE: one binary carries AVX-512, AVX2+FMA and baseline clones of them.
-//
-// Layout: k is first transposed per slice into kt (E, S) (and v into vt (Ev, S) for the
-// backward's dout·vᵀ), so a query row's scores against a tile of keys are broadcast-FMA loops
-// over contiguous keys; p·v is a broadcast-FMA loop over v's contiguous rows.
+// Fused attention kernels (see attention.h). The products run through sgemm on blocks of
+// kQueryBlock queries × kKeyBlock keys (q·kᵀ, p·v and the backward's four products), so they
+// get GEMM's register-blocked micro-kernels; the row work between them (masks, online
+// softmax, dropout, dS) is plain loops marked KILN_VECTORIZE (AVX-512, AVX2 + FMA and baseline
+// clones in one binary). Operands are read and written in place through their layouts: a
+// packed (N, L, 3E) projection is attended head by head without a copy.
 #include "attention.h"
 
 #include <algorithm>
@@ -11,16 +11,17 @@
 #include <cstring>
 #include <vector>
 
+#include "counter_hash.h"
+#include "gemm/gemm.h"
 #include "parallel.h"
 #include "vectorize.h"
 
 namespace kiln {
 namespace {
 
-// Keys per tile: one tile's scores (and kt's rows for it) stay in L1.
-constexpr int64_t kKeyTile = 64;
-// Queries per forward task: the kt and v tiles are reused across these rows from L1/L2.
-constexpr int64_t kQueryTile = 32;
+// A block of scores (kQueryBlock × kKeyBlock floats, 16 KiB) stays in L1 between the products.
+constexpr int64_t kQueryBlock = 64;
+constexpr int64_t kKeyBlock = 64;
 
 // exp(x) for x ≤ 0 (scores minus their running max), vectorizable: x = n·ln2 + r, 2ⁿ from
 // the exponent bits, a degree-6 polynomial for eʳ; 0 below −87 (and for −inf).
@@ -39,47 +40,7 @@ inline float fast_exp(float x) {
   const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
-  return x < -87.0f ? 0.0f : p * scale;
-}
-
-// Row stride of the transposed kt (E, ·) and vt (Ev, ·): S plus 16, so that the rows a tile
-// reads (64 of them, 256 bytes each) do not all fall into the same L1 sets when S is a large
-// power of two (2048 floats = 8 KiB apart would share one set and evict each other).
-inline int64_t transposed_stride(int64_t S) { return S + 16; }
-
-// Keys [j0, j1) a query row i may see: all, or j ≤ i when causal.
-inline int64_t key_end(const AttentionShape& s, int64_t i) {
-  return s.mask_kind == AttentionMask::kCausal ? std::min(s.S, i + 1) : s.S;
-}
-
-// scores[j] = (q_row · kt[:, j0 + j])·scale (+ mask) for j < n; masked keys get −inf.
-// q_row: (E); kt: (E, S).
-KILN_VECTORIZE void tile_scores(const float* q_row, const float* kt, const AttentionShape& s, int64_t b, int64_t i,
-                                int64_t j0, int64_t n, float* scores) {
-  for (int64_t j = 0; j < n; ++j) scores[j] = 0.0f;
-  for (int64_t e = 0; e < s.E; ++e) {
-    const float qe = q_row[e];
-    const float* kt_row = kt + e * transposed_stride(s.S) + j0;
-    for (int64_t j = 0; j < n; ++j) scores[j] += qe * kt_row[j];
-  }
-  for (int64_t j = 0; j < n; ++j) scores[j] *= s.scale;
-  if (s.mask_kind == AttentionMask::kFloat) {
-    const float* m = s.float_mask + s.mask_offsets[b] + i * s.mask_row_stride + j0 * s.mask_col_stride;
-    for (int64_t j = 0; j < n; ++j) scores[j] += m[j * s.mask_col_stride];
-  } else if (s.mask_kind == AttentionMask::kBool) {
-    const uint8_t* m = s.bool_mask + s.mask_offsets[b] + i * s.mask_row_stride + j0 * s.mask_col_stride;
-    for (int64_t j = 0; j < n; ++j) scores[j] = m[j * s.mask_col_stride] ? scores[j] : -INFINITY;
-  }
-}
-
-// acc[c] += Σ_j p[j]·v[j0 + j, c] for c < Ev. v: (S, Ev).
-KILN_VECTORIZE void accumulate_values(const float* p, const float* v, const AttentionShape& s, int64_t j0, int64_t n,
-                                      float* acc) {
-  for (int64_t j = 0; j < n; ++j) {
-    const float pj = p[j];
-    const float* v_row = v + (j0 + j) * s.Ev;
-    for (int64_t c = 0; c < s.Ev; ++c) acc[c] += pj * v_row[c];
-  }
+  return p * scale * static_cast<float>(x >= -87.0f);  // 0 below −87; NaN x: NaN·0 = NaN
 }
 
 // Without -ffast-math a loop reduction does not vectorize: these keep kLanes partial results
@@ -87,7 +48,7 @@ KILN_VECTORIZE void accumulate_values(const float* p, const float* v, const Atte
 constexpr int64_t kLanes = 16;
 
 // max_j x[j] for j < n (−inf when n = 0).
-KILN_VECTORIZE float tile_max(const float* x, int64_t n) {
+KILN_VECTORIZE float row_max(const float* x, int64_t n) {
   float lanes[kLanes];
   for (int64_t l = 0; l < kLanes; ++l) lanes[l] = -INFINITY;
   int64_t j = 0;
@@ -100,154 +61,312 @@ KILN_VECTORIZE float tile_max(const float* x, int64_t n) {
   return result;
 }
 
-// p[j] = exp(scores[j] − max) for j < n; returns Σ p.
-KILN_VECTORIZE float exp_shifted(const float* scores, float max, int64_t n, float* p) {
-  for (int64_t j = 0; j < n; ++j) p[j] = fast_exp(scores[j] - max);
+#if KILN_HAS_VEC16
+// fast_exp on 16 lanes. Vector compares are blends: as plain loops, fast_exp's compares stayed
+// branches on AVX2 (GCC does not if-convert them under trapping math) and the loops scalar.
+KILN_VEC_INLINE Vec16 fast_exp16(Vec16 x) {
+  typedef int32_t Int16 __attribute__((vector_size(64), aligned(4)));
+  const Vec16 zero{};
+  const Vec16 clamped = x < -87.0f ? zero - 87.0f : x;
+  constexpr float kRound = 12582912.0f;
+  const Vec16 n = (clamped * 1.44269504f + kRound) - kRound;
+  const Vec16 r = clamped - n * 0.693145752f - n * 1.42860677e-6f;
+  Vec16 p = zero + 1.38888889e-3f;
+  p = p * r + 8.33333333e-3f;
+  p = p * r + 4.16666667e-2f;
+  p = p * r + 1.66666667e-1f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  const Int16 bits = (__builtin_convertvector(n, Int16) + 127) << 23;
+  return x < -87.0f ? zero : p * (Vec16)bits;
+}
+#endif
+
+// x[j] = exp(x[j] − shift) for j < n, in place.
+KILN_VECTORIZE void exp_shifted(float* x, float shift, int64_t n) {
+  int64_t j = 0;
+#if KILN_HAS_VEC16
+  for (; j + 16 <= n; j += 16) store16(x + j, fast_exp16(load16(x + j) - shift));
+#endif
+  for (; j < n; ++j) x[j] = fast_exp(x[j] - shift);
+}
+
+// x[j] = exp(x[j] − shift) for j < n, in place; returns Σ x.
+KILN_VECTORIZE float exp_shifted_sum(float* x, float shift, int64_t n) {
+  exp_shifted(x, shift, n);
   float lanes[kLanes] = {};
   int64_t j = 0;
   for (; j + kLanes <= n; j += kLanes) {
-    for (int64_t l = 0; l < kLanes; ++l) lanes[l] += p[j + l];
+    for (int64_t l = 0; l < kLanes; ++l) lanes[l] += x[j + l];
   }
   float sum = 0.0f;
-  for (; j < n; ++j) sum += p[j];
+  for (; j < n; ++j) sum += x[j];
   for (int64_t l = 0; l < kLanes; ++l) sum += lanes[l];
   return sum;
 }
 
-// x: (rows, cols) → xt: (cols, xt_stride), one slice.
-void transpose(const float* x, int64_t rows, int64_t cols, int64_t xt_stride, float* xt) {
-  constexpr int64_t kBlock = 32;
-  for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
-    for (int64_t c0 = 0; c0 < cols; c0 += kBlock) {
-      for (int64_t c = c0; c < std::min(cols, c0 + kBlock); ++c) {
-        for (int64_t r = r0; r < std::min(rows, r0 + kBlock); ++r) xt[c * xt_stride + r] = x[r * cols + c];
+// Σ_c a[c]·b[c] for c < n.
+KILN_VECTORIZE float dot(const float* a, const float* b, int64_t n) {
+  float lanes[kLanes] = {};
+  int64_t c = 0;
+  for (; c + kLanes <= n; c += kLanes) {
+    for (int64_t l = 0; l < kLanes; ++l) lanes[l] += a[c + l] * b[c + l];
+  }
+  float sum = 0.0f;
+  for (; c < n; ++c) sum += a[c] * b[c];
+  for (int64_t l = 0; l < kLanes; ++l) sum += lanes[l];
+  return sum;
+}
+
+KILN_VECTORIZE void scale_row(float* x, float factor, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) x[j] *= factor;
+}
+
+// multiplier[j] = keep_scale where the weight (row, j0 + j) is kept, else 0, for j < n.
+KILN_VECTORIZE void dropout_multipliers(uint32_t row_key, uint64_t seed, int64_t j0, int64_t n, uint32_t threshold,
+                                        float keep_scale, float* multiplier) {
+  for (int64_t j = 0; j < n; ++j) {
+    multiplier[j] = counter_keeps(row_key, seed, static_cast<uint32_t>(j0 + j), threshold) ? keep_scale : 0.0f;
+  }
+}
+
+KILN_VECTORIZE void multiply_rows(float* x, const float* y, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) x[j] *= y[j];
+}
+
+// The mask of query row i against keys [j0, j0 + n) of slice b, on its scores: float masks are
+// added; bool-excluded and (causal) later keys become −inf.
+KILN_VECTORIZE void mask_row(const AttentionShape& s, int64_t b, int64_t i, int64_t j0, int64_t n, float* scores) {
+  if (s.mask_kind == AttentionMask::kFloat) {
+    const float* m = s.float_mask + s.mask_offsets[b] + i * s.mask_row_stride + j0 * s.mask_col_stride;
+    for (int64_t j = 0; j < n; ++j) scores[j] += m[j * s.mask_col_stride];
+  } else if (s.mask_kind == AttentionMask::kBool) {
+    const uint8_t* m = s.bool_mask + s.mask_offsets[b] + i * s.mask_row_stride + j0 * s.mask_col_stride;
+    for (int64_t j = 0; j < n; ++j) scores[j] = m[j * s.mask_col_stride] ? scores[j] : -INFINITY;
+  } else if (s.mask_kind == AttentionMask::kCausal) {
+    for (int64_t j = std::max<int64_t>(0, i + 1 - j0); j < n; ++j) scores[j] = -INFINITY;
+  }
+}
+
+// One slice's operands in place: element (row, col) of x is x.data[row·x.stride + col].
+struct Rows {
+  const float* data;
+  int64_t stride;
+  const float* row(int64_t i) const { return data + i * stride; }
+};
+struct MutableRows {
+  float* data;
+  int64_t stride;
+  float* row(int64_t i) const { return data + i * stride; }
+  void zero(int64_t rows, int64_t cols) const {
+    for (int64_t i = 0; i < rows; ++i) std::fill(row(i), row(i) + cols, 0.0f);
+  }
+};
+
+inline int64_t slice_offset(const AttentionLayout& layout, int64_t heads, int64_t b) {
+  return (b / heads) * layout.batch_stride + (b % heads) * layout.head_stride;
+}
+inline Rows slice_rows(const float* x, const AttentionLayout& layout, const AttentionShape& s, int64_t b) {
+  return {x + slice_offset(layout, s.heads, b), layout.row_stride};
+}
+inline MutableRows slice_rows(float* x, const AttentionLayout& layout, const AttentionShape& s, int64_t b) {
+  return {x + slice_offset(layout, s.heads, b), layout.row_stride};
+}
+
+// Keys [0, end) that queries [0, i_end) may see: all, or up to i_end when causal.
+inline int64_t key_end(const AttentionShape& s, int64_t i_end) {
+  return s.mask_kind == AttentionMask::kCausal ? std::min(s.S, i_end) : s.S;
+}
+
+// Row stride of a transposed slice kt (E, ·) or vt (Ev, ·): S plus 16, so that the rows a block
+// reads do not all fall into the same L1 sets when S is a large power of two.
+inline int64_t transposed_stride(const AttentionShape& s) { return s.S + 16; }
+
+// xt (cols, transposed_stride) = xᵀ for one slice's rows x (S, cols): products with kᵀ and vᵀ
+// then read their right operand's rows in place (sgemm packs a transposed right operand
+// element by element, which cost as much as the product on 64-key blocks).
+void transpose_slice(const Rows& x, const AttentionShape& s, int64_t cols, float* xt) {
+  constexpr int64_t kTile = 32;
+  const int64_t stride = transposed_stride(s);
+  for (int64_t r0 = 0; r0 < s.S; r0 += kTile) {
+    for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+      for (int64_t c = c0; c < std::min(cols, c0 + kTile); ++c) {
+        for (int64_t r = r0; r < std::min(s.S, r0 + kTile); ++r) xt[c * stride + r] = x.row(r)[c];
       }
     }
   }
 }
 
-// xt (batch, cols, transposed_stride(rows)) from x (batch, rows, cols).
-std::vector<float> transpose_slices(const float* x, int64_t batch, int64_t rows, int64_t cols) {
-  const int64_t stride = transposed_stride(rows);
-  std::vector<float> xt(batch * cols * stride);
-  parallel_for_balanced(0, batch, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t b = begin; b < end; ++b) transpose(x + b * rows * cols, rows, cols, stride, xt.data() + b * cols * stride);
-  });
-  return xt;
+inline float dropout_keep_scale(const AttentionShape& s) {
+  const double p = s.dropout_threshold / 16777216.0;
+  return p >= 1.0 ? 0.0f : static_cast<float>(1.0 / (1.0 - p));
 }
 
-// One query row of one slice: online softmax over key tiles.
-void forward_row(const float* q_row, const float* kt, const float* v, const AttentionShape& s, int64_t b, int64_t i,
-                 float* out_row, float* lse) {
-  float scores[kKeyTile];
-  float p[kKeyTile];
-  float running_max = -INFINITY;
-  float running_sum = 0.0f;
-  for (int64_t c = 0; c < s.Ev; ++c) out_row[c] = 0.0f;
-  const int64_t end = key_end(s, i);
-  for (int64_t j0 = 0; j0 < end; j0 += kKeyTile) {
-    const int64_t n = std::min(kKeyTile, end - j0);
-    tile_scores(q_row, kt, s, b, i, j0, n, scores);
-    const float new_max = std::max(running_max, tile_max(scores, n));
-    if (new_max == -INFINITY) continue;  // every key so far is masked out
-    const float correction = fast_exp(running_max - new_max);
-    const float tile_sum = exp_shifted(scores, new_max, n, p);
-    if (correction != 1.0f) {
-      for (int64_t c = 0; c < s.Ev; ++c) out_row[c] *= correction;
-    }
-    running_sum = running_sum * correction + tile_sum;
-    accumulate_values(p, v, s, j0, n, out_row);
-    running_max = new_max;
+// block (nq, kKeyBlock) = scale·q[i0 : i0 + nq]·kt[:, j0 : j0 + nk] + mask; kt = kᵀ (E, ·).
+void block_scores(const Rows& q, const float* kt, const AttentionShape& s, int64_t b, int64_t i0, int64_t nq, int64_t j0,
+                  int64_t nk, float* block) {
+  sgemm(false, false, nq, nk, s.E, s.scale, q.row(i0), q.stride, kt + j0, transposed_stride(s), 0.0f, block, kKeyBlock);
+  if (s.mask_kind == AttentionMask::kNone) return;
+  for (int64_t r = 0; r < nq; ++r) mask_row(s, b, i0 + r, j0, nk, block + r * kKeyBlock);
+}
+
+// The running softmax state of one query row (online softmax).
+struct RowState {
+  float max = -INFINITY;
+  float sum = 0.0f;
+};
+
+// Turns one row of scores against keys [j0, j0 + n) into weights exp(score − running max)
+// (dropped where dropout says so), updating the row's state and rescaling its output so far.
+void online_softmax_row(const AttentionShape& s, uint64_t row, int64_t j0, int64_t n, float* scores, RowState& state,
+                        float* out_row, float* multiplier) {
+  const float new_max = std::max(state.max, row_max(scores, n));
+  if (new_max == -INFINITY) {  // every key so far is masked out
+    std::fill(scores, scores + n, 0.0f);
+    return;
   }
-  const float inverse = 1.0f / running_sum;  // inf for a fully masked row: 0·inf = NaN
-  for (int64_t c = 0; c < s.Ev; ++c) out_row[c] *= inverse;
-  *lse = running_max + std::log(running_sum);
+  const float correction = fast_exp(state.max - new_max);
+  state.sum = state.sum * correction + exp_shifted_sum(scores, new_max, n);
+  state.max = new_max;
+  if (correction != 1.0f) scale_row(out_row, correction, s.Ev);
+  if (s.dropout_threshold == 0) return;
+  dropout_multipliers(counter_row_key(s.dropout_seed, row), s.dropout_seed, j0, n, s.dropout_threshold,
+                      dropout_keep_scale(s), multiplier);
+  multiply_rows(scores, multiplier, n);
+}
+
+// Queries [i0, i0 + nq) of slice b: their output rows and log-sum-exps.
+// kt: slice b's kᵀ (E, transposed_stride).
+void forward_block(const float* q, const float* kt, const float* v, float* out, float* lse, const AttentionShape& s,
+                   int64_t b, int64_t i0, int64_t nq, float* block, float* multiplier) {
+  const Rows q_rows = slice_rows(q, s.q_layout, s, b);
+  const Rows v_rows = slice_rows(v, s.v_layout, s, b);
+  const MutableRows out_rows = slice_rows(out, s.out_layout, s, b);
+  RowState states[kQueryBlock];
+  for (int64_t r = 0; r < nq; ++r) std::fill(out_rows.row(i0 + r), out_rows.row(i0 + r) + s.Ev, 0.0f);
+  const int64_t end = key_end(s, i0 + nq);
+  for (int64_t j0 = 0; j0 < end; j0 += kKeyBlock) {
+    const int64_t nk = std::min(kKeyBlock, end - j0);
+    block_scores(q_rows, kt, s, b, i0, nq, j0, nk, block);
+    for (int64_t r = 0; r < nq; ++r) {
+      online_softmax_row(s, b * s.L + i0 + r, j0, nk, block + r * kKeyBlock, states[r], out_rows.row(i0 + r), multiplier);
+    }
+    sgemm(false, false, nq, s.Ev, nk, 1.0f, block, kKeyBlock, v_rows.row(j0), v_rows.stride, 1.0f, out_rows.row(i0),
+          out_rows.stride);
+  }
+  for (int64_t r = 0; r < nq; ++r) {
+    scale_row(out_rows.row(i0 + r), 1.0f / states[r].sum, s.Ev);  // inf for a fully masked row: 0·inf = NaN
+    lse[b * s.L + i0 + r] = states[r].max + std::log(states[r].sum);
+  }
 }
 
 }  // namespace
 
+void set_dense_layouts(AttentionShape& s) {
+  s.heads = 1;
+  s.q_layout = {s.L * s.E, 0, s.E};
+  s.k_layout = {s.S * s.E, 0, s.E};
+  s.v_layout = {s.S * s.Ev, 0, s.Ev};
+  s.out_layout = {s.L * s.Ev, 0, s.Ev};
+}
+
 void attention_forward(const float* q, const float* k, const float* v, float* out, float* lse, const AttentionShape& s) {
-  const std::vector<float> kt = transpose_slices(k, s.batch, s.S, s.E);
-  const int64_t tiles = (s.L + kQueryTile - 1) / kQueryTile;
+  const int64_t blocks = (s.L + kQueryBlock - 1) / kQueryBlock;
   // Grain: at least ~2¹⁸ multiply-adds per chunk of tasks.
-  const int64_t work_per_tile = std::max<int64_t>(1, kQueryTile * s.S * (s.E + s.Ev));
-  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 18) / work_per_tile);
-  parallel_for_balanced(0, s.batch * tiles, grain, [&](int64_t begin, int64_t end) {
+  const int64_t work_per_block = std::max<int64_t>(1, kQueryBlock * s.S * (s.E + s.Ev));
+  const int64_t grain = std::max<int64_t>(1, (int64_t(1) << 18) / work_per_block);
+  parallel_for_balanced(0, s.batch * blocks, grain, [&](int64_t begin, int64_t end) {
+    std::vector<float> block(kQueryBlock * kKeyBlock), multiplier(kKeyBlock), kt(s.E * transposed_stride(s));
+    int64_t kt_slice = -1;  // the slice whose kᵀ kt holds (a chunk's tasks run slice by slice)
     for (int64_t task = begin; task < end; ++task) {
-      const int64_t b = task / tiles;
-      const int64_t i0 = (task % tiles) * kQueryTile;
-      const float* kt_b = kt.data() + b * s.E * transposed_stride(s.S);
-      const float* v_b = v + b * s.S * s.Ev;
-      for (int64_t i = i0; i < std::min(s.L, i0 + kQueryTile); ++i) {
-        const int64_t row = b * s.L + i;
-        forward_row(q + row * s.E, kt_b, v_b, s, b, i, out + row * s.Ev, lse + row);
-      }
+      const int64_t b = task / blocks;
+      const int64_t i0 = (task % blocks) * kQueryBlock;
+      if (b != kt_slice) transpose_slice(slice_rows(k, s.k_layout, s, b), s, s.E, kt.data());
+      kt_slice = b;
+      forward_block(q, kt.data(), v, out, lse, s, b, i0, std::min(kQueryBlock, s.L - i0), block.data(), multiplier.data());
     }
   });
 }
 
 namespace {
 
-// dp[j] = dout_row · vt[:, j0 + j] for j < n.
-KILN_VECTORIZE void tile_dot_values(const float* dout_row, const float* vt, const AttentionShape& s, int64_t j0,
-                                    int64_t n, float* dp) {
-  for (int64_t j = 0; j < n; ++j) dp[j] = 0.0f;
-  for (int64_t c = 0; c < s.Ev; ++c) {
-    const float d = dout_row[c];
-    const float* vt_row = vt + c * transposed_stride(s.S) + j0;
-    for (int64_t j = 0; j < n; ++j) dp[j] += d * vt_row[j];
+// Per-thread blocks of the backward: probabilities p (then the dropped weights z), dP (then
+// dS), dropout multipliers, and D for the slice's rows.
+struct BackwardScratch {
+  std::vector<float> p, dp, multiplier, delta, kt, vt;  // kt, vt: the slice's kᵀ and vᵀ
+  explicit BackwardScratch(const AttentionShape& s)
+      : p(kQueryBlock * kKeyBlock),
+        dp(kQueryBlock * kKeyBlock),
+        multiplier(kKeyBlock),
+        delta(s.L),
+        kt(s.E * transposed_stride(s)),
+        vt(s.Ev * transposed_stride(s)) {}
+};
+
+// p[j] = exp(scores[j] − lse) (NaN for a fully masked row, lse = −∞, as the forward's output).
+void probabilities_row(float* scores, float lse, int64_t n) {
+  if (std::isinf(lse) && lse < 0) {
+    std::fill(scores, scores + n, NAN);
+    return;
   }
+  exp_shifted(scores, lse, n);
 }
 
-// The gradient contributions of one query row against one key tile:
-// dv[j] += p[j]·dout_row; dk[j] += ds[j]·q_row; dq_row += Σ ds[j]·k[j0 + j].
-KILN_VECTORIZE void tile_backward_update(const float* p, const float* ds, const float* q_row, const float* dout_row,
-                                         const float* k, const AttentionShape& s, int64_t j0, int64_t n, float* dq_row,
-                                         float* dk, float* dv) {
-  for (int64_t j = 0; j < n; ++j) {
-    const float pj = p[j];
-    const float dsj = ds[j];
-    float* dv_row = dv + (j0 + j) * s.Ev;
-    for (int64_t c = 0; c < s.Ev; ++c) dv_row[c] += pj * dout_row[c];
-    float* dk_row = dk + (j0 + j) * s.E;
-    const float* k_row = k + (j0 + j) * s.E;
-    for (int64_t e = 0; e < s.E; ++e) {
-      dk_row[e] += dsj * q_row[e];
-      dq_row[e] += dsj * k_row[e];
+// dp[j] ← dS = p[j]·(dp[j] − delta)·scale.
+KILN_VECTORIZE void score_gradient_row(const float* p, float delta, float scale, int64_t n, float* dp) {
+  for (int64_t j = 0; j < n; ++j) dp[j] = p[j] * (dp[j] - delta) * scale;
+}
+
+// The four gradient products of queries [i0, i0 + nq) against keys [j0, j0 + nk).
+struct SliceGradients {
+  Rows q, k, v, dout;
+  MutableRows dq, dk, dv;
+};
+
+void backward_block(const SliceGradients& g, const float* lse, const AttentionShape& s, int64_t b, int64_t i0,
+                    int64_t nq, int64_t j0, int64_t nk, BackwardScratch& w) {
+  float* p = w.p.data();
+  float* dp = w.dp.data();
+  block_scores(g.q, w.kt.data(), s, b, i0, nq, j0, nk, p);
+  for (int64_t r = 0; r < nq; ++r) probabilities_row(p + r * kKeyBlock, lse[i0 + r], nk);
+  // dP = dout·vᵀ (nq, nk)
+  sgemm(false, false, nq, nk, s.Ev, 1.0f, g.dout.row(i0), g.dout.stride, w.vt.data() + j0, transposed_stride(s), 0.0f,
+        dp, kKeyBlock);
+  for (int64_t r = 0; r < nq; ++r) {
+    float* p_row = p + r * kKeyBlock;
+    float* dp_row = dp + r * kKeyBlock;
+    if (s.dropout_threshold != 0) {  // dP of the undropped weights: dP·mask/(1 − p); p becomes the dropped z
+      dropout_multipliers(counter_row_key(s.dropout_seed, b * s.L + i0 + r), s.dropout_seed, j0, nk,
+                          s.dropout_threshold, dropout_keep_scale(s), w.multiplier.data());
+      multiply_rows(dp_row, w.multiplier.data(), nk);
     }
+    score_gradient_row(p_row, w.delta[i0 + r], s.scale, nk, dp_row);
+    if (s.dropout_threshold != 0) multiply_rows(p_row, w.multiplier.data(), nk);
   }
+  // dv += zᵀ·dout; dk += dSᵀ·q; dq += dS·k
+  sgemm(true, false, nk, s.Ev, nq, 1.0f, p, kKeyBlock, g.dout.row(i0), g.dout.stride, 1.0f, g.dv.row(j0), g.dv.stride);
+  sgemm(true, false, nk, s.E, nq, 1.0f, dp, kKeyBlock, g.q.row(i0), g.q.stride, 1.0f, g.dk.row(j0), g.dk.stride);
+  sgemm(false, false, nq, s.E, nk, 1.0f, dp, kKeyBlock, g.k.row(j0), g.k.stride, 1.0f, g.dq.row(i0), g.dq.stride);
 }
 
-// p[j] = exp(scores[j] − lse); ds[j] = p[j]·(dp[j] − delta)·scale.
-KILN_VECTORIZE void tile_probabilities(const float* scores, float lse, const float* dp, float delta, float scale,
-                                       int64_t n, float* p, float* ds) {
-  for (int64_t j = 0; j < n; ++j) {
-    p[j] = fast_exp(scores[j] - lse);
-    ds[j] = p[j] * (dp[j] - delta) * scale;
-  }
-}
-
-// One slice b: all of its dq, dk, dv.
-void backward_slice(const float* q, const float* k, const float* kt, const float* vt, const float* out,
-                    const float* lse, const float* dout, const AttentionShape& s, int64_t b, float* dq, float* dk,
-                    float* dv) {
-  float scores[kKeyTile], p[kKeyTile], dp[kKeyTile], ds[kKeyTile];
-  std::fill(dq, dq + s.L * s.E, 0.0f);
-  std::fill(dk, dk + s.S * s.E, 0.0f);
-  std::fill(dv, dv + s.S * s.Ev, 0.0f);
-  for (int64_t i = 0; i < s.L; ++i) {
-    const float* q_row = q + i * s.E;
-    const float* dout_row = dout + i * s.Ev;
-    float delta = 0.0f;
-    for (int64_t c = 0; c < s.Ev; ++c) delta += dout_row[c] * out[i * s.Ev + c];
-    const float row_lse = std::isinf(lse[i]) && lse[i] < 0 ? NAN : lse[i];  // fully masked: NaN, as forward
-    const int64_t end = key_end(s, i);
-    for (int64_t j0 = 0; j0 < end; j0 += kKeyTile) {
-      const int64_t n = std::min(kKeyTile, end - j0);
-      tile_scores(q_row, kt, s, b, i, j0, n, scores);
-      tile_dot_values(dout_row, vt, s, j0, n, dp);
-      tile_probabilities(scores, row_lse, dp, delta, s.scale, n, p, ds);
-      tile_backward_update(p, ds, q_row, dout_row, k, s, j0, n, dq + i * s.E, dk, dv);
+// One slice b: all of its dq, dk, dv. Key blocks outside, query blocks inside, so a key
+// block's dk and dv rows stay in cache while every query block adds to them.
+void backward_slice(const SliceGradients& g, const float* out, const float* slice_lse, const AttentionShape& s,
+                    int64_t b, BackwardScratch& w) {
+  const Rows out_rows = slice_rows(out, s.out_layout, s, b);
+  for (int64_t i = 0; i < s.L; ++i) w.delta[i] = dot(g.dout.row(i), out_rows.row(i), s.Ev);  // D_i = dout_i · out_i
+  transpose_slice(g.k, s, s.E, w.kt.data());
+  transpose_slice(g.v, s, s.Ev, w.vt.data());
+  g.dq.zero(s.L, s.E);
+  g.dk.zero(s.S, s.E);
+  g.dv.zero(s.S, s.Ev);
+  for (int64_t j0 = 0; j0 < s.S; j0 += kKeyBlock) {
+    const int64_t nk = std::min(kKeyBlock, s.S - j0);
+    // Causal: queries before j0 see none of these keys.
+    const int64_t first_query = s.mask_kind == AttentionMask::kCausal ? j0 : 0;
+    for (int64_t i0 = first_query; i0 < s.L; i0 += kQueryBlock) {
+      backward_block(g, slice_lse, s, b, i0, std::min(kQueryBlock, s.L - i0), j0, nk, w);
     }
   }
 }
@@ -256,14 +375,14 @@ void backward_slice(const float* q, const float* k, const float* kt, const float
 
 void attention_backward(const float* q, const float* k, const float* v, const float* out, const float* lse,
                         const float* dout, float* dq, float* dk, float* dv, const AttentionShape& s) {
-  const std::vector<float> kt = transpose_slices(k, s.batch, s.S, s.E);
-  const std::vector<float> vt = transpose_slices(v, s.batch, s.S, s.Ev);
   parallel_for_balanced(0, s.batch, 1, [&](int64_t begin, int64_t end) {
+    BackwardScratch scratch(s);
     for (int64_t b = begin; b < end; ++b) {
-      const int64_t stride = transposed_stride(s.S);
-      backward_slice(q + b * s.L * s.E, k + b * s.S * s.E, kt.data() + b * s.E * stride, vt.data() + b * s.Ev * stride,
-                     out + b * s.L * s.Ev, lse + b * s.L, dout + b * s.L * s.Ev, s, b, dq + b * s.L * s.E,
-                     dk + b * s.S * s.E, dv + b * s.S * s.Ev);
+      const SliceGradients g{slice_rows(q, s.q_layout, s, b),    slice_rows(k, s.k_layout, s, b),
+                             slice_rows(v, s.v_layout, s, b),    slice_rows(dout, s.out_layout, s, b),
+                             slice_rows(dq, s.q_layout, s, b),   slice_rows(dk, s.k_layout, s, b),
+                             slice_rows(dv, s.v_layout, s, b)};
+      backward_slice(g, out, lse + b * s.L, s, b, scratch);
     }
   });
 }

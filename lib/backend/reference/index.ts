@@ -4,11 +4,13 @@
  * the backend float64 gradient checks run on, and the fallback when the addon cannot load.
  *
  * One file per kernel family: elementwise.ts, reduce.ts, softmax.ts, matmul.ts, strided.ts, conv.ts, pool.ts,
- * indexing.ts, loss.ts (fused cross-entropy), optim.ts (fused optimizer steps), rnn.ts (recurrent layers), interpolate.ts (bilinear/bicubic resampling), scan.ts (cumsum, cumprod), sorting.ts (sort, topk), attention.ts (fused attention); odometer.ts holds the strided walk they share.
+ * indexing.ts, loss.ts (fused cross-entropy), optim.ts (fused optimizer steps), rnn.ts (recurrent layers), interpolate.ts (bilinear/bicubic resampling), scan.ts (cumsum, cumprod), sorting.ts (sort, topk), attention.ts (fused attention), counter-hash.ts (counter-based dropout), norm.ts (layer normalization); odometer.ts holds the strided walk they share.
  */
 import type { Backend } from '../backend.js';
 import { attentionBackward, attentionForward } from './attention.js';
 import { binary, clamp, compare, reluBackward, unary, where } from './elementwise.js';
+import { dropout } from './counter-hash.js';
+import { layerNorm, layerNormBackward } from './norm.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
 import { matmul } from './matmul.js';
@@ -39,6 +41,9 @@ export const referenceBackend: Backend = {
   compare,
   where,
   reluBackward,
+  dropout,
+  layerNorm,
+  layerNormBackward,
   clamp,
   reduce,
   argReduce,

@@ -9,7 +9,7 @@ import type { Tensor } from '../../tensor.js';
 import { zeros } from '../../ops/creation.js';
 import { maskedFill } from '../../ops/elementwise.js';
 import { cat } from '../../ops/shape.js';
-import { scaledDotProductAttention, scaledDotProductAttentionWithWeights } from '../../ops/attention.js';
+import { packedSelfAttention, scaledDotProductAttention, scaledDotProductAttentionWithWeights } from '../../ops/attention.js';
 import * as F from '../functional.js';
 import * as init from '../init.js';
 import { Module, Parameter } from '../module.js';
@@ -142,13 +142,26 @@ export class MultiheadAttention extends Module {
     // Work batch-first: (N, L, E).
     const toBatchFirst = (x: Tensor): Tensor => (!batched ? x.unsqueeze(0) : this.batchFirst ? x : x.transpose(0, 1));
     const [q0, k0, v0] = [toBatchFirst(query), toBatchFirst(key), toBatchFirst(value)];
-    const [n, l] = [q0.shape[0], q0.shape[1]];
+    const [n, l, s0] = [q0.shape[0], q0.shape[1], k0.shape[1]];
+    const dtype = q0.dtype;
+    const givenMask = options.attnMask ?? (options.isCausal === true ? causalMask(l, s0, dtype) : null);
+    let attnMask = this.scoreMask('attnMask', givenMask, dtype, n, l, s0, false);
+    let padMask = this.scoreMask('keyPaddingMask', options.keyPaddingMask ?? null, dtype, n, l, s0, true, batched);
+    const dropoutP = this.training ? this.dropout : 0;
+    const output = (context: Tensor): Tensor => {
+      const out = this.out_proj.forward(context); // (N, L, E)
+      return !batched ? out.squeeze(0) : this.batchFirst ? out : out.transpose(0, 1);
+    };
+    if (this.fusesPackedSelfAttention(query, key, value, options, attnMask, padMask)) {
+      // One projection GEMM, the heads attended in place: no split, merge or gradient copies.
+      const causal = options.isCausal === true && padMask === null;
+      const mask = causal ? null : combineMasks(attnMask, padMask);
+      const qkv = F.linear(q0, this.in_proj_weight as Tensor, this.in_proj_bias);
+      return [output(packedSelfAttention(qkv, this.numHeads, { attnMask: mask, isCausal: causal, dropoutP, generator: this.generator })), null];
+    }
     const { q, k, v } = this.project(q0, k0, v0);
     let keys = k; // (N, S, E)
     let values = v;
-    const givenMask = options.attnMask ?? (options.isCausal === true ? causalMask(l, k.shape[1], q.dtype) : null);
-    let attnMask = this.scoreMask('attnMask', givenMask, q.dtype, n, l, k.shape[1], false);
-    let padMask = this.scoreMask('keyPaddingMask', options.keyPaddingMask ?? null, q.dtype, n, l, k.shape[1], true, batched);
     if (this.bias_k !== null && this.bias_v !== null) {
       keys = cat([keys, this.bias_k.expand([n, 1, this.embedDim])], 1);
       values = cat([values, this.bias_v.expand([n, 1, this.embedDim])], 1);
@@ -162,24 +175,31 @@ export class MultiheadAttention extends Module {
     const s = keys.shape[1];
     const heads = (x: Tensor, len: number): Tensor => x.reshape([n, len, this.numHeads, this.headDim]).transpose(1, 2); // (N, h, len, d)
     const [qh, kh, vh] = [heads(q, l), heads(keys, s), heads(values, s)];
-    const dropoutP = this.training ? this.dropout : 0;
-    const merge = (context: Tensor): Tensor => {
-      const out = this.out_proj.forward(context.transpose(1, 2).reshape([n, l, this.embedDim])); // (N, L, E)
-      return !batched ? out.squeeze(0) : this.batchFirst ? out : out.transpose(0, 1);
-    };
-    const mask = attnMask === null ? padMask : padMask === null ? attnMask : attnMask.add(padMask); // broadcasts to (N, h, L, S)
+    const merge = (context: Tensor): Tensor => output(context.transpose(1, 2).reshape([n, l, this.embedDim]));
+    const mask = combineMasks(attnMask, padMask);
     if (options.needWeights === false) {
       // The fused kernel (no L×S matrix stored); isCausal skips the masked tiles.
       const causal = options.isCausal === true && padMask === null && this.bias_k === null && !this.addZeroAttn;
       const context = scaledDotProductAttention(qh, kh, vh, { attnMask: causal ? null : mask, isCausal: causal, dropoutP, generator: this.generator });
       return [merge(context), null];
     }
-    const { output, weights: kept } = scaledDotProductAttentionWithWeights(qh, kh, vh, { attnMask: mask, dropoutP, generator: this.generator });
-    const out = merge(output);
+    const { output: context, weights: kept } = scaledDotProductAttentionWithWeights(qh, kh, vh, { attnMask: mask, dropoutP, generator: this.generator });
+    const out = merge(context);
     // PyTorch 1.13 returns the weights after dropout.
     let weights = kept;
     if (options.averageAttnWeights ?? true) weights = weights.mean(1);
     return [out, batched ? weights : weights.squeeze(0)];
+  }
+
+  /**
+   * Whether a call takes the packed self-attention kernel: one input for query, key and value,
+   * the packed in_proj_weight, no bias_k/v or zero attention, no weights returned, a non-empty
+   * input and masks that need no gradient.
+   */
+  private fusesPackedSelfAttention(query: Tensor, key: Tensor, value: Tensor, options: MultiheadAttentionCallOptions, attnMask: Tensor | null, padMask: Tensor | null): boolean {
+    const plain = this.in_proj_weight !== null && this.bias_k === null && !this.addZeroAttn && options.needWeights === false;
+    const masksConstant = !(attnMask?.requiresGrad ?? false) && !(padMask?.requiresGrad ?? false);
+    return plain && query === key && key === value && query.numel > 0 && masksConstant;
   }
 
   /** Checks ranks and sizes; returns whether the input is batched. */
@@ -258,6 +278,11 @@ function causalMask(l: number, s: number, dtype: Tensor['dtype']): Tensor {
   const data = mask.data as Float32Array | Float64Array;
   for (let i = 0; i < l; i++) for (let j = i + 1; j < s; j++) data[i * s + j] = -Infinity;
   return mask;
+}
+
+/** The sum of two additive masks (either may be absent), broadcasting to (N, h, L, S). */
+function combineMasks(attnMask: Tensor | null, padMask: Tensor | null): Tensor | null {
+  return attnMask === null ? padMask : padMask === null ? attnMask : attnMask.add(padMask);
 }
 
 /** Appends a zero column on the last dim (PyTorch's F.pad(mask, (0, 1))) of an additive mask. */

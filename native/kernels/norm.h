@@ -1,0 +1,23 @@
+// Layer normalization over the last n elements of each row, forward and backward in one pass
+// per row each.
+#pragma once
+
+#include <cstdint>
+
+namespace kiln {
+
+// x, out: (rows, n); weight, bias: (n) or null; mean, rstd: (rows).
+// mean_r = Σ x_r / n, rstd_r = 1 / √(Σ (x_r − mean_r)² / n + eps),
+// out_r = (x_r − mean_r)·rstd_r·weight + bias. Parallel over rows.
+void layer_norm_forward(const float* x, const float* weight, const float* bias, float* out, float* mean, float* rstd,
+                        int64_t rows, int64_t n, float eps);
+
+// Gradients given gy (rows, n) and the forward's mean and rstd: gx (rows, n) overwritten;
+// gw, gb (n) overwritten when not null (the weight's and bias's gradients, Σ over rows of
+// gy·x̂ and gy, summed in fixed blocks of rows so the result does not depend on the thread
+// count). With x̂ = (x − mean)·rstd and g = gy·weight:
+// gx = rstd·(g − mean(g) − x̂·mean(g·x̂)).
+void layer_norm_backward(const float* gy, const float* x, const float* weight, const float* mean, const float* rstd,
+                         float* gx, float* gw, float* gb, int64_t rows, int64_t n);
+
+}  // namespace kiln
