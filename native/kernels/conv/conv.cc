@@ -114,9 +114,10 @@ constexpr int64_t kWinogradMinChannels = 32;
 // Vec16 (AVX-512) they pay about kTransposeTaps taps' work per output for the 16 × 16
 // transposes into NCHW; pixel lanes waste the lanes a row leaves idle in its last piece (6 of
 // 16 in a 10-pixel row). The smaller waste wins. With Vec8 (AVX2) 16 channels are two vectors
-// per pixel, a register block that reuses each broadcast twice, and channel lanes won on every
-// shape measured, also with no idle pixel lanes (2 threads, same run: LeNet-2 forward 0.34 vs
-// 0.76 ms, weight gradient 0.44 vs 1.49 ms; N32 C3 32×32→32 forward 1.7 vs 3.4 ms).
+// per pixel, a register block that reuses each broadcast twice, and channel lanes won or tied
+// on every shape measured, also with no idle pixel lanes (Zen 3, 2 threads, same run but a
+// machine loaded ~15×, so rough: LeNet-2 forward 0.34 vs 0.78 ms, weight gradient 0.34 vs
+// 2.95 ms; N32 C3 32×32→32 forward 1.4-1.8 vs 1.3-13 ms, weight gradient 1.6 vs 12 ms).
 constexpr double kTransposeTaps = 6.0;
 
 bool channel_lanes_pay(const Conv2dShape& s) {
