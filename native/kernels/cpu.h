@@ -3,6 +3,8 @@
 // reports. Header-only, no napi.h.
 #pragma once
 
+#include <atomic>
+
 #if defined(__x86_64__) || defined(_M_X64)
 #if defined(_MSC_VER)
 #include <immintrin.h>
@@ -135,6 +137,24 @@ inline const CpuFeatures& cpu_features() {
 inline const CacheSizes& cache_sizes() {
   static const CacheSizes sizes = detail::detect_cache_sizes();
   return sizes;
+}
+
+// The vector width of the kernels written for both Vec8 and Vec16 (vectorize.h): the CPU's
+// (kAuto: Vec16 where AVX-512 runs, Vec8 elsewhere), or one forced by tests so both widths run
+// on one machine (Vec16 runs, slowly, on AVX2 too).
+enum class VectorWidth { kAuto, kNarrow, kWide };
+
+inline std::atomic<VectorWidth>& forced_vector_width() {
+  static std::atomic<VectorWidth> width{VectorWidth::kAuto};
+  return width;
+}
+
+inline void force_vector_width(VectorWidth width) { forced_vector_width().store(width, std::memory_order_relaxed); }
+
+// True where those kernels take Vec16, false where they take Vec8.
+inline bool wide_vectors() {
+  const VectorWidth width = forced_vector_width().load(std::memory_order_relaxed);
+  return width == VectorWidth::kAuto ? cpu_features().avx512 : width == VectorWidth::kWide;
 }
 
 }  // namespace kiln

@@ -11,6 +11,7 @@
 #include <limits>
 #include <vector>
 
+#include "cpu.h"
 #include "parallel.h"
 #include "vectorize.h"
 
@@ -200,51 +201,78 @@ KILN_VECTORIZE void max_pool_2x2_row(const float* x, float* y, int32_t* index, i
 // thread: 1.34 → 0.83 ms), as a window at a time in scalar code costs more than the fill.
 constexpr int64_t kOnePassMinWindows = 16;
 
+// Lanes of V as int32 (for the index arithmetic).
+template <typename V>
+struct Ints;
+template <>
+struct Ints<Vec16> {
+  typedef int32_t type __attribute__((vector_size(64), aligned(4)));
+};
+template <>
+struct Ints<Vec8> {
+  typedef int32_t type __attribute__((vector_size(32), aligned(4)));
+};
+
 // Input-gradient rows 2·oh and 2·oh + 1 of 2×2 max pooling from gy row oh and its indices
-// (out_w ≥ 16): each window's four cells get the window's gy where its index points and zero
-// elsewhere, written once (no zero fill first, no scatter), in chunks of 16 windows (the last
-// one overlapping the one before it) with the even and odd columns interleaved in registers.
-// A window's cells are index − (its top-left position): 0, 1, w and w + 1. Returns false when
-// some index lies outside its own window (the rows are then wrong).
-KILN_VECTORIZE bool max_pool_2x2_backward_row(const float* gy, const int32_t* index, float* gx, int64_t w, int64_t oh,
-                                              int64_t out_w) {
+// (out_w ≥ V's lanes): each window's four cells get the window's gy where its index points and
+// zero elsewhere, written once (no zero fill first, no scatter), in chunks of V's lanes of
+// windows (the last one overlapping the one before it) with the even and odd columns
+// interleaved in registers. A window's cells are index − (its top-left position): 0, 1, w and
+// w + 1. Returns false when some index lies outside its own window (the rows are then wrong).
+// V is Vec16 on AVX-512, Vec8 elsewhere: GCC turns Vec16 selects into scalar branches on AVX2.
+template <typename V>
+__attribute__((always_inline)) inline bool backward_row_2x2(const float* gy, const int32_t* index, float* gx,
+                                                            int64_t w, int64_t oh, int64_t out_w) {
+  typedef typename Ints<V>::type Int;
+  constexpr int W = kLanes<V>;
   float* top = gx + 2 * oh * w;
   float* bottom = top + w;
   const int32_t first = static_cast<int32_t>(2 * oh * w), w32 = static_cast<int32_t>(w);
   // Selects (?:) rather than masks (&) of compares: GCC lowers the latter to scalar code in
   // target_clones functions.
-  typedef int32_t Int16 __attribute__((vector_size(64), aligned(4)));
-  const Int16 even_lanes = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
-  const Vec16 zero = {}, one = zero + 1.0f;
-  Vec16 outside = zero;  // 1 in a lane for each window whose index is elsewhere
-  for (int64_t chunk = 0; chunk < out_w; chunk += 16) {
-    const int64_t ow = std::min(chunk, out_w - 16);
-    Int16 at;
+  Int even_lanes = {};
+  for (int l = 0; l < W; ++l) even_lanes[l] = 2 * l;
+  const V zero = {}, one = zero + 1.0f;
+  V outside = zero;  // 1 in a lane for each window whose index is elsewhere
+  for (int64_t chunk = 0; chunk < out_w; chunk += W) {
+    const int64_t ow = std::min<int64_t>(chunk, out_w - W);
+    Int at;
     std::memcpy(&at, index + ow, sizeof at);
     at -= first + static_cast<int32_t>(2 * ow) + even_lanes;
-    const Vec16 g = load16(gy + ow);
-    const Vec16 top_even = at == 0 ? g : zero, top_odd = at == 1 ? g : zero;
-    const Vec16 bottom_even = at == w32 ? g : zero, bottom_odd = at == w32 + 1 ? g : zero;
+    const V g = load_vec<V>(gy + ow);
+    const V top_even = at == 0 ? g : zero, top_odd = at == 1 ? g : zero;
+    const V bottom_even = at == w32 ? g : zero, bottom_odd = at == w32 + 1 ? g : zero;
     outside += (at == 0 ? zero : one) - (at == 1 ? one : zero) - (at == w32 ? one : zero) -
                (at == w32 + 1 ? one : zero);
-    store16(top + 2 * ow, __builtin_shufflevector(top_even, top_odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
-    store16(top + 2 * ow + 16,
-            __builtin_shufflevector(top_even, top_odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
-    store16(bottom + 2 * ow,
-            __builtin_shufflevector(bottom_even, bottom_odd, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
-    store16(bottom + 2 * ow + 16, __builtin_shufflevector(bottom_even, bottom_odd, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28,
-                                                          13, 29, 14, 30, 15, 31));
+    store_vec(top + 2 * ow, interleave_low(top_even, top_odd));
+    store_vec(top + 2 * ow + W, interleave_high(top_even, top_odd));
+    store_vec(bottom + 2 * ow, interleave_low(bottom_even, bottom_odd));
+    store_vec(bottom + 2 * ow + W, interleave_high(bottom_even, bottom_odd));
   }
-  return sum16(outside) == 0.0f;
+  return sum_lanes(outside) == 0.0f;
+}
+
+KILN_VECTORIZE bool max_pool_2x2_backward_row_wide(const float* gy, const int32_t* index, float* gx, int64_t w,
+                                                   int64_t oh, int64_t out_w) {
+  return backward_row_2x2<Vec16>(gy, index, gx, w, oh, out_w);
+}
+
+KILN_VECTORIZE bool max_pool_2x2_backward_row_narrow(const float* gy, const int32_t* index, float* gx, int64_t w,
+                                                     int64_t oh, int64_t out_w) {
+  return backward_row_2x2<Vec8>(gy, index, gx, w, oh, out_w);
 }
 
 // One plane's input gradient in one pass where the shape allows (2×2 tiles, rows of at least
 // kOnePassMinWindows windows); false when it does not, or when an index lies outside its window.
 bool max_pool_2x2_backward_plane(const float* gy, const int32_t* index, float* gx, const Pool2dShape& s) {
   if (!tiles_2x2(s) || s.out_w < kOnePassMinWindows) return false;
+  const bool wide = wide_vectors();
   bool inside = true;
   for (int64_t oh = 0; oh < s.out_h; ++oh) {
-    inside &= max_pool_2x2_backward_row(gy + oh * s.out_w, index + oh * s.out_w, gx, s.w, oh, s.out_w);
+    const float* gy_row = gy + oh * s.out_w;
+    const int32_t* index_row = index + oh * s.out_w;
+    inside &= wide ? max_pool_2x2_backward_row_wide(gy_row, index_row, gx, s.w, oh, s.out_w)
+                   : max_pool_2x2_backward_row_narrow(gy_row, index_row, gx, s.w, oh, s.out_w);
   }
   return inside;
 }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <vector>
 
+#include "cpu.h"
 #include "parallel.h"
 
 namespace kiln::test {
@@ -90,6 +91,17 @@ class Random {
  private:
   uint64_t state_;
 };
+
+// Runs fn once with each vector width forced (Vec8, as on AVX2, and Vec16, as on AVX-512; see
+// cpu.h), so one machine checks both, then gives the choice back to the CPU.
+template <typename Fn>
+void for_each_vector_width(Fn fn) {
+  for (VectorWidth width : {VectorWidth::kNarrow, VectorWidth::kWide}) {
+    force_vector_width(width);
+    fn();
+  }
+  force_vector_width(VectorWidth::kAuto);
+}
 
 // Runs `compute` with one thread and with several, and returns whether both results are
 // bitwise identical (every kernel partitions work so each output is computed the same way).

@@ -98,60 +98,91 @@ static bool runs(ConvAlgorithm algorithm, const Conv2dShape& s) {
   return algorithm != ConvAlgorithm::kDepthwise || s.groups == s.c;
 }
 
-TEST(forward_matches_naive) {
+// The naive forward and backward passes, in double precision.
+struct Expected {
+  std::vector<double> y, gx, gw, gb;
+};
+static Expected naive(const Conv2dShape& s, const std::vector<float>& x, const std::vector<float>& w,
+                      const std::vector<float>& b, const std::vector<float>& gy) {
+  Expected e{std::vector<double>(y_size(s)), std::vector<double>(x_size(s)), std::vector<double>(w_size(s)),
+             std::vector<double>(s.k)};
+  const int64_t plane = s.out_h * s.out_w;
+  for (int64_t i = 0; i < y_size(s); ++i) {
+    e.y[i] = b[i / plane % s.k];
+    e.gb[i / plane % s.k] += gy[i];
+  }
+  for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) {
+    e.y[yi] += double(x[xi]) * w[wi];
+    e.gx[xi] += double(gy[yi]) * w[wi];
+    e.gw[wi] += double(gy[yi]) * x[xi];
+  });
+  return e;
+}
+
+// The three passes of `algorithm` (or the entry points' own choices, for nullptr) against e.
+static void check_passes(const ConvAlgorithm* algorithm, const Conv2dShape& s, const std::vector<float>& x,
+                         const std::vector<float>& w, const std::vector<float>& b, const std::vector<float>& gy,
+                         const Expected& e) {
+  std::vector<float> y(y_size(s), NAN), gx(x_size(s), NAN), gw(w_size(s), NAN), gb(s.k, NAN);
+  if (algorithm != nullptr) {
+    conv2d_forward_with(*algorithm, x.data(), w.data(), b.data(), y.data(), s);
+    conv2d_backward_input_with(*algorithm, gy.data(), w.data(), gx.data(), s);
+    conv2d_backward_weight_with(*algorithm, x.data(), gy.data(), gw.data(), gb.data(), s);
+  } else {
+    conv2d_forward(x.data(), w.data(), b.data(), y.data(), s);
+    conv2d_backward_input(gy.data(), w.data(), gx.data(), s);
+    conv2d_backward_weight(x.data(), gy.data(), gw.data(), gb.data(), s);
+  }
+  CHECK_ALL_CLOSE(y, e.y, 1e-4);
+  CHECK_ALL_CLOSE(gx, e.gx, 1e-4);
+  // Weight and bias gradients sum n · out_h · out_w float32 products each.
+  CHECK_ALL_CLOSE(gw, e.gw, 1e-3);
+  CHECK_ALL_CLOSE(gb, e.gb, 1e-3);
+}
+
+TEST(every_algorithm_matches_naive) {
   for (const Conv2dShape& s : kShapes) {
     const std::vector<float> x = Random(1).vector(x_size(s)), w = Random(2).vector(w_size(s)), b = Random(3).vector(s.k);
-    std::vector<double> expected(y_size(s));
-    const int64_t plane = s.out_h * s.out_w;
-    for (int64_t i = 0; i < y_size(s); ++i) expected[i] = b[i / plane % s.k];
-    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) { expected[yi] += double(x[xi]) * w[wi]; });
-    for (ConvAlgorithm algorithm : kAlgorithms) {
-      if (!runs(algorithm, s)) continue;
-      std::vector<float> y(y_size(s), NAN);
-      conv2d_forward_with(algorithm, x.data(), w.data(), b.data(), y.data(), s);
-      CHECK_ALL_CLOSE(y, expected, 1e-4);
-    }
+    const std::vector<float> gy = Random(6).vector(y_size(s));
+    const Expected e = naive(s, x, w, b, gy);
+    test::for_each_vector_width([&] {
+      for (ConvAlgorithm algorithm : kAlgorithms) {
+        if (runs(algorithm, s)) check_passes(&algorithm, s, x, w, b, gy, e);
+      }
+      check_passes(nullptr, s, x, w, b, gy, e);  // the entry points, with their own per-pass choice
+    });
   }
 }
 
-TEST(backward_matches_naive) {
-  for (const Conv2dShape& s : kShapes) {
-    const std::vector<float> x = Random(4).vector(x_size(s)), w = Random(5).vector(w_size(s));
-    const std::vector<float> gy = Random(6).vector(y_size(s));
-    std::vector<double> gx_expected(x_size(s)), gw_expected(w_size(s)), gb_expected(s.k);
-    for_each_term(s, [&](int64_t xi, int64_t wi, int64_t yi) {
-      gx_expected[xi] += double(gy[yi]) * w[wi];
-      gw_expected[wi] += double(gy[yi]) * x[xi];
-    });
-    const int64_t plane = s.out_h * s.out_w;
-    for (int64_t i = 0; i < y_size(s); ++i) gb_expected[i / plane % s.k] += gy[i];
-    auto check = [&](const std::vector<float>& gx, const std::vector<float>& gw, const std::vector<float>& gb) {
-      CHECK_ALL_CLOSE(gx, gx_expected, 1e-4);
-      // Weight and bias gradients sum n · out_h · out_w float32 products each.
-      CHECK_ALL_CLOSE(gw, gw_expected, 1e-3);
-      CHECK_ALL_CLOSE(gb, gb_expected, 1e-3);
-    };
-    for (ConvAlgorithm algorithm : kAlgorithms) {
-      if (!runs(algorithm, s)) continue;
-      std::vector<float> gx(x_size(s), NAN), gw(w_size(s), NAN), gb(s.k, NAN);
-      conv2d_backward_input_with(algorithm, gy.data(), w.data(), gx.data(), s);
-      conv2d_backward_weight_with(algorithm, x.data(), gy.data(), gw.data(), gb.data(), s);
-      check(gx, gw, gb);
-    }
-    // The entry points, with their own per-pass choice of algorithm.
-    std::vector<float> gx(x_size(s), NAN), gw(w_size(s), NAN), gb(s.k, NAN);
-    conv2d_backward_input(gy.data(), w.data(), gx.data(), s);
-    conv2d_backward_weight(x.data(), gy.data(), gw.data(), gb.data(), s);
-    check(gx, gw, gb);
+TEST(lenet_shapes_match_naive_with_the_algorithms_chosen_here) {
+  // LeNet-5's two convolutions and a 3-channel stem, at batches that split across threads,
+  // through what the chooser picks on this CPU (direct kernels with Vec8 on AVX2, channel
+  // lanes on AVX-512) and through every algorithm it can return for them.
+  for (const Conv2dShape& s : {make_shape({9, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 0, 0}),
+                               make_shape({9, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),
+                               make_shape({5, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0})}) {
+    const std::vector<float> x = Random(11).vector(x_size(s)), w = Random(12).vector(w_size(s));
+    const std::vector<float> b = Random(13).vector(s.k), gy = Random(14).vector(y_size(s));
+    const Expected e = naive(s, x, w, b, gy);
+    check_passes(nullptr, s, x, w, b, gy, e);
+    const ConvAlgorithm chosen[] = {choose_conv_algorithm(s), choose_weight_gradient_algorithm(s)};
+    for (ConvAlgorithm algorithm : chosen) check_passes(&algorithm, s, x, w, b, gy, e);
   }
 }
 
 TEST(few_channel_weight_gradients_take_channel_lanes) {
-  // N32 C3 32×32→32 3×3 p1: pixel lanes for the forward, channel lanes for the weight gradient.
+  // N32 C3 32×32→32 3×3 p1, whose 32-pixel rows fill pixel lanes: with Vec16, pixel lanes for
+  // the forward and channel lanes for the weight gradient; with Vec8 (two vectors of channels
+  // per pixel), channel lanes for both. LeNet-1 (6 channels) has pixel lanes only.
   const Conv2dShape s = make_shape({32, 3, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0});
-  CHECK(choose_conv_algorithm(s) == ConvAlgorithm::kDirect);
-  const ConvAlgorithm expected = cpu_features().avx512 ? ConvAlgorithm::kDirectChannels : ConvAlgorithm::kDirect;
-  CHECK(choose_weight_gradient_algorithm(s) == expected);
+  const Conv2dShape lenet1 = make_shape({64, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 0, 0});
+  test::for_each_vector_width([&] {
+    const ConvAlgorithm forward = wide_vectors() ? ConvAlgorithm::kDirect : ConvAlgorithm::kDirectChannels;
+    CHECK(choose_conv_algorithm(s) == forward);
+    CHECK(choose_weight_gradient_algorithm(s) == ConvAlgorithm::kDirectChannels);
+    CHECK(choose_conv_algorithm(lenet1) == ConvAlgorithm::kDirect);
+    CHECK(choose_weight_gradient_algorithm(lenet1) == ConvAlgorithm::kDirect);
+  });
 }
 
 TEST(results_do_not_depend_on_thread_count) {

@@ -53,7 +53,11 @@ TEST(max_pool_matches_naive) {
     std::vector<float> y(gy.size()), gx(x.size());
     std::vector<int32_t> indices(gy.size());
     max_pool2d_forward(x.data(), y.data(), indices.data(), s);
-    max_pool2d_backward(gy.data(), indices.data(), gx.data(), s);
+    std::vector<std::vector<float>> gxs;  // the input gradient with each vector width
+    test::for_each_vector_width([&] {
+      max_pool2d_backward(gy.data(), indices.data(), gx.data(), s);
+      gxs.push_back(gx);
+    });
     std::vector<double> y_expected(gy.size()), gx_expected(x.size());
     for (int64_t p = 0; p < s.planes; ++p)
       for (int64_t oh = 0; oh < s.out_h; ++oh)
@@ -76,7 +80,7 @@ TEST(max_pool_matches_naive) {
           gx_expected[p * s.h * s.w + at] += gy[o];
         }
     CHECK_ALL_CLOSE(y, y_expected, 0.0);
-    CHECK_ALL_CLOSE(gx, gx_expected, 1e-6);
+    for (const std::vector<float>& g : gxs) CHECK_ALL_CLOSE(g, gx_expected, 1e-6);
   }
 }
 
@@ -91,10 +95,12 @@ TEST(max_pool_backward_scatters_indices_outside_their_window) {
   max_pool2d_forward(x.data(), y.data(), indices.data(), s);
   indices[1 * out_plane + 5] = 0;                           // plane 1: another window's cell
   indices[3 * out_plane + out_plane - 1] = int32_t(plane - 1 - 2 * s.w);  // plane 3: a row too high
-  max_pool2d_backward(gy.data(), indices.data(), gx.data(), s);
   std::vector<double> gx_expected(x.size());
   for (int64_t o = 0; o < int64_t(gy.size()); ++o) gx_expected[o / out_plane * plane + indices[o]] += gy[o];
-  CHECK_ALL_CLOSE(gx, gx_expected, 1e-6);
+  test::for_each_vector_width([&] {
+    max_pool2d_backward(gy.data(), indices.data(), gx.data(), s);
+    CHECK_ALL_CLOSE(gx, gx_expected, 1e-6);
+  });
 }
 
 TEST(avg_pool_matches_naive) {

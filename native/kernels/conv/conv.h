@@ -12,7 +12,12 @@
 //   kDirectChannels  the same shapes with k a multiple of 16, and stride 2: the output channels
 //               in the vector lanes, so short rows waste no lanes and strided inputs are read
 //               in place (conv_direct_channels.cc); the input gradient puts 16 images in the
-//               lanes at stride 1 (conv_direct_batch.cc) and is kGemm's at stride 2
+//               lanes at stride 1 with AVX-512 (conv_direct_batch.cc), is kDirect's at stride 1
+//               elsewhere, and kGemm's at stride 2
+//
+// The direct, depthwise and Winograd kernels take Vec16 registers where AVX-512 runs and Vec8
+// elsewhere (wide_vectors() in cpu.h), with register blocks sized for each; the choice between
+// algorithms follows the width too.
 //   kWinograd   3×3, stride 1, many channels: Winograd F(2×2, 3×3), 16 GEMMs over channels per
 //               block of tiles, 2.25× fewer multiplications (conv_winograd.cc)
 #pragma once

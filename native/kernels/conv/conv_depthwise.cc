@@ -109,10 +109,11 @@ int64_t plane_work(const Conv2dShape& s) { return s.out_h * s.out_w * s.kernel_h
 
 #if KILN_HAS_VEC16
 // ---- register-blocked path (stride 1) -------------------------------------------------
-// Planes are copied into zero-padded buffers, so every 16-column chunk of an output row is a
+// Planes are copied into zero-padded buffers, so every vector-wide chunk of an output row is a
 // sum of whole-vector loads times broadcast taps, accumulated in registers; no bounds checks
 // in the inner loops. The input gradient is the same correlation over the padded output
-// gradient with the filter flipped.
+// gradient with the filter flipped. Vectors are Vec16 on AVX-512 and Vec8 elsewhere
+// (wide_vectors()), so the accumulators stay in registers on AVX2 too.
 
 // v with lanes [0, from) set to 0 (a blend, not 0 · v, so Inf and NaN there vanish too).
 KILN_VEC_INLINE Vec16 keep_from(Vec16 v, int64_t from) {
@@ -121,6 +122,11 @@ KILN_VEC_INLINE Vec16 keep_from(Vec16 v, int64_t from) {
   const Int16 keep = lane >= static_cast<int32_t>(from);  // all bits set in the lanes kept
   return (Vec16)((Int16)v & keep);
 }
+KILN_VEC_INLINE Vec8 keep_from(Vec8 v, int64_t from) {
+  typedef int32_t Int8 __attribute__((vector_size(32), aligned(4)));
+  const Int8 lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  return (Vec8)((Int8)v & (lane >= static_cast<int32_t>(from)));
+}
 
 // Filters with more taps take the row path for the weight gradient (one accumulator per tap).
 constexpr int64_t kMaxRegisterTaps = 25;
@@ -128,61 +134,86 @@ constexpr int64_t kMaxRegisterTaps = 25;
 bool register_path(const Conv2dShape& s) { return s.stride_h == 1 && s.stride_w == 1; }
 
 // Output rows computed at once by correlate: independent accumulators (one multiply-add chain
-// per chunk would wait on its own latency) that share the input rows they overlap in.
-constexpr int kCorrelateRows = 4;
+// per chunk would wait on its own latency) that share the input rows they overlap in. Vec8
+// takes twice as many rows, for as many lanes in flight.
+template <typename V>
+constexpr int kCorrelateRows = kLanes<V> == 16 ? 4 : 8;
 
-// Output rows [oh, oh + ROWS) of correlate below.
-template <int ROWS>
+// Output rows [oh, oh + ROWS) of correlate below, in chunks of V's lanes.
+template <typename V, int ROWS>
 __attribute__((always_inline)) inline void correlate_rows(const float* xp, int64_t cols, const float* filter,
                                                           const Conv2dShape& s, float init, bool accumulate,
                                                           float* y, int64_t oh, int64_t out_w) {
-  const bool overlap = !accumulate && out_w >= 16;
-  for (int64_t chunk = 0; chunk < out_w; chunk += 16) {
-    const int64_t ow0 = overlap ? std::min(chunk, out_w - 16) : chunk;
-    Vec16 acc[ROWS];
-    for (int i = 0; i < ROWS; ++i) acc[i] = Vec16{} + init;
+  constexpr int W = kLanes<V>;
+  const bool overlap = !accumulate && out_w >= W;
+  for (int64_t chunk = 0; chunk < out_w; chunk += W) {
+    const int64_t ow0 = overlap ? std::min<int64_t>(chunk, out_w - W) : chunk;
+    V acc[ROWS];
+    for (int i = 0; i < ROWS; ++i) acc[i] = V{} + init;
     for (int64_t r = 0; r < s.kernel_h; ++r) {
       const float* x_row = xp + (oh + r * s.dilation_h) * cols + ow0;
       for (int64_t q = 0; q < s.kernel_w; ++q) {
         const float tap = filter[r * s.kernel_w + q];
-        for (int i = 0; i < ROWS; ++i) acc[i] += tap * load16(x_row + i * cols + q * s.dilation_w);
+        for (int i = 0; i < ROWS; ++i) acc[i] += tap * load_vec<V>(x_row + i * cols + q * s.dilation_w);
       }
     }
     for (int i = 0; i < ROWS; ++i) {
       float* y_row = y + (oh + i) * out_w;
       if (overlap) {
-        store16(y_row + ow0, acc[i]);
+        store_vec(y_row + ow0, acc[i]);
         continue;
       }
-      const int64_t n = std::min<int64_t>(16, out_w - ow0);
+      const int64_t n = std::min<int64_t>(W, out_w - ow0);
       for (int64_t l = 0; l < n; ++l) y_row[ow0 + l] = accumulate ? y_row[ow0 + l] + acc[i][l] : acc[i][l];
     }
   }
 }
 
+// Output rows [oh, out_h): ROWS at a time, then the rest ROWS / 2, ROWS / 4, ... at a time
+// (each output is the same sum whatever the block).
+template <typename V, int ROWS>
+__attribute__((always_inline)) inline void correlate_rows_from(int64_t oh, const float* xp, int64_t cols,
+                                                               const float* filter, const Conv2dShape& s, float init,
+                                                               bool accumulate, float* y, int64_t out_h,
+                                                               int64_t out_w) {
+  for (; oh + ROWS <= out_h; oh += ROWS) correlate_rows<V, ROWS>(xp, cols, filter, s, init, accumulate, y, oh, out_w);
+  if constexpr (ROWS > 1) correlate_rows_from<V, ROWS / 2>(oh, xp, cols, filter, s, init, accumulate, y, out_h, out_w);
+}
+
 // y (out_h, out_w) = init + (or += when accumulate) the correlation of the padded plane xp
 // (row stride cols) with filter (kernel_h, kernel_w), dilated, stride 1, kCorrelateRows output
-// rows at a time. Without accumulate, rows of at least 16 end with a chunk overlapping the one
-// before it (whole-vector stores).
-KILN_VECTORIZE void correlate(const float* xp, int64_t cols, const float* filter, const Conv2dShape& s, float init,
-                              bool accumulate, float* y, int64_t out_h, int64_t out_w) {
-  int64_t oh = 0;
-  for (; oh + kCorrelateRows <= out_h; oh += kCorrelateRows) {
-    correlate_rows<kCorrelateRows>(xp, cols, filter, s, init, accumulate, y, oh, out_w);
+// rows at a time. Without accumulate, rows of at least a vector end with a chunk overlapping
+// the one before it (whole-vector stores).
+KILN_VECTORIZE void correlate_wide(const float* xp, int64_t cols, const float* filter, const Conv2dShape& s,
+                                   float init, bool accumulate, float* y, int64_t out_h, int64_t out_w) {
+  correlate_rows_from<Vec16, kCorrelateRows<Vec16>>(0, xp, cols, filter, s, init, accumulate, y, out_h, out_w);
+}
+
+KILN_VECTORIZE void correlate_narrow(const float* xp, int64_t cols, const float* filter, const Conv2dShape& s,
+                                     float init, bool accumulate, float* y, int64_t out_h, int64_t out_w) {
+  correlate_rows_from<Vec8, kCorrelateRows<Vec8>>(0, xp, cols, filter, s, init, accumulate, y, out_h, out_w);
+}
+
+void correlate(bool wide, const float* xp, int64_t cols, const float* filter, const Conv2dShape& s, float init,
+               bool accumulate, float* y, int64_t out_h, int64_t out_w) {
+  if (wide) {
+    correlate_wide(xp, cols, filter, s, init, accumulate, y, out_h, out_w);
+  } else {
+    correlate_narrow(xp, cols, filter, s, init, accumulate, y, out_h, out_w);
   }
-  for (; oh < out_h; ++oh) correlate_rows<1>(xp, cols, filter, s, init, accumulate, y, oh, out_w);
 }
 
 void register_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
   const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w;
   const PaddedPlane padding = input_padding(s);
+  const bool wide = wide_vectors();
   parallel_for_balanced(0, s.n * s.c, grain_for(plane_work(s) * multiplier), [&](int64_t begin, int64_t end) {
     float* xp = thread_buffer(padding.size(), 0);
     for (int64_t plane = begin; plane < end; ++plane) {
       place(x + plane * s.h * s.w, s.h, s.w, xp, padding);
       const int64_t n = plane / s.c, c = plane % s.c;
       for (int64_t kk = c * multiplier; kk < (c + 1) * multiplier; ++kk) {
-        correlate(xp, padding.cols, weight + kk * taps, s, bias == nullptr ? 0.0f : bias[kk], false,
+        correlate(wide, xp, padding.cols, weight + kk * taps, s, bias == nullptr ? 0.0f : bias[kk], false,
                   y + (n * s.k + kk) * s.out_h * s.out_w, s.out_h, s.out_w);
       }
     }
@@ -192,6 +223,7 @@ void register_forward(const float* x, const float* weight, const float* bias, fl
 void register_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
   const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w;
   const PaddedPlane padding = output_gradient_padding(s);
+  const bool wide = wide_vectors();
   parallel_for_balanced(0, s.n * s.c, grain_for(plane_work(s) * multiplier), [&](int64_t begin, int64_t end) {
     float* gyp = thread_buffer(padding.size(), 0);
     std::vector<float> flipped(static_cast<size_t>(taps));
@@ -200,81 +232,101 @@ void register_backward_input(const float* gy, const float* weight, float* gx, co
       for (int64_t kk = c * multiplier; kk < (c + 1) * multiplier; ++kk) {
         std::reverse_copy(weight + kk * taps, weight + (kk + 1) * taps, flipped.begin());
         place(gy + (n * s.k + kk) * s.out_h * s.out_w, s.out_h, s.out_w, gyp, padding);
-        correlate(gyp, padding.cols, flipped.data(), s, 0.0f, kk > c * multiplier, gx + plane * s.h * s.w, s.h, s.w);
+        correlate(wide, gyp, padding.cols, flipped.data(), s, 0.0f, kk > c * multiplier, gx + plane * s.h * s.w, s.h, s.w);
       }
     }
   });
 }
 
-// lanes[t] (16 partial sums per tap t) += gy_plane correlated with the padded x plane xp, tap
-// by tap, and lanes[taps] += gy_plane (for the bias gradient). TAPS is kernel_h · kernel_w when
-// known at compile time (the accumulators then stay in registers), or 0 for any count up to
-// kMaxRegisterTaps.
-template <int TAPS>
+// lanes[t] (V's lanes of partial sums per tap t) += gy_plane correlated with the padded x
+// plane xp, tap by tap, and lanes[taps] += gy_plane (for the bias gradient). TAPS is
+// kernel_h · kernel_w when known at compile time (the accumulators then stay in registers), or
+// 0 for any count up to kMaxRegisterTaps.
+template <typename V, int TAPS>
 __attribute__((always_inline)) inline void weight_plane(const float* xp, const float* gy_plane, float* lanes,
                                                         const Conv2dShape& s, const PaddedPlane& padding) {
+  constexpr int W = kLanes<V>;
   const int64_t taps = TAPS > 0 ? TAPS : s.kernel_h * s.kernel_w;
   int64_t offset[kMaxRegisterTaps];  // of tap t in the padded plane
-  Vec16 acc[kMaxRegisterTaps];
+  V acc[kMaxRegisterTaps];
   for (int64_t t = 0; t < taps; ++t) {
     offset[t] = t / s.kernel_w * s.dilation_h * padding.cols + t % s.kernel_w * s.dilation_w;
-    acc[t] = load16(lanes + t * 16);
+    acc[t] = load_vec<V>(lanes + t * W);
   }
-  Vec16 bias = load16(lanes + taps * 16);
+  V bias = load_vec<V>(lanes + taps * W);
   for (int64_t oh = 0; oh < s.out_h; ++oh) {
     const float* gy_row = gy_plane + oh * s.out_w;
     const float* x_row = xp + oh * padding.cols;
-    if (s.out_w < 16) {  // one short chunk: gy through a zero-padded copy, x masked past the row
-      float tail[16] = {};
+    if (s.out_w < W) {  // one short chunk: gy through a zero-padded copy, x masked past the row
+      float tail[W] = {};
       std::copy(gy_row, gy_row + s.out_w, tail);
-      const Vec16 g = load16(tail);
+      const V g = load_vec<V>(tail);
       bias += g;
-      for (int64_t t = 0; t < taps; ++t) acc[t] += g * keep_first(load16(x_row + offset[t]), s.out_w);
+      for (int64_t t = 0; t < taps; ++t) acc[t] += g * keep_first(load_vec<V>(x_row + offset[t]), s.out_w);
       continue;
     }
     // Whole chunks; a short last one moves back to end at the row's end, with the lanes the
     // chunk before it summed already masked off (in both factors, so no 0 · Inf).
-    for (int64_t chunk = 0; chunk < s.out_w; chunk += 16) {
-      const int64_t ow0 = std::min(chunk, s.out_w - 16), done = chunk - ow0;
-      const Vec16 g = keep_from(load16(gy_row + ow0), done);
+    for (int64_t chunk = 0; chunk < s.out_w; chunk += W) {
+      const int64_t ow0 = std::min<int64_t>(chunk, s.out_w - W), done = chunk - ow0;
+      const V g = keep_from(load_vec<V>(gy_row + ow0), done);
       bias += g;
-      for (int64_t t = 0; t < taps; ++t) acc[t] += g * keep_from(load16(x_row + ow0 + offset[t]), done);
+      for (int64_t t = 0; t < taps; ++t) acc[t] += g * keep_from(load_vec<V>(x_row + ow0 + offset[t]), done);
     }
   }
-  for (int64_t t = 0; t < taps; ++t) store16(lanes + t * 16, acc[t]);
-  store16(lanes + taps * 16, bias);
+  for (int64_t t = 0; t < taps; ++t) store_vec(lanes + t * W, acc[t]);
+  store_vec(lanes + taps * W, bias);
 }
 
 // weight_plane for 3×3 filters (compile-time tap count) or any other size.
-KILN_VECTORIZE void weight_plane_any(const float* xp, const float* gy_plane, float* lanes, const Conv2dShape& s,
-                                     const PaddedPlane& padding) {
+template <typename V>
+__attribute__((always_inline)) inline void weight_plane_any(const float* xp, const float* gy_plane, float* lanes,
+                                                            const Conv2dShape& s, const PaddedPlane& padding) {
   if (s.kernel_h * s.kernel_w == 9) {
-    weight_plane<9>(xp, gy_plane, lanes, s, padding);
+    weight_plane<V, 9>(xp, gy_plane, lanes, s, padding);
   } else {
-    weight_plane<0>(xp, gy_plane, lanes, s, padding);
+    weight_plane<V, 0>(xp, gy_plane, lanes, s, padding);
   }
 }
 
+KILN_VECTORIZE void weight_plane_wide(const float* xp, const float* gy_plane, float* lanes, const Conv2dShape& s,
+                                      const PaddedPlane& padding) {
+  weight_plane_any<Vec16>(xp, gy_plane, lanes, s, padding);
+}
+
+KILN_VECTORIZE void weight_plane_narrow(const float* xp, const float* gy_plane, float* lanes, const Conv2dShape& s,
+                                        const PaddedPlane& padding) {
+  weight_plane_any<Vec8>(xp, gy_plane, lanes, s, padding);
+}
+
 // Threads split output channels; each walks the images in order and, within an image, its
-// channels in memory order (so x and gy stream), keeping 16 partial sums per tap and channel
-// plus 16 for the bias gradient (gbias, or nullptr), which thus needs no pass over gy of its own.
+// channels in memory order (so x and gy stream), keeping V's lanes of partial sums per tap and
+// channel plus as many for the bias gradient (gbias, or nullptr), which thus needs no pass over
+// gy of its own.
+template <typename V>
 void register_backward_weight(const float* x, const float* gy, float* gweight, float* gbias, const Conv2dShape& s) {
+  constexpr int W = kLanes<V>;
   const int64_t taps = s.kernel_h * s.kernel_w, multiplier = s.k / s.c, rows = taps + 1;
   const PaddedPlane padding = input_padding(s);
   parallel_for_balanced(0, s.k, grain_for(plane_work(s) * s.n), [&](int64_t begin, int64_t end) {
     float* xp = thread_buffer(padding.size(), 0);
-    std::vector<float> lanes(static_cast<size_t>((end - begin) * rows * 16), 0.0f);  // (channel, tap or bias, 16)
+    std::vector<float> lanes(static_cast<size_t>((end - begin) * rows * W), 0.0f);  // (channel, tap or bias, W)
     for (int64_t n = 0; n < s.n; ++n) {
       for (int64_t kk = begin; kk < end; ++kk) {
         place(x + (n * s.c + kk / multiplier) * s.h * s.w, s.h, s.w, xp, padding);
-        weight_plane_any(xp, gy + (n * s.k + kk) * s.out_h * s.out_w, lanes.data() + (kk - begin) * rows * 16, s,
-                         padding);
+        float* channel_lanes = lanes.data() + (kk - begin) * rows * W;
+        const float* gy_plane = gy + (n * s.k + kk) * s.out_h * s.out_w;
+        if constexpr (W == 16) {
+          weight_plane_wide(xp, gy_plane, channel_lanes, s, padding);
+        } else {
+          weight_plane_narrow(xp, gy_plane, channel_lanes, s, padding);
+        }
       }
     }
     for (int64_t kk = begin; kk < end; ++kk) {
-      const float* channel = lanes.data() + (kk - begin) * rows * 16;
-      for (int64_t t = 0; t < taps; ++t) gweight[kk * taps + t] = sum16(load16(channel + t * 16));
-      if (gbias != nullptr) gbias[kk] = sum16(load16(channel + taps * 16));
+      const float* channel = lanes.data() + (kk - begin) * rows * W;
+      for (int64_t t = 0; t < taps; ++t) gweight[kk * taps + t] = sum_lanes(load_vec<V>(channel + t * W));
+      if (gbias != nullptr) gbias[kk] = sum_lanes(load_vec<V>(channel + taps * W));
     }
   });
 }
@@ -319,7 +371,8 @@ void depthwise_backward_input(const float* gy, const float* weight, float* gx, c
 void depthwise_backward_weight(const float* x, const float* gy, float* gweight, float* gbias, const Conv2dShape& s) {
 #if KILN_HAS_VEC16
   if (register_path(s) && s.kernel_h * s.kernel_w <= kMaxRegisterTaps) {
-    return register_backward_weight(x, gy, gweight, gbias, s);
+    if (wide_vectors()) return register_backward_weight<Vec16>(x, gy, gweight, gbias, s);
+    return register_backward_weight<Vec8>(x, gy, gweight, gbias, s);
   }
 #endif
   if (gbias != nullptr) bias_gradient(gy, gbias, s);

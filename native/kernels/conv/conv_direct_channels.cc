@@ -14,9 +14,11 @@
 //                    gyt vectors
 //
 // y is produced pixel-major a few rows at a time and transposed into place with 16 × 16
-// in-register transposes, as gy is transposed into gyt. The input gradient is
-// conv_direct_batch.cc's (images in the lanes) at stride 1, GEMM's at stride 2: with channels
-// in the lanes its reduction over k would need a horizontal sum per input pixel.
+// in-register transposes, as gy is transposed into gyt. 16 channels are one Vec16 on AVX-512
+// and two Vec8 elsewhere (wide_vectors()), with register blocks sized for each. The input
+// gradient is conv_direct_batch.cc's (images in Vec16 lanes) at stride 1 with AVX-512,
+// conv_direct.cc's elsewhere, GEMM's at stride 2: with channels in the lanes its reduction
+// over k would need a horizontal sum per input pixel.
 // Threads split images (forward) or fixed batch slices (weight gradient, summed in slice
 // order, so results do not depend on the thread count).
 #include <algorithm>
@@ -44,14 +46,23 @@ bool direct_channels_supported(const Conv2dShape& s) {
 #if KILN_HAS_SHUFFLE
 namespace {
 
-// Pixels of an output row accumulated at once in the forward pass (one register each).
-constexpr int kMaxPixels = 14;
+// 16 channels are one Vec16 (AVX-512) or two Vec8 (elsewhere, wide_vectors() false): kHalves.
+template <typename V>
+constexpr int kHalves = 16 / kLanes<V>;
+
+// Pixels of an output row accumulated at once in the forward pass: 14 Vec16 accumulators of 32
+// zmm registers, or 6 pixels × 2 Vec8 of 16 ymm.
+template <typename V>
+constexpr int kMaxPixels = kLanes<V> == 16 ? 14 : 6;
 
 // Output pixels computed before they are transposed into y (a few 16 × 16 blocks; 8 KiB).
 constexpr int64_t kTilePixels = 128;
 
-// (c, r) rows of the kernel whose taps the weight gradient accumulates at once.
+// (c, r) rows of the kernel whose taps the weight gradient accumulates at once, at most, and
+// its accumulator budget: 24 Vec16 or 12 Vec8.
 constexpr int kMaxRows = 4;
+template <typename V>
+constexpr int kWeightAccumulators = kLanes<V> == 16 ? 24 : 12;
 
 // The weight gradient's batch slices (see the header comment).
 constexpr int64_t kWeightSlots = 8;
@@ -59,6 +70,7 @@ constexpr int64_t kWeightSlots = 8;
 // dst[j · dst_ld + i] = src[i · src_ld + j] for i < rows, j < cols, where rows or cols is 16:
 // whole 16 × 16 blocks along the other side, the last one overlapping the one before it (it
 // rewrites the same values), or element by element when that side is shorter than 16.
+template <typename V>
 __attribute__((always_inline)) inline void transpose(const float* src, int64_t src_ld, int64_t rows, int64_t cols,
                                                      float* dst, int64_t dst_ld) {
   const bool along_rows = cols == 16;  // blocks of 16 rows, else of 16 columns
@@ -71,12 +83,7 @@ __attribute__((always_inline)) inline void transpose(const float* src, int64_t s
   }
   for (int64_t b = 0; b < length; b += 16) {
     const int64_t at = std::min(b, length - 16);
-    const float* block = src + (along_rows ? at * src_ld : at);
-    float* out = dst + (along_rows ? at : at * dst_ld);
-    Vec16 v[16];
-    for (int i = 0; i < 16; ++i) v[i] = load16(block + i * src_ld);
-    transpose16(v);
-    for (int j = 0; j < 16; ++j) store16(out + j * dst_ld, v[j]);
+    transpose_block16<V>(src + (along_rows ? at * src_ld : at), src_ld, dst + (along_rows ? at : at * dst_ld), dst_ld);
   }
 }
 
@@ -100,21 +107,29 @@ InputPlanes input_planes(const float* x_image, const Conv2dShape& s, int slot) {
 // tile[(ow0 + p) · 16 + :] (p < P) = bias + Σ over taps of x row · wt: output pixels
 // [ow0, ow0 + P) of one row, 16 channels; x_row points at (c = 0, oh, ow0), wt and bias (or
 // nullptr) at the 16 channels (wt's taps k floats apart).
-template <int S, int P>
+template <typename V, int S, int P>
 __attribute__((always_inline)) inline void forward_pixels(const float* x_row, const InputPlanes& in, const float* wt,
                                                           const float* bias, float* tile, const Conv2dShape& s) {
-  Vec16 acc[P];
-  for (int p = 0; p < P; ++p) acc[p] = bias != nullptr ? load16(bias) : Vec16{};
+  constexpr int L = kLanes<V>, H = kHalves<V>;
+  V acc[P][H];
+  for (int p = 0; p < P; ++p) {
+    for (int h = 0; h < H; ++h) acc[p][h] = bias != nullptr ? load_vec<V>(bias + h * L) : V{};
+  }
   for (int64_t c = 0; c < s.c; ++c) {
     for (int64_t r = 0; r < s.kernel_h; ++r) {
       const float* row = x_row + c * in.size + r * in.cols;
       for (int64_t q = 0; q < s.kernel_w; ++q, wt += s.k) {
-        const Vec16 w = load16(wt);
-        for (int p = 0; p < P; ++p) acc[p] += row[q + p * S] * w;
+        V w[H];
+        for (int h = 0; h < H; ++h) w[h] = load_vec<V>(wt + h * L);
+        for (int p = 0; p < P; ++p) {
+          for (int h = 0; h < H; ++h) acc[p][h] += row[q + p * S] * w[h];
+        }
       }
     }
   }
-  for (int p = 0; p < P; ++p) store16(tile + p * 16, acc[p]);
+  for (int p = 0; p < P; ++p) {
+    for (int h = 0; h < H; ++h) store_vec(tile + p * 16 + h * L, acc[p][h]);
+  }
 }
 
 // Output rows per tile: enough for 16 × 16 transposes to run whole, few enough for L1.
@@ -123,7 +138,7 @@ int64_t tile_rows(const Conv2dShape& s) { return (kTilePixels + s.out_w - 1) / s
 // y_k (16 channels of one image's output, planes `plane` apart) = the 16 channels at wt (and
 // bias) of every output pixel: rows cut into P-pixel pieces (the last one overlapping the one
 // before it), computed pixel-major into tile a few rows at a time, then transposed into y_k.
-template <int S, int P>
+template <typename V, int S, int P>
 __attribute__((always_inline)) inline void forward_plane(const InputPlanes& in, const float* wt, const float* bias,
                                                          float* tile, float* y_k, const Conv2dShape& s) {
   const int64_t plane = s.out_h * s.out_w, rows = tile_rows(s);
@@ -131,42 +146,53 @@ __attribute__((always_inline)) inline void forward_plane(const InputPlanes& in, 
     const int64_t oh1 = std::min(s.out_h, oh0 + rows);
     for (int64_t oh = oh0; oh < oh1; ++oh) {
       for (int64_t ow = 0; ow < s.out_w; ow += P) {
-        const int64_t ow0 = std::min(ow, s.out_w - P);
-        forward_pixels<S, P>(in.data + oh * s.stride_h * in.cols + ow0 * S, in, wt, bias, tile + ((oh - oh0) * s.out_w + ow0) * 16,
-                             s);
+        const int64_t ow0 = std::min<int64_t>(ow, s.out_w - P);
+        forward_pixels<V, S, P>(in.data + oh * s.stride_h * in.cols + ow0 * S, in, wt, bias,
+                                tile + ((oh - oh0) * s.out_w + ow0) * 16, s);
       }
     }
-    transpose(tile, 16, (oh1 - oh0) * s.out_w, 16, y_k + oh0 * s.out_w, plane);
+    transpose<V>(tile, 16, (oh1 - oh0) * s.out_w, 16, y_k + oh0 * s.out_w, plane);
   }
 }
 
-// Pixels per piece: rows cut into equal pieces of at most kMaxPixels.
-int64_t forward_piece(const Conv2dShape& s) {
-  const int64_t pieces = (s.out_w + kMaxPixels - 1) / kMaxPixels;
+// Pixels per piece: rows cut into equal pieces of at most max_pixels.
+int64_t forward_piece(const Conv2dShape& s, int64_t max_pixels) {
+  const int64_t pieces = (s.out_w + max_pixels - 1) / max_pixels;
   return (s.out_w + pieces - 1) / pieces;
 }
 
-template <int S, int... P>
+template <typename V, int S, int... P>
 __attribute__((always_inline)) inline void forward_plane_of(int64_t pixels, const InputPlanes& in, const float* wt,
                                                             const float* bias, float* tile, float* y_k,
                                                             const Conv2dShape& s, std::integer_sequence<int, P...>) {
-  ((pixels == P + 1 ? forward_plane<S, P + 1>(in, wt, bias, tile, y_k, s) : void()), ...);
+  ((pixels == P + 1 ? forward_plane<V, S, P + 1>(in, wt, bias, tile, y_k, s) : void()), ...);
 }
 
 // y of one image, 16 channels at a time; tile: scratch for tile_rows(s) rows of 16 channels.
-KILN_VECTORIZE void forward_image(const InputPlanes& in, const float* wt, const float* bias, float* y_image,
-                                  float* tile, const Conv2dShape& s) {
-  const int64_t plane = s.out_h * s.out_w, pixels = forward_piece(s);
+template <typename V>
+__attribute__((always_inline)) inline void forward_image(const InputPlanes& in, const float* wt, const float* bias,
+                                                         float* y_image, float* tile, const Conv2dShape& s) {
+  const int64_t plane = s.out_h * s.out_w, pixels = forward_piece(s, kMaxPixels<V>);
   for (int64_t k0 = 0; k0 < s.k; k0 += 16) {
     const float* bias_k0 = bias != nullptr ? bias + k0 : nullptr;
     if (s.stride_w == 1) {
-      forward_plane_of<1>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * plane, s,
-                          std::make_integer_sequence<int, kMaxPixels>{});
+      forward_plane_of<V, 1>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * plane, s,
+                             std::make_integer_sequence<int, kMaxPixels<V>>{});
     } else {
-      forward_plane_of<2>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * plane, s,
-                          std::make_integer_sequence<int, kMaxPixels>{});
+      forward_plane_of<V, 2>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * plane, s,
+                             std::make_integer_sequence<int, kMaxPixels<V>>{});
     }
   }
+}
+
+KILN_VECTORIZE void forward_image_wide(const InputPlanes& in, const float* wt, const float* bias, float* y_image,
+                                       float* tile, const Conv2dShape& s) {
+  forward_image<Vec16>(in, wt, bias, y_image, tile, s);
+}
+
+KILN_VECTORIZE void forward_image_narrow(const InputPlanes& in, const float* wt, const float* bias, float* y_image,
+                                         float* tile, const Conv2dShape& s) {
+  forward_image<Vec8>(in, wt, bias, y_image, tile, s);
 }
 
 // wt[(c · kh + r) · kw + q, k] = weight[k, c, r, q].
@@ -183,65 +209,87 @@ std::vector<float> transposed_weight(const float* weight, const Conv2dShape& s) 
 // sums[(row · kw + q) · k + :] (16 channels at sums) += Σ over the image's output pixels of
 // x[c, oh · stride_h + r, ow · S + q] · gyt[oh, ow, :]. gyt points at the 16 channels, pixels
 // k floats apart.
-template <int S, int KW, int NR>
+template <typename V, int S, int KW, int NR>
 __attribute__((always_inline)) inline void weight_rows(const InputPlanes& in, int64_t first, const float* gyt,
                                                        float* sums, const Conv2dShape& s) {
-  Vec16 acc[NR][KW];
+  constexpr int L = kLanes<V>, H = kHalves<V>;
+  V acc[NR][KW][H];
   const float* rows[NR];
   for (int i = 0; i < NR; ++i) {
     const int64_t row = first + i, c = row / s.kernel_h, r = row % s.kernel_h;
     rows[i] = in.data + c * in.size + r * in.cols;
-    for (int q = 0; q < KW; ++q) acc[i][q] = load16(sums + (row * KW + q) * s.k);
+    for (int q = 0; q < KW; ++q) {
+      for (int h = 0; h < H; ++h) acc[i][q][h] = load_vec<V>(sums + (row * KW + q) * s.k + h * L);
+    }
   }
   for (int64_t oh = 0; oh < s.out_h; ++oh) {
     for (int64_t ow = 0; ow < s.out_w; ++ow, gyt += s.k) {
-      const Vec16 g = load16(gyt);
+      V g[H];
+      for (int h = 0; h < H; ++h) g[h] = load_vec<V>(gyt + h * L);
       for (int i = 0; i < NR; ++i) {
-        for (int q = 0; q < KW; ++q) acc[i][q] += rows[i][ow * S + q] * g;
+        for (int q = 0; q < KW; ++q) {
+          for (int h = 0; h < H; ++h) acc[i][q][h] += rows[i][ow * S + q] * g[h];
+        }
       }
     }
     for (int i = 0; i < NR; ++i) rows[i] += s.stride_h * in.cols;
   }
   for (int i = 0; i < NR; ++i) {
-    for (int q = 0; q < KW; ++q) store16(sums + ((first + i) * KW + q) * s.k, acc[i][q]);
+    for (int q = 0; q < KW; ++q) {
+      for (int h = 0; h < H; ++h) store_vec(sums + ((first + i) * KW + q) * s.k + h * L, acc[i][q][h]);
+    }
   }
 }
 
-// Every kernel row in blocks of up to NR (NR · KW accumulators; fewer rows for wide kernels).
-template <int S, int KW>
+// Every kernel row in blocks of up to NR (NR · KW · kHalves accumulators within the budget;
+// fewer rows for wide kernels).
+template <typename V, int S, int KW>
 __attribute__((always_inline)) inline void weight_taps(const InputPlanes& in, const float* gyt, float* sums,
                                                        const Conv2dShape& s) {
-  constexpr int NR = KW * kMaxRows <= 24 ? kMaxRows : 24 / KW;
+  constexpr int fit = kWeightAccumulators<V> / (KW * kHalves<V>);
+  constexpr int NR = fit >= kMaxRows ? kMaxRows : fit >= 1 ? fit : 1;
   const int64_t rows = s.c * s.kernel_h;
   int64_t first = 0;
-  for (; first + NR <= rows; first += NR) weight_rows<S, KW, NR>(in, first, gyt, sums, s);
-  for (; first < rows; ++first) weight_rows<S, KW, 1>(in, first, gyt, sums, s);
+  for (; first + NR <= rows; first += NR) weight_rows<V, S, KW, NR>(in, first, gyt, sums, s);
+  for (; first < rows; ++first) weight_rows<V, S, KW, 1>(in, first, gyt, sums, s);
 }
 
-template <int S, int... KW>
+template <typename V, int S, int... KW>
 __attribute__((always_inline)) inline void weight_taps_of(const InputPlanes& in, const float* gyt, float* sums,
                                                           const Conv2dShape& s, std::integer_sequence<int, KW...>) {
-  ((s.kernel_w == KW + 1 ? weight_taps<S, KW + 1>(in, gyt, sums, s) : void()), ...);
+  ((s.kernel_w == KW + 1 ? weight_taps<V, S, KW + 1>(in, gyt, sums, s) : void()), ...);
 }
 
 // sums (c·kh·kw + 1, k) += one image's weight gradient and, in the last row, its bias
 // gradient; gyt: scratch for its transposed gy.
-KILN_VECTORIZE void weight_image(const InputPlanes& in, const float* gy_image, float* gyt, float* sums,
-                                 const Conv2dShape& s) {
+template <typename V>
+__attribute__((always_inline)) inline void weight_image(const InputPlanes& in, const float* gy_image, float* gyt,
+                                                        float* sums, const Conv2dShape& s) {
+  constexpr int L = kLanes<V>;
   const int64_t plane = s.out_h * s.out_w, taps = s.c * s.kernel_h * s.kernel_w;
-  for (int64_t k0 = 0; k0 < s.k; k0 += 16) transpose(gy_image + k0 * plane, plane, 16, plane, gyt + k0, s.k);
-  for (int64_t k0 = 0; k0 < s.k; k0 += 16) {
-    Vec16 bias = load16(sums + taps * s.k + k0);
-    for (int64_t pixel = 0; pixel < plane; ++pixel) bias += load16(gyt + pixel * s.k + k0);
-    store16(sums + taps * s.k + k0, bias);
+  for (int64_t k0 = 0; k0 < s.k; k0 += 16) transpose<V>(gy_image + k0 * plane, plane, 16, plane, gyt + k0, s.k);
+  for (int64_t k0 = 0; k0 < s.k; k0 += L) {
+    V bias = load_vec<V>(sums + taps * s.k + k0);
+    for (int64_t pixel = 0; pixel < plane; ++pixel) bias += load_vec<V>(gyt + pixel * s.k + k0);
+    store_vec(sums + taps * s.k + k0, bias);
   }
   for (int64_t k0 = 0; k0 < s.k; k0 += 16) {
     if (s.stride_w == 1) {
-      weight_taps_of<1>(in, gyt + k0, sums + k0, s, std::make_integer_sequence<int, kMaxKernelWidth>{});
+      weight_taps_of<V, 1>(in, gyt + k0, sums + k0, s, std::make_integer_sequence<int, kMaxKernelWidth>{});
     } else {
-      weight_taps_of<2>(in, gyt + k0, sums + k0, s, std::make_integer_sequence<int, kMaxKernelWidth>{});
+      weight_taps_of<V, 2>(in, gyt + k0, sums + k0, s, std::make_integer_sequence<int, kMaxKernelWidth>{});
     }
   }
+}
+
+KILN_VECTORIZE void weight_image_wide(const InputPlanes& in, const float* gy_image, float* gyt, float* sums,
+                                      const Conv2dShape& s) {
+  weight_image<Vec16>(in, gy_image, gyt, sums, s);
+}
+
+KILN_VECTORIZE void weight_image_narrow(const InputPlanes& in, const float* gy_image, float* gyt, float* sums,
+                                        const Conv2dShape& s) {
+  weight_image<Vec8>(in, gy_image, gyt, sums, s);
 }
 
 }  // namespace
@@ -249,11 +297,16 @@ KILN_VECTORIZE void weight_image(const InputPlanes& in, const float* gy_image, f
 void direct_channels_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
   const std::vector<float> wt = transposed_weight(weight, s);
   const int64_t plane = s.out_h * s.out_w;
+  const bool wide = wide_vectors();
   parallel_for_balanced(0, s.n, grain_for(s.k * s.c * s.kernel_h * s.kernel_w * plane), [&](int64_t begin, int64_t end) {
     float* tile = thread_buffer(tile_rows(s) * s.out_w * 16, 1);
     for (int64_t n = begin; n < end; ++n) {
       const InputPlanes in = input_planes(x + n * s.c * s.h * s.w, s, 0);
-      forward_image(in, wt.data(), bias, y + n * s.k * plane, tile, s);
+      if (wide) {
+        forward_image_wide(in, wt.data(), bias, y + n * s.k * plane, tile, s);
+      } else {
+        forward_image_narrow(in, wt.data(), bias, y + n * s.k * plane, tile, s);
+      }
     }
   });
 }
@@ -263,12 +316,18 @@ void direct_channels_backward_weight(const float* x, const float* gy, float* gwe
   const int64_t taps = s.c * s.kernel_h * s.kernel_w, plane = s.out_h * s.out_w, rows = taps + 1;
   const int64_t slots = std::max<int64_t>(1, std::min(s.n, kWeightSlots));
   std::vector<float> sums(static_cast<size_t>(slots * rows * s.k), 0.0f);  // (slot, tap or bias, k)
+  const bool wide = wide_vectors();
   parallel_for_balanced(0, slots, 1, [&](int64_t slot_begin, int64_t slot_end) {
     float* gyt = thread_buffer(plane * s.k, 1);
     for (int64_t slot = slot_begin; slot < slot_end; ++slot) {
       for (int64_t n = slot * s.n / slots; n < (slot + 1) * s.n / slots; ++n) {
         const InputPlanes in = input_planes(x + n * s.c * s.h * s.w, s, 0);
-        weight_image(in, gy + n * s.k * plane, gyt, sums.data() + slot * rows * s.k, s);
+        float* slot_sums = sums.data() + slot * rows * s.k;
+        if (wide) {
+          weight_image_wide(in, gy + n * s.k * plane, gyt, slot_sums, s);
+        } else {
+          weight_image_narrow(in, gy + n * s.k * plane, gyt, slot_sums, s);
+        }
       }
     }
   });

@@ -79,34 +79,30 @@ void padded_rows(const float* plane, int64_t h, int64_t w, int64_t first_row, in
   }
 }
 
-// Runs of tiles are transformed 16 tiles at a time in Vec16 lanes (lane l = tile i0 + l).
+// Runs of tiles are transformed a vector of tiles at a time (lane l = tile i0 + l): Vec16 on
+// AVX-512, Vec8 elsewhere (wide_vectors(); 16 Vec16 values do not fit AVX2's registers).
 
 // The first n lanes of v to out[0 : n].
-__attribute__((always_inline)) inline void store_lanes(float* out, Vec16 v, int64_t n) {
-  if (n >= 16) return store16(out, v);
+template <typename V>
+__attribute__((always_inline)) inline void store_lanes(float* out, V v, int64_t n) {
+  if (n >= kLanes<V>) return store_vec(out, v);
   for (int64_t l = 0; l < n; ++l) out[l] = v[l];
-}
-
-// Lanes l = p[2l] and p[2l + 1], from 32 consecutive floats.
-__attribute__((always_inline)) inline void split_pairs(const float* p, Vec16* even, Vec16* odd) {
-  const Vec16 a = load16(p), b = load16(p + 16);
-  *even = __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-  *odd = __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
 }
 
 // Bᵀ d B for `count` tiles side by side: tile i reads rows[0:4][col0 + 2i : col0 + 2i + 4]
 // (rows `width` apart, readable 32 columns past the run) and writes out[e · stride + i].
+template <typename V>
 __attribute__((always_inline)) inline void input_run(const float* rows, int64_t width, int64_t col0, int64_t count, float* out, int64_t stride) {
-  for (int64_t i0 = 0; i0 < count; i0 += 16) {
+  for (int64_t i0 = 0; i0 < count; i0 += kLanes<V>) {
     const int64_t n = count - i0;
-    Vec16 d[4][4];  // d[r][j], lane l: row r, column col0 + 2(i0 + l) + j
+    V d[4][4];  // d[r][j], lane l: row r, column col0 + 2(i0 + l) + j
     for (int r = 0; r < 4; ++r) {
       const float* base = rows + r * width + col0 + 2 * i0;
       split_pairs(base, &d[r][0], &d[r][1]);
       split_pairs(base + 2, &d[r][2], &d[r][3]);
     }
     for (int j = 0; j < 4; ++j) {
-      const Vec16 t0 = d[0][j] - d[2][j], t1 = d[1][j] + d[2][j], t2 = d[2][j] - d[1][j], t3 = d[1][j] - d[3][j];
+      const V t0 = d[0][j] - d[2][j], t1 = d[1][j] + d[2][j], t2 = d[2][j] - d[1][j], t3 = d[1][j] - d[3][j];
       d[0][j] = t0, d[1][j] = t1, d[2][j] = t2, d[3][j] = t3;
     }
     for (int r = 0; r < 4; ++r) {
@@ -121,30 +117,32 @@ __attribute__((always_inline)) inline void input_run(const float* rows, int64_t 
 // Aᵀ M A + bias for `count` tiles side by side: tile i reads e[entry · stride + i] (readable
 // 16 floats past the run) and writes its 2×2 outputs to rows[0:2][2i : 2i + 2] (rows `width`
 // apart, 32 columns of slack).
+template <typename V>
 __attribute__((always_inline)) inline void output_run(const float* e, int64_t stride, float bias, int64_t count, float* rows, int64_t width) {
-  for (int64_t i0 = 0; i0 < count; i0 += 16) {
-    Vec16 m[4][4];  // lanes past count read the buffer's slack; their results are not copied out
-    for (int q = 0; q < 16; ++q) m[q / 4][q % 4] = load16(e + q * stride + i0);
+  for (int64_t i0 = 0; i0 < count; i0 += kLanes<V>) {
+    V m[4][4];  // lanes past count read the buffer's slack; their results are not copied out
+    for (int q = 0; q < 16; ++q) m[q / 4][q % 4] = load_vec<V>(e + q * stride + i0);
     for (int r = 0; r < 2; ++r) {
-      Vec16 s[4];
+      V s[4];
       for (int j = 0; j < 4; ++j) s[j] = r == 0 ? m[0][j] + m[1][j] + m[2][j] : m[1][j] - m[2][j] - m[3][j];
-      const Vec16 y0 = s[0] + s[1] + s[2] + bias, y1 = s[1] - s[2] - s[3] + bias;
+      const V y0 = s[0] + s[1] + s[2] + bias, y1 = s[1] - s[2] - s[3] + bias;
       float* row = rows + r * width + 2 * i0;
-      store16(row, __builtin_shufflevector(y0, y1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23));
-      store16(row + 16, __builtin_shufflevector(y0, y1, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31));
+      store_vec(row, interleave_low(y0, y1));
+      store_vec(row + kLanes<V>, interleave_high(y0, y1));
     }
   }
 }
 
 // A g Aᵀ for `count` tiles side by side: tile i reads the 2×2 gradient rows[0:2][2i : 2i + 2]
 // (rows `width` apart, 32 columns of slack) and writes out[e · stride + i].
+template <typename V>
 __attribute__((always_inline)) inline void gradient_run(const float* rows, int64_t width, int64_t count, float* out, int64_t stride) {
-  for (int64_t i0 = 0; i0 < count; i0 += 16) {
+  for (int64_t i0 = 0; i0 < count; i0 += kLanes<V>) {
     const int64_t n = count - i0;
-    Vec16 g00, g01, g10, g11;
+    V g00, g01, g10, g11;
     split_pairs(rows + 2 * i0, &g00, &g01);
     split_pairs(rows + width + 2 * i0, &g10, &g11);
-    const Vec16 r[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}};
+    const V r[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}};
     for (int q = 0; q < 4; ++q) {
       store_lanes(out + (q * 4 + 0) * stride + i0, r[q][0], n);
       store_lanes(out + (q * 4 + 1) * stride + i0, r[q][0] + r[q][1], n);
@@ -160,13 +158,18 @@ KILN_VECTORIZE void transform_inputs(const float* in, const Problem& p, int64_t 
   const int64_t width = 2 * p.tiles_w() + 2 + 32, stride = p.in_channels * ld;  // stride: between entries
   std::vector<float> buffer(static_cast<size_t>(4 * width));
   float* rows = buffer.data();
+  const bool wide = wide_vectors();
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
     for (int64_t c = 0; c < p.in_channels; ++c) {
       const float* plane = in + (tile.image * p.in_channels + c) * p.in_h * p.in_w;
       padded_rows(plane, p.in_h, p.in_w, 2 * tile.th - p.pad_top, 4, p.pad_left, width, rows);
-      input_run(rows, width, 2 * tile.tw, count, v + c * ld + at, stride);
+      if (wide) {
+        input_run<Vec16>(rows, width, 2 * tile.tw, count, v + c * ld + at, stride);
+      } else {
+        input_run<Vec8>(rows, width, 2 * tile.tw, count, v + c * ld + at, stride);
+      }
     }
     t += count;
   }
@@ -179,11 +182,17 @@ KILN_VECTORIZE void transform_outputs(const float* m, int64_t ld, const float* b
   const int64_t width = 2 * p.tiles_w() + 32, stride = p.out_channels * ld;
   std::vector<float> buffer(static_cast<size_t>(2 * width));
   float* rows = buffer.data();
+  const bool wide = wide_vectors();
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
     for (int64_t k = 0; k < p.out_channels; ++k) {
-      output_run(m + k * ld + at, stride, bias == nullptr ? 0.0f : bias[k], count, rows, width);
+      const float b = bias == nullptr ? 0.0f : bias[k];
+      if (wide) {
+        output_run<Vec16>(m + k * ld + at, stride, b, count, rows, width);
+      } else {
+        output_run<Vec8>(m + k * ld + at, stride, b, count, rows, width);
+      }
       float* plane = out + (tile.image * p.out_channels + k) * p.out_h * p.out_w;
       const int64_t ow0 = 2 * tile.tw, columns = std::min(2 * count, p.out_w - ow0);
       for (int64_t r = 0; r < 2 && 2 * tile.th + r < p.out_h; ++r) {
@@ -200,13 +209,18 @@ KILN_VECTORIZE void transform_output_gradients(const float* gy, const Problem& p
   const int64_t width = 2 * p.tiles_w() + 32, stride = p.out_channels * ld;
   std::vector<float> buffer(static_cast<size_t>(2 * width));
   float* rows = buffer.data();
+  const bool wide = wide_vectors();
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
     for (int64_t k = 0; k < p.out_channels; ++k) {
       const float* plane = gy + (tile.image * p.out_channels + k) * p.out_h * p.out_w;
       padded_rows(plane, p.out_h, p.out_w, 2 * tile.th, 2, -2 * tile.tw, width, rows);
-      gradient_run(rows, width, count, z + k * ld + at, stride);
+      if (wide) {
+        gradient_run<Vec16>(rows, width, count, z + k * ld + at, stride);
+      } else {
+        gradient_run<Vec8>(rows, width, count, z + k * ld + at, stride);
+      }
     }
     t += count;
   }

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include "../cpu.h"
 #include "../vectorize.h"
 #include "conv.h"
 
@@ -33,6 +34,46 @@ __attribute__((always_inline)) inline void transpose16(Vec16 v[16]) {
     const Vec16 a = v[i], b = v[i + 8];
     v[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
     v[i + 8] = __builtin_shufflevector(a, b, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+  }
+}
+
+// v[0 : 8] becomes its transpose (transpose16's three rounds, for Vec8).
+__attribute__((always_inline)) inline void transpose8(Vec8 v[8]) {
+  for (int i = 0; i < 8; i += 2) {
+    const Vec8 a = v[i], b = v[i + 1];
+    v[i] = __builtin_shufflevector(a, b, 0, 8, 2, 10, 4, 12, 6, 14);
+    v[i + 1] = __builtin_shufflevector(a, b, 1, 9, 3, 11, 5, 13, 7, 15);
+  }
+  for (int i = 0; i < 8; ++i) {
+    if (i & 2) continue;
+    const Vec8 a = v[i], b = v[i + 2];
+    v[i] = __builtin_shufflevector(a, b, 0, 1, 8, 9, 4, 5, 12, 13);
+    v[i + 2] = __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15);
+  }
+  for (int i = 0; i < 4; ++i) {
+    const Vec8 a = v[i], b = v[i + 4];
+    v[i] = __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11);
+    v[i + 4] = __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+}
+
+// out[j · dst_ld + i] = block[i · src_ld + j] for i, j < 16: one transpose16, or four
+// transpose8 of its 8 × 8 quarters.
+template <typename V>
+__attribute__((always_inline)) inline void transpose_block16(const float* block, int64_t src_ld, float* out,
+                                                             int64_t dst_ld) {
+  constexpr int L = kLanes<V>;
+  for (int i0 = 0; i0 < 16; i0 += L) {
+    for (int j0 = 0; j0 < 16; j0 += L) {
+      V v[L];
+      for (int i = 0; i < L; ++i) v[i] = load_vec<V>(block + (i0 + i) * src_ld + j0);
+      if constexpr (L == 16) {
+        transpose16(v);
+      } else {
+        transpose8(v);
+      }
+      for (int j = 0; j < L; ++j) store_vec(out + (j0 + j) * dst_ld + i0, v[j]);
+    }
   }
 }
 #endif
