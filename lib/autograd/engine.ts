@@ -13,6 +13,7 @@ import type { Tensor, TensorHook } from '../tensor.js';
 import { describeHook } from './hooks.js';
 import { isGradEnabled, withGradMode } from './grad-mode.js';
 import { anyInPlaceWrites } from './version.js';
+import { captureCallSite, checkBackward, checkForward, duringBackward, isAnomalyEnabled } from './anomaly.js';
 import { add } from '../ops/elementwise.js';
 import { ones } from '../ops/creation.js';
 
@@ -27,6 +28,8 @@ export class GradNode {
   private backwardFn: BackwardFn | null;
   /** The versions of `saved` when the op ran; null when no in-place write had happened yet (all 0). */
   private readonly savedVersions: number[] | null;
+  /** Where the op's forward was called, kept while anomaly mode is on (see anomaly.ts). */
+  readonly forwardSite: string | null;
 
   /**
    * Args:
@@ -46,6 +49,7 @@ export class GradNode {
   ) {
     this.backwardFn = backwardFn;
     this.savedVersions = saved.length > 0 && anyInPlaceWrites() ? saved.map((t) => t.version) : null;
+    this.forwardSite = isAnomalyEnabled() ? captureCallSite() : null;
   }
 
   /**
@@ -60,7 +64,9 @@ export class GradNode {
       );
     }
     this.checkSavedVersions();
-    return this.backwardFn(grad);
+    const grads = this.backwardFn(grad);
+    if (isAnomalyEnabled()) checkBackward(this.name, this.inputs, grads, this.forwardSite);
+    return grads;
   }
 
   /** The input tensor i as the op saw it: the input itself, or its alias from before an in-place op. */
@@ -100,6 +106,8 @@ export type MultiBackwardFn = (grads: (Tensor | null)[]) => (Tensor | null)[];
 /** An op with several outputs whose backward runs once, when every output's gradient is known. */
 export class MultiOutputOp {
   private backwardFn: MultiBackwardFn | null;
+  /** Where the op's forward was called, kept while anomaly mode is on (see anomaly.ts). */
+  private readonly forwardSite: string | null;
 
   /**
    * Args:
@@ -115,6 +123,7 @@ export class MultiOutputOp {
     backwardFn: MultiBackwardFn,
   ) {
     this.backwardFn = backwardFn;
+    this.forwardSite = isAnomalyEnabled() ? captureCallSite() : null;
   }
 
   /** Computes the inputs' gradients; throws when the op was released by an earlier backward. */
@@ -125,7 +134,9 @@ export class MultiOutputOp {
           `its saved tensors); pass { retainGraph: true } to the first backward() to keep them`,
       );
     }
-    return this.backwardFn(grads);
+    const inputGrads = this.backwardFn(grads);
+    if (isAnomalyEnabled()) checkBackward(this.name, this.inputs, inputGrads, this.forwardSite);
+    return inputGrads;
   }
 
   /** Frees what the backward function saved; a later apply() throws. */
@@ -157,6 +168,10 @@ export class OutputNode extends GradNode {
  * Args: inputs has null where an input needs no gradient; backwardFn as MultiBackwardFn.
  */
 export function recordMultiOutput(outputs: readonly Tensor[], name: string, inputs: readonly (Tensor | null)[], backwardFn: MultiBackwardFn): void {
+  if (isAnomalyEnabled()) {
+    const given = inputs.filter((t): t is Tensor => t !== null);
+    for (const out of outputs) checkForward(name, given, out);
+  }
   const op = new MultiOutputOp(name, inputs, outputs.length, backwardFn);
   outputs.forEach((out, i) => out.attachGradFn(new OutputNode(op, i)));
 }
@@ -176,6 +191,7 @@ export function record(
   backwardFn: BackwardFn,
   saved: readonly Tensor[] = inputs,
 ): Tensor {
+  if (isAnomalyEnabled()) checkForward(name, inputs, out);
   if (!isGradEnabled()) return out;
   let needed = false;
   for (let i = 0; i < inputs.length; i++) {
@@ -240,7 +256,7 @@ function executeGraph(
   callerSeeds: readonly Tensor[],
 ): void {
   const retainGraph = options.retainGraph ?? options.createGraph ?? false;
-  withGradMode(options.createGraph ?? false, () => {
+  duringBackward(() => withGradMode(options.createGraph ?? false, () => {
     let order = topologicalOrder(roots);
     if (captured !== null) order = leadingTo(order, captured);
     const grads = new Map<Tensor, Tensor | null>();
@@ -280,7 +296,7 @@ function executeGraph(
       if (!retainGraph) node.release();
       propagate(node, inputGrads, grads);
     }
-  });
+  }));
 }
 
 /** A multi-output op's gradients gathered so far, and how many of its outputs are still to come. */

@@ -4,6 +4,7 @@
  * stops training before it can reach the weights.
  */
 import { clipGradNorm_ } from '../optim/clip.js';
+import { detectAnomaly } from '../autograd/anomaly.js';
 import { isFloat, type FloatArray } from '../dtype.js';
 import { tidy } from '../memory/tidy.js';
 import { formatShape } from '../shape.js';
@@ -25,6 +26,8 @@ export interface StepSetup {
   metrics: Readonly<Record<string, Metric>>;
   /** Clip the gradients' total L2 norm to this before each step. */
   clipGradNorm?: number;
+  /** Run the step's forward and backward in autograd anomaly mode. */
+  detectAnomaly?: boolean;
   /** Runs after each optimizer step (a per-batch scheduler step). */
   afterStep?: () => void;
 }
@@ -66,16 +69,22 @@ function checkFiniteGradients(model: Module, where: string): void {
   }
 }
 
-/** One optimizer step on one batch; returns the batch's loss, metric values and size. */
-function trainStep(setup: StepSetup, batch: unknown, where: string): { loss: number; metrics: Record<string, number>; size: number } {
+/** The step's forward, loss and backward (gradients zeroed first); throws on a non-finite loss. */
+function forwardBackward(setup: StepSetup, batch: unknown, where: string): { output: Tensor; target: Tensor; value: number } {
   const [input, target] = unpackBatch(batch, `fit (${where})`);
   const { output, loss } = forwardLoss(setup.model, setup.loss, [input, target], `fit (${where})`);
   const value = loss.item();
   if (!Number.isFinite(value)) {
-    throw new TrainingError(`fit: the training loss is ${value} at ${where}; stopped before updating the weights (try a lower learning rate, clipGradNorm, or check the inputs for NaN)`);
+    throw new TrainingError(`fit: the training loss is ${value} at ${where}; stopped before updating the weights (try a lower learning rate, clipGradNorm, fit({ detectAnomaly: true }), or check the inputs for NaN)`);
   }
   setup.optimizer.zeroGrad();
   loss.backward();
+  return { output, target, value };
+}
+
+/** One optimizer step on one batch; returns the batch's loss, metric values and size. */
+function trainStep(setup: StepSetup, batch: unknown, where: string): { loss: number; metrics: Record<string, number>; size: number } {
+  const { output, target, value } = setup.detectAnomaly === true ? detectAnomaly(() => forwardBackward(setup, batch, where)) : forwardBackward(setup, batch, where);
   checkFiniteGradients(setup.model, where);
   if (setup.clipGradNorm !== undefined) clipGradNorm_(setup.model.parameters(), setup.clipGradNorm);
   setup.optimizer.step();
