@@ -46,7 +46,8 @@ export type Outcome =
  */
 export function classifyThrow(thrown: unknown, names: readonly string[]): Outcome {
   if (!(thrown instanceof Error)) return { kind: 'engine', message: `threw a non-Error: ${String(thrown)}` };
-  const message = `${thrown.name}: ${thrown.message}`;
+  // KILN_FUZZ_STACK=1 (with --replay) keeps the stack, to find where a check is missing.
+  const message = process.env.KILN_FUZZ_STACK === '1' ? (thrown.stack ?? thrown.message) : `${thrown.name}: ${thrown.message}`;
   if (ENGINE_MESSAGES.some((pattern) => pattern.test(thrown.message))) return { kind: 'engine', message };
   const lower = thrown.message.toLowerCase();
   if (!names.some((name) => lower.includes(name.toLowerCase()))) return { kind: 'unnamed', message };
@@ -78,6 +79,6 @@ export function count(tally: Tally, index: number, call: string, outcome: Outcom
     tally[outcome.kind]++;
     const key = outcome.message.slice(0, 80);
     const same = tally.examples.filter((e) => e.message.slice(0, 80) === key).length;
-    if (tally.examples.length < 20 && same < 3) tally.examples.push({ index, call, kind: outcome.kind, message: outcome.message.slice(0, 300) });
+    if (tally.examples.length < 20 && same < 3) tally.examples.push({ index, call, kind: outcome.kind, message: outcome.message.slice(0, process.env.KILN_FUZZ_STACK === '1' ? 3000 : 300) });
   }
 }

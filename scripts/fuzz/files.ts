@@ -53,7 +53,7 @@ function checkpointFormat(): Format {
   const target = join(SCRATCH, 'mutated.ckpt');
   return {
     name: 'checkpoint',
-    names: ['checkpoint', 'safetensors'],
+    names: ['checkpoint', 'safetensors', 'loadStateDict'],
     bytes: readFileSync(path),
     read: (bytes) => {
       writeFileSync(target, bytes);
