@@ -14,6 +14,7 @@ import { describeHook } from './hooks.js';
 import { isGradEnabled, withGradMode } from './grad-mode.js';
 import { anyInPlaceWrites } from './version.js';
 import { reportOp, type OpAttributes } from './op-trace.js';
+import { captureCallSite, checkBackward, checkForward, duringBackward, isAnomalyEnabled } from './anomaly.js';
 import { add } from '../ops/elementwise.js';
 import { ones } from '../ops/creation.js';
 import { checkOpReads, inFlightCount } from '../memory/in-flight.js';
@@ -33,6 +34,8 @@ export class GradNode {
   private backwardFn: BackwardFn | null;
   /** The versions of `saved` when the op ran; null when no in-place write had happened yet (all 0). */
   private readonly savedVersions: number[] | null;
+  /** Where the op's forward was called, kept while anomaly mode is on (see anomaly.ts). */
+  readonly forwardSite: string | null;
 
   /**
    * Args:
@@ -52,6 +55,7 @@ export class GradNode {
   ) {
     this.backwardFn = backwardFn;
     this.savedVersions = saved.length > 0 && anyInPlaceWrites() ? saved.map((t) => t.version) : null;
+    this.forwardSite = isAnomalyEnabled() ? captureCallSite() : null;
   }
 
   /**
@@ -66,7 +70,9 @@ export class GradNode {
       );
     }
     this.checkSavedVersions();
-    return this.backwardFn(grad);
+    const grads = this.backwardFn(grad);
+    if (isAnomalyEnabled()) checkBackward(this.name, this.inputs, grads, this.forwardSite);
+    return grads;
   }
 
   /** The input tensor i as the op saw it: the input itself, or its alias from before an in-place op. */
@@ -108,6 +114,8 @@ export class MultiOutputOp {
   private backwardFn: MultiBackwardFn | null;
   /** Each input's gradFn when the op ran (an in-place op may replace it later). */
   readonly inputNodes: readonly (GradNode | null)[];
+  /** Where the op's forward was called, kept while anomaly mode is on (see anomaly.ts). */
+  private readonly forwardSite: string | null;
 
   /**
    * Args:
@@ -124,6 +132,7 @@ export class MultiOutputOp {
   ) {
     this.backwardFn = backwardFn;
     this.inputNodes = inputs.map((t) => (t === null ? null : t.gradFn));
+    this.forwardSite = isAnomalyEnabled() ? captureCallSite() : null;
   }
 
   /** Computes the inputs' gradients; throws when the op was released by an earlier backward. */
@@ -134,7 +143,9 @@ export class MultiOutputOp {
           `its saved tensors); pass { retainGraph: true } to the first backward() to keep them`,
       );
     }
-    return this.backwardFn(grads);
+    const inputGrads = this.backwardFn(grads);
+    if (isAnomalyEnabled()) checkBackward(this.name, this.inputs, inputGrads, this.forwardSite);
+    return inputGrads;
   }
 
   /** Frees what the backward function saved; a later apply() throws. */
@@ -166,6 +177,10 @@ export class OutputNode extends GradNode {
  * Args: inputs has null where an input needs no gradient; backwardFn as MultiBackwardFn.
  */
 export function recordMultiOutput(outputs: readonly Tensor[], name: string, inputs: readonly (Tensor | null)[], backwardFn: MultiBackwardFn): void {
+  if (isAnomalyEnabled()) {
+    const given = inputs.filter((t): t is Tensor => t !== null);
+    for (const out of outputs) checkForward(name, given, out);
+  }
   const op = new MultiOutputOp(name, inputs, outputs.length, backwardFn);
   outputs.forEach((out, i) => out.attachGradFn(new OutputNode(op, i)));
 }
@@ -191,6 +206,7 @@ export function record(
 ): Tensor {
   if (inFlightCount !== 0) checkOpReads(name);
   reportOp(name, inputs, out, attributes);
+  if (isAnomalyEnabled()) checkForward(name, inputs, out);
   if (!isGradEnabled()) return out;
   let needed = false;
   for (let i = 0; i < inputs.length; i++) {
@@ -255,7 +271,7 @@ function executeGraph(
   callerSeeds: readonly Tensor[],
 ): void {
   const retainGraph = options.retainGraph ?? options.createGraph ?? false;
-  withGradMode(options.createGraph ?? false, () => {
+  duringBackward(() => withGradMode(options.createGraph ?? false, () => {
     let order = topologicalOrder(roots);
     if (captured !== null) order = leadingTo(order, captured);
     const grads = new Map<Tensor, Tensor | null>();
@@ -295,7 +311,7 @@ function executeGraph(
       if (!retainGraph) node.release();
       propagate(node, inputGrads, grads);
     }
-  });
+  }));
 }
 
 /** A multi-output op's gradients gathered so far, and how many of its outputs are still to come. */

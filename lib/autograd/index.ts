@@ -15,3 +15,4 @@ export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult 
 export { noGrad, enableGrad, isGradEnabled } from './grad-mode.js';
 export { GradNode, type BackwardOptions } from './engine.js';
 export { RemovableHandle } from './hooks.js';
+export { AnomalyError, detectAnomaly, setDetectAnomaly, isAnomalyEnabled } from './anomaly.js';

@@ -126,7 +126,11 @@ export class OnnxModule extends Module {
         if (name !== '' && t !== null && t !== undefined) values.set(name, t);
       });
     }
-    const results = this.outputNames.map((name) => values.get(name)!);
+    const results = this.outputNames.map((name) => {
+      const t = values.get(name);
+      if (t === undefined) throw new OnnxError(`OnnxModule: graph output '${name}' is produced by no node, input or initializer`);
+      return t;
+    });
     return results.length === 1 ? results[0] : results;
   }
 

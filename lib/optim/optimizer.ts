@@ -254,7 +254,13 @@ export abstract class Optimizer<O extends { lr: number }> {
    * are copied and cast to each parameter's dtype.
    */
   loadStateDict(stateDict: OptimizerStateDict): void {
-    const groups = stateDict.param_groups;
+    const groups = stateDict?.param_groups;
+    if (!Array.isArray(groups) || !groups.every((g) => g !== null && typeof g === 'object' && Array.isArray(g.params))) {
+      throw new OptimizerError(`${this.name}.loadStateDict: the state dict needs param_groups, an array of groups each with a params array (as stateDict() returns)`);
+    }
+    if (stateDict.state === null || typeof stateDict.state !== 'object') {
+      throw new OptimizerError(`${this.name}.loadStateDict: the state dict needs a state object (as stateDict() returns), got ${String(stateDict.state)}`);
+    }
     if (groups.length !== this.paramGroups.length) {
       throw new OptimizerError(
         `${this.name}.loadStateDict: the state dict has ${groups.length} parameter groups but the optimizer has ${this.paramGroups.length}`,

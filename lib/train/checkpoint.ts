@@ -131,7 +131,23 @@ function readJson(path: string, metadata: Record<string, string>): CheckpointJso
   }
   if (json === null || typeof json !== 'object') throw new TrainingError(`loadCheckpoint: '${path}' has corrupt '${CHECKPOINT_METADATA_KEY}' metadata (not a JSON object)`);
   if (json.format !== 1) throw new TrainingError(`loadCheckpoint: '${path}' has checkpoint format ${String(json.format)}; this kiln reads format 1`);
+  const corrupt = corruptField(json);
+  if (corrupt !== null) throw new TrainingError(`loadCheckpoint: '${path}' has corrupt '${CHECKPOINT_METADATA_KEY}' metadata (${corrupt})`);
   return json;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** What is wrong with a parsed checkpoint record's fields, or null when they have the shapes saveCheckpoint writes. */
+function corruptField(json: CheckpointJson): string | null {
+  if (!Number.isInteger(json.epoch) || json.epoch < 0) return `epoch is ${String(json.epoch)}`;
+  if (!Array.isArray(json.history)) return 'history is not an array';
+  if (!isRecord(json.generators) || !Object.values(json.generators).every(Array.isArray)) return 'generators is not a record of states';
+  const optimizer = json.optimizer as unknown;
+  if (optimizer !== null && !(isRecord(optimizer) && isRecord(optimizer.scalars) && Array.isArray(optimizer.param_groups))) {
+    return 'optimizer needs scalars and param_groups';
+  }
+  return null;
 }
 
 /**

@@ -41,6 +41,13 @@ export interface FitOptions {
   schedulerMonitor?: string;
   /** Clip the gradients' total L2 norm to this before each step. */
   clipGradNorm?: number;
+  /**
+   * Run each training step in autograd anomaly mode (autograd.detectAnomaly): the first op
+   * whose forward or backward makes a NaN or ±Infinity throws, naming the op and where it was
+   * called. Slow; for debugging: the checks read every value, so fitAsync then runs each step's
+   * kernels on the JS thread. Default false.
+   */
+  detectAnomaly?: boolean;
   /** Called in order at each hook. */
   callbacks?: readonly Callback[];
   /** 'auto' (default): a bar on a terminal, plain lines otherwise; 'bar'; 'lines'; false: silent. */
@@ -102,6 +109,7 @@ export function planFit(model: Module, options: FitOptions): FitPlan {
       optimizer: options.optimizer,
       metrics: options.metrics ?? {},
       clipGradNorm: options.clipGradNorm,
+      detectAnomaly: options.detectAnomaly ?? false,
       afterStep: scheduler !== undefined && schedulerInterval === 'batch' ? () => scheduler.step() : undefined,
       adversarial: options.adversarial,
     },

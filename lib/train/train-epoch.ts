@@ -4,6 +4,7 @@
  * stops training before it can reach the weights.
  */
 import { clipGradNorm_ } from '../optim/clip.js';
+import { detectAnomaly } from '../autograd/anomaly.js';
 import { isFloat, type FloatArray } from '../dtype.js';
 import { ResumableScope, tidy } from '../memory/tidy.js';
 import { runAsync } from '../backend/queue.js';
@@ -27,6 +28,8 @@ export interface StepSetup {
   metrics: Readonly<Record<string, Metric>>;
   /** Clip the gradients' total L2 norm to this before each step. */
   clipGradNorm?: number;
+  /** Run the step's forward and backward in autograd anomaly mode. */
+  detectAnomaly?: boolean;
   /** Runs after each optimizer step (a per-batch scheduler step). */
   afterStep?: () => void;
   /** Train on attacked batches (fit's adversarial option). */
@@ -92,7 +95,7 @@ function forwardPhase(setup: StepSetup, batch: unknown, where: string): Forward 
 function checkedLoss(loss: Tensor, where: string): number {
   const value = loss.item();
   if (!Number.isFinite(value)) {
-    throw new TrainingError(`fit: the training loss is ${value} at ${where}; stopped before updating the weights (try a lower learning rate, clipGradNorm, or check the inputs for NaN)`);
+    throw new TrainingError(`fit: the training loss is ${value} at ${where}; stopped before updating the weights (try a lower learning rate, clipGradNorm, fit({ detectAnomaly: true }), or check the inputs for NaN)`);
   }
   return value;
 }
@@ -127,9 +130,13 @@ const stepResult = (setup: StepSetup, f: Forward, loss: number): StepResult => (
 
 /** One optimizer step on one batch, on the JS thread. */
 function trainStep(setup: StepSetup, batch: unknown, where: string): StepResult {
-  const f = forwardPhase(setup, batch, where);
-  const loss = checkedLoss(f.loss, where);
-  backwardPhase(setup, f.loss);
+  const forwardBackward = (): [Forward, number] => {
+    const f = forwardPhase(setup, batch, where);
+    const loss = checkedLoss(f.loss, where);
+    backwardPhase(setup, f.loss);
+    return [f, loss];
+  };
+  const [f, loss] = setup.detectAnomaly === true ? detectAnomaly(forwardBackward) : forwardBackward();
   checkGradientsPhase(setup, where);
   updatePhase(setup);
   return stepResult(setup, f, loss);
@@ -171,7 +178,7 @@ export function* trainEpochSteps(loader: Iterable<unknown>, setup: StepSetup, ep
   for (const item of loader) {
     batch++;
     const where = batchName(epoch, batch, batches);
-    const { loss, metrics, size } = setup.asyncKernels === true ? yield* trainStepAsync(setup, item, where) : tidy(() => trainStep(setup, item, where));
+    const { loss, metrics, size } = setup.asyncKernels === true && setup.detectAnomaly !== true ? yield* trainStepAsync(setup, item, where) : tidy(() => trainStep(setup, item, where));
     means.add({ ...metrics, loss }, size);
     const seconds = (performance.now() - start) / 1000;
     onBatchEnd({ epoch, batch, batches, size, loss, runningLoss: means.mean('loss'), samples: means.samples, seconds });

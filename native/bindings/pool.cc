@@ -117,6 +117,10 @@ napi_value max_pool2d_backward(napi_env env, napi_callback_info info) {
   require_output(args, "gy", gy.length, s);
   require_output(args, "indices", indices.length, s);
   require_input(args, "gx", gx.length, s);
+  // The kernel reads the indices (and gy) while it scatters into gx: an index overwritten
+  // mid-call would send a write out of range.
+  args.require_disjoint("gx", gx, "indices", indices);
+  args.require_disjoint("gx", gx, "gy", gy);
   if (!args.ok()) return nullptr;
   const int64_t plane = s.h * s.w;
   if (!all_below(indices, plane)) {

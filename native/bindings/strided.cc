@@ -21,6 +21,10 @@ napi_value strided_copy(napi_env env, napi_callback_info info) {
     args.range_error("dst has %lld elements but the view's shape has %lld", static_cast<long long>(dst.length),
                      static_cast<long long>(count));
   }
+  // The kernel reads src, shape and srcStrides while it writes dst.
+  args.require_disjoint("dst", dst, "src", src);
+  args.require_disjoint("dst", dst, "shape", shape);
+  args.require_disjoint("dst", dst, "srcStrides", src_strides);
   if (!args.ok() || count == 0) return nullptr;
   return run_kernel(args, [=] {
     kiln::strided_copy(src.data, {shape.length, shape.data, src_strides.data, src_offset}, dst.data);
@@ -42,6 +46,10 @@ napi_value strided_scatter(napi_env env, napi_callback_info info) {
     args.range_error("src has %lld elements but the view's shape has %lld", static_cast<long long>(src.length),
                      static_cast<long long>(count));
   }
+  // The kernel reads src, shape and dstStrides while it writes dst.
+  args.require_disjoint("dst", dst, "src", src);
+  args.require_disjoint("dst", dst, "shape", shape);
+  args.require_disjoint("dst", dst, "dstStrides", dst_strides);
   if (!args.ok() || count == 0) return nullptr;
   return run_kernel(args, [=] {
     kiln::strided_scatter(src.data, dst.data, {shape.length, shape.data, dst_strides.data, dst_offset}, accumulate);

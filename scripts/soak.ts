@@ -1,0 +1,263 @@
+/**
+ * `npm run soak -- [--minutes M] [--kills K] [--workers W]`: kiln under churn, for hours if
+ * asked (issue 18). Each part runs when its flag is given (all three by default):
+ *
+ * - **training** (`--minutes`): the main job's LeNet-5 trains on the embedded Fashion-MNIST
+ *   subset with a checkpoint every `--checkpoint-every` steps, while worker threads that load
+ *   kiln and run matmuls are started and terminated at random moments (some during the
+ *   addon's load, some mid-kernel), and RSS is sampled each second. Reports RSS growth after
+ *   warm-up (the first fifth of the run), steps, workers, crashes.
+ * - **kills** (`--kills`): child processes write checkpoints of two alternating versions in a
+ *   loop and are killed with SIGKILL at random moments; after each kill the file must load as
+ *   one of the two versions, and the next successful save must leave no temporary files.
+ * - **workers** (`--workers`): that many workers, each terminated at a random moment from
+ *   0 to 20 ms after it starts (during the addon's load or a kernel); RSS must come back
+ *   within 10% of its start.
+ *
+ * Figures are printed and merged into bench/results/soak.json (`--out` to change). The exit
+ * code is 1 when a target is missed (RSS growth > 1%, a crash, a checkpoint that loads as
+ * neither version, a temporary left behind, RSS not back within 10%).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+
+import * as k from '../lib/index.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const kilnHref = pathToFileURL(join(root, 'dist', 'lib', 'index.js')).href;
+
+const HELP = `usage: npm run soak -- [--minutes M] [--kills K] [--workers W] [--checkpoint-every N] [--churn-ms MS] [--out FILE]
+  --minutes M           train with worker churn for M minutes (default 1 when no part is named)
+  --kills K             SIGKILL K checkpoint writers and check every file (default 20 when no part is named)
+  --workers W           start and terminate W workers at random moments (default 100 when no part is named)
+  --checkpoint-every N  steps between checkpoints while training (default 50)
+  --churn-ms MS         mean time between worker starts while training (default 2000)
+  --out FILE            where the figures go (default bench/results/soak.json)`;
+
+interface SoakOptions {
+  minutes?: number;
+  kills?: number;
+  workers?: number;
+  checkpointEvery: number;
+  churnMs: number;
+  out: string;
+}
+
+function parseOptions(argv: string[]): SoakOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      minutes: { type: 'string' },
+      kills: { type: 'string' },
+      workers: { type: 'string' },
+      'checkpoint-every': { type: 'string', default: '50' },
+      'churn-ms': { type: 'string', default: '2000' },
+      out: { type: 'string', default: join(root, 'bench', 'results', 'soak.json') },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  const number = (flag: string, text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!(n > 0) || !Number.isFinite(n)) throw new RangeError(`soak: --${flag} must be a positive number, got '${text}'\n${HELP}`);
+    return n;
+  };
+  const none = values.minutes === undefined && values.kills === undefined && values.workers === undefined;
+  return {
+    minutes: number('minutes', values.minutes) ?? (none ? 1 : undefined),
+    kills: number('kills', values.kills) ?? (none ? 20 : undefined),
+    workers: number('workers', values.workers) ?? (none ? 100 : undefined),
+    checkpointEvery: number('checkpoint-every', values['checkpoint-every']) as number,
+    churnMs: number('churn-ms', values['churn-ms']) as number,
+    out: values.out as string,
+  };
+}
+
+const mib = (bytes: number): number => Math.round((bytes / 2 ** 20) * 10) / 10;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+
+/**
+ * A worker thread that imports kiln and multiplies 256×256 matrices until terminated; `lifetime`
+ * ms after it starts (0: during the addon's load) the main thread terminates it.
+ */
+async function churnOneWorker(lifetimeMs: number): Promise<'terminated' | 'error'> {
+  const source = `import(${JSON.stringify(kilnHref)}).then((k) => { const a = k.randn([256, 256]); for (;;) a.matmul(a).sum().item(); });`;
+  const worker = new Worker(source, { eval: true });
+  let failed = false;
+  worker.on('error', () => {
+    failed = true;
+  });
+  await sleep(lifetimeMs);
+  await worker.terminate();
+  return failed ? 'error' : 'terminated';
+}
+
+/** Training with worker churn and RSS sampling; see the file comment. */
+async function soakTraining(minutes: number, options: SoakOptions): Promise<Record<string, unknown>> {
+  k.manualSeed(0);
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-soak-'));
+  const { images, labels } = k.data.loadFashionMnist({ split: 'train' });
+  const dataset = new k.data.TensorDataset(images.sub(0.286).div(0.353), labels);
+  const loader = new k.data.DataLoader(dataset, { batchSize: 64, shuffle: true });
+  const model = k.models.lenet5({ numClasses: 10 });
+  const optimizer = new k.optim.Adam(model.parameters(), { lr: 1e-3 });
+  const rss: { t: number; mib: number }[] = [];
+  const start = performance.now();
+  const end = start + minutes * 60_000;
+  const sampler = setInterval(() => rss.push({ t: (performance.now() - start) / 1000, mib: mib(process.memoryUsage().rss) }), 1000);
+  let workers = 0;
+  let workerErrors = 0;
+  let churning = true;
+  const churn = (async () => {
+    while (churning) {
+      await sleep(Math.random() * 2 * options.churnMs);
+      if (!churning) break;
+      const lifetime = Math.random() < 0.3 ? Math.random() * 2 : Math.random() * options.churnMs;
+      if ((await churnOneWorker(lifetime)) === 'error') workerErrors++;
+      workers++;
+    }
+  })();
+  let steps = 0;
+  let checkpoints = 0;
+  let lastLoss = NaN;
+  while (performance.now() < end) {
+    for (const batch of loader) {
+      const [x, y] = batch as k.Tensor[];
+      k.tidy(() => {
+        const loss = k.F.crossEntropy(model.forward(x), y);
+        optimizer.zeroGrad();
+        loss.backward();
+        optimizer.step();
+        lastLoss = loss.item();
+      });
+      if (++steps % options.checkpointEvery === 0) {
+        k.train.saveCheckpoint(join(dir, 'last.safetensors'), { model, optimizer, epoch: 0, history: [] });
+        checkpoints++;
+      }
+      await new Promise((resolve) => setImmediate(resolve));
+      if (performance.now() >= end) break;
+    }
+  }
+  churning = false;
+  await churn;
+  clearInterval(sampler);
+  rmSync(dir, { recursive: true, force: true });
+  const warm = rss.filter((s) => s.t >= (minutes * 60) / 5);
+  const window = Math.max(1, Math.floor(warm.length / 5));
+  const first = mean(warm.slice(0, window).map((s) => s.mib));
+  const last = mean(warm.slice(-window).map((s) => s.mib));
+  const growthPct = Math.round(((last - first) / first) * 10_000) / 100;
+  return {
+    minutes,
+    steps,
+    checkpoints,
+    final_loss: Math.round(lastLoss * 1e4) / 1e4,
+    workers_churned: workers,
+    worker_errors: workerErrors,
+    rss_after_warmup_mib: first,
+    rss_end_mib: last,
+    rss_peak_mib: Math.max(...rss.map((s) => s.mib)),
+    rss_growth_pct: growthPct,
+    target_met: growthPct <= 1 && workerErrors === 0,
+  };
+}
+
+/** The writer a kill test SIGKILLs: checkpoints of versions 0 and 1 of a small model, in turn, forever. */
+const WRITER = (path: string): string =>
+  `const k = await import(${JSON.stringify(kilnHref)});\n` +
+  `const models = [0, 1].map((v) => { k.manualSeed(v); return k.models.lenet5({ numClasses: 10 }); });\n` +
+  `process.stdout.write('ready\\n');\n` +
+  `for (let i = 0; ; i++) k.train.saveCheckpoint(${JSON.stringify(path)}, { model: models[i % 2], epoch: i % 2, history: [] });`;
+
+/** Which version (0 or 1) the checkpoint holds, checked against the weights each version has; null when it is neither. */
+function checkpointVersion(path: string, versions: readonly Record<string, k.Tensor>[]): number | null {
+  const model = k.models.lenet5({ numClasses: 10 });
+  const state = k.train.loadCheckpoint(path, { model, restoreDefaultGenerator: false });
+  const loaded = model.stateDict();
+  const expected = versions[state.epoch];
+  if (expected === undefined) return null;
+  for (const [key, t] of Object.entries(expected)) {
+    const a = loaded[key].data;
+    const b = t.data;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return null;
+  }
+  return state.epoch;
+}
+
+/** SIGKILLs `kills` checkpoint writers at random moments; see the file comment. */
+async function soakKills(kills: number): Promise<Record<string, unknown>> {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-kills-'));
+  const path = join(dir, 'ckpt.safetensors');
+  const versions = [0, 1].map((v) => {
+    k.manualSeed(v);
+    return k.models.lenet5({ numClasses: 10 }).stateDict();
+  });
+  const seen = [0, 0];
+  let bad = 0;
+  let leftovers = 0;
+  for (let i = 0; i < kills; i++) {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER(path)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    await sleep(Math.random() * 40);
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    if (!existsSync(path)) continue; // killed before its first rename
+    const version = checkpointVersion(path, versions);
+    if (version === null) bad++;
+    else seen[version]++;
+    k.train.saveCheckpoint(path, { model: k.models.lenet5({ numClasses: 10 }), epoch: 0, history: [] });
+    leftovers += readdirSync(dir).filter((name) => name !== 'ckpt.safetensors').length;
+    rmSync(path);
+  }
+  rmSync(dir, { recursive: true, force: true });
+  return { kills, loaded_version_0: seen[0], loaded_version_1: seen[1], neither_version: bad, temporaries_left: leftovers, target_met: bad === 0 && leftovers === 0 };
+}
+
+/** `count` workers terminated 0–20 ms after they start; see the file comment. */
+async function soakWorkers(count: number): Promise<Record<string, unknown>> {
+  const before = mib(process.memoryUsage().rss);
+  let errors = 0;
+  for (let i = 0; i < count; i++) {
+    if ((await churnOneWorker(Math.random() * 20)) === 'error') errors++;
+  }
+  global.gc?.();
+  await sleep(500);
+  const after = mib(process.memoryUsage().rss);
+  const changePct = Math.round(((after - before) / before) * 10_000) / 100;
+  return { workers: count, worker_errors: errors, rss_start_mib: before, rss_end_mib: after, rss_change_pct: changePct, target_met: errors === 0 && changePct <= 10 };
+}
+
+/** Merges `figures` into the JSON file at `path`, written atomically. */
+function record(path: string, figures: Record<string, unknown>): void {
+  const previous = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ ...previous, ...figures, machine: k.backendInfo() }, null, 2) + '\n');
+  renameSync(tmp, path);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  k.setNumThreads(1);
+  const figures: Record<string, unknown> = {};
+  if (options.workers !== undefined) figures.workers = await soakWorkers(options.workers);
+  if (options.kills !== undefined) figures.kills = await soakKills(options.kills);
+  if (options.minutes !== undefined) figures.training = await soakTraining(options.minutes, options);
+  for (const [part, result] of Object.entries(figures)) console.log(`${part}: ${JSON.stringify(result)}`);
+  record(options.out, { ...figures, date: new Date().toISOString() });
+  console.log(`wrote ${options.out}`);
+  const missed = Object.values(figures).some((f) => (f as { target_met: boolean }).target_met !== true);
+  process.exit(missed ? 1 : 0);
+}
+
+await main();
