@@ -20,26 +20,40 @@ if (parentPort === null) throw new TrainingError('trainer-worker: this module ru
 const port = parentPort;
 const post = (message: TrainerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
-/** Pause state: while paused, the training loop awaits `resumed` between steps. */
+/**
+ * Pause state: while paused, the training loop awaits `resumed` between steps. 'paused' is
+ * announced when the loop actually stops at the gate (a step already running, whose kernels may
+ * be queued off the JS thread, finishes first), so no batch event follows it.
+ */
 class Gate {
   private resumed: Promise<void> | null = null;
   private open: (() => void) | null = null;
+  private announced = false;
 
   pause(): void {
     if (this.resumed !== null) return;
     this.resumed = new Promise((resolve) => (this.open = resolve));
-    post({ type: 'paused' });
+    this.announced = false;
   }
 
   resume(): void {
     if (this.open === null) return;
+    this.announce();
     this.open();
     this.resumed = this.open = null;
     post({ type: 'resumed' });
   }
 
+  private announce(): void {
+    if (this.announced) return;
+    this.announced = true;
+    post({ type: 'paused' });
+  }
+
   /** Resolves at once unless paused. */
   wait = async (): Promise<void> => {
+    if (this.resumed === null) return;
+    this.announce();
     await this.resumed;
   };
 }
