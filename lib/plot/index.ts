@@ -14,3 +14,6 @@ export { lineChartSvg, PALETTE, type LineSeries, type LineChartOptions, type Leg
 export { niceTicks, formatTick, type Ticks } from './ticks.js';
 export { arrangeSvgs, escapeXml, svgDocument } from './svg.js';
 export { svgToPng, writePlot } from './render.js';
+export { modelGraph, modelGraphSvg, type ModelGraphOptions } from './model-graph.js';
+export { traceModelGraph, type ModelGraph, type GraphNode } from './dataflow.js';
+export { layeredLayout, type Layout, type LayoutInput } from './layered-layout.js';
