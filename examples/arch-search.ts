@@ -16,9 +16,9 @@ import { arange, avgPool2d, data, indexSelect, search, type Tensor } from '../li
 
 const { values: args } = parseArgs({
   options: {
-    candidates: { type: 'string', default: '16' },
-    steps: { type: 'string', default: '60' },
-    population: { type: 'string', default: '6' },
+    candidates: { type: 'string', default: '12' },
+    steps: { type: 'string', default: '150' },
+    population: { type: 'string', default: '5' },
     'sample-size': { type: 'string', default: '3' },
     train: { type: 'string', default: '3000' },
     val: { type: 'string', default: '1000' },
@@ -70,17 +70,25 @@ console.log(
     `${options.candidates} candidates per strategy, ${options.steps} SGD steps of 64 images each`,
 );
 
-const results = (['random', 'evolution'] as const).map((strategy) => {
+/** One search, its progress on one line and its table printed; a bad option ends the script with its message. */
+function run(strategy: 'random' | 'evolution'): search.ArchitectureSearchResult {
   console.log(`\n== ${strategy} ==`);
-  const result = search.architecture({
-    ...options,
-    strategy,
-    onCandidate: (c, done, total) => process.stdout.write(`\r${strategy}: ${done}/${total} trained (last ${(100 * c.accuracy).toFixed(1)}% in ${c.trainSeconds.toFixed(1)} s)   `),
-  });
+  let result: search.ArchitectureSearchResult;
+  try {
+    result = search.architecture({
+      ...options,
+      strategy,
+      onCandidate: (c, done, total) => process.stdout.write(`\r${strategy}: ${done}/${total} trained (last ${(100 * c.accuracy).toFixed(1)}% in ${c.trainSeconds.toFixed(1)} s)   `),
+    });
+  } catch (e) {
+    return fail(e instanceof search.SearchError ? e.message : String(e));
+  }
   process.stdout.write('\n');
   console.log(String(result));
   return result;
-});
+}
+
+const results = [run('random'), run('evolution')];
 
 console.log('\nstrategy    best val acc   its MMACs   front size   mean acc   seconds');
 for (const r of results) {

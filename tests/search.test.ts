@@ -18,7 +18,7 @@ type Genotype = k.search.Genotype;
 function tinySplit(): { train: { x: Tensor; y: Tensor }; val: { x: Tensor; y: Tensor } } {
   const { images, labels } = data.loadFashionMnist({ split: 'train', full: false });
   const pick = (start: number, count: number) => {
-    const index = k.arange(start, start + count * 37, 37).cast('int32'); // spread over the classes
+    const index = k.arange(start, start + count * 37, 37, { dtype: 'int32' }); // spread over the classes
     return { x: k.avgPool2d(k.indexSelect(images, 0, index), 2), y: k.indexSelect(labels, 0, index) };
   };
   return { train: pick(0, 256), val: pick(5, 128) };

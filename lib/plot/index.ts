@@ -1,7 +1,8 @@
 /**
  * kiln.plot: charts drawn as SVG text and rendered to PNG with resvg. lineChartSvg draws
  * named series over nice axes (learning curves, ROC curves); arrangeSvgs puts several charts
- * side by side; writePlot writes `<base>.svg` and `<base>.png` atomically.
+ * side by side; writePlot writes `<base>.svg` and `<base>.png` atomically; modelGraph draws
+ * an architecture diagram of any Module from the dataflow of one traced forward pass.
  *
  * Example:
  * ```ts

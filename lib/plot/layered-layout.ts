@@ -132,7 +132,7 @@ function reduceCrossings(g: Proper): Int32Array {
   return best;
 }
 
-/** Places one layer's vertices as near their targets as the order and the gaps allow (left pass, then right pass, averaged). */
+/** Places one layer's vertices near their targets in their order with the gaps kept: pushed right from the left, left from the right, averaged. */
 function placeLayer(vs: number[], target: number[], width: (v: number) => number, gap: number, x: Float64Array): void {
   const left = new Float64Array(vs.length);
   const right = new Float64Array(vs.length);
@@ -144,12 +144,7 @@ function placeLayer(vs: number[], target: number[], width: (v: number) => number
     const max = i === vs.length - 1 ? Infinity : right[i + 1] - (width(vs[i + 1]) + width(vs[i])) / 2 - gap;
     right[i] = Math.min(target[i], max);
   }
-  vs.forEach((v, i) => (x[v] = (left[i] + right[i]) / 2));
-  // the average of two feasible placements can still overlap where they disagree: sweep once more
-  for (let i = 1; i < vs.length; i++) {
-    const min = x[vs[i - 1]] + (width(vs[i - 1]) + width(vs[i])) / 2 + gap;
-    if (x[vs[i]] < min) x[vs[i]] = min;
-  }
+  vs.forEach((v, i) => (x[v] = (left[i] + right[i]) / 2)); // both keep the gaps, so their mean does too
 }
 
 /** x positions: packed layers, then a few passes pulling each vertex toward the mean of its neighbours. */

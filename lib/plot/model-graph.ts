@@ -28,7 +28,8 @@ const TITLE_HEIGHT = 30;
 
 type Described = Record<string, unknown>;
 const pairText = (v: unknown): string => (Array.isArray(v) ? (v[0] === v[1] ? String(v[0]) : v.join('×')) : String(v));
-const square = (v: unknown): string => (Array.isArray(v) ? v.join('×') : `${v}×${v}`);
+/** A kernel size as 'k×k' ('k' for 1-d layers, whose size is one number). */
+const kernelText = (m: Module, v: unknown): string => (Array.isArray(v) ? v.join('×') : m.constructor.name.includes('1d') ? String(v) : `${v}×${v}`);
 
 /** The key hyper-parameters of common layers, in a few characters (e.g. Conv2d '64→128 3×3 /2'). */
 function hyperParameters(m: Module): string {
@@ -37,11 +38,11 @@ function hyperParameters(m: Module): string {
   const stride = options.stride !== undefined && pairText(options.stride) !== '1' ? ` /${pairText(options.stride)}` : '';
   if ('inChannels' in d && 'outChannels' in d) {
     const groups = d.groups !== undefined && d.groups !== 1 ? ` g${String(d.groups)}` : '';
-    return `${String(d.inChannels)}→${String(d.outChannels)} ${square(d.kernelSize)}${stride}${groups}`;
+    return `${String(d.inChannels)}→${String(d.outChannels)} ${kernelText(m, d.kernelSize)}${stride}${groups}`;
   }
   if ('inFeatures' in d && 'outFeatures' in d) return `${String(d.inFeatures)}→${String(d.outFeatures)}`;
   if ('numFeatures' in d) return String(d.numFeatures);
-  if ('kernelSize' in d) return `${square(d.kernelSize)}${stride}`;
+  if ('kernelSize' in d) return `${kernelText(m, d.kernelSize)}${stride}`;
   if ('outputSize' in d) return `→${pairText(d.outputSize)}`;
   if (typeof d.p === 'number') return `p=${d.p}`;
   return '';
