@@ -109,6 +109,8 @@ describe('plot.traceModelGraph', () => {
 
   it('names a bad input', () => {
     expect(() => plot.traceModelGraph(new SkipAndBranch(), [1, 0, 6] as number[])).toThrow(/modelGraph: input must be a shape \(positive integers/);
+    expect(() => plot.traceModelGraph({} as k.nn.Module, [1, 1, 6, 6])).toThrow(/modelGraph: model must be an nn.Module, got object/);
+    expect(() => plot.traceModelGraph(new SkipAndBranch(), [1, 2, 6, 6])).toThrow(/conv2d/i); // the op names the mismatch
   });
 });
 

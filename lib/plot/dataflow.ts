@@ -7,8 +7,8 @@
  */
 import { noGrad } from '../autograd/grad-mode.js';
 import { traceOps, type TracedOp } from '../autograd/op-trace.js';
-import { ShapeError } from '../errors.js';
-import type { Module } from '../nn/module.js';
+import { KilnError, ShapeError } from '../errors.js';
+import { Module } from '../nn/module.js';
 import { zeros } from '../ops/creation.js';
 import { Tensor } from '../tensor.js';
 
@@ -105,6 +105,7 @@ class GraphRecorder {
  * ```
  */
 export function traceModelGraph(model: Module, input: readonly number[] | Tensor | readonly Tensor[]): ModelGraph {
+  if (!(model instanceof Module)) throw new KilnError(`modelGraph: model must be an nn.Module, got ${model === null ? 'null' : typeof model}`);
   const inputs = exampleInputs('modelGraph', input);
   const recorder = new GraphRecorder();
   inputs.forEach((t) => recorder.add('input', 'input', '', null, [], [t]));

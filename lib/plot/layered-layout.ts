@@ -29,7 +29,9 @@ export interface Layout {
 }
 
 /** Width given to a dummy node (an edge passing through a layer). */
-const DUMMY_WIDTH = 4;
+const DUMMY_WIDTH = 2;
+/** Gap between two dummies side by side. */
+const DUMMY_GAP = 3;
 const SWEEPS = 8;
 
 /** Longest path from the sources: each node one layer below its lowest predecessor. */
@@ -132,30 +134,29 @@ function reduceCrossings(g: Proper): Int32Array {
   return best;
 }
 
+/** The least distance between the centres of two neighbours in a layer. */
+type Separation = (a: number, b: number) => number;
+
 /** Places one layer's vertices near their targets in their order with the gaps kept: pushed right from the left, left from the right, averaged. */
-function placeLayer(vs: number[], target: number[], width: (v: number) => number, gap: number, x: Float64Array): void {
+function placeLayer(vs: number[], target: number[], separation: Separation, x: Float64Array): void {
   const left = new Float64Array(vs.length);
   const right = new Float64Array(vs.length);
   vs.forEach((v, i) => {
-    const min = i === 0 ? -Infinity : left[i - 1] + (width(vs[i - 1]) + width(v)) / 2 + gap;
+    const min = i === 0 ? -Infinity : left[i - 1] + separation(vs[i - 1], v);
     left[i] = Math.max(target[i], min);
   });
   for (let i = vs.length - 1; i >= 0; i--) {
-    const max = i === vs.length - 1 ? Infinity : right[i + 1] - (width(vs[i + 1]) + width(vs[i])) / 2 - gap;
+    const max = i === vs.length - 1 ? Infinity : right[i + 1] - separation(vs[i], vs[i + 1]);
     right[i] = Math.min(target[i], max);
   }
   vs.forEach((v, i) => (x[v] = (left[i] + right[i]) / 2)); // both keep the gaps, so their mean does too
 }
 
 /** x positions: packed layers, then a few passes pulling each vertex toward the mean of its neighbours. */
-function assignX(g: Proper, width: (v: number) => number, gap: number): Float64Array {
+function assignX(g: Proper, separation: Separation): Float64Array {
   const x = new Float64Array(g.layerOf.length);
   for (const vs of g.layers) {
-    let at = 0;
-    for (const v of vs) {
-      x[v] = at + width(v) / 2;
-      at += width(v) + gap;
-    }
+    vs.forEach((v, i) => (x[v] = i === 0 ? 0 : x[vs[i - 1]] + separation(vs[i - 1], v)));
   }
   for (let pass = 0; pass < SWEEPS; pass++) {
     const downward = pass % 2 === 0;
@@ -165,7 +166,7 @@ function assignX(g: Proper, width: (v: number) => number, gap: number): Float64A
         const ns = [...g.up[v], ...g.down[v]];
         return ns.length === 0 ? x[v] : ns.reduce((s, w) => s + x[w], 0) / ns.length;
       });
-      placeLayer(vs, target, width, gap, x);
+      placeLayer(vs, target, separation, x);
     }
   }
   return x;
@@ -185,7 +186,9 @@ export function layeredLayout(input: LayoutInput): Layout {
   const g = properGraph(n, input.edges, layer);
   reduceCrossings(g);
   const width = (v: number): number => (v < n ? input.widths[v] : DUMMY_WIDTH);
-  const x = assignX(g, width, gap);
+  // edges running side by side (dummy next to dummy) are packed closer than boxes
+  const separation = (a: number, b: number): number => (width(a) + width(b)) / 2 + (a >= n && b >= n ? DUMMY_GAP : gap);
+  const x = assignX(g, separation);
   let minX = Infinity;
   let maxX = -Infinity;
   for (let v = 0; v < x.length; v++) {

@@ -17,7 +17,7 @@ export interface ModelGraphOptions {
   path?: string;
   /** Title above the diagram. Default: the model's class name. */
   title?: string;
-  /** Pixels per SVG unit of the PNG. Default 1. */
+  /** Pixels per SVG unit of the PNG. Default 1, or less to keep the PNG within 40 megapixels (DenseNet-121's diagram is ~4000 × 27000 units). */
   scale?: number;
 }
 
@@ -25,6 +25,8 @@ const NODE_HEIGHT = 40;
 const CHAR_WIDTH = 6.4;
 const MARGIN = 16;
 const TITLE_HEIGHT = 30;
+/** The default PNG scale keeps the picture within this many pixels. */
+const MAX_PNG_PIXELS = 40e6;
 
 type Described = Record<string, unknown>;
 const pairText = (v: unknown): string => (Array.isArray(v) ? (v[0] === v[1] ? String(v[0]) : v.join('×')) : String(v));
@@ -159,6 +161,8 @@ export function modelGraph(
 ): { graph: ModelGraph; svg: string; files: { svg: string; png: string } | null } {
   const graph = traceModelGraph(model, input);
   const svg = modelGraphSvg(graph, { title: options.title ?? model.constructor.name });
-  const files = options.path === undefined ? null : writePlot(options.path.replace(/\.(svg|png)$/i, ''), svg, options.scale ?? 1);
+  const [, width, height] = /width="(\d+)" height="(\d+)"/.exec(svg)!.map(Number);
+  const scale = options.scale ?? Math.min(1, Math.sqrt(MAX_PNG_PIXELS / (width * height)));
+  const files = options.path === undefined ? null : writePlot(options.path.replace(/\.(svg|png)$/i, ''), svg, scale);
   return { graph, svg, files };
 }
