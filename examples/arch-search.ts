@@ -4,7 +4,9 @@
  * candidates, each trained for a fixed number of SGD steps on a subset of the embedded
  * training images (average-pooled to 14×14 by default) and scored on held-out images. Prints
  * both searches' candidates and Pareto fronts (validation accuracy vs MACs), compares them and
- * writes out/arch-search.svg and .png with every candidate and both fronts.
+ * writes out/arch-search.svg and .png with every candidate and both fronts. With the same seed
+ * both strategies start from the same random draws (evolution's first `population` candidates
+ * are random search's first ones, trained identically), so they differ only in what follows.
  *
  * Run: `node dist/examples/arch-search.js [--candidates N] [--steps N] [--population N]
  * [--sample-size N] [--train N] [--val N] [--size 14|28] [--max-macs N] [--seed N] [--out path]`.
