@@ -190,6 +190,17 @@ describe('search.architecture', () => {
     expect([png.width, png.height]).toEqual([720, 440]);
   });
 
+  it('a candidate whose loss turns non-finite scores 0 and the search goes on', () => {
+    const result = search.architecture(tiny({ strategy: 'random', candidates: 2, lr: 1e30 }));
+    expect(result.candidates).toHaveLength(2);
+    for (const c of result.candidates) {
+      expect(c.diverged).toMatch(/the training loss is (NaN|-?Infinity)/);
+      expect([c.accuracy, c.valLoss]).toEqual([0, Number.NaN]);
+    }
+    expect(String(result)).toContain('(diverged: loss not finite)');
+    expect(evolution.candidates.every((c) => c.diverged === null)).toBe(true);
+  });
+
   it('names bad options', () => {
     expect(() => search.architecture(tiny({ strategy: 'grid' as 'random' }))).toThrow(/strategy must be 'random' or 'evolution', got grid/);
     expect(() => search.architecture(tiny({ candidates: 0 }))).toThrow(/candidates must be an integer ≥ 1, got 0/);

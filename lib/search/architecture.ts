@@ -13,6 +13,7 @@ import { SGD } from '../optim/sgd.js';
 import { Generator } from '../random.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { TrainingError } from '../train/errors.js';
 import { fit } from '../train/fit.js';
 import { accuracy } from '../train/metrics.js';
 import { buildModel } from './build.js';
@@ -79,6 +80,8 @@ export interface Candidate {
   parent: number | null;
   /** What the mutation changed, e.g. 'block 0 width 8 → 16', else null. */
   mutation: string | null;
+  /** Why training stopped early (a non-finite loss: the candidate scores accuracy 0, valLoss NaN), else null. */
+  diverged: string | null;
 }
 
 /** A genotype rejected before training because its MACs exceeded maxMacs. */
@@ -123,7 +126,7 @@ export class ArchitectureSearchResult {
         String(c.params).padStart(7),
         c.trainSeconds.toFixed(1).padStart(7),
         genotypes[i].padEnd(width),
-        c.parent === null ? 'random' : `from ${c.parent}: ${c.mutation}`,
+        `${c.parent === null ? 'random' : `from ${c.parent}: ${c.mutation}`}${c.diverged === null ? '' : ' (diverged: loss not finite)'}`,
       ].join('  '),
     );
     return [
@@ -243,24 +246,35 @@ function measure(plan: SearchPlan, genotype: Genotype): { macs: number; params: 
   return { macs: s.totalMacs, params: s.totalParams };
 }
 
-/** Trains the genotype's network for the budget and scores it on the validation set. */
-function trainAndScore(plan: SearchPlan, genotype: Genotype, index: number): { accuracy: number; valLoss: number; trainSeconds: number } {
+type Score = Pick<Candidate, 'accuracy' | 'valLoss' | 'trainSeconds' | 'diverged'>;
+
+/**
+ * Trains the genotype's network for the budget and scores it on the validation set. A loss
+ * that turns non-finite ends the candidate's training (fit throws before the step): it scores 0.
+ */
+function trainAndScore(plan: SearchPlan, genotype: Genotype, index: number): Score {
   const generator = new Generator(candidateSeed(plan.seed, index));
   const net = buildModel(genotype, { inChannels: plan.inputShape[0], numClasses: plan.numClasses, generator });
   const shuffled = new DataLoader(new TensorDataset(plan.trainSet.x, plan.trainSet.y), { batchSize: plan.batchSize, shuffle: true, generator });
   const valLoader = new DataLoader(new TensorDataset(plan.valSet.x, plan.valSet.y), { batchSize: 256 });
   const start = performance.now();
-  const history = fit(net, {
-    loss: new CrossEntropyLoss(),
-    optimizer: new SGD(net.parameters(), { lr: plan.lr, momentum: 0.9 }),
-    trainLoader: plan.steps === null ? shuffled : firstSteps(shuffled, plan.steps),
-    valLoader,
-    epochs: plan.epochs,
-    metrics: { accuracy },
-    progress: false,
-  });
-  const last = history.last!;
-  return { accuracy: last.val_accuracy as number, valLoss: last.val_loss as number, trainSeconds: (performance.now() - start) / 1000 };
+  const seconds = (): number => (performance.now() - start) / 1000;
+  try {
+    const history = fit(net, {
+      loss: new CrossEntropyLoss(),
+      optimizer: new SGD(net.parameters(), { lr: plan.lr, momentum: 0.9 }),
+      trainLoader: plan.steps === null ? shuffled : firstSteps(shuffled, plan.steps),
+      valLoader,
+      epochs: plan.epochs,
+      metrics: { accuracy },
+      progress: false,
+    });
+    const last = history.last!;
+    return { accuracy: last.val_accuracy as number, valLoss: last.val_loss as number, trainSeconds: seconds(), diverged: null };
+  } catch (e) {
+    if (!(e instanceof TrainingError && /training loss is (NaN|-?Infinity)/.test(e.message))) throw e;
+    return { accuracy: 0, valLoss: Number.NaN, trainSeconds: seconds(), diverged: e.message };
+  }
 }
 
 /** Draws genotypes until one fits maxMacs (the rejected ones recorded); throws after too many in a row. */

@@ -128,7 +128,8 @@ export function checkGenotype(genotype: Genotype, space: SearchSpace): void {
   if (!space.depths.includes(genotype.blocks.length)) bad(`depth ${genotype.blocks.length} not in ${list(space.depths)}`);
   if (!space.pooling.includes(genotype.pooling)) bad(`pooling '${String(genotype.pooling)}' not in ${list(space.pooling)}`);
   genotype.blocks.forEach((b, i) => {
-    if (!space.widths.includes(b?.width)) bad(`block ${i} width ${b?.width} not in ${list(space.widths)}`);
+    if (b === null || typeof b !== 'object') bad(`block ${i} is not a { width, kernelSize, bottleneck, skip } object`);
+    if (!space.widths.includes(b.width)) bad(`block ${i} width ${b?.width} not in ${list(space.widths)}`);
     if (!space.kernelSizes.includes(b.kernelSize)) bad(`block ${i} kernelSize ${b.kernelSize} not in ${list(space.kernelSizes)}`);
     if (!space.bottleneck.includes(b.bottleneck)) bad(`block ${i} bottleneck ${b.bottleneck} not in ${list(space.bottleneck)}`);
     if (!space.skip.includes(b.skip)) bad(`block ${i} skip ${b.skip} not in ${list(space.skip)}`);
