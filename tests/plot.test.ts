@@ -96,3 +96,20 @@ describe('arrangeSvgs', () => {
     expect(() => plot.arrangeSvgs(['<svg>'])).toThrow(/needs a numeric width and height/);
   });
 });
+
+describe('lineChartSvg: scatter series and a logarithmic x axis', () => {
+  it('ticks 1, 2, 5 × 10^k over few decades, places x by its log, draws line: false series as dots only', () => {
+    const svg = plot.lineChartSvg({ series: [{ name: 'pts', x: [0.3, 1, 30], y: [1, 2, 3], line: false }], xLog: true, width: 640, height: 400 });
+    const labels = [...svg.matchAll(/text-anchor="middle" fill="#333">([^<]*)</g)].map((m) => m[1]);
+    expect(labels).toEqual(['0.2', '0.5', '1', '2', '5', '10', '20', '50']); // 0.3 → 0.2, 30 → 50
+    const powers = plot.lineChartSvg({ series: [{ name: 'wide', x: [0.07, 30], y: [1, 2] }], xLog: true });
+    expect([...powers.matchAll(/text-anchor="middle" fill="#333">([^<]*)</g)].map((m) => m[1])).toEqual(['0.01', '0.1', '1', '10', '100']); // > 3 decades
+    expect(svg).not.toContain('<polyline');
+    const xs = [...svg.matchAll(/<circle cx="([\d.]+)"/g)].map((m) => Number(m[1])).slice(0, 3);
+    const ticks = [...svg.matchAll(/<line x1="([\d.]+)" y1="[\d.]+" x2="[\d.]+" y2="[\d.]+" stroke="#e5e5e5"/g)].map((m) => Number(m[1]));
+    expect(xs[1]).toBeCloseTo(ticks[2], 1); // x = 1 sits on the '1' tick
+    // equal ratios, equal distances: 0.2 → 2 spans as much as 5 → 50
+    expect(ticks[3] - ticks[0]).toBeCloseTo(ticks[7] - ticks[4], 1);
+    expect(() => plot.lineChartSvg({ series: [{ name: 'bad', x: [0, 1], y: [1, 2] }], xLog: true })).toThrow(/logarithmic x axis needs x > 0, got 0/);
+  });
+});

@@ -17,6 +17,8 @@ export interface LineSeries {
   color?: string;
   /** Draw the line dashed (e.g. a reference diagonal). Default false. */
   dashed?: boolean;
+  /** false: dots only, no line (a scatter series). Default true. */
+  line?: boolean;
 }
 
 /** Where the legend box sits inside the plot area. */
@@ -36,6 +38,8 @@ export interface LineChartOptions {
   yDomain?: readonly [number, number];
   /** Ticks on whole numbers only on the x axis (epochs, steps). Default false. */
   xInteger?: boolean;
+  /** A logarithmic x axis (every x must be > 0; xDomain does not apply), ticks at 1, 2 and 5 × 10^k. Default false. */
+  xLog?: boolean;
   /** Draw a dot at every point. Default: when no series has more than 40 points. */
   markers?: boolean;
   /** Default 'top-right'. */
@@ -64,10 +68,13 @@ interface Frame {
   height: number;
   x: Ticks;
   y: Ticks;
+  /** The x axis is logarithmic: x.min, x.max and x.values are data values, placed by their log10. */
+  xLog: boolean;
 }
 
 const round2 = (v: number): number => Math.round(v * 100) / 100;
-const sx = (f: Frame, x: number): number => round2(f.left + ((x - f.x.min) / (f.x.max - f.x.min)) * f.width);
+const toAxis = (f: Frame, x: number): number => (f.xLog ? Math.log10(x) : x);
+const sx = (f: Frame, x: number): number => round2(f.left + ((toAxis(f, x) - toAxis(f, f.x.min)) / (toAxis(f, f.x.max) - toAxis(f, f.x.min))) * f.width);
 const sy = (f: Frame, y: number): number => round2(f.top + f.height - ((y - f.y.min) / (f.y.max - f.y.min)) * f.height);
 
 /** Ticks over the finite values (or the fixed domain, kept exactly). */
@@ -84,6 +91,27 @@ function axisTicks(values: number[], domain: readonly [number, number] | undefin
   return niceTicks(Math.min(...finite), Math.max(...finite), 5, integer);
 }
 
+/**
+ * Ticks of a logarithmic axis over positive values: 1, 2, 5 × 10^k over at most three decades,
+ * powers of ten beyond; the range is widened to whole ticks. step is the smallest tick (for labels).
+ */
+function logTicks(values: number[]): Ticks {
+  const finite = values.filter(Number.isFinite);
+  if (finite.some((v) => v <= 0)) throw new RangeError(`lineChartSvg: a logarithmic x axis needs x > 0, got ${Math.min(...finite)}`);
+  if (finite.length === 0) finite.push(1, 10);
+  const low = Math.floor(Math.log10(Math.min(...finite)) + 1e-9);
+  const high = Math.ceil(Math.log10(Math.max(...finite)) - 1e-9);
+  const mantissas = high - low <= 3 ? [1, 2, 5] : [1];
+  const all: number[] = [];
+  for (let k = low; k <= Math.max(high, low + 1); k++) for (const m of mantissas) all.push(Number((m * 10 ** k).toPrecision(12)));
+  const lo = Math.min(...finite);
+  const hi = Math.max(...finite);
+  const first = all.filter((v) => v <= lo * (1 + 1e-9)).at(-1) ?? all[0];
+  const last = all.find((v) => v >= hi * (1 - 1e-9)) ?? all.at(-1)!;
+  const ticks = all.filter((v) => v >= first && v <= last);
+  return { min: first, max: last, step: ticks[0], values: ticks };
+}
+
 function checkSeries(series: readonly LineSeries[]): void {
   if (series.length === 0) throw new RangeError('lineChartSvg: needs at least one series');
   for (const s of series) {
@@ -93,14 +121,16 @@ function checkSeries(series: readonly LineSeries[]): void {
 
 /** The plot area: margins sized for the tick labels, axis labels and title. */
 function layout(options: LineChartOptions, width: number, height: number): Frame {
-  const x = axisTicks(options.series.flatMap((s) => [...s.x]), options.xDomain, options.xInteger ?? false);
+  const xValues = options.series.flatMap((s) => [...s.x]);
+  const xLog = options.xLog ?? false;
+  const x = xLog ? logTicks(xValues) : axisTicks(xValues, options.xDomain, options.xInteger ?? false);
   const y = axisTicks(options.series.flatMap((s) => [...s.y]), options.yDomain, false);
   const longestYLabel = Math.max(...y.values.map((v) => formatTick(v, y.step).length));
   const left = 14 + longestYLabel * CHAR_WIDTH + (options.yLabel ? LABEL_FONT + 10 : 0);
   const top = options.title ? TITLE_FONT + 22 : 14;
   const bottom = 28 + (options.xLabel ? LABEL_FONT + 10 : 0);
   const right = 8 + (formatTick(x.max, x.step).length * CHAR_WIDTH) / 2;
-  return { left, top, width: width - left - right, height: height - top - bottom, x, y };
+  return { left, top, width: width - left - right, height: height - top - bottom, x, y, xLog };
 }
 
 /** Grid lines, tick marks and tick labels of both axes, and the frame. */
@@ -111,7 +141,8 @@ function axes(f: Frame): string {
     const px = sx(f, v);
     out.push(`<line x1="${px}" y1="${f.top}" x2="${px}" y2="${bottom}" stroke="#e5e5e5"/>`);
     out.push(`<line x1="${px}" y1="${bottom}" x2="${px}" y2="${bottom + 5}" stroke="#333"/>`);
-    out.push(`<text x="${px}" y="${bottom + 8 + TICK_FONT}" font-size="${TICK_FONT}" text-anchor="middle" fill="#333">${formatTick(v, f.x.step)}</text>`);
+    const label = formatTick(v, f.xLog ? v : f.x.step);
+    out.push(`<text x="${px}" y="${bottom + 8 + TICK_FONT}" font-size="${TICK_FONT}" text-anchor="middle" fill="#333">${label}</text>`);
   }
   for (const v of f.y.values) {
     const py = sy(f, v);
@@ -159,8 +190,8 @@ function lines(f: Frame, series: readonly LineSeries[], colors: string[], marker
   series.forEach((s, i) => {
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
     for (const run of segments(f, s)) {
-      out.push(`<polyline fill="none" stroke="${colors[i]}" stroke-width="2"${dash} stroke-linejoin="round" points="${run.map((p) => p.join(',')).join(' ')}"/>`);
-      if (markers) for (const [px, py] of run) out.push(`<circle cx="${px}" cy="${py}" r="${MARKER_RADIUS}" fill="${colors[i]}"/>`);
+      if (s.line !== false) out.push(`<polyline fill="none" stroke="${colors[i]}" stroke-width="2"${dash} stroke-linejoin="round" points="${run.map((p) => p.join(',')).join(' ')}"/>`);
+      if (markers || s.line === false) for (const [px, py] of run) out.push(`<circle cx="${px}" cy="${py}" r="${MARKER_RADIUS}" fill="${colors[i]}"/>`);
     }
   });
   out.push('</g>');
@@ -179,7 +210,8 @@ function legend(f: Frame, series: readonly LineSeries[], colors: string[], posit
   series.forEach((s, i) => {
     const rowY = round2(y + 4 + rowHeight * (i + 0.5));
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
-    out.push(`<line x1="${round2(x + 6)}" y1="${rowY}" x2="${round2(x + 30)}" y2="${rowY}" stroke="${colors[i]}" stroke-width="2"${dash}/>`);
+    if (s.line === false) out.push(`<circle cx="${round2(x + 18)}" cy="${rowY}" r="${MARKER_RADIUS}" fill="${colors[i]}"/>`);
+    else out.push(`<line x1="${round2(x + 6)}" y1="${rowY}" x2="${round2(x + 30)}" y2="${rowY}" stroke="${colors[i]}" stroke-width="2"${dash}/>`);
     out.push(`<text x="${round2(x + 36)}" y="${round2(rowY + TICK_FONT * 0.35)}" font-size="${TICK_FONT}">${escapeXml(s.name)}</text>`);
   });
   return out.join('\n');
@@ -191,7 +223,8 @@ let chartCount = 0;
  * Draws named series as lines over framed axes and returns a complete SVG document.
  *
  * Args: options.series (each x and y of equal length; NaN breaks a line), optional title,
- * axis labels, size (default 640 × 400), fixed domains, integer x ticks, markers, legend corner.
+ * axis labels, size (default 640 × 400), fixed domains, integer x ticks, logarithmic x axis,
+ * markers, legend corner. A series with `line: false` is drawn as dots only (a scatter).
  *
  * Example:
  * ```ts
