@@ -2,7 +2,8 @@
  * serve.predictor: worker threads with dynamic batching. Worker predictors spawn compiled
  * code, so this suite uses kiln from dist/ (built by `npm test`'s pretest) and the model module
  * tests/fixtures/predictor-model.mjs. Checks: outputs equal the model's own forward, requests
- * are batched up to maxBatch, weights can be replaced, bad inputs, model errors, a dying worker
+ * are batched up to maxBatch (float64, strided and differently shaped samples too, the batch
+ * buffers recycled), weights can be replaced, bad inputs, model errors, a dying worker
  * (replaced), a module that cannot build the model, closing, and bad options.
  */
 import { describe, expect, it } from 'vitest';
@@ -65,6 +66,35 @@ describe('serve.predictor', () => {
     await predictor.close();
     expectRows(await Promise.all(pending), expected);
     expect(predictor.stats).toEqual({ requests: 3, batches: 1, largestBatch: 3 });
+  });
+
+  it('float64 and strided samples are written into the batch as float32; batch buffers come back from the workers and are reused', async () => {
+    const model = createModel();
+    const predictor = serve.predictor(model, { module, workers: 2, maxBatch: 4, maxDelayMs: 5 });
+    await predictor.ready;
+    for (let round = 0; round < 5; round++) {
+      const { inputs, expected } = samples(model, 10);
+      const mixed = inputs.map((x, i) => (i % 3 === 0 ? x.to('float64') : i % 3 === 1 ? k.stack([x, x.neg()], 1).select(1, 0) : x));
+      expect(mixed[1].isContiguous()).toBe(false);
+      expectRows(await Promise.all(mixed.map((x) => predictor.predict(x))), expected);
+    }
+    expect(predictor.stats.requests).toBe(50);
+    await predictor.close();
+  });
+
+  it('samples of different shapes wait in separate batches, each answered by its own rows', async () => {
+    const sumRows = new (class extends k.nn.Module {
+      override forward(x: Tensor): Tensor {
+        return x.reshape([x.shape[0], -1]).sum(1, true);
+      }
+    })();
+    const predictor = serve.predictor(sumRows, { workers: 0, maxBatch: 8, maxDelayMs: 5 });
+    const small = [k.tensor([1, 2]), k.tensor([3, 4])];
+    const large = [k.tensor([[1, 1, 1], [1, 1, 1]]), k.tensor([[2, 2, 2], [2, 2, 2]])];
+    const outputs = await Promise.all([small[0], large[0], small[1], large[1]].map((x) => predictor.predict(x)));
+    expect(outputs.map((o) => [...o.data])).toEqual([[3], [6], [7], [12]]);
+    expect(predictor.stats).toEqual({ requests: 4, batches: 2, largestBatch: 2 });
+    await predictor.close();
   });
 
   it('workers: 0 batches on the calling thread with the model itself', async () => {
