@@ -19,8 +19,6 @@ import { readFileSync, readdirSync } from 'node:fs';
 
 /** The parts of autocannon's result and instance this module reads. */
 interface CannonResult {
-  latency: { p50: number; p99: number };
-  requests: { average: number };
   non2xx: number;
   errors: number;
   timeouts: number;
@@ -56,6 +54,13 @@ export interface LoadResult {
 /** The value at quantile q of ascending `sorted`. */
 export const quantile = (sorted: readonly number[], q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
+/** The figures of a test that got `latencies` (ms, 2xx answers) and `failed` other outcomes in `seconds`. */
+function summarise(latencies: number[], failed: number, seconds: number): LoadResult {
+  if (latencies.length === 0) return { p50_ms: NaN, p99_ms: NaN, max_ms: NaN, requests_per_s: 0, answered: 0, failed };
+  latencies.sort((a, b) => a - b);
+  return { p50_ms: quantile(latencies, 0.5), p99_ms: quantile(latencies, 0.99), max_ms: latencies[latencies.length - 1], requests_per_s: latencies.length / seconds, answered: latencies.length, failed };
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
@@ -83,22 +88,26 @@ export async function pacedProbe(cannon: Cannon, url: string, rate: number, seco
   await Promise.race([Promise.all(clients), deadline]);
   clients.forEach((client) => client.stop());
   await Promise.all(clients);
-  latencies.sort((a, b) => a - b);
-  failed += Math.max(0, rate * seconds - latencies.length - failed);
-  if (latencies.length === 0) return { p50_ms: NaN, p99_ms: NaN, max_ms: NaN, requests_per_s: 0, answered: 0, failed };
-  return { p50_ms: quantile(latencies, 0.5), p99_ms: quantile(latencies, 0.99), max_ms: latencies[latencies.length - 1], requests_per_s: latencies.length / seconds, answered: latencies.length, failed };
+  return summarise(latencies, failed + Math.max(0, rate * seconds - latencies.length - failed), seconds);
 }
 
-/** `connections` clients each sending `request` back to back (closed loop) for `seconds`, after a 1 s warm-up. */
+/**
+ * `connections` clients each sending `request` back to back (closed loop) for `seconds`, after
+ * a 1 s warm-up. Latencies are every 2xx answer's own (autocannon's histogram rounds to whole
+ * milliseconds).
+ */
 export async function closedLoad(cannon: Cannon, request: Record<string, unknown>, connections: number, seconds: number): Promise<LoadResult> {
   await cannon({ ...request, connections, duration: 1 });
-  const result = await cannon({ ...request, connections, duration: seconds });
-  const failed = result.errors + result.timeouts + result.non2xx;
-  const answered = Math.round(result.requests.average * seconds) - result.non2xx;
-  return { p50_ms: result.latency.p50, p99_ms: result.latency.p99, max_ms: NaN, requests_per_s: result.requests.average, answered, failed };
+  const latencies: number[] = [];
+  const run = cannon({ ...request, connections, duration: seconds });
+  run.on('response', (_client, status, _bytes, ms) => {
+    if (status >= 200 && status < 300) latencies.push(ms);
+  });
+  const result = await run;
+  return summarise(latencies, result.errors + result.timeouts + result.non2xx, seconds);
 }
 
-/** CPU seconds by thread name of a process (Linux /proc), plus its total. */
+/** CPU seconds of a process's main thread and of its other threads by name (Linux /proc). */
 function threadTimes(pid: number): Map<string, number> {
   const ticksPerSecond = 100; // USER_HZ on Linux
   const times = new Map<string, number>();
@@ -111,7 +120,8 @@ function threadTimes(pid: number): Map<string, number> {
   for (const task of tasks) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[\d.]+$/, '').trim() || 'thread';
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replace(/[\d.]+$/, '').trim() || 'thread';
+      const name = task === String(pid) ? 'main thread' : `${comm} threads`;
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       const seconds = (Number(fields[11]) + Number(fields[12])) / ticksPerSecond; // utime, stime
       times.set(name, (times.get(name) ?? 0) + seconds);
@@ -131,10 +141,11 @@ function machineTimes(): { busy: number; total: number } {
 }
 
 /**
- * Where the CPU went while `run` ran, in cores (CPU seconds per second): the server process by
- * thread name ('node' is its main thread and worker threads' JS, 'libuv-worker' the libuv
- * pool, where kiln.async runs kernels; kiln's own pool threads carry the process name), the
- * load generator (this process), and everything else on the machine.
+ * Where the CPU went while `run` ran, in cores (CPU seconds per second): the server process's
+ * main thread (its event loop: HTTP, messages from workers) and its other threads by name (Node
+ * 20 names none: worker threads, the libuv pool where kiln.async runs kernels, kiln's pool and
+ * V8's helpers are all 'node'), the whole server, the load generator (this process), everything
+ * else on the machine, and idle.
  */
 export async function cpuSplit<T>(serverPid: number, run: () => Promise<T>): Promise<{ result: T; cpu: Record<string, number> }> {
   const server0 = threadTimes(serverPid);

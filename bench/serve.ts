@@ -9,7 +9,8 @@
  *    (blocks: the baseline), train.fitAsync and train.Trainer (a worker thread), plus an idle
  *    server: p50/p99 latency, and the training samples/s of the epochs finished meanwhile.
  * 2. /predict (one image per request, as 784 float32 values, application/octet-stream; at 64
- *    clients also as JSON) on an idle server with 2 predictor workers, at 1, 8 and 64
+ *    clients also as JSON) on an idle server with 2 predictor workers (1 kernel thread: the
+ *    server's --threads 1, which is process-wide), at 1, 8 and 64
  *    connections, with dynamic batching (maxBatch 64) and without (the same server, maxBatch 1).
  * 3. Where /predict's time goes, without HTTP: LeNet-5's forward pass on one thread at batch 1,
  *    16 and 64 (samples/s of the model alone), and serve.predictor (2 workers, one thread each)
@@ -145,7 +146,7 @@ const BODIES = {
 
 /** /predict throughput at `connections` with batching up to `maxBatch`, one image per request in `format`. */
 async function predictThroughput(cannon: Cannon, connections: number, maxBatch: number, format: keyof typeof BODIES): Promise<BenchRow> {
-  const server = await startServer(['--training', 'none', '--workers', '2', '--max-batch', String(maxBatch), '--max-delay-ms', '2']);
+  const server = await startServer(['--training', 'none', '--threads', '1', '--workers', '2', '--max-batch', String(maxBatch), '--max-delay-ms', '2']);
   try {
     await sleep(1500);
     const request = { url: `${server.base}/predict`, method: 'POST', ...BODIES[format] };
@@ -183,7 +184,7 @@ function modelRate(batch: number, seconds: number): BenchRow {
 
 /** Samples/s and latency of serve.predictor alone (no HTTP): `inFlight` requests always pending, for about `seconds`. */
 async function predictorRate(maxBatch: number, inFlight: number, seconds: number): Promise<BenchRow> {
-  const predictor = serve.predictor(models.lenet5(), { module: new URL('../examples/lenet-job.js', import.meta.url), workers: 2, maxBatch, maxDelayMs: 2 });
+  const predictor = serve.predictor(models.lenet5(), { module: new URL('../examples/lenet-job.js', import.meta.url), workers: 2, maxBatch, maxDelayMs: 2, numThreads: 1 });
   await predictor.ready;
   const latencies: number[] = [];
   const end = performance.now() + seconds * 1000;

@@ -68,7 +68,7 @@ describe('serve.predictor', () => {
     expect(predictor.stats).toEqual({ requests: 3, batches: 1, largestBatch: 3 });
   });
 
-  it('float64 and strided samples are written into the batch as float32; batch buffers come back from the workers and are reused', async () => {
+  it('float64 and strided samples are written into the batch as float32; answers stay right over rounds of batches whose buffers come back from the workers', async () => {
     const model = createModel();
     const predictor = serve.predictor(model, { module, workers: 2, maxBatch: 4, maxDelayMs: 5 });
     await predictor.ready;
@@ -80,6 +80,29 @@ describe('serve.predictor', () => {
     }
     expect(predictor.stats.requests).toBe(50);
     await predictor.close();
+  });
+
+  it('a batch is written in place and leaves as a view of its buffer; a buffer handed back serves the next batch', async () => {
+    const { BatchQueue } = (await import(new URL('../dist/lib/serve/batches.js', import.meta.url).href)) as typeof import('../lib/serve/batches.js');
+    const queue = new BatchQueue(3);
+    const waiter = { resolve: () => {}, reject: () => {} };
+    queue.add(k.tensor([1, 2]), waiter, 0);
+    queue.add(k.tensor([3, 4], { dtype: 'float64' }), waiter, 1);
+    expect(queue.isFull(queue.oldest as NonNullable<typeof queue.oldest>)).toBe(false);
+    const { batch, waiters } = queue.takeOldest();
+    expect(batch.shape).toEqual([2, 2]);
+    expect([...batch.data]).toEqual([1, 2, 3, 4]);
+    expect(batch.data.buffer.byteLength).toBe(3 * 2 * 4); // maxBatch rows, two filled
+    expect(waiters).toHaveLength(2);
+    expect(queue.empty).toBe(true);
+
+    queue.recycle(batch.data.buffer as ArrayBuffer, 2);
+    for (const x of [[5, 6], [7, 8], [9, 10], [11, 12]]) queue.add(k.tensor(x), waiter, 2);
+    const full = queue.takeOldest();
+    expect(full.batch.data.buffer).toBe(batch.data.buffer); // reused, not reallocated
+    expect([...full.batch.data]).toEqual([5, 6, 7, 8, 9, 10]);
+    expect(queue.drain()).toHaveLength(1); // the fourth sample started a batch of its own
+    expect(queue.empty).toBe(true);
   });
 
   it('samples of different shapes wait in separate batches, each answered by its own rows', async () => {

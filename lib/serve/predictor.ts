@@ -143,7 +143,7 @@ export class Predictor {
     if (this.loadError !== null) return Promise.reject(this.loadError);
     if (!(input instanceof Tensor)) return Promise.reject(new PredictorError(`predictor: predict takes one sample as a Tensor, got ${input === null ? 'null' : typeof input}`));
     if (input.dtype !== 'float32' && input.dtype !== 'float64') return Promise.reject(new PredictorError(`predictor: the input must be float32 or float64, got ${input.dtype} of shape ${formatShape(input.shape)}`));
-    if (this.inputShape !== null && formatShape(input.shape) !== formatShape(this.inputShape)) {
+    if (this.inputShape !== null && (input.shape.length !== this.inputShape.length || input.shape.some((size, d) => size !== this.inputShape?.[d]))) {
       return Promise.reject(new PredictorError(`predictor: expected one sample of shape ${formatShape(this.inputShape)}, got ${formatShape(input.shape)}`));
     }
     return new Promise((resolve, reject) => {
