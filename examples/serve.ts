@@ -158,8 +158,9 @@ function pixelsOf(contentType: string, body: Buffer): Float32Array {
 function floatPixels(body: Buffer): Float32Array {
   if (body.length !== PIXELS * 4) throw new HttpError(422, `an application/octet-stream body must be 784 little-endian float32 values (3136 bytes), got ${body.length} bytes`);
   const pixels = new Float32Array(PIXELS);
-  new Uint8Array(pixels.buffer).set(body); // a copy: the body's bytes need not be 4-byte aligned
+  const bytes = new DataView(body.buffer, body.byteOffset, body.length); // any alignment, little-endian on any host
   for (let i = 0; i < PIXELS; i++) {
+    pixels[i] = bytes.getFloat32(4 * i, true);
     if (!Number.isFinite(pixels[i])) throw new HttpError(422, 'the float32 pixels must be finite (no NaN or infinity)');
   }
   return pixels;
