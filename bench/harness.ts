@@ -30,6 +30,13 @@ export interface BenchRow {
   mean_batch?: number;
   /** Requests of a load test that failed (errors, timeouts, non-2xx answers). */
   failed_requests?: number;
+  /** The slowest answer of a load test, in ms (suite serve). */
+  max_ms?: number;
+  /** Where the machine's CPU went during a load test, in cores: the server's threads by name, the load generator, other processes, idle (suite serve). */
+  cpu_cores?: Record<string, number>;
+  /** A training mode's samples/s in each pass, and its ratio to train.fit's in the same run (suite serve). */
+  passes_samples_per_s?: number[];
+  ratio_to_fit?: number;
   /** An embedding's final KL divergence and the iterations run (suite viz, t-SNE). */
   kl_divergence?: number;
   iterations?: number;
@@ -154,12 +161,14 @@ export function printTable(rows: BenchRow[]): void {
   for (const l of lines) console.log(format(l));
 }
 
-/** p99, requests/s, training samples/s and failures of a load-test row (suite serve), or an embedding's KL; else ''. */
+/** p99, requests/s, samples/s, ratio to fit, mean batch and failures of a serve row, or an embedding's KL; else ''. */
 function loadFigures(r: BenchRow): string {
   const parts = [
     r.p99_ms === undefined ? '' : `p99 ${formatMs(r.p99_ms)}`,
     r.requests_per_s === undefined ? '' : `${r.requests_per_s.toFixed(0)} req/s`,
-    r.samples_per_s === undefined || r.p99_ms === undefined ? '' : `${r.case.startsWith('/health') ? 'training ' : ''}${r.samples_per_s.toFixed(0)} samples/s`,
+    r.samples_per_s === undefined ? '' : `${r.case.startsWith('/health') ? 'training ' : ''}${r.samples_per_s.toFixed(0)} samples/s`,
+    r.ratio_to_fit === undefined ? '' : `${(100 * r.ratio_to_fit).toFixed(0)}% of fit's`,
+    r.mean_batch === undefined ? '' : `mean batch ${r.mean_batch.toFixed(1)}`,
     r.failed_requests === undefined ? '' : `${r.failed_requests} failed`,
     r.kl_divergence === undefined ? '' : `KL ${r.kl_divergence.toFixed(4)} after ${r.iterations} iterations`,
   ];

@@ -1,56 +1,48 @@
 /**
- * bench serve: a Node server that trains while it answers (examples/serve.ts), loaded by
- * autocannon (a devDependency; resolvable through NODE_PATH too) from this process, over
- * 127.0.0.1 only.
+ * bench serve: a Node server that trains while it answers (examples/serve.ts, a child process),
+ * loaded by autocannon from this process (which does nothing else meanwhile: its CPU time is
+ * the load generator's), over 127.0.0.1 only. Every HTTP row carries `cpu_cores`: where the
+ * machine's CPU went during the measurement (bench/serve-load.ts).
  *
- * 1. /health at a fixed 100 requests/s while LeNet-5 trains in the server process with train.fit
+ * 1. /health at a steady 100 requests/s (evenly spaced, keep-alive; see serve-load.ts for why
+ *    not autocannon's overallRate) while LeNet-5 trains in the server process with train.fit
  *    (blocks: the baseline), train.fitAsync and train.Trainer (a worker thread), plus an idle
  *    server: p50/p99 latency, and the training samples/s of the epochs finished meanwhile.
- * 2. /predict (JSON, one image per request) on an idle server with 2 predictor workers, at 1, 8
- *    and 64 connections, with dynamic batching (maxBatch 64) and without (maxBatch 1).
+ * 2. /predict (one image per request, as 784 float32 values, application/octet-stream; at 64
+ *    clients also as JSON) on an idle server with 2 predictor workers (1 kernel thread: the
+ *    server's --threads 1, which is process-wide), at 1, 8 and 64
+ *    connections, with dynamic batching (maxBatch 64) and without (the same server, maxBatch 1).
  * 3. Where /predict's time goes, without HTTP: LeNet-5's forward pass on one thread at batch 1,
  *    16 and 64 (samples/s of the model alone), and serve.predictor (2 workers, one thread each)
  *    with 64 requests always in flight, batched and unbatched (samples/s of the predictor
  *    alone). If the predictor's batched rate follows the model's batch-64 rate, batching works
- *    and /predict is bound by the model or by HTTP and JSON on the main thread.
+ *    and /predict is bound by the model or by HTTP on the main thread.
+ * 4. Training throughput without HTTP load: train.fit, train.fitAsync and train.Trainer in the
+ *    same run on the same data (bench/serve-train.ts), with fitAsync's and the Trainer's ratio
+ *    to fit.
  *
  * Settings (env): KILN_BENCH_SERVE_SECONDS (per measurement, default 10),
  * KILN_BENCH_SERVE_LIMIT (training images, default all of the data set found: Debian's full
- * Fashion-MNIST, else the embedded 10k subset). The tfjs anchor (bench/anchors/tfjs-serve.cjs:
- * tfjs-cpu model.fit of LeNet-5 beside a /health server) runs when @tensorflow/tfjs resolves
- * (a scratch install: `npm install --prefix DIR @tensorflow/tfjs@4.22.0 autocannon`, then
- * NODE_PATH=DIR/node_modules); otherwise its row is skipped.
+ * Fashion-MNIST, else the embedded 10k subset), KILN_BENCH_CASES (comma-separated words: runs
+ * the parts whose name contains one: health, predict, breakdown, throughput, tfjs). The tfjs anchor
+ * (bench/anchors/tfjs-serve.cjs: tfjs-cpu model.fit of LeNet-5 beside a /health server) runs
+ * with KILN_BENCH_TFJS=1, which installs @tensorflow/tfjs into a scratch directory
+ * (bench/serve-tfjs.ts); otherwise its row is skipped.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { BENCH_DIR, type BenchRow } from './harness.js';
+import { BENCH_DIR, selectByName, type BenchRow } from './harness.js';
+import { closedLoad, cpuSplit, loadAutocannon, pacedProbe, quantile, type Cannon, type LoadResult } from './serve-load.js';
+import { trainingThroughput } from './serve-train.js';
+import { tfjsNodePath } from './serve-tfjs.js';
 import { models, noGrad, randn, serve, setNumThreads, getNumThreads, type Tensor } from '../lib/index.js';
 
 const SERVER = fileURLToPath(new URL('../examples/serve.js', import.meta.url));
 const TFJS_SERVER = join(BENCH_DIR, 'anchors', 'tfjs-serve.cjs');
 const SECONDS = Number(process.env.KILN_BENCH_SERVE_SECONDS ?? 10);
 const LIMIT = process.env.KILN_BENCH_SERVE_LIMIT;
-
-/** The parts of autocannon's result this suite reads. */
-interface CannonResult {
-  latency: { p50: number; p99: number };
-  requests: { average: number };
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-}
-type Cannon = (options: Record<string, unknown>) => Promise<CannonResult>;
-
-/** autocannon, or null when it is not installed. */
-function loadAutocannon(): Cannon | null {
-  try {
-    return createRequire(import.meta.url)('autocannon') as Cannon;
-  } catch {
-    return null;
-  }
-}
+const PROBE_RATE = 100;
 
 /** A running examples/serve.js and what it printed. */
 interface Server {
@@ -59,8 +51,8 @@ interface Server {
   output: () => string;
 }
 
-function startServer(args: string[], script = SERVER): Promise<Server> {
-  const child = spawn(process.execPath, [script, ...(script === SERVER ? ['--port', '0'] : ['0']), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function startServer(args: string[], script = SERVER, env: NodeJS.ProcessEnv = process.env): Promise<Server> {
+  const child = spawn(process.execPath, [script, ...(script === SERVER ? ['--port', '0'] : ['0']), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let text = '';
   child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -69,7 +61,7 @@ function startServer(args: string[], script = SERVER): Promise<Server> {
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
       if (match !== null) resolve({ child, base: match[1], output: () => text });
     });
-    child.on('exit', (code) => reject(new Error(`examples/serve exited with ${code}:\n${text}`)));
+    child.on('exit', (code) => reject(new Error(`${script} exited with ${code}:\n${text}`)));
   });
 }
 
@@ -82,20 +74,20 @@ async function stopServer(server: Server): Promise<void> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** The median samples/s of the epochs the server printed. */
+/** The median samples/s of the epochs (kiln) or batches (tfjs) the server printed. */
 function trainingRate(output: string): number | undefined {
   const rates = [...output.matchAll(/([\d.]+) samples\/s/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
   return rates.length === 0 ? undefined : rates[Math.floor(rates.length / 2)];
 }
 
-/** A row from an autocannon run; a run in which no request was answered has no latency figures. */
-function row(caseName: string, result: CannonResult, extra: Partial<BenchRow> = {}): BenchRow {
-  const failed = result.errors + result.timeouts + result.non2xx;
-  const base = { suite: 'serve', case: caseName, impl: 'kiln-native', ...(failed > 0 && { failed_requests: failed }) };
-  if (result.requests.average === 0) {
+/** A row from a load test; a test in which no request was answered has no latency figures. */
+function row(caseName: string, result: LoadResult, extra: Partial<BenchRow>): BenchRow {
+  const base = { suite: 'serve', case: caseName, impl: 'kiln-native', ...(result.failed > 0 && { failed_requests: result.failed }) };
+  if (result.answered === 0) {
     return { ...base, median_ms: null, skipped: `no request answered within ${SECONDS} s (the event loop was blocked throughout)`, ...extra };
   }
-  return { ...base, median_ms: result.latency.p50, p50_ms: result.latency.p50, p99_ms: result.latency.p99, requests_per_s: result.requests.average, ...extra };
+  const max = Number.isNaN(result.max_ms) ? {} : { max_ms: result.max_ms };
+  return { ...base, median_ms: result.p50_ms, p50_ms: result.p50_ms, p99_ms: result.p99_ms, ...max, requests_per_s: result.requests_per_s, ...extra };
 }
 
 /**
@@ -115,42 +107,53 @@ async function trainingStarted(server: Server): Promise<void> {
   throw new Error(`training did not start within 120 s:\n${server.output()}`);
 }
 
-/** /health at 100 requests/s during training with `mode` (tfjs: the tfjs anchor's server). */
-async function healthWhileTraining(cannon: Cannon, mode: 'none' | 'sync' | 'async' | 'worker' | 'tfjs'): Promise<BenchRow> {
+type TrainingMode = 'none' | 'sync' | 'async' | 'worker' | 'tfjs';
+const LABELS: Record<TrainingMode, string> = { none: 'idle server', sync: 'train.fit', async: 'train.fitAsync', worker: 'train.Trainer', tfjs: 'tfjs model.fit' };
+
+/** The server of `mode`, started and past its data loading. */
+async function trainingServer(mode: TrainingMode, nodePath?: string): Promise<Server> {
+  if (mode === 'tfjs') {
+    const server = await startServer([], TFJS_SERVER, { ...process.env, NODE_PATH: nodePath });
+    await sleep(3000); // tfjs builds its data and compiles the model
+    return server;
+  }
   const limit = LIMIT === undefined ? [] : ['--limit', LIMIT];
-  const server = mode === 'tfjs' ? await startServer([], TFJS_SERVER) : await startServer(['--training', mode, '--threads', '2', '--epochs', '1000', '--workers', '1', ...limit]);
+  const server = await startServer(['--training', mode, '--threads', '2', '--epochs', '1000', '--workers', '1', ...limit]);
+  if (mode === 'async' || mode === 'worker') await trainingStarted(server);
+  else await sleep(1000); // fit blocks at once (nothing to poll)
+  return server;
+}
+
+/** /health at a steady 100 requests/s during training with `mode` (tfjs: the tfjs anchor's server). */
+async function healthWhileTraining(cannon: Cannon, mode: TrainingMode, nodePath?: string): Promise<BenchRow> {
+  const server = await trainingServer(mode, nodePath);
   try {
-    if (mode === 'async' || mode === 'worker') await trainingStarted(server);
-    else await sleep(mode === 'tfjs' ? 3000 : 1000); // fit blocks at once (nothing to poll); tfjs loads its data
-    const result = await cannon({ url: `${server.base}/health`, connections: 10, overallRate: 100, duration: SECONDS, timeout: SECONDS });
+    const { result, cpu } = await cpuSplit(server.child.pid as number, () => pacedProbe(cannon, `${server.base}/health`, PROBE_RATE, SECONDS));
     const rate = trainingRate(server.output());
-    const label = { none: 'idle server', sync: 'train.fit', async: 'train.fitAsync', worker: 'train.Trainer', tfjs: 'tfjs model.fit' }[mode];
-    return row(`/health @100 req/s, ${label}`, result, { threads: mode === 'tfjs' ? 1 : 2, ...(mode === 'tfjs' && { impl: 'tfjs-cpu' }), ...(rate !== undefined && { samples_per_s: rate }) });
+    const extra: Partial<BenchRow> = { threads: mode === 'tfjs' ? 1 : 2, cpu_cores: cpu, ...(mode === 'tfjs' && { impl: 'tfjs-cpu' }), ...(rate !== undefined && { samples_per_s: rate }) };
+    return row(`/health @${PROBE_RATE} req/s, ${LABELS[mode]}`, result, extra);
   } finally {
     await stopServer(server);
   }
 }
 
-/** True when @tensorflow/tfjs resolves from bench/anchors (NODE_PATH included). */
-function tfjsInstalled(): boolean {
-  try {
-    createRequire(TFJS_SERVER).resolve('@tensorflow/tfjs');
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** 784 float32 pixels of one image, in two of /predict's formats. */
+const PIXELS = Float32Array.from({ length: 784 }, (_, i) => (i % 29) / 28);
+const BODIES = {
+  float32: { headers: { 'content-type': 'application/octet-stream' }, body: Buffer.from(PIXELS.buffer) },
+  JSON: { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pixels: Array.from(PIXELS) }) },
+};
 
-/** /predict throughput at `connections` with batching up to `maxBatch`. */
-async function predictThroughput(cannon: Cannon, connections: number, maxBatch: number): Promise<BenchRow> {
-  const server = await startServer(['--training', 'none', '--workers', '2', '--max-batch', String(maxBatch), '--max-delay-ms', '2']);
-  const body = JSON.stringify({ pixels: Array.from({ length: 784 }, (_, i) => (i % 29) / 28) });
+/** /predict throughput at `connections` with batching up to `maxBatch`, one image per request in `format`. */
+async function predictThroughput(cannon: Cannon, connections: number, maxBatch: number, format: keyof typeof BODIES): Promise<BenchRow> {
+  const server = await startServer(['--training', 'none', '--threads', '1', '--workers', '2', '--max-batch', String(maxBatch), '--max-delay-ms', '2']);
   try {
     await sleep(1500);
-    const request = { url: `${server.base}/predict`, method: 'POST', headers: { 'content-type': 'application/json' }, body };
-    await cannon({ ...request, connections, duration: 1 }); // warm-up
-    const result = await cannon({ ...request, connections, duration: SECONDS });
-    return row(`/predict LeNet-5, ${connections} clients, ${maxBatch === 1 ? 'unbatched' : `batched ≤ ${maxBatch}`}`, result, { threads: 2 });
+    const request = { url: `${server.base}/predict`, method: 'POST', ...BODIES[format] };
+    const { result, cpu } = await cpuSplit(server.child.pid as number, () => closedLoad(cannon, request, connections, SECONDS));
+    const health = (await (await fetch(`${server.base}/health`)).json()) as { predictor: serve.PredictorStats };
+    const meanBatch = health.predictor.requests / Math.max(1, health.predictor.batches);
+    return row(`/predict LeNet-5, ${format} body, ${connections} clients, ${maxBatch === 1 ? 'unbatched' : `batched ≤ ${maxBatch}`}`, result, { threads: 2, mean_batch: meanBatch, cpu_cores: cpu });
   } finally {
     await stopServer(server);
   }
@@ -181,7 +184,7 @@ function modelRate(batch: number, seconds: number): BenchRow {
 
 /** Samples/s and latency of serve.predictor alone (no HTTP): `inFlight` requests always pending, for about `seconds`. */
 async function predictorRate(maxBatch: number, inFlight: number, seconds: number): Promise<BenchRow> {
-  const predictor = serve.predictor(models.lenet5(), { module: new URL('../examples/lenet-job.js', import.meta.url), workers: 2, maxBatch, maxDelayMs: 2 });
+  const predictor = serve.predictor(models.lenet5(), { module: new URL('../examples/lenet-job.js', import.meta.url), workers: 2, maxBatch, maxDelayMs: 2, numThreads: 1 });
   await predictor.ready;
   const latencies: number[] = [];
   const end = performance.now() + seconds * 1000;
@@ -198,7 +201,7 @@ async function predictorRate(maxBatch: number, inFlight: number, seconds: number
   const { batches, requests } = predictor.stats;
   await predictor.close();
   latencies.sort((a, b) => a - b);
-  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  const at = (q: number): number => quantile(latencies, q);
   return {
     suite: 'serve',
     case: `predictor alone (2 workers), ${inFlight} in flight, ${maxBatch === 1 ? 'unbatched' : `batched ≤ ${maxBatch}`}`,
@@ -220,18 +223,47 @@ async function predictBreakdown(): Promise<BenchRow[]> {
   return rows;
 }
 
-/** Every row of the suite (skipped rows when autocannon is absent). */
-export async function runServe(): Promise<BenchRow[]> {
-  const rows: BenchRow[] = await predictBreakdown();
-  const cannon = loadAutocannon();
-  if (cannon === null) {
-    return [...rows, { suite: 'serve', case: 'HTTP cases', impl: 'kiln-native', median_ms: null, skipped: 'autocannon is not installed (npm install, or NODE_PATH=<dir>/node_modules)' }];
-  }
+/** Part 1: /health while training, in every mode (the tfjs anchor's row skipped unless asked for). */
+async function healthCases(cannon: Cannon): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
   for (const mode of ['none', 'sync', 'async', 'worker'] as const) rows.push(await healthWhileTraining(cannon, mode));
-  if (tfjsInstalled()) rows.push(await healthWhileTraining(cannon, 'tfjs'));
-  else rows.push({ suite: 'serve', case: '/health @100 req/s, tfjs model.fit', impl: 'tfjs-cpu', median_ms: null, skipped: '@tensorflow/tfjs is not installed (a scratch install; see bench/serve.ts)' });
-  for (const connections of [1, 8, 64]) {
-    for (const maxBatch of [64, 1]) rows.push(await predictThroughput(cannon, connections, maxBatch));
+  return rows;
+}
+
+async function tfjsCase(cannon: Cannon): Promise<BenchRow[]> {
+  const tfjs = tfjsNodePath();
+  if ('skipped' in tfjs) return [{ suite: 'serve', case: `/health @${PROBE_RATE} req/s, tfjs model.fit`, impl: 'tfjs-cpu', median_ms: null, skipped: tfjs.skipped }];
+  return [await healthWhileTraining(cannon, 'tfjs', tfjs.nodePath)];
+}
+
+/** Part 2: /predict at 1, 8 and 64 clients, batched and unbatched (float32 bodies; JSON at 64). */
+async function predictCases(cannon: Cannon): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  for (const [connections, format] of [[1, 'float32'], [8, 'float32'], [64, 'float32'], [64, 'JSON']] as const) {
+    for (const maxBatch of [64, 1]) rows.push(await predictThroughput(cannon, connections, maxBatch, format));
+  }
+  return rows;
+}
+
+/** The suite's parts, by the names KILN_BENCH_CASES selects from; `cannon` is null when autocannon is absent. */
+const PARTS: { name: string; http: boolean; run: (cannon: Cannon) => Promise<BenchRow[]> }[] = [
+  { name: 'breakdown', http: false, run: predictBreakdown },
+  { name: 'throughput', http: false, run: trainingThroughput },
+  { name: 'health', http: true, run: healthCases },
+  { name: 'tfjs', http: true, run: tfjsCase },
+  { name: 'predict', http: true, run: predictCases },
+];
+
+/** Every selected part's rows (HTTP parts skipped when autocannon is absent). */
+export async function runServe(): Promise<BenchRow[]> {
+  const cannon = loadAutocannon();
+  const rows: BenchRow[] = [];
+  for (const part of selectByName('serve', PARTS)) {
+    if (part.http && cannon === null) {
+      rows.push({ suite: 'serve', case: `${part.name} (HTTP)`, impl: 'kiln-native', median_ms: null, skipped: 'autocannon is not installed (npm install, or NODE_PATH=<dir>/node_modules)' });
+    } else {
+      rows.push(...(await part.run(cannon as Cannon)));
+    }
   }
   return rows;
 }

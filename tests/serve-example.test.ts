@@ -1,7 +1,7 @@
 /**
  * examples/serve.ts as a compiled script in a child process: a server on 127.0.0.1 that trains
  * LeNet-5 in a Trainer worker (a 256-image slice of the embedded subset, one epoch) while it
- * answers /health and /predict (JSON and PNG), then shuts down cleanly on SIGTERM.
+ * answers /health and /predict (JSON, PNG and float32 bodies), then shuts down cleanly on SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +51,14 @@ describe('examples/serve', () => {
     expect(png.status).toBe(200);
     expect(((await png.json()) as { probabilities: number[] }).probabilities).toHaveLength(10);
 
+    const octets = { 'content-type': 'application/octet-stream' };
+    const short = await fetch(`${base}/predict`, { method: 'POST', headers: octets, body: Buffer.alloc(100) });
+    expect(short.status).toBe(422);
+    expect(await short.json()).toEqual({ error: 'an application/octet-stream body must be 784 little-endian float32 values (3136 bytes), got 100 bytes' });
+    const notFinite = await fetch(`${base}/predict`, { method: 'POST', headers: octets, body: Buffer.from(new Float32Array(784).fill(Number.NaN).buffer) });
+    expect(notFinite.status).toBe(422);
+    expect(await notFinite.json()).toEqual({ error: 'the float32 pixels must be finite (no NaN or infinity)' });
+
     const wrongSize = await fetch(`${base}/predict`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: data.encodePng(zeros([1, 8, 8])) });
     expect(wrongSize.status).toBe(422);
     expect(await wrongSize.json()).toEqual({ error: 'expected a 28×28 image, got 8×8' });
@@ -67,6 +75,11 @@ describe('examples/serve', () => {
     expect(state, output()).toBe('done');
     const after = (await (await fetch(`${base}/predict`, { method: 'POST', body: JSON.stringify({ pixels: new Array(784).fill(0.5) }) })).json()) as { probabilities: number[] };
     expect(after.probabilities).not.toEqual(prediction.probabilities);
+    // the same image as 784 little-endian float32 values gets the JSON body's answer (the weights no longer change)
+    const binary = await fetch(`${base}/predict`, { method: 'POST', headers: octets, body: Buffer.from(new Float32Array(784).fill(0.5).buffer) });
+    expect(binary.status).toBe(200);
+    const fromBinary = (await binary.json()) as { probabilities: number[] };
+    fromBinary.probabilities.forEach((p, i) => expect(p).toBeCloseTo(after.probabilities[i], 6));
 
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     child.kill('SIGTERM');

@@ -2,7 +2,8 @@
  * serve.predictor: worker threads with dynamic batching. Worker predictors spawn compiled
  * code, so this suite uses kiln from dist/ (built by `npm test`'s pretest) and the model module
  * tests/fixtures/predictor-model.mjs. Checks: outputs equal the model's own forward, requests
- * are batched up to maxBatch, weights can be replaced, bad inputs, model errors, a dying worker
+ * are batched up to maxBatch (float64, strided and differently shaped samples too, the batch
+ * buffers recycled), weights can be replaced, bad inputs, model errors, a dying worker
  * (replaced), a module that cannot build the model, closing, and bad options.
  */
 import { describe, expect, it } from 'vitest';
@@ -65,6 +66,58 @@ describe('serve.predictor', () => {
     await predictor.close();
     expectRows(await Promise.all(pending), expected);
     expect(predictor.stats).toEqual({ requests: 3, batches: 1, largestBatch: 3 });
+  });
+
+  it('float64 and strided samples are written into the batch as float32; answers stay right over rounds of batches whose buffers come back from the workers', async () => {
+    const model = createModel();
+    const predictor = serve.predictor(model, { module, workers: 2, maxBatch: 4, maxDelayMs: 5 });
+    await predictor.ready;
+    for (let round = 0; round < 5; round++) {
+      const { inputs, expected } = samples(model, 10);
+      const mixed = inputs.map((x, i) => (i % 3 === 0 ? x.to('float64') : i % 3 === 1 ? k.stack([x, x.neg()], 1).select(1, 0) : x));
+      expect(mixed[1].isContiguous()).toBe(false);
+      expectRows(await Promise.all(mixed.map((x) => predictor.predict(x))), expected);
+    }
+    expect(predictor.stats.requests).toBe(50);
+    await predictor.close();
+  });
+
+  it('a batch is written in place and leaves as a view of its buffer; a buffer handed back serves the next batch', async () => {
+    const { BatchQueue } = (await import(new URL('../dist/lib/serve/batches.js', import.meta.url).href)) as typeof import('../lib/serve/batches.js');
+    const queue = new BatchQueue(3);
+    const waiter = { resolve: () => {}, reject: () => {} };
+    queue.add(k.tensor([1, 2]), waiter, 0);
+    queue.add(k.tensor([3, 4], { dtype: 'float64' }), waiter, 1);
+    expect(queue.isFull(queue.oldest as NonNullable<typeof queue.oldest>)).toBe(false);
+    const { batch, waiters } = queue.takeOldest();
+    expect(batch.shape).toEqual([2, 2]);
+    expect([...batch.data]).toEqual([1, 2, 3, 4]);
+    expect(batch.data.buffer.byteLength).toBe(3 * 2 * 4); // maxBatch rows, two filled
+    expect(waiters).toHaveLength(2);
+    expect(queue.empty).toBe(true);
+
+    queue.recycle(batch.data.buffer as ArrayBuffer, 2);
+    for (const x of [[5, 6], [7, 8], [9, 10], [11, 12]]) queue.add(k.tensor(x), waiter, 2);
+    const full = queue.takeOldest();
+    expect(full.batch.data.buffer).toBe(batch.data.buffer); // reused, not reallocated
+    expect([...full.batch.data]).toEqual([5, 6, 7, 8, 9, 10]);
+    expect(queue.drain()).toHaveLength(1); // the fourth sample started a batch of its own
+    expect(queue.empty).toBe(true);
+  });
+
+  it('samples of different shapes wait in separate batches, each answered by its own rows', async () => {
+    const sumRows = new (class extends k.nn.Module {
+      override forward(x: Tensor): Tensor {
+        return x.reshape([x.shape[0], -1]).sum(1, true);
+      }
+    })();
+    const predictor = serve.predictor(sumRows, { workers: 0, maxBatch: 8, maxDelayMs: 5 });
+    const small = [k.tensor([1, 2]), k.tensor([3, 4])];
+    const large = [k.tensor([[1, 1, 1], [1, 1, 1]]), k.tensor([[2, 2, 2], [2, 2, 2]])];
+    const outputs = await Promise.all([small[0], large[0], small[1], large[1]].map((x) => predictor.predict(x)));
+    expect(outputs.map((o) => [...o.data])).toEqual([[3], [6], [7], [12]]);
+    expect(predictor.stats).toEqual({ requests: 4, batches: 2, largestBatch: 2 });
+    await predictor.close();
   });
 
   it('workers: 0 batches on the calling thread with the model itself', async () => {

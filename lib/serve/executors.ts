@@ -11,10 +11,16 @@ import { Tensor } from '../tensor.js';
 import { PredictorError } from './errors.js';
 import type { BatchData, PredictorCommand, PredictorReply, PredictorWorkerData } from './protocol.js';
 
+/** A batch's output (shape (batch, ...)) and the batch's input array, handed back for reuse. */
+export interface BatchResult {
+  output: BatchData;
+  input: Float32Array;
+}
+
 /** Runs one batch at a time. */
 export interface Executor {
-  /** The model's output on the batch (shape (batch, ...)). */
-  run(batch: BatchData): Promise<BatchData>;
+  /** The model's output on the batch; the batch's data is the executor's until the promise settles. */
+  run(batch: BatchData): Promise<BatchResult>;
   /** Replaces the model's weights (after the batch in progress). */
   loadWeights(weights: Uint8Array): Promise<void>;
   close(): Promise<void>;
@@ -59,11 +65,12 @@ export class WorkerExecutor implements Executor {
     this.ready.catch(() => {});
   }
 
-  async run(batch: BatchData): Promise<BatchData> {
+  /** Sends the batch (its buffer transferred, not copied) in one message; the reply transfers it back with the output. */
+  async run(batch: BatchData): Promise<BatchResult> {
     const reply = await this.request({ type: 'batch', id: this.nextId++, batch }, [batch.data.buffer as ArrayBuffer]);
     if (reply.type === 'error') throw workerError(reply, `predictor: the model failed on a batch of ${batch.shape[0]} inputs of shape [${batch.shape.slice(1).join(', ')}]`);
     if (reply.type !== 'output') throw new PredictorError(`predictor: unexpected reply '${reply.type}' to a batch`);
-    return reply.output;
+    return { output: reply.output, input: reply.input };
   }
 
   async loadWeights(weights: Uint8Array): Promise<void> {
@@ -95,7 +102,7 @@ export class WorkerExecutor implements Executor {
 export class InlineExecutor implements Executor {
   constructor(private readonly model: Module) {}
 
-  async run(batch: BatchData): Promise<BatchData> {
+  async run(batch: BatchData): Promise<BatchResult> {
     await new Promise((resolve) => setImmediate(resolve));
     const wasTraining = this.model.training;
     this.model.eval();
@@ -103,7 +110,7 @@ export class InlineExecutor implements Executor {
       return noGrad(() => {
         const output = this.model.forward(new Tensor(batch.data, batch.shape, 'float32'));
         if (!(output instanceof Tensor)) throw new PredictorError(`predictor: the model's forward must return a Tensor, got ${typeof output}`);
-        return { shape: [...output.shape], data: Float32Array.from(output.data as ArrayLike<number>) };
+        return { output: { shape: [...output.shape], data: Float32Array.from(output.data as ArrayLike<number>) }, input: batch.data };
       });
     } catch (error) {
       const e = error instanceof Error ? error : new Error(String(error));

@@ -29,7 +29,10 @@ async function loadModel(data: PredictorWorkerData): Promise<Module> {
   return model;
 }
 
-/** The model's output on one batch, copied out of kiln's storage. */
+/**
+ * The model's output on one batch, copied out of kiln's storage. The batch's buffer is handed
+ * back to the predictor afterwards, so a model must not keep its input tensor past forward().
+ */
 function predict(model: Module, batch: BatchData): BatchData {
   return tidy(() =>
     noGrad(() => {
@@ -56,7 +59,8 @@ async function serve(data: PredictorWorkerData): Promise<void> {
         post({ type: 'weights-loaded', id: command.id });
       } else {
         const output = predict(model, command.batch);
-        post({ type: 'output', id: command.id, output }, [output.data.buffer as ArrayBuffer]);
+        const input = command.batch.data; // the forward pass is over: the buffer goes back for the next batch
+        post({ type: 'output', id: command.id, output, input }, [output.data.buffer as ArrayBuffer, input.buffer as ArrayBuffer]);
       }
     } catch (error) {
       reportError(command.id, error);

@@ -11,6 +11,7 @@ import { serialize } from '../io/safetensors.js';
 import { Module } from '../nn/module.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
+import { BatchQueue } from './batches.js';
 import { PredictorError } from './errors.js';
 import { InlineExecutor, WorkerExecutor, weightsOf, type Executor } from './executors.js';
 import type { BatchData, PredictorWorkerData } from './protocol.js';
@@ -42,7 +43,12 @@ export interface PredictorOptions {
   config?: unknown;
   /** The shape of one sample (without the batch dimension); inputs of another shape are rejected at once. */
   inputShape?: readonly number[];
-  /** Kernel threads in each worker (setNumThreads). Default 1 when there are workers (they share the cores). */
+  /**
+   * Calls setNumThreads(numThreads) in each worker. kiln's thread count is process-wide (one
+   * pool for every thread of the process), so this also sets it for the caller and any Trainer
+   * in the process. Default: not set. Workers share the pool: a worker that finds it busy (another
+   * worker's batch, a Trainer's step) runs its kernels on its own thread instead of waiting.
+   */
   numThreads?: number;
 }
 
@@ -54,16 +60,6 @@ export interface PredictorStats {
   batches: number;
   /** The largest batch so far. */
   largestBatch: number;
-}
-
-/** A request waiting for its batch. */
-interface Pending {
-  data: Float32Array;
-  shape: readonly number[];
-  key: string;
-  arrived: number;
-  resolve: (output: Tensor) => void;
-  reject: (error: Error) => void;
 }
 
 const WORKER_URL = new URL('./predictor-worker.js', import.meta.url);
@@ -89,7 +85,7 @@ interface Slot {
  */
 export class Predictor {
   private readonly slots: Slot[] = [];
-  private readonly queue: Pending[] = [];
+  private readonly queue: BatchQueue;
   private timer: NodeJS.Timeout | null = null;
   /** The batches being predicted. */
   private readonly running = new Set<Promise<void>>();
@@ -107,6 +103,7 @@ export class Predictor {
   constructor(model: Module, options: PredictorOptions = {}) {
     const workers = checkOptions(model, options);
     this.maxBatch = options.maxBatch ?? 32;
+    this.queue = new BatchQueue(this.maxBatch);
     this.maxDelayMs = options.maxDelayMs ?? 2;
     this.inputShape = options.inputShape === undefined ? null : [...options.inputShape];
     if (workers === 0) {
@@ -119,7 +116,7 @@ export class Predictor {
       exportName: options.exportName ?? 'createModel',
       config: options.config,
       weights: weightsOf(model),
-      numThreads: options.numThreads ?? 1,
+      numThreads: options.numThreads ?? null,
     };
     const executors: WorkerExecutor[] = [];
     const onExit = (dead: WorkerExecutor): void => this.replace(dead, () => this.spawn(data, onExit));
@@ -127,7 +124,7 @@ export class Predictor {
     this.ready = Promise.all(executors.map((e) => e.ready)).then(() => {});
     this.ready.catch((error: unknown) => {
       this.loadError = error as Error;
-      for (const request of this.queue.splice(0)) request.reject(this.loadError);
+      for (const waiter of this.queue.drain()) waiter.reject(this.loadError);
     });
   }
 
@@ -146,12 +143,11 @@ export class Predictor {
     if (this.loadError !== null) return Promise.reject(this.loadError);
     if (!(input instanceof Tensor)) return Promise.reject(new PredictorError(`predictor: predict takes one sample as a Tensor, got ${input === null ? 'null' : typeof input}`));
     if (input.dtype !== 'float32' && input.dtype !== 'float64') return Promise.reject(new PredictorError(`predictor: the input must be float32 or float64, got ${input.dtype} of shape ${formatShape(input.shape)}`));
-    if (this.inputShape !== null && formatShape(input.shape) !== formatShape(this.inputShape)) {
+    if (this.inputShape !== null && (input.shape.length !== this.inputShape.length || input.shape.some((size, d) => size !== this.inputShape?.[d]))) {
       return Promise.reject(new PredictorError(`predictor: expected one sample of shape ${formatShape(this.inputShape)}, got ${formatShape(input.shape)}`));
     }
     return new Promise((resolve, reject) => {
-      const data = Float32Array.from(input.data as ArrayLike<number>);
-      this.queue.push({ data, shape: [...input.shape], key: formatShape(input.shape), arrived: performance.now(), resolve, reject });
+      this.queue.add(input, { resolve, reject }, performance.now());
       this.pump();
     });
   }
@@ -198,49 +194,40 @@ export class Predictor {
     if (!this.closed) spawn();
   }
 
-  /** Sends batches to free executors while some batch is due; otherwise waits for the oldest request's deadline. */
+  /** Sends batches to free executors while some batch is due; otherwise waits for the oldest batch's deadline. */
   private pump(): void {
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    while (this.queue.length > 0) {
+    for (let oldest = this.queue.oldest; oldest !== undefined; oldest = this.queue.oldest) {
       const slot = this.slots.find((s) => s.ready && !s.busy);
       if (slot === undefined) return; // a finishing batch or a worker becoming ready pumps again
-      const oldest = this.queue[0];
-      const waited = performance.now() - oldest.arrived;
-      const full = this.queue.filter((r) => r.key === oldest.key).length >= this.maxBatch;
-      if (!full && waited < this.maxDelayMs && !this.closed) {
+      const waited = performance.now() - oldest.opened;
+      if (!this.queue.isFull(oldest) && waited < this.maxDelayMs && !this.closed) {
         this.timer = setTimeout(() => this.pump(), this.maxDelayMs - waited);
         return;
       }
-      const running = this.dispatch(slot, this.takeBatch(oldest.key));
+      const running = this.dispatch(slot);
       this.running.add(running);
       void running.finally(() => this.running.delete(running));
     }
   }
 
-  /** Removes up to maxBatch queued requests with this sample shape, oldest first. */
-  private takeBatch(key: string): Pending[] {
-    const batch: Pending[] = [];
-    for (let i = 0; i < this.queue.length && batch.length < this.maxBatch; ) {
-      if (this.queue[i].key === key) batch.push(...this.queue.splice(i, 1));
-      else i++;
-    }
-    return batch;
-  }
-
-  private async dispatch(slot: Slot, requests: Pending[]): Promise<void> {
+  /** Runs the oldest batch on `slot` and settles its requests with their rows of the output. */
+  private async dispatch(slot: Slot): Promise<void> {
+    const { batch, waiters } = this.queue.takeOldest();
     slot.busy = true;
-    this.counts.requests += requests.length;
+    this.counts.requests += waiters.length;
     this.counts.batches++;
-    this.counts.largestBatch = Math.max(this.counts.largestBatch, requests.length);
+    this.counts.largestBatch = Math.max(this.counts.largestBatch, waiters.length);
     try {
-      const output = await slot.executor.run(stack(requests));
-      const rows = split(output, requests.length);
-      requests.forEach((request, i) => request.resolve(rows[i]));
+      const { output, input } = await slot.executor.run(batch);
+      this.queue.recycle(input.buffer as ArrayBuffer, input.length / waiters.length);
+      const rows = split(output, waiters.length);
+      waiters.forEach((waiter, i) => waiter.resolve(rows[i]));
     } catch (error) {
-      for (const request of requests) request.reject(error as Error);
+      for (const waiter of waiters) waiter.reject(error as Error);
     } finally {
       slot.busy = false;
       this.pump();
@@ -248,20 +235,12 @@ export class Predictor {
   }
 }
 
-/** The samples stacked into one (batch, ...sample shape) array. */
-function stack(requests: readonly Pending[]): BatchData {
-  const size = requests[0].data.length;
-  const data = new Float32Array(size * requests.length);
-  requests.forEach((request, i) => data.set(request.data, i * size));
-  return { shape: [requests.length, ...requests[0].shape], data };
-}
-
-/** A (batch, ...) output cut into one tensor per sample. */
+/** A (batch, ...) output cut into one tensor per sample: views of the output's buffer, not copies. */
 function split(output: BatchData, count: number): Tensor[] {
   if (output.shape[0] !== count) throw new PredictorError(`predictor: the model returned ${output.shape[0]} rows (shape ${formatShape(output.shape)}) for a batch of ${count}; its output must keep the batch dimension`);
   const size = output.data.length / count;
   const rowShape = output.shape.slice(1);
-  return Array.from({ length: count }, (_, i) => new Tensor(output.data.slice(i * size, (i + 1) * size), rowShape, 'float32'));
+  return Array.from({ length: count }, (_, i) => new Tensor(output.data.subarray(i * size, (i + 1) * size), rowShape, 'float32'));
 }
 
 /** A module path or URL as a file: URL string a worker can import. */

@@ -23,6 +23,7 @@ export type PredictorCommand = { type: 'batch'; id: number; batch: BatchData } |
 /** Worker → main thread. */
 export type PredictorReply =
   | { type: 'ready' }
-  | { type: 'output'; id: number; output: BatchData }
+  /** The batch's output, and its input buffer handed back (both transferred) for the next batch to reuse. */
+  | { type: 'output'; id: number; output: BatchData; input: Float32Array }
   | { type: 'weights-loaded'; id: number }
   | { type: 'error'; id: number | null; name: string; message: string; stack: string };

@@ -17,7 +17,8 @@ export type TrainerCommand = { type: 'pause' } | { type: 'resume' } | { type: 's
 
 /** Worker → main thread. */
 export type TrainerMessage =
-  | { type: 'batch'; batch: BatchEnd }
+  /** Batch ends grouped (at most one message per ~50 ms); the Trainer emits one 'batch' event each. */
+  | { type: 'batches'; batches: BatchEnd[] }
   | { type: 'epoch'; record: EpochRecord }
   | { type: 'checkpoint'; path: string; epoch: number }
   | { type: 'paused' }

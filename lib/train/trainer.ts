@@ -31,7 +31,7 @@ export interface TrainerOptions {
   config?: unknown;
   /** When stop() ends training, a resumable checkpoint is written here (a 'checkpoint' event follows). */
   abortCheckpoint?: string;
-  /** Kernel threads for the worker's training (setNumThreads). Default: kiln's default. */
+  /** Calls setNumThreads(numThreads) in the worker before training (process-wide: kiln has one thread pool per process). Default: not set. */
   numThreads?: number;
 }
 
@@ -109,7 +109,8 @@ function checkOptions(options: TrainerOptions): void {
  * worker (in the module, in fit) reject `result` with a TrainerError carrying the worker's
  * stack, and end the async iteration with it; no 'error' event is emitted.
  *
- * Events: 'batch' (BatchEnd), 'epoch' (EpochRecord), 'checkpoint' ({ path, epoch }: written by
+ * Events: 'batch' (BatchEnd; the worker sends them in groups, so each arrives up to ~50 ms
+ * after its step, in order, before the events that follow it), 'epoch' (EpochRecord), 'checkpoint' ({ path, epoch }: written by
  * a ModelCheckpoint callback or by stop() with abortCheckpoint), 'paused', 'resumed',
  * 'event' (every TrainerEvent), 'done' (TrainerResult).
  *
@@ -216,6 +217,8 @@ export class Trainer extends EventEmitter implements AsyncIterable<TrainerEvent>
       } else if (message.type === 'error') {
         outcome = { ok: false, error: new TrainerError(`the training worker failed: ${message.name}: ${message.message}`, message.name, message.stack) };
         void this.worker.terminate();
+      } else if (message.type === 'batches') {
+        for (const batch of message.batches) this.publish({ type: 'batch', batch });
       } else {
         this.publish(message);
       }
