@@ -51,8 +51,8 @@ const signatures: Record<string, Signature> = {
     valid: () => [f32(24), f32(24), f32(24), 2, 3, 4, true],
   },
   matmul: {
-    kinds: ['f32', 'f32', 'f32', 'size', 'size', 'size', 'size', 'size', 'size', 'bool', 'bool', 'size', 'size', 'size', 'size', 'size', 'size', 'size'],
-    valid: () => [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, true, 0, 0, 0, 0, 1, 0, 0],
+    kinds: ['f32', 'f32', 'f32', 'size', 'size', 'size', 'size', 'size', 'size', 'bool', 'bool', 'size', 'size', 'size', 'size', 'size', 'size', 'size', 'f32'],
+    valid: () => [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, true, 0, 0, 0, 0, 1, 0, 0, f32(5)],
   },
   // sgemm: op(a) (2, 4) from a stored (2, 4), op(b) (4, 3) from b stored (3, 4), c (2, 3).
   sgemm: {
@@ -328,15 +328,16 @@ const rangeCases: [string, unknown[], RegExp][] = [
   ['argReduce', [0, f32(24), f32(8), new Int32Array(8), 2, 3, 4], /op \(max=1 or min=2\)/],
   ['softmax', [f32(24), f32(23), 2, 3, 4, false], /out has 23 elements but x has 24/],
   ['softmaxBackward', [f32(24), f32(24), f32(2), 2, 3, 4, false], /gx has 2 elements but y has 24/],
-  ['matmul', [f32(10), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0], /a has 10 elements but outer=1, aOuterStride=0, batch=2, m=3, k=4, aBatchStride=12, aOffset=0, lda=4 needs 24/],
-  ['matmul', [f32(24), f32(39), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0], /b has 39 elements but outer=1, bOuterStride=0, batch=2, k=4, n=5, bBatchStride=20, bOffset=0, ldb=5 needs 40/],
-  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0].map((v, i) => (i === 2 ? f32(29) : v)), /out has 29 elements but outer=1, batch=2, m=3, n=5 needs 30/],
-  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 13, 20, false, false, 0, 0, 0, 0, 1, 0, 0], /a has 24 elements .* needs 25/],
+  ['matmul', [f32(10), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0)], /a has 10 elements but outer=1, aOuterStride=0, batch=2, m=3, k=4, aBatchStride=12, aOffset=0, lda=4 needs 24/],
+  ['matmul', [f32(24), f32(39), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0)], /b has 39 elements but outer=1, bOuterStride=0, batch=2, k=4, n=5, bBatchStride=20, bOffset=0, ldb=5 needs 40/],
+  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0)].map((v, i) => (i === 2 ? f32(29) : v)), /out has 29 elements but outer=1, batch=2, m=3, n=5 needs 30/],
+  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 13, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0)], /a has 24 elements .* needs 25/],
   // Views: an offset, or rows further apart than the row length, must still fit.
-  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 1, 0, 0, 0, 1, 0, 0], /a has 24 elements .*aOffset=1.* needs 25/],
-  ['matmul', [f32(24), f32(40), f32(15), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 11, 0, 1, 0, 0], /a has 24 elements .*lda=11 needs 26/],
-  ['matmul', [f32(24), f32(40), f32(15), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 3, 0, 1, 0, 0], /leading dimension lda=3 is smaller than its k=4/],
-  ['matmul', [f32(24), f32(40), f32(30), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 0, 0, 2, 13, 0], /a has 24 elements but outer=2, aOuterStride=13, .* needs 25/],
+  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 1, 0, 0, 0, 1, 0, 0, f32(0)], /a has 24 elements .*aOffset=1.* needs 25/],
+  ['matmul', [f32(24), f32(40), f32(15), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 11, 0, 1, 0, 0, f32(0)], /a has 24 elements .*lda=11 needs 26/],
+  ['matmul', [f32(24), f32(40), f32(15), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 3, 0, 1, 0, 0, f32(0)], /leading dimension lda=3 is smaller than its k=4/],
+  ['matmul', [f32(24), f32(40), f32(30), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 0, 0, 2, 13, 0, f32(0)], /a has 24 elements but outer=2, aOuterStride=13, .* needs 25/],
+  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(4)], /bias has 4 elements but must be empty \(no bias\) or have n=5/],
   ['sgemm', [false, false, 2, 3, 4, 1, f32(7), 4, f32(12), 3, 0, f32(6), 3], /a has 7 elements but m=2, k=4, lda=4 needs 8/],
   ['sgemm', [true, false, 2, 3, 4, 1, f32(8), 1, f32(12), 3, 0, f32(6), 3], /lda=1 must be at least max\(1, m=2\)/],
   ['sgemm', [false, true, 2, 3, 4, 1, f32(8), 4, f32(11), 4, 0, f32(6), 3], /b has 11 elements but n=3, k=4, ldb=4 needs 12/],
@@ -427,8 +428,8 @@ const rangeCases: [string, unknown[], RegExp][] = [
   // sizes whose products overflow 2^53 (or int64), even with an empty array
   ['reduce', [0, f32(0), f32(0), 2 ** 30, 2 ** 30, 2 ** 30], /too large/],
   ['reduce', [0, f32(0), f32(0), 0, 2 ** 40, 2 ** 40], /too large/],
-  ['matmul', [f32(0), f32(0), f32(0), 2 ** 40, 0, 2 ** 40, 2 ** 40, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0], /too large/],
-  ['matmul', [f32(0), f32(0), f32(0), 2 ** 40, 1, 0, 1, 2 ** 40, 0, false, false, 0, 0, 0, 0, 1, 0, 0], /too large/],
+  ['matmul', [f32(0), f32(0), f32(0), 2 ** 40, 0, 2 ** 40, 2 ** 40, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0)], /too large/],
+  ['matmul', [f32(0), f32(0), f32(0), 2 ** 40, 1, 0, 1, 2 ** 40, 0, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0)], /too large/],
   ['softmax', [f32(0), f32(0), 2 ** 52, 2 ** 52, 0, false], /too large/],
   ['gather', [f32(0), new Int32Array(0), f32(0), 0, 2 ** 50, 2 ** 50, 2 ** 50], /too large/],
   // broadcast plans that disagree or reach outside a or b
@@ -553,11 +554,27 @@ describe('native addon: small correctness checks', () => {
     const a = Float32Array.from([1, 2, 3, 4]); // (2, 2), shared by both batches
     const b = Float32Array.from([1, 0, 0, 1, 2, 0, 0, 2]); // two (2, 2), transposed
     const out = f32(8);
-    addon.matmul(a, b, out, 2, 2, 2, 2, 0, 4, false, true, 0, 0, 0, 0, 1, 0, 0);
+    addon.matmul(a, b, out, 2, 2, 2, 2, 0, 4, false, true, 0, 0, 0, 0, 1, 0, 0, f32(0));
     expect(Array.from(out)).toEqual([1, 2, 3, 4, 2, 4, 6, 8]);
     const zeros = f32(4).fill(9);
-    addon.matmul(f32(0), f32(0), zeros, 1, 2, 0, 2, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0);
+    addon.matmul(f32(0), f32(0), zeros, 1, 2, 0, 2, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0));
     expect(Array.from(zeros)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('matmul with a bias on every row, also when C is narrower than a micro-tile and when k = 0', () => {
+    const a = Float32Array.from([1, 2, 3, 4]); // (2, 2), shared by both batches
+    const b = Float32Array.from([1, 0, 0, 1, 2, 0, 0, 2]); // two (2, 2), transposed
+    const out = f32(8);
+    addon.matmul(a, b, out, 2, 2, 2, 2, 0, 4, false, true, 0, 0, 0, 0, 1, 0, 0, Float32Array.from([10, -10]));
+    expect(Array.from(out)).toEqual([11, -8, 13, -6, 12, -6, 16, -2]);
+    // m = 40 rows, n = 3 < NR: computed as Cᵀ = Bᵀ·Aᵀ, the bias then runs down the rows.
+    const tall = Float32Array.from({ length: 40 * 2 }, (_, i) => i % 7);
+    const narrow = f32(40 * 3);
+    addon.matmul(tall, Float32Array.from([1, 0, 2, 0, 1, 3]), narrow, 1, 40, 2, 3, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, Float32Array.from([0.5, 1, -1]));
+    for (let i = 0; i < 40; i++) expect(Array.from(narrow.subarray(3 * i, 3 * i + 3))).toEqual([tall[2 * i] + 0.5, tall[2 * i + 1] + 1, 2 * tall[2 * i] + 3 * tall[2 * i + 1] - 1]);
+    const biasOnly = f32(4).fill(9);
+    addon.matmul(f32(0), f32(0), biasOnly, 1, 2, 0, 2, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, Float32Array.from([1, 2]));
+    expect(Array.from(biasOnly)).toEqual([1, 2, 1, 2]);
   });
 
   it('sgemm with alpha, beta, a transposed a and leading dimensions wider than the rows', () => {

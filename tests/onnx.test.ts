@@ -138,14 +138,15 @@ class Mixer extends nn.Module {
   }
 }
 
-/** Functional calls between modules: F.linear (a transposed matmul), leakyRelu / elu / softplus (where over comparisons), gelu, silu, expand, narrow / select / slice. */
+/** Functional calls between modules: F.linear (a transposed matmul; with a bias, the fused 'linear' op → Gemm), leakyRelu / elu / softplus (where over comparisons), gelu, silu, expand, narrow / select / slice. */
 class Functional extends nn.Module {
   fc = new nn.Linear(6, 8);
   weight = new nn.Parameter(k.randn([5, 8]));
+  bias = new nn.Parameter(k.randn([5]));
   override forward(x: k.Tensor): k.Tensor {
     const h = k.F.leakyRelu(this.fc.forward(x), 0.1).add(k.F.elu(x.sum(1, true).expand([x.shape[0], 8]), 0.5));
     const g = k.F.gelu(h).add(k.F.silu(h)).add(k.F.softplus(h, 2));
-    const y = k.F.linear(g, this.weight); // (N, 5)
+    const y = k.F.linear(g, this.weight).add(k.F.linear(g, this.weight, this.bias)); // (N, 5)
     return k.cat([y.narrow(1, 1, 3), x.select(1, 0).unsqueeze(1), x.slice(1, 1, 6, 2)], 1); // (N, 7)
   }
 }

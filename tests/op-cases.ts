@@ -185,6 +185,18 @@ export const OP_CASES: OpCase[] = [
   { name: 'unfold windows', inputs: [f(3, 8)], fn: (x) => k.mul(x.unfold(1, 3, 2), k.arange(3)) },
   { name: 'diagonal', inputs: [f(2, 4, 5)], fn: (x) => k.mul(k.diagonal(x, 1, 1, 2), k.arange(4)) },
   { name: 'asStrided overlapping', inputs: [f(12)], fn: (x) => k.mul(k.asStrided(x, [4, 3], [2, 1], 1), k.arange(3)) },
+  // F.linear with a bias: the bias added inside the product (matmulTransposed's bias).
+  { name: 'linear fused bias', inputs: [f(5, 4), f(3, 4), f(3)], fn: (x, w, b) => k.F.linear(x, w, b) },
+  { name: 'linear fused bias 3-d input', inputs: [f(2, 5, 4), f(3, 4), f(3)], fn: (x, w, b) => k.F.linear(x, w, b) },
+  {
+    name: 'linear fused bias transposed input and weight, sliced bias',
+    inputs: [f(4, 5), f(4, 3), f(7)],
+    fn: (x, w, b) => k.F.linear(k.transpose(x, 0, 1), k.transpose(w, 0, 1), k.narrow(b, 0, 2, 3)),
+  },
+  { name: 'linear fused bias wide (tiles, row blocks)', inputs: [f(41, 20), f(35, 20), f(35)], fn: (x, w, b) => k.F.linear(x, w, b), tol: { atol: 1e-4, rtol: 1e-4 } },
+  { name: 'linear fused bias narrow (computed transposed)', inputs: [f(50, 6), f(3, 6), f(3)], fn: (x, w, b) => k.F.linear(x, w, b) },
+  { name: 'linear fused bias k=0', inputs: [f(3, 0), f(2, 0), f(2)], fn: (x, w, b) => k.F.linear(x, w, b) },
+  { name: 'linear broadcast bias (added after)', inputs: [f(5, 4), f(3, 4), f(1, 3)], fn: (x, w, b) => k.F.linear(x, w, b) },
   { name: 'matmul transposed views', inputs: [f(2, 7, 5), f(2, 6, 7)], fn: (a, b) => k.matmul(k.transpose(a, 1, 2), k.transpose(b, 1, 2)) },
   { name: 'matmul permuted batch', inputs: [f(2, 5, 3, 4), f(2, 6, 3, 4)], fn: (q, kk) => k.matmul(k.permute(q, [0, 2, 1, 3]), k.permute(kk, [0, 2, 3, 1])) },
   { name: 'binary on strided views', inputs: [f(5, 6), f(6)], fn: (x, y) => k.mul(k.slice(k.transpose(x, 0, 1), 0, 1, 6, 2), k.slice(y, 0, 0, 5).expand([3, 5])) },

@@ -134,6 +134,11 @@ export interface MatmulLayout {
    * Omitted: one level.
    */
   outer?: OuterBatch;
+  /**
+   * A row vector (n) added to every row of every product: out = op(a)·op(b) + bias (a Linear
+   * layer's bias, fused into the product). Omitted: no bias.
+   */
+  bias?: FloatArray;
 }
 
 /** The outer level of a two-level batched matmul (see MatmulLayout.outer); strides ≥ 0. */
@@ -380,9 +385,9 @@ export interface Backend {
    * op(a[p]) is (m, k): a[p] is stored (m, k), or (k, m) when transA. op(b[p]) is (k, n):
    * b[p] is stored (k, n), or (n, k) when transB. a[p] starts at p·aBatchStride and b[p] at
    * p·bBatchStride (strides ≥ 0; 0 broadcasts one matrix over the batch); out is
-   * (batch, m, n) contiguous. k = 0 gives zeros. `layout` (optional) gives the operands'
-   * start offsets and row strides when they are views, and an outer batch level; omitted,
-   * both are dense from 0.
+   * (batch, m, n) contiguous. k = 0 gives zeros (or the bias). `layout` (optional) gives the
+   * operands' start offsets and row strides when they are views, an outer batch level and a
+   * bias (n) added to every row; omitted, both are dense from 0 and there is no bias.
    */
   matmul(
     a: FloatArray,

@@ -108,6 +108,7 @@ export interface NativeAddon {
     outer: number,
     aOuterStride: number,
     bOuterStride: number,
+    bias: Float32Array,
   ): void;
   /** Raw sgemm, row-major: c = alpha · op(a) · op(b) + beta · c; beta = 0 never reads c. */
   sgemm(
@@ -557,9 +558,10 @@ export class NativeBackend implements Backend {
     layout?: MatmulLayout,
   ): void {
     if (a instanceof Float32Array) {
-      const { aOffset, bOffset, lda, ldb, outer } = layout ?? DENSE_LAYOUT;
+      const { aOffset, bOffset, lda, ldb, outer, bias } = layout ?? DENSE_LAYOUT;
       const { count, aStride, bStride } = outer ?? ONE_OUTER;
-      this.addon.matmul(a, b as Float32Array, out as Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, aOffset, bOffset, lda, ldb, count, aStride, bStride);
+      const biasArray = (bias ?? NO_BUFFER) as Float32Array;
+      this.addon.matmul(a, b as Float32Array, out as Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, aOffset, bOffset, lda, ldb, count, aStride, bStride, biasArray);
     } else {
       this.fallback.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, layout);
     }

@@ -66,8 +66,11 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
         `(the input's last dim must equal the weight's in-features ${weight.shape[1]})`,
     );
   }
-  const y = matmulTransposed(x, weight);
-  return bias === null ? y : add(y, bias);
+  // The usual bias (out) of the input's dtype goes into the product; any other (a broadcastable
+  // shape, a dtype to promote to) is added afterwards.
+  const fused = bias !== null && bias.ndim === 1 && bias.shape[0] === weight.shape[0] && bias.dtype === x.dtype && weight.dtype === x.dtype;
+  if (bias === null || fused) return matmulTransposed(x, weight, bias);
+  return add(matmulTransposed(x, weight), bias);
 }
 
 /**

@@ -138,6 +138,8 @@ const OP_EXPORTERS: Readonly<Record<string, OpExporter>> = {
   maximum: direct('Max'),
   minimum: direct('Min'),
   matmul: exportMatmul,
+  // a (rows, k) · wᵀ + bias (matmulTransposed with a bias, F.linear).
+  linear: ({ graph, inputs, base }) => graph.node('Gemm', inputs, { transB: int(1) }, named(base, 'Gemm'))[0],
   neg: direct('Neg'),
   abs: direct('Abs'),
   exp: direct('Exp'),

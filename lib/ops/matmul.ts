@@ -11,7 +11,7 @@ import { broadcastShapes, contiguousStrides, formatShape, numelOf, sameShape } f
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor } from './cast.js';
 import { add, mul } from './elementwise.js';
-import { sumTo } from './reduce.js';
+import { sum, sumTo } from './reduce.js';
 import { expand, reshape, squeeze, unsqueeze } from './shape.js';
 
 /**
@@ -153,6 +153,7 @@ function batchedProduct(
   n: number,
   transA: boolean,
   transB: boolean,
+  bias?: FloatArray,
 ): void {
   const end = batchShape.length;
   const split = runStart(batchShape, a, b, end);
@@ -171,7 +172,7 @@ function batchedProduct(
       bOffset += index[d] * b.batchStrides[d];
     }
     const target = looped.length === 0 ? out : (out.subarray(p * perCall, (p + 1) * perCall) as FloatArray);
-    const layout: MatmulLayout = { aOffset, bOffset, lda: a.ld, ldb: b.ld };
+    const layout: MatmulLayout = { aOffset, bOffset, lda: a.ld, ldb: b.ld, bias };
     if (outerSplit < split) layout.outer = { count: outerCount, aStride: runStride(batchShape, a, outerSplit, split), bStride: runStride(batchShape, b, outerSplit, split) };
     const aInner = runStride(batchShape, a, split, end);
     const bInner = runStride(batchShape, b, split, end);
@@ -205,14 +206,17 @@ function runStride(shape: readonly number[], layout: OperandLayout, from: number
 }
 
 /**
- * a · bᵀ for a matrix b stored (n, k), without materialising the transpose: the product a
- * Linear layer computes with its (out, in) weight.
+ * a · bᵀ (+ bias) for a matrix b stored (n, k), without materialising the transpose: the
+ * product a Linear layer computes with its (out, in) weight. The bias is added inside the
+ * product (each tile of the result starts from it), not by a pass of its own.
  *
- * Shape: (…, k) · (n, k)ᵀ → (…, n).
+ * Args: a; b (n, k); bias (n) of a's dtype, or null.
  *
- * Example: `matmulTransposed(x, weight)` equals `matmul(x, transpose(weight, 0, 1))`.
+ * Shape: (…, k) · (n, k)ᵀ + (n) → (…, n).
+ *
+ * Example: `matmulTransposed(x, weight, bias)` equals `add(matmul(x, transpose(weight, 0, 1)), bias)`.
  */
-export function matmulTransposed(a: Tensor, b: Tensor): Tensor {
+export function matmulTransposed(a: Tensor, b: Tensor, bias: Tensor | null = null): Tensor {
   checkTensor('matmulTransposed', a);
   checkTensor('matmulTransposed', b);
   const k = a.shape[a.ndim - 1];
@@ -220,9 +224,41 @@ export function matmulTransposed(a: Tensor, b: Tensor): Tensor {
     throw new ShapeError(`matmulTransposed: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not fit: need (…, k) and (n, k)`);
   }
   const dtype = matmulType(a.dtype, b.dtype);
-  if (dtype !== a.dtype) return cast(matmulTransposed(cast(a, dtype), cast(b, dtype)), a.dtype);
-  const out = matmulCore(reshape(a, [-1, k]), b, false, true);
+  if (bias !== null) checkBias(bias, b.shape[0], a.dtype);
+  if (dtype !== a.dtype) return cast(matmulTransposed(cast(a, dtype), cast(b, dtype), bias === null ? null : cast(bias, dtype)), a.dtype);
+  const rows = reshape(a, [numelOf(a.shape.slice(0, -1)), k]); // (not -1: k may be 0)
+  const out = bias === null ? matmulCore(rows, b, false, true) : productWithBias(rows, b, bias);
   return reshape(out, [...a.shape.slice(0, -1), b.shape[0]]);
+}
+
+/** Throws unless bias is a vector of n elements of the product's dtype. */
+function checkBias(bias: Tensor, n: number, dtype: DType): void {
+  checkTensor('matmulTransposed', bias);
+  if (bias.ndim !== 1 || bias.shape[0] !== n) {
+    throw new ShapeError(`matmulTransposed: bias of shape ${formatShape(bias.shape)} must be (${n}), one value per row of b`);
+  }
+  if (bias.dtype !== dtype) throw new DTypeError(`matmulTransposed: bias must have the operands' dtype ${dtype}, got ${bias.dtype}`);
+}
+
+/**
+ * a · wᵀ + bias in one product: a (rows, k), w (n, k), bias (n) → (rows, n). Its backward:
+ * gradient g·w for a, gᵀ·a for w, the column sums of g for the bias (g made contiguous once,
+ * for all three, when it is a view such as the expanded gradient of a sum).
+ */
+function productWithBias(a: Tensor, w: Tensor, bias: Tensor): Tensor {
+  const [rows, k] = a.shape;
+  const n = w.shape[0];
+  const out = allocateOutput(a.dtype, rows * n) as FloatArray;
+  if (out.length > 0) batchedProduct(operandLayout(a, []), operandLayout(w, []), out, [], rows, k, n, false, true, bias.contiguous().data as FloatArray);
+  const y = new Tensor(out, [rows, n], a.dtype);
+  return record(y, 'linear', [a, w, bias], (g) => {
+    const dense = g.contiguous();
+    return [
+      a.requiresGrad ? matmulCore(dense, w, false, false) : null,
+      w.requiresGrad ? matmulCore(dense, a, true, false) : null,
+      bias.requiresGrad ? sum(dense, 0) : null,
+    ];
+  }, partnersOf(a, w));
 }
 
 /**

@@ -38,9 +38,10 @@ void require_batched_operand(Args& args, const char* name, int64_t length, int64
 }
 
 // matmul(a, b, out: Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB: boolean,
-//        aOffset, bOffset, lda, ldb, outer, aOuterStride, bOuterStride): lda/ldb 0 mean dense rows.
+//        aOffset, bOffset, lda, ldb, outer, aOuterStride, bOuterStride, bias: Float32Array): lda/ldb 0
+//        mean dense rows; bias empty (none) or (n), added to every row of every product.
 napi_value matmul(napi_env env, napi_callback_info info) {
-  Args args(env, info, "matmul", 18);
+  Args args(env, info, "matmul", 19);
   const Array<float> a = args.float32(0, "a");
   const Array<float> b = args.float32(1, "b");
   const Array<float> out = args.float32(2, "out");
@@ -60,7 +61,13 @@ napi_value matmul(napi_env env, napi_callback_info info) {
   shape.outer = args.size(15, "outer");
   shape.a_outer_stride = args.size(16, "aOuterStride");
   shape.b_outer_stride = args.size(17, "bOuterStride");
+  const Array<float> bias = args.float32(18, "bias");
   if (!args.ok()) return nullptr;
+  if (bias.length != 0 && bias.length != shape.n) {
+    args.range_error("bias has %lld elements but must be empty (no bias) or have n=%lld", static_cast<long long>(bias.length),
+                     static_cast<long long>(shape.n));
+  }
+  shape.bias = bias.length != 0 ? bias.data : nullptr;
   const NamedSize a_rows = shape.trans_a ? NamedSize{"k", shape.k} : NamedSize{"m", shape.m};
   const NamedSize a_cols = shape.trans_a ? NamedSize{"m", shape.m} : NamedSize{"k", shape.k};
   const NamedSize b_rows = shape.trans_b ? NamedSize{"n", shape.n} : NamedSize{"k", shape.k};

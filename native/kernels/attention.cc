@@ -62,47 +62,42 @@ KILN_VECTORIZE float row_max(const float* x, int64_t n) {
 }
 
 #if KILN_HAS_VEC16
-// fast_exp on 16 lanes. Vector compares are blends: as plain loops, fast_exp's compares stayed
-// branches on AVX2 (GCC does not if-convert them under trapping math) and the loops scalar.
-KILN_VEC_INLINE Vec16 fast_exp16(Vec16 x) {
-  typedef int32_t Int16 __attribute__((vector_size(64), aligned(4)));
-  const Vec16 zero{};
-  const Vec16 clamped = x < -87.0f ? zero - 87.0f : x;
+// fast_exp on 8 lanes: one ymm register on AVX2, where a Vec16 is a register pair whose halves
+// GCC moves through the stack. Vector compares are blends: as plain loops, fast_exp's compares
+// stayed branches on AVX2 (GCC does not if-convert them under trapping math) and the loops scalar.
+KILN_VEC_INLINE Vec8 fast_exp8(Vec8 x) {
+  typedef int32_t Int8 __attribute__((vector_size(32), aligned(4)));
+  const Vec8 zero{};
+  const Vec8 clamped = x < -87.0f ? zero - 87.0f : x;
   constexpr float kRound = 12582912.0f;
-  const Vec16 n = (clamped * 1.44269504f + kRound) - kRound;
-  const Vec16 r = clamped - n * 0.693145752f - n * 1.42860677e-6f;
-  Vec16 p = zero + 1.38888889e-3f;
+  const Vec8 n = (clamped * 1.44269504f + kRound) - kRound;
+  const Vec8 r = clamped - n * 0.693145752f - n * 1.42860677e-6f;
+  Vec8 p = zero + 1.38888889e-3f;
   p = p * r + 8.33333333e-3f;
   p = p * r + 4.16666667e-2f;
   p = p * r + 1.66666667e-1f;
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const Int16 bits = (__builtin_convertvector(n, Int16) + 127) << 23;
-  return x < -87.0f ? zero : p * (Vec16)bits;
+  const Int8 bits = (__builtin_convertvector(n, Int8) + 127) << 23;
+  return x < -87.0f ? zero : p * (Vec8)bits;
 }
 #endif
 
-// x[j] = exp(x[j] − shift) for j < n, in place.
-KILN_VECTORIZE void exp_shifted(float* x, float shift, int64_t n) {
-  int64_t j = 0;
-#if KILN_HAS_VEC16
-  for (; j + 16 <= n; j += 16) store16(x + j, fast_exp16(load16(x + j) - shift));
-#endif
-  for (; j < n; ++j) x[j] = fast_exp(x[j] - shift);
-}
-
-// x[j] = exp(x[j] − shift) for j < n, in place; returns Σ x.
+// x[j] = exp(x[j] − shift) for j < n, in place; returns Σ x (summed as the exps are made).
 KILN_VECTORIZE float exp_shifted_sum(float* x, float shift, int64_t n) {
-  exp_shifted(x, shift, n);
-  float lanes[kLanes] = {};
   int64_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    for (int64_t l = 0; l < kLanes; ++l) lanes[l] += x[j + l];
-  }
   float sum = 0.0f;
-  for (; j < n; ++j) sum += x[j];
-  for (int64_t l = 0; l < kLanes; ++l) sum += lanes[l];
+#if KILN_HAS_VEC16
+  Vec8 lanes{};
+  for (; j + 8 <= n; j += 8) {
+    const Vec8 e = fast_exp8(load_vec<Vec8>(x + j) - shift);
+    store_vec(x + j, e);
+    lanes += e;
+  }
+  sum = sum_lanes(lanes);
+#endif
+  for (; j < n; ++j) sum += x[j] = fast_exp(x[j] - shift);
   return sum;
 }
 
@@ -310,7 +305,7 @@ void probabilities_row(float* scores, float lse, int64_t n) {
     std::fill(scores, scores + n, NAN);
     return;
   }
-  exp_shifted(scores, lse, n);
+  exp_shifted_sum(scores, lse, n);  // the sum is not needed here
 }
 
 // dp[j] ← dS = p[j]·(dp[j] − delta)·scale.

@@ -18,9 +18,11 @@ struct MatmulShape {
   int64_t outer = 1;
   int64_t a_outer_stride = 0;
   int64_t b_outer_stride = 0;
+  // nullptr, or (n) floats added to every row of every product (a Linear layer's bias).
+  const float* bias = nullptr;
 };
 
-// out[o, p] = op(a[o, p]) · op(b[o, p]) for o < outer, p < batch, overwriting out.
+// out[o, p] = op(a[o, p]) · op(b[o, p]) (+ bias on every row) for o < outer, p < batch, overwriting out.
 // op(a[o, p]): (m, k), at a + o * a_outer_stride + p * a_batch_stride, rows lda apart;
 // op(b[o, p]): (k, n), likewise (so transposed, permuted and sliced views need no copy);
 // out: (outer, batch, m, n) contiguous. k = 0 gives zeros.

@@ -31,6 +31,7 @@ struct Problem {
 struct Operands {
   int64_t lda, ldb, ldc;
   std::vector<float> a, b, c;
+  std::vector<float> bias = {};  // (n) added to every row of C, or empty
 };
 
 Operands make_operands(const Problem& p, uint64_t seed, bool nan_c) {
@@ -72,9 +73,9 @@ bool matches_naive(const Problem& p, const Operands& in, const std::vector<float
         sum += term;
         magnitude += std::fabs(term);
       }
-      const double c_old = p.beta == 0.0f ? 0.0 : double(p.beta) * in.c[at];
+      const double c_old = (p.beta == 0.0f ? 0.0 : double(p.beta) * in.c[at]) + (in.bias.empty() ? 0.0 : in.bias[j]);
       const double expected = p.alpha * sum + c_old;
-      const double bound = (p.k + 2) * eps * (std::fabs(p.alpha) * magnitude + std::fabs(c_old)) + 1e-30;
+      const double bound = (p.k + 3) * eps * (std::fabs(p.alpha) * magnitude + std::fabs(c_old)) + 1e-30;
       if (!(std::fabs(c_out[at] - expected) <= bound)) {
         std::printf("  m=%lld n=%lld k=%lld ta=%d tb=%d alpha=%g beta=%g pad=%lld: C(%lld,%lld) = %.9g, expected %.9g\n",
                     (long long)p.m, (long long)p.n, (long long)p.k, p.trans_a, p.trans_b, p.alpha, p.beta,
@@ -91,6 +92,16 @@ bool run_and_check(const Problem& p, uint64_t seed) {
   Operands o = make_operands(p, seed, nan_c);
   std::vector<float> c = o.c;
   sgemm(p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, o.a.data(), o.lda, o.b.data(), o.ldb, p.beta, c.data(), o.ldc);
+  return matches_naive(p, o, c);
+}
+
+// The product with a column bias (sgemm_grid's column_bias, one product) against the naive loop.
+bool run_and_check_with_bias(const Problem& p, uint64_t seed) {
+  Operands o = make_operands(p, seed, p.beta == 0.0f);
+  o.bias = Random(seed + 1000).vector(p.n);
+  std::vector<float> c = o.c;
+  sgemm_grid(p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, o.a.data(), o.lda, o.b.data(), o.ldb, p.beta, c.data(),
+             o.ldc, BatchGrid{1, 1, 0, 0, 0, 0, 0}, o.bias.data());
   return matches_naive(p, o, c);
 }
 
@@ -126,6 +137,29 @@ TEST(edge_shapes_all_transposes) {
         }
       }
     }
+  });
+}
+
+// The bias goes into each tile once, with the first depth slice: edge tiles, all transposes,
+// several KC slices, C narrower than NR (computed transposed: the bias runs down its rows), a
+// threaded product, beta over C and k = 0 (C = beta · C + bias).
+TEST(column_bias) {
+  for_each_isa([] {
+    uint64_t seed = 300;
+    for (int64_t m : {1, 5, 17, 67, 300}) {
+      for (int64_t n : {1, 3, 16, 33, 200}) {
+        for (int t = 0; t < 4; ++t) {
+          Problem p{m, n, m == 300 ? 600 : 37, bool(t & 1), bool(t & 2)};
+          p.pad = n == 33 ? 2 : 0;
+          CHECK(run_and_check_with_bias(p, seed++));
+        }
+      }
+    }
+    Problem scaled{40, 24, 19};
+    scaled.alpha = -0.5f;
+    scaled.beta = 2.0f;
+    CHECK(run_and_check_with_bias(scaled, 77));
+    CHECK(run_and_check_with_bias({6, 5, 0}, 78));
   });
 }
 

@@ -15,7 +15,8 @@ import { checkLength } from './odometer.js';
  * (k, n), or (n, k) when transB, starting at p·bBatchStride. A batch stride of 0 broadcasts
  * one matrix over the batch. k = 0 gives zeros. layout (optional): the operands' start
  * offsets and stored row strides (lda, ldb) when they are views, 0 or omitted meaning dense,
- * and an outer batch level (out is then (outer.count, batch, m, n)).
+ * an outer batch level (out is then (outer.count, batch, m, n)) and a bias (n) added to every
+ * row (summed in double with the products).
  */
 export function matmul(
   a: FloatArray,
@@ -53,13 +54,16 @@ export function matmul(
   const al = transA ? lda : 1;
   const bl = transB ? 1 : ldb;
   const bj = transB ? ldb : 1;
+  const bias = layout?.bias;
+  if (bias !== undefined) checkLength('matmul: bias', bias.length, n);
   const acc = new Float64Array(n);
   for (let p = 0; p < batch; p++) {
     const aStart = aOffset + p * aBatchStride;
     const bStart = bOffset + p * bBatchStride;
     const outStart = p * m * n;
     for (let i = 0; i < m; i++) {
-      acc.fill(0);
+      if (bias === undefined) acc.fill(0);
+      else acc.set(bias);
       for (let l = 0; l < k; l++) {
         const av = a[aStart + i * ai + l * al];
         const bRow = bStart + l * bl;

@@ -6,7 +6,7 @@
 //       pack B[pc:pc+KC, jc:jc+NC] → NR-column micro-panels, shared by the threads
 //       for each (MC-row block ic, column slab) of C:      (the threads' work items)
 //         pack A[ic:ic+MC, pc:pc+KC] → MR-row micro-panels (or use A packed once, shared)
-//         macro-kernel: C[ic.., slab] = alpha · A · B + (pc == 0 ? beta : 1) · C
+//         macro-kernel: C[ic.., slab] = alpha · A · B + (pc == 0 ? beta : 1) · C (+ the bias at pc == 0)
 //
 // Short products (M <= MC: one row block, each B element used by one item) pack B one
 // micro-panel at a time inside the item, right before the macro-kernel uses it from L1,
@@ -35,6 +35,7 @@
 namespace kiln {
 namespace {
 
+using gemm::Bias;
 using gemm::BlockSizes;
 using gemm::GemmKernel;
 
@@ -104,12 +105,12 @@ thread_local Scratch t_shared_b;  // the KC × NC panel of B, packed once for ev
 int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
 
-// C = beta · C (the whole product when k == 0 or alpha == 0); beta == 0 never reads C.
-void scale(int64_t m, int64_t n, float beta, Output c) {
+// C = beta · C + bias (the whole product when k == 0 or alpha == 0); beta == 0 never reads C.
+void scale(int64_t m, int64_t n, float beta, const Bias* bias, Output c) {
   for (int64_t i = 0; i < m; ++i) {
     for (int64_t j = 0; j < n; ++j) {
       float& out = c.data[i * c.rs + j * c.cs];
-      out = beta == 0.0f ? 0.0f : beta * out;
+      out = (beta == 0.0f ? 0.0f : beta * out) + (bias == nullptr ? 0.0f : bias->data[i * bias->rs + j * bias->cs]);
     }
   }
 }
@@ -150,8 +151,18 @@ void run_items(bool threaded, int64_t count, int64_t grain, const Body& body) {
 class Nest {
  public:
   Nest(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k, float alpha, Operand a, Operand b, float beta,
-       Output c, bool threaded)
-      : kernel_(kernel), bs_(kernel.blocks), m_(m), n_(n), k_(k), alpha_(alpha), a_(a), b_(b), beta_(beta), c_(c) {
+       Output c, const Bias* bias, bool threaded)
+      : kernel_(kernel),
+        bs_(kernel.blocks),
+        m_(m),
+        n_(n),
+        k_(k),
+        alpha_(alpha),
+        a_(a),
+        b_(b),
+        beta_(beta),
+        c_(c),
+        bias_(bias) {
     const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
     threads_ = threaded && flops >= kMinFlopsThreaded ? get_num_threads() : 1;
     row_blocks_ = ceil_div(m, bs_.mc);
@@ -213,23 +224,27 @@ class Nest {
     });
   }
 
-  // C[ic : ic + MC, jc + j0 : jc + j1] for depth slice pc (j0 a multiple of NR).
+  // C[ic : ic + MC, jc + j0 : jc + j1] for depth slice pc (j0 a multiple of NR); the bias
+  // goes in with the first slice.
   void compute_block(int64_t ic, int64_t jc, int64_t j0, int64_t j1, int64_t pc, int64_t kc) {
     const int64_t mc = std::min<int64_t>(bs_.mc, m_ - ic);
     const float beta = pc == 0 ? beta_ : 1.0f;
+    const Bias block_bias = bias_ != nullptr ? bias_->shifted(ic, jc + j0) : Bias{};
+    const Bias* bias = pc == 0 && bias_ != nullptr ? &block_bias : nullptr;
     const float* packed_a = shared_a_ != nullptr ? shared_a_ + ic * kc : pack_block_a(ic, mc, pc, kc);
     const Output c_block = c_.shifted(ic, jc + j0);
     if (b_per_item_) {
-      compute_panels(mc, packed_a, b_.shifted(pc, jc + j0), j1 - j0, kc, beta, c_block);
+      compute_panels(mc, packed_a, b_.shifted(pc, jc + j0), j1 - j0, kc, beta, bias, c_block);
     } else {
       gemm::macro_kernel(kernel_, mc, j1 - j0, kc, alpha_, packed_a, packed_b_ + j0 * kc, int64_t{bs_.nr} * kc, bs_.nr,
-                         beta, c_block.data, c_block.rs, c_block.cs);
+                         beta, c_block.data, c_block.rs, c_block.cs, bias);
     }
   }
 
-  // C (mc × cols) = alpha · packed A · B (kc × cols) + beta · C, B packed one micro-panel at a
-  // time just before use, or read in place (whole panels, when b_in_place_).
-  void compute_panels(int64_t mc, const float* packed_a, Operand b, int64_t cols, int64_t kc, float beta, Output c) {
+  // C (mc × cols) = alpha · packed A · B (kc × cols) + beta · C (+ bias), B packed one
+  // micro-panel at a time just before use, or read in place (whole panels, when b_in_place_).
+  void compute_panels(int64_t mc, const float* packed_a, Operand b, int64_t cols, int64_t kc, float beta,
+                      const Bias* bias, Output c) {
     const int nr = bs_.nr;
     float* panel = t_panel_b.get(int64_t{nr} * kc);
     for (int64_t j = 0; j < cols; j += nr) {
@@ -241,8 +256,9 @@ class Nest {
       // The next micro-panel's source arrives while this one is multiplied.
       if (!b_in_place_ && j + nr < cols) prefetch_block(b.shifted(0, j + nr), kc, std::min<int64_t>(nr, cols - j - nr));
       const Output c_panel = c.shifted(0, j);
+      const Bias panel_bias = bias != nullptr ? bias->shifted(0, j) : Bias{};
       gemm::macro_kernel(kernel_, mc, width, kc, alpha_, packed_a, panel_data, int64_t{nr} * kc, in_place ? b.rs : nr,
-                         beta, c_panel.data, c_panel.rs, c_panel.cs);
+                         beta, c_panel.data, c_panel.rs, c_panel.cs, bias != nullptr ? &panel_bias : nullptr);
     }
   }
 
@@ -259,6 +275,7 @@ class Nest {
   Operand a_, b_;
   float beta_;
   Output c_;
+  const Bias* bias_;  // added to C with the first depth slice, or nullptr
   int threads_;
   int64_t row_blocks_, slabs_wanted_;
   bool b_per_item_;  // one row block: B packed per micro-panel inside the items, no shared panel
@@ -271,12 +288,15 @@ class Nest {
 // (n < NR), most of every tile would be padding, while its transpose fills MR-row tiles.
 bool swap_roles(const GemmKernel& kernel, int64_t m, int64_t n) { return n < kernel.blocks.nr && m > n; }
 
-// The common entry: operands as views, after the trivial cases.
+// The common entry: operands as views, after the trivial cases. bias: the column bias
+// (n floats) or nullptr.
 void gemm_views(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k, float alpha, Operand a, Operand b,
-                float beta, Output c, bool threaded) {
+                float beta, Output c, const float* column_bias, bool threaded) {
   if (m <= 0 || n <= 0) return;
+  Bias bias{column_bias, 0, 1};
+  const Bias* bias_or_null = column_bias != nullptr ? &bias : nullptr;
   if (k <= 0 || alpha == 0.0f) {
-    scale(m, n, beta, c);
+    scale(m, n, beta, bias_or_null, c);
     return;
   }
   if (swap_roles(kernel, m, n)) {
@@ -285,8 +305,9 @@ void gemm_views(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k, float
     a = a.transposed();
     b = b.transposed();
     c = c.transposed();
+    bias = {column_bias, 1, 0};
   }
-  Nest(kernel, m, n, k, alpha, a, b, beta, c, threaded).run();
+  Nest(kernel, m, n, k, alpha, a, b, beta, c, bias_or_null, threaded).run();
 }
 
 Operand view_of(const float* data, int64_t ld, bool trans) { return trans ? Operand{data, 1, ld} : Operand{data, ld, 1}; }
@@ -296,7 +317,7 @@ Operand view_of(const float* data, int64_t ld, bool trans) { return trans ? Oper
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   gemm_views(gemm::current_kernel(), m, n, k, alpha, view_of(a, lda, trans_a), view_of(b, ldb, trans_b), beta,
-             Output{c, ldc, 1}, true);
+             Output{c, ldc, 1}, nullptr, true);
 }
 
 void sgemm_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
@@ -307,7 +328,8 @@ void sgemm_batched(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, 
 }
 
 void sgemm_grid(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-                const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const BatchGrid& grid) {
+                const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const BatchGrid& grid,
+                const float* column_bias) {
   const GemmKernel& kernel = gemm::current_kernel();
   const int64_t batch = grid.outer * grid.inner;
   if (batch <= 0) return;
@@ -326,7 +348,7 @@ void sgemm_grid(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, flo
       const float* a_p = a + o * grid.a_outer + i * grid.a_inner;
       const float* b_p = b + o * grid.b_outer + i * grid.b_inner;
       gemm_views(kernel, m, n, k, alpha, view_of(a_p, lda, trans_a), view_of(b_p, ldb, trans_b), beta,
-                 Output{c + p * grid.c_stride, ldc, 1}, !split_batch);
+                 Output{c + p * grid.c_stride, ldc, 1}, column_bias, !split_batch);
     }
   };
   if (split_batch) {

@@ -39,8 +39,13 @@ struct BatchGrid {
 };
 
 // sgemm over every product of `grid` (sgemm_batched is the grid with outer = 1).
+// column_bias: nullptr, or n floats added to every row of every product,
+// C = alpha · op(A) · op(B) + beta · C + 1 · column_biasᵀ (a Linear layer's bias): each tile
+// of C starts from the bias just before its micro-kernel runs, so the bias costs no pass of
+// its own over C.
 void sgemm_grid(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-                const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const BatchGrid& grid);
+                const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const BatchGrid& grid,
+                const float* column_bias = nullptr);
 
 // Instruction sets of the micro-kernels. The default is the best this CPU runs, unless the
 // environment variable KILN_ISA=avx512|avx2|neon|scalar names another one it can run.

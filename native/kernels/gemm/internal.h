@@ -18,13 +18,24 @@ const GemmKernel& current_kernel();
 void pack_panels(const GemmKernel& kernel, const float* src, int64_t lane_stride, int64_t depth_stride, int64_t lanes, int64_t depth, int width,
                  float* dst);
 
-// One block of C: C[0:mc, 0:nc] = alpha · A · B + beta · C[0:mc, 0:nc], where
+// A bias added to a block of C: element (i, j) of the block gets data[i * rs + j * cs]. A row
+// vector added to every row of C has rs = 0, cs = 1 (rs = 1, cs = 0 once gemm.cc's role swap
+// has transposed C).
+struct Bias {
+  const float* data;
+  int64_t rs, cs;
+  Bias shifted(int64_t i, int64_t j) const { return {data + i * rs + j * cs, rs, cs}; }
+};
+
+// One block of C: C[0:mc, 0:nc] = alpha · A · B + beta · C[0:mc, 0:nc] (+ bias, when not null), where
 //   packed_a: (mc × kc) packed by pack_panels with width MR
 //   b: (kc × nc) as NR-column micro-panels: panel q at b + q * b_panel_step, its row p at
 //      + p * b_rs (packed: b_panel_step = NR * kc, b_rs = NR; read in place: NR and B's row stride)
 //   c: element (i, j) at c[i * rs_c + j * cs_c]; cs_c != 1 goes through a stack tile
+//   bias: written into each tile right before its micro-kernel runs (then with beta 1), so
+//      the tile is in L1 when the micro-kernel reads it back
 void macro_kernel(const GemmKernel& kernel, int64_t mc, int64_t nc, int64_t kc, float alpha, const float* packed_a,
                   const float* b, int64_t b_panel_step, int64_t b_rs, float beta, float* c, int64_t rs_c,
-                  int64_t cs_c);
+                  int64_t cs_c, const Bias* bias = nullptr);
 
 }  // namespace kiln::gemm

@@ -8,14 +8,32 @@
 namespace kiln::gemm {
 namespace {
 
-// c (element (i, j) at c[i * rs_c + j * cs_c]) = alpha · tile + beta · c over rows × cols,
-// where tile (ldt = NR) holds A · B. beta == 0 never reads c.
-void merge_tile(const float* tile, int nr, int rows, int cols, float alpha, float beta, float* c, int64_t rs_c,
-                int64_t cs_c) {
+// The bias of element (i, j), 0 without one.
+inline float bias_at(const Bias* bias, int64_t i, int64_t j) { return bias == nullptr ? 0.0f : bias->data[i * bias->rs + j * bias->cs]; }
+
+// c (element (i, j) at c[i * rs_c + j * cs_c]) = alpha · tile + beta · c + bias over
+// rows × cols, where tile (ldt = NR) holds A · B. beta == 0 never reads c.
+void merge_tile(const float* tile, int nr, int rows, int cols, float alpha, float beta, const Bias* bias, float* c,
+                int64_t rs_c, int64_t cs_c) {
   for (int i = 0; i < rows; ++i) {
     for (int j = 0; j < cols; ++j) {
       float& out = c[i * rs_c + j * cs_c];
-      out = alpha * tile[i * nr + j] + (beta == 0.0f ? 0.0f : beta * out);
+      out = alpha * tile[i * nr + j] + (beta == 0.0f ? 0.0f : beta * out) + bias_at(bias, i, j);
+    }
+  }
+}
+
+// c (rows × cols, rows ldc apart, unit column stride) = beta · c + bias: a tile the
+// micro-kernel then accumulates into. beta == 0 never reads c. The usual case, a row vector
+// copied into each row, is a plain copy loop (vectorized).
+void start_tile_with_bias(const Bias& bias, int rows, int cols, float beta, float* c, int64_t ldc) {
+  for (int i = 0; i < rows; ++i) {
+    float* row = c + i * ldc;
+    const float* values = bias.data + i * bias.rs;
+    if (bias.cs == 1 && beta == 0.0f) {
+      for (int j = 0; j < cols; ++j) row[j] = values[j];
+    } else {
+      for (int j = 0; j < cols; ++j) row[j] = values[j * bias.cs] + (beta == 0.0f ? 0.0f : beta * row[j]);
     }
   }
 }
@@ -24,7 +42,7 @@ void merge_tile(const float* tile, int nr, int rows, int cols, float alpha, floa
 
 void macro_kernel(const GemmKernel& kernel, int64_t mc, int64_t nc, int64_t kc, float alpha, const float* packed_a,
                   const float* b, int64_t b_panel_step, int64_t b_rs, float beta, float* c, int64_t rs_c,
-                  int64_t cs_c) {
+                  int64_t cs_c, const Bias* bias) {
   const int mr = kernel.blocks.mr, nr = kernel.blocks.nr;
   for (int64_t jr = 0; jr < nc; jr += nr) {
     const int cols = static_cast<int>(std::min<int64_t>(nr, nc - jr));
@@ -33,12 +51,16 @@ void macro_kernel(const GemmKernel& kernel, int64_t mc, int64_t nc, int64_t kc, 
       const int rows = static_cast<int>(std::min<int64_t>(mr, mc - ir));
       const float* a_panel = packed_a + ir * kc;  // (ir / mr) * mr * kc
       float* c_tile = c + ir * rs_c + jr * cs_c;
-      if (cs_c == 1) {
+      const Bias tile_bias = bias == nullptr ? Bias{} : bias->shifted(ir, jr);
+      if (cs_c == 1 && bias == nullptr) {
         kernel.micro(kc, a_panel, b_panel, b_rs, c_tile, rs_c, rows, cols, alpha, beta);
+      } else if (cs_c == 1) {
+        start_tile_with_bias(tile_bias, rows, cols, beta, c_tile, rs_c);
+        kernel.micro(kc, a_panel, b_panel, b_rs, c_tile, rs_c, rows, cols, alpha, 1.0f);
       } else {  // C transposed in memory (see the role swap in gemm.cc): compute, then scatter
         alignas(64) float tile[kMaxTile];
         kernel.micro(kc, a_panel, b_panel, b_rs, tile, nr, rows, cols, 1.0f, 0.0f);
-        merge_tile(tile, nr, rows, cols, alpha, beta, c_tile, rs_c, cs_c);
+        merge_tile(tile, nr, rows, cols, alpha, beta, bias == nullptr ? nullptr : &tile_bias, c_tile, rs_c, cs_c);
       }
     }
   }
