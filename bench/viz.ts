@@ -1,33 +1,53 @@
 /**
- * Suite `viz`: Grad-CAM (at the second conv) plus guided backprop for LeNet-5 on 28×28 inputs
- * (the zoo's ResNet-18 has not landed), batch 1 and 16, kiln-native against PyTorch 1.13 doing
- * the same with hooks (bench/anchors/torch_viz.py), at 1 and 2 threads. Target (issue 15):
- * kiln ≥ 1.5× PyTorch. All rows are the median of three alternating passes. Then the t-SNE
- * case (bench/tsne.ts) against scikit-learn, whose rows carry the KL divergence.
+ * Suite `viz`: Grad-CAM plus guided backprop (the top class of each sample), kiln-native
+ * against PyTorch 1.13 doing the same with hooks (bench/anchors/torch_viz.py: a forward hook
+ * keeps the Grad-CAM layer's output, full backward hooks on each nn.ReLU clamp its gradient),
+ * at 1 and 2 threads. The target case (issue 15): ResNet-18 (torchvision's, 1000 classes, eval
+ * mode) on one 224×224 image, Grad-CAM at `layer4`: kiln ≥ 1.5× PyTorch. The LeNet-5 rows
+ * (28×28, second conv, batch 1 and 16) stay for the main job's model. All rows are the
+ * median of three alternating passes. Then the t-SNE case (bench/tsne.ts) against
+ * scikit-learn, whose rows carry the KL divergence.
  * KILN_BENCH_CASES narrows a run to the cases whose names contain one of its comma-separated
- * words (case-insensitive), e.g. `KILN_BENCH_CASES=t-sne npm run bench -- viz`.
+ * words (case-insensitive), e.g. `KILN_BENCH_CASES=resnet npm run bench -- viz`.
  */
-import { getNumThreads, models, manualSeed, randn, setNumThreads, tidy, viz, withBackend } from '../lib/index.js';
+import { getNumThreads, models, manualSeed, randn, setNumThreads, tidy, viz, withBackend, type nn } from '../lib/index.js';
 import { medianOverPasses, runPythonAnchor, timeIt, type BenchRow } from './harness.js';
 import { TSNE_CASE, tsneRows } from './tsne.js';
 
 const SUITE = 'viz';
 const THREADS = [1, 2];
-const BATCHES = [1, 16];
-const caseName = (batch: number) => `Grad-CAM + guided backprop, LeNet-5 28×28, batch ${batch}`;
 
-function kilnRows(): BenchRow[] {
+/** One Grad-CAM + guided backprop case; the anchor builds the same model from `model`. */
+interface VizCase {
+  model: 'lenet5' | 'resnet18';
+  batch: number;
+  /** Input height and width. */
+  size: number;
+  channels: number;
+  /** Where Grad-CAM looks (the same module name in kiln and in PyTorch). */
+  layer: string;
+  name: string;
+}
+
+const CASES: VizCase[] = [
+  ...[1, 16].map((batch) => ({ model: 'lenet5' as const, batch, size: 28, channels: 1, layer: '3', name: `Grad-CAM + guided backprop, LeNet-5 28×28, batch ${batch}` })),
+  { model: 'resnet18', batch: 1, size: 224, channels: 3, layer: 'layer4', name: 'Grad-CAM (layer4) + guided backprop, ResNet-18 224×224, batch 1' },
+];
+
+const build = (spec: VizCase): nn.Module => (spec.model === 'lenet5' ? models.lenet5() : models.resnet18()).eval();
+
+function kilnRows(cases: readonly VizCase[]): BenchRow[] {
   const rows: BenchRow[] = [];
   const saved = getNumThreads();
   withBackend('native', () => {
-    manualSeed(0);
-    const net = models.lenet5().eval();
-    for (const threads of THREADS) {
-      setNumThreads(threads);
-      for (const batch of BATCHES) {
-        const x = randn([batch, 1, 28, 28]);
-        const ms = timeIt(() => tidy(() => void [viz.gradCam(net, x, '3'), viz.guidedBackprop(net, x)]), { rounds: 5, minRoundMs: 100 });
-        rows.push({ suite: SUITE, case: caseName(batch), impl: 'kiln-native', threads, median_ms: ms });
+    for (const spec of cases) {
+      manualSeed(0);
+      const net = build(spec);
+      const x = randn([spec.batch, spec.channels, spec.size, spec.size]);
+      for (const threads of THREADS) {
+        setNumThreads(threads);
+        const ms = timeIt(() => tidy(() => void [viz.gradCam(net, x, spec.layer), viz.guidedBackprop(net, x)]), { rounds: 5, minRoundMs: 100 });
+        rows.push({ suite: SUITE, case: spec.name, impl: 'kiln-native', threads, median_ms: ms });
       }
     }
   });
@@ -35,13 +55,9 @@ function kilnRows(): BenchRow[] {
   return rows;
 }
 
-function anchorRows(): BenchRow[] {
+function anchorRows(cases: readonly VizCase[]): BenchRow[] {
   return THREADS.flatMap((threads) =>
-    runPythonAnchor('torch_viz.py', [String(threads), JSON.stringify(BATCHES.map((b) => ({ batch: b, name: caseName(b) })))], {
-      suite: SUITE,
-      impl: 'pytorch',
-      cases: BATCHES.map(caseName),
-    }),
+    runPythonAnchor('torch_viz.py', [String(threads), JSON.stringify(cases)], { suite: SUITE, impl: 'pytorch', cases: cases.map((c) => c.name) }),
   );
 }
 
@@ -53,9 +69,10 @@ function wanted(name: string): boolean {
 
 /**
  * Runs the suite: three alternating passes of kiln (native) and PyTorch, 1 and 2 threads, for
- * Grad-CAM + guided backprop; then three alternating passes of the t-SNE case.
+ * the selected Grad-CAM + guided backprop cases; then three alternating passes of the t-SNE case.
  */
 export function runViz(): BenchRow[] {
-  const rows = BATCHES.some((b) => wanted(caseName(b))) ? medianOverPasses(3, () => [...kilnRows(), ...anchorRows()]) : [];
+  const cases = CASES.filter((c) => wanted(c.name));
+  const rows = cases.length > 0 ? medianOverPasses(3, () => [...kilnRows(cases), ...anchorRows(cases)]) : [];
   return wanted(TSNE_CASE) ? [...rows, ...medianOverPasses(3, tsneRows)] : rows;
 }

@@ -1,9 +1,15 @@
 /**
  * viz: occlusion sensitivity (irrelevant regions leave the score unchanged; batched equals
- * one-at-a-time), FGSM and PGD against their definitions on a linear model, and FGSM/PGD
- * robust accuracy of a quickly trained LeNet on a tiny Fashion-MNIST subset.
+ * one-at-a-time), FGSM and PGD against their definitions on a linear model, the issue's
+ * FGSM and adversarial-training checks on the main job's LeNet-5, and adversarial training on
+ * a toy problem.
  */
-import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as k from '../lib/index.js';
 import { nn, optim, viz, type Tensor } from '../lib/index.js';
 import { expectClose } from './helpers.js';
@@ -109,44 +115,46 @@ for (const backend of BACKENDS) {
   });
 }
 
-describe('viz robust accuracy of a quickly trained LeNet on Fashion-MNIST (native)', () => {
-  it('FGSM at ε = 0.1 more than halves the accuracy; PGD drops it at least as far', () => k.withBackend('native', () => {
-    k.manualSeed(0);
-    const train = k.data.loadFashionMnist({ split: 'train', full: false });
-    const test = k.data.loadFashionMnist({ split: 'test', full: false });
-    const pick = (d: typeof train, n: number, stride: number) => {
-      const idx = k.tensor(Array.from({ length: n }, (_, i) => i * stride), { dtype: 'int32' });
-      return [k.indexSelect(d.images, 0, idx), k.indexSelect(d.labels, 0, idx)] as const;
-    };
-    const [xs, ys] = pick(train, 2000, 5);
-    const [xt, yt] = pick(test, 300, 6);
-    const net = k.models.lenet5();
-    const opt = new optim.Adam(net.parameters(), { lr: 2e-3 });
-    const generator = new k.Generator(0);
-    for (let epoch = 0; epoch < 3; epoch++) {
-      const order = k.data.randperm(2000, generator);
-      for (let b = 0; b < 2000; b += 40) {
-        const idx = k.tensor(order.slice(b, b + 40), { dtype: 'int32' });
-        const loss = k.F.crossEntropy(net.forward(k.indexSelect(xs, 0, idx)), k.indexSelect(ys, 0, idx));
-        loss.backward();
-        opt.step();
-        opt.zeroGrad();
-      }
-    }
-    net.eval();
-    const batches = () => Array.from({ length: 3 }, (_, i) => [xt.narrow(0, i * 100, 100), yt.narrow(0, i * 100, 100)]);
-    const fgsm = viz.robustAccuracy(net, batches(), (m, x, y) => viz.fgsm(m, x, y, { eps: 0.1 }));
-    const pgd = viz.robustAccuracy(net, batches(), (m, x, y) => viz.pgd(m, x, y, { eps: 0.1, steps: 5, generator: new k.Generator(0) }));
-    console.log(`LeNet, 2000 shuffled training images, 3 epochs, batch 40: clean ${fgsm.clean}, FGSM ε=0.1 ${fgsm.robust}, PGD(5) ε=0.1 ${pgd.robust} on ${fgsm.count} test images`);
-    expect(fgsm.count).toBe(300);
-    expect(fgsm.clean).toBeGreaterThan(0.65);
-    expect(pgd.clean).toBe(fgsm.clean);
-    // PyTorch 1.13 on the same recipe and images: clean 69.7%, FGSM 28.7%; kiln: clean 72%, FGSM 30.3%, PGD(5) 24%.
-    // The issue's < 30% is for the main job's fully trained LeNet; this quick model sits at that line, so the
-    // test asserts the drop relative to clean accuracy.
-    expect(fgsm.robust).toBeLessThan(fgsm.clean / 2);
-    expect(pgd.robust).toBeLessThanOrEqual(fgsm.robust);
-  }), 120_000);
+/**
+ * The issue's checks on the main job itself (`npm start`, compiled in dist/), on a short run of
+ * the embedded subset: 3 epochs on the first 3,000 training images (SGD lr 0.05, momentum 0.9,
+ * batch 64), attacked on the first 1,000 test images at L∞ ε = 0.1 in pixel units.
+ * Full runs (`npm start -- --subset --robustness 0.1`, 10 epochs with early stopping on 9,000
+ * images, and the same with `--adversarial 0.1`): figures in the comment below.
+ */
+describe('robustness of the main job\'s LeNet-5 (npm start on the embedded subset)', () => {
+  // Full runs, 12:30 UTC on 6 Dec 2026, 1 thread on the shared 2-core VM: undefended (early stopping kept epoch 5 of 8):
+  // test accuracy 83.25%; on the first 1,000 test images clean 83.2%, FGSM 15.8%, PGD-10 4.6%. With --adversarial 0.1
+  // (PGD-7; epoch 8 of 10 kept): test accuracy 73.25%; clean 73.4%, FGSM 67.3%, PGD-10 63.7%: +59.1 points under PGD-10.
+  // This short run measured clean 76.9%, FGSM 22.4%, PGD-10 9.2%; adversarially trained clean 53.8%, FGSM 42%, PGD-10 39.5%.
+  const outDir = mkdtempSync(join(tmpdir(), 'kiln-robustness-'));
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+  const mainJob = fileURLToPath(new URL('../dist/examples/fashion-mnist.js', import.meta.url));
+  const underAttack = (name: string, extra: string[]): { fgsm: number; pgd: number; clean: number } => {
+    const args = ['--subset', '--limit', '3000', '--epochs', '3', '--robustness', '0.1', '--out-dir', join(outDir, name), ...extra];
+    const result = spawnSync(process.execPath, [mainJob, ...args], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    const m = /under attack at L∞ ε = 0.1 \(pixel units\): FGSM accuracy ([\d.]+)%, PGD-10 accuracy ([\d.]+)% \(clean ([\d.]+)%\)/.exec(result.stdout);
+    expect(m, result.stdout).not.toBeNull();
+    const [fgsm, pgd, clean] = m!.slice(1).map(Number);
+    console.log(`main job ${args.join(' ')}: clean ${clean}%, FGSM ${fgsm}%, PGD-10 ${pgd}%`);
+    return { fgsm, pgd, clean };
+  };
+  let undefended: { fgsm: number; pgd: number; clean: number } | null = null;
+  const plain = () => (undefended ??= underAttack('plain', []));
+
+  it('FGSM at ε = 0.1 drops the test accuracy below 30%', () => {
+    const { fgsm, pgd, clean } = plain();
+    expect(clean).toBeGreaterThan(70);
+    expect(fgsm).toBeLessThan(30);
+    expect(pgd).toBeLessThanOrEqual(fgsm);
+  }, 180_000);
+
+  it('PGD adversarial training (--adversarial 0.1) raises the PGD-10 accuracy at ε = 0.1 by ≥ 20 points', () => {
+    const defended = underAttack('adversarial', ['--adversarial', '0.1']);
+    expect(defended.pgd).toBeGreaterThanOrEqual(plain().pgd + 20); // robust accuracy: under the stronger attack
+    expect(defended.fgsm).toBeGreaterThan(plain().fgsm);
+  }, 300_000);
 });
 
 describe('adversarial training (fit option adversarial)', () => {

@@ -1,12 +1,13 @@
 /**
  * viz: activations and filter grids; saliency, Grad-CAM, guided backprop and deconvnet against
  * PyTorch 1.13 (tests/fixtures/torch/gen_viz.py) and against their defining rules on
- * hand-built cases; integrated gradients' completeness; SmoothGrad; overlays. Both backends.
+ * hand-built cases and on every ReLU of a ResNet; autograd.grad of the input alone skipping
+ * conv weight gradients; integrated gradients' completeness; SmoothGrad; overlays. Both backends.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as k from '../lib/index.js';
 import { nn, viz, type Tensor } from '../lib/index.js';
 import { expectClose } from './helpers.js';
@@ -116,6 +117,40 @@ for (const backend of BACKENDS) {
       expect(() => viz.guidedBackprop(model, k.ones([1, 5], { dtype: 'float64' }), { target: 0 })).toThrow();
       expect(model.at(0).hookRegistry).toBeNull();
       expectClose(viz.saliency(model, x, { target: 0, abs: false }).data, [2, 0, -3, 0]);
+    }));
+
+    it('guided backprop reaches every ReLU of a ResNet: all 17 of resnet18 are nn.ReLU module calls, as in torchvision', run(() => {
+      k.manualSeed(0);
+      const net = k.models.resnet18({ numClasses: 4, smallInput: true }).eval();
+      const input = k.randn([1, 3, 8, 8]);
+      let calls = 0;
+      const handles = net.modules().filter((m) => m instanceof nn.ReLU).map((m) => m.registerForwardHook(() => void calls++));
+      net.forward(input);
+      handles.forEach((h) => h.remove());
+      expect(calls).toBe(1 + 2 * 8); // the stem's, then two per BasicBlock
+      const guided = viz.guidedBackprop(net, input, { target: 1 });
+      const plain = viz.saliency(net, input, { target: 1, abs: false });
+      expect(guided.shape).toEqual([1, 3, 8, 8]);
+      expect(guided.sub(plain).abs().max().item()).toBeGreaterThan(1e-4); // the rule changed the gradient
+      expect(net.modules().every((m) => m.hookRegistry === null)).toBe(true);
+    }), 60_000);
+
+    it('autograd.grad of the input alone computes no conv weight gradient and gives backward()\'s input gradient', run(() => {
+      const model = fixtureModel().float();
+      const input = k.randn([2, 1, 8, 8], { generator: new k.Generator(5) });
+      const weightGrads = vi.spyOn(k.getBackend(), 'conv2dBackwardWeight');
+      try {
+        const leaf = input.clone().requiresGrad_();
+        const [viaGrad] = k.autograd.grad((model.forward(leaf) as Tensor).sum(), leaf);
+        expect(weightGrads).not.toHaveBeenCalled();
+        const other = input.clone().requiresGrad_();
+        (model.forward(other) as Tensor).sum().backward();
+        expect(weightGrads).toHaveBeenCalledTimes(2); // both convs' weights, for backward()
+        expectClose(viaGrad.data, other.grad!.data, 1e-6, 1e-6);
+        model.zeroGrad();
+      } finally {
+        weightGrads.mockRestore();
+      }
     }));
 
     it('integrated gradients are complete: attributions sum to F(x) − F(baseline)', run(() => {
@@ -251,6 +286,19 @@ for (const backend of BACKENDS) {
       const smooth = viz.invertFeatures(model, x0, { ...opts, tv: 0.05 });
       expect(viz.totalVariation(smooth).item()).toBeLessThan(viz.totalVariation(plain).item());
       expect(() => viz.invertFeatures(model, x0.reshape([1, 64]), { layer: '1', tv: 1 })).toThrow(/invertFeatures: tv needs an image input \(N, C, H, W\), got shape \[1, 64\]/);
+    }));
+
+    it('starts from options.start when given (a dead-ReLU start does not move; a start at the data\'s scale does)', run(() => {
+      const dead = new nn.Conv2d(1, 2, 3, { padding: 1 }).double();
+      dead.loadStateDict({ weight: k.ones([2, 1, 3, 3], { dtype: 'float64' }).mul(0.1), bias: k.tensor([-1, -1], { dtype: 'float64' }) });
+      const model = new nn.Sequential(dead, new nn.ReLU());
+      const x0 = k.rand([1, 1, 6, 6], { dtype: 'float64', generator: new k.Generator(2) }).mul(3);
+      const start = k.zeros([1, 1, 6, 6], { dtype: 'float64' });
+      expectClose(viz.invertFeatures(model, x0, { layer: '1', steps: 20, start }).data, start.data, 0, 0); // every unit off: zero gradient
+      const moved = viz.invertFeatures(model, x0, { layer: '1', steps: 20, start: start.add(3) });
+      expect(moved.sub(3).abs().max().item()).toBeGreaterThan(0.1);
+      expect(start.abs().max().item()).toBe(0); // not modified
+      expect(() => viz.invertFeatures(model, x0, { layer: '1', start: k.zeros([1, 1, 5, 5]) })).toThrow(/invertFeatures: options.start must be a float tensor shaped like the input \[1, 1, 6, 6\], got float32 of shape \[1, 1, 5, 5\]/);
     }));
   });
 

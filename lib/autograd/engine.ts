@@ -271,47 +271,88 @@ function executeGraph(
   callerSeeds: readonly Tensor[],
 ): void {
   const retainGraph = options.retainGraph ?? options.createGraph ?? false;
-  duringBackward(() => withGradMode(options.createGraph ?? false, () => {
-    let order = topologicalOrder(roots);
-    if (captured !== null) order = leadingTo(order, captured);
-    const grads = new Map<Tensor, Tensor | null>();
-    roots.forEach((root, i) => addGradient(grads, root, seeds[i]));
-    const pending = pendingMultiOutputOps(order);
-    // Storage already stored as some .grad (or the caller's gradient): a second .grad that
-    // would share it gets a copy instead, so no two gradients alias. Only a first gradient is
-    // stored as it is (later ones are added into .grad), so only then is the storage looked up:
-    // reading .buffer of a small typed array moves it off the V8 heap (~0.4 µs).
-    const claimed = new Set<ArrayBufferLike>(callerSeeds.map((s) => s.storage.buffer));
-    for (const t of order) {
-      let g = grads.get(t) ?? undefined;
-      if (g !== undefined) {
-        grads.set(t, null); // frees the gradient; Map.delete would shrink and rehash the table (~1 µs on a tiny graph)
-        g = runTensorHooks(t, g);
-        if (captured !== null) {
-          if (captured.has(t)) captured.set(t, g);
-        } else if (t.gradFn === null || t.retainsGrad) {
-          const storing = t.grad === null;
-          t.accumulateGrad(g, storing && claimed.has(g.storage.buffer));
-          if (storing) claimed.add(g.storage.buffer);
+  const outerWanted = wantedGradients;
+  try {
+    duringBackward(() => withGradMode(options.createGraph ?? false, () => {
+      let order = topologicalOrder(roots);
+      if (captured !== null) {
+        order = leadingTo(order, captured);
+        wantedGradients = withRawInputs(order);
+      } else {
+        wantedGradients = null;
+      }
+      const grads = new Map<Tensor, Tensor | null>();
+      roots.forEach((root, i) => addGradient(grads, root, seeds[i]));
+      const pending = pendingMultiOutputOps(order);
+      // Storage already stored as some .grad (or the caller's gradient): a second .grad that
+      // would share it gets a copy instead, so no two gradients alias. Only a first gradient is
+      // stored as it is (later ones are added into .grad), so only then is the storage looked up:
+      // reading .buffer of a small typed array moves it off the V8 heap (~0.4 µs).
+      const claimed = new Set<ArrayBufferLike>(callerSeeds.map((s) => s.storage.buffer));
+      for (const t of order) {
+        let g = grads.get(t) ?? undefined;
+        if (g !== undefined) {
+          grads.set(t, null); // frees the gradient; Map.delete would shrink and rehash the table (~1 µs on a tiny graph)
+          g = runTensorHooks(t, g);
+          if (captured !== null) {
+            if (captured.has(t)) captured.set(t, g);
+          } else if (t.gradFn === null || t.retainsGrad) {
+            const storing = t.grad === null;
+            t.accumulateGrad(g, storing && claimed.has(g.storage.buffer));
+            if (storing) claimed.add(g.storage.buffer);
+          }
         }
-      }
-      const node = t.gradFn;
-      if (node === null) continue;
-      if (node instanceof OutputNode) {
-        const entry = pending.get(node.op) as PendingOp;
-        entry.grads[node.index] = g ?? null;
-        if (--entry.remaining > 0 || entry.grads.every((x) => x === null)) continue;
-        const inputGrads = node.op.apply(entry.grads);
-        if (!retainGraph) node.op.release();
+        const node = t.gradFn;
+        if (node === null) continue;
+        if (node instanceof OutputNode) {
+          const entry = pending.get(node.op) as PendingOp;
+          entry.grads[node.index] = g ?? null;
+          if (--entry.remaining > 0 || entry.grads.every((x) => x === null)) continue;
+          const inputGrads = node.op.apply(entry.grads);
+          if (!retainGraph) node.op.release();
+          propagate(node, inputGrads, grads);
+          continue;
+        }
+        if (g === undefined) continue;
+        const inputGrads = node.apply(g);
+        if (!retainGraph) node.release();
         propagate(node, inputGrads, grads);
-        continue;
       }
-      if (g === undefined) continue;
-      const inputGrads = node.apply(g);
-      if (!retainGraph) node.release();
-      propagate(node, inputGrads, grads);
-    }
-  }));
+    }));
+  } finally {
+    wantedGradients = outerWanted;
+  }
+}
+
+/**
+ * While autograd.grad runs: the tensors whose gradient leads to one it was asked for (null
+ * during backward(), where every tensor that requires grad gets one).
+ */
+let wantedGradients: ReadonlySet<Tensor> | null = null;
+
+/**
+ * Whether a backward function must compute t's gradient: t requires grad and, while
+ * autograd.grad runs, that gradient leads to a requested input (PyTorch's needs_input_grad).
+ * Expensive gradients check it, so a conv's weight gradient is skipped when only the input's
+ * gradient is asked for (saliency, guided backprop). t must be one of the op's recorded inputs.
+ *
+ * Example: `const gw = gradientNeeded(w) ? weightGrad(x, gy) : null;` in a backward function.
+ */
+export function gradientNeeded(t: Tensor): boolean {
+  return t.requiresGrad && (wantedGradients === null || wantedGradients.has(t));
+}
+
+/** `order` and, for its ops, the inputs as recorded when only their pre-in-place alias is in order. */
+function withRawInputs(order: readonly Tensor[]): Set<Tensor> {
+  const wanted = new Set(order);
+  for (const t of order) {
+    const node = t.gradFn;
+    if (node === null) continue;
+    node.inputs.forEach((input, j) => {
+      if (input !== null && wanted.has(node.input(j) as Tensor)) wanted.add(input);
+    });
+  }
+  return wanted;
 }
 
 /** A multi-output op's gradients gathered so far, and how many of its outputs are still to come. */

@@ -13,7 +13,7 @@ import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { Conv2d } from '../nn/conv.js';
 import { Sequential } from '../nn/containers.js';
-import * as F from '../nn/functional.js';
+import { ReLU } from '../nn/layers/activation.js';
 import * as init from '../nn/init.js';
 import { Identity, Linear } from '../nn/layers/linear.js';
 import { BatchNorm2d } from '../nn/layers/normalization.js';
@@ -49,7 +49,8 @@ interface ResNetSpec {
 /**
  * A ResNet: stem (conv1, bn1, relu, maxpool), layer1…layer4 of residual blocks (64, 128, 256,
  * 512 planes; stride 2 from layer2), global average pooling and `fc`. Build one with
- * models.resnet18 etc.
+ * models.resnet18 etc. Every ReLU is an nn.ReLU module call (`relu` of the stem and of each
+ * block, as in torchvision), so forward hooks on them reach every ReLU (viz.guidedBackprop).
  *
  * Shape: (N, C, H, W) → (N, numClasses).
  *
@@ -58,6 +59,8 @@ interface ResNetSpec {
 export class ResNet extends Module {
   conv1: Conv2d;
   bn1: BatchNorm2d;
+  /** The stem's ReLU. */
+  relu: ReLU;
   maxpool: Module;
   layer1: Sequential;
   layer2: Sequential;
@@ -73,6 +76,7 @@ export class ResNet extends Module {
       ? new Conv2d(options.inChannels ?? 3, 64, 3, { stride: 1, padding: 1, bias: false })
       : new Conv2d(options.inChannels ?? 3, 64, 7, { stride: 2, padding: 3, bias: false });
     this.bn1 = new BatchNorm2d(64);
+    this.relu = new ReLU();
     this.maxpool = small ? new Identity() : new MaxPool2d(3, { stride: 2, padding: 1 });
     const totalBlocks = spec.layers.reduce((a, b) => a + b, 0);
     const pLast = options.stochasticDepth ?? 0;
@@ -117,7 +121,7 @@ export class ResNet extends Module {
     if (x.ndim !== 4 || x.shape[1] !== this.conv1.inChannels) {
       throw new ShapeError(`ResNet: expects input (N, ${this.conv1.inChannels}, H, W), got shape [${x.shape.join(', ')}]`);
     }
-    let y = this.maxpool.forward(F.relu(this.bn1.forward(this.conv1.forward(x)))) as Tensor;
+    let y = this.maxpool.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x)))) as Tensor;
     for (const layer of [this.layer1, this.layer2, this.layer3, this.layer4]) y = layer.forward(y);
     return this.fc.forward(this.avgpool.forward(y).flatten(1)); // (N, numClasses)
   }

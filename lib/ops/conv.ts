@@ -13,7 +13,7 @@ import type { Conv2dGeometry } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
 import { allocateOutput, type DType, type FloatArray } from '../dtype.js';
 import { ShapeError } from '../errors.js';
-import { record } from '../autograd/engine.js';
+import { gradientNeeded, record } from '../autograd/engine.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { checkWork, formatShape, numelOf } from '../shape.js';
 import { constants as bufferConstants } from 'node:buffer';
@@ -182,8 +182,8 @@ function convCore(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv2dGeometry):
   const out = new Tensor(y, [g.n, g.k, g.outH, g.outW], x.dtype);
   const inputs = bias === null ? [x, w] : [x, w, bias];
   return record(out, 'conv2d', inputs, (gy) => {
-    const gx = x.requiresGrad ? inputGradCore(gy, w, g) : null;
-    const [gw, gb] = parameterGrads(x, gy, g, w.requiresGrad, bias?.requiresGrad ?? false);
+    const gx = gradientNeeded(x) ? inputGradCore(gy, w, g) : null;
+    const [gw, gb] = parameterGrads(x, gy, g, gradientNeeded(w), bias !== null && gradientNeeded(bias)); // none for autograd.grad w.r.t. x alone
     return [gx, gw, gb].slice(0, inputs.length);
   });
 }

@@ -8,7 +8,7 @@ import type { Module } from '../nn/module.js';
 import { randn } from '../ops/creation.js';
 import { Adam } from '../optim/adam.js';
 import type { Generator } from '../random.js';
-import { formatShape } from '../shape.js';
+import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { withOutputHooks } from './activations.js';
 import { VizError } from './errors.js';
@@ -28,13 +28,20 @@ export interface InvertFeaturesOptions {
   tv?: number;
   /** Random stream of the N(0, 0.01²) start. Default: the global generator. */
   generator?: Generator;
+  /**
+   * The starting input (not modified), shaped like input. Default: N(0, 0.01²) noise. Where
+   * every unit of the first ReLU is off at the start (a trained net whose first-layer biases
+   * are all negative, started near 0) the code's gradient is zero and nothing moves: start
+   * from noise at the data's scale then, e.g. `randn(x.shape)` for standardised images.
+   */
+  start?: Tensor;
 }
 
 /**
  * Reconstructs inputs from their code at `layer`: starting from small noise, Adam minimises
  * ‖φ(x) − φ(x₀)‖² / ‖φ(x₀)‖² + l2·‖x‖² + tv·TV(x), φ the layer's output.
  *
- * Args: model, input x₀ (N, ...), options (layer, steps, lr, l2, tv, generator).
+ * Args: model, input x₀ (N, ...), options (layer, steps, lr, l2, tv, generator, start).
  * Shape: input's shape.
  *
  * Example: `const recon = viz.invertFeatures(net, x, { layer: '4', tv: 0.01, steps: 300 });`
@@ -59,7 +66,7 @@ export function invertFeatures(model: Module, input: Tensor, options: InvertFeat
   };
   const target = noGrad(() => code(input.detach()));
   const scale = 1 / Math.max(target.square().sum().item(), 1e-12);
-  const x = randn(input.shape, { dtype: input.dtype, generator: options.generator }).mul(0.01).requiresGrad_();
+  const x = startingPoint(input, options, op).requiresGrad_();
   const opt = new Adam([x], { lr: options.lr ?? 0.05 });
   for (let s = 0; s < steps; s++) {
     let loss = code(x).sub(target).square().sum().mul(scale);
@@ -69,4 +76,15 @@ export function invertFeatures(model: Module, input: Tensor, options: InvertFeat
     opt.step();
   }
   return x.detach();
+}
+
+/** A fresh copy of options.start (checked against input), or N(0, 0.01²) noise shaped like input. */
+function startingPoint(input: Tensor, options: InvertFeaturesOptions, op: string): Tensor {
+  const start = options.start;
+  if (start === undefined) return randn(input.shape, { dtype: input.dtype, generator: options.generator }).mul(0.01);
+  if (!(start instanceof Tensor) || !sameShape(start.shape, input.shape) || (start.dtype !== 'float32' && start.dtype !== 'float64')) {
+    const got = start instanceof Tensor ? `${start.dtype} of shape ${formatShape(start.shape)}` : typeof start;
+    throw new VizError(`${op}: options.start must be a float tensor shaped like the input ${formatShape(input.shape)}, got ${got}`);
+  }
+  return start.detach().to(input.dtype).clone();
 }

@@ -10,7 +10,7 @@
 import { ShapeError } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
 import { Conv2d } from '../conv.js';
-import * as F from '../functional.js';
+import { ReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/normalization.js';
 import { Module } from '../module.js';
 import { Sequential } from '../containers.js';
@@ -66,8 +66,9 @@ function blockStride(name: string, options: ResidualBlockOptions): number {
   return stride;
 }
 
-/** The optional parts after the branch (declared last in each block, so its keys follow torchvision's order). */
+/** The optional parts after the branch (declared last in each block, so its keys follow torchvision's order), and the block's ReLU. */
 interface ResidualTail {
+  relu: ReLU;
   downsample: Module | null;
   se: SqueezeExcitation | null;
   stochastic_depth: StochasticDepth | null;
@@ -88,7 +89,7 @@ function mergeResidual(block: ResidualTail, branch: Tensor, x: Tensor): Tensor {
   if (block.se !== null) out = block.se.forward(out);
   if (block.stochastic_depth !== null) out = block.stochastic_depth.forward(out);
   const identity = block.downsample === null ? x : (block.downsample.forward(x) as Tensor);
-  return F.relu(out.add(identity));
+  return block.relu.forward(out.add(identity));
 }
 
 /**
@@ -110,6 +111,8 @@ export class BasicBlock extends Module implements ResidualTail {
   static readonly expansion = 1;
   conv1: Conv2d;
   bn1: BatchNorm2d;
+  /** torchvision's one ReLU module of the block, called after bn1 and after the addition (so hooks see every ReLU). */
+  relu: ReLU;
   conv2: Conv2d;
   bn2: BatchNorm2d;
   downsample: Module | null;
@@ -124,6 +127,7 @@ export class BasicBlock extends Module implements ResidualTail {
     const stride = blockStride('BasicBlock', options);
     this.conv1 = conv3x3(inPlanes, planes, stride);
     this.bn1 = new BatchNorm2d(planes);
+    this.relu = new ReLU();
     this.conv2 = conv3x3(planes, planes);
     this.bn2 = new BatchNorm2d(planes);
     this.downsample = shortcutFor(options, inPlanes, planes, stride);
@@ -132,7 +136,7 @@ export class BasicBlock extends Module implements ResidualTail {
   }
 
   override forward(x: Tensor): Tensor {
-    const out = this.bn2.forward(this.conv2.forward(F.relu(this.bn1.forward(this.conv1.forward(x)))));
+    const out = this.bn2.forward(this.conv2.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x)))));
     return mergeResidual(this, out, x);
   }
 }
@@ -162,6 +166,8 @@ export class Bottleneck extends Module implements ResidualTail {
   bn2: BatchNorm2d;
   conv3: Conv2d;
   bn3: BatchNorm2d;
+  /** torchvision's one ReLU module of the block, called three times (so hooks see every ReLU). */
+  relu: ReLU;
   downsample: Module | null;
   se: SqueezeExcitation | null;
   stochastic_depth: StochasticDepth | null;
@@ -178,14 +184,15 @@ export class Bottleneck extends Module implements ResidualTail {
     this.bn2 = new BatchNorm2d(width);
     this.conv3 = conv1x1(width, outPlanes);
     this.bn3 = new BatchNorm2d(outPlanes);
+    this.relu = new ReLU();
     this.downsample = shortcutFor(options, inPlanes, outPlanes, stride);
     this.se = seGate(options, outPlanes);
     this.stochastic_depth = dropPath(options);
   }
 
   override forward(x: Tensor): Tensor {
-    let out = F.relu(this.bn1.forward(this.conv1.forward(x))); // (N, width, H, W)
-    out = F.relu(this.bn2.forward(this.conv2.forward(out))); // (N, width, H/stride, W/stride)
+    let out = this.relu.forward(this.bn1.forward(this.conv1.forward(x))); // (N, width, H, W)
+    out = this.relu.forward(this.bn2.forward(this.conv2.forward(out))); // (N, width, H/stride, W/stride)
     out = this.bn3.forward(this.conv3.forward(out)); // (N, 4·planes, H/stride, W/stride)
     return mergeResidual(this, out, x);
   }

@@ -110,6 +110,17 @@ constexpr int64_t kDirectMaxRows = 160;
 // Winograd's GEMMs run over channels: with fewer, its transforms cost more than they save.
 constexpr int64_t kWinogradMinChannels = 32;
 
+// Winograd transforms the whole filter on every call (16 values per channel pair) and runs 16
+// GEMMs whose width is the number of 2×2 output tiles. With few tiles (batch 1 at ResNet's
+// 14×14 and 7×7 stages: 49 and 16) the filter transform dominates and the GEMMs are too thin:
+// ResNet-18's 512→512 3×3 at 7×7, batch 1, took 4× PyTorch's time, 256→256 at 14×14 2×. From
+// this many tiles on (28×28 at batch 1 has 196) it pays.
+constexpr int64_t kWinogradMinTiles = 128;
+
+int64_t output_tiles_2x2(const Conv2dShape& s) {
+  return s.n * ((s.out_h + 1) / 2) * ((s.out_w + 1) / 2);
+}
+
 // Output channels in the lanes (kDirectChannels) instead of pieces of rows (kDirect). With
 // Vec16 (AVX-512) they pay about kTransposeTaps taps' work per output for the 16 × 16
 // transposes into NCHW; pixel lanes waste the lanes a row leaves idle in its last piece (6 of
@@ -145,7 +156,8 @@ ConvAlgorithm choose_conv_algorithm(const Conv2dShape& s) {
   if (conv::direct_supported(s) && s.c * s.kernel_h * s.kernel_w <= kDirectMaxRows) {
     return channel_lanes_pay(s) ? ConvAlgorithm::kDirectChannels : ConvAlgorithm::kDirect;
   }
-  if (conv::winograd_supported(s) && s.c >= kWinogradMinChannels && s.k >= kWinogradMinChannels) {
+  if (conv::winograd_supported(s) && s.c >= kWinogradMinChannels && s.k >= kWinogradMinChannels &&
+      output_tiles_2x2(s) >= kWinogradMinTiles) {
     return ConvAlgorithm::kWinograd;
   }
   return ConvAlgorithm::kGemm;
