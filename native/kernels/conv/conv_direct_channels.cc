@@ -149,20 +149,16 @@ __attribute__((always_inline)) inline void finish_tile(float* tile, int64_t rows
     for (int64_t i = 0; i < rows * out_w * 16; i += L) store_vec(tile + i, relu_lanes(load_vec<V>(tile + i)));
     return;
   }
-  const auto tap = [&](const float* p) {
-    const V v = load_vec<V>(p);
-    return e.relu ? relu_lanes(v) : v;
-  };
   const int64_t pooled_w = out_w / 2;
   for (int64_t ph = 0; ph < rows / 2; ++ph) {
     for (int64_t pw = 0; pw < pooled_w; ++pw) {
       const float* top = tile + (2 * ph * out_w + 2 * pw) * 16;
       const float* bottom = top + out_w * 16;
       for (int h = 0; h < 16; h += L) {
-        V best = tap(top + h);
-        best = keep_max_lanes(best, tap(top + 16 + h));
-        best = keep_max_lanes(best, tap(bottom + h));
-        best = keep_max_lanes(best, tap(bottom + 16 + h));
+        V best = load_relu_if<V>(top + h, e.relu);
+        best = keep_max_lanes(best, load_relu_if<V>(top + 16 + h, e.relu));
+        best = keep_max_lanes(best, load_relu_if<V>(bottom + h, e.relu));
+        best = keep_max_lanes(best, load_relu_if<V>(bottom + 16 + h, e.relu));
         store_vec(tile + (ph * pooled_w + pw) * 16 + h, best);
       }
     }

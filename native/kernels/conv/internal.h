@@ -89,6 +89,12 @@ template <typename V>
 __attribute__((always_inline)) inline V keep_max_lanes(V best, V v) {
   return (v > best) | (v != v) ? v : best;
 }
+// The vector at p, through ReLU when `relu`.
+template <typename V>
+__attribute__((always_inline)) inline V load_relu_if(const float* p, bool relu) {
+  const V v = load_vec<V>(p);
+  return relu ? relu_lanes(v) : v;
+}
 #endif
 
 // The outputs o in [begin, end) whose input position o·stride + offset lies in [0, size),
