@@ -7,7 +7,7 @@
  * Fair to both: the model is built, put in eval mode and exported once; the input tensor is
  * made once and reused (onnxruntime gets a tensor over the same Float32Array); kiln runs
  * noGrad forwards in tidy (intermediates go back to the pool at once, as onnxruntime reuses
- * its arena). KILN_BENCH_CASES (comma-separated words, e.g. `lenet`) narrows the cases.
+ * its arena). KILN_BENCH_CASES (comma-separated words, e.g. `lenet-5`) narrows the cases.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,7 +3,7 @@
  * with onnx.export: LeNet-5 at batch 64 and MobileNet-v2 at batch 1 (bench/onnx-infer.ts, in a
  * child process because onnxruntime-node's API is asynchronous). Prints kiln's speed relative
  * to onnxruntime-node per case at each one's best thread count; the target is kiln ≥ 1.0× on
- * LeNet. KILN_BENCH_CASES narrows the cases (e.g. `lenet`).
+ * LeNet. KILN_BENCH_CASES narrows the cases (e.g. `lenet-5`; `lenet` also matches mobilenet).
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import * as k from '../lib/index.js';
 import { F, nn, ShapeError, type Tensor } from '../lib/index.js';
 import { loadNativeAddon } from '../lib/backend/native.js';
+import { conv2dFused } from '../lib/ops/conv-fused.js';
 import { expectClose } from './helpers.js';
 
 interface Fixture {
@@ -40,6 +41,10 @@ const FIXTURE_OPS: Record<string, (...xs: Tensor[]) => Tensor | k.PoolWithIndice
   'avgPool2d exclude pad ceil': (x) => k.avgPool2d(x, 3, { stride: 2, padding: 1, ceilMode: true, countIncludePad: false }),
   'avgPool2d divisorOverride': (x) => k.avgPool2d(x, 2, { stride: 1, padding: 1, divisorOverride: 3 }),
   adaptiveAvgPool2d: (x) => k.adaptiveAvgPool2d(x, [3, 2]),
+  // Recorded here (inputs require grad), so the three ops run one by one; the fused pass on
+  // the same fixtures is checked in tests/conv-fused.test.ts.
+  'conv2d relu maxPool2d': (x, w, b) => conv2dFused(x, w, b, { padding: 1 }, { relu: true, maxPool2x2: true }),
+  'conv2d relu maxPool2d odd output': (x, w, b) => conv2dFused(x, w, b, { stride: 2, padding: 1 }, { relu: true, maxPool2x2: true }),
 };
 
 describe('PyTorch fixtures (tests/fixtures/torch/make_conv_pool.py)', () => {

@@ -152,6 +152,11 @@ const signatures: Record<string, Signature> = {
   },
   // conv: x (2, 3, 5, 5), weight (4, 3, 3, 3), bias (4), y (2, 4, 3, 3); 'f32?' is a Float32Array or null.
   conv2d: { kinds: ['f32', 'f32', 'f32?', 'f32', 'i32'], valid: () => [f32(150), f32(108), f32(4), f32(72), convGeometry()] },
+  // fused with relu, not pooled (the 3×3 output is odd): y (2, 4, 3, 3)
+  conv2dFused: {
+    kinds: ['f32', 'f32', 'f32?', 'f32', 'i32', 'bool', 'bool'],
+    valid: () => [f32(150), f32(108), f32(4), f32(72), convGeometry(), true, false],
+  },
   conv2dBackwardInput: { kinds: ['f32', 'f32', 'f32', 'i32'], valid: () => [f32(72), f32(108), f32(150), convGeometry()] },
   conv2dBackwardWeight: {
     kinds: ['f32', 'f32', 'f32', 'f32?', 'i32'],

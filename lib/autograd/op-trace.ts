@@ -33,6 +33,11 @@ export function traceOps<T>(onOp: OpListener, fn: () => T): T {
   }
 }
 
+/** Whether traceOps is running: fused inference paths then run their ops one by one, as traced. */
+export function isTracingOps(): boolean {
+  return listener !== null;
+}
+
 /** Reports an op to the active listener, if any (called by record for every op). */
 export function reportOp(name: string, inputs: readonly Tensor[], output: Tensor, attributes: OpAttributes): void {
   if (listener !== null) listener({ name, inputs, output, attributes });

@@ -176,6 +176,16 @@ export interface Conv2dGeometry {
 }
 
 /**
+ * What conv2dFused does to the convolution's output, image by image while it is in cache:
+ * relu (x < 0 ? 0 : x), then 2×2 max pooling at stride 2 (outH and outW even; y is then
+ * (n, k, outH / 2, outW / 2)). Bit for bit the separate unary relu and maxPool2d kernels.
+ */
+export interface ConvEpilogue {
+  relu: boolean;
+  maxPool2x2: boolean;
+}
+
+/**
  * Geometry of 2-D pooling over `planes` = n·c planes (1-D pooling is h = 1). x: (planes, h, w);
  * y: (planes, outH, outW), outH from PyTorch's floor or ceil mode. Padding (both sides) is at
  * most half the kernel; dilation is 1 for average pooling.
@@ -514,6 +524,12 @@ export interface Backend {
 
   /** Convolution forward: y = conv2d(x, weight) + bias (bias (k) or null). See Conv2dGeometry. */
   conv2d(x: FloatArray, weight: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry): void;
+
+  /**
+   * Inference convolution: conv2d followed by the epilogue e (see ConvEpilogue), in one pass
+   * per image. y: (n, k, outH, outW), or (n, k, outH / 2, outW / 2) when e.maxPool2x2.
+   */
+  conv2dFused(x: FloatArray, weight: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry, e: ConvEpilogue): void;
 
   /** Convolution input gradient gx (n, c, h, w) from gy (n, k, outH, outW), overwritten. Also convTranspose2d's forward. */
   conv2dBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatArray, g: Conv2dGeometry): void;

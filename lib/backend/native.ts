@@ -15,6 +15,7 @@ import type {
   BroadcastPlan,
   CompareOpCode,
   Conv2dGeometry,
+  ConvEpilogue,
   MatmulLayout,
   OuterBatch,
   Pool2dGeometry,
@@ -275,6 +276,7 @@ export interface NativeAddon {
   isQueueing(): boolean;
   /** geometry: packConv2dGeometry(g). */
   conv2d(x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array, geometry: Int32Array): void;
+  conv2dFused(x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array, geometry: Int32Array, relu: boolean, maxPool2x2: boolean): void;
   conv2dBackwardInput(gy: Float32Array, weight: Float32Array, gx: Float32Array, geometry: Int32Array): void;
   conv2dBackwardWeight(x: Float32Array, gy: Float32Array, gweight: Float32Array, gbias: Float32Array | null, geometry: Int32Array): void;
   /** geometry: packPool2dGeometry(g). */
@@ -726,6 +728,11 @@ export class NativeBackend implements Backend {
   conv2d(x: FloatArray, weight: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry): void {
     if (!(x instanceof Float32Array)) return this.fallback.conv2d(x, weight, bias, y, g);
     this.addon.conv2d(x, weight as Float32Array, bias as Float32Array | null, y as Float32Array, packConv2dGeometry(g));
+  }
+
+  conv2dFused(x: FloatArray, weight: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry, e: ConvEpilogue): void {
+    if (!(x instanceof Float32Array)) return this.fallback.conv2dFused(x, weight, bias, y, g, e);
+    this.addon.conv2dFused(x, weight as Float32Array, bias as Float32Array | null, y as Float32Array, packConv2dGeometry(g), e.relu, e.maxPool2x2);
   }
 
   conv2dBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatArray, g: Conv2dGeometry): void {

@@ -31,7 +31,7 @@ const WRITTEN: Readonly<Record<string, readonly number[]>> = {
   softmax: [1], softmaxBackward: [2], matmul: [2], sgemm: [11], stridedCopy: [4], stridedScatter: [1],
   indexSelect: [2], indexAdd: [2], gather: [2], scatterAdd: [2], softmaxCrossEntropy: [3, 4], softmaxCrossEntropyBackward: [5],
   sgdStep: [0, 2], adagradStep: [0, 2], rmspropStep: [0, 2, 3, 4], adadeltaStep: [0, 2, 3], adamStep: [0, 2, 3, 4],
-  nadamStep: [0, 2, 3], adamaxStep: [0, 2, 3], conv2d: [3], conv2dBackwardInput: [2], conv2dBackwardWeight: [2, 3],
+  nadamStep: [0, 2, 3], adamaxStep: [0, 2, 3], conv2d: [3], conv2dFused: [3], conv2dBackwardInput: [2], conv2dBackwardWeight: [2, 3],
   maxPool2d: [1, 2], maxPool2dBackward: [2], avgPool2d: [1], avgPool2dBackward: [1], adaptiveAvgPool2d: [1],
   adaptiveAvgPool2dBackward: [1], upsample2d: [1], upsample2dBackward: [1], scan: [2], sort: [1, 2], topk: [1, 2],
   rnnForward: [13, 14, 15, 16], rnnBackward: [12, 16, 17, 18, 19, 20, 21, 22], attentionForward: [3, 4], attentionBackward: [6, 7, 8],

@@ -5,6 +5,7 @@
  */
 import { KilnError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
+import { fusedRunAt } from './fusion.js';
 import { Module } from './module.js';
 
 /** The modules registered under `0`, `1`, …, in order. */
@@ -62,10 +63,19 @@ export class Sequential extends Module {
     return numbered(this.registeredModules)[Symbol.iterator]();
   }
 
-  /** Each module's forward applied to the previous output; every module must return a Tensor. */
+  /**
+   * Each module's forward applied to the previous output; every module must return a Tensor.
+   * Conv2d → ReLU (→ MaxPool2d(2)) runs as one fused convolution, with the same values (see
+   * nn/fusion.ts; unfused while autograd records).
+   */
   override forward(x: Tensor): Tensor {
+    const modules = numbered(this.registeredModules);
     let y = x;
-    for (const m of this) y = m.forward(y) as Tensor;
+    for (let i = 0; i < modules.length; ) {
+      const run = fusedRunAt(modules, i);
+      y = run === null ? (modules[i].forward(y) as Tensor) : run.forward(y);
+      i += run === null ? 1 : run.length;
+    }
     return y;
   }
 }

@@ -258,7 +258,28 @@ function checkBias(op: string, bias: Tensor | null, channels: number): void {
  * Example: `conv2d(x, w, b, { padding: 2 })` for x (64, 1, 28, 28), w (6, 1, 5, 5) gives (64, 6, 28, 28).
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
-  const op = 'conv2d';
+  const p = prepareConv2d('conv2d', x, weight, bias, options);
+  const y = convCore(p.input, p.weight, p.bias, p.g);
+  return x.ndim === 3 ? squeeze(y, 0) : y;
+}
+
+/** conv2d's operands in one float dtype, x batched to 4-D, and the checked geometry. @internal */
+export interface PreparedConv2d {
+  input: Tensor;
+  weight: Tensor;
+  bias: Tensor | null;
+  g: Conv2dGeometry;
+}
+
+/**
+ * Checks conv2d's arguments (throwing a ShapeError that names `op`) and returns its operands
+ * and geometry: what conv2d and the fused inference op (ops/conv-fused.ts) run on.
+ *
+ * Example: `prepareConv2d('conv2d', randn([2, 1, 8, 8]), randn([4, 1, 3, 3]), null, {}).g.outH` → 6.
+ *
+ * @internal
+ */
+export function prepareConv2d(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions): PreparedConv2d {
   const dtype = commonFloat(op, [x, weight, bias]);
   const input = batched(op, cast(x, dtype), 4, '(N, C, H, W)');
   if (weight.ndim !== 4) throw new ShapeError(`${op}: weight must be (K, C / groups, kH, kW), got ${formatShape(weight.shape)}`);
@@ -268,8 +289,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   const kernel: [number, number] = [weight.shape[2], weight.shape[3]];
   const pads = resolvePadding(op, options.padding ?? 0, kernel, dilation, stride);
   const g = convGeometry(op, input.shape, weight.shape, stride, pads, dilation, options.groups ?? 1);
-  const y = convCore(input, cast(weight, dtype), bias === null ? null : cast(bias, dtype), g);
-  return x.ndim === 3 ? squeeze(y, 0) : y;
+  return { input, weight: cast(weight, dtype), bias: bias === null ? null : cast(bias, dtype), g };
 }
 
 /**

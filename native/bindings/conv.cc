@@ -1,4 +1,5 @@
-// conv2d, conv2dBackwardInput, conv2dBackwardWeight: see Backend in lib/backend/backend.ts.
+// conv2d, conv2dFused, conv2dBackwardInput, conv2dBackwardWeight: see Backend in
+// lib/backend/backend.ts.
 // The geometry travels as one Int32Array (kConvGeometry below); every entry is range-checked
 // and the output size must follow from the others, so no call can index outside its arrays.
 #include "../kernels/conv/conv.h"
@@ -102,6 +103,34 @@ napi_value conv2d(napi_env env, napi_callback_info info) {
   return run_kernel(args, [=] { kiln::conv2d_forward(x.data, weight.data, bias, y.data, s); });
 }
 
+// conv2dFused(x, weight, bias: Float32Array | null, y, geometry: Int32Array, relu: boolean, maxPool2x2: boolean):
+// conv2d, then ReLU, then 2×2 max pooling at stride 2 (which needs an even outH and outW and
+// makes y (n, k, outH / 2, outW / 2)).
+napi_value conv2d_fused(napi_env env, napi_callback_info info) {
+  Args args(env, info, "conv2dFused", 7);
+  const Array<float> x = args.float32(0, "x");
+  const Array<float> weight = args.float32(1, "weight");
+  const Array<float> y = args.float32(3, "y");
+  const Conv2dShape s = read_conv_shape(args, 4);
+  ConvEpilogue e;
+  e.relu = args.boolean(5, "relu");
+  e.max_pool_2x2 = args.boolean(6, "maxPool2x2");
+  const float* bias = optional_bias(args, 2, "bias", s);
+  require_x(args, "x", x, s);
+  require_weight(args, "weight", weight, s);
+  if (!args.ok()) return nullptr;
+  if (e.max_pool_2x2 && (s.out_h % 2 != 0 || s.out_w % 2 != 0)) {
+    args.range_error("maxPool2x2 needs an even outH and outW, got %lldx%lld", static_cast<long long>(s.out_h),
+                     static_cast<long long>(s.out_w));
+    return nullptr;
+  }
+  const int64_t pool = e.max_pool_2x2 ? 2 : 1;
+  args.require_elements("y", y.length, {{"n", s.n}, {"k", s.k}, {"outH / pool", s.out_h / pool}, {"outW / pool", s.out_w / pool}});
+  if (!args.ok()) return nullptr;
+  if (s.n == 0) return nullptr;
+  return run_kernel(args, [=] { kiln::conv2d_forward_fused(x.data, weight.data, bias, y.data, s, e); });
+}
+
 // conv2dBackwardInput(gy, weight, gx, geometry: Int32Array)
 napi_value conv2d_backward_input(napi_env env, napi_callback_info info) {
   Args args(env, info, "conv2dBackwardInput", 4);
@@ -136,6 +165,7 @@ napi_value conv2d_backward_weight(napi_env env, napi_callback_info info) {
 
 void register_conv(Napi::Env env, Napi::Object exports) {
   export_function(env, exports, "conv2d", conv2d);
+  export_function(env, exports, "conv2dFused", conv2d_fused);
   export_function(env, exports, "conv2dBackwardInput", conv2d_backward_input);
   export_function(env, exports, "conv2dBackwardWeight", conv2d_backward_weight);
 }

@@ -221,4 +221,69 @@ TEST(empty_batch_gives_zero_gradients) {
   }
 }
 
+// The epilogue's oracle: relu (x < 0 ? 0 : x) of y, then 2×2 max pooling in PyTorch's window
+// order (a later tap wins when larger or NaN), as the separate kernels compute them.
+static std::vector<float> naive_epilogue(std::vector<float> y, const Conv2dShape& s, const ConvEpilogue& e) {
+  if (e.relu) {
+    for (float& v : y) v = v < 0.0f ? 0.0f : v;
+  }
+  if (!e.max_pool_2x2) return y;
+  const int64_t out_h = s.out_h / 2, out_w = s.out_w / 2;
+  std::vector<float> pooled(static_cast<size_t>(s.n * s.k * out_h * out_w));
+  for (int64_t p = 0; p < s.n * s.k; ++p) {
+    for (int64_t oh = 0; oh < out_h; ++oh) {
+      for (int64_t ow = 0; ow < out_w; ++ow) {
+        const float* window = y.data() + (p * s.out_h + 2 * oh) * s.out_w + 2 * ow;
+        float best = window[0];
+        for (float v : {window[1], window[s.out_w], window[s.out_w + 1]}) best = v > best || v != v ? v : best;
+        pooled[(p * out_h + oh) * out_w + ow] = best;
+      }
+    }
+  }
+  return pooled;
+}
+
+// conv2d_forward_fused against conv2d_forward and the oracle epilogue, bit for bit.
+static void check_fused(const Conv2dShape& s, const std::vector<float>& x, const std::vector<float>& w,
+                        const std::vector<float>& b) {
+  std::vector<float> y(y_size(s));
+  conv2d_forward(x.data(), w.data(), b.data(), y.data(), s);
+  for (const ConvEpilogue& e : {ConvEpilogue{true, false}, ConvEpilogue{true, true}, ConvEpilogue{false, true}}) {
+    if (e.max_pool_2x2 && (s.out_h % 2 != 0 || s.out_w % 2 != 0)) continue;
+    const std::vector<float> expected = naive_epilogue(y, s, e);
+    std::vector<float> fused(expected.size(), NAN);
+    conv2d_forward_fused(x.data(), w.data(), b.data(), fused.data(), s, e);
+    CHECK_ALL_CLOSE(fused, expected, 0.0);
+  }
+}
+
+TEST(fused_epilogue_gives_the_separate_passes_bit_for_bit) {
+  // Every shape above (each algorithm the chooser takes, even and odd outputs), LeNet's two
+  // layers with planes of 28 and 10 (pooled rows of 14 and 5: vector and scalar windows), and
+  // an identity 1×1 convolution carrying NaN, ±Infinity and ties straight to the epilogue.
+  std::vector<Conv2dShape> shapes(std::begin(kShapes), std::end(kShapes));
+  shapes.push_back(make_shape({9, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 0, 0}));
+  shapes.push_back(make_shape({9, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}));
+  test::for_each_vector_width([&] {
+    for (const Conv2dShape& s : shapes) {
+      check_fused(s, Random(21).vector(x_size(s)), Random(22).vector(w_size(s)), Random(23).vector(s.k));
+    }
+    const Conv2dShape identity = make_shape({2, 1, 6, 36, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0});
+    std::vector<float> x = Random(24).vector(x_size(identity));
+    for (int64_t i = 0; i < x_size(identity); i += 7) x[i] = i % 3 == 0 ? NAN : i % 3 == 1 ? -INFINITY : INFINITY;
+    for (int64_t i = 3; i < x_size(identity); i += 11) x[i] = x[i - 1];  // ties
+    check_fused(identity, x, {1.0f}, {0.0f});
+  });
+}
+
+TEST(fused_results_do_not_depend_on_thread_count) {
+  const Conv2dShape s = make_shape({17, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0});
+  const std::vector<float> x = Random(25).vector(x_size(s)), w = Random(26).vector(w_size(s));
+  CHECK(test::same_with_threads<std::vector<float>>([&] {
+    std::vector<float> y(y_size(s) / 4);
+    conv2d_forward_fused(x.data(), w.data(), nullptr, y.data(), s, ConvEpilogue{true, true});
+    return y;
+  }));
+}
+
 KILN_TEST_MAIN()

@@ -8,8 +8,9 @@
  * The gradients visit the same terms.
  */
 import type { FloatArray } from '../../dtype.js';
-import type { Conv2dGeometry } from '../backend.js';
+import type { Conv2dGeometry, ConvEpilogue } from '../backend.js';
 import { checkLength } from './odometer.js';
+import { maxPool2d } from './pool.js';
 
 /** Calls term(xIndex, wIndex, yIndex) for every term of the convolution, in a fixed order. */
 function forEachTerm(g: Conv2dGeometry, term: (xi: number, wi: number, yi: number) => void): void {
@@ -84,6 +85,26 @@ export function conv2d(x: FloatArray, weight: FloatArray, bias: FloatArray | nul
       y[yi] += weight[wi] * 0;
     });
   }
+}
+
+/**
+ * conv2d, then relu (`v < 0 ? 0 : v`, as the unary kernel), then 2×2 max pooling at stride 2
+ * (the maxPool2d kernel): the definition of the native backend's fused inference pass.
+ */
+export function conv2dFused(x: FloatArray, weight: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry, e: ConvEpilogue): void {
+  if (e.maxPool2x2 && (g.outH % 2 !== 0 || g.outW % 2 !== 0)) {
+    throw new RangeError(`conv2dFused: maxPool2x2 needs an even outH and outW, got ${g.outH}x${g.outW}`);
+  }
+  const size = g.n * g.k * g.outH * g.outW;
+  const full = !e.maxPool2x2 ? y : y instanceof Float64Array ? new Float64Array(size) : new Float32Array(size);
+  conv2d(x, weight, bias, full, g);
+  if (e.relu) {
+    for (let i = 0; i < full.length; i++) full[i] = full[i] < 0 ? 0 : full[i];
+  }
+  if (!e.maxPool2x2) return;
+  const [outH, outW] = [g.outH / 2, g.outW / 2];
+  const pool = { planes: g.n * g.k, h: g.outH, w: g.outW, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1, outH, outW };
+  maxPool2d(full, y, new Int32Array(y.length), pool);
 }
 
 /** gx (n, c, h, w) = Σ over terms of gy · weight. */

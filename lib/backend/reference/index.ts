@@ -12,7 +12,7 @@ import { binary, clamp, compare, reluBackward, unary, where } from './elementwis
 import { dropout } from './counter-hash.js';
 import { layerNorm, layerNormBackward } from './norm.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
-import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dFused } from './conv.js';
 import { matmul } from './matmul.js';
 import { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './loss.js';
 import { adadeltaStep, adagradStep, adamaxStep, adamStep, nadamStep, rmspropStep, sgdStep } from './optim.js';
@@ -66,6 +66,7 @@ export const referenceBackend: Backend = {
   nadamStep,
   adamaxStep,
   conv2d,
+  conv2dFused,
   conv2dBackwardInput,
   conv2dBackwardWeight,
   maxPool2d,

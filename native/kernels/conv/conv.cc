@@ -73,7 +73,7 @@ KILN_VECTORIZE void place(const float* src, int64_t src_h, int64_t src_w, float*
 }
 
 float* thread_buffer(int64_t floats, int slot) {
-  thread_local std::vector<float> buffers[2];
+  thread_local std::vector<float> buffers[3];
   std::vector<float>& buffer = buffers[slot];
   if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(static_cast<size_t>(floats));
   return buffer.data();
@@ -222,6 +222,28 @@ void conv2d_backward_weight_with(ConvAlgorithm algorithm, const float* x, const 
 
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
   conv2d_forward_with(choose_conv_algorithm(s), x, weight, bias, y, s);
+}
+
+// The direct algorithms compute an image at a time and run the epilogue on it at once; the
+// others write the whole output first, and the epilogue then runs image by image.
+void conv2d_forward_fused(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
+                          const ConvEpilogue& e) {
+  const ConvAlgorithm algorithm = choose_conv_algorithm(s);
+  if (algorithm == ConvAlgorithm::kDirectChannels && conv::direct_channels_supported(s)) {
+    conv::direct_channels_forward(x, weight, bias, y, s, e);
+    return;
+  }
+  if (is_direct(algorithm) && conv::direct_supported(s)) {
+    conv::direct_forward(x, weight, bias, y, s, e);
+    return;
+  }
+  const int64_t image = s.k * s.out_h * s.out_w;
+  std::vector<float> unpooled(e.max_pool_2x2 ? static_cast<size_t>(s.n * image) : 0);
+  float* out = e.max_pool_2x2 ? unpooled.data() : y;
+  conv2d_forward_with(algorithm, x, weight, bias, out, s);
+  parallel_for_balanced(0, s.n, grain_for(image), [&](int64_t begin, int64_t end) {
+    for (int64_t n = begin; n < end; ++n) conv::finish_image(out + n * image, y, n, s, e);
+  });
 }
 
 void conv2d_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {

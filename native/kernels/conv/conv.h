@@ -39,6 +39,15 @@ struct Conv2dShape {
 
 enum class ConvAlgorithm { kGemm, kDepthwise, kDirect, kDirectChannels, kWinograd };
 
+// What an inference convolution does to each image's output while it is still in cache
+// (conv_epilogue.cc): ReLU (x < 0 ? 0 : x, NaN stays NaN), then 2×2 max pooling at stride 2
+// (out_h and out_w even; PyTorch's window order: ties keep the first maximum, a NaN wins). The
+// results are bit for bit those of the separate relu and max_pool2d_forward kernels.
+struct ConvEpilogue {
+  bool relu = false;
+  bool max_pool_2x2 = false;
+};
+
 // The algorithm conv2d_forward and conv2d_backward_input use for shape s.
 ConvAlgorithm choose_conv_algorithm(const Conv2dShape& s);
 
@@ -47,6 +56,11 @@ ConvAlgorithm choose_weight_gradient_algorithm(const Conv2dShape& s);
 
 // y = conv2d(x, weight) + bias. bias: (k) or nullptr.
 void conv2d_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
+
+// conv2d_forward followed by the epilogue e. y: (n, k, out_h, out_w), or (n, k, out_h / 2,
+// out_w / 2) with e.max_pool_2x2.
+void conv2d_forward_fused(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
+                          const ConvEpilogue& e);
 
 // gx (n, c, h, w) = d(Σ gy·y)/dx, overwritten.
 void conv2d_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);

@@ -279,7 +279,8 @@ void sum_weight_lanes(const float* lanes, float* gweight, int64_t k_padded, int6
 
 }  // namespace
 
-void direct_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
+void direct_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
+                    const ConvEpilogue& e) {
   const bool wide = wide_vectors();
   const int kb = correlation_block(s.k, wide);
   const int64_t ld = round_up(s.k, kb);
@@ -289,7 +290,9 @@ void direct_forward(const float* x, const float* weight, const float* bias, floa
     float* xp = thread_buffer(s.c * c.in.size(), 0);
     for (int64_t n = begin; n < end; ++n) {
       place_planes(x + n * s.c * s.h * s.w, s.c, s.h, s.w, xp, c.in);
-      correlate(wide, kb, xp, wt.data(), ld, bias, y + n * s.k * s.out_h * s.out_w, c, s);
+      float* image = image_output(y, n, s, e);
+      correlate(wide, kb, xp, wt.data(), ld, bias, image, c, s);
+      finish_image(image, y, n, s, e);
     }
   });
 }

@@ -132,16 +132,49 @@ __attribute__((always_inline)) inline void forward_pixels(const float* x_row, co
   }
 }
 
-// Output rows per tile: enough for 16 × 16 transposes to run whole, few enough for L1.
-int64_t tile_rows(const Conv2dShape& s) { return (kTilePixels + s.out_w - 1) / s.out_w; }
+// Output rows per tile: enough for 16 × 16 transposes to run whole, few enough for L1; even
+// when the epilogue pools (whole windows per tile).
+int64_t tile_rows(const Conv2dShape& s, const ConvEpilogue& e) {
+  const int64_t rows = (kTilePixels + s.out_w - 1) / s.out_w;
+  return e.max_pool_2x2 ? rows + rows % 2 : rows;
+}
 
-// y_k (16 channels of one image's output, planes `plane` apart) = the 16 channels at wt (and
-// bias) of every output pixel: rows cut into P-pixel pieces (the last one overlapping the one
-// before it), computed pixel-major into tile a few rows at a time, then transposed into y_k.
+// The epilogue on a tile of `rows` × out_w pixels of 16 channels: ReLU, then 2×2 max pooling
+// in place (window w's pixel lands at tile pixel w, never past a tap still to be read).
+template <typename V>
+__attribute__((always_inline)) inline void finish_tile(float* tile, int64_t rows, int64_t out_w, const ConvEpilogue& e) {
+  constexpr int L = kLanes<V>;
+  if (!e.max_pool_2x2) {
+    if (!e.relu) return;
+    for (int64_t i = 0; i < rows * out_w * 16; i += L) store_vec(tile + i, relu_lanes(load_vec<V>(tile + i)));
+    return;
+  }
+  const int64_t pooled_w = out_w / 2;
+  for (int64_t ph = 0; ph < rows / 2; ++ph) {
+    for (int64_t pw = 0; pw < pooled_w; ++pw) {
+      const float* top = tile + (2 * ph * out_w + 2 * pw) * 16;
+      const float* bottom = top + out_w * 16;
+      for (int h = 0; h < 16; h += L) {
+        V best = load_relu_if<V>(top + h, e.relu);
+        best = keep_max_lanes(best, load_relu_if<V>(top + 16 + h, e.relu));
+        best = keep_max_lanes(best, load_relu_if<V>(bottom + h, e.relu));
+        best = keep_max_lanes(best, load_relu_if<V>(bottom + 16 + h, e.relu));
+        store_vec(tile + (ph * pooled_w + pw) * 16 + h, best);
+      }
+    }
+  }
+}
+
+// y_k (16 channels of one image's output) = the 16 channels at wt (and bias) of every output
+// pixel: rows cut into P-pixel pieces (the last one overlapping the one before it), computed
+// pixel-major into tile a few rows at a time, put through the epilogue e there (pooled planes
+// are a quarter of the size), then transposed into y_k.
 template <typename V, int S, int P>
 __attribute__((always_inline)) inline void forward_plane(const InputPlanes& in, const float* wt, const float* bias,
-                                                         float* tile, float* y_k, const Conv2dShape& s) {
-  const int64_t plane = s.out_h * s.out_w, rows = tile_rows(s);
+                                                         float* tile, float* y_k, const Conv2dShape& s,
+                                                         const ConvEpilogue& e) {
+  const int64_t rows = tile_rows(s, e);
+  const int64_t pool = e.max_pool_2x2 ? 2 : 1, y_w = s.out_w / pool, y_plane = s.out_h / pool * y_w;
   for (int64_t oh0 = 0; oh0 < s.out_h; oh0 += rows) {
     const int64_t oh1 = std::min(s.out_h, oh0 + rows);
     for (int64_t oh = oh0; oh < oh1; ++oh) {
@@ -151,7 +184,8 @@ __attribute__((always_inline)) inline void forward_plane(const InputPlanes& in, 
                                 tile + ((oh - oh0) * s.out_w + ow0) * 16, s);
       }
     }
-    transpose<V>(tile, 16, (oh1 - oh0) * s.out_w, 16, y_k + oh0 * s.out_w, plane);
+    finish_tile<V>(tile, oh1 - oh0, s.out_w, e);
+    transpose<V>(tile, 16, (oh1 - oh0) / pool * y_w, 16, y_k + oh0 / pool * y_w, y_plane);
   }
 }
 
@@ -164,35 +198,39 @@ int64_t forward_piece(const Conv2dShape& s, int64_t max_pixels) {
 template <typename V, int S, int... P>
 __attribute__((always_inline)) inline void forward_plane_of(int64_t pixels, const InputPlanes& in, const float* wt,
                                                             const float* bias, float* tile, float* y_k,
-                                                            const Conv2dShape& s, std::integer_sequence<int, P...>) {
-  ((pixels == P + 1 ? forward_plane<V, S, P + 1>(in, wt, bias, tile, y_k, s) : void()), ...);
+                                                            const Conv2dShape& s, const ConvEpilogue& e,
+                                                            std::integer_sequence<int, P...>) {
+  ((pixels == P + 1 ? forward_plane<V, S, P + 1>(in, wt, bias, tile, y_k, s, e) : void()), ...);
 }
 
-// y of one image, 16 channels at a time; tile: scratch for tile_rows(s) rows of 16 channels.
+// y of one image (its (k, out_h, out_w) output after the epilogue e), 16 channels at a time;
+// tile: scratch for tile_rows(s, e) rows of 16 channels.
 template <typename V>
 __attribute__((always_inline)) inline void forward_image(const InputPlanes& in, const float* wt, const float* bias,
-                                                         float* y_image, float* tile, const Conv2dShape& s) {
-  const int64_t plane = s.out_h * s.out_w, pixels = forward_piece(s, kMaxPixels<V>);
+                                                         float* y_image, float* tile, const Conv2dShape& s,
+                                                         const ConvEpilogue& e) {
+  const int64_t y_plane = e.max_pool_2x2 ? s.out_h / 2 * (s.out_w / 2) : s.out_h * s.out_w;
+  const int64_t pixels = forward_piece(s, kMaxPixels<V>);
   for (int64_t k0 = 0; k0 < s.k; k0 += 16) {
     const float* bias_k0 = bias != nullptr ? bias + k0 : nullptr;
     if (s.stride_w == 1) {
-      forward_plane_of<V, 1>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * plane, s,
+      forward_plane_of<V, 1>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * y_plane, s, e,
                              std::make_integer_sequence<int, kMaxPixels<V>>{});
     } else {
-      forward_plane_of<V, 2>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * plane, s,
+      forward_plane_of<V, 2>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * y_plane, s, e,
                              std::make_integer_sequence<int, kMaxPixels<V>>{});
     }
   }
 }
 
 KILN_VECTORIZE void forward_image_wide(const InputPlanes& in, const float* wt, const float* bias, float* y_image,
-                                       float* tile, const Conv2dShape& s) {
-  forward_image<Vec16>(in, wt, bias, y_image, tile, s);
+                                       float* tile, const Conv2dShape& s, const ConvEpilogue& e) {
+  forward_image<Vec16>(in, wt, bias, y_image, tile, s, e);
 }
 
 KILN_VECTORIZE void forward_image_narrow(const InputPlanes& in, const float* wt, const float* bias, float* y_image,
-                                         float* tile, const Conv2dShape& s) {
-  forward_image<Vec8>(in, wt, bias, y_image, tile, s);
+                                         float* tile, const Conv2dShape& s, const ConvEpilogue& e) {
+  forward_image<Vec8>(in, wt, bias, y_image, tile, s, e);
 }
 
 // wt[(c · kh + r) · kw + q, k] = weight[k, c, r, q].
@@ -294,18 +332,20 @@ KILN_VECTORIZE void weight_image_narrow(const InputPlanes& in, const float* gy_i
 
 }  // namespace
 
-void direct_channels_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
+void direct_channels_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
+                             const ConvEpilogue& e) {
   const std::vector<float> wt = transposed_weight(weight, s);
   const int64_t plane = s.out_h * s.out_w;
+  const int64_t y_image = s.k * (e.max_pool_2x2 ? plane / 4 : plane);
   const bool wide = wide_vectors();
   parallel_for_balanced(0, s.n, grain_for(s.k * s.c * s.kernel_h * s.kernel_w * plane), [&](int64_t begin, int64_t end) {
-    float* tile = thread_buffer(tile_rows(s) * s.out_w * 16, 1);
+    float* tile = thread_buffer(tile_rows(s, e) * s.out_w * 16, 1);
     for (int64_t n = begin; n < end; ++n) {
       const InputPlanes in = input_planes(x + n * s.c * s.h * s.w, s, 0);
       if (wide) {
-        forward_image_wide(in, wt.data(), bias, y + n * s.k * plane, tile, s);
+        forward_image_wide(in, wt.data(), bias, y + n * y_image, tile, s, e);
       } else {
-        forward_image_narrow(in, wt.data(), bias, y + n * s.k * plane, tile, s);
+        forward_image_narrow(in, wt.data(), bias, y + n * y_image, tile, s, e);
       }
     }
   });

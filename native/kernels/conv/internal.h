@@ -78,6 +78,25 @@ __attribute__((always_inline)) inline void transpose_block16(const float* block,
 }
 #endif
 
+#if KILN_HAS_VEC16
+// The epilogue's steps on vectors (ConvEpilogue): ReLU as x < 0 ? 0 : x (−0 and NaN pass), and
+// the running max of a pooling window, which a later tap takes when larger or NaN.
+template <typename V>
+__attribute__((always_inline)) inline V relu_lanes(V v) {
+  return v < V{} ? V{} : v;
+}
+template <typename V>
+__attribute__((always_inline)) inline V keep_max_lanes(V best, V v) {
+  return (v > best) | (v != v) ? v : best;
+}
+// The vector at p, through ReLU when `relu`.
+template <typename V>
+__attribute__((always_inline)) inline V load_relu_if(const float* p, bool relu) {
+  const V v = load_vec<V>(p);
+  return relu ? relu_lanes(v) : v;
+}
+#endif
+
 // The outputs o in [begin, end) whose input position o·stride + offset lies in [0, size),
 // with 0 <= begin <= end <= out_size.
 struct Range {
@@ -121,8 +140,15 @@ PaddedPlane output_gradient_padding(const Conv2dShape& s);
 void place(const float* src, int64_t src_h, int64_t src_w, float* dst, const PaddedPlane& p);
 
 // A per-thread buffer of at least `floats` floats, reused between calls. `slot` tells apart
-// buffers one thread needs at the same time (0 or 1).
+// buffers one thread needs at the same time (0 or 1; 2 is image_output's).
 float* thread_buffer(int64_t floats, int slot);
+
+// Where an algorithm writes image n of its output (k, out_h, out_w) under epilogue e: y's own
+// image, or, when e pools, a per-thread buffer that finish_image pools into y.
+float* image_output(float* y, int64_t n, const Conv2dShape& s, const ConvEpilogue& e);
+
+// Applies e to image n, just written at `image` (image_output's pointer); y is the final output.
+void finish_image(float* image, float* y, int64_t n, const Conv2dShape& s, const ConvEpilogue& e);
 
 // The algorithms. Each overwrites its output.
 void gemm_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
@@ -142,14 +168,16 @@ void winograd_backward_weight(const float* x, const float* gy, float* gweight, c
 
 // The direct algorithm needs groups == 1 and stride 1, and GCC or Clang (KILN_HAS_VEC16).
 bool direct_supported(const Conv2dShape& s);
-void direct_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
+void direct_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
+                    const ConvEpilogue& e = {});
 void direct_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);
 void direct_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s);
 
 // Output channels in the lanes: groups 1, column stride 1 or 2, no dilation, k a multiple of
 // 16, kernels at most 7 wide, GCC 12+ or Clang.
 bool direct_channels_supported(const Conv2dShape& s);
-void direct_channels_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
+void direct_channels_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
+                             const ConvEpilogue& e = {});
 // gbias (or nullptr) too, from the transposed gy the weight gradient reads anyway.
 void direct_channels_backward_weight(const float* x, const float* gy, float* gweight, float* gbias,
                                      const Conv2dShape& s);

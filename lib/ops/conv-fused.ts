@@ -1,0 +1,71 @@
+/**
+ * Fused inference convolution: conv2d, ReLU and 2×2 max pooling in one native pass per image
+ * (the backend's conv2dFused), for forwards that record nothing. nn.Sequential runs its
+ * Conv2d → ReLU (→ MaxPool2d(2)) runs through it (nn/fusion.ts). When autograd records or
+ * onnx.export traces, the same three ops run one by one instead, so gradients and exported
+ * graphs are those of the unfused layers. Either way the values are bit for bit the same.
+ */
+import { AutogradError } from '../errors.js';
+import { record } from '../autograd/engine.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
+import { isTracingOps } from '../autograd/op-trace.js';
+import { getBackend } from '../backend/index.js';
+import { allocateOutput, type FloatArray } from '../dtype.js';
+import { Tensor } from '../tensor.js';
+import { conv2d, prepareConv2d, type Conv2dOptions } from './conv.js';
+import { relu } from './elementwise.js';
+import { maxPool2d } from './pool.js';
+import { squeeze } from './shape.js';
+
+/** What conv2dFused applies after the convolution. */
+export interface ConvEpilogueOptions {
+  /** relu on every output. Default false. */
+  relu?: boolean;
+  /** Then maxPool2d(·, 2): 2×2 windows at stride 2, no padding, floor mode. Default false. */
+  maxPool2x2?: boolean;
+}
+
+/** Whether autograd would record an op on these operands. */
+function recording(tensors: readonly (Tensor | null)[]): boolean {
+  return isGradEnabled() && tensors.some((t) => t !== null && t.requiresGrad);
+}
+
+/** The epilogue as separate ops: what conv2dFused computes, and what it runs while recording. */
+function unfused(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions, epilogue: ConvEpilogueOptions): Tensor {
+  let y = conv2d(x, weight, bias, options);
+  if (epilogue.relu) y = relu(y);
+  return epilogue.maxPool2x2 ? maxPool2d(y, 2) : y;
+}
+
+/**
+ * `maxPool2d(relu(conv2d(x, weight, bias, options)), 2)` (each step as `epilogue` asks) for
+ * inference: with nothing to record it runs as one native pass per image, the activation and
+ * pooling applied while the image's output is still in cache, with no intermediate tensors.
+ * Pooling joins the pass when the convolution's output height and width are even (else it
+ * runs as maxPool2d after). Internal: nn.Sequential uses it (see nn/fusion.ts).
+ *
+ * Args: x (N, C, H, W) or (C, H, W); weight (K, C / groups, kH, kW); bias (K) or null;
+ * options as conv2d's; epilogue: relu, maxPool2x2.
+ *
+ * Shape: conv2d's output, halved (floor) in H and W when maxPool2x2.
+ *
+ * Example: `conv2dFused(randn([64, 1, 28, 28]), w, b, { padding: 2 }, { relu: true, maxPool2x2: true })` for w (6, 1, 5, 5) has shape [64, 6, 14, 14].
+ */
+export function conv2dFused(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions, epilogue: ConvEpilogueOptions): Tensor {
+  if (isTracingOps() || recording([x, weight, bias])) return unfused(x, weight, bias, options, epilogue);
+  const p = prepareConv2d('conv2dFused', x, weight, bias, options);
+  const { g } = p;
+  const pool = (epilogue.maxPool2x2 ?? false) && g.outH % 2 === 0 && g.outW % 2 === 0;
+  const [outH, outW] = pool ? [g.outH / 2, g.outW / 2] : [g.outH, g.outW];
+  const y = allocateOutput(p.input.dtype, g.n * g.k * outH * outW) as FloatArray;
+  getBackend().conv2dFused(p.input.data as FloatArray, p.weight.data as FloatArray, (p.bias?.data ?? null) as FloatArray | null, y, g, {
+    relu: epilogue.relu ?? false,
+    maxPool2x2: pool,
+  });
+  const inputs = p.bias === null ? [p.input, p.weight] : [p.input, p.weight, p.bias];
+  let out = record(new Tensor(y, [g.n, g.k, outH, outW], p.input.dtype), 'conv2dFused', inputs, () => {
+    throw new AutogradError('conv2dFused: the fused inference pass has no backward (it runs only when nothing records)');
+  });
+  if (epilogue.maxPool2x2 && !pool) out = maxPool2d(out, 2);
+  return x.ndim === 3 ? squeeze(out, 0) : out;
+}

@@ -1,0 +1,240 @@
+/**
+ * The fused inference convolution (lib/ops/conv-fused.ts, the backends' conv2dFused) and
+ * nn.Sequential's fusion of Conv2d → ReLU (→ MaxPool2d(2)) (lib/nn/fusion.ts): the same values
+ * as the ops one by one, on both backends, against PyTorch, and never while autograd records.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import * as k from '../lib/index.js';
+import { nn, ShapeError, type Tensor } from '../lib/index.js';
+import type { Backend } from '../lib/backend/backend.js';
+import { getBackend } from '../lib/backend/index.js';
+import { loadNativeAddon, packConv2dGeometry } from '../lib/backend/native.js';
+import { conv2dFused, type ConvEpilogueOptions } from '../lib/ops/conv-fused.js';
+import { expectClose } from './helpers.js';
+
+const BACKENDS = ['reference', 'native'] as const;
+
+/** A float tensor's values as a plain array (NaN compares equal to NaN in toEqual). */
+const values = (t: Tensor): number[] => Array.from(t.data as Float32Array | Float64Array);
+
+/** The ops one by one: what conv2dFused computes. */
+function separately(x: Tensor, w: Tensor, b: Tensor | null, options: k.Conv2dOptions, e: ConvEpilogueOptions): Tensor {
+  let y = k.conv2d(x, w, b, options);
+  if (e.relu) y = k.relu(y);
+  return e.maxPool2x2 ? k.maxPool2d(y, 2) : y;
+}
+
+/** fn's result, with how many times the active backend's conv2dFused ran during it. */
+function countingFusedCalls<T>(fn: () => T): { result: T; calls: number } {
+  const spy = vi.spyOn(getBackend() as Backend, 'conv2dFused');
+  try {
+    return { result: fn(), calls: spy.mock.calls.length };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+// name, x shape, weight shape, bias, options. Outputs: even planes (pooled in the pass) and
+// odd ones (pooled after), and each native algorithm: direct (pixel lanes, channel lanes),
+// GEMM, depthwise, Winograd.
+const SHAPES: [string, number[], number[], boolean, k.Conv2dOptions][] = [
+  ['LeNet layer 1', [5, 1, 28, 28], [6, 1, 5, 5], true, { padding: 2 }],
+  ['LeNet layer 2', [5, 6, 14, 14], [16, 6, 5, 5], true, {}],
+  ['odd sizes, no bias', [3, 3, 9, 13], [5, 3, 3, 4], false, { padding: [1, 2] }],
+  ['stride 2', [2, 24, 9, 8], [20, 24, 3, 3], true, { stride: 2, padding: 1 }],
+  ['dilation', [2, 3, 12, 12], [4, 3, 3, 3], true, { dilation: 2, padding: 1 }],
+  ['groups', [2, 4, 10, 10], [6, 2, 3, 3], true, { groups: 2, padding: 1 }],
+  ['depthwise', [2, 8, 8, 8], [8, 1, 3, 3], true, { groups: 8, padding: 1 }],
+  ['many channels', [2, 32, 8, 10], [32, 32, 3, 3], true, { padding: 1 }],
+];
+const EPILOGUES: ConvEpilogueOptions[] = [{ relu: true }, { relu: true, maxPool2x2: true }, { maxPool2x2: true }];
+
+function operands(xShape: number[], wShape: number[], withBias: boolean, dtype: 'float32' | 'float64'): [Tensor, Tensor, Tensor | null] {
+  const g = new k.Generator(5);
+  return [k.randn(xShape, { generator: g, dtype }), k.randn(wShape, { generator: g, dtype }), withBias ? k.randn([wShape[0]], { generator: g, dtype }) : null];
+}
+
+describe('conv2dFused equals conv2d, relu and maxPool2d one by one, bit for bit', () => {
+  for (const backend of BACKENDS) {
+    for (const [name, xShape, wShape, withBias, options] of SHAPES) {
+      it(`${name} (${backend})`, () => {
+        k.withBackend(backend, () => {
+          const [x, w, b] = operands(xShape, wShape, withBias, backend === 'native' ? 'float32' : 'float64');
+          for (const e of EPILOGUES) {
+            const { result, calls } = countingFusedCalls(() => k.noGrad(() => conv2dFused(x, w, b, options, e)));
+            const expected = k.noGrad(() => separately(x, w, b, options, e));
+            expect(calls).toBe(1);
+            expect(result.shape).toEqual(expected.shape);
+            expect(values(result)).toEqual(values(expected));
+          }
+        });
+      });
+    }
+  }
+
+  it('NaN, ±Infinity and ties in the convolution output (native)', () => {
+    // A 1×1 identity convolution hands x to the epilogue unchanged.
+    const x = k.tensor([[[[1, Number.NaN, -2, 5], [3, 3, -Infinity, -1], [-1, -1, Infinity, 0], [-3, -4, 2, Number.NaN]]]]);
+    const w = k.ones([1, 1, 1, 1]);
+    for (const e of EPILOGUES) {
+      const fused = k.noGrad(() => conv2dFused(x, w, null, {}, e));
+      const expected = k.noGrad(() => separately(x, w, null, {}, e));
+      expect(values(fused)).toEqual(values(expected));
+    }
+  });
+});
+
+describe('native against the reference backend (float32)', () => {
+  it('contiguous and non-contiguous operands, every shape and epilogue', () => {
+    for (const [name, xShape, wShape, withBias, options] of SHAPES) {
+      const run = (backend: k.BackendName, transposed: boolean) =>
+        k.withBackend(backend, () => {
+          const [x, w, b] = operands(xShape, wShape, withBias, 'float32');
+          // The same values through a transposed view: (N, C, W, H) storage read as (N, C, H, W).
+          const input = transposed ? x.transpose(2, 3).contiguous().transpose(2, 3) : x;
+          return EPILOGUES.map((e) => k.noGrad(() => conv2dFused(input, w, b, options, e)).data);
+        });
+      const reference = run('reference', false);
+      for (const transposed of [false, true]) {
+        run('native', transposed).forEach((data, i) => expectClose(data, reference[i], 1e-4, 1e-4, `${name} epilogue ${i} transposed ${transposed}`));
+      }
+    }
+  });
+
+  it('an unbatched input (C, H, W) gives (K, H_out, W_out)', () => {
+    const [x, w, b] = operands([2, 8, 8], [3, 2, 3, 3], true, 'float32');
+    const y = k.noGrad(() => conv2dFused(x, w, b, { padding: 1 }, { relu: true, maxPool2x2: true }));
+    expect(y.shape).toEqual([3, 4, 4]);
+    expect(values(y)).toEqual(values(k.noGrad(() => separately(x, w, b, { padding: 1 }, { relu: true, maxPool2x2: true }))));
+  });
+});
+
+interface Fixture {
+  name: string;
+  inputs: { shape: number[]; a: number; b: number }[];
+  shape: number[];
+  output: number[];
+}
+
+describe('PyTorch fixtures, fused pass (tests/fixtures/torch/make_conv_pool.py)', () => {
+  const fixtures = (JSON.parse(readFileSync(new URL('./fixtures/torch/conv_pool.json', import.meta.url), 'utf8')) as { cases: Fixture[] }).cases;
+  const options: Record<string, k.Conv2dOptions> = { 'conv2d relu maxPool2d': { padding: 1 }, 'conv2d relu maxPool2d odd output': { stride: 2, padding: 1 } };
+  for (const backend of BACKENDS) {
+    for (const name of Object.keys(options)) {
+      it(`${name} (${backend})`, () => {
+        const fx = fixtures.find((f) => f.name === name)!;
+        k.withBackend(backend, () => {
+          const dtype = backend === 'reference' ? 'float64' : 'float32';
+          const [x, w, b] = fx.inputs.map(({ shape, a, b: phase }) => {
+            const t = k.zeros(shape, { dtype });
+            for (let i = 0; i < t.numel; i++) t.data[i] = Math.sin(a * i + phase);
+            return t;
+          });
+          const { result, calls } = countingFusedCalls(() => k.noGrad(() => conv2dFused(x, w, b, options[name], { relu: true, maxPool2x2: true })));
+          expect(calls).toBe(1);
+          expect(result.shape).toEqual(fx.shape);
+          const tol = backend === 'reference' ? 1e-10 : 1e-5;
+          expectClose(result.data, fx.output, tol, tol, 'output');
+        });
+      });
+    }
+  }
+});
+
+describe('autograd', () => {
+  it('records the separate ops when an input requires grad (gradcheck, float64, reference)', () => {
+    k.withBackend('reference', () => {
+      const [x, w, b] = operands([2, 2, 6, 6], [3, 2, 3, 3], true, 'float64');
+      for (const t of [x, w, b!]) t.requiresGrad_();
+      const { calls } = countingFusedCalls(() => conv2dFused(x, w, b, { padding: 1 }, { relu: true, maxPool2x2: true }));
+      expect(calls).toBe(0);
+      const result = k.gradcheck((xi, wi, bi) => conv2dFused(xi, wi, bi, { padding: 1 }, { relu: true, maxPool2x2: true }), [x, w, b!], { raiseException: false });
+      expect(result.ok, result.worst).toBe(true);
+    });
+  });
+
+  it('runs fused when grad mode is on but nothing requires grad', () => {
+    const [x, w, b] = operands([2, 1, 8, 8], [2, 1, 3, 3], true, 'float32');
+    const { result, calls } = countingFusedCalls(() => conv2dFused(x, w, b, {}, { relu: true }));
+    expect(calls).toBe(1);
+    expect(result.requiresGrad).toBe(false);
+  });
+});
+
+describe('nn.Sequential fuses Conv2d → ReLU (→ MaxPool2d(2)) when nothing records', () => {
+  /** The modules' forwards one by one, as Sequential ran them before fusion. */
+  const oneByOne = (model: nn.Sequential, x: Tensor): Tensor => [...model].reduce((y, m) => m.forward(y) as Tensor, x);
+
+  it('LeNet-5: two fused runs, the same logits bit for bit (native)', () => {
+    k.manualSeed(3);
+    const net = k.models.lenet5().eval();
+    const x = k.randn([9, 1, 28, 28]);
+    const { result, calls } = countingFusedCalls(() => k.noGrad(() => net.forward(x)));
+    expect(calls).toBe(2);
+    expect(values(result)).toEqual(values(k.noGrad(() => oneByOne(net, x))));
+  });
+
+  it('while training: unfused, with the same output and gradients', () => {
+    k.manualSeed(4);
+    const net = k.models.lenet5();
+    const x = k.randn([3, 1, 28, 28]);
+    const { result, calls } = countingFusedCalls(() => net.forward(x));
+    expect(calls).toBe(0);
+    k.sum(result).backward();
+    const grads = net.parameters().map((p) => values(p.grad!));
+    net.zeroGrad();
+    k.sum(oneByOne(net, x)).backward();
+    expect(net.parameters().map((p) => values(p.grad!))).toEqual(grads);
+  });
+
+  it('never fuses a module with hooks, or pools that are not 2×2 at stride 2', () => {
+    const conv = () => new nn.Conv2d(2, 4, 3, { padding: 1 });
+    const x = k.randn([2, 2, 8, 8]);
+    const hooked = new nn.Sequential(conv(), new nn.ReLU(), new nn.MaxPool2d(2));
+    const seen: number[][] = [];
+    hooked.at(1).registerForwardHook((_m, _inputs, out) => void seen.push([...(out as Tensor).shape]));
+    expect(countingFusedCalls(() => k.noGrad(() => hooked.forward(x))).calls).toBe(0);
+    expect(seen).toEqual([[2, 4, 8, 8]]);
+
+    for (const pool of [new nn.MaxPool2d(3), new nn.MaxPool2d(2, { stride: 1 }), new nn.MaxPool2d(2, { ceilMode: true }), new nn.MaxPool2d(2, { padding: 1 })]) {
+      const model = new nn.Sequential(conv(), new nn.ReLU(), pool);
+      const { result, calls } = countingFusedCalls(() => k.noGrad(() => model.forward(x)));
+      expect(calls).toBe(1); // conv and ReLU only
+      expect(values(result)).toEqual(values(k.noGrad(() => oneByOne(model, x))));
+    }
+    const noRelu = new nn.Sequential(conv(), new nn.Tanh(), new nn.MaxPool2d(2));
+    expect(countingFusedCalls(() => k.noGrad(() => noRelu.forward(x))).calls).toBe(0);
+  });
+
+  it('onnx.export traces the layers one by one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-conv-fused-'));
+    try {
+      const net = k.models.lenet5().eval();
+      const { calls } = countingFusedCalls(() => k.noGrad(() => k.onnx.export(net, k.randn([1, 1, 28, 28]), join(dir, 'lenet.onnx'))));
+      expect(calls).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('bad input', () => {
+  it('conv2dFused names itself and the sizes', () => {
+    expect(() => conv2dFused(k.randn([1, 3, 8, 8]), k.randn([4, 2, 3, 3]), null, {}, { relu: true })).toThrow(ShapeError);
+    expect(() => conv2dFused(k.randn([1, 3, 8, 8]), k.randn([4, 2, 3, 3]), null, {}, { relu: true })).toThrow(/conv2dFused: weight \[4, 2, 3, 3\]/);
+    expect(() => conv2dFused(k.randn([1, 3, 8, 8]), k.randn([4, 3, 3, 3]), k.randn([3]), {}, { relu: true })).toThrow(/conv2dFused: bias must have shape \[4\]/);
+  });
+
+  it('the binding checks the pooled size and an even output', () => {
+    const addon = loadNativeAddon();
+    const geometry = (outH: number) =>
+      packConv2dGeometry({ n: 1, c: 1, h: outH, w: 4, k: 1, kernelH: 1, kernelW: 1, strideH: 1, strideW: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, dilationH: 1, dilationW: 1, groups: 1, outH, outW: 4 });
+    const w = new Float32Array(1);
+    expect(() => addon.conv2dFused(new Float32Array(12), w, null, new Float32Array(6), geometry(3), true, true)).toThrow(/conv2dFused: maxPool2x2 needs an even outH and outW, got 3x4/);
+    expect(() => addon.conv2dFused(new Float32Array(16), w, null, new Float32Array(16), geometry(4), true, true)).toThrow(/conv2dFused.*y/);
+    expect(() => addon.conv2dFused(new Float32Array(16), w, null, new Float32Array(4), geometry(4), true, 1 as unknown as boolean)).toThrow(/conv2dFused.*maxPool2x2/);
+  });
+});
