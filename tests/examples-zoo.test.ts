@@ -26,16 +26,20 @@ describe('examples/transfer', () => {
 });
 
 describe('examples/multitask', () => {
-  it('trains one trunk with a class head and a group head on a weighted sum of losses; both heads learn', { timeout: 300_000 }, () => {
+  it('trains one trunk with a class head and a group head through train.fit, fixed vs uncertainty weights in one table; both heads learn', { timeout: 300_000 }, () => {
     const result = spawnSync(process.execPath, [example('multitask'), '--subset', '--limit', '2000', '--epochs', '2', '--class-weight', '0.7'], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stdout).toContain('2000 training images; loss = 0.7·CE(class) + 0.30·CE(group)');
-    const losses = [...result.stdout.matchAll(/epoch \d: mean weighted loss ([\d.]+)/g)].map((m) => Number(m[1]));
-    expect(losses).toHaveLength(2);
-    expect(losses[1]).toBeLessThan(losses[0]);
-    const [, classAcc, groupAcc] = /test accuracy: class head ([\d.]+)%, group head ([\d.]+)%/.exec(result.stdout)!.map(Number);
-    expect(classAcc).toBeGreaterThan(50); // 10 classes: chance 10%
-    expect(groupAcc).toBeGreaterThan(70); // 4 groups: the largest holds 40%
+    expect(result.stdout).toContain('2000 training images, 2000 test images; heads: 10 classes, 4 groups');
+    expect(result.stdout).toContain('loss = 0.7·CE(class) + 0.30·CE(group)');
+    expect(result.stdout).toMatch(/epoch 2\/2 {2}train_loss \S+ {2}train_classes_loss \S+ {2}train_classes_accuracy \S+ {2}train_groups_loss \S+ {2}train_groups_accuracy/);
+    const rows = [...result.stdout.matchAll(/^(fixed \(0\.7 \/ 0\.30\)|uncertainty \(learned\))\s+([\d.]+)%\s+([\d.]+)%\s+([\d.]+), ([\d.]+)\s+[\d.]+$/gm)];
+    expect(rows.map((r) => r[1])).toEqual(['fixed (0.7 / 0.30)', 'uncertainty (learned)']);
+    expect(rows[0].slice(4, 6).map(Number)).toEqual([0.7, 0.3]);
+    expect(rows[1].slice(4, 6).map(Number)).not.toEqual([1, 1]); // learned: moved from exp(−0) = 1
+    for (const r of rows) {
+      expect(Number(r[2])).toBeGreaterThan(50); // 10 classes: chance 10%
+      expect(Number(r[3])).toBeGreaterThan(70); // 4 groups: the largest holds 40%
+    }
   });
 
   it('rejects a loss weight outside [0, 1]', () => {
