@@ -35,6 +35,7 @@ import {
   type nn,
   type Tensor,
 } from '../lib/index.js';
+import { runResnetRecipe } from './resnet-fashion-mnist.js';
 import { augmented, LENET_RECIPE, fashionAugmentation, oneCycle, nesterovSgd, type Augmentation } from './fashion-recipes.js';
 
 /** The test images attacked by --robustness (PGD-10 on all 10,000 of the full set would take minutes). */
@@ -46,6 +47,9 @@ Trains LeNet-5 on Fashion-MNIST and evaluates it on the test set. The default re
 with Nesterov momentum and weight decay, a one-cycle schedule, random crops and flips.
 
 Options:
+  --model NAME        lenet5 (default), or resnet18 / resnet34: the small-input ResNet recipe of
+                      examples/resnet-fashion-mnist.ts, which takes the remaining flags
+                      (npm start -- --model resnet18 --help lists them)
   --epochs N          epochs to train (default ${LENET_RECIPE.epochs})
   --batch-size N      samples per batch (default ${LENET_RECIPE.batchSize})
   --lr X              learning rate; the peak of the one-cycle schedule (default ${LENET_RECIPE.maxLr})
@@ -416,8 +420,23 @@ async function trainWithDashboard(model: nn.Module, fitOptions: train.FitOptions
   }
 }
 
+/** The value of `--model NAME` / `--model=NAME` in argv (lenet5 when absent), and argv without it. */
+function takeModelFlag(argv: string[]): { model: string; rest: string[] } {
+  const at = argv.findIndex((arg) => arg === '--model' || arg.startsWith('--model='));
+  if (at < 0) return { model: 'lenet5', rest: argv };
+  const inline = argv[at].startsWith('--model=') ? argv[at].slice('--model='.length) : undefined;
+  const model = inline ?? argv[at + 1] ?? '';
+  return { model, rest: [...argv.slice(0, at), ...argv.slice(at + (inline === undefined ? 2 : 1))] };
+}
+
 async function main(argv: string[]): Promise<void> {
-  const options = parseOptions(argv);
+  const { model: modelName, rest } = takeModelFlag(argv);
+  if (modelName !== 'lenet5') {
+    if (!['resnet18', 'resnet34'].includes(modelName)) throw new Error(`--model must be one of lenet5, resnet18, resnet34, got '${modelName}'`);
+    await runResnetRecipe(['--model', modelName, ...rest]);
+    return;
+  }
+  const options = parseOptions(rest);
   if (options === null) {
     process.stdout.write(HELP);
     return;

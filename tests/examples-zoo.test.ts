@@ -2,7 +2,8 @@
  * The zoo's examples, run as compiled scripts on the embedded subset: examples/transfer.ts with
  * a few hundred pre-training images and two fine-tuning epochs (its default run, 3 + 30 epochs,
  * is what shows the frozen/fine-tuned/scratch comparison; here only that it runs and reports
- * it), and examples/multitask.ts (two heads on a shared trunk) for two epochs.
+ * it), examples/multitask.ts (two heads on a shared trunk) for two epochs, and the ResNet recipe
+ * (examples/resnet-fashion-mnist.ts) for one epoch on 256 images.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -46,5 +47,34 @@ describe('examples/multitask', () => {
     const result = spawnSync(process.execPath, [example('multitask'), '--class-weight', '1.5'], { encoding: 'utf8' });
     expect(result.status).not.toBe(0);
     expect(result.stderr).toContain('multitask: --class-weight must be in [0, 1], got 1.5');
+  });
+});
+
+describe('examples/resnet-fashion-mnist (npm start -- --model resnet18)', () => {
+  const resnet = (args: string[]) => spawnSync(process.execPath, [example('resnet-fashion-mnist'), ...args], { encoding: 'utf8' });
+
+  it('trains the small-input ResNet-18 recipe for one epoch on a tiny slice, times the milestones and prints a bench row', { timeout: 300_000 }, () => {
+    const result = resnet(['--subset', '--limit', '256', '--test-limit', '200', '--epochs', '1', '--batch-size', '64', '--milestones', '1,99.9', '--json']);
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/256 training images \(augmentation crop-flip\), 200 test images/);
+    expect(result.stderr).toMatch(/resnet18 \(smallInput\), SGD Nesterov lr 0\.1 \(onecycle\), weight decay 0\.0005, label smoothing 0\.1, batch 64, 1 epochs/);
+    expect(result.stderr).toMatch(/reached 1% test accuracy at epoch 1, [\d.]+ s after the start/);
+    expect(result.stderr).toMatch(/99\.9%: not reached/);
+    const [row] = JSON.parse(result.stdout.trim().split('\n').pop()!);
+    expect(row).toMatchObject({ suite: 'zoo', case: 'ResNet-18 recipe, time to 99.9%', impl: 'kiln-native', median_ms: null, seed: 0, epochs: 1 });
+    expect(row.skipped).toMatch(/below 99\.9%/);
+    expect(row.test_acc_pct).toBeGreaterThanOrEqual(1);
+    expect(row.peak_rss_mb).toBeGreaterThan(0);
+  });
+
+  it('is what npm start runs with --model resnet18; bad flags name themselves', () => {
+    const help = spawnSync(process.execPath, [example('fashion-mnist'), '--model', 'resnet18', '--help'], { encoding: 'utf8' });
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toContain('Trains a small-input ResNet on Fashion-MNIST');
+    const wrongModel = spawnSync(process.execPath, [example('fashion-mnist'), '--model', 'vgg'], { encoding: 'utf8' });
+    expect(wrongModel.stderr).toContain("--model must be one of lenet5, resnet18, resnet34, got 'vgg'");
+    const wrongSmoothing = resnet(['--label-smoothing', '1.5']);
+    expect(wrongSmoothing.status).not.toBe(0);
+    expect(wrongSmoothing.stderr).toContain("--label-smoothing must be a number in [0, 1), got '1.5'");
   });
 });
