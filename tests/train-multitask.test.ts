@@ -245,7 +245,7 @@ describe('multi-task errors name the heads', () => {
 
   it('a single-head model given per-head losses, and adversarial training of a multi-task model, are errors', () => {
     const single = new nn.Linear(4, 3);
-    expect(fitWith({ optimizer: new optim.SGD(single.parameters(), { lr: 0.1 }) }, single)).toThrow(/fit: the model's output must be a record of tensors, one per head \(classes, parity\), got a tensor of shape \(8, 3\)/);
+    expect(fitWith({ optimizer: new optim.SGD(single.parameters(), { lr: 0.1 }) }, single)).toThrow(/fit: the model's output must be a record of tensors, one per head \(classes, parity\), got a tensor of shape \[8, 3\]/);
     expect(fitWith({ adversarial: { attack: (_, x) => x } })).toThrow(/fit: adversarial training supports single-head models only/);
   });
 });
@@ -255,7 +255,7 @@ describe('UncertaintyWeighting', () => {
     expect(() => new train.UncertaintyWeighting([])).toThrow(/heads must be a non-empty array of head names/);
     expect(() => new train.UncertaintyWeighting(['a', 'a'])).toThrow(/head names must be distinct, got a, a/);
     const weighting = new train.UncertaintyWeighting(['a', 'b']);
-    expect(() => weighting.forward([k.tensor(1)])).toThrow(/expects 2 scalar losses \(heads a, b\), got 1 of shapes \(\)/);
+    expect(() => weighting.forward([k.tensor(1)])).toThrow(/expects 2 scalar losses \(heads a, b\), got 1 of shapes \[\]/);
     expect(weighting.weights()).toEqual({ a: 1, b: 1 });
   });
 
