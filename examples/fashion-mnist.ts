@@ -58,7 +58,8 @@ Options:
   --schedule NAME     learning-rate schedule: onecycle (per batch), cosine, step or none
                       (default onecycle)
   --augment NAME      training-image augmentation: crop-flip (random shifts of up to
-                      ${LENET_RECIPE.padding} pixels and left-right flips), crop or none (default ${LENET_RECIPE.flip ? 'crop-flip' : 'crop'})
+                      ${LENET_RECIPE.padding} pixels, then left-right flips), crop, flip or none
+                      (default ${LENET_RECIPE.augment})
   --patience N        early stopping: epochs without a better val loss (default 3)
   --threads N         native threads (default: all cores, ${getNumThreads()} here)
   --backend NAME      native or reference (default: native when it loads)
@@ -138,7 +139,7 @@ function parseOptions(argv: string[]): Options | null {
       optimizer: { type: 'string', default: 'sgd' },
       'weight-decay': { type: 'string', default: String(LENET_RECIPE.weightDecay) },
       schedule: { type: 'string', default: 'onecycle' },
-      augment: { type: 'string', default: LENET_RECIPE.flip ? 'crop-flip' : 'crop' },
+      augment: { type: 'string', default: LENET_RECIPE.augment },
       patience: { type: 'string', default: '3' },
       threads: { type: 'string' },
       backend: { type: 'string' },
@@ -165,7 +166,7 @@ function parseOptions(argv: string[]): Options | null {
     optimizer: oneOf('--optimizer', values.optimizer, ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad']),
     weightDecay: nonNegative('--weight-decay', values['weight-decay']),
     schedule: oneOf('--schedule', values.schedule, ['onecycle', 'cosine', 'step', 'none']),
-    augment: oneOf('--augment', values.augment, ['crop-flip', 'crop', 'none']) as Augmentation,
+    augment: oneOf('--augment', values.augment, ['crop-flip', 'crop', 'flip', 'none']) as Augmentation,
     patience: integer('--patience', values.patience, 1),
     threads: optional('--threads', values.threads, 1),
     backend: values.backend === undefined ? undefined : oneOf('--backend', values.backend, ['native', 'reference']),

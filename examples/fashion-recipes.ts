@@ -15,10 +15,9 @@ export const LENET_RECIPE = {
   /** The one-cycle schedule's peak learning rate. */
   maxLr: 0.1,
   weightDecay: 5e-4,
+  augment: 'crop-flip' as Augmentation,
   /** Random crop: pixels of padding on each side (the largest shift). */
   padding: 2,
-  /** Random horizontal flips. */
-  flip: true,
 } as const;
 
 /** The small-input ResNet's recipe; examples/resnet-fashion-mnist.ts's flags override it. */
@@ -28,21 +27,23 @@ export const RESNET_RECIPE = {
   maxLr: 0.1,
   weightDecay: 5e-4,
   labelSmoothing: 0.1,
+  augment: 'crop-flip' as Augmentation,
   padding: 2,
-  flip: true,
 } as const;
 
 /** Augmentations the examples can choose from. */
-export type Augmentation = 'none' | 'crop' | 'crop-flip';
+export type Augmentation = 'none' | 'flip' | 'crop' | 'crop-flip';
 
 /**
  * The training images' augmentation: random crops of the image padded with black (the
- * normalised value of pixel 0), then (crop-flip) random horizontal flips. Null for 'none'.
+ * normalised value of pixel 0; 'crop', 'crop-flip'), random horizontal flips ('flip',
+ * 'crop-flip'). Null for 'none'.
  */
 export function fashionAugmentation(kind: Augmentation, pixels: { mean: number; std: number }, generator: Generator, padding = 2): data.Transform | null {
-  if (kind === 'none') return null;
-  const crop = new data.RandomCrop(28, { padding, fill: (0 - pixels.mean) / pixels.std, generator });
-  return kind === 'crop' ? crop : new data.Compose([crop, new data.RandomHorizontalFlip(0.5, { generator })]);
+  const steps: data.Transform[] = [];
+  if (kind === 'crop' || kind === 'crop-flip') steps.push(new data.RandomCrop(28, { padding, fill: (0 - pixels.mean) / pixels.std, generator }));
+  if (kind === 'flip' || kind === 'crop-flip') steps.push(new data.RandomHorizontalFlip(0.5, { generator }));
+  return steps.length === 0 ? null : steps.length === 1 ? steps[0] : new data.Compose(steps);
 }
 
 /** `dataset` seen through the augmentation, or as it is when there is none. */

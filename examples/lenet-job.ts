@@ -44,7 +44,7 @@ export default function setup(config: LeNetJobConfig): train.FitOptions & { mode
   const optimizer = nesterovSgd(model.parameters(), LENET_RECIPE.maxLr, LENET_RECIPE.weightDecay);
   const shuffle = new Generator(config.seed + 1);
   const augment = new Generator(config.seed + 2);
-  const transform = fashionAugmentation(LENET_RECIPE.flip ? 'crop-flip' : 'crop', { mean: PIXEL_MEAN, std: PIXEL_STD }, augment, LENET_RECIPE.padding);
+  const transform = fashionAugmentation(LENET_RECIPE.augment, { mean: PIXEL_MEAN, std: PIXEL_STD }, augment, LENET_RECIPE.padding);
   return {
     model,
     loss: F.crossEntropy,

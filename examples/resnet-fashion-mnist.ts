@@ -29,7 +29,7 @@ Options:
   --weight-decay X    SGD weight decay (default ${RESNET_RECIPE.weightDecay})
   --label-smoothing X label smoothing of the cross-entropy (default ${RESNET_RECIPE.labelSmoothing})
   --schedule NAME     onecycle or cosine, stepped per batch (default onecycle)
-  --augment NAME      crop-flip, crop or none (default crop-flip)
+  --augment NAME      crop-flip, crop, flip or none (default crop-flip)
   --milestones LIST   test accuracies (%) to time, comma-separated (default 90,93,94)
   --stop-at PCT       stop after the first epoch whose test accuracy reaches PCT
   --limit N           train on the first N training images only (quick runs)
@@ -90,7 +90,7 @@ function parseOptions(argv: string[]): Options | null {
       'weight-decay': { type: 'string', default: String(RESNET_RECIPE.weightDecay) },
       'label-smoothing': { type: 'string', default: String(RESNET_RECIPE.labelSmoothing) },
       schedule: { type: 'string', default: 'onecycle' },
-      augment: { type: 'string', default: RESNET_RECIPE.flip ? 'crop-flip' : 'crop' },
+      augment: { type: 'string', default: RESNET_RECIPE.augment },
       milestones: { type: 'string', default: '90,93,94' },
       'stop-at': { type: 'string' },
       limit: { type: 'string' },
@@ -113,7 +113,7 @@ function parseOptions(argv: string[]): Options | null {
     weightDecay: number('--weight-decay', values['weight-decay'], (v) => v >= 0, 'a number ≥ 0'),
     labelSmoothing: number('--label-smoothing', values['label-smoothing'], (v) => v >= 0 && v < 1, 'a number in [0, 1)'),
     schedule: oneOf('--schedule', values.schedule, ['onecycle', 'cosine'] as const),
-    augment: oneOf('--augment', values.augment, ['crop-flip', 'crop', 'none'] as const),
+    augment: oneOf('--augment', values.augment, ['crop-flip', 'crop', 'flip', 'none'] as const),
     milestones: values.milestones.split(',').map((m) => percent('--milestones', m.trim())).sort((a, b) => a - b),
     stopAt: values['stop-at'] === undefined ? undefined : percent('--stop-at', values['stop-at']),
     limit: optional('--limit', values.limit),
