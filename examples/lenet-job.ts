@@ -30,8 +30,8 @@ export const normalise = (images: Tensor): Tensor => images.sub(PIXEL_MEAN).div(
 export const createModel = (): ReturnType<typeof models.lenet5> => models.lenet5();
 
 /**
- * The Trainer's job: LeNet-5 trained by the main job's recipe (examples/lenet-recipe.ts: SGD
- * with Nesterov momentum and weight decay, one-cycle schedule, random crops and flips),
+ * The Trainer's job: LeNet-5 trained by the main job's recipe (examples/fashion-recipes.ts:
+ * SGD with Nesterov momentum and weight decay, one-cycle schedule, its augmentation setting),
  * checkpoints after every epoch.
  */
 export default function setup(config: LeNetJobConfig): train.FitOptions & { model: ReturnType<typeof models.lenet5> } {
