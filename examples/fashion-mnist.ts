@@ -455,13 +455,20 @@ async function main(argv: string[]): Promise<void> {
   const model = models.lenet5();
   if (options.diagnose) runDiagnose(model, splits);
   const optimizer = makeOptimizer(options, model.parameters());
-  const scheduler = makeScheduler(options, optimizer, Math.ceil(splits.train.length / options.batchSize));
+  const stepsPerEpoch = Math.ceil(splits.train.length / options.batchSize);
+  const scheduler = makeScheduler(options, optimizer, stepsPerEpoch);
   const shuffle = new Generator(options.seed + 1);
   const augment = new Generator(options.seed + 2);
   const generators = { shuffle, augment };
   const checkpointPath = join(options.outDir, 'checkpoint.safetensors');
   const resumeFrom = options.resume ? train.loadCheckpoint(checkpointPath, { model, optimizer, scheduler, generators }) : undefined;
   if (resumeFrom !== undefined) console.log(describeResume(checkpointPath, resumeFrom, options.epochs));
+  if (scheduler instanceof optim.OneCycleLR && scheduler.totalSteps !== options.epochs * stepsPerEpoch) {
+    throw new Error(
+      `--resume: the checkpoint's one-cycle schedule spans ${scheduler.totalSteps} steps, but --epochs ${options.epochs} at ${stepsPerEpoch} batches per epoch needs ${options.epochs * stepsPerEpoch}; ` +
+        'resume with the --epochs and --batch-size of the first run (a one-cycle schedule cannot be extended), or train with --schedule cosine, step or none',
+    );
+  }
   const stopper = new train.EarlyStopping({ monitor: 'val_loss', patience: options.patience, restoreBestWeights: true });
 
   const fitOptions: train.FitOptions = {
