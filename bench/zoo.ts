@@ -8,12 +8,15 @@
  * KILN_BENCH_CASES (comma-separated words of case keys or names) and KILN_BENCH_THREADS
  * (e.g. `1`) narrow a run, KILN_BENCH_ROUNDS sets the timing rounds (default 5), e.g.
  * `KILN_BENCH_CASES=mobilenet KILN_BENCH_THREADS=2 KILN_BENCH_ROUNDS=1 npm run bench -- zoo`.
+ * The ResNet recipe's time to 93% (bench/zoo-recipe.ts) is off by default: KILN_BENCH_RECIPE=1
+ * adds it, KILN_BENCH_RECIPE=only runs it alone.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runPythonAnchor, type BenchRow } from './harness.js';
 import { selectedZooCases, type ZooCase } from './zoo-cases.js';
+import { recipeMode, runRecipeRows } from './zoo-recipe.js';
 
 const SUITE = 'zoo';
 
@@ -50,12 +53,14 @@ function printSummary(cases: ZooCase[], rows: BenchRow[]): void {
   }
 }
 
-/** Runs the suite: every selected case at every selected thread count, kiln then PyTorch. */
+/** Runs the suite: every selected case at every selected thread count, kiln then PyTorch (and the recipe's time to accuracy when KILN_BENCH_RECIPE asks). */
 export function runZoo(): BenchRow[] {
+  const recipe = recipeMode();
+  if (recipe === 'only') return runRecipeRows();
   const cases = selectedZooCases();
   const threads = (process.env.KILN_BENCH_THREADS ?? '1,2').split(',').map(Number);
   const rounds = Number(process.env.KILN_BENCH_ROUNDS ?? 5);
   const rows = cases.flatMap((spec) => threads.flatMap((t) => [kilnRow(spec, t, rounds), torchRow(spec, t, rounds)]));
   printSummary(cases, rows);
-  return rows;
+  return recipe === 'with' ? [...rows, ...runRecipeRows()] : rows;
 }

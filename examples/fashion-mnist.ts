@@ -35,20 +35,32 @@ import {
   type nn,
   type Tensor,
 } from '../lib/index.js';
+import { runResnetRecipe } from './resnet-fashion-mnist.js';
+import { augmented, LENET_RECIPE, fashionAugmentation, oneCycle, nesterovSgd, type Augmentation } from './fashion-recipes.js';
 
 /** The test images attacked by --robustness (PGD-10 on all 10,000 of the full set would take minutes). */
 const ROBUSTNESS_SAMPLES = 1000;
 
 const HELP = `Usage: npm start -- [options]
 
-Trains LeNet-5 on Fashion-MNIST and evaluates it on the test set.
+Trains LeNet-5 on Fashion-MNIST and evaluates it on the test set. The default recipe: SGD
+with Nesterov momentum and weight decay under a one-cycle schedule (about 91.8% test
+accuracy on the full set in 12 epochs).
 
 Options:
-  --epochs N          epochs to train (default 10)
-  --batch-size N      samples per batch (default 64)
-  --lr X              learning rate (default 0.05)
-  --optimizer NAME    sgd (momentum 0.9), adam, adamw, rmsprop or adagrad (default sgd)
-  --schedule NAME     learning-rate schedule: none, cosine or step (default none)
+  --model NAME        lenet5 (default), or resnet18 / resnet34: the small-input ResNet recipe of
+                      examples/resnet-fashion-mnist.ts, which takes the remaining flags
+                      (npm start -- --model resnet18 --help lists them)
+  --epochs N          epochs to train (default ${LENET_RECIPE.epochs})
+  --batch-size N      samples per batch (default ${LENET_RECIPE.batchSize})
+  --lr X              learning rate; the peak of the one-cycle schedule (default ${LENET_RECIPE.maxLr})
+  --optimizer NAME    sgd (Nesterov momentum 0.9), adam, adamw, rmsprop or adagrad (default sgd)
+  --weight-decay X    SGD's weight decay (default ${LENET_RECIPE.weightDecay})
+  --schedule NAME     learning-rate schedule: onecycle (per batch), cosine, step or none
+                      (default onecycle)
+  --augment NAME      training-image augmentation: crop-flip (random shifts of up to
+                      ${LENET_RECIPE.padding} pixels, then left-right flips), crop, flip or none
+                      (default ${LENET_RECIPE.augment})
   --patience N        early stopping: epochs without a better val loss (default 3)
   --threads N         native threads (default: all cores, ${getNumThreads()} here)
   --backend NAME      native or reference (default: native when it loads)
@@ -78,7 +90,9 @@ interface Options {
   batchSize: number;
   lr: number;
   optimizer: string;
+  weightDecay: number;
   schedule: string;
+  augment: Augmentation;
   patience: number;
   threads: number | undefined;
   backend: string | undefined;
@@ -120,11 +134,13 @@ function parseOptions(argv: string[]): Options | null {
     args: rest,
     strict: true,
     options: {
-      epochs: { type: 'string', default: '10' },
-      'batch-size': { type: 'string', default: '64' },
-      lr: { type: 'string', default: '0.05' },
+      epochs: { type: 'string', default: String(LENET_RECIPE.epochs) },
+      'batch-size': { type: 'string', default: String(LENET_RECIPE.batchSize) },
+      lr: { type: 'string', default: String(LENET_RECIPE.maxLr) },
       optimizer: { type: 'string', default: 'sgd' },
-      schedule: { type: 'string', default: 'none' },
+      'weight-decay': { type: 'string', default: String(LENET_RECIPE.weightDecay) },
+      schedule: { type: 'string', default: 'onecycle' },
+      augment: { type: 'string', default: LENET_RECIPE.augment },
       patience: { type: 'string', default: '3' },
       threads: { type: 'string' },
       backend: { type: 'string' },
@@ -149,7 +165,9 @@ function parseOptions(argv: string[]): Options | null {
     batchSize: integer('--batch-size', values['batch-size'], 1),
     lr: positive('--lr', values.lr),
     optimizer: oneOf('--optimizer', values.optimizer, ['sgd', 'adam', 'adamw', 'rmsprop', 'adagrad']),
-    schedule: oneOf('--schedule', values.schedule, ['none', 'cosine', 'step']),
+    weightDecay: nonNegative('--weight-decay', values['weight-decay']),
+    schedule: oneOf('--schedule', values.schedule, ['onecycle', 'cosine', 'step', 'none']),
+    augment: oneOf('--augment', values.augment, ['crop-flip', 'crop', 'flip', 'none']) as Augmentation,
     patience: integer('--patience', values.patience, 1),
     threads: optional('--threads', values.threads, 1),
     backend: values.backend === undefined ? undefined : oneOf('--backend', values.backend, ['native', 'reference']),
@@ -177,6 +195,12 @@ function integer(flag: string, text: string, min: number): number {
 function positive(flag: string, text: string): number {
   const value = Number(text);
   if (!(value > 0 && Number.isFinite(value))) throw new Error(`${flag} must be a positive number, got '${text}'`);
+  return value;
+}
+
+function nonNegative(flag: string, text: string): number {
+  const value = Number(text);
+  if (!(value >= 0 && Number.isFinite(value))) throw new Error(`${flag} must be a number ≥ 0, got '${text}'`);
   return value;
 }
 
@@ -238,11 +262,12 @@ function makeOptimizer(options: Options, params: Tensor[]): optim.Optimizer<{ lr
     case 'adagrad':
       return new optim.Adagrad(params, { lr: options.lr });
     default:
-      return new optim.SGD(params, { lr: options.lr, momentum: 0.9 });
+      return nesterovSgd(params, options.lr, options.weightDecay);
   }
 }
 
-function makeScheduler(options: Options, optimizer: optim.Optimizer<{ lr: number }>): train.Scheduler | undefined {
+function makeScheduler(options: Options, optimizer: optim.Optimizer<{ lr: number }>, stepsPerEpoch: number): train.Scheduler | undefined {
+  if (options.schedule === 'onecycle') return oneCycle(optimizer, options.lr, options.epochs, stepsPerEpoch);
   if (options.schedule === 'cosine') return new optim.CosineAnnealingLR(optimizer, { TMax: options.epochs });
   if (options.schedule === 'step') return new optim.StepLR(optimizer, { stepSize: Math.max(1, Math.floor(options.epochs / 3)), gamma: 0.1 });
   return undefined;
@@ -397,8 +422,23 @@ async function trainWithDashboard(model: nn.Module, fitOptions: train.FitOptions
   }
 }
 
+/** The value of `--model NAME` / `--model=NAME` in argv (lenet5 when absent), and argv without it. */
+function takeModelFlag(argv: string[]): { model: string; rest: string[] } {
+  const at = argv.findIndex((arg) => arg === '--model' || arg.startsWith('--model='));
+  if (at < 0) return { model: 'lenet5', rest: argv };
+  const inline = argv[at].startsWith('--model=') ? argv[at].slice('--model='.length) : undefined;
+  const model = inline ?? argv[at + 1] ?? '';
+  return { model, rest: [...argv.slice(0, at), ...argv.slice(at + (inline === undefined ? 2 : 1))] };
+}
+
 async function main(argv: string[]): Promise<void> {
-  const options = parseOptions(argv);
+  const { model: modelName, rest } = takeModelFlag(argv);
+  if (modelName !== 'lenet5') {
+    if (!['resnet18', 'resnet34'].includes(modelName)) throw new Error(`--model must be one of lenet5, resnet18, resnet34, got '${modelName}'`);
+    await runResnetRecipe(['--model', modelName, ...rest]);
+    return;
+  }
+  const options = parseOptions(rest);
   if (options === null) {
     process.stdout.write(HELP);
     return;
@@ -410,23 +450,33 @@ async function main(argv: string[]): Promise<void> {
 
   const splits = loadSplits(options);
   console.log(`Fashion-MNIST from ${splits.source}: ${splits.train.length} train, ${splits.val.length} validation, ${splits.test.length} test images`);
-  console.log(`LeNet-5, ${options.optimizer} lr ${options.lr}, batch ${options.batchSize}, ${options.epochs} epochs, ${describeCompute()}\n`);
+  console.log(`LeNet-5, ${options.optimizer} lr ${options.lr} (${options.schedule} schedule), augmentation ${options.augment}, batch ${options.batchSize}, ${options.epochs} epochs, ${describeCompute()}\n`);
 
   const model = models.lenet5();
   if (options.diagnose) runDiagnose(model, splits);
   const optimizer = makeOptimizer(options, model.parameters());
-  const scheduler = makeScheduler(options, optimizer);
+  const stepsPerEpoch = Math.ceil(splits.train.length / options.batchSize);
+  const scheduler = makeScheduler(options, optimizer, stepsPerEpoch);
   const shuffle = new Generator(options.seed + 1);
+  const augment = new Generator(options.seed + 2);
+  const generators = { shuffle, augment };
   const checkpointPath = join(options.outDir, 'checkpoint.safetensors');
-  const resumeFrom = options.resume ? train.loadCheckpoint(checkpointPath, { model, optimizer, scheduler, generators: { shuffle } }) : undefined;
+  const resumeFrom = options.resume ? train.loadCheckpoint(checkpointPath, { model, optimizer, scheduler, generators }) : undefined;
   if (resumeFrom !== undefined) console.log(describeResume(checkpointPath, resumeFrom, options.epochs));
+  if (scheduler instanceof optim.OneCycleLR && scheduler.totalSteps !== options.epochs * stepsPerEpoch) {
+    throw new Error(
+      `--resume: the checkpoint's one-cycle schedule spans ${scheduler.totalSteps} steps, but --epochs ${options.epochs} at ${stepsPerEpoch} batches per epoch needs ${options.epochs * stepsPerEpoch}; ` +
+        'resume with the --epochs and --batch-size of the first run (a one-cycle schedule cannot be extended), or train with --schedule cosine, step or none',
+    );
+  }
   const stopper = new train.EarlyStopping({ monitor: 'val_loss', patience: options.patience, restoreBestWeights: true });
 
   const fitOptions: train.FitOptions = {
     loss: F.crossEntropy,
     optimizer,
     scheduler,
-    trainLoader: new data.DataLoader(splits.train, { batchSize: options.batchSize, shuffle: true, generator: shuffle }),
+    schedulerInterval: options.schedule === 'onecycle' ? 'batch' : 'epoch',
+    trainLoader: new data.DataLoader(augmented(splits.train, fashionAugmentation(options.augment, splits.pixels, augment, LENET_RECIPE.padding)), { batchSize: options.batchSize, shuffle: true, generator: shuffle }),
     valLoader: new data.DataLoader(splits.val, { batchSize: 1000 }),
     epochs: options.epochs,
     metrics: { accuracy: train.accuracy },
@@ -434,7 +484,7 @@ async function main(argv: string[]): Promise<void> {
     adversarial: options.adversarial === undefined ? undefined : adversarialTraining(splits, options.adversarial),
     callbacks: [
       stopper,
-      new train.ModelCheckpoint({ path: checkpointPath, generators: { shuffle } }),
+      new train.ModelCheckpoint({ path: checkpointPath, generators }),
       new train.HistoryLogger({ path: join(options.outDir, 'history.jsonl') }),
       new train.LearningCurvePlot({ basePath: join(options.outDir, 'learning-curve') }),
     ],
@@ -442,7 +492,9 @@ async function main(argv: string[]): Promise<void> {
   const history =
     options.dashboard === undefined
       ? train.fit(model, fitOptions)
-      : await trainWithDashboard(model, fitOptions, options.dashboard, { path: checkpointPath, generators: { shuffle } });
+      : await trainWithDashboard(model, fitOptions, options.dashboard, { path: checkpointPath, generators });
+  const seconds = history.records.slice(resumeFrom?.epoch ?? 0).reduce((total, r) => total + r.seconds, 0);
+  console.log(`trained ${history.length - (resumeFrom?.epoch ?? 0)} epoch(s) in ${seconds.toFixed(1)} s`);
   if (stopper.restoredEpoch !== null) {
     console.log(`restored the weights of epoch ${stopper.restoredEpoch}, the best val_loss (${stopper.best.value.toFixed(4)})`);
   }

@@ -482,15 +482,31 @@ describe('TransformDataset', () => {
     expect(Array.from(new data.TransformDataset(new Bare(), new AddOne()).get(0).data)).toEqual([1, 1, 1]);
   });
 
-  it('goes through DataLoader per sample, so every batch is transformed', () => {
+  it('goes through DataLoader, so every batch is transformed', () => {
     const loader = new data.DataLoader(new data.TransformDataset(new data.TensorDataset(images, labels), new AddOne()), { batchSize: 4 });
     const [[x, y]] = [...loader] as Tensor[][];
     expect(Array.from(x.data)).toEqual(Array.from(images.data, (v) => v + 1));
     expect(Array.from(y.data)).toEqual([3, 1, 4, 1]);
   });
 
+  it("batches through the wrapped dataset's getBatch with the same random draws as get() one sample at a time", () => {
+    const shifted = (seed: number) => new data.TransformDataset(new data.TensorDataset(images, labels), new data.RandomCrop(2, { padding: 1, generator: new Generator(seed) }));
+    const order = [3, 0, 2, 1];
+    const [x, y] = shifted(7).getBatch!(order) as Tensor[];
+    const one = shifted(7);
+    const samples = order.map((i) => one.get(i));
+    expect(x.shape).toEqual([4, 1, 2, 2]);
+    expect(Array.from(x.data)).toEqual(samples.flatMap(([xi]) => Array.from(xi.data)));
+    expect(Array.from(y.data)).toEqual([1, 3, 4, 1]);
+    const counted = new AddOne();
+    const [[viaLoader]] = [...new data.DataLoader(new data.TransformDataset(new data.TensorDataset(images, labels), counted), { batchSize: 4 })] as Tensor[][];
+    expect(counted.calls).toBe(4);
+    expect(Array.from(viaLoader.data)).toEqual(Array.from(images.data, (v) => v + 1));
+  });
+
   it('a field that is not a tensor throws, naming it', () => {
     const ds = new data.TransformDataset(new data.TensorDataset(images, labels), new AddOne(), { field: 2 });
+    expect(() => ds.getBatch!([0])).toThrow(/getBatch must return a tuple whose field 2 is a \(1, …\) tensor, got undefined/);
     expect(() => ds.get(0)).toThrow(/field 2 of sample 0 is missing, not a tensor/);
     class Numbers extends data.Dataset<number[]> {
       get length(): number {

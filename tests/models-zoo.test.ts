@@ -1,8 +1,8 @@
 /**
  * The architecture zoo against torchvision 0.14 (tests/fixtures/torch/zoo.json, written by
  * gen_zoo.py): every model's stateDict keys, shapes, dtypes and parameter count, and for
- * ResNet-18, ResNeXt-50, SqueezeNet 1.1, MobileNetV2, DenseNet-121 and GoogLeNet (with its
- * auxiliary heads, and with transformInput) the outputs (eval and train mode), running
+ * ResNet-18, ResNeXt-50, SqueezeNet 1.1, MobileNetV2, DenseNet-121, GoogLeNet and Inception v3
+ * (with their auxiliary heads, and with transformInput) the outputs (eval and train mode), running
  * statistics and gradients for the same weights. No weights are stored: both sides fill the state dict from the formula
  * below (gen_zoo.py's `formula`, exact 32-bit integer hashing).
  */

@@ -2,6 +2,8 @@
  * TransformDataset: a dataset seen through a Transform applied to one field of every sample,
  * so augmentation can sit on the training split alone.
  */
+import { stack } from '../ops/shape.js';
+import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { Dataset } from './dataset.js';
 import { DataError } from './errors.js';
@@ -16,7 +18,9 @@ export interface TransformDatasetOptions {
 /**
  * Wraps a map-style dataset and applies `transform` to one field of each sample as it is
  * read (a fresh draw for random transforms on every read); the other fields pass through
- * unchanged and the wrapped dataset is not modified. Samples may be tuples (`[x, y]`),
+ * unchanged and the wrapped dataset is not modified. Over a dataset with a getBatch fast path
+ * (a TensorDataset, a Subset of one) and a numeric field, batches come from that fast path,
+ * each sample transformed in turn (the same draws as reading the samples one by one). Samples may be tuples (`[x, y]`),
  * objects (`{ x, y }`) or bare tensors.
  *
  * Args: dataset, transform, options.field.
@@ -40,6 +44,27 @@ export class TransformDataset<T> extends Dataset<T> {
     this.dataset = dataset;
     this.transform = transform;
     this.field = options.field ?? 0;
+    if (dataset.getBatch !== undefined && typeof this.field === 'number') {
+      const batch = dataset.getBatch.bind(dataset);
+      this.getBatch = (indices) => this.transformBatch(batch(indices), indices.length);
+    }
+  }
+
+  /**
+   * A batch of the wrapped dataset (its getBatch: a tuple of (B, …) tensors) with each sample
+   * of the transformed field run through the transform in index order, so random transforms
+   * make the same draws as get() + collate would. Shape: field (B, C, H, W) → (B, C, H', W').
+   */
+  private transformBatch(batch: unknown, size: number): unknown {
+    const field = this.field as number;
+    const value = Array.isArray(batch) ? (batch[field] as unknown) : undefined;
+    if (!(value instanceof Tensor) || value.ndim === 0 || value.shape[0] !== size) {
+      throw new DataError(`TransformDataset: the wrapped dataset's getBatch must return a tuple whose field ${field} is a (${size}, …) tensor, got ${value instanceof Tensor ? `shape ${formatShape(value.shape)}` : typeof value}`);
+    }
+    const samples = Array.from({ length: size }, (_, i) => this.transform.apply(value.select(0, i)));
+    const copy = [...(batch as unknown[])];
+    copy[field] = stack(samples);
+    return copy;
   }
 
   /** Number of samples, as the wrapped dataset. */

@@ -9,6 +9,7 @@ import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { forwardLoss, type Batch } from './batches.js';
 import { TrainingError } from './errors.js';
+import type { ModelOutput } from './multi-task.js';
 
 /**
  * fit's `adversarial` option: how to perturb each batch and how much the perturbed batch's
@@ -68,12 +69,13 @@ function perturbed(model: Module, option: AdversarialTraining, input: Tensor, ta
  */
 export function adversarialLoss(
   model: Module,
-  loss: (output: Tensor, target: Tensor) => Tensor,
+  loss: (output: ModelOutput, target: ModelOutput) => Tensor,
   option: AdversarialTraining,
   batch: Batch,
   where: string,
-): { output: Tensor; loss: Tensor } {
+): { output: ModelOutput; loss: Tensor } {
   const [input, target] = batch;
+  if (!(target instanceof Tensor)) throw new TrainingError(`${where}: adversarial training needs a single-head model and a Tensor target`);
   if (!(input instanceof Tensor)) throw new TrainingError(`${where}: adversarial training needs a Tensor input, got ${typeof input}`);
   const weight = option.weight ?? 1;
   const attacked = forwardLoss(model, loss, [perturbed(model, option, input, target, where), target], where).loss;

@@ -6,9 +6,10 @@ import type { Module } from '../nn/module.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { TrainingError } from './errors.js';
+import type { Heads, ModelOutput } from './multi-task.js';
 
-/** One batch: the model's input (passed to forward as is) and the target the loss compares with. */
-export type Batch = readonly [input: unknown, target: Tensor];
+/** One batch: the model's input (passed to forward as is) and the target the loss compares with (one tensor per head for a multi-task model). */
+export type Batch = readonly [input: unknown, target: Tensor | Heads];
 
 /** A loss: a function (output, target) → scalar Tensor (e.g. F.crossEntropy) or a loss Module (e.g. new nn.CrossEntropyLoss()). */
 export type Loss = ((output: Tensor, target: Tensor) => Tensor) | Module;
@@ -24,19 +25,28 @@ export function batchesPerEpoch(loader: Iterable<unknown>): number | undefined {
   }
 }
 
-/** Checks that a batch is an [input, target] pair with a Tensor target; `where` names it in errors. */
-export function unpackBatch(batch: unknown, where: string): Batch {
+/**
+ * Checks that a batch is an [input, target] pair with a Tensor target (multiTask: an array or
+ * record of targets, checked head by head by the loss); `where` names it in errors.
+ */
+export function unpackBatch(batch: unknown, where: string, multiTask = false): Batch {
   if (!Array.isArray(batch) || batch.length !== 2) {
     const got = Array.isArray(batch) ? `an array of ${batch.length}` : batch instanceof Tensor ? `a Tensor of shape ${formatShape(batch.shape)}` : typeof batch;
     throw new TrainingError(`${where}: each batch must be an [input, target] pair, got ${got}`);
   }
-  if (!(batch[1] instanceof Tensor)) throw new TrainingError(`${where}: the batch's target must be a Tensor, got ${typeof batch[1]}`);
+  if (multiTask) {
+    if (batch[1] === null || typeof batch[1] !== 'object' || batch[1] instanceof Tensor) {
+      throw new TrainingError(`${where}: a multi-task batch's target must be an array or a record of tensors, one per head, got ${batch[1] instanceof Tensor ? 'one Tensor' : typeof batch[1]}`);
+    }
+  } else if (!(batch[1] instanceof Tensor)) throw new TrainingError(`${where}: the batch's target must be a Tensor, got ${typeof batch[1]}`);
   return batch as unknown as Batch;
 }
 
-/** Samples in a batch: the target's first dimension (1 for a scalar target). */
-export function batchSize(target: Tensor): number {
-  return target.ndim === 0 ? 1 : target.shape[0];
+/** Samples in a batch: the target's first dimension (1 for a scalar target; a multi-task target's first head). */
+export function batchSize(target: Tensor | Heads): number {
+  const first = target instanceof Tensor ? target : Object.values(target)[0];
+  if (!(first instanceof Tensor)) throw new TrainingError('fit: a multi-task batch\'s target has no tensors');
+  return first.ndim === 0 ? 1 : first.shape[0];
 }
 
 /** The loss as a function, whichever form it was given in. */
@@ -46,10 +56,13 @@ export function lossFunction(loss: Loss): (output: Tensor, target: Tensor) => Te
   throw new TrainingError(`fit: loss must be a function (output, target) => Tensor or a loss Module, got ${loss === null ? 'null' : typeof loss}`);
 }
 
-/** The model's output and the scalar loss on one batch; `where` names the batch in errors. */
-export function forwardLoss(model: Module, loss: (output: Tensor, target: Tensor) => Tensor, batch: Batch, where: string): { output: Tensor; loss: Tensor } {
-  const output = model.forward(batch[0]);
-  if (!(output instanceof Tensor)) throw new TrainingError(`${where}: the model's forward must return a Tensor, got ${typeof output}`);
+/**
+ * The model's output and the scalar loss on one batch; `where` names the batch in errors. A
+ * multi-task model's output (several heads) is checked head by head by the loss.
+ */
+export function forwardLoss(model: Module, loss: (output: ModelOutput, target: ModelOutput) => Tensor, batch: Batch, where: string, multiTask = false): { output: ModelOutput; loss: Tensor } {
+  const output = model.forward(batch[0]) as ModelOutput;
+  if (!multiTask && !(output instanceof Tensor)) throw new TrainingError(`${where}: the model's forward must return a Tensor, got ${typeof output}`);
   const value = loss(output, batch[1]);
   if (!(value instanceof Tensor) || value.numel !== 1) {
     const got = value instanceof Tensor ? `a tensor of shape ${formatShape(value.shape)}` : typeof value;

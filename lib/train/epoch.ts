@@ -3,11 +3,12 @@
  * the epoch's record.
  */
 import type { BatchEnd } from './callback.js';
-import { evaluateSteps } from './evaluate.js';
+import { evaluatePlanSteps } from './evaluate.js';
 import type { EpochRecord } from './history.js';
 import { stepSchedulerAfterEpoch, type Scheduler, type SchedulerInterval } from './scheduling.js';
 import type { Steps } from './steps.js';
 import { trainEpochSteps, type StepSetup } from './train-epoch.js';
+import type { UncertaintyWeighting } from './uncertainty-weighting.js';
 
 /** Everything an epoch needs besides its number. */
 export interface EpochPlan {
@@ -24,6 +25,10 @@ export interface EpochPlan {
 const prefixed = (prefix: string, values: Record<string, number>): Record<string, number> =>
   Object.fromEntries(Object.entries(values).map(([name, value]) => [`${prefix}${name}`, value]));
 
+/** An UncertaintyWeighting's weights exp(−sᵢ) at the epoch's end, as `<head>_weight`. */
+const learnedWeights = (weighting: UncertaintyWeighting | undefined): Record<string, number> =>
+  weighting === undefined ? {} : Object.fromEntries(Object.entries(weighting.weights()).map(([head, w]) => [`${head}_weight`, w]));
+
 /**
  * Trains one epoch, validates, steps an epoch scheduler, and returns the epoch's record;
  * yields after each training step and each validation batch (see steps.ts).
@@ -32,12 +37,13 @@ export function* runEpochSteps(plan: EpochPlan, epoch: number, onBatchEnd: (info
   const start = performance.now();
   const lr = plan.step.optimizer.paramGroups[0].lr;
   const trained = yield* trainEpochSteps(plan.trainLoader, plan.step, epoch, onBatchEnd);
-  const validated = plan.valLoader === undefined ? undefined : yield* evaluateSteps(plan.step.model, plan.valLoader, { loss: plan.step.loss, metrics: plan.step.metrics });
+  const validated = plan.valLoader === undefined ? undefined : yield* evaluatePlanSteps(plan.step.model, plan.valLoader, plan.step);
   const record: EpochRecord = {
     epoch,
     train_loss: trained.loss,
     ...prefixed('train_', trained.metrics),
     ...(validated && { val_loss: validated.loss, ...prefixed('val_', validated.metrics) }),
+    ...learnedWeights(plan.step.weighting),
     lr,
     seconds: (performance.now() - start) / 1000,
     samples_per_s: trained.samples / trained.seconds,

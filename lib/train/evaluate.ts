@@ -4,20 +4,19 @@
  */
 import { noGrad } from '../autograd/grad-mode.js';
 import type { Module } from '../nn/module.js';
-import { batchSize, forwardLoss, lossFunction, unpackBatch, type Loss } from './batches.js';
+import { batchSize, forwardLoss, unpackBatch } from './batches.js';
 import { TrainingError } from './errors.js';
-import { metricValues, type Metric } from './metrics.js';
+import { metricValues } from './metrics.js';
+import { planLoss, type LossOptions, type LossPlan } from './multi-task.js';
 import { drain, type Steps } from './steps.js';
 import type { PassResult } from './train-epoch.js';
 import { WeightedMeans } from './weighted-means.js';
 
-/** Options of evaluate. */
-export interface EvaluateOptions {
-  /** The loss, as in fit. */
-  loss: Loss;
-  /** Metrics by name, as in fit. */
-  metrics?: Readonly<Record<string, Metric>>;
-}
+/**
+ * Options of evaluate: the loss and metrics as in fit (for a multi-task model, one loss per
+ * head, metrics per head and lossWeights).
+ */
+export type EvaluateOptions = LossOptions;
 
 /**
  * Runs the model over every batch of `loader` in eval mode (dropout off, BatchNorm on its
@@ -38,9 +37,13 @@ export function evaluate(model: Module, loader: Iterable<unknown>, options: Eval
  * own, so no-grad mode never leaks to code that runs while the loop is suspended; the model
  * stays in eval mode until the loop ends (or is stopped).
  */
-export function* evaluateSteps(model: Module, loader: Iterable<unknown>, options: EvaluateOptions): Steps<PassResult> {
-  const loss = lossFunction(options.loss);
-  const metrics = options.metrics ?? {};
+export function evaluateSteps(model: Module, loader: Iterable<unknown>, options: EvaluateOptions): Steps<PassResult> {
+  return evaluatePlanSteps(model, loader, planLoss('evaluate', options));
+}
+
+/** evaluateSteps with the loss and metrics already planned (fit's validation pass). */
+export function* evaluatePlanSteps(model: Module, loader: Iterable<unknown>, plan: Omit<LossPlan, 'weighting'>): Steps<PassResult> {
+  const { loss, metrics, multiTask } = plan;
   const wasTraining = model.training;
   const means = new WeightedMeans();
   const start = performance.now();
@@ -50,8 +53,8 @@ export function* evaluateSteps(model: Module, loader: Iterable<unknown>, options
     for (const item of loader) {
       const where = `evaluate (batch ${++batch})`;
       noGrad(() => {
-        const [input, target] = unpackBatch(item, where);
-        const { output, loss: value } = forwardLoss(model, loss, [input, target], where);
+        const [input, target] = unpackBatch(item, where, multiTask);
+        const { output, loss: value } = forwardLoss(model, loss, [input, target], where, multiTask);
         means.add({ ...metricValues(metrics, output, target), loss: value.item() }, batchSize(target));
       });
       yield;

@@ -3,20 +3,28 @@ import { Module } from '../nn/module.js';
 import { Optimizer } from '../optim/optimizer.js';
 import type { AnyOptimizer } from '../optim/schedulers.js';
 import { checkAdversarial, type AdversarialTraining } from './adversarial.js';
-import { lossFunction, type Loss } from './batches.js';
+import type { Loss } from './batches.js';
 import type { Callback } from './callback.js';
 import type { TrainingState } from './checkpoint.js';
 import type { EpochPlan } from './epoch.js';
 import { TrainingError } from './errors.js';
 import type { Metric } from './metrics.js';
+import { planLoss, type HeadLosses, type HeadMetrics, type LossWeights } from './multi-task.js';
+import type { UncertaintyWeighting } from './uncertainty-weighting.js';
 import type { ProgressMode } from './progress/index.js';
 import type { ProgressStream } from './progress/lines.js';
 import { checkSchedulerInterval, type Scheduler, type SchedulerInterval } from './scheduling.js';
 
 /** Options of fit. */
 export interface FitOptions {
-  /** The loss: a function (output, target) → scalar Tensor, or a loss Module. */
-  loss: Loss;
+  /**
+   * The loss: a function (output, target) → scalar Tensor, or a loss Module. For a multi-task
+   * model (forward returns an array or a record of tensors, and each batch's target has the
+   * same form), one loss per head, as an array or a record keyed like the output; the
+   * training loss is then Σ wᵢ·lossᵢ (see lossWeights) and each head's loss is recorded as
+   * train_<head>_loss / val_<head>_loss (array heads are named head0, head1, …).
+   */
+  loss: Loss | HeadLosses;
   /** Any kiln optimizer over the model's parameters. */
   optimizer: AnyOptimizer;
   /**
@@ -30,9 +38,17 @@ export interface FitOptions {
   epochs: number;
   /**
    * Metrics by name, recorded as train_<name> and val_<name>. During training they run inside
-   * the step's tidy() scope, so a metric that holds on to a tensor must keep() it.
+   * the step's tidy() scope, so a metric that holds on to a tensor must keep() it. For a
+   * multi-task model, per head (`{ classes: { accuracy } }`, or an array of records for array
+   * heads), recorded as train_<head>_<name> and val_<head>_<name>.
    */
-  metrics?: Readonly<Record<string, Metric>>;
+  metrics?: Readonly<Record<string, Metric>> | HeadMetrics;
+  /**
+   * Multi-task only: the heads' loss weights, fixed (an array, or a record keyed by head;
+   * default 1 each) or learned by an UncertaintyWeighting (Kendall et al. 2018), whose
+   * log-variances fit adds to the optimizer when they are not in it yet.
+   */
+  lossWeights?: LossWeights;
   /** A learning-rate scheduler of kiln.optim. */
   scheduler?: Scheduler;
   /** Step the scheduler after each 'epoch' (default) or each 'batch'. */
@@ -86,9 +102,6 @@ function checkOptions(model: unknown, options: FitOptions): void {
     }
   }
   checkAdversarial(options.adversarial);
-  for (const [name, metric] of Object.entries(options.metrics ?? {})) {
-    if (typeof metric !== 'function') throw new TrainingError(`fit: metric '${name}' must be a function (output, target) => number, got ${describe(metric)}`);
-  }
 }
 
 const isIterable = (value: unknown): value is Iterable<unknown> =>
@@ -96,18 +109,39 @@ const isIterable = (value: unknown): value is Iterable<unknown> =>
 
 const describe = (value: unknown): string => (value === null ? 'null' : value === undefined ? 'nothing' : (value.constructor?.name ?? typeof value));
 
+/**
+ * Puts the weighting's log-variances in the optimizer (a group of their own, no weight decay)
+ * unless they are there already. A scheduler set up before that would not know the group.
+ */
+function optimizeWeighting(weighting: UncertaintyWeighting, optimizer: AnyOptimizer, scheduler: Scheduler | undefined): void {
+  const missing = weighting.parameters().filter((p) => !optimizer.paramGroups.some((g) => g.params.includes(p)));
+  if (missing.length === 0) return;
+  if (scheduler !== undefined) {
+    throw new TrainingError(
+      `fit: the UncertaintyWeighting's log-variances (heads ${weighting.heads.join(', ')}) are not in the optimizer, and the scheduler was set up without them; ` +
+        'add weighting.parameters() to the optimizer (or make the weighting a submodule of the model) before creating the scheduler',
+    );
+  }
+  optimizer.addParamGroup({ params: missing, ...('weightDecay' in optimizer.defaults ? { weightDecay: 0 } : {}) } as Parameters<AnyOptimizer['addParamGroup']>[0]);
+}
+
 /** Checks fit's options and turns them into the plan the loop follows. */
 export function planFit(model: Module, options: FitOptions): FitPlan {
   checkOptions(model, options);
+  const losses = planLoss('fit', options);
+  if (losses.multiTask && options.adversarial !== undefined) throw new TrainingError('fit: adversarial training supports single-head models only (loss is given per head)');
+  if (losses.weighting !== undefined) optimizeWeighting(losses.weighting, options.optimizer, options.scheduler);
   const schedulerInterval = options.schedulerInterval ?? 'epoch';
   if (options.scheduler !== undefined) checkSchedulerInterval(options.scheduler, schedulerInterval);
   const scheduler = options.scheduler;
   return {
     step: {
       model,
-      loss: lossFunction(options.loss),
+      loss: losses.loss,
       optimizer: options.optimizer,
-      metrics: options.metrics ?? {},
+      metrics: losses.metrics,
+      multiTask: losses.multiTask,
+      weighting: losses.weighting,
       clipGradNorm: options.clipGradNorm,
       detectAnomaly: options.detectAnomaly ?? false,
       afterStep: scheduler !== undefined && schedulerInterval === 'batch' ? () => scheduler.step() : undefined,

@@ -38,3 +38,5 @@ export { LineProgress, BarProgress, type ProgressMode, type ProgressStream } fro
 export * from './callbacks/index.js';
 export { report, ReportCallback, type ReportOptions, type ReportResult, type ReportTestSet } from './report/report.js';
 export { truncatedBptt, detachState, type TbpttOptions, type TbpttResult, type SegmentResult } from './tbptt.js';
+export { UncertaintyWeighting, type UncertaintyWeightingOptions } from './uncertainty-weighting.js';
+export type { Heads, HeadLosses, HeadMetrics, LossWeights, ModelOutput } from './multi-task.js';

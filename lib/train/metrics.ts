@@ -6,6 +6,7 @@ import { noGrad } from '../autograd/grad-mode.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { TrainingError } from './errors.js';
+import type { BatchMetric, ModelOutput } from './multi-task.js';
 
 /**
  * A metric of one batch: the model's output and the batch's target in, a number out. It is
@@ -43,7 +44,7 @@ export function binaryAccuracy(options: { threshold?: number } = {}): Metric {
   };
 }
 
-/** Every metric's value on one batch, computed without autograd. */
-export function metricValues(metrics: Readonly<Record<string, Metric>>, output: Tensor, target: Tensor): Record<string, number> {
+/** Every metric's value on one batch (one tensor, or one per head, each), computed without autograd. */
+export function metricValues(metrics: Readonly<Record<string, BatchMetric>>, output: ModelOutput, target: ModelOutput): Record<string, number> {
   return noGrad(() => Object.fromEntries(Object.entries(metrics).map(([name, metric]) => [name, metric(output, target)])));
 }

@@ -12,20 +12,27 @@ import { formatShape } from '../shape.js';
 import type { Module } from '../nn/module.js';
 import type { AnyOptimizer } from '../optim/schedulers.js';
 import type { Tensor } from '../tensor.js';
+import { detachOutput, type BatchMetric, type ModelOutput } from './multi-task.js';
 import { adversarialLoss, type AdversarialTraining } from './adversarial.js';
 import { batchesPerEpoch, batchSize, forwardLoss, unpackBatch } from './batches.js';
 import type { BatchEnd } from './callback.js';
 import { TrainingError } from './errors.js';
-import { metricValues, type Metric } from './metrics.js';
+import { metricValues } from './metrics.js';
 import type { Steps } from './steps.js';
+import type { UncertaintyWeighting } from './uncertainty-weighting.js';
 import { WeightedMeans } from './weighted-means.js';
 
 /** What a training step needs. */
 export interface StepSetup {
   model: Module;
-  loss: (output: Tensor, target: Tensor) => Tensor;
+  /** The batch's scalar training loss (multi-task: the heads' weighted losses). */
+  loss: (output: ModelOutput, target: ModelOutput) => Tensor;
   optimizer: AnyOptimizer;
-  metrics: Readonly<Record<string, Metric>>;
+  metrics: Readonly<Record<string, BatchMetric>>;
+  /** The model returns several heads and each batch's target has one tensor per head. */
+  multiTask: boolean;
+  /** The learned loss weights of a multi-task model, recorded after each epoch. */
+  weighting?: UncertaintyWeighting;
   /** Clip the gradients' total L2 norm to this before each step. */
   clipGradNorm?: number;
   /** Run the step's forward and backward in autograd anomaly mode. */
@@ -77,16 +84,16 @@ function checkFiniteGradients(model: Module, where: string): void {
 
 /** A batch's forward pass: the model's output, the loss and the target. */
 interface Forward {
-  output: Tensor;
+  output: ModelOutput;
   loss: Tensor;
-  target: Tensor;
+  target: ModelOutput;
 }
 
 function forwardPhase(setup: StepSetup, batch: unknown, where: string): Forward {
-  const [input, target] = unpackBatch(batch, `fit (${where})`);
+  const [input, target] = unpackBatch(batch, `fit (${where})`, setup.multiTask);
   const { output, loss } =
     setup.adversarial === undefined
-      ? forwardLoss(setup.model, setup.loss, [input, target], `fit (${where})`)
+      ? forwardLoss(setup.model, setup.loss, [input, target], `fit (${where})`, setup.multiTask)
       : adversarialLoss(setup.model, setup.loss, setup.adversarial, [input, target], `fit (${where})`);
   return { output, loss, target };
 }
@@ -124,7 +131,7 @@ interface StepResult {
 
 const stepResult = (setup: StepSetup, f: Forward, loss: number): StepResult => ({
   loss,
-  metrics: metricValues(setup.metrics, f.output.detach(), f.target),
+  metrics: metricValues(setup.metrics, detachOutput(f.output), f.target),
   size: batchSize(f.target),
 });
 
