@@ -16,13 +16,13 @@
  * --out, the figures are merged into that JSON file (bench/results/fuzz.json by convention).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { newTally, type Tally } from './fuzz/classify.js';
 import { FUZZ_MODES } from './fuzz/modes.js';
+import { mergeResultsFile } from './results-file.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'fuzz', 'child.js');
 const HELP = 'usage: npm run fuzz -- <public|addon|files> [--calls N=20000] [--seed S=1] [--jobs J=cores] [--chunk C=5000] [--replay I] [--out FILE]';
@@ -111,14 +111,6 @@ async function runRange(mode: string, seed: number, from: number, to: number, to
 
 const describeEnd = (r: ChildResult): string => (r.timedOut ? 'hung (killed after the timeout)' : r.signal !== null ? `signal ${r.signal}` : `exit status ${r.status}`);
 
-function record(path: string, mode: string, figures: Record<string, unknown>): void {
-  const previous = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ ...previous, [mode]: figures }, null, 2) + '\n');
-  renameSync(tmp, path);
-}
-
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -162,7 +154,7 @@ async function main(): Promise<void> {
   console.log(`\n${JSON.stringify({ ...figures, examples: undefined, deaths: undefined })}`);
   for (const d of deaths) console.log(`death at call ${d.index} (${d.how}): ${d.call}\n  ${d.stderrTail.trim().split('\n').slice(-6).join('\n  ')}`);
   for (const e of total.examples) console.log(`${e.kind} at call ${e.index}: ${e.call}\n  ${e.message}`);
-  if (values.out !== undefined) record(values.out, mode, figures);
+  if (values.out !== undefined) mergeResultsFile(values.out, { [mode]: figures });
   process.exit(deaths.length + total.guard + total.engine > 0 ? 1 : 0);
 }
 

@@ -7,6 +7,7 @@ import { decodeHalf, encodeHalf, HALF_CODECS } from '../half.js';
 import { record } from '../autograd/engine.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { Tensor } from '../tensor.js';
+import { checkTensor, describeValue } from '../validate.js';
 
 /** The value int64 takes for NaN, ±Infinity and floats beyond its range (x86's, so PyTorch CPU's). */
 const INT64_INVALID = -(2n ** 63n);
@@ -148,21 +149,7 @@ export function commonOperands(
   return [ta, tb];
 }
 
-/** Throws a TypeError naming `op` unless `x` is a Tensor. */
-export function checkTensor(op: string, x: unknown): Tensor {
-  if (!(x instanceof Tensor)) {
-    throw new TypeError(`${op}: expected a Tensor, got ${describeValue(x)}`);
-  }
-  return x;
-}
-
-/** What a value is, for error messages: 'null', 'undefined', 'an Array', 'an object', 'a string'. */
-export function describeValue(x: unknown): string {
-  if (x === null || x === undefined) return String(x);
-  if (Array.isArray(x)) return 'an Array';
-  const type = typeof x;
-  return type === 'object' ? `an object (${(x as object).constructor?.name ?? 'no prototype'})` : `a ${type}`;
-}
+export { checkTensor, describeValue } from '../validate.js';
 
 /** x as a float tensor kernels compute in: float32 and float64 unchanged, every other dtype converted to float32. */
 export function toFloat(x: Tensor): Tensor {

@@ -11,6 +11,7 @@ import { reportOp } from '../autograd/op-trace.js';
 import { blockAround, formatShape, normalizeDim, numelOf, sameShape, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor, toFloat } from './cast.js';
+import { checkNumberList, checkNumberOrList, checkTensorArg } from '../validate.js';
 import { abs, div, eq, exp, log, mul, sqrt, square, sub, add, where } from './elementwise.js';
 import { scatterAdd } from './index.js';
 import { expand, reshape } from './shape.js';
@@ -33,7 +34,7 @@ export function resolveDims(dims: Dims, ndim: number, op: string): number[] {
     const d = normalizeDim(dims, ndim, op);
     return d < ndim ? [d] : [];
   }
-  const resolved = dims.map((d) => normalizeDim(d, ndim, op));
+  const resolved = checkNumberOrList(op, 'dims', dims).map((d) => normalizeDim(d, ndim, op));
   if (resolved.some((d, i) => resolved.indexOf(d) !== i)) throw new ShapeError(`${op}: dims ${formatShape(dims)} repeat an axis`);
   return resolved.filter((d) => d < ndim).sort((a, b) => a - b);
 }
@@ -288,6 +289,8 @@ export function logsumexp(x: Tensor, dims?: Dims, keepdim = false): Tensor {
  * Example: `sumTo(ones([2, 3]), [1, 3])` → [[2, 2, 2]].
  */
 export function sumTo(g: Tensor, shape: Shape): Tensor {
+  checkTensorArg('sumTo', 'g', g);
+  checkNumberList('sumTo', 'shape', shape);
   if (sameShape(g.shape, shape)) return g;
   const lead = g.ndim - shape.length;
   const axes: number[] = [];

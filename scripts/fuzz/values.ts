@@ -62,6 +62,19 @@ export function randomArgs(rng: CallRng): unknown[] {
   return Array.from({ length: rng.int(5) }, () => randomValue(rng));
 }
 
+/**
+ * Sizes from here up to 2^31 build legal layers of up to 8 GiB whose initialisation takes
+ * seconds to minutes (PyTorch's too): slow, not wrong, and a fuzzing child that allocates
+ * them starves the machine. Constructor arguments in this range are redrawn small; sizes of
+ * 2^31 and more stay, since layers must reject them at once (MAX_PARAMETER_ELEMENTS).
+ */
+const LEGAL_BUT_SLOW_SIZES = { from: 4096, to: 2 ** 31 };
+
+/** 0–4 random constructor arguments: randomArgs with legal-but-slow sizes redrawn in 1–8. */
+export function randomConstructorArgs(rng: CallRng): unknown[] {
+  return randomArgs(rng).map((v) => (typeof v === 'number' && Math.abs(v) >= LEGAL_BUT_SLOW_SIZES.from && Math.abs(v) < LEGAL_BUT_SLOW_SIZES.to ? 1 + rng.int(8) : v));
+}
+
 /** A short description of a value, for replay messages. */
 export function describeValue(v: unknown): string {
   if (v instanceof k.Tensor) return `${v.dtype}${JSON.stringify(v.shape)}${v.isContiguous() ? '' : ' (view)'}${v.requiresGrad ? ' grad' : ''}`;

@@ -2,6 +2,7 @@
  * Activation layers: each wraps the function of the same name in nn/functional with its
  * settings; PReLU and a learnable Swish also hold a parameter. Defaults are PyTorch's.
  */
+import { checkArgs, LAYER_SIZE } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import { formatShape } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
@@ -85,6 +86,7 @@ export class PReLU extends Module {
     init = 0.25,
   ) {
     super();
+    checkArgs('PReLU', [['numParameters', numParameters, LAYER_SIZE], ['init', init, { number: {} }]]);
     this.weight = new Parameter(full([numParameters], init));
   }
 

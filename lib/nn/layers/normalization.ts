@@ -4,6 +4,7 @@
  * and update rules are PyTorch's (`weight`, `bias`, `running_mean`, `running_var`,
  * `num_batches_tracked`).
  */
+import { checkArgs, checkIntList, checkNumberOrList, checkOptions, checkParameterSize, LAYER_SIZE } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import { noGrad } from '../../autograd/grad-mode.js';
 import { formatShape } from '../../shape.js';
@@ -43,6 +44,8 @@ abstract class NormBase extends Module {
     defaults: { affine: boolean; trackRunningStats: boolean },
   ) {
     super();
+    checkArgs(this.constructor.name, [['numFeatures', numFeatures, LAYER_SIZE]]);
+    checkOptions(this.constructor.name, options, { eps: { number: {} }, affine: 'boolean', trackRunningStats: 'boolean' });
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
     const affine = options.affine ?? defaults.affine;
@@ -212,7 +215,10 @@ export class LayerNorm extends Module {
 
   constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {
     super();
-    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    this.normalizedShape = [...checkNumberOrList('LayerNorm', 'normalizedShape', normalizedShape)];
+    checkIntList('LayerNorm', 'normalizedShape', this.normalizedShape, { min: 0 });
+    checkParameterSize('LayerNorm', this.normalizedShape);
+    checkOptions('LayerNorm', options, { eps: { number: {} }, elementwiseAffine: 'boolean', bias: 'boolean' });
     this.eps = options.eps ?? 1e-5;
     const affine = options.elementwiseAffine ?? true;
     this.weight = affine ? new Parameter(ones(this.normalizedShape)) : null;
@@ -255,6 +261,8 @@ export class GroupNorm extends Module {
     options: GroupNormOptions = {},
   ) {
     super();
+    checkArgs('GroupNorm', [['numChannels', numChannels, LAYER_SIZE]]);
+    checkOptions('GroupNorm', options, { eps: { number: {} }, affine: 'boolean' });
     if (!Number.isInteger(numGroups) || numGroups < 1 || numChannels % numGroups !== 0) {
       throw new ShapeError(`GroupNorm: numChannels ${numChannels} must be divisible by numGroups ${numGroups}`);
     }
