@@ -5,6 +5,7 @@
  * checks (`checkTensorArg`, `checkInt`, …); functions and constructors with several arguments
  * or an options object describe them in a table (`checkArgs`, `checkOptions`).
  */
+import { Generator } from './random.js';
 import { ShapeError } from './errors.js';
 import { Tensor } from './tensor.js';
 
@@ -133,6 +134,17 @@ export function checkNumberOrList(op: string, name: string, value: unknown): rea
 }
 
 /**
+ * `value` when it is an array or a typed array (a list of values per sample); otherwise a
+ * TypeError naming the op and the argument.
+ *
+ * Example: `checkArrayLike('auc', 'x', undefined)` throws `auc: x must be an array or a typed array, got undefined`.
+ */
+export function checkArrayLike(op: string, name: string, value: unknown): ArrayLike<unknown> {
+  if (!Array.isArray(value) && !(ArrayBuffer.isView(value) && !(value instanceof DataView))) fail(op, name, 'an array or a typed array', value);
+  return value as ArrayLike<unknown>;
+}
+
+/**
  * An integer or a tuple of `n` integers (a kernel size, stride, padding) within `range`, as
  * the tuple; otherwise an error naming the op and the argument.
  *
@@ -147,6 +159,7 @@ export function checkIntTuple(op: string, name: string, value: unknown, n: numbe
 export type ArgRule =
   | 'tensor'
   | 'tensor?'
+  | 'arrayLike'
   | 'boolean'
   | 'string'
   | 'function'
@@ -161,6 +174,7 @@ export type ArgRule =
 function checkRule(op: string, name: string, value: unknown, rule: ArgRule): void {
   if (rule === 'tensor') checkTensorArg(op, name, value);
   else if (rule === 'tensor?') checkOptionalTensorArg(op, name, value);
+  else if (rule === 'arrayLike') checkArrayLike(op, name, value);
   else if (rule === 'boolean') checkBoolean(op, name, value);
   else if (rule === 'string' || rule === 'function') {
     if (typeof value !== rule) fail(op, name, `a ${rule}`, value);
@@ -206,6 +220,15 @@ export function checkOptions<T extends object>(op: string, options: T | undefine
 
 /** The most elements one parameter tensor of a layer may hold (2³¹ − 1: 8 GiB of float32). */
 export const MAX_PARAMETER_ELEMENTS = 2 ** 31 - 1;
+
+/** The most elements one typed array holds (V8's limit, 2³² on 64-bit Node): larger requests cannot be allocated. */
+export const MAX_ARRAY_ELEMENTS = 2 ** 32;
+
+/** The rule of a `generator` option: a kiln Generator. */
+export const GENERATOR: ArgRule = { instanceOf: Generator, what: 'a Generator' };
+
+/** The rules of the options of layers with an optional bias: `{ bias, generator }`. */
+export const BIAS_OPTIONS = { bias: 'boolean', generator: GENERATOR } as const satisfies Record<string, ArgRule>;
 
 /** The rule of a layer's size argument (features, channels, dims): an integer in [0, MAX_PARAMETER_ELEMENTS]. */
 export const LAYER_SIZE: ArgRule = { int: { min: 0, max: MAX_PARAMETER_ELEMENTS } };

@@ -37,6 +37,14 @@ interface ChildResult {
   timedOut: boolean;
 }
 
+/**
+ * Each child's address-space limit (ulimit -v). Fuzzed sizes include legal but huge ones (a
+ * tensor of 10^9 elements and more): without a limit their zero fill or copy would take the
+ * machine's memory from everything else on it; with one, the allocation fails at once and the
+ * call must still end in an error that names it (kiln wraps the engine's allocation failure).
+ */
+const CHILD_ADDRESS_SPACE_MIB = 6144;
+
 /** A call that runs longer than this is a hang. */
 const CALL_TIMEOUT_MS = 10_000;
 
@@ -46,7 +54,8 @@ const CALL_TIMEOUT_MS = 10_000;
  */
 function runChild(mode: string, seed: number, from: number, to: number): Promise<ChildResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--max-old-space-size=4096', CHILD, mode, String(seed), String(from), String(to), '--trace'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['--max-old-space-size=4096', CHILD, mode, String(seed), String(from), String(to), '--trace'];
+    const child = spawn('/bin/sh', ['-c', `ulimit -v ${CHILD_ADDRESS_SPACE_MIB * 1024} && exec "$@"`, 'fuzz-child', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let pending = '';
     let tail = '';

@@ -143,6 +143,7 @@ export class ModuleList extends Module {
 export class ModuleDict extends Module {
   constructor(modules: Record<string, Module> = {}) {
     super();
+    checkArgs('ModuleDict', [['modules', modules, 'object']]);
     for (const [key, m] of Object.entries(modules)) this.set(key, m);
   }
 

@@ -13,7 +13,7 @@ import { isFloat } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { defaultGenerator, Generator as GeneratorClass, type Generator } from '../random.js';
-import { checkArgs, checkOptions, checkTensorArg } from '../validate.js';
+import { checkArgs, checkOptionalTensorArg, checkOptions, checkTensorArg } from '../validate.js';
 import { formatShape, normalizeDim, numelOf, sameShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { rand } from '../ops/creation.js';
@@ -456,7 +456,9 @@ export interface BatchNormOptions {
  * Example: `batchNorm(x, mean, var_, { training: true })`.
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions = {}): Tensor {
-  checkArgs('batchNorm', [['x', x, 'tensor'], ['runningMean', runningMean, 'tensor?'], ['runningVar', runningVar, 'tensor?']]);
+  checkTensorArg('batchNorm', 'x', x);
+  runningMean = checkOptionalTensorArg('batchNorm', 'runningMean', runningMean);
+  runningVar = checkOptionalTensorArg('batchNorm', 'runningVar', runningVar);
   checkOptions('batchNorm', options, { weight: 'tensor?', bias: 'tensor?', eps: { number: {} }, momentum: { number: {} }, training: 'boolean' });
   const eps = options.eps ?? 1e-5;
   if (x.ndim < 2) throw new ShapeError(`batchNorm: expects (N, C, …), got ${formatShape(x.shape)}`);

@@ -24,6 +24,7 @@ const INT64_INVALID = -(2n ** 63n);
  * Example: `cast(tensor([1.7, -1.7]), 'int32')` → [1, -1] (int32).
  */
 export function cast(x: Tensor, dtype: DType): Tensor {
+  if (!(x instanceof Tensor)) checkTensor('cast', x);
   if (x.dtype === dtype) return x;
   if (isHalf(dtype) && x.requiresGrad && isGradEnabled()) {
     throw new DTypeError(`cast: ${dtype} tensors do not carry gradients in kiln; detach() the ${x.dtype} tensor or cast inside noGrad()`);

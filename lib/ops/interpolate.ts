@@ -58,9 +58,9 @@ const SPATIAL_DIMS: Record<InterpolateMode, readonly number[]> = {
  *
  * Example: `interpolate(x, { scaleFactor: 2, mode: 'bilinear' })` doubles H and W.
  */
-export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
+export function interpolate(x: Tensor, interpolateOptions: InterpolateOptions): Tensor {
   checkTensor('interpolate', x);
-  checkOptions('interpolate', options);
+  const options = checkOptions('interpolate', interpolateOptions);
   const mode = options.mode ?? 'nearest';
   const allowed = Object.hasOwn(SPATIAL_DIMS, mode) ? SPATIAL_DIMS[mode] : undefined;
   if (allowed === undefined) {

@@ -397,6 +397,8 @@ export function diagonal(x: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
  */
 export function asStrided(x: Tensor, size: readonly number[], stride: readonly number[], storageOffset?: number): Tensor {
   checkTensor('asStrided', x);
+  checkNumberList('asStrided', 'size', size);
+  checkNumberList('asStrided', 'stride', stride);
   checkShape(size, 'asStrided');
   const offset = storageOffset ?? x.storageOffset;
   if (stride.length !== size.length || !stride.every((s) => Number.isInteger(s) && s >= 0)) {

@@ -4,7 +4,7 @@
  * every one is differentiable (and twice differentiable) on both backends.
  */
 import { getBackend } from '../backend/index.js';
-import { allocateOutput } from '../dtype.js';
+import { allocate, allocateOutput } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { contiguousStrides, formatShape, normalizeDim } from '../shape.js';
@@ -126,7 +126,7 @@ export function repeatInterleave(x: Tensor, repeats: number | Tensor, dim?: numb
   const d = dim === undefined ? 0 : normalizeDim(dim, x.ndim, 'repeatInterleave');
   const n = input.ndim === 0 ? 1 : input.shape[d];
   const counts = repeatCounts(repeats, n);
-  const index = new Int32Array(counts.reduce((a, b) => a + b, 0));
+  const index = allocate('int32', counts.reduce((a, b) => a + b, 0));
   let at = 0;
   counts.forEach((c, i) => {
     index.fill(i, at, at + c);

@@ -4,6 +4,7 @@
  * halve the channels and the resolution between blocks. torchvision 0.14's names, so
  * stateDict keys match (`denselayer1.norm1.weight`, `norm`, `conv`, …).
  */
+import { checkTensorArg } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
 import { cat } from '../../ops/shape.js';
@@ -95,6 +96,7 @@ export class DenseBlock extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    checkTensorArg('DenseBlock', 'x', x);
     if (x.ndim !== 4 || x.shape[1] !== this.inPlanes) {
       throw new ShapeError(`DenseBlock: expects input (N, ${this.inPlanes}, H, W), got shape [${x.shape.join(', ')}]`);
     }

@@ -2,7 +2,7 @@
  * Activation layers: each wraps the function of the same name in nn/functional with its
  * settings; PReLU and a learnable Swish also hold a parameter. Defaults are PyTorch's.
  */
-import { checkArgs, LAYER_SIZE } from '../../validate.js';
+import { checkArgs, checkOptions, LAYER_SIZE } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import { formatShape } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
@@ -176,7 +176,8 @@ export class Swish extends Module {
 
   constructor(beta = 1, options: { learnable?: boolean } = {}) {
     super();
-    this.learnable = options.learnable ?? false;
+    checkArgs('Swish', [['beta', beta, { number: {} }]]);
+    this.learnable = checkOptions('Swish', options, { learnable: 'boolean' }).learnable ?? false;
     this.fixedBeta = beta;
     this.beta = this.learnable ? new Parameter(full([1], beta)) : null;
   }

@@ -10,7 +10,7 @@ import { interpolate, type InterpolateMode } from '../../ops/interpolate.js';
 import { pad, type PadMode } from '../../ops/padding.js';
 import { cosineSimilarity, pairwiseDistance } from '../../ops/distance.js';
 import { Module } from '../module.js';
-import { checkIntTuple, checkNumber } from '../../validate.js';
+import { checkIntTuple, checkNumber, checkOptions } from '../../validate.js';
 
 /** A padding size: one number for every side, or [left, right] (1-D) / [left, right, top, bottom] (2-D). */
 export type PaddingSize = number | readonly number[];
@@ -123,8 +123,11 @@ export interface UpsampleOptions {
  * Example: `new nn.Upsample({ scaleFactor: 2, mode: 'bilinear' })`.
  */
 export class Upsample extends Module {
-  constructor(readonly options: UpsampleOptions) {
+  readonly options: UpsampleOptions;
+
+  constructor(options: UpsampleOptions) {
     super();
+    this.options = checkOptions('Upsample', options);
   }
 
   override forward(x: Tensor): Tensor {
@@ -147,6 +150,7 @@ export class Unfold extends Module {
     readonly options: FoldOptions = {},
   ) {
     super();
+    checkOptions('Unfold', options);
   }
 
   override forward(x: Tensor): Tensor {
