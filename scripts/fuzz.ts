@@ -90,7 +90,7 @@ function runChild(mode: string, seed: number, from: number, to: number): Promise
 
 function merge(total: Tally, part: Tally): void {
   for (const key of ['calls', 'returned', 'errors', 'unnamed', 'engine', 'guard'] as const) total[key] += part[key];
-  for (const example of part.examples) if (total.examples.length < 40) total.examples.push(example);
+  for (const example of part.examples) if (total.examples.filter((e) => e.kind === example.kind).length < 40) total.examples.push(example);
 }
 
 interface Death {

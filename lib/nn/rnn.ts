@@ -250,7 +250,7 @@ export abstract class RNNBase extends Module {
  */
 export class RNN extends RNNBase {
   constructor(inputSize: number, hiddenSize: number, options: ElmanRnnOptions = {}) {
-    const nonlinearity = checkOptions('RNNCell', options).nonlinearity ?? 'tanh';
+    const nonlinearity = checkOptions('RNN', options).nonlinearity ?? 'tanh';
     if (nonlinearity !== 'tanh' && nonlinearity !== 'relu') {
       throw new RangeError(`RNN: nonlinearity must be 'tanh' or 'relu', got '${String(nonlinearity)}'`);
     }
@@ -388,7 +388,7 @@ export abstract class RNNCellBase extends Module {
  */
 export class RNNCell extends RNNCellBase {
   constructor(inputSize: number, hiddenSize: number, options: RnnCellOptions & { nonlinearity?: 'tanh' | 'relu' } = {}) {
-    const nonlinearity = options.nonlinearity ?? 'tanh';
+    const nonlinearity = checkOptions('RNNCell', options).nonlinearity ?? 'tanh';
     if (nonlinearity !== 'tanh' && nonlinearity !== 'relu') {
       throw new RangeError(`RNNCell: nonlinearity must be 'tanh' or 'relu', got '${String(nonlinearity)}'`);
     }

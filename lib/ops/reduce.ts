@@ -11,7 +11,7 @@ import { reportOp } from '../autograd/op-trace.js';
 import { blockAround, formatShape, normalizeDim, numelOf, sameShape, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor, toFloat } from './cast.js';
-import { checkNumberList, checkNumberOrList, checkTensorArg } from '../validate.js';
+import { checkInt, checkNumberList, checkNumberOrList, checkTensorArg } from '../validate.js';
 import { abs, div, eq, exp, log, mul, sqrt, square, sub, add, where } from './elementwise.js';
 import { scatterAdd } from './index.js';
 import { expand, reshape } from './shape.js';
@@ -19,12 +19,16 @@ import { expand, reshape } from './shape.js';
 /** One axis, a list of axes, or undefined for all axes. */
 export type Dims = number | readonly number[] | undefined;
 
+/** The highest rank resolveDims accepts (far above any real tensor's; a larger one is a caller's mistake). */
+const MAX_RANK = 1024;
+
 /**
  * The sorted, de-duplicated, non-negative axes `dims` names for a tensor of rank `ndim`.
  *
  * Example: `resolveDims([-1, 0], 3, 'sum')` → [0, 2]; `resolveDims(undefined, 2, 'sum')` → [0, 1].
  */
 export function resolveDims(dims: Dims, ndim: number, op: string): number[] {
+  if (!(Number.isSafeInteger(ndim) && ndim >= 0 && ndim <= MAX_RANK)) checkInt(op, 'the rank', ndim, { min: 0, max: MAX_RANK });
   if (dims === undefined) {
     const all = new Array<number>(ndim);
     for (let d = 0; d < ndim; d++) all[d] = d;

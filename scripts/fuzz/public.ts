@@ -9,7 +9,7 @@
  */
 import * as k from '../../lib/index.js';
 import type { CallRng } from './rng.js';
-import { randomArgs, randomConstructorArgs, randomTensor, randomValue } from './values.js';
+import { randomArgs, randomTensor, randomValue } from './values.js';
 
 /** One fuzzed entry point: its name (for replay) and the words its errors should contain. */
 export interface Target {
@@ -70,7 +70,7 @@ function moduleTargets(): Target[] {
       name: `nn.${name}`,
       names: [name, 'forward', ...namesOf(name.charAt(0).toLowerCase() + name.slice(1))],
       run: (rng) => {
-        const module = new (cls as new (...a: unknown[]) => k.nn.Module)(...withSmallDefaults(name, randomConstructorArgs(rng)));
+        const module = new (cls as new (...a: unknown[]) => k.nn.Module)(...withSmallDefaults(name, randomArgs(rng)));
         const inputs = Array.from({ length: 1 + rng.int(2) }, () => (rng.chance(0.9) ? randomTensor(rng) : randomValue(rng)));
         return (module as unknown as { forward(...a: unknown[]): unknown }).forward(...inputs);
       },

@@ -4,7 +4,7 @@
  * and update rules are PyTorch's (`weight`, `bias`, `running_mean`, `running_var`,
  * `num_batches_tracked`).
  */
-import { checkArgs, checkIntList, checkNumberOrList, checkOptions, checkParameterSize, LAYER_SIZE } from '../../validate.js';
+import { checkArgs, checkIntList, checkNumberOrList, checkOptions, checkParameterSize, checkTensorArg, LAYER_SIZE } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import { noGrad } from '../../autograd/grad-mode.js';
 import { formatShape } from '../../shape.js';
@@ -82,6 +82,7 @@ abstract class NormBase extends Module {
 
   /** Throws unless x has `ranks` dims and numFeatures channels in dim 1. */
   protected checkInput(x: Tensor, ranks: number[], layout: string): void {
+    checkTensorArg(layerName(this), 'x', x);
     if (!ranks.includes(x.ndim)) throw new ShapeError(`${layerName(this)}: expects ${layout}, got input of shape ${formatShape(x.shape)}`);
     if (x.shape[1] !== this.numFeatures) {
       throw new ShapeError(`${layerName(this)}: input of shape ${formatShape(x.shape)} has ${x.shape[1]} channels (dim 1), expected ${this.numFeatures}`);
@@ -175,6 +176,7 @@ export class InstanceNorm2d extends NormBase {
   }
 
   override forward(x: Tensor): Tensor {
+    checkTensorArg(layerName(this), 'x', x);
     if (x.ndim === 3) return this.forward(x.unsqueeze(0)).squeeze(0);
     this.checkInput(x, [4], '(N, C, H, W) or (C, H, W)');
     return F.instanceNorm(x, {
@@ -273,6 +275,7 @@ export class GroupNorm extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    checkTensorArg(layerName(this), 'x', x);
     if (x.ndim < 2 || x.shape[1] !== this.numChannels) {
       throw new ShapeError(`${layerName(this)}: input of shape ${formatShape(x.shape)} must be (N, ${this.numChannels}, …)`);
     }
