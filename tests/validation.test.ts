@@ -97,6 +97,8 @@ describe('options that are null or not objects', () => {
     expectNamedError(() => new k.nn.Dropout(0.5, null as never), 'Dropout', /options must be an object/);
     expectNamedError(() => new k.nn.Upsample(null as never), 'Upsample', /options must be an object/);
     expectNamedError(() => new k.nn.MSELoss(null as never), 'MSELoss', /options must be an object/);
+    expect(() => new (k.nn.MSELoss as never as new (...a: unknown[]) => unknown)({}, null)).not.toThrow();
+    expectNamedError(() => k.variance(k.randn([3]), 0, null as never), 'var', /options must be an object/);
     expectNamedError(() => new k.nn.CrossEntropyLoss({ weight: 3 } as never), 'CrossEntropyLoss', /options.weight must be a Tensor or null/);
     expectNamedError(() => new k.nn.Transformer({ dModel: 8, nhead: 2, numEncoderLayers: 1.5 }), 'Transformer', /options.numEncoderLayers must be an integer/);
     expectNamedError(() => new k.nn.Transformer(k.randn([2]) as never), 'Transformer', /options must be an object/);
@@ -127,6 +129,7 @@ describe('containers, optimizers, metrics', () => {
     expectNamedError(() => new k.nn.ModuleList(5 as never), 'ModuleList', /modules must be an iterable of Modules/);
     expectNamedError(() => new k.nn.ModuleDict(null as never), 'ModuleDict', /modules must be an object/);
     expectNamedError(() => new (k.nn.AttentionScore as never as new () => unknown)(), 'AttentionScore', /abstract/);
+    expectNamedError(() => new (k.nn.RNNBase as never as new (...a: unknown[]) => unknown)('lstm', 2, 2, {}), 'RNNBase', /abstract/);
   });
 
   it('optimizers reject params that are not tensors or groups', () => {
@@ -154,6 +157,8 @@ describe('BigInt and other non-number sizes', () => {
     expectNamedError(() => k.float32ToFloat16Bits(1n as never), 'float32ToFloat16Bits', /must be a number/);
     expectNamedError(() => k.clamp(k.randn([2]), 1n as never), 'clamp', /min must be a number or null/);
     expectNamedError(() => k.metrics.studentTCdf(1n as never, 3), 'studentTCdf', /t must be a number/);
+    expectNamedError(() => new k.nn.DenseLayer(4n as never, 2, 2, 0), 'DenseLayer', /inPlanes must be an integer/);
+    expectNamedError(() => k.zeros([2]).fill_(1n as never), 'fill_', /value must be a number/);
   });
 });
 

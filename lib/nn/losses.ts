@@ -403,7 +403,7 @@ abstract class Loss<O extends object> extends Module {
   constructor(options: O = {} as O, buffers: Record<string, Tensor | null | undefined> = {}) {
     super();
     this.options = checkOptions(this.constructor.name, options);
-    for (const [name, t] of Object.entries(buffers)) if (t) this.registerBuffer(name, t);
+    for (const [name, t] of Object.entries(buffers ?? {})) if (t) this.registerBuffer(name, t);
   }
 }
 

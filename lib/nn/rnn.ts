@@ -108,6 +108,7 @@ export abstract class RNNBase extends Module {
     options: RnnOptions,
   ) {
     super();
+    if (new.target === RNNBase) throw new TypeError('RNNBase: the class is abstract; use RNN, LSTM or GRU');
     const name = this.constructor.name;
     checkSizes(name, inputSize, hiddenSize);
     checkOptions(name, options, { ...BIAS_OPTIONS, batchFirst: 'boolean', bidirectional: 'boolean' });

@@ -223,6 +223,7 @@ export function clamp_(self: Tensor, min?: number, max?: number): Tensor {
 }
 /** Every element set to value. */
 export function fill_(self: Tensor, value: number): Tensor {
+  if (typeof value !== 'number') throw new TypeError(`fill_: value must be a number, got ${describeValue(value)}`);
   return applyInPlace(self, 'fill_', [], (x) => expand(scalarTensor(value, x.dtype), x.shape), 'any');
 }
 /** Every element set to 0. */

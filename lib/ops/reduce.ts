@@ -11,7 +11,7 @@ import { reportOp } from '../autograd/op-trace.js';
 import { blockAround, formatShape, normalizeDim, numelOf, sameShape, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor, toFloat } from './cast.js';
-import { checkInt, checkNumberList, checkNumberOrList, checkTensorArg } from '../validate.js';
+import { checkInt, checkNumberList, checkNumberOrList, checkOptions, checkTensorArg } from '../validate.js';
 import { abs, div, eq, exp, log, mul, sqrt, square, sub, add, where } from './elementwise.js';
 import { scatterAdd } from './index.js';
 import { expand, reshape } from './shape.js';
@@ -257,6 +257,7 @@ export interface VarOptions {
  */
 export function variance(x: Tensor, dims?: Dims, options: VarOptions = {}): Tensor {
   checkTensor('var', x);
+  checkOptions('var', options);
   const axes = resolveDims(dims, x.ndim, 'var');
   const count = numelOf(axes.map((a) => x.shape[a]));
   const centered = sub(toFloat(x), mean(x, axes, true));
