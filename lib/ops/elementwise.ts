@@ -468,6 +468,7 @@ export function ceil(x: Tensor): Tensor {
  * Example: `round(tensor([0.5, 1.5, 2.6]))` → [0, 2, 3]; `round(tensor([1.234]), 2)` → [1.23].
  */
 export function round(x: Tensor, decimals = 0): Tensor {
+  checkTensor('round', x);
   if (!Number.isInteger(decimals)) throw new RangeError(`round: decimals must be an integer, got ${decimals}`);
   if (decimals === 0 || isIntegral(x.dtype)) return roundingOp('round', x);
   const scale = 10 ** Math.abs(decimals);

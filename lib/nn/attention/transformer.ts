@@ -345,6 +345,8 @@ export class Transformer extends Module {
   }
 
   override forward(src: Tensor, tgt: Tensor, options: TransformerCallOptions = {}): Tensor {
+    checkArgs('Transformer', [['src', src, 'tensor'], ['tgt', tgt, 'tensor']]);
+    checkOptions('Transformer', options);
     const memory = this.encoder.forward(src, { mask: options.srcMask, srcKeyPaddingMask: options.srcKeyPaddingMask }) as Tensor;
     return this.decoder.forward(tgt, memory, {
       tgtMask: options.tgtMask,

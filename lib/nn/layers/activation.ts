@@ -2,7 +2,7 @@
  * Activation layers: each wraps the function of the same name in nn/functional with its
  * settings; PReLU and a learnable Swish also hold a parameter. Defaults are PyTorch's.
  */
-import { checkArgs, checkOptions, LAYER_SIZE } from '../../validate.js';
+import { checkArgs, checkOptions, checkTensorArg, LAYER_SIZE } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import { formatShape } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
@@ -91,6 +91,7 @@ export class PReLU extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    checkTensorArg('PReLU', 'x', x);
     const channels = x.ndim >= 2 ? x.shape[1] : x.shape[0];
     if (this.numParameters !== 1 && channels !== this.numParameters) {
       throw new ShapeError(`${layerName(this)}: input of shape ${formatShape(x.shape)} has ${channels} channels, expected ${this.numParameters}`);
