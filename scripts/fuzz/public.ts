@@ -18,7 +18,8 @@ export interface Target {
   run(rng: CallRng): unknown;
 }
 
-const SKIPPED_FUNCTIONS = new Set(['setBackend', 'withBackend', 'setNumThreads', 'constructor']);
+/** Left out: process-wide settings, and the metrics plots that write files (`<basePath>.svg/.png` in the working directory). */
+const SKIPPED_FUNCTIONS = new Set(['setBackend', 'withBackend', 'setNumThreads', 'constructor', 'plotRocCurve', 'plotConfusionMatrix']);
 
 const isClass = (f: unknown): f is new (...args: unknown[]) => unknown => typeof f === 'function' && /^class[\s{]/.test(Function.prototype.toString.call(f));
 
