@@ -132,7 +132,7 @@ function create<T>(dtype: DType, n: number, make: () => T): T {
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     const bytes = n * ARRAY_TYPES[dtype].BYTES_PER_ELEMENT;
-    throw new RangeError(`cannot allocate a ${dtype} tensor of ${n} elements (${(bytes / 2 ** 30).toFixed(1)} GiB): ${err.message}`, { cause: err });
+    throw new RangeError(`cannot allocate a ${dtype} tensor of ${n} elements (${(bytes / 2 ** 30).toFixed(1)} GiB): the JavaScript engine refused the array (see cause)`, { cause: err });
   }
 }
 
@@ -205,6 +205,7 @@ export function isIntegral(dtype: DType): boolean {
  * Example: `itemSize('float32')` → 4; `itemSize('bfloat16')` → 2.
  */
 export function itemSize(dtype: DType): number {
+  if (!Object.hasOwn(ARRAY_TYPES, dtype)) throw new TypeError(`itemSize: unknown dtype '${String(dtype)}'; expected one of ${DTYPES.join(', ')}`);
   return ARRAY_TYPES[dtype].BYTES_PER_ELEMENT;
 }
 

@@ -28,6 +28,7 @@ function float32Bits(v: number): number {
  * Example: `float32ToFloat16Bits(1)` → `0x3C00`; `float32ToFloat16Bits(65520)` → `0x7C00` (Infinity).
  */
 export function float32ToFloat16Bits(v: number): number {
+  if (typeof v !== 'number') throw new TypeError(`float32ToFloat16Bits: v must be a number, got ${typeof v}`);
   return float32BitsToFloat16Bits(float32Bits(v));
 }
 
@@ -60,6 +61,7 @@ function roundShift(x: number, shift: number): number {
  * Example: `float16BitsToFloat32(0x3C00)` → 1; `float16BitsToFloat32(0x0001)` → 2⁻²⁴.
  */
 export function float16BitsToFloat32(h: number): number {
+  if (typeof h !== 'number') throw new TypeError(`float16BitsToFloat32: h must be a number (16 bits), got ${typeof h}`);
   const sign = h & 0x8000 ? -1 : 1;
   const exponent = (h >>> 10) & 0x1f;
   const mantissa = h & 0x3ff;
@@ -78,6 +80,7 @@ export function float16BitsToFloat32(h: number): number {
  * Example: `float32ToBFloat16Bits(1)` → `0x3F80`; NaN → `0xFFFF`.
  */
 export function float32ToBFloat16Bits(v: number): number {
+  if (typeof v !== 'number') throw new TypeError(`float32ToBFloat16Bits: v must be a number, got ${typeof v}`);
   return float32BitsToBFloat16Bits(float32Bits(v));
 }
 
@@ -93,6 +96,7 @@ function float32BitsToBFloat16Bits(x: number): number {
  * Example: `bfloat16BitsToFloat32(0x3F80)` → 1.
  */
 export function bfloat16BitsToFloat32(b: number): number {
+  if (typeof b !== 'number') throw new TypeError(`bfloat16BitsToFloat32: b must be a number (16 bits), got ${typeof b}`);
   u32[0] = (b & 0xffff) << 16;
   return f32[0];
 }

@@ -35,6 +35,7 @@ import { keep } from './memory/tidy.js';
 import { RemovableHandle } from './autograd/hooks.js';
 import { BinaryOp } from './backend/backend.js';
 import { getBackend } from './backend/index.js';
+import { checkTensorArg } from './validate.js';
 
 /** Nested arrays of numbers: what toArray() returns (a number for a 0-d tensor). */
 export type NestedNumbers = number | NestedNumbers[];
@@ -196,6 +197,7 @@ export class Tensor {
 
   /** True when this tensor and `other` view the same storage (PyTorch: same untyped_storage().data_ptr()). */
   isSameStorage(other: Tensor): boolean {
+    checkTensorArg('isSameStorage', 'other', other);
     return this.store.buffer === other.store.buffer;
   }
 
@@ -281,7 +283,7 @@ export class Tensor {
    * gradients flow through the in-place op as in PyTorch.
    */
   get gradFn(): GradNode | null {
-    if (this.historyVersion >= 0 && anyInPlaceWrites()) this.refreshViewHistory();
+    if (this.historyVersion >= 0 && anyInPlaceWrites()) this.#refreshViewHistory();
     return this.node;
   }
 
@@ -290,7 +292,7 @@ export class Tensor {
    * ops recorded before keep the old node through an alias (see aliasForInPlace). A base that
    * is not contiguous keeps the old node (no as-strided view of it can carry a gradient).
    */
-  private refreshViewHistory(): void {
+  #refreshViewHistory(): void {
     const now = versionOf(this.store.buffer);
     if (now === this.historyVersion) return;
     this.historyVersion = now;
@@ -384,6 +386,7 @@ export class Tensor {
    * while recording a graph (createGraph) or when the shapes or dtypes differ.
    */
   accumulateGrad(grad: Tensor, shared: boolean): void {
+    checkTensorArg('accumulateGrad', 'grad', grad);
     const g = grad.dense ? grad : grad.contiguous();
     const current = this.gradient;
     if (current === null) {

@@ -16,13 +16,13 @@
  * --out, the figures are merged into that JSON file (bench/results/fuzz.json by convention).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { newTally, type Tally } from './fuzz/classify.js';
 import { FUZZ_MODES } from './fuzz/modes.js';
+import { mergeResultsFile } from './results-file.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'fuzz', 'child.js');
 const HELP = 'usage: npm run fuzz -- <public|addon|files> [--calls N=20000] [--seed S=1] [--jobs J=cores] [--chunk C=5000] [--replay I] [--out FILE]';
@@ -37,6 +37,14 @@ interface ChildResult {
   timedOut: boolean;
 }
 
+/**
+ * Each child's address-space limit (ulimit -v). Fuzzed sizes include legal but huge ones (a
+ * tensor of 10^9 elements and more): without a limit their zero fill or copy would take the
+ * machine's memory from everything else on it; with one, the allocation fails at once and the
+ * call must still end in an error that names it (kiln wraps the engine's allocation failure).
+ */
+const CHILD_ADDRESS_SPACE_MIB = 6144;
+
 /** A call that runs longer than this is a hang. */
 const CALL_TIMEOUT_MS = 10_000;
 
@@ -46,7 +54,8 @@ const CALL_TIMEOUT_MS = 10_000;
  */
 function runChild(mode: string, seed: number, from: number, to: number): Promise<ChildResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--max-old-space-size=4096', CHILD, mode, String(seed), String(from), String(to), '--trace'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const args = ['--max-old-space-size=4096', CHILD, mode, String(seed), String(from), String(to), '--trace'];
+    const child = spawn('/bin/sh', ['-c', `ulimit -v ${CHILD_ADDRESS_SPACE_MIB * 1024} && exec "$@"`, 'fuzz-child', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let pending = '';
     let tail = '';
@@ -81,7 +90,7 @@ function runChild(mode: string, seed: number, from: number, to: number): Promise
 
 function merge(total: Tally, part: Tally): void {
   for (const key of ['calls', 'returned', 'errors', 'unnamed', 'engine', 'guard'] as const) total[key] += part[key];
-  for (const example of part.examples) if (total.examples.length < 40) total.examples.push(example);
+  for (const example of part.examples) if (total.examples.filter((e) => e.kind === example.kind).length < 40) total.examples.push(example);
 }
 
 interface Death {
@@ -110,14 +119,6 @@ async function runRange(mode: string, seed: number, from: number, to: number, to
 }
 
 const describeEnd = (r: ChildResult): string => (r.timedOut ? 'hung (killed after the timeout)' : r.signal !== null ? `signal ${r.signal}` : `exit status ${r.status}`);
-
-function record(path: string, mode: string, figures: Record<string, unknown>): void {
-  const previous = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ ...previous, [mode]: figures }, null, 2) + '\n');
-  renameSync(tmp, path);
-}
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -162,7 +163,7 @@ async function main(): Promise<void> {
   console.log(`\n${JSON.stringify({ ...figures, examples: undefined, deaths: undefined })}`);
   for (const d of deaths) console.log(`death at call ${d.index} (${d.how}): ${d.call}\n  ${d.stderrTail.trim().split('\n').slice(-6).join('\n  ')}`);
   for (const e of total.examples) console.log(`${e.kind} at call ${e.index}: ${e.call}\n  ${e.message}`);
-  if (values.out !== undefined) record(values.out, mode, figures);
+  if (values.out !== undefined) mergeResultsFile(values.out, { [mode]: figures });
   process.exit(deaths.length + total.guard + total.engine > 0 ? 1 : 0);
 }
 

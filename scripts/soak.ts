@@ -19,7 +19,7 @@
  * neither version, a temporary left behind, RSS not back within 10%).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -27,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 
 import * as k from '../lib/index.js';
+import { mergeResultsFile } from './results-file.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const kilnHref = pathToFileURL(join(root, 'dist', 'lib', 'index.js')).href;
@@ -237,15 +238,6 @@ async function soakWorkers(count: number): Promise<Record<string, unknown>> {
   return { workers: count, worker_errors: errors, rss_start_mib: before, rss_end_mib: after, rss_change_pct: changePct, target_met: errors === 0 && changePct <= 10 };
 }
 
-/** Merges `figures` into the JSON file at `path`, written atomically. */
-function record(path: string, figures: Record<string, unknown>): void {
-  const previous = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify({ ...previous, ...figures, machine: k.backendInfo() }, null, 2) + '\n');
-  renameSync(tmp, path);
-}
-
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   k.setNumThreads(1);
@@ -254,7 +246,7 @@ async function main(): Promise<void> {
   if (options.kills !== undefined) figures.kills = await soakKills(options.kills);
   if (options.minutes !== undefined) figures.training = await soakTraining(options.minutes, options);
   for (const [part, result] of Object.entries(figures)) console.log(`${part}: ${JSON.stringify(result)}`);
-  record(options.out, { ...figures, date: new Date().toISOString() });
+  mergeResultsFile(options.out, { ...figures, date: new Date().toISOString(), machine: k.backendInfo() });
   console.log(`wrote ${options.out}`);
   const missed = Object.values(figures).some((f) => (f as { target_met: boolean }).target_met !== true);
   process.exit(missed ? 1 : 0);

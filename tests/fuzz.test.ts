@@ -1,8 +1,8 @@
 /**
- * Short runs of `npm run fuzz` (issue 18): 20,000 mutated raw-addon calls (guard zones,
- * aliasing) and 20,000 mutated files, each in child processes. Neither may kill a process,
- * write outside its arrays, or throw an engine message instead of kiln's error. The public-API
- * mode is not run here: it still finds engine messages (README, Reliability).
+ * Short runs of `npm run fuzz` (issue 18): 20,000 random public-API calls, 20,000 mutated
+ * raw-addon calls (guard zones, aliasing) and 20,000 mutated files, each in child processes.
+ * None may kill a process, write outside its arrays, or throw an engine message instead of
+ * kiln's error.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kiln-fuzz-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe.each(['addon', 'files'] as const)('npm run fuzz -- %s, short', (mode) => {
+describe.each(['public', 'addon', 'files'] as const)('npm run fuzz -- %s, short', (mode) => {
   it('20,000 calls: no process death, no guard-zone hit, no engine message', () => {
     const out = join(dir, `${mode}.json`);
     const result = spawnSync(process.execPath, [join(root, 'dist', 'scripts', 'fuzz.js'), mode, '--calls', '20000', '--chunk', '10000', '--seed', '7', '--out', out], {

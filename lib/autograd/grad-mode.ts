@@ -2,6 +2,7 @@
  * Whether ops record the autograd graph. On by default; `noGrad(fn)` turns it off for the
  * duration of `fn` (evaluation, optimizer updates), as `torch.no_grad()` does.
  */
+import { checkArgs } from '../validate.js';
 
 let gradEnabled = true;
 
@@ -19,6 +20,7 @@ export function isGradEnabled(): boolean {
  * even when `fn` throws.
  */
 export function withGradMode<T>(enabled: boolean, fn: () => T): T {
+  if (typeof fn !== 'function') checkArgs(enabled ? 'enableGrad' : 'noGrad', [['fn', fn, 'function']]);
   const previous = gradEnabled;
   gradEnabled = enabled;
   try {

@@ -3,6 +3,7 @@
  * relative error. The output is projected on a fixed random vector, so one backward pass
  * checks the whole Jacobian-vector product against 2 forward passes per input element.
  */
+import { checkArgs, checkOptions, checkTensorArg, describeValue } from '../validate.js';
 import { DTypeError, KilnError } from '../errors.js';
 import { Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
@@ -57,6 +58,10 @@ export class GradcheckError extends KilnError {
  * ```
  */
 export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: readonly Tensor[], options: GradcheckOptions = {}): GradcheckResult {
+  checkArgs('gradcheck', [['fn', fn, 'function']]);
+  if (!Array.isArray(inputs)) throw new TypeError(`gradcheck: inputs must be an array of Tensors, got ${describeValue(inputs)}`);
+  inputs.forEach((t, i) => checkTensorArg('gradcheck', `inputs[${i}]`, t));
+  checkOptions('gradcheck', options, { eps: { number: {} }, atol: { number: {} }, rtol: { number: {} } });
   const eps = options.eps ?? 1e-6;
   const atol = options.atol ?? 1e-6;
   const rtol = options.rtol ?? 1e-4;

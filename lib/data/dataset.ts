@@ -2,6 +2,7 @@
  * Datasets: the map-style Dataset (length + get(i)), IterableDataset, TensorDataset over
  * tensors that share their first dim, Subset, and the splits randomSplit and kFold.
  */
+import { checkArgs, checkOptions, GENERATOR, MAX_ARRAY_ELEMENTS } from '../validate.js';
 import { allocate, copyInto } from '../dtype.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { formatShape, numelOf } from '../shape.js';
@@ -232,6 +233,8 @@ export interface KFoldOptions extends SplitOptions {
  * Example: `for (const { train, val } of data.kFold(ds.length, 5, { shuffle: true })) { … new data.Subset(ds, train) … }`
  */
 export function kFold(n: number, k: number, options: KFoldOptions = {}): Fold[] {
+  checkArgs('kFold', [['n', n, { int: { min: 0, max: MAX_ARRAY_ELEMENTS } }]]);
+  checkOptions('kFold', options, { shuffle: 'boolean', generator: GENERATOR, stratify: 'arrayLike' });
   if (!Number.isInteger(k) || k < 2 || k > n) throw new DataError(`kFold: k must be an integer in [2, n=${n}], got ${k}`);
   const order = options.shuffle ? randperm(n, options.generator) : Array.from({ length: n }, (_, i) => i);
   const parts = options.stratify === undefined ? contiguousParts(order, k) : stratifiedParts(order, options.stratify, k);

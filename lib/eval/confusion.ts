@@ -3,6 +3,7 @@
  * two ways to look at it: an aligned text table for the terminal and an SVG heatmap (written
  * as SVG + PNG with writePlot).
  */
+import { checkArrayLike, checkOptions, checkTensorArg } from '../validate.js';
 import { writePlot } from '../plot/render.js';
 import { escapeXml, svgDocument } from '../plot/svg.js';
 import { formatShape } from '../shape.js';
@@ -34,6 +35,7 @@ export function confusionMatrix(predictions: Labels, targets: Labels, numClasses
 
 /** K of a (K, K) confusion matrix; throws for any other shape or negative counts. */
 export function classCount(op: string, matrix: Tensor): number {
+  checkTensorArg(op, 'matrix', matrix);
   const [rows, cols] = matrix.shape;
   if (matrix.ndim !== 2 || rows !== cols || rows < 1) {
     throw new EvaluationError(`${op}: a confusion matrix must be square (K, K) with K ≥ 1, got shape ${formatShape(matrix.shape)}`);
@@ -47,6 +49,7 @@ export function classCount(op: string, matrix: Tensor): number {
 /** The K class names to print: the given ones (checked to be K) or '0' … 'K-1'. */
 function namesFor(op: string, k: number, classNames?: readonly string[]): string[] {
   if (classNames === undefined) return Array.from({ length: k }, (_, i) => String(i));
+  checkArrayLike(op, 'classNames', classNames);
   if (classNames.length !== k) throw new EvaluationError(`${op}: got ${classNames.length} class names for ${k} classes`);
   return [...classNames];
 }
@@ -103,6 +106,7 @@ function blue(fraction: number): string {
  */
 export function confusionMatrixSvg(matrix: Tensor, options: ConfusionPlotOptions = {}): string {
   const k = classCount('confusionMatrixSvg', matrix);
+  checkOptions('confusionMatrixSvg', options, { title: 'string' });
   const names = namesFor('confusionMatrixSvg', k, options.classNames);
   const title = options.title ?? 'Confusion matrix';
   const longest = Math.max(...names.map((n) => n.length));

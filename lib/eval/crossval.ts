@@ -2,6 +2,7 @@
  * k-fold cross-validation: train and score a fresh model on each of k train/validation splits
  * of one dataset (data.kFold), then report every fold's score with their mean and spread.
  */
+import { checkArgs, checkOptions } from '../validate.js';
 import { type Dataset, kFold, Subset } from '../data/dataset.js';
 import type { Generator } from '../random.js';
 import { EvaluationError } from './errors.js';
@@ -53,6 +54,8 @@ export async function crossValidate<T>(
   evaluateFold: (trainSet: Subset<T>, valSet: Subset<T>, fold: number) => number | Promise<number>,
   options: CrossValidateOptions = {},
 ): Promise<CrossValidationResult> {
+  checkArgs('crossValidate', [['dataset', dataset, 'object'], ['dataset.length', dataset?.length, { int: { min: 0 } }], ['evaluateFold', evaluateFold, 'function']]);
+  checkOptions('crossValidate', options);
   const stratify = options.stratify === undefined ? undefined : valuesOf('crossValidate', 'stratify', options.stratify);
   const folds = kFold(dataset.length, k, { shuffle: options.shuffle, generator: options.generator, stratify });
   const scores: number[] = [];

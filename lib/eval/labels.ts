@@ -2,6 +2,7 @@
  * Reading the inputs every metric shares: class labels given as a tensor or a plain array,
  * and model outputs given as scores per class (N, K) or as predicted labels (N).
  */
+import { checkArrayLike, checkTensorArg } from '../validate.js';
 import { Tensor } from '../tensor.js';
 import { asNumbers } from '../dtype.js';
 import { formatShape } from '../shape.js';
@@ -12,7 +13,7 @@ export type Labels = Tensor | ArrayLike<number>;
 
 /** Values of a 1-D tensor or array, checked to be one per sample. */
 export function valuesOf(op: string, name: string, values: Labels): ArrayLike<number> {
-  if (!(values instanceof Tensor)) return values;
+  if (!(values instanceof Tensor)) return checkArrayLike(op, name, values) as ArrayLike<number>;
   if (values.ndim !== 1) throw new EvaluationError(`${op}: ${name} must be 1-D (one value per sample), got shape ${formatShape(values.shape)}`);
   return asNumbers(values.data);
 }
@@ -57,6 +58,7 @@ export function predictedClasses(op: string, output: Labels, numClasses?: number
 
 /** [N, K] of a scores tensor, which must be 2-D with at least one column. */
 export function scoreShape(op: string, scores: Tensor): [number, number] {
+  checkTensorArg(op, 'scores', scores);
   if (scores.ndim !== 2 || scores.shape[1] < 1) {
     throw new EvaluationError(`${op}: scores must have shape (N, K) with K ≥ 1 classes, got ${formatShape(scores.shape)}`);
   }

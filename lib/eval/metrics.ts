@@ -9,6 +9,7 @@
  * averages take the plain mean over all K classes (scikit-learn with `labels=range(K)`), so
  * such classes pull the average down.
  */
+import { checkArgs, checkOptions } from '../validate.js';
 import { Tensor } from '../tensor.js';
 import { classCount, confusionMatrix } from './confusion.js';
 import { EvaluationError } from './errors.js';
@@ -96,6 +97,7 @@ interface OneVsRest {
 
 /** TP, FP, FN, TN of every class, read from the confusion matrix. */
 function oneVsRestCounts(op: string, source: ConfusionSource): OneVsRest[] {
+  if (!(source instanceof Tensor)) checkArgs(op, [['source', source, 'object']]);
   const matrix = source instanceof Tensor ? source : confusionMatrix(source.predictions, source.targets, source.numClasses);
   const k = classCount(op, matrix);
   const at = (i: number, j: number): number => Number(matrix.data[i * k + j]);
@@ -119,10 +121,11 @@ function ratio(numerator: number, denominator: number): number {
 }
 
 /** One value per class, or their mean. */
-function averaged(values: number[], options: AverageOptions): number | number[] {
+function averaged(op: string, values: number[], options: AverageOptions): number | number[] {
+  checkOptions(op, options);
   const average = options.average ?? 'macro';
   if (average === 'none') return values;
-  if (average !== 'macro') throw new EvaluationError(`average must be 'macro' or 'none', got '${String(average)}'`);
+  if (average !== 'macro') throw new EvaluationError(`${op}: average must be 'macro' or 'none', got '${String(average)}'`);
   return values.reduce((a, b) => a + b, 0) / values.length;
 }
 
@@ -138,7 +141,7 @@ function averaged(values: number[], options: AverageOptions): number | number[] 
 export function precision(source: ConfusionSource, options: { average: 'none' }): number[];
 export function precision(source: ConfusionSource, options?: AverageOptions): number;
 export function precision(source: ConfusionSource, options: AverageOptions = {}): number | number[] {
-  return averaged(oneVsRestCounts('precision', source).map((c) => ratio(c.tp, c.tp + c.fp)), options);
+  return averaged('precision', oneVsRestCounts('precision', source).map((c) => ratio(c.tp, c.tp + c.fp)), options);
 }
 
 /**
@@ -152,7 +155,7 @@ export function precision(source: ConfusionSource, options: AverageOptions = {})
 export function recall(source: ConfusionSource, options: { average: 'none' }): number[];
 export function recall(source: ConfusionSource, options?: AverageOptions): number;
 export function recall(source: ConfusionSource, options: AverageOptions = {}): number | number[] {
-  return averaged(oneVsRestCounts('recall', source).map((c) => ratio(c.tp, c.tp + c.fn)), options);
+  return averaged('recall', oneVsRestCounts('recall', source).map((c) => ratio(c.tp, c.tp + c.fn)), options);
 }
 
 /**
@@ -173,7 +176,7 @@ export const sensitivity = recall;
 export function specificity(source: ConfusionSource, options: { average: 'none' }): number[];
 export function specificity(source: ConfusionSource, options?: AverageOptions): number;
 export function specificity(source: ConfusionSource, options: AverageOptions = {}): number | number[] {
-  return averaged(oneVsRestCounts('specificity', source).map((c) => ratio(c.tn, c.tn + c.fp)), options);
+  return averaged('specificity', oneVsRestCounts('specificity', source).map((c) => ratio(c.tn, c.tn + c.fp)), options);
 }
 
 /**
@@ -188,5 +191,5 @@ export function specificity(source: ConfusionSource, options: AverageOptions = {
 export function f1Score(source: ConfusionSource, options: { average: 'none' }): number[];
 export function f1Score(source: ConfusionSource, options?: AverageOptions): number;
 export function f1Score(source: ConfusionSource, options: AverageOptions = {}): number | number[] {
-  return averaged(oneVsRestCounts('f1Score', source).map((c) => ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn)), options);
+  return averaged('f1Score', oneVsRestCounts('f1Score', source).map((c) => ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn)), options);
 }

@@ -6,6 +6,7 @@
  * statistic / (positives × negatives), ties counting one half. Curves are drawn with
  * plot.lineChartSvg and written as SVG + PNG.
  */
+import { checkArgs, checkOptions, describeValue } from '../validate.js';
 import { lineChartSvg } from '../plot/line-chart.js';
 import { writePlot } from '../plot/render.js';
 import { EvaluationError } from './errors.js';
@@ -44,6 +45,7 @@ export interface RocCurveOptions {
  * Example: `const { fpr, tpr, thresholds } = rocCurve(probabilities, labels)`.
  */
 export function rocCurve(scores: Labels, labels: Labels, options: RocCurveOptions = {}): RocCurve {
+  checkOptions('rocCurve', options, { posLabel: { number: {} }, dropIntermediate: 'boolean' });
   const { tps, fps, thresholds } = cumulativeCounts(scores, labels, options.posLabel ?? 1);
   const keep = (options.dropIntermediate ?? true) ? cornerPoints(tps, fps) : tps.map((_, i) => i);
   const positives = tps[tps.length - 1];
@@ -107,6 +109,7 @@ function cornerPoints(tps: number[], fps: number[]): number[] {
  * Example: `auc([0, 0.5, 1], [0, 1, 1])` → 0.75.
  */
 export function auc(x: readonly number[], y: readonly number[]): number {
+  checkArgs('auc', [['x', x, 'arrayLike'], ['y', y, 'arrayLike']]);
   if (x.length !== y.length || x.length < 2) throw new EvaluationError(`auc: needs x and y of equal length ≥ 2, got ${x.length} and ${y.length}`);
   let direction = 0;
   for (let i = 1; i < x.length; i++) {
@@ -151,7 +154,10 @@ export interface RocPlotOptions {
  * Example: `writePlot('out/roc', rocCurveSvg({ baseline: rocA, augmented: rocB }))`.
  */
 export function rocCurveSvg(curve: RocCurve | Readonly<Record<string, RocCurve>>, options: RocPlotOptions = {}): string {
+  checkArgs('rocCurveSvg', [['curve', curve, 'object']]);
+  checkOptions('rocCurveSvg', options, { title: 'string' });
   const named = isRocCurve(curve) ? { model: curve } : curve;
+  for (const [name, c] of Object.entries(named)) if (!isRocCurve(c ?? {})) throw new TypeError(`rocCurveSvg: curve '${name}' must be a RocCurve ({ fpr, tpr, thresholds }), got ${describeValue(c)}`);
   const series = Object.entries(named).map(([name, c]) => ({ name: `${name} (AUC ${auc(c.fpr, c.tpr).toFixed(3)})`, x: c.fpr, y: c.tpr }));
   if (series.length === 0) throw new EvaluationError('rocCurveSvg: got no curves');
   return lineChartSvg({

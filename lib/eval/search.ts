@@ -5,6 +5,7 @@
  * (continuous ranges cut into a few points, log-spaced for logUniform). Each trial calls the
  * objective once; the trials come back sorted, best first.
  */
+import { checkArgs } from '../validate.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { EvaluationError } from './errors.js';
 
@@ -80,6 +81,7 @@ export function intUniform(low: number, high: number): SearchDimension<number> {
  * Example: `{ batchSize: choice([32, 64, 128]), optimizer: choice(['sgd', 'adam'] as const) }`.
  */
 export function choice<T>(values: readonly T[]): SearchDimension<T> {
+  checkArgs('choice', [['values', values, 'arrayLike']]);
   if (values.length === 0) throw new EvaluationError('choice: needs at least one value');
   return { sample: (generator) => values[generator.integer(0, values.length)], grid: () => [...values] };
 }

@@ -8,6 +8,7 @@
  * incomplete beta function); the p-value is 2·F(−|t|), computed from the lower tail so that
  * tiny p-values keep their precision.
  */
+import { checkArgs, checkArrayLike } from '../validate.js';
 import { EvaluationError } from './errors.js';
 import { studentTDistributionCdf } from './student-t.js';
 
@@ -29,6 +30,7 @@ export interface TTestResult {
  * Example: `studentTCdf(2.228, 10)` → ≈ 0.975.
  */
 export function studentTCdf(t: number, df: number): number {
+  checkArgs('studentTCdf', [['t', t, { number: {} }], ['df', df, { number: {} }]]);
   if (!(df > 0)) throw new EvaluationError(`studentTCdf: degrees of freedom must be > 0, got ${df}`);
   return studentTDistributionCdf(t, df);
 }
@@ -40,7 +42,7 @@ function twoSidedP(t: number, df: number): number {
 
 /** The values as numbers, checked to be finite and at least `min` of them. */
 function sample(op: string, name: string, values: ArrayLike<number>, min: number): number[] {
-  const out = Array.from(values, Number);
+  const out = Array.from(checkArrayLike(op, name, values), Number);
   if (out.length < min) throw new EvaluationError(`${op}: ${name} needs at least ${min} values, got ${out.length}`);
   out.forEach((v, i) => {
     if (!Number.isFinite(v)) throw new EvaluationError(`${op}: ${name}[${i}] is ${v}, values must be finite`);
@@ -91,6 +93,7 @@ export function tTestOneSample(x: ArrayLike<number>, mu = 0): TTestResult {
  * Example: `tTestPaired(accuraciesWithAugmentation, accuraciesWithout)` (same 10 seeds).
  */
 export function tTestPaired(a: ArrayLike<number>, b: ArrayLike<number>): TTestResult {
+  checkArgs('tTestPaired', [['a', a, 'arrayLike'], ['b', b, 'arrayLike']]);
   if (a.length !== b.length) throw new EvaluationError(`tTestPaired: the samples must pair up, got ${a.length} and ${b.length} values`);
   const first = sample('tTestPaired', 'a', a, 2);
   const second = sample('tTestPaired', 'b', b, 2);
@@ -150,6 +153,7 @@ export interface BonferroniResult {
  * Example: `bonferroni([0.01, 0.04, 0.2]).reject` → `[true, false, false]` (threshold 0.0167).
  */
 export function bonferroni(pValues: readonly number[], alpha = 0.05): BonferroniResult {
+  checkArgs('bonferroni', [['pValues', pValues, 'arrayLike'], ['alpha', alpha, { number: {} }]]);
   if (pValues.length === 0) throw new EvaluationError('bonferroni: got no p-values');
   if (!(alpha > 0 && alpha < 1)) throw new EvaluationError(`bonferroni: alpha must be in (0, 1), got ${alpha}`);
   pValues.forEach((p, i) => {

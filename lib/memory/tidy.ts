@@ -11,6 +11,7 @@
  */
 import type { DataArray } from '../dtype.js';
 import { KilnError } from '../errors.js';
+import { checkArgs } from '../validate.js';
 import { endOutermostScope, givePooled, isPoolable } from './storage-pool.js';
 import { releaseWhenLanded } from './in-flight.js';
 
@@ -71,6 +72,7 @@ export function keep<T extends HasStorage>(tensor: T): T {
  * ```
  */
 export function tidy<T>(fn: () => T): T {
+  checkArgs('tidy', [['fn', fn, 'function']]);
   const scope: Scope = { allocated: [] };
   scopes.push(scope);
   let result: T;

@@ -7,6 +7,7 @@ import { KilnError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { fusedRunAt } from './fusion.js';
 import { Module } from './module.js';
+import { checkArgs, describeValue } from '../validate.js';
 
 /** The modules registered under `0`, `1`, …, in order. */
 function numbered(modules: ReadonlyMap<string, Module | null>): Module[] {
@@ -36,6 +37,7 @@ export class Sequential extends Module {
     super();
     const [first] = modules;
     if (modules.length === 1 && !(first instanceof Module)) {
+      checkArgs('Sequential', [['modules', first, 'object']]);
       for (const [name, m] of Object.entries(first)) this.registerModule(name, m);
     } else {
       (modules as Module[]).forEach((m, i) => this.registerModule(String(i), m));
@@ -114,6 +116,7 @@ export class ModuleList extends Module {
 
   /** Appends several modules. */
   extend(modules: Iterable<Module>): this {
+    if (typeof (modules as Partial<Iterable<Module>> | null)?.[Symbol.iterator] !== 'function') throw new TypeError(`${this.constructor.name}: modules must be an iterable of Modules, got ${describeValue(modules)}`);
     for (const m of modules) this.append(m);
     return this;
   }
@@ -150,6 +153,7 @@ export class ModuleList extends Module {
 export class ModuleDict extends Module {
   constructor(modules: Record<string, Module> = {}) {
     super();
+    checkArgs('ModuleDict', [['modules', modules, 'object']]);
     for (const [key, m] of Object.entries(modules)) this.set(key, m);
   }
 

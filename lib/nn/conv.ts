@@ -3,6 +3,7 @@
  * names and default initialisation (weight kaiming-uniform with a = √5, bias U(±1/√fanIn),
  * fanIn = weight.size(1) · kernel area).
  */
+import { BIAS_OPTIONS, checkArgs, checkOptions, LAYER_SIZE } from '../validate.js';
 import { ShapeError } from '../errors.js';
 import type { Generator } from '../random.js';
 import type { Tensor } from '../tensor.js';
@@ -43,6 +44,12 @@ export interface ConvTranspose2dLayerOptions extends ConvLayerOptions {
   dilation?: Size2;
 }
 
+/** Checks a convolution layer's channel counts and options before any size arithmetic; returns its groups. */
+function checkedGroups(layer: string, inChannels: number, outChannels: number, options: { groups?: number } | undefined): number {
+  checkArgs(layer, [['inChannels', inChannels, LAYER_SIZE], ['outChannels', outChannels, LAYER_SIZE]]);
+  return checkOptions(layer, options, { groups: { int: { min: 1 } } }).groups ?? 1;
+}
+
 /** The base of the convolution layers: parameters, their initialisation and the channel checks. */
 abstract class ConvNd extends Module {
   weight: Parameter;
@@ -60,6 +67,7 @@ abstract class ConvNd extends Module {
     options: ConvLayerOptions,
   ) {
     super();
+    checkOptions(layer, options, BIAS_OPTIONS);
     for (const [name, value] of [['inChannels', inChannels], ['outChannels', outChannels], ['groups', groups]] as const) {
       if (!Number.isInteger(value) || value < 1) throw new ShapeError(`${layer}: ${name} must be a positive integer, got ${value}`);
     }
@@ -107,8 +115,8 @@ export class Conv2d extends ConvNd {
     kernelSize: Size2,
     readonly options: Conv2dLayerOptions = {},
   ) {
+    const groups = checkedGroups('Conv2d', inChannels, outChannels, options);
     const kernel = pair('Conv2d', 'kernelSize', kernelSize, 1);
-    const groups = options.groups ?? 1;
     super('Conv2d', inChannels, outChannels, groups, [outChannels, inChannels / groups, ...kernel], options);
     this.kernelSize = kernel;
   }
@@ -140,7 +148,7 @@ export class Conv1d extends ConvNd {
     readonly kernelSize: number,
     readonly options: Conv1dLayerOptions = {},
   ) {
-    const groups = options.groups ?? 1;
+    const groups = checkedGroups('Conv1d', inChannels, outChannels, options);
     pair('Conv1d', 'kernelSize', kernelSize, 1);
     super('Conv1d', inChannels, outChannels, groups, [outChannels, inChannels / groups, kernelSize], options);
   }
@@ -176,8 +184,8 @@ export class ConvTranspose2d extends ConvNd {
     kernelSize: Size2,
     readonly options: ConvTranspose2dLayerOptions = {},
   ) {
+    const groups = checkedGroups('ConvTranspose2d', inChannels, outChannels, options);
     const kernel = pair('ConvTranspose2d', 'kernelSize', kernelSize, 1);
-    const groups = options.groups ?? 1;
     super('ConvTranspose2d', inChannels, outChannels, groups, [inChannels, outChannels / groups, ...kernel], options);
     this.kernelSize = kernel;
   }

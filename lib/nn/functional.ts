@@ -12,7 +12,8 @@
 import { isFloat } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { noGrad } from '../autograd/grad-mode.js';
-import { defaultGenerator, type Generator } from '../random.js';
+import { defaultGenerator, Generator as GeneratorClass, type Generator } from '../random.js';
+import { checkArgs, checkOptionalTensorArg, checkOptions, checkTensorArg } from '../validate.js';
 import { formatShape, normalizeDim, numelOf, sameShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { rand } from '../ops/creation.js';
@@ -61,6 +62,7 @@ import { logSoftmax as logSoftmaxOp, softmax as softmaxOp } from '../ops/softmax
  * Example: `linear(randn([8, 4]), randn([3, 4]))` has shape [8, 3].
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  checkArgs('linear', [['x', x, 'tensor'], ['weight', weight, 'tensor'], ['bias', bias, 'tensor?']]);
   if (weight.ndim !== 2 || x.ndim === 0 || x.shape[x.ndim - 1] !== weight.shape[1]) {
     throw new ShapeError(
       `linear: input of shape ${formatShape(x.shape)} does not fit weight of shape ${formatShape(weight.shape)} ` +
@@ -84,6 +86,7 @@ export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): T
  * Example: `bilinear(randn([5, 2]), randn([5, 3]), randn([4, 2, 3]))` has shape [5, 4].
  */
 export function bilinear(x1: Tensor, x2: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  checkArgs('bilinear', [['x1', x1, 'tensor'], ['x2', x2, 'tensor'], ['weight', weight, 'tensor'], ['bias', bias, 'tensor?']]);
   const [out, in1, in2] = weight.shape;
   const lead = x1.shape.slice(0, -1);
   if (weight.ndim !== 3 || x1.shape[x1.ndim - 1] !== in1 || x2.shape[x2.ndim - 1] !== in2 || !sameShape(lead, x2.shape.slice(0, -1))) {
@@ -110,6 +113,7 @@ export function bilinear(x1: Tensor, x2: Tensor, weight: Tensor, bias: Tensor | 
  * Example: `embedding(tensor([[0, 2]], { dtype: 'int32' }), weight)` has shape [1, 2, dim].
  */
 export function embedding(anyIndices: Tensor, weight: Tensor, paddingIdx?: number): Tensor {
+  checkArgs('embedding', [['indices', anyIndices, 'tensor'], ['weight', weight, 'tensor'], ['paddingIdx', paddingIdx, { int: {} }, 'optional']]);
   const indices = int32Indices('embedding', 'indices', anyIndices);
   if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be (num, dim), got ${formatShape(weight.shape)}`);
   const rows = indexSelect(weight, 0, reshape(indices, [-1]));
@@ -187,6 +191,7 @@ export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
  * Example: `F.prelu(randn([4, 3, 8, 8]), full([3], 0.25))` → (4, 3, 8, 8).
  */
 export function prelu(x: Tensor, weight: Tensor): Tensor {
+  checkArgs('prelu', [['x', x, 'tensor'], ['weight', weight, 'tensor']]);
   const slopes = weight.numel;
   if (weight.ndim !== 1 || (slopes !== 1 && x.shape[x.ndim >= 2 ? 1 : 0] !== slopes)) {
     throw new ShapeError(`prelu: ${slopes} slopes do not fit input of shape ${formatShape(x.shape)} (need 1 or one per channel, dim 1)`);
@@ -293,6 +298,7 @@ export function softsign(x: Tensor): Tensor {
  * Example: `maxout(linear(x, w, b), 3)` with w of shape (4·3, in) gives 4 features.
  */
 export function maxout(x: Tensor, pieces: number, dim = 1): Tensor {
+  checkArgs('maxout', [['x', x, 'tensor'], ['pieces', pieces, { int: { min: 1 } }]]);
   const d = normalizeDim(dim, x.ndim, 'maxout');
   const size = x.shape[d];
   if (!Number.isInteger(pieces) || pieces < 1 || size % pieces !== 0) {
@@ -327,6 +333,12 @@ function checkP(op: string, p: number): void {
   if (!(p >= 0 && p <= 1)) throw new RangeError(`${op}: p must be in [0, 1], got ${p}`);
 }
 
+/** The arguments every dropout takes: a tensor, p in [0, 1], a boolean and a Generator. */
+function checkDropoutArgs(op: string, x: Tensor, p: number, training: boolean, generator: Generator): void {
+  checkArgs(op, [['x', x, 'tensor'], ['p', p, { number: {} }], ['training', training, 'boolean'], ['generator', generator, { instanceOf: GeneratorClass, what: 'a Generator' }]]);
+  checkP(op, p);
+}
+
 /** A float mask of `shape`: 1 with probability 1 − p, else 0. */
 function keepMask(shape: readonly number[], p: number, like: Tensor, generator: Generator): Tensor {
   return noGrad(() => gt(rand(shape, { dtype: like.dtype, generator }), p).to(like.dtype));
@@ -341,7 +353,7 @@ function keepMask(shape: readonly number[], p: number, like: Tensor, generator: 
  * Example: `dropout(h, 0.2, model.training)`.
  */
 export function dropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
-  checkP('dropout', p);
+  checkDropoutArgs('dropout', x, p, training, generator);
   if (!training || p === 0) return x;
   if (p === 1) return mul(x, 0);
   if (x.dtype !== 'float32' && x.dtype !== 'float64') return mul(x, div(keepMask(x.shape, p, x, generator), 1 - p));
@@ -358,7 +370,7 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
  * Example: `F.dropout2d(randn([8, 16, 10, 10]), 0.2, model.training)`.
  */
 export function dropout2d(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
-  checkP('dropout2d', p);
+  checkDropoutArgs('dropout2d', x, p, training, generator);
   if (x.ndim !== 3 && x.ndim !== 4) throw new ShapeError(`dropout2d: expects (N, C, H, W) or (C, H, W), got ${formatShape(x.shape)}`);
   if (!training || p === 0) return x;
   if (p === 1) return mul(x, 0);
@@ -377,7 +389,7 @@ const ALPHA_DROPOUT_VALUE = -SELU_SCALE * SELU_ALPHA;
  * Example: `F.alphaDropout(F.selu(x), 0.1, model.training)`.
  */
 export function alphaDropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
-  checkP('alphaDropout', p);
+  checkDropoutArgs('alphaDropout', x, p, training, generator);
   if (!training || p === 0) return x;
   if (p === 1) return mul(x, 0);
   const a = 1 / Math.sqrt((1 - p) * (1 + p * ALPHA_DROPOUT_VALUE * ALPHA_DROPOUT_VALUE));
@@ -448,6 +460,10 @@ export interface BatchNormOptions {
  * Example: `batchNorm(x, mean, var_, { training: true })`.
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions = {}): Tensor {
+  checkTensorArg('batchNorm', 'x', x);
+  runningMean = checkOptionalTensorArg('batchNorm', 'runningMean', runningMean);
+  runningVar = checkOptionalTensorArg('batchNorm', 'runningVar', runningVar);
+  checkOptions('batchNorm', options, { weight: 'tensor?', bias: 'tensor?', eps: { number: {} }, momentum: { number: {} }, training: 'boolean' });
   const eps = options.eps ?? 1e-5;
   if (x.ndim < 2) throw new ShapeError(`batchNorm: expects (N, C, …), got ${formatShape(x.shape)}`);
   const useBatch = (options.training ?? false) || runningMean === null || runningVar === null;
@@ -511,6 +527,8 @@ export interface NormOptions {
  * Example: `layerNorm(x, [x.shape[x.ndim - 1]])`.
  */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], options: NormOptions = {}): Tensor {
+  checkArgs('layerNorm', [['x', x, 'tensor'], ['normalizedShape', normalizedShape, { intList: { min: 0 } }]]);
+  checkOptions('layerNorm', options, { weight: 'tensor?', bias: 'tensor?', eps: { number: {} } });
   const k = normalizedShape.length;
   if (k === 0 || x.ndim < k || !sameShape(x.shape.slice(x.ndim - k), normalizedShape)) {
     throw new ShapeError(`layerNorm: input of shape ${formatShape(x.shape)} does not end with normalizedShape ${formatShape(normalizedShape)}`);
@@ -533,6 +551,8 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], options
  * Example: `F.groupNorm(randn([2, 8, 4, 4]), 4)` → (2, 8, 4, 4).
  */
 export function groupNorm(x: Tensor, numGroups: number, options: NormOptions = {}): Tensor {
+  checkArgs('groupNorm', [['x', x, 'tensor'], ['numGroups', numGroups, { int: { min: 1 } }]]);
+  checkOptions('groupNorm', options, { weight: 'tensor?', bias: 'tensor?', eps: { number: {} } });
   const channels = x.shape[1];
   if (x.ndim < 2 || channels % numGroups !== 0) {
     throw new ShapeError(`groupNorm: input of shape ${formatShape(x.shape)} must be (N, C, …) with C divisible by numGroups=${numGroups}`);
@@ -563,6 +583,8 @@ export interface InstanceNormOptions extends NormOptions {
  * Example: `F.instanceNorm(randn([2, 3, 16, 16]))` → (2, 3, 16, 16).
  */
 export function instanceNorm(x: Tensor, options: InstanceNormOptions = {}): Tensor {
+  checkTensorArg('instanceNorm', 'x', x);
+  checkOptions('instanceNorm', options, { weight: 'tensor?', bias: 'tensor?', eps: { number: {} }, runningMean: 'tensor?', runningVar: 'tensor?', momentum: { number: {} }, useInputStats: 'boolean' });
   if (x.ndim < 3) throw new ShapeError(`instanceNorm: expects (N, C, …) with positions, got ${formatShape(x.shape)}`);
   const eps = options.eps ?? 1e-5;
   const runningMean = options.runningMean ?? null;

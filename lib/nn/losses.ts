@@ -18,18 +18,17 @@ import { tensor } from '../ops/creation.js';
 import { abs, add, clamp, eq, exp, gt, log, lt, mul, neg, relu, sqrt, square, sub, where } from '../ops/elementwise.js';
 import { gather } from '../ops/index.js';
 import { checkClassTargets, classTargets, classWeights, crossEntropyBlock, softmaxCrossEntropy } from '../ops/loss.js';
-import { describeValue } from '../ops/cast.js';
+import { checkOptions, checkTensorArg } from '../validate.js';
 import { sum } from '../ops/reduce.js';
 import { logSoftmax } from '../ops/softmax.js';
 import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { Module } from './module.js';
 
-/** Throws a TypeError naming `op` unless `options` is an options object (null is not). */
-function checkOptions(op: string, options: unknown): void {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new TypeError(`${op}: options must be an object such as { reduction: 'mean' }, got ${describeValue(options)}`);
-  }
+/** Checks a loss's tensor arguments (a table: name → value) and its options object, naming the loss. */
+function checkLossArgs(op: string, tensors: Record<string, unknown>, options: unknown): void {
+  for (const [name, value] of Object.entries(tensors)) checkTensorArg(op, name, value);
+  checkOptions(op, options as object | undefined);
 }
 
 /** How a loss combines its per-element values. */
@@ -94,7 +93,7 @@ function weightedCount(target: Tensor, weight: ArrayLike<number> | null, ignoreI
  * Example: `F.crossEntropy(logits, labels, { labelSmoothing: 0.1 })`.
  */
 export function crossEntropy(input: Tensor, classOrProbabilityTarget: Tensor, options: CrossEntropyOptions = {}): Tensor {
-  checkOptions('crossEntropy', options);
+  checkLossArgs('crossEntropy', { input, classOrProbabilityTarget }, options);
   const isProbabilities = isFloatingPoint(classOrProbabilityTarget.dtype) && sameShape(classOrProbabilityTarget.shape, input.shape);
   if (isProbabilities) return crossEntropyProbabilities(input, classOrProbabilityTarget, options);
   const target = classTargets('crossEntropy', classOrProbabilityTarget);
@@ -127,7 +126,7 @@ function crossEntropyProbabilities(input: Tensor, target: Tensor, options: Cross
  * Example: `F.nllLoss(logSoftmax(logits, 1), labels)`.
  */
 export function nllLoss(input: Tensor, classTarget: Tensor, options: Omit<CrossEntropyOptions, 'labelSmoothing'> = {}): Tensor {
-  checkOptions('nllLoss', options);
+  checkLossArgs('nllLoss', { input, classTarget }, options);
   const op = 'nllLoss';
   const target = classTargets(op, classTarget);
   const block = crossEntropyBlock(op, input, target);
@@ -158,7 +157,7 @@ export interface BCEOptions extends ReductionOptions {
  * Example: `F.binaryCrossEntropy(sigmoid(logits), labels)`.
  */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, options: BCEOptions = {}): Tensor {
-  checkOptions('binaryCrossEntropy', options);
+  checkLossArgs('binaryCrossEntropy', { input, target }, options);
   const op = 'binaryCrossEntropy';
   checkSameShape(op, input, target);
   for (const x of input.data) if (!(x >= 0 && x <= 1)) throw new RangeError(`${op}: every input element must be in [0, 1], found ${x}`);
@@ -182,7 +181,7 @@ export interface BCEWithLogitsOptions extends BCEOptions {
  * Example: `F.binaryCrossEntropyWithLogits(logits, labels, { posWeight: tensor([3]) })`.
  */
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: BCEWithLogitsOptions = {}): Tensor {
-  checkOptions('binaryCrossEntropyWithLogits', options);
+  checkLossArgs('binaryCrossEntropyWithLogits', { input, target }, options);
   const op = 'binaryCrossEntropyWithLogits';
   checkSameShape(op, input, target);
   const softplusNeg = add(log(add(exp(neg(abs(input))), 1)), relu(neg(input)));
@@ -207,7 +206,7 @@ export interface HingeOptions extends ReductionOptions {
  * Example: `F.hingeLoss(scores, labels)` with labels ±1.
  */
 export function hingeLoss(input: Tensor, target: Tensor, options: HingeOptions = {}): Tensor {
-  checkOptions('hingeLoss', options);
+  checkLossArgs('hingeLoss', { input, target }, options);
   checkSameShape('hingeLoss', input, target);
   return reduce('hingeLoss', relu(sub(options.margin ?? 1, mul(input, target))), options.reduction);
 }
@@ -218,7 +217,7 @@ export function hingeLoss(input: Tensor, target: Tensor, options: HingeOptions =
  * Example: `F.squaredHingeLoss(scores, targets)` with targets in {-1, +1}.
  */
 export function squaredHingeLoss(input: Tensor, target: Tensor, options: HingeOptions = {}): Tensor {
-  checkOptions('squaredHingeLoss', options);
+  checkLossArgs('squaredHingeLoss', { input, target }, options);
   checkSameShape('squaredHingeLoss', input, target);
   return reduce('squaredHingeLoss', square(relu(sub(options.margin ?? 1, mul(input, target)))), options.reduction);
 }
@@ -256,7 +255,7 @@ function marginSums(op: string, input: Tensor, classTarget: Tensor, margin: numb
  * Example: `F.multiMarginLoss(scores, labels)`.
  */
 export function multiMarginLoss(input: Tensor, target: Tensor, options: MultiMarginOptions = {}): Tensor {
-  checkOptions('multiMarginLoss', options);
+  checkLossArgs('multiMarginLoss', { input, target }, options);
   const p = options.p ?? 1;
   if (p !== 1 && p !== 2) throw new RangeError(`multiMarginLoss: p must be 1 or 2, got ${String(p)}`);
   const sums = marginSums('multiMarginLoss', input, target, options.margin ?? 1, p, options.weight ?? null);
@@ -270,7 +269,7 @@ export function multiMarginLoss(input: Tensor, target: Tensor, options: MultiMar
  * Example: `F.multiClassHingeLoss(scores, labels)`.
  */
 export function multiClassHingeLoss(input: Tensor, target: Tensor, options: HingeOptions = {}): Tensor {
-  checkOptions('multiClassHingeLoss', options);
+  checkLossArgs('multiClassHingeLoss', { input, target }, options);
   return reduce('multiClassHingeLoss', marginSums('multiClassHingeLoss', input, target, options.margin ?? 1, 1, null), options.reduction);
 }
 
@@ -282,7 +281,7 @@ export function multiClassHingeLoss(input: Tensor, target: Tensor, options: Hing
  * Example: `F.mseLoss(tensor([1, 2]), tensor([1, 4]))` → 2.
  */
 export function mseLoss(input: Tensor, target: Tensor, options: ReductionOptions = {}): Tensor {
-  checkOptions('mseLoss', options);
+  checkLossArgs('mseLoss', { input, target }, options);
   checkSameShape('mseLoss', input, target);
   return reduce('mseLoss', square(sub(input, target)), options.reduction);
 }
@@ -293,7 +292,7 @@ export function mseLoss(input: Tensor, target: Tensor, options: ReductionOptions
  * Example: `F.l1Loss(tensor([1, 2]), tensor([1, 4]))` → 1.
  */
 export function l1Loss(input: Tensor, target: Tensor, options: ReductionOptions = {}): Tensor {
-  checkOptions('l1Loss', options);
+  checkLossArgs('l1Loss', { input, target }, options);
   checkSameShape('l1Loss', input, target);
   return reduce('l1Loss', abs(sub(input, target)), options.reduction);
 }
@@ -304,7 +303,7 @@ export function l1Loss(input: Tensor, target: Tensor, options: ReductionOptions 
  * Example: `F.smoothL1Loss(boxes, targets, { beta: 1 / 9 })`.
  */
 export function smoothL1Loss(input: Tensor, target: Tensor, options: ReductionOptions & { beta?: number } = {}): Tensor {
-  checkOptions('smoothL1Loss', options);
+  checkLossArgs('smoothL1Loss', { input, target }, options);
   checkSameShape('smoothL1Loss', input, target);
   const beta = options.beta ?? 1;
   if (!(beta >= 0)) throw new RangeError(`smoothL1Loss: beta must be ≥ 0, got ${beta}`);
@@ -319,7 +318,7 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options: ReductionOp
  * Example: `F.huberLoss(pred, target, { delta: 1.5 })`.
  */
 export function huberLoss(input: Tensor, target: Tensor, options: ReductionOptions & { delta?: number } = {}): Tensor {
-  checkOptions('huberLoss', options);
+  checkLossArgs('huberLoss', { input, target }, options);
   checkSameShape('huberLoss', input, target);
   const delta = options.delta ?? 1;
   if (!(delta > 0)) throw new RangeError(`huberLoss: delta must be > 0, got ${delta}`);
@@ -344,7 +343,7 @@ export interface KLDivOptions {
  * Example: `F.klDiv(logSoftmax(student, 1), softmax(teacher, 1), { reduction: 'batchmean' })`.
  */
 export function klDiv(input: Tensor, target: Tensor, options: KLDivOptions = {}): Tensor {
-  checkOptions('klDiv', options);
+  checkLossArgs('klDiv', { input, target }, options);
   checkSameShape('klDiv', input, target);
   const pointwise = options.logTarget
     ? mul(exp(target), sub(target, input))
@@ -361,7 +360,7 @@ export function klDiv(input: Tensor, target: Tensor, options: KLDivOptions = {})
  * Example: `F.cosineEmbeddingLoss(a, b, labels, { margin: 0.2 })`.
  */
 export function cosineEmbeddingLoss(x1: Tensor, x2: Tensor, y: Tensor, options: ReductionOptions & { margin?: number } = {}): Tensor {
-  checkOptions('cosineEmbeddingLoss', options);
+  checkLossArgs('cosineEmbeddingLoss', { x1, x2, y }, options);
   checkSameShape('cosineEmbeddingLoss', x1, x2);
   if (x1.ndim !== 1 && x1.ndim !== 2) throw new ShapeError(`cosineEmbeddingLoss: inputs must be (N, D) or (D), got ${formatShape(x1.shape)}`);
   const dim = x1.ndim - 1;
@@ -385,7 +384,7 @@ export function cosineEmbeddingLoss(x1: Tensor, x2: Tensor, y: Tensor, options: 
  * Example: `F.diceLoss(sigmoid(maskLogits), masks)`.
  */
 export function diceLoss(input: Tensor, target: Tensor, options: ReductionOptions & { smooth?: number } = {}): Tensor {
-  checkOptions('diceLoss', options);
+  checkLossArgs('diceLoss', { input, target }, options);
   checkSameShape('diceLoss', input, target);
   if (input.ndim < 2) throw new ShapeError(`diceLoss: input must be (N, ...) with at least 2 dims, got ${formatShape(input.shape)}`);
   const dims = input.shape.map((_, d) => d).slice(1);
@@ -403,8 +402,8 @@ abstract class Loss<O extends object> extends Module {
   /** Args: options of the loss (all optional); buffers: tensors to register (class weights). */
   constructor(options: O = {} as O, buffers: Record<string, Tensor | null | undefined> = {}) {
     super();
-    this.options = options;
-    for (const [name, t] of Object.entries(buffers)) if (t) this.registerBuffer(name, t);
+    this.options = checkOptions(this.constructor.name, options);
+    for (const [name, t] of Object.entries(buffers ?? {})) if (t) this.registerBuffer(name, t);
   }
 }
 
@@ -415,7 +414,7 @@ const floatOnly = (op: string, t: Tensor | null | undefined): void => {
 /** nn.CrossEntropyLoss: see crossEntropy. Example: `new nn.CrossEntropyLoss({ ignoreIndex: 0 }).forward(logits, labels)`. */
 export class CrossEntropyLoss extends Loss<CrossEntropyOptions> {
   constructor(options: CrossEntropyOptions = {}) {
-    floatOnly('CrossEntropyLoss', options.weight);
+    floatOnly('CrossEntropyLoss', checkOptions('CrossEntropyLoss', options, { weight: 'tensor?' }).weight);
     super(options, { weight: options.weight });
   }
   override forward(input: Tensor, target: Tensor): Tensor {
@@ -430,7 +429,7 @@ export class CrossEntropyLoss extends Loss<CrossEntropyOptions> {
  */
 export class NLLLoss extends Loss<Omit<CrossEntropyOptions, 'labelSmoothing'>> {
   constructor(options: Omit<CrossEntropyOptions, 'labelSmoothing'> = {}) {
-    floatOnly('NLLLoss', options.weight);
+    floatOnly('NLLLoss', checkOptions('NLLLoss', options, { weight: 'tensor?' }).weight);
     super(options, { weight: options.weight });
   }
   override forward(input: Tensor, target: Tensor): Tensor {
@@ -445,7 +444,7 @@ export class NLLLoss extends Loss<Omit<CrossEntropyOptions, 'labelSmoothing'>> {
  */
 export class BCELoss extends Loss<BCEOptions> {
   constructor(options: BCEOptions = {}) {
-    super(options, { weight: options.weight });
+    super(options, { weight: checkOptions('BCELoss', options, { weight: 'tensor?' }).weight });
   }
   override forward(input: Tensor, target: Tensor): Tensor {
     return binaryCrossEntropy(input, target, this.options);
@@ -459,6 +458,7 @@ export class BCELoss extends Loss<BCEOptions> {
  */
 export class BCEWithLogitsLoss extends Loss<BCEWithLogitsOptions> {
   constructor(options: BCEWithLogitsOptions = {}) {
+    checkOptions('BCEWithLogitsLoss', options, { weight: 'tensor?', posWeight: 'tensor?' });
     super(options, { weight: options.weight, pos_weight: options.posWeight });
   }
   override forward(input: Tensor, target: Tensor): Tensor {
@@ -539,7 +539,7 @@ export class SquaredHingeLoss extends Loss<HingeOptions> {
  */
 export class MultiMarginLoss extends Loss<MultiMarginOptions> {
   constructor(options: MultiMarginOptions = {}) {
-    floatOnly('MultiMarginLoss', options.weight);
+    floatOnly('MultiMarginLoss', checkOptions('MultiMarginLoss', options, { weight: 'tensor?' }).weight);
     super(options, { weight: options.weight });
   }
   override forward(input: Tensor, target: Tensor): Tensor {

@@ -22,6 +22,7 @@ import { cast } from '../ops/cast.js';
 import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { keep } from '../memory/tidy.js';
+import { checkParameterSize, checkTensorArg, describeValue } from '../validate.js';
 import { runAsync } from '../backend/queue.js';
 import { summary } from './summary.js';
 import { setFrozen, type NamePattern } from './freeze.js';
@@ -30,7 +31,9 @@ import { type ForwardHook, type ForwardPreHook, type FullBackwardHook, type Modu
 
 /**
  * A tensor that is a module's trainable state: a leaf that requires grad (unless created
- * with requiresGrad false). It shares storage with the tensor it is made from.
+ * with requiresGrad false). It shares storage with the tensor it is made from. One parameter
+ * holds at most 2³¹ − 1 elements (MAX_PARAMETER_ELEMENTS): layers whose sizes ask for more
+ * throw before initialising anything.
  *
  * Example: `this.weight = new Parameter(zeros([out, in]))`.
  */
@@ -41,10 +44,17 @@ export class Parameter extends Tensor {
    * - requiresGrad: default true.
    */
   constructor(data: Tensor, requiresGrad = true) {
-    super(data.data, data.shape, data.dtype);
+    super(parameterSource(data).data, data.shape, data.dtype);
     keep(this);
     this.requiresGrad_(requiresGrad);
   }
+}
+
+/** `data` when it may become a Parameter: a Tensor of at most MAX_PARAMETER_ELEMENTS elements. */
+function parameterSource(data: Tensor): Tensor {
+  checkTensorArg('Parameter', 'data', data);
+  checkParameterSize('Parameter', data.shape);
+  return data;
 }
 
 /**
@@ -147,6 +157,9 @@ export class Module {
    * again replaces its parameter.
    */
   registerParameter(name: string, parameter: Parameter | null): void {
+    if (parameter !== null && !(parameter instanceof Parameter)) {
+      throw new TypeError(`${this.constructor.name}: parameter '${String(name)}' must be a Parameter or null, got ${describeValue(parameter)}`);
+    }
     if (!this.registeredParameters.has(name)) this.checkNewName(name);
     this.registeredParameters.set(name, parameter);
   }
@@ -165,6 +178,9 @@ export class Module {
 
   /** Adds (or replaces) a submodule under `name` (containers use `0`, `1`, … or dict keys). */
   registerModule(name: string, module: Module | null): void {
+    if (module !== null && !(module instanceof Module)) {
+      throw new TypeError(`${this.constructor.name}: module '${String(name)}' must be a Module or null, got ${describeValue(module)}`);
+    }
     if (!this.registeredModules.has(name)) this.checkNewName(name);
     this.registeredModules.set(name, module);
   }

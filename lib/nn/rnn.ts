@@ -18,6 +18,7 @@
  * bidirectional layer has the same names with the suffix `_reverse`. See docs/recurrent.md
  * for how PyTorch's GRU differs from the lecture's form.
  */
+import { BIAS_OPTIONS, checkOptions } from '../validate.js';
 import { ShapeError } from '../errors.js';
 import type { Generator } from '../random.js';
 import { formatShape } from '../shape.js';
@@ -107,8 +108,10 @@ export abstract class RNNBase extends Module {
     options: RnnOptions,
   ) {
     super();
+    if (new.target === RNNBase) throw new TypeError('RNNBase: the class is abstract; use RNN, LSTM or GRU');
     const name = this.constructor.name;
     checkSizes(name, inputSize, hiddenSize);
+    checkOptions(name, options, { ...BIAS_OPTIONS, batchFirst: 'boolean', bidirectional: 'boolean' });
     this.numLayers = options.numLayers ?? 1;
     this.bias = options.bias ?? true;
     this.batchFirst = options.batchFirst ?? false;
@@ -248,7 +251,7 @@ export abstract class RNNBase extends Module {
  */
 export class RNN extends RNNBase {
   constructor(inputSize: number, hiddenSize: number, options: ElmanRnnOptions = {}) {
-    const nonlinearity = options.nonlinearity ?? 'tanh';
+    const nonlinearity = checkOptions('RNN', options).nonlinearity ?? 'tanh';
     if (nonlinearity !== 'tanh' && nonlinearity !== 'relu') {
       throw new RangeError(`RNN: nonlinearity must be 'tanh' or 'relu', got '${String(nonlinearity)}'`);
     }
@@ -327,6 +330,7 @@ export abstract class RNNCellBase extends Module {
   ) {
     super();
     checkSizes(this.constructor.name, inputSize, hiddenSize);
+    checkOptions(this.constructor.name, options, BIAS_OPTIONS);
     const GH = GATES[mode] * hiddenSize;
     const bias = options.bias ?? true;
     this.weight_ih = new Parameter(zeros([GH, inputSize]));
@@ -385,7 +389,7 @@ export abstract class RNNCellBase extends Module {
  */
 export class RNNCell extends RNNCellBase {
   constructor(inputSize: number, hiddenSize: number, options: RnnCellOptions & { nonlinearity?: 'tanh' | 'relu' } = {}) {
-    const nonlinearity = options.nonlinearity ?? 'tanh';
+    const nonlinearity = checkOptions('RNNCell', options).nonlinearity ?? 'tanh';
     if (nonlinearity !== 'tanh' && nonlinearity !== 'relu') {
       throw new RangeError(`RNNCell: nonlinearity must be 'tanh' or 'relu', got '${String(nonlinearity)}'`);
     }

@@ -7,6 +7,7 @@ import { decodeHalf, encodeHalf, HALF_CODECS } from '../half.js';
 import { record } from '../autograd/engine.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { Tensor } from '../tensor.js';
+import { checkTensor, describeValue } from '../validate.js';
 
 /** The value int64 takes for NaN, ±Infinity and floats beyond its range (x86's, so PyTorch CPU's). */
 const INT64_INVALID = -(2n ** 63n);
@@ -23,6 +24,7 @@ const INT64_INVALID = -(2n ** 63n);
  * Example: `cast(tensor([1.7, -1.7]), 'int32')` → [1, -1] (int32).
  */
 export function cast(x: Tensor, dtype: DType): Tensor {
+  if (!(x instanceof Tensor)) checkTensor('cast', x);
   if (x.dtype === dtype) return x;
   if (isHalf(dtype) && x.requiresGrad && isGradEnabled()) {
     throw new DTypeError(`cast: ${dtype} tensors do not carry gradients in kiln; detach() the ${x.dtype} tensor or cast inside noGrad()`);
@@ -148,21 +150,7 @@ export function commonOperands(
   return [ta, tb];
 }
 
-/** Throws a TypeError naming `op` unless `x` is a Tensor. */
-export function checkTensor(op: string, x: unknown): Tensor {
-  if (!(x instanceof Tensor)) {
-    throw new TypeError(`${op}: expected a Tensor, got ${describeValue(x)}`);
-  }
-  return x;
-}
-
-/** What a value is, for error messages: 'null', 'undefined', 'an Array', 'an object', 'a string'. */
-export function describeValue(x: unknown): string {
-  if (x === null || x === undefined) return String(x);
-  if (Array.isArray(x)) return 'an Array';
-  const type = typeof x;
-  return type === 'object' ? `an object (${(x as object).constructor?.name ?? 'no prototype'})` : `a ${type}`;
-}
+export { checkTensor, describeValue } from '../validate.js';
 
 /** x as a float tensor kernels compute in: float32 and float64 unchanged, every other dtype converted to float32. */
 export function toFloat(x: Tensor): Tensor {

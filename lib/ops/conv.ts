@@ -18,7 +18,8 @@ import { isGradEnabled } from '../autograd/grad-mode.js';
 import { checkWork, formatShape, numelOf } from '../shape.js';
 import { constants as bufferConstants } from 'node:buffer';
 import { Tensor } from '../tensor.js';
-import { cast, checkTensor } from './cast.js';
+import { cast } from './cast.js';
+import { checkArgs, checkOptions } from '../validate.js';
 import { add } from './elementwise.js';
 import { sum } from './reduce.js';
 import { reshape, squeeze, unsqueeze } from './shape.js';
@@ -68,7 +69,7 @@ export interface ConvTranspose2dOptions {
  * Example: `pair('conv2d', 'stride', 2, 1)` → [2, 2]; `pair('conv2d', 'stride', [0, 1], 1)` throws.
  */
 export function pair(op: string, name: string, value: Size2, min: number): [number, number] {
-  if (typeof value !== 'number' && value.length !== 2) {
+  if (typeof value !== 'number' && (!Array.isArray(value) || value.length !== 2)) {
     throw new ShapeError(`${op}: ${name} must be a number or a pair of numbers, got [${String(value)}]`);
   }
   const [a, b] = typeof value === 'number' ? [value, value] : value;
@@ -80,10 +81,11 @@ export function pair(op: string, name: string, value: Size2, min: number): [numb
   return [a, b];
 }
 
-/** Both inputs (and the bias) in one float dtype: float64 if any is, else float32. */
-function commonFloat(op: string, tensors: (Tensor | null | undefined)[]): DType {
-  for (const t of tensors) if (t != null) checkTensor(op, t);
-  return tensors.some((t) => t != null && t.dtype === 'float64') ? 'float64' : 'float32';
+/** Checks a convolution's arguments; returns the float dtype it computes in: float64 if any tensor is, else float32. */
+function commonFloat(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, options: object | undefined): DType {
+  checkArgs(op, [['x', x, 'tensor'], ['weight', weight, 'tensor'], ['bias', bias, 'tensor?']]);
+  checkOptions(op, options);
+  return [x, weight, bias].some((t) => t != null && t.dtype === 'float64') ? 'float64' : 'float32';
 }
 
 /** [top, bottom, left, right] for a padding spec, given the kernel and dilation (for 'same'). */
@@ -280,7 +282,7 @@ export interface PreparedConv2d {
  * @internal
  */
 export function prepareConv2d(op: string, x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions): PreparedConv2d {
-  const dtype = commonFloat(op, [x, weight, bias]);
+  const dtype = commonFloat(op, x, weight, bias, options);
   const input = batched(op, cast(x, dtype), 4, '(N, C, H, W)');
   if (weight.ndim !== 4) throw new ShapeError(`${op}: weight must be (K, C / groups, kH, kW), got ${formatShape(weight.shape)}`);
   checkBias(op, bias, weight.shape[0]);
@@ -305,8 +307,7 @@ export function prepareConv2d(op: string, x: Tensor, weight: Tensor, bias: Tenso
  */
 export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv1dOptions = {}): Tensor {
   const op = 'conv1d';
-  checkTensor(op, x);
-  checkTensor(op, weight);
+  commonFloat(op, x, weight, bias, options);
   const input = batched(op, x, 3, '(N, C, L)');
   if (weight.ndim !== 3) throw new ShapeError(`${op}: weight must be (K, C / groups, kL), got ${formatShape(weight.shape)}`);
   const padding = options.padding ?? 0;
@@ -334,7 +335,7 @@ export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
  */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: ConvTranspose2dOptions = {}): Tensor {
   const op = 'convTranspose2d';
-  const dtype = commonFloat(op, [x, weight, bias]);
+  const dtype = commonFloat(op, x, weight, bias, options);
   const input = batched(op, cast(x, dtype), 4, '(N, C_in, H, W)');
   if (weight.ndim !== 4) throw new ShapeError(`${op}: weight must be (C_in, C_out / groups, kH, kW), got ${formatShape(weight.shape)}`);
   const groups = options.groups ?? 1;

@@ -2,6 +2,7 @@
  * Creating tensors: from nested arrays or typed arrays, constant fills, ranges, identity,
  * and seedable random tensors.
  */
+import { checkArgs, checkOptions, checkTensorArg, GENERATOR, MAX_ARRAY_ELEMENTS } from '../validate.js';
 import { allocate, dtypeOf, isHalf, type DataArray, type DType, type NumberArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { defaultGenerator, type Generator } from '../random.js';
@@ -153,6 +154,7 @@ export function ones(shape: readonly number[], options: CreateOptions = {}): Ten
  * Example: `zerosLike(randn([2, 3]))` → a (2, 3) float32 tensor of zeros.
  */
 export function zerosLike(x: Tensor, options: CreateOptions = {}): Tensor {
+  checkTensorArg('zerosLike', 'x', x);
   return full(x.shape, 0, { dtype: x.dtype, ...options });
 }
 
@@ -162,6 +164,7 @@ export function zerosLike(x: Tensor, options: CreateOptions = {}): Tensor {
  * Example: `onesLike(tensor([5, 6], { dtype: 'int32' }))` → [1, 1] (int32).
  */
 export function onesLike(x: Tensor, options: CreateOptions = {}): Tensor {
+  checkTensorArg('onesLike', 'x', x);
   return full(x.shape, 1, { dtype: x.dtype, ...options });
 }
 
@@ -176,17 +179,18 @@ export function arange(start: number, end?: number, step = 1, options: CreateOpt
     throw new RangeError(`arange: start ${from}, end ${to} and step ${step} must be finite, with step ≠ 0`);
   }
   const n = Math.max(0, Math.ceil((to - from) / step));
+  if (n > MAX_ARRAY_ELEMENTS) throw new RangeError(`arange: start ${from}, end ${to} and step ${step} give ${n} values; one tensor holds at most ${MAX_ARRAY_ELEMENTS}`);
   const dtype = options.dtype ?? 'float32';
-  const values = new Float64Array(n);
+  const values = allocate('float64', n);
   for (let i = 0; i < n; i++) values[i] = from + i * step;
   return finish(storageOf(dtype, values), [n], dtype, options);
 }
 
 /** `steps` evenly spaced values from start to end inclusive (1-D). Example: `linspace(0, 1, 5)`. */
 export function linspace(start: number, end: number, steps: number, options: CreateOptions = {}): Tensor {
-  if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`linspace: steps must be an integer ≥ 0, got ${steps}`);
+  checkArgs('linspace', [['start', start, { number: {} }], ['end', end, { number: {} }], ['steps', steps, { int: { min: 0, max: MAX_ARRAY_ELEMENTS } }]]);
   const dtype = options.dtype ?? 'float32';
-  const values = new Float64Array(steps);
+  const values = allocate('float64', steps);
   const delta = steps > 1 ? (end - start) / (steps - 1) : 0;
   for (let i = 0; i < steps; i++) values[i] = i === steps - 1 && steps > 1 ? end : start + i * delta;
   return finish(storageOf(dtype, values), [steps], dtype, options);
@@ -207,6 +211,7 @@ export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
 
 function randomFloat(op: string, shape: readonly number[], options: RandomOptions, draw: (g: Generator) => number): Tensor {
   checkShape(shape, op);
+  checkOptions(op, options, { generator: GENERATOR });
   const dtype = options.dtype ?? 'float32';
   if (dtype !== 'float32' && dtype !== 'float64') throw new DTypeError(`${op}: dtype must be float32 or float64, got ${dtype}`);
   const generator = options.generator ?? defaultGenerator;

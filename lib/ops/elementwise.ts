@@ -7,6 +7,7 @@
  * float16/bfloat16 operands are computed in float32 and the result rounded back to their
  * dtype (they carry no gradients).
  */
+import { describeValue } from '../validate.js';
 import { BinaryOp, CompareOp, UnaryOp, type BinaryOpCode, type CompareOpCode, type UnaryOpCode } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
 import { allocateOutput, isHalf, isIntegral, type DataArray, type FloatArray, type NumberArray } from '../dtype.js';
@@ -467,6 +468,7 @@ export function ceil(x: Tensor): Tensor {
  * Example: `round(tensor([0.5, 1.5, 2.6]))` → [0, 2, 3]; `round(tensor([1.234]), 2)` → [1.23].
  */
 export function round(x: Tensor, decimals = 0): Tensor {
+  checkTensor('round', x);
   if (!Number.isInteger(decimals)) throw new RangeError(`round: decimals must be an integer, got ${decimals}`);
   if (decimals === 0 || isIntegral(x.dtype)) return roundingOp('round', x);
   const scale = 10 ** Math.abs(decimals);
@@ -623,6 +625,9 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number | Tensor): Ten
  */
 export function clamp(x: Tensor, min?: number, max?: number): Tensor {
   checkTensor('clamp', x);
+  for (const [name, bound] of [['min', min], ['max', max]] as const) {
+    if (bound !== undefined && bound !== null && typeof bound !== 'number') throw new TypeError(`clamp: ${name} must be a number or null, got ${describeValue(bound)}`);
+  }
   if (min === undefined && max === undefined) throw new DTypeError('clamp: give at least one of min and max');
   const lo = min ?? -Infinity;
   const hi = max ?? Infinity;

@@ -12,6 +12,7 @@
  * while recording rewrites the base's history (PyTorch's CopySlices, see writeViewOfGraph);
  * on a view of a leaf that requires grad it throws, as on the leaf itself.
  */
+import { describeValue } from '../validate.js';
 import { getBackend } from '../backend/index.js';
 import { isFloat } from '../dtype.js';
 import { AutogradError, DTypeError, ShapeError } from '../errors.js';
@@ -42,6 +43,9 @@ type CastRule = 'sameKind' | 'any';
  */
 export function applyInPlace(self: Tensor, op: string, others: readonly TensorLike[], compute: (x: Tensor) => Tensor, castRule: CastRule = 'sameKind'): Tensor {
   checkTensor(op, self);
+  others.forEach((o, i) => {
+    if (typeof o !== 'number' && !(o instanceof Tensor)) throw new TypeError(`${op}: operand ${i + 1} must be a Tensor or a number, got ${describeValue(o)}`);
+  });
   const base = self.base;
   const tracking =
     isGradEnabled() && (self.requiresGrad || (base !== null && base.requiresGrad) || others.some((o) => o instanceof Tensor && o.requiresGrad));
@@ -219,6 +223,7 @@ export function clamp_(self: Tensor, min?: number, max?: number): Tensor {
 }
 /** Every element set to value. */
 export function fill_(self: Tensor, value: number): Tensor {
+  if (typeof value !== 'number') throw new TypeError(`fill_: value must be a number, got ${describeValue(value)}`);
   return applyInPlace(self, 'fill_', [], (x) => expand(scalarTensor(value, x.dtype), x.shape), 'any');
 }
 /** Every element set to 0. */

@@ -12,6 +12,7 @@ import { record } from '../autograd/engine.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { checkTensor, toFloat } from './cast.js';
+import { checkOptions } from '../validate.js';
 import { indexSelect } from './index.js';
 import { adaptiveAvgPool2d } from './pool.js';
 import { reshape, squeeze, unsqueeze } from './shape.js';
@@ -57,10 +58,11 @@ const SPATIAL_DIMS: Record<InterpolateMode, readonly number[]> = {
  *
  * Example: `interpolate(x, { scaleFactor: 2, mode: 'bilinear' })` doubles H and W.
  */
-export function interpolate(x: Tensor, options: InterpolateOptions): Tensor {
+export function interpolate(x: Tensor, interpolateOptions: InterpolateOptions): Tensor {
   checkTensor('interpolate', x);
+  const options = checkOptions('interpolate', interpolateOptions);
   const mode = options.mode ?? 'nearest';
-  const allowed = SPATIAL_DIMS[mode];
+  const allowed = Object.hasOwn(SPATIAL_DIMS, mode) ? SPATIAL_DIMS[mode] : undefined;
   if (allowed === undefined) {
     throw new RangeError(`interpolate: mode must be one of ${Object.keys(SPATIAL_DIMS).join(', ')}, got '${String(mode)}'`);
   }

@@ -3,6 +3,7 @@
  * elementwise ops.) triu/tril and maskedSelect are written with where and indexSelect, so they
  * are differentiable on both backends.
  */
+import { checkOptions } from '../validate.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { broadcastShapes, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -78,6 +79,7 @@ export function nonzero(x: Tensor, options: { asTuple: true }): Tensor[];
 export function nonzero(x: Tensor, options?: NonzeroOptions): Tensor | Tensor[];
 export function nonzero(x: Tensor, options: NonzeroOptions = {}): Tensor | Tensor[] {
   checkTensor('nonzero', x);
+  checkOptions('nonzero', options, { asTuple: 'boolean' });
   const data = x.data;
   const ndim = x.ndim;
   const positions: number[] = [];

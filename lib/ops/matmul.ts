@@ -2,6 +2,7 @@
  * Matrix products with PyTorch's matmul rules: 1-D·1-D is a dot product, a 1-D operand is
  * treated as a row (left) or column (right) vector, and leading batch dims broadcast.
  */
+import { checkOptions } from '../validate.js';
 import type { MatmulLayout } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
 import { allocateOutput, isFloat, isHalf, promoteTypes, type DType, type FloatArray } from '../dtype.js';
@@ -299,7 +300,7 @@ export interface BaddbmmOptions {
  */
 export function baddbmm(input: Tensor, a: Tensor, b: Tensor, options: BaddbmmOptions = {}): Tensor {
   checkTensor('baddbmm', input);
-  const { beta = 1, alpha = 1 } = options;
+  const { beta = 1, alpha = 1 } = checkOptions('baddbmm', options, { beta: { number: {} }, alpha: { number: {} } });
   const product = bmm(a, b);
   if (!sameShape(broadcastShapes(input.shape, product.shape, 'baddbmm'), product.shape)) {
     throw new ShapeError(`baddbmm: input ${formatShape(input.shape)} does not broadcast to the product's shape ${formatShape(product.shape)}`);

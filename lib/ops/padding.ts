@@ -7,6 +7,7 @@
  * flattened (native, its gradient the accumulating indexAdd), so every mode is
  * differentiable and its backward is made of ops (createGraph works).
  */
+import { MAX_ARRAY_ELEMENTS } from '../validate.js';
 import { getBackend } from '../backend/index.js';
 import { record } from '../autograd/engine.js';
 import { ShapeError } from '../errors.js';
@@ -72,6 +73,9 @@ function checkPadList(x: Tensor, pad: readonly number[], mode: PadMode): void {
       throw new ShapeError(
         `pad: circular padding (${before}, ${after}) at dimension ${dim} of input ${formatShape(x.shape)} must not exceed the (cropped) size ${kept}`,
       );
+    }
+    if (!(size + before + after <= MAX_ARRAY_ELEMENTS)) {
+      throw new ShapeError(`pad: padding (${before}, ${after}) at dimension ${dim} of input ${formatShape(x.shape)} would make it longer than one tensor holds (${MAX_ARRAY_ELEMENTS})`);
     }
     if (kept <= 0 || (mode === 'replicate' && size === 0)) {
       throw new ShapeError(`pad: ${mode} padding (${before}, ${after}) at dimension ${dim} of input ${formatShape(x.shape)} leaves no input to pad from`);

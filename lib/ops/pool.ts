@@ -12,6 +12,7 @@ import { record } from '../autograd/engine.js';
 import { checkWork, formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { checkTensor, toFloat } from './cast.js';
+import { checkOptions, describeValue } from '../validate.js';
 import { pair, type Size2 } from './conv.js';
 import { squeeze, unsqueeze } from './shape.js';
 
@@ -146,6 +147,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, options: MaxPool2dOption
  * Example: `const { values, indices } = maxPool2dWithIndices(x, 2)`.
  */
 export function maxPool2dWithIndices(x: Tensor, kernelSize: Size2, options: MaxPool2dOptions = {}): PoolWithIndices {
+  checkOptions('maxPool2d', options);
   const op = 'maxPool2d';
   const input = batched4d(op, x);
   const g = poolGeometry(op, input, kernelSize, options.stride, options.padding ?? 0, options.dilation ?? 1, options.ceilMode ?? false);
@@ -166,6 +168,7 @@ export function maxPool2dWithIndices(x: Tensor, kernelSize: Size2, options: MaxP
  * Example: `avgPool2d(x, 2)` halves H and W.
  */
 export function avgPool2d(x: Tensor, kernelSize: Size2, options: AvgPool2dOptions = {}): Tensor {
+  checkOptions('avgPool2d', options);
   const op = 'avgPool2d';
   const input = batched4d(op, x);
   const g = poolGeometry(op, input, kernelSize, options.stride, options.padding ?? 0, 1, options.ceilMode ?? false);
@@ -206,6 +209,7 @@ export function maxPool1d(x: Tensor, kernelSize: number, options: MaxPool1dOptio
  * Example: `maxPool1dWithIndices(tensor([[[1, 3, 2, 5]]]), 2)` → values [[[3, 5]]], indices [[[1, 3]]].
  */
 export function maxPool1dWithIndices(x: Tensor, kernelSize: number, options: MaxPool1dOptions = {}): PoolWithIndices {
+  checkOptions('maxPool1d', options);
   const { values, indices } = maxPool2dWithIndices(as2d('maxPool1d', x), [1, kernelSize], {
     stride: [1, options.stride ?? kernelSize],
     padding: [0, options.padding ?? 0],
@@ -221,6 +225,7 @@ export function maxPool1dWithIndices(x: Tensor, kernelSize: number, options: Max
  * Example: `avgPool1d(x, 2)` halves L.
  */
 export function avgPool1d(x: Tensor, kernelSize: number, options: AvgPool1dOptions = {}): Tensor {
+  checkOptions('avgPool1d', options);
   const y = avgPool2d(as2d('avgPool1d', x), [1, kernelSize], {
     stride: [1, options.stride ?? kernelSize],
     padding: [0, options.padding ?? 0],
@@ -244,6 +249,7 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [numb
   const op = 'adaptiveAvgPool2d';
   const input = batched4d(op, x);
   const [n, c, h, w] = input.shape;
+  if (typeof outputSize !== 'number' && !Array.isArray(outputSize)) throw new TypeError(`${op}: outputSize must be an integer or [H_out, W_out], got ${describeValue(outputSize)}`);
   const [oh, ow] = typeof outputSize === 'number' ? [outputSize, outputSize] : [outputSize[0] ?? h, outputSize[1] ?? w];
   pair(op, 'outputSize', [oh, ow], 1);
   if (h < 1 || w < 1) throw new ShapeError(`${op}: input ${formatShape(input.shape)} has an empty plane`);

@@ -11,6 +11,7 @@ import { reportOp } from '../autograd/op-trace.js';
 import { blockAround, formatShape, normalizeDim, numelOf, sameShape, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor, toFloat } from './cast.js';
+import { checkInt, checkNumberList, checkNumberOrList, checkOptions, checkTensorArg } from '../validate.js';
 import { abs, div, eq, exp, log, mul, sqrt, square, sub, add, where } from './elementwise.js';
 import { scatterAdd } from './index.js';
 import { expand, reshape } from './shape.js';
@@ -18,12 +19,16 @@ import { expand, reshape } from './shape.js';
 /** One axis, a list of axes, or undefined for all axes. */
 export type Dims = number | readonly number[] | undefined;
 
+/** The highest rank resolveDims accepts (far above any real tensor's; a larger one is a caller's mistake). */
+const MAX_RANK = 1024;
+
 /**
  * The sorted, de-duplicated, non-negative axes `dims` names for a tensor of rank `ndim`.
  *
  * Example: `resolveDims([-1, 0], 3, 'sum')` → [0, 2]; `resolveDims(undefined, 2, 'sum')` → [0, 1].
  */
 export function resolveDims(dims: Dims, ndim: number, op: string): number[] {
+  if (!(Number.isSafeInteger(ndim) && ndim >= 0 && ndim <= MAX_RANK)) checkInt(op, 'the rank', ndim, { min: 0, max: MAX_RANK });
   if (dims === undefined) {
     const all = new Array<number>(ndim);
     for (let d = 0; d < ndim; d++) all[d] = d;
@@ -33,7 +38,7 @@ export function resolveDims(dims: Dims, ndim: number, op: string): number[] {
     const d = normalizeDim(dims, ndim, op);
     return d < ndim ? [d] : [];
   }
-  const resolved = dims.map((d) => normalizeDim(d, ndim, op));
+  const resolved = checkNumberOrList(op, 'dims', dims).map((d) => normalizeDim(d, ndim, op));
   if (resolved.some((d, i) => resolved.indexOf(d) !== i)) throw new ShapeError(`${op}: dims ${formatShape(dims)} repeat an axis`);
   return resolved.filter((d) => d < ndim).sort((a, b) => a - b);
 }
@@ -252,6 +257,7 @@ export interface VarOptions {
  */
 export function variance(x: Tensor, dims?: Dims, options: VarOptions = {}): Tensor {
   checkTensor('var', x);
+  checkOptions('var', options);
   const axes = resolveDims(dims, x.ndim, 'var');
   const count = numelOf(axes.map((a) => x.shape[a]));
   const centered = sub(toFloat(x), mean(x, axes, true));
@@ -288,6 +294,8 @@ export function logsumexp(x: Tensor, dims?: Dims, keepdim = false): Tensor {
  * Example: `sumTo(ones([2, 3]), [1, 3])` → [[2, 2, 2]].
  */
 export function sumTo(g: Tensor, shape: Shape): Tensor {
+  checkTensorArg('sumTo', 'g', g);
+  checkNumberList('sumTo', 'shape', shape);
   if (sameShape(g.shape, shape)) return g;
   const lead = g.ndim - shape.length;
   const axes: number[] = [];

@@ -7,6 +7,7 @@
  * The op has three outputs (y, h_n, c_n). They are views into one packed tensor that carries
  * the op's GradNode, so a loss using any of them reaches one fused backward call.
  */
+import { checkArgs } from '../validate.js';
 import { getBackend } from '../backend/index.js';
 import { RnnMode, rnnGateCount, rnnWorkspaceSize, type RnnGeometry } from '../backend/rnn-geometry.js';
 import { allocate, type FloatArray, type FloatDType } from '../dtype.js';
@@ -74,6 +75,7 @@ export function rnnLayer(
   const mode = MODE_CODES[cell];
   if (mode === undefined) throw new RangeError(`rnnLayer: cell must be 'tanh', 'relu', 'lstm' or 'gru', got '${String(cell)}'`);
   const lstm = mode === RnnMode.lstm;
+  checkArgs('rnnLayer', [['weights', weights, 'object']]);
   const named = { x, h0, wIh: weights.wIh, wHh: weights.wHh, ...(lstm ? { c0 } : {}) };
   for (const [name, t] of Object.entries(named)) checkTensor(`rnnLayer: ${name}`, t);
   const dtype: FloatDType = [x, h0, c0, weights.wIh, weights.wHh].some((t) => t?.dtype === 'float64') ? 'float64' : 'float32';

@@ -24,6 +24,7 @@ import {
 } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor } from './cast.js';
+import { checkNumberList } from '../validate.js';
 import { sumTo } from './reduce.js';
 
 /** Where a view's elements sit in storage: element i at offset + Σ i_d · strides[d]. */
@@ -140,6 +141,7 @@ function viewStrides(shape: Shape, strides: readonly number[], target: readonly 
 }
 
 function resolveShape(op: string, shape: readonly number[], numel: number, from: Shape): number[] {
+  checkNumberList(op, 'shape', shape);
   const inferred = shape.indexOf(-1);
   if (inferred !== shape.lastIndexOf(-1)) {
     throw new ShapeError(`${op}: only one size may be -1, got ${formatShape(shape)}`);
@@ -210,6 +212,7 @@ function sizeOneView(x: Tensor, name: string, shape: number[], strides: number[]
  */
 export function permute(x: Tensor, dims: readonly number[]): Tensor {
   checkTensor('permute', x);
+  checkNumberList('permute', 'dims', dims);
   if (dims.length !== x.ndim) {
     throw new ShapeError(`permute: got ${dims.length} dims ${formatShape(dims)} for a tensor of shape ${formatShape(x.shape)}`);
   }
@@ -246,6 +249,7 @@ export function transpose(x: Tensor, d0: number, d1: number): Tensor {
  */
 export function expand(x: Tensor, shape: readonly number[]): Tensor {
   checkTensor('expand', x);
+  checkNumberList('expand', 'shape', shape);
   const lead = shape.length - x.ndim;
   if (lead < 0) throw new ShapeError(`expand: cannot expand ${formatShape(x.shape)} to fewer dims ${formatShape(shape)}`);
   const target = shape.map((s, d) => (s === -1 && d >= lead ? x.shape[d - lead] : s));
@@ -393,6 +397,8 @@ export function diagonal(x: Tensor, offset = 0, dim1 = 0, dim2 = 1): Tensor {
  */
 export function asStrided(x: Tensor, size: readonly number[], stride: readonly number[], storageOffset?: number): Tensor {
   checkTensor('asStrided', x);
+  checkNumberList('asStrided', 'size', size);
+  checkNumberList('asStrided', 'stride', stride);
   checkShape(size, 'asStrided');
   const offset = storageOffset ?? x.storageOffset;
   if (stride.length !== size.length || !stride.every((s) => Number.isInteger(s) && s >= 0)) {
@@ -486,7 +492,7 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
     for (let s = 0; s < size; s += sizeOrSections) sections.push(Math.min(sizeOrSections, size - s));
     if (size === 0) sections.push(0);
   } else {
-    sections = [...sizeOrSections];
+    sections = [...checkNumberList('split', 'sizeOrSections', sizeOrSections)];
     checkShape(sections, 'split');
     const total = sections.reduce((a, b) => a + b, 0);
     if (total !== size) throw new ShapeError(`split: sections ${formatShape(sections)} add up to ${total}, but dim ${dim} has size ${size}`);

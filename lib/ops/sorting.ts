@@ -8,6 +8,7 @@
  * can differ from PyTorch's while the values match. Indices are int32 (PyTorch: int64).
  * Values are differentiable: the gradient is scattered back to the picked positions.
  */
+import { checkOptions } from '../validate.js';
 import { getBackend } from '../backend/index.js';
 import { allocate, allocateOutput, type DataArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
@@ -105,6 +106,7 @@ export interface TopkOptions {
  * Example: `topk(tensor([1, 5, 3]), 2)` → values [5, 3], indices [1, 2].
  */
 export function topk(x: Tensor, k: number, options: TopkOptions = {}): ValuesIndices {
+  checkOptions('topk', options);
   const { input, d } = prepare('topk', x, options.dim ?? -1);
   const n = input.shape[d];
   if (!Number.isInteger(k) || k < 0 || k > n) {

@@ -4,18 +4,19 @@
  * every one is differentiable (and twice differentiable) on both backends.
  */
 import { getBackend } from '../backend/index.js';
-import { allocateOutput } from '../dtype.js';
+import { allocate, allocateOutput } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { contiguousStrides, formatShape, normalizeDim } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { checkTensor } from './cast.js';
+import { checkNumberList, checkNumberOrList } from '../validate.js';
 import { indexSelect } from './index.js';
 import { expand, reshape } from './shape.js';
 
 /** Distinct dims, normalized; throws naming op when one repeats. */
 function distinctDims(op: string, dims: number | readonly number[], ndim: number): number[] {
-  const list = (typeof dims === 'number' ? [dims] : dims).map((d) => normalizeDim(d, ndim, op));
+  const list = checkNumberOrList(op, 'dims', dims).map((d) => normalizeDim(d, ndim, op));
   if (new Set(list).size !== list.length) throw new ShapeError(`${op}: dims [${dims.toString()}] repeat a dim`);
   return list;
 }
@@ -58,14 +59,14 @@ function rolledIndex(n: number, shift: number): Tensor {
  */
 export function roll(x: Tensor, shifts: number | readonly number[], dims?: number | readonly number[]): Tensor {
   checkTensor('roll', x);
-  const shiftList = typeof shifts === 'number' ? [shifts] : [...shifts];
+  const shiftList = [...checkNumberOrList('roll', 'shifts', shifts)];
   if (!shiftList.every(Number.isInteger)) throw new RangeError(`roll: shifts must be integers, got [${shiftList.toString()}]`);
   if (dims === undefined) {
     if (shiftList.length !== 1) throw new ShapeError(`roll: without dims give one shift, got [${shiftList.toString()}]`);
     if (x.numel === 0) return x;
     return reshape(indexSelect(reshape(x, [-1]), 0, rolledIndex(x.numel, shiftList[0])), x.shape);
   }
-  const dimList = (typeof dims === 'number' ? [dims] : dims).map((d) => normalizeDim(d, x.ndim, 'roll'));
+  const dimList = checkNumberOrList('roll', 'dims', dims).map((d) => normalizeDim(d, x.ndim, 'roll'));
   if (dimList.length !== shiftList.length) {
     throw new ShapeError(`roll: ${shiftList.length} shifts for ${dimList.length} dims; give one shift per dim`);
   }
@@ -86,6 +87,7 @@ export function roll(x: Tensor, shifts: number | readonly number[], dims?: numbe
  */
 export function repeat(x: Tensor, sizes: readonly number[]): Tensor {
   checkTensor('repeat', x);
+  checkNumberList('repeat', 'sizes', sizes);
   if (sizes.length < x.ndim) {
     throw new ShapeError(`repeat: sizes [${sizes.toString()}] must have at least as many entries as x has dims (shape ${formatShape(x.shape)})`);
   }
@@ -105,6 +107,7 @@ export function repeat(x: Tensor, sizes: readonly number[]): Tensor {
  */
 export function tile(x: Tensor, reps: readonly number[]): Tensor {
   checkTensor('tile', x);
+  checkNumberList('tile', 'reps', reps);
   const padded = reps.length < x.ndim ? [...new Array<number>(x.ndim - reps.length).fill(1), ...reps] : reps;
   return repeat(x, padded);
 }
@@ -123,7 +126,7 @@ export function repeatInterleave(x: Tensor, repeats: number | Tensor, dim?: numb
   const d = dim === undefined ? 0 : normalizeDim(dim, x.ndim, 'repeatInterleave');
   const n = input.ndim === 0 ? 1 : input.shape[d];
   const counts = repeatCounts(repeats, n);
-  const index = new Int32Array(counts.reduce((a, b) => a + b, 0));
+  const index = allocate('int32', counts.reduce((a, b) => a + b, 0));
   let at = 0;
   counts.forEach((c, i) => {
     index.fill(i, at, at + c);

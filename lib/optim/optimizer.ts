@@ -7,6 +7,7 @@
  * otherwise). The base class adds the kiln regularization extensions every optimizer shares:
  * an `l1` penalty folded into the gradient, and `maxNorm` / `unitNorm` projections after the step.
  */
+import { describeValue } from '../validate.js';
 import { allocate, type FloatArray, copyInto, fillWith } from '../dtype.js';
 import { KilnError } from '../errors.js';
 import { enableGrad, noGrad } from '../autograd/grad-mode.js';
@@ -97,6 +98,9 @@ export abstract class Optimizer<O extends { lr: number }> {
     defaults: O & Partial<RegularizationOptions>,
   ) {
     this.defaults = { ...REGULARIZATION_DEFAULTS, ...defaults };
+    if (typeof (params as Partial<Iterable<unknown>> | null)?.[Symbol.iterator] !== 'function') {
+      throw new OptimizerError(`${name}: params must be an iterable of Tensors or of parameter groups, got ${describeValue(params)}`);
+    }
     const list = Array.from(params as Iterable<Tensor | ParamGroupInput<O>>);
     if (list.length === 0) throw new OptimizerError(`${name}: got an empty parameter list`);
     const groups = list[0] instanceof Tensor ? [{ params: list as Tensor[] } as unknown as ParamGroupInput<O>] : (list as ParamGroupInput<O>[]);
@@ -115,6 +119,9 @@ export abstract class Optimizer<O extends { lr: number }> {
    * Example: `opt.addParamGroup({ params: head.parameters(), lr: 1e-2 })`.
    */
   addParamGroup(input: ParamGroupInput<O>): void {
+    if (typeof (input as Partial<ParamGroupInput<O>> | null)?.params?.[Symbol.iterator] !== 'function') {
+      throw new OptimizerError(`${this.name}: a parameter group must be an object whose params are an iterable of Tensors, got ${describeValue(input)}`);
+    }
     const params = Array.from(input.params);
     const group = { ...this.defaults, ...input, params } as ParamGroup<O>;
     for (const p of params) {

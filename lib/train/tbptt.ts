@@ -9,6 +9,7 @@
  * is full backpropagation through time; k2 > k1 gives each update a longer memory than its
  * stride, at the price of recomputing k2 − k1 steps per window.
  */
+import { checkArgs } from '../validate.js';
 import { Tensor } from '../tensor.js';
 
 /**
@@ -83,6 +84,7 @@ export interface TbpttResult<S> {
  * ```
  */
 export function truncatedBptt<S>(options: TbpttOptions<S>): TbpttResult<S> {
+  checkArgs('truncatedBptt', [['options', options, 'object']]);
   const { length, k1 } = options;
   const k2 = options.k2 ?? k1;
   if (!Number.isInteger(length) || length < 1) throw new RangeError(`truncatedBptt: length must be an integer ≥ 1, got ${length}`);

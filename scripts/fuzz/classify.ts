@@ -70,7 +70,7 @@ export function newTally(): Tally {
   return { calls: 0, returned: 0, errors: 0, unnamed: 0, engine: 0, guard: 0, examples: [] };
 }
 
-/** Adds one call's outcome (keeping up to 20 examples of failures, and 3 per distinct message). */
+/** Adds one call's outcome (keeping up to 20 examples of each failure kind, and 3 per distinct message). */
 export function count(tally: Tally, index: number, call: string, outcome: Outcome): void {
   tally.calls++;
   if (outcome.kind === 'returned') tally.returned++;
@@ -79,6 +79,7 @@ export function count(tally: Tally, index: number, call: string, outcome: Outcom
     tally[outcome.kind]++;
     const key = outcome.message.slice(0, 80);
     const same = tally.examples.filter((e) => e.message.slice(0, 80) === key).length;
-    if (tally.examples.length < 20 && same < 3) tally.examples.push({ index, call, kind: outcome.kind, message: outcome.message.slice(0, process.env.KILN_FUZZ_STACK === '1' ? 3000 : 300) });
+    const ofKind = tally.examples.filter((e) => e.kind === outcome.kind).length;
+    if (ofKind < 20 && same < 3) tally.examples.push({ index, call, kind: outcome.kind, message: outcome.message.slice(0, process.env.KILN_FUZZ_STACK === '1' ? 3000 : 300) });
   }
 }

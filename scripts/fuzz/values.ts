@@ -57,10 +57,21 @@ export function randomValue(rng: CallRng): unknown {
   }
 }
 
-/** 0–4 random arguments. */
+/** 0–4 random arguments (legal-but-slow sizes redrawn, see LEGAL_BUT_SLOW_SIZES). */
 export function randomArgs(rng: CallRng): unknown[] {
-  return Array.from({ length: rng.int(5) }, () => randomValue(rng));
+  return Array.from({ length: rng.int(5) }, () => randomValue(rng)).map((v) => (isLegalButSlowSize(v) ? 1 + rng.int(8) : v));
 }
+
+/**
+ * Sizes from here up to 2^31 make legal layers and tensors of up to 8 GiB (a layer's
+ * initialisation, repeatInterleave(x, 1e9), a loop over 1e9 dims) that take seconds to
+ * minutes (PyTorch's too): slow, not wrong, and a fuzzing child that allocates them starves
+ * the machine. Arguments in this range are redrawn small; sizes of 2^31 and more stay, since
+ * kiln must reject them at once (MAX_PARAMETER_ELEMENTS, one tensor's most elements).
+ */
+const LEGAL_BUT_SLOW_SIZES = { from: 4096, to: 2 ** 31 };
+
+const isLegalButSlowSize = (v: unknown): boolean => typeof v === 'number' && Math.abs(v) >= LEGAL_BUT_SLOW_SIZES.from && Math.abs(v) < LEGAL_BUT_SLOW_SIZES.to;
 
 /** A short description of a value, for replay messages. */
 export function describeValue(v: unknown): string {

@@ -3,7 +3,8 @@
  * and outputs.
  */
 import { DTypeError, ShapeError } from '../../errors.js';
-import type { Generator } from '../../random.js';
+import { Generator } from '../../random.js';
+import { checkArgs, checkOptions, LAYER_SIZE } from '../../validate.js';
 import { formatShape } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
 import { zeros } from '../../ops/creation.js';
@@ -104,6 +105,17 @@ export class MultiheadAttention extends Module {
     options: MultiheadAttentionOptions = {},
   ) {
     super();
+    checkArgs('MultiheadAttention', [['embedDim', embedDim, LAYER_SIZE], ['numHeads', numHeads, { int: { min: 1 } }]]);
+    checkOptions('MultiheadAttention', options, {
+      dropout: { number: { min: 0, max: 1 } },
+      bias: 'boolean',
+      addBiasKV: 'boolean',
+      addZeroAttn: 'boolean',
+      kdim: LAYER_SIZE,
+      vdim: LAYER_SIZE,
+      batchFirst: 'boolean',
+      generator: { instanceOf: Generator, what: 'a Generator' },
+    });
     if (!(Number.isInteger(embedDim) && Number.isInteger(numHeads) && numHeads > 0 && embedDim % numHeads === 0)) {
       throw new ShapeError(`MultiheadAttention: embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);
     }

@@ -6,6 +6,7 @@
  * and the keys/values of a source sequence (encoder states h) into alignment weights (a softmax
  * of the scores over the source positions) and a context vector (the weighted sum of values).
  */
+import { checkArgs, checkOptions, GENERATOR, LAYER_SIZE } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import type { Generator } from '../../random.js';
 import { formatShape } from '../../shape.js';
@@ -48,6 +49,11 @@ export interface AttentionCallOptions {
  * ```
  */
 export abstract class AttentionScore extends Module {
+  constructor() {
+    super();
+    if (new.target === AttentionScore) throw new TypeError('AttentionScore: the class is abstract; use AdditiveAttention, DotAttention or CosineAttention');
+  }
+
   /** The raw scores (N, T, S) of queries (N, T, Dq) against keys (N, S, Dk). */
   abstract score(query: Tensor, keys: Tensor): Tensor;
 
@@ -58,8 +64,10 @@ export abstract class AttentionScore extends Module {
    * Shape: returns context (N, Dv) / (N, T, Dv) and weights (N, S) / (N, T, S).
    */
   override forward(query: Tensor, keys: Tensor, options: AttentionCallOptions = {}): AttentionOutput {
-    const values = options.values ?? keys;
     const name = this.constructor.name;
+    checkArgs(name, [['query', query, 'tensor'], ['keys', keys, 'tensor']]);
+    checkOptions(name, options, { values: 'tensor?', mask: 'tensor?' });
+    const values = options.values ?? keys;
     if ((query.ndim !== 2 && query.ndim !== 3) || keys.ndim !== 3 || values.ndim !== 3) {
       throw new ShapeError(`${name}: expected query (N, Dq) or (N, T, Dq), keys (N, S, Dk) and values (N, S, Dv), got ${formatShape(query.shape)}, ${formatShape(keys.shape)} and ${formatShape(values.shape)}`);
     }
@@ -69,7 +77,7 @@ export abstract class AttentionScore extends Module {
     const single = query.ndim === 2;
     const q = single ? query.unsqueeze(1) : query;
     let scores = this.score(q, keys);
-    const mask = options.mask;
+    const mask = options.mask ?? undefined;
     if (mask !== undefined) {
       const [n, s] = [keys.shape[0], keys.shape[1]];
       if (mask.dtype !== 'bool' || mask.ndim !== 2 || mask.shape[0] !== n || mask.shape[1] !== s) {
@@ -122,6 +130,7 @@ export class AdditiveAttention extends AttentionScore {
     options: AdditiveAttentionOptions = {},
   ) {
     super();
+    checkOptions('AdditiveAttention', options, { hiddenDim: LAYER_SIZE, generator: GENERATOR });
     const hidden = options.hiddenDim ?? keyDim;
     this.queryProj = new Linear(queryDim, hidden, { bias: false, generator: options.generator });
     this.keyProj = new Linear(keyDim, hidden, { generator: options.generator });
@@ -192,6 +201,7 @@ export class DotAttention extends AttentionScore {
 
   constructor(options: DotAttentionOptions = {}) {
     super();
+    checkOptions('DotAttention', options, { scaled: 'boolean', general: 'boolean', queryDim: LAYER_SIZE, keyDim: LAYER_SIZE, local: 'object', generator: GENERATOR });
     this.scaled = options.scaled ?? false;
     const g = options.generator;
     if (options.general === true && (options.queryDim === undefined || options.keyDim === undefined)) {
@@ -270,6 +280,7 @@ export class CosineAttention extends AttentionScore {
 
   constructor(options: CosineAttentionOptions = {}) {
     super();
+    checkOptions('CosineAttention', options, { beta: { number: {} }, eps: { number: {} } });
     this.beta = options.beta ?? 1;
     this.eps = options.eps ?? 1e-8;
   }

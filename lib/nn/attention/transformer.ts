@@ -4,7 +4,8 @@
  * TransformerEncoder, TransformerDecoder and Transformer.
  */
 import { KilnError } from '../../errors.js';
-import type { Generator } from '../../random.js';
+import { Generator } from '../../random.js';
+import { checkArgs, checkOptions, LAYER_SIZE, type ArgRule } from '../../validate.js';
 import type { Tensor } from '../../tensor.js';
 import { full } from '../../ops/creation.js';
 import * as F from '../functional.js';
@@ -99,6 +100,7 @@ export class TransformerEncoderLayer extends Module {
 
   constructor(dModel: number, nhead: number, options: TransformerLayerOptions = {}) {
     super();
+    checkLayerArgs('TransformerEncoderLayer', dModel, nhead, options);
     const p = options.dropout ?? 0.1;
     const g = options.generator;
     const ff = options.dimFeedforward ?? 2048;
@@ -156,6 +158,7 @@ export class TransformerDecoderLayer extends Module {
 
   constructor(dModel: number, nhead: number, options: TransformerLayerOptions = {}) {
     super();
+    checkLayerArgs('TransformerDecoderLayer', dModel, nhead, options);
     const p = options.dropout ?? 0.1;
     const g = options.generator;
     const ff = options.dimFeedforward ?? 2048;
@@ -208,6 +211,7 @@ export class TransformerEncoder extends Module {
 
   constructor(encoderLayer: TransformerEncoderLayer, readonly numLayers: number, norm: Module | null = null) {
     super();
+    checkStackArgs('TransformerEncoder', ['encoderLayer', encoderLayer, TransformerEncoderLayer], numLayers, norm);
     this.layers = new ModuleList(Array.from({ length: numLayers }, () => deepCopy(encoderLayer)));
     this.norm = norm;
   }
@@ -232,6 +236,7 @@ export class TransformerDecoder extends Module {
 
   constructor(decoderLayer: TransformerDecoderLayer, readonly numLayers: number, norm: Module | null = null) {
     super();
+    checkStackArgs('TransformerDecoder', ['decoderLayer', decoderLayer, TransformerDecoderLayer], numLayers, norm);
     this.layers = new ModuleList(Array.from({ length: numLayers }, () => deepCopy(decoderLayer)));
     this.norm = norm;
   }
@@ -241,6 +246,34 @@ export class TransformerDecoder extends Module {
     for (const layer of this.layers.children()) x = (layer as TransformerDecoderLayer).forward(x, memory, options);
     return this.norm === null ? x : (this.norm.forward(x) as Tensor);
   }
+}
+
+/** The most layers a Transformer stack may have (as the recurrent modules). */
+const MAX_LAYERS = 65536;
+
+/** Rules of the options every Transformer layer takes. */
+const LAYER_OPTION_RULES: { readonly [K in keyof TransformerLayerOptions]: ArgRule } = {
+  dimFeedforward: LAYER_SIZE,
+  dropout: { number: { min: 0, max: 1 } },
+  layerNormEps: { number: {} },
+  batchFirst: 'boolean',
+  normFirst: 'boolean',
+  generator: { instanceOf: Generator, what: 'a Generator' },
+};
+
+/** Checks a Transformer layer's sizes and options, naming the layer. */
+function checkLayerArgs(op: string, dModel: number, nhead: number, options: TransformerLayerOptions): void {
+  checkArgs(op, [['dModel', dModel, LAYER_SIZE], ['nhead', nhead, { int: { min: 1 } }]]);
+  checkOptions(op, options, LAYER_OPTION_RULES);
+}
+
+/** Checks a Transformer stack's layer, layer count and norm, naming the stack. */
+function checkStackArgs(op: string, layer: readonly [string, unknown, abstract new (...args: never[]) => unknown], numLayers: number, norm: unknown): void {
+  checkArgs(op, [
+    [layer[0], layer[1], { instanceOf: layer[2], what: `a ${layer[2].name}` }],
+    ['numLayers', numLayers, { int: { min: 0, max: MAX_LAYERS } }],
+    ['norm', norm ?? undefined, { instanceOf: Module, what: 'a Module or null' }, 'optional'],
+  ]);
 }
 
 /** Options of Transformer (PyTorch 1.13's arguments, camelCase). */
@@ -289,6 +322,15 @@ export class Transformer extends Module {
 
   constructor(options: TransformerOptions = {}) {
     super();
+    checkOptions('Transformer', options, {
+      ...LAYER_OPTION_RULES,
+      dModel: LAYER_SIZE,
+      nhead: { int: { min: 1 } },
+      numEncoderLayers: { int: { min: 0, max: MAX_LAYERS } },
+      numDecoderLayers: { int: { min: 0, max: MAX_LAYERS } },
+      customEncoder: { instanceOf: Module, what: 'a Module' },
+      customDecoder: { instanceOf: Module, what: 'a Module' },
+    });
     this.dModel = options.dModel ?? 512;
     this.nhead = options.nhead ?? 8;
     this.batchFirst = options.batchFirst ?? false;
@@ -303,6 +345,8 @@ export class Transformer extends Module {
   }
 
   override forward(src: Tensor, tgt: Tensor, options: TransformerCallOptions = {}): Tensor {
+    checkArgs('Transformer', [['src', src, 'tensor'], ['tgt', tgt, 'tensor']]);
+    checkOptions('Transformer', options);
     const memory = this.encoder.forward(src, { mask: options.srcMask, srcKeyPaddingMask: options.srcKeyPaddingMask }) as Tensor;
     return this.decoder.forward(tgt, memory, {
       tgtMask: options.tgtMask,

@@ -4,6 +4,7 @@
  * halve the channels and the resolution between blocks. torchvision 0.14's names, so
  * stateDict keys match (`denselayer1.norm1.weight`, `norm`, `conv`, …).
  */
+import { checkArgs, checkTensorArg, LAYER_SIZE } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
 import { cat } from '../../ops/shape.js';
@@ -44,6 +45,7 @@ export class DenseLayer extends Module {
     readonly dropRate: number,
   ) {
     super();
+    checkArgs('DenseLayer', [['inPlanes', inPlanes, LAYER_SIZE], ['growthRate', growthRate, LAYER_SIZE], ['bnSize', bnSize, LAYER_SIZE]]);
     const width = bnSize * growthRate;
     this.norm1 = new BatchNorm2d(inPlanes);
     this.conv1 = new Conv2d(inPlanes, width, 1, { bias: false });
@@ -95,6 +97,7 @@ export class DenseBlock extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    checkTensorArg('DenseBlock', 'x', x);
     if (x.ndim !== 4 || x.shape[1] !== this.inPlanes) {
       throw new ShapeError(`DenseBlock: expects input (N, ${this.inPlanes}, H, W), got shape [${x.shape.join(', ')}]`);
     }

@@ -4,6 +4,7 @@
  * convolutions whose outputs are concatenated. torchvision 0.14's names: squeeze,
  * squeeze_activation, expand1x1, expand1x1_activation, expand3x3, expand3x3_activation.
  */
+import { checkArgs, LAYER_SIZE } from '../../validate.js';
 import type { Tensor } from '../../tensor.js';
 import { cat } from '../../ops/shape.js';
 import { Conv2d } from '../conv.js';
@@ -32,6 +33,7 @@ export class Fire extends Module {
 
   constructor(inPlanes: number, squeezePlanes: number, expand1x1Planes: number, expand3x3Planes: number) {
     super();
+    checkArgs('Fire', [['inPlanes', inPlanes, LAYER_SIZE], ['squeezePlanes', squeezePlanes, LAYER_SIZE], ['expand1x1Planes', expand1x1Planes, LAYER_SIZE], ['expand3x3Planes', expand3x3Planes, LAYER_SIZE]]);
     this.squeeze = new Conv2d(inPlanes, squeezePlanes, 1);
     this.expand1x1 = new Conv2d(squeezePlanes, expand1x1Planes, 1);
     this.expand3x3 = new Conv2d(squeezePlanes, expand3x3Planes, 3, { padding: 1 });

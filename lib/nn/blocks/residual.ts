@@ -7,6 +7,7 @@
  * Squeeze-and-Excitation gate on the residual branch (SE-ResNet, Hu et al., 2018) and
  * stochastic depth (Huang et al., 2016).
  */
+import { checkArgs, checkOptions, LAYER_SIZE } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
 import { Conv2d } from '../conv.js';
@@ -60,7 +61,9 @@ function conv1x1(inPlanes: number, outPlanes: number): Conv2d {
 }
 
 /** The checked stride of a block. */
-function blockStride(name: string, options: ResidualBlockOptions): number {
+function blockStride(name: string, inPlanes: number, planes: number, options: ResidualBlockOptions): number {
+  checkArgs(name, [['inPlanes', inPlanes, LAYER_SIZE], ['planes', planes, LAYER_SIZE]]);
+  checkOptions(name, options, { stride: { number: {} }, groups: { int: { min: 1 } }, widthPerGroup: { int: { min: 1 } } });
   const stride = options.stride ?? 1;
   if (!Number.isInteger(stride) || stride < 1) throw new ShapeError(`${name}: stride must be a positive integer, got ${stride}`);
   return stride;
@@ -121,10 +124,10 @@ export class BasicBlock extends Module implements ResidualTail {
 
   constructor(inPlanes: number, planes: number, options: ResidualBlockOptions = {}) {
     super();
+    const stride = blockStride('BasicBlock', inPlanes, planes, options);
     if ((options.groups ?? 1) !== 1 || (options.widthPerGroup ?? 64) !== 64) {
       throw new ShapeError(`BasicBlock: supports only groups=1 and widthPerGroup=64, got ${options.groups ?? 1} and ${options.widthPerGroup ?? 64} (use Bottleneck)`);
     }
-    const stride = blockStride('BasicBlock', options);
     this.conv1 = conv3x3(inPlanes, planes, stride);
     this.bn1 = new BatchNorm2d(planes);
     this.relu = new ReLU();
@@ -174,7 +177,7 @@ export class Bottleneck extends Module implements ResidualTail {
 
   constructor(inPlanes: number, planes: number, options: ResidualBlockOptions = {}) {
     super();
-    const stride = blockStride('Bottleneck', options);
+    const stride = blockStride('Bottleneck', inPlanes, planes, options);
     const groups = options.groups ?? 1;
     const width = Math.floor((planes * (options.widthPerGroup ?? 64)) / 64) * groups;
     const outPlanes = planes * Bottleneck.expansion;

@@ -4,6 +4,7 @@
  * so the expected output is unchanged; at eval it is the identity. Same semantics as
  * torchvision.ops.StochasticDepth.
  */
+import { checkTensorArg } from '../../validate.js';
 import { KilnError } from '../../errors.js';
 import { defaultGenerator, type Generator } from '../../random.js';
 import type { Tensor } from '../../tensor.js';
@@ -42,6 +43,7 @@ export class StochasticDepth extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    checkTensorArg('StochasticDepth', 'x', x);
     if (!this.training || this.p === 0) return x;
     const survival = 1 - this.p;
     // One decision per sample ('row': (N, 1, …, 1)) or per batch ((1, …, 1)), broadcast over the rest.

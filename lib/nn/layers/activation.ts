@@ -2,6 +2,7 @@
  * Activation layers: each wraps the function of the same name in nn/functional with its
  * settings; PReLU and a learnable Swish also hold a parameter. Defaults are PyTorch's.
  */
+import { checkArgs, checkOptions, checkTensorArg, LAYER_SIZE } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import { formatShape } from '../../shape.js';
 import type { Tensor } from '../../tensor.js';
@@ -85,10 +86,12 @@ export class PReLU extends Module {
     init = 0.25,
   ) {
     super();
+    checkArgs('PReLU', [['numParameters', numParameters, LAYER_SIZE], ['init', init, { number: {} }]]);
     this.weight = new Parameter(full([numParameters], init));
   }
 
   override forward(x: Tensor): Tensor {
+    checkTensorArg('PReLU', 'x', x);
     const channels = x.ndim >= 2 ? x.shape[1] : x.shape[0];
     if (this.numParameters !== 1 && channels !== this.numParameters) {
       throw new ShapeError(`${layerName(this)}: input of shape ${formatShape(x.shape)} has ${channels} channels, expected ${this.numParameters}`);
@@ -174,7 +177,8 @@ export class Swish extends Module {
 
   constructor(beta = 1, options: { learnable?: boolean } = {}) {
     super();
-    this.learnable = options.learnable ?? false;
+    checkArgs('Swish', [['beta', beta, { number: {} }]]);
+    this.learnable = checkOptions('Swish', options, { learnable: 'boolean' }).learnable ?? false;
     this.fixedBeta = beta;
     this.beta = this.learnable ? new Parameter(full([1], beta)) : null;
   }

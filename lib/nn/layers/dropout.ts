@@ -3,6 +3,7 @@
  * AlphaDropout, and DropConnect, the lecture's generalisation that drops a Linear layer's
  * weights instead of its outputs. Masks come from options.generator or the global generator.
  */
+import { checkOptions, GENERATOR } from '../../validate.js';
 import { defaultGenerator, type Generator } from '../../random.js';
 import type { Tensor } from '../../tensor.js';
 import * as F from '../functional.js';
@@ -25,7 +26,7 @@ abstract class DropoutBase extends Module {
   ) {
     super();
     if (!(p >= 0 && p <= 1)) throw new RangeError(`${this.constructor.name}: p must be in [0, 1], got ${p}`);
-    this.generator = options.generator;
+    this.generator = checkOptions(this.constructor.name, options, { generator: GENERATOR }).generator;
   }
 
   /** The generator masks are drawn from. */

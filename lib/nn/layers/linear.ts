@@ -2,6 +2,7 @@
  * Layers that map features linearly or reshape them: Identity, Linear, Bilinear, Flatten,
  * Unflatten, Embedding. Parameter shapes, names and default initialisations are PyTorch's.
  */
+import { BIAS_OPTIONS, checkArgs, checkOptions, GENERATOR, LAYER_SIZE } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import { fillWith } from '../../dtype.js';
 import { int32Indices } from '../../ops/indices.js';
@@ -53,6 +54,8 @@ export class Linear extends Module {
     options: LinearOptions = {},
   ) {
     super();
+    checkArgs('Linear', [['inFeatures', inFeatures, LAYER_SIZE], ['outFeatures', outFeatures, LAYER_SIZE]]);
+    checkOptions('Linear', options, BIAS_OPTIONS);
     this.weight = new Parameter(zeros([outFeatures, inFeatures]));
     this.bias = options.bias ?? true ? new Parameter(zeros([outFeatures])) : null;
     this.resetParameters(options.generator);
@@ -114,6 +117,8 @@ export class Bilinear extends Module {
     options: LinearOptions = {},
   ) {
     super();
+    checkArgs('Bilinear', [['in1Features', in1Features, LAYER_SIZE], ['in2Features', in2Features, LAYER_SIZE], ['outFeatures', outFeatures, LAYER_SIZE]]);
+    checkOptions('Bilinear', options, BIAS_OPTIONS);
     this.weight = new Parameter(zeros([outFeatures, in1Features, in2Features]));
     this.bias = options.bias ?? true ? new Parameter(zeros([outFeatures])) : null;
     this.resetParameters(options.generator);
@@ -174,6 +179,7 @@ export class Unflatten extends Module {
     readonly unflattenedSize: readonly number[],
   ) {
     super();
+    checkArgs('Unflatten', [['dim', dim, { int: {} }], ['unflattenedSize', unflattenedSize, { intList: { min: 0 } }]]);
   }
 
   override forward(x: Tensor): Tensor {
@@ -215,6 +221,8 @@ export class Embedding extends Module {
     options: EmbeddingOptions = {},
   ) {
     super();
+    checkArgs('Embedding', [['numEmbeddings', numEmbeddings, LAYER_SIZE], ['embeddingDim', embeddingDim, LAYER_SIZE]]);
+    checkOptions('Embedding', options, { generator: GENERATOR });
     const pad = options.paddingIdx;
     if (pad !== undefined && !(Number.isInteger(pad) && pad >= -numEmbeddings && pad < numEmbeddings)) {
       throw new RangeError(`Embedding(${numEmbeddings}, ${embeddingDim}): paddingIdx ${pad} must be an integer in [${-numEmbeddings}, ${numEmbeddings})`);

@@ -4,6 +4,7 @@
  * and update rules are PyTorch's (`weight`, `bias`, `running_mean`, `running_var`,
  * `num_batches_tracked`).
  */
+import { checkArgs, checkIntList, checkNumberOrList, checkOptions, checkParameterSize, checkTensorArg, LAYER_SIZE } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import { noGrad } from '../../autograd/grad-mode.js';
 import { formatShape } from '../../shape.js';
@@ -43,6 +44,8 @@ abstract class NormBase extends Module {
     defaults: { affine: boolean; trackRunningStats: boolean },
   ) {
     super();
+    checkArgs(this.constructor.name, [['numFeatures', numFeatures, LAYER_SIZE]]);
+    checkOptions(this.constructor.name, options, { eps: { number: {} }, affine: 'boolean', trackRunningStats: 'boolean' });
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
     const affine = options.affine ?? defaults.affine;
@@ -79,6 +82,7 @@ abstract class NormBase extends Module {
 
   /** Throws unless x has `ranks` dims and numFeatures channels in dim 1. */
   protected checkInput(x: Tensor, ranks: number[], layout: string): void {
+    checkTensorArg(layerName(this), 'x', x);
     if (!ranks.includes(x.ndim)) throw new ShapeError(`${layerName(this)}: expects ${layout}, got input of shape ${formatShape(x.shape)}`);
     if (x.shape[1] !== this.numFeatures) {
       throw new ShapeError(`${layerName(this)}: input of shape ${formatShape(x.shape)} has ${x.shape[1]} channels (dim 1), expected ${this.numFeatures}`);
@@ -172,6 +176,7 @@ export class InstanceNorm2d extends NormBase {
   }
 
   override forward(x: Tensor): Tensor {
+    checkTensorArg(layerName(this), 'x', x);
     if (x.ndim === 3) return this.forward(x.unsqueeze(0)).squeeze(0);
     this.checkInput(x, [4], '(N, C, H, W) or (C, H, W)');
     return F.instanceNorm(x, {
@@ -212,7 +217,10 @@ export class LayerNorm extends Module {
 
   constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {
     super();
-    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    this.normalizedShape = [...checkNumberOrList('LayerNorm', 'normalizedShape', normalizedShape)];
+    checkIntList('LayerNorm', 'normalizedShape', this.normalizedShape, { min: 0 });
+    checkParameterSize('LayerNorm', this.normalizedShape);
+    checkOptions('LayerNorm', options, { eps: { number: {} }, elementwiseAffine: 'boolean', bias: 'boolean' });
     this.eps = options.eps ?? 1e-5;
     const affine = options.elementwiseAffine ?? true;
     this.weight = affine ? new Parameter(ones(this.normalizedShape)) : null;
@@ -255,6 +263,8 @@ export class GroupNorm extends Module {
     options: GroupNormOptions = {},
   ) {
     super();
+    checkArgs('GroupNorm', [['numChannels', numChannels, LAYER_SIZE]]);
+    checkOptions('GroupNorm', options, { eps: { number: {} }, affine: 'boolean' });
     if (!Number.isInteger(numGroups) || numGroups < 1 || numChannels % numGroups !== 0) {
       throw new ShapeError(`GroupNorm: numChannels ${numChannels} must be divisible by numGroups ${numGroups}`);
     }
@@ -265,6 +275,7 @@ export class GroupNorm extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    checkTensorArg(layerName(this), 'x', x);
     if (x.ndim < 2 || x.shape[1] !== this.numChannels) {
       throw new ShapeError(`${layerName(this)}: input of shape ${formatShape(x.shape)} must be (N, ${this.numChannels}, …)`);
     }

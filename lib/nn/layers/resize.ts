@@ -10,6 +10,7 @@ import { interpolate, type InterpolateMode } from '../../ops/interpolate.js';
 import { pad, type PadMode } from '../../ops/padding.js';
 import { cosineSimilarity, pairwiseDistance } from '../../ops/distance.js';
 import { Module } from '../module.js';
+import { checkIntTuple, checkNumber, checkOptions } from '../../validate.js';
 
 /** A padding size: one number for every side, or [left, right] (1-D) / [left, right, top, bottom] (2-D). */
 export type PaddingSize = number | readonly number[];
@@ -25,10 +26,8 @@ abstract class PadBase extends Module {
     readonly value = 0,
   ) {
     super();
-    this.padding = typeof padding === 'number' ? new Array<number>(2 * dims).fill(padding) : [...padding];
-    if (this.padding.length !== 2 * dims || !this.padding.every((p) => Number.isInteger(p))) {
-      throw new RangeError(`${this.constructor.name}: padding must be an integer or ${2 * dims} integers, got ${String(padding)}`);
-    }
+    this.padding = checkIntTuple(this.constructor.name, 'padding', padding, 2 * dims);
+    checkNumber(this.constructor.name, 'value', value);
   }
 
   override forward(x: Tensor): Tensor {
@@ -124,8 +123,11 @@ export interface UpsampleOptions {
  * Example: `new nn.Upsample({ scaleFactor: 2, mode: 'bilinear' })`.
  */
 export class Upsample extends Module {
-  constructor(readonly options: UpsampleOptions) {
+  readonly options: UpsampleOptions;
+
+  constructor(options: UpsampleOptions) {
     super();
+    this.options = checkOptions('Upsample', options);
   }
 
   override forward(x: Tensor): Tensor {
@@ -148,6 +150,7 @@ export class Unfold extends Module {
     readonly options: FoldOptions = {},
   ) {
     super();
+    checkOptions('Unfold', options);
   }
 
   override forward(x: Tensor): Tensor {
