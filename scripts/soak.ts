@@ -300,10 +300,14 @@ async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   k.setNumThreads(1);
   const figures: Record<string, unknown> = {};
-  if (options.workers !== undefined) figures.workers = await withConditions(() => soakWorkers(options.workers as number));
-  if (options.kills !== undefined) figures.kills = await withConditions(() => soakKills(options.kills as number));
-  if (options.minutes !== undefined) figures.training = await withConditions(() => soakTraining(options.minutes as number, options));
-  for (const [part, result] of Object.entries(figures)) console.log(`${part}: ${JSON.stringify(result)}`);
+  // Each part's figures are printed as soon as it ends: a long run stopped later keeps them.
+  const run = async (part: string, body: () => Promise<Record<string, unknown>>): Promise<void> => {
+    figures[part] = await withConditions(body);
+    console.log(`${part}: ${JSON.stringify(figures[part])}`);
+  };
+  if (options.workers !== undefined) await run('workers', () => soakWorkers(options.workers as number));
+  if (options.kills !== undefined) await run('kills', () => soakKills(options.kills as number));
+  if (options.minutes !== undefined) await run('training', () => soakTraining(options.minutes as number, options));
   record(options.out, { ...figures, date: new Date().toISOString() });
   console.log(`wrote ${options.out}`);
   const missed = Object.values(figures).some((f) => (f as { target_met: boolean }).target_met !== true);

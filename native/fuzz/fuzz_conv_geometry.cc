@@ -30,8 +30,10 @@ constexpr kiln::ConvAlgorithm kAlgorithms[] = {kiln::ConvAlgorithm::kGemm, kiln:
                                                kiln::ConvAlgorithm::kDirect, kiln::ConvAlgorithm::kDirectChannels,
                                                kiln::ConvAlgorithm::kWinograd};
 
-// The output size along one axis, computed wide (the oracle's own formula).
+// The output size along one axis, computed wide (the oracle's own formula); 0 for a stride
+// below one, which the check rejects anyway.
 Wide out_size(Wide size, Wide pad_before, Wide pad_after, Wide kernel, Wide stride, Wide dilation) {
+  if (stride < 1) return 0;
   const Wide span = size + pad_before + pad_after - dilation * (kernel - 1) - 1;
   return span < 0 ? 0 : span / stride + 1;
 }
