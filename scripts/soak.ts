@@ -246,17 +246,19 @@ async function soakKills(kills: number): Promise<Record<string, unknown>> {
 /**
  * `count` workers terminated at random moments: half 0–20 ms after they start (during the
  * addon's load), half up to twice the mean time workers took to get through their first kernel
- * (about as many while loading as mid-kernel); see the file comment.
+ * (about as many while loading as mid-kernel; the bound grows from 200 ms until one gets
+ * there, since a loaded machine can take seconds); see the file comment.
  */
 async function soakWorkers(count: number): Promise<Record<string, unknown>> {
   const before = mib(process.memoryUsage().rss);
   const phases = { loading: 0, computing: 0, error: 0 };
-  const loadTimes: number[] = [200]; // a first guess, replaced as workers report theirs
+  const loadTimes: number[] = [];
+  let bound = 200; // ms: twice the mean time to the first kernel, grown while no worker gets there
   for (let i = 0; i < count; i++) {
-    const lifetime = i % 2 === 0 ? Math.random() * 20 : Math.random() * 2 * mean(loadTimes.slice(-50));
-    const { phase, loadMs } = await churnOneWorker(lifetime);
+    const { phase, loadMs } = await churnOneWorker(i % 2 === 0 ? Math.random() * 20 : Math.random() * bound);
     phases[phase]++;
     if (loadMs !== undefined) loadTimes.push(loadMs);
+    if (i % 2 === 1) bound = loadTimes.length > 0 ? 2 * mean(loadTimes.slice(-50)) : Math.min(bound * 1.2, 60_000);
   }
   global.gc?.();
   await sleep(500);
@@ -267,7 +269,7 @@ async function soakWorkers(count: number): Promise<Record<string, unknown>> {
     terminated_loading: phases.loading,
     terminated_computing: phases.computing,
     worker_errors: phases.error,
-    mean_ms_to_first_kernel: Math.round(mean(loadTimes.slice(1))),
+    mean_ms_to_first_kernel: loadTimes.length > 0 ? Math.round(mean(loadTimes)) : null,
     rss_start_mib: before,
     rss_end_mib: after,
     rss_change_pct: changePct,
