@@ -10,9 +10,12 @@
  * - **kills** (`--kills`): child processes write checkpoints of two alternating versions in a
  *   loop and are killed with SIGKILL at random moments; after each kill the file must load as
  *   one of the two versions, and the next successful save must leave no temporary files.
- * - **workers** (`--workers`): that many workers, each terminated at a random moment from
- *   0 to 20 ms after it starts (during the addon's load or a kernel); RSS must come back
- *   within 10% of its start.
+ * - **workers** (`--workers`): that many workers, each terminated at a random moment: half
+ *   within 20 ms of its start (during the addon's load), half up to twice the time workers take
+ *   to get through their first kernel (while loading or mid-kernel; the counts of each are
+ *   reported); none may fail, and RSS must come back within 10% of its start.
+ *
+ * Each part reports its wall time and the load averages at its start and end.
  *
  * Figures are printed and merged into bench/results/soak.json (`--out` to change). The exit
  * code is 1 when a target is missed (RSS growth > 1%, a crash, a checkpoint that loads as
@@ -20,7 +23,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -89,18 +92,34 @@ const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / 
 
 /**
  * A worker thread that imports kiln and multiplies 256×256 matrices until terminated; `lifetime`
- * ms after it starts (0: during the addon's load) the main thread terminates it.
+ * ms after it starts (0: during the addon's load) the main thread terminates it. Resolves to
+ * the phase it was terminated in: 'loading' (before its first kernel returned), 'computing'
+ * (in its matmul loop, most likely mid-kernel), or 'error' (it threw, or stopped by itself),
+ * with the ms from its start to its first kernel's return when it got there.
  */
-async function churnOneWorker(lifetimeMs: number): Promise<'terminated' | 'error'> {
-  const source = `import(${JSON.stringify(kilnHref)}).then((k) => { const a = k.randn([256, 256]); for (;;) a.matmul(a).sum().item(); });`;
+async function churnOneWorker(lifetimeMs: number): Promise<{ phase: 'loading' | 'computing' | 'error'; loadMs?: number }> {
+  const source =
+    `const { parentPort } = require('node:worker_threads');` +
+    `import(${JSON.stringify(kilnHref)}).then((k) => { const a = k.randn([256, 256]); a.matmul(a).sum().item(); parentPort.postMessage('computing'); for (;;) a.matmul(a).sum().item(); });`;
+  const start = performance.now();
   const worker = new Worker(source, { eval: true });
   let failed = false;
+  let terminating = false;
+  let loadMs: number | undefined;
   worker.on('error', () => {
     failed = true;
   });
+  worker.on('exit', () => {
+    if (!terminating) failed = true; // it stopped by itself: it never does unless something broke
+  });
+  worker.on('message', () => {
+    loadMs = performance.now() - start;
+  });
   await sleep(lifetimeMs);
+  terminating = true;
   await worker.terminate();
-  return failed ? 'error' : 'terminated';
+  if (failed) return { phase: 'error' };
+  return loadMs === undefined ? { phase: 'loading' } : { phase: 'computing', loadMs };
 }
 
 /** Training with worker churn and RSS sampling; see the file comment. */
@@ -112,10 +131,10 @@ async function soakTraining(minutes: number, options: SoakOptions): Promise<Reco
   const loader = new k.data.DataLoader(dataset, { batchSize: 64, shuffle: true });
   const model = k.models.lenet5({ numClasses: 10 });
   const optimizer = new k.optim.Adam(model.parameters(), { lr: 1e-3 });
-  const rss: { t: number; mib: number }[] = [];
+  const rss: { t: number; mib: number; load: number }[] = [];
   const start = performance.now();
   const end = start + minutes * 60_000;
-  const sampler = setInterval(() => rss.push({ t: (performance.now() - start) / 1000, mib: mib(process.memoryUsage().rss) }), 1000);
+  const sampler = setInterval(() => rss.push({ t: (performance.now() - start) / 1000, mib: mib(process.memoryUsage().rss), load: loadavg()[0] }), 1000);
   let workers = 0;
   let workerErrors = 0;
   let churning = true;
@@ -124,7 +143,7 @@ async function soakTraining(minutes: number, options: SoakOptions): Promise<Reco
       await sleep(Math.random() * 2 * options.churnMs);
       if (!churning) break;
       const lifetime = Math.random() < 0.3 ? Math.random() * 2 : Math.random() * options.churnMs;
-      if ((await churnOneWorker(lifetime)) === 'error') workerErrors++;
+      if ((await churnOneWorker(lifetime)).phase === 'error') workerErrors++;
       workers++;
     }
   })();
@@ -169,6 +188,7 @@ async function soakTraining(minutes: number, options: SoakOptions): Promise<Reco
     rss_end_mib: last,
     rss_peak_mib: Math.max(...rss.map((s) => s.mib)),
     rss_growth_pct: growthPct,
+    load_avg_1min_mean: Math.round(mean(rss.map((s) => s.load)) * 100) / 100,
     target_met: growthPct <= 1 && workerErrors === 0,
   };
 }
@@ -224,28 +244,64 @@ async function soakKills(kills: number): Promise<Record<string, unknown>> {
   return { kills, loaded_version_0: seen[0], loaded_version_1: seen[1], neither_version: bad, temporaries_left: leftovers, target_met: bad === 0 && leftovers === 0 };
 }
 
-/** `count` workers terminated 0–20 ms after they start; see the file comment. */
+/**
+ * `count` workers terminated at random moments: half 0–20 ms after they start (during the
+ * addon's load), half up to twice the mean time workers took to get through their first kernel
+ * (about as many while loading as mid-kernel; the bound grows from 200 ms until one gets
+ * there, since a loaded machine can take seconds); see the file comment.
+ */
 async function soakWorkers(count: number): Promise<Record<string, unknown>> {
   const before = mib(process.memoryUsage().rss);
-  let errors = 0;
+  const phases = { loading: 0, computing: 0, error: 0 };
+  const loadTimes: number[] = [];
+  let bound = 200; // ms: twice the mean time to the first kernel, grown while no worker gets there
   for (let i = 0; i < count; i++) {
-    if ((await churnOneWorker(Math.random() * 20)) === 'error') errors++;
+    const { phase, loadMs } = await churnOneWorker(i % 2 === 0 ? Math.random() * 20 : Math.random() * bound);
+    phases[phase]++;
+    if (loadMs !== undefined) loadTimes.push(loadMs);
+    if (i % 2 === 1) bound = loadTimes.length > 0 ? 2 * mean(loadTimes.slice(-50)) : Math.min(bound * 1.2, 60_000);
   }
   global.gc?.();
   await sleep(500);
   const after = mib(process.memoryUsage().rss);
   const changePct = Math.round(((after - before) / before) * 10_000) / 100;
-  return { workers: count, worker_errors: errors, rss_start_mib: before, rss_end_mib: after, rss_change_pct: changePct, target_met: errors === 0 && changePct <= 10 };
+  return {
+    workers: count,
+    terminated_loading: phases.loading,
+    terminated_computing: phases.computing,
+    worker_errors: phases.error,
+    mean_ms_to_first_kernel: loadTimes.length > 0 ? Math.round(mean(loadTimes)) : null,
+    rss_start_mib: before,
+    rss_end_mib: after,
+    rss_change_pct: changePct,
+    target_met: phases.error === 0 && changePct <= 10,
+  };
+}
+
+/**
+ * Runs one part and adds the conditions it ran in: its wall time and the machine's load
+ * averages (1, 5, 15 min) at its start and end, since other processes slow the parts down.
+ */
+async function withConditions(part: () => Promise<Record<string, unknown>>): Promise<Record<string, unknown>> {
+  const round = (xs: number[]): number[] => xs.map((x) => Math.round(x * 100) / 100);
+  const loadStart = round(loadavg());
+  const start = performance.now();
+  const result = await part();
+  return { ...result, wall_s: Math.round((performance.now() - start) / 100) / 10, load_avg_start: loadStart, load_avg_end: round(loadavg()) };
 }
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   k.setNumThreads(1);
   const figures: Record<string, unknown> = {};
-  if (options.workers !== undefined) figures.workers = await soakWorkers(options.workers);
-  if (options.kills !== undefined) figures.kills = await soakKills(options.kills);
-  if (options.minutes !== undefined) figures.training = await soakTraining(options.minutes, options);
-  for (const [part, result] of Object.entries(figures)) console.log(`${part}: ${JSON.stringify(result)}`);
+  // Each part's figures are printed as soon as it ends: a long run stopped later keeps them.
+  const run = async (part: string, body: () => Promise<Record<string, unknown>>): Promise<void> => {
+    figures[part] = await withConditions(body);
+    console.log(`${part}: ${JSON.stringify(figures[part])}`);
+  };
+  if (options.workers !== undefined) await run('workers', () => soakWorkers(options.workers as number));
+  if (options.kills !== undefined) await run('kills', () => soakKills(options.kills as number));
+  if (options.minutes !== undefined) await run('training', () => soakTraining(options.minutes as number, options));
   mergeResultsFile(options.out, { ...figures, date: new Date().toISOString(), machine: k.backendInfo() });
   console.log(`wrote ${options.out}`);
   const missed = Object.values(figures).some((f) => (f as { target_met: boolean }).target_met !== true);

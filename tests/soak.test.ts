@@ -29,6 +29,11 @@ describe('npm run soak, short', () => {
     expect(figures.kills.temporaries_left).toBe(0);
     expect(figures.kills.loaded_version_0 + figures.kills.loaded_version_1).toBeGreaterThan(0);
     expect(figures.workers.worker_errors).toBe(0);
+    expect(figures.workers.terminated_loading + figures.workers.terminated_computing).toBe(15);
     expect(figures.workers.target_met).toBe(true);
+    for (const part of ['training', 'kills', 'workers']) {
+      expect(figures[part].wall_s).toBeGreaterThan(0);
+      expect(figures[part].load_avg_end).toHaveLength(3);
+    }
   }, 130_000);
 });

@@ -126,6 +126,16 @@ interface Entry {
 }
 
 /**
+ * Where a safetensors image is read from: its length in bytes, and a way to copy the bytes at
+ * a position (a file is read piece by piece: the header, then each tensor into its own buffer).
+ */
+interface ByteSource {
+  length: number;
+  /** Fills `into` with the bytes from `position` on (position + into.length <= length). */
+  read(into: Uint8Array, position: number): void;
+}
+
+/**
  * Decodes a safetensors file image. Throws a SafetensorsError naming `source` and what is
  * wrong (short file, bad header length, bad JSON, unknown dtype, offsets that disagree with
  * shapes, overlap, gaps, truncated data, bool bytes other than 0/1).
@@ -133,22 +143,31 @@ interface Entry {
  * Example: `const { tensors, metadata } = io.deserialize(bytes)`.
  */
 export function deserialize(bytes: Uint8Array, source = 'buffer'): SafetensorsContents {
+  return decode({ length: bytes.length, read: (into, position) => into.set(bytes.subarray(position, position + into.length)) }, source);
+}
+
+/** deserialize() over any ByteSource: reads the header, checks it, then reads each tensor. */
+function decode(bytes: ByteSource, source: string): SafetensorsContents {
   const fail = (why: string): never => {
     throw new SafetensorsError(`${source}: not a valid safetensors file: ${why}`);
   };
   if (bytes.length < 8) fail(`it is ${bytes.length} bytes long, too short for the 8-byte header length (truncated?)`);
-  const headerLength = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  const prefix = new Uint8Array(8);
+  bytes.read(prefix, 0);
+  const headerLength = Number(new DataView(prefix.buffer).getBigUint64(0, true));
   if (headerLength > MAX_HEADER_BYTES) fail(`the header length ${headerLength} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   if (headerLength > bytes.length - 8) fail(`the header length is ${headerLength} bytes but only ${bytes.length - 8} bytes follow (truncated?)`);
-  const header = parseHeader(bytes.subarray(8, 8 + headerLength), fail);
-  const data = bytes.subarray(8 + headerLength);
+  const raw = new Uint8Array(headerLength);
+  bytes.read(raw, 8);
+  const header = parseHeader(raw, fail);
+  const dataStart = 8 + headerLength;
   const metadata = checkMetadata(header.__metadata__, fail);
   const entries = Object.entries(header)
     .filter(([name]) => name !== '__metadata__')
     .map(([name, value]) => checkEntry(name, value, fail));
-  checkLayout(entries, data.length, fail);
+  checkLayout(entries, bytes.length - dataStart, fail);
   const tensors: Record<string, Tensor> = {};
-  for (const e of entries) tensors[e.name] = readTensor(e, data, fail);
+  for (const e of entries) tensors[e.name] = readTensor(e, bytes, dataStart, fail);
   return { tensors, metadata };
 }
 
@@ -239,9 +258,10 @@ function checkLayout(entries: Entry[], dataLength: number, fail: (why: string) =
   if (at !== dataLength) fail(`the tensors cover ${at} bytes but the data section has ${dataLength} (trailing bytes)`);
 }
 
-function readTensor(e: Entry, data: Uint8Array, fail: (why: string) => never): Tensor {
+/** Reads tensor `e` (its data section starts at byte `dataStart` of the image) into its own buffer. */
+function readTensor(e: Entry, bytes: ByteSource, dataStart: number, fail: (why: string) => never): Tensor {
   const out = allocate(e.dtype, numelOf(e.shape));
-  new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(data.subarray(e.begin, e.end));
+  bytes.read(new Uint8Array(out.buffer, out.byteOffset, out.byteLength), dataStart + e.begin);
   if (e.dtype === 'bool') {
     const bad = out.findIndex((v) => v > 1);
     if (bad >= 0) fail(`tensor '${e.name}' is BOOL but element ${bad} is the byte ${out[bad]}, not 0 or 1`);
@@ -345,20 +365,27 @@ export function saveFile(path: string, tensors: Record<string, Tensor>, metadata
   writeFileAtomic(path, serializeParts(tensors, metadata));
 }
 
-/** The whole file, read WRITE_CHUNK bytes per call (readFileSync refuses files of 2 GiB and more). */
-function readChunked(path: string): Uint8Array {
-  const fd = openSync(path, 'r');
-  try {
-    const bytes = new Uint8Array(fstatSync(fd).size);
-    for (let at = 0; at < bytes.length; ) {
-      const read = readSync(fd, bytes, at, Math.min(WRITE_CHUNK, bytes.length - at), at);
-      if (read === 0) throw new Error(`the file ended at byte ${at} of ${bytes.length} (it shrank while being read)`);
-      at += read;
+/**
+ * The file open as `fd` as a ByteSource, read at most WRITE_CHUNK bytes per call (readSync
+ * refuses lengths of 2 GiB and more), so no read needs the whole file in memory at once. A
+ * failed read throws a SafetensorsError naming `path`.
+ */
+function fileSource(fd: number, path: string): ByteSource {
+  const cannotRead = (err: unknown): SafetensorsError => new SafetensorsError(`cannot read '${path}': ${(err as Error).message}`, { cause: err });
+  const length = fstatSync(fd).size;
+  const read = (into: Uint8Array, position: number): void => {
+    for (let at = 0; at < into.length; ) {
+      let count: number;
+      try {
+        count = readSync(fd, into, at, Math.min(WRITE_CHUNK, into.length - at), position + at);
+      } catch (err) {
+        throw cannotRead(err);
+      }
+      if (count === 0) throw cannotRead(new Error(`the file ended at byte ${position + at} of ${length} (it shrank while being read)`));
+      at += count;
     }
-    return bytes;
-  } finally {
-    closeSync(fd);
-  }
+  };
+  return { length, read };
 }
 
 /**
@@ -367,11 +394,15 @@ function readChunked(path: string): Uint8Array {
  * Example: `const { tensors } = io.loadFile('model.safetensors')`.
  */
 export function loadFile(path: string): SafetensorsContents {
-  let bytes: Uint8Array;
+  let fd: number;
   try {
-    bytes = readChunked(path);
+    fd = openSync(path, 'r');
   } catch (err) {
     throw new SafetensorsError(`cannot read '${path}': ${(err as Error).message}`, { cause: err });
   }
-  return deserialize(bytes, `'${path}'`);
+  try {
+    return decode(fileSource(fd, path), `'${path}'`);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,7 +1,5 @@
 #include "args.h"
 
-#include "../kernels/strided_rows.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdarg>
@@ -52,19 +50,6 @@ const char* describe(napi_env env, napi_value value) {
   }
   if (napi_is_array(env, value, &flag) == napi_ok && flag) return "Array";
   return "object";
-}
-
-// "outer=2, n=3, inner=4"
-void format_sizes(char* buffer, size_t capacity, std::initializer_list<NamedSize> sizes) {
-  size_t used = 0;
-  buffer[0] = '\0';
-  for (const NamedSize& size : sizes) {
-    if (used >= capacity) break;
-    int written = std::snprintf(buffer + used, capacity - used, "%s%s=%lld", used == 0 ? "" : ", ", size.name,
-                                static_cast<long long>(size.value));
-    if (written < 0) break;
-    used += static_cast<size_t>(written);
-  }
 }
 
 }  // namespace
@@ -142,13 +127,9 @@ Array<int32_t> Args::int32_property(size_t index, const char* key, const char* n
 
 void Args::require_disjoint_bytes(const char* written_name, const void* written, int64_t written_bytes,
                                   const char* read_name, const void* read, int64_t read_bytes) {
-  if (!ok_ || written_bytes == 0 || read_bytes == 0) return;
-  const auto w = reinterpret_cast<uintptr_t>(written);
-  const auto r = reinterpret_cast<uintptr_t>(read);
-  if (w < r + static_cast<uintptr_t>(read_bytes) && r < w + static_cast<uintptr_t>(written_bytes)) {
-    range_error("%s overlaps %s in memory; an output may not share bytes with an input it reads", written_name,
-                read_name);
-  }
+  if (!ok_) return;
+  Problem problem;
+  if (!bytes_disjoint(written_name, written, written_bytes, read_name, read, read_bytes, problem)) report(problem);
 }
 
 int64_t Args::integer(size_t index, const char* name, int64_t min, int64_t max) {
@@ -200,45 +181,22 @@ bool Args::is_null(size_t index) const {
 
 int64_t Args::product(std::initializer_list<NamedSize> sizes) {
   if (!ok_) return -1;
-  int64_t nonzero_product = 1;
-  bool has_zero = false;
-  for (const NamedSize& size : sizes) {
-    if (size.value == 0) {
-      has_zero = true;
-    } else if (nonzero_product > kMaxSafeInteger / size.value) {
-      char described[256];
-      format_sizes(described, sizeof described, sizes);
-      range_error("sizes %s are too large: their product exceeds 2^53", described);
-      return -1;
-    } else {
-      nonzero_product *= size.value;
-    }
-  }
-  return has_zero ? 0 : nonzero_product;
+  Problem problem;
+  const int64_t result = checked_product(sizes.begin(), sizes.size(), problem);
+  report(problem);
+  return result;
 }
 
 void Args::require_work(const char* what, std::initializer_list<NamedSize> sizes) {
   if (!ok_) return;
-  int64_t steps = 1;
-  for (const NamedSize& size : sizes) {
-    const int64_t factor = size.value > 1 ? size.value : 1;
-    if (steps > kMaxWork / factor) {
-      char described[256];
-      format_sizes(described, sizeof described, sizes);
-      range_error("sizes %s are too large: %s would take more than 2^48 steps", described, what);
-      return;
-    }
-    steps *= factor;
-  }
+  Problem problem;
+  if (!work_within_limit(what, sizes.begin(), sizes.size(), problem)) report(problem);
 }
 
 void Args::require_elements(const char* name, int64_t length, std::initializer_list<NamedSize> sizes) {
-  int64_t needed = product(sizes);
-  if (!ok_ || length == needed) return;
-  char described[256];
-  format_sizes(described, sizeof described, sizes);
-  range_error("%s has %lld elements but %s needs %lld", name, static_cast<long long>(length), described,
-              static_cast<long long>(needed));
+  if (!ok_) return;
+  Problem problem;
+  if (!elements_match(name, length, sizes.begin(), sizes.size(), problem)) report(problem);
 }
 
 void Args::require_same_length(const char* name, int64_t length, const char* other_name, int64_t other_length) {
@@ -251,44 +209,15 @@ void Args::require_same_length(const char* name, int64_t length, const char* oth
 int64_t Args::check_view(const char* name, int64_t length, int64_t offset, const Array<int32_t>& shape,
                          const Array<int32_t>& strides) {
   if (!ok_) return 0;
-  if (shape.length != strides.length) {
-    range_error("shape has %lld entries but strides has %lld", static_cast<long long>(shape.length),
-                static_cast<long long>(strides.length));
-    return 0;
-  }
-  if (shape.length > kMaxDims) {
-    range_error("shape has %lld dims; at most %lld are supported", static_cast<long long>(shape.length),
-                static_cast<long long>(kMaxDims));
-    return 0;
-  }
-  // lowest / highest: the extreme offsets the view reaches. Each term is below 2^62 in
-  // magnitude; saturating the sums just past 2^53 keeps them from overflowing.
-  int64_t count = 1;
-  int64_t lowest = offset;
-  int64_t highest = offset;
-  for (int64_t d = 0; d < shape.length; ++d) {
-    const int64_t extent = shape.data[d];
-    if (extent < 0) {
-      range_error("shape[%lld] is %lld; sizes must be >= 0", static_cast<long long>(d), static_cast<long long>(extent));
-      return 0;
-    }
-    if (extent == 0) count = 0;
-    if (count > 0 && count > kMaxSafeInteger / extent) {
-      range_error("the view of %lld dims has more than 2^53 elements", static_cast<long long>(shape.length));
-      return 0;
-    }
-    count *= extent;
-    const int64_t reach = (extent - 1) * static_cast<int64_t>(strides.data[d]);
-    if (reach > 0) highest = std::min(highest + reach, kMaxSafeInteger + 1);
-    if (reach < 0) lowest = std::max(lowest + reach, -kMaxSafeInteger - 1);
-  }
-  if (count > 0 && (lowest < 0 || highest >= length)) {
-    range_error("the view reaches %s elements %lld to %lld (offset=%lld) but %s has %lld elements", name,
-                static_cast<long long>(lowest), static_cast<long long>(highest), static_cast<long long>(offset), name,
-                static_cast<long long>(length));
-    return 0;
-  }
+  Problem problem;
+  const int64_t count =
+      view_elements(name, length, offset, shape.data, shape.length, strides.data, strides.length, problem);
+  report(problem);
   return count;
+}
+
+void Args::report(const Problem& problem) {
+  if (problem.found) range_error("%s", problem.message);
 }
 
 void Args::type_error(const char* format, ...) {

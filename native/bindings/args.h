@@ -6,25 +6,19 @@
 //
 // Usage: read every argument, check sizes, then `if (!args.ok()) return nullptr;`. The first
 // failed check throws a TypeError or RangeError "function: message"; later checks of the same
-// call then do nothing, and reads return empty values.
+// call then do nothing, and reads return empty values. The size, view and overlap checks are
+// those of checks.h (pure C++, fuzzed in native/fuzz/), reported as RangeErrors.
 #pragma once
 
 #include <napi.h>
+
+#include "checks.h"
 
 #include <cstdarg>
 #include <cstdint>
 #include <initializer_list>
 
 namespace kiln::bindings {
-
-// Number.MAX_SAFE_INTEGER: the largest size a binding accepts, and the bound for products of
-// sizes (so no size arithmetic in a kernel can overflow int64_t).
-constexpr int64_t kMaxSafeInteger = 9007199254740991;
-
-// The most steps one binding call may take (multiply-adds, visited rows, kernel taps) and the
-// most elements it may touch: 2^48, hours of work on any machine. Sizes beyond it are
-// rejected up front (Args::require_work) instead of hanging or aborting the process.
-constexpr int64_t kMaxWork = int64_t{1} << 48;
 
 // The most arguments any binding takes.
 constexpr size_t kMaxArgs = 23;
@@ -34,12 +28,6 @@ template <typename T>
 struct Array {
   T* data = nullptr;
   int64_t length = 0;
-};
-
-// A named size, for messages: {"outer", outer}.
-struct NamedSize {
-  const char* name;
-  int64_t value;
 };
 
 class Args {
@@ -105,6 +93,9 @@ class Args {
 
   void require_disjoint_bytes(const char* written_name, const void* written, int64_t written_bytes,
                               const char* read_name, const void* read, int64_t read_bytes);
+
+  // Throws a RangeError "function: <problem's message>" when the problem was found.
+  void report(const Problem& problem);
 
   // Throw "function: <formatted message>" unless something was thrown already.
   void type_error(const char* format, ...);

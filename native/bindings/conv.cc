@@ -1,28 +1,17 @@
 // conv2d, conv2dFused, conv2dBackwardInput, conv2dBackwardWeight: see Backend in
 // lib/backend/backend.ts.
-// The geometry travels as one Int32Array (kConvGeometry below); every entry is range-checked
-// and the output size must follow from the others, so no call can index outside its arrays.
+// The geometry travels as one Int32Array, checked by conv_shape_from_geometry (conv_geometry.h):
+// every entry is range-checked and the output size must follow from the others, so no call can
+// index outside its arrays.
 #include "../kernels/conv/conv.h"
 
 #include "args.h"
 #include "bindings.h"
+#include "conv_geometry.h"
 #include "queue.h"
 
 namespace kiln::bindings {
 namespace {
-
-// The entries of the geometry array, in order (lib/backend/native.ts packs them).
-constexpr const char* kConvGeometry[] = {"n",       "c",         "h",        "w",         "k",         "kernelH",
-                                         "kernelW", "strideH",   "strideW",  "padTop",    "padBottom", "padLeft",
-                                         "padRight", "dilationH", "dilationW", "groups",   "outH",      "outW"};
-constexpr int kConvGeometrySize = 18;
-
-// The output size along one axis, or 0 when the (dilated) kernel is larger than the padded input.
-int64_t conv_out_size(int64_t size, int64_t pad_before, int64_t pad_after, int64_t kernel, int64_t stride,
-                      int64_t dilation) {
-  const int64_t span = size + pad_before + pad_after - dilation * (kernel - 1) - 1;
-  return span < 0 ? 0 : span / stride + 1;
-}
 
 // Reads and checks the geometry argument `index`; on failure has thrown (args.ok() is false).
 Conv2dShape read_conv_shape(Args& args, size_t index) {
@@ -30,41 +19,9 @@ Conv2dShape read_conv_shape(Args& args, size_t index) {
   Conv2dShape s{};
   s.groups = 1;  // so callers may divide by groups even after a failed check
   if (!args.ok()) return s;
-  if (g.length != kConvGeometrySize) {
-    args.range_error("geometry must have %d entries, got %lld", kConvGeometrySize, static_cast<long long>(g.length));
-    return s;
-  }
-  for (int i = 0; i < kConvGeometrySize; ++i) {
-    const bool may_be_zero = i == 0 || (i >= 9 && i <= 12);  // n and the paddings
-    if (g.data[i] < (may_be_zero ? 0 : 1)) {
-      args.range_error("geometry %s must be >= %d, got %d", kConvGeometry[i], may_be_zero ? 0 : 1, g.data[i]);
-      return s;
-    }
-  }
-  int64_t* fields[] = {&s.n,        &s.c,          &s.h,        &s.w,         &s.k,          &s.kernel_h,
-                       &s.kernel_w, &s.stride_h,   &s.stride_w, &s.pad_top,   &s.pad_bottom, &s.pad_left,
-                       &s.pad_right, &s.dilation_h, &s.dilation_w, &s.groups,  &s.out_h,      &s.out_w};
-  for (int i = 0; i < kConvGeometrySize; ++i) *fields[i] = g.data[i];
-  if (s.c % s.groups != 0 || s.k % s.groups != 0) {
-    args.range_error("groups=%lld must divide c=%lld and k=%lld", static_cast<long long>(s.groups),
-                     static_cast<long long>(s.c), static_cast<long long>(s.k));
-    return s;
-  }
-  args.require_work("conv2d", {{"n", s.n}, {"k", s.k}, {"c / groups", s.c / s.groups}, {"outH", s.out_h},
-                               {"outW", s.out_w}, {"kernelH", s.kernel_h}, {"kernelW", s.kernel_w}});
-  args.require_work("conv2d", {{"n", s.n}, {"c", s.c}, {"h + padTop + padBottom", s.h + s.pad_top + s.pad_bottom},
-                               {"w + padLeft + padRight", s.w + s.pad_left + s.pad_right}});
-  args.require_work("conv2d", {{"n", s.n}, {"c", s.c}, {"dilated kernelH", s.dilation_h * (s.kernel_h - 1) + 1},
-                               {"dilated kernelW", s.dilation_w * (s.kernel_w - 1) + 1}});
-  if (!args.ok()) return s;
-  const int64_t out_h = conv_out_size(s.h, s.pad_top, s.pad_bottom, s.kernel_h, s.stride_h, s.dilation_h);
-  const int64_t out_w = conv_out_size(s.w, s.pad_left, s.pad_right, s.kernel_w, s.stride_w, s.dilation_w);
-  if (out_h != s.out_h || out_w != s.out_w) {
-    args.range_error("outH=%lld, outW=%lld do not match the input %lldx%lld, kernel, stride, padding and dilation "
-                     "(expected %lldx%lld)",
-                     static_cast<long long>(s.out_h), static_cast<long long>(s.out_w), static_cast<long long>(s.h),
-                     static_cast<long long>(s.w), static_cast<long long>(out_h), static_cast<long long>(out_w));
-  }
+  Problem problem;
+  conv_shape_from_geometry(g.data, g.length, s, problem);
+  args.report(problem);
   return s;
 }
 
