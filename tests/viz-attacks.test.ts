@@ -123,15 +123,18 @@ for (const backend of BACKENDS) {
  * images, and the same with `--adversarial 0.1`): figures in the comment below.
  */
 describe('robustness of the main job\'s LeNet-5 (npm start on the embedded subset)', () => {
-  // Full runs, 12:30 UTC on 6 Dec 2026, 1 thread on the shared 2-core VM: undefended (early stopping kept epoch 5 of 8):
-  // test accuracy 83.25%; on the first 1,000 test images clean 83.2%, FGSM 15.8%, PGD-10 4.6%. With --adversarial 0.1
-  // (PGD-7; epoch 8 of 10 kept): test accuracy 73.25%; clean 73.4%, FGSM 67.3%, PGD-10 63.7%: +59.1 points under PGD-10.
-  // This short run measured clean 76.9%, FGSM 22.4%, PGD-10 9.2%; adversarially trained clean 53.8%, FGSM 42%, PGD-10 39.5%.
+  // Full runs with the default recipe (12 epochs, one-cycle), 14:07 UTC on 6 Dec 2026, 2 threads, AVX2 VM:
+  // undefended: test accuracy 88.50%; on the first 1,000 test images clean 88.2%, FGSM 14.5%, PGD-10 5.1%. With
+  // --adversarial 0.1 (PGD-7): test accuracy 78.70%; clean 78.8%, FGSM 71.5%, PGD-10 69.8%: +64.7 points under PGD-10.
+  // This short run measured clean 72.7%, FGSM 20.1%, PGD-10 7%; adversarially trained clean 61.6%, FGSM 48.1%, PGD-10 44.5%.
   const outDir = mkdtempSync(join(tmpdir(), 'kiln-robustness-'));
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));
   const mainJob = fileURLToPath(new URL('../dist/examples/fashion-mnist.js', import.meta.url));
   const underAttack = (name: string, extra: string[]): { fgsm: number; pgd: number; clean: number } => {
-    const args = ['--subset', '--limit', '3000', '--epochs', '3', '--robustness', '0.1', '--out-dir', join(outDir, name), ...extra];
+    // The short run keeps the quick settings of tests/examples.test.ts (batch 64, lr 0.05, no
+    // schedule): the default one-cycle recipe is planned for 12 epochs and is still warming up at 3.
+    const quick = ['--subset', '--batch-size', '64', '--lr', '0.05', '--schedule', 'none', '--limit', '3000', '--epochs', '3'];
+    const args = [...quick, '--robustness', '0.1', '--out-dir', join(outDir, name), ...extra];
     const result = spawnSync(process.execPath, [mainJob, ...args], { encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     const m = /under attack at L∞ ε = 0.1 \(pixel units\): FGSM accuracy ([\d.]+)%, PGD-10 accuracy ([\d.]+)% \(clean ([\d.]+)%\)/.exec(result.stdout);
@@ -145,7 +148,7 @@ describe('robustness of the main job\'s LeNet-5 (npm start on the embedded subse
 
   it('FGSM at ε = 0.1 drops the test accuracy below 30%', () => {
     const { fgsm, pgd, clean } = plain();
-    expect(clean).toBeGreaterThan(70);
+    expect(clean).toBeGreaterThan(65);
     expect(fgsm).toBeLessThan(30);
     expect(pgd).toBeLessThanOrEqual(fgsm);
   }, 180_000);
