@@ -44,20 +44,30 @@ float* optional_bias(Args& args, size_t index, const char* name, const Conv2dSha
   return bias.data;
 }
 
+// The arguments conv2d and conv2dFused share: (x, weight, bias: Float32Array | null, y, geometry),
+// with x, weight and bias checked against the geometry (y's size depends on the epilogue).
+struct ConvForwardArgs {
+  Array<float> x, weight, y;
+  Conv2dShape s;
+  const float* bias;
+};
+ConvForwardArgs read_forward_args(Args& args) {
+  ConvForwardArgs a{args.float32(0, "x"), args.float32(1, "weight"), args.float32(3, "y"), {}, nullptr};
+  a.s = read_conv_shape(args, 4);
+  a.bias = optional_bias(args, 2, "bias", a.s);
+  require_x(args, "x", a.x, a.s);
+  require_weight(args, "weight", a.weight, a.s);
+  return a;
+}
+
 // conv2d(x, weight, bias: Float32Array | null, y, geometry: Int32Array)
 napi_value conv2d(napi_env env, napi_callback_info info) {
   Args args(env, info, "conv2d", 5);
-  const Array<float> x = args.float32(0, "x");
-  const Array<float> weight = args.float32(1, "weight");
-  const Array<float> y = args.float32(3, "y");
-  const Conv2dShape s = read_conv_shape(args, 4);
-  const float* bias = optional_bias(args, 2, "bias", s);
-  require_x(args, "x", x, s);
-  require_weight(args, "weight", weight, s);
-  require_y(args, "y", y, s);
+  const ConvForwardArgs a = read_forward_args(args);
+  require_y(args, "y", a.y, a.s);
   if (!args.ok()) return nullptr;
-  if (s.n == 0) return nullptr;
-  return run_kernel(args, [=] { kiln::conv2d_forward(x.data, weight.data, bias, y.data, s); });
+  if (a.s.n == 0) return nullptr;
+  return run_kernel(args, [=] { kiln::conv2d_forward(a.x.data, a.weight.data, a.bias, a.y.data, a.s); });
 }
 
 // conv2dFused(x, weight, bias: Float32Array | null, y, geometry: Int32Array, relu: boolean, maxPool2x2: boolean):
@@ -65,16 +75,11 @@ napi_value conv2d(napi_env env, napi_callback_info info) {
 // makes y (n, k, outH / 2, outW / 2)).
 napi_value conv2d_fused(napi_env env, napi_callback_info info) {
   Args args(env, info, "conv2dFused", 7);
-  const Array<float> x = args.float32(0, "x");
-  const Array<float> weight = args.float32(1, "weight");
-  const Array<float> y = args.float32(3, "y");
-  const Conv2dShape s = read_conv_shape(args, 4);
+  const ConvForwardArgs a = read_forward_args(args);
+  const Conv2dShape& s = a.s;
   ConvEpilogue e;
   e.relu = args.boolean(5, "relu");
   e.max_pool_2x2 = args.boolean(6, "maxPool2x2");
-  const float* bias = optional_bias(args, 2, "bias", s);
-  require_x(args, "x", x, s);
-  require_weight(args, "weight", weight, s);
   if (!args.ok()) return nullptr;
   if (e.max_pool_2x2 && (s.out_h % 2 != 0 || s.out_w % 2 != 0)) {
     args.range_error("maxPool2x2 needs an even outH and outW, got %lldx%lld", static_cast<long long>(s.out_h),
@@ -82,10 +87,10 @@ napi_value conv2d_fused(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   const int64_t pool = e.max_pool_2x2 ? 2 : 1;
-  args.require_elements("y", y.length, {{"n", s.n}, {"k", s.k}, {"outH / pool", s.out_h / pool}, {"outW / pool", s.out_w / pool}});
+  args.require_elements("y", a.y.length, {{"n", s.n}, {"k", s.k}, {"outH / pool", s.out_h / pool}, {"outW / pool", s.out_w / pool}});
   if (!args.ok()) return nullptr;
   if (s.n == 0) return nullptr;
-  return run_kernel(args, [=] { kiln::conv2d_forward_fused(x.data, weight.data, bias, y.data, s, e); });
+  return run_kernel(args, [=] { kiln::conv2d_forward_fused(a.x.data, a.weight.data, a.bias, a.y.data, s, e); });
 }
 
 // conv2dBackwardInput(gy, weight, gx, geometry: Int32Array)

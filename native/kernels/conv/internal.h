@@ -87,7 +87,7 @@ __attribute__((always_inline)) inline V relu_lanes(V v) {
 }
 template <typename V>
 __attribute__((always_inline)) inline V keep_max_lanes(V best, V v) {
-  return (v > best) | (v != v) ? v : best;
+  return ((v > best) | (v != v)) ? v : best;
 }
 // The vector at p, through ReLU when `relu`.
 template <typename V>
