@@ -195,6 +195,22 @@ TEST(empty_and_zero_depth) {
   });
 }
 
+// C whose last micro-panel is at most half a micro-tile wide (AVX2: n mod 16 in 1..8, one
+// vector per row): full and masked half panels, every tile height, beta over C, all transposes.
+TEST(narrow_last_micro_panel) {
+  for_each_isa([] {
+    uint64_t seed = 500;
+    for (int64_t n : {8, 24, 21, 120}) {
+      for (int64_t m : {1, 4, 6, 64}) {
+        for (int t = 0; t < 4; ++t) {
+          Problem p{m, n, 400, bool(t & 1), bool(t & 2), 1.0f, m == 4 ? 0.5f : 0.0f, n == 21 ? 3 : 0};
+          CHECK(run_and_check(p, seed++));
+        }
+      }
+    }
+  });
+}
+
 // Crossing MC, KC and NC (as derived for this CPU) and the thread split.
 TEST(block_boundaries) {
   for_each_isa([] {
