@@ -232,6 +232,27 @@ TEST(skinny_power_of_two_strides) {
   });
 }
 
+// One row block whose B rows are not a multiple of 128 bytes apart: B read in place by every
+// full micro-panel (packed for the narrow last one), across depth slices, with beta, a bias
+// and a wide leading dimension, at 1 and 2 threads (columns cut into slabs).
+TEST(short_products_read_b_in_place) {
+  for_each_isa([] {
+    uint64_t seed = 700;
+    const int saved = get_num_threads();
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      for (int64_t m : {int64_t{7}, int64_t{64}, int64_t{gemm::current_kernel().blocks.mc}}) {
+        for (int64_t n : {120, 200}) {
+          Problem p{m, n, 400, false, false, 1.0f, 0.5f, n == 200 ? 5 : 0};
+          CHECK(run_and_check(p, seed++));
+          CHECK(run_and_check_with_bias(p, seed++));
+        }
+      }
+    }
+    set_num_threads(saved);
+  });
+}
+
 // The formulas of derive_blocks: the sizes measured best on the VMs they were tuned on, and
 // clamped, aligned sizes on caches far from those.
 TEST(blocks_from_cache_sizes) {
