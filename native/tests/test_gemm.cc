@@ -219,6 +219,10 @@ TEST(block_boundaries) {
     CHECK(run_and_check({bs.mc + 6, 70, bs.kc + 4, true, false, 1.0f, 0.5f, 1}, 4));
     CHECK(run_and_check({3, bs.nc + 4, 5, false, true}, 5));
     CHECK(run_and_check({66, bs.nc + 3, 3, false, false, 2.0f, 1.0f}, 6));
+    // M past MC (an odd number of MC blocks, cut into an even number of equal ones) and just
+    // over MR past it (the last block short).
+    CHECK(run_and_check({2 * bs.mc + 7, 40, 30, false, true}, 8));
+    CHECK(run_and_check({bs.mc + bs.mr + 1, 33, 20, true, false, 1.0f, 0.5f}, 9));
   });
 }
 
@@ -259,7 +263,7 @@ TEST(blocks_from_cache_sizes) {
   const gemm::BlockSizes zen4 = gemm::derive_blocks(gemm::kAvx512Rule, 32 << 10, 1 << 20, 32 << 20);
   CHECK(zen4.kc == 512 && zen4.mc == 144 && zen4.nc == 1024);
   const gemm::BlockSizes zen3 = gemm::derive_blocks(gemm::kAvx2Rule, 32 << 10, 512 << 10, 32 << 20);
-  CHECK(zen3.kc == 256 && zen3.mc == 144 && zen3.nc == 4096);
+  CHECK(zen3.kc == 256 && zen3.mc == 384 && zen3.nc == 4096);
   for (const gemm::BlockRule& rule : {gemm::kAvx512Rule, gemm::kAvx2Rule, gemm::kNeonRule, gemm::kScalarRule}) {
     for (long long scale : {1LL, 64LL, 4096LL}) {
       const gemm::BlockSizes bs = gemm::derive_blocks(rule, 512 * scale, 4096 * scale, 65536 * scale);

@@ -175,7 +175,12 @@ class Nest {
         bias_(bias) {
     const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
     threads_ = threaded && flops >= kMinFlopsThreaded ? get_num_threads() : 1;
-    row_blocks_ = ceil_div(m, bs_.mc);
+    // M in as few blocks of at most MC rows as it takes, of near-equal height, and an even
+    // count when there are several, so two threads get the same work (a function of M only:
+    // the tiles, and so the rounding, do not depend on the thread count).
+    const int64_t blocks = ceil_div(m, bs_.mc);
+    mc_ = round_up(ceil_div(m, blocks > 1 ? round_up(blocks, 2) : 1), bs_.mr);
+    row_blocks_ = ceil_div(m, mc_);
     b_per_item_ = row_blocks_ == 1;
     b_in_place_ = b.cs == 1 && (m <= bs_.mr || (b_per_item_ && rows_spread_over_l1(b.rs)));
     const int64_t wanted_items = kItemsPerThread * threads_;
@@ -224,11 +229,11 @@ class Nest {
     const int64_t panels = ceil_div(nc, bs_.nr);
     const int64_t slabs = std::min(slabs_wanted_, panels);
     const int64_t slab_cols = ceil_div(panels, slabs) * bs_.nr;
-    const double item_flops = 2.0 * std::min<int64_t>(bs_.mc, m_) * std::min(slab_cols, nc) * kc;
+    const double item_flops = 2.0 * std::min(mc_, m_) * std::min(slab_cols, nc) * kc;
     const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerChunk / item_flops));
     run_items(threads_ > 1, row_blocks_ * slabs, grain, [&](int64_t begin, int64_t end) {
       for (int64_t item = begin; item < end; ++item) {
-        const int64_t ic = item / slabs * bs_.mc, j0 = item % slabs * slab_cols;
+        const int64_t ic = item / slabs * mc_, j0 = item % slabs * slab_cols;
         if (j0 < nc) compute_block(ic, jc, j0, std::min(nc, j0 + slab_cols), pc, kc);
       }
     });
@@ -237,7 +242,7 @@ class Nest {
   // C[ic : ic + MC, jc + j0 : jc + j1] for depth slice pc (j0 a multiple of NR); the bias
   // goes in with the first slice.
   void compute_block(int64_t ic, int64_t jc, int64_t j0, int64_t j1, int64_t pc, int64_t kc) {
-    const int64_t mc = std::min<int64_t>(bs_.mc, m_ - ic);
+    const int64_t mc = std::min(mc_, m_ - ic);
     const float beta = pc == 0 ? beta_ : 1.0f;
     const Bias block_bias = bias_ != nullptr ? bias_->shifted(ic, jc + j0) : Bias{};
     const Bias* bias = pc == 0 && bias_ != nullptr ? &block_bias : nullptr;
@@ -289,6 +294,7 @@ class Nest {
   const Bias* bias_;  // added to C with the first depth slice, or nullptr
   int threads_;
   int64_t row_blocks_, slabs_wanted_;
+  int64_t mc_;  // rows per row block (a multiple of MR, at most MC)
   bool b_per_item_;  // one row block: B packed per micro-panel inside the items, no shared panel
   bool b_in_place_;  // contiguous rows of B, one tile row or rows spread over L1: full micro-panels read in place
   float* shared_a_;  // A's packed slice when the columns are cut into slabs, else nullptr
