@@ -52,7 +52,7 @@ constexpr int64_t round_down_clamped(double value, int multiple, int64_t low, in
 // The shares were measured (docs/ARCHITECTURE.md, "GEMM blocking"): on the Zen 4 VM
 // (32 KiB L1d, 1 MiB L2, 32 MiB L3) the AVX-512 rule gives KC 512, MC 144, NC 1024, the sizes
 // measured best there; on the Zen 3 VM (32 KiB, 512 KiB, 32 MiB) the AVX2 rule gives
-// KC 256, MC 144, NC 4096.
+// KC 256, MC 384, NC 4096.
 constexpr BlockSizes derive_blocks(const BlockRule& rule, long long l1d, long long l2, long long l3) {
   const int kc = static_cast<int>(round_down_clamped(rule.l1_share * l1d / (4.0 * rule.nr), 16, 64, 1024));
   const int mc = static_cast<int>(round_down_clamped(rule.l2_share * l2 / (4.0 * kc), rule.mr, rule.mr, 1024));
@@ -64,7 +64,7 @@ constexpr BlockSizes derive_blocks(const BlockRule& rule, long long l1d, long lo
 // the portable kernel are first guesses that reproduce their former fixed sizes on the
 // fallback caches (32 KiB, 512 KiB, 8 MiB), not tuned.
 constexpr BlockRule kAvx512Rule{12, 32, 2.0, 9.0 / 32, 1.0 / 16};
-constexpr BlockRule kAvx2Rule{6, 16, 0.5, 9.0 / 32, 1.0 / 8};
+constexpr BlockRule kAvx2Rule{6, 16, 0.5, 3.0 / 4, 1.0 / 8};
 constexpr BlockRule kNeonRule{8, 8, 0.25, 0.25, 0.5};
 constexpr BlockRule kScalarRule{4, 8, 0.25, 0.25, 0.25};
 

@@ -1,5 +1,6 @@
 // AVX2 + FMA micro-kernel: a 6 × 16 tile of C in 12 ymm accumulators (two 8-float vectors per
-// row), leaving 4 of the 16 ymm registers for the two B vectors and the A broadcast. 12
+// row; one vector and two accumulator sets for the last micro-panel of B when it has <= 8
+// columns), leaving 4 of the 16 ymm registers for the two B vectors and the A broadcast. 12
 // independent accumulators cover the FMA latency (4 cycles) × 2 FMA pipes of Zen 3 and
 // recent Intel cores. Full tiles load and store C with plain vector moves; edge columns go
 // through maskload / maskstore (slow on AMD, so only there), which never touch the
@@ -40,77 +41,88 @@ inline void store_c(float* c, __m256 value, __m256i mask, bool full) {
   }
 }
 
-// c[r, 0:16] (all 16 columns when `full`, else masked) = alpha · acc + beta · c[r, 0:16].
-inline void store_row(float* c_row, __m256 acc0, __m256 acc1, __m256i mask0, __m256i mask1, bool full,
-                      __m256 alpha, float beta) {
-  acc0 = _mm256_mul_ps(acc0, alpha);
-  acc1 = _mm256_mul_ps(acc1, alpha);
-  if (beta != 0.0f) {
-    const __m256 beta_v = _mm256_set1_ps(beta);
-    acc0 = _mm256_fmadd_ps(beta_v, load_c(c_row, mask0, full), acc0);
-    acc1 = _mm256_fmadd_ps(beta_v, load_c(c_row + 8, mask1, full), acc1);
+// c[r, 0:8 · VECS] (all of it when `full`, else the lanes of the masks) = alpha · acc + beta · c.
+template <int VECS>
+inline void store_row(float* c_row, const __m256 (&acc)[VECS], const __m256i (&mask)[2], bool full, __m256 alpha,
+                      float beta) {
+#pragma GCC unroll 2
+  for (int v = 0; v < VECS; ++v) {
+    __m256 out = _mm256_mul_ps(acc[v], alpha);
+    if (beta != 0.0f) out = _mm256_fmadd_ps(_mm256_set1_ps(beta), load_c(c_row + 8 * v, mask[v], full), out);
+    store_c(c_row + 8 * v, out, mask[v], full);
   }
-  store_c(c_row, acc0, mask0, full);
-  store_c(c_row + 8, acc1, mask1, full);
 }
 
-// acc[r] += A(r, p) · B(p, 0:16) for one step p.
-template <int ROWS>
-inline void multiply_add_step(__m256 (&acc)[ROWS][2], const float* a, const float* b) {
-  const __m256 b0 = _mm256_loadu_ps(b);
-  const __m256 b1 = _mm256_loadu_ps(b + 8);
+// acc[r] += A(r, p) · B(p, 0:8 · VECS) for one step p.
+template <int ROWS, int VECS>
+inline void multiply_add_step(__m256 (&acc)[ROWS][VECS], const float* a, const float* b) {
+  __m256 b_v[VECS];
+#pragma GCC unroll 2
+  for (int v = 0; v < VECS; ++v) b_v[v] = _mm256_loadu_ps(b + 8 * v);
 #pragma GCC unroll 8
   for (int r = 0; r < ROWS; ++r) {
     const __m256 a_r = _mm256_broadcast_ss(a + r);
-    acc[r][0] = _mm256_fmadd_ps(a_r, b0, acc[r][0]);
-    acc[r][1] = _mm256_fmadd_ps(a_r, b1, acc[r][1]);
+#pragma GCC unroll 2
+    for (int v = 0; v < VECS; ++v) acc[r][v] = _mm256_fmadd_ps(a_r, b_v[v], acc[r][v]);
   }
 }
 
-// The kernel for a tile of exactly ROWS rows (ROWS <= MR), so short edge tiles do no wasted
-// work. Tiles of 1 to 3 rows have too few accumulators to cover the FMA latency, so they keep
+// The kernel for a tile of exactly ROWS rows (ROWS <= MR) and at most 8 · VECS columns, so
+// short edge tiles and the narrow last micro-panel of B (cols <= 8: one vector per row) do no
+// wasted work. Tiles of fewer than 8 accumulators cannot cover the FMA latency, so they keep
 // two sets, for even and odd steps, added at the end.
-template <int ROWS>
-void micro_rows(int64_t kc, const float* a, const float* b, int64_t b_rs, float* c, int64_t ldc, int cols,
+template <int ROWS, int VECS>
+void micro_tile(int64_t kc, const float* a, const float* b, int64_t b_rs, float* c, int64_t ldc, int cols,
                 float alpha, float beta) {
-  constexpr int SETS = ROWS <= 3 ? 2 : 1;
-  __m256 acc[SETS][ROWS][2];
+  constexpr int SETS = ROWS * VECS <= 6 ? 2 : 1;
+  __m256 acc[SETS][ROWS][VECS];
 #pragma GCC unroll 8
   for (int r = 0; r < ROWS; ++r) {
-    for (int s = 0; s < SETS; ++s) acc[s][r][0] = acc[s][r][1] = _mm256_setzero_ps();
+    for (int s = 0; s < SETS; ++s) {
+      for (int v = 0; v < VECS; ++v) acc[s][r][v] = _mm256_setzero_ps();
+    }
     // Fetch the C tile while the loop runs (rows ldc apart, 16 floats may span two lines).
     _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + NR - 1), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 8 * VECS - 1), _MM_HINT_T0);
   }
   int64_t p = 0;
 #pragma GCC unroll 4
   for (; p + SETS <= kc; p += SETS) {
 #pragma GCC unroll 2
-    for (int s = 0; s < SETS; ++s) multiply_add_step<ROWS>(acc[s], a + s * MR, b + s * b_rs);
+    for (int s = 0; s < SETS; ++s) multiply_add_step<ROWS, VECS>(acc[s], a + s * MR, b + s * b_rs);
     a += SETS * MR;
     b += SETS * b_rs;
   }
-  if (p < kc) multiply_add_step<ROWS>(acc[0], a, b);
+  if (p < kc) multiply_add_step<ROWS, VECS>(acc[0], a, b);
 #pragma GCC unroll 8
   for (int r = 0; r < ROWS; ++r) {
     for (int s = 1; s < SETS; ++s) {
-      acc[0][r][0] = _mm256_add_ps(acc[0][r][0], acc[s][r][0]);
-      acc[0][r][1] = _mm256_add_ps(acc[0][r][1], acc[s][r][1]);
+      for (int v = 0; v < VECS; ++v) acc[0][r][v] = _mm256_add_ps(acc[0][r][v], acc[s][r][v]);
     }
   }
-  const bool full = cols == NR;
-  const __m256i mask0 = first_lanes(cols), mask1 = first_lanes(cols - 8);
+  const bool full = cols == 8 * VECS;
+  const __m256i mask[2] = {first_lanes(cols), first_lanes(cols - 8)};
   const __m256 alpha_v = _mm256_set1_ps(alpha);
 #pragma GCC unroll 8
-  for (int r = 0; r < ROWS; ++r) store_row(c + r * ldc, acc[0][r][0], acc[0][r][1], mask0, mask1, full, alpha_v, beta);
+  for (int r = 0; r < ROWS; ++r) store_row<VECS>(c + r * ldc, acc[0][r], mask, full, alpha_v, beta);
 }
+
+using Tile = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int, float, float);
+
+// micro_tile<rows, VECS> by rows (index 0 unused).
+template <int VECS>
+constexpr Tile kTilesByRows[MR + 1] = {nullptr,
+                                       micro_tile<1, VECS>,
+                                       micro_tile<2, VECS>,
+                                       micro_tile<3, VECS>,
+                                       micro_tile<4, VECS>,
+                                       micro_tile<5, VECS>,
+                                       micro_tile<6, VECS>};
 
 void micro_avx2(int64_t kc, const float* a, const float* b, int64_t b_rs, float* c, int64_t ldc, int rows, int cols,
                 float alpha, float beta) {
-  using Rows = void (*)(int64_t, const float*, const float*, int64_t, float*, int64_t, int, float, float);
-  static const Rows by_rows[MR + 1] = {nullptr,       micro_rows<1>, micro_rows<2>, micro_rows<3>,
-                                       micro_rows<4>, micro_rows<5>, micro_rows<6>};
-  by_rows[rows](kc, a, b, b_rs, c, ldc, cols, alpha, beta);
+  const Tile tile = cols <= 8 ? kTilesByRows<1>[rows] : kTilesByRows<2>[rows];
+  tile(kc, a, b, b_rs, c, ldc, cols, alpha, beta);
 }
 
 }  // namespace
