@@ -60,16 +60,24 @@ export function withReluRule<T>(model: Module, rule: ReluRule, op: string, body:
   if (rule === 'gradient') return body();
   const fn = rule === 'guided' ? GuidedReLU : rule === 'deconvnet' ? DeconvReLU : null;
   if (fn === null) throw new VizError(`${op}: rule must be 'gradient', 'deconvnet' or 'guided', got '${String(rule)}'`);
-  const relus = model.modules().filter((m) => m instanceof ReLU);
-  if (relus.length === 0) {
-    throw new VizError(`${op}: the model (${model.constructor.name}) has no nn.ReLU module whose backward could be replaced; build it with nn.ReLU layers`);
-  }
-  const handles: RemovableHandle[] = relus.map((m) => m.registerForwardHook((_m, inputs) => fn.apply(inputs[0] as Tensor)));
+  const handles: RemovableHandle[] = reluModules(model, op).map((m) => m.registerForwardHook((_m, inputs) => fn.apply(inputs[0] as Tensor)));
   try {
     return body();
   } finally {
     for (const h of handles) h.remove();
   }
+}
+
+/**
+ * The model's nn.ReLU modules; a VizError when there are none (a model calling F.relu), since a
+ * modified ReLU rule would then change nothing.
+ */
+export function reluModules(model: Module, op: string): Module[] {
+  const relus = model.modules().filter((m) => m instanceof ReLU);
+  if (relus.length === 0) {
+    throw new VizError(`${op}: the model (${model.constructor.name}) has no nn.ReLU module whose backward could be replaced; build it with nn.ReLU layers`);
+  }
+  return relus;
 }
 
 /** Options of guidedBackprop and deconvnet. */
