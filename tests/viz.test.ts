@@ -172,6 +172,22 @@ for (const backend of BACKENDS) {
       expect(net.modules().every((m) => m.hookRegistry === null)).toBe(true);
     }), 60_000);
 
+    it('gradCamAndGuidedBackprop applies the guided rule at the ReLU also when a later layer scales its output in place', run(() => {
+      class SignedScaleInPlace extends nn.Module {
+        override forward(t: Tensor): Tensor {
+          return t.mul_(k.tensor([1, -2], { dtype: 'float64' }).reshape([1, 2, 1, 1]));
+        }
+      }
+      k.manualSeed(3);
+      const model = new nn.Sequential(new nn.Conv2d(1, 2, 3, { padding: 1 }), new nn.ReLU(), new SignedScaleInPlace(), new nn.Flatten(), new nn.Linear(2 * 5 * 5, 3)).double().eval();
+      const input = k.randn([2, 1, 5, 5], { dtype: 'float64' });
+      const shared = viz.gradCamAndGuidedBackprop(model, input, '0', { target: [0, 2] });
+      const guided = viz.guidedBackprop(model, input, { target: [0, 2] });
+      expect(guided.sub(viz.saliency(model, input, { target: [0, 2], abs: false })).abs().max().item()).toBeGreaterThan(1e-6);
+      expectClose(shared.guided.data, guided.data, 1e-12, 1e-12);
+      expectClose(shared.cam.data, viz.gradCam(model, input, '0', { target: [0, 2] }).data, 1e-12, 1e-12);
+    }));
+
     it('gradCamAndGuidedBackprop names itself when the model has no nn.ReLU module', run(() => {
       const model = new nn.Sequential(new nn.Conv2d(1, 2, 3).double(), new nn.Flatten(), new nn.Linear(2 * 4 * 4, 3).double());
       expect(() => viz.gradCamAndGuidedBackprop(model, k.randn([1, 1, 6, 6], { dtype: 'float64' }), '0')).toThrow(/gradCamAndGuidedBackprop: the model \(Sequential\) has no nn.ReLU module/);

@@ -5,10 +5,10 @@
 import { grad } from '../autograd/grad.js';
 import type { Module } from '../nn/module.js';
 import { formatShape } from '../shape.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { withOutputHooks } from './activations.js';
 import { VizError } from './errors.js';
-import { reluModules } from './relu-rules.js';
+import { reluModules, SwitchableReLU, type GuidedSwitch } from './relu-rules.js';
 import { resizeBilinear } from './resize.js';
 import { leafInput, logitsOf, targetIndices, targetScore, type Target } from './target.js';
 
@@ -51,9 +51,10 @@ export interface GradCamAndGuided {
 
 /**
  * Grad-CAM at `layer` and guided backpropagation, from one forward pass: the graph is
- * recorded once, the score is backpropagated to the layer with ordinary ReLU gradients
- * (Grad-CAM), then again to the input with every nn.ReLU passing back only positive signal
- * (guided backprop; a gradient hook on each ReLU output, active in that pass only). The same
+ * recorded once (every nn.ReLU's output swapped by a forward hook for a custom autograd
+ * Function whose backward rule is switched between the passes), the score is backpropagated
+ * to the layer with ordinary ReLU gradients (Grad-CAM), then again to the input with every
+ * ReLU passing back only positive signal at positive inputs (guided backprop). The same
  * results as gradCam and guidedBackprop called one after the other (which, like Captum, run
  * two forwards), for about one forward less.
  *
@@ -65,18 +66,13 @@ export interface GradCamAndGuided {
 export function gradCamAndGuidedBackprop(model: Module, input: Tensor, layer: string, options: GradCamOptions = {}): GradCamAndGuided {
   const op = 'gradCamAndGuidedBackprop';
   const x = leafInput(input, op);
-  let guidedPass = false;
-  const clampInGuidedPass = (g: Tensor): Tensor | undefined => (guidedPass ? g.relu() : undefined);
-  const handles = reluModules(model, op).map((m) =>
-    m.registerForwardHook((_m, _inputs, out) => {
-      if (out instanceof Tensor && out.requiresGrad) out.registerHook(clampInGuidedPass);
-    }),
-  );
+  const state: GuidedSwitch = { guided: false };
+  const handles = reluModules(model, op).map((m) => m.registerForwardHook((_m, inputs) => SwitchableReLU.apply(inputs[0] as Tensor, state)));
   try {
     const { logits, activation } = forwardToLayer(model, x, layer, op);
     const score = targetScore(logits, targetIndices(logits, options.target, op));
     const [ga] = grad(score, activation, { retainGraph: true });
-    guidedPass = true;
+    state.guided = true;
     const [guided] = grad(score, x);
     return { cam: camOf(activation, ga, input, options, op), guided };
   } finally {

@@ -46,6 +46,32 @@ export class GuidedReLU extends AutogradFunction {
   }
 }
 
+/** Whether the SwitchableReLU nodes of one recorded graph backpropagate by guided backprop's rule (kiln-internal). */
+export interface GuidedSwitch {
+  guided: boolean;
+}
+
+const switchOf = new WeakMap<FunctionCtx, GuidedSwitch>();
+
+/**
+ * ReLU forward; backward by the ordinary rule, or by GuidedReLU's while its switch is on (read
+ * when backward runs): one recorded graph backpropagated both ways (kiln-internal, see
+ * gradCamAndGuidedBackprop).
+ */
+export class SwitchableReLU extends AutogradFunction {
+  static override forward(ctx: FunctionCtx, x: Tensor, state: GuidedSwitch): Tensor {
+    ctx.saveForBackward(x);
+    switchOf.set(ctx, state);
+    return x.relu();
+  }
+
+  static override backward(ctx: FunctionCtx, g: Tensor): [Tensor, null] {
+    const [x] = ctx.savedTensors;
+    const signal = switchOf.get(ctx)!.guided ? g.relu() : g;
+    return [signal.mul(x!.gt(0).to(g.dtype)), null];
+  }
+}
+
 /** A ReLU backward rule: 'gradient' (the ordinary one), 'deconvnet' or 'guided'. */
 export type ReluRule = 'gradient' | 'deconvnet' | 'guided';
 
