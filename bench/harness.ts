@@ -42,6 +42,8 @@ export interface BenchRow {
   iterations?: number;
   /** Why a row has no figure (an anchor that is not installed). */
   skipped?: string;
+  /** How a row's computation differs from its anchor's, printed with the other figures. */
+  note?: string;
 }
 
 /** The bench/ folder of the checkout (this file runs from dist/bench/ after compilation). */
@@ -161,7 +163,7 @@ export function printTable(rows: BenchRow[]): void {
   for (const l of lines) console.log(format(l));
 }
 
-/** p99, requests/s, samples/s, ratio to fit, mean batch and failures of a serve row, or an embedding's KL; else ''. */
+/** p99, requests/s, samples/s, ratio to fit, mean batch and failures of a serve row, an embedding's KL, a row's note; else ''. */
 function loadFigures(r: BenchRow): string {
   const parts = [
     r.p99_ms === undefined ? '' : `p99 ${formatMs(r.p99_ms)}`,
@@ -171,6 +173,7 @@ function loadFigures(r: BenchRow): string {
     r.mean_batch === undefined ? '' : `mean batch ${r.mean_batch.toFixed(1)}`,
     r.failed_requests === undefined ? '' : `${r.failed_requests} failed`,
     r.kl_divergence === undefined ? '' : `KL ${r.kl_divergence.toFixed(4)} after ${r.iterations} iterations`,
+    r.note ?? '',
   ];
   return parts.filter((p) => p !== '').join(', ');
 }

@@ -356,8 +356,9 @@ function explain(model: nn.Module, splits: Splits, n: number, dir: string): stri
   const [x] = splits.test.getBatch([...Array(count).keys()]);
   const predicted = noGrad(() => (model.forward(x) as Tensor).argmax(1));
   const target = [...(predicted.data as Int32Array)];
-  const cam = viz.gradCam(model, x, '3', { target });
-  const guided = viz.guidedBackprop(model, x, { target }).abs().amax(1);
+  const both = viz.gradCamAndGuidedBackprop(model, x, '3', { target }); // one forward for the two
+  const cam = both.cam;
+  const guided = both.guided.abs().amax(1);
   const black = (0 - splits.pixels.mean) / splits.pixels.std;
   const unoccluded = noGrad(() => (model.forward(x) as Tensor).softmax(1).gather(1, predicted.unsqueeze(1)));
   const drop = unoccluded.unsqueeze(2).sub(viz.occlusion(model, x, { target, size: 6, stride: 2, fill: black })); // (N, 12, 12)

@@ -1,5 +1,5 @@
 /** Autograd semantics (PyTorch's): accumulation, explicit gradients, released graphs, noGrad, detach, retainGrad, createGraph. */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as k from '../lib/index.js';
 import { expectClose } from './helpers.js';
 
@@ -116,6 +116,29 @@ for (const backend of BACKENDS) {
       expect(y.grad).not.toBe(first);
       expectClose(first.data, [2, 4]);
       expectClose(y.grad!.data, [4, 8]);
+    }));
+
+    it('autograd.grad skips the broadcast operands\' gradients of add, sub, mul and div it was not asked for', run(() => {
+      // x · scale + shift per channel, as batch norm with running statistics: autograd.grad of x
+      // alone runs no reduction for scale's and shift's gradients; backward() still gives them.
+      const x = k.randn([2, 3, 4, 4], { dtype: 'float64', requiresGrad: true });
+      const scale = k.randn([1, 3, 1, 1], { dtype: 'float64', requiresGrad: true });
+      const shift = k.randn([1, 3, 1, 1], { dtype: 'float64', requiresGrad: true });
+      const f = () => k.sub(k.div(k.add(k.mul(x, scale), shift), scale.add(3)), shift).square().sum();
+      const reductions = vi.spyOn(k.getBackend(), 'reduce');
+      try {
+        const loss = f();
+        reductions.mockClear();
+        const [gx] = k.autograd.grad(loss, x);
+        expect(reductions).not.toHaveBeenCalled();
+        f().backward();
+        expect(reductions).toHaveBeenCalled();
+        expectClose(gx.data, x.grad!.data, 1e-12, 1e-12);
+        expect(scale.grad!.shape).toEqual([1, 3, 1, 1]);
+        expect(shift.grad!.shape).toEqual([1, 3, 1, 1]);
+      } finally {
+        reductions.mockRestore();
+      }
     }));
 
     it('leaves .grad unaliased from other gradients', run(() => {

@@ -74,6 +74,19 @@ for (const backend of BACKENDS) {
         }));
       }
 
+      for (const layer of ['3', '4']) {
+        it(`Grad-CAM at layer ${layer} and guided backprop from one shared forward (${name} target)`, run(() => {
+          const model = fixtureModel();
+          const { cam, guided } = viz.gradCamAndGuidedBackprop(model, x, layer, { target });
+          expectClose(cam.data, c[`gradcam_${layer}_up`].data, 1e-9, 1e-9);
+          expectClose(guided.data, c.guided.data, 1e-9, 1e-9);
+          const small = viz.gradCamAndGuidedBackprop(model, x, layer, { target, upsample: false }).cam;
+          expect(small.shape).toEqual(c[`gradcam_${layer}`].shape);
+          expectClose(small.data, c[`gradcam_${layer}`].data, 1e-9, 1e-9);
+          expect(model.modules().every((m) => m.hookRegistry === null)).toBe(true);
+        }));
+      }
+
       it(`guided backprop and deconvnet (${name} target) match PyTorch's ReLU-hook implementations`, run(() => {
         const model = fixtureModel();
         expectClose(viz.guidedBackprop(model, x, { target }).data, c.guided.data, 1e-9, 1e-9);
@@ -134,6 +147,51 @@ for (const backend of BACKENDS) {
       expect(guided.sub(plain).abs().max().item()).toBeGreaterThan(1e-4); // the rule changed the gradient
       expect(net.modules().every((m) => m.hookRegistry === null)).toBe(true);
     }), 60_000);
+
+    it('gradCamAndGuidedBackprop on a ResNet: one forward, no weight gradient, the two-pass results', run(() => {
+      k.manualSeed(1);
+      const net = k.models.resnet18({ numClasses: 4, smallInput: true }).eval();
+      const input = k.randn([2, 3, 8, 8]);
+      let forwards = 0;
+      const counting = net.registerForwardHook(() => void forwards++);
+      const weightGrads = vi.spyOn(k.getBackend(), 'conv2dBackwardWeight');
+      try {
+        const shared = viz.gradCamAndGuidedBackprop(net, input, 'layer3', { target: [1, 3] });
+        expect(forwards).toBe(1);
+        expect(weightGrads).not.toHaveBeenCalled();
+        const cam = viz.gradCam(net, input, 'layer3', { target: [1, 3] });
+        const guided = viz.guidedBackprop(net, input, { target: [1, 3] });
+        expect(forwards).toBe(3);
+        expect(cam.max().item()).toBeGreaterThan(0);
+        expectClose(shared.cam.data, cam.data, 1e-5, 1e-6);
+        expectClose(shared.guided.data, guided.data, 1e-5, 1e-6);
+      } finally {
+        counting.remove();
+        weightGrads.mockRestore();
+      }
+      expect(net.modules().every((m) => m.hookRegistry === null)).toBe(true);
+    }), 60_000);
+
+    it('gradCamAndGuidedBackprop applies the guided rule at the ReLU also when a later layer scales its output in place', run(() => {
+      class SignedScaleInPlace extends nn.Module {
+        override forward(t: Tensor): Tensor {
+          return t.mul_(k.tensor([1, -2], { dtype: 'float64' }).reshape([1, 2, 1, 1]));
+        }
+      }
+      k.manualSeed(3);
+      const model = new nn.Sequential(new nn.Conv2d(1, 2, 3, { padding: 1 }), new nn.ReLU(), new SignedScaleInPlace(), new nn.Flatten(), new nn.Linear(2 * 5 * 5, 3)).double().eval();
+      const input = k.randn([2, 1, 5, 5], { dtype: 'float64' });
+      const shared = viz.gradCamAndGuidedBackprop(model, input, '0', { target: [0, 2] });
+      const guided = viz.guidedBackprop(model, input, { target: [0, 2] });
+      expect(guided.sub(viz.saliency(model, input, { target: [0, 2], abs: false })).abs().max().item()).toBeGreaterThan(1e-6);
+      expectClose(shared.guided.data, guided.data, 1e-12, 1e-12);
+      expectClose(shared.cam.data, viz.gradCam(model, input, '0', { target: [0, 2] }).data, 1e-12, 1e-12);
+    }));
+
+    it('gradCamAndGuidedBackprop names itself when the model has no nn.ReLU module', run(() => {
+      const model = new nn.Sequential(new nn.Conv2d(1, 2, 3).double(), new nn.Flatten(), new nn.Linear(2 * 4 * 4, 3).double());
+      expect(() => viz.gradCamAndGuidedBackprop(model, k.randn([1, 1, 6, 6], { dtype: 'float64' }), '0')).toThrow(/gradCamAndGuidedBackprop: the model \(Sequential\) has no nn.ReLU module/);
+    }));
 
     it('autograd.grad of the input alone computes no conv weight gradient and gives backward()\'s input gradient', run(() => {
       const model = fixtureModel().float();

@@ -12,7 +12,7 @@ import { BinaryOp, CompareOp, UnaryOp, type BinaryOpCode, type CompareOpCode, ty
 import { getBackend } from '../backend/index.js';
 import { allocateOutput, isHalf, isIntegral, type DataArray, type FloatArray, type NumberArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
-import { record } from '../autograd/engine.js';
+import { gradientNeeded, record } from '../autograd/engine.js';
 import { reportOp } from '../autograd/op-trace.js';
 import { broadcastShapes, formatShape, makeBroadcastPlan, makeStridedPlan, numelOf, sameShape } from '../shape.js';
 import { Tensor, type TensorLike } from '../tensor.js';
@@ -59,7 +59,7 @@ export function add(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands('add', a, b, true);
   if (isHalf(ta.dtype)) return cast(add(ta.float(), tb.float()), ta.dtype);
   const out = binaryForward('add', BinaryOp.add, ta, tb);
-  return record(out, 'add', [ta, tb], (g) => [sumTo(g, ta.shape), sumTo(g, tb.shape)], []);
+  return record(out, 'add', [ta, tb], (g) => [gradientNeeded(ta) ? sumTo(g, ta.shape) : null, gradientNeeded(tb) ? sumTo(g, tb.shape) : null], []);
 }
 
 /**
@@ -71,7 +71,7 @@ export function sub(a: TensorLike, b: TensorLike): Tensor {
   const [ta, tb] = commonOperands('sub', a, b, true);
   if (isHalf(ta.dtype)) return cast(sub(ta.float(), tb.float()), ta.dtype);
   const out = binaryForward('sub', BinaryOp.sub, ta, tb);
-  return record(out, 'sub', [ta, tb], (g) => [sumTo(g, ta.shape), tb.requiresGrad ? sumTo(neg(g), tb.shape) : null], []);
+  return record(out, 'sub', [ta, tb], (g) => [gradientNeeded(ta) ? sumTo(g, ta.shape) : null, gradientNeeded(tb) ? sumTo(neg(g), tb.shape) : null], []);
 }
 
 /**
@@ -87,7 +87,7 @@ export function mul(a: TensorLike, b: TensorLike): Tensor {
     out,
     'mul',
     [ta, tb],
-    (g) => [ta.requiresGrad ? sumTo(mul(g, tb), ta.shape) : null, tb.requiresGrad ? sumTo(mul(g, ta), tb.shape) : null],
+    (g) => [gradientNeeded(ta) ? sumTo(mul(g, tb), ta.shape) : null, gradientNeeded(tb) ? sumTo(mul(g, ta), tb.shape) : null],
     partnersOf(ta, tb),
   );
 }
@@ -107,7 +107,7 @@ export function div(a: TensorLike, b: TensorLike): Tensor {
     out,
     'div',
     [ta, tb],
-    (g) => [ta.requiresGrad ? sumTo(div(g, tb), ta.shape) : null, tb.requiresGrad ? sumTo(neg(div(mul(g, out), tb)), tb.shape) : null],
+    (g) => [gradientNeeded(ta) ? sumTo(div(g, tb), ta.shape) : null, gradientNeeded(tb) ? sumTo(neg(div(mul(g, out), tb)), tb.shape) : null],
     tb.requiresGrad ? [tb, out] : [tb],
   );
 }

@@ -14,7 +14,7 @@ export { filterGrid, type FilterGridOptions } from './filters.js';
 export { type Target } from './target.js';
 export { saliency, integratedGradients, smoothGrad, riemannRule, type SaliencyOptions, type IntegratedGradientsOptions, type IntegrationMethod, type SmoothGradOptions } from './gradients.js';
 export { guidedBackprop, deconvnet, withReluRule, GuidedReLU, DeconvReLU, type ReluRule, type ReluRuleOptions } from './relu-rules.js';
-export { gradCam, guidedGradCam, type GradCamOptions } from './gradcam.js';
+export { gradCam, gradCamAndGuidedBackprop, guidedGradCam, type GradCamAndGuided, type GradCamOptions } from './gradcam.js';
 export { resizeBilinear } from './resize.js';
 export { overlay, overlayPng, jet, type OverlayOptions } from './overlay.js';
 export { occlusion, type OcclusionOptions } from './occlusion.js';

@@ -46,6 +46,32 @@ export class GuidedReLU extends AutogradFunction {
   }
 }
 
+/** Whether the SwitchableReLU nodes of one recorded graph backpropagate by guided backprop's rule (kiln-internal). */
+export interface GuidedSwitch {
+  guided: boolean;
+}
+
+const switchOf = new WeakMap<FunctionCtx, GuidedSwitch>();
+
+/**
+ * ReLU forward; backward by the ordinary rule, or by GuidedReLU's while its switch is on (read
+ * when backward runs): one recorded graph backpropagated both ways (kiln-internal, see
+ * gradCamAndGuidedBackprop).
+ */
+export class SwitchableReLU extends AutogradFunction {
+  static override forward(ctx: FunctionCtx, x: Tensor, state: GuidedSwitch): Tensor {
+    ctx.saveForBackward(x);
+    switchOf.set(ctx, state);
+    return x.relu();
+  }
+
+  static override backward(ctx: FunctionCtx, g: Tensor): [Tensor, null] {
+    const [x] = ctx.savedTensors;
+    const signal = switchOf.get(ctx)!.guided ? g.relu() : g;
+    return [signal.mul(x!.gt(0).to(g.dtype)), null];
+  }
+}
+
 /** A ReLU backward rule: 'gradient' (the ordinary one), 'deconvnet' or 'guided'. */
 export type ReluRule = 'gradient' | 'deconvnet' | 'guided';
 
@@ -60,16 +86,24 @@ export function withReluRule<T>(model: Module, rule: ReluRule, op: string, body:
   if (rule === 'gradient') return body();
   const fn = rule === 'guided' ? GuidedReLU : rule === 'deconvnet' ? DeconvReLU : null;
   if (fn === null) throw new VizError(`${op}: rule must be 'gradient', 'deconvnet' or 'guided', got '${String(rule)}'`);
-  const relus = model.modules().filter((m) => m instanceof ReLU);
-  if (relus.length === 0) {
-    throw new VizError(`${op}: the model (${model.constructor.name}) has no nn.ReLU module whose backward could be replaced; build it with nn.ReLU layers`);
-  }
-  const handles: RemovableHandle[] = relus.map((m) => m.registerForwardHook((_m, inputs) => fn.apply(inputs[0] as Tensor)));
+  const handles: RemovableHandle[] = reluModules(model, op).map((m) => m.registerForwardHook((_m, inputs) => fn.apply(inputs[0] as Tensor)));
   try {
     return body();
   } finally {
     for (const h of handles) h.remove();
   }
+}
+
+/**
+ * The model's nn.ReLU modules; a VizError when there are none (a model calling F.relu), since a
+ * modified ReLU rule would then change nothing.
+ */
+export function reluModules(model: Module, op: string): Module[] {
+  const relus = model.modules().filter((m) => m instanceof ReLU);
+  if (relus.length === 0) {
+    throw new VizError(`${op}: the model (${model.constructor.name}) has no nn.ReLU module whose backward could be replaced; build it with nn.ReLU layers`);
+  }
+  return relus;
 }
 
 /** Options of guidedBackprop and deconvnet. */

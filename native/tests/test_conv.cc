@@ -38,6 +38,10 @@ static const Conv2dShape kShapes[] = {
     make_shape({2, 2, 6, 5, 7, 4, 4, 1, 1, 5, 1, 0, 6, 1, 1, 1, 0, 0}),      // padding larger than the kernel
     make_shape({3, 5, 9, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),      // Winograd, odd output
     make_shape({2, 4, 6, 8, 3, 3, 3, 1, 1, 2, 0, 0, 2, 1, 1, 1, 0, 0}),      // Winograd, padding 2 and 0
+    // Winograd on one image, its tiles cut into equal blocks: 529 tiles (odd output) in four
+    // blocks (136, 136, 136, 121); 225 tiles in two (120, 105); the input gradient alike.
+    make_shape({1, 64, 45, 45, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+    make_shape({1, 64, 30, 29, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
     make_shape({2, 3, 9, 40, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0}),     // stride 2, rows of 20
     make_shape({1, 2, 7, 41, 3, 2, 4, 2, 2, 0, 1, 2, 0, 1, 2, 1, 0, 0}),     // stride 2, dilation, rows of 19
     // Output channels in the lanes (k a multiple of 16): rows of 1, 16, 17 (two overlapping
@@ -192,7 +196,8 @@ TEST(results_do_not_depend_on_thread_count) {
   for (const Conv2dShape& s : {make_shape({9, 4, 12, 12, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
                                make_shape({3, 64, 30, 30, 8, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 0, 0}),
                                make_shape({17, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),
-                               make_shape({7, 32, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0})}) {
+                               make_shape({7, 32, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+                               make_shape({1, 64, 45, 45, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0})}) {
   const std::vector<float> x = Random(7).vector(x_size(s)), w = Random(8).vector(w_size(s));
   const std::vector<float> gy = Random(9).vector(y_size(s));
   CHECK(test::same_with_threads<std::vector<float>>([&] {

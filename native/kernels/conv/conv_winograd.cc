@@ -39,6 +39,8 @@ constexpr int64_t kEntries = 16;             // a transformed tile is 4 × 4
 constexpr int64_t kBlockFloats = 1 << 18;    // transformed input of a block of tiles (1 MiB): GEMMs
                                              // over a few hundred tiles, operands in L2/L3
 constexpr int64_t kWeightSlots = 4;
+constexpr int64_t kEvenBlocks = 4;      // below this many blocks, blocks are made equal (see Problem::block)
+constexpr int64_t kMinSplitTiles = 96;  // tiles of a block split only to balance threads
 
 // One correlation through Winograd: `in_channels` planes of in_h × in_w (padded by pad_top /
 // pad_left, zeros beyond) → `out_channels` planes of out_h × out_w, for n images.
@@ -47,7 +49,22 @@ struct Problem {
   int64_t tiles_h() const { return (out_h + 1) / 2; }
   int64_t tiles_w() const { return (out_w + 1) / 2; }
   int64_t tiles() const { return n * tiles_h() * tiles_w(); }
-  int64_t block() const { return std::max<int64_t>(16, std::min(tiles(), kBlockFloats / (kEntries * in_channels))); }
+  // Tiles per block: at most kBlockFloats of transformed input (and at least 16 tiles), the
+  // tiles shared evenly between blocks; fewer than kEvenBlocks blocks (one image: ResNet's
+  // 56×56 stage is 784 tiles, 28×28 is 196) become a power of two of equal blocks, down to
+  // kMinSplitTiles each, so two or four threads get equal shares (the cut depends on the
+  // shape only, never on the thread count).
+  int64_t block() const {
+    const int64_t largest = std::max<int64_t>(16, std::min(tiles(), kBlockFloats / (kEntries * in_channels)));
+    int64_t count = (tiles() + largest - 1) / largest;
+    if (count < kEvenBlocks) {
+      const int64_t wanted = std::min(kEvenBlocks, std::max(count, tiles() / kMinSplitTiles));
+      count = 1;
+      while (count < wanted) count *= 2;
+    }
+    const int64_t even = ((tiles() + count - 1) / count + 7) / 8 * 8;  // a multiple of 8 columns
+    return std::max<int64_t>(16, std::min(largest, even));
+  }
   int64_t blocks() const { return (tiles() + block() - 1) / block(); }
 };
 
