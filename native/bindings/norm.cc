@@ -1,6 +1,7 @@
 // layerNorm, layerNormBackward, batchNorm, batchNormBackward: see Backend in lib/backend/backend.ts.
 #include "../kernels/norm.h"
 
+#include <array>
 #include <utility>
 
 #include "args.h"
@@ -17,6 +18,17 @@ T* optional_vector(Args& args, const char* name, const Array<T>& v, int64_t n, c
   if (v.length == 0 && n > 0) return nullptr;
   args.require_elements(name, v.length, {{size_name, n}});
   return v.data;
+}
+
+// The backward bindings' overlap checks: no gradient (gx, gw, gb) overlaps an input (gy, x,
+// weight, mean, rstd) or another gradient.
+void require_gradients_disjoint(Args& args, const std::array<Array<float>, 5>& inputs, const std::array<Array<float>, 3>& grads) {
+  static constexpr const char* kInputNames[] = {"gy", "x", "weight", "mean", "rstd"};
+  static constexpr const char* kGradNames[] = {"gx", "gw", "gb"};
+  for (size_t g = 0; g < grads.size(); ++g) {
+    for (size_t i = 0; i < inputs.size(); ++i) args.require_disjoint(kGradNames[g], grads[g], kInputNames[i], inputs[i]);
+    for (size_t h = 0; h < g; ++h) args.require_disjoint(kGradNames[g], grads[g], kGradNames[h], grads[h]);
+  }
 }
 
 // layerNorm(x, weight, bias, out, mean, rstd, rows, n, eps); weight, bias empty when absent.
@@ -65,13 +77,7 @@ napi_value layer_norm_backward(napi_env env, napi_callback_info info) {
   const float* w = optional_vector(args, "weight", weight, n);
   float* w_grad = optional_vector(args, "gw", gw, n);
   float* b_grad = optional_vector(args, "gb", gb, n);
-  const std::pair<const char*, Array<float>> read[] = {{"gy", gy}, {"x", x}, {"weight", weight}, {"mean", mean}, {"rstd", rstd}};
-  for (const auto& [name, written] : {std::pair{"gx", gx}, std::pair{"gw", gw}, std::pair{"gb", gb}}) {
-    for (const auto& [read_name, input] : read) args.require_disjoint(name, written, read_name, input);
-  }
-  args.require_disjoint("gw", gw, "gx", gx);
-  args.require_disjoint("gb", gb, "gx", gx);
-  args.require_disjoint("gb", gb, "gw", gw);
+  require_gradients_disjoint(args, {gy, x, weight, mean, rstd}, {gx, gw, gb});
   if (!args.ok()) return nullptr;
   return run_kernel(args, [=] { kiln::layer_norm_backward(gy.data, x.data, w, mean.data, rstd.data, gx.data, w_grad, b_grad, rows, n); });
 }
@@ -136,13 +142,7 @@ napi_value batch_norm_backward(napi_env env, napi_callback_info info) {
   const float* w = optional_vector(args, "weight", weight, g.c, "c");
   float* w_grad = optional_vector(args, "gw", gw, g.c, "c");
   float* b_grad = optional_vector(args, "gb", gb, g.c, "c");
-  const std::pair<const char*, Array<float>> read[] = {{"gy", gy}, {"x", x}, {"weight", weight}, {"mean", mean}, {"rstd", rstd}};
-  for (const auto& [name, written] : {std::pair{"gx", gx}, std::pair{"gw", gw}, std::pair{"gb", gb}}) {
-    for (const auto& [read_name, input] : read) args.require_disjoint(name, written, read_name, input);
-  }
-  args.require_disjoint("gw", gw, "gx", gx);
-  args.require_disjoint("gb", gb, "gx", gx);
-  args.require_disjoint("gb", gb, "gw", gw);
+  require_gradients_disjoint(args, {gy, x, weight, mean, rstd}, {gx, gw, gb});
   if (!args.ok()) return nullptr;
   return run_kernel(args, [=] {
     kiln::batch_norm_backward(gy.data, x.data, w, mean.data, rstd.data, gx.data, w_grad, b_grad, g.n, g.c, g.inner);
