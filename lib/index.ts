@@ -21,6 +21,7 @@ export { KilnError, ShapeError, DTypeError, AutogradError, BackendError, Release
 export { runAsync as async } from './backend/queue.js';
 export { tidy, keep } from './memory/tidy.js';
 export { storagePoolStats, emptyStoragePool, type StoragePoolStats } from './memory/storage-pool.js';
+export { memoryStats, type MemoryStats } from './memory/stats.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export * from './ops/creation.js';
 export { cast } from './ops/cast.js';

@@ -114,6 +114,15 @@ const signatures: Record<string, Signature> = {
     kinds: ['f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'size', 'size'],
     valid: () => [f32(6), f32(6), f32(3), f32(2), f32(2), f32(6), f32(3), f32(3), 2, 3],
   },
+  // n 2, c 3, inner 2, weight and bias given (batchNorm); weight given, gw and gb wanted (backward)
+  batchNorm: {
+    kinds: ['f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'size', 'size', 'size', 'number'],
+    valid: () => [f32(12), f32(3), f32(3), f32(12), f32(3), f32(3), f32(3), 2, 3, 2, 1e-5],
+  },
+  batchNormBackward: {
+    kinds: ['f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'f32', 'size', 'size', 'size'],
+    valid: () => [f32(12), f32(12), f32(3), f32(3), f32(3), f32(12), f32(3), f32(3), 2, 3, 2],
+  },
   softmaxCrossEntropy: {
     kinds: ['f32', 'i32', 'f32', 'f32', 'f32', 'size', 'size', 'size', 'number', 'number'],
     valid: () => [f32(24), new Int32Array(8), f32(0), f32(8), f32(8), 2, 3, 4, -100, 0],
@@ -402,6 +411,14 @@ const rangeCases: [string, unknown[], RegExp][] = [
   ['layerNormBackward', [f32(6), f32(6), f32(0), f32(2), f32(2), f32(5), f32(0), f32(0), 2, 3], /gx has 5 elements but x has 6/],
   ['layerNormBackward', [f32(6), f32(6), f32(0), f32(2), f32(2), f32(6), f32(4), f32(0), 2, 3], /gw has 4 elements but n=3 needs 3/],
   ['layerNormBackward', (() => { const gy = f32(6); return [gy, f32(6), f32(0), f32(2), f32(2), gy, f32(0), f32(0), 2, 3]; })(), /gx overlaps gy in memory/],
+  ['batchNorm', [f32(12), f32(2), f32(3), f32(12), f32(3), f32(3), f32(3), 2, 3, 2, 1e-5], /weight has 2 elements but c=3 needs 3/],
+  ['batchNorm', [f32(12), f32(0), f32(0), f32(12), f32(3), f32(2), f32(3), 2, 3, 2, 1e-5], /variance has 2 elements but c=3 needs 3/],
+  ['batchNorm', [f32(12), f32(0), f32(0), f32(12), f32(3), f32(3), f32(3), 2, 0, 2, 1e-5], /c must be an integer in \[1, /],
+  ['batchNorm', [f32(13), f32(0), f32(0), f32(13), f32(3), f32(3), f32(3), 2, 3, 2, 1e-5], /x has 13 elements but n=2, c=3, inner=2 needs 12/],
+  ['batchNorm', (() => { const x = f32(12); return [x, f32(0), f32(0), x, f32(3), f32(3), f32(3), 2, 3, 2, 1e-5]; })(), /out overlaps x in memory/],
+  ['batchNormBackward', [f32(12), f32(12), f32(0), f32(3), f32(3), f32(11), f32(0), f32(0), 2, 3, 2], /gx has 11 elements but x has 12/],
+  ['batchNormBackward', [f32(12), f32(12), f32(0), f32(3), f32(3), f32(12), f32(4), f32(0), 2, 3, 2], /gw has 4 elements but c=3 needs 3/],
+  ['batchNormBackward', (() => { const gy = f32(12); return [gy, f32(12), f32(0), f32(3), f32(3), gy, f32(0), f32(0), 2, 3, 2]; })(), /gx overlaps gy in memory/],
   ['attentionForward', [f32(11), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 3, f32(0), new Uint8Array(0), i32([]), 0, 0, attentionLayout(), attentionDropout()], /q's layout reaches element 11 but q has 11 elements/],
   ['attentionForward', [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 2, f32(0), new Uint8Array(12), i32([0, 1]), 4, 1, attentionLayout(), attentionDropout()], /mask slice 1 \(offset 1, row stride 4, column stride 1, L=3, S=4\) reaches past the mask's 12 elements/],
   ['attentionForward', [f32(12), f32(16), f32(40), f32(30), f32(6), 2, 3, 4, 2, 5, 0.5, 1, f32(12), new Uint8Array(0), i32([0]), 4, 1, attentionLayout(), attentionDropout()], /maskOffsets has 1 entries, expected batch=2/],

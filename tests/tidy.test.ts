@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as k from '../lib/index.js';
 import { emptyStoragePool, keep, nn, optim, ReleasedTensorError, storagePoolStats, tidy, type Tensor } from '../lib/index.js';
 import { POOL_MIN_BYTES, setPoolPoisoning } from '../lib/memory/storage-pool.js';
+import { expectClose } from './helpers.js';
 
 const backends: k.BackendName[] = k.isNativeAvailable() ? ['reference', 'native'] : ['reference'];
 
@@ -190,4 +191,58 @@ describe('tidy', () => {
       for (const key of Object.keys(plain)) expect(bytesOf(tidied[key]).equals(bytesOf(plain[key])), key).toBe(true);
     });
   }
+});
+
+describe('backward inside tidy() releases each intermediate gradient once consumed', () => {
+  /** x through 12 steps of h ← 1.01·h + tanh(h) (each gradient feeds two paths, summed then consumed). */
+  function chain(x: Tensor): Tensor {
+    let h = x;
+    for (let i = 0; i < 12; i++) h = h.mul(1.01).add(h.tanh());
+    return h.sum();
+  }
+
+  /** The gradient of the chain and the bytes the step holds once it is computed. */
+  function gradientInTidy(x: Tensor, how: 'backward' | 'autograd.grad'): { grad: number[]; held: number } {
+    return tidy(() => {
+      const loss = chain(x);
+      const grad = how === 'backward' ? (loss.backward(), x.grad!) : k.autograd.grad(loss, [x])[0];
+      return { grad: Array.from(grad.data), held: k.memoryStats().scopeBytes };
+    });
+  }
+
+  for (const backend of backends) {
+    it(`gives the gradients of a plain backward() while holding less storage than autograd.grad (which keeps all) (${backend})`, () => k.withBackend(backend, () => {
+      const make = (): Tensor => k.randn([16384], { generator: new k.Generator(3) }).requiresGrad_(); // 64 KiB
+      const plain = make();
+      chain(plain).backward();
+      const released = gradientInTidy(make(), 'backward');
+      const kept = gradientInTidy(make(), 'autograd.grad');
+      expect(released.grad).toEqual(Array.from(plain.grad!.data));
+      expect(kept.grad).toEqual(released.grad);
+      // Both hold the 36 forward outputs; backward() gives back at least the 12 summed gradients and the 12 consumed ones.
+      expect(released.held).toBeGreaterThanOrEqual(36 * 65536);
+      expect(released.held).toBeLessThanOrEqual(kept.held - 24 * 65536);
+    }));
+  }
+
+  it('keeps a gradient a tensor hook was shown, and a retained gradient, readable until the step ends', () => {
+    tidy(() => {
+      const x = k.randn([4096], { generator: new k.Generator(4) }).requiresGrad_();
+      const h = x.mul(2);
+      const seen: Tensor[] = [];
+      h.registerHook((g) => void seen.push(g));
+      const r = h.tanh();
+      r.retainGrad();
+      r.mul(3).sum().backward();
+      expectClose(seen[0].data, Array.from(h.data, (v) => 3 * (1 - Math.tanh(v) ** 2)), 1e-5, 1e-4, 'the gradient the hook was shown');
+      expect(r.grad!.data.every((v) => v === 3)).toBe(true);
+    });
+  });
+
+  it('leaves gradients to the garbage collector outside tidy() (nothing pooled)', () => {
+    emptyStoragePool();
+    const x = k.randn([4096], { generator: new k.Generator(5) }).requiresGrad_();
+    x.mul(2).tanh().mul(3).sum().backward();
+    expect(storagePoolStats().arrays).toBe(0);
+  });
 });

@@ -18,6 +18,8 @@ import { captureCallSite, checkBackward, checkForward, duringBackward, isAnomaly
 import { add } from '../ops/elementwise.js';
 import { ones } from '../ops/creation.js';
 import { checkOpReads, inFlightCount } from '../memory/in-flight.js';
+import { BackwardScope } from '../memory/tidy.js';
+import { isPoolable } from '../memory/storage-pool.js';
 
 /**
  * Maps the gradient of an op's output to the gradients of its inputs (one entry per input,
@@ -281,8 +283,10 @@ function executeGraph(
       } else {
         wantedGradients = null;
       }
-      const grads = new Map<Tensor, Tensor | null>();
-      roots.forEach((root, i) => addGradient(grads, root, seeds[i]));
+      // Consumed gradients go back to the pool at once inside tidy(), except for autograd.grad
+      // and createGraph, whose gradients outlive the pass (returned, or saved by the recorded backward).
+      const grads = new PendingGradients(captured === null && !(options.createGraph ?? false) ? BackwardScope.open() : null);
+      roots.forEach((root, i) => grads.add(root, seeds[i]));
       const pending = pendingMultiOutputOps(order);
       // Storage already stored as some .grad (or the caller's gradient): a second .grad that
       // would share it gets a copy instead, so no two gradients alias. Only a first gradient is
@@ -290,9 +294,10 @@ function executeGraph(
       // reading .buffer of a small typed array moves it off the V8 heap (~0.4 µs).
       const claimed = new Set<ArrayBufferLike>(callerSeeds.map((s) => s.storage.buffer));
       for (const t of order) {
-        let g = grads.get(t) ?? undefined;
+        let g = grads.take(t);
+        // A hook may keep the gradient it is shown (or return another): such a gradient stays to the end of the step.
+        const hooked = g !== undefined && t.gradHooks.length > 0;
         if (g !== undefined) {
-          grads.set(t, null); // frees the gradient; Map.delete would shrink and rehash the table (~1 µs on a tiny graph)
           g = runTensorHooks(t, g);
           if (captured !== null) {
             if (captured.has(t)) captured.set(t, g);
@@ -303,7 +308,10 @@ function executeGraph(
           }
         }
         const node = t.gradFn;
-        if (node === null) continue;
+        if (node === null) {
+          if (g !== undefined && !hooked) grads.consumed(g);
+          continue;
+        }
         if (node instanceof OutputNode) {
           const entry = pending.get(node.op) as PendingOp;
           entry.grads[node.index] = g ?? null;
@@ -317,7 +325,9 @@ function executeGraph(
         const inputGrads = node.apply(g);
         if (!retainGraph) node.release();
         propagate(node, inputGrads, grads);
+        if (!hooked) grads.consumed(g);
       }
+      grads.close();
     }));
   } finally {
     wantedGradients = outerWanted;
@@ -430,7 +440,7 @@ export function seedGradient(what: string, root: Tensor, gradient: Tensor | unde
   return gradient.dtype === root.dtype ? gradient : gradient.to(root.dtype);
 }
 
-function propagate(node: GradNode, inputGrads: (Tensor | null)[], grads: Map<Tensor, Tensor | null>): void {
+function propagate(node: GradNode, inputGrads: (Tensor | null)[], grads: PendingGradients): void {
   const name = node.name;
   for (let i = 0; i < node.inputs.length; i++) {
     const input = node.input(i);
@@ -442,13 +452,81 @@ function propagate(node: GradNode, inputGrads: (Tensor | null)[], grads: Map<Ten
           `of shape ${formatShape(input.shape)}`,
       );
     }
-    addGradient(grads, input, g);
+    grads.add(input, g);
   }
+  grads.releaseSummed();
 }
 
-function addGradient(grads: Map<Tensor, Tensor | null>, t: Tensor, g: Tensor): void {
-  const previous = grads.get(t);
-  grads.set(t, previous === undefined || previous === null ? g : add(previous, g));
+/**
+ * The gradients of a backward pass not consumed yet, by tensor. With a BackwardScope (a pass
+ * inside tidy()), each gradient's storage goes back to the pool as soon as nothing pending
+ * shares it any more, as PyTorch frees a gradient with its last reference: a ResNet step then
+ * holds the gradients of the layers in flight instead of every gradient of the step. Backward
+ * functions return views of the gradient they get (reshape, expand) or the same gradient for
+ * several inputs (add), so entries are counted per buffer.
+ */
+class PendingGradients {
+  private readonly grads = new Map<Tensor, Tensor | null>();
+  /** Per buffer, how many entries of `grads` hold it (with a scope only). */
+  private readonly holders = new Map<ArrayBufferLike, number>();
+  /** Gradients added into an earlier one, released once the whole node's gradients are in. */
+  private summed: Tensor[] = [];
+
+  constructor(private readonly scope: BackwardScope | null) {}
+
+  /** Adds g to t's pending gradient. */
+  add(t: Tensor, g: Tensor): void {
+    const previous = this.grads.get(t);
+    if (previous === undefined || previous === null) {
+      this.grads.set(t, g);
+      this.hold(g, 1);
+      return;
+    }
+    const sum = add(previous, g);
+    this.grads.set(t, sum);
+    this.hold(sum, 1);
+    this.consumed(previous);
+    if (this.scope !== null && isPoolable(g.storage.byteLength)) this.summed.push(g);
+  }
+
+  /** t's gradient, taken out of the table (undefined when none reached t); consumed() it once used. */
+  take(t: Tensor): Tensor | undefined {
+    const g = this.grads.get(t) ?? undefined;
+    if (g !== undefined) this.grads.set(t, null); // Map.delete would shrink and rehash the table (~1 µs on a tiny graph)
+    return g;
+  }
+
+  /** A taken gradient is used up: its storage is released unless a pending entry shares it. */
+  consumed(g: Tensor): void {
+    if (this.scope === null) return;
+    if (this.hold(g, -1) === 0) this.release(g);
+  }
+
+  /** Releases the gradients add() summed into earlier ones, unless a pending entry shares them. */
+  releaseSummed(): void {
+    if (this.summed.length === 0) return;
+    for (const g of this.summed) if (isPoolable(g.storage.byteLength) && (this.holders.get(g.storage.buffer) ?? 0) === 0) this.release(g);
+    this.summed = [];
+  }
+
+  /** Ends the pass: what was not released stays with the enclosing tidy() scope. */
+  close(): void {
+    this.scope?.close();
+  }
+
+  private hold(g: Tensor, delta: number): number {
+    // Storage too small for the pool is left alone (reading .buffer of a small array moves it off the V8 heap).
+    if (this.scope === null || !isPoolable(g.storage.byteLength)) return 1;
+    const buffer = g.storage.buffer;
+    const count = (this.holders.get(buffer) ?? 0) + delta;
+    if (count > 0) this.holders.set(buffer, count);
+    else this.holders.delete(buffer);
+    return count;
+  }
+
+  private release(g: Tensor): void {
+    this.scope?.releaseConsumed(g.storage);
+  }
 }
 
 /** Tensors reachable from the roots through gradFn inputs, each before all of its inputs. */

@@ -325,6 +325,45 @@ export interface Backend {
   layerNorm(x: FloatArray, weight: FloatArray | null, bias: FloatArray | null, out: FloatArray, mean: FloatArray, rstd: FloatArray, rows: number, n: number, eps: number): void;
 
   /**
+   * Batch normalization with the batch's statistics over x, out (n, c, inner), n·inner ≥ 1;
+   * weight, bias (c) or null; mean, variance, rstd (c) written: per channel the mean and biased
+   * variance of its n·inner values, rstd = 1/√(variance + eps), out = (x − mean)·rstd·weight + bias.
+   * Each channel's result does not depend on the thread count.
+   */
+  batchNorm(
+    x: FloatArray,
+    weight: FloatArray | null,
+    bias: FloatArray | null,
+    out: FloatArray,
+    mean: FloatArray,
+    variance: FloatArray,
+    rstd: FloatArray,
+    n: number,
+    c: number,
+    inner: number,
+    eps: number,
+  ): void;
+
+  /**
+   * The gradients of batchNorm given gy (n, c, inner) and its mean and rstd: gx (n, c, inner), and
+   * gw, gb (c) when not null (Σ gy·x̂ and Σ gy per channel), overwritten. With x̂ = (x − mean)·rstd
+   * and m = n·inner: gx = weight·rstd·(gy − Σgy/m − x̂·Σ(gy·x̂)/m).
+   */
+  batchNormBackward(
+    gy: FloatArray,
+    x: FloatArray,
+    weight: FloatArray | null,
+    mean: FloatArray,
+    rstd: FloatArray,
+    gx: FloatArray,
+    gw: FloatArray | null,
+    gb: FloatArray | null,
+    n: number,
+    c: number,
+    inner: number,
+  ): void;
+
+  /**
    * The gradients of layerNorm given gy (rows, n) and its mean and rstd: gx (rows, n), and gw,
    * gb (n) when not null (Σ over rows of gy·x̂ and gy), overwritten. With x̂ = (x − mean)·rstd
    * and g = gy·weight: gx = rstd·(g − mean(g) − x̂·mean(g·x̂)).

@@ -67,6 +67,16 @@ export interface NativeAddon {
     gy: Float32Array, x: Float32Array, weight: Float32Array, mean: Float32Array, rstd: Float32Array,
     gx: Float32Array, gw: Float32Array, gb: Float32Array, rows: number, n: number,
   ): void;
+  /** weight and bias empty when absent. */
+  batchNorm(
+    x: Float32Array, weight: Float32Array, bias: Float32Array, out: Float32Array, mean: Float32Array, variance: Float32Array,
+    rstd: Float32Array, n: number, c: number, inner: number, eps: number,
+  ): void;
+  /** weight, gw and gb empty when absent. */
+  batchNormBackward(
+    gy: Float32Array, x: Float32Array, weight: Float32Array, mean: Float32Array, rstd: Float32Array,
+    gx: Float32Array, gw: Float32Array, gb: Float32Array, n: number, c: number, inner: number,
+  ): void;
   /** Advises transparent huge pages for the untouched 2 MiB-aligned part of x (Linux); true when taken. */
   adviseHugePages(x: Float32Array): boolean;
   clamp(x: Float32Array, lo: number, hi: number, out: Float32Array): void;
@@ -494,6 +504,24 @@ export class NativeBackend implements Backend {
     if (!(x instanceof Float32Array)) return this.fallback.layerNormBackward(gy, x, weight, mean, rstd, gx, gw, gb, rows, n);
     const [w, dw, db] = [weight, gw, gb].map((v) => (v as Float32Array | null) ?? EMPTY_F32);
     this.addon.layerNormBackward(gy as Float32Array, x, w, mean as Float32Array, rstd as Float32Array, gx as Float32Array, dw, db, rows, n);
+  }
+
+  batchNorm(
+    x: FloatArray, weight: FloatArray | null, bias: FloatArray | null, out: FloatArray, mean: FloatArray, variance: FloatArray,
+    rstd: FloatArray, n: number, c: number, inner: number, eps: number,
+  ): void {
+    if (!(x instanceof Float32Array)) return this.fallback.batchNorm(x, weight, bias, out, mean, variance, rstd, n, c, inner, eps);
+    const [w, b] = [weight, bias].map((v) => (v as Float32Array | null) ?? EMPTY_F32);
+    this.addon.batchNorm(x, w, b, out as Float32Array, mean as Float32Array, variance as Float32Array, rstd as Float32Array, n, c, inner, eps);
+  }
+
+  batchNormBackward(
+    gy: FloatArray, x: FloatArray, weight: FloatArray | null, mean: FloatArray, rstd: FloatArray,
+    gx: FloatArray, gw: FloatArray | null, gb: FloatArray | null, n: number, c: number, inner: number,
+  ): void {
+    if (!(x instanceof Float32Array)) return this.fallback.batchNormBackward(gy, x, weight, mean, rstd, gx, gw, gb, n, c, inner);
+    const [w, dw, db] = [weight, gw, gb].map((v) => (v as Float32Array | null) ?? EMPTY_F32);
+    this.addon.batchNormBackward(gy as Float32Array, x, w, mean as Float32Array, rstd as Float32Array, gx as Float32Array, dw, db, n, c, inner);
   }
 
   reluBackward(g: FloatArray, x: FloatArray, out: FloatArray): void {

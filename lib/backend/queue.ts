@@ -36,6 +36,7 @@ const WRITTEN: Readonly<Record<string, readonly number[]>> = {
   adaptiveAvgPool2dBackward: [1], upsample2d: [1], upsample2dBackward: [1], scan: [2], sort: [1, 2], topk: [1, 2],
   rnnForward: [13, 14, 15, 16], rnnBackward: [12, 16, 17, 18, 19, 20, 21, 22], attentionForward: [3, 4], attentionBackward: [6, 7, 8],
   dropout: [1], layerNorm: [3, 4, 5], layerNormBackward: [5, 6, 7],
+  batchNorm: [3, 4, 5, 6], batchNormBackward: [5, 6, 7],
 };
 
 /** Kernel arguments whose values the binding reads when checking the call (class targets): they must be ready. */

@@ -13,15 +13,31 @@ import type { DataArray } from '../dtype.js';
 import { KilnError } from '../errors.js';
 import { checkArgs } from '../validate.js';
 import { endOutermostScope, givePooled, isPoolable } from './storage-pool.js';
-import { releaseWhenLanded } from './in-flight.js';
+import { isInFlight, releaseWhenLanded } from './in-flight.js';
 
 /** The arrays allocated while one tidy() call runs. */
 interface Scope {
   allocated: DataArray[];
+  /** A backward pass's scope only: the buffers of `allocated`, for releaseConsumed(). */
+  owned?: Set<ArrayBufferLike>;
 }
 
 const scopes: Scope[] = [];
 const escaped = new WeakSet<ArrayBufferLike>();
+
+/** What the open tidy() scopes hold: storage recorded and not released yet (released arrays have length 0). */
+export function scopeStats(): { arrays: number; bytes: number } {
+  let arrays = 0;
+  let bytes = 0;
+  for (const scope of scopes) {
+    for (const array of scope.allocated) {
+      if (array.byteLength === 0) continue;
+      arrays++;
+      bytes += array.byteLength;
+    }
+  }
+  return { arrays, bytes };
+}
 
 /** Anything with storage: a Tensor (kiln-internal view of it, to avoid an import cycle). Views share their base's storage. */
 interface HasStorage {
@@ -30,7 +46,12 @@ interface HasStorage {
 
 /** kiln-internal: allocate() reports each new array here; recorded when a scope is open. */
 export function trackAllocation(array: DataArray): void {
-  if (scopes.length > 0) scopes[scopes.length - 1].allocated.push(array);
+  if (scopes.length > 0) adopt(scopes[scopes.length - 1], array);
+}
+
+function adopt(scope: Scope, array: DataArray): void {
+  scope.allocated.push(array);
+  scope.owned?.add(array.buffer);
 }
 
 /**
@@ -121,8 +142,50 @@ function release(scope: Scope, returned: Set<ArrayBufferLike>): void {
   for (const array of scope.allocated) {
     const buffer = array.buffer;
     if (escaped.has(buffer) || buffer.byteLength === 0) continue;
-    if (returned.has(buffer)) parent?.allocated.push(array);
+    if (returned.has(buffer)) {
+      if (parent !== undefined) adopt(parent, array);
+    }
     else releaseWhenLanded(buffer, () => givePooled(detach(array)));
+  }
+}
+
+/**
+ * kiln-internal: the scope of one backward pass run inside a tidy() scope, so that the engine
+ * can hand each intermediate gradient to the pool as soon as it is consumed (PyTorch frees it
+ * when its last reference goes) instead of holding every gradient of the step until the step
+ * ends. Only storage allocated during the pass can be released this way; whatever is left
+ * when the pass ends passes to the enclosing scope, untouched.
+ */
+export class BackwardScope {
+  private readonly scope: Scope = { allocated: [], owned: new Set() };
+
+  /** A backward scope when a tidy() scope is open (null otherwise: outside tidy() the garbage collector frees gradients). */
+  static open(): BackwardScope | null {
+    if (scopes.length === 0) return null;
+    const backward = new BackwardScope();
+    scopes.push(backward.scope);
+    return backward;
+  }
+
+  /**
+   * Releases the storage of a gradient nobody will read again, when the pass allocated it and
+   * it has not escaped (become a .grad, keep()). The caller guarantees that no other pending
+   * gradient shares the buffer.
+   */
+  releaseConsumed(array: DataArray): void {
+    const buffer = array.buffer;
+    // Storage a queued kernel (kiln.async) still uses is left to the enclosing scope's release.
+    if (escaped.has(buffer) || buffer.byteLength === 0 || isInFlight(buffer)) return;
+    if ((this.scope.owned as Set<ArrayBufferLike>).delete(buffer)) givePooled(detach(array));
+  }
+
+  /** Ends the pass: the storage it allocated and did not release passes to the enclosing scope. */
+  close(): void {
+    const index = scopes.lastIndexOf(this.scope);
+    if (index >= 0) scopes.splice(index, 1);
+    const parent = scopes.length > 0 ? scopes[scopes.length - 1] : undefined;
+    if (parent === undefined) return;
+    for (const array of this.scope.allocated) if (array.byteLength > 0) adopt(parent, array);
   }
 }
 

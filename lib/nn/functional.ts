@@ -42,6 +42,7 @@ import {
 } from '../ops/elementwise.js';
 import { counterDropout } from '../ops/dropout.js';
 import { indexSelect } from '../ops/index.js';
+import { fusedBatchNorm } from '../ops/batch-norm.js';
 import { fusedLayerNorm } from '../ops/layer-norm.js';
 import { int32Indices } from '../ops/indices.js';
 import { matmulTransposed } from '../ops/matmul.js';
@@ -466,27 +467,26 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
   checkOptions('batchNorm', options, { weight: 'tensor?', bias: 'tensor?', eps: { number: {} }, momentum: { number: {} }, training: 'boolean' });
   const eps = options.eps ?? 1e-5;
   if (x.ndim < 2) throw new ShapeError(`batchNorm: expects (N, C, …), got ${formatShape(x.shape)}`);
-  const useBatch = (options.training ?? false) || runningMean === null || runningVar === null;
-  let y: Tensor;
-  if (useBatch) {
-    const dims = channelStatDims(x);
-    const count = numelOf(dims.map((d) => x.shape[d]));
-    if ((options.training ?? false) && count <= 1) {
-      throw new ShapeError(`batchNorm: expected more than 1 value per channel when training, got input of shape ${formatShape(x.shape)}`);
-    }
-    const stats = standardize(x, dims, eps);
-    y = stats.y;
-    // A batch with a NaN or ±Infinity leaves the running statistics as they were (PyTorch would
-    // fold it in, poisoning every later evaluation): the batch's own output still shows it.
-    if ((options.training ?? false) && runningMean !== null && runningVar !== null && allFinite(stats.mean) && allFinite(stats.variance)) {
-      const momentum = options.momentum ?? 0.1;
-      updateRunning(runningMean, stats.mean, momentum);
-      updateRunning(runningVar, mul(stats.variance, count / (count - 1)), momentum);
-    }
-  } else {
-    return runningStatsAffine(x, runningMean as Tensor, runningVar as Tensor, options.weight ?? null, options.bias ?? null, eps);
+  const [weight, bias] = [options.weight ?? null, options.bias ?? null];
+  if (!((options.training ?? false) || runningMean === null || runningVar === null)) {
+    return runningStatsAffine(x, runningMean as Tensor, runningVar as Tensor, weight, bias, eps);
   }
-  return affine(y, options.weight ?? null, options.bias ?? null, (v) => perChannel(v, x));
+  const dims = channelStatDims(x);
+  const count = numelOf(dims.map((d) => x.shape[d]));
+  if ((options.training ?? false) && count <= 1) {
+    throw new ShapeError(`batchNorm: expected more than 1 value per channel when training, got input of shape ${formatShape(x.shape)}`);
+  }
+  const fusable = (t: Tensor | null): boolean => t === null || (t.dtype === x.dtype && t.numel === x.shape[1]);
+  const fused = (x.dtype === 'float32' || x.dtype === 'float64') && x.numel > 0 && fusable(weight) && fusable(bias);
+  const stats = fused ? fusedBatchNorm(x, weight, bias, eps) : standardize(x, dims, eps);
+  // A batch with a NaN or ±Infinity leaves the running statistics as they were (PyTorch would
+  // fold it in, poisoning every later evaluation): the batch's own output still shows it.
+  if ((options.training ?? false) && runningMean !== null && runningVar !== null && allFinite(stats.mean) && allFinite(stats.variance)) {
+    const momentum = options.momentum ?? 0.1;
+    updateRunning(runningMean, stats.mean, momentum);
+    updateRunning(runningVar, mul(stats.variance, count / (count - 1)), momentum);
+  }
+  return fused ? stats.y : affine(stats.y, weight, bias, (v) => perChannel(v, x));
 }
 
 /**

@@ -25,6 +25,6 @@ void register_scan(Napi::Env env, Napi::Object exports);         // scan
 void register_attention(Napi::Env env, Napi::Object exports);    // attentionForward attentionBackward
 void register_queue(Napi::Env env, Napi::Object exports);        // beginQueue takeQueue runQueue isQueueing
 void register_dropout(Napi::Env env, Napi::Object exports);      // dropout
-void register_norm(Napi::Env env, Napi::Object exports);         // layerNorm layerNormBackward
+void register_norm(Napi::Env env, Napi::Object exports);         // layerNorm layerNormBackward batchNorm batchNormBackward
 
 }  // namespace kiln::bindings

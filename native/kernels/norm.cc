@@ -1,4 +1,4 @@
-// Layer normalization (see norm.h). Row loops are plain code marked KILN_VECTORIZE; sums keep
+// Layer and batch normalization (see norm.h). Row loops are plain code marked KILN_VECTORIZE; sums keep
 // kLanes partial results (without -ffast-math a reduction loop does not vectorize otherwise).
 #include "norm.h"
 
@@ -108,6 +108,24 @@ KILN_VECTORIZE void add_row(const float* x, int64_t n, float* sum) {
   for (int64_t i = 0; i < n; ++i) sum[i] += x[i];
 }
 
+// out = (x − mean)·scale + shift over one row.
+KILN_VECTORIZE void scale_shift_row(const float* x, float mean, float scale, float shift, int64_t n, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = (x[i] - mean) * scale + shift;
+}
+
+// gx = gy·a + (x − mean)·b + k over one row.
+KILN_VECTORIZE void two_term_row(const float* gy, const float* x, float mean, float a, float b, float k, int64_t n,
+                                 float* gx) {
+  for (int64_t i = 0; i < n; ++i) gx[i] = gy[i] * a + (x[i] - mean) * b + k;
+}
+
+// The n rows of channel ch of a (n, c, inner) tensor: row i starts at (i·c + ch)·inner.
+struct ChannelRows {
+  int64_t n, c, inner;
+  int64_t offset(int64_t image, int64_t channel) const { return (image * c + channel) * inner; }
+  double count() const { return static_cast<double>(n) * static_cast<double>(inner); }
+};
+
 }  // namespace
 
 void layer_norm_forward(const float* x, const float* weight, const float* bias, float* out, float* mean, float* rstd,
@@ -148,6 +166,54 @@ void layer_norm_backward(const float* gy, const float* x, const float* weight, c
     std::fill(sum, sum + n, 0.0f);
     for (int64_t block = 0; block < blocks; ++block) add_row(partial->data() + block * n, n, sum);
   }
+}
+
+void batch_norm_forward(const float* x, const float* weight, const float* bias, float* out, float* mean,
+                        float* variance, float* rstd, int64_t n, int64_t c, int64_t inner, float eps) {
+  const ChannelRows rows{n, c, inner};
+  parallel_for_balanced(0, c, grain_for(3 * n * inner), [&](int64_t begin, int64_t end) {
+    for (int64_t ch = begin; ch < end; ++ch) {
+      // Row sums in float (vectorized), accumulated over rows in double.
+      double sum = 0.0;
+      for (int64_t i = 0; i < n; ++i) sum += shifted_sum(x + rows.offset(i, ch), 0.0f, inner);
+      const auto m = static_cast<float>(sum / rows.count());
+      double squares = 0.0;
+      for (int64_t i = 0; i < n; ++i) squares += squared_deviation_sum(x + rows.offset(i, ch), m, inner);
+      const auto var = static_cast<float>(squares / rows.count());
+      const float s = 1.0f / std::sqrt(var + eps);
+      mean[ch] = m;
+      variance[ch] = var;
+      rstd[ch] = s;
+      const float scale = s * (weight == nullptr ? 1.0f : weight[ch]);
+      const float shift = bias == nullptr ? 0.0f : bias[ch];
+      for (int64_t i = 0; i < n; ++i) scale_shift_row(x + rows.offset(i, ch), m, scale, shift, inner, out + rows.offset(i, ch));
+    }
+  });
+}
+
+void batch_norm_backward(const float* gy, const float* x, const float* weight, const float* mean, const float* rstd,
+                         float* gx, float* gw, float* gb, int64_t n, int64_t c, int64_t inner) {
+  const ChannelRows rows{n, c, inner};
+  parallel_for_balanced(0, c, grain_for(4 * n * inner), [&](int64_t begin, int64_t end) {
+    for (int64_t ch = begin; ch < end; ++ch) {
+      double sum_g = 0.0, sum_g_xhat = 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        const RowSums sums = gradient_row_sums(gy + rows.offset(i, ch), x + rows.offset(i, ch), nullptr, mean[ch], rstd[ch], inner);
+        sum_g += sums.g;
+        sum_g_xhat += sums.g_xhat;
+      }
+      if (gw != nullptr) gw[ch] = static_cast<float>(sum_g_xhat);
+      if (gb != nullptr) gb[ch] = static_cast<float>(sum_g);
+      // gx = w·rstd·(gy − mean_g − (x − mean)·rstd·mean_g_xhat) = gy·a + (x − mean)·b + k.
+      const double a = (weight == nullptr ? 1.0 : weight[ch]) * static_cast<double>(rstd[ch]);
+      const double mean_g = sum_g / rows.count(), mean_g_xhat = sum_g_xhat / rows.count();
+      const double b = -a * rstd[ch] * mean_g_xhat;
+      for (int64_t i = 0; i < n; ++i) {
+        two_term_row(gy + rows.offset(i, ch), x + rows.offset(i, ch), mean[ch], static_cast<float>(a),
+                     static_cast<float>(b), static_cast<float>(-a * mean_g), inner, gx + rows.offset(i, ch));
+      }
+    }
+  });
 }
 
 }  // namespace kiln

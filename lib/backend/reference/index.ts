@@ -10,7 +10,7 @@ import type { Backend } from '../backend.js';
 import { attentionBackward, attentionForward } from './attention.js';
 import { binary, clamp, compare, reluBackward, unary, where } from './elementwise.js';
 import { dropout } from './counter-hash.js';
-import { layerNorm, layerNormBackward } from './norm.js';
+import { batchNorm, batchNormBackward, layerNorm, layerNormBackward } from './norm.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dFused } from './conv.js';
 import { matmul } from './matmul.js';
@@ -44,6 +44,8 @@ export const referenceBackend: Backend = {
   dropout,
   layerNorm,
   layerNormBackward,
+  batchNorm,
+  batchNormBackward,
   clamp,
   reduce,
   argReduce,

@@ -1,6 +1,7 @@
 /**
- * Layer normalization on the reference backend: plain loops over rows, statistics in float64.
- * Same contract as the native kernel (see Backend.layerNorm, Backend.layerNormBackward).
+ * Layer and batch normalization on the reference backend: plain loops, statistics in float64.
+ * Same contract as the native kernels (see Backend.layerNorm, Backend.layerNormBackward,
+ * Backend.batchNorm, Backend.batchNormBackward).
  */
 import type { FloatArray } from '../../dtype.js';
 
@@ -60,5 +61,78 @@ export function layerNormBackward(
       if (gb !== null) gb[i] += gy[at + i];
     }
     for (let i = 0; i < n; i++) gx[at + i] = rstd[r] * (g[i] - sumG / n - xhat[i] * (sumGXhat / n));
+  }
+}
+
+/** Calls visit(at) with the start of each of the n rows of channel ch of a (n, c, inner) tensor. */
+function forEachRow(n: number, c: number, inner: number, ch: number, visit: (at: number) => void): void {
+  for (let i = 0; i < n; i++) visit((i * c + ch) * inner);
+}
+
+/** out, mean, variance, rstd of batch normalization over (n, c, inner); see Backend.batchNorm. */
+export function batchNorm(
+  x: FloatArray,
+  weight: FloatArray | null,
+  bias: FloatArray | null,
+  out: FloatArray,
+  mean: FloatArray,
+  variance: FloatArray,
+  rstd: FloatArray,
+  n: number,
+  c: number,
+  inner: number,
+  eps: number,
+): void {
+  const count = n * inner;
+  for (let ch = 0; ch < c; ch++) {
+    let sum = 0;
+    forEachRow(n, c, inner, ch, (at) => {
+      for (let j = 0; j < inner; j++) sum += x[at + j];
+    });
+    const m = sum / count;
+    let squares = 0;
+    forEachRow(n, c, inner, ch, (at) => {
+      for (let j = 0; j < inner; j++) squares += (x[at + j] - m) ** 2;
+    });
+    const s = 1 / Math.sqrt(squares / count + eps);
+    [mean[ch], variance[ch], rstd[ch]] = [m, squares / count, s];
+    const [w, b] = [weight === null ? 1 : weight[ch], bias === null ? 0 : bias[ch]];
+    forEachRow(n, c, inner, ch, (at) => {
+      for (let j = 0; j < inner; j++) out[at + j] = (x[at + j] - m) * s * w + b;
+    });
+  }
+}
+
+/** gx, and gw, gb when given, of batchNorm; see Backend.batchNormBackward. */
+export function batchNormBackward(
+  gy: FloatArray,
+  x: FloatArray,
+  weight: FloatArray | null,
+  mean: FloatArray,
+  rstd: FloatArray,
+  gx: FloatArray,
+  gw: FloatArray | null,
+  gb: FloatArray | null,
+  n: number,
+  c: number,
+  inner: number,
+): void {
+  const count = n * inner;
+  for (let ch = 0; ch < c; ch++) {
+    const [m, s] = [mean[ch], rstd[ch]];
+    let sumG = 0;
+    let sumGXhat = 0;
+    forEachRow(n, c, inner, ch, (at) => {
+      for (let j = 0; j < inner; j++) {
+        sumG += gy[at + j];
+        sumGXhat += gy[at + j] * (x[at + j] - m) * s;
+      }
+    });
+    if (gw !== null) gw[ch] = sumGXhat;
+    if (gb !== null) gb[ch] = sumG;
+    const scale = (weight === null ? 1 : weight[ch]) * s;
+    forEachRow(n, c, inner, ch, (at) => {
+      for (let j = 0; j < inner; j++) gx[at + j] = scale * (gy[at + j] - sumG / count - (x[at + j] - m) * s * (sumGXhat / count));
+    });
   }
 }
