@@ -41,7 +41,7 @@ Options:
   --threads N          kernel threads for training (default: kiln's default)
   --workers N          predictor worker threads (default 1)
   --max-batch N        predictor batch limit (default 64; 1 disables batching)
-  --max-delay-ms X     how long a request may wait for others to batch with (default 2)
+  --max-delay-ms X     while a worker is busy, how long a request may wait for others (default 2)
   -h, --help           show this help
 `;
 
