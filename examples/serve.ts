@@ -22,7 +22,7 @@
  */
 import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { data, F, noGrad, serve, setNumThreads, Tensor, train } from '../lib/index.js';
@@ -227,7 +227,8 @@ async function main(): Promise<void> {
     if (options.training === 'none') return;
     status.state = 'running';
     if (options.training === 'worker') {
-      const trainer = new train.Trainer({ module: new URL('./lenet-job.js', import.meta.url), config: options.job, numThreads: options.threads });
+      // Below-normal priority: when a request arrives while training fills every core, the main thread gets one at once.
+      const trainer = new train.Trainer({ module: new URL('./lenet-job.js', import.meta.url), config: options.job, numThreads: options.threads, priority: constants.priority.PRIORITY_BELOW_NORMAL });
       stop = () => trainer.stop().catch(() => {});
       trainer.on('batch', (b: train.BatchEnd) => void (status.batch = b.batch));
       trainer.on('epoch', onEpoch);
