@@ -154,9 +154,10 @@ function trainStep(setup: StepSetup, batch: unknown, where: string): StepResult 
  * the driver to await): forward, loss and backward, then the update. The checks run between
  * them, on the JS thread, once their inputs have landed: a non-finite loss or gradient still
  * stops training before anything reaches the weights (the gradients of that batch are then
- * computed, unlike in trainStep, which checks the loss before backward). Each phase costs a
- * round trip to the thread pool, so the step has as few as its checks allow. The step's
- * arrays live in one tidy scope, entered for each phase.
+ * computed, unlike in trainStep, which checks the loss before backward). Each phase costs at
+ * least one round trip to the thread pool (one more per TypeScript kernel deferred inside it),
+ * so the step has as few phases as its checks allow. The step's arrays live in one tidy
+ * scope, entered for each phase.
  */
 function* trainStepAsync(setup: StepSetup, batch: unknown, where: string): Generator<Promise<void>, StepResult, void> {
   const scope = new ResumableScope();
