@@ -6,7 +6,8 @@
  *
  * 1. /health at a steady 100 requests/s (evenly spaced, keep-alive; see serve-load.ts for why
  *    not autocannon's overallRate) while LeNet-5 trains in the server process with train.fit
- *    (blocks: the baseline), train.fitAsync and train.Trainer (a worker thread), plus an idle
+ *    (blocks: the baseline), train.fitAsync and train.Trainer (a worker thread, below normal
+ *    priority as examples/serve runs it, and at normal priority for comparison), plus an idle
  *    server: p50/p99 latency, and the training samples/s of the epochs finished meanwhile.
  * 2. /predict (one image per request, as 784 float32 values, application/octet-stream; at 64
  *    clients also as JSON) on an idle server with 2 predictor workers (1 kernel thread: the
@@ -107,8 +108,15 @@ async function trainingStarted(server: Server): Promise<void> {
   throw new Error(`training did not start within 120 s:\n${server.output()}`);
 }
 
-type TrainingMode = 'none' | 'sync' | 'async' | 'worker' | 'tfjs';
-const LABELS: Record<TrainingMode, string> = { none: 'idle server', sync: 'train.fit', async: 'train.fitAsync', worker: 'train.Trainer', tfjs: 'tfjs model.fit' };
+type TrainingMode = 'none' | 'sync' | 'async' | 'worker' | 'worker-normal' | 'tfjs';
+const LABELS: Record<TrainingMode, string> = {
+  none: 'idle server',
+  sync: 'train.fit',
+  async: 'train.fitAsync',
+  worker: 'train.Trainer',
+  'worker-normal': 'train.Trainer at normal priority',
+  tfjs: 'tfjs model.fit',
+};
 
 /** The server of `mode`, started and past its data loading. */
 async function trainingServer(mode: TrainingMode, nodePath?: string): Promise<Server> {
@@ -118,8 +126,10 @@ async function trainingServer(mode: TrainingMode, nodePath?: string): Promise<Se
     return server;
   }
   const limit = LIMIT === undefined ? [] : ['--limit', LIMIT];
-  const server = await startServer(['--training', mode, '--threads', '2', '--epochs', '1000', '--workers', '1', ...limit]);
-  if (mode === 'async' || mode === 'worker') await trainingStarted(server);
+  // examples/serve runs its Trainer below normal priority; 'worker-normal' shows what that buys.
+  const training = mode === 'worker-normal' ? ['--training', 'worker', '--trainer-priority', '0'] : ['--training', mode];
+  const server = await startServer([...training, '--threads', '2', '--epochs', '1000', '--workers', '1', ...limit]);
+  if (mode !== 'sync' && mode !== 'none') await trainingStarted(server);
   else await sleep(1000); // fit blocks at once (nothing to poll)
   return server;
 }
@@ -226,7 +236,7 @@ async function predictBreakdown(): Promise<BenchRow[]> {
 /** Part 1: /health while training, in every mode (the tfjs anchor's row skipped unless asked for). */
 async function healthCases(cannon: Cannon): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  for (const mode of ['none', 'sync', 'async', 'worker'] as const) rows.push(await healthWhileTraining(cannon, mode));
+  for (const mode of ['none', 'sync', 'async', 'worker', 'worker-normal'] as const) rows.push(await healthWhileTraining(cannon, mode));
   return rows;
 }
 

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 
 import * as k from '../lib/index.js';
 import { F, models, nn, optim, type Tensor } from '../lib/index.js';
+import { setPoolPoisoning } from '../lib/memory/storage-pool.js';
 
 const native = k.isNativeAvailable();
 const bytesOf = (t: Tensor): Buffer => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
@@ -82,6 +83,37 @@ describe.skipIf(!native)('kiln.async', () => {
       });
     });
   }
+
+  it('forward and backward in one scope, over storage reused from earlier scopes: max pooling checks its indices when its backward runs', async () => {
+    // LeNet-5 at batch 64 takes the native pooling path; with pool poisoning, int32 storage
+    // re-used from an earlier step holds 123, outside the second pooling's 10×10 plane, until
+    // the queued maxPool2d writes the indices that maxPool2dBackward then reads.
+    await onNative(async () => {
+      const run = async (useAsync: boolean): Promise<Tensor[]> => {
+        k.manualSeed(11);
+        const model = models.lenet5();
+        const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+        const step = (): void => {
+          opt.zeroGrad();
+          F.crossEntropy(model.forward(k.randn([64, 1, 28, 28])) as Tensor, k.randint(0, 10, [64])).backward();
+          opt.step();
+        };
+        for (let i = 0; i < 3; i++) {
+          if (useAsync) await k.async(() => k.tidy(step));
+          else k.tidy(step);
+        }
+        return model.parameters();
+      };
+      setPoolPoisoning(true);
+      try {
+        const expected = await run(false);
+        const actual = await run(true);
+        actual.forEach((t, i) => expect(sameBits(t, expected[i]), `parameter ${i}`).toBe(true));
+      } finally {
+        setPoolPoisoning(false);
+      }
+    });
+  });
 
   it('the event loop keeps turning while the kernels run (a setInterval ticks)', async () => {
     await onNative(async () => {

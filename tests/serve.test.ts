@@ -3,7 +3,8 @@
  * code, so this suite uses kiln from dist/ (built by `npm test`'s pretest) and the model module
  * tests/fixtures/predictor-model.mjs. Checks: outputs equal the model's own forward, requests
  * are batched up to maxBatch (float64, strided and differently shaped samples too, the batch
- * buffers recycled), weights can be replaced, bad inputs, model errors, a dying worker
+ * buffers recycled), the adaptive policy (no delay while idle, maxDelayMs while a worker is
+ * busy), weights can be replaced, bad inputs, model errors, a dying worker
  * (replaced), a module that cannot build the model, closing, and bad options.
  */
 import { describe, expect, it } from 'vitest';
@@ -55,6 +56,38 @@ describe('serve.predictor', () => {
     for (const [i, x] of inputs.entries()) expectRows([await sequential.predict(x)], [expected[i]]);
     expect(sequential.stats.largestBatch).toBe(1);
     await sequential.close();
+  });
+
+  it('an idle predictor sends a lone request at once, and the requests of one event-loop turn together, however long maxDelayMs is', async () => {
+    const model = createModel();
+    const predictor = serve.predictor(model, { module, workers: 1, maxBatch: 8, maxDelayMs: 60_000 });
+    await predictor.ready;
+    const { inputs, expected } = samples(model, 8);
+    const start = performance.now();
+    for (const [i, x] of inputs.slice(0, 3).entries()) expectRows([await predictor.predict(x)], [expected[i]]);
+    expect(performance.now() - start).toBeLessThan(4000); // waiting for company would take a minute per request
+    expect(predictor.stats).toEqual({ requests: 3, batches: 3, largestBatch: 1 });
+    expectRows(await Promise.all(inputs.slice(3).map((x) => predictor.predict(x))), expected.slice(3));
+    expect(predictor.stats).toEqual({ requests: 8, batches: 4, largestBatch: 5 });
+    await predictor.close();
+  });
+
+  it('while a worker is busy, a free worker waits up to maxDelayMs for a batch to fill', async () => {
+    const model = createModel();
+    const predictor = serve.predictor(model, { module, workers: 2, maxBatch: 8, maxDelayMs: 400 });
+    await predictor.ready;
+    const slow = predictor.predict(k.tensor([777, 0, 0, 0])); // occupies one worker for 1 s
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const { inputs, expected } = samples(model, 3);
+    const start = performance.now();
+    const first = Promise.all(inputs.slice(0, 2).map((x) => predictor.predict(x)));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const late = predictor.predict(inputs[2]); // joins the waiting batch
+    expectRows([...(await first), await late], expected);
+    expect(performance.now() - start).toBeGreaterThanOrEqual(380);
+    expect(predictor.stats).toEqual({ requests: 4, batches: 2, largestBatch: 3 });
+    await slow;
+    await predictor.close();
   });
 
   it('close() sends the queued requests at once and waits for them before ending the workers', async () => {

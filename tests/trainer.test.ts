@@ -3,12 +3,13 @@
  * compiled code, so this suite uses kiln from dist/ (built by `npm test`'s pretest) and the
  * training module tests/fixtures/trainer-job.mjs. Checks: progress events and the async
  * iterator, weights handed back equal to the same training on the main thread, pause /
- * resume, stop with a checkpoint, errors with the worker's stack, terminate, bad options, and
+ * resume, stop with a checkpoint, errors with the worker's stack, terminate, the worker
+ * thread's priority, bad options, and
  * 100 start/stop cycles with flat RSS (in a child process).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -139,9 +140,25 @@ describe('Trainer', () => {
     await expect(trainer.result).rejects.toThrow(/the training worker exited with code 1 before finishing/);
   });
 
+  it.runIf(process.platform === 'linux')('priority lowers the training thread only (Linux: per-thread nice), not the main thread', async () => {
+    const niceOfThreads = (): number[] =>
+      readdirSync('/proc/self/task').map((tid) => {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]); // field 19 of proc(5): nice
+      });
+    const before = niceOfThreads().filter((nice) => nice === 7).length;
+    const trainer = new train.Trainer({ module: moduleUrl, config: { epochs: 1000, delayMs: 2 }, priority: 7 });
+    await new Promise((resolve) => trainer.once('batch', resolve));
+    expect(niceOfThreads().filter((nice) => nice === 7).length).toBeGreaterThan(before);
+    expect(getPriority()).toBe(0); // this (the main) thread
+    trainer.stop();
+    await trainer.result;
+  });
+
   it('bad options are errors before a worker starts', () => {
     expect(() => new train.Trainer({ module: join(dir, 'missing.mjs') })).toThrow(/Trainer: the training module '.*missing\.mjs' does not exist/);
     expect(() => new train.Trainer({ module: moduleUrl, numThreads: 0 })).toThrow('Trainer: numThreads must be an integer ≥ 1, got 0');
+    expect(() => new train.Trainer({ module: moduleUrl, priority: 20 })).toThrow('Trainer: priority must be an integer from -20 (highest) to 19 (lowest), as os.setPriority takes it, got 20');
     expect(() => new train.Trainer({ module: 3 as unknown as string })).toThrow('Trainer: module must be a path or URL of an ES module, got number');
   });
 

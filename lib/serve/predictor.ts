@@ -1,8 +1,10 @@
 /**
  * serve.predictor: a model behind a promise-returning `predict(sample)`, run by a pool of
- * worker threads with dynamic batching — requests that arrive while the workers are busy, or
- * within `maxDelayMs` of each other, are stacked into one batch of up to `maxBatch` samples,
- * so a server under load makes a few large forward passes instead of many small ones.
+ * worker threads with adaptive dynamic batching — an idle predictor sends what it has at the
+ * end of the event-loop turn; requests that arrive while the workers are busy, or within
+ * `maxDelayMs` of each other while some worker is busy, are stacked into one batch of up to
+ * `maxBatch` samples, so a server under load makes a few large forward passes instead of many
+ * small ones, and a lone request is not delayed.
  */
 import { existsSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
@@ -11,7 +13,7 @@ import { serialize } from '../io/safetensors.js';
 import { Module } from '../nn/module.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { BatchQueue } from './batches.js';
+import { BatchQueue, type FormingBatch } from './batches.js';
 import { PredictorError } from './errors.js';
 import { InlineExecutor, WorkerExecutor, weightsOf, type Executor } from './executors.js';
 import type { BatchData, PredictorWorkerData } from './protocol.js';
@@ -26,9 +28,13 @@ export interface PredictorOptions {
   /** The most samples in one batch. Default 32. */
   maxBatch?: number;
   /**
-   * How long the first request of a batch may wait for others (milliseconds). Default 2. A
-   * batch leaves as soon as it is full, or when a worker is free and its oldest request has
-   * waited this long; requests arriving while every worker is busy wait for the next free one.
+   * How long the first request of a batch may wait for others while the predictor is busy
+   * (milliseconds). Default 2. The policy is adaptive: a batch leaves at once when it is full;
+   * when no worker is computing, it leaves at the end of the current event-loop turn (so a lone
+   * request pays no delay, and requests that arrived in the same turn go together); while some
+   * worker is computing, a free worker waits until the batch's first request has waited
+   * `maxDelayMs` for others to join it. Requests arriving while every worker is busy collect
+   * into the next batch.
    */
   maxDelayMs?: number;
   /**
@@ -86,7 +92,8 @@ interface Slot {
 export class Predictor {
   private readonly slots: Slot[] = [];
   private readonly queue: BatchQueue;
-  private timer: NodeJS.Timeout | null = null;
+  /** The pending wake-up of pump(): a timer (maxDelayMs while busy) or an immediate (the end of this turn while idle). */
+  private wake: { timer: NodeJS.Timeout } | { immediate: NodeJS.Immediate } | null = null;
   /** The batches being predicted. */
   private readonly running = new Set<Promise<void>>();
   private closed = false;
@@ -169,7 +176,7 @@ export class Predictor {
     await this.ready.catch(() => {});
     this.pump(); // closed: every queued request leaves as soon as an executor is free
     while (this.running.size > 0) await Promise.race(this.running);
-    if (this.timer !== null) clearTimeout(this.timer);
+    this.cancelWake();
     await Promise.all(this.slots.map((slot) => slot.executor.close()));
   }
 
@@ -194,24 +201,55 @@ export class Predictor {
     if (!this.closed) spawn();
   }
 
-  /** Sends batches to free executors while some batch is due; otherwise waits for the oldest batch's deadline. */
-  private pump(): void {
-    if (this.timer !== null) {
-      clearTimeout(this.timer);
-      this.timer = null;
-    }
+  /**
+   * Sends batches to free executors while the oldest batch is due (see `due`); otherwise
+   * schedules the moment it will be. `turnEnded` is true when called at the end of an
+   * event-loop turn (from setImmediate).
+   */
+  private pump(turnEnded = false): void {
+    this.cancelWake();
     for (let oldest = this.queue.oldest; oldest !== undefined; oldest = this.queue.oldest) {
       const slot = this.slots.find((s) => s.ready && !s.busy);
       if (slot === undefined) return; // a finishing batch or a worker becoming ready pumps again
-      const waited = performance.now() - oldest.opened;
-      if (!this.queue.isFull(oldest) && waited < this.maxDelayMs && !this.closed) {
-        this.timer = setTimeout(() => this.pump(), this.maxDelayMs - waited);
+      if (!this.due(oldest, turnEnded)) {
+        this.scheduleWake(oldest);
         return;
       }
       const running = this.dispatch(slot);
       this.running.add(running);
       void running.finally(() => this.running.delete(running));
     }
+  }
+
+  /** True while no executor is running a batch. */
+  private get idle(): boolean {
+    return this.slots.every((s) => !s.busy);
+  }
+
+  /**
+   * Whether `batch` leaves now: when full or closing; while idle, at the end of the turn (it
+   * would gain nothing by waiting); while busy, once its first request has waited maxDelayMs.
+   */
+  private due(batch: FormingBatch, turnEnded: boolean): boolean {
+    if (this.queue.isFull(batch) || this.closed) return true;
+    if (this.idle) return turnEnded;
+    return performance.now() - batch.opened >= this.maxDelayMs;
+  }
+
+  /** Pumps again when `batch` becomes due: at the end of this turn while idle, else at its deadline. */
+  private scheduleWake(batch: FormingBatch): void {
+    if (this.idle) {
+      this.wake = { immediate: setImmediate(() => this.pump(true)) };
+    } else {
+      this.wake = { timer: setTimeout(() => this.pump(), this.maxDelayMs - (performance.now() - batch.opened)) };
+    }
+  }
+
+  private cancelWake(): void {
+    if (this.wake === null) return;
+    if ('timer' in this.wake) clearTimeout(this.wake.timer);
+    else clearImmediate(this.wake.immediate);
+    this.wake = null;
   }
 
   /** Runs the oldest batch on `slot` and settles its requests with their rows of the output. */

@@ -150,10 +150,14 @@ function trainStep(setup: StepSetup, batch: unknown, where: string): StepResult 
 }
 
 /**
- * The same step with its kernels run off the JS thread: forward, backward and the update are
- * each one kiln.async phase (yielded for the driver to await), and the checks between them
- * run once their inputs have landed, so the step computes exactly what trainStep computes.
- * The step's arrays live in one tidy scope, entered for each phase.
+ * The same step with its kernels run off the JS thread in two kiln.async phases (yielded for
+ * the driver to await): forward, loss and backward, then the update. The checks run between
+ * them, on the JS thread, once their inputs have landed: a non-finite loss or gradient still
+ * stops training before anything reaches the weights (the gradients of that batch are then
+ * computed, unlike in trainStep, which checks the loss before backward). Each phase costs at
+ * least one round trip to the thread pool (one more per TypeScript kernel deferred inside it),
+ * so the step has as few phases as its checks allow. The step's arrays live in one tidy
+ * scope, entered for each phase.
  */
 function* trainStepAsync(setup: StepSetup, batch: unknown, where: string): Generator<Promise<void>, StepResult, void> {
   const scope = new ResumableScope();
@@ -161,10 +165,10 @@ function* trainStepAsync(setup: StepSetup, batch: unknown, where: string): Gener
   let f: Forward | undefined;
   yield phase(() => {
     f = forwardPhase(setup, batch, where);
+    backwardPhase(setup, f.loss);
   });
   const forward = f as Forward;
   const loss = scope.run(() => checkedLoss(forward.loss, where));
-  yield phase(() => backwardPhase(setup, forward.loss));
   scope.run(() => checkGradientsPhase(setup, where));
   yield phase(() => updatePhase(setup));
   return scope.end(scope.run(() => stepResult(setup, forward, loss)));

@@ -10,6 +10,8 @@ export interface TrainerWorkerData {
   config: unknown;
   abortCheckpoint: string | null;
   numThreads: number | null;
+  /** os.setPriority of the worker thread (Linux: its nice value, per thread), or null to leave it. */
+  priority: number | null;
 }
 
 /** Main thread → worker. */

@@ -1,9 +1,12 @@
 /**
  * The worker thread of train.Trainer: imports the training module, builds the model and fit
- * options from it, runs fitAsync's loop, streams progress to the main thread, obeys pause /
+ * options from it, runs fit's steps with synchronous kernels on this thread (a thread that only
+ * trains gains nothing from kiln.async's hops off it; its event loop gets a turn between steps,
+ * where commands arrive), streams progress to the main thread, obeys pause /
  * resume / stop, and posts the trained weights back as safetensors bytes over a transferred
  * buffer. Any error is posted with its stack before the worker ends.
  */
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { setNumThreads } from '../backend/index.js';
 import { serialize } from '../io/safetensors.js';
@@ -122,6 +125,7 @@ function reporter(callbacks: readonly Callback[]): Callback {
 
 async function run(data: TrainerWorkerData): Promise<void> {
   if (data.numThreads !== null) setNumThreads(data.numThreads);
+  if (data.priority !== null) setPriority(data.priority); // pid 0: this thread only on Linux
   const gate = new Gate();
   const controller = new AbortController();
   port.on('message', (command: TrainerCommand) => {
@@ -141,7 +145,7 @@ async function run(data: TrainerWorkerData): Promise<void> {
     signal: controller.signal,
     abortCheckpoint: data.abortCheckpoint === null ? undefined : { path: data.abortCheckpoint },
   };
-  const { result: history, aborted } = await driveFit(fitSteps(model, fitOptions, true), controller.signal, gate.wait);
+  const { result: history, aborted } = await driveFit(fitSteps(model, fitOptions), controller.signal, gate.wait);
   if (aborted) {
     const path = writeAbortCheckpoint(model, fitOptions, history);
     if (path !== null) post({ type: 'checkpoint', path, epoch: history.length });

@@ -1,6 +1,7 @@
 /**
  * train.Trainer: fit in a worker thread, so the main thread (an HTTP server) never waits for a
- * training step. The worker imports a training module, trains with fitAsync's loop, streams
+ * training step. The worker imports a training module, trains with fit's steps on its own thread
+ * (synchronous kernels: no async hops; the worker's event loop gets a turn between steps), streams
  * progress events, obeys pause / resume / stop, and hands back the trained weights as
  * safetensors bytes over a transferred buffer.
  */
@@ -33,6 +34,14 @@ export interface TrainerOptions {
   abortCheckpoint?: string;
   /** Calls setNumThreads(numThreads) in the worker before training (process-wide: kiln has one thread pool per process). Default: not set. */
   numThreads?: number;
+  /**
+   * The scheduling priority of the worker thread that trains, as `os.setPriority` takes it:
+   * -20 (highest) … 19 (lowest); `os.constants.priority.PRIORITY_BELOW_NORMAL` (10) suits a
+   * server, whose main thread then wins a contended core at once when a request arrives. On
+   * Linux it is the thread's nice value (the main thread keeps its own); kiln's pool threads
+   * started by the worker inherit it. Raising priority (< 0) needs privileges. Default: not set.
+   */
+  priority?: number;
 }
 
 /** A progress event of a Trainer, as emitted and as yielded by its async iterator. */
@@ -96,6 +105,9 @@ function checkOptions(options: TrainerOptions): void {
   if (options.numThreads !== undefined && !(Number.isInteger(options.numThreads) && options.numThreads >= 1)) {
     throw new TrainingError(`Trainer: numThreads must be an integer ≥ 1, got ${String(options.numThreads)}`);
   }
+  if (options.priority !== undefined && !(Number.isInteger(options.priority) && options.priority >= -20 && options.priority <= 19)) {
+    throw new TrainingError(`Trainer: priority must be an integer from -20 (highest) to 19 (lowest), as os.setPriority takes it, got ${String(options.priority)}`);
+  }
   if (!existsSync(fileURLToPath(WORKER_URL))) {
     throw new TrainingError(`Trainer: the worker entry ${fileURLToPath(WORKER_URL)} is missing; Trainer runs from kiln's compiled JavaScript (dist/), not from its TypeScript sources`);
   }
@@ -140,6 +152,7 @@ export class Trainer extends EventEmitter implements AsyncIterable<TrainerEvent>
       config: options.config,
       abortCheckpoint: options.abortCheckpoint === undefined ? null : resolvePath(options.abortCheckpoint),
       numThreads: options.numThreads ?? null,
+      priority: options.priority ?? null,
     };
     this.worker = new Worker(WORKER_URL, { workerData: data });
     this.result = new Promise((resolve, reject) => this.listen(resolve, reject));

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string>
 
 namespace kiln::bindings {
 namespace {
@@ -107,6 +108,14 @@ bool all_below(const Array<int32_t>& indices, int64_t bound) {
   return outside == 0;
 }
 
+// The error for the first index outside [0, plane): "indices[i]=v is outside [0, h*w=plane)".
+std::string index_outside_error(const Array<int32_t>& indices, int64_t plane) {
+  int64_t i = 0;
+  while (static_cast<uint32_t>(indices.data[i]) < static_cast<uint64_t>(plane)) ++i;
+  return "indices[" + std::to_string(i) + "]=" + std::to_string(indices.data[i]) + " is outside [0, h*w=" +
+         std::to_string(plane) + ")";
+}
+
 // maxPool2dBackward(gy, indices: Int32Array, gx, geometry: Int32Array); every index in [0, h·w).
 napi_value max_pool2d_backward(napi_env env, napi_callback_info info) {
   Args args(env, info, "maxPool2dBackward", 4);
@@ -122,17 +131,14 @@ napi_value max_pool2d_backward(napi_env env, napi_callback_info info) {
   args.require_disjoint("gx", gx, "indices", indices);
   args.require_disjoint("gx", gx, "gy", gy);
   if (!args.ok()) return nullptr;
+  // The indices are checked when the kernel runs, not here: under kiln.async they may be the
+  // output of a maxPool2d queued in the same scope, not computed yet.
   const int64_t plane = s.h * s.w;
-  if (!all_below(indices, plane)) {
-    for (int64_t i = 0; i < indices.length; ++i) {
-      if (static_cast<uint32_t>(indices.data[i]) >= static_cast<uint64_t>(plane)) {
-        args.range_error("indices[%lld]=%d is outside [0, h*w=%lld)", static_cast<long long>(i), indices.data[i],
-                         static_cast<long long>(plane));
-        return nullptr;
-      }
-    }
-  }
-  return run_kernel(args, [=] { kiln::max_pool2d_backward(gy.data, indices.data, gx.data, s); });
+  return run_kernel(args, [=]() -> std::string {
+    if (!all_below(indices, plane)) return index_outside_error(indices, plane);
+    kiln::max_pool2d_backward(gy.data, indices.data, gx.data, s);
+    return std::string();
+  });
 }
 
 // avgPool2d(x, y, geometry: Int32Array, countIncludePad: boolean, divisorOverride: 0 | positive)
