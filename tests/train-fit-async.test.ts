@@ -188,6 +188,7 @@ describe('fitAsync', () => {
     await expect(train.fitAsync(model, { ...options, epochs: 0 })).rejects.toThrow(/fit: epochs must be an integer ≥ 1, got 0/);
     await expect(train.fitAsync(model, { ...options, signal: 'stop' as unknown as AbortSignal })).rejects.toThrow(/fitAsync: signal must be an AbortSignal, got string/);
     await expect(train.fitAsync(model, { ...options, abortCheckpoint: {} as train.AbortCheckpoint })).rejects.toThrow(/abortCheckpoint must be \{ path: string/);
+    await expect(train.fitAsync(model, { ...options, inlineStepMs: -1 })).rejects.toThrow(/fitAsync: inlineStepMs must be a number ≥ 0, got -1/);
   });
 
   it.skipIf(!k.isNativeAvailable())('native: the event loop turns during steps, the weights are in flight while a step runs and readable between steps', async () => {
@@ -218,7 +219,7 @@ describe('fitAsync', () => {
         readableAtBatchEnd++;
       };
       try {
-        await train.fitAsync(model, { ...options, callbacks: [{ onBatchEnd }] });
+        await train.fitAsync(model, { ...options, callbacks: [{ onBatchEnd }], inlineStepMs: 0 });
       } finally {
         clearInterval(timer);
       }
@@ -227,6 +228,42 @@ describe('fitAsync', () => {
       expect(Math.max(...perStep), `ticks between batch ends: ${perStep.join(', ')}`).toBeGreaterThanOrEqual(3);
       expect(inFlight, `${inFlight} reads refused`).toBeGreaterThan(0);
       expect(readableAtBatchEnd).toBe(8);
+    } finally {
+      k.setBackend(previous);
+    }
+  });
+
+  it.skipIf(!k.isNativeAvailable())('native: steps whose mean time is within inlineStepMs run inline after the first (their weights are never seen in flight); with 0 every step runs off the thread', async () => {
+    const previous = k.getBackend().name;
+    k.setBackend('native');
+    try {
+      const inFlightAfterFirstStep = async (inlineStepMs: number): Promise<number> => {
+        k.manualSeed(0);
+        const model = new nn.Sequential(new nn.Linear(512, 1024), new nn.ReLU(), new nn.Linear(1024, 2));
+        const points = new data.TensorDataset(k.randn([1024, 512]), k.randint(0, 2, [1024]));
+        const weight = model.parameters()[0];
+        let steps = 0;
+        let refused = 0;
+        const timer = setInterval(() => {
+          try {
+            weight.sum();
+          } catch (error) {
+            if (!(error instanceof k.TensorInFlightError)) throw error;
+            if (steps >= 1) refused++;
+          }
+        }, 0);
+        try {
+          await train.fitAsync(model, {
+            loss: F.crossEntropy, optimizer: new optim.SGD(model.parameters(), { lr: 0.01 }), trainLoader: new data.DataLoader(points, { batchSize: 256 }),
+            epochs: 4, progress: false, callbacks: [{ onBatchEnd: () => void steps++ }], inlineStepMs,
+          });
+        } finally {
+          clearInterval(timer);
+        }
+        return refused;
+      };
+      expect(await inFlightAfterFirstStep(Number.POSITIVE_INFINITY)).toBe(0);
+      expect(await inFlightAfterFirstStep(0)).toBeGreaterThan(0);
     } finally {
       k.setBackend(previous);
     }
@@ -256,7 +293,7 @@ describe('fitAsync', () => {
       }, 1);
       const history = await train.fitAsync(model, {
         loss: F.crossEntropy, optimizer, trainLoader: new data.DataLoader(points, { batchSize: 128 }), epochs: 100, progress: false,
-        signal: controller.signal, abortCheckpoint: { path },
+        signal: controller.signal, abortCheckpoint: { path }, inlineStepMs: 0,
       });
       clearInterval(timer);
       expect(abortedInFlight).toBe(true);

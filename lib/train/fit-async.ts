@@ -12,6 +12,7 @@ import { TrainingError } from './errors.js';
 import type { FitOptions } from './fit-options.js';
 import { fitSteps } from './fit.js';
 import type { History } from './history.js';
+import { StepPlacement } from './step-placement.js';
 import { driveSteps, nextTurn, type Steps } from './steps.js';
 
 /** Where fitAsync writes a checkpoint when its signal stops training. */
@@ -43,7 +44,18 @@ export interface FitAsyncOptions extends FitOptions {
    * The signal is checked after it resolves, so a stop ends a pause.
    */
   pause?: () => Promise<void>;
+  /**
+   * The longest a training step may block the JS thread, in milliseconds (default 10). Steps
+   * whose running mean time is at most this run inline, and the event loop gets its turn
+   * between them (a request waits at most about one step); longer steps, and the first,
+   * run their kernels off the JS thread (kiln.async), which costs a few thread-pool round
+   * trips per step. 0 runs every step off the JS thread.
+   */
+  inlineStepMs?: number;
 }
+
+/** The default of FitAsyncOptions.inlineStepMs. */
+const DEFAULT_INLINE_STEP_MS = 10;
 
 /** 'aborted', with the signal's reason when it is not the default AbortError. */
 function abortReason(signal: AbortSignal): string {
@@ -83,10 +95,11 @@ export function writeAbortCheckpoint(model: Module, options: FitAsyncOptions, hi
 
 /**
  * Trains like fit (same options, same History, the same weights bit for bit) without blocking
- * the event loop: on the native backend each training step's forward, backward and update
- * run off the JS thread (kiln.async: the kernels on a libuv pool thread and kiln's thread
- * pool), so timers, HTTP requests and other I/O are served during the step too, and after
- * every step and validation batch it yields to the event loop (setImmediate). Validation
+ * the event loop: after every step and validation batch it yields to the event loop
+ * (setImmediate), and on the native backend a step longer than `inlineStepMs` runs its
+ * forward, backward and update off the JS thread (kiln.async: the kernels on a libuv pool
+ * thread and kiln's thread pool), so timers, HTTP requests and other I/O are served during
+ * the step too. Validation
  * batches run on the JS thread. Callbacks run as in fit. While it
  * runs, fitAsync owns the model and optimizer: other code must not step them or change their
  * weights, and the model is in eval mode during validation (use a deep copy, or
@@ -114,7 +127,9 @@ export async function fitAsync(model: Module, options: FitAsyncOptions): Promise
   }
   signal?.throwIfAborted();
   if (options?.pause !== undefined && typeof options.pause !== 'function') throw new TrainingError(`fitAsync: pause must be a function returning a promise, got ${typeof options.pause}`);
-  const { result: history, aborted } = await driveFit(fitSteps(model, options, true), signal, options?.pause);
+  const inlineStepMs = options?.inlineStepMs ?? DEFAULT_INLINE_STEP_MS;
+  if (typeof inlineStepMs !== 'number' || !(inlineStepMs >= 0)) throw new TrainingError(`fitAsync: inlineStepMs must be a number ≥ 0, got ${String(inlineStepMs)}`);
+  const { result: history, aborted } = await driveFit(fitSteps(model, options, new StepPlacement(inlineStepMs)), signal, options?.pause);
   if (aborted) writeAbortCheckpoint(model, options, history);
   return history;
 }

@@ -12,6 +12,7 @@ import { batchesPerEpoch } from './batches.js';
 import { createProgress } from './progress/index.js';
 import { emptyStoragePool } from '../memory/storage-pool.js';
 import { drain, StopTraining, type Steps } from './steps.js';
+import type { StepPlacement } from './step-placement.js';
 
 /**
  * Trains `model` for epochs startEpoch + 1 … `options.epochs` and returns the History (one
@@ -51,12 +52,12 @@ export function fit(model: Module, options: FitOptions): History {
  * fit as a generator that yields after each training step and validation batch (see
  * steps.ts). Thrown a StopTraining at a yield, it ends training there: the epoch in progress
  * is not recorded, onTrainEnd runs, and the history's stopReason is the StopTraining's reason.
- * With asyncKernels each training step runs its kernels off the JS thread (kiln.async) and
- * the loop also yields each phase's promise.
+ * With a placement, the steps it places off the JS thread run their kernels with kiln.async
+ * and the loop also yields each phase's promise.
  */
-export function* fitSteps(model: Module, options: FitOptions, asyncKernels = false): Steps<History> {
+export function* fitSteps(model: Module, options: FitOptions, placement?: StepPlacement): Steps<History> {
   const plan = planFit(model, options);
-  plan.step.asyncKernels = asyncKernels;
+  plan.step.placement = placement;
   const history = new History(options.resumeFrom?.history ?? []);
   const context = new TrainingContext(model, options.optimizer, plan.scheduler, history, plan.epochs, batchesPerEpoch(plan.trainLoader));
   const progress = createProgress(options.progress ?? 'auto', options.progressStream ?? process.stdout);

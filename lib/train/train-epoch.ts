@@ -19,6 +19,7 @@ import type { BatchEnd } from './callback.js';
 import { TrainingError } from './errors.js';
 import { metricValues } from './metrics.js';
 import type { Steps } from './steps.js';
+import type { StepPlacement } from './step-placement.js';
 import type { UncertaintyWeighting } from './uncertainty-weighting.js';
 import { WeightedMeans } from './weighted-means.js';
 
@@ -41,8 +42,11 @@ export interface StepSetup {
   afterStep?: () => void;
   /** Train on attacked batches (fit's adversarial option). */
   adversarial?: AdversarialTraining;
-  /** Run each step's kernels off the JS thread with kiln.async (fitAsync and the Trainer); the loop then yields promises. */
-  asyncKernels?: boolean;
+  /**
+   * fitAsync: decides for each step whether its kernels run off the JS thread with kiln.async
+   * (the loop then yields promises) or inline. Absent: every step runs inline (fit).
+   */
+  placement?: StepPlacement;
 }
 
 /** The means of a pass over a loader. */
@@ -189,7 +193,10 @@ export function* trainEpochSteps(loader: Iterable<unknown>, setup: StepSetup, ep
   for (const item of loader) {
     batch++;
     const where = batchName(epoch, batch, batches);
-    const { loss, metrics, size } = setup.asyncKernels === true && setup.detectAnomaly !== true ? yield* trainStepAsync(setup, item, where) : tidy(() => trainStep(setup, item, where));
+    const stepStart = performance.now();
+    const offThread = setup.placement?.offThread() === true && setup.detectAnomaly !== true;
+    const { loss, metrics, size } = offThread ? yield* trainStepAsync(setup, item, where) : tidy(() => trainStep(setup, item, where));
+    setup.placement?.record(performance.now() - stepStart);
     means.add({ ...metrics, loss }, size);
     const seconds = (performance.now() - start) / 1000;
     onBatchEnd({ epoch, batch, batches, size, loss, runningLoss: means.mean('loss'), samples: means.samples, seconds });
