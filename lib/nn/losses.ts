@@ -24,6 +24,7 @@ import { logSoftmax } from '../ops/softmax.js';
 import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { Module } from './module.js';
+import { inOpContext } from '../op-context.js';
 
 /** Checks a loss's tensor arguments (a table: name → value) and its options object, naming the loss. */
 function checkLossArgs(op: string, tensors: Record<string, unknown>, options: unknown): void {
@@ -93,14 +94,16 @@ function weightedCount(target: Tensor, weight: ArrayLike<number> | null, ignoreI
  * Example: `F.crossEntropy(logits, labels, { labelSmoothing: 0.1 })`.
  */
 export function crossEntropy(input: Tensor, classOrProbabilityTarget: Tensor, options: CrossEntropyOptions = {}): Tensor {
-  checkLossArgs('crossEntropy', { input, classOrProbabilityTarget }, options);
-  const isProbabilities = isFloatingPoint(classOrProbabilityTarget.dtype) && sameShape(classOrProbabilityTarget.shape, input.shape);
-  if (isProbabilities) return crossEntropyProbabilities(input, classOrProbabilityTarget, options);
-  const target = classTargets('crossEntropy', classOrProbabilityTarget);
-  const ignoreIndex = options.ignoreIndex ?? -100;
-  const losses = softmaxCrossEntropy(input, target, { ...options, ignoreIndex });
-  const weight = classWeights('crossEntropy', options.weight ?? null, input, input.shape[input.ndim === 1 ? 0 : 1]);
-  return reduce('crossEntropy', losses, options.reduction, weightedCount(target, weight, ignoreIndex));
+  return inOpContext('crossEntropy', () => {
+    checkLossArgs('crossEntropy', { input, classOrProbabilityTarget }, options);
+    const isProbabilities = isFloatingPoint(classOrProbabilityTarget.dtype) && sameShape(classOrProbabilityTarget.shape, input.shape);
+    if (isProbabilities) return crossEntropyProbabilities(input, classOrProbabilityTarget, options);
+    const target = classTargets('crossEntropy', classOrProbabilityTarget);
+    const ignoreIndex = options.ignoreIndex ?? -100;
+    const losses = softmaxCrossEntropy(input, target, { ...options, ignoreIndex });
+    const weight = classWeights('crossEntropy', options.weight ?? null, input, input.shape[input.ndim === 1 ? 0 : 1]);
+    return reduce('crossEntropy', losses, options.reduction, weightedCount(target, weight, ignoreIndex));
+  });
 }
 
 function crossEntropyProbabilities(input: Tensor, target: Tensor, options: CrossEntropyOptions): Tensor {

@@ -23,6 +23,7 @@ import { checkArgs, checkOptions } from '../validate.js';
 import { add } from './elementwise.js';
 import { sum } from './reduce.js';
 import { reshape, squeeze, unsqueeze } from './shape.js';
+import { inOpContext } from '../op-context.js';
 
 /** One size for both spatial dims, or [height, width]. */
 export type Size2 = number | readonly [number, number];
@@ -306,19 +307,21 @@ export function prepareConv2d(op: string, x: Tensor, weight: Tensor, bias: Tenso
  * Example: `conv1d(x, w, null, { padding: 'same' })` keeps the length of x.
  */
 export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv1dOptions = {}): Tensor {
-  const op = 'conv1d';
-  commonFloat(op, x, weight, bias, options);
-  const input = batched(op, x, 3, '(N, C, L)');
-  if (weight.ndim !== 3) throw new ShapeError(`${op}: weight must be (K, C / groups, kL), got ${formatShape(weight.shape)}`);
-  const padding = options.padding ?? 0;
-  const y = conv2d(unsqueeze(input, 2), unsqueeze(weight, 2), bias, {
-    stride: [1, options.stride ?? 1],
-    padding: typeof padding === 'string' ? padding : [0, 0, ...pair(op, 'padding', padding, 0)],
-    dilation: [1, options.dilation ?? 1],
-    groups: options.groups,
+  return inOpContext('conv1d', () => {
+    const op = 'conv1d';
+    commonFloat(op, x, weight, bias, options);
+    const input = batched(op, x, 3, '(N, C, L)');
+    if (weight.ndim !== 3) throw new ShapeError(`${op}: weight must be (K, C / groups, kL), got ${formatShape(weight.shape)}`);
+    const padding = options.padding ?? 0;
+    const y = conv2d(unsqueeze(input, 2), unsqueeze(weight, 2), bias, {
+      stride: [1, options.stride ?? 1],
+      padding: typeof padding === 'string' ? padding : [0, 0, ...pair(op, 'padding', padding, 0)],
+      dilation: [1, options.dilation ?? 1],
+      groups: options.groups,
+    });
+    const out = squeeze(y, 2);
+    return x.ndim === 2 ? squeeze(out, 0) : out;
   });
-  const out = squeeze(y, 2);
-  return x.ndim === 2 ? squeeze(out, 0) : out;
 }
 
 /**

@@ -14,6 +14,7 @@ import { cast, checkTensor } from './cast.js';
 import { add, mul } from './elementwise.js';
 import { sum, sumTo } from './reduce.js';
 import { expand, reshape, squeeze, unsqueeze } from './shape.js';
+import { inOpContext } from '../op-context.js';
 
 /**
  * Matrix product of a and b.
@@ -299,13 +300,15 @@ export interface BaddbmmOptions {
  * Example: `baddbmm(bias, q, kT, { alpha: 1 / Math.sqrt(d) })`.
  */
 export function baddbmm(input: Tensor, a: Tensor, b: Tensor, options: BaddbmmOptions = {}): Tensor {
-  checkTensor('baddbmm', input);
-  const { beta = 1, alpha = 1 } = checkOptions('baddbmm', options, { beta: { number: {} }, alpha: { number: {} } });
-  const product = bmm(a, b);
-  if (!sameShape(broadcastShapes(input.shape, product.shape, 'baddbmm'), product.shape)) {
-    throw new ShapeError(`baddbmm: input ${formatShape(input.shape)} does not broadcast to the product's shape ${formatShape(product.shape)}`);
-  }
-  const scaled = alpha === 1 ? product : mul(product, alpha);
-  if (beta === 0) return scaled; // input is not read (as PyTorch: its NaN and infinity do not propagate)
-  return add(beta === 1 ? input : mul(input, beta), scaled);
+  return inOpContext('baddbmm', () => {
+    checkTensor('baddbmm', input);
+    const { beta = 1, alpha = 1 } = checkOptions('baddbmm', options, { beta: { number: {} }, alpha: { number: {} } });
+    const product = bmm(a, b);
+    if (!sameShape(broadcastShapes(input.shape, product.shape, 'baddbmm'), product.shape)) {
+      throw new ShapeError(`baddbmm: input ${formatShape(input.shape)} does not broadcast to the product's shape ${formatShape(product.shape)}`);
+    }
+    const scaled = alpha === 1 ? product : mul(product, alpha);
+    if (beta === 0) return scaled; // input is not read (as PyTorch: its NaN and infinity do not propagate)
+    return add(beta === 1 ? input : mul(input, beta), scaled);
+  });
 }
