@@ -146,3 +146,26 @@ describe('cumsum / cumprod of int64 and half tensors (they reached the backend u
     expect(y.toArray()).toEqual([1, 3, 6]);
   });
 });
+
+describe('found by the million-call public run (seed 2026)', () => {
+  it('flip of a 0-d tensor with dim 0 returns it, as PyTorch (was: a stridedCopy error)', () => {
+    expect(k.flip(k.tensor(3), 0).item()).toBe(3);
+    expect(() => k.flip(k.tensor(3), 1)).toThrow(/^flip: /);
+  });
+
+  it('tensor, ones and full check their options and fill value (were: engine messages)', () => {
+    expectNamed(() => k.tensor([1], null as never), ['tensor'], TypeError, /^tensor: options must be an object/);
+    expectNamed(() => k.ones([2], null as never), ['ones'], TypeError, /^ones: full: options must be an object/);
+    expectNamed(() => k.full([2], {} as never, { dtype: 'float16' }), ['full'], TypeError, /^full: value must be a number, got an object/);
+  });
+
+  it('LSTM with a layer too large for one parameter, and RNN cells with an unknown mode, fail up front by name', () => {
+    expectNamed(() => new k.nn.LSTM(4, 2 ** 30), ['LSTM'], Error, /^LSTM: /);
+    const CellBase = k.nn.RNNCellBase as unknown as new (...args: unknown[]) => unknown;
+    expectNamed(() => new CellBase('nope', 3, 4, {}), ['RNNCellBase'], Error, /^RNNCellBase: mode must be /);
+  });
+
+  it('MultiheadAttention.forward names a missing input', () => {
+    expectNamed(() => new k.nn.MultiheadAttention(4, 2).forward(k.randn([2, 4]), undefined as never, k.randn([2, 4])), ['MultiheadAttention'], TypeError, /^MultiheadAttention(\.forward)?: key must be a Tensor, got undefined/);
+  });
+});

@@ -569,15 +569,17 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], options
  * Example: `F.groupNorm(randn([2, 8, 4, 4]), 4)` → (2, 8, 4, 4).
  */
 export function groupNorm(x: Tensor, numGroups: number, options: NormOptions = {}): Tensor {
-  checkArgs('groupNorm', [['x', x, 'tensor'], ['numGroups', numGroups, { int: { min: 1 } }]]);
-  checkOptions('groupNorm', options, { weight: 'tensor?', bias: 'tensor?', eps: { number: {} } });
-  const channels = x.shape[1];
-  if (x.ndim < 2 || channels % numGroups !== 0) {
-    throw new ShapeError(`groupNorm: input of shape ${formatShape(x.shape)} must be (N, C, …) with C divisible by numGroups=${numGroups}`);
-  }
-  const grouped = reshape(x, [x.shape[0], numGroups, -1]);
-  const { y } = standardize(grouped, [2], options.eps ?? 1e-5);
-  return affine(reshape(y, x.shape), options.weight ?? null, options.bias ?? null, (v) => perChannel(v, x));
+  return inOpContext('groupNorm', () => {
+    checkArgs('groupNorm', [['x', x, 'tensor'], ['numGroups', numGroups, { int: { min: 1 } }]]);
+    checkOptions('groupNorm', options, { weight: 'tensor?', bias: 'tensor?', eps: { number: {} } });
+    const channels = x.shape[1];
+    if (x.ndim < 2 || channels % numGroups !== 0) {
+      throw new ShapeError(`groupNorm: input of shape ${formatShape(x.shape)} must be (N, C, …) with C divisible by numGroups=${numGroups}`);
+    }
+    const grouped = reshape(x, [x.shape[0], numGroups, -1]);
+    const { y } = standardize(grouped, [2], options.eps ?? 1e-5);
+    return affine(reshape(y, x.shape), options.weight ?? null, options.bias ?? null, (v) => perChannel(v, x));
+  });
 }
 
 /** Options of instanceNorm. */

@@ -184,14 +184,16 @@ export interface BCEWithLogitsOptions extends BCEOptions {
  * Example: `F.binaryCrossEntropyWithLogits(logits, labels, { posWeight: tensor([3]) })`.
  */
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: BCEWithLogitsOptions = {}): Tensor {
-  checkLossArgs('binaryCrossEntropyWithLogits', { input, target }, options);
-  const op = 'binaryCrossEntropyWithLogits';
-  checkSameShape(op, input, target);
-  const softplusNeg = add(log(add(exp(neg(abs(input))), 1)), relu(neg(input)));
-  const logWeight = options.posWeight ? add(mul(sub(options.posWeight, 1), target), 1) : null;
-  let losses = add(mul(sub(1, target), input), logWeight ? mul(logWeight, softplusNeg) : softplusNeg);
-  if (options.weight) losses = mul(losses, options.weight);
-  return reduce(op, losses, options.reduction);
+  return inOpContext('binaryCrossEntropyWithLogits', () => {
+    checkLossArgs('binaryCrossEntropyWithLogits', { input, target }, options);
+    const op = 'binaryCrossEntropyWithLogits';
+    checkSameShape(op, input, target);
+    const softplusNeg = add(log(add(exp(neg(abs(input))), 1)), relu(neg(input)));
+    const logWeight = options.posWeight ? add(mul(sub(options.posWeight, 1), target), 1) : null;
+    let losses = add(mul(sub(1, target), input), logWeight ? mul(logWeight, softplusNeg) : softplusNeg);
+    if (options.weight) losses = mul(losses, options.weight);
+    return reduce(op, losses, options.reduction);
+  });
 }
 
 // ---- margins: hinge losses -------------------------------------------------------------------------

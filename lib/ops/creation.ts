@@ -2,7 +2,7 @@
  * Creating tensors: from nested arrays or typed arrays, constant fills, ranges, identity,
  * and seedable random tensors.
  */
-import { checkArgs, checkOptions, checkTensorArg, GENERATOR, MAX_ARRAY_ELEMENTS } from '../validate.js';
+import { checkArgs, checkOptions, checkTensorArg, describeValue, GENERATOR, MAX_ARRAY_ELEMENTS } from '../validate.js';
 import { allocate, dtypeOf, isHalf, type DataArray, type DType, type NumberArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { defaultGenerator, type Generator } from '../random.js';
@@ -62,6 +62,7 @@ function finish(data: DataArray, shape: readonly number[], dtype: DType, options
  * Example: `tensor([[1, 2], [3, 4]], { requiresGrad: true })`.
  */
 export function tensor(data: NestedArray | DataArray, options: CreateOptions & { shape?: readonly number[] } = {}): Tensor {
+  options = checkOptions('tensor', options);
   if (ArrayBuffer.isView(data)) {
     const source = data as DataArray;
     const dtype = options.dtype ?? dtypeOf(source);
@@ -129,6 +130,8 @@ function formatIndex(index: readonly number[], depth: number): string {
 /** A tensor of `shape` filled with `value`. Example: `full([2, 2], 7)`. */
 export function full(shape: readonly number[], value: number, options: CreateOptions = {}): Tensor {
   checkShape(shape, 'full');
+  options = checkOptions('full', options);
+  if (typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'bigint') throw new TypeError(`full: value must be a number, got ${describeValue(value)}`);
   const dtype = options.dtype ?? 'float32';
   const data = allocate(dtype, numelOf(shape));
   if (value !== 0) data.fill(storedElement(value, dtype) as never); // a bigint exactly when data is int64 storage

@@ -515,10 +515,12 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
  * Example: `chunk(arange(6), 3)` → [0, 1], [2, 3], [4, 5].
  */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
-  checkTensor('chunk', x);
-  if (!Number.isInteger(chunks) || chunks < 1) throw new RangeError(`chunk: chunks must be an integer ≥ 1, got ${chunks}`);
-  const size = x.shape[normalizeDim(dim, x.ndim, 'chunk')];
-  return split(x, Math.max(1, Math.ceil(size / chunks)), dim);
+  return inOpContext('chunk', () => {
+    checkTensor('chunk', x);
+    if (!Number.isInteger(chunks) || chunks < 1) throw new RangeError(`chunk: chunks must be an integer ≥ 1, got ${chunks}`);
+    const size = x.shape[normalizeDim(dim, x.ndim, 'chunk')];
+    return split(x, Math.max(1, Math.ceil(size / chunks)), dim);
+  });
 }
 
 /** A copy of contiguous x's elements made by a kernel (queued inside kiln.async), not by TypeScript. */

@@ -31,7 +31,8 @@ function distinctDims(op: string, dims: number | readonly number[], ndim: number
  */
 export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
   checkTensor('flip', x);
-  const flipped = distinctDims('flip', dims, x.ndim);
+  // A 0-d tensor takes dim 0 or -1, as in PyTorch, and has nothing to reverse.
+  const flipped = distinctDims('flip', dims, Math.max(x.ndim, 1)).filter((d) => d < x.ndim);
   const strides = contiguousStrides(x.shape);
   let offset = 0;
   for (const d of flipped) {
