@@ -169,3 +169,21 @@ describe('found by the million-call public run (seed 2026)', () => {
     expectNamed(() => new k.nn.MultiheadAttention(4, 2).forward(k.randn([2, 4]), undefined as never, k.randn([2, 4])), ['MultiheadAttention'], TypeError, /^MultiheadAttention(\.forward)?: key must be a Tensor, got undefined/);
   });
 });
+
+describe('found by the million-call public run (seed 2027)', () => {
+  it('F.unfold with null options, SelfAttention2d.forward without an input: named errors (were engine messages)', () => {
+    expectNamed(() => k.F.unfold(k.randn([1, 1, 4, 4]), 2, null as never), ['unfold'], TypeError, /^unfold: options must be an object/);
+    expectNamed(() => new k.nn.SelfAttention2d(8).forward(undefined as never), ['SelfAttention2d'], TypeError, /^SelfAttention2d: x must be a Tensor, got undefined/);
+  });
+
+  it('metrics.tTestOneSample with a BigInt mu, formatConfusionMatrix with non-string class names', () => {
+    expectNamed(() => k.metrics.tTestOneSample([1, 2, 3], 1n as never), ['tTestOneSample'], TypeError, /^tTestOneSample: mu must be a number/);
+    const cm = k.tensor([[1, 0], [0, 1]], { dtype: 'int32' });
+    expectNamed(() => k.metrics.formatConfusionMatrix(cm, ['a', 3 as never]), ['formatConfusionMatrix'], TypeError, /^formatConfusionMatrix: classNames\[1\] must be a string, got the number 3/);
+  });
+
+  it('bmm and F.multiMarginLoss name themselves over the ops they call', () => {
+    expectNamed(() => k.bmm(k.randn([1, 2, 2]), k.ones([1, 2, 2], { dtype: 'uint8' })), ['bmm'], k.DTypeError, /^bmm: matmul: both operands must have the same dtype/);
+    expectNamed(() => k.F.multiMarginLoss(k.randn([1, 4]), k.tensor([-1], { dtype: 'int32' })), ['multiMarginLoss'], RangeError, /^multiMarginLoss: /);
+  });
+});

@@ -260,11 +260,13 @@ function marginSums(op: string, input: Tensor, classTarget: Tensor, margin: numb
  * Example: `F.multiMarginLoss(scores, labels)`.
  */
 export function multiMarginLoss(input: Tensor, target: Tensor, options: MultiMarginOptions = {}): Tensor {
-  checkLossArgs('multiMarginLoss', { input, target }, options);
-  const p = options.p ?? 1;
-  if (p !== 1 && p !== 2) throw new RangeError(`multiMarginLoss: p must be 1 or 2, got ${String(p)}`);
-  const sums = marginSums('multiMarginLoss', input, target, options.margin ?? 1, p, options.weight ?? null);
-  return reduce('multiMarginLoss', mul(sums, 1 / input.shape[input.ndim - 1]), options.reduction);
+  return inOpContext('multiMarginLoss', () => {
+    checkLossArgs('multiMarginLoss', { input, target }, options);
+    const p = options.p ?? 1;
+    if (p !== 1 && p !== 2) throw new RangeError(`multiMarginLoss: p must be 1 or 2, got ${String(p)}`);
+    const sums = marginSums('multiMarginLoss', input, target, options.margin ?? 1, p, options.weight ?? null);
+    return reduce('multiMarginLoss', mul(sums, 1 / input.shape[input.ndim - 1]), options.reduction);
+  });
 }
 
 /**

@@ -271,17 +271,19 @@ function productWithBias(a: Tensor, w: Tensor, bias: Tensor): Tensor {
  * Example: `bmm(q, k.transpose(1, 2))` gives attention scores per batch entry.
  */
 export function bmm(a: Tensor, b: Tensor): Tensor {
-  checkTensor('bmm', a);
-  checkTensor('bmm', b);
-  if (a.ndim !== 3 || b.ndim !== 3) {
-    throw new ShapeError(`bmm: expected two 3-D tensors (b, n, m) and (b, m, p), got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
-  }
-  if (a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
-    throw new ShapeError(
-      `bmm: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not fit: expected (b, n, m) and (b, m, p) with equal b and m`,
-    );
-  }
-  return matmul(a, b);
+  return inOpContext('bmm', () => {
+    checkTensor('bmm', a);
+    checkTensor('bmm', b);
+    if (a.ndim !== 3 || b.ndim !== 3) {
+      throw new ShapeError(`bmm: expected two 3-D tensors (b, n, m) and (b, m, p), got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+    }
+    if (a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
+      throw new ShapeError(
+        `bmm: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not fit: expected (b, n, m) and (b, m, p) with equal b and m`,
+      );
+    }
+    return matmul(a, b);
+  });
 }
 
 /** Options of baddbmm: out = beta · input + alpha · (a · b). */

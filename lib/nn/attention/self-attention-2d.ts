@@ -2,7 +2,7 @@
  * Self-attention over the positions of a feature map (SAGAN, Zhang et al. 2019), usable
  * inside a CNN.
  */
-import { checkArgs, checkOptions, GENERATOR, CHANNELS } from '../../validate.js';
+import { checkArgs, checkOptions, checkTensorArg, GENERATOR, CHANNELS } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import type { Generator } from '../../random.js';
 import { formatShape } from '../../shape.js';
@@ -56,6 +56,7 @@ export class SelfAttention2d extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    checkTensorArg('SelfAttention2d', 'x', x);
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) {
       throw new ShapeError(`SelfAttention2d: expected input (N, ${this.inChannels}, H, W), got ${formatShape(x.shape)}`);
     }
