@@ -276,8 +276,10 @@ export function multiMarginLoss(input: Tensor, target: Tensor, options: MultiMar
  * Example: `F.multiClassHingeLoss(scores, labels)`.
  */
 export function multiClassHingeLoss(input: Tensor, target: Tensor, options: HingeOptions = {}): Tensor {
-  checkLossArgs('multiClassHingeLoss', { input, target }, options);
-  return reduce('multiClassHingeLoss', marginSums('multiClassHingeLoss', input, target, options.margin ?? 1, 1, null), options.reduction);
+  return inOpContext('multiClassHingeLoss', () => {
+    checkLossArgs('multiClassHingeLoss', { input, target }, options);
+    return reduce('multiClassHingeLoss', marginSums('multiClassHingeLoss', input, target, options.margin ?? 1, 1, null), options.reduction);
+  });
 }
 
 // ---- regression ----------------------------------------------------------------------------------------
