@@ -26,12 +26,24 @@ export { Generator, manualSeed, defaultGenerator } from './random.js';
 export * from './ops/creation.js';
 export { cast } from './ops/cast.js';
 export * from './ops/elementwise.js';
-export * from './ops/reduce.js';
+// reduce.ts and conv.ts also export helpers for kiln's own ops (resolveDims, pair,
+// prepareConv2d) that take the caller's op name: they are not public API.
+export { type Dims, sum, mean, amax, amin, type ValuesIndices, max, min, argmax, argmin, type VarOptions, variance, std, logsumexp, sumTo } from './ops/reduce.js';
 export * from './ops/shape.js';
 export * from './ops/index.js';
 export * from './ops/matmul.js';
 export * from './ops/softmax.js';
-export * from './ops/conv.js';
+export {
+  type Size2,
+  type Conv2dPadding,
+  type Conv1dPadding,
+  type Conv2dOptions,
+  type Conv1dOptions,
+  type ConvTranspose2dOptions,
+  conv2d,
+  conv1d,
+  convTranspose2d,
+} from './ops/conv.js';
 export * from './ops/pool.js';
 export * from './ops/rnn.js';
 export * from './ops/scan.js';
@@ -76,3 +88,10 @@ export {
   type BackendInfo,
   type BackendName,
 } from './backend/index.js';
+
+import * as nnExports from './nn/index.js';
+import * as optimExports from './optim/index.js';
+import { nameClassMethodErrors } from './op-context.js';
+// A module's forward and an optimizer's step name their class in their errors (issue 18).
+nameClassMethodErrors(nnExports as unknown as Record<string, unknown>, nnExports.Module, 'forward');
+nameClassMethodErrors(optimExports as unknown as Record<string, unknown>, optimExports.Optimizer, 'step');

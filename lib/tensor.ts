@@ -35,6 +35,7 @@ import { keep } from './memory/tidy.js';
 import { RemovableHandle } from './autograd/hooks.js';
 import { BinaryOp } from './backend/backend.js';
 import { getBackend } from './backend/index.js';
+import { nameMethodErrors } from './op-context.js';
 import { checkTensorArg } from './validate.js';
 
 /** Nested arrays of numbers: what toArray() returns (a number for a 0-d tensor). */
@@ -1019,6 +1020,9 @@ export class Tensor {
     return dist.norm(this, p, dims, keepdim);
   }
 }
+
+// Every method's errors name it (`t.to('x')` → `Tensor.to: unknown dtype 'x' …`), issue 18.
+nameMethodErrors(Tensor.prototype, 'Tensor');
 
 /** PyTorch's is_contiguous(): strides are the row-major ones, ignoring dims of size 1; empty tensors are contiguous. */
 function stridesAreContiguous(shape: readonly number[], strides: readonly number[]): boolean {

@@ -233,6 +233,9 @@ export const BIAS_OPTIONS = { bias: 'boolean', generator: GENERATOR } as const s
 /** The rule of a layer's size argument (features, channels, dims): an integer in [0, MAX_PARAMETER_ELEMENTS]. */
 export const LAYER_SIZE: ArgRule = { int: { min: 0, max: MAX_PARAMETER_ELEMENTS } };
 
+/** The rule of a size that feeds a convolution's channels, which must be positive: an integer in [1, MAX_PARAMETER_ELEMENTS]. */
+export const CHANNELS: ArgRule = { int: { min: 1, max: MAX_PARAMETER_ELEMENTS } };
+
 /**
  * Rejects a parameter of more than MAX_PARAMETER_ELEMENTS elements, naming the op and the
  * shape, before anything initialises it: a layer built with such sizes is a mistake whose

@@ -8,8 +8,10 @@
  *   addon's load, some mid-kernel), and RSS is sampled each second. Reports RSS growth after
  *   warm-up (the first fifth of the run), steps, workers, crashes.
  * - **kills** (`--kills`): child processes write checkpoints of two alternating versions in a
- *   loop and are killed with SIGKILL at random moments; after each kill the file must load as
- *   one of the two versions, and the next successful save must leave no temporary files.
+ *   loop; each is SIGKILLed once it has completed two saves, at a random moment within the time
+ *   its second save took, so the kill lands during an overwrite (a kill that leaves a temporary
+ *   landed mid-write: counted). After each kill the file must load as one of the two versions,
+ *   and the next successful save must leave no temporary files.
  * - **workers** (`--workers`): that many workers, each terminated at a random moment: half
  *   within 20 ms of its start (during the addon's load), half up to twice the time workers take
  *   to get through their first kernel (while loading or mid-kernel; the counts of each are
@@ -22,7 +24,7 @@
  * neither version, a temporary left behind, RSS not back within 10%).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -193,12 +195,18 @@ async function soakTraining(minutes: number, options: SoakOptions): Promise<Reco
   };
 }
 
-/** The writer a kill test SIGKILLs: checkpoints of versions 0 and 1 of a small model, in turn, forever. */
+/**
+ * The writer a kill test SIGKILLs: checkpoints of versions 0 and 1 of a small model, in turn,
+ * forever, printing `saved <ms>` after each (a pipe write, synchronous on Linux).
+ */
 const WRITER = (path: string): string =>
   `const k = await import(${JSON.stringify(kilnHref)});\n` +
   `const models = [0, 1].map((v) => { k.manualSeed(v); return k.models.lenet5({ numClasses: 10 }); });\n` +
-  `process.stdout.write('ready\\n');\n` +
-  `for (let i = 0; ; i++) k.train.saveCheckpoint(${JSON.stringify(path)}, { model: models[i % 2], epoch: i % 2, history: [] });`;
+  `for (let i = 0; ; i++) {\n` +
+  `  const started = performance.now();\n` +
+  `  k.train.saveCheckpoint(${JSON.stringify(path)}, { model: models[i % 2], epoch: i % 2, history: [] });\n` +
+  `  process.stdout.write(\`saved \${performance.now() - started}\\n\`);\n` +
+  `}`;
 
 /** Which version (0 or 1) the checkpoint holds, checked against the weights each version has; null when it is neither. */
 function checkpointVersion(path: string, versions: readonly Record<string, k.Tensor>[]): number | null {
@@ -215,33 +223,85 @@ function checkpointVersion(path: string, versions: readonly Record<string, k.Ten
   return state.epoch;
 }
 
-/** SIGKILLs `kills` checkpoint writers at random moments; see the file comment. */
-async function soakKills(kills: number): Promise<Record<string, unknown>> {
-  const dir = mkdtempSync(join(tmpdir(), 'kiln-kills-'));
+/** Resolves with the duration (ms) of the writer's `count`-th completed save. */
+function savesCompleted(child: ReturnType<typeof spawn>, count: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let seen = 0;
+    let pending = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      const lines = (pending + chunk.toString()).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) if (line.startsWith('saved ') && ++seen === count) resolve(Number(line.slice(6)));
+    });
+    child.once('exit', () => reject(new Error(`soak: a checkpoint writer exited after ${seen} of ${count} saves`)));
+  });
+}
+
+/** The files in `dir` other than the checkpoint: temporaries of a save in progress. */
+const temporaries = (dir: string): number => readdirSync(dir).filter((name) => name !== 'ckpt.safetensors').length;
+
+/** One kill's outcome: which version the file loaded as (null: neither), and whether the kill left a temporary (it landed mid-write). */
+interface KillOutcome {
+  version: number | null;
+  midWrite: boolean;
+  temporariesAfterNextSave: number;
+}
+
+/**
+ * Starts a writer in `dir`, lets it complete two saves (so the file exists and later saves are
+ * overwrites), SIGKILLs it at a random moment within the duration its second save took (so the
+ * kill lands during the third, an overwrite), then checks the file and that the next save
+ * removes what the kill left.
+ */
+async function killOneWriter(dir: string, versions: readonly Record<string, k.Tensor>[]): Promise<KillOutcome> {
   const path = join(dir, 'ckpt.safetensors');
+  const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER(path)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const saveMs = await savesCompleted(child, 2);
+  await sleep(Math.random() * saveMs);
+  child.kill('SIGKILL');
+  await exited;
+  const midWrite = temporaries(dir) > 0;
+  const version = checkpointVersion(path, versions);
+  k.train.saveCheckpoint(path, { model: k.models.lenet5({ numClasses: 10 }), epoch: 0, history: [] });
+  const temporariesAfterNextSave = temporaries(dir);
+  rmSync(path);
+  return { version, midWrite, temporariesAfterNextSave };
+}
+
+/** How many kill lanes run at once: each lane's writer spends most of its life importing kiln, so two keep both cores busy. */
+const KILL_LANES = 2;
+
+/** SIGKILLs `kills` checkpoint writers during overwrites; see the file comment. */
+async function soakKills(kills: number): Promise<Record<string, unknown>> {
   const versions = [0, 1].map((v) => {
     k.manualSeed(v);
     return k.models.lenet5({ numClasses: 10 }).stateDict();
   });
-  const seen = [0, 0];
-  let bad = 0;
-  let leftovers = 0;
-  for (let i = 0; i < kills; i++) {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', WRITER(path)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-    await sleep(Math.random() * 40);
-    child.kill('SIGKILL');
-    await new Promise((resolve) => child.once('exit', resolve));
-    if (!existsSync(path)) continue; // killed before its first rename
-    const version = checkpointVersion(path, versions);
-    if (version === null) bad++;
-    else seen[version]++;
-    k.train.saveCheckpoint(path, { model: k.models.lenet5({ numClasses: 10 }), epoch: 0, history: [] });
-    leftovers += readdirSync(dir).filter((name) => name !== 'ckpt.safetensors').length;
-    rmSync(path);
-  }
-  rmSync(dir, { recursive: true, force: true });
-  return { kills, loaded_version_0: seen[0], loaded_version_1: seen[1], neither_version: bad, temporaries_left: leftovers, target_met: bad === 0 && leftovers === 0 };
+  const outcomes: KillOutcome[] = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-kills-'));
+    while (next < kills) {
+      next++;
+      outcomes.push(await killOneWriter(dir, versions));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  await Promise.all(Array.from({ length: KILL_LANES }, lane));
+  const count = (test: (o: KillOutcome) => boolean): number => outcomes.filter(test).length;
+  const bad = count((o) => o.version === null);
+  const leftovers = outcomes.reduce((sum, o) => sum + o.temporariesAfterNextSave, 0);
+  return {
+    kills,
+    killed_mid_write: count((o) => o.midWrite),
+    killed_between_writes: count((o) => !o.midWrite),
+    loaded_version_0: count((o) => o.version === 0),
+    loaded_version_1: count((o) => o.version === 1),
+    neither_version: bad,
+    temporaries_left: leftovers,
+    target_met: bad === 0 && leftovers === 0,
+  };
 }
 
 /**

@@ -105,8 +105,9 @@ describe('version counter', () => {
       error = e;
     }
     expect(error).toBeInstanceOf(k.AutogradError);
+    // PyTorch's message, with the method called in front (every error names it first, issue 18).
     expect((error as Error).message).toBe(
-      'one of the variables needed for gradient computation has been modified by an inplace operation: mul saved a float32 [3] tensor at version 0, it is now at version 1',
+      'Tensor.backward: one of the variables needed for gradient computation has been modified by an inplace operation: mul saved a float32 [3] tensor at version 0, it is now at version 1',
     );
     expect(x.grad).toBeNull();
   });

@@ -248,7 +248,7 @@ describe('item 8: safetensors names, duplicate keys, corrupt checkpoints, orphan
   const entry = (begin: number) => `{"dtype":"F32","shape":[1],"data_offsets":[${begin},${begin + 4}]}`;
 
   it("a tensor named '__proto__' is rejected when loading and when saving (was: silently dropped)", () => {
-    expect(() => k.io.deserialize(image(`{"__proto__":${entry(0)}}`, 4))).toThrow(/buffer: not a valid safetensors file: a tensor is named '__proto__'/);
+    expect(() => k.io.deserialize(image(`{"__proto__":${entry(0)}}`, 4))).toThrow(/^deserialize: not a valid safetensors file: a tensor is named '__proto__'/);
     const tensors: Record<string, k.Tensor> = {};
     Object.defineProperty(tensors, '__proto__', { value: k.ones([1]), enumerable: true });
     expect(() => k.io.serialize(tensors)).toThrow(/serialize: '__proto__' cannot name a tensor/);
@@ -304,7 +304,16 @@ describe('item 7: files of 2 GiB and more', () => {
   const GiB = (n: number): string => `${(n / 2 ** 30).toFixed(1)} GiB`;
   const disk = statfsSync(dir).bavail * statfsSync(dir).bsize;
   const memory = freemem();
-  const reason = disk < 6 * 2 ** 30 ? `${dir} has ${GiB(disk)} free, it needs 6 GiB` : memory < 6 * 2 ** 30 ? `${GiB(memory)} of memory is free, it needs 6 GiB` : '';
+  // It takes most of a minute of disk and memory traffic, so `npm test` leaves it out; the long
+  // runs (README, Reliability) set KILN_LARGE_FILE_TEST=1.
+  const reason =
+    process.env.KILN_LARGE_FILE_TEST !== '1'
+      ? 'set KILN_LARGE_FILE_TEST=1 to run it; npm test leaves it out'
+      : disk < 6 * 2 ** 30
+        ? `${dir} has ${GiB(disk)} free, it needs 6 GiB`
+        : memory < 6 * 2 ** 30
+          ? `${GiB(memory)} of memory is free, it needs 6 GiB`
+          : '';
   it.skipIf(reason !== '')(`saves and loads a 2.5 GiB tensor and one past it${reason === '' ? '' : ` (skipped: ${reason})`}`, () => {
     const folder = mkdtempSync(join(dir, 'kiln-large-'));
     const path = join(folder, 'large.safetensors');

@@ -98,7 +98,7 @@ describe('options that are null or not objects', () => {
     expectNamedError(() => new k.nn.Upsample(null as never), 'Upsample', /options must be an object/);
     expectNamedError(() => new k.nn.MSELoss(null as never), 'MSELoss', /options must be an object/);
     expect(() => new (k.nn.MSELoss as never as new (...a: unknown[]) => unknown)({}, null)).not.toThrow();
-    expectNamedError(() => k.variance(k.randn([3]), 0, null as never), 'var', /options must be an object/);
+    expectNamedError(() => k.variance(k.randn([3]), 0, null as never), 'variance', /options must be an object/);
     expectNamedError(() => new k.nn.CrossEntropyLoss({ weight: 3 } as never), 'CrossEntropyLoss', /options.weight must be a Tensor or null/);
     expectNamedError(() => new k.nn.Transformer({ dModel: 8, nhead: 2, numEncoderLayers: 1.5 }), 'Transformer', /options.numEncoderLayers must be an integer/);
     expectNamedError(() => new k.nn.Transformer(k.randn([2]) as never), 'Transformer', /options must be an object/);

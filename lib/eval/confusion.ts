@@ -3,7 +3,7 @@
  * two ways to look at it: an aligned text table for the terminal and an SVG heatmap (written
  * as SVG + PNG with writePlot).
  */
-import { checkArrayLike, checkOptions, checkTensorArg } from '../validate.js';
+import { checkArrayLike, checkOptions, checkTensorArg, describeValue } from '../validate.js';
 import { writePlot } from '../plot/render.js';
 import { escapeXml, svgDocument } from '../plot/svg.js';
 import { formatShape } from '../shape.js';
@@ -51,6 +51,8 @@ function namesFor(op: string, k: number, classNames?: readonly string[]): string
   if (classNames === undefined) return Array.from({ length: k }, (_, i) => String(i));
   checkArrayLike(op, 'classNames', classNames);
   if (classNames.length !== k) throw new EvaluationError(`${op}: got ${classNames.length} class names for ${k} classes`);
+  const bad = Array.from(classNames).findIndex((name) => typeof name !== 'string');
+  if (bad >= 0) throw new TypeError(`${op}: classNames[${bad}] must be a string, got ${describeValue(classNames[bad])}`);
   return [...classNames];
 }
 

@@ -14,6 +14,7 @@ import { Tensor } from '../tensor.js';
 import { classCount, confusionMatrix } from './confusion.js';
 import { EvaluationError } from './errors.js';
 import { checkSameLength, classIndices, type Labels, predictedClasses, scoreShape } from './labels.js';
+import { inOpContext, withOpContext } from '../op-context.js';
 
 /**
  * The fraction of samples whose predicted class is the target.
@@ -65,7 +66,7 @@ export function topKAccuracy(scores: Tensor, target: Labels, k: number): number 
  * Example: `topKError(logits, y, 5)`.
  */
 export function topKError(scores: Tensor, target: Labels, k = 5): number {
-  return 1 - topKAccuracy(scores, target, k);
+  return inOpContext('topKError', () => 1 - topKAccuracy(scores, target, k));
 }
 
 /** Predictions and targets to build the confusion matrix from. */
@@ -141,7 +142,7 @@ function averaged(op: string, values: number[], options: AverageOptions): number
 export function precision(source: ConfusionSource, options: { average: 'none' }): number[];
 export function precision(source: ConfusionSource, options?: AverageOptions): number;
 export function precision(source: ConfusionSource, options: AverageOptions = {}): number | number[] {
-  return averaged('precision', oneVsRestCounts('precision', source).map((c) => ratio(c.tp, c.tp + c.fp)), options);
+  return inOpContext('precision', () => averaged('precision', oneVsRestCounts('precision', source).map((c) => ratio(c.tp, c.tp + c.fp)), options));
 }
 
 /**
@@ -155,7 +156,7 @@ export function precision(source: ConfusionSource, options: AverageOptions = {})
 export function recall(source: ConfusionSource, options: { average: 'none' }): number[];
 export function recall(source: ConfusionSource, options?: AverageOptions): number;
 export function recall(source: ConfusionSource, options: AverageOptions = {}): number | number[] {
-  return averaged('recall', oneVsRestCounts('recall', source).map((c) => ratio(c.tp, c.tp + c.fn)), options);
+  return inOpContext('recall', () => averaged('recall', oneVsRestCounts('recall', source).map((c) => ratio(c.tp, c.tp + c.fn)), options));
 }
 
 /**
@@ -163,7 +164,7 @@ export function recall(source: ConfusionSource, options: AverageOptions = {}): n
  *
  * Example: `sensitivity(cm)` is `recall(cm)`.
  */
-export const sensitivity = recall;
+export const sensitivity: typeof recall = withOpContext('sensitivity', recall);
 
 /**
  * Specificity (true-negative rate) TN / (TN + FP) of each class: of the samples not of the
@@ -176,7 +177,7 @@ export const sensitivity = recall;
 export function specificity(source: ConfusionSource, options: { average: 'none' }): number[];
 export function specificity(source: ConfusionSource, options?: AverageOptions): number;
 export function specificity(source: ConfusionSource, options: AverageOptions = {}): number | number[] {
-  return averaged('specificity', oneVsRestCounts('specificity', source).map((c) => ratio(c.tn, c.tn + c.fp)), options);
+  return inOpContext('specificity', () => averaged('specificity', oneVsRestCounts('specificity', source).map((c) => ratio(c.tn, c.tn + c.fp)), options));
 }
 
 /**
@@ -191,5 +192,5 @@ export function specificity(source: ConfusionSource, options: AverageOptions = {
 export function f1Score(source: ConfusionSource, options: { average: 'none' }): number[];
 export function f1Score(source: ConfusionSource, options?: AverageOptions): number;
 export function f1Score(source: ConfusionSource, options: AverageOptions = {}): number | number[] {
-  return averaged('f1Score', oneVsRestCounts('f1Score', source).map((c) => ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn)), options);
+  return inOpContext('f1Score', () => averaged('f1Score', oneVsRestCounts('f1Score', source).map((c) => ratio(2 * c.tp, 2 * c.tp + c.fp + c.fn)), options));
 }

@@ -11,6 +11,7 @@ import { lineChartSvg } from '../plot/line-chart.js';
 import { writePlot } from '../plot/render.js';
 import { EvaluationError } from './errors.js';
 import { checkSameLength, type Labels, valuesOf } from './labels.js';
+import { inOpContext } from '../op-context.js';
 
 /** An ROC curve: parallel arrays, thresholds decreasing, fpr and tpr increasing from 0 to 1. */
 export interface RocCurve {
@@ -132,8 +133,10 @@ export function auc(x: readonly number[], y: readonly number[]): number {
  * Example: `rocAucScore([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])` → 0.75.
  */
 export function rocAucScore(scores: Labels, labels: Labels, options: Pick<RocCurveOptions, 'posLabel'> = {}): number {
-  const { fpr, tpr } = rocCurve(scores, labels, options);
-  return auc(fpr, tpr);
+  return inOpContext('rocAucScore', () => {
+    const { fpr, tpr } = rocCurve(scores, labels, options);
+    return auc(fpr, tpr);
+  });
 }
 
 /** Options of rocCurveSvg and plotRocCurve. */

@@ -8,7 +8,7 @@
  * incomplete beta function); the p-value is 2·F(−|t|), computed from the lower tail so that
  * tiny p-values keep their precision.
  */
-import { checkArgs, checkArrayLike } from '../validate.js';
+import { checkArgs, checkArrayLike, checkNumber } from '../validate.js';
 import { EvaluationError } from './errors.js';
 import { studentTDistributionCdf } from './student-t.js';
 
@@ -78,6 +78,7 @@ function result(difference: number, standardError: number, df: number): TTestRes
  * Example: `tTestOneSample(differences)` → `{ t, df, pValue }`.
  */
 export function tTestOneSample(x: ArrayLike<number>, mu = 0): TTestResult {
+  checkNumber('tTestOneSample', 'mu', mu);
   const values = sample('tTestOneSample', 'x', x, 2);
   const n = values.length;
   return result(mean(values) - mu, Math.sqrt(sampleVariance(values) / n), n - 1);

@@ -142,7 +142,7 @@ interface ByteSource {
  *
  * Example: `const { tensors, metadata } = io.deserialize(bytes)`.
  */
-export function deserialize(bytes: Uint8Array, source = 'buffer'): SafetensorsContents {
+export function deserialize(bytes: Uint8Array, source = 'deserialize'): SafetensorsContents {
   return decode({ length: bytes.length, read: (into, position) => into.set(bytes.subarray(position, position + into.length)) }, source);
 }
 

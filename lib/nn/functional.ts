@@ -63,18 +63,20 @@ import { logSoftmax as logSoftmaxOp, softmax as softmaxOp } from '../ops/softmax
  * Example: `linear(randn([8, 4]), randn([3, 4]))` has shape [8, 3].
  */
 export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-  checkArgs('linear', [['x', x, 'tensor'], ['weight', weight, 'tensor'], ['bias', bias, 'tensor?']]);
-  if (weight.ndim !== 2 || x.ndim === 0 || x.shape[x.ndim - 1] !== weight.shape[1]) {
-    throw new ShapeError(
-      `linear: input of shape ${formatShape(x.shape)} does not fit weight of shape ${formatShape(weight.shape)} ` +
-        `(the input's last dim must equal the weight's in-features ${weight.shape[1]})`,
-    );
-  }
-  // The usual bias (out) of the input's dtype goes into the product; any other (a broadcastable
-  // shape, a dtype to promote to) is added afterwards.
-  const fused = bias !== null && bias.ndim === 1 && bias.shape[0] === weight.shape[0] && bias.dtype === x.dtype && weight.dtype === x.dtype;
-  if (bias === null || fused) return matmulTransposed(x, weight, bias);
-  return add(matmulTransposed(x, weight), bias);
+  return inOpContext('linear', () => {
+    checkArgs('linear', [['x', x, 'tensor'], ['weight', weight, 'tensor'], ['bias', bias, 'tensor?']]);
+    if (weight.ndim !== 2 || x.ndim === 0 || x.shape[x.ndim - 1] !== weight.shape[1]) {
+      throw new ShapeError(
+        `linear: input of shape ${formatShape(x.shape)} does not fit weight of shape ${formatShape(weight.shape)} ` +
+          `(the input's last dim must equal the weight's in-features ${weight.shape[1]})`,
+      );
+    }
+    // The usual bias (out) of the input's dtype goes into the product; any other (a broadcastable
+    // shape, a dtype to promote to) is added afterwards.
+    const fused = bias !== null && bias.ndim === 1 && bias.shape[0] === weight.shape[0] && bias.dtype === x.dtype && weight.dtype === x.dtype;
+    if (bias === null || fused) return matmulTransposed(x, weight, bias);
+    return add(matmulTransposed(x, weight), bias);
+  });
 }
 
 /**
@@ -114,15 +116,17 @@ export function bilinear(x1: Tensor, x2: Tensor, weight: Tensor, bias: Tensor | 
  * Example: `embedding(tensor([[0, 2]], { dtype: 'int32' }), weight)` has shape [1, 2, dim].
  */
 export function embedding(anyIndices: Tensor, weight: Tensor, paddingIdx?: number): Tensor {
-  checkArgs('embedding', [['indices', anyIndices, 'tensor'], ['weight', weight, 'tensor'], ['paddingIdx', paddingIdx, { int: {} }, 'optional']]);
-  const indices = int32Indices('embedding', 'indices', anyIndices);
-  if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be (num, dim), got ${formatShape(weight.shape)}`);
-  const rows = indexSelect(weight, 0, reshape(indices, [-1]));
-  const out = reshape(rows, [...indices.shape, weight.shape[1]]);
-  if (paddingIdx === undefined) return out;
-  const pad = paddingIdx < 0 ? paddingIdx + weight.shape[0] : paddingIdx;
-  // Same values, but the gradient flows only where the index is not the padding one.
-  return where(unsqueeze(ne(indices, pad), -1), out, out.detach());
+  return inOpContext('embedding', () => {
+    checkArgs('embedding', [['indices', anyIndices, 'tensor'], ['weight', weight, 'tensor'], ['paddingIdx', paddingIdx, { int: {} }, 'optional']]);
+    const indices = int32Indices('embedding', 'indices', anyIndices);
+    if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be (num, dim), got ${formatShape(weight.shape)}`);
+    const rows = indexSelect(weight, 0, reshape(indices, [-1]));
+    const out = reshape(rows, [...indices.shape, weight.shape[1]]);
+    if (paddingIdx === undefined) return out;
+    const pad = paddingIdx < 0 ? paddingIdx + weight.shape[0] : paddingIdx;
+    // Same values, but the gradient flows only where the index is not the padding one.
+    return where(unsqueeze(ne(indices, pad), -1), out, out.detach());
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -161,7 +165,7 @@ export function tanh(x: Tensor): Tensor {
  * Example: `hardtanh(x, 0, 6)` is relu6.
  */
 export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): Tensor {
-  return clamp(x, minVal, maxVal);
+  return inOpContext('hardtanh', () => clamp(x, minVal, maxVal));
 }
 
 /**
@@ -170,7 +174,7 @@ export function hardtanh(x: Tensor, minVal = -1, maxVal = 1): Tensor {
  * Example: `F.relu6(tensor([-1, 3, 8]))` → [0, 3, 6].
  */
 export function relu6(x: Tensor): Tensor {
-  return hardtanh(x, 0, 6);
+  return inOpContext('relu6', () => hardtanh(x, 0, 6));
 }
 
 /**
@@ -179,7 +183,7 @@ export function relu6(x: Tensor): Tensor {
  * Example: `F.leakyRelu(tensor([-1, 2]), 0.1)` → [-0.1, 2].
  */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
-  return where(gt(x, 0), x, mul(x, negativeSlope));
+  return inOpContext('leakyRelu', () => where(gt(x, 0), x, mul(x, negativeSlope)));
 }
 
 /**
@@ -208,8 +212,10 @@ export function prelu(x: Tensor, weight: Tensor): Tensor {
  * Example: `elu(x)`.
  */
 export function elu(x: Tensor, alpha = 1): Tensor {
-  // expm1 sees only x ≤ 0, so the unused branch never overflows (its gradient stays finite).
-  return where(gt(x, 0), x, mul(expm1(clamp(x, undefined, 0)), alpha));
+  return inOpContext('elu', () => {
+    // expm1 sees only x ≤ 0, so the unused branch never overflows (its gradient stays finite).
+    return where(gt(x, 0), x, mul(expm1(clamp(x, undefined, 0)), alpha));
+  });
 }
 
 /**
@@ -231,7 +237,7 @@ export const SELU_SCALE = 1.0507009873554805;
  * Example: `F.selu(randn([4, 8]))` → (4, 8).
  */
 export function selu(x: Tensor): Tensor {
-  return mul(elu(x, SELU_ALPHA), SELU_SCALE);
+  return inOpContext('selu', () => mul(elu(x, SELU_ALPHA), SELU_SCALE));
 }
 
 /** How gelu evaluates Φ: exactly with erf, or with PyTorch's tanh approximation. */
@@ -244,11 +250,13 @@ export type GeluApproximate = 'none' | 'tanh';
  * Example: `gelu(x, 'tanh')`.
  */
 export function gelu(x: Tensor, approximate: GeluApproximate = 'none'): Tensor {
-  const inner =
-    approximate === 'tanh'
-      ? tanhOp(mul(add(x, mul(x.pow(3), 0.044715)), Math.sqrt(2 / Math.PI)))
-      : erf(mul(x, Math.SQRT1_2));
-  return mul(mul(x, 0.5), add(inner, 1));
+  return inOpContext('gelu', () => {
+    const inner =
+      approximate === 'tanh'
+        ? tanhOp(mul(add(x, mul(x.pow(3), 0.044715)), Math.sqrt(2 / Math.PI)))
+        : erf(mul(x, Math.SQRT1_2));
+    return mul(mul(x, 0.5), add(inner, 1));
+  });
 }
 
 /**
@@ -257,7 +265,7 @@ export function gelu(x: Tensor, approximate: GeluApproximate = 'none'): Tensor {
  * Example: `F.silu(tensor([0, 1]))` → [0, 0.731].
  */
 export function silu(x: Tensor): Tensor {
-  return mul(x, sigmoidOp(x));
+  return inOpContext('silu', () => mul(x, sigmoidOp(x)));
 }
 
 /**
@@ -266,7 +274,7 @@ export function silu(x: Tensor): Tensor {
  * Example: `swish(x, 1.5)`.
  */
 export function swish(x: Tensor, beta: Tensor | number = 1): Tensor {
-  return mul(x, sigmoidOp(mul(x, beta)));
+  return inOpContext('swish', () => mul(x, sigmoidOp(mul(x, beta))));
 }
 
 /**
@@ -276,9 +284,11 @@ export function swish(x: Tensor, beta: Tensor | number = 1): Tensor {
  * Example: `F.softplus(tensor([0]))` → [0.693].
  */
 export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
-  const bx = mul(x, beta);
-  const smooth = div(add(maximum(bx, 0), log1p(exp(neg(abs(bx))))), beta);
-  return where(gt(bx, threshold), x, smooth);
+  return inOpContext('softplus', () => {
+    const bx = mul(x, beta);
+    const smooth = div(add(maximum(bx, 0), log1p(exp(neg(abs(bx))))), beta);
+    return where(gt(bx, threshold), x, smooth);
+  });
 }
 
 /**
@@ -287,7 +297,7 @@ export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
  * Example: `F.softsign(tensor([1]))` → [0.5].
  */
 export function softsign(x: Tensor): Tensor {
-  return div(x, add(abs(x), 1));
+  return inOpContext('softsign', () => div(x, add(abs(x), 1)));
 }
 
 /**
@@ -354,12 +364,14 @@ function keepMask(shape: readonly number[], p: number, like: Tensor, generator: 
  * Example: `dropout(h, 0.2, model.training)`.
  */
 export function dropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
-  checkDropoutArgs('dropout', x, p, training, generator);
-  if (!training || p === 0) return x;
-  if (p === 1) return mul(x, 0);
-  if (x.dtype !== 'float32' && x.dtype !== 'float64') return mul(x, div(keepMask(x.shape, p, x, generator), 1 - p));
-  // float32/64: one fused pass, the mask a counter-based hash of a seed drawn from the generator.
-  return counterDropout(x, { threshold: Math.round(p * 2 ** 24), seedHigh: generator.nextUint32(), seedLow: generator.nextUint32(), keepScale: 1 / (1 - p) });
+  return inOpContext('dropout', () => {
+    checkDropoutArgs('dropout', x, p, training, generator);
+    if (!training || p === 0) return x;
+    if (p === 1) return mul(x, 0);
+    if (x.dtype !== 'float32' && x.dtype !== 'float64') return mul(x, div(keepMask(x.shape, p, x, generator), 1 - p));
+    // float32/64: one fused pass, the mask a counter-based hash of a seed drawn from the generator.
+    return counterDropout(x, { threshold: Math.round(p * 2 ** 24), seedHigh: generator.nextUint32(), seedLow: generator.nextUint32(), keepScale: 1 / (1 - p) });
+  });
 }
 
 /**
@@ -371,12 +383,14 @@ export function dropout(x: Tensor, p = 0.5, training = true, generator: Generato
  * Example: `F.dropout2d(randn([8, 16, 10, 10]), 0.2, model.training)`.
  */
 export function dropout2d(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
-  checkDropoutArgs('dropout2d', x, p, training, generator);
-  if (x.ndim !== 3 && x.ndim !== 4) throw new ShapeError(`dropout2d: expects (N, C, H, W) or (C, H, W), got ${formatShape(x.shape)}`);
-  if (!training || p === 0) return x;
-  if (p === 1) return mul(x, 0);
-  const planes = x.shape.slice(0, x.ndim - 2);
-  return mul(x, div(keepMask([...planes, 1, 1], p, x, generator), 1 - p));
+  return inOpContext('dropout2d', () => {
+    checkDropoutArgs('dropout2d', x, p, training, generator);
+    if (x.ndim !== 3 && x.ndim !== 4) throw new ShapeError(`dropout2d: expects (N, C, H, W) or (C, H, W), got ${formatShape(x.shape)}`);
+    if (!training || p === 0) return x;
+    if (p === 1) return mul(x, 0);
+    const planes = x.shape.slice(0, x.ndim - 2);
+    return mul(x, div(keepMask([...planes, 1, 1], p, x, generator), 1 - p));
+  });
 }
 
 /** −λ·α of SELU: where alpha dropout sends a dropped unit before its affine correction. */
@@ -390,14 +404,16 @@ const ALPHA_DROPOUT_VALUE = -SELU_SCALE * SELU_ALPHA;
  * Example: `F.alphaDropout(F.selu(x), 0.1, model.training)`.
  */
 export function alphaDropout(x: Tensor, p = 0.5, training = true, generator: Generator = defaultGenerator): Tensor {
-  checkDropoutArgs('alphaDropout', x, p, training, generator);
-  if (!training || p === 0) return x;
-  if (p === 1) return mul(x, 0);
-  const a = 1 / Math.sqrt((1 - p) * (1 + p * ALPHA_DROPOUT_VALUE * ALPHA_DROPOUT_VALUE));
-  const b = -a * ALPHA_DROPOUT_VALUE * p;
-  const keep = keepMask(x.shape, p, x, generator);
-  // kept: a·x + b; dropped: a·α' + b.
-  return add(mul(add(mul(x, keep), mul(sub(1, keep), ALPHA_DROPOUT_VALUE)), a), b);
+  return inOpContext('alphaDropout', () => {
+    checkDropoutArgs('alphaDropout', x, p, training, generator);
+    if (!training || p === 0) return x;
+    if (p === 1) return mul(x, 0);
+    const a = 1 / Math.sqrt((1 - p) * (1 + p * ALPHA_DROPOUT_VALUE * ALPHA_DROPOUT_VALUE));
+    const b = -a * ALPHA_DROPOUT_VALUE * p;
+    const keep = keepMask(x.shape, p, x, generator);
+    // kept: a·x + b; dropped: a·α' + b.
+    return add(mul(add(mul(x, keep), mul(sub(1, keep), ALPHA_DROPOUT_VALUE)), a), b);
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -461,32 +477,34 @@ export interface BatchNormOptions {
  * Example: `batchNorm(x, mean, var_, { training: true })`.
  */
 export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions = {}): Tensor {
-  checkTensorArg('batchNorm', 'x', x);
-  runningMean = checkOptionalTensorArg('batchNorm', 'runningMean', runningMean);
-  runningVar = checkOptionalTensorArg('batchNorm', 'runningVar', runningVar);
-  checkOptions('batchNorm', options, { weight: 'tensor?', bias: 'tensor?', eps: { number: {} }, momentum: { number: {} }, training: 'boolean' });
-  const eps = options.eps ?? 1e-5;
-  if (x.ndim < 2) throw new ShapeError(`batchNorm: expects (N, C, …), got ${formatShape(x.shape)}`);
-  const [weight, bias] = [options.weight ?? null, options.bias ?? null];
-  if (!((options.training ?? false) || runningMean === null || runningVar === null)) {
-    return runningStatsAffine(x, runningMean as Tensor, runningVar as Tensor, weight, bias, eps);
-  }
-  const dims = channelStatDims(x);
-  const count = numelOf(dims.map((d) => x.shape[d]));
-  if ((options.training ?? false) && count <= 1) {
-    throw new ShapeError(`batchNorm: expected more than 1 value per channel when training, got input of shape ${formatShape(x.shape)}`);
-  }
-  const fusable = (t: Tensor | null): boolean => t === null || (t.dtype === x.dtype && t.numel === x.shape[1]);
-  const fused = (x.dtype === 'float32' || x.dtype === 'float64') && x.numel > 0 && fusable(weight) && fusable(bias);
-  const stats = fused ? fusedBatchNorm(x, weight, bias, eps) : standardize(x, dims, eps);
-  // A batch with a NaN or ±Infinity leaves the running statistics as they were (PyTorch would
-  // fold it in, poisoning every later evaluation): the batch's own output still shows it.
-  if ((options.training ?? false) && runningMean !== null && runningVar !== null && allFinite(stats.mean) && allFinite(stats.variance)) {
-    const momentum = options.momentum ?? 0.1;
-    updateRunning(runningMean, stats.mean, momentum);
-    updateRunning(runningVar, mul(stats.variance, count / (count - 1)), momentum);
-  }
-  return fused ? stats.y : affine(stats.y, weight, bias, (v) => perChannel(v, x));
+  return inOpContext('batchNorm', () => {
+    checkTensorArg('batchNorm', 'x', x);
+    runningMean = checkOptionalTensorArg('batchNorm', 'runningMean', runningMean);
+    runningVar = checkOptionalTensorArg('batchNorm', 'runningVar', runningVar);
+    checkOptions('batchNorm', options, { weight: 'tensor?', bias: 'tensor?', eps: { number: {} }, momentum: { number: {} }, training: 'boolean' });
+    const eps = options.eps ?? 1e-5;
+    if (x.ndim < 2) throw new ShapeError(`batchNorm: expects (N, C, …), got ${formatShape(x.shape)}`);
+    const [weight, bias] = [options.weight ?? null, options.bias ?? null];
+    if (!((options.training ?? false) || runningMean === null || runningVar === null)) {
+      return runningStatsAffine(x, runningMean as Tensor, runningVar as Tensor, weight, bias, eps);
+    }
+    const dims = channelStatDims(x);
+    const count = numelOf(dims.map((d) => x.shape[d]));
+    if ((options.training ?? false) && count <= 1) {
+      throw new ShapeError(`batchNorm: expected more than 1 value per channel when training, got input of shape ${formatShape(x.shape)}`);
+    }
+    const fusable = (t: Tensor | null): boolean => t === null || (t.dtype === x.dtype && t.numel === x.shape[1]);
+    const fused = (x.dtype === 'float32' || x.dtype === 'float64') && x.numel > 0 && fusable(weight) && fusable(bias);
+    const stats = fused ? fusedBatchNorm(x, weight, bias, eps) : standardize(x, dims, eps);
+    // A batch with a NaN or ±Infinity leaves the running statistics as they were (PyTorch would
+    // fold it in, poisoning every later evaluation): the batch's own output still shows it.
+    if ((options.training ?? false) && runningMean !== null && runningVar !== null && allFinite(stats.mean) && allFinite(stats.variance)) {
+      const momentum = options.momentum ?? 0.1;
+      updateRunning(runningMean, stats.mean, momentum);
+      updateRunning(runningVar, mul(stats.variance, count / (count - 1)), momentum);
+    }
+    return fused ? stats.y : affine(stats.y, weight, bias, (v) => perChannel(v, x));
+  });
 }
 
 /**
@@ -551,15 +569,17 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], options
  * Example: `F.groupNorm(randn([2, 8, 4, 4]), 4)` → (2, 8, 4, 4).
  */
 export function groupNorm(x: Tensor, numGroups: number, options: NormOptions = {}): Tensor {
-  checkArgs('groupNorm', [['x', x, 'tensor'], ['numGroups', numGroups, { int: { min: 1 } }]]);
-  checkOptions('groupNorm', options, { weight: 'tensor?', bias: 'tensor?', eps: { number: {} } });
-  const channels = x.shape[1];
-  if (x.ndim < 2 || channels % numGroups !== 0) {
-    throw new ShapeError(`groupNorm: input of shape ${formatShape(x.shape)} must be (N, C, …) with C divisible by numGroups=${numGroups}`);
-  }
-  const grouped = reshape(x, [x.shape[0], numGroups, -1]);
-  const { y } = standardize(grouped, [2], options.eps ?? 1e-5);
-  return affine(reshape(y, x.shape), options.weight ?? null, options.bias ?? null, (v) => perChannel(v, x));
+  return inOpContext('groupNorm', () => {
+    checkArgs('groupNorm', [['x', x, 'tensor'], ['numGroups', numGroups, { int: { min: 1 } }]]);
+    checkOptions('groupNorm', options, { weight: 'tensor?', bias: 'tensor?', eps: { number: {} } });
+    const channels = x.shape[1];
+    if (x.ndim < 2 || channels % numGroups !== 0) {
+      throw new ShapeError(`groupNorm: input of shape ${formatShape(x.shape)} must be (N, C, …) with C divisible by numGroups=${numGroups}`);
+    }
+    const grouped = reshape(x, [x.shape[0], numGroups, -1]);
+    const { y } = standardize(grouped, [2], options.eps ?? 1e-5);
+    return affine(reshape(y, x.shape), options.weight ?? null, options.bias ?? null, (v) => perChannel(v, x));
+  });
 }
 
 /** Options of instanceNorm. */
@@ -667,3 +687,4 @@ export {
   type ScaledDotProductAttentionOptions,
   type AttentionWithWeights,
 } from '../ops/attention.js';
+import { inOpContext } from '../op-context.js';

@@ -24,6 +24,7 @@ import { logSoftmax } from '../ops/softmax.js';
 import { formatShape, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { Module } from './module.js';
+import { inOpContext } from '../op-context.js';
 
 /** Checks a loss's tensor arguments (a table: name → value) and its options object, naming the loss. */
 function checkLossArgs(op: string, tensors: Record<string, unknown>, options: unknown): void {
@@ -93,14 +94,16 @@ function weightedCount(target: Tensor, weight: ArrayLike<number> | null, ignoreI
  * Example: `F.crossEntropy(logits, labels, { labelSmoothing: 0.1 })`.
  */
 export function crossEntropy(input: Tensor, classOrProbabilityTarget: Tensor, options: CrossEntropyOptions = {}): Tensor {
-  checkLossArgs('crossEntropy', { input, classOrProbabilityTarget }, options);
-  const isProbabilities = isFloatingPoint(classOrProbabilityTarget.dtype) && sameShape(classOrProbabilityTarget.shape, input.shape);
-  if (isProbabilities) return crossEntropyProbabilities(input, classOrProbabilityTarget, options);
-  const target = classTargets('crossEntropy', classOrProbabilityTarget);
-  const ignoreIndex = options.ignoreIndex ?? -100;
-  const losses = softmaxCrossEntropy(input, target, { ...options, ignoreIndex });
-  const weight = classWeights('crossEntropy', options.weight ?? null, input, input.shape[input.ndim === 1 ? 0 : 1]);
-  return reduce('crossEntropy', losses, options.reduction, weightedCount(target, weight, ignoreIndex));
+  return inOpContext('crossEntropy', () => {
+    checkLossArgs('crossEntropy', { input, classOrProbabilityTarget }, options);
+    const isProbabilities = isFloatingPoint(classOrProbabilityTarget.dtype) && sameShape(classOrProbabilityTarget.shape, input.shape);
+    if (isProbabilities) return crossEntropyProbabilities(input, classOrProbabilityTarget, options);
+    const target = classTargets('crossEntropy', classOrProbabilityTarget);
+    const ignoreIndex = options.ignoreIndex ?? -100;
+    const losses = softmaxCrossEntropy(input, target, { ...options, ignoreIndex });
+    const weight = classWeights('crossEntropy', options.weight ?? null, input, input.shape[input.ndim === 1 ? 0 : 1]);
+    return reduce('crossEntropy', losses, options.reduction, weightedCount(target, weight, ignoreIndex));
+  });
 }
 
 function crossEntropyProbabilities(input: Tensor, target: Tensor, options: CrossEntropyOptions): Tensor {
@@ -181,14 +184,16 @@ export interface BCEWithLogitsOptions extends BCEOptions {
  * Example: `F.binaryCrossEntropyWithLogits(logits, labels, { posWeight: tensor([3]) })`.
  */
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: BCEWithLogitsOptions = {}): Tensor {
-  checkLossArgs('binaryCrossEntropyWithLogits', { input, target }, options);
-  const op = 'binaryCrossEntropyWithLogits';
-  checkSameShape(op, input, target);
-  const softplusNeg = add(log(add(exp(neg(abs(input))), 1)), relu(neg(input)));
-  const logWeight = options.posWeight ? add(mul(sub(options.posWeight, 1), target), 1) : null;
-  let losses = add(mul(sub(1, target), input), logWeight ? mul(logWeight, softplusNeg) : softplusNeg);
-  if (options.weight) losses = mul(losses, options.weight);
-  return reduce(op, losses, options.reduction);
+  return inOpContext('binaryCrossEntropyWithLogits', () => {
+    checkLossArgs('binaryCrossEntropyWithLogits', { input, target }, options);
+    const op = 'binaryCrossEntropyWithLogits';
+    checkSameShape(op, input, target);
+    const softplusNeg = add(log(add(exp(neg(abs(input))), 1)), relu(neg(input)));
+    const logWeight = options.posWeight ? add(mul(sub(options.posWeight, 1), target), 1) : null;
+    let losses = add(mul(sub(1, target), input), logWeight ? mul(logWeight, softplusNeg) : softplusNeg);
+    if (options.weight) losses = mul(losses, options.weight);
+    return reduce(op, losses, options.reduction);
+  });
 }
 
 // ---- margins: hinge losses -------------------------------------------------------------------------
@@ -255,11 +260,13 @@ function marginSums(op: string, input: Tensor, classTarget: Tensor, margin: numb
  * Example: `F.multiMarginLoss(scores, labels)`.
  */
 export function multiMarginLoss(input: Tensor, target: Tensor, options: MultiMarginOptions = {}): Tensor {
-  checkLossArgs('multiMarginLoss', { input, target }, options);
-  const p = options.p ?? 1;
-  if (p !== 1 && p !== 2) throw new RangeError(`multiMarginLoss: p must be 1 or 2, got ${String(p)}`);
-  const sums = marginSums('multiMarginLoss', input, target, options.margin ?? 1, p, options.weight ?? null);
-  return reduce('multiMarginLoss', mul(sums, 1 / input.shape[input.ndim - 1]), options.reduction);
+  return inOpContext('multiMarginLoss', () => {
+    checkLossArgs('multiMarginLoss', { input, target }, options);
+    const p = options.p ?? 1;
+    if (p !== 1 && p !== 2) throw new RangeError(`multiMarginLoss: p must be 1 or 2, got ${String(p)}`);
+    const sums = marginSums('multiMarginLoss', input, target, options.margin ?? 1, p, options.weight ?? null);
+    return reduce('multiMarginLoss', mul(sums, 1 / input.shape[input.ndim - 1]), options.reduction);
+  });
 }
 
 /**
@@ -269,8 +276,10 @@ export function multiMarginLoss(input: Tensor, target: Tensor, options: MultiMar
  * Example: `F.multiClassHingeLoss(scores, labels)`.
  */
 export function multiClassHingeLoss(input: Tensor, target: Tensor, options: HingeOptions = {}): Tensor {
-  checkLossArgs('multiClassHingeLoss', { input, target }, options);
-  return reduce('multiClassHingeLoss', marginSums('multiClassHingeLoss', input, target, options.margin ?? 1, 1, null), options.reduction);
+  return inOpContext('multiClassHingeLoss', () => {
+    checkLossArgs('multiClassHingeLoss', { input, target }, options);
+    return reduce('multiClassHingeLoss', marginSums('multiClassHingeLoss', input, target, options.margin ?? 1, 1, null), options.reduction);
+  });
 }
 
 // ---- regression ----------------------------------------------------------------------------------------

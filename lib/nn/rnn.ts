@@ -18,7 +18,7 @@
  * bidirectional layer has the same names with the suffix `_reverse`. See docs/recurrent.md
  * for how PyTorch's GRU differs from the lecture's form.
  */
-import { BIAS_OPTIONS, checkOptions } from '../validate.js';
+import { BIAS_OPTIONS, checkChoice, checkOptions, checkParameterSize } from '../validate.js';
 import { ShapeError } from '../errors.js';
 import type { Generator } from '../random.js';
 import { formatShape } from '../shape.js';
@@ -122,6 +122,7 @@ export abstract class RNNBase extends Module {
       throw new RangeError(`${name}: numLayers must be an integer in [1, ${MAX_LAYERS}], got ${this.numLayers}`);
     }
     if (!(this.dropout >= 0 && this.dropout <= 1)) throw new RangeError(`${name}: dropout must be in [0, 1], got ${this.dropout}`);
+    checkParameterSize(name, [GATES[mode] * hiddenSize, Math.max(inputSize, this.numDirections * hiddenSize)]);
     this.registerWeights();
     this.resetParameters(options.generator);
   }
@@ -330,14 +331,16 @@ export abstract class RNNCellBase extends Module {
   ) {
     super();
     checkSizes(this.constructor.name, inputSize, hiddenSize);
-    checkOptions(this.constructor.name, options, BIAS_OPTIONS);
+    checkChoice(this.constructor.name, 'mode', mode, Object.keys(GATES));
+    const checked = checkOptions(this.constructor.name, options, BIAS_OPTIONS);
     const GH = GATES[mode] * hiddenSize;
-    const bias = options.bias ?? true;
+    checkParameterSize(this.constructor.name, [GH, Math.max(inputSize, hiddenSize)]);
+    const bias = checked.bias ?? true;
     this.weight_ih = new Parameter(zeros([GH, inputSize]));
     this.weight_hh = new Parameter(zeros([GH, hiddenSize]));
     this.bias_ih = bias ? new Parameter(zeros([GH])) : null;
     this.bias_hh = bias ? new Parameter(zeros([GH])) : null;
-    this.resetParameters(options.generator);
+    this.resetParameters(checked.generator);
   }
 
   /** Redraws every parameter from U(−1/√H, 1/√H). */

@@ -17,7 +17,7 @@
  */
 import { getBackend } from '../backend/index.js';
 import { AttentionMaskKind, type AttentionGeometry as KernelGeometry, type AttentionLayout } from '../backend/backend.js';
-import { allocateOutput, type FloatArray } from '../dtype.js';
+import { allocate, allocateOutput, type FloatArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { noGrad } from '../autograd/grad-mode.js';
@@ -118,7 +118,7 @@ function checkOptions(op: string, dtype: Tensor['dtype'], batch: number[], L: nu
 
 /** The (L, S) bool mask of the keys each query may not see under isCausal (j > i). */
 export function causalExclusionMask(L: number, S: number): Tensor {
-  const excluded = new Uint8Array(L * S);
+  const excluded = allocate('bool', L * S);
   for (let i = 0; i < L; i++) excluded.fill(1, i * S + Math.min(i + 1, S), (i + 1) * S);
   return new Tensor(excluded, [L, S], 'bool');
 }

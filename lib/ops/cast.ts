@@ -8,6 +8,7 @@ import { record } from '../autograd/engine.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { Tensor } from '../tensor.js';
 import { checkTensor, describeValue } from '../validate.js';
+import { inOpContext } from '../op-context.js';
 
 /** The value int64 takes for NaN, ±Infinity and floats beyond its range (x86's, so PyTorch CPU's). */
 const INT64_INVALID = -(2n ** 63n);
@@ -24,16 +25,18 @@ const INT64_INVALID = -(2n ** 63n);
  * Example: `cast(tensor([1.7, -1.7]), 'int32')` → [1, -1] (int32).
  */
 export function cast(x: Tensor, dtype: DType): Tensor {
-  if (!(x instanceof Tensor)) checkTensor('cast', x);
-  if (x.dtype === dtype) return x;
-  if (isHalf(dtype) && x.requiresGrad && isGradEnabled()) {
-    throw new DTypeError(`cast: ${dtype} tensors do not carry gradients in kiln; detach() the ${x.dtype} tensor or cast inside noGrad()`);
-  }
-  const out = allocate(dtype, x.numel);
-  convertInto(x.data, x.dtype, out, dtype);
-  const y = new Tensor(out, x.shape, dtype);
-  if (!isFloat(dtype) || !isFloat(x.dtype)) return y;
-  return record(y, 'cast', [x], (g) => [cast(g, x.dtype)], []);
+  return inOpContext('cast', () => {
+    if (!(x instanceof Tensor)) checkTensor('cast', x);
+    if (x.dtype === dtype) return x;
+    if (isHalf(dtype) && x.requiresGrad && isGradEnabled()) {
+      throw new DTypeError(`cast: ${dtype} tensors do not carry gradients in kiln; detach() the ${x.dtype} tensor or cast inside noGrad()`);
+    }
+    const out = allocate(dtype, x.numel);
+    convertInto(x.data, x.dtype, out, dtype);
+    const y = new Tensor(out, x.shape, dtype);
+    if (!isFloat(dtype) || !isFloat(x.dtype)) return y;
+    return record(y, 'cast', [x], (g) => [cast(g, x.dtype)], []);
+  });
 }
 
 /** Converts `src` (elements of `from`) into `out` (elements of `to`), element by element; same length. */

@@ -23,6 +23,7 @@ import { checkArgs, checkOptions } from '../validate.js';
 import { add } from './elementwise.js';
 import { sum } from './reduce.js';
 import { reshape, squeeze, unsqueeze } from './shape.js';
+import { inOpContext } from '../op-context.js';
 
 /** One size for both spatial dims, or [height, width]. */
 export type Size2 = number | readonly [number, number];
@@ -306,19 +307,21 @@ export function prepareConv2d(op: string, x: Tensor, weight: Tensor, bias: Tenso
  * Example: `conv1d(x, w, null, { padding: 'same' })` keeps the length of x.
  */
 export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv1dOptions = {}): Tensor {
-  const op = 'conv1d';
-  commonFloat(op, x, weight, bias, options);
-  const input = batched(op, x, 3, '(N, C, L)');
-  if (weight.ndim !== 3) throw new ShapeError(`${op}: weight must be (K, C / groups, kL), got ${formatShape(weight.shape)}`);
-  const padding = options.padding ?? 0;
-  const y = conv2d(unsqueeze(input, 2), unsqueeze(weight, 2), bias, {
-    stride: [1, options.stride ?? 1],
-    padding: typeof padding === 'string' ? padding : [0, 0, ...pair(op, 'padding', padding, 0)],
-    dilation: [1, options.dilation ?? 1],
-    groups: options.groups,
+  return inOpContext('conv1d', () => {
+    const op = 'conv1d';
+    commonFloat(op, x, weight, bias, options);
+    const input = batched(op, x, 3, '(N, C, L)');
+    if (weight.ndim !== 3) throw new ShapeError(`${op}: weight must be (K, C / groups, kL), got ${formatShape(weight.shape)}`);
+    const padding = options.padding ?? 0;
+    const y = conv2d(unsqueeze(input, 2), unsqueeze(weight, 2), bias, {
+      stride: [1, options.stride ?? 1],
+      padding: typeof padding === 'string' ? padding : [0, 0, ...pair(op, 'padding', padding, 0)],
+      dilation: [1, options.dilation ?? 1],
+      groups: options.groups,
+    });
+    const out = squeeze(y, 2);
+    return x.ndim === 2 ? squeeze(out, 0) : out;
   });
-  const out = squeeze(y, 2);
-  return x.ndim === 2 ? squeeze(out, 0) : out;
 }
 
 /**
@@ -334,31 +337,33 @@ export function conv1d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
  * Example: `convTranspose2d(x, w, null, { stride: 2 })` for x (1, 8, 7, 7), w (8, 4, 2, 2) gives (1, 4, 14, 14).
  */
 export function convTranspose2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: ConvTranspose2dOptions = {}): Tensor {
-  const op = 'convTranspose2d';
-  const dtype = commonFloat(op, x, weight, bias, options);
-  const input = batched(op, cast(x, dtype), 4, '(N, C_in, H, W)');
-  if (weight.ndim !== 4) throw new ShapeError(`${op}: weight must be (C_in, C_out / groups, kH, kW), got ${formatShape(weight.shape)}`);
-  const groups = options.groups ?? 1;
-  const [n, cIn, h, w] = input.shape;
-  const [kIn, coutG, kernelH, kernelW] = weight.shape;
-  if (kIn !== cIn) throw new ShapeError(`${op}: weight ${formatShape(weight.shape)} expects ${kIn} input channels, input ${formatShape(input.shape)} has ${cIn}`);
-  checkBias(op, bias, coutG * groups);
-  const stride = pair(op, 'stride', options.stride ?? 1, 1);
-  const padding = pair(op, 'padding', options.padding ?? 0, 0);
-  const outputPadding = pair(op, 'outputPadding', options.outputPadding ?? 0, 0);
-  const dilation = pair(op, 'dilation', options.dilation ?? 1, 1);
-  if (outputPadding[0] >= stride[0] || outputPadding[1] >= stride[1]) {
-    throw new ShapeError(`${op}: outputPadding ${formatShape(outputPadding)} must be smaller than the stride ${formatShape(stride)}`);
-  }
-  const outH = (h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kernelH - 1) + outputPadding[0] + 1;
-  const outW = (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kernelW - 1) + outputPadding[1] + 1;
-  if (outH < 1 || outW < 1) {
-    throw new ShapeError(`${op}: output would be ${outH}×${outW} for input ${h}×${w}, kernel ${kernelH}×${kernelW}, padding ${formatShape(padding)}`);
-  }
-  // The conv2d whose input gradient this is: input (n, C_out, outH, outW), output (n, C_in, h, w).
-  const pads: [number, number, number, number] = [padding[0], padding[0], padding[1], padding[1]];
-  const g = convGeometry(op, [n, coutG * groups, outH, outW], [cIn, coutG, kernelH, kernelW], stride, pads, dilation, groups);
-  let y = inputGradCore(input, cast(weight, dtype), g);
-  if (bias !== null) y = add(y, reshape(cast(bias, dtype), [1, -1, 1, 1]));
-  return x.ndim === 3 ? squeeze(y, 0) : y;
+  return inOpContext('convTranspose2d', () => {
+    const op = 'convTranspose2d';
+    const dtype = commonFloat(op, x, weight, bias, options);
+    const input = batched(op, cast(x, dtype), 4, '(N, C_in, H, W)');
+    if (weight.ndim !== 4) throw new ShapeError(`${op}: weight must be (C_in, C_out / groups, kH, kW), got ${formatShape(weight.shape)}`);
+    const groups = options.groups ?? 1;
+    const [n, cIn, h, w] = input.shape;
+    const [kIn, coutG, kernelH, kernelW] = weight.shape;
+    if (kIn !== cIn) throw new ShapeError(`${op}: weight ${formatShape(weight.shape)} expects ${kIn} input channels, input ${formatShape(input.shape)} has ${cIn}`);
+    checkBias(op, bias, coutG * groups);
+    const stride = pair(op, 'stride', options.stride ?? 1, 1);
+    const padding = pair(op, 'padding', options.padding ?? 0, 0);
+    const outputPadding = pair(op, 'outputPadding', options.outputPadding ?? 0, 0);
+    const dilation = pair(op, 'dilation', options.dilation ?? 1, 1);
+    if (outputPadding[0] >= stride[0] || outputPadding[1] >= stride[1]) {
+      throw new ShapeError(`${op}: outputPadding ${formatShape(outputPadding)} must be smaller than the stride ${formatShape(stride)}`);
+    }
+    const outH = (h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kernelH - 1) + outputPadding[0] + 1;
+    const outW = (w - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kernelW - 1) + outputPadding[1] + 1;
+    if (outH < 1 || outW < 1) {
+      throw new ShapeError(`${op}: output would be ${outH}×${outW} for input ${h}×${w}, kernel ${kernelH}×${kernelW}, padding ${formatShape(padding)}`);
+    }
+    // The conv2d whose input gradient this is: input (n, C_out, outH, outW), output (n, C_in, h, w).
+    const pads: [number, number, number, number] = [padding[0], padding[0], padding[1], padding[1]];
+    const g = convGeometry(op, [n, coutG * groups, outH, outW], [cIn, coutG, kernelH, kernelW], stride, pads, dilation, groups);
+    let y = inputGradCore(input, cast(weight, dtype), g);
+    if (bias !== null) y = add(y, reshape(cast(bias, dtype), [1, -1, 1, 1]));
+    return x.ndim === 3 ? squeeze(y, 0) : y;
+  });
 }

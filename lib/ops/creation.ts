@@ -2,13 +2,14 @@
  * Creating tensors: from nested arrays or typed arrays, constant fills, ranges, identity,
  * and seedable random tensors.
  */
-import { checkArgs, checkOptions, checkTensorArg, GENERATOR, MAX_ARRAY_ELEMENTS } from '../validate.js';
+import { checkArgs, checkOptions, checkTensorArg, describeValue, GENERATOR, MAX_ARRAY_ELEMENTS } from '../validate.js';
 import { allocate, dtypeOf, isHalf, type DataArray, type DType, type NumberArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { defaultGenerator, type Generator } from '../random.js';
 import { checkShape, formatShape, numelOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { convertInto, storedElement } from './cast.js';
+import { inOpContext } from '../op-context.js';
 
 /** Options every creation function takes. */
 export interface CreateOptions {
@@ -61,6 +62,7 @@ function finish(data: DataArray, shape: readonly number[], dtype: DType, options
  * Example: `tensor([[1, 2], [3, 4]], { requiresGrad: true })`.
  */
 export function tensor(data: NestedArray | DataArray, options: CreateOptions & { shape?: readonly number[] } = {}): Tensor {
+  options = checkOptions('tensor', options);
   if (ArrayBuffer.isView(data)) {
     const source = data as DataArray;
     const dtype = options.dtype ?? dtypeOf(source);
@@ -128,6 +130,8 @@ function formatIndex(index: readonly number[], depth: number): string {
 /** A tensor of `shape` filled with `value`. Example: `full([2, 2], 7)`. */
 export function full(shape: readonly number[], value: number, options: CreateOptions = {}): Tensor {
   checkShape(shape, 'full');
+  options = checkOptions('full', options);
+  if (typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'bigint') throw new TypeError(`full: value must be a number, got ${describeValue(value)}`);
   const dtype = options.dtype ?? 'float32';
   const data = allocate(dtype, numelOf(shape));
   if (value !== 0) data.fill(storedElement(value, dtype) as never); // a bigint exactly when data is int64 storage
@@ -136,7 +140,7 @@ export function full(shape: readonly number[], value: number, options: CreateOpt
 
 /** A tensor of zeros. Example: `zeros([3, 4])`. */
 export function zeros(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  return full(shape, 0, options);
+  return inOpContext('zeros', () => full(shape, 0, options));
 }
 
 /**
@@ -145,7 +149,7 @@ export function zeros(shape: readonly number[], options: CreateOptions = {}): Te
  * Example: `ones([2, 3])` → [[1, 1, 1], [1, 1, 1]]; `ones([2], { dtype: 'int32' })` → [1, 1].
  */
 export function ones(shape: readonly number[], options: CreateOptions = {}): Tensor {
-  return full(shape, 1, options);
+  return inOpContext('ones', () => full(shape, 1, options));
 }
 
 /**
@@ -174,16 +178,18 @@ export function onesLike(x: Tensor, options: CreateOptions = {}): Tensor {
  * Example: `arange(0, 1, 0.25)` → [0, 0.25, 0.5, 0.75].
  */
 export function arange(start: number, end?: number, step = 1, options: CreateOptions = {}): Tensor {
-  const [from, to] = end === undefined ? [0, start] : [start, end];
-  if (!Number.isFinite(from) || !Number.isFinite(to) || !Number.isFinite(step) || step === 0) {
-    throw new RangeError(`arange: start ${from}, end ${to} and step ${step} must be finite, with step ≠ 0`);
-  }
-  const n = Math.max(0, Math.ceil((to - from) / step));
-  if (n > MAX_ARRAY_ELEMENTS) throw new RangeError(`arange: start ${from}, end ${to} and step ${step} give ${n} values; one tensor holds at most ${MAX_ARRAY_ELEMENTS}`);
-  const dtype = options.dtype ?? 'float32';
-  const values = allocate('float64', n);
-  for (let i = 0; i < n; i++) values[i] = from + i * step;
-  return finish(storageOf(dtype, values), [n], dtype, options);
+  return inOpContext('arange', () => {
+    const [from, to] = end === undefined ? [0, start] : [start, end];
+    if (!Number.isFinite(from) || !Number.isFinite(to) || !Number.isFinite(step) || step === 0) {
+      throw new RangeError(`arange: start ${from}, end ${to} and step ${step} must be finite, with step ≠ 0`);
+    }
+    const n = Math.max(0, Math.ceil((to - from) / step));
+    if (n > MAX_ARRAY_ELEMENTS) throw new RangeError(`arange: start ${from}, end ${to} and step ${step} give ${n} values; one tensor holds at most ${MAX_ARRAY_ELEMENTS}`);
+    const dtype = options.dtype ?? 'float32';
+    const values = allocate('float64', n);
+    for (let i = 0; i < n; i++) values[i] = from + i * step;
+    return finish(storageOf(dtype, values), [n], dtype, options);
+  });
 }
 
 /** `steps` evenly spaced values from start to end inclusive (1-D). Example: `linspace(0, 1, 5)`. */
@@ -202,11 +208,13 @@ export function linspace(start: number, end: number, steps: number, options: Cre
  * Example: `eye(2)` → [[1, 0], [0, 1]]; `eye(2, 3)` has shape [2, 3].
  */
 export function eye(n: number, m = n, options: CreateOptions = {}): Tensor {
-  checkShape([n, m], 'eye');
-  const dtype = options.dtype ?? 'float32';
-  const values = new Float64Array(n * m);
-  for (let i = 0; i < Math.min(n, m); i++) values[i * m + i] = 1;
-  return finish(storageOf(dtype, values), [n, m], dtype, options);
+  return inOpContext('eye', () => {
+    checkShape([n, m], 'eye');
+    const dtype = options.dtype ?? 'float32';
+    const values = allocate('float64', n * m);
+    for (let i = 0; i < Math.min(n, m); i++) values[i * m + i] = 1;
+    return finish(storageOf(dtype, values), [n, m], dtype, options);
+  });
 }
 
 function randomFloat(op: string, shape: readonly number[], options: RandomOptions, draw: (g: Generator) => number): Tensor {

@@ -15,6 +15,7 @@ import { amax, amin, type Dims, resolveDims, sum } from './reduce.js';
 import { cat, reshape, transpose, unsqueeze } from './shape.js';
 import { onesLike, zeros, zerosLike } from './creation.js';
 import { promoteTypes } from '../dtype.js';
+import { inOpContext } from '../op-context.js';
 
 /** The order of a norm: any number (0, 1, 2, Infinity, −Infinity, 3, 0.5, …) or 'fro' (= 2). */
 export type NormOrder = number | 'fro';
@@ -95,22 +96,24 @@ export type CdistComputeMode = 'use_mm_for_euclid_dist_if_necessary' | 'use_mm_f
  * Example: `cdist(queries, keys)` gives every query-to-key Euclidean distance.
  */
 export function cdist(x1: Tensor, x2: Tensor, p = 2, computeMode: CdistComputeMode = 'use_mm_for_euclid_dist_if_necessary'): Tensor {
-  checkTensor('cdist', x1);
-  checkTensor('cdist', x2);
-  if (x1.ndim < 2 || x2.ndim < 2 || x1.shape[x1.ndim - 1] !== x2.shape[x2.ndim - 1]) {
-    throw new ShapeError(`cdist: expected x1 (…, P, M) and x2 (…, R, M) with the same M, got ${formatShape(x1.shape)} and ${formatShape(x2.shape)}`);
-  }
-  if (!(p >= 0)) throw new RangeError(`cdist: p must be a non-negative number, got ${p}`);
-  broadcastShapes(x1.shape.slice(0, -2), x2.shape.slice(0, -2), 'cdist');
-  const dtype = promoteTypes(toFloat(x1).dtype, toFloat(x2).dtype);
-  const a = cast(toFloat(x1), dtype);
-  const b = cast(toFloat(x2), dtype);
-  const [rowsA, rowsB] = [x1.shape[x1.ndim - 2], x2.shape[x2.ndim - 2]];
-  const useMm = computeMode === 'use_mm_for_euclid_dist' || (computeMode === 'use_mm_for_euclid_dist_if_necessary' && (rowsA > 25 || rowsB > 25));
-  if (p === 2 && useMm) return euclideanByMatmul(a, b);
-  const diff = sub(unsqueeze(a, -2), unsqueeze(b, -3)); // (…, P, R, M)
-  if (p === 0) return record(norm(diff.detach(), 0, -1), 'cdist', [a, b], () => [zerosLike(a), zerosLike(b)]); // PyTorch: zero gradients
-  return norm(diff, p, -1);
+  return inOpContext('cdist', () => {
+    checkTensor('cdist', x1);
+    checkTensor('cdist', x2);
+    if (x1.ndim < 2 || x2.ndim < 2 || x1.shape[x1.ndim - 1] !== x2.shape[x2.ndim - 1]) {
+      throw new ShapeError(`cdist: expected x1 (…, P, M) and x2 (…, R, M) with the same M, got ${formatShape(x1.shape)} and ${formatShape(x2.shape)}`);
+    }
+    if (!(p >= 0)) throw new RangeError(`cdist: p must be a non-negative number, got ${p}`);
+    broadcastShapes(x1.shape.slice(0, -2), x2.shape.slice(0, -2), 'cdist');
+    const dtype = promoteTypes(toFloat(x1).dtype, toFloat(x2).dtype);
+    const a = cast(toFloat(x1), dtype);
+    const b = cast(toFloat(x2), dtype);
+    const [rowsA, rowsB] = [x1.shape[x1.ndim - 2], x2.shape[x2.ndim - 2]];
+    const useMm = computeMode === 'use_mm_for_euclid_dist' || (computeMode === 'use_mm_for_euclid_dist_if_necessary' && (rowsA > 25 || rowsB > 25));
+    if (p === 2 && useMm) return euclideanByMatmul(a, b);
+    const diff = sub(unsqueeze(a, -2), unsqueeze(b, -3)); // (…, P, R, M)
+    if (p === 0) return record(norm(diff.detach(), 0, -1), 'cdist', [a, b], () => [zerosLike(a), zerosLike(b)]); // PyTorch: zero gradients
+    return norm(diff, p, -1);
+  });
 }
 
 /** PyTorch's _euclidean_dist: √max(‖a‖² + ‖b‖² − 2a·b, 1e-30), one matmul. */
@@ -133,20 +136,22 @@ function euclideanByMatmul(a: Tensor, b: Tensor): Tensor {
  * Example: `cosineSimilarity(a, b, 1)` of two (N, D) embeddings gives (N).
  */
 export function cosineSimilarity(x1: Tensor, x2: Tensor, dim = 1, eps = 1e-8): Tensor {
-  checkTensor('cosineSimilarity', x1);
-  checkTensor('cosineSimilarity', x2);
-  const shape = broadcastShapes(x1.shape, x2.shape, 'cosineSimilarity');
-  const d = normalizeDim(dim, shape.length, 'cosineSimilarity');
-  const a = toFloat(x1);
-  const b = toFloat(x2);
-  const dot = sum(mul(a, b), d);
-  const floor = eps * eps;
-  const clampedSquares = (x: Tensor): Tensor => {
-    const s = sum(square(x), d);
-    const lifted = sub(clamp(s.detach(), floor), s.detach()); // what clamp_min_ under no_grad adds
-    return add(s, lifted);
-  };
-  return div(dot, sqrt(mul(clampedSquares(a), clampedSquares(b))));
+  return inOpContext('cosineSimilarity', () => {
+    checkTensor('cosineSimilarity', x1);
+    checkTensor('cosineSimilarity', x2);
+    const shape = broadcastShapes(x1.shape, x2.shape, 'cosineSimilarity');
+    const d = normalizeDim(dim, shape.length, 'cosineSimilarity');
+    const a = toFloat(x1);
+    const b = toFloat(x2);
+    const dot = sum(mul(a, b), d);
+    const floor = eps * eps;
+    const clampedSquares = (x: Tensor): Tensor => {
+      const s = sum(square(x), d);
+      const lifted = sub(clamp(s.detach(), floor), s.detach()); // what clamp_min_ under no_grad adds
+      return add(s, lifted);
+    };
+    return div(dot, sqrt(mul(clampedSquares(a), clampedSquares(b))));
+  });
 }
 
 /**
@@ -159,9 +164,11 @@ export function cosineSimilarity(x1: Tensor, x2: Tensor, dim = 1, eps = 1e-8): T
  * Example: `pairwiseDistance(anchor, positive)` in a triplet loss.
  */
 export function pairwiseDistance(x1: Tensor, x2: Tensor, p = 2, eps = 1e-6, keepdim = false): Tensor {
-  checkTensor('pairwiseDistance', x1);
-  checkTensor('pairwiseDistance', x2);
-  const shape = broadcastShapes(x1.shape, x2.shape, 'pairwiseDistance');
-  if (shape.length === 0) throw new ShapeError(`pairwiseDistance: expected inputs with at least 1 dim, got ${formatShape(x1.shape)} and ${formatShape(x2.shape)}`);
-  return norm(add(sub(toFloat(x1), toFloat(x2)), eps), p, -1, keepdim);
+  return inOpContext('pairwiseDistance', () => {
+    checkTensor('pairwiseDistance', x1);
+    checkTensor('pairwiseDistance', x2);
+    const shape = broadcastShapes(x1.shape, x2.shape, 'pairwiseDistance');
+    if (shape.length === 0) throw new ShapeError(`pairwiseDistance: expected inputs with at least 1 dim, got ${formatShape(x1.shape)} and ${formatShape(x2.shape)}`);
+    return norm(add(sub(toFloat(x1), toFloat(x2)), eps), p, -1, keepdim);
+  });
 }

@@ -11,6 +11,7 @@ import { record } from '../autograd/engine.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { checkTensor, toFloat } from './cast.js';
+import { checkOptions } from '../validate.js';
 import { pair, type Size2 } from './conv.js';
 import { indexSelect } from './index.js';
 import { pad } from './padding.js';
@@ -37,6 +38,7 @@ interface Blocks {
 }
 
 function blocks(op: string, h: number, w: number, kernelSize: Size2, options: FoldOptions): Blocks {
+  checkOptions(op, options);
   const [kh, kw] = pair(op, 'kernelSize', kernelSize, 1);
   const [dh, dw] = pair(op, 'dilation', options.dilation ?? 1, 1);
   const [ph, pw] = pair(op, 'padding', options.padding ?? 0, 0);

@@ -10,6 +10,7 @@ import { blockAround, formatShape, normalizeDim, sameShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { cast, checkTensor } from './cast.js';
 import { int32Indices } from './indices.js';
+import { inOpContext } from '../op-context.js';
 
 /** The int32 indices of `index` (int32, or int64 converted with a range check). */
 function checkIndex(op: string, index: Tensor): Int32Array {
@@ -100,17 +101,19 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
  * Example: `oneHot(tensor([0, 2], { dtype: 'int32' }), 3)` → `[[1, 0, 0], [0, 0, 1]]`.
  */
 export function oneHot(labels: Tensor, numClasses?: number): Tensor {
-  const idx = checkIndex('oneHot', labels);
-  let classes = numClasses ?? -1;
-  if (classes === -1) for (const v of idx) classes = Math.max(classes, v + 1);
-  if (!Number.isInteger(classes) || classes < 0) throw new RangeError(`oneHot: numClasses must be an integer ≥ 0, got ${numClasses}`);
-  const out = new Int32Array(idx.length * classes);
-  for (let i = 0; i < idx.length; i++) {
-    const label = idx[i];
-    if (label < 0 || label >= classes) {
-      throw new RangeError(`oneHot: label ${label} at position ${i} is outside [0, ${classes})`);
+  return inOpContext('oneHot', () => {
+    const idx = checkIndex('oneHot', labels);
+    let classes = numClasses ?? -1;
+    if (classes === -1) for (const v of idx) classes = Math.max(classes, v + 1);
+    if (!Number.isInteger(classes) || classes < 0) throw new RangeError(`oneHot: numClasses must be an integer ≥ 0, got ${numClasses}`);
+    const out = allocate('int32', idx.length * classes);
+    for (let i = 0; i < idx.length; i++) {
+      const label = idx[i];
+      if (label < 0 || label >= classes) {
+        throw new RangeError(`oneHot: label ${label} at position ${i} is outside [0, ${classes})`);
+      }
+      out[i * classes + label] = 1;
     }
-    out[i * classes + label] = 1;
-  }
-  return new Tensor(out, [...labels.shape, classes], 'int32');
+    return new Tensor(out, [...labels.shape, classes], 'int32');
+  });
 }

@@ -14,6 +14,7 @@ import { cast, checkTensor } from './cast.js';
 import { add, mul } from './elementwise.js';
 import { sum, sumTo } from './reduce.js';
 import { expand, reshape, squeeze, unsqueeze } from './shape.js';
+import { inOpContext } from '../op-context.js';
 
 /**
  * Matrix product of a and b.
@@ -270,17 +271,19 @@ function productWithBias(a: Tensor, w: Tensor, bias: Tensor): Tensor {
  * Example: `bmm(q, k.transpose(1, 2))` gives attention scores per batch entry.
  */
 export function bmm(a: Tensor, b: Tensor): Tensor {
-  checkTensor('bmm', a);
-  checkTensor('bmm', b);
-  if (a.ndim !== 3 || b.ndim !== 3) {
-    throw new ShapeError(`bmm: expected two 3-D tensors (b, n, m) and (b, m, p), got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
-  }
-  if (a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
-    throw new ShapeError(
-      `bmm: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not fit: expected (b, n, m) and (b, m, p) with equal b and m`,
-    );
-  }
-  return matmul(a, b);
+  return inOpContext('bmm', () => {
+    checkTensor('bmm', a);
+    checkTensor('bmm', b);
+    if (a.ndim !== 3 || b.ndim !== 3) {
+      throw new ShapeError(`bmm: expected two 3-D tensors (b, n, m) and (b, m, p), got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+    }
+    if (a.shape[0] !== b.shape[0] || a.shape[2] !== b.shape[1]) {
+      throw new ShapeError(
+        `bmm: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not fit: expected (b, n, m) and (b, m, p) with equal b and m`,
+      );
+    }
+    return matmul(a, b);
+  });
 }
 
 /** Options of baddbmm: out = beta · input + alpha · (a · b). */
@@ -299,13 +302,15 @@ export interface BaddbmmOptions {
  * Example: `baddbmm(bias, q, kT, { alpha: 1 / Math.sqrt(d) })`.
  */
 export function baddbmm(input: Tensor, a: Tensor, b: Tensor, options: BaddbmmOptions = {}): Tensor {
-  checkTensor('baddbmm', input);
-  const { beta = 1, alpha = 1 } = checkOptions('baddbmm', options, { beta: { number: {} }, alpha: { number: {} } });
-  const product = bmm(a, b);
-  if (!sameShape(broadcastShapes(input.shape, product.shape, 'baddbmm'), product.shape)) {
-    throw new ShapeError(`baddbmm: input ${formatShape(input.shape)} does not broadcast to the product's shape ${formatShape(product.shape)}`);
-  }
-  const scaled = alpha === 1 ? product : mul(product, alpha);
-  if (beta === 0) return scaled; // input is not read (as PyTorch: its NaN and infinity do not propagate)
-  return add(beta === 1 ? input : mul(input, beta), scaled);
+  return inOpContext('baddbmm', () => {
+    checkTensor('baddbmm', input);
+    const { beta = 1, alpha = 1 } = checkOptions('baddbmm', options, { beta: { number: {} }, alpha: { number: {} } });
+    const product = bmm(a, b);
+    if (!sameShape(broadcastShapes(input.shape, product.shape, 'baddbmm'), product.shape)) {
+      throw new ShapeError(`baddbmm: input ${formatShape(input.shape)} does not broadcast to the product's shape ${formatShape(product.shape)}`);
+    }
+    const scaled = alpha === 1 ? product : mul(product, alpha);
+    if (beta === 0) return scaled; // input is not read (as PyTorch: its NaN and infinity do not propagate)
+    return add(beta === 1 ? input : mul(input, beta), scaled);
+  });
 }

@@ -15,6 +15,7 @@ import { checkTensor, toFloat } from './cast.js';
 import { checkOptions, describeValue } from '../validate.js';
 import { pair, type Size2 } from './conv.js';
 import { squeeze, unsqueeze } from './shape.js';
+import { inOpContext } from '../op-context.js';
 
 /** Options of maxPool2d (PyTorch defaults: stride = kernelSize, padding 0, dilation 1, floor mode). */
 export interface MaxPool2dOptions {
@@ -200,7 +201,7 @@ function as2d(op: string, x: Tensor): Tensor {
  * Example: `maxPool1d(x, 3, { stride: 2, padding: 1 })`.
  */
 export function maxPool1d(x: Tensor, kernelSize: number, options: MaxPool1dOptions = {}): Tensor {
-  return maxPool1dWithIndices(x, kernelSize, options).values;
+  return inOpContext('maxPool1d', () => maxPool1dWithIndices(x, kernelSize, options).values);
 }
 
 /**
@@ -209,14 +210,16 @@ export function maxPool1d(x: Tensor, kernelSize: number, options: MaxPool1dOptio
  * Example: `maxPool1dWithIndices(tensor([[[1, 3, 2, 5]]]), 2)` → values [[[3, 5]]], indices [[[1, 3]]].
  */
 export function maxPool1dWithIndices(x: Tensor, kernelSize: number, options: MaxPool1dOptions = {}): PoolWithIndices {
-  checkOptions('maxPool1d', options);
-  const { values, indices } = maxPool2dWithIndices(as2d('maxPool1d', x), [1, kernelSize], {
-    stride: [1, options.stride ?? kernelSize],
-    padding: [0, options.padding ?? 0],
-    dilation: [1, options.dilation ?? 1],
-    ceilMode: options.ceilMode,
+  return inOpContext('maxPool1dWithIndices', () => {
+    checkOptions('maxPool1d', options);
+    const { values, indices } = maxPool2dWithIndices(as2d('maxPool1d', x), [1, kernelSize], {
+      stride: [1, options.stride ?? kernelSize],
+      padding: [0, options.padding ?? 0],
+      dilation: [1, options.dilation ?? 1],
+      ceilMode: options.ceilMode,
+    });
+    return { values: squeeze(values, -2), indices: squeeze(indices, -2) };
   });
-  return { values: squeeze(values, -2), indices: squeeze(indices, -2) };
 }
 
 /**
@@ -225,14 +228,16 @@ export function maxPool1dWithIndices(x: Tensor, kernelSize: number, options: Max
  * Example: `avgPool1d(x, 2)` halves L.
  */
 export function avgPool1d(x: Tensor, kernelSize: number, options: AvgPool1dOptions = {}): Tensor {
-  checkOptions('avgPool1d', options);
-  const y = avgPool2d(as2d('avgPool1d', x), [1, kernelSize], {
-    stride: [1, options.stride ?? kernelSize],
-    padding: [0, options.padding ?? 0],
-    ceilMode: options.ceilMode,
-    countIncludePad: options.countIncludePad,
+  return inOpContext('avgPool1d', () => {
+    checkOptions('avgPool1d', options);
+    const y = avgPool2d(as2d('avgPool1d', x), [1, kernelSize], {
+      stride: [1, options.stride ?? kernelSize],
+      padding: [0, options.padding ?? 0],
+      ceilMode: options.ceilMode,
+      countIncludePad: options.countIncludePad,
+    });
+    return squeeze(y, -2);
   });
-  return squeeze(y, -2);
 }
 
 /**
@@ -246,21 +251,23 @@ export function avgPool1d(x: Tensor, kernelSize: number, options: AvgPool1dOptio
  * Example: `adaptiveAvgPool2d(x, 1)` is global average pooling, (N, C, 1, 1).
  */
 export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [number | null, number | null]): Tensor {
-  const op = 'adaptiveAvgPool2d';
-  const input = batched4d(op, x);
-  const [n, c, h, w] = input.shape;
-  if (typeof outputSize !== 'number' && !Array.isArray(outputSize)) throw new TypeError(`${op}: outputSize must be an integer or [H_out, W_out], got ${describeValue(outputSize)}`);
-  const [oh, ow] = typeof outputSize === 'number' ? [outputSize, outputSize] : [outputSize[0] ?? h, outputSize[1] ?? w];
-  pair(op, 'outputSize', [oh, ow], 1);
-  if (h < 1 || w < 1) throw new ShapeError(`${op}: input ${formatShape(input.shape)} has an empty plane`);
-  const y = allocateOutput(input.dtype, n * c * oh * ow) as FloatArray;
-  getBackend().adaptiveAvgPool2d(input.data as FloatArray, y, n * c, h, w, oh, ow);
-  const out = record(new Tensor(y, [n, c, oh, ow], input.dtype), op, [input], (gy) => {
-    const gx = allocateOutput(gy.dtype, input.numel) as FloatArray;
-    getBackend().adaptiveAvgPool2dBackward(gy.data as FloatArray, gx, n * c, h, w, oh, ow);
-    return [new Tensor(gx, input.shape, gy.dtype)];
+  return inOpContext('adaptiveAvgPool2d', () => {
+    const op = 'adaptiveAvgPool2d';
+    const input = batched4d(op, x);
+    const [n, c, h, w] = input.shape;
+    if (typeof outputSize !== 'number' && !Array.isArray(outputSize)) throw new TypeError(`${op}: outputSize must be an integer or [H_out, W_out], got ${describeValue(outputSize)}`);
+    const [oh, ow] = typeof outputSize === 'number' ? [outputSize, outputSize] : [outputSize[0] ?? h, outputSize[1] ?? w];
+    pair(op, 'outputSize', [oh, ow], 1);
+    if (h < 1 || w < 1) throw new ShapeError(`${op}: input ${formatShape(input.shape)} has an empty plane`);
+    const y = allocateOutput(input.dtype, n * c * oh * ow) as FloatArray;
+    getBackend().adaptiveAvgPool2d(input.data as FloatArray, y, n * c, h, w, oh, ow);
+    const out = record(new Tensor(y, [n, c, oh, ow], input.dtype), op, [input], (gy) => {
+      const gx = allocateOutput(gy.dtype, input.numel) as FloatArray;
+      getBackend().adaptiveAvgPool2dBackward(gy.data as FloatArray, gx, n * c, h, w, oh, ow);
+      return [new Tensor(gx, input.shape, gy.dtype)];
+    });
+    return unbatched(out, x, 4);
   });
-  return unbatched(out, x, 4);
 }
 
 /**
@@ -269,7 +276,7 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: number | readonly [numb
  * Example: the head of a ResNet: `flatten(globalAvgPool2d(x), 1)`.
  */
 export function globalAvgPool2d(x: Tensor): Tensor {
-  return adaptiveAvgPool2d(x, 1);
+  return inOpContext('globalAvgPool2d', () => adaptiveAvgPool2d(x, 1));
 }
 
 /**
@@ -279,6 +286,8 @@ export function globalAvgPool2d(x: Tensor): Tensor {
  * Example: `globalMaxPool2d(randn([2, 3, 4, 4]))` has shape [2, 3, 1, 1].
  */
 export function globalMaxPool2d(x: Tensor): Tensor {
-  const input = batched4d('globalMaxPool2d', x);
-  return maxPool2d(x, [input.shape[2], input.shape[3]]);
+  return inOpContext('globalMaxPool2d', () => {
+    const input = batched4d('globalMaxPool2d', x);
+    return maxPool2d(x, [input.shape[2], input.shape[3]]);
+  });
 }

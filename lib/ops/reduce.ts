@@ -15,6 +15,7 @@ import { checkInt, checkNumberList, checkNumberOrList, checkOptions, checkTensor
 import { abs, div, eq, exp, log, mul, sqrt, square, sub, add, where } from './elementwise.js';
 import { scatterAdd } from './index.js';
 import { expand, reshape } from './shape.js';
+import { inOpContext } from '../op-context.js';
 
 /** One axis, a list of axes, or undefined for all axes. */
 export type Dims = number | readonly number[] | undefined;
@@ -215,9 +216,11 @@ export function min(x: Tensor, dim: number, keepdim = false): ValuesIndices {
  * Example: `argmax(tensor([[1, 5], [7, 2]]), 1)` → [1, 0] (int32).
  */
 export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
-  checkTensor('argmax', x);
-  if (dim === undefined) return flatArgExtreme('argmax', ReduceOp.max, x);
-  return max(x, dim, keepdim).indices;
+  return inOpContext('argmax', () => {
+    checkTensor('argmax', x);
+    if (dim === undefined) return flatArgExtreme('argmax', ReduceOp.max, x);
+    return max(x, dim, keepdim).indices;
+  });
 }
 
 /**
@@ -226,9 +229,11 @@ export function argmax(x: Tensor, dim?: number, keepdim = false): Tensor {
  * Example: `argmin(tensor([[1, 5], [7, 2]]), 1)` → [0, 1] (int32).
  */
 export function argmin(x: Tensor, dim?: number, keepdim = false): Tensor {
-  checkTensor('argmin', x);
-  if (dim === undefined) return flatArgExtreme('argmin', ReduceOp.min, x);
-  return min(x, dim, keepdim).indices;
+  return inOpContext('argmin', () => {
+    checkTensor('argmin', x);
+    if (dim === undefined) return flatArgExtreme('argmin', ReduceOp.min, x);
+    return min(x, dim, keepdim).indices;
+  });
 }
 
 /** The position of the extreme of all of x's elements, a 0-d int32 tensor (no graph: indices have no gradient). */
@@ -256,12 +261,14 @@ export interface VarOptions {
  * Example: `variance(tensor([1, 2, 3, 4]))` → 1.6667; with `{ correction: 0 }` → 1.25.
  */
 export function variance(x: Tensor, dims?: Dims, options: VarOptions = {}): Tensor {
-  checkTensor('var', x);
-  checkOptions('var', options);
-  const axes = resolveDims(dims, x.ndim, 'var');
-  const count = numelOf(axes.map((a) => x.shape[a]));
-  const centered = sub(toFloat(x), mean(x, axes, true));
-  return div(sum(square(centered), axes, options.keepdim ?? false), Math.max(count - (options.correction ?? 1), 0));
+  return inOpContext('variance', () => {
+    checkTensor('var', x);
+    checkOptions('var', options);
+    const axes = resolveDims(dims, x.ndim, 'var');
+    const count = numelOf(axes.map((a) => x.shape[a]));
+    const centered = sub(toFloat(x), mean(x, axes, true));
+    return div(sum(square(centered), axes, options.keepdim ?? false), Math.max(count - (options.correction ?? 1), 0));
+  });
 }
 
 /**
@@ -270,7 +277,7 @@ export function variance(x: Tensor, dims?: Dims, options: VarOptions = {}): Tens
  * Example: `std(tensor([1, 2, 3, 4]))` → 1.2910.
  */
 export function std(x: Tensor, dims?: Dims, options: VarOptions = {}): Tensor {
-  return sqrt(variance(x, dims, options));
+  return inOpContext('std', () => sqrt(variance(x, dims, options)));
 }
 
 /**
@@ -278,13 +285,15 @@ export function std(x: Tensor, dims?: Dims, options: VarOptions = {}): Tensor {
  * are handled). Example: `logsumexp(logits, -1)`.
  */
 export function logsumexp(x: Tensor, dims?: Dims, keepdim = false): Tensor {
-  checkTensor('logsumexp', x);
-  const axes = resolveDims(dims, x.ndim, 'logsumexp');
-  const input = toFloat(x);
-  const m = amax(input.detach(), axes, true);
-  const shift = where(eq(abs(m), Infinity), 0, m);
-  const y = add(log(sum(exp(sub(input, shift)), axes, true)), shift);
-  return keepdim ? y : reshape(y, reducedShape(x.shape, axes, false));
+  return inOpContext('logsumexp', () => {
+    checkTensor('logsumexp', x);
+    const axes = resolveDims(dims, x.ndim, 'logsumexp');
+    const input = toFloat(x);
+    const m = amax(input.detach(), axes, true);
+    const shift = where(eq(abs(m), Infinity), 0, m);
+    const y = add(log(sum(exp(sub(input, shift)), axes, true)), shift);
+    return keepdim ? y : reshape(y, reducedShape(x.shape, axes, false));
+  });
 }
 
 /**
@@ -294,13 +303,15 @@ export function logsumexp(x: Tensor, dims?: Dims, keepdim = false): Tensor {
  * Example: `sumTo(ones([2, 3]), [1, 3])` → [[2, 2, 2]].
  */
 export function sumTo(g: Tensor, shape: Shape): Tensor {
-  checkTensorArg('sumTo', 'g', g);
-  checkNumberList('sumTo', 'shape', shape);
-  if (sameShape(g.shape, shape)) return g;
-  const lead = g.ndim - shape.length;
-  const axes: number[] = [];
-  for (let d = 0; d < g.ndim; d++) {
-    if (d < lead || (shape[d - lead] === 1 && g.shape[d] !== 1)) axes.push(d);
-  }
-  return reshape(sum(g, axes, true), shape);
+  return inOpContext('sumTo', () => {
+    checkTensorArg('sumTo', 'g', g);
+    checkNumberList('sumTo', 'shape', shape);
+    if (sameShape(g.shape, shape)) return g;
+    const lead = g.ndim - shape.length;
+    const axes: number[] = [];
+    for (let d = 0; d < g.ndim; d++) {
+      if (d < lead || (shape[d - lead] === 1 && g.shape[d] !== 1)) axes.push(d);
+    }
+    return reshape(sum(g, axes, true), shape);
+  });
 }

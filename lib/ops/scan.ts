@@ -4,7 +4,7 @@
  */
 import { ScanOp } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
-import { allocateOutput } from '../dtype.js';
+import { allocateOutput, isHalf } from '../dtype.js';
 import { DTypeError } from '../errors.js';
 import { record } from '../autograd/engine.js';
 import { blockAround, dimOf } from '../shape.js';
@@ -16,11 +16,27 @@ import { flip } from './tiling.js';
 
 /** The scan of x along d (bool promoted to int32; int32 stays int32 — PyTorch gives int64). */
 function scanForward(op: 'cumsum' | 'cumprod', x: Tensor, d: number): Tensor {
+  if (isHalf(x.dtype)) return cast(scanForward(op, cast(x, 'float32'), d), x.dtype); // as PyTorch: float16 in, float16 out
   const input = x.dtype === 'bool' ? cast(x, 'int32') : x;
   const { outer, n, inner } = blockAround(input.shape, d);
   const out = allocateOutput(input.dtype, input.numel);
-  getBackend().scan(op === 'cumsum' ? ScanOp.sum : ScanOp.prod, input.data, out, outer, n, inner);
+  if (input.data instanceof BigInt64Array) scanInt64(op, input.data, out as BigInt64Array, outer, n, inner);
+  else getBackend().scan(op === 'cumsum' ? ScanOp.sum : ScanOp.prod, input.data, out, outer, n, inner);
   return new Tensor(out, input.shape, input.dtype);
+}
+
+/** The scan of int64 storage (outer, n, inner) along n, exact and wrapping at 64 bits as PyTorch's. */
+function scanInt64(op: 'cumsum' | 'cumprod', x: BigInt64Array, out: BigInt64Array, outer: number, n: number, inner: number): void {
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let acc = op === 'cumsum' ? 0n : 1n;
+      for (let j = 0; j < n; j++) {
+        const at = (o * n + j) * inner + i;
+        acc = BigInt.asIntN(64, op === 'cumsum' ? acc + x[at] : acc * x[at]);
+        out[at] = acc;
+      }
+    }
+  }
 }
 
 /** Runs `body` on x with a dim (a 0-d tensor as one of shape [1]); returns (x′, d). */

@@ -26,6 +26,7 @@ import { Tensor } from '../tensor.js';
 import { cast, checkTensor } from './cast.js';
 import { checkNumberList } from '../validate.js';
 import { sumTo } from './reduce.js';
+import { inOpContext } from '../op-context.js';
 
 /** Where a view's elements sit in storage: element i at offset + Σ i_d · strides[d]. */
 interface Geometry {
@@ -340,22 +341,24 @@ export function select(x: Tensor, dim: number, index: number): Tensor {
  * Example: `tensorUnfold(arange(5), 0, 2, 1)` → [[0, 1], [1, 2], [2, 3], [3, 4]].
  */
 export function tensorUnfold(x: Tensor, dim: number, size: number, step: number): Tensor {
-  checkTensor('unfold', x);
-  const d = x.ndim === 0 ? 0 : normalizeDim(dim, x.ndim, 'unfold');
-  const length = x.ndim === 0 ? 1 : x.shape[d];
-  if (!Number.isInteger(size) || size < 0 || size > length) {
-    throw new RangeError(`unfold: size ${size} must be an integer in [0, ${length}] (dim ${dim} of shape ${formatShape(x.shape)})`);
-  }
-  if (!Number.isInteger(step) || step < 1) throw new RangeError(`unfold: step must be an integer ≥ 1, got ${step}`);
-  const windows = Math.floor((length - size) / step) + 1;
-  if (x.ndim === 0) return viewBy(x, 'unfold', (_, offset) => ({ shape: [size], strides: [1], offset }), true);
-  const shape = [...x.shape.map((s, i) => (i === d ? windows : s)), size];
-  return viewBy(
-    x,
-    'unfold',
-    (strides, offset) => ({ shape, strides: [...strides.map((s, i) => (i === d ? s * step : s)), strides[d]], offset }),
-    true,
-  );
+  return inOpContext('tensorUnfold', () => {
+    checkTensor('unfold', x);
+    const d = x.ndim === 0 ? 0 : normalizeDim(dim, x.ndim, 'unfold');
+    const length = x.ndim === 0 ? 1 : x.shape[d];
+    if (!Number.isInteger(size) || size < 0 || size > length) {
+      throw new RangeError(`unfold: size ${size} must be an integer in [0, ${length}] (dim ${dim} of shape ${formatShape(x.shape)})`);
+    }
+    if (!Number.isInteger(step) || step < 1) throw new RangeError(`unfold: step must be an integer ≥ 1, got ${step}`);
+    const windows = Math.floor((length - size) / step) + 1;
+    if (x.ndim === 0) return viewBy(x, 'unfold', (_, offset) => ({ shape: [size], strides: [1], offset }), true);
+    const shape = [...x.shape.map((s, i) => (i === d ? windows : s)), size];
+    return viewBy(
+      x,
+      'unfold',
+      (strides, offset) => ({ shape, strides: [...strides.map((s, i) => (i === d ? s * step : s)), strides[d]], offset }),
+      true,
+    );
+  });
 }
 
 /**
@@ -512,10 +515,12 @@ export function split(x: Tensor, sizeOrSections: number | readonly number[], dim
  * Example: `chunk(arange(6), 3)` → [0, 1], [2, 3], [4, 5].
  */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
-  checkTensor('chunk', x);
-  if (!Number.isInteger(chunks) || chunks < 1) throw new RangeError(`chunk: chunks must be an integer ≥ 1, got ${chunks}`);
-  const size = x.shape[normalizeDim(dim, x.ndim, 'chunk')];
-  return split(x, Math.max(1, Math.ceil(size / chunks)), dim);
+  return inOpContext('chunk', () => {
+    checkTensor('chunk', x);
+    if (!Number.isInteger(chunks) || chunks < 1) throw new RangeError(`chunk: chunks must be an integer ≥ 1, got ${chunks}`);
+    const size = x.shape[normalizeDim(dim, x.ndim, 'chunk')];
+    return split(x, Math.max(1, Math.ceil(size / chunks)), dim);
+  });
 }
 
 /** A copy of contiguous x's elements made by a kernel (queued inside kiln.async), not by TypeScript. */

@@ -20,6 +20,7 @@ import { checkTensor } from './cast.js';
 import { scatterAdd } from './index.js';
 import { reshape, select, squeeze, transpose, unsqueeze } from './shape.js';
 import type { ValuesIndices } from './reduce.js';
+import { inOpContext } from '../op-context.js';
 
 /** x as rows along dim d: detached, dim d moved last (a copy unless d is already last). */
 function rowsAlong(x: Tensor, d: number): Tensor {
@@ -85,7 +86,7 @@ export function sort(x: Tensor, dim = -1, descending = false): ValuesIndices {
  * Example: `argsort(tensor([3, 1, 2]))` → [1, 2, 0].
  */
 export function argsort(x: Tensor, dim = -1, descending = false): Tensor {
-  return noGrad(() => sort(x, dim, descending).indices);
+  return inOpContext('argsort', () => noGrad(() => sort(x, dim, descending).indices));
 }
 
 /** Options of topk. */
@@ -106,13 +107,15 @@ export interface TopkOptions {
  * Example: `topk(tensor([1, 5, 3]), 2)` → values [5, 3], indices [1, 2].
  */
 export function topk(x: Tensor, k: number, options: TopkOptions = {}): ValuesIndices {
-  checkOptions('topk', options);
-  const { input, d } = prepare('topk', x, options.dim ?? -1);
-  const n = input.shape[d];
-  if (!Number.isInteger(k) || k < 0 || k > n) {
-    throw new RangeError(`topk: k=${k} is out of range for dim ${d} of size ${n} (shape ${formatShape(x.shape)}); expected 0 ≤ k ≤ ${n}`);
-  }
-  return selectAlong('topk', x, input, d, k, options.largest === false ? 'smallest' : 'largest');
+  return inOpContext('topk', () => {
+    checkOptions('topk', options);
+    const { input, d } = prepare('topk', x, options.dim ?? -1);
+    const n = input.shape[d];
+    if (!Number.isInteger(k) || k < 0 || k > n) {
+      throw new RangeError(`topk: k=${k} is out of range for dim ${d} of size ${n} (shape ${formatShape(x.shape)}); expected 0 ≤ k ≤ ${n}`);
+    }
+    return selectAlong('topk', x, input, d, k, options.largest === false ? 'smallest' : 'largest');
+  });
 }
 
 /** values/indices with dim d removed unless keepdim (they have size 1 along d). */

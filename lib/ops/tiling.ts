@@ -13,6 +13,7 @@ import { checkTensor } from './cast.js';
 import { checkNumberList, checkNumberOrList } from '../validate.js';
 import { indexSelect } from './index.js';
 import { expand, reshape } from './shape.js';
+import { inOpContext } from '../op-context.js';
 
 /** Distinct dims, normalized; throws naming op when one repeats. */
 function distinctDims(op: string, dims: number | readonly number[], ndim: number): number[] {
@@ -30,7 +31,8 @@ function distinctDims(op: string, dims: number | readonly number[], ndim: number
  */
 export function flip(x: Tensor, dims: number | readonly number[]): Tensor {
   checkTensor('flip', x);
-  const flipped = distinctDims('flip', dims, x.ndim);
+  // A 0-d tensor takes dim 0 or -1, as in PyTorch, and has nothing to reverse.
+  const flipped = distinctDims('flip', dims, Math.max(x.ndim, 1)).filter((d) => d < x.ndim);
   const strides = contiguousStrides(x.shape);
   let offset = 0;
   for (const d of flipped) {
@@ -106,10 +108,12 @@ export function repeat(x: Tensor, sizes: readonly number[]): Tensor {
  * Example: `tile(tensor([[1, 2]]), [2])` → [[1, 2, 1, 2]].
  */
 export function tile(x: Tensor, reps: readonly number[]): Tensor {
-  checkTensor('tile', x);
-  checkNumberList('tile', 'reps', reps);
-  const padded = reps.length < x.ndim ? [...new Array<number>(x.ndim - reps.length).fill(1), ...reps] : reps;
-  return repeat(x, padded);
+  return inOpContext('tile', () => {
+    checkTensor('tile', x);
+    checkNumberList('tile', 'reps', reps);
+    const padded = reps.length < x.ndim ? [...new Array<number>(x.ndim - reps.length).fill(1), ...reps] : reps;
+    return repeat(x, padded);
+  });
 }
 
 /**
@@ -121,18 +125,20 @@ export function tile(x: Tensor, reps: readonly number[]): Tensor {
  * Example: `repeatInterleave(tensor([1, 2]), 2)` → [1, 1, 2, 2].
  */
 export function repeatInterleave(x: Tensor, repeats: number | Tensor, dim?: number): Tensor {
-  checkTensor('repeatInterleave', x);
-  const input = dim === undefined ? reshape(x, [-1]) : x;
-  const d = dim === undefined ? 0 : normalizeDim(dim, x.ndim, 'repeatInterleave');
-  const n = input.ndim === 0 ? 1 : input.shape[d];
-  const counts = repeatCounts(repeats, n);
-  const index = allocate('int32', counts.reduce((a, b) => a + b, 0));
-  let at = 0;
-  counts.forEach((c, i) => {
-    index.fill(i, at, at + c);
-    at += c;
+  return inOpContext('repeatInterleave', () => {
+    checkTensor('repeatInterleave', x);
+    const input = dim === undefined ? reshape(x, [-1]) : x;
+    const d = dim === undefined ? 0 : normalizeDim(dim, x.ndim, 'repeatInterleave');
+    const n = input.ndim === 0 ? 1 : input.shape[d];
+    const counts = repeatCounts(repeats, n);
+    const index = allocate('int32', counts.reduce((a, b) => a + b, 0));
+    let at = 0;
+    counts.forEach((c, i) => {
+      index.fill(i, at, at + c);
+      at += c;
+    });
+    return indexSelect(input, d, new Tensor(index, [index.length], 'int32'));
   });
-  return indexSelect(input, d, new Tensor(index, [index.length], 'int32'));
 }
 
 /** One repeat count per position, validated. */

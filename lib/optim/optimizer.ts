@@ -165,6 +165,7 @@ export abstract class Optimizer<O extends { lr: number }> {
     let updated = false;
     noGrad(() => {
       for (const group of this.paramGroups) {
+        checkNonNegative(this.name, 'lr', group.lr); // schedulers and users change it after construction
         for (const p of group.params) {
           if (p.grad === null) continue;
           updated = true;
@@ -321,13 +322,16 @@ export function zerosLike(p: Tensor, fill = 0): Tensor {
 
 /** Throws an OptimizerError unless value ≥ 0. */
 export function checkNonNegative(optimizer: string, option: string, value: number): void {
-  if (!(value >= 0)) throw new OptimizerError(`${optimizer}: invalid ${option} ${value} (must be ≥ 0)`);
+  if (typeof value !== 'number' || !(value >= 0)) throw new OptimizerError(`${optimizer}: invalid ${option} ${shown(value)} (must be ≥ 0)`);
 }
 
 /** Throws an OptimizerError unless 0 ≤ value < 1. */
 export function checkUnitInterval(optimizer: string, option: string, value: number): void {
-  if (!(value >= 0 && value < 1)) throw new OptimizerError(`${optimizer}: invalid ${option} ${value} (must be in [0, 1))`);
+  if (typeof value !== 'number' || !(value >= 0 && value < 1)) throw new OptimizerError(`${optimizer}: invalid ${option} ${shown(value)} (must be in [0, 1))`);
 }
+
+/** A hyperparameter as an error shows it: a BigInt (which compares with numbers but cannot mix with them in arithmetic) with its `n`. */
+const shown = (value: unknown): string => (typeof value === 'bigint' ? `${value}n` : String(value));
 
 /** The FloatArray of a state buffer. */
 export const buffer = (state: ParamState, key: string): FloatArray => (state[key] as Tensor).data as FloatArray;

@@ -41,17 +41,34 @@ export type Outcome =
   | { kind: 'guard'; message: string };
 
 /**
- * Classifies what a call threw. `names` are the words an error of this call should contain
- * (the op or function called, any of them, case-insensitive).
+ * Classifies what a call threw. `names` are the names an error of this call may start with
+ * (the function called or its PyTorch-style short name, any of them, case-insensitive).
  */
 export function classifyThrow(thrown: unknown, names: readonly string[]): Outcome {
   if (!(thrown instanceof Error)) return { kind: 'engine', message: `threw a non-Error: ${String(thrown)}` };
   // KILN_FUZZ_STACK=1 (with --replay) keeps the stack, to find where a check is missing.
   const message = process.env.KILN_FUZZ_STACK === '1' ? (thrown.stack ?? thrown.message) : `${thrown.name}: ${thrown.message}`;
-  if (ENGINE_MESSAGES.some((pattern) => pattern.test(thrown.message))) return { kind: 'engine', message };
-  const lower = thrown.message.toLowerCase();
-  if (!names.some((name) => lower.includes(name.toLowerCase()))) return { kind: 'unnamed', message };
+  if (ENGINE_MESSAGES.some((pattern) => pattern.test(thrown.message) || pattern.test(renamedFrom(thrown)))) return { kind: 'engine', message };
+  if (!names.some((name) => startsWithName(thrown.message, name))) return { kind: 'unnamed', message };
   return { kind: 'error' };
+}
+
+/**
+ * The message an error renamed with the public name in front (`relu6: <cause's message>`, see
+ * lib/op-context.ts) was made from, so anchored patterns still see an engine message; '' otherwise.
+ */
+function renamedFrom(error: Error): string {
+  const cause = error.cause;
+  return cause instanceof Error && error.message.endsWith(`: ${cause.message}`) ? renamedFrom(cause) || cause.message : '';
+}
+
+/**
+ * True when the message starts with `name` as a word (case-insensitive: `relu6: …`,
+ * `ReLU6.forward: …`, `Tensor.to: …` for the name `Tensor.to`): the function the user called
+ * is what the message names first, not an inner callee named somewhere in the text.
+ */
+function startsWithName(message: string, name: string): boolean {
+  return message.toLowerCase().startsWith(name.toLowerCase()) && !/^[\w$]/.test(message.slice(name.length));
 }
 
 /** Counts of outcomes over a run of calls, with the first few examples of each failure kind. */

@@ -34,7 +34,7 @@ function safetensorsFormat(): Format {
   for (const dtype of k.DTYPES) tensors[`t_${dtype}`] = k.arange(0, 6).reshape([2, 3]).to(dtype);
   return {
     name: 'safetensors',
-    names: ['safetensors'],
+    names: ['deserialize', 'safetensors'],
     bytes: k.io.serialize(tensors, { note: 'fuzz' }),
     read: (bytes) => {
       for (const [name, t] of Object.entries(k.io.deserialize(bytes).tensors)) checkWhole(t, `safetensors tensor '${name}'`);
@@ -53,7 +53,7 @@ function checkpointFormat(): Format {
   const target = join(SCRATCH, 'mutated.ckpt');
   return {
     name: 'checkpoint',
-    names: ['checkpoint', 'safetensors', 'loadStateDict'],
+    names: ['loadCheckpoint', 'checkpoint', 'safetensors', 'loadStateDict'],
     bytes: readFileSync(path),
     read: (bytes) => {
       writeFileSync(target, bytes);
@@ -70,7 +70,7 @@ function onnxFormat(): Format {
   const sample = k.randn([2, 4]);
   return {
     name: 'onnx',
-    names: ['onnx'],
+    names: ['onnx', 'load', 'OnnxModule'],
     bytes: k.onnx.exportToBytes(model, sample),
     read: (bytes) => {
       const outputs = k.onnx.load(bytes).forward(sample);
@@ -82,12 +82,12 @@ function onnxFormat(): Format {
 function idxFormat(): Format {
   const path = join(SCRATCH, 'valid.idx');
   k.data.writeIdx(path, k.arange(0, 24).reshape([2, 3, 4]).to('uint8'));
-  return { name: 'idx', names: ['idx'], bytes: readFileSync(path), read: (bytes) => checkWhole(k.data.parseIdx(bytes), 'idx tensor') };
+  return { name: 'idx', names: ['parseIdx', 'idx'], bytes: readFileSync(path), read: (bytes) => checkWhole(k.data.parseIdx(bytes), 'idx tensor') };
 }
 
 function pngFormat(): Format {
   const image = k.rand([3, 5, 7]);
-  return { name: 'png', names: ['png'], bytes: new Uint8Array(k.data.encodePng(image)), read: (bytes) => checkWhole(k.data.decodePng(bytes), 'png image') };
+  return { name: 'png', names: ['decodePng', 'png'], bytes: new Uint8Array(k.data.encodePng(image)), read: (bytes) => checkWhole(k.data.decodePng(bytes), 'png image') };
 }
 
 const ABSURD_NUMBERS = ['0', '-1', '1', '4294967296', '99999999999999999999', '1e309', '9007199254740993', '-9007199254740992'];

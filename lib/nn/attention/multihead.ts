@@ -216,6 +216,7 @@ export class MultiheadAttention extends Module {
 
   /** Checks ranks and sizes; returns whether the input is batched. */
   private checkInputs(query: Tensor, key: Tensor, value: Tensor): boolean {
+    checkArgs('MultiheadAttention', [['query', query, 'tensor'], ['key', key, 'tensor'], ['value', value, 'tensor']]);
     const batched = query.ndim === 3;
     const rank = batched ? 3 : 2;
     const ok =

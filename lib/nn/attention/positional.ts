@@ -10,6 +10,7 @@ import { zeros } from '../../ops/creation.js';
 import * as F from '../functional.js';
 import * as init from '../init.js';
 import { Module, Parameter } from '../module.js';
+import { type ArgRule, checkArgs, checkOptions, checkParameterSize, GENERATOR, LAYER_SIZE } from '../../validate.js';
 
 /** Options of the positional layers. */
 export interface PositionalOptions {
@@ -22,6 +23,9 @@ export interface PositionalOptions {
   /** Generator for the dropout masks (and the learned table's initial values). */
   generator?: Generator;
 }
+
+/** The rules of PositionalOptions' fields. */
+const POSITIONAL_OPTION_RULES = { dropout: { number: { min: 0, max: 1 } }, maxLen: LAYER_SIZE, batchFirst: 'boolean', generator: GENERATOR } as const satisfies Record<string, ArgRule>;
 
 /** x + table[:L] broadcast over the batch dim, for (L, N, E) or (N, L, E) inputs. */
 function addPositions(layer: Module, x: Tensor, table: Tensor, batchFirst: boolean): Tensor {
@@ -56,10 +60,12 @@ export class PositionalEncoding extends Module {
   ) {
     super();
     if (!(Number.isInteger(dModel) && dModel > 0 && dModel % 2 === 0)) throw new ShapeError(`PositionalEncoding: dModel must be a positive even integer, got ${dModel}`);
+    options = checkOptions('PositionalEncoding', options, POSITIONAL_OPTION_RULES);
     this.dropout = options.dropout ?? 0.1;
     this.batchFirst = options.batchFirst ?? false;
     this.generator = options.generator;
     const maxLen = options.maxLen ?? 5000;
+    checkParameterSize('PositionalEncoding', [maxLen, dModel]);
     const pe = zeros([maxLen, dModel]);
     const data = pe.data as Float32Array;
     for (let pos = 0; pos < maxLen; pos++) {
@@ -103,6 +109,9 @@ export class LearnedPositionalEmbedding extends Module {
     options: Omit<PositionalOptions, 'maxLen'> = {},
   ) {
     super();
+    checkArgs('LearnedPositionalEmbedding', [['maxLen', maxLen, LAYER_SIZE], ['dModel', dModel, LAYER_SIZE]]);
+    checkParameterSize('LearnedPositionalEmbedding', [maxLen, dModel]);
+    options = checkOptions('LearnedPositionalEmbedding', options, POSITIONAL_OPTION_RULES);
     this.weight = new Parameter(zeros([maxLen, dModel]));
     init.normal_(this.weight, 0, 0.02, { generator: options.generator });
     this.dropout = options.dropout ?? 0;

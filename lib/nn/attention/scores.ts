@@ -130,6 +130,7 @@ export class AdditiveAttention extends AttentionScore {
     options: AdditiveAttentionOptions = {},
   ) {
     super();
+    checkArgs('AdditiveAttention', [['queryDim', queryDim, LAYER_SIZE], ['keyDim', keyDim, LAYER_SIZE]]);
     checkOptions('AdditiveAttention', options, { hiddenDim: LAYER_SIZE, generator: GENERATOR });
     const hidden = options.hiddenDim ?? keyDim;
     this.queryProj = new Linear(queryDim, hidden, { bias: false, generator: options.generator });

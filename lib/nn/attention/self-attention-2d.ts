@@ -2,7 +2,7 @@
  * Self-attention over the positions of a feature map (SAGAN, Zhang et al. 2019), usable
  * inside a CNN.
  */
-import { checkArgs, checkOptions, GENERATOR, LAYER_SIZE } from '../../validate.js';
+import { checkArgs, checkOptions, checkTensorArg, GENERATOR, CHANNELS } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import type { Generator } from '../../random.js';
 import { formatShape } from '../../shape.js';
@@ -45,7 +45,7 @@ export class SelfAttention2d extends Module {
     options: SelfAttention2dOptions = {},
   ) {
     super();
-    checkArgs('SelfAttention2d', [['inChannels', inChannels, LAYER_SIZE]]);
+    checkArgs('SelfAttention2d', [['inChannels', inChannels, CHANNELS]]);
     checkOptions('SelfAttention2d', options, { reduction: { int: { min: 1 } }, generator: GENERATOR });
     const inner = Math.max(1, Math.floor(inChannels / (options.reduction ?? 8)));
     const g = options.generator;
@@ -56,6 +56,7 @@ export class SelfAttention2d extends Module {
   }
 
   override forward(x: Tensor): Tensor {
+    checkTensorArg('SelfAttention2d', 'x', x);
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) {
       throw new ShapeError(`SelfAttention2d: expected input (N, ${this.inChannels}, H, W), got ${formatShape(x.shape)}`);
     }

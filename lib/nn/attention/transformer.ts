@@ -3,7 +3,7 @@
  * names and initialisation: TransformerEncoderLayer, TransformerDecoderLayer,
  * TransformerEncoder, TransformerDecoder and Transformer.
  */
-import { KilnError } from '../../errors.js';
+import { KilnError, ShapeError } from '../../errors.js';
 import { Generator } from '../../random.js';
 import { checkArgs, checkOptions, LAYER_SIZE, type ArgRule } from '../../validate.js';
 import type { Tensor } from '../../tensor.js';
@@ -264,6 +264,7 @@ const LAYER_OPTION_RULES: { readonly [K in keyof TransformerLayerOptions]: ArgRu
 /** Checks a Transformer layer's sizes and options, naming the layer. */
 function checkLayerArgs(op: string, dModel: number, nhead: number, options: TransformerLayerOptions): void {
   checkArgs(op, [['dModel', dModel, LAYER_SIZE], ['nhead', nhead, { int: { min: 1 } }]]);
+  if (dModel % nhead !== 0) throw new ShapeError(`${op}: dModel (${dModel}) must be divisible by nhead (${nhead})`);
   checkOptions(op, options, LAYER_OPTION_RULES);
 }
 

@@ -4,7 +4,7 @@
  * halve the channels and the resolution between blocks. torchvision 0.14's names, so
  * stateDict keys match (`denselayer1.norm1.weight`, `norm`, `conv`, …).
  */
-import { checkArgs, checkTensorArg, LAYER_SIZE } from '../../validate.js';
+import { CHANNELS, checkArgs, checkOptions, checkTensorArg, LAYER_SIZE } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
 import { cat } from '../../ops/shape.js';
@@ -15,6 +15,7 @@ import { ReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/normalization.js';
 import { Module } from '../module.js';
 import { AvgPool2d } from '../pooling.js';
+import { inOpContext } from '../../op-context.js';
 
 /**
  * One DenseNet-BC layer: BN → ReLU → 1×1 conv (bnSize·growthRate) → BN → ReLU → 3×3 conv
@@ -45,7 +46,7 @@ export class DenseLayer extends Module {
     readonly dropRate: number,
   ) {
     super();
-    checkArgs('DenseLayer', [['inPlanes', inPlanes, LAYER_SIZE], ['growthRate', growthRate, LAYER_SIZE], ['bnSize', bnSize, LAYER_SIZE]]);
+    checkArgs('DenseLayer', [['inPlanes', inPlanes, CHANNELS], ['growthRate', growthRate, CHANNELS], ['bnSize', bnSize, CHANNELS]]);
     const width = bnSize * growthRate;
     this.norm1 = new BatchNorm2d(inPlanes);
     this.conv1 = new Conv2d(inPlanes, width, 1, { bias: false });
@@ -84,6 +85,8 @@ export class DenseBlock extends Module {
     options: { bnSize?: number; dropRate?: number } = {},
   ) {
     super();
+    checkArgs('DenseBlock', [['numLayers', numLayers, LAYER_SIZE], ['inPlanes', inPlanes, CHANNELS], ['growthRate', growthRate, CHANNELS]]);
+    checkOptions('DenseBlock', options, { bnSize: CHANNELS, dropRate: { number: { min: 0, max: 1 } } });
     for (let i = 0; i < numLayers; i++) {
       const layer = new DenseLayer(inPlanes + i * growthRate, growthRate, options.bnSize ?? 4, options.dropRate ?? 0);
       this.registerModule(`denselayer${i + 1}`, layer);
@@ -122,11 +125,13 @@ export class DenseBlock extends Module {
  */
 export class Transition extends Sequential {
   constructor(inPlanes: number, outPlanes: number) {
-    super({
-      norm: new BatchNorm2d(inPlanes),
-      relu: new ReLU(),
-      conv: new Conv2d(inPlanes, outPlanes, 1, { bias: false }),
-      pool: new AvgPool2d(2, { stride: 2 }),
-    });
+    super(
+      inOpContext('Transition', () => ({
+        norm: new BatchNorm2d(inPlanes),
+        relu: new ReLU(),
+        conv: new Conv2d(inPlanes, outPlanes, 1, { bias: false }),
+        pool: new AvgPool2d(2, { stride: 2 }),
+      })),
+    );
   }
 }

@@ -15,6 +15,8 @@ import { Linear } from '../layers/linear.js';
 import { BatchNorm2d } from '../layers/normalization.js';
 import { Module } from '../module.js';
 import { MaxPool2d } from '../pooling.js';
+import { CHANNELS, checkArgs, LAYER_SIZE } from '../../validate.js';
+import { inOpContext } from '../../op-context.js';
 
 /**
  * conv (no bias) → BatchNorm (eps 0.001) → ReLU, under the names `conv` and `bn`.
@@ -34,7 +36,8 @@ export class BasicConv2d extends Module {
 
   constructor(inPlanes: number, outPlanes: number, kernelSize: number | [number, number], options: Pick<Conv2dLayerOptions, 'stride' | 'padding'> = {}) {
     super();
-    this.conv = new Conv2d(inPlanes, outPlanes, kernelSize, { ...options, bias: false });
+    checkArgs('BasicConv2d', [['inPlanes', inPlanes, CHANNELS], ['outPlanes', outPlanes, CHANNELS]]);
+    this.conv = inOpContext('BasicConv2d', () => new Conv2d(inPlanes, outPlanes, kernelSize, { ...options, bias: false }));
     this.bn = new BatchNorm2d(outPlanes, { eps: 0.001 });
   }
 
@@ -65,6 +68,8 @@ export class InceptionModule extends Module {
 
   constructor(inPlanes: number, ch1x1: number, ch3x3Reduce: number, ch3x3: number, ch5x5Reduce: number, ch5x5: number, poolProj: number) {
     super();
+    const sizes = { inPlanes, ch1x1, ch3x3Reduce, ch3x3, ch5x5Reduce, ch5x5, poolProj };
+    checkArgs('InceptionModule', Object.entries(sizes).map(([name, value]) => [name, value, CHANNELS] as const));
     this.branch1 = new BasicConv2d(inPlanes, ch1x1, 1);
     this.branch2 = new Sequential(new BasicConv2d(inPlanes, ch3x3Reduce, 1), new BasicConv2d(ch3x3Reduce, ch3x3, 3, { padding: 1 }));
     this.branch3 = new Sequential(new BasicConv2d(inPlanes, ch5x5Reduce, 1), new BasicConv2d(ch5x5Reduce, ch5x5, 3, { padding: 1 }));
@@ -97,6 +102,7 @@ export class InceptionAux extends Module {
 
   constructor(inPlanes: number, numClasses: number, dropout = 0.7) {
     super();
+    checkArgs('InceptionAux', [['inPlanes', inPlanes, CHANNELS], ['numClasses', numClasses, LAYER_SIZE], ['dropout', dropout, { number: { min: 0, max: 1 } }]]);
     this.conv = new BasicConv2d(inPlanes, 128, 1);
     this.fc1 = new Linear(2048, 1024);
     this.fc2 = new Linear(1024, numClasses);

@@ -12,6 +12,7 @@ import { Sequential } from '../containers.js';
 import { ReLU6 } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/normalization.js';
 import { Module } from '../module.js';
+import { CHANNELS, checkArgs, MAX_PARAMETER_ELEMENTS } from '../../validate.js';
 
 /**
  * torchvision's Conv2dNormActivation with ReLU6: conv (no bias, padding (k − 1)/2) + BatchNorm +
@@ -50,6 +51,7 @@ export class InvertedResidual extends Module {
     readonly expandRatio: number,
   ) {
     super();
+    checkArgs('InvertedResidual', [['inPlanes', inPlanes, CHANNELS], ['outPlanes', outPlanes, CHANNELS], ['expandRatio', expandRatio, { number: { min: 1e-9, max: MAX_PARAMETER_ELEMENTS } }]]);
     if (stride !== 1 && stride !== 2) throw new ShapeError(`InvertedResidual: stride must be 1 or 2, got ${stride}`);
     const hidden = Math.round(inPlanes * expandRatio);
     const layers: Module[] = expandRatio === 1 ? [] : [convBnReLU6(inPlanes, hidden, 1)];

@@ -9,6 +9,7 @@ import { Conv2d } from '../conv.js';
 import * as F from '../functional.js';
 import { BatchNorm2d } from '../layers/normalization.js';
 import { Module } from '../module.js';
+import { CHANNELS, checkArgs, MAX_PARAMETER_ELEMENTS } from '../../validate.js';
 
 /**
  * conv2(relu(bn2(conv1(relu(bn1(x)))))) + shortcut, shortcut = x or conv1×1(relu(bn1(x))).
@@ -28,6 +29,7 @@ export class PreActBlock extends Module {
 
   constructor(inPlanes: number, planes: number, stride = 1) {
     super();
+    checkArgs('PreActBlock', [['inPlanes', inPlanes, CHANNELS], ['planes', planes, CHANNELS], ['stride', stride, { int: { min: 1, max: MAX_PARAMETER_ELEMENTS } }]]);
     this.bn1 = new BatchNorm2d(inPlanes);
     this.conv1 = new Conv2d(inPlanes, planes, 3, { stride, padding: 1, bias: false });
     this.bn2 = new BatchNorm2d(planes);

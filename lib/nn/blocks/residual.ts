@@ -7,7 +7,7 @@
  * Squeeze-and-Excitation gate on the residual branch (SE-ResNet, Hu et al., 2018) and
  * stochastic depth (Huang et al., 2016).
  */
-import { checkArgs, checkOptions, LAYER_SIZE } from '../../validate.js';
+import { CHANNELS, checkArgs, checkOptions } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
 import type { Tensor } from '../../tensor.js';
 import { Conv2d } from '../conv.js';
@@ -62,7 +62,7 @@ function conv1x1(inPlanes: number, outPlanes: number): Conv2d {
 
 /** The checked stride of a block. */
 function blockStride(name: string, inPlanes: number, planes: number, options: ResidualBlockOptions): number {
-  checkArgs(name, [['inPlanes', inPlanes, LAYER_SIZE], ['planes', planes, LAYER_SIZE]]);
+  checkArgs(name, [['inPlanes', inPlanes, CHANNELS], ['planes', planes, CHANNELS]]);
   checkOptions(name, options, { stride: { number: {} }, groups: { int: { min: 1 } }, widthPerGroup: { int: { min: 1 } } });
   const stride = options.stride ?? 1;
   if (!Number.isInteger(stride) || stride < 1) throw new ShapeError(`${name}: stride must be a positive integer, got ${stride}`);

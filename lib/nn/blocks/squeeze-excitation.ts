@@ -4,7 +4,7 @@
  * that rescales each channel. Same layout and keys as torchvision.ops.SqueezeExcitation
  * (`fc1`, `fc2` as 1×1 Conv2d with bias).
  */
-import { checkArgs, LAYER_SIZE } from '../../validate.js';
+import { CHANNELS, checkArgs } from '../../validate.js';
 import type { Tensor } from '../../tensor.js';
 import { adaptiveAvgPool2d } from '../../ops/pool.js';
 import { Conv2d } from '../conv.js';
@@ -33,7 +33,7 @@ export class SqueezeExcitation extends Module {
     readonly squeezeChannels: number,
   ) {
     super();
-    checkArgs('SqueezeExcitation', [['inputChannels', inputChannels, LAYER_SIZE], ['squeezeChannels', squeezeChannels, LAYER_SIZE]]);
+    checkArgs('SqueezeExcitation', [['inputChannels', inputChannels, CHANNELS], ['squeezeChannels', squeezeChannels, CHANNELS]]);
     this.fc1 = new Conv2d(inputChannels, squeezeChannels, 1);
     this.fc2 = new Conv2d(squeezeChannels, inputChannels, 1);
   }

@@ -3,7 +3,7 @@
  * AlphaDropout, and DropConnect, the lecture's generalisation that drops a Linear layer's
  * weights instead of its outputs. Masks come from options.generator or the global generator.
  */
-import { checkOptions, GENERATOR } from '../../validate.js';
+import { checkArgs, checkOptions, GENERATOR, LAYER_SIZE } from '../../validate.js';
 import { defaultGenerator, type Generator } from '../../random.js';
 import type { Tensor } from '../../tensor.js';
 import * as F from '../functional.js';
@@ -115,6 +115,8 @@ export class DropConnect extends Linear {
   private readonly maskGenerator: Generator | undefined;
 
   constructor(inFeatures: number, outFeatures: number, options: DropConnectOptions = {}) {
+    checkArgs('DropConnect', [['inFeatures', inFeatures, LAYER_SIZE], ['outFeatures', outFeatures, LAYER_SIZE]]);
+    checkOptions('DropConnect', options, { p: { number: { min: 0, max: 1 } }, bias: 'boolean', generator: GENERATOR });
     super(inFeatures, outFeatures, options);
     this.p = options.p ?? 0.5;
     if (!(this.p >= 0 && this.p <= 1)) throw new RangeError(`DropConnect: p must be in [0, 1], got ${this.p}`);
