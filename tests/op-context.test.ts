@@ -86,6 +86,19 @@ describe('composite functions name themselves', () => {
   });
 });
 
+describe('found by the last million-call run (seed 2029)', () => {
+  it('F.binaryCrossEntropy of a bool input names binaryCrossEntropy, not the log it calls', () => {
+    expectNamed(() => k.F.binaryCrossEntropy(k.tensor([true, false]), k.tensor([1, 0])), ['binaryCrossEntropy'], k.DTypeError, /^binaryCrossEntropy: log: not defined for bool tensors/);
+  });
+
+  it('full takes a BigInt value: exact in int64, a number in other dtypes, outside int64 a RangeError naming full', () => {
+    expect(k.full([2], 2n ** 62n, { dtype: 'int64' }).data).toEqual(new BigInt64Array([2n ** 62n, 2n ** 62n]));
+    expect(k.full([2], 5n, { dtype: 'int32' }).toArray()).toEqual([5, 5]);
+    expect(k.full([1], 3n).toArray()).toEqual([3]);
+    expectNamed(() => k.full([1], 2n ** 70n, { dtype: 'int64' }), ['full'], RangeError, /^full: value 1180591620717411303424 is outside int64's range$/);
+  });
+});
+
 describe('methods, forwards and steps name their owner', () => {
   it('Tensor.to names the method (the dtype check had no op name at all)', () => {
     expectNamed(() => k.tensor([1]).to('x' as k.DType), ['Tensor.to'], TypeError, /^Tensor\.to: cast: unknown dtype 'x'/);

@@ -160,15 +160,17 @@ export interface BCEOptions extends ReductionOptions {
  * Example: `F.binaryCrossEntropy(sigmoid(logits), labels)`.
  */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, options: BCEOptions = {}): Tensor {
-  checkLossArgs('binaryCrossEntropy', { input, target }, options);
-  const op = 'binaryCrossEntropy';
-  checkSameShape(op, input, target);
-  for (const x of input.data) if (!(x >= 0 && x <= 1)) throw new RangeError(`${op}: every input element must be in [0, 1], found ${x}`);
-  const logX = clamp(log(input), -100);
-  const log1mX = clamp(log(sub(1, input)), -100);
-  let losses = neg(add(mul(target, logX), mul(sub(1, target), log1mX)));
-  if (options.weight) losses = mul(losses, options.weight);
-  return reduce(op, losses, options.reduction);
+  return inOpContext('binaryCrossEntropy', () => {
+    checkLossArgs('binaryCrossEntropy', { input, target }, options);
+    const op = 'binaryCrossEntropy';
+    checkSameShape(op, input, target);
+    for (const x of input.data) if (!(x >= 0 && x <= 1)) throw new RangeError(`${op}: every input element must be in [0, 1], found ${x}`);
+    const logX = clamp(log(input), -100);
+    const log1mX = clamp(log(sub(1, input)), -100);
+    let losses = neg(add(mul(target, logX), mul(sub(1, target), log1mX)));
+    if (options.weight) losses = mul(losses, options.weight);
+    return reduce(op, losses, options.reduction);
+  });
 }
 
 /** Options of binaryCrossEntropyWithLogits. */

@@ -134,8 +134,15 @@ export function full(shape: readonly number[], value: number, options: CreateOpt
   if (typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'bigint') throw new TypeError(`full: value must be a number, got ${describeValue(value)}`);
   const dtype = options.dtype ?? 'float32';
   const data = allocate(dtype, numelOf(shape));
-  if (value !== 0) data.fill(storedElement(value, dtype) as never); // a bigint exactly when data is int64 storage
+  if (value !== 0) data.fill(fullElement(value, dtype) as never); // a bigint exactly when data is int64 storage
   return finish(data, [...shape], dtype, options);
+}
+
+/** full's value as stored in `dtype`: a bigint is exact in int64 (inside its range) and a number elsewhere. */
+function fullElement(value: number | boolean | bigint, dtype: DType): number | bigint {
+  if (typeof value !== 'bigint') return storedElement(value as number, dtype);
+  if (value !== BigInt.asIntN(64, value)) throw new RangeError(`full: value ${value} is outside int64's range`);
+  return dtype === 'int64' ? value : storedElement(Number(value), dtype);
 }
 
 /** A tensor of zeros. Example: `zeros([3, 4])`. */
