@@ -6,8 +6,9 @@
  *
  * 1. /health at a steady 100 requests/s (evenly spaced, keep-alive; see serve-load.ts for why
  *    not autocannon's overallRate) while LeNet-5 trains in the server process with train.fit
- *    (blocks: the baseline), train.fitAsync and train.Trainer (a worker thread, below normal
- *    priority as examples/serve runs it, and at normal priority for comparison), plus an idle
+ *    (blocks: the baseline), train.fitAsync and train.Trainer (a worker thread at priority
+ *    'idle', SCHED_IDLE, as examples/serve runs it; at nice 10 and at normal priority for
+ *    comparison), plus an idle
  *    server: p50/p99 latency, and the training samples/s of the epochs finished meanwhile.
  * 2. /predict (one image per request, as 784 float32 values, application/octet-stream; at 64
  *    clients also as JSON) on an idle server with 2 predictor workers (1 kernel thread: the
@@ -108,12 +109,13 @@ async function trainingStarted(server: Server): Promise<void> {
   throw new Error(`training did not start within 120 s:\n${server.output()}`);
 }
 
-type TrainingMode = 'none' | 'sync' | 'async' | 'worker' | 'worker-normal' | 'tfjs';
+type TrainingMode = 'none' | 'sync' | 'async' | 'worker' | 'worker-nice' | 'worker-normal' | 'tfjs';
 const LABELS: Record<TrainingMode, string> = {
   none: 'idle server',
   sync: 'train.fit',
   async: 'train.fitAsync',
   worker: 'train.Trainer',
+  'worker-nice': 'train.Trainer at nice 10',
   'worker-normal': 'train.Trainer at normal priority',
   tfjs: 'tfjs model.fit',
 };
@@ -126,8 +128,9 @@ async function trainingServer(mode: TrainingMode, nodePath?: string): Promise<Se
     return server;
   }
   const limit = LIMIT === undefined ? [] : ['--limit', LIMIT];
-  // examples/serve runs its Trainer below normal priority; 'worker-normal' shows what that buys.
-  const training = mode === 'worker-normal' ? ['--training', 'worker', '--trainer-priority', '0'] : ['--training', mode];
+  // examples/serve runs its Trainer at priority 'idle' (SCHED_IDLE); the other two show what that buys.
+  const priority: Partial<Record<TrainingMode, string>> = { 'worker-nice': '10', 'worker-normal': '0' };
+  const training = mode in priority ? ['--training', 'worker', '--trainer-priority', priority[mode] as string] : ['--training', mode];
   const server = await startServer([...training, '--threads', '2', '--epochs', '1000', '--workers', '1', ...limit]);
   if (mode !== 'sync' && mode !== 'none') await trainingStarted(server);
   else await sleep(1000); // fit blocks at once (nothing to poll)
@@ -236,7 +239,7 @@ async function predictBreakdown(): Promise<BenchRow[]> {
 /** Part 1: /health while training, in every mode (the tfjs anchor's row skipped unless asked for). */
 async function healthCases(cannon: Cannon): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  for (const mode of ['none', 'sync', 'async', 'worker', 'worker-normal'] as const) rows.push(await healthWhileTraining(cannon, mode));
+  for (const mode of ['none', 'sync', 'async', 'worker', 'worker-nice', 'worker-normal'] as const) rows.push(await healthWhileTraining(cannon, mode));
   return rows;
 }
 

@@ -22,7 +22,7 @@
  */
 import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { constants, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { data, serve, setNumThreads, Tensor, train } from '../lib/index.js';
@@ -42,8 +42,8 @@ Options:
   --workers N          predictor worker threads (default 1)
   --max-batch N        predictor batch limit (default 64; 1 disables batching)
   --max-delay-ms X     while a worker is busy, how long a request may wait for others (default 2)
-  --trainer-priority N the Trainer thread's priority, -20 … 19 as os.setPriority takes it
-                       (default 10, below normal: requests preempt training at once)
+  --trainer-priority P the Trainer's priority: idle (Linux SCHED_IDLE, the default: a request
+                       preempts training at once) or a nice value -20 … 19 as os.setPriority takes it
   -h, --help           show this help
 `;
 
@@ -56,7 +56,7 @@ interface Options {
   workers: number;
   maxBatch: number;
   maxDelayMs: number;
-  trainerPriority: number;
+  trainerPriority: number | 'idle';
 }
 
 function parseOptions(): Options {
@@ -73,7 +73,7 @@ function parseOptions(): Options {
       workers: { type: 'string', default: '1' },
       'max-batch': { type: 'string', default: '64' },
       'max-delay-ms': { type: 'string', default: '2' },
-      'trainer-priority': { type: 'string', default: String(constants.priority.PRIORITY_BELOW_NORMAL) },
+      'trainer-priority': { type: 'string', default: 'idle' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -99,7 +99,7 @@ function parseOptions(): Options {
     workers: Number(values.workers),
     maxBatch: Number(values['max-batch']),
     maxDelayMs: Number(values['max-delay-ms']),
-    trainerPriority: Number(values['trainer-priority']),
+    trainerPriority: values['trainer-priority'] === 'idle' ? 'idle' : Number(values['trainer-priority']),
   };
 }
 
@@ -244,7 +244,7 @@ async function main(): Promise<void> {
     if (options.training === 'none') return;
     status.state = 'running';
     if (options.training === 'worker') {
-      // Below normal by default: when a request arrives while training fills every core, the main thread gets one at once.
+      // In the background by default: when a request arrives while training fills every core, the main thread gets one at once.
       const trainer = new train.Trainer({ module: new URL('./lenet-job.js', import.meta.url), config: options.job, numThreads: options.threads, priority: options.trainerPriority });
       stop = () => trainer.stop().catch(() => {});
       trainer.on('batch', (b: train.BatchEnd) => void (status.batch = b.batch));

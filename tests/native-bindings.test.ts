@@ -194,6 +194,7 @@ const signatures: Record<string, Signature> = {
   },
   setNumThreads: { kinds: ['size'], valid: () => [addon.getNumThreads()] },
   getNumThreads: { kinds: [], valid: () => [] },
+  setIdleScheduling: { kinds: ['bool'], valid: () => [false] }, // off on a normal thread: changes nothing
   gemmIsa: { kinds: [], valid: () => [] },
   adviseHugePages: { kinds: ['f32'], valid: () => [f32(4)] },
   scan: { kinds: ['op', 'f32', 'f32', 'size', 'size', 'size'], valid: () => [1, f32(24), f32(24), 2, 3, 4] },

@@ -155,10 +155,27 @@ describe('Trainer', () => {
     await trainer.result;
   });
 
+  it.runIf(process.platform === 'linux')("priority 'idle' puts the training threads under SCHED_IDLE, not the main thread", async () => {
+    const SCHED_IDLE = 5;
+    const policyOf = (tid: string): number => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]); // field 41 of proc(5): policy
+    };
+    const idleThreads = (): number => readdirSync('/proc/self/task').filter((tid) => policyOf(tid) === SCHED_IDLE).length;
+    const before = idleThreads();
+    const trainer = new train.Trainer({ module: moduleUrl, config: { epochs: 1000, delayMs: 2 }, priority: 'idle' });
+    await new Promise((resolve) => trainer.once('batch', resolve));
+    expect(idleThreads()).toBeGreaterThan(before);
+    expect(policyOf(String(process.pid))).toBe(0); // the main thread stays SCHED_OTHER
+    trainer.stop();
+    await trainer.result;
+  });
+
   it('bad options are errors before a worker starts', () => {
     expect(() => new train.Trainer({ module: join(dir, 'missing.mjs') })).toThrow(/Trainer: the training module '.*missing\.mjs' does not exist/);
     expect(() => new train.Trainer({ module: moduleUrl, numThreads: 0 })).toThrow('Trainer: numThreads must be an integer ≥ 1, got 0');
-    expect(() => new train.Trainer({ module: moduleUrl, priority: 20 })).toThrow('Trainer: priority must be an integer from -20 (highest) to 19 (lowest), as os.setPriority takes it, got 20');
+    expect(() => new train.Trainer({ module: moduleUrl, priority: 20 })).toThrow("Trainer: priority must be 'idle' or an integer from -20 (highest) to 19 (lowest), as os.setPriority takes it, got 20");
+    expect(() => new train.Trainer({ module: moduleUrl, priority: 'low' as 'idle' })).toThrow(/Trainer: priority must be 'idle' or an integer .* got low/);
     expect(() => new train.Trainer({ module: 3 as unknown as string })).toThrow('Trainer: module must be a path or URL of an ES module, got number');
   });
 

@@ -140,6 +140,16 @@ export function setNumThreads(n: number): void {
 }
 
 /**
+ * Runs the calling thread and the kernel threads its parallel loops use in the background
+ * (kiln-internal; the Trainer's `priority: 'idle'`): Linux SCHED_IDLE, which any normal thread
+ * preempts as soon as it wakes. Returns false, changing nothing, without the native addon or
+ * off Linux.
+ */
+export function setIdleScheduling(): boolean {
+  return tryLoadNative() !== null && loadNativeAddon().setIdleScheduling(true);
+}
+
+/**
  * How many threads native kernels may use (1 when the native addon is not loaded).
  *
  * Example: `getNumThreads()` → e.g. 2.

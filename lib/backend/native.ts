@@ -274,6 +274,8 @@ export interface NativeAddon {
   /** n: an integer in [1, 256]. */
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  /** on: the calling thread under Linux SCHED_IDLE, its parallel loops on a pool of SCHED_IDLE helpers; off: back to normal. False where unsupported or refused. */
+  setIdleScheduling(on: boolean): boolean;
   /** The GEMM micro-kernel family chosen for this CPU: 'avx512', 'avx2', 'neon' or 'scalar'. */
   gemmIsa(): string;
   /** kiln.async: from now on this thread's kernel calls are checked and queued instead of run, until takeQueue(). */

@@ -10,8 +10,8 @@ export interface TrainerWorkerData {
   config: unknown;
   abortCheckpoint: string | null;
   numThreads: number | null;
-  /** os.setPriority of the worker thread (Linux: its nice value, per thread), or null to leave it. */
-  priority: number | null;
+  /** os.setPriority of the worker thread (Linux: its nice value, per thread), 'idle' (SCHED_IDLE), or null to leave it. */
+  priority: number | 'idle' | null;
 }
 
 /** Main thread → worker. */

@@ -8,7 +8,7 @@
  */
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { setNumThreads } from '../backend/index.js';
+import { setIdleScheduling, setNumThreads } from '../backend/index.js';
 import { serialize } from '../io/safetensors.js';
 import { Module } from '../nn/module.js';
 import type { BatchEnd, Callback } from './callback.js';
@@ -125,7 +125,11 @@ function reporter(callbacks: readonly Callback[]): Callback {
 
 async function run(data: TrainerWorkerData): Promise<void> {
   if (data.numThreads !== null) setNumThreads(data.numThreads);
-  if (data.priority !== null) setPriority(data.priority); // pid 0: this thread only on Linux
+  if (data.priority === 'idle') {
+    if (!setIdleScheduling()) setPriority(19); // no SCHED_IDLE here: the lowest nice value instead
+  } else if (data.priority !== null) {
+    setPriority(data.priority); // pid 0: this thread only on Linux
+  }
   const gate = new Gate();
   const controller = new AbortController();
   port.on('message', (command: TrainerCommand) => {

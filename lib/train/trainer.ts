@@ -35,13 +35,17 @@ export interface TrainerOptions {
   /** Calls setNumThreads(numThreads) in the worker before training (process-wide: kiln has one thread pool per process). Default: not set. */
   numThreads?: number;
   /**
-   * The scheduling priority of the worker thread that trains, as `os.setPriority` takes it:
-   * -20 (highest) … 19 (lowest); `os.constants.priority.PRIORITY_BELOW_NORMAL` (10) suits a
-   * server, whose main thread then wins a contended core at once when a request arrives. On
-   * Linux it is the thread's nice value (the main thread keeps its own); kiln's pool threads
-   * started by the worker inherit it. Raising priority (< 0) needs privileges. Default: not set.
+   * The scheduling priority of the threads that train: a nice value as `os.setPriority` takes
+   * it, -20 (highest) … 19 (lowest), or `'idle'`, the lowest class there is — Linux's
+   * SCHED_IDLE: training runs on CPU time no other thread wants, and a server's request thread
+   * that wakes takes a core at once instead of waiting out a time slice (elsewhere `'idle'`
+   * means nice 19). `'idle'` or `os.constants.priority.PRIORITY_BELOW_NORMAL` (10) suit a
+   * server. On Linux either applies to the worker thread only (the main thread keeps its own)
+   * and to the kernel threads its parallel loops use (`'idle'`: a pool of its own; a nice value:
+   * the pool threads the worker starts). Raising priority (< 0) needs privileges.
+   * Default: not set.
    */
-  priority?: number;
+  priority?: number | 'idle';
 }
 
 /** A progress event of a Trainer, as emitted and as yielded by its async iterator. */
@@ -105,8 +109,9 @@ function checkOptions(options: TrainerOptions): void {
   if (options.numThreads !== undefined && !(Number.isInteger(options.numThreads) && options.numThreads >= 1)) {
     throw new TrainingError(`Trainer: numThreads must be an integer ≥ 1, got ${String(options.numThreads)}`);
   }
-  if (options.priority !== undefined && !(Number.isInteger(options.priority) && options.priority >= -20 && options.priority <= 19)) {
-    throw new TrainingError(`Trainer: priority must be an integer from -20 (highest) to 19 (lowest), as os.setPriority takes it, got ${String(options.priority)}`);
+  const priority = options.priority;
+  if (priority !== undefined && priority !== 'idle' && !(Number.isInteger(priority) && priority >= -20 && priority <= 19)) {
+    throw new TrainingError(`Trainer: priority must be 'idle' or an integer from -20 (highest) to 19 (lowest), as os.setPriority takes it, got ${String(priority)}`);
   }
   if (!existsSync(fileURLToPath(WORKER_URL))) {
     throw new TrainingError(`Trainer: the worker entry ${fileURLToPath(WORKER_URL)} is missing; Trainer runs from kiln's compiled JavaScript (dist/), not from its TypeScript sources`);

@@ -1,4 +1,5 @@
-// setNumThreads, getNumThreads: see Backend in lib/backend/backend.ts.
+// setNumThreads, getNumThreads: see Backend in lib/backend/backend.ts. setIdleScheduling: see
+// the Trainer's priority option (lib/train/trainer.ts).
 #include "../kernels/parallel.h"
 
 #include "args.h"
@@ -28,11 +29,23 @@ napi_value get_num_threads(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// setIdleScheduling(on: boolean): boolean — the calling thread, and the pool threads it uses,
+// under SCHED_IDLE (on) or back to normal (off); false when refused or unsupported
+napi_value set_idle_scheduling(napi_env env, napi_callback_info info) {
+  Args args(env, info, "setIdleScheduling", 1);
+  const bool on = args.boolean(0, "on");
+  if (!args.ok()) return nullptr;
+  napi_value result;
+  if (napi_get_boolean(env, kiln::set_idle_scheduling(on), &result) != napi_ok) return nullptr;
+  return result;
+}
+
 }  // namespace
 
 void register_threads(Napi::Env env, Napi::Object exports) {
   export_function(env, exports, "setNumThreads", set_num_threads);
   export_function(env, exports, "getNumThreads", get_num_threads);
+  export_function(env, exports, "setIdleScheduling", set_idle_scheduling);
 }
 
 }  // namespace kiln::bindings

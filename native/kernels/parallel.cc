@@ -7,6 +7,10 @@
 #include <mutex>
 #include <thread>
 
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
 namespace kiln {
 namespace {
 
@@ -138,11 +142,17 @@ class ThreadPool {
   int helpers_wanted_ = 0;
 };
 
+// Whether this thread runs under SCHED_IDLE (set_idle_scheduling).
+thread_local bool t_idle_scheduling = false;
+
 // Created on first use and intentionally never destroyed: its threads outlive every Node
-// worker_thread and are still parked, harmlessly, when the process exits.
+// worker_thread and are still parked, harmlessly, when the process exits. Threads under
+// SCHED_IDLE get a pool of their own, whose helpers inherit the policy from the thread that
+// starts them, so the normal pool's helpers never lose their priority.
 ThreadPool& pool() {
-  static ThreadPool* instance = new ThreadPool();
-  return *instance;
+  static ThreadPool* normal = new ThreadPool();
+  static ThreadPool* idle = new ThreadPool();
+  return t_idle_scheduling ? *idle : *normal;
 }
 
 }  // namespace
@@ -150,6 +160,19 @@ ThreadPool& pool() {
 void set_num_threads(int n) { g_num_threads.store(n < 1 ? 1 : n, std::memory_order_relaxed); }
 
 int get_num_threads() { return g_num_threads.load(std::memory_order_relaxed); }
+
+bool set_idle_scheduling(bool on) {
+  if (on == t_idle_scheduling) return true;
+#if defined(__linux__)
+  sched_param param{};
+  param.sched_priority = 0;
+  if (sched_setscheduler(0, on ? SCHED_IDLE : SCHED_OTHER, &param) != 0) return false;  // 0: the calling thread
+  t_idle_scheduling = on;
+  return true;
+#else
+  return false;
+#endif
+}
 
 namespace detail {
 

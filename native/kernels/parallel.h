@@ -23,6 +23,15 @@ void set_num_threads(int n);
 // How many threads parallel loops may use; defaults to std::thread::hardware_concurrency().
 int get_num_threads();
 
+// Puts the calling thread under Linux's SCHED_IDLE policy: it runs on CPU time no normal
+// thread wants, and a normal thread that wakes up preempts it at once. Its parallel loops then
+// use a second pool whose helpers it starts (so they inherit the policy), leaving the normal
+// pool's helpers as they are. For a background trainer beside a server's request thread.
+// set_idle_scheduling(false) returns it to the normal policy and pool (leaving SCHED_IDLE needs
+// CAP_SYS_NICE unless RLIMIT_NICE allows nice 0). Returns false, changing nothing, where the
+// policy does not exist (not Linux) or the change is refused; true when nothing had to change.
+bool set_idle_scheduling(bool on);
+
 namespace detail {
 using RangeFunction = void (*)(const void* context, int64_t begin, int64_t end);
 

@@ -1,6 +1,13 @@
 // The thread pool: coverage of the range, the serial fast path, nesting, concurrent callers.
 #include <atomic>
+#include <chrono>
+#include <mutex>
+#include <set>
 #include <thread>
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
 
 #include "check.h"
 #include "parallel.h"
@@ -126,5 +133,36 @@ TEST(thread_count_is_at_least_one) {
   CHECK(get_num_threads() == 5);
   set_num_threads(2);
 }
+
+#if defined(__linux__)
+// A SCHED_IDLE caller's loops run on helpers that are SCHED_IDLE too, and cover the range; a
+// normal caller's loops afterwards still run on normal helpers.
+TEST(idle_scheduling_moves_a_thread_and_its_helpers_to_sched_idle) {
+  set_num_threads(2);
+  auto policies_of_loop = [] {
+    std::mutex mutex;
+    std::set<int> policies;
+    parallel_for(0, 64, 1, [&](int64_t, int64_t) {
+      std::lock_guard<std::mutex> lock(mutex);
+      policies.insert(sched_getscheduler(0));
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // long enough for the helper to join
+    });
+    return policies;
+  };
+  bool switched = false;
+  std::set<int> idle_policies;
+  std::thread background([&] {
+    switched = kiln::set_idle_scheduling(true);
+    CHECK(kiln::set_idle_scheduling(true));  // already idle: nothing to change
+    idle_policies = policies_of_loop();
+    CHECK(visit_counts(10000, 10) == std::vector<int>(10000, 1));
+  });
+  background.join();
+  CHECK(switched);
+  CHECK(idle_policies == std::set<int>{SCHED_IDLE});
+  CHECK(kiln::set_idle_scheduling(false));  // a normal thread: nothing to change
+  CHECK(policies_of_loop().count(SCHED_IDLE) == 0);
+}
+#endif
 
 KILN_TEST_MAIN()
