@@ -20,7 +20,7 @@ import { NativeBackend, type KernelInterceptor, type NativeAddon, type QueueHand
 type Segment = QueueHandle | (() => void);
 
 /** Addon functions that are not kernels: they run at once, even while recording. */
-const NOT_KERNELS = new Set(['adviseHugePages', 'setNumThreads', 'getNumThreads', 'gemmIsa', 'beginQueue', 'takeQueue', 'runQueue', 'isQueueing']);
+const NOT_KERNELS = new Set(['adviseHugePages', 'setNumThreads', 'getNumThreads', 'setIdleScheduling', 'gemmIsa', 'beginQueue', 'takeQueue', 'runQueue', 'isQueueing']);
 
 /**
  * The arguments each addon kernel writes (by position; every other array it only reads). A
