@@ -65,6 +65,10 @@ describe('examples/serve', () => {
     const badJson = await fetch(`${base}/predict`, { method: 'POST', body: '{"pixels": [1, 2]}' });
     expect(badJson.status).toBe(422);
     expect((await fetch(`${base}/nowhere`)).status).toBe(404);
+    expect((await fetch(`${base}/health?verbose=1`)).status).toBe(200); // the query is not part of the route
+    const huge = await fetch(`${base}/predict`, { method: 'POST', headers: octets, body: Buffer.alloc((1 << 20) + 1) });
+    expect(huge.status).toBe(413);
+    expect(await huge.json()).toEqual({ error: `the body exceeds ${1 << 20} bytes` });
 
     // training ends (one short epoch); its weights replace the initial ones in the predictor
     let state = '';
