@@ -1,0 +1,134 @@
+// AVX2 int8 GEMM kernels. The tile is 4 rows × 16 columns in 8 ymm accumulators of 8 int32:
+// per group of 4 k, vpmaddubsw multiplies a row's 4 u8 (broadcast) by each column's 4 s8 and
+// adds adjacent pairs into s16 (at most 2 · 127 · 128: no saturation, x_q ≤ 127), vpmaddwd
+// by ones adds the two pairs into one s32 per column, vpaddd accumulates. 8 accumulators + 2
+// weight vectors + broadcast + ones + product fit the 16 ymm registers. Quantization of x is
+// fused with its packing: fma, round half to even (cvtps), saturating packs, min 127.
+#include "internal.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#elif defined(__GNUC__)
+#pragma GCC target("avx2,fma")
+#endif
+
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+namespace kiln::qgemm {
+namespace {
+
+constexpr int64_t kGroupBytes = kQgemmPanelColumns * kQgemmGroupDepth;  // 64: two ymm
+
+// min / max over 4 vectors at a time; NaN or ±inf anywhere makes x · 0 non-zero (NaN).
+bool min_max_avx2(const float* x, int64_t count, float* min, float* max) {
+  __m256 lo = _mm256_set1_ps(x[0]), hi = lo, poison = _mm256_setzero_ps();
+  const __m256 zero = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    lo = _mm256_min_ps(lo, v);
+    hi = _mm256_max_ps(hi, v);
+    poison = _mm256_add_ps(poison, _mm256_mul_ps(v, zero));
+  }
+  alignas(32) float lanes_lo[8], lanes_hi[8], lanes_poison[8];
+  _mm256_store_ps(lanes_lo, lo);
+  _mm256_store_ps(lanes_hi, hi);
+  _mm256_store_ps(lanes_poison, poison);
+  float lo_s = lanes_lo[0], hi_s = lanes_hi[0];
+  bool finite = true;
+  for (int lane = 0; lane < 8; ++lane) {
+    lo_s = std::fmin(lo_s, lanes_lo[lane]);
+    hi_s = std::fmax(hi_s, lanes_hi[lane]);
+    finite = finite && lanes_poison[lane] == 0.0f;
+  }
+  for (; i < count; ++i) {
+    lo_s = std::fmin(lo_s, x[i]);
+    hi_s = std::fmax(hi_s, x[i]);
+    finite = finite && std::isfinite(x[i]);
+  }
+  *min = lo_s;
+  *max = hi_s;
+  return finite;
+}
+
+// 8 floats → 8 u8 in [0, 127] as one 64-bit value (element 0 in the low byte).
+inline uint64_t quantize8(const float* x, __m256 inverse_scale, __m256 zero_point) {
+  const __m256i q = _mm256_cvtps_epi32(_mm256_fmadd_ps(_mm256_loadu_ps(x), inverse_scale, zero_point));
+  const __m128i s16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+  const __m128i u8 = _mm_min_epu8(_mm_packus_epi16(s16, s16), _mm_set1_epi8(127));
+  return static_cast<uint64_t>(_mm_cvtsi128_si64(u8));
+}
+
+void quantize_panel_avx2(const float* x, int64_t ldx, int rows, int64_t k, int64_t groups, ActivationQuantization q,
+                         uint8_t* panel) {
+  std::memset(panel, 0, static_cast<size_t>(groups * kRows * kQgemmGroupDepth));
+  const float inverse_scale = 1.0f / q.scale;
+  const float zero_point = static_cast<float>(q.zero_point);
+  const __m256 inverse_v = _mm256_set1_ps(inverse_scale), zero_point_v = _mm256_set1_ps(zero_point);
+  for (int r = 0; r < rows; ++r) {
+    const float* row = x + r * ldx;
+    int64_t p = 0;
+    for (; p + 8 <= k; p += 8) {  // two groups: bytes 0-3 to group g, 4-7 to group g + 1
+      const uint64_t bytes = quantize8(row + p, inverse_v, zero_point_v);
+      const int64_t g = p / kQgemmGroupDepth;
+      std::memcpy(panel + (g * kRows + r) * kQgemmGroupDepth, &bytes, 4);
+      std::memcpy(panel + ((g + 1) * kRows + r) * kQgemmGroupDepth, reinterpret_cast<const char*>(&bytes) + 4, 4);
+    }
+    for (; p < k; ++p) {
+      const int64_t g = p / kQgemmGroupDepth, within = p % kQgemmGroupDepth;
+      panel[(g * kRows + r) * kQgemmGroupDepth + within] = quantize_value(row[p], inverse_scale, zero_point);
+    }
+  }
+}
+
+// out[r, c] for the 16 columns of one accumulator row pair (edge tiles through a buffer).
+inline void store_row(const __m256i (&acc)[2], const Epilogue& e, int cols, float* out) {
+  const __m256i zero_point = _mm256_set1_epi32(e.zero_point);
+  alignas(32) float values[kQgemmPanelColumns];
+  for (int v = 0; v < 2; ++v) {
+    const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.column_sums + 8 * v));
+    const __m256i corrected = _mm256_sub_epi32(acc[v], _mm256_mullo_epi32(zero_point, sums));
+    const __m256 bias = _mm256_loadu_ps(e.bias + 8 * v);
+    const __m256 value = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corrected), _mm256_loadu_ps(e.scales + 8 * v), bias);
+    _mm256_store_ps(values + 8 * v, value);
+  }
+  std::memcpy(out, values, static_cast<size_t>(cols) * sizeof(float));
+}
+
+void tile_avx2(const uint8_t* a_panel, const int8_t* b_panel, int64_t groups, int rows, int cols, const Epilogue& e,
+               float* out, int64_t ldo) {
+  __m256i acc[kRows][2];
+  for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t g = 0; g < groups; ++g) {
+    const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b_panel + g * kGroupBytes));
+    const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b_panel + g * kGroupBytes + 32));
+    const uint8_t* a = a_panel + g * kRows * kQgemmGroupDepth;
+#pragma GCC unroll 4
+    for (int r = 0; r < kRows; ++r) {
+      int32_t a_bytes;
+      std::memcpy(&a_bytes, a + r * kQgemmGroupDepth, 4);
+      const __m256i a_v = _mm256_set1_epi32(a_bytes);
+      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(a_v, b0), ones));
+      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(a_v, b1), ones));
+    }
+  }
+  for (int r = 0; r < rows; ++r) store_row(acc[r], e, cols, out + r * ldo);
+}
+
+}  // namespace
+
+const QgemmKernel kAvx2Kernel = {"avx2", min_max_avx2, quantize_panel_avx2, tile_avx2};
+
+}  // namespace kiln::qgemm
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
+
+#endif  // x86-64
