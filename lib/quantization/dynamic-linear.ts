@@ -105,7 +105,7 @@ export class DynamicQuantizedLinear extends Module {
       );
     }
     const { packed, columnSums } = this.packed();
-    const m = x.numel / this.inFeatures;
+    const m = x.shape.slice(0, -1).reduce((rows, d) => rows * d, 1);
     const out = allocateOutput('float32', m * this.outFeatures);
     const bias = this.getBuffer('bias');
     getBackend().qlinearDynamic(

@@ -62,6 +62,7 @@ napi_value qlinear_dynamic(napi_env env, napi_callback_info info) {
   const Array<float> out = args.float32(8, "out");
   require_depth(args, k);
   args.require_elements("x", x.length, {{"m", m}, {"k", k}});
+  args.product({{"n", n}, {"k", k}});  // bounds the packed size computed next
   require_length(args, "packed", packed.length, args.ok() ? qgemm_packed_weight_bytes(n, k) : 0,
                  "the packed layout of n × k");
   require_length(args, "columnSums", column_sums.length, n, "n");
