@@ -86,10 +86,11 @@ void quantize_panel_avx2(const float* x, int64_t ldx, int rows, int64_t k, int64
   }
 }
 
-// out[r, c] for the 16 columns of one accumulator row pair (edge tiles through a buffer).
-inline void store_row(const __m256i (&acc)[2], const Epilogue& e, int cols, float* out) {
+// out[r, 0:cols] from one row's two accumulators (edge tiles through a buffer).
+inline void store_row(__m256i acc0, __m256i acc1, const Epilogue& e, int cols, float* out) {
   const __m256i zero_point = _mm256_set1_epi32(e.zero_point);
   alignas(32) float values[kQgemmPanelColumns];
+  const __m256i acc[2] = {acc0, acc1};
   for (int v = 0; v < 2; ++v) {
     const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.column_sums + 8 * v));
     const __m256i corrected = _mm256_sub_epi32(acc[v], _mm256_mullo_epi32(zero_point, sums));
@@ -100,25 +101,39 @@ inline void store_row(const __m256i (&acc)[2], const Epilogue& e, int cols, floa
   std::memcpy(out, values, static_cast<size_t>(cols) * sizeof(float));
 }
 
+// acc0 / acc1 += the 4 u8 of `a` (one row, one group) times columns 0-7 / 8-15 of the group.
+inline __attribute__((always_inline)) void multiply_add(const uint8_t* a, __m256i b0, __m256i b1, __m256i ones,
+                                                        __m256i& acc0, __m256i& acc1) {
+  int32_t a_bytes;
+  std::memcpy(&a_bytes, a, 4);
+  const __m256i a_v = _mm256_set1_epi32(a_bytes);
+  acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(_mm256_maddubs_epi16(a_v, b0), ones));
+  acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(_mm256_maddubs_epi16(a_v, b1), ones));
+}
+
+// Named accumulators (not an array), so they stay in registers across the loop.
 void tile_avx2(const uint8_t* a_panel, const int8_t* b_panel, int64_t groups, int rows, int cols, const Epilogue& e,
                float* out, int64_t ldo) {
-  __m256i acc[kRows][2];
-  for (auto& row : acc) row[0] = row[1] = _mm256_setzero_si256();
+  static_assert(kRows == 4, "four accumulator pairs");
+  __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t g = 0; g < groups; ++g) {
     const __m256i b0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b_panel + g * kGroupBytes));
     const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b_panel + g * kGroupBytes + 32));
     const uint8_t* a = a_panel + g * kRows * kQgemmGroupDepth;
-#pragma GCC unroll 4
-    for (int r = 0; r < kRows; ++r) {
-      int32_t a_bytes;
-      std::memcpy(&a_bytes, a + r * kQgemmGroupDepth, 4);
-      const __m256i a_v = _mm256_set1_epi32(a_bytes);
-      acc[r][0] = _mm256_add_epi32(acc[r][0], _mm256_madd_epi16(_mm256_maddubs_epi16(a_v, b0), ones));
-      acc[r][1] = _mm256_add_epi32(acc[r][1], _mm256_madd_epi16(_mm256_maddubs_epi16(a_v, b1), ones));
-    }
+    multiply_add(a, b0, b1, ones, c00, c01);
+    multiply_add(a + 4, b0, b1, ones, c10, c11);
+    multiply_add(a + 8, b0, b1, ones, c20, c21);
+    multiply_add(a + 12, b0, b1, ones, c30, c31);
+#if defined(__GNUC__)
+    // Keeps the accumulators in registers (without it GCC spills one and copies the rest).
+    __asm__("" : "+x"(c00), "+x"(c01), "+x"(c10), "+x"(c11), "+x"(c20), "+x"(c21), "+x"(c30), "+x"(c31));
+#endif
   }
-  for (int r = 0; r < rows; ++r) store_row(acc[r], e, cols, out + r * ldo);
+  store_row(c00, c01, e, cols, out);
+  if (rows > 1) store_row(c10, c11, e, cols, out + ldo);
+  if (rows > 2) store_row(c20, c21, e, cols, out + 2 * ldo);
+  if (rows > 3) store_row(c30, c31, e, cols, out + 3 * ldo);
 }
 
 }  // namespace
