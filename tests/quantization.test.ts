@@ -136,6 +136,14 @@ describe('DynamicQuantizedLinear: native against the reference backend', () => {
     });
   }
 
+  it('runs inside kiln.async (packing and the product queued) with the synchronous result', async () => {
+    const fresh = quantization.DynamicQuantizedLinear.fromFloat(new nn.Linear(70, 45, { generator: new k.Generator(10) }));
+    const x = uniform([64, 70], -1, 2, 6);
+    const queued = await k.withBackend('native', () => k.async(() => noGrad(() => fresh.forward(x)))); // packs on first use
+    const expected = noGrad(() => k.withBackend('native', () => fresh.forward(x)));
+    expect(Array.from(queued.data as Float32Array)).toEqual(Array.from(expected.data as Float32Array));
+  });
+
   it('packs the weights into the same bytes', () => {
     const w = q.getBuffer('weight')!.data as Int8Array;
     const packs = (['native', 'reference'] as const).map((name) => {

@@ -111,10 +111,11 @@ inline __attribute__((always_inline)) void multiply_add(const uint8_t* a, __m256
   acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(_mm256_maddubs_epi16(a_v, b1), ones));
 }
 
-// Named accumulators (not an array), so they stay in registers across the loop.
-void tile_avx2(const uint8_t* a_panel, const int8_t* b_panel, int64_t groups, int rows, int cols, const Epilogue& e,
-               float* out, int64_t ldo) {
-  static_assert(kRows == 4, "four accumulator pairs");
+// The first ROWS rows of a tile, in named accumulators (not an array) so they stay in
+// registers across the loop; fewer rows for the last row panel (one row: a batch of one).
+template <int ROWS>
+void tile_rows(const uint8_t* a_panel, const int8_t* b_panel, int64_t groups, int cols, const Epilogue& e, float* out,
+               int64_t ldo) {
   __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
   const __m256i ones = _mm256_set1_epi16(1);
   for (int64_t g = 0; g < groups; ++g) {
@@ -122,18 +123,33 @@ void tile_avx2(const uint8_t* a_panel, const int8_t* b_panel, int64_t groups, in
     const __m256i b1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b_panel + g * kGroupBytes + 32));
     const uint8_t* a = a_panel + g * kRows * kQgemmGroupDepth;
     multiply_add(a, b0, b1, ones, c00, c01);
-    multiply_add(a + 4, b0, b1, ones, c10, c11);
-    multiply_add(a + 8, b0, b1, ones, c20, c21);
-    multiply_add(a + 12, b0, b1, ones, c30, c31);
+    if constexpr (ROWS > 1) multiply_add(a + 4, b0, b1, ones, c10, c11);
+    if constexpr (ROWS > 2) multiply_add(a + 8, b0, b1, ones, c20, c21);
+    if constexpr (ROWS > 3) multiply_add(a + 12, b0, b1, ones, c30, c31);
 #if defined(__GNUC__)
     // Keeps the accumulators in registers (without it GCC spills one and copies the rest).
     __asm__("" : "+x"(c00), "+x"(c01), "+x"(c10), "+x"(c11), "+x"(c20), "+x"(c21), "+x"(c30), "+x"(c31));
 #endif
   }
   store_row(c00, c01, e, cols, out);
-  if (rows > 1) store_row(c10, c11, e, cols, out + ldo);
-  if (rows > 2) store_row(c20, c21, e, cols, out + 2 * ldo);
-  if (rows > 3) store_row(c30, c31, e, cols, out + 3 * ldo);
+  if constexpr (ROWS > 1) store_row(c10, c11, e, cols, out + ldo);
+  if constexpr (ROWS > 2) store_row(c20, c21, e, cols, out + 2 * ldo);
+  if constexpr (ROWS > 3) store_row(c30, c31, e, cols, out + 3 * ldo);
+}
+
+void tile_avx2(const uint8_t* a_panel, const int8_t* b_panel, int64_t groups, int rows, int cols, const Epilogue& e,
+               float* out, int64_t ldo) {
+  static_assert(kRows == 4, "four accumulator pairs");
+  switch (rows) {
+    case 1:
+      return tile_rows<1>(a_panel, b_panel, groups, cols, e, out, ldo);
+    case 2:
+      return tile_rows<2>(a_panel, b_panel, groups, cols, e, out, ldo);
+    case 3:
+      return tile_rows<3>(a_panel, b_panel, groups, cols, e, out, ldo);
+    default:
+      return tile_rows<4>(a_panel, b_panel, groups, cols, e, out, ldo);
+  }
 }
 
 }  // namespace
