@@ -16,12 +16,11 @@ constexpr int64_t kRows = 4;
 //   packed[((panel · groups + g) · kRows + r) · 4 + q] = x_q[panel · kRows + r, g · 4 + q]
 // with zeros past m and past k.
 
-// What the epilogue needs for one tile: out[r, c] = (acc − zero_point · column_sums[c]) ·
-// scales[c] + bias[c], pointers at the tile's first column, each readable for a whole panel
-// (kQgemmPanelColumns entries; the driver pads them).
+// What the epilogue needs for one tile: out[r, c] = (acc − corrections[c]) · scales[c] +
+// bias[c], with corrections[c] = zero_point · Σ_k w[c, k], pointers at the tile's first column,
+// each readable for a whole panel (kQgemmPanelColumns entries; the driver pads them).
 struct Epilogue {
-  int32_t zero_point;
-  const int32_t* column_sums;
+  const int32_t* corrections;
   const float* scales;
   const float* bias;
 };
@@ -52,7 +51,7 @@ uint8_t quantize_value(float x, float inverse_scale, float zero_point);
 
 // The epilogue of one accumulator, shared by the kernels so they agree bit for bit.
 inline float dequantize(int32_t acc, const Epilogue& e, int c) {
-  const int32_t corrected = acc - e.zero_point * e.column_sums[c];
+  const int32_t corrected = acc - e.corrections[c];
   return std::fmaf(static_cast<float>(corrected), e.scales[c], e.bias[c]);
 }
 

@@ -24,80 +24,93 @@ namespace {
 
 constexpr int64_t kGroupBytes = kQgemmPanelColumns * kQgemmGroupDepth;  // 64: two ymm
 
-// min / max over 4 vectors at a time; NaN or ±inf anywhere makes x · 0 non-zero (NaN).
+// min and max, 8 lanes at a time; NaN is caught by an unordered self-compare (min / max would
+// skip it), ±inf by the min and max themselves.
 bool min_max_avx2(const float* x, int64_t count, float* min, float* max) {
-  __m256 lo = _mm256_set1_ps(x[0]), hi = lo, poison = _mm256_setzero_ps();
-  const __m256 zero = _mm256_setzero_ps();
+  __m256 lo = _mm256_set1_ps(x[0]), hi = lo, nan = _mm256_setzero_ps();
   int64_t i = 0;
   for (; i + 8 <= count; i += 8) {
     const __m256 v = _mm256_loadu_ps(x + i);
     lo = _mm256_min_ps(lo, v);
     hi = _mm256_max_ps(hi, v);
-    poison = _mm256_add_ps(poison, _mm256_mul_ps(v, zero));
+    nan = _mm256_or_ps(nan, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
   }
-  alignas(32) float lanes_lo[8], lanes_hi[8], lanes_poison[8];
+  alignas(32) float lanes_lo[8], lanes_hi[8];
   _mm256_store_ps(lanes_lo, lo);
   _mm256_store_ps(lanes_hi, hi);
-  _mm256_store_ps(lanes_poison, poison);
   float lo_s = lanes_lo[0], hi_s = lanes_hi[0];
-  bool finite = true;
+  bool finite = _mm256_movemask_ps(nan) == 0;
   for (int lane = 0; lane < 8; ++lane) {
     lo_s = std::fmin(lo_s, lanes_lo[lane]);
     hi_s = std::fmax(hi_s, lanes_hi[lane]);
-    finite = finite && lanes_poison[lane] == 0.0f;
   }
   for (; i < count; ++i) {
     lo_s = std::fmin(lo_s, x[i]);
     hi_s = std::fmax(hi_s, x[i]);
-    finite = finite && std::isfinite(x[i]);
+    finite = finite && !std::isnan(x[i]);
   }
   *min = lo_s;
   *max = hi_s;
-  return finite;
+  return finite && std::isfinite(lo_s) && std::isfinite(hi_s);
 }
 
-// 8 floats → 8 u8 in [0, 127] as one 64-bit value (element 0 in the low byte).
-inline uint64_t quantize8(const float* x, __m256 inverse_scale, __m256 zero_point) {
+// 8 floats → 8 u8 in [0, 127] in the low half of an xmm (element 0 in the low byte).
+inline __m128i quantize8(const float* x, __m256 inverse_scale, __m256 zero_point) {
   const __m256i q = _mm256_cvtps_epi32(_mm256_fmadd_ps(_mm256_loadu_ps(x), inverse_scale, zero_point));
   const __m128i s16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-  const __m128i u8 = _mm_min_epu8(_mm_packus_epi16(s16, s16), _mm_set1_epi8(127));
-  return static_cast<uint64_t>(_mm_cvtsi128_si64(u8));
+  return _mm_min_epu8(_mm_packus_epi16(s16, s16), _mm_set1_epi8(127));
 }
 
+// Row r's x_q[p], scalar (the tail past the last multiple of 8, and short panels).
+inline void quantize_tail(const float* row, int r, int64_t begin, int64_t k, float inverse_scale, float zero_point,
+                          uint8_t* panel) {
+  for (int64_t p = begin; p < k; ++p) {
+    const int64_t g = p / kQgemmGroupDepth, within = p % kQgemmGroupDepth;
+    panel[(g * kRows + r) * kQgemmGroupDepth + within] = quantize_value(row[p], inverse_scale, zero_point);
+  }
+}
+
+// A full panel takes 8 k of its 4 rows at a time: two groups of 4 rows × 4 bytes, written as
+// two 16-byte stores after a 4 × 2 transpose of 32-bit lanes; a short panel goes row by row.
 void quantize_panel_avx2(const float* x, int64_t ldx, int rows, int64_t k, int64_t groups, ActivationQuantization q,
                          uint8_t* panel) {
   std::memset(panel, 0, static_cast<size_t>(groups * kRows * kQgemmGroupDepth));
   const float inverse_scale = 1.0f / q.scale;
   const float zero_point = static_cast<float>(q.zero_point);
   const __m256 inverse_v = _mm256_set1_ps(inverse_scale), zero_point_v = _mm256_set1_ps(zero_point);
-  for (int r = 0; r < rows; ++r) {
-    const float* row = x + r * ldx;
-    int64_t p = 0;
-    for (; p + 8 <= k; p += 8) {  // two groups: bytes 0-3 to group g, 4-7 to group g + 1
-      const uint64_t bytes = quantize8(row + p, inverse_v, zero_point_v);
-      const int64_t g = p / kQgemmGroupDepth;
-      std::memcpy(panel + (g * kRows + r) * kQgemmGroupDepth, &bytes, 4);
-      std::memcpy(panel + ((g + 1) * kRows + r) * kQgemmGroupDepth, reinterpret_cast<const char*>(&bytes) + 4, 4);
-    }
-    for (; p < k; ++p) {
-      const int64_t g = p / kQgemmGroupDepth, within = p % kQgemmGroupDepth;
-      panel[(g * kRows + r) * kQgemmGroupDepth + within] = quantize_value(row[p], inverse_scale, zero_point);
+  int64_t vector_end = 0;
+  if (rows == kRows) {
+    for (; vector_end + 8 <= k; vector_end += 8) {
+      const int64_t p = vector_end, g = p / kQgemmGroupDepth;
+      const __m128i rows01 = _mm_unpacklo_epi32(quantize8(x + p, inverse_v, zero_point_v),
+                                                quantize8(x + ldx + p, inverse_v, zero_point_v));
+      const __m128i rows23 = _mm_unpacklo_epi32(quantize8(x + 2 * ldx + p, inverse_v, zero_point_v),
+                                                quantize8(x + 3 * ldx + p, inverse_v, zero_point_v));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(panel + g * kRows * kQgemmGroupDepth), _mm_unpacklo_epi64(rows01, rows23));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(panel + (g + 1) * kRows * kQgemmGroupDepth),
+                       _mm_unpackhi_epi64(rows01, rows23));
     }
   }
+  for (int r = 0; r < rows; ++r) quantize_tail(x + r * ldx, r, vector_end, k, inverse_scale, zero_point, panel);
+}
+
+// 8 outputs from one accumulator: (acc − corrections) · scales + bias.
+inline __m256 dequantize8(__m256i acc, const Epilogue& e, int offset) {
+  const __m256i corrections = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.corrections + offset));
+  const __m256 value = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, corrections));
+  return _mm256_fmadd_ps(value, _mm256_loadu_ps(e.scales + offset), _mm256_loadu_ps(e.bias + offset));
 }
 
 // out[r, 0:cols] from one row's two accumulators (edge tiles through a buffer).
 inline void store_row(__m256i acc0, __m256i acc1, const Epilogue& e, int cols, float* out) {
-  const __m256i zero_point = _mm256_set1_epi32(e.zero_point);
-  alignas(32) float values[kQgemmPanelColumns];
-  const __m256i acc[2] = {acc0, acc1};
-  for (int v = 0; v < 2; ++v) {
-    const __m256i sums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(e.column_sums + 8 * v));
-    const __m256i corrected = _mm256_sub_epi32(acc[v], _mm256_mullo_epi32(zero_point, sums));
-    const __m256 bias = _mm256_loadu_ps(e.bias + 8 * v);
-    const __m256 value = _mm256_fmadd_ps(_mm256_cvtepi32_ps(corrected), _mm256_loadu_ps(e.scales + 8 * v), bias);
-    _mm256_store_ps(values + 8 * v, value);
+  if (cols == kQgemmPanelColumns) {
+    _mm256_storeu_ps(out, dequantize8(acc0, e, 0));
+    _mm256_storeu_ps(out + 8, dequantize8(acc1, e, 8));
+    return;
   }
+  alignas(32) float values[kQgemmPanelColumns];
+  _mm256_store_ps(values, dequantize8(acc0, e, 0));
+  _mm256_store_ps(values + 8, dequantize8(acc1, e, 8));
   std::memcpy(out, values, static_cast<size_t>(cols) * sizeof(float));
 }
 

@@ -44,19 +44,22 @@ std::atomic<const QgemmKernel*>& active_kernel() {
 // Per-call scratch of one thread: packed activations and the padded per-column epilogue arrays.
 struct Scratch {
   std::vector<uint8_t> activations;
-  std::vector<int32_t> column_sums;
+  std::vector<int32_t> corrections;
   std::vector<float> scales, bias;
 };
 
-// The epilogue arrays padded to whole panels: scales[j] = x_scale · w_scale[j].
+// The epilogue arrays padded to whole panels: corrections[j] = zero_point · Σ_k w[j, k],
+// scales[j] = x_scale · w_scale[j].
 void prepare_columns(Scratch& s, int64_t n, const int32_t* column_sums, const float* weight_scales, const float* bias,
-                     float x_scale) {
+                     ActivationQuantization q) {
   const size_t padded = static_cast<size_t>(panels_of(n, kQgemmPanelColumns) * kQgemmPanelColumns);
-  s.column_sums.assign(padded, 0);
+  s.corrections.assign(padded, 0);
   s.scales.assign(padded, 0.0f);
   s.bias.assign(padded, 0.0f);
-  std::copy(column_sums, column_sums + n, s.column_sums.begin());
-  for (int64_t j = 0; j < n; ++j) s.scales[j] = x_scale * weight_scales[j];
+  for (int64_t j = 0; j < n; ++j) {
+    s.corrections[j] = q.zero_point * column_sums[j];
+    s.scales[j] = q.scale * weight_scales[j];
+  }
   if (bias != nullptr) std::copy(bias, bias + n, s.bias.begin());
 }
 
@@ -122,7 +125,7 @@ std::string qlinear_dynamic(const float* x, int64_t m, int64_t k, const int8_t* 
   }
   const ActivationQuantization quantization = choose_activation_quantization(min, max);
   thread_local Scratch scratch;
-  prepare_columns(scratch, n, column_sums, weight_scales, bias, quantization.scale);
+  prepare_columns(scratch, n, column_sums, weight_scales, bias, quantization);
   const int64_t groups = groups_of(k), m_panels = panels_of(m, kRows), n_panels = panels_of(n, kQgemmPanelColumns);
   const int64_t panel_bytes = groups * kRows * kQgemmGroupDepth;
   scratch.activations.resize(static_cast<size_t>(m_panels * panel_bytes));
@@ -135,14 +138,13 @@ std::string qlinear_dynamic(const float* x, int64_t m, int64_t k, const int8_t* 
   });
   // Tiles in weight-panel-major order: a chunk reuses one weight panel (in L1) across row panels.
   const int64_t tile_work = kRows * kQgemmPanelColumns * std::max<int64_t>(groups * kQgemmGroupDepth, 1);
-  const int32_t zero_point = quantization.zero_point;
   const Scratch& columns = scratch;
   parallel_for_balanced(0, m_panels * n_panels, std::max<int64_t>(1, kMultiplyAddsPerChunk / tile_work),
                         [&](int64_t begin, int64_t end) {
                           for (int64_t tile = begin; tile < end; ++tile) {
                             const int64_t np = tile / m_panels, mp = tile % m_panels;
                             const int64_t col = np * kQgemmPanelColumns;
-                            const qgemm::Epilogue epilogue = {zero_point, columns.column_sums.data() + col,
+                            const qgemm::Epilogue epilogue = {columns.corrections.data() + col,
                                                               columns.scales.data() + col, columns.bias.data() + col};
                             kernel.tile(activations + mp * panel_bytes,
                                         packed + np * groups * kQgemmPanelColumns * kQgemmGroupDepth, groups,
