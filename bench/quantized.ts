@@ -8,7 +8,7 @@
  * `KILN_BENCH_THREADS=2 KILN_BENCH_CASES=64x784 npm run bench -- quantized`.
  */
 import { loadNativeAddon } from '../lib/backend/native.js';
-import { noGrad, nn, quantization, randn, setNumThreads, getNumThreads, withBackend, type Tensor } from '../lib/index.js';
+import { noGrad, nn, quantization, randn, setNumThreads, getNumThreads, tidy, withBackend, type Tensor } from '../lib/index.js';
 import { runPythonAnchor, selectByName, timeIt, type BenchRow } from './harness.js';
 
 const SUITE = 'quantized';
@@ -32,12 +32,16 @@ export const QUANTIZED_CASES: QuantizedCase[] = [
   quantizedCase(256, 1024, 1024),
 ];
 
-/** Median ms of `layer.forward(x)` under noGrad at `threads` threads, as a row. */
+/**
+ * Median ms of `layer.forward(x)` under noGrad at `threads` threads, as a row. Each call runs
+ * in its own tidy() scope, as an inference loop would, so its output storage is reused from
+ * the pool (as PyTorch's allocator reuses freed blocks) instead of being faulted in afresh.
+ */
 function timedRow(c: QuantizedCase, impl: string, threads: number, layer: nn.Module, x: Tensor): BenchRow {
   const saved = getNumThreads();
   setNumThreads(threads);
   try {
-    const ms = noGrad(() => timeIt(() => void layer.forward(x), TIMING));
+    const ms = noGrad(() => timeIt(() => tidy(() => void layer.forward(x)), TIMING));
     return { suite: SUITE, case: c.name, impl, threads, median_ms: ms, gflops: (2 * c.m * c.k * c.n) / ms / 1e6 };
   } finally {
     setNumThreads(saved);
