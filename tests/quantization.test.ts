@@ -123,6 +123,7 @@ describe('DynamicQuantizedLinear: native against the reference backend', () => {
     ['a transposed view (70, 6)ᵀ', () => uniform([70, 6], -2, 2, 3).transpose(0, 1)],
     ['one row', () => uniform([1, 70], 0, 1, 4)],
     ['a slice with a storage offset', () => uniform([10, 70], -1, 1, 5).slice(0, 3, 8)],
+    ['an empty batch (0, 70)', () => k.zeros([0, 70])],
   ];
   for (const [name, make] of inputs) {
     it(name, () => {
@@ -228,6 +229,9 @@ describe('quantizeDynamic / DynamicQuantizedLinear: bad input', () => {
     expect(() => qmodel.train()).toThrow(/inference only/);
     expect(qmodel.eval().training).toBe(false);
     expect(nn.deepCopy(q).training).toBe(false);
+    const x = uniform([3, 8], -1, 1, 4);
+    const float64Buffers = nn.deepCopy(q).double(); // scale and bias become float64, the int8 weight stays
+    expect(Array.from(noGrad(() => float64Buffers.forward(x)).data)).toEqual(Array.from(noGrad(() => q.forward(x)).data));
     expect(() => nn.deepCopy(q).train()).toThrow(/inference only/);
   });
 
@@ -243,6 +247,9 @@ describe('quantizeDynamic / DynamicQuantizedLinear: bad input', () => {
     expect(() => quantization.quantizeDynamic(broken)).toThrow('quantizeDynamic: Linear(3, 2) has a NaN or infinite weight');
     expect(() => new quantization.DynamicQuantizedLinear(70000, 1, k.zeros([1, 70000], { dtype: 'int8' }), k.zeros([1]), null)).toThrow(
       'DynamicQuantizedLinear: inFeatures=70000 exceeds 65536',
+    );
+    expect(() => new quantization.DynamicQuantizedLinear(4, 2, k.zeros([2, 4], { dtype: 'int8' }), k.zeros([2]), null)).toThrow(
+      'DynamicQuantizedLinear: scale must hold finite positive values',
     );
     expect(() => new quantization.DynamicQuantizedLinear(4, 2, k.zeros([2, 4]), k.zeros([2]), null)).toThrow(
       'DynamicQuantizedLinear: weight must be a int8 Tensor of shape [2, 4], got float32 of shape [2, 4]',

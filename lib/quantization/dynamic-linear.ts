@@ -61,6 +61,9 @@ export class DynamicQuantizedLinear extends Module {
     }
     checkBuffer(name, 'weight', weight, 'int8', [outFeatures, inFeatures]);
     checkBuffer(name, 'scale', scale, 'float32', [outFeatures]);
+    if ((scale.data as Float32Array).some((v) => !(v > 0 && Number.isFinite(v)))) {
+      throw new KilnError(`${name}: scale must hold finite positive values (one per output channel)`);
+    }
     if (bias !== null) checkBuffer(name, 'bias', bias, 'float32', [outFeatures]);
     this.registerBuffer('weight', weight);
     this.registerBuffer('scale', scale);
@@ -115,8 +118,8 @@ export class DynamicQuantizedLinear extends Module {
       packed,
       this.outFeatures,
       columnSums,
-      this.getBuffer('scale')!.data as Float32Array,
-      bias === null ? null : (bias.data as Float32Array),
+      float32Data(this.getBuffer('scale')!),
+      bias === null ? null : float32Data(bias),
       out,
     );
     return new Tensor(out, [...x.shape.slice(0, -1), this.outFeatures], 'float32');
@@ -159,6 +162,11 @@ Object.defineProperty(DynamicQuantizedLinear.prototype, 'training', {
     }
   },
 });
+
+/** t's elements as float32 (after module.to('float64') the scale and bias buffers are float64). */
+function float32Data(t: Tensor): Float32Array {
+  return (t.dtype === 'float32' ? t.data : t.float().data) as Float32Array;
+}
 
 /** Throws unless `t` is a Tensor of `dtype` and `shape`, naming the layer and the buffer. */
 function checkBuffer(op: string, name: string, t: Tensor, dtype: string, shape: number[]): void {

@@ -49,6 +49,8 @@ const QSCHEMES: readonly WeightQScheme[] = ['perChannelSymmetric', 'perTensorSym
  * const logits = qmodel.forward(images);   // Linear layers in int8, the rest in float32
  * ```
  */
+export function quantizeDynamic(model: Linear, options?: QuantizeDynamicOptions): DynamicQuantizedLinear;
+export function quantizeDynamic<M extends Module>(model: M, options?: QuantizeDynamicOptions): M;
 export function quantizeDynamic<M extends Module>(model: M, options: QuantizeDynamicOptions = {}): M | DynamicQuantizedLinear {
   const op = 'quantizeDynamic';
   if (!(model instanceof Module)) throw new TypeError(`${op}: model must be a Module, got ${describeValue(model)}`);
