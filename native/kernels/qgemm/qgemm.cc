@@ -115,6 +115,48 @@ ActivationQuantization choose_activation_quantization(float min, float max) {
   return {static_cast<float>(scale), static_cast<int32_t>(std::nearbyint(clamped))};
 }
 
+namespace {
+
+// Quantizes x (m, k) into the scratch's packed activation panels, threads over row panels.
+void quantize_activations(const QgemmKernel& kernel, const float* x, int64_t m, int64_t k, ActivationQuantization q,
+                          Scratch& s) {
+  const int64_t groups = groups_of(k), m_panels = panels_of(m, kRows);
+  const int64_t panel_bytes = groups * kRows * kQgemmGroupDepth;
+  s.activations.resize(static_cast<size_t>(m_panels * panel_bytes));
+  uint8_t* activations = s.activations.data();
+  parallel_for(0, m_panels, grain_for(kRows * std::max<int64_t>(k, 1)), [&](int64_t begin, int64_t end) {
+    for (int64_t panel = begin; panel < end; ++panel) {
+      const int rows = static_cast<int>(std::min(kRows, m - panel * kRows));
+      kernel.quantize_panel(x + panel * kRows * k, k, rows, k, groups, q, activations + panel * panel_bytes);
+    }
+  });
+}
+
+// out (m, n) tile by tile from the scratch's activations and epilogue arrays. Tiles go in
+// weight-panel-major order: a chunk reuses one weight panel (in L1) across row panels.
+void multiply_tiles(const QgemmKernel& kernel, const Scratch& s, const int8_t* packed, int64_t m, int64_t k, int64_t n,
+                    float* out) {
+  const int64_t groups = groups_of(k), m_panels = panels_of(m, kRows), n_panels = panels_of(n, kQgemmPanelColumns);
+  const int64_t a_panel_bytes = groups * kRows * kQgemmGroupDepth;
+  const int64_t b_panel_bytes = groups * kQgemmPanelColumns * kQgemmGroupDepth;
+  const int64_t tile_work = kRows * kQgemmPanelColumns * std::max<int64_t>(groups * kQgemmGroupDepth, 1);
+  parallel_for_balanced(0, m_panels * n_panels, std::max<int64_t>(1, kMultiplyAddsPerChunk / tile_work),
+                        [&](int64_t begin, int64_t end) {
+                          for (int64_t tile = begin; tile < end; ++tile) {
+                            const int64_t mp = tile % m_panels, col = tile / m_panels * kQgemmPanelColumns;
+                            const qgemm::Epilogue epilogue = {s.corrections.data() + col, s.scales.data() + col,
+                                                              s.bias.data() + col};
+                            kernel.tile(s.activations.data() + mp * a_panel_bytes,
+                                        packed + tile / m_panels * b_panel_bytes, groups,
+                                        static_cast<int>(std::min(kRows, m - mp * kRows)),
+                                        static_cast<int>(std::min(kQgemmPanelColumns, n - col)), epilogue,
+                                        out + mp * kRows * n + col, n);
+                          }
+                        });
+}
+
+}  // namespace
+
 std::string qlinear_dynamic(const float* x, int64_t m, int64_t k, const int8_t* packed, int64_t n,
                             const int32_t* column_sums, const float* weight_scales, const float* bias, float* out) {
   if (m == 0 || n == 0) return std::string();
@@ -124,35 +166,10 @@ std::string qlinear_dynamic(const float* x, int64_t m, int64_t k, const int8_t* 
     return "x holds NaN or infinity, which has no int8 quantization";
   }
   const ActivationQuantization quantization = choose_activation_quantization(min, max);
-  thread_local Scratch scratch;
+  thread_local Scratch scratch;  // grows to the largest call on this thread, kept for the next
   prepare_columns(scratch, n, column_sums, weight_scales, bias, quantization);
-  const int64_t groups = groups_of(k), m_panels = panels_of(m, kRows), n_panels = panels_of(n, kQgemmPanelColumns);
-  const int64_t panel_bytes = groups * kRows * kQgemmGroupDepth;
-  scratch.activations.resize(static_cast<size_t>(m_panels * panel_bytes));
-  uint8_t* activations = scratch.activations.data();
-  parallel_for(0, m_panels, grain_for(kRows * std::max<int64_t>(k, 1)), [&](int64_t begin, int64_t end) {
-    for (int64_t panel = begin; panel < end; ++panel) {
-      const int rows = static_cast<int>(std::min(kRows, m - panel * kRows));
-      kernel.quantize_panel(x + panel * kRows * k, k, rows, k, groups, quantization, activations + panel * panel_bytes);
-    }
-  });
-  // Tiles in weight-panel-major order: a chunk reuses one weight panel (in L1) across row panels.
-  const int64_t tile_work = kRows * kQgemmPanelColumns * std::max<int64_t>(groups * kQgemmGroupDepth, 1);
-  const Scratch& columns = scratch;
-  parallel_for_balanced(0, m_panels * n_panels, std::max<int64_t>(1, kMultiplyAddsPerChunk / tile_work),
-                        [&](int64_t begin, int64_t end) {
-                          for (int64_t tile = begin; tile < end; ++tile) {
-                            const int64_t np = tile / m_panels, mp = tile % m_panels;
-                            const int64_t col = np * kQgemmPanelColumns;
-                            const qgemm::Epilogue epilogue = {columns.corrections.data() + col,
-                                                              columns.scales.data() + col, columns.bias.data() + col};
-                            kernel.tile(activations + mp * panel_bytes,
-                                        packed + np * groups * kQgemmPanelColumns * kQgemmGroupDepth, groups,
-                                        static_cast<int>(std::min(kRows, m - mp * kRows)),
-                                        static_cast<int>(std::min(kQgemmPanelColumns, n - col)), epilogue,
-                                        out + mp * kRows * n + col, n);
-                          }
-                        });
+  quantize_activations(kernel, x, m, k, quantization, scratch);
+  multiply_tiles(kernel, scratch, packed, m, k, n, out);
   return std::string();
 }
 
