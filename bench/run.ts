@@ -12,6 +12,7 @@ import { runGemm } from './gemm.js';
 import { runLenet } from './lenet.js';
 import { runOnnx } from './onnx.js';
 import { runOptim } from './optim.js';
+import { runQuantized } from './quantized.js';
 import { checkOverhead, runOverhead } from './overhead.js';
 import { runRnn } from './rnn.js';
 import { runViews } from './views.js';
@@ -38,6 +39,7 @@ const SUITES: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   onnx: runOnnx,
   viz: runViz,
   zoo: runZoo,
+  quantized: runQuantized,
 };
 
 const name = process.argv[2];

@@ -72,6 +72,7 @@ export * as serve from './serve/index.js';
 export * as onnx from './onnx/index.js';
 export * as viz from './viz/index.js';
 export * as search from './search/index.js';
+export * as quantization from './quantization/index.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
 export { GradNode, type BackwardOptions } from './autograd/engine.js';
 export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';

@@ -28,6 +28,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_queue(env, exports);
   register_dropout(env, exports);
   register_norm(env, exports);
+  register_quantized(env, exports);
   return exports;
 }
 

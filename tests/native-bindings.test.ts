@@ -196,6 +196,13 @@ const signatures: Record<string, Signature> = {
   getNumThreads: { kinds: [], valid: () => [] },
   setIdleScheduling: { kinds: ['bool'], valid: () => [false] }, // off on a normal thread: changes nothing
   gemmIsa: { kinds: [], valid: () => [] },
+  // qlinear*: weights (n = 3, k = 5) packed into one panel of 16 channels × 2 groups of 4 = 128 bytes.
+  qlinearPackWeights: { kinds: ['u8', 'size', 'size', 'u8', 'i32'], valid: () => [new Uint8Array(15), 3, 5, new Uint8Array(128), new Int32Array(3)] },
+  qlinearDynamic: {
+    kinds: ['f32', 'size', 'size', 'u8', 'size', 'i32', 'f32', 'f32?', 'f32'],
+    valid: () => [f32(10), 2, 5, new Uint8Array(128), 3, new Int32Array(3), f32(3), f32(3), f32(6)],
+  },
+  qgemmIsa: { kinds: [], valid: () => [] },
   adviseHugePages: { kinds: ['f32'], valid: () => [f32(4)] },
   scan: { kinds: ['op', 'f32', 'f32', 'size', 'size', 'size'], valid: () => [1, f32(24), f32(24), 2, 3, 4] },
   sort: { kinds: ['f32', 'f32', 'i32', 'size', 'size', 'bool'], valid: () => [f32(12), f32(12), new Int32Array(12), 3, 4, true] },

@@ -666,6 +666,32 @@ export interface Backend {
     g: AttentionGeometry,
   ): void;
 
+  /**
+   * Packs int8 weights (n, k) row-major for qlinearDynamic: panels of 16 output channels,
+   * groups of 4 consecutive k, each channel's 4 values together, zeros past n and k
+   * (`packed` holds qlinearPackedBytes(n, k) int8 bytes); columnSums[j] = Σ_k weight[j, k].
+   */
+  qlinearPackWeights(weight: Int8Array, n: number, k: number, packed: Int8Array, columnSums: Int32Array): void;
+
+  /**
+   * The int8 dynamic-quantized Linear (PyTorch's quantized::linear_dynamic, fbgemm on x86):
+   * x (m, k) quantized per tensor to u8 in [0, 127] from its min and max, times the packed
+   * symmetric int8 weights, accumulated in int32, dequantized with x's scale times
+   * weightScales[j], plus bias (n) when given; out (m, n) overwritten. k ≤ 65536. Throws a
+   * RangeError when x holds NaN or an infinity.
+   */
+  qlinearDynamic(
+    x: FloatArray,
+    m: number,
+    k: number,
+    packed: Int8Array,
+    n: number,
+    columnSums: Int32Array,
+    weightScales: Float32Array,
+    bias: Float32Array | null,
+    out: FloatArray,
+  ): void;
+
   /** Sets how many threads kernels may use (≥ 1). The reference backend is single-threaded. */
   setNumThreads(n: number): void;
 

@@ -121,6 +121,22 @@ export interface NativeAddon {
     bOuterStride: number,
     bias: Float32Array,
   ): void;
+  /** Backend.qlinearPackWeights with the int8 arrays as Uint8Array views of their bytes. */
+  qlinearPackWeights(weight: Uint8Array, n: number, k: number, packed: Uint8Array, columnSums: Int32Array): void;
+  /** Backend.qlinearDynamic with the packed weights as a Uint8Array view of their bytes. */
+  qlinearDynamic(
+    x: Float32Array,
+    m: number,
+    k: number,
+    packed: Uint8Array,
+    n: number,
+    columnSums: Int32Array,
+    weightScales: Float32Array,
+    bias: Float32Array | null,
+    out: Float32Array,
+  ): void;
+  /** The int8 GEMM's micro-kernel family on this CPU ('avx2' or 'scalar'). */
+  qgemmIsa(): string;
   /** Raw sgemm, row-major: c = alpha · op(a) · op(b) + beta · c; beta = 0 never reads c. */
   sgemm(
     transA: boolean,
@@ -348,6 +364,11 @@ export interface NativeAddon {
 
 const EMPTY_F32 = new Float32Array(0);
 const EMPTY_U8 = new Uint8Array(0);
+
+/** The bytes of an int8 array, as the Uint8Array the addon reads. */
+function bytesOf(values: Int8Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.length);
+}
 
 /**
  * An AttentionGeometry's layouts and dropout as the addon reads them (native/bindings/attention.cc):
@@ -882,6 +903,28 @@ export class NativeBackend implements Backend {
       (g.floatMask as Float32Array | null) ?? EMPTY_F32, g.boolMask ?? EMPTY_U8, g.maskOffsets, g.maskRowStride, g.maskColStride,
       ...packAttentionLayout(g),
     );
+  }
+
+  qlinearPackWeights(weight: Int8Array, n: number, k: number, packed: Int8Array, columnSums: Int32Array): void {
+    this.addon.qlinearPackWeights(bytesOf(weight), n, k, bytesOf(packed), columnSums);
+  }
+
+  qlinearDynamic(
+    x: FloatArray,
+    m: number,
+    k: number,
+    packed: Int8Array,
+    n: number,
+    columnSums: Int32Array,
+    weightScales: Float32Array,
+    bias: Float32Array | null,
+    out: FloatArray,
+  ): void {
+    if (!(x instanceof Float32Array)) {
+      this.fallback.qlinearDynamic(x, m, k, packed, n, columnSums, weightScales, bias, out);
+      return;
+    }
+    this.addon.qlinearDynamic(x, m, k, bytesOf(packed), n, columnSums, weightScales, bias, out as Float32Array);
   }
 
   setNumThreads(n: number): void {

@@ -20,7 +20,7 @@ import { NativeBackend, type KernelInterceptor, type NativeAddon, type QueueHand
 type Segment = QueueHandle | (() => void);
 
 /** Addon functions that are not kernels: they run at once, even while recording. */
-const NOT_KERNELS = new Set(['adviseHugePages', 'setNumThreads', 'getNumThreads', 'setIdleScheduling', 'gemmIsa', 'beginQueue', 'takeQueue', 'runQueue', 'isQueueing']);
+const NOT_KERNELS = new Set(['adviseHugePages', 'setNumThreads', 'getNumThreads', 'setIdleScheduling', 'gemmIsa', 'qgemmIsa', 'beginQueue', 'takeQueue', 'runQueue', 'isQueueing']);
 
 /**
  * The arguments each addon kernel writes (by position; every other array it only reads). A
@@ -37,6 +37,7 @@ const WRITTEN: Readonly<Record<string, readonly number[]>> = {
   rnnForward: [13, 14, 15, 16], rnnBackward: [12, 16, 17, 18, 19, 20, 21, 22], attentionForward: [3, 4], attentionBackward: [6, 7, 8],
   dropout: [1], layerNorm: [3, 4, 5], layerNormBackward: [5, 6, 7],
   batchNorm: [3, 4, 5, 6], batchNormBackward: [5, 6, 7],
+  qlinearPackWeights: [3, 4], qlinearDynamic: [8],
 };
 
 /** Kernel arguments whose values the binding reads when checking the call (class targets): they must be ready. */

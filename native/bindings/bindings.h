@@ -26,5 +26,6 @@ void register_attention(Napi::Env env, Napi::Object exports);    // attentionFor
 void register_queue(Napi::Env env, Napi::Object exports);        // beginQueue takeQueue runQueue isQueueing
 void register_dropout(Napi::Env env, Napi::Object exports);      // dropout
 void register_norm(Napi::Env env, Napi::Object exports);         // layerNorm layerNormBackward batchNorm batchNormBackward
+void register_quantized(Napi::Env env, Napi::Object exports);    // qlinearPackWeights qlinearDynamic qgemmIsa
 
 }  // namespace kiln::bindings

@@ -132,6 +132,10 @@ const CORPUS_PROGRAMS: (() => void)[] = [
     x.gather(1, k.randint(0, 64, [32, 8])).sum().backward();
     x.indexSelect(0, k.randint(0, 32, [16])).sum().backward();
   },
+  () => {
+    const q = k.quantization.DynamicQuantizedLinear.fromFloat(new k.nn.Linear(70, 40)); // qlinearPackWeights on first forward
+    k.noGrad(() => q.forward(k.randn([9, 70])));
+  },
 ];
 
 const EDGE_NUMBERS = [0, -1, 1, 2, 3, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 1, 2 ** 53, -(2 ** 31), NaN, Infinity, -Infinity, 0.5, 1e9];

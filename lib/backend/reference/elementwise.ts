@@ -141,7 +141,7 @@ function sigmoid(v: number): number {
 }
 
 /** v rounded to the nearest integer, ties to the even one (torch.round); −0.4 gives −0. */
-function roundHalfEven(v: number): number {
+export function roundHalfEven(v: number): number {
   const r = Math.round(v); // ties go up
   return r - v === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }

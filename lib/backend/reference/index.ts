@@ -14,6 +14,7 @@ import { batchNorm, batchNormBackward, layerNorm, layerNormBackward } from './no
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dFused } from './conv.js';
 import { matmul } from './matmul.js';
+import { qlinearDynamic, qlinearPackWeights } from './quantized.js';
 import { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './loss.js';
 import { adadeltaStep, adagradStep, adamaxStep, adamStep, nadamStep, rmspropStep, sgdStep } from './optim.js';
 import { adaptiveAvgPool2d, adaptiveAvgPool2dBackward, avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool.js';
@@ -36,6 +37,8 @@ function setNumThreads(n: number): void {
 /** The pure-TypeScript backend. Single-threaded: `getNumThreads()` is always 1. */
 export const referenceBackend: Backend = {
   name: 'reference',
+  qlinearPackWeights,
+  qlinearDynamic,
   unary,
   binary,
   compare,
