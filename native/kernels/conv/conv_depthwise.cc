@@ -203,8 +203,9 @@ void correlate(bool wide, const float* xp, int64_t cols, const float* filter, co
   }
 }
 
-void register_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
-  const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w;
+void register_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
+                      const ConvEpilogue& e) {
+  const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w, out_plane = s.out_h * s.out_w;
   const PaddedPlane padding = input_padding(s);
   const bool wide = wide_vectors();
   parallel_for_balanced(0, s.n * s.c, grain_for(plane_work(s) * multiplier), [&](int64_t begin, int64_t end) {
@@ -213,8 +214,10 @@ void register_forward(const float* x, const float* weight, const float* bias, fl
       place(x + plane * s.h * s.w, s.h, s.w, xp, padding);
       const int64_t n = plane / s.c, c = plane % s.c;
       for (int64_t kk = c * multiplier; kk < (c + 1) * multiplier; ++kk) {
-        correlate(wide, xp, padding.cols, weight + kk * taps, s, bias == nullptr ? 0.0f : bias[kk], false,
-                  y + (n * s.k + kk) * s.out_h * s.out_w, s.out_h, s.out_w);
+        float* y_plane = y + (n * s.k + kk) * out_plane;
+        correlate(wide, xp, padding.cols, weight + kk * taps, s, bias == nullptr ? 0.0f : bias[kk], false, y_plane,
+                  s.out_h, s.out_w);
+        finish_values(y_plane, out_plane, kk, e);
       }
     }
   });
@@ -335,17 +338,19 @@ void register_backward_weight(const float* x, const float* gy, float* gweight, f
 
 }  // namespace
 
-void depthwise_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
+void depthwise_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
+                       const ConvEpilogue& e) {
 #if KILN_HAS_VEC16
-  if (register_path(s)) return register_forward(x, weight, bias, y, s);
+  if (register_path(s)) return register_forward(x, weight, bias, y, s, e);
 #endif
-  const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w;
+  const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w, out_plane = s.out_h * s.out_w;
   const std::vector<ColumnTap> columns = column_taps(s);
   parallel_for_balanced(0, s.n * s.k, grain_for(plane_work(s)), [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t n = plane / s.k, kk = plane % s.k, c = kk / multiplier;
       forward_plane(x + (n * s.c + c) * s.h * s.w, weight + kk * taps, bias == nullptr ? 0.0f : bias[kk],
-                    y + plane * s.out_h * s.out_w, s, columns.data());
+                    y + plane * out_plane, s, columns.data());
+      finish_values(y + plane * out_plane, out_plane, kk, e);
     }
   });
 }
