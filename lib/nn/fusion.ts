@@ -74,13 +74,48 @@ function oneByOne(modules: readonly Module[], x: Tensor): Tensor {
 }
 
 /**
+ * An eval-mode BatchNorm2d → ReLU (pre-activation, as in DenseNet) as one pass: a depthwise 1×1
+ * convolution whose weight and bias are the folded scale and shift, with the ReLU epilogue.
+ */
+function batchNormReluRun(bn: BatchNorm2d, modules: readonly Module[], i: number): FusedRun {
+  return {
+    length: 2,
+    forward: (x) => {
+      if (!fusedInferenceAllowed([x, bn.weight, bn.bias]) || x.ndim !== 4 || x.shape[1] !== bn.numFeatures) return oneByOne(modules.slice(i, i + 2), x);
+      const { scale, shift } = foldedBatchNorm(bn, x.dtype);
+      return conv2dFused(x, scale.reshape([bn.numFeatures, 1, 1, 1]), shift, { groups: bn.numFeatures }, { relu: true });
+    },
+  };
+}
+
+/**
+ * Runs modules in order, each fused run (see fusedRunAt) as one call: nn.Sequential's forward,
+ * and that of blocks whose layers run in a fixed order (DenseNet's layers).
+ *
+ * Example: `forwardFused([conv, bn, new nn.ReLU6()], x)` is one fused convolution under noGrad in eval mode.
+ */
+export function forwardFused(modules: readonly Module[], x: Tensor): Tensor {
+  let y = x;
+  for (let i = 0; i < modules.length; ) {
+    const run = fusedRunAt(modules, i);
+    y = run === null ? (modules[i].forward(y) as Tensor) : run.forward(y);
+    i += run === null ? 1 : run.length;
+  }
+  return y;
+}
+
+/**
  * The fused run starting at modules[i] — Conv2d, then an eval-mode BatchNorm2d and/or a ReLU or
- * ReLU6, then MaxPool2d(2) after a ReLU — or null where none starts.
+ * ReLU6, then MaxPool2d(2) after a ReLU; or an eval-mode BatchNorm2d → ReLU — or null where none
+ * starts.
  *
  * Example: `fusedRunAt([...models.lenet5()], 0)?.length` → 3.
  */
 export function fusedRunAt(modules: readonly Module[], i: number): FusedRun | null {
   const conv = modules[i];
+  if (runsOwnForward(conv, BatchNorm2d) && !conv.training && conv.runningMean !== null && runsOwnForward(modules[i + 1], ReLU)) {
+    return batchNormReluRun(conv, modules, i);
+  }
   if (!runsOwnForward(conv, Conv2d)) return null;
   const bn = isInferenceBatchNorm(modules[i + 1], conv) ? (modules[i + 1] as BatchNorm2d) : null;
   const next = modules[i + (bn === null ? 1 : 2)];

@@ -227,14 +227,17 @@ void conv2d_forward(const float* x, const float* weight, const float* bias, floa
   conv2d_forward_with(choose_conv_algorithm(s), x, weight, bias, y, s);
 }
 
-// The direct algorithms compute an image at a time and run the epilogue on it at once. The
+// The direct algorithms compute an image at a time and run the epilogue on it at once (channel
+// lanes only ReLU and pooling: with an affine map or ReLU6 they take the path after). The
 // depthwise and pointwise ones map the values of each plane or tile as soon as they write it;
 // the others write the whole output first, and the values are then mapped plane by plane.
 // Pooling then runs image by image.
 void conv2d_forward_fused(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
                           const ConvEpilogue& e) {
   const ConvAlgorithm algorithm = choose_conv_algorithm(s);
-  if (algorithm == ConvAlgorithm::kDirectChannels && conv::direct_channels_supported(s)) {
+  // Channel lanes apply ReLU and pooling in registers; an affine map or ReLU6 runs after it.
+  const bool relu_and_pool_only = e.scale == nullptr && !e.relu6;
+  if (algorithm == ConvAlgorithm::kDirectChannels && conv::direct_channels_supported(s) && relu_and_pool_only) {
     conv::direct_channels_forward(x, weight, bias, y, s, e);
     return;
   }
