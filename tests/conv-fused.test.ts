@@ -404,6 +404,51 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
     expect(countingFusedCalls(() => k.noGrad(() => net.forward(x))).calls).toBe(1);
   });
 
+  it('BatchNorm2d → ReLU (pre-activation) is one pass, close to the layers one by one; not in training', () => {
+    k.manualSeed(8);
+    const bn = new nn.BatchNorm2d(6);
+    k.noGrad(() => {
+      bn.runningMean!.copy_(k.randn([6]));
+      bn.runningVar!.copy_(k.rand([6]).add(0.2));
+      bn.bias!.copy_(k.randn([6]));
+    });
+    const net = new nn.Sequential(bn, new nn.ReLU());
+    const x = k.randn([3, 6, 7, 9]).transpose(2, 3); // non-contiguous
+    expect(countingFusedCalls(() => k.noGrad(() => net.forward(x))).calls).toBe(0);
+    net.eval();
+    const { result, calls } = countingFusedCalls(() => k.noGrad(() => net.forward(x)));
+    expect(calls).toBe(1);
+    expectClose(result.data, k.noGrad(() => k.relu(bn.forward(x))).data, 1e-5, 1e-5, 'bn relu');
+  });
+
+  it('DenseNet-121 (eval, trained-like statistics): fused, close to the unfused logits; a hooked layer keeps its intermediates', () => {
+    k.manualSeed(7);
+    const net = k.models.densenet121({ numClasses: 10 }).eval();
+    k.noGrad(() => {
+      for (const m of net.modules()) {
+        if (!(m instanceof nn.BatchNorm2d)) continue;
+        m.runningMean!.copy_(k.randn([m.numFeatures]).mul(0.1));
+        m.runningVar!.copy_(k.rand([m.numFeatures]).add(0.5));
+      }
+    });
+    const x = k.randn([2, 3, 48, 48]);
+    const { result, calls } = countingFusedCalls(() => k.tidy(() => k.noGrad(() => net.forward(x))));
+    // conv0+norm0+relu0, per dense layer BN+ReLU and conv1+BN+ReLU, per transition BN+ReLU
+    expect(calls).toBe(1 + 2 * 58 + 3);
+    const expected = k.noGrad(() => unfusedForward(net, x));
+    const scale = Math.max(...Array.from(expected.data as Float32Array, Math.abs));
+    expectClose(result.data, expected.data, 1e-4 * scale, 1e-4, 'logits');
+
+    const block = net.features.at(4) as nn.DenseBlock;
+    let seen: Tensor | null = null;
+    block.layers[0].norm1.registerForwardHook((_m, _inputs, out) => void (seen = out as Tensor));
+    k.tidy(() => void k.noGrad(() => block.forward(k.randn([1, 64, 12, 12]))));
+    expect(() => seen!.sum().item()).toThrow(); // released with the caller's scope, as before
+    const kept = k.noGrad(() => block.forward(k.randn([1, 64, 12, 12])));
+    expect(Number.isFinite(seen!.sum().item())).toBe(true); // not released by the block's own scopes
+    expect(kept.shape).toEqual([1, 256, 12, 12]);
+  });
+
   it('a BatchNorm2d over other channels than the conv has is not folded', () => {
     const net = new nn.Sequential(new nn.Conv2d(3, 8, 1), new nn.BatchNorm2d(4)).eval();
     expect(() => k.noGrad(() => net.forward(k.randn([1, 3, 4, 4])))).toThrow(/BatchNorm2d.*8 channels/);
