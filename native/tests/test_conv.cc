@@ -68,6 +68,13 @@ static const Conv2dShape kShapes[] = {
     make_shape({16, 3, 5, 19, 32, 2, 5, 1, 1, 1, 1, 2, 2, 1, 1, 1, 0, 0}),    // 4-pixel blocks, 19 columns
     make_shape({33, 10, 4, 5, 16, 3, 2, 1, 1, 2, 0, 0, 1, 1, 1, 1, 0, 0}),    // 2 groups, blocks of 5
     make_shape({16, 1, 2, 3, 16, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),     // planes of 2 and 6 pixels
+    // Depthwise at stride 2 (the even/odd column split): odd planes, rows of 20 outputs with
+    // multiplier 2, a 5×5 filter, one-sided padding, a 1-row output.
+    make_shape({2, 6, 11, 13, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6, 0, 0}),
+    make_shape({1, 4, 16, 40, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4, 0, 0}),
+    make_shape({1, 3, 9, 8, 3, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 3, 0, 0}),
+    make_shape({1, 2, 7, 9, 2, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, 2, 0, 0}),
+    make_shape({1, 2, 3, 35, 2, 3, 2, 2, 2, 0, 0, 0, 1, 1, 1, 2, 0, 0}),
 };
 
 static int64_t x_size(const Conv2dShape& s) { return s.n * s.c * s.h * s.w; }
