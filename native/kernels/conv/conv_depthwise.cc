@@ -264,17 +264,26 @@ SplitPlane split_geometry(const Conv2dShape& s) {
 // even, odd (p.rows, p.half_cols) = the even and odd columns of x (h, w) zero-padded by
 // pad_top and pad_left (and zeros past its end).
 KILN_VECTORIZE void split_columns(const float* x, const Conv2dShape& s, const SplitPlane& p, float* even, float* odd) {
+  // Columns j in [j_begin, j_end) read both 2j − pad_left and 2j + 1 − pad_left inside the row.
+  const int64_t j_begin = std::min(p.half_cols, (s.pad_left + 1) / 2);
+  const int64_t j_end = std::max(j_begin, std::min(p.half_cols, (s.w - 1 + s.pad_left) / 2));
   for (int64_t r = 0; r < p.rows; ++r) {
     const int64_t ih = r - s.pad_top;
     float* e = even + r * p.half_cols;
     float* o = odd + r * p.half_cols;
-    const float* row = x + ih * s.w;
-    const bool inside = ih >= 0 && ih < s.h;
-    for (int64_t j = 0; j < p.half_cols; ++j) {
-      const int64_t a = 2 * j - s.pad_left, b = a + 1;
-      e[j] = inside && a >= 0 && a < s.w ? row[a] : 0.0f;
-      o[j] = inside && b >= 0 && b < s.w ? row[b] : 0.0f;
+    if (ih < 0 || ih >= s.h) {
+      std::fill(e, e + p.half_cols, 0.0f);
+      std::fill(o, o + p.half_cols, 0.0f);
+      continue;
     }
+    const float* row = x + ih * s.w - s.pad_left;  // row[a] is input column a − pad_left
+    const auto at = [&](int64_t a) { return a >= s.pad_left && a < s.w + s.pad_left ? row[a] : 0.0f; };
+    for (int64_t j = 0; j < j_begin; ++j) e[j] = at(2 * j), o[j] = at(2 * j + 1);
+    for (int64_t j = j_begin; j < j_end; ++j) {
+      e[j] = row[2 * j];
+      o[j] = row[2 * j + 1];
+    }
+    for (int64_t j = j_end; j < p.half_cols; ++j) e[j] = at(2 * j), o[j] = at(2 * j + 1);
   }
 }
 
