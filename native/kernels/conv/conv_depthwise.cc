@@ -261,6 +261,22 @@ SplitPlane split_geometry(const Conv2dShape& s) {
   return {(s.out_h - 1) * 2 + s.kernel_h, (s.out_w + 15) / 16 * 16 + (s.kernel_w + 1) / 2 + 16};
 }
 
+// e[j] = row[2j], o[j] = row[2j + 1] for j in [begin, end), end − begin >= 8: eight of each
+// from two vectors at a time, the last pair overlapping the one before it.
+__attribute__((always_inline)) inline void deinterleave(const float* row, float* e, float* o, int64_t begin,
+                                                        int64_t end) {
+#if KILN_HAS_SHUFFLE
+  for (int64_t j = begin; j < end; j += 8) {
+    const int64_t at = std::min(j, end - 8);
+    const Vec8 a = load_vec<Vec8>(row + 2 * at), b = load_vec<Vec8>(row + 2 * at + 8);
+    store_vec(e + at, __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14));
+    store_vec(o + at, __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15));
+  }
+#else
+  for (int64_t j = begin; j < end; ++j) e[j] = row[2 * j], o[j] = row[2 * j + 1];
+#endif
+}
+
 // even, odd (p.rows, p.half_cols) = the even and odd columns of x (h, w) zero-padded by
 // pad_top and pad_left (and zeros past its end).
 KILN_VECTORIZE void split_columns(const float* x, const Conv2dShape& s, const SplitPlane& p, float* even, float* odd) {
@@ -279,9 +295,10 @@ KILN_VECTORIZE void split_columns(const float* x, const Conv2dShape& s, const Sp
     const float* row = x + ih * s.w - s.pad_left;  // row[a] is input column a − pad_left
     const auto at = [&](int64_t a) { return a >= s.pad_left && a < s.w + s.pad_left ? row[a] : 0.0f; };
     for (int64_t j = 0; j < j_begin; ++j) e[j] = at(2 * j), o[j] = at(2 * j + 1);
-    for (int64_t j = j_begin; j < j_end; ++j) {
-      e[j] = row[2 * j];
-      o[j] = row[2 * j + 1];
+    if (j_end - j_begin >= 8) {
+      deinterleave(row, e, o, j_begin, j_end);
+    } else {
+      for (int64_t j = j_begin; j < j_end; ++j) e[j] = row[2 * j], o[j] = row[2 * j + 1];
     }
     for (int64_t j = j_end; j < p.half_cols; ++j) e[j] = at(2 * j), o[j] = at(2 * j + 1);
   }
