@@ -356,6 +356,19 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
     }
   }
 
+  /** net with random BatchNorm statistics and scales, as after training (not the identity of a fresh one). */
+  function trainedLike<T extends nn.Module>(net: T): T {
+    k.noGrad(() => {
+      for (const m of net.modules()) {
+        if (!(m instanceof nn.BatchNorm2d)) continue;
+        m.runningMean!.copy_(k.randn([m.numFeatures]).mul(0.1));
+        m.runningVar!.copy_(k.rand([m.numFeatures]).add(0.5));
+        m.weight!.copy_(k.rand([m.numFeatures]).add(0.5));
+      }
+    });
+    return net;
+  }
+
   /** The modules' forwards one by one (each wrapped, so nothing fuses). */
   function unfusedForward(model: nn.Module, x: Tensor): Tensor {
     const restore: (() => void)[] = [];
@@ -373,15 +386,7 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
 
   it('MobileNet-v2 (eval, trained-like statistics): 52 fused calls, the unfused logits within 1e-4', () => {
     k.manualSeed(6);
-    const net = k.models.mobilenetV2({ numClasses: 10 }).eval();
-    k.noGrad(() => {
-      for (const m of net.modules()) {
-        if (!(m instanceof nn.BatchNorm2d)) continue;
-        m.runningMean!.copy_(k.randn([m.numFeatures]).mul(0.1));
-        m.runningVar!.copy_(k.rand([m.numFeatures]).add(0.5));
-        m.weight!.copy_(k.rand([m.numFeatures]).add(0.5));
-      }
-    });
+    const net = trainedLike(k.models.mobilenetV2({ numClasses: 10 }).eval());
     const x = k.randn([1, 3, 64, 64]);
     const { result, calls } = countingFusedCalls(() => k.noGrad(() => net.forward(x)));
     expect(calls).toBe(52); // every Conv2d → BatchNorm2d of features
@@ -423,14 +428,7 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
 
   it('DenseNet-121 (eval, trained-like statistics): fused, close to the unfused logits; a hooked layer keeps its intermediates', () => {
     k.manualSeed(7);
-    const net = k.models.densenet121({ numClasses: 10 }).eval();
-    k.noGrad(() => {
-      for (const m of net.modules()) {
-        if (!(m instanceof nn.BatchNorm2d)) continue;
-        m.runningMean!.copy_(k.randn([m.numFeatures]).mul(0.1));
-        m.runningVar!.copy_(k.rand([m.numFeatures]).add(0.5));
-      }
-    });
+    const net = trainedLike(k.models.densenet121({ numClasses: 10 }).eval());
     const x = k.randn([2, 3, 48, 48]);
     const { result, calls } = countingFusedCalls(() => k.tidy(() => k.noGrad(() => net.forward(x))));
     // conv0+norm0+relu0, per dense layer BN+ReLU and conv1+BN+ReLU, per transition BN+ReLU
