@@ -221,6 +221,238 @@ describe('nn.Sequential fuses Conv2d → ReLU (→ MaxPool2d(2)) when nothing re
   });
 });
 
+// ---- the folded BatchNorm: channelAffine with ReLU, ReLU6 or nothing ----------------------
+
+/** The ops one by one with the affine map: conv2d, y·scale + shift per channel, relu or relu6, pool. */
+function separatelyAffine(x: Tensor, w: Tensor, b: Tensor | null, options: k.Conv2dOptions, e: ConvEpilogueOptions): Tensor {
+  let y = k.conv2d(x, w, b, options);
+  const { scale, shift } = e.channelAffine!;
+  y = y.mul(scale.reshape([1, -1, 1, 1])).add(shift.reshape([1, -1, 1, 1]));
+  if (e.relu6) y = k.F.relu6(y);
+  else if (e.relu) y = k.relu(y);
+  return e.maxPool2x2 ? k.maxPool2d(y, 2) : y;
+}
+
+// MobileNet-v2's kinds at small sizes: pointwise expand and project (one tile, several tiles,
+// channels cut between tiles), depthwise stride 1 and 2 with odd planes, a 3×3 stem-like conv.
+const AFFINE_SHAPES: [string, number[], number[], boolean, k.Conv2dOptions][] = [
+  ['pointwise expand 7×7', [1, 16, 7, 7], [96, 16, 1, 1], false, {}],
+  ['pointwise project, odd plane, bias', [2, 40, 9, 11], [24, 40, 1, 1], true, {}],
+  ['pointwise, plane of several tiles', [1, 8, 40, 41], [20, 8, 1, 1], false, {}],
+  ['depthwise stride 2, odd', [1, 12, 15, 13], [12, 1, 3, 3], false, { stride: 2, padding: 1, groups: 12 }],
+  ['depthwise stride 1', [2, 8, 10, 9], [8, 1, 3, 3], false, { padding: 1, groups: 8 }],
+  ['3×3 stride 2 from 3 channels', [1, 3, 17, 16], [16, 3, 3, 3], false, { stride: 2, padding: 1 }],
+  ['3×3 many channels', [2, 32, 8, 10], [32, 32, 3, 3], true, { padding: 1 }],
+];
+const AFFINE_EPILOGUES = (scale: Tensor, shift: Tensor): ConvEpilogueOptions[] => [
+  { channelAffine: { scale, shift } },
+  { channelAffine: { scale, shift }, relu: true },
+  { channelAffine: { scale, shift }, relu6: true },
+  { channelAffine: { scale, shift }, relu: true, maxPool2x2: true },
+];
+
+describe('conv2dFused with a channelAffine (folded BatchNorm) equals the ops one by one', () => {
+  for (const backend of BACKENDS) {
+    it(`every shape and epilogue (${backend})`, () => {
+      k.withBackend(backend, () => {
+        const dtype = backend === 'native' ? 'float32' : 'float64';
+        for (const [name, xShape, wShape, withBias, options] of AFFINE_SHAPES) {
+          const [x, w, b] = operands(xShape, wShape, withBias, dtype);
+          const g = new k.Generator(9);
+          const [scale, shift] = [k.randn([wShape[0]], { generator: g, dtype }).mul(3), k.randn([wShape[0]], { generator: g, dtype })];
+          for (const e of AFFINE_EPILOGUES(scale, shift)) {
+            const { result, calls } = countingFusedCalls(() => k.noGrad(() => conv2dFused(x, w, b, options, e)));
+            const expected = k.noGrad(() => separatelyAffine(x, w, b, options, e));
+            expect(calls).toBe(1);
+            expect(result.shape).toEqual(expected.shape);
+            const tol = backend === 'native' ? 1e-5 : 1e-12;
+            expectClose(result.data, expected.data, tol, tol, `${name} ${JSON.stringify({ ...e, channelAffine: true })}`);
+          }
+        }
+      });
+    });
+  }
+
+  it('native against reference, non-contiguous input, 1 and 2 threads', () => {
+    for (const [name, xShape, wShape, withBias, options] of AFFINE_SHAPES) {
+      const run = (backend: k.BackendName, transposed: boolean) =>
+        k.withBackend(backend, () => {
+          const [x, w, b] = operands(xShape, wShape, withBias, 'float32');
+          const g = new k.Generator(9);
+          const [scale, shift] = [k.randn([wShape[0]], { generator: g }).mul(3), k.randn([wShape[0]], { generator: g })];
+          const input = transposed ? x.transpose(2, 3).contiguous().transpose(2, 3) : x;
+          return AFFINE_EPILOGUES(scale, shift).map((e) => k.noGrad(() => conv2dFused(input, w, b, options, e)).data);
+        });
+      const reference = run('reference', false);
+      for (const threads of [1, 2]) {
+        k.setNumThreads(threads);
+        for (const transposed of [false, true]) {
+          run('native', transposed).forEach((data, i) => expectClose(data, reference[i], 1e-4, 1e-4, `${name} epilogue ${i} transposed ${transposed} threads ${threads}`));
+        }
+      }
+    }
+  });
+
+  it('records the separate ops when an input requires grad (gradcheck, float64, reference)', () => {
+    k.withBackend('reference', () => {
+      const [x, w] = operands([1, 3, 5, 5], [4, 3, 1, 1], false, 'float64');
+      const [scale, shift] = [k.randn([4], { dtype: 'float64' }), k.randn([4], { dtype: 'float64' })];
+      for (const t of [x, w, scale, shift]) t.requiresGrad_();
+      const f = (xi: Tensor, wi: Tensor, si: Tensor, hi: Tensor) => conv2dFused(xi, wi, null, {}, { channelAffine: { scale: si, shift: hi }, relu6: true });
+      expect(countingFusedCalls(() => f(x, w, scale, shift)).calls).toBe(0);
+      const result = k.gradcheck(f, [x, w, scale, shift], { raiseException: false });
+      expect(result.ok, result.worst).toBe(true);
+    });
+  });
+});
+
+interface ConvBnFixture {
+  name: string;
+  x_shape: number[];
+  conv: { in: number; out: number; kernel: number; stride: number; padding: number; groups: number };
+  activation: 'relu' | 'relu6' | 'none';
+  shape: number[];
+  output: number[];
+}
+
+/** sin(a·i + b) over the flat index, as make_conv_bn_act.py writes it. */
+function wave(n: number, a: number, b: number): number[] {
+  return Array.from({ length: n }, (_, i) => Math.sin(a * i + b));
+}
+
+describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inference', () => {
+  /** A Conv2d → BatchNorm2d → activation stack with make_conv_bn_act.py's weights and statistics. */
+  function fixtureStack(fx: ConvBnFixture, dtype: 'float32' | 'float64'): nn.Sequential {
+    const { in: c, out, kernel, stride, padding, groups } = fx.conv;
+    const conv = new nn.Conv2d(c, out, kernel, { stride, padding, groups, bias: false });
+    const bn = new nn.BatchNorm2d(out);
+    const activation = { relu: [new nn.ReLU()], relu6: [new nn.ReLU6()], none: [] }[fx.activation];
+    const net = new nn.Sequential(conv, bn, ...activation);
+    if (dtype === 'float64') net.double();
+    const set = (t: Tensor, values: number[]) => k.noGrad(() => t.copy_(k.tensor(values, { dtype }).reshape(t.shape)));
+    set(conv.weight, wave(conv.weight.numel, 0.71, 0.3));
+    set(bn.weight!, wave(out, 0.37, 1.1).map((v) => v * 2));
+    set(bn.bias!, wave(out, 0.53, 0.2));
+    set(bn.runningMean!, wave(out, 0.29, 0.6).map((v) => v * 0.5));
+    set(bn.runningVar!, wave(out, 0.43, 0.9).map((v) => 0.5 + v * v));
+    return net.eval();
+  }
+
+  const fixtures = (JSON.parse(readFileSync(new URL('./fixtures/torch/conv_bn_act.json', import.meta.url), 'utf8')) as { cases: ConvBnFixture[] }).cases;
+  for (const backend of BACKENDS) {
+    for (const fx of fixtures) {
+      it(`PyTorch: ${fx.name} (${backend}), one fused call`, () => {
+        k.withBackend(backend, () => {
+          const dtype = backend === 'reference' ? 'float64' : 'float32';
+          const net = fixtureStack(fx, dtype);
+          const x = k.tensor(wave(fx.x_shape.reduce((a, b) => a * b, 1), 0.61, 0.4).map((v) => v * 3), { dtype }).reshape(fx.x_shape);
+          const { result, calls } = countingFusedCalls(() => k.noGrad(() => net.forward(x)));
+          expect(calls).toBe(1);
+          expect(result.shape).toEqual(fx.shape);
+          const tol = backend === 'reference' ? 1e-10 : 1e-5;
+          expectClose(result.data, fx.output, tol, tol, fx.name);
+        });
+      });
+    }
+  }
+
+  /** net with random BatchNorm statistics and scales, as after training (not the identity of a fresh one). */
+  function trainedLike<T extends nn.Module>(net: T): T {
+    k.noGrad(() => {
+      for (const m of net.modules()) {
+        if (!(m instanceof nn.BatchNorm2d)) continue;
+        m.runningMean!.copy_(k.randn([m.numFeatures]).mul(0.1));
+        m.runningVar!.copy_(k.rand([m.numFeatures]).add(0.5));
+        m.weight!.copy_(k.rand([m.numFeatures]).add(0.5));
+      }
+    });
+    return net;
+  }
+
+  /** The modules' forwards one by one (each wrapped, so nothing fuses). */
+  function unfusedForward(model: nn.Module, x: Tensor): Tensor {
+    const restore: (() => void)[] = [];
+    for (const m of model.modules()) {
+      const own = m.forward;
+      m.forward = (...args: never[]) => (own as (...a: never[]) => unknown).apply(m, args);
+      restore.push(() => delete (m as { forward?: unknown }).forward);
+    }
+    try {
+      return model.forward(x) as Tensor;
+    } finally {
+      for (const undo of restore) undo();
+    }
+  }
+
+  it('MobileNet-v2 (eval, trained-like statistics): 52 fused calls, the unfused logits within 1e-4', () => {
+    k.manualSeed(6);
+    const net = trainedLike(k.models.mobilenetV2({ numClasses: 10 }).eval());
+    const x = k.randn([1, 3, 64, 64]);
+    const { result, calls } = countingFusedCalls(() => k.noGrad(() => net.forward(x)));
+    expect(calls).toBe(52); // every Conv2d → BatchNorm2d of features
+    const expected = k.noGrad(() => unfusedForward(net, x));
+    const scale = Math.max(...Array.from(expected.data as Float32Array, Math.abs));
+    expect(scale).toBeGreaterThan(1e-3);
+    expectClose(result.data, expected.data, 1e-4 * scale, 1e-4, 'logits');
+  });
+
+  it('a BatchNorm2d in training mode, or a forward that records, runs the layers one by one', () => {
+    const net = new nn.Sequential(new nn.Conv2d(3, 8, 1, { bias: false }), new nn.BatchNorm2d(8), new nn.ReLU6());
+    const x = k.randn([2, 3, 5, 5]);
+    expect(countingFusedCalls(() => k.noGrad(() => net.forward(x))).calls).toBe(0); // training: batch statistics
+    net.eval();
+    const { result, calls } = countingFusedCalls(() => net.forward(x)); // grad mode, parameters require grad
+    expect(calls).toBe(0);
+    expect(result.requiresGrad).toBe(true);
+    k.sum(result).backward();
+    expect(net.at(1).parameters()[0].grad).not.toBeNull();
+    expect(countingFusedCalls(() => k.noGrad(() => net.forward(x))).calls).toBe(1);
+  });
+
+  it('BatchNorm2d → ReLU (pre-activation) is one pass, close to the layers one by one; not in training', () => {
+    k.manualSeed(8);
+    const bn = new nn.BatchNorm2d(6);
+    k.noGrad(() => {
+      bn.runningMean!.copy_(k.randn([6]));
+      bn.runningVar!.copy_(k.rand([6]).add(0.2));
+      bn.bias!.copy_(k.randn([6]));
+    });
+    const net = new nn.Sequential(bn, new nn.ReLU());
+    const x = k.randn([3, 6, 7, 9]).transpose(2, 3); // non-contiguous
+    expect(countingFusedCalls(() => k.noGrad(() => net.forward(x))).calls).toBe(0);
+    net.eval();
+    const { result, calls } = countingFusedCalls(() => k.noGrad(() => net.forward(x)));
+    expect(calls).toBe(1);
+    expectClose(result.data, k.noGrad(() => k.relu(bn.forward(x))).data, 1e-5, 1e-5, 'bn relu');
+  });
+
+  it('DenseNet-121 (eval, trained-like statistics): fused, close to the unfused logits; a hooked layer keeps its intermediates', () => {
+    k.manualSeed(7);
+    const net = trainedLike(k.models.densenet121({ numClasses: 10 }).eval());
+    const x = k.randn([2, 3, 48, 48]);
+    const { result, calls } = countingFusedCalls(() => k.tidy(() => k.noGrad(() => net.forward(x))));
+    // conv0+norm0+relu0, per dense layer BN+ReLU and conv1+BN+ReLU, per transition BN+ReLU
+    expect(calls).toBe(1 + 2 * 58 + 3);
+    const expected = k.noGrad(() => unfusedForward(net, x));
+    const scale = Math.max(...Array.from(expected.data as Float32Array, Math.abs));
+    expectClose(result.data, expected.data, 1e-4 * scale, 1e-4, 'logits');
+
+    const block = net.features.at(4) as nn.DenseBlock;
+    let seen: Tensor | null = null;
+    block.layers[0].norm1.registerForwardHook((_m, _inputs, out) => void (seen = out as Tensor));
+    k.tidy(() => void k.noGrad(() => block.forward(k.randn([1, 64, 12, 12]))));
+    expect(() => seen!.sum().item()).toThrow(); // released with the caller's scope, as before
+    const kept = k.noGrad(() => block.forward(k.randn([1, 64, 12, 12])));
+    expect(Number.isFinite(seen!.sum().item())).toBe(true); // not released by the block's own scopes
+    expect(kept.shape).toEqual([1, 256, 12, 12]);
+  });
+
+  it('a BatchNorm2d over other channels than the conv has is not folded', () => {
+    const net = new nn.Sequential(new nn.Conv2d(3, 8, 1), new nn.BatchNorm2d(4)).eval();
+    expect(() => k.noGrad(() => net.forward(k.randn([1, 3, 4, 4])))).toThrow(/BatchNorm2d.*8 channels/);
+  });
+});
+
 describe('bad input', () => {
   it('conv2dFused names itself and the sizes', () => {
     expect(() => conv2dFused(k.randn([1, 3, 8, 8]), k.randn([4, 2, 3, 3]), null, {}, { relu: true })).toThrow(ShapeError);
@@ -233,8 +465,17 @@ describe('bad input', () => {
     const geometry = (outH: number) =>
       packConv2dGeometry({ n: 1, c: 1, h: outH, w: 4, k: 1, kernelH: 1, kernelW: 1, strideH: 1, strideW: 1, padTop: 0, padBottom: 0, padLeft: 0, padRight: 0, dilationH: 1, dilationW: 1, groups: 1, outH, outW: 4 });
     const w = new Float32Array(1);
-    expect(() => addon.conv2dFused(new Float32Array(12), w, null, new Float32Array(6), geometry(3), true, true)).toThrow(/conv2dFused: maxPool2x2 needs an even outH and outW, got 3x4/);
-    expect(() => addon.conv2dFused(new Float32Array(16), w, null, new Float32Array(16), geometry(4), true, true)).toThrow(/conv2dFused.*y/);
-    expect(() => addon.conv2dFused(new Float32Array(16), w, null, new Float32Array(4), geometry(4), true, 1 as unknown as boolean)).toThrow(/conv2dFused.*maxPool2x2/);
+    expect(() => addon.conv2dFused(new Float32Array(12), w, null, new Float32Array(6), geometry(3), true, true, false, null, null)).toThrow(/conv2dFused: maxPool2x2 needs an even outH and outW, got 3x4/);
+    expect(() => addon.conv2dFused(new Float32Array(16), w, null, new Float32Array(16), geometry(4), true, true, false, null, null)).toThrow(/conv2dFused.*y/);
+    expect(() => addon.conv2dFused(new Float32Array(16), w, null, new Float32Array(4), geometry(4), true, 1 as unknown as boolean, false, null, null)).toThrow(/conv2dFused.*maxPool2x2/);
+    const one = new Float32Array(1);
+    expect(() => addon.conv2dFused(new Float32Array(16), w, null, new Float32Array(16), geometry(4), false, false, true, one, null)).toThrow(/conv2dFused: scale and shift must both be/);
+    expect(() => addon.conv2dFused(new Float32Array(16), w, null, new Float32Array(16), geometry(4), false, false, false, new Float32Array(2), one)).toThrow(/conv2dFused.*scale/);
+  });
+
+  it('a channelAffine of the wrong length names conv2dFused, K and the shapes', () => {
+    const x = k.randn([1, 3, 8, 8]), w = k.randn([4, 3, 1, 1]);
+    const e = { channelAffine: { scale: k.ones([3]), shift: k.zeros([4]) } };
+    expect(() => k.noGrad(() => conv2dFused(x, w, null, {}, e))).toThrow(/conv2dFused: channelAffine scale and shift must hold K = 4 values each, got shapes \[3\] and \[4\]/);
   });
 });

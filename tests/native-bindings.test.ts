@@ -163,8 +163,8 @@ const signatures: Record<string, Signature> = {
   conv2d: { kinds: ['f32', 'f32', 'f32?', 'f32', 'i32'], valid: () => [f32(150), f32(108), f32(4), f32(72), convGeometry()] },
   // fused with relu, not pooled (the 3×3 output is odd): y (2, 4, 3, 3)
   conv2dFused: {
-    kinds: ['f32', 'f32', 'f32?', 'f32', 'i32', 'bool', 'bool'],
-    valid: () => [f32(150), f32(108), f32(4), f32(72), convGeometry(), true, false],
+    kinds: ['f32', 'f32', 'f32?', 'f32', 'i32', 'bool', 'bool', 'bool', 'f32?', 'f32?'],
+    valid: () => [f32(150), f32(108), f32(4), f32(72), convGeometry(), true, false, true, f32(4), f32(4)],
   },
   conv2dBackwardInput: { kinds: ['f32', 'f32', 'f32', 'i32'], valid: () => [f32(72), f32(108), f32(150), convGeometry()] },
   conv2dBackwardWeight: {

@@ -176,13 +176,22 @@ export interface Conv2dGeometry {
 }
 
 /**
- * What conv2dFused does to the convolution's output, image by image while it is in cache:
- * relu (x < 0 ? 0 : x), then 2×2 max pooling at stride 2 (outH and outW even; y is then
- * (n, k, outH / 2, outW / 2)). Bit for bit the separate unary relu and maxPool2d kernels.
+ * What conv2dFused does to the convolution's output while it is in cache, in this order:
+ * v·scale[k] + shift[k] per output channel when scale and shift are given (an inference
+ * BatchNorm folded in; within float rounding of the separate pass), relu (x < 0 ? 0 : x), with
+ * relu6 also x > 6 ? 6 : x (ReLU6, relu implied), then 2×2 max pooling at stride 2 (outH and
+ * outW even; y is then (n, k, outH / 2, outW / 2)). The relu, clamp and pooling steps are bit
+ * for bit the separate unary relu, clamp and maxPool2d kernels.
  */
 export interface ConvEpilogue {
   relu: boolean;
   maxPool2x2: boolean;
+  /** Clamp to [0, 6] after the affine map. Default false. */
+  relu6?: boolean;
+  /** Per-output-channel scale (k), given together with shift, or null. */
+  scale?: FloatArray | null;
+  /** Per-output-channel shift (k), given together with scale, or null. */
+  shift?: FloatArray | null;
 }
 
 /**

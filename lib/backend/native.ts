@@ -304,7 +304,18 @@ export interface NativeAddon {
   isQueueing(): boolean;
   /** geometry: packConv2dGeometry(g). */
   conv2d(x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array, geometry: Int32Array): void;
-  conv2dFused(x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array, geometry: Int32Array, relu: boolean, maxPool2x2: boolean): void;
+  conv2dFused(
+    x: Float32Array,
+    weight: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+    geometry: Int32Array,
+    relu: boolean,
+    maxPool2x2: boolean,
+    relu6: boolean,
+    scale: Float32Array | null,
+    shift: Float32Array | null,
+  ): void;
   conv2dBackwardInput(gy: Float32Array, weight: Float32Array, gx: Float32Array, geometry: Int32Array): void;
   conv2dBackwardWeight(x: Float32Array, gy: Float32Array, gweight: Float32Array, gbias: Float32Array | null, geometry: Int32Array): void;
   /** geometry: packPool2dGeometry(g). */
@@ -783,7 +794,8 @@ export class NativeBackend implements Backend {
 
   conv2dFused(x: FloatArray, weight: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry, e: ConvEpilogue): void {
     if (!(x instanceof Float32Array)) return this.fallback.conv2dFused(x, weight, bias, y, g, e);
-    this.addon.conv2dFused(x, weight as Float32Array, bias as Float32Array | null, y as Float32Array, packConv2dGeometry(g), e.relu, e.maxPool2x2);
+    const [scale, shift] = [(e.scale ?? null) as Float32Array | null, (e.shift ?? null) as Float32Array | null];
+    this.addon.conv2dFused(x, weight as Float32Array, bias as Float32Array | null, y as Float32Array, packConv2dGeometry(g), e.relu, e.maxPool2x2, e.relu6 ?? false, scale, shift);
   }
 
   conv2dBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatArray, g: Conv2dGeometry): void {

@@ -5,7 +5,7 @@
  */
 import { KilnError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
-import { fusedRunAt } from './fusion.js';
+import { forwardFused } from './fusion.js';
 import { Module } from './module.js';
 import { checkArgs, describeValue } from '../validate.js';
 
@@ -71,14 +71,7 @@ export class Sequential extends Module {
    * nn/fusion.ts; unfused while autograd records).
    */
   override forward(x: Tensor): Tensor {
-    const modules = numbered(this.registeredModules);
-    let y = x;
-    for (let i = 0; i < modules.length; ) {
-      const run = fusedRunAt(modules, i);
-      y = run === null ? (modules[i].forward(y) as Tensor) : run.forward(y);
-      i += run === null ? 1 : run.length;
-    }
-    return y;
+    return forwardFused(numbered(this.registeredModules), x);
   }
 }
 

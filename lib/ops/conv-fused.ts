@@ -1,11 +1,14 @@
 /**
- * Fused inference convolution: conv2d, ReLU and 2×2 max pooling in one native pass per image
- * (the backend's conv2dFused), for forwards that record nothing. nn.Sequential runs its
- * Conv2d → ReLU (→ MaxPool2d(2)) runs through it (nn/fusion.ts). When autograd records or
- * onnx.export traces, the same three ops run one by one instead, so gradients and exported
- * graphs are those of the unfused layers. Either way the values are bit for bit the same.
+ * Fused inference convolution: conv2d, a per-channel affine map (a folded BatchNorm), ReLU or
+ * ReLU6 and 2×2 max pooling in one native pass per image or tile (the backend's conv2dFused),
+ * for forwards that record nothing. nn.Sequential runs its Conv2d → [BatchNorm2d] → ReLU/ReLU6
+ * (→ MaxPool2d(2)) runs through it (nn/fusion.ts). When autograd records or onnx.export
+ * traces, the same ops run one by one instead, so gradients and exported graphs are those of
+ * the unfused layers. Without the affine map the values are bit for bit the same; with it,
+ * within float32 rounding of the separate BatchNorm (one multiply-add per value).
  */
-import { AutogradError } from '../errors.js';
+import { AutogradError, ShapeError } from '../errors.js';
+import { formatShape } from '../shape.js';
 import { record } from '../autograd/engine.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { isTracingOps } from '../autograd/op-trace.js';
@@ -17,10 +20,14 @@ import { relu } from './elementwise.js';
 import { maxPool2d } from './pool.js';
 import { squeeze } from './shape.js';
 
-/** What conv2dFused applies after the convolution. */
+/** What conv2dFused applies after the convolution, in this order. */
 export interface ConvEpilogueOptions {
+  /** Per-output-channel v·scale[k] + shift[k] (an inference BatchNorm folded in): scale and shift (K) together, or neither. */
+  channelAffine?: { scale: Tensor; shift: Tensor };
   /** relu on every output. Default false. */
   relu?: boolean;
+  /** relu6 (min(max(v, 0), 6)) on every output instead. Default false. */
+  relu6?: boolean;
   /** Then maxPool2d(·, 2): 2×2 windows at stride 2, no padding, floor mode. Default false. */
   maxPool2x2?: boolean;
 }
@@ -30,11 +37,44 @@ function recording(tensors: readonly (Tensor | null)[]): boolean {
   return isGradEnabled() && tensors.some((t) => t !== null && t.requiresGrad);
 }
 
+/**
+ * Whether a fused inference pass may replace the separate ops on these operands: nothing
+ * records autograd on them and onnx.export is not tracing. Internal (nn/fusion.ts).
+ *
+ * Example: `noGrad(() => fusedInferenceAllowed([x, conv.weight]))` → true.
+ */
+export function fusedInferenceAllowed(tensors: readonly (Tensor | null)[]): boolean {
+  return !isTracingOps() && !recording(tensors);
+}
+
+/** (K) → (1, K, 1, 1), broadcasting over an (N, K, H, W) output. */
+function perChannel(v: Tensor): Tensor {
+  return v.reshape([1, v.numel, 1, 1]);
+}
+
 /** The epilogue as separate ops: what conv2dFused computes, and what it runs while recording. */
 function unfused(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions, epilogue: ConvEpilogueOptions): Tensor {
   let y = conv2d(x, weight, bias, options);
-  if (epilogue.relu) y = relu(y);
+  const batched = y.ndim === 4 ? y : y.unsqueeze(0);
+  if (epilogue.channelAffine !== undefined) {
+    const { scale, shift } = epilogue.channelAffine;
+    y = batched.mul(perChannel(scale)).add(perChannel(shift));
+    if (x.ndim === 3) y = squeeze(y, 0);
+  }
+  if (epilogue.relu6) y = y.clamp(0, 6);
+  else if (epilogue.relu) y = relu(y);
   return epilogue.maxPool2x2 ? maxPool2d(y, 2) : y;
+}
+
+/** The affine map's scale and shift as contiguous arrays of x's dtype, checked against K. */
+function affineArrays(epilogue: ConvEpilogueOptions, k: number, dtype: Tensor['dtype']): [FloatArray | null, FloatArray | null] {
+  if (epilogue.channelAffine === undefined) return [null, null];
+  const { scale, shift } = epilogue.channelAffine;
+  if (scale.numel !== k || shift.numel !== k) {
+    throw new ShapeError(`conv2dFused: channelAffine scale and shift must hold K = ${k} values each, got shapes ${formatShape(scale.shape)} and ${formatShape(shift.shape)}`);
+  }
+  const asArray = (t: Tensor): FloatArray => (t.dtype === dtype ? t : t.to(dtype)).contiguous().data as FloatArray;
+  return [asArray(scale), asArray(shift)];
 }
 
 /**
@@ -52,15 +92,20 @@ function unfused(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2d
  * Example: `conv2dFused(randn([64, 1, 28, 28]), w, b, { padding: 2 }, { relu: true, maxPool2x2: true })` for w (6, 1, 5, 5) has shape [64, 6, 14, 14].
  */
 export function conv2dFused(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions, epilogue: ConvEpilogueOptions): Tensor {
-  if (isTracingOps() || recording([x, weight, bias])) return unfused(x, weight, bias, options, epilogue);
+  const affine = epilogue.channelAffine;
+  if (!fusedInferenceAllowed([x, weight, bias, affine?.scale ?? null, affine?.shift ?? null])) return unfused(x, weight, bias, options, epilogue);
   const p = prepareConv2d('conv2dFused', x, weight, bias, options);
   const { g } = p;
+  const [scale, shift] = affineArrays(epilogue, g.k, p.input.dtype);
   const pool = (epilogue.maxPool2x2 ?? false) && g.outH % 2 === 0 && g.outW % 2 === 0;
   const [outH, outW] = pool ? [g.outH / 2, g.outW / 2] : [g.outH, g.outW];
   const y = allocateOutput(p.input.dtype, g.n * g.k * outH * outW) as FloatArray;
   getBackend().conv2dFused(p.input.data as FloatArray, p.weight.data as FloatArray, (p.bias?.data ?? null) as FloatArray | null, y, g, {
     relu: epilogue.relu ?? false,
+    relu6: epilogue.relu6 ?? false,
     maxPool2x2: pool,
+    scale,
+    shift,
   });
   const inputs = p.bias === null ? [p.input, p.weight] : [p.input, p.weight, p.bias];
   let out = record(new Tensor(y, [g.n, g.k, outH, outW], p.input.dtype), 'conv2dFused', inputs, () => {

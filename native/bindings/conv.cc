@@ -37,7 +37,7 @@ void require_weight(Args& args, const char* name, const Array<float>& weight, co
 }
 
 // A Float32Array of k elements, or null (nullptr).
-float* optional_bias(Args& args, size_t index, const char* name, const Conv2dShape& s) {
+float* optional_per_channel(Args& args, size_t index, const char* name, const Conv2dShape& s) {
   if (args.is_null(index)) return nullptr;
   const Array<float> bias = args.float32(index, name);
   args.require_elements(name, bias.length, {{"k", s.k}});
@@ -54,7 +54,7 @@ struct ConvForwardArgs {
 ConvForwardArgs read_forward_args(Args& args) {
   ConvForwardArgs a{args.float32(0, "x"), args.float32(1, "weight"), args.float32(3, "y"), {}, nullptr};
   a.s = read_conv_shape(args, 4);
-  a.bias = optional_bias(args, 2, "bias", a.s);
+  a.bias = optional_per_channel(args, 2, "bias", a.s);
   require_x(args, "x", a.x, a.s);
   require_weight(args, "weight", a.weight, a.s);
   return a;
@@ -70,16 +70,26 @@ napi_value conv2d(napi_env env, napi_callback_info info) {
   return run_kernel(args, [=] { kiln::conv2d_forward(a.x.data, a.weight.data, a.bias, a.y.data, a.s); });
 }
 
-// conv2dFused(x, weight, bias: Float32Array | null, y, geometry: Int32Array, relu: boolean, maxPool2x2: boolean):
-// conv2d, then ReLU, then 2×2 max pooling at stride 2 (which needs an even outH and outW and
-// makes y (n, k, outH / 2, outW / 2)).
+// conv2dFused(x, weight, bias: Float32Array | null, y, geometry: Int32Array, relu: boolean, maxPool2x2: boolean,
+//             relu6: boolean, scale: Float32Array | null, shift: Float32Array | null):
+// conv2d, then scale·v + shift per output channel (both or neither, k each), then ReLU (ReLU6
+// with relu6), then 2×2 max pooling at stride 2 (which needs an even outH and outW and makes y
+// (n, k, outH / 2, outW / 2)).
 napi_value conv2d_fused(napi_env env, napi_callback_info info) {
-  Args args(env, info, "conv2dFused", 7);
+  Args args(env, info, "conv2dFused", 10);
   const ConvForwardArgs a = read_forward_args(args);
   const Conv2dShape& s = a.s;
   ConvEpilogue e;
   e.relu = args.boolean(5, "relu");
   e.max_pool_2x2 = args.boolean(6, "maxPool2x2");
+  e.relu6 = args.boolean(7, "relu6");
+  e.relu = e.relu || e.relu6;
+  if (args.is_null(8) != args.is_null(9)) {
+    args.range_error("scale and shift must both be Float32Arrays of k = %lld values or both null", static_cast<long long>(s.k));
+    return nullptr;
+  }
+  e.scale = optional_per_channel(args, 8, "scale", s);
+  e.shift = optional_per_channel(args, 9, "shift", s);
   if (!args.ok()) return nullptr;
   if (e.max_pool_2x2 && (s.out_h % 2 != 0 || s.out_w % 2 != 0)) {
     args.range_error("maxPool2x2 needs an even outH and outW, got %lldx%lld", static_cast<long long>(s.out_h),
@@ -115,7 +125,7 @@ napi_value conv2d_backward_weight(napi_env env, napi_callback_info info) {
   const Array<float> gy = args.float32(1, "gy");
   const Array<float> gweight = args.float32(2, "gweight");
   const Conv2dShape s = read_conv_shape(args, 4);
-  float* gbias = optional_bias(args, 3, "gbias", s);
+  float* gbias = optional_per_channel(args, 3, "gbias", s);
   require_x(args, "x", x, s);
   require_y(args, "gy", gy, s);
   require_weight(args, "gweight", gweight, s);

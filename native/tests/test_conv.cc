@@ -68,6 +68,13 @@ static const Conv2dShape kShapes[] = {
     make_shape({16, 3, 5, 19, 32, 2, 5, 1, 1, 1, 1, 2, 2, 1, 1, 1, 0, 0}),    // 4-pixel blocks, 19 columns
     make_shape({33, 10, 4, 5, 16, 3, 2, 1, 1, 2, 0, 0, 1, 1, 1, 1, 0, 0}),    // 2 groups, blocks of 5
     make_shape({16, 1, 2, 3, 16, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),     // planes of 2 and 6 pixels
+    // Depthwise at stride 2 (the even/odd column split): odd planes, rows of 20 outputs with
+    // multiplier 2, a 5×5 filter, one-sided padding, a 1-row output.
+    make_shape({2, 6, 11, 13, 6, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 6, 0, 0}),
+    make_shape({1, 4, 16, 40, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 4, 0, 0}),
+    make_shape({1, 3, 9, 8, 3, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 3, 0, 0}),
+    make_shape({1, 2, 7, 9, 2, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, 2, 0, 0}),
+    make_shape({1, 2, 3, 35, 2, 3, 2, 2, 2, 0, 0, 0, 1, 1, 1, 2, 0, 0}),
 };
 
 static int64_t x_size(const Conv2dShape& s) { return s.n * s.c * s.h * s.w; }
@@ -96,7 +103,8 @@ static void for_each_term(const Conv2dShape& s, Fn fn) {
 }
 
 static const ConvAlgorithm kAlgorithms[] = {ConvAlgorithm::kGemm, ConvAlgorithm::kDepthwise, ConvAlgorithm::kDirect,
-                                              ConvAlgorithm::kDirectChannels, ConvAlgorithm::kWinograd};
+                                              ConvAlgorithm::kDirectChannels, ConvAlgorithm::kWinograd,
+                                              ConvAlgorithm::kPointwise};
 
 static bool runs(ConvAlgorithm algorithm, const Conv2dShape& s) {
   return algorithm != ConvAlgorithm::kDepthwise || s.groups == s.c;
@@ -226,11 +234,17 @@ TEST(empty_batch_gives_zero_gradients) {
   }
 }
 
-// The epilogue's oracle: relu (x < 0 ? 0 : x) of y, then 2×2 max pooling in PyTorch's window
-// order (a later tap wins when larger or NaN), as the separate kernels compute them.
+// The epilogue's oracle: v·scale[k] + shift[k] (when scale is set), relu (x < 0 ? 0 : x) and
+// with relu6 the clamp x > 6 ? 6 : x, then 2×2 max pooling in PyTorch's window order (a later
+// tap wins when larger or NaN), as the separate kernels compute them.
 static std::vector<float> naive_epilogue(std::vector<float> y, const Conv2dShape& s, const ConvEpilogue& e) {
-  if (e.relu) {
-    for (float& v : y) v = v < 0.0f ? 0.0f : v;
+  const int64_t plane = s.out_h * s.out_w;
+  for (size_t i = 0; i < y.size(); ++i) {
+    const int64_t kk = static_cast<int64_t>(i) / plane % s.k;
+    float v = e.scale != nullptr ? y[i] * e.scale[kk] + e.shift[kk] : y[i];
+    if (e.relu || e.relu6) v = v < 0.0f ? 0.0f : v;
+    if (e.relu6) v = v > 6.0f ? 6.0f : v;
+    y[i] = v;
   }
   if (!e.max_pool_2x2) return y;
   const int64_t out_h = s.out_h / 2, out_w = s.out_w / 2;
@@ -279,6 +293,51 @@ TEST(fused_epilogue_gives_the_separate_passes_bit_for_bit) {
     for (int64_t i = 3; i < x_size(identity); i += 11) x[i] = x[i - 1];  // ties
     check_fused(identity, x, {1.0f}, {0.0f});
   });
+}
+
+// The per-channel affine map (a folded BatchNorm) with ReLU6, ReLU or no activation, pooled
+// or not, against the oracle: within float rounding (the fused pass may use one multiply-add).
+TEST(fused_affine_epilogue_matches_naive) {
+  std::vector<Conv2dShape> shapes(std::begin(kShapes), std::end(kShapes));
+  // MobileNet-v2's batch-1 shapes at reduced size: pointwise expand / project over 7×7 and
+  // 14×13 planes, depthwise at stride 1 and 2.
+  shapes.push_back(make_shape({1, 40, 7, 7, 120, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}));
+  shapes.push_back(make_shape({2, 96, 14, 13, 24, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}));
+  shapes.push_back(make_shape({1, 300, 3, 5, 700, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}));
+  shapes.push_back(make_shape({1, 24, 15, 17, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 24, 0, 0}));
+  test::for_each_vector_width([&] {
+    for (const Conv2dShape& s : shapes) {
+      const std::vector<float> x = Random(31).vector(x_size(s)), w = Random(32).vector(w_size(s));
+      const std::vector<float> b = Random(33).vector(s.k), shift = Random(35).vector(s.k);
+      std::vector<float> scale = Random(34).vector(s.k);
+      for (float& v : scale) v *= 4.0f;  // spread past the ReLU6 clamp
+      std::vector<float> y(y_size(s));
+      conv2d_forward(x.data(), w.data(), b.data(), y.data(), s);
+      for (const bool relu : {false, true}) {
+        for (const bool relu6 : {false, true}) {
+          for (const bool pool : {false, true}) {
+            if (pool && (s.out_h % 2 != 0 || s.out_w % 2 != 0)) continue;
+            ConvEpilogue e{relu, pool, relu6, scale.data(), shift.data()};
+            const std::vector<float> expected = naive_epilogue(y, s, e);
+            std::vector<float> fused(expected.size(), NAN);
+            conv2d_forward_fused(x.data(), w.data(), b.data(), fused.data(), s, e);
+            CHECK_ALL_CLOSE(fused, expected, 1e-5);
+          }
+        }
+      }
+    }
+  });
+}
+
+TEST(pointwise_results_do_not_depend_on_thread_count) {
+  const Conv2dShape s = make_shape({1, 160, 7, 7, 960, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0});
+  const std::vector<float> x = Random(36).vector(x_size(s)), w = Random(37).vector(w_size(s));
+  const std::vector<float> scale = Random(38).vector(s.k), shift = Random(39).vector(s.k);
+  CHECK(test::same_with_threads<std::vector<float>>([&] {
+    std::vector<float> y(y_size(s));
+    conv2d_forward_fused(x.data(), w.data(), nullptr, y.data(), s, ConvEpilogue{true, false, true, scale.data(), shift.data()});
+    return y;
+  }));
 }
 
 TEST(fused_results_do_not_depend_on_thread_count) {

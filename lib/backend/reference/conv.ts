@@ -88,8 +88,9 @@ export function conv2d(x: FloatArray, weight: FloatArray, bias: FloatArray | nul
 }
 
 /**
- * conv2d, then relu (`v < 0 ? 0 : v`, as the unary kernel), then 2×2 max pooling at stride 2
- * (the maxPool2d kernel): the definition of the native backend's fused inference pass.
+ * conv2d, then v·scale[k] + shift[k] per output channel (when given), then relu (`v < 0 ? 0 : v`,
+ * as the unary kernel) and with relu6 `v > 6 ? 6 : v` (the clamp kernel), then 2×2 max pooling
+ * at stride 2 (the maxPool2d kernel): the definition of the native backend's fused inference pass.
  */
 export function conv2dFused(x: FloatArray, weight: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry, e: ConvEpilogue): void {
   if (e.maxPool2x2 && (g.outH % 2 !== 0 || g.outW % 2 !== 0)) {
@@ -98,13 +99,28 @@ export function conv2dFused(x: FloatArray, weight: FloatArray, bias: FloatArray 
   const size = g.n * g.k * g.outH * g.outW;
   const full = !e.maxPool2x2 ? y : y instanceof Float64Array ? new Float64Array(size) : new Float32Array(size);
   conv2d(x, weight, bias, full, g);
-  if (e.relu) {
-    for (let i = 0; i < full.length; i++) full[i] = full[i] < 0 ? 0 : full[i];
-  }
+  mapValues(full, g, e);
   if (!e.maxPool2x2) return;
   const [outH, outW] = [g.outH / 2, g.outW / 2];
   const pool = { planes: g.n * g.k, h: g.outH, w: g.outW, kernelH: 2, kernelW: 2, strideH: 2, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1, outH, outW };
   maxPool2d(full, y, new Int32Array(y.length), pool);
+}
+
+/** full (n, k, outH, outW) through conv2dFused's steps before pooling: affine map, relu, relu6's clamp. */
+function mapValues(full: FloatArray, g: Conv2dGeometry, e: ConvEpilogue): void {
+  const plane = g.outH * g.outW;
+  const [scale, shift] = [e.scale ?? null, e.shift ?? null];
+  if ((scale === null) !== (shift === null) || (scale !== null && (scale.length !== g.k || shift!.length !== g.k))) {
+    throw new RangeError(`conv2dFused: scale and shift must both hold k = ${g.k} values or both be null, got ${scale?.length ?? 'null'} and ${shift?.length ?? 'null'}`);
+  }
+  const [relu, relu6] = [e.relu || (e.relu6 ?? false), e.relu6 ?? false];
+  for (let i = 0; i < full.length; i++) {
+    const k = Math.floor(i / plane) % g.k;
+    let v = scale === null ? full[i] : full[i] * scale[k] + shift![k];
+    if (relu) v = v < 0 ? 0 : v;
+    if (relu6) v = v > 6 ? 6 : v;
+    full[i] = v;
+  }
 }
 
 /** gx (n, c, h, w) = Σ over terms of gy · weight. */

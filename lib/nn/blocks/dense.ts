@@ -10,6 +10,9 @@ import type { Tensor } from '../../tensor.js';
 import { cat } from '../../ops/shape.js';
 import { Conv2d } from '../conv.js';
 import { Sequential } from '../containers.js';
+import { forwardFused } from '../fusion.js';
+import { fusedInferenceAllowed } from '../../ops/conv-fused.js';
+import { tidy } from '../../memory/tidy.js';
 import * as F from '../functional.js';
 import { ReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/normalization.js';
@@ -56,8 +59,9 @@ export class DenseLayer extends Module {
 
   override forward(inputs: Tensor | readonly Tensor[]): Tensor {
     const x = Array.isArray(inputs) ? cat(inputs as Tensor[], 1) : (inputs as Tensor); // (N, inPlanes, H, W)
-    const bottleneck = this.conv1.forward(this.relu1.forward(this.norm1.forward(x))); // (N, bnSize·k, H, W)
-    const y = this.conv2.forward(this.relu2.forward(this.norm2.forward(bottleneck))); // (N, k, H, W)
+    // BN → ReLU → 1×1 conv (N, bnSize·k, H, W) → BN → ReLU → 3×3 conv (N, k, H, W); at inference
+    // BN → ReLU is one pass and the 1×1 conv takes the second BN and ReLU in its epilogue (nn/fusion.ts).
+    const y = forwardFused([this.norm1, this.relu1, this.conv1, this.norm2, this.relu2, this.conv2], x);
     return F.dropout(y, this.dropRate, this.training);
   }
 }
@@ -104,9 +108,20 @@ export class DenseBlock extends Module {
     if (x.ndim !== 4 || x.shape[1] !== this.inPlanes) {
       throw new ShapeError(`DenseBlock: expects input (N, ${this.inPlanes}, H, W), got shape [${x.shape.join(', ')}]`);
     }
+    // At inference each layer runs in a tidy scope of its own, so its concatenated input and
+    // intermediates are released (and their storage reused by the next layer) as soon as its
+    // output exists, instead of living until the caller's scope ends: PyTorch frees them by
+    // reference count alike. Not while autograd records (backward needs them) and not when a
+    // module has hooks (a hook may keep an intermediate).
+    const inference = !this.training && fusedInferenceAllowed([x, ...this.parameters()]) && !this.hasHooksOrReplacedForward();
     const features = [x];
-    for (const layer of this.layers) features.push(layer.forward(features));
+    for (const layer of this.layers) features.push(inference ? tidy(() => layer.forward(features)) : layer.forward(features));
     return cat(features, 1); // (N, outPlanes, H, W)
+  }
+
+  /** Whether this block or a module in it has hooks or an instance forward. */
+  private hasHooksOrReplacedForward(): boolean {
+    return [...this.modules()].some((m) => Object.prototype.hasOwnProperty.call(m, 'forward'));
   }
 }
 

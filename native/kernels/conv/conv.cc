@@ -152,6 +152,7 @@ bool strided_channel_lanes_pay(const Conv2dShape& s) {
 
 ConvAlgorithm choose_conv_algorithm(const Conv2dShape& s) {
   if (s.groups == s.c && s.groups > 1) return ConvAlgorithm::kDepthwise;
+  if (conv::pointwise_supported(s)) return ConvAlgorithm::kPointwise;
   if (strided_channel_lanes_pay(s)) return ConvAlgorithm::kDirectChannels;
   if (conv::direct_supported(s) && s.c * s.kernel_h * s.kernel_w <= kDirectMaxRows) {
     return channel_lanes_pay(s) ? ConvAlgorithm::kDirectChannels : ConvAlgorithm::kDirect;
@@ -180,6 +181,8 @@ void conv2d_forward_with(ConvAlgorithm algorithm, const float* x, const float* w
     conv::direct_forward(x, weight, bias, y, s);
   } else if (algorithm == ConvAlgorithm::kWinograd && conv::winograd_supported(s)) {
     conv::winograd_forward(x, weight, bias, y, s);
+  } else if (algorithm == ConvAlgorithm::kPointwise && conv::pointwise_supported(s)) {
+    conv::pointwise_forward(x, weight, bias, y, s);
   } else {
     conv::gemm_forward(x, weight, bias, y, s);
   }
@@ -224,12 +227,17 @@ void conv2d_forward(const float* x, const float* weight, const float* bias, floa
   conv2d_forward_with(choose_conv_algorithm(s), x, weight, bias, y, s);
 }
 
-// The direct algorithms compute an image at a time and run the epilogue on it at once; the
-// others write the whole output first, and the epilogue then runs image by image.
+// The direct algorithms compute an image at a time and run the epilogue on it at once (channel
+// lanes only ReLU and pooling: with an affine map or ReLU6 they take the path after). The
+// depthwise and pointwise ones map the values of each plane or tile as soon as they write it;
+// the others write the whole output first, and the values are then mapped plane by plane.
+// Pooling then runs image by image.
 void conv2d_forward_fused(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
                           const ConvEpilogue& e) {
   const ConvAlgorithm algorithm = choose_conv_algorithm(s);
-  if (algorithm == ConvAlgorithm::kDirectChannels && conv::direct_channels_supported(s)) {
+  // Channel lanes apply ReLU and pooling in registers; an affine map or ReLU6 runs after it.
+  const bool relu_and_pool_only = e.scale == nullptr && !e.relu6;
+  if (algorithm == ConvAlgorithm::kDirectChannels && conv::direct_channels_supported(s) && relu_and_pool_only) {
     conv::direct_channels_forward(x, weight, bias, y, s, e);
     return;
   }
@@ -240,9 +248,17 @@ void conv2d_forward_fused(const float* x, const float* weight, const float* bias
   const int64_t image = s.k * s.out_h * s.out_w;
   std::vector<float> unpooled(e.max_pool_2x2 ? static_cast<size_t>(s.n * image) : 0);
   float* out = e.max_pool_2x2 ? unpooled.data() : y;
-  conv2d_forward_with(algorithm, x, weight, bias, out, s);
+  if (algorithm == ConvAlgorithm::kDepthwise) {
+    conv::depthwise_forward(x, weight, bias, out, s, e);
+  } else if (algorithm == ConvAlgorithm::kPointwise) {
+    conv::pointwise_forward(x, weight, bias, out, s, e);
+  } else {
+    conv2d_forward_with(algorithm, x, weight, bias, out, s);
+    conv::finish_output_values(out, s, e);
+  }
+  if (!e.max_pool_2x2) return;
   parallel_for_balanced(0, s.n, grain_for(image), [&](int64_t begin, int64_t end) {
-    for (int64_t n = begin; n < end; ++n) conv::finish_image(out + n * image, y, n, s, e);
+    for (int64_t n = begin; n < end; ++n) conv::pool_image(out + n * image, y, n, s, false);
   });
 }
 

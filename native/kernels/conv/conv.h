@@ -20,6 +20,10 @@
 // algorithms follows the width too.
 //   kWinograd   3×3, stride 1, many channels: Winograd F(2×2, 3×3), 16 GEMMs over channels per
 //               block of tiles, 2.25× fewer multiplications (conv_winograd.cc)
+//   kPointwise  1×1, stride 1, unpadded, groups 1 (forward only; the gradients are kGemm's):
+//               y[n] (k, h·w) = W (k, c) · x[n] (c, h·w) in tiles of output channels × columns
+//               that the threads share even at batch 1, the epilogue applied to each tile while
+//               it is in cache (conv_pointwise.cc)
 #pragma once
 
 #include <cstdint>
@@ -37,15 +41,24 @@ struct Conv2dShape {
   int64_t out_h, out_w;  // (h + pad_top + pad_bottom - dilation_h·(kernel_h − 1) − 1) / stride_h + 1, >= 1
 };
 
-enum class ConvAlgorithm { kGemm, kDepthwise, kDirect, kDirectChannels, kWinograd };
+enum class ConvAlgorithm { kGemm, kDepthwise, kDirect, kDirectChannels, kWinograd, kPointwise };
 
 // What an inference convolution does to each image's output while it is still in cache
-// (conv_epilogue.cc): ReLU (x < 0 ? 0 : x, NaN stays NaN), then 2×2 max pooling at stride 2
-// (out_h and out_w even; PyTorch's window order: ties keep the first maximum, a NaN wins). The
-// results are bit for bit those of the separate relu and max_pool2d_forward kernels.
+// (conv_epilogue.cc), in this order:
+//   1. a per-channel affine map v·scale[k] + shift[k] when scale is set (shift too): an
+//      inference BatchNorm folded into the convolution (scale = γ/√(var + eps), shift =
+//      β − mean·scale); within float rounding of the separate pass (one multiply-add);
+//   2. ReLU (x < 0 ? 0 : x, NaN stays NaN), then with relu6 the clamp x > 6 ? 6 : x (ReLU6 =
+//      hardtanh(0, 6), NaN stays NaN);
+//   3. 2×2 max pooling at stride 2 (out_h and out_w even; PyTorch's window order: ties keep the
+//      first maximum, a NaN wins).
+// Steps 2 and 3 are bit for bit the separate relu, clamp and max_pool2d_forward kernels.
 struct ConvEpilogue {
   bool relu = false;
   bool max_pool_2x2 = false;
+  bool relu6 = false;             // clamp to [0, 6] (implies relu)
+  const float* scale = nullptr;   // (k) or nullptr
+  const float* shift = nullptr;   // (k); set exactly when scale is
 };
 
 // The algorithm conv2d_forward and conv2d_backward_input use for shape s.
@@ -69,8 +82,8 @@ void conv2d_backward_input(const float* gy, const float* weight, float* gx, cons
 void conv2d_backward_weight(const float* x, const float* gy, float* gweight, float* gbias, const Conv2dShape& s);
 
 // The same three passes with a forced algorithm (for tests and benchmarks; kDepthwise needs
-// c == groups; kDirectChannels falls back to kDirect, and kDirect and kWinograd to kGemm, where
-// they do not apply).
+// c == groups; kDirectChannels falls back to kDirect, and kDirect, kWinograd and kPointwise to
+// kGemm, where they do not apply).
 void conv2d_forward_with(ConvAlgorithm algorithm, const float* x, const float* weight, const float* bias, float* y,
                          const Conv2dShape& s);
 void conv2d_backward_input_with(ConvAlgorithm algorithm, const float* gy, const float* weight, float* gx,

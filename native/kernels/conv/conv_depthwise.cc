@@ -1,6 +1,7 @@
 // Depthwise convolution (one input channel per group, c == groups): direct loops. Output
 // channel kk reads input channel kk / multiplier (multiplier = k / c). Stride 1 (the common
-// case) takes the register-blocked path below; other strides take row loops, whose inner loop
+// case) takes the register-blocked path below, and the forward at stride 2 (undilated) its
+// variant over the even and odd input columns; other strides take row loops, whose inner loop
 // runs along a row:
 //
 //   forward          y[n, kk, oh, :]  += w[kk, r, q] · x[n, c, ih, shifted]
@@ -203,8 +204,9 @@ void correlate(bool wide, const float* xp, int64_t cols, const float* filter, co
   }
 }
 
-void register_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
-  const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w;
+void register_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
+                      const ConvEpilogue& e) {
+  const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w, out_plane = s.out_h * s.out_w;
   const PaddedPlane padding = input_padding(s);
   const bool wide = wide_vectors();
   parallel_for_balanced(0, s.n * s.c, grain_for(plane_work(s) * multiplier), [&](int64_t begin, int64_t end) {
@@ -213,8 +215,10 @@ void register_forward(const float* x, const float* weight, const float* bias, fl
       place(x + plane * s.h * s.w, s.h, s.w, xp, padding);
       const int64_t n = plane / s.c, c = plane % s.c;
       for (int64_t kk = c * multiplier; kk < (c + 1) * multiplier; ++kk) {
-        correlate(wide, xp, padding.cols, weight + kk * taps, s, bias == nullptr ? 0.0f : bias[kk], false,
-                  y + (n * s.k + kk) * s.out_h * s.out_w, s.out_h, s.out_w);
+        float* y_plane = y + (n * s.k + kk) * out_plane;
+        correlate(wide, xp, padding.cols, weight + kk * taps, s, bias == nullptr ? 0.0f : bias[kk], false, y_plane,
+                  s.out_h, s.out_w);
+        finish_values(y_plane, out_plane, kk, e);
       }
     }
   });
@@ -233,6 +237,142 @@ void register_backward_input(const float* gy, const float* weight, float* gx, co
         std::reverse_copy(weight + kk * taps, weight + (kk + 1) * taps, flipped.begin());
         place(gy + (n * s.k + kk) * s.out_h * s.out_w, s.out_h, s.out_w, gyp, padding);
         correlate(wide, gyp, padding.cols, flipped.data(), s, 0.0f, kk > c * multiplier, gx + plane * s.h * s.w, s.h, s.w);
+      }
+    }
+  });
+}
+
+// ---- stride 2 (MobileNet's downsampling layers) ----------------------------------------
+// Outputs of a row read every other input column. Each zero-padded input row is split into its
+// even and odd columns, so tap q of output ow is even[ow + q/2] (q even) or odd[ow + q/2]
+// (q odd): whole-vector loads again, ROWS output rows in flight.
+
+bool split_path(const Conv2dShape& s) {
+  return s.stride_h == 2 && s.stride_w == 2 && s.dilation_h == 1 && s.dilation_w == 1;
+}
+
+// The split planes: rows of the padded input the outputs read, and columns of each half (a
+// vector past the last chunk's reads).
+struct SplitPlane {
+  int64_t rows, half_cols;
+  int64_t size() const { return rows * half_cols; }
+};
+SplitPlane split_geometry(const Conv2dShape& s) {
+  return {(s.out_h - 1) * 2 + s.kernel_h, (s.out_w + 15) / 16 * 16 + (s.kernel_w + 1) / 2 + 16};
+}
+
+// e[j] = row[2j], o[j] = row[2j + 1] for j in [begin, end), end − begin >= 8: eight of each
+// from two vectors at a time, the last pair overlapping the one before it.
+__attribute__((always_inline)) inline void deinterleave(const float* row, float* e, float* o, int64_t begin,
+                                                        int64_t end) {
+#if KILN_HAS_SHUFFLE
+  for (int64_t j = begin; j < end; j += 8) {
+    const int64_t at = std::min(j, end - 8);
+    const Vec8 a = load_vec<Vec8>(row + 2 * at), b = load_vec<Vec8>(row + 2 * at + 8);
+    store_vec(e + at, __builtin_shufflevector(a, b, 0, 2, 4, 6, 8, 10, 12, 14));
+    store_vec(o + at, __builtin_shufflevector(a, b, 1, 3, 5, 7, 9, 11, 13, 15));
+  }
+#else
+  for (int64_t j = begin; j < end; ++j) e[j] = row[2 * j], o[j] = row[2 * j + 1];
+#endif
+}
+
+// even, odd (p.rows, p.half_cols) = the even and odd columns of x (h, w) zero-padded by
+// pad_top and pad_left (and zeros past its end).
+KILN_VECTORIZE void split_columns(const float* x, const Conv2dShape& s, const SplitPlane& p, float* even, float* odd) {
+  // Columns j in [j_begin, j_end) read both 2j − pad_left and 2j + 1 − pad_left inside the row.
+  const int64_t j_begin = std::min(p.half_cols, (s.pad_left + 1) / 2);
+  const int64_t j_end = std::max(j_begin, std::min(p.half_cols, (s.w - 1 + s.pad_left) / 2));
+  for (int64_t r = 0; r < p.rows; ++r) {
+    const int64_t ih = r - s.pad_top;
+    float* e = even + r * p.half_cols;
+    float* o = odd + r * p.half_cols;
+    if (ih < 0 || ih >= s.h) {
+      std::fill(e, e + p.half_cols, 0.0f);
+      std::fill(o, o + p.half_cols, 0.0f);
+      continue;
+    }
+    const float* row = x + ih * s.w - s.pad_left;  // row[a] is input column a − pad_left
+    const auto at = [&](int64_t a) { return a >= s.pad_left && a < s.w + s.pad_left ? row[a] : 0.0f; };
+    for (int64_t j = 0; j < j_begin; ++j) e[j] = at(2 * j), o[j] = at(2 * j + 1);
+    if (j_end - j_begin >= 8) {
+      deinterleave(row, e, o, j_begin, j_end);
+    } else {
+      for (int64_t j = j_begin; j < j_end; ++j) e[j] = row[2 * j], o[j] = row[2 * j + 1];
+    }
+    for (int64_t j = j_end; j < p.half_cols; ++j) e[j] = at(2 * j), o[j] = at(2 * j + 1);
+  }
+}
+
+// Output rows [oh, oh + ROWS) of one plane: y = init + the stride-2 correlation with filter.
+template <typename V, int ROWS>
+__attribute__((always_inline)) inline void split_rows(const float* even, const float* odd, int64_t half_cols,
+                                                      const float* filter, const Conv2dShape& s, float init, float* y,
+                                                      int64_t oh) {
+  constexpr int W = kLanes<V>;
+  const bool overlap = s.out_w >= W;
+  for (int64_t chunk = 0; chunk < s.out_w; chunk += W) {
+    const int64_t ow0 = overlap ? std::min<int64_t>(chunk, s.out_w - W) : chunk;
+    V acc[ROWS];
+    for (int i = 0; i < ROWS; ++i) acc[i] = V{} + init;
+    for (int64_t r = 0; r < s.kernel_h; ++r) {
+      for (int64_t q = 0; q < s.kernel_w; ++q) {
+        const float tap = filter[r * s.kernel_w + q];
+        const float* column = (q % 2 == 0 ? even : odd) + (2 * oh + r) * half_cols + ow0 + q / 2;
+        for (int i = 0; i < ROWS; ++i) acc[i] += tap * load_vec<V>(column + 2 * i * half_cols);
+      }
+    }
+    for (int i = 0; i < ROWS; ++i) {
+      float* y_row = y + (oh + i) * s.out_w;
+      if (overlap) {
+        store_vec(y_row + ow0, acc[i]);
+        continue;
+      }
+      for (int64_t l = 0; l < s.out_w - ow0 && l < W; ++l) y_row[ow0 + l] = acc[i][l];
+    }
+  }
+}
+
+template <typename V>
+__attribute__((always_inline)) inline void split_plane(const float* even, const float* odd, int64_t half_cols,
+                                                       const float* filter, const Conv2dShape& s, float init,
+                                                       float* y) {
+  constexpr int kRows = 4;
+  int64_t oh = 0;
+  for (; oh + kRows <= s.out_h; oh += kRows) split_rows<V, kRows>(even, odd, half_cols, filter, s, init, y, oh);
+  for (; oh < s.out_h; ++oh) split_rows<V, 1>(even, odd, half_cols, filter, s, init, y, oh);
+}
+
+KILN_VECTORIZE void split_plane_wide(const float* even, const float* odd, int64_t half_cols, const float* filter,
+                                     const Conv2dShape& s, float init, float* y) {
+  split_plane<Vec16>(even, odd, half_cols, filter, s, init, y);
+}
+
+KILN_VECTORIZE void split_plane_narrow(const float* even, const float* odd, int64_t half_cols, const float* filter,
+                                       const Conv2dShape& s, float init, float* y) {
+  split_plane<Vec8>(even, odd, half_cols, filter, s, init, y);
+}
+
+void split_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
+                   const ConvEpilogue& e) {
+  const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w, out_plane = s.out_h * s.out_w;
+  const SplitPlane p = split_geometry(s);
+  const bool wide = wide_vectors();
+  parallel_for_balanced(0, s.n * s.c, grain_for(plane_work(s) * multiplier), [&](int64_t begin, int64_t end) {
+    float* even = thread_buffer(p.size(), 0);
+    float* odd = thread_buffer(p.size(), 1);
+    for (int64_t plane = begin; plane < end; ++plane) {
+      split_columns(x + plane * s.h * s.w, s, p, even, odd);
+      const int64_t n = plane / s.c, c = plane % s.c;
+      for (int64_t kk = c * multiplier; kk < (c + 1) * multiplier; ++kk) {
+        float* y_plane = y + (n * s.k + kk) * out_plane;
+        const float init = bias == nullptr ? 0.0f : bias[kk];
+        if (wide) {
+          split_plane_wide(even, odd, p.half_cols, weight + kk * taps, s, init, y_plane);
+        } else {
+          split_plane_narrow(even, odd, p.half_cols, weight + kk * taps, s, init, y_plane);
+        }
+        finish_values(y_plane, out_plane, kk, e);
       }
     }
   });
@@ -335,17 +475,20 @@ void register_backward_weight(const float* x, const float* gy, float* gweight, f
 
 }  // namespace
 
-void depthwise_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
+void depthwise_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
+                       const ConvEpilogue& e) {
 #if KILN_HAS_VEC16
-  if (register_path(s)) return register_forward(x, weight, bias, y, s);
+  if (register_path(s)) return register_forward(x, weight, bias, y, s, e);
+  if (split_path(s)) return split_forward(x, weight, bias, y, s, e);
 #endif
-  const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w;
+  const int64_t multiplier = s.k / s.c, taps = s.kernel_h * s.kernel_w, out_plane = s.out_h * s.out_w;
   const std::vector<ColumnTap> columns = column_taps(s);
   parallel_for_balanced(0, s.n * s.k, grain_for(plane_work(s)), [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const int64_t n = plane / s.k, kk = plane % s.k, c = kk / multiplier;
       forward_plane(x + (n * s.c + c) * s.h * s.w, weight + kk * taps, bias == nullptr ? 0.0f : bias[kk],
-                    y + plane * s.out_h * s.out_w, s, columns.data());
+                    y + plane * out_plane, s, columns.data());
+      finish_values(y + plane * out_plane, out_plane, kk, e);
     }
   });
 }

@@ -1,10 +1,12 @@
-// The inference epilogue of a convolution (ConvEpilogue in conv.h): ReLU, then 2×2 max pooling,
-// applied to one image's output right after an algorithm computed it, while it is in cache.
-// Each value is what elementwise.cc's relu and pool.cc's max_pool2d_forward would give: ReLU
-// is x < 0 ? 0 : x (so −0 and NaN pass through), and a window's taps are visited in row-major
-// order, a later tap winning when larger or NaN.
+// The inference epilogue of a convolution (ConvEpilogue in conv.h): a per-channel affine map
+// (a folded BatchNorm), ReLU or ReLU6, then 2×2 max pooling, applied to one image's output, or
+// one tile of it, right after an algorithm computed it, while it is in cache. Each value is
+// what elementwise.cc's relu and clamp and pool.cc's max_pool2d_forward would give: ReLU is
+// x < 0 ? 0 : x and the ReLU6 clamp x > 6 ? 6 : x (so −0 and NaN pass through), and a window's
+// taps are visited in row-major order, a later tap winning when larger or NaN.
 #include <algorithm>
 
+#include "../parallel.h"
 #include "internal.h"
 
 namespace kiln::conv {
@@ -72,11 +74,57 @@ KILN_VECTORIZE void pool_plane_2x2(const float* plane, float* y, int64_t out_h, 
   }
 }
 
-KILN_VECTORIZE void relu_in_place(float* x, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) x[i] = relu(x[i]);
+// v[0 : n] through the affine map (AFFINE), ReLU (RELU) and the clamp at 6 (RELU6).
+template <bool AFFINE, bool RELU, bool RELU6>
+__attribute__((always_inline)) inline void map_values(float* v, int64_t n, float scale, float shift) {
+  for (int64_t i = 0; i < n; ++i) {
+    float value = AFFINE ? v[i] * scale + shift : v[i];
+    if constexpr (RELU) value = relu(value);
+    if constexpr (RELU6) value = value > 6.0f ? 6.0f : value;
+    v[i] = value;
+  }
 }
 
+template <bool AFFINE>
+KILN_VECTORIZE void map_values_as(float* v, int64_t n, float scale, float shift, const ConvEpilogue& e) {
+  if (e.relu6) {
+    map_values<AFFINE, true, true>(v, n, scale, shift);
+  } else if (e.relu) {
+    map_values<AFFINE, true, false>(v, n, scale, shift);
+  } else {
+    map_values<AFFINE, false, false>(v, n, scale, shift);
+  }
+}
+
+// Whether pooling may take ReLU in its own pass (the only step before it).
+bool relu_only(const ConvEpilogue& e) { return e.scale == nullptr && !e.relu6; }
+
 }  // namespace
+
+bool has_value_steps(const ConvEpilogue& e) { return e.scale != nullptr || e.relu || e.relu6; }
+
+void finish_values(float* values, int64_t n, int64_t kk, const ConvEpilogue& e) {
+  if (e.scale != nullptr) {
+    map_values_as<true>(values, n, e.scale[kk], e.shift[kk], e);
+  } else if (e.relu || e.relu6) {
+    map_values_as<false>(values, n, 1.0f, 0.0f, e);
+  }
+}
+
+void finish_output_values(float* y, const Conv2dShape& s, const ConvEpilogue& e) {
+  if (!has_value_steps(e)) return;
+  const int64_t plane = s.out_h * s.out_w;
+  parallel_for_balanced(0, s.n * s.k, grain_for(plane), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) finish_values(y + p * plane, plane, p % s.k, e);
+  });
+}
+
+void pool_image(const float* image, float* y, int64_t n, const Conv2dShape& s, bool with_relu) {
+  const int64_t plane = s.out_h * s.out_w, pooled = plane / 4;
+  for (int64_t kk = 0; kk < s.k; ++kk) {
+    pool_plane_2x2(image + kk * plane, y + (n * s.k + kk) * pooled, s.out_h / 2, s.out_w / 2, with_relu);
+  }
+}
 
 float* image_output(float* y, int64_t n, const Conv2dShape& s, const ConvEpilogue& e) {
   const int64_t image = s.k * s.out_h * s.out_w;
@@ -85,14 +133,11 @@ float* image_output(float* y, int64_t n, const Conv2dShape& s, const ConvEpilogu
 
 void finish_image(float* image, float* y, int64_t n, const Conv2dShape& s, const ConvEpilogue& e) {
   const int64_t plane = s.out_h * s.out_w;
-  if (!e.max_pool_2x2) {
-    if (e.relu) relu_in_place(image, s.k * plane);
-    return;
+  const bool pool_takes_relu = e.max_pool_2x2 && relu_only(e);
+  if (!pool_takes_relu) {
+    for (int64_t kk = 0; kk < s.k; ++kk) finish_values(image + kk * plane, plane, kk, e);
   }
-  const int64_t pooled = plane / 4;
-  for (int64_t kk = 0; kk < s.k; ++kk) {
-    pool_plane_2x2(image + kk * plane, y + (n * s.k + kk) * pooled, s.out_h / 2, s.out_w / 2, e.relu);
-  }
+  if (e.max_pool_2x2) pool_image(image, y, n, s, pool_takes_relu && e.relu);
 }
 
 }  // namespace kiln::conv

@@ -150,12 +150,27 @@ float* image_output(float* y, int64_t n, const Conv2dShape& s, const ConvEpilogu
 // Applies e to image n, just written at `image` (image_output's pointer); y is the final output.
 void finish_image(float* image, float* y, int64_t n, const Conv2dShape& s, const ConvEpilogue& e);
 
+// Whether e changes values before pooling (an affine map, ReLU or ReLU6).
+bool has_value_steps(const ConvEpilogue& e);
+
+// values[0 : n] (outputs of channel kk) through e's steps before pooling, in place.
+void finish_values(float* values, int64_t n, int64_t kk, const ConvEpilogue& e);
+
+// Every plane of y (n, k, out_h, out_w) through e's steps before pooling, threads splitting planes.
+void finish_output_values(float* y, const Conv2dShape& s, const ConvEpilogue& e);
+
+// y's image n (k, out_h / 2, out_w / 2) = 2×2 max pooling of image (k, out_h, out_w), of its
+// ReLU when with_relu.
+void pool_image(const float* image, float* y, int64_t n, const Conv2dShape& s, bool with_relu);
+
 // The algorithms. Each overwrites its output.
 void gemm_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
 void gemm_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);
 void gemm_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s);
 
-void depthwise_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s);
+// e's steps before pooling run on each output plane as soon as it is written (e must not pool).
+void depthwise_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
+                       const ConvEpilogue& e = {});
 void depthwise_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);
 // gbias (or nullptr) too: the register path sums it in the same pass.
 void depthwise_backward_weight(const float* x, const float* gy, float* gweight, float* gbias, const Conv2dShape& s);
@@ -172,6 +187,12 @@ void direct_forward(const float* x, const float* weight, const float* bias, floa
                     const ConvEpilogue& e = {});
 void direct_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);
 void direct_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s);
+
+// 1×1, stride 1, no padding, groups 1 (conv.h's kPointwise). e's steps before pooling run on
+// each tile as soon as it is written (e must not pool).
+bool pointwise_supported(const Conv2dShape& s);
+void pointwise_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
+                       const ConvEpilogue& e = {});
 
 // Output channels in the lanes: groups 1, column stride 1 or 2, no dilation, k a multiple of
 // 16, kernels at most 7 wide, GCC 12+ or Clang.
