@@ -16,6 +16,7 @@ import { conv2d, prepareConv2d, type Conv2dOptions } from './conv.js';
 import { relu } from './elementwise.js';
 import { maxPool2d } from './pool.js';
 import { squeeze } from './shape.js';
+import { lowerPrecision } from '../autocast.js';
 
 /** What conv2dFused applies after the convolution. */
 export interface ConvEpilogueOptions {
@@ -53,6 +54,9 @@ function unfused(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2d
  */
 export function conv2dFused(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions, epilogue: ConvEpilogueOptions): Tensor {
   if (isTracingOps() || recording([x, weight, bias])) return unfused(x, weight, bias, options, epilogue);
+  // Under autocast: bfloat16-rounded operands and result (rounding commutes with relu and max pooling).
+  const lowered = lowerPrecision([x, weight, bias], ([xr, wr, br]) => conv2dFused(xr as Tensor, wr as Tensor, br, options, epilogue));
+  if (lowered !== null) return lowered;
   const p = prepareConv2d('conv2dFused', x, weight, bias, options);
   const { g } = p;
   const pool = (epilogue.maxPool2x2 ?? false) && g.outH % 2 === 0 && g.outW % 2 === 0;

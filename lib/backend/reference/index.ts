@@ -13,7 +13,7 @@ import { dropout } from './counter-hash.js';
 import { batchNorm, batchNormBackward, layerNorm, layerNormBackward } from './norm.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dFused } from './conv.js';
-import { matmul } from './matmul.js';
+import { matmul, matmulBFloat16 } from './matmul.js';
 import { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './loss.js';
 import { adadeltaStep, adagradStep, adamaxStep, adamStep, nadamStep, rmspropStep, sgdStep } from './optim.js';
 import { adaptiveAvgPool2d, adaptiveAvgPool2dBackward, avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool.js';
@@ -52,6 +52,7 @@ export const referenceBackend: Backend = {
   softmax,
   softmaxBackward,
   matmul,
+  matmulBFloat16,
   stridedCopy,
   stridedScatter,
   indexSelect,
