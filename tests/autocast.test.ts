@@ -12,6 +12,7 @@ import { F, type Tensor } from '../lib/index.js';
 import { roundToBFloat16 } from '../lib/autocast.js';
 import { loadNativeAddon } from '../lib/backend/native.js';
 import { expectClose } from './helpers.js';
+import { LENET_RECIPE, nesterovSgd, oneCycle } from '../examples/fashion-recipes.js';
 
 interface Entry {
   shape: number[];
@@ -203,5 +204,45 @@ describe('matmul on bfloat16 tensors (native bfloat16 GEMM, FP32 accumulation)',
     b.fill(0x4000); // 2
     addon.matmulBFloat16ToFloat(a, b, out, ...shape);
     expect(Array.from(out)).toEqual([6, 6, 6, 6]);
+  });
+});
+
+describe("fit({ autocast: 'bfloat16' }) on the LeNet main job", () => {
+  /** LeNet-5 by the main job's recipe (examples/fashion-recipes.ts, batch 128, no augmentation) on the embedded subset; test accuracy in %. */
+  function lenetAccuracy(autocast: 'bfloat16' | undefined): number {
+    const { data, models, train } = k;
+    const trainSet = data.loadFashionMnist({ split: 'train', full: false });
+    const testSet = data.loadFashionMnist({ split: 'test', full: false });
+    const normalise = (x: Tensor): Tensor => x.sub(0.286).div(0.353);
+    k.manualSeed(0);
+    const model = models.lenet5();
+    const epochs = 5;
+    const optimizer = nesterovSgd(model.parameters(), LENET_RECIPE.maxLr, LENET_RECIPE.weightDecay);
+    const loader = new data.DataLoader(new data.TensorDataset(normalise(trainSet.images), trainSet.labels), { batchSize: LENET_RECIPE.batchSize, shuffle: true, generator: new k.Generator(1) });
+    train.fit(model, {
+      loss: F.crossEntropy,
+      optimizer,
+      scheduler: oneCycle(optimizer, LENET_RECIPE.maxLr, epochs, loader.length),
+      schedulerInterval: 'batch',
+      trainLoader: loader,
+      epochs,
+      progress: false,
+      autocast,
+    });
+    const testLoader = new data.DataLoader(new data.TensorDataset(normalise(testSet.images), testSet.labels), { batchSize: 1000 });
+    return 100 * train.evaluate(model, testLoader, { loss: F.crossEntropy, metrics: { accuracy: train.accuracy } }).metrics.accuracy;
+  }
+
+  it('reaches the FP32 test accuracy within 0.3 points (10k training images, 5 epochs, 2k test images, same seed)', () => {
+    const fp32 = lenetAccuracy(undefined);
+    const bf16 = lenetAccuracy('bfloat16');
+    expect(fp32).toBeGreaterThan(80); // it learned (chance is 10%)
+    expect(Math.abs(bf16 - fp32)).toBeLessThanOrEqual(0.3 + 1e-9);
+  }, 180_000);
+
+  it('rejects an autocast dtype other than bfloat16', () => {
+    const model = k.models.lenet5();
+    const options = { loss: F.crossEntropy, optimizer: new k.optim.SGD(model.parameters(), { lr: 0.1 }), trainLoader: [], epochs: 1, autocast: 'float16' as 'bfloat16' };
+    expect(() => k.train.fit(model, options)).toThrow(/fit: autocast must be 'bfloat16' .*got "float16"/);
   });
 });
