@@ -5,7 +5,8 @@
  * Inside the scope the products — matmul, bmm, baddbmm, linear (matmulTransposed), conv1d,
  * conv2d — take their float32 (or bfloat16) operands rounded to bfloat16, accumulate in FP32
  * and round their result to bfloat16, as PyTorch's bfloat16 kernels do; everything else
- * (softmax, log-softmax, losses, reductions, norms, elementwise ops) runs in FP32 as usual.
+ * (softmax, log-softmax, losses, reductions, norms, elementwise ops) runs in FP32 as usual, and
+ * so do LSTM and GRU, as in PyTorch 1.13 (its CPU autocast leaves them in float32).
  * One difference from PyTorch, chosen and measured (see ARCHITECTURE.md): the products
  * **return float32 tensors holding the bfloat16-rounded values**, not bfloat16 tensors, so
  * the ops after them keep kiln's native FP32 kernels (bfloat16 elementwise ops convert in
@@ -123,12 +124,14 @@ export function roundToBFloat16(x: Tensor): Tensor {
   if (x.dtype !== 'float32') throw new DTypeError(`autocast: only float32 values are rounded to bfloat16, got ${x.dtype} ${JSON.stringify(x.shape)}`);
   const source = x.contiguous().data as Float32Array;
   const out = allocateOutput('float32', source.length);
-  const bits = new Uint32Array(source.buffer, source.byteOffset, source.length);
-  const rounded = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  const bits = new Int32Array(source.buffer, source.byteOffset, source.length);
+  const rounded = new Int32Array(out.buffer, out.byteOffset, out.length);
   for (let i = 0; i < bits.length; i++) {
+    // On the magnitude, so every step stays a small integer (no overflow out of int32): nearest,
+    // ties to even, a carry into the exponent (up to Infinity) included; NaN stays NaN (quiet).
     const v = bits[i];
-    // NaN stays NaN (its payload's low bits dropped, quiet bit kept); others: nearest, ties to even.
-    rounded[i] = (v & 0x7fffffff) > 0x7f800000 ? (v | 0x00400000) & 0xffff0000 : ((v + 0x7fff + ((v >>> 16) & 1)) & 0xffff0000) >>> 0;
+    const magnitude = v & 0x7fffffff;
+    rounded[i] = magnitude > 0x7f800000 ? (v | 0x00400000) & -0x10000 : (v & -0x80000000) | ((magnitude + 0x7fff + ((magnitude >> 16) & 1)) & -0x10000);
   }
   return record(new Tensor(out, x.shape, 'float32'), 'roundToBFloat16', [x], (g) => [roundToBFloat16(g)], []);
 }

@@ -120,6 +120,17 @@ describe('autocast semantics', () => {
     expect(out.ints.dtype).toBe('int32');
   });
 
+  it('LSTM and GRU stay FP32, as PyTorch 1.13 CPU autocast leaves them', () => {
+    k.manualSeed(4);
+    const x = k.randn([5, 2, 4]);
+    for (const layer of [new k.nn.LSTM(4, 3), new k.nn.GRU(4, 3)]) {
+      const plain = layer.forward(x);
+      const inside = k.autocast('bfloat16', () => layer.forward(x));
+      expect(inside.dtype).toBe('float32');
+      expect(Array.from(inside.data)).toEqual(Array.from(plain.data));
+    }
+  });
+
   it('enabled: false, nesting and the state after a throw', () => {
     const x = k.tensor([[1.001]]);
     const plain = k.matmul(x, x).item();
