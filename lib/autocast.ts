@@ -15,6 +15,7 @@
  * in bfloat16 too) and hands it to the FP32 leaf, so weights receive FP32 gradients.
  */
 import { record } from './autograd/engine.js';
+import { getBackend } from './backend/index.js';
 import { allocateOutput } from './dtype.js';
 import { DTypeError } from './errors.js';
 import { Tensor } from './tensor.js';
@@ -122,16 +123,9 @@ export function lowerPrecision(operands: Operands, run: (rounded: (Tensor | null
 export function roundToBFloat16(x: Tensor): Tensor {
   if (x.dtype === 'bfloat16') return x.float();
   if (x.dtype !== 'float32') throw new DTypeError(`autocast: only float32 values are rounded to bfloat16, got ${x.dtype} ${JSON.stringify(x.shape)}`);
-  const source = x.contiguous().data as Float32Array;
+  const dense = x.contiguous();
+  const source = (dense.storage as Float32Array).subarray(dense.storageOffset, dense.storageOffset + dense.numel); // storage: a kernel's operand, also under kiln.async
   const out = allocateOutput('float32', source.length);
-  const bits = new Int32Array(source.buffer, source.byteOffset, source.length);
-  const rounded = new Int32Array(out.buffer, out.byteOffset, out.length);
-  for (let i = 0; i < bits.length; i++) {
-    // On the magnitude, so every step stays a small integer (no overflow out of int32): nearest,
-    // ties to even, a carry into the exponent (up to Infinity) included; NaN stays NaN (quiet).
-    const v = bits[i];
-    const magnitude = v & 0x7fffffff;
-    rounded[i] = magnitude > 0x7f800000 ? (v | 0x00400000) & -0x10000 : (v & -0x80000000) | ((magnitude + 0x7fff + ((magnitude >> 16) & 1)) & -0x10000);
-  }
+  getBackend().roundBFloat16(source, out);
   return record(new Tensor(out, x.shape, 'float32'), 'roundToBFloat16', [x], (g) => [roundToBFloat16(g)], []);
 }

@@ -55,6 +55,21 @@ describe('autocast against PyTorch 1.13 (torch.autocast cpu, bfloat16)', () => {
     expect(Array.from(x.grad!.data)).toEqual(outputs['x.grad'].data);
   });
 
+  it('the rounding kernel: native = reference = the storage conversion, on specials, random bits and a view', () => {
+    const bits = new Uint32Array(4095).map((_, i) => (Math.imul(i + 1, 2654435761) ^ (i << 7)) >>> 0);
+    const specials = [0, -0, 1 + 1 / 256, 1 + 3 / 256, 3.4028234663852886e38, -Infinity, NaN, 1e-45, 65504]; // 9 + 4095: a multiple of 3
+    const values = Float32Array.from([...specials, ...new Float32Array(bits.buffer)]);
+    const x = k.tensor(Array.from(values)).reshape([values.length / 3, 3]).transpose(0, 1); // non-contiguous
+    const native = k.withBackend('native', () => roundToBFloat16(x));
+    const reference = k.withBackend('reference', () => roundToBFloat16(x));
+    const viaStorage = x.to('bfloat16').float();
+    const same = (a: number, b: number): boolean => Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b));
+    const n = native.data;
+    const r = reference.data;
+    const s = viaStorage.data;
+    expect(Array.from(n).every((v, i) => same(v, r[i]) && same(v, s[i]))).toBe(true);
+  });
+
   it('matmul and bmm: bfloat16 products, FP32 gradients on FP32 leaves', () => {
     const { inputs, outputs } = fixture.products;
     const a = tensorOf(inputs.a, true);

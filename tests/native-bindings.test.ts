@@ -55,6 +55,7 @@ const signatures: Record<string, Signature> = {
     kinds: ['f32', 'f32', 'f32', 'size', 'size', 'size', 'size', 'size', 'size', 'bool', 'bool', 'size', 'size', 'size', 'size', 'size', 'size', 'size', 'f32'],
     valid: () => [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, true, 0, 0, 0, 0, 1, 0, 0, f32(5)],
   },
+  roundBFloat16: { kinds: ['f32', 'f32'], valid: () => [f32(6), f32(6)] },
   // bfloat16 operands (bit patterns): matmul's layout without the bias; out bfloat16 or float32.
   matmulBFloat16: {
     kinds: ['u16', 'u16', 'u16', 'size', 'size', 'size', 'size', 'size', 'size', 'bool', 'bool', 'size', 'size', 'size', 'size', 'size', 'size', 'size'],
@@ -363,6 +364,7 @@ const rangeCases: [string, unknown[], RegExp][] = [
   ['matmul', [f32(24), f32(40), f32(15), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 3, 0, 1, 0, 0, f32(0)], /leading dimension lda=3 is smaller than its k=4/],
   ['matmul', [f32(24), f32(40), f32(30), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 0, 0, 2, 13, 0, f32(0)], /a has 24 elements but outer=2, aOuterStride=13, .* needs 25/],
   ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(4)], /bias has 4 elements but must be empty \(no bias\) or have n=5/],
+  ['roundBFloat16', [f32(6), f32(5)], /out has 5 elements but x has 6/],
   ['matmulBFloat16', [u16(23), u16(40), u16(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0], /a has 23 elements but outer=1, aOuterStride=0, batch=2, m=3, k=4, aBatchStride=12, aOffset=0, lda=4 needs 24/],
   ['matmulBFloat16ToFloat', [u16(24), u16(40), f32(29), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0], /out has 29 elements but outer=1, batch=2, m=3, n=5 needs 30/],
   ['matmulBFloat16', [u16(24), u16(40), u16(15), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 3, 0, 1, 0, 0], /leading dimension lda=3 is smaller than its k=4/],

@@ -476,6 +476,13 @@ export interface Backend {
   ): void;
 
   /**
+   * out[i] = x[i] rounded to the nearest bfloat16 (ties to even; a carry may reach ±Infinity;
+   * NaN stays a quiet NaN), kept as float32: the casts autocast puts around its products.
+   * out may be x.
+   */
+  roundBFloat16(x: Float32Array, out: Float32Array): void;
+
+  /**
    * Gathers a strided view of src into contiguous dst:
    * dst[i0, i1, …] = src[srcOffset + Σ i_d · srcStrides[d]] for i in `shape`.
    * Strides may be 0 (expand) or negative. Covers permute, expand and slicing.

@@ -125,6 +125,7 @@ export interface NativeAddon {
   matmulBFloat16(a: Uint16Array, b: Uint16Array, out: Uint16Array, ...shape: BFloat16MatmulShape): void;
   /** bfloat16 operands, FP32 accumulation; out holds the FP32 sums. */
   matmulBFloat16ToFloat(a: Uint16Array, b: Uint16Array, out: Float32Array, ...shape: BFloat16MatmulShape): void;
+  roundBFloat16(x: Float32Array, out: Float32Array): void;
   /** Raw sgemm, row-major: c = alpha · op(a) · op(b) + beta · c; beta = 0 never reads c. */
   sgemm(
     transA: boolean,
@@ -627,6 +628,10 @@ export class NativeBackend implements Backend {
     const shape: BFloat16MatmulShape = [batch, m, k, n, aBatchStride, bBatchStride, transA, transB, aOffset, bOffset, lda, ldb, count, aStride, bStride];
     if (out instanceof Float32Array) this.addon.matmulBFloat16ToFloat(a, b, out, ...shape);
     else this.addon.matmulBFloat16(a, b, out, ...shape);
+  }
+
+  roundBFloat16(x: Float32Array, out: Float32Array): void {
+    this.addon.roundBFloat16(x, out);
   }
 
   stridedCopy(src: DataArray, srcOffset: number, shape: Int32Array, srcStrides: Int32Array, dst: DataArray): void {

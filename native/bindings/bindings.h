@@ -25,6 +25,7 @@ void register_scan(Napi::Env env, Napi::Object exports);         // scan
 void register_attention(Napi::Env env, Napi::Object exports);    // attentionForward attentionBackward
 void register_queue(Napi::Env env, Napi::Object exports);        // beginQueue takeQueue runQueue isQueueing
 void register_dropout(Napi::Env env, Napi::Object exports);      // dropout
+void register_bfloat16(Napi::Env env, Napi::Object exports);     // roundBFloat16
 void register_norm(Napi::Env env, Napi::Object exports);         // layerNorm layerNormBackward batchNorm batchNormBackward
 
 }  // namespace kiln::bindings

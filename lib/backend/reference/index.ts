@@ -8,7 +8,7 @@
  */
 import type { Backend } from '../backend.js';
 import { attentionBackward, attentionForward } from './attention.js';
-import { binary, clamp, compare, reluBackward, unary, where } from './elementwise.js';
+import { binary, clamp, compare, reluBackward, roundBFloat16, unary, where } from './elementwise.js';
 import { dropout } from './counter-hash.js';
 import { batchNorm, batchNormBackward, layerNorm, layerNormBackward } from './norm.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
@@ -53,6 +53,7 @@ export const referenceBackend: Backend = {
   softmaxBackward,
   matmul,
   matmulBFloat16,
+  roundBFloat16,
   stridedCopy,
   stridedScatter,
   indexSelect,
