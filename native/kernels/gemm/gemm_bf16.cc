@@ -47,15 +47,6 @@ float* grown(std::vector<float>& buffer, int64_t floats) {
 
 int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
 
-template <typename Body>
-void run_items(bool threaded, int64_t count, int64_t grain, const Body& body) {
-  if (threaded) {
-    parallel_for_balanced(0, count, grain, body);
-  } else {
-    body(0, count);
-  }
-}
-
 class Bf16Nest {
  public:
   Bf16Nest(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k, Bf16Operand a, Bf16Operand b, float* c,
@@ -82,12 +73,19 @@ class Bf16Nest {
   }
 
  private:
+  // body(begin, end) over the items [0, count): on the pool when this product is split.
+  template <typename Body>
+  void for_items(int64_t count, int64_t grain, const Body& body) const {
+    if (threads_ > 1) return parallel_for_balanced(0, count, grain, body);
+    body(0, count);
+  }
+
   // The shared (kc × nc) B panel at (pc, jc), one item per NR-column micro-panel.
   void pack_b(int64_t jc, int64_t nc, int64_t pc, int64_t kc) {
     const int nr = bs_.nr;
     const Bf16Operand block = b_.shifted(pc, jc);
     const int64_t grain = std::max<int64_t>(1, 16384 / (int64_t{nr} * kc));
-    run_items(threads_ > 1, ceil_div(nc, nr), grain, [&](int64_t begin, int64_t end) {
+    for_items(ceil_div(nc, nr), grain, [&](int64_t begin, int64_t end) {
       float* staging = grown(t_staging, int64_t{nr} * kc);
       for (int64_t item = begin; item < end; ++item) {
         const int64_t j = item * nr;
@@ -104,7 +102,7 @@ class Bf16Nest {
     const int64_t slab_cols = ceil_div(panels, slabs) * bs_.nr;
     const double item_flops = 2.0 * std::min<int64_t>(bs_.mc, m_) * std::min(slab_cols, nc) * kc;
     const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerChunk / item_flops));
-    run_items(threads_ > 1, row_blocks_ * slabs, grain, [&](int64_t begin, int64_t end) {
+    for_items(row_blocks_ * slabs, grain, [&](int64_t begin, int64_t end) {
       for (int64_t item = begin; item < end; ++item) {
         const int64_t ic = item / slabs * bs_.mc, j0 = item % slabs * slab_cols;
         if (j0 < nc) compute_block(ic, jc + j0, std::min(nc, j0 + slab_cols) - j0, j0, pc, kc);
