@@ -4,6 +4,9 @@
  * measured FP32 FMA peak (bench/anchors/fma_peak.c, compiled here with -march=native: a
  * measuring tool only, never part of the addon).
  * Cases are `m×k×n`; `Aᵀ·B` means A is stored (k, m), `A·Bᵀ` that B is stored (n, k).
+ * The bfloat16 cases (BF16_CASE_KEYS, when selected) also run kiln's bfloat16 matmul (FP32
+ * compute, operands widened while packed; rows `kiln-native-bf16`) and PyTorch's torch.matmul
+ * on bfloat16 tensors (`pytorch-bf16`), reported against the FP32 FMA peak of the same run.
  * KILN_BENCH_THREADS and KILN_BENCH_CASES narrow a run to some thread counts and cases, e.g.
  * `KILN_BENCH_THREADS=1 KILN_BENCH_CASES=256x4096x4096,512x512x512:tA npm run bench -- gemm`.
  */
@@ -102,9 +105,29 @@ function kilnRow(c: GemmCase, threads: number): BenchRow {
   }
 }
 
-/** An anchor script's rows for case `c` at `threads` threads (its own process). */
-function anchorRows(script: string, impl: string, c: GemmCase, threads: number): BenchRow[] {
-  const rows = runPythonAnchor(script, [String(threads), JSON.stringify([c])], { suite: SUITE, impl, cases: [c.name] });
+/** The cases that also run on bfloat16 operands (issue 20's 2048³, and 512³ for quick checks). */
+export const BF16_CASE_KEYS = ['2048x2048x2048', '512x512x512'];
+
+/** kiln's bfloat16 matmul (bfloat16 operands and result, FP32 accumulation) on case `c` at `threads` threads. */
+function kilnBf16Row(c: GemmCase, threads: number): BenchRow {
+  const addon = loadNativeAddon();
+  const saved = addon.getNumThreads();
+  addon.setNumThreads(threads);
+  try {
+    const bits = (length: number): Uint16Array => new Uint16Array(randomArray(length).buffer).filter((_, i) => i % 2 === 1); // top halves
+    const a = bits(c.m * c.k);
+    const b = bits(c.k * c.n);
+    const out = new Uint16Array(c.m * c.n);
+    const ms = timeIt(() => addon.matmulBFloat16(a, b, out, 1, c.m, c.k, c.n, 0, 0, c.transA, c.transB, 0, 0, 0, 0, 1, 0, 0), TIMING);
+    return { suite: SUITE, case: c.name, impl: 'kiln-native-bf16', threads, median_ms: ms, gflops: flops(c) / ms / 1e6 };
+  } finally {
+    addon.setNumThreads(saved);
+  }
+}
+
+/** An anchor script's rows for case `c` at `threads` threads (its own process); `extra` arguments follow the cases. */
+function anchorRows(script: string, impl: string, c: GemmCase, threads: number, extra: string[] = []): BenchRow[] {
+  const rows = runPythonAnchor(script, [String(threads), JSON.stringify([c]), ...extra], { suite: SUITE, impl, cases: [c.name] });
   return rows.map((r) => ({ ...r, threads }));
 }
 
@@ -147,6 +170,14 @@ function printRatios(rows: BenchRow[], cases: GemmCase[]): void {
       );
     }
     console.log(`${'peak'.padEnd(20)} ${String(threads).padStart(3)} ${fixed(peak, 1).padStart(10)} (fma-peak)`);
+    for (const c of cases) {
+      const bf16 = find(c.name, 'kiln-native-bf16', threads)?.gflops;
+      if (bf16 === undefined) continue;
+      const torch = find(c.name, 'pytorch-bf16', threads)?.gflops;
+      const ofPeak = peak === undefined ? 'n/a' : `${((100 * bf16) / peak).toFixed(0)}% of the FP32 peak, ${((100 * bf16) / (2 * peak)).toFixed(0)}% of a BF16 (2×) peak`;
+      const vsTorch = torch === undefined ? 'pytorch-bf16 n/a' : `pytorch-bf16 ${torch.toFixed(1)} GF/s, kiln/pytorch ${(bf16 / torch).toFixed(2)}×`;
+      console.log(`${(c.name + ' bf16').padEnd(20)} ${String(threads).padStart(3)} ${fixed(bf16, 1).padStart(10)}  ${ofPeak}; ${vsTorch}`);
+    }
   }
   const [peak1, peak2] = [1, 2].map((t) => find('peak', 'fma-peak', t)?.gflops);
   if (peak1 !== undefined && peak2 !== undefined && peak2 < 1.8 * peak1) {
@@ -169,6 +200,9 @@ export function runGemm(): BenchRow[] {
       rows.push(kilnRow(c, threads));
       rows.push(...anchorRows('openblas_gemm.py', 'openblas', c, threads));
       rows.push(...anchorRows('torch_gemm.py', 'pytorch', c, threads));
+      if (!BF16_CASE_KEYS.includes(caseKey(c))) continue;
+      rows.push(kilnBf16Row(c, threads));
+      rows.push(...anchorRows('torch_gemm.py', 'pytorch-bf16', c, threads, ['bfloat16']));
     }
   }
   printRatios(rows, cases);

@@ -5,19 +5,21 @@
  * lr 0.05, cross-entropy. Each step runs in tidy(), as fit() runs it: the step's storage is
  * reused by the next step instead of left to the garbage collector.
  *
- * Usage: node dist/bench/lenet-train.js CASE BACKEND THREADS EPOCHS [MAX_SAMPLES [SEED]]. Prints
+ * Usage: node dist/bench/lenet-train.js CASE BACKEND THREADS EPOCHS [MAX_SAMPLES [SEED [AUTOCAST]]]. Prints
  * one JSON row (in a list): samples_per_s over the training epochs, median_ms per batch of 64,
  * peak_rss_mb, and test_acc_pct and seed when whole epochs ran. MAX_SAMPLES 0 means all; SEED
- * (default 0) seeds the initial weights, and SEED + 1 the shuffling.
+ * (default 0) seeds the initial weights, and SEED + 1 the shuffling. AUTOCAST `bfloat16` runs each
+ * step's forward and loss under autocast('bfloat16', …) (impl `kiln-<backend>-autocast-bf16`).
  */
-import { data, manualSeed, models, nn, optim, setBackend, setNumThreads, tidy, train, Generator, type BackendName, type Tensor } from '../lib/index.js';
+import { autocast, data, manualSeed, models, nn, optim, setBackend, setNumThreads, tidy, train, Generator, type BackendName, type Tensor } from '../lib/index.js';
 import type { BenchRow } from './harness.js';
 
-const [caseName, backend, threadsArg, epochsArg, maxSamplesArg, seedArg] = process.argv.slice(2);
+const [caseName, backend, threadsArg, epochsArg, maxSamplesArg, seedArg, autocastArg] = process.argv.slice(2);
 const threads = Number(threadsArg);
 const epochs = Number(epochsArg);
 const seed = Number(seedArg ?? 0);
 const BATCH = 64;
+const lowPrecision = autocastArg === 'bfloat16';
 
 setBackend(backend as BackendName);
 setNumThreads(threads);
@@ -43,7 +45,8 @@ for (let epoch = 0; epoch < epochs; epoch++) {
   for (const [x, y] of loader) {
     tidy(() => {
       optimizer.zeroGrad();
-      lossFn.forward(net.forward(x), y).backward();
+      const loss = lowPrecision ? autocast('bfloat16', () => lossFn.forward(net.forward(x), y)) : lossFn.forward(net.forward(x), y);
+      loss.backward();
       optimizer.step();
     });
   }
@@ -60,7 +63,7 @@ const samplesPerS = (epochs * samples) / (trainMs / 1000);
 const row: BenchRow = {
   suite: 'lenet',
   case: caseName,
-  impl: `kiln-${backend}`,
+  impl: `kiln-${backend}${lowPrecision ? '-autocast-bf16' : ''}`,
   threads,
   median_ms: (BATCH * 1000) / samplesPerS,
   samples_per_s: samplesPerS,

@@ -5,7 +5,9 @@
  *   subset, PyTorch at 1 and 2 threads: samples_per_s and peak_rss_mb;
  * - case `lenet-5 10 epochs`: kiln-native and PyTorch, each at its faster thread count from the
  *   first case, with test_acc_pct after 10 epochs, for seeds 0, 1 and 2 (initial weights and
- *   shuffling): one run's accuracy wobbles by about a point, so the summary compares means.
+ *   shuffling): one run's accuracy wobbles by about a point, so the summary compares means;
+ * - kiln-native-autocast-bf16: the same two cases with each step's forward and loss under
+ *   autocast('bfloat16', …) (issue 20), beside FP32 kiln-native at the same thread count.
  * Needs /usr/share/datasets/fashion-mnist (Debian's dataset-fashion-mnist); without it every
  * row is reported as skipped.
  */
@@ -25,13 +27,13 @@ const ACCURACY_SEEDS = [0, 1, 2];
 const REFERENCE_SAMPLES = 640;
 
 /** Runs bench/lenet-train.ts in a child process and returns its row. */
-function kilnRun(caseName: string, backend: string, threads: number, epochs: number, maxSamples = 0, seed = 0): BenchRow {
+function kilnRun(caseName: string, backend: string, threads: number, epochs: number, maxSamples = 0, seed = 0, autocast = false): BenchRow {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'lenet-train.js');
-  const args = [script, caseName, backend, String(threads), String(epochs), String(maxSamples), String(seed)];
+  const args = [script, caseName, backend, String(threads), String(epochs), String(maxSamples), String(seed), ...(autocast ? ['bfloat16'] : [])];
   const result = spawnSync(process.execPath, args, { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (result.status !== 0) {
     const why = (result.stderr || result.stdout || 'failed').trim().split('\n').pop();
-    return { suite: SUITE, case: caseName, impl: `kiln-${backend}`, threads, median_ms: null, skipped: `run failed: ${why}` };
+    return { suite: SUITE, case: caseName, impl: `kiln-${backend}${autocast ? '-autocast-bf16' : ''}`, threads, median_ms: null, skipped: `run failed: ${why}` };
   }
   return (JSON.parse(result.stdout) as BenchRow[])[0];
 }
@@ -60,6 +62,10 @@ function printSummary(rows: BenchRow[]): void {
   };
   const kilnAcc = meanAccuracy('kiln-native');
   const torchAcc = meanAccuracy('pytorch');
+  const autocastAcc = meanAccuracy('kiln-native-autocast-bf16');
+  if (kilnAcc !== undefined && autocastAcc !== undefined) {
+    console.log(`autocast bfloat16: mean test accuracy ${autocastAcc.toFixed(2)}% against FP32 ${kilnAcc.toFixed(2)}% (difference ${(autocastAcc - kilnAcc).toFixed(2)} points)`);
+  }
   if (kilnAcc !== undefined && torchAcc !== undefined) {
     console.log(`mean test accuracy after 10 epochs over seeds ${ACCURACY_SEEDS.join(', ')}: kiln-native ${kilnAcc.toFixed(2)}%, PyTorch ${torchAcc.toFixed(2)}% (difference ${(kilnAcc - torchAcc).toFixed(2)} points)`);
   }
@@ -67,6 +73,8 @@ function printSummary(rows: BenchRow[]): void {
   const native = fastest(train.filter((r) => r.impl === 'kiln-native'));
   const torch = fastest(train.filter((r) => r.impl === 'pytorch'));
   const reference = train.find((r) => r.impl === 'kiln-reference');
+  const lowPrecision = train.find((r) => r.impl === 'kiln-native-autocast-bf16' && r.threads === native.threads);
+  if (native.samples_per_s && lowPrecision?.samples_per_s) console.log(`kiln-native autocast bf16 / FP32: ${(lowPrecision.samples_per_s / native.samples_per_s).toFixed(2)}× samples/s`);
   if (native.samples_per_s && torch.samples_per_s) console.log(`kiln-native / PyTorch's best: ${(native.samples_per_s / torch.samples_per_s).toFixed(2)}× samples/s`);
   if (native.samples_per_s && reference?.samples_per_s) console.log(`kiln-native / kiln-reference: ${(native.samples_per_s / reference.samples_per_s).toFixed(0)}×`);
 }
@@ -86,7 +94,12 @@ export function runLenet(): BenchRow[] {
   ];
   const nativeThreads = fastest(train.filter((r) => r.impl === 'kiln-native')).threads ?? 1;
   const torchThreads = fastest(train.filter((r) => r.impl === 'pytorch')).threads ?? 1;
-  const accuracy = ACCURACY_SEEDS.flatMap((seed) => [kilnRun(ACCURACY_CASE, 'native', nativeThreads, 10, 0, seed), torchRun(ACCURACY_CASE, torchThreads, 10, seed)]);
+  train.push(kilnRun(TRAIN_CASE, 'native', nativeThreads, 1, 0, 0, true));
+  const accuracy = ACCURACY_SEEDS.flatMap((seed) => [
+    kilnRun(ACCURACY_CASE, 'native', nativeThreads, 10, 0, seed),
+    kilnRun(ACCURACY_CASE, 'native', nativeThreads, 10, 0, seed, true),
+    torchRun(ACCURACY_CASE, torchThreads, 10, seed),
+  ]);
   const rows = [...train, ...accuracy];
   printSummary(rows);
   return rows;

@@ -74,6 +74,7 @@ export * as viz from './viz/index.js';
 export * as search from './search/index.js';
 export * as quantization from './quantization/index.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/grad-mode.js';
+export { autocast, isAutocastEnabled, type AutocastDType, type AutocastOptions } from './autocast.js';
 export { GradNode, type BackwardOptions } from './autograd/engine.js';
 export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
 export { RemovableHandle } from './autograd/hooks.js';

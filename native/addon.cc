@@ -27,6 +27,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   register_attention(env, exports);
   register_queue(env, exports);
   register_dropout(env, exports);
+  register_bfloat16(env, exports);
   register_norm(env, exports);
   register_quantized(env, exports);
   return exports;

@@ -13,9 +13,10 @@ const call = (name: string, args: unknown[]): unknown =>
 
 const f32 = (n: number): Float32Array => new Float32Array(n);
 const i32 = (values: number[]): Int32Array => Int32Array.from(values);
+const u16 = (n: number): Uint16Array => new Uint16Array(n);
 
 /** What one argument is, deciding which garbage to try in its place. */
-type Kind = 'f32' | 'f32?' | 'i32' | 'u8' | 'size' | 'op' | 'bool' | 'number' | 'plan';
+type Kind = 'f32' | 'f32?' | 'i32' | 'u8' | 'u16' | 'size' | 'op' | 'bool' | 'number' | 'plan';
 
 interface Signature {
   kinds: Kind[];
@@ -53,6 +54,16 @@ const signatures: Record<string, Signature> = {
   matmul: {
     kinds: ['f32', 'f32', 'f32', 'size', 'size', 'size', 'size', 'size', 'size', 'bool', 'bool', 'size', 'size', 'size', 'size', 'size', 'size', 'size', 'f32'],
     valid: () => [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, true, 0, 0, 0, 0, 1, 0, 0, f32(5)],
+  },
+  roundBFloat16: { kinds: ['f32', 'f32'], valid: () => [f32(6), f32(6)] },
+  // bfloat16 operands (bit patterns): matmul's layout without the bias; out bfloat16 or float32.
+  matmulBFloat16: {
+    kinds: ['u16', 'u16', 'u16', 'size', 'size', 'size', 'size', 'size', 'size', 'bool', 'bool', 'size', 'size', 'size', 'size', 'size', 'size', 'size'],
+    valid: () => [u16(24), u16(40), u16(30), 2, 3, 4, 5, 12, 20, false, true, 0, 0, 0, 0, 1, 0, 0],
+  },
+  matmulBFloat16ToFloat: {
+    kinds: ['u16', 'u16', 'f32', 'size', 'size', 'size', 'size', 'size', 'size', 'bool', 'bool', 'size', 'size', 'size', 'size', 'size', 'size', 'size'],
+    valid: () => [u16(24), u16(40), f32(30), 2, 3, 4, 5, 12, 20, true, false, 0, 0, 0, 0, 1, 0, 0],
   },
   // sgemm: op(a) (2, 4) from a stored (2, 4), op(b) (4, 3) from b stored (3, 4), c (2, 3).
   sgemm: {
@@ -218,6 +229,7 @@ const wrongTypes: Record<Kind, unknown[]> = {
   'f32?': [1, 'x', undefined, {}, [1, 2, 3], new Float64Array(64), new Int32Array(64)],
   i32: [1, 'x', undefined, null, {}, [0, 1], new Float32Array(2), new Uint32Array(2), new Int16Array(2)],
   u8: [1, 'x', undefined, null, [1], new Uint8ClampedArray(64), new Int8Array(64), new Float32Array(64)],
+  u16: [1, 'x', undefined, null, [1], new Int16Array(64), new Float32Array(64), new Uint8Array(64)],
   size: ['3', undefined, null, {}, true, new Float32Array(1), 3n],
   op: ['0', undefined, null, {}, false],
   bool: [1, 0, 'true', undefined, null, {}],
@@ -360,6 +372,10 @@ const rangeCases: [string, unknown[], RegExp][] = [
   ['matmul', [f32(24), f32(40), f32(15), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 3, 0, 1, 0, 0, f32(0)], /leading dimension lda=3 is smaller than its k=4/],
   ['matmul', [f32(24), f32(40), f32(30), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 0, 0, 2, 13, 0, f32(0)], /a has 24 elements but outer=2, aOuterStride=13, .* needs 25/],
   ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(4)], /bias has 4 elements but must be empty \(no bias\) or have n=5/],
+  ['roundBFloat16', [f32(6), f32(5)], /out has 5 elements but x has 6/],
+  ['matmulBFloat16', [u16(23), u16(40), u16(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0], /a has 23 elements but outer=1, aOuterStride=0, batch=2, m=3, k=4, aBatchStride=12, aOffset=0, lda=4 needs 24/],
+  ['matmulBFloat16ToFloat', [u16(24), u16(40), f32(29), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0], /out has 29 elements but outer=1, batch=2, m=3, n=5 needs 30/],
+  ['matmulBFloat16', [u16(24), u16(40), u16(15), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 3, 0, 1, 0, 0], /leading dimension lda=3 is smaller than its k=4/],
   ['sgemm', [false, false, 2, 3, 4, 1, f32(7), 4, f32(12), 3, 0, f32(6), 3], /a has 7 elements but m=2, k=4, lda=4 needs 8/],
   ['sgemm', [true, false, 2, 3, 4, 1, f32(8), 1, f32(12), 3, 0, f32(6), 3], /lda=1 must be at least max\(1, m=2\)/],
   ['sgemm', [false, true, 2, 3, 4, 1, f32(8), 4, f32(11), 4, 0, f32(6), 3], /b has 11 elements but n=3, k=4, ldb=4 needs 12/],

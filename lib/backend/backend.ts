@@ -463,6 +463,35 @@ export interface Backend {
   ): void;
 
   /**
+   * Batched matrix product of bfloat16 operands (bit patterns) with FP32 accumulation:
+   * `matmul`'s operands, batch and layout (no bias). A Float32Array `out` receives the FP32
+   * sums; a Uint16Array `out` receives them rounded to bfloat16 (nearest, ties to even), as
+   * PyTorch's bfloat16 matmul. The native backend widens the operands while packing them for
+   * its FP32 micro-kernels (native/kernels/gemm/gemm_bf16.h).
+   */
+  matmulBFloat16(
+    a: Uint16Array,
+    b: Uint16Array,
+    out: Uint16Array | Float32Array,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    aBatchStride: number,
+    bBatchStride: number,
+    transA: boolean,
+    transB: boolean,
+    layout?: MatmulLayout,
+  ): void;
+
+  /**
+   * out[i] = x[i] rounded to the nearest bfloat16 (ties to even; a carry may reach ±Infinity;
+   * NaN stays a quiet NaN), kept as float32: the casts autocast puts around its products.
+   * out may be x.
+   */
+  roundBFloat16(x: Float32Array, out: Float32Array): void;
+
+  /**
    * Gathers a strided view of src into contiguous dst:
    * dst[i0, i1, …] = src[srcOffset + Σ i_d · srcStrides[d]] for i in `shape`.
    * Strides may be 0 (expand) or negative. Covers permute, expand and slicing.

@@ -137,6 +137,11 @@ export interface NativeAddon {
   ): void;
   /** The int8 GEMM's micro-kernel family on this CPU ('avx2' or 'scalar'). */
   qgemmIsa(): string;
+  /** bfloat16 operands, FP32 accumulation; out rounded to bfloat16 (Uint16Array). */
+  matmulBFloat16(a: Uint16Array, b: Uint16Array, out: Uint16Array, ...shape: BFloat16MatmulShape): void;
+  /** bfloat16 operands, FP32 accumulation; out holds the FP32 sums. */
+  matmulBFloat16ToFloat(a: Uint16Array, b: Uint16Array, out: Float32Array, ...shape: BFloat16MatmulShape): void;
+  roundBFloat16(x: Float32Array, out: Float32Array): void;
   /** Raw sgemm, row-major: c = alpha · op(a) · op(b) + beta · c; beta = 0 never reads c. */
   sgemm(
     transA: boolean,
@@ -446,6 +451,12 @@ export function loadNativeAddon(): NativeAddon {
   return createRequire(import.meta.url)(resolveNativeAddonPath()) as NativeAddon;
 }
 
+/**
+ * The shape and layout arguments of the addon's bfloat16 matmuls: batch, m, k, n, aBatchStride,
+ * bBatchStride, transA, transB, aOffset, bOffset, lda, ldb, outer, aOuterStride, bOuterStride.
+ */
+type BFloat16MatmulShape = [number, number, number, number, number, number, boolean, boolean, number, number, number, number, number, number, number];
+
 /** Dense matmul operands from element 0 (lda/ldb 0: the addon takes the dense row length). */
 const DENSE_LAYOUT: MatmulLayout = { aOffset: 0, bOffset: 0, lda: 0, ldb: 0 };
 const ONE_OUTER: OuterBatch = { count: 1, aStride: 0, bStride: 0 };
@@ -629,6 +640,32 @@ export class NativeBackend implements Backend {
     } else {
       this.fallback.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, layout);
     }
+  }
+
+  matmulBFloat16(
+    a: Uint16Array,
+    b: Uint16Array,
+    out: Uint16Array | Float32Array,
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    aBatchStride: number,
+    bBatchStride: number,
+    transA: boolean,
+    transB: boolean,
+    layout?: MatmulLayout,
+  ): void {
+    if (layout?.bias !== undefined) throw new RangeError('matmulBFloat16: takes no bias (add it to the float32 sums)');
+    const { aOffset, bOffset, lda, ldb, outer } = layout ?? DENSE_LAYOUT;
+    const { count, aStride, bStride } = outer ?? ONE_OUTER;
+    const shape: BFloat16MatmulShape = [batch, m, k, n, aBatchStride, bBatchStride, transA, transB, aOffset, bOffset, lda, ldb, count, aStride, bStride];
+    if (out instanceof Float32Array) this.addon.matmulBFloat16ToFloat(a, b, out, ...shape);
+    else this.addon.matmulBFloat16(a, b, out, ...shape);
+  }
+
+  roundBFloat16(x: Float32Array, out: Float32Array): void {
+    this.addon.roundBFloat16(x, out);
   }
 
   stridedCopy(src: DataArray, srcOffset: number, shape: Int32Array, srcStrides: Int32Array, dst: DataArray): void {

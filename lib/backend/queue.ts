@@ -28,7 +28,7 @@ const NOT_KERNELS = new Set(['adviseHugePages', 'setNumThreads', 'getNumThreads'
  */
 const WRITTEN: Readonly<Record<string, readonly number[]>> = {
   unary: [2], binary: [3], compare: [3], where: [3], reluBackward: [2], clamp: [3], reduce: [2], argReduce: [2, 3],
-  softmax: [1], softmaxBackward: [2], matmul: [2], sgemm: [11], stridedCopy: [4], stridedScatter: [1],
+  softmax: [1], softmaxBackward: [2], matmul: [2], matmulBFloat16: [2], matmulBFloat16ToFloat: [2], roundBFloat16: [1], sgemm: [11], stridedCopy: [4], stridedScatter: [1],
   indexSelect: [2], indexAdd: [2], gather: [2], scatterAdd: [2], softmaxCrossEntropy: [3, 4], softmaxCrossEntropyBackward: [5],
   sgdStep: [0, 2], adagradStep: [0, 2], rmspropStep: [0, 2, 3, 4], adadeltaStep: [0, 2, 3], adamStep: [0, 2, 3, 4],
   nadamStep: [0, 2, 3], adamaxStep: [0, 2, 3], conv2d: [3], conv2dFused: [3], conv2dBackwardInput: [2], conv2dBackwardWeight: [2, 3],

@@ -19,6 +19,7 @@ import { conv2d, prepareConv2d, type Conv2dOptions } from './conv.js';
 import { relu } from './elementwise.js';
 import { maxPool2d } from './pool.js';
 import { squeeze } from './shape.js';
+import { isAutocastEnabled, lowerPrecision } from '../autocast.js';
 
 /** What conv2dFused applies after the convolution, in this order. */
 export interface ConvEpilogueOptions {
@@ -93,7 +94,12 @@ function affineArrays(epilogue: ConvEpilogueOptions, k: number, dtype: Tensor['d
  */
 export function conv2dFused(x: Tensor, weight: Tensor, bias: Tensor | null, options: Conv2dOptions, epilogue: ConvEpilogueOptions): Tensor {
   const affine = epilogue.channelAffine;
-  if (!fusedInferenceAllowed([x, weight, bias, affine?.scale ?? null, affine?.shift ?? null])) return unfused(x, weight, bias, options, epilogue);
+  const allowed = fusedInferenceAllowed([x, weight, bias, affine?.scale ?? null, affine?.shift ?? null]);
+  // Under autocast a folded batch norm runs after the product's rounding, as the unfused ops do.
+  if (!allowed || (affine !== undefined && isAutocastEnabled())) return unfused(x, weight, bias, options, epilogue);
+  // Under autocast: bfloat16-rounded operands and result (rounding commutes with relu, relu6 and max pooling).
+  const lowered = lowerPrecision([x, weight, bias], ([xr, wr, br]) => conv2dFused(xr as Tensor, wr as Tensor, br, options, epilogue));
+  if (lowered !== null) return lowered;
   const p = prepareConv2d('conv2dFused', x, weight, bias, options);
   const { g } = p;
   const [scale, shift] = affineArrays(epilogue, g.k, p.input.dtype);

@@ -24,6 +24,7 @@ import { add } from './elementwise.js';
 import { sum } from './reduce.js';
 import { reshape, squeeze, unsqueeze } from './shape.js';
 import { inOpContext } from '../op-context.js';
+import { lowerPrecision } from '../autocast.js';
 
 /** One size for both spatial dims, or [height, width]. */
 export type Size2 = number | readonly [number, number];
@@ -261,6 +262,8 @@ function checkBias(op: string, bias: Tensor | null, channels: number): void {
  * Example: `conv2d(x, w, b, { padding: 2 })` for x (64, 1, 28, 28), w (6, 1, 5, 5) gives (64, 6, 28, 28).
  */
 export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
+  const lowered = lowerPrecision([x, weight, bias], ([xr, wr, br]) => conv2d(xr as Tensor, wr as Tensor, br, options));
+  if (lowered !== null) return lowered;
   const p = prepareConv2d('conv2d', x, weight, bias, options);
   const y = convCore(p.input, p.weight, p.bias, p.g);
   return x.ndim === 3 ? squeeze(y, 0) : y;

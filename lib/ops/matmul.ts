@@ -15,6 +15,7 @@ import { add, mul } from './elementwise.js';
 import { sum, sumTo } from './reduce.js';
 import { expand, reshape, squeeze, unsqueeze } from './shape.js';
 import { inOpContext } from '../op-context.js';
+import { lowerPrecision } from '../autocast.js';
 
 /**
  * Matrix product of a and b.
@@ -27,6 +28,8 @@ import { inOpContext } from '../op-context.js';
 export function matmul(a: Tensor, b: Tensor): Tensor {
   checkTensor('matmul', a);
   checkTensor('matmul', b);
+  const lowered = lowerPrecision([a, b], ([x, y]) => matmul(x as Tensor, y as Tensor));
+  if (lowered !== null) return lowered;
   if (a.ndim === 0 || b.ndim === 0) {
     throw new ShapeError(`matmul: both operands need at least 1 dim, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   }
@@ -50,8 +53,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
 /**
  * The dtype matmul computes a (dtype a) times b (dtype b) in. As in PyTorch both operands must
  * have one dtype (it raises "expected scalar type Float but found Long" otherwise; matmul does
- * not promote). float32 and float64 compute as they are; float16 and bfloat16 in float32;
- * integers in float64 (results exact while every partial sum stays below 2⁵³); bool raises.
+ * not promote). float32, float64 and bfloat16 compute as they are (bfloat16 on the native
+ * backend's bfloat16 GEMM: FP32 accumulation, the result rounded to bfloat16 as PyTorch's);
+ * float16 in float32; integers in float64 (results exact while every partial sum stays below 2⁵³); bool raises.
  * The result has the operands' dtype.
  */
 function matmulType(a: DType, b: DType): DType {
@@ -59,7 +63,7 @@ function matmulType(a: DType, b: DType): DType {
     throw new DTypeError(`matmul: both operands must have the same dtype, got ${a} and ${b} (PyTorch raises too); convert one with .to('${promoteTypes(a, b)}')`);
   }
   if (a === 'bool') throw new DTypeError('matmul: not defined for bool tensors (PyTorch raises too); convert them with .int() or .float()');
-  if (isFloat(a)) return a;
+  if (isFloat(a) || a === 'bfloat16') return a;
   return isHalf(a) ? 'float32' : 'float64';
 }
 
@@ -84,7 +88,7 @@ function matmulCore(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Ten
   const bBatch = b.shape.slice(0, -2);
   const batchShape = numelOf(aBatch) === 1 && aBatch.length <= bBatch.length ? bBatch : aBatch;
   const batch = numelOf(batchShape);
-  const out = allocateOutput(a.dtype, batch * m * n) as FloatArray;
+  const out = allocateOutput(a.dtype, batch * m * n) as ProductArray;
   if (out.length > 0) batchedProduct(operandLayout(a, batchShape), operandLayout(b, batchShape), out, batchShape, m, k, n, transA, transB);
   const y = new Tensor(out, [...batchShape, m, n], a.dtype);
   return record(y, 'matmul', [a, b], (g) => [
@@ -99,9 +103,12 @@ function partnersOf(a: Tensor, b: Tensor): Tensor[] {
   return a.requiresGrad ? [b] : [a];
 }
 
+/** The arrays products read and write: float32/float64, or bfloat16 bit patterns. */
+type ProductArray = FloatArray | Uint16Array;
+
 /** How GEMM reads an operand of shape (…, rows, cols) in place: its array, first element, batch strides and row layout. */
 interface OperandLayout {
-  array: FloatArray;
+  array: ProductArray;
   offset: number;
   /** Element stride of each dim of the output's batch shape (0 along dims the operand broadcasts over). */
   batchStrides: number[];
@@ -125,7 +132,7 @@ function operandLayout(x: Tensor, batchShape: readonly number[]): OperandLayout 
   if (!x.isContiguous()) {
     const rowStride = strides[nd - 2];
     const colStride = strides[nd - 1];
-    const array = x.storage as FloatArray;
+    const array = x.storage as ProductArray;
     const offset = x.storageOffset;
     if ((colStride === 1 || cols === 1) && (rows === 1 || rowStride >= cols)) {
       return { array, offset, batchStrides, transposed: false, ld: rows === 1 ? cols : rowStride };
@@ -136,7 +143,7 @@ function operandLayout(x: Tensor, batchShape: readonly number[]): OperandLayout 
   }
   const dense = x.contiguous();
   const denseStrides = single ? batchStrides : contiguousStrides(x.shape).slice(0, -2);
-  return { array: dense.data as FloatArray, offset: 0, batchStrides: denseStrides, transposed: false, ld: cols };
+  return { array: dense.data as ProductArray, offset: 0, batchStrides: denseStrides, transposed: false, ld: cols };
 }
 
 /**
@@ -148,7 +155,7 @@ function operandLayout(x: Tensor, batchShape: readonly number[]): OperandLayout 
 function batchedProduct(
   a: OperandLayout,
   b: OperandLayout,
-  out: FloatArray,
+  out: ProductArray,
   batchShape: readonly number[],
   m: number,
   k: number,
@@ -173,12 +180,15 @@ function batchedProduct(
       aOffset += index[d] * a.batchStrides[d];
       bOffset += index[d] * b.batchStrides[d];
     }
-    const target = looped.length === 0 ? out : (out.subarray(p * perCall, (p + 1) * perCall) as FloatArray);
+    const target = looped.length === 0 ? out : (out.subarray(p * perCall, (p + 1) * perCall) as ProductArray);
     const layout: MatmulLayout = { aOffset, bOffset, lda: a.ld, ldb: b.ld, bias };
     if (outerSplit < split) layout.outer = { count: outerCount, aStride: runStride(batchShape, a, outerSplit, split), bStride: runStride(batchShape, b, outerSplit, split) };
     const aInner = runStride(batchShape, a, split, end);
     const bInner = runStride(batchShape, b, split, end);
-    backend.matmul(a.array, b.array, target, inner, m, k, n, aInner, bInner, transA !== a.transposed, transB !== b.transposed, layout);
+    const ta = transA !== a.transposed;
+    const tb = transB !== b.transposed;
+    if (target instanceof Uint16Array) backend.matmulBFloat16(a.array as Uint16Array, b.array as Uint16Array, target, inner, m, k, n, aInner, bInner, ta, tb, layout);
+    else backend.matmul(a.array as FloatArray, b.array as FloatArray, target, inner, m, k, n, aInner, bInner, ta, tb, layout);
     for (let d = looped.length - 1; d >= 0 && ++index[d] === looped[d]; d--) index[d] = 0;
   }
 }
@@ -221,13 +231,17 @@ function runStride(shape: readonly number[], layout: OperandLayout, from: number
 export function matmulTransposed(a: Tensor, b: Tensor, bias: Tensor | null = null): Tensor {
   checkTensor('matmulTransposed', a);
   checkTensor('matmulTransposed', b);
+  const lowered = lowerPrecision([a, b, bias], ([x, w, c]) => matmulTransposed(x as Tensor, w as Tensor, c));
+  if (lowered !== null) return lowered;
   const k = a.shape[a.ndim - 1];
   if (a.ndim === 0 || b.ndim !== 2 || b.shape[1] !== k) {
     throw new ShapeError(`matmulTransposed: shapes ${formatShape(a.shape)} and ${formatShape(b.shape)} do not fit: need (…, k) and (n, k)`);
   }
   const dtype = matmulType(a.dtype, b.dtype);
   if (bias !== null) checkBias(bias, b.shape[0], a.dtype);
-  if (dtype !== a.dtype) return cast(matmulTransposed(cast(a, dtype), cast(b, dtype), bias === null ? null : cast(bias, dtype)), a.dtype);
+  // bfloat16 with a bias: the FP32 sums plus the bias, rounded once (PyTorch's addmm).
+  const computeIn = bias !== null && dtype === 'bfloat16' ? 'float32' : dtype;
+  if (computeIn !== a.dtype) return cast(matmulTransposed(cast(a, computeIn), cast(b, computeIn), bias === null ? null : cast(bias, computeIn)), a.dtype);
   const rows = reshape(a, [numelOf(a.shape.slice(0, -1)), k]); // (not -1: k may be 0)
   const out = bias === null ? matmulCore(rows, b, false, true) : productWithBias(rows, b, bias);
   return reshape(out, [...a.shape.slice(0, -1), b.shape[0]]);

@@ -1,4 +1,5 @@
 /** The options of fit, and their checks: every bad option is an error before the first batch. */
+import type { AutocastDType } from '../autocast.js';
 import { Module } from '../nn/module.js';
 import { Optimizer } from '../optim/optimizer.js';
 import type { AnyOptimizer } from '../optim/schedulers.js';
@@ -74,6 +75,12 @@ export interface FitOptions {
   resumeFrom?: TrainingState;
   /** Adversarial training: attack each batch (e.g. with viz.pgd) and learn from the perturbed inputs. */
   adversarial?: AdversarialTraining;
+  /**
+   * 'bfloat16': each training step's forward and loss run under `autocast('bfloat16', …)`
+   * (products in bfloat16 with FP32 accumulation), backward and the optimizer on the FP32
+   * master weights, as PyTorch's CPU autocast recipe. Validation runs in FP32. Default: off.
+   */
+  autocast?: AutocastDType;
 }
 
 /** fit's options, checked, with defaults filled in. */
@@ -102,6 +109,9 @@ function checkOptions(model: unknown, options: FitOptions): void {
     }
   }
   checkAdversarial(options.adversarial);
+  if (options.autocast !== undefined && options.autocast !== 'bfloat16') {
+    throw new TrainingError(`fit: autocast must be 'bfloat16' (PyTorch 1.13's CPU autocast supports only bfloat16), got ${JSON.stringify(options.autocast)}`);
+  }
 }
 
 const isIterable = (value: unknown): value is Iterable<unknown> =>
@@ -146,6 +156,7 @@ export function planFit(model: Module, options: FitOptions): FitPlan {
       detectAnomaly: options.detectAnomaly ?? false,
       afterStep: scheduler !== undefined && schedulerInterval === 'batch' ? () => scheduler.step() : undefined,
       adversarial: options.adversarial,
+      autocast: options.autocast,
     },
     trainLoader: options.trainLoader,
     valLoader: options.valLoader,

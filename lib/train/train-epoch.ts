@@ -5,6 +5,7 @@
  */
 import { clipGradNorm_ } from '../optim/clip.js';
 import { detectAnomaly } from '../autograd/anomaly.js';
+import { autocast, type AutocastDType } from '../autocast.js';
 import { isFloat, type FloatArray } from '../dtype.js';
 import { ResumableScope, tidy } from '../memory/tidy.js';
 import { runAsync } from '../backend/queue.js';
@@ -42,6 +43,8 @@ export interface StepSetup {
   afterStep?: () => void;
   /** Train on attacked batches (fit's adversarial option). */
   adversarial?: AdversarialTraining;
+  /** Run each step's forward and loss under autocast with this dtype (fit's autocast option). */
+  autocast?: AutocastDType;
   /**
    * fitAsync: decides for each step whether its kernels run off the JS thread with kiln.async
    * (the loop then yields promises) or inline. Absent: every step runs inline (fit).
@@ -95,10 +98,11 @@ interface Forward {
 
 function forwardPhase(setup: StepSetup, batch: unknown, where: string): Forward {
   const [input, target] = unpackBatch(batch, `fit (${where})`, setup.multiTask);
-  const { output, loss } =
+  const run = (): { output: ModelOutput; loss: Tensor } =>
     setup.adversarial === undefined
       ? forwardLoss(setup.model, setup.loss, [input, target], `fit (${where})`, setup.multiTask)
       : adversarialLoss(setup.model, setup.loss, setup.adversarial, [input, target], `fit (${where})`);
+  const { output, loss } = setup.autocast === undefined ? run() : autocast(setup.autocast, run);
   return { output, loss, target };
 }
 
@@ -194,7 +198,8 @@ export function* trainEpochSteps(loader: Iterable<unknown>, setup: StepSetup, ep
     batch++;
     const where = batchName(epoch, batch, batches);
     const stepStart = performance.now();
-    const offThread = setup.placement?.offThread() === true && setup.detectAnomaly !== true;
+    // Anomaly checks and autocast's bfloat16 rounding read values on the JS thread: such steps run inline.
+    const offThread = setup.placement?.offThread() === true && setup.detectAnomaly !== true && setup.autocast === undefined;
     const { loss, metrics, size } = offThread ? yield* trainStepAsync(setup, item, where) : tidy(() => trainStep(setup, item, where));
     setup.placement?.record(performance.now() - stepStart);
     means.add({ ...metrics, loss }, size);

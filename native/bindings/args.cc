@@ -97,6 +97,11 @@ Array<uint8_t> Args::uint8(size_t index, const char* name) {
   return {static_cast<uint8_t*>(array.data), array.length};
 }
 
+Array<uint16_t> Args::uint16(size_t index, const char* name) {
+  Array<void> array = typed_array(argv_[index], napi_uint16_array, name);
+  return {static_cast<uint16_t*>(array.data), array.length};
+}
+
 Array<int32_t> Args::int32_property(size_t index, const char* key, const char* name, int32_t* storage,
                                     int64_t capacity) {
   if (!ok_) return {};

@@ -43,6 +43,7 @@ class Args {
   Array<float> float32(size_t index, const char* name);
   Array<int32_t> int32(size_t index, const char* name);
   Array<uint8_t> uint8(size_t index, const char* name);
+  Array<uint16_t> uint16(size_t index, const char* name);  // bfloat16 / float16 bit patterns
 
   // The Int32Array in property `key` of the object argument `index` (e.g. plan.shape), copied
   // into `storage` (at most `capacity` entries; the result points there). A getter runs JS that

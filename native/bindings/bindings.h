@@ -8,7 +8,7 @@ namespace kiln::bindings {
 void register_elementwise(Napi::Env env, Napi::Object exports);  // unary binary compare where clamp
 void register_reduce(Napi::Env env, Napi::Object exports);       // reduce argReduce
 void register_softmax(Napi::Env env, Napi::Object exports);      // softmax softmaxBackward
-void register_matmul(Napi::Env env, Napi::Object exports);       // matmul
+void register_matmul(Napi::Env env, Napi::Object exports);       // matmul matmulBFloat16 matmulBFloat16ToFloat
 void register_sgemm(Napi::Env env, Napi::Object exports);        // sgemm
 void register_strided(Napi::Env env, Napi::Object exports);      // stridedCopy stridedScatter
 void register_index(Napi::Env env, Napi::Object exports);        // indexSelect indexAdd gather scatterAdd
@@ -25,6 +25,7 @@ void register_scan(Napi::Env env, Napi::Object exports);         // scan
 void register_attention(Napi::Env env, Napi::Object exports);    // attentionForward attentionBackward
 void register_queue(Napi::Env env, Napi::Object exports);        // beginQueue takeQueue runQueue isQueueing
 void register_dropout(Napi::Env env, Napi::Object exports);      // dropout
+void register_bfloat16(Napi::Env env, Napi::Object exports);     // roundBFloat16
 void register_norm(Napi::Env env, Napi::Object exports);         // layerNorm layerNormBackward batchNorm batchNormBackward
 void register_quantized(Napi::Env env, Napi::Object exports);    // qlinearPackWeights qlinearDynamic qgemmIsa
 

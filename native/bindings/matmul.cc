@@ -1,5 +1,6 @@
 // matmul: see Backend in lib/backend/backend.ts.
 #include "../kernels/matmul.h"
+#include "../kernels/matmul_bf16.h"
 
 #include "args.h"
 #include "bindings.h"
@@ -37,15 +38,15 @@ void require_batched_operand(Args& args, const char* name, int64_t length, int64
   }
 }
 
-// matmul(a, b, out: Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB: boolean,
-//        aOffset, bOffset, lda, ldb, outer, aOuterStride, bOuterStride, bias: Float32Array): lda/ldb 0
-//        mean dense rows; bias empty (none) or (n), added to every row of every product.
-napi_value matmul(napi_env env, napi_callback_info info) {
-  Args args(env, info, "matmul", 19);
-  const Array<float> a = args.float32(0, "a");
-  const Array<float> b = args.float32(1, "b");
-  const Array<float> out = args.float32(2, "out");
+// The shape and layout arguments 3..17 shared by every matmul binding, checked against the
+// operands' and the output's element counts. Returns false when a check threw.
+struct MatmulCall {
   MatmulShape shape;
+  int64_t a_offset, b_offset;
+};
+
+bool read_matmul_call(Args& args, int64_t a_length, int64_t b_length, int64_t out_length, MatmulCall& call) {
+  MatmulShape& shape = call.shape;
   shape.batch = args.size(3, "batch");
   shape.m = args.size(4, "m");
   shape.k = args.size(5, "k");
@@ -54,40 +55,84 @@ napi_value matmul(napi_env env, napi_callback_info info) {
   shape.b_batch_stride = args.size(8, "bBatchStride");
   shape.trans_a = args.boolean(9, "transA");
   shape.trans_b = args.boolean(10, "transB");
-  const int64_t a_offset = args.size(11, "aOffset");
-  const int64_t b_offset = args.size(12, "bOffset");
+  call.a_offset = args.size(11, "aOffset");
+  call.b_offset = args.size(12, "bOffset");
   shape.lda = args.size(13, "lda");
   shape.ldb = args.size(14, "ldb");
   shape.outer = args.size(15, "outer");
   shape.a_outer_stride = args.size(16, "aOuterStride");
   shape.b_outer_stride = args.size(17, "bOuterStride");
-  const Array<float> bias = args.float32(18, "bias");
-  if (!args.ok()) return nullptr;
-  if (bias.length != 0 && bias.length != shape.n) {
-    args.range_error("bias has %lld elements but must be empty (no bias) or have n=%lld", static_cast<long long>(bias.length),
-                     static_cast<long long>(shape.n));
-  }
-  shape.bias = bias.length != 0 ? bias.data : nullptr;
+  if (!args.ok()) return false;
   const NamedSize a_rows = shape.trans_a ? NamedSize{"k", shape.k} : NamedSize{"m", shape.m};
   const NamedSize a_cols = shape.trans_a ? NamedSize{"m", shape.m} : NamedSize{"k", shape.k};
   const NamedSize b_rows = shape.trans_b ? NamedSize{"n", shape.n} : NamedSize{"k", shape.k};
   const NamedSize b_cols = shape.trans_b ? NamedSize{"k", shape.k} : NamedSize{"n", shape.n};
   if (shape.lda == 0) shape.lda = a_cols.value;
   if (shape.ldb == 0) shape.ldb = b_cols.value;
-  require_batched_operand(args, "a", a.length, shape.outer, {"aOuterStride", shape.a_outer_stride}, shape.batch, a_rows,
-                          a_cols, {"aBatchStride", shape.a_batch_stride}, {"aOffset", a_offset}, {"lda", shape.lda});
-  require_batched_operand(args, "b", b.length, shape.outer, {"bOuterStride", shape.b_outer_stride}, shape.batch, b_rows,
-                          b_cols, {"bBatchStride", shape.b_batch_stride}, {"bOffset", b_offset}, {"ldb", shape.ldb});
-  args.require_elements("out", out.length, {{"outer", shape.outer}, {"batch", shape.batch}, {"m", shape.m}, {"n", shape.n}});
-  args.require_work("matmul", {{"outer", shape.outer}, {"batch", shape.batch}, {"m", shape.m}, {"k", shape.k}, {"n", shape.n}});
-  if (!args.ok() || out.length == 0) return nullptr;
+  require_batched_operand(args, "a", a_length, shape.outer, {"aOuterStride", shape.a_outer_stride}, shape.batch, a_rows,
+                          a_cols, {"aBatchStride", shape.a_batch_stride}, {"aOffset", call.a_offset}, {"lda", shape.lda});
+  require_batched_operand(args, "b", b_length, shape.outer, {"bOuterStride", shape.b_outer_stride}, shape.batch, b_rows,
+                          b_cols, {"bBatchStride", shape.b_batch_stride}, {"bOffset", call.b_offset}, {"ldb", shape.ldb});
+  args.require_elements("out", out_length, {{"outer", shape.outer}, {"batch", shape.batch}, {"m", shape.m}, {"n", shape.n}});
+  args.require_work(args.function(), {{"outer", shape.outer}, {"batch", shape.batch}, {"m", shape.m}, {"k", shape.k}, {"n", shape.n}});
   if (shape.lda == 0) shape.lda = 1;  // empty operand: any positive leading dimension
   if (shape.ldb == 0) shape.ldb = 1;
-  return run_kernel(args, [=] { kiln::matmul(a.data + a_offset, b.data + b_offset, out.data, shape); });
+  return args.ok();
+}
+
+// matmul(a, b, out: Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB: boolean,
+//        aOffset, bOffset, lda, ldb, outer, aOuterStride, bOuterStride, bias: Float32Array): lda/ldb 0
+//        mean dense rows; bias empty (none) or (n), added to every row of every product.
+napi_value matmul(napi_env env, napi_callback_info info) {
+  Args args(env, info, "matmul", 19);
+  const Array<float> a = args.float32(0, "a");
+  const Array<float> b = args.float32(1, "b");
+  const Array<float> out = args.float32(2, "out");
+  MatmulCall call{};
+  if (!read_matmul_call(args, a.length, b.length, out.length, call)) return nullptr;
+  const Array<float> bias = args.float32(18, "bias");
+  if (!args.ok()) return nullptr;
+  if (bias.length != 0 && bias.length != call.shape.n) {
+    args.range_error("bias has %lld elements but must be empty (no bias) or have n=%lld", static_cast<long long>(bias.length),
+                     static_cast<long long>(call.shape.n));
+  }
+  if (!args.ok() || out.length == 0) return nullptr;
+  MatmulShape shape = call.shape;
+  shape.bias = bias.length != 0 ? bias.data : nullptr;
+  return run_kernel(args, [=] { kiln::matmul(a.data + call.a_offset, b.data + call.b_offset, out.data, shape); });
+}
+
+// The output of a bfloat16 product: rounded to bfloat16 (Uint16Array) or the FP32 sums.
+Array<uint16_t> read_out(Args& args, uint16_t*) { return args.uint16(2, "out"); }
+Array<float> read_out(Args& args, float*) { return args.float32(2, "out"); }
+
+// matmulBFloat16 / matmulBFloat16ToFloat(a, b: Uint16Array (bfloat16 bits), out: Uint16Array /
+//        Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, aOffset, bOffset,
+//        lda, ldb, outer, aOuterStride, bOuterStride): matmul's layout, FP32 accumulation, no bias.
+template <typename Out>
+napi_value matmul_bf16(napi_env env, napi_callback_info info, const char* name) {
+  Args args(env, info, name, 18);
+  const Array<uint16_t> a = args.uint16(0, "a");
+  const Array<uint16_t> b = args.uint16(1, "b");
+  const Array<Out> out = read_out(args, static_cast<Out*>(nullptr));
+  MatmulCall call{};
+  if (!read_matmul_call(args, a.length, b.length, out.length, call) || out.length == 0) return nullptr;
+  return run_kernel(args, [=] { kiln::matmul_bf16(a.data + call.a_offset, b.data + call.b_offset, out.data, call.shape); });
+}
+
+napi_value matmul_bf16_rounded(napi_env env, napi_callback_info info) {
+  return matmul_bf16<uint16_t>(env, info, "matmulBFloat16");
+}
+napi_value matmul_bf16_to_float(napi_env env, napi_callback_info info) {
+  return matmul_bf16<float>(env, info, "matmulBFloat16ToFloat");
 }
 
 }  // namespace
 
-void register_matmul(Napi::Env env, Napi::Object exports) { export_function(env, exports, "matmul", matmul); }
+void register_matmul(Napi::Env env, Napi::Object exports) {
+  export_function(env, exports, "matmul", matmul);
+  export_function(env, exports, "matmulBFloat16", matmul_bf16_rounded);
+  export_function(env, exports, "matmulBFloat16ToFloat", matmul_bf16_to_float);
+}
 
 }  // namespace kiln::bindings

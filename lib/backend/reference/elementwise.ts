@@ -382,3 +382,15 @@ export function clamp(x: FloatArray, lo: number, hi: number, out: FloatArray): v
     out[i] = r > hi ? hi : r;
   }
 }
+
+/** Backend.roundBFloat16: on the float32 bits' magnitude, so every step stays a small integer. */
+export function roundBFloat16(x: Float32Array, out: Float32Array): void {
+  checkLength('roundBFloat16: out', out.length, x.length);
+  const bits = new Int32Array(x.buffer, x.byteOffset, x.length);
+  const rounded = new Int32Array(out.buffer, out.byteOffset, out.length);
+  for (let i = 0; i < bits.length; i++) {
+    const v = bits[i];
+    const magnitude = v & 0x7fffffff;
+    rounded[i] = magnitude > 0x7f800000 ? (v | 0x00400000) & -0x10000 : (v & -0x80000000) | ((magnitude + 0x7fff + ((magnitude >> 16) & 1)) & -0x10000);
+  }
+}

@@ -8,12 +8,12 @@
  */
 import type { Backend } from '../backend.js';
 import { attentionBackward, attentionForward } from './attention.js';
-import { binary, clamp, compare, reluBackward, unary, where } from './elementwise.js';
+import { binary, clamp, compare, reluBackward, roundBFloat16, unary, where } from './elementwise.js';
 import { dropout } from './counter-hash.js';
 import { batchNorm, batchNormBackward, layerNorm, layerNormBackward } from './norm.js';
 import { gather, indexAdd, indexSelect, scatterAdd } from './indexing.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight, conv2dFused } from './conv.js';
-import { matmul } from './matmul.js';
+import { matmul, matmulBFloat16 } from './matmul.js';
 import { qlinearDynamic, qlinearPackWeights } from './quantized.js';
 import { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './loss.js';
 import { adadeltaStep, adagradStep, adamaxStep, adamStep, nadamStep, rmspropStep, sgdStep } from './optim.js';
@@ -55,6 +55,8 @@ export const referenceBackend: Backend = {
   softmax,
   softmaxBackward,
   matmul,
+  matmulBFloat16,
+  roundBFloat16,
   stridedCopy,
   stridedScatter,
   indexSelect,

@@ -7,6 +7,7 @@
  */
 import type { FloatArray } from '../../dtype.js';
 import type { MatmulLayout } from '../backend.js';
+import { decodeHalf, encodeHalf } from '../../half.js';
 import { checkLength } from './odometer.js';
 
 /**
@@ -84,4 +85,36 @@ function checkOperand(name: string, length: number, batch: number, stride: numbe
   if (length < needed) {
     throw new RangeError(`matmul: ${name} has length ${length}, needs ${needed} (batch ${batch}, stride ${stride}, offset ${offset}, ld ${ld})`);
   }
+}
+
+/**
+ * matmul of bfloat16 operands (bit patterns): both widened to float32 (exact), multiplied by
+ * `matmul` (products summed in double), the sums stored in a Float32Array `out` or rounded to
+ * bfloat16 into a Uint16Array one. The oracle of the native bfloat16 GEMM.
+ */
+export function matmulBFloat16(
+  a: Uint16Array,
+  b: Uint16Array,
+  out: Uint16Array | Float32Array,
+  batch: number,
+  m: number,
+  k: number,
+  n: number,
+  aBatchStride: number,
+  bBatchStride: number,
+  transA: boolean,
+  transB: boolean,
+  layout?: MatmulLayout,
+): void {
+  if (layout?.bias !== undefined) throw new RangeError('matmulBFloat16: takes no bias (add it to the float32 sums)');
+  const sums = out instanceof Float32Array ? out : new Float32Array(out.length);
+  matmul(widened(a), widened(b), sums, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, layout);
+  if (out instanceof Uint16Array) encodeHalf('bfloat16', sums, out);
+}
+
+/** The float32 values of bfloat16 bit patterns. */
+function widened(bits: Uint16Array): Float32Array {
+  const values = new Float32Array(bits.length);
+  decodeHalf('bfloat16', bits, values);
+  return values;
 }
