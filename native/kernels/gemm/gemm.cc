@@ -301,36 +301,6 @@ class Nest {
   float* packed_b_;  // the shared B panel, nullptr when b_per_item_
 };
 
-// Products whose C is at most this many micro-panels wide (a 7×7 convolution plane: 49
-// columns) and tall enough are cut by rows instead (see split_rows).
-constexpr int64_t kSkinnyMaxPanels = 4;
-
-// Whether C = A · B is skinny: too few column panels to give each thread kItemsPerThread
-// items, while its rows make at least two MR-row units per item.
-bool skinny(const GemmKernel& kernel, int64_t m, int64_t n, int threads) {
-  const int64_t panels = ceil_div(n, kernel.blocks.nr);
-  return threads > 1 && panels <= kSkinnyMaxPanels && ceil_div(m, kernel.blocks.mr) >= 2 * kItemsPerThread * threads;
-}
-
-// A skinny product as independent products on runs of MR-row units (each thread its own
-// rows of C through every depth slice, B read in place or packed by each run): one parallel
-// loop per product instead of two per KC-deep slice, which left a thread waiting for the
-// other's last item in each of a 7×7 convolution's 18 slices (512 × 49 × 4608). Runs start
-// on multiples of MR, so every element is computed as in the uncut product.
-void split_rows(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k, float alpha, Operand a, Operand b,
-                float beta, Output c, const Bias* bias) {
-  const int64_t mr = kernel.blocks.mr, units = ceil_div(m, mr);
-  const double unit_flops = 2.0 * static_cast<double>(mr) * static_cast<double>(n) * static_cast<double>(k);
-  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerChunk / unit_flops));
-  parallel_for_balanced(0, units, grain, [&](int64_t u0, int64_t u1) {
-    const int64_t i0 = u0 * mr, rows = std::min(m, u1 * mr) - i0;
-    const Bias run_bias = bias != nullptr ? bias->shifted(i0, 0) : Bias{};
-    Nest(kernel, rows, n, k, alpha, a.shifted(i0, 0), b, beta, c.shifted(i0, 0), bias != nullptr ? &run_bias : nullptr,
-         false)
-        .run();
-  });
-}
-
 // Whether C = A · B is better computed as Cᵀ = Bᵀ · Aᵀ: when C is narrower than one micro-tile
 // (n < NR), most of every tile would be padding, while its transpose fills MR-row tiles.
 bool swap_roles(const GemmKernel& kernel, int64_t m, int64_t n) { return n < kernel.blocks.nr && m > n; }
@@ -353,11 +323,6 @@ void gemm_views(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k, float
     b = b.transposed();
     c = c.transposed();
     bias = {column_bias, 1, 0};
-  }
-  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  if (threaded && flops >= kMinFlopsThreaded && skinny(kernel, m, n, get_num_threads())) {
-    split_rows(kernel, m, n, k, alpha, a, b, beta, c, bias_or_null);
-    return;
   }
   Nest(kernel, m, n, k, alpha, a, b, beta, c, bias_or_null, threaded).run();
 }
