@@ -75,7 +75,7 @@ describe('native algorithms for many channels match the reference (float32)', ()
   // (3×3, stride 1) and im2col + GEMM (stride 2) on the native backend. Batch 1: a 7×7
   // stride-2 RGB stem whose 50×50 output is cut into four column blocks (im2col and col2im
   // split across threads), also given x as a transposed view, and a 7×7 plane with many
-  // channels (ResNet's layer4 shape, smaller: skinny GEMMs of 49 columns cut by rows).
+  // channels (ResNet's layer4 shape, smaller: GEMMs 49 columns wide, col2im by channels).
   const shapes: [string, number[], number[], k.Conv2dOptions, boolean?][] = [
     ['winograd', [2, 32, 7, 9], [32, 32, 3, 3], { padding: 1 }],
     ['winograd padding 2', [1, 40, 5, 6], [33, 40, 3, 3], { padding: [2, 0, 1, 2] }],
