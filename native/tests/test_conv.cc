@@ -36,6 +36,13 @@ static const Conv2dShape kShapes[] = {
     make_shape({3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),   // LeNet's second layer
     make_shape({2, 3, 19, 37, 21, 3, 2, 1, 1, 0, 3, 1, 4, 2, 3, 1, 0, 0}),   // direct: k blocks 16 + 5, dilation
     make_shape({2, 2, 6, 5, 7, 4, 4, 1, 1, 5, 1, 0, 6, 1, 1, 1, 0, 0}),      // padding larger than the kernel
+    // Batch 1 through GEMM: a 7×7 stride-2 RGB stem whose 50×50 output plane is cut into four
+    // equal column blocks (640 + 640 + 640 + 580; col2im tasks cut each channel's rows into six),
+    // the same on odd sizes (13×11 in, 7×6 out), and a 7×7 plane with many channels (ResNet's
+    // layer4 shape, smaller).
+    make_shape({1, 3, 100, 100, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),
+    make_shape({1, 5, 13, 11, 6, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),
+    make_shape({1, 40, 7, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
     make_shape({3, 5, 9, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),      // Winograd, odd output
     make_shape({2, 4, 6, 8, 3, 3, 3, 1, 1, 2, 0, 0, 2, 1, 1, 1, 0, 0}),      // Winograd, padding 2 and 0
     // Winograd on one image, its tiles cut into equal blocks: 529 tiles (odd output) in four
@@ -68,13 +75,6 @@ static const Conv2dShape kShapes[] = {
     make_shape({16, 3, 5, 19, 32, 2, 5, 1, 1, 1, 1, 2, 2, 1, 1, 1, 0, 0}),    // 4-pixel blocks, 19 columns
     make_shape({33, 10, 4, 5, 16, 3, 2, 1, 1, 2, 0, 0, 1, 1, 1, 1, 0, 0}),    // 2 groups, blocks of 5
     make_shape({16, 1, 2, 3, 16, 2, 2, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),     // planes of 2 and 6 pixels
-    // Batch 1 through GEMM: a 7×7 stride-2 RGB stem whose 50×50 output plane is cut into four
-    // equal column blocks (640 + 640 + 640 + 580; col2im tasks cut each channel's rows into six),
-    // the same on odd sizes (13×11 in, 7×6 out), and a 7×7 plane with many channels (ResNet's
-    // layer4 shape, smaller).
-    make_shape({1, 3, 100, 100, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),
-    make_shape({1, 5, 13, 11, 6, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),
-    make_shape({1, 40, 7, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
 };
 
 static int64_t x_size(const Conv2dShape& s) { return s.n * s.c * s.h * s.w; }
