@@ -48,6 +48,10 @@ const SHAPES: Shape[] = [
   conv('conv depthwise N32 C128 28×28 3×3 p1 g128', 32, 128, 28, 128, 3, 1, 1, 128),
   conv('conv 1×1 N32 C256 14×14→64', 32, 256, 14, 64, 1),
   conv('conv strided N32 C64 56×56→128 3×3 s2 p1', 32, 64, 56, 128, 3, 2, 1),
+  // Batch 1 (issue 15's ResNet-18 Grad-CAM target): the 7×7 stride-2 stem and a layer4 conv,
+  // whose work is split inside the one image (column blocks, im2col / col2im rows, the GEMM).
+  conv('conv stem N1 C3 224×224→64 7×7 s2 p3', 1, 3, 224, 64, 7, 2, 3),
+  conv('conv layer4 N1 C512 7×7→512 3×3 p1', 1, 512, 7, 512, 3, 1, 1),
   pool('maxpool'),
   pool('avgpool'),
 ];

@@ -72,20 +72,26 @@ describe('PyTorch fixtures (tests/fixtures/torch/make_conv_pool.py)', () => {
 
 describe('native algorithms for many channels match the reference (float32)', () => {
   // The op cases use few channels (direct and GEMM kernels); these shapes take Winograd
-  // (3×3, stride 1) and im2col + GEMM (stride 2) on the native backend.
-  const shapes: [string, number[], number[], k.Conv2dOptions][] = [
+  // (3×3, stride 1) and im2col + GEMM (stride 2) on the native backend. Batch 1: a 7×7
+  // stride-2 RGB stem whose 50×50 output is cut into four column blocks (im2col and col2im
+  // split across threads), also given x as a transposed view, and a 7×7 plane with many
+  // channels (ResNet's layer4 shape, smaller: GEMMs 49 columns wide, col2im by channels).
+  const shapes: [string, number[], number[], k.Conv2dOptions, boolean?][] = [
     ['winograd', [2, 32, 7, 9], [32, 32, 3, 3], { padding: 1 }],
     ['winograd padding 2', [1, 40, 5, 6], [33, 40, 3, 3], { padding: [2, 0, 1, 2] }],
     ['gemm stride 2', [2, 24, 9, 8], [20, 24, 3, 3], { stride: 2, padding: 1 }],
+    ['batch 1, 7×7 stride-2 stem', [1, 3, 100, 100], [8, 3, 7, 7], { stride: 2, padding: 3 }],
+    ['batch 1, 7×7 stride-2 stem, x transposed', [1, 3, 101, 99], [8, 3, 7, 7], { stride: 2, padding: 3 }, true],
+    ['batch 1, 7×7 plane, 96 → 128 channels', [1, 96, 7, 7], [128, 96, 3, 3], { padding: 1 }],
   ];
-  for (const [name, xShape, wShape, options] of shapes) {
+  for (const [name, xShape, wShape, options, transposed] of shapes) {
     it(name, () => {
       const run = (backend: k.BackendName) =>
         k.withBackend(backend, () => {
           const g = new k.Generator(11);
           const [x, w, b] = [k.randn(xShape, { generator: g }), k.randn(wShape, { generator: g }), k.randn([wShape[0]], { generator: g })];
           for (const t of [x, w, b]) t.requiresGrad_();
-          const y = k.conv2d(x, w, b, options);
+          const y = k.conv2d(transposed === true ? x.transpose(2, 3) : x, w, b, options);
           k.sum(k.mul(y, k.randn(y.shape, { generator: g }))).backward();
           return [y, x.grad!, w.grad!, b.grad!].map((t) => t.data);
         });

@@ -119,6 +119,15 @@ for (const backend of BACKENDS) {
       expectClose(viz.guidedBackprop(reluThenLinear(w), x, { target: 0 }).data, [2, 0, 0, 0]);
     }));
 
+    it('GuidedReLU blocks the signal where x ≤ 0 also when it is infinite or NaN (PyTorch\'s ReLU backward, then the clamp)', run(() => {
+      const input = x.clone().requiresGrad_();
+      viz.GuidedReLU.apply(input).backward(k.tensor([[2, Infinity, -3, NaN]], { dtype: 'float64' }));
+      expect(Array.from(input.grad!.data)).toEqual([2, 0, 0, 0]);
+      const strided = k.tensor([[1, -2], [3, -4], [5, 6]], { dtype: 'float64' }).requiresGrad_();
+      viz.GuidedReLU.apply(strided.t()).backward(k.tensor([[1, 3], [-1, 4], [2, -5]], { dtype: 'float64' }).t());
+      expect(Array.from(strided.grad!.data)).toEqual([1, 0, 0, 0, 2, 0]);
+    }));
+
     it('deconvnet: the positive part of the signal, whatever the sign of x', run(() => {
       expectClose(viz.deconvnet(reluThenLinear(w), x, { target: 0 }).data, [2, 5, 0, 0]);
     }));

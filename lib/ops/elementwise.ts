@@ -10,7 +10,7 @@
 import { describeValue } from '../validate.js';
 import { BinaryOp, CompareOp, UnaryOp, type BinaryOpCode, type CompareOpCode, type UnaryOpCode } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
-import { allocateOutput, isHalf, isIntegral, type DataArray, type FloatArray, type NumberArray } from '../dtype.js';
+import { allocateOutput, isHalf, isIntegral, type DataArray, type NumberArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
 import { gradientNeeded, record } from '../autograd/engine.js';
 import { reportOp } from '../autograd/op-trace.js';
@@ -20,6 +20,7 @@ import { cast, checkTensor, commonOperands, scalarTensor, toFloat } from './cast
 import { expand } from './shape.js';
 import { sumTo } from './reduce.js';
 import { onesLike } from './creation.js';
+import { reluGrad } from './relu-grad.js';
 
 
 // ---------------------------------------------------------------------------------------
@@ -473,16 +474,6 @@ export function round(x: Tensor, decimals = 0): Tensor {
   if (decimals === 0 || isIntegral(x.dtype)) return roundingOp('round', x);
   const scale = 10 ** Math.abs(decimals);
   return decimals > 0 ? div(roundingOp('round', mul(x, scale)), scale) : mul(roundingOp('round', div(x, scale)), scale);
-}
-
-/**
- * ReLU's backward pass as one kernel: g where input > 0, else 0. Linear in g, so its own
- * gradient is the same mask applied to the incoming gradient (double backward works).
- */
-function reluGrad(g: Tensor, input: Tensor): Tensor {
-  const out = allocateOutput(g.dtype, g.numel) as FloatArray;
-  getBackend().reluBackward(g.data as FloatArray, input.data as FloatArray, out);
-  return record(new Tensor(out, g.shape, g.dtype), 'reluBackward', [g], (gg) => [reluGrad(gg, input)]);
 }
 
 /**

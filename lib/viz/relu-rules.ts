@@ -8,6 +8,7 @@
 import { Function as AutogradFunction, type FunctionCtx } from '../autograd/function.js';
 import type { RemovableHandle } from '../autograd/hooks.js';
 import { ReLU } from '../nn/layers/activation.js';
+import { reluGrad } from '../ops/relu-grad.js';
 import type { Module } from '../nn/module.js';
 import { Tensor } from '../tensor.js';
 import { VizError } from './errors.js';
@@ -42,7 +43,7 @@ export class GuidedReLU extends AutogradFunction {
 
   static override backward(ctx: FunctionCtx, g: Tensor): Tensor {
     const [x] = ctx.savedTensors;
-    return g.relu().mul(x!.gt(0).to(g.dtype));
+    return reluGrad(g.relu(), x!);
   }
 }
 
@@ -68,7 +69,7 @@ export class SwitchableReLU extends AutogradFunction {
   static override backward(ctx: FunctionCtx, g: Tensor): [Tensor, null] {
     const [x] = ctx.savedTensors;
     const signal = switchOf.get(ctx)!.guided ? g.relu() : g;
-    return [signal.mul(x!.gt(0).to(g.dtype)), null];
+    return [reluGrad(signal, x!), null];
   }
 }
 

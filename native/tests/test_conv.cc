@@ -36,6 +36,13 @@ static const Conv2dShape kShapes[] = {
     make_shape({3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),   // LeNet's second layer
     make_shape({2, 3, 19, 37, 21, 3, 2, 1, 1, 0, 3, 1, 4, 2, 3, 1, 0, 0}),   // direct: k blocks 16 + 5, dilation
     make_shape({2, 2, 6, 5, 7, 4, 4, 1, 1, 5, 1, 0, 6, 1, 1, 1, 0, 0}),      // padding larger than the kernel
+    // Batch 1 through GEMM: a 7×7 stride-2 RGB stem whose 50×50 output plane is cut into four
+    // equal column blocks (640 + 640 + 640 + 580; col2im tasks cut each channel's rows into six),
+    // the same on odd sizes (13×11 in, 7×6 out), and a 7×7 plane with many channels (ResNet's
+    // layer4 shape, smaller).
+    make_shape({1, 3, 100, 100, 8, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),
+    make_shape({1, 5, 13, 11, 6, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),
+    make_shape({1, 40, 7, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
     make_shape({3, 5, 9, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),      // Winograd, odd output
     make_shape({2, 4, 6, 8, 3, 3, 3, 1, 1, 2, 0, 0, 2, 1, 1, 1, 0, 0}),      // Winograd, padding 2 and 0
     // Winograd on one image, its tiles cut into equal blocks: 529 tiles (odd output) in four
@@ -205,7 +212,11 @@ TEST(results_do_not_depend_on_thread_count) {
                                make_shape({3, 64, 30, 30, 8, 5, 5, 1, 1, 2, 2, 2, 2, 1, 1, 1, 0, 0}),
                                make_shape({17, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),
                                make_shape({7, 32, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
-                               make_shape({1, 64, 45, 45, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0})}) {
+                               make_shape({1, 64, 45, 45, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+                               // Batch 1 through GEMM: im2col and col2im cut across threads (a
+                               // stem: 4 column blocks, col2im tasks of rows; 7×7 planes: 640 rows)
+                               make_shape({1, 3, 100, 100, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),
+                               make_shape({1, 640, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0})}) {
   const std::vector<float> x = Random(7).vector(x_size(s)), w = Random(8).vector(w_size(s));
   const std::vector<float> gy = Random(9).vector(y_size(s));
   CHECK(test::same_with_threads<std::vector<float>>([&] {

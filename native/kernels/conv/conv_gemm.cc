@@ -32,11 +32,36 @@ constexpr int64_t kMinBlockColumns = 512;
 // Blocks worth having at least, so threads get balanced shares.
 constexpr int64_t kMinBlocks = 8;
 
+// Fewer images than this whose planes are large cut each plane into at least this many equal
+// blocks (a power of two, each of kMinBlockColumns or more), so two or four threads get equal
+// shares at batch 1 (ResNet's stem, 112×112 outputs, was 7104 + 5440 columns); the cut
+// depends on the shape only, never on the thread count.
+constexpr int64_t kEvenBlocks = 4;
+
+// Input rows of im2col's adjoint are cut into at least this many tasks (channels × pieces of
+// their rows), so few channels (an RGB stem's input gradient) still split across threads.
+constexpr int64_t kCol2imTasks = 16;
+
 // The weight gradient's batch slices (see the header comment).
 constexpr int64_t kWeightSlots = 4;
 
 // Work (flops) one thread should get at least before the blocks are split between threads.
 constexpr double kMinFlopsPerChunk = 4.0e6;
+
+int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
+
+// Columns per block when a plane of `plane_out` columns is cut into blocks of at most about
+// `target`: the fewest blocks of that size, or kEvenBlocks (fewer if they would be narrower
+// than kMinBlockColumns, a power of two) when `few_images`, of equal widths rounded up to 16.
+int64_t even_split(int64_t plane_out, int64_t target, bool few_images) {
+  int64_t pieces = std::max<int64_t>(1, ceil_div(plane_out, target));
+  if (few_images) {
+    int64_t even = 1;
+    while (even * 2 <= std::min(kEvenBlocks, plane_out / kMinBlockColumns)) even *= 2;
+    pieces = std::max(pieces, even);
+  }
+  return std::min(plane_out, ceil_div(ceil_div(plane_out, pieces), 16) * 16);
+}
 
 // A block of output columns: images [n0, n1), and columns [j0, j1) of each image's plane.
 struct Block {
@@ -65,7 +90,7 @@ struct Plan {
     pointwise = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
                 s.pad_left == 0 && s.out_h == s.h && s.out_w == s.w;
     const int64_t target = std::max(kMinBlockColumns, kColBlockFloats / rows / 64 * 64);
-    split = std::min(plane_out, target);
+    split = even_split(plane_out, target, !pointwise && s.n < kEvenBlocks);
     images_per_block = 1;
     if (plane_out < kMinBlockColumns && !pointwise) {  // pointwise: one image, used in place
       const int64_t wanted = (kMinBlockColumns + plane_out - 1) / plane_out;
@@ -149,11 +174,11 @@ inline void add_even(const float* src, float* dst, int64_t n) {
 }
 #endif
 
-// col[:, 0 : j1 − j0] (row stride ld) = the patches of x: (cg, h, w) under output columns
-// [j0, j1) of the plane, walked one output row at a time.
-KILN_VECTORIZE void im2col(const float* x, float* col, int64_t ld, const Conv2dShape& s, const Plan& p, int64_t j0,
-                           int64_t j1) {
-  for (int64_t row = 0; row < p.rows; ++row) {
+// col[row_begin : row_end, 0 : j1 − j0] (row stride ld) = those rows of the patches of x:
+// (cg, h, w) under output columns [j0, j1) of the plane, walked one output row at a time.
+KILN_VECTORIZE void im2col_rows(const float* x, float* col, int64_t ld, const Conv2dShape& s, int64_t j0, int64_t j1,
+                                int64_t row_begin, int64_t row_end) {
+  for (int64_t row = row_begin; row < row_end; ++row) {
     const int64_t c = row / (s.kernel_h * s.kernel_w), r = row / s.kernel_w % s.kernel_h, q = row % s.kernel_w;
     const int64_t w_offset = q * s.dilation_w - s.pad_left;
     const Range valid = valid_outputs(s.out_w, s.w, s.stride_w, w_offset);
@@ -180,11 +205,14 @@ KILN_VECTORIZE void im2col(const float* x, float* col, int64_t ld, const Conv2dS
   }
 }
 
-// gx: (cg, h, w) += the patches in col[:, 0 : j1 − j0] (row stride ld): im2col's adjoint.
-KILN_VECTORIZE void col2im(const float* col, int64_t ld, float* gx, const Conv2dShape& s, const Plan& p, int64_t j0,
-                           int64_t j1) {
-  for (int64_t row = 0; row < p.rows; ++row) {
-    const int64_t c = row / (s.kernel_h * s.kernel_w), r = row / s.kernel_w % s.kernel_h, q = row % s.kernel_w;
+// Rows of gx: (cg, h, w) += the patches in col[:, 0 : j1 − j0] (row stride ld), im2col's
+// adjoint, for channel c's input rows [ih_begin, ih_end) only. Each gx element takes its
+// terms in col's row order however its rows are cut, so any cut gives the same sums.
+KILN_VECTORIZE void col2im_rows(const float* col, int64_t ld, float* gx, const Conv2dShape& s, int64_t j0, int64_t j1,
+                                int64_t c, int64_t ih_begin, int64_t ih_end) {
+  const int64_t taps = s.kernel_h * s.kernel_w;
+  for (int64_t row = c * taps; row < (c + 1) * taps; ++row) {
+    const int64_t r = row / s.kernel_w % s.kernel_h, q = row % s.kernel_w;
     const int64_t w_offset = q * s.dilation_w - s.pad_left;
     const Range valid = valid_outputs(s.out_w, s.w, s.stride_w, w_offset);
     int64_t oh = j0 / s.out_w, ow_begin = j0 % s.out_w;  // pieces as in im2col
@@ -193,7 +221,7 @@ KILN_VECTORIZE void col2im(const float* col, int64_t ld, float* gx, const Conv2d
       const int64_t ih = oh * s.stride_h - s.pad_top + r * s.dilation_h;
       const float* src = col + row * ld + at - ow_begin;  // src[ow]
       float* dst = gx + (c * s.h + ih) * s.w + w_offset;   // dst[ow · stride_w]
-      const int64_t lo = ih < 0 || ih >= s.h ? ow_end : std::clamp(valid.begin, ow_begin, ow_end);
+      const int64_t lo = ih < ih_begin || ih >= ih_end ? ow_end : std::clamp(valid.begin, ow_begin, ow_end);
       const int64_t hi = std::clamp(valid.end, lo, ow_end);
       if (s.stride_w == 1) {
         for (int64_t ow = lo; ow < hi; ++ow) dst[ow] += src[ow];
@@ -205,6 +233,27 @@ KILN_VECTORIZE void col2im(const float* col, int64_t ld, float* gx, const Conv2d
       at += ow_end - ow_begin;
     }
   }
+}
+
+// col (rows, j1 − j0) = the patches of one image's x (see im2col_rows), rows cut across threads
+// (on the calling thread alone inside a parallel loop, or when small).
+void im2col(const float* x, float* col, int64_t ld, const Conv2dShape& s, const Plan& p, int64_t j0, int64_t j1) {
+  parallel_for_balanced(0, p.rows, grain_for(j1 - j0), [&](int64_t begin, int64_t end) {
+    im2col_rows(x, col, ld, s, j0, j1, begin, end);
+  });
+}
+
+// One image's gx (cg, h, w) += col2im of col (rows, j1 − j0): tasks are (channel, piece of
+// its input rows), which write disjoint rows of gx, cut across threads as im2col's.
+void col2im(const float* col, int64_t ld, float* gx, const Conv2dShape& s, const Plan& p, int64_t j0, int64_t j1) {
+  const int64_t pieces = std::max<int64_t>(1, std::min(s.h, ceil_div(kCol2imTasks, p.cg)));  // per channel
+  const int64_t work = s.kernel_h * s.kernel_w * (j1 - j0) / pieces;  // floats added per task
+  parallel_for_balanced(0, p.cg * pieces, grain_for(work), [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; ++task) {
+      const int64_t c = task / pieces, piece = task % pieces;
+      col2im_rows(col, ld, gx, s, j0, j1, c, piece * s.h / pieces, (piece + 1) * s.h / pieces);
+    }
+  });
 }
 
 // A (rows, columns) operand with row stride ld.

@@ -243,26 +243,34 @@ KILN_VECTORIZE void transform_output_gradients(const float* gy, const Problem& p
   }
 }
 
-// U (16, rows, cols): G g Gᵀ of filter g(row, col) (3×3, read through `filter`).
-template <typename FilterFn>
-std::vector<float> transform_filters(int64_t rows, int64_t cols, const FilterFn& filter) {
-  std::vector<float> u(static_cast<size_t>(kEntries * rows * cols));
-  for (int64_t a = 0; a < rows; ++a) {
-    for (int64_t b = 0; b < cols; ++b) {
-      const float* g = filter(a, b);  // 3 × 3, row-major
-      float r[4][3];
-      for (int j = 0; j < 3; ++j) {
-        r[0][j] = g[j];
-        r[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
-        r[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
-        r[3][j] = g[6 + j];
-      }
-      for (int i = 0; i < 4; ++i) {
-        const float e[4] = {r[i][0], 0.5f * (r[i][0] + r[i][1] + r[i][2]), 0.5f * (r[i][0] - r[i][1] + r[i][2]), r[i][2]};
-        for (int j = 0; j < 4; ++j) u[((i * 4 + j) * rows + a) * cols + b] = e[j];
-      }
-    }
+// The 16 entries of G g Gᵀ for one 3×3 filter g (rotated by 180° when `rotate`), entry e at
+// out[e · stride].
+inline void transform_filter(const float* filter, bool rotate, float* out, int64_t stride) {
+  float g[9];
+  for (int i = 0; i < 9; ++i) g[i] = filter[rotate ? 8 - i : i];
+  float r[4][3];
+  for (int j = 0; j < 3; ++j) {
+    r[0][j] = g[j];
+    r[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+    r[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+    r[3][j] = g[6 + j];
   }
+  for (int i = 0; i < 4; ++i) {
+    const float e[4] = {r[i][0], 0.5f * (r[i][0] + r[i][1] + r[i][2]), 0.5f * (r[i][0] - r[i][1] + r[i][2]), r[i][2]};
+    for (int j = 0; j < 4; ++j) out[(i * 4 + j) * stride] = e[j];
+  }
+}
+
+// U (16, rows, cols): G g Gᵀ of filter g(row, col) (3×3, read through `filter`, rotated by
+// 180° when `rotate`), rows cut across threads (a 512 × 512 filter is 4 M values to write).
+template <typename FilterFn>
+std::vector<float> transform_filters(int64_t rows, int64_t cols, bool rotate, const FilterFn& filter) {
+  std::vector<float> u(static_cast<size_t>(kEntries * rows * cols));
+  parallel_for(0, rows, grain_for(kEntries * cols), [&](int64_t a_begin, int64_t a_end) {
+    for (int64_t a = a_begin; a < a_end; ++a) {
+      for (int64_t b = 0; b < cols; ++b) transform_filter(filter(a, b), rotate, u.data() + a * cols + b, rows * cols);
+    }
+  });
   return u;
 }
 
@@ -293,16 +301,15 @@ Problem forward_problem(const Conv2dShape& s) {
 
 void winograd_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
   // U[e] (k, c) from weight[k, c].
-  const std::vector<float> u = transform_filters(s.k, s.c, [&](int64_t k, int64_t c) { return weight + (k * s.c + c) * 9; });
+  const std::vector<float> u =
+      transform_filters(s.k, s.c, false, [&](int64_t k, int64_t c) { return weight + (k * s.c + c) * 9; });
   correlate(x, u, bias, y, forward_problem(s));
 }
 
 void winograd_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
   // U[e] (c, k) from weight[k, c] rotated by 180°.
-  std::vector<float> rotated(static_cast<size_t>(s.k * s.c * 9));
-  for (int64_t i = 0; i < s.k * s.c; ++i) std::reverse_copy(weight + i * 9, weight + i * 9 + 9, rotated.begin() + i * 9);
   const std::vector<float> u =
-      transform_filters(s.c, s.k, [&](int64_t c, int64_t k) { return rotated.data() + (k * s.c + c) * 9; });
+      transform_filters(s.c, s.k, true, [&](int64_t c, int64_t k) { return weight + (k * s.c + c) * 9; });
   const Problem p{s.n, s.k, s.out_h, s.out_w, 2 - s.pad_top, 2 - s.pad_left, s.c, s.h, s.w};
   correlate(gy, u, nullptr, gx, p);
 }
