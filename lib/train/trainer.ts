@@ -42,7 +42,9 @@ export interface TrainerOptions {
    * means nice 19). `'idle'` or `os.constants.priority.PRIORITY_BELOW_NORMAL` (10) suit a
    * server. On Linux either applies to the worker thread only (the main thread keeps its own)
    * and to the kernel threads its parallel loops use (`'idle'`: a pool of its own; a nice value:
-   * the pool threads the worker starts). Raising priority (< 0) needs privileges.
+   * the pool threads the worker starts). Raising priority (< 0) needs privileges. On a machine
+   * whose cores other processes keep busy, `'idle'` gets no CPU time at all, and a lock its
+   * thread holds then (a message port) can stall the main thread: prefer 10 there.
    * Default: not set.
    */
   priority?: number | 'idle';
