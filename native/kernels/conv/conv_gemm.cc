@@ -48,8 +48,6 @@ constexpr int64_t kWeightSlots = 4;
 // Work (flops) one thread should get at least before the blocks are split between threads.
 constexpr double kMinFlopsPerChunk = 4.0e6;
 
-int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
-
 // Columns per block when a plane of `plane_out` columns is cut into blocks of at most about
 // `target`: the fewest blocks of that size, or kEvenBlocks (fewer if they would be narrower
 // than kMinBlockColumns, a power of two) when `few_images`, of equal widths rounded up to 16.

@@ -39,8 +39,6 @@ constexpr int64_t kMinTilesPerImage = 8;
 // Multiply-adds one parallel chunk should carry at least (a thread wake-up is ~10 µs).
 constexpr double kMinFlopsPerChunk = 2.0e6;
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-
 // How one image's output (k, plane) is cut into tiles.
 struct Tiling {
   int64_t columns, column_tiles;    // columns per tile (a multiple of 16 unless the whole plane)

@@ -208,4 +208,7 @@ void direct_channels_backward_weight(const float* x, const float* gy, float* gwe
 bool direct_batch_supported(const Conv2dShape& s);
 void direct_batch_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s);
 
+// ⌈value / divisor⌉ for value ≥ 0, divisor > 0: blocks of `divisor` covering `value`.
+inline int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
+
 }  // namespace kiln::conv

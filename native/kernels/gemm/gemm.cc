@@ -38,6 +38,7 @@ namespace {
 
 using gemm::Bias;
 using gemm::BlockSizes;
+using gemm::ceil_div;
 using gemm::GemmKernel;
 
 // A matrix operand: element (i, j) at data[i * rs + j * cs]. Transposes are stride swaps.
@@ -104,7 +105,6 @@ thread_local Scratch t_shared_a;  // all of A's KC-deep slice, packed once for e
 thread_local Scratch t_shared_b;  // the KC × NC panel of B, packed once for every thread
 
 int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
-int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
 
 // C = beta · C + bias (the whole product when k == 0 or alpha == 0); beta == 0 never reads C.
 void scale(int64_t m, int64_t n, float beta, const Bias* bias, Output c) {

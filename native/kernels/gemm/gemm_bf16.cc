@@ -22,6 +22,7 @@ namespace kiln {
 namespace {
 
 using gemm::BlockSizes;
+using gemm::ceil_div;
 using gemm::GemmKernel;
 
 // A bfloat16 matrix operand: element (i, j) at data[i * rs + j * cs].
@@ -44,8 +45,6 @@ float* grown(std::vector<float>& buffer, int64_t floats) {
   if (static_cast<int64_t>(buffer.size()) < floats) buffer.resize(static_cast<size_t>(floats));
   return buffer.data();
 }
-
-int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
 
 class Bf16Nest {
  public:

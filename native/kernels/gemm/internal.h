@@ -38,4 +38,7 @@ void macro_kernel(const GemmKernel& kernel, int64_t mc, int64_t nc, int64_t kc, 
                   const float* b, int64_t b_panel_step, int64_t b_rs, float beta, float* c, int64_t rs_c,
                   int64_t cs_c, const Bias* bias = nullptr);
 
+// ⌈value / divisor⌉ for value ≥ 0, divisor > 0: blocks of `divisor` covering `value`.
+inline int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
+
 }  // namespace kiln::gemm
