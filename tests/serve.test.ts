@@ -90,6 +90,41 @@ describe('serve.predictor', () => {
     await predictor.close();
   });
 
+  it('a worker that finishes takes the batch formed while it computed at once, before its own requests are answered, even while another worker is busy', async () => {
+    const model = createModel();
+    const predictor = serve.predictor(model, { module, workers: 2, maxBatch: 8, maxDelayMs: 60_000 });
+    await predictor.ready;
+    // Two shapes in one turn: two batches, one per worker, busy for 1 s and 2 s.
+    const oneSecond = predictor.predict(k.tensor([777, 0, 0, 0]));
+    const twoSeconds = predictor.predict(k.tensor([[778, 0, 0, 0]]));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { inputs, expected } = samples(model, 3);
+    const queued = Promise.all(inputs.map((x) => predictor.predict(x))); // would wait a minute for a fuller batch
+    const batchesWhenFirstAnswered = await oneSecond.then(() => predictor.stats.batches);
+    expect(batchesWhenFirstAnswered).toBe(3); // the queued batch left before the 1 s batch was answered
+    const first = await Promise.race([queued.then(() => 'queued'), twoSeconds.then(() => 'two seconds')]);
+    expect(first).toBe('queued'); // it did not wait for the busy worker, nor for maxDelayMs
+    expectRows(await queued, expected);
+    await twoSeconds;
+    expect(predictor.stats).toEqual({ requests: 5, batches: 3, largestBatch: 3 });
+    await predictor.close();
+  });
+
+  it('predict copies its sample before it returns: the caller may reuse the buffer at once', async () => {
+    const model = createModel();
+    const predictor = serve.predictor(model, { module, workers: 1, maxBatch: 8, maxDelayMs: 5 });
+    await predictor.ready;
+    const { inputs, expected } = samples(model, 4);
+    const reused = k.zeros([4]);
+    const answers = inputs.map((x) => {
+      (reused.data as Float32Array).set(x.data as Float32Array);
+      return predictor.predict(reused);
+    });
+    (reused.data as Float32Array).fill(Number.NaN);
+    expectRows(await Promise.all(answers), expected);
+    await predictor.close();
+  });
+
   it('close() sends the queued requests at once and waits for them before ending the workers', async () => {
     const model = createModel();
     const predictor = serve.predictor(model, { module, workers: 1, maxBatch: 8, maxDelayMs: 60_000 });

@@ -15,7 +15,7 @@ import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { BatchQueue, type FormingBatch } from './batches.js';
 import { PredictorError } from './errors.js';
-import { InlineExecutor, WorkerExecutor, weightsOf, type Executor } from './executors.js';
+import { InlineExecutor, WorkerExecutor, weightsOf, type BatchResult, type Executor } from './executors.js';
 import type { BatchData, PredictorWorkerData } from './protocol.js';
 
 /** Options of serve.predictor. */
@@ -34,7 +34,8 @@ export interface PredictorOptions {
    * request pays no delay, and requests that arrived in the same turn go together); while some
    * worker is computing, a free worker waits until the batch's first request has waited
    * `maxDelayMs` for others to join it. Requests arriving while every worker is busy collect
-   * into the next batch.
+   * into the next batch, which the first worker to finish takes at once, before the requests
+   * of its finished batch are answered (so answering them overlaps the next forward pass).
    */
   maxDelayMs?: number;
   /**
@@ -69,6 +70,9 @@ export interface PredictorStats {
 }
 
 const WORKER_URL = new URL('./predictor-worker.js', import.meta.url);
+
+/** Why Predictor.pump runs: a request arrived or a worker became ready; an event-loop turn ended; a worker finished a batch. */
+type PumpCause = 'change' | 'turn-end' | 'worker-freed';
 
 /** An executor, whether it has built its model, and whether it is running a batch. */
 interface Slot {
@@ -143,6 +147,8 @@ export class Predictor {
   /**
    * The model's output for one sample: `input` has the sample's shape (no batch dimension) and
    * is float32 or float64; the result is the matching row of the batch output (float32).
+   * The sample is copied into its batch before predict returns, so the caller may reuse or
+   * change `input` at once (a server can decode every request into one buffer).
    * Rejects with a PredictorError for a bad input, a model error, or after close().
    */
   predict(input: Tensor): Promise<Tensor> {
@@ -203,21 +209,22 @@ export class Predictor {
 
   /**
    * Sends batches to free executors while the oldest batch is due (see `due`); otherwise
-   * schedules the moment it will be. `turnEnded` is true when called at the end of an
-   * event-loop turn (from setImmediate).
+   * schedules the moment it will be. `cause` says why it runs: 'turn-end' from setImmediate at
+   * the end of an event-loop turn, 'worker-freed' when an executor has just finished a batch.
    */
-  private pump(turnEnded = false): void {
+  private pump(cause: PumpCause = 'change'): void {
     this.cancelWake();
     for (let oldest = this.queue.oldest; oldest !== undefined; oldest = this.queue.oldest) {
       const slot = this.slots.find((s) => s.ready && !s.busy);
       if (slot === undefined) return; // a finishing batch or a worker becoming ready pumps again
-      if (!this.due(oldest, turnEnded)) {
+      if (!this.due(oldest, cause)) {
         this.scheduleWake(oldest);
         return;
       }
       const running = this.dispatch(slot);
       this.running.add(running);
       void running.finally(() => this.running.delete(running));
+      if (cause === 'worker-freed') cause = 'change'; // only the freed worker skips the wait
     }
   }
 
@@ -227,19 +234,21 @@ export class Predictor {
   }
 
   /**
-   * Whether `batch` leaves now: when full or closing; while idle, at the end of the turn (it
-   * would gain nothing by waiting); while busy, once its first request has waited maxDelayMs.
+   * Whether `batch` leaves now: when full or closing; when a worker has just finished (the
+   * batch formed while it computed, and waiting longer would leave that worker idle); at the
+   * end of a turn that began idle (every batch of that turn: none would gain by waiting); while
+   * busy, once its first request has waited maxDelayMs.
    */
-  private due(batch: FormingBatch, turnEnded: boolean): boolean {
-    if (this.queue.isFull(batch) || this.closed) return true;
-    if (this.idle) return turnEnded;
+  private due(batch: FormingBatch, cause: PumpCause): boolean {
+    if (this.queue.isFull(batch) || this.closed || cause !== 'change') return true;
+    if (this.idle) return false; // it leaves at the end of this turn
     return performance.now() - batch.opened >= this.maxDelayMs;
   }
 
   /** Pumps again when `batch` becomes due: at the end of this turn while idle, else at its deadline. */
   private scheduleWake(batch: FormingBatch): void {
     if (this.idle) {
-      this.wake = { immediate: setImmediate(() => this.pump(true)) };
+      this.wake = { immediate: setImmediate(() => this.pump('turn-end')) };
     } else {
       this.wake = { timer: setTimeout(() => this.pump(), this.maxDelayMs - (performance.now() - batch.opened)) };
     }
@@ -252,24 +261,43 @@ export class Predictor {
     this.wake = null;
   }
 
-  /** Runs the oldest batch on `slot` and settles its requests with their rows of the output. */
+  /**
+   * Runs the oldest batch on `slot` and settles its requests with their rows of the output.
+   * The slot takes its next batch before these requests are answered: answering them (the
+   * callers' continuations, e.g. writing HTTP responses) then overlaps the next forward pass
+   * instead of delaying it.
+   */
   private async dispatch(slot: Slot): Promise<void> {
     const { batch, waiters } = this.queue.takeOldest();
     slot.busy = true;
     this.counts.requests += waiters.length;
     this.counts.batches++;
     this.counts.largestBatch = Math.max(this.counts.largestBatch, waiters.length);
+    let result: BatchResult;
     try {
-      const { output, input } = await slot.executor.run(batch);
-      this.queue.recycle(input.buffer as ArrayBuffer, input.length / waiters.length);
-      const rows = split(output, waiters.length);
-      waiters.forEach((waiter, i) => waiter.resolve(rows[i]));
+      result = await slot.executor.run(batch);
     } catch (error) {
+      this.release(slot);
       for (const waiter of waiters) waiter.reject(error as Error);
-    } finally {
-      slot.busy = false;
-      this.pump();
+      return;
     }
+    this.queue.recycle(result.input.buffer as ArrayBuffer, result.input.length / waiters.length);
+    let rows: Tensor[];
+    try {
+      rows = split(result.output, waiters.length);
+    } catch (error) {
+      this.release(slot);
+      for (const waiter of waiters) waiter.reject(error as Error);
+      return;
+    }
+    this.release(slot);
+    waiters.forEach((waiter, i) => waiter.resolve(rows[i]));
+  }
+
+  /** Marks `slot` free and hands it the next batch at once. */
+  private release(slot: Slot): void {
+    slot.busy = false;
+    this.pump('worker-freed');
   }
 }
 
