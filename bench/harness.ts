@@ -26,6 +26,10 @@ export interface BenchRow {
   p50_ms?: number;
   p99_ms?: number;
   requests_per_s?: number;
+  /** A load test's requests/s in each pass, for cases that alternate passes (requests_per_s is the median pass's). */
+  passes_requests_per_s?: number[];
+  /** Batched /predict's requests/s over unbatched's, medians of the same alternating passes (suite serve). */
+  ratio_to_unbatched?: number;
   /** Mean requests per batch a dynamically batching predictor formed (suite serve). */
   mean_batch?: number;
   /** Requests of a load test that failed (errors, timeouts, non-2xx answers). */
@@ -171,6 +175,7 @@ function loadFigures(r: BenchRow): string {
     r.samples_per_s === undefined ? '' : `${r.case.startsWith('/health') ? 'training ' : ''}${r.samples_per_s.toFixed(0)} samples/s`,
     r.ratio_to_fit === undefined ? '' : `${(100 * r.ratio_to_fit).toFixed(0)}% of fit's`,
     r.mean_batch === undefined ? '' : `mean batch ${r.mean_batch.toFixed(1)}`,
+    r.ratio_to_unbatched === undefined ? '' : `${r.ratio_to_unbatched.toFixed(2)}× unbatched`,
     r.failed_requests === undefined ? '' : `${r.failed_requests} failed`,
     r.kl_divergence === undefined ? '' : `KL ${r.kl_divergence.toFixed(4)} after ${r.iterations} iterations`,
     r.note ?? '',
