@@ -104,6 +104,29 @@ describe('native against the reference backend (float32)', () => {
     }
   });
 
+  it('a channel prefix of a wider tensor: read in place (depthwise, 1×1), gathered (3×3); the contiguous copy\'s values, both backends', () => {
+    const cases: [string, number[], boolean, k.Conv2dOptions, number][] = [
+      ['depthwise 1×1 (BatchNorm → ReLU)', [6, 1, 1, 1], true, { groups: 6 }, 3],
+      ['1×1', [5, 6, 1, 1], false, {}, 3],
+      ['3×3 (gathered)', [5, 6, 3, 3], false, { padding: 1 }, 1],
+    ];
+    for (const backend of BACKENDS) {
+      k.withBackend(backend, () => {
+        const dtype = backend === 'native' ? 'float32' : 'float64';
+        const wide = k.randn([3, 10, 5, 7], { generator: new k.Generator(4), dtype });
+        const prefix = wide.narrow(1, 0, 6); // strides [350, 35, 7, 1]: each image contiguous
+        expect(prefix.isContiguous()).toBe(false);
+        for (const [name, wShape, withBias, options, expectedCalls] of cases) {
+          const [, w, b] = operands([1, 1, 1, 1], wShape, withBias, dtype);
+          const e = { channelAffine: { scale: k.randn([wShape[0]], { dtype }), shift: k.randn([wShape[0]], { dtype }) }, relu: true };
+          const { result, calls } = countingFusedCalls(() => k.noGrad(() => conv2dFused(prefix, w, b, options, e)));
+          expect(calls, name).toBe(expectedCalls);
+          expect(values(result), `${name} (${backend})`).toEqual(values(k.noGrad(() => conv2dFused(prefix.contiguous(), w, b, options, e))));
+        }
+      });
+    }
+  });
+
   it('an unbatched input (C, H, W) gives (K, H_out, W_out)', () => {
     const [x, w, b] = operands([2, 8, 8], [3, 2, 3, 3], true, 'float32');
     const y = k.noGrad(() => conv2dFused(x, w, b, { padding: 1 }, { relu: true, maxPool2x2: true }));
@@ -431,8 +454,9 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
     const net = trainedLike(k.models.densenet121({ numClasses: 10 }).eval());
     const x = k.randn([2, 3, 48, 48]);
     const { result, calls } = countingFusedCalls(() => k.tidy(() => k.noGrad(() => net.forward(x))));
-    // conv0+norm0+relu0, per dense layer BN+ReLU and conv1+BN+ReLU, per transition BN+ReLU
-    expect(calls).toBe(1 + 2 * 58 + 3);
+    // conv0+norm0+relu0; per dense layer BN+ReLU (one call per image: it reads the block's
+    // shared features in place) and conv1+BN+ReLU; per transition BN+ReLU
+    expect(calls).toBe(1 + 58 * (x.shape[0] + 1) + 3);
     const expected = k.noGrad(() => unfusedForward(net, x));
     const scale = Math.max(...Array.from(expected.data as Float32Array, Math.abs));
     expectClose(result.data, expected.data, 1e-4 * scale, 1e-4, 'logits');
@@ -445,6 +469,45 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
     const kept = k.noGrad(() => block.forward(k.randn([1, 64, 12, 12])));
     expect(Number.isFinite(seen!.sum().item())).toBe(true); // not released by the block's own scopes
     expect(kept.shape).toEqual([1, 256, 12, 12]);
+  });
+
+  it('DenseBlock at inference: one shared feature tensor, read in place; the unfused values within 1e-5, both backends', () => {
+    for (const backend of BACKENDS) {
+      k.withBackend(backend, () => {
+        k.manualSeed(11);
+        const dtype = backend === 'native' ? 'float32' : 'float64';
+        const block = trainedLike(new nn.DenseBlock(4, 6, 5, { bnSize: 2 })).to(dtype).eval();
+        const x = k.randn([3, 6, 9, 8], { dtype }).transpose(2, 3).contiguous().transpose(2, 3).narrow(3, 0, 7); // non-contiguous
+        const spy = vi.spyOn(getBackend() as Backend, 'conv2dFused');
+        try {
+          const result = k.noGrad(() => block.forward(x));
+          expect(result.shape).toEqual([3, 26, 9, 7]);
+          // every BatchNorm → ReLU pass (groups = its channels) read a slice of the block's output
+          const bnReluInputs = spy.mock.calls.filter(([, , , , g]) => g.groups > 1).map(([input]) => input.buffer);
+          expect(bnReluInputs).toHaveLength(4 * 3);
+          for (const buffer of bnReluInputs) expect(buffer).toBe(result.storage.buffer);
+          const expected = k.noGrad(() => unfusedForward(block, x));
+          const tol = backend === 'native' ? 1e-5 : 1e-12;
+          const scale = Math.max(...values(expected).map(Math.abs));
+          expectClose(result.data, expected.data, tol * scale, tol, `DenseBlock (${backend})`);
+        } finally {
+          spy.mockRestore();
+        }
+      });
+    }
+  });
+
+  it('DenseBlock while autograd records: concatenations, the same values and gradients as the layers one by one', () => {
+    k.manualSeed(12);
+    const block = trainedLike(new nn.DenseBlock(2, 4, 3, { bnSize: 2 })).eval();
+    const x = k.randn([2, 4, 5, 5]).requiresGrad_();
+    const { result, calls } = countingFusedCalls(() => block.forward(x));
+    expect(calls).toBe(0);
+    const expected = unfusedForward(block, x);
+    expectClose(result.data, expected.data, 1e-6, 1e-6, 'DenseBlock recorded');
+    const [gx] = k.autograd.grad([result.sum()], [x]);
+    const [gxExpected] = k.autograd.grad([expected.sum()], [x]);
+    expectClose(gx.data, gxExpected.data, 1e-5, 1e-5, 'DenseBlock input gradient');
   });
 
   it('a BatchNorm2d over other channels than the conv has is not folded', () => {
