@@ -510,6 +510,52 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
     expectClose(gx.data, gxExpected.data, 1e-5, 1e-5, 'DenseBlock input gradient');
   });
 
+  /** fn's result, with the input heights of the active backend's plain conv2d calls during it. */
+  function conv2dInputHeights<T>(fn: () => T): { result: T; heights: number[] } {
+    const spy = vi.spyOn(getBackend() as Backend, 'conv2d');
+    try {
+      return { result: fn(), heights: spy.mock.calls.map(([, , , , g]) => g.h) };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it('1×1 Conv2d → AvgPool2d(2) (DenseNet\'s transitions) pools first at inference: the layers\' values within 1e-5, both backends, odd sizes', () => {
+    for (const backend of BACKENDS) {
+      k.withBackend(backend, () => {
+        k.manualSeed(13);
+        const dtype = backend === 'native' ? 'float32' : 'float64';
+        const transition = trainedLike(new nn.Transition(12, 6)).to(dtype).eval();
+        const withBias = new nn.Sequential(new nn.Conv2d(12, 5, 1), new nn.AvgPool2d(2)).to(dtype);
+        for (const net of [transition, withBias]) {
+          const x = k.randn([3, 12, 9, 7], { dtype }).transpose(2, 3).contiguous().transpose(2, 3); // odd H and W, non-contiguous
+          const { result, heights } = conv2dInputHeights(() => k.noGrad(() => net.forward(x)));
+          expect(heights).toEqual([4]); // the convolution saw the pooled input
+          const expected = k.noGrad(() => unfusedForward(net, x));
+          expect(result.shape).toEqual(expected.shape);
+          const tol = backend === 'native' ? 1e-5 : 1e-12;
+          expectClose(result.data, expected.data, tol, tol, `${backend} ${net.constructor.name}`);
+        }
+      });
+    }
+  });
+
+  it('1×1 Conv2d → AvgPool2d keeps the layers\' order while recording, and for other pools or convolutions', () => {
+    const x = k.randn([2, 4, 6, 6]);
+    const net = new nn.Sequential(new nn.Conv2d(4, 3, 1), new nn.AvgPool2d(2));
+    const recorded = conv2dInputHeights(() => net.forward(x));
+    expect(recorded.heights).toEqual([6]);
+    expect(recorded.result.requiresGrad).toBe(true);
+    const others = [
+      new nn.Sequential(new nn.Conv2d(4, 3, 1), new nn.AvgPool2d(2, { divisorOverride: 3 })),
+      new nn.Sequential(new nn.Conv2d(4, 3, 1), new nn.AvgPool2d(2, { ceilMode: true })),
+      new nn.Sequential(new nn.Conv2d(4, 3, 1), new nn.AvgPool2d(3)),
+      new nn.Sequential(new nn.Conv2d(4, 3, 1, { padding: 1 }), new nn.AvgPool2d(2)),
+      new nn.Sequential(new nn.Conv2d(4, 3, 3, { padding: 1 }), new nn.AvgPool2d(2)),
+    ];
+    for (const other of others) expect(conv2dInputHeights(() => k.noGrad(() => other.forward(x))).heights[0]).toBeGreaterThan(3);
+  });
+
   it('a BatchNorm2d over other channels than the conv has is not folded', () => {
     const net = new nn.Sequential(new nn.Conv2d(3, 8, 1), new nn.BatchNorm2d(4)).eval();
     expect(() => k.noGrad(() => net.forward(k.randn([1, 3, 4, 4])))).toThrow(/BatchNorm2d.*8 channels/);
