@@ -556,6 +556,21 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
     for (const other of others) expect(conv2dInputHeights(() => k.noGrad(() => other.forward(x))).heights[0]).toBeGreaterThan(3);
   });
 
+  it('onnx.export traces a DenseBlock and a transition layer by layer (convolution before pooling); the export runs to the same values', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-dense-onnx-'));
+    try {
+      const net = trainedLike(new nn.Sequential(new nn.DenseBlock(2, 4, 3, { bnSize: 2 }), new nn.Transition(10, 5))).eval();
+      const x = k.randn([2, 4, 6, 6]);
+      const { result: heights, calls } = countingFusedCalls(() => conv2dInputHeights(() => k.noGrad(() => k.onnx.export(net, x, join(dir, 'dense.onnx')))).heights);
+      expect(calls).toBe(0);
+      expect(heights).toEqual([6, 6, 6, 6, 6]); // the dense layers' convolutions, then the transition's on the unpooled input
+      const y = k.onnx.load(join(dir, 'dense.onnx')).forward(x) as Tensor;
+      expectClose(y.data, k.noGrad(() => unfusedForward(net, x)).data, 1e-5, 1e-5, 'exported DenseBlock → Transition');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a BatchNorm2d over other channels than the conv has is not folded', () => {
     const net = new nn.Sequential(new nn.Conv2d(3, 8, 1), new nn.BatchNorm2d(4)).eval();
     expect(() => k.noGrad(() => net.forward(k.randn([1, 3, 4, 4])))).toThrow(/BatchNorm2d.*8 channels/);
