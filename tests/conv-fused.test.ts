@@ -503,6 +503,8 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
     const x = k.randn([2, 4, 5, 5]).requiresGrad_();
     const { result, calls } = countingFusedCalls(() => block.forward(x));
     expect(calls).toBe(0);
+    expect(k.noGrad(() => block.to('float64').forward(x.detach())).dtype).toBe('float64'); // promoted, as the concatenations do
+    block.to('float32');
     const expected = unfusedForward(block, x);
     expectClose(result.data, expected.data, 1e-6, 1e-6, 'DenseBlock recorded');
     const [gx] = k.autograd.grad([result.sum()], [x]);

@@ -115,8 +115,10 @@ export class DenseBlock extends Module {
     // scope ends: PyTorch frees them by reference count alike. Not while autograd records
     // (backward needs them) and not when a module has hooks (a hook may keep an intermediate
     // or expect the concatenated inputs).
-    const inference = !this.training && fusedInferenceAllowed([x, ...this.parameters()]) && !this.hasHooksOrReplacedForward();
-    if (inference) return this.forwardSharedFeatures(x);
+    const parameters = this.parameters();
+    const inference = !this.training && fusedInferenceAllowed([x, ...parameters]) && !this.hasHooksOrReplacedForward();
+    // The shared tensor has x's dtype: with parameters of another one, the concatenations promote.
+    if (inference && parameters.every((p) => p.dtype === x.dtype)) return this.forwardSharedFeatures(x);
     const features = [x];
     for (const layer of this.layers) features.push(layer.forward(features));
     return cat(features, 1); // (N, outPlanes, H, W)
