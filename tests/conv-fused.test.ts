@@ -497,6 +497,15 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
     }
   });
 
+  it('DenseBlock → Transition under kiln.async: the shared features and per-image views queue, the same values as at once', async () => {
+    k.manualSeed(14);
+    const net = trainedLike(new nn.Sequential(new nn.DenseBlock(3, 8, 4, { bnSize: 2 }), new nn.Transition(20, 10))).eval();
+    const x = k.randn([3, 8, 10, 10]);
+    const now = k.noGrad(() => net.forward(x));
+    const queued = await k.async(() => k.noGrad(() => net.forward(x)));
+    expect(values(queued)).toEqual(values(now));
+  });
+
   it('DenseBlock while autograd records: concatenations, the same values and gradients as the layers one by one', () => {
     k.manualSeed(12);
     const block = trainedLike(new nn.DenseBlock(2, 4, 3, { bnSize: 2 })).eval();
