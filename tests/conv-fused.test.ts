@@ -104,6 +104,29 @@ describe('native against the reference backend (float32)', () => {
     }
   });
 
+  it('a channel prefix of a wider tensor: read in place (depthwise, 1×1), gathered (3×3); the contiguous copy\'s values, both backends', () => {
+    const cases: [string, number[], boolean, k.Conv2dOptions, number][] = [
+      ['depthwise 1×1 (BatchNorm → ReLU)', [6, 1, 1, 1], true, { groups: 6 }, 3],
+      ['1×1', [5, 6, 1, 1], false, {}, 3],
+      ['3×3 (gathered)', [5, 6, 3, 3], false, { padding: 1 }, 1],
+    ];
+    for (const backend of BACKENDS) {
+      k.withBackend(backend, () => {
+        const dtype = backend === 'native' ? 'float32' : 'float64';
+        const wide = k.randn([3, 10, 5, 7], { generator: new k.Generator(4), dtype });
+        const prefix = wide.narrow(1, 0, 6); // strides [350, 35, 7, 1]: each image contiguous
+        expect(prefix.isContiguous()).toBe(false);
+        for (const [name, wShape, withBias, options, expectedCalls] of cases) {
+          const [, w, b] = operands([1, 1, 1, 1], wShape, withBias, dtype);
+          const e = { channelAffine: { scale: k.randn([wShape[0]], { dtype }), shift: k.randn([wShape[0]], { dtype }) }, relu: true };
+          const { result, calls } = countingFusedCalls(() => k.noGrad(() => conv2dFused(prefix, w, b, options, e)));
+          expect(calls, name).toBe(expectedCalls);
+          expect(values(result), `${name} (${backend})`).toEqual(values(k.noGrad(() => conv2dFused(prefix.contiguous(), w, b, options, e))));
+        }
+      });
+    }
+  });
+
   it('an unbatched input (C, H, W) gives (K, H_out, W_out)', () => {
     const [x, w, b] = operands([2, 8, 8], [3, 2, 3, 3], true, 'float32');
     const y = k.noGrad(() => conv2dFused(x, w, b, { padding: 1 }, { relu: true, maxPool2x2: true }));
@@ -431,8 +454,9 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
     const net = trainedLike(k.models.densenet121({ numClasses: 10 }).eval());
     const x = k.randn([2, 3, 48, 48]);
     const { result, calls } = countingFusedCalls(() => k.tidy(() => k.noGrad(() => net.forward(x))));
-    // conv0+norm0+relu0, per dense layer BN+ReLU and conv1+BN+ReLU, per transition BN+ReLU
-    expect(calls).toBe(1 + 2 * 58 + 3);
+    // conv0+norm0+relu0; per dense layer BN+ReLU (one call per image: it reads the block's
+    // shared features in place) and conv1+BN+ReLU; per transition BN+ReLU
+    expect(calls).toBe(1 + 58 * (x.shape[0] + 1) + 3);
     const expected = k.noGrad(() => unfusedForward(net, x));
     const scale = Math.max(...Array.from(expected.data as Float32Array, Math.abs));
     expectClose(result.data, expected.data, 1e-4 * scale, 1e-4, 'logits');
@@ -445,6 +469,117 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
     const kept = k.noGrad(() => block.forward(k.randn([1, 64, 12, 12])));
     expect(Number.isFinite(seen!.sum().item())).toBe(true); // not released by the block's own scopes
     expect(kept.shape).toEqual([1, 256, 12, 12]);
+  });
+
+  it('DenseBlock at inference: one shared feature tensor, read in place; the unfused values within 1e-5, both backends', () => {
+    for (const backend of BACKENDS) {
+      k.withBackend(backend, () => {
+        k.manualSeed(11);
+        const dtype = backend === 'native' ? 'float32' : 'float64';
+        const block = trainedLike(new nn.DenseBlock(4, 6, 5, { bnSize: 2 })).to(dtype).eval();
+        const x = k.randn([3, 6, 9, 8], { dtype }).transpose(2, 3).contiguous().transpose(2, 3).narrow(3, 0, 7); // non-contiguous
+        const spy = vi.spyOn(getBackend() as Backend, 'conv2dFused');
+        try {
+          const result = k.noGrad(() => block.forward(x));
+          expect(result.shape).toEqual([3, 26, 9, 7]);
+          // every BatchNorm → ReLU pass (groups = its channels) read a slice of the block's output
+          const bnReluInputs = spy.mock.calls.filter(([, , , , g]) => g.groups > 1).map(([input]) => input.buffer);
+          expect(bnReluInputs).toHaveLength(4 * 3);
+          for (const buffer of bnReluInputs) expect(buffer).toBe(result.storage.buffer);
+          const expected = k.noGrad(() => unfusedForward(block, x));
+          const tol = backend === 'native' ? 1e-5 : 1e-12;
+          const scale = Math.max(...values(expected).map(Math.abs));
+          expectClose(result.data, expected.data, tol * scale, tol, `DenseBlock (${backend})`);
+        } finally {
+          spy.mockRestore();
+        }
+      });
+    }
+  });
+
+  it('DenseBlock → Transition under kiln.async: the shared features and per-image views queue, the same values as at once', async () => {
+    k.manualSeed(14);
+    const net = trainedLike(new nn.Sequential(new nn.DenseBlock(3, 8, 4, { bnSize: 2 }), new nn.Transition(20, 10))).eval();
+    const x = k.randn([3, 8, 10, 10]);
+    const now = k.noGrad(() => net.forward(x));
+    const queued = await k.async(() => k.noGrad(() => net.forward(x)));
+    expect(values(queued)).toEqual(values(now));
+  });
+
+  it('DenseBlock while autograd records: concatenations, the same values and gradients as the layers one by one', () => {
+    k.manualSeed(12);
+    const block = trainedLike(new nn.DenseBlock(2, 4, 3, { bnSize: 2 })).eval();
+    const x = k.randn([2, 4, 5, 5]).requiresGrad_();
+    const { result, calls } = countingFusedCalls(() => block.forward(x));
+    expect(calls).toBe(0);
+    expect(k.noGrad(() => block.to('float64').forward(x.detach())).dtype).toBe('float64'); // promoted, as the concatenations do
+    block.to('float32');
+    const expected = unfusedForward(block, x);
+    expectClose(result.data, expected.data, 1e-6, 1e-6, 'DenseBlock recorded');
+    const [gx] = k.autograd.grad([result.sum()], [x]);
+    const [gxExpected] = k.autograd.grad([expected.sum()], [x]);
+    expectClose(gx.data, gxExpected.data, 1e-5, 1e-5, 'DenseBlock input gradient');
+  });
+
+  /** fn's result, with the input heights of the active backend's plain conv2d calls during it. */
+  function conv2dInputHeights<T>(fn: () => T): { result: T; heights: number[] } {
+    const spy = vi.spyOn(getBackend() as Backend, 'conv2d');
+    try {
+      return { result: fn(), heights: spy.mock.calls.map(([, , , , g]) => g.h) };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it('1×1 Conv2d → AvgPool2d(2) (DenseNet\'s transitions) pools first at inference: the layers\' values within 1e-5, both backends, odd sizes', () => {
+    for (const backend of BACKENDS) {
+      k.withBackend(backend, () => {
+        k.manualSeed(13);
+        const dtype = backend === 'native' ? 'float32' : 'float64';
+        const transition = trainedLike(new nn.Transition(12, 6)).to(dtype).eval();
+        const withBias = new nn.Sequential(new nn.Conv2d(12, 5, 1), new nn.AvgPool2d(2)).to(dtype);
+        for (const net of [transition, withBias]) {
+          const x = k.randn([3, 12, 9, 7], { dtype }).transpose(2, 3).contiguous().transpose(2, 3); // odd H and W, non-contiguous
+          const { result, heights } = conv2dInputHeights(() => k.noGrad(() => net.forward(x)));
+          expect(heights).toEqual([4]); // the convolution saw the pooled input
+          const expected = k.noGrad(() => unfusedForward(net, x));
+          expect(result.shape).toEqual(expected.shape);
+          const tol = backend === 'native' ? 1e-5 : 1e-12;
+          expectClose(result.data, expected.data, tol, tol, `${backend} ${net.constructor.name}`);
+        }
+      });
+    }
+  });
+
+  it('1×1 Conv2d → AvgPool2d keeps the layers\' order while recording, and for other pools or convolutions', () => {
+    const x = k.randn([2, 4, 6, 6]);
+    const net = new nn.Sequential(new nn.Conv2d(4, 3, 1), new nn.AvgPool2d(2));
+    const recorded = conv2dInputHeights(() => net.forward(x));
+    expect(recorded.heights).toEqual([6]);
+    expect(recorded.result.requiresGrad).toBe(true);
+    const others = [
+      new nn.Sequential(new nn.Conv2d(4, 3, 1), new nn.AvgPool2d(2, { divisorOverride: 3 })),
+      new nn.Sequential(new nn.Conv2d(4, 3, 1), new nn.AvgPool2d(2, { ceilMode: true })),
+      new nn.Sequential(new nn.Conv2d(4, 3, 1), new nn.AvgPool2d(3)),
+      new nn.Sequential(new nn.Conv2d(4, 3, 1, { padding: 1 }), new nn.AvgPool2d(2)),
+      new nn.Sequential(new nn.Conv2d(4, 3, 3, { padding: 1 }), new nn.AvgPool2d(2)),
+    ];
+    for (const other of others) expect(conv2dInputHeights(() => k.noGrad(() => other.forward(x))).heights[0]).toBeGreaterThan(3);
+  });
+
+  it('onnx.export traces a DenseBlock and a transition layer by layer (convolution before pooling); the export runs to the same values', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kiln-dense-onnx-'));
+    try {
+      const net = trainedLike(new nn.Sequential(new nn.DenseBlock(2, 4, 3, { bnSize: 2 }), new nn.Transition(10, 5))).eval();
+      const x = k.randn([2, 4, 6, 6]);
+      const { result: heights, calls } = countingFusedCalls(() => conv2dInputHeights(() => k.noGrad(() => k.onnx.export(net, x, join(dir, 'dense.onnx')))).heights);
+      expect(calls).toBe(0);
+      expect(heights).toEqual([6, 6, 6, 6, 6]); // the dense layers' convolutions, then the transition's on the unpooled input
+      const y = k.onnx.load(join(dir, 'dense.onnx')).forward(x) as Tensor;
+      expectClose(y.data, k.noGrad(() => unfusedForward(net, x)).data, 1e-5, 1e-5, 'exported DenseBlock → Transition');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a BatchNorm2d over other channels than the conv has is not folded', () => {

@@ -18,7 +18,9 @@ import { Conv2d } from './conv.js';
 import { ReLU, ReLU6 } from './layers/activation.js';
 import { BatchNorm2d } from './layers/normalization.js';
 import type { Module } from './module.js';
-import { MaxPool2d } from './pooling.js';
+import { AvgPool2d, MaxPool2d } from './pooling.js';
+import { avgPool2d } from '../ops/pool.js';
+import { isAutocastEnabled } from '../autocast.js';
 
 /** A run of consecutive modules that one call computes: how many, and that call. */
 export interface FusedRun {
@@ -42,6 +44,38 @@ function isMaxPool2x2(m: Module | undefined): boolean {
   if (!runsOwnForward(m, MaxPool2d)) return false;
   const o = m.options;
   return isBoth(m.kernelSize, 2, 0) && isBoth(o.stride, 2, 2) && isBoth(o.padding, 0, 0) && isBoth(o.dilation, 1, 1) && !o.ceilMode;
+}
+
+/** avgPool2d(·, 2) exactly: 2×2 windows at stride 2, no padding, floor mode, the default divisor. */
+function isAvgPool2x2(m: Module | undefined): boolean {
+  if (!runsOwnForward(m, AvgPool2d)) return false;
+  const o = m.options;
+  return isBoth(m.kernelSize, 2, 0) && isBoth(o.stride, 2, 2) && isBoth(o.padding, 0, 0) && !o.ceilMode && o.divisorOverride === undefined;
+}
+
+/** A 1×1 convolution at stride 1 without padding: a per-pixel linear map, which commutes with average pooling. */
+function isPointwise(conv: Conv2d): boolean {
+  const { stride, padding } = conv.options;
+  const pads = typeof padding === 'string' ? [] : typeof padding === 'number' ? [padding] : (padding ?? []); // 'same' and 'valid': none at 1×1
+  const unpadded = pads.every((p) => p === 0);
+  return conv.weight.shape[2] === 1 && conv.weight.shape[3] === 1 && isBoth(stride, 1, 1) && unpadded;
+}
+
+/**
+ * A 1×1 convolution followed by avgPool2d(·, 2) (DenseNet's transitions) at inference: pooled
+ * first, so the convolution runs on a quarter of the pixels. Both are linear per pixel (the
+ * bias survives the mean of four), so the values are the same within float rounding; while
+ * autograd records, onnx.export traces or autocast rounds the convolution's operands, the
+ * layers run in their own order.
+ */
+function pooledPointwiseRun(conv: Conv2d, modules: readonly Module[], i: number): FusedRun {
+  return {
+    length: 2,
+    forward: (x) => {
+      if (!fusedInferenceAllowed([x, conv.weight, conv.bias]) || isAutocastEnabled()) return oneByOne(modules.slice(i, i + 2), x);
+      return conv.forward(avgPool2d(x, 2));
+    },
+  };
 }
 
 /** A BatchNorm2d after `conv` that normalizes with its running statistics (eval mode) over conv's channels. */
@@ -106,8 +140,8 @@ export function forwardFused(modules: readonly Module[], x: Tensor): Tensor {
 
 /**
  * The fused run starting at modules[i] — Conv2d, then an eval-mode BatchNorm2d and/or a ReLU or
- * ReLU6, then MaxPool2d(2) after a ReLU; or an eval-mode BatchNorm2d → ReLU — or null where none
- * starts.
+ * ReLU6, then MaxPool2d(2) after a ReLU; an eval-mode BatchNorm2d → ReLU; or a 1×1 Conv2d →
+ * AvgPool2d(2), pooled first — or null where none starts.
  *
  * Example: `fusedRunAt([...models.lenet5()], 0)?.length` → 3.
  */
@@ -121,7 +155,7 @@ export function fusedRunAt(modules: readonly Module[], i: number): FusedRun | nu
   const next = modules[i + (bn === null ? 1 : 2)];
   const relu = runsOwnForward(next, ReLU);
   const relu6 = runsOwnForward(next, ReLU6);
-  if (bn === null && !relu && !relu6) return null;
+  if (bn === null && !relu && !relu6) return isPointwise(conv) && isAvgPool2x2(next) ? pooledPointwiseRun(conv, modules, i) : null;
   const pool = relu && isMaxPool2x2(modules[i + (bn === null ? 2 : 3)]);
   const length = 1 + (bn === null ? 0 : 1) + (relu || relu6 ? 1 : 0) + (pool ? 1 : 0);
   const { stride, padding, dilation, groups } = conv.options;

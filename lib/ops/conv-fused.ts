@@ -13,6 +13,7 @@ import { record } from '../autograd/engine.js';
 import { isGradEnabled } from '../autograd/grad-mode.js';
 import { isTracingOps } from '../autograd/op-trace.js';
 import { getBackend } from '../backend/index.js';
+import type { Conv2dGeometry } from '../backend/backend.js';
 import { allocateOutput, type FloatArray } from '../dtype.js';
 import { Tensor } from '../tensor.js';
 import { conv2d, prepareConv2d, type Conv2dOptions } from './conv.js';
@@ -79,11 +80,30 @@ function affineArrays(epilogue: ConvEpilogueOptions, k: number, dtype: Tensor['d
 }
 
 /**
+ * The images of a non-contiguous input x (n, c, h, w) whose every image is contiguous
+ * (strides [S, h·w, w, 1] for any S, e.g. a channel prefix of a wider tensor: DenseNet's
+ * shared block features), as one subarray of its storage each, when the convolution is
+ * depthwise or 1×1 at stride 1 (kernels whose threads share the work of a single image); else
+ * null, and the input is gathered into a contiguous copy as usual.
+ */
+function imagesInPlace(x: Tensor, g: Conv2dGeometry): FloatArray[] | null {
+  const perImageKernel = (g.groups === g.c && g.groups === g.k) || (g.kernelH === 1 && g.kernelW === 1 && g.strideH === 1 && g.strideW === 1 && g.groups === 1);
+  const [batchStride, channelStride, rowStride, columnStride] = x.strides;
+  const imagesContiguous = channelStride === g.h * g.w && rowStride === g.w && columnStride === 1;
+  if (x.isContiguous() || !perImageKernel || !imagesContiguous) return null;
+  const storage = x.storage as FloatArray;
+  const perImage = g.c * g.h * g.w;
+  return Array.from({ length: g.n }, (_, i) => storage.subarray(x.storageOffset + i * batchStride, x.storageOffset + i * batchStride + perImage) as FloatArray);
+}
+
+/**
  * `maxPool2d(relu(conv2d(x, weight, bias, options)), 2)` (each step as `epilogue` asks) for
  * inference: with nothing to record it runs as one native pass per image, the activation and
  * pooling applied while the image's output is still in cache, with no intermediate tensors.
  * Pooling joins the pass when the convolution's output height and width are even (else it
- * runs as maxPool2d after). Internal: nn.Sequential uses it (see nn/fusion.ts).
+ * runs as maxPool2d after). A depthwise or 1×1 convolution reads an x whose images are each
+ * contiguous (a channel prefix of a wider tensor) in place, one pass per image, instead of
+ * gathering a copy. Internal: nn.Sequential uses it (see nn/fusion.ts).
  *
  * Args: x (N, C, H, W) or (C, H, W); weight (K, C / groups, kH, kW); bias (K) or null;
  * options as conv2d's; epilogue: relu, maxPool2x2.
@@ -106,13 +126,14 @@ export function conv2dFused(x: Tensor, weight: Tensor, bias: Tensor | null, opti
   const pool = (epilogue.maxPool2x2 ?? false) && g.outH % 2 === 0 && g.outW % 2 === 0;
   const [outH, outW] = pool ? [g.outH / 2, g.outW / 2] : [g.outH, g.outW];
   const y = allocateOutput(p.input.dtype, g.n * g.k * outH * outW) as FloatArray;
-  getBackend().conv2dFused(p.input.data as FloatArray, p.weight.data as FloatArray, (p.bias?.data ?? null) as FloatArray | null, y, g, {
-    relu: epilogue.relu ?? false,
-    relu6: epilogue.relu6 ?? false,
-    maxPool2x2: pool,
-    scale,
-    shift,
-  });
+  const [weightData, biasData] = [p.weight.data as FloatArray, (p.bias?.data ?? null) as FloatArray | null];
+  const e = { relu: epilogue.relu ?? false, relu6: epilogue.relu6 ?? false, maxPool2x2: pool, scale, shift };
+  const images = imagesInPlace(p.input, g);
+  if (images === null) getBackend().conv2dFused(p.input.data as FloatArray, weightData, biasData, y, g, e);
+  else {
+    const perImage = g.k * outH * outW; // y: (n, k, outH, outW), contiguous
+    images.forEach((image, i) => getBackend().conv2dFused(image, weightData, biasData, y.subarray(i * perImage, (i + 1) * perImage), { ...g, n: 1 }, e));
+  }
   const inputs = p.bias === null ? [p.input, p.weight] : [p.input, p.weight, p.bias];
   let out = record(new Tensor(y, [g.n, g.k, outH, outW], p.input.dtype), 'conv2dFused', inputs, () => {
     throw new AutogradError('conv2dFused: the fused inference pass has no backward (it runs only when nothing records)');

@@ -32,6 +32,9 @@ static const Conv2dShape kShapes[] = {
     make_shape({19, 4, 5, 5, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2, 0, 0}),    // pointwise, small planes, groups
     make_shape({2, 3, 5, 37, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 0, 0}),    // depthwise, rows of 16 + 16 + 5
     make_shape({2, 2, 4, 16, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 2, 0, 0}),    // depthwise × 2, rows of exactly 16
+    make_shape({3, 6, 5, 7, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 6, 0, 0}),     // depthwise 1×1: per-plane scale
+    make_shape({2, 4, 3, 9, 8, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 4, 0, 0}),     // depthwise × 2, 1×1
+    make_shape({1, 3, 4, 5, 3, 1, 1, 1, 1, 1, 0, 2, 1, 1, 1, 3, 0, 0}),     // depthwise 1×1, padded
     make_shape({1, 2, 5, 5, 2, 5, 5, 4, 4, 2, 2, 2, 2, 1, 1, 2, 0, 0}),
     make_shape({3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),   // LeNet's second layer
     make_shape({2, 3, 19, 37, 21, 3, 2, 1, 1, 0, 3, 1, 4, 2, 3, 1, 0, 0}),   // direct: k blocks 16 + 5, dilation

@@ -6,7 +6,8 @@
  */
 import { CHANNELS, checkArgs, checkOptions, checkTensorArg, LAYER_SIZE } from '../../validate.js';
 import { ShapeError } from '../../errors.js';
-import type { Tensor } from '../../tensor.js';
+import { Tensor } from '../../tensor.js';
+import { allocateOutput } from '../../dtype.js';
 import { cat } from '../../ops/shape.js';
 import { Conv2d } from '../conv.js';
 import { Sequential } from '../containers.js';
@@ -108,15 +109,40 @@ export class DenseBlock extends Module {
     if (x.ndim !== 4 || x.shape[1] !== this.inPlanes) {
       throw new ShapeError(`DenseBlock: expects input (N, ${this.inPlanes}, H, W), got shape [${x.shape.join(', ')}]`);
     }
-    // At inference each layer runs in a tidy scope of its own, so its concatenated input and
-    // intermediates are released (and their storage reused by the next layer) as soon as its
-    // output exists, instead of living until the caller's scope ends: PyTorch frees them by
-    // reference count alike. Not while autograd records (backward needs them) and not when a
-    // module has hooks (a hook may keep an intermediate).
-    const inference = !this.training && fusedInferenceAllowed([x, ...this.parameters()]) && !this.hasHooksOrReplacedForward();
+    // At inference the layers share one feature tensor (forwardSharedFeatures) and each runs in
+    // a tidy scope of its own, so its intermediates are released (and their storage reused by
+    // the next layer) as soon as its output is stored, instead of living until the caller's
+    // scope ends: PyTorch frees them by reference count alike. Not while autograd records
+    // (backward needs them) and not when a module has hooks (a hook may keep an intermediate
+    // or expect the concatenated inputs).
+    const parameters = this.parameters();
+    const inference = !this.training && fusedInferenceAllowed([x, ...parameters]) && !this.hasHooksOrReplacedForward();
+    // The shared tensor has x's dtype: with parameters of another one, the concatenations promote.
+    if (inference && parameters.every((p) => p.dtype === x.dtype)) return this.forwardSharedFeatures(x);
     const features = [x];
-    for (const layer of this.layers) features.push(inference ? tidy(() => layer.forward(features)) : layer.forward(features));
+    for (const layer of this.layers) features.push(layer.forward(features));
     return cat(features, 1); // (N, outPlanes, H, W)
+  }
+
+  /**
+   * Inference without concatenations: one (N, outPlanes, H, W) tensor holds the block input
+   * and every layer's output; layer i reads its input, the first inPlanes + (i − 1)·growthRate
+   * channels, in place (a view whose images are each contiguous: the BN → ReLU pass reads it
+   * without a copy, see ops/conv-fused.ts), and its growthRate new channels are copied into
+   * the next slice. Copies O(L) channels per block instead of O(L²).
+   */
+  private forwardSharedFeatures(x: Tensor): Tensor {
+    const [n, , h, w] = x.shape;
+    const features = new Tensor(allocateOutput(x.dtype, n * this.outPlanes * h * w), [n, this.outPlanes, h, w], x.dtype);
+    features.narrow(1, 0, this.inPlanes).copy_(x);
+    let planes = this.inPlanes;
+    for (const layer of this.layers) {
+      tidy(() => {
+        features.narrow(1, planes, this.growthRate).copy_(layer.forward(features.narrow(1, 0, planes))); // (N, growthRate, H, W)
+      });
+      planes += this.growthRate;
+    }
+    return features;
   }
 
   /** Whether this block or a module in it has hooks or an instance forward. */

@@ -1,8 +1,9 @@
 // Depthwise convolution (one input channel per group, c == groups): direct loops. Output
 // channel kk reads input channel kk / multiplier (multiplier = k / c). Stride 1 (the common
 // case) takes the register-blocked path below, and the forward at stride 2 (undilated) its
-// variant over the even and odd input columns; other strides take row loops, whose inner loop
-// runs along a row:
+// variant over the even and odd input columns; a 1×1 unpadded forward at stride 1 is a
+// per-plane scale and shift in one streaming pass; other strides take row loops, whose inner
+// loop runs along a row:
 //
 //   forward          y[n, kk, oh, :]  += w[kk, r, q] · x[n, c, ih, shifted]
 //   backward input   gx[n, c, ih, shifted] += w[kk, r, q] · gy[n, kk, oh, :]   (scatter)
@@ -57,6 +58,31 @@ KILN_VECTORIZE void forward_plane(const float* x, const float* w, float bias, fl
       }
     }
   }
+}
+
+// A 1×1 filter at stride 1 without padding (an inference BatchNorm as a convolution, e.g.
+// DenseNet's BN → ReLU): each output plane is its input plane times one weight plus the bias,
+// one streaming pass with no padded copy. y: (plane) = bias + w · x: (plane).
+KILN_VECTORIZE void scale_plane(const float* x, float w, float bias, float* y, int64_t plane) {
+  for (int64_t i = 0; i < plane; ++i) y[i] = bias + w * x[i];
+}
+
+bool per_channel_scale_shape(const Conv2dShape& s) {
+  return s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_top == 0 &&
+         s.pad_bottom == 0 && s.pad_left == 0 && s.pad_right == 0;
+}
+
+void per_channel_scale_forward(const float* x, const float* weight, const float* bias, float* y,
+                               const Conv2dShape& s, const ConvEpilogue& e) {
+  const int64_t multiplier = s.k / s.c, plane = s.h * s.w;
+  parallel_for_balanced(0, s.n * s.k, grain_for(plane), [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t n = p / s.k, kk = p % s.k;
+      scale_plane(x + (n * s.c + kk / multiplier) * plane, weight[kk], bias == nullptr ? 0.0f : bias[kk], y + p * plane,
+                  plane);
+      finish_values(y + p * plane, plane, kk, e);
+    }
+  });
 }
 
 // gx: (h, w) += the input gradient of one output plane gy: (out_h, out_w) through filter w.
@@ -477,6 +503,7 @@ void register_backward_weight(const float* x, const float* gy, float* gweight, f
 
 void depthwise_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s,
                        const ConvEpilogue& e) {
+  if (per_channel_scale_shape(s)) return per_channel_scale_forward(x, weight, bias, y, s, e);
 #if KILN_HAS_VEC16
   if (register_path(s)) return register_forward(x, weight, bias, y, s, e);
   if (split_path(s)) return split_forward(x, weight, bias, y, s, e);
