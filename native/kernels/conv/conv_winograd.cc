@@ -8,7 +8,8 @@
 //                    (padding 2 − padding, so at most 2 per side)
 //   backward weight  Ŵ[e] (k, c) = Σ Z[e] (k, tiles) · V[e]ᵀ with Z = A gy Aᵀ, gw = Gᵀ Ŵ G
 //
-// Tiles are processed in blocks sized for the cache; threads split blocks; the weight gradient
+// Tiles are processed in blocks sized for the cache and the filters (Problem::block); threads
+// split blocks, or a single block's transforms and GEMMs; the weight gradient
 // sums blocks in fixed slices (as in conv_gemm.cc), so results do not depend on thread count.
 #include <algorithm>
 #include <vector>
@@ -182,9 +183,11 @@ __attribute__((always_inline)) inline void gradient_run(const float* rows, int64
   }
 }
 
-// V (16, in_channels, ld): Bᵀ d B of the 4×4 input tiles [t0, t1), one run of tiles at a
-// time (the loop over tiles vectorizes: stride-2 loads from padded rows, contiguous stores).
-KILN_VECTORIZE void transform_inputs(const float* in, const Problem& p, int64_t t0, int64_t t1, float* v, int64_t ld) {
+// Rows [c0, c1) of V (16, in_channels, ld): Bᵀ d B of the 4×4 input tiles [t0, t1), one run
+// of tiles at a time (the loop over tiles vectorizes: stride-2 loads from padded rows,
+// contiguous stores).
+KILN_VECTORIZE void transform_input_channels(const float* in, const Problem& p, int64_t t0, int64_t t1, int64_t c0,
+                                             int64_t c1, float* v, int64_t ld) {
   const int64_t width = 2 * p.tiles_w() + 2 + 32, stride = p.in_channels * ld;  // stride: between entries
   std::vector<float> buffer(static_cast<size_t>(4 * width));
   float* rows = buffer.data();
@@ -192,7 +195,7 @@ KILN_VECTORIZE void transform_inputs(const float* in, const Problem& p, int64_t 
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
-    for (int64_t c = 0; c < p.in_channels; ++c) {
+    for (int64_t c = c0; c < c1; ++c) {
       const float* plane = in + (tile.image * p.in_channels + c) * p.in_h * p.in_w;
       padded_rows(plane, p.in_h, p.in_w, 2 * tile.th - p.pad_top, 4, p.pad_left, width, rows);
       if (wide) {
@@ -205,10 +208,10 @@ KILN_VECTORIZE void transform_inputs(const float* in, const Problem& p, int64_t 
   }
 }
 
-// out tiles [t0, t1) = Aᵀ M A (+ bias), M: (16, out_channels, ld); each run of tiles is
-// written into two padded rows, then their valid columns are copied out.
-KILN_VECTORIZE void transform_outputs(const float* m, int64_t ld, const float* bias, float* out, const Problem& p,
-                                      int64_t t0, int64_t t1) {
+// Channels [k0, k1) of out tiles [t0, t1) = Aᵀ M A (+ bias), M: (16, out_channels, ld); each
+// run of tiles is written into two padded rows, then their valid columns are copied out.
+KILN_VECTORIZE void transform_output_channels(const float* m, int64_t ld, const float* bias, float* out, const Problem& p,
+                                              int64_t t0, int64_t t1, int64_t k0, int64_t k1) {
   const int64_t width = 2 * p.tiles_w() + 32, stride = p.out_channels * ld;
   std::vector<float> buffer(static_cast<size_t>(2 * width));
   float* rows = buffer.data();
@@ -216,7 +219,7 @@ KILN_VECTORIZE void transform_outputs(const float* m, int64_t ld, const float* b
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
-    for (int64_t k = 0; k < p.out_channels; ++k) {
+    for (int64_t k = k0; k < k1; ++k) {
       const float b = bias == nullptr ? 0.0f : bias[k];
       if (wide) {
         output_run<Vec16>(m + k * ld + at, stride, b, count, rows, width);
@@ -233,9 +236,10 @@ KILN_VECTORIZE void transform_outputs(const float* m, int64_t ld, const float* b
   }
 }
 
-// Z (16, out_channels, ld) = A gy Aᵀ of the output-gradient tiles [t0, t1) (zeros outside).
-KILN_VECTORIZE void transform_output_gradients(const float* gy, const Problem& p, int64_t t0, int64_t t1, float* z,
-                                               int64_t ld) {
+// Rows [k0, k1) of Z (16, out_channels, ld) = A gy Aᵀ of the output-gradient tiles [t0, t1)
+// (zeros outside).
+KILN_VECTORIZE void transform_output_gradient_channels(const float* gy, const Problem& p, int64_t t0, int64_t t1,
+                                                       int64_t k0, int64_t k1, float* z, int64_t ld) {
   const int64_t width = 2 * p.tiles_w() + 32, stride = p.out_channels * ld;
   std::vector<float> buffer(static_cast<size_t>(2 * width));
   float* rows = buffer.data();
@@ -243,7 +247,7 @@ KILN_VECTORIZE void transform_output_gradients(const float* gy, const Problem& p
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
-    for (int64_t k = 0; k < p.out_channels; ++k) {
+    for (int64_t k = k0; k < k1; ++k) {
       const float* plane = gy + (tile.image * p.out_channels + k) * p.out_h * p.out_w;
       padded_rows(plane, p.out_h, p.out_w, 2 * tile.th, 2, -2 * tile.tw, width, rows);
       if (wide) {
@@ -254,6 +258,25 @@ KILN_VECTORIZE void transform_output_gradients(const float* gy, const Problem& p
     }
     t += count;
   }
+}
+
+// The transforms of a block, channels cut across threads when no parallel loop runs already (a
+// single block: see Problem::block; inside one, parallel_for runs them on the caller).
+int64_t channel_grain(int64_t t0, int64_t t1) { return grain_for(kEntries * (t1 - t0)); }
+
+void transform_inputs(const float* in, const Problem& p, int64_t t0, int64_t t1, float* v, int64_t ld) {
+  parallel_for(0, p.in_channels, channel_grain(t0, t1),
+               [&](int64_t c0, int64_t c1) { transform_input_channels(in, p, t0, t1, c0, c1, v, ld); });
+}
+
+void transform_outputs(const float* m, int64_t ld, const float* bias, float* out, const Problem& p, int64_t t0, int64_t t1) {
+  parallel_for(0, p.out_channels, channel_grain(t0, t1),
+               [&](int64_t k0, int64_t k1) { transform_output_channels(m, ld, bias, out, p, t0, t1, k0, k1); });
+}
+
+void transform_output_gradients(const float* gy, const Problem& p, int64_t t0, int64_t t1, float* z, int64_t ld) {
+  parallel_for(0, p.out_channels, channel_grain(t0, t1),
+               [&](int64_t k0, int64_t k1) { transform_output_gradient_channels(gy, p, t0, t1, k0, k1, z, ld); });
 }
 
 // The 16 entries of G g Gᵀ for one 3×3 filter g (rotated by 180° when `rotate`), entry e at
