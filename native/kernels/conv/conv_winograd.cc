@@ -97,16 +97,21 @@ inline int64_t run_length(const Problem& p, const Tile& tile, int64_t t, int64_t
 }
 
 // rows[i][col] (i < count, col < width) = plane row first_row + i at column col − left, or 0
-// outside the plane: the zero-padded rows a run of tiles reads.
+// outside the plane: the zero-padded rows a run of tiles reads. Each row is zeros, a copy of
+// the plane's columns that land in it, zeros.
 void padded_rows(const float* plane, int64_t h, int64_t w, int64_t first_row, int64_t count, int64_t left,
                  int64_t width, float* rows) {
+  const int64_t lo = std::clamp<int64_t>(left, 0, width), hi = std::clamp<int64_t>(left + w, lo, width);
   for (int64_t i = 0; i < count; ++i) {
     float* dst = rows + i * width;
     const int64_t ih = first_row + i;
-    for (int64_t col = 0; col < width; ++col) {
-      const int64_t iw = col - left;
-      dst[col] = ih >= 0 && ih < h && iw >= 0 && iw < w ? plane[ih * w + iw] : 0.0f;
+    if (ih < 0 || ih >= h) {
+      std::fill(dst, dst + width, 0.0f);
+      continue;
     }
+    std::fill(dst, dst + lo, 0.0f);
+    std::copy(plane + ih * w + (lo - left), plane + ih * w + (hi - left), dst + lo);
+    std::fill(dst + hi, dst + width, 0.0f);
   }
 }
 
