@@ -356,33 +356,47 @@ void winograd_backward_input(const float* gy, const float* weight, float* gx, co
 }
 
 namespace {
-// gw[k, c] = Gᵀ Ŵ[k, c] G, Ŵ (slots, 16, k, c) summed over the slots in order.
+// Pairs (k, c) of the weight gradient's last step taken together (see finish_weight_gradient).
+constexpr int64_t kFinishRun = 64;
+
+// g (3 × 3) = Gᵀ X G for the 4 × 4 X whose entry e is x4[e][j].
+inline void filter_gradient(const float (&x4)[kEntries][kFinishRun], int64_t j, float* g) {
+  float q[3][4];
+  for (int col = 0; col < 4; ++col) {
+    const float x0 = x4[col][j], x1 = x4[4 + col][j], x2 = x4[8 + col][j], x3 = x4[12 + col][j];
+    q[0][col] = x0 + 0.5f * (x1 + x2);
+    q[1][col] = 0.5f * (x1 - x2);
+    q[2][col] = 0.5f * (x1 + x2) + x3;
+  }
+  for (int i = 0; i < 3; ++i) {
+    g[i * 3 + 0] = q[i][0] + 0.5f * (q[i][1] + q[i][2]);
+    g[i * 3 + 1] = 0.5f * (q[i][1] - q[i][2]);
+    g[i * 3 + 2] = 0.5f * (q[i][1] + q[i][2]) + q[i][3];
+  }
+}
+
+// gw[k, c] = Gᵀ Ŵ[k, c] G, Ŵ (slots, 16, k, c) summed over the slots in order, kFinishRun
+// pairs (k, c) at a time: each of the 16 · slots planes is read as one contiguous piece per run
+// (the 16 · slots values of one pair at a time strode across as many planes: 23% of ResNet-18's
+// 256→256 weight gradient at 8×8, batch 64, in perf).
 void finish_weight_gradient(const std::vector<float>& w_hat, int64_t slots, float* gweight, const Conv2dShape& s) {
-  const int64_t entries_size = kEntries * s.k * s.c;
-  parallel_for(0, s.k * s.c, grain_for(kEntries * slots), [&](int64_t kc_begin, int64_t kc_end) {
-    for (int64_t kc = kc_begin; kc < kc_end; ++kc) {
-      float x4[4][4];
+  const int64_t pairs = s.k * s.c, runs = (pairs + kFinishRun - 1) / kFinishRun;
+  parallel_for(0, runs, grain_for(kEntries * slots * kFinishRun), [&](int64_t run_begin, int64_t run_end) {
+    float x4[kEntries][kFinishRun];  // Ŵ of the run, entry by entry
+    for (int64_t run = run_begin; run < run_end; ++run) {
+      const int64_t kc0 = run * kFinishRun, count = std::min(kFinishRun, pairs - kc0);
       for (int64_t e = 0; e < kEntries; ++e) {
-        float sum = 0.0f;
-        for (int64_t slot = 0; slot < slots; ++slot) sum += w_hat[slot * entries_size + e * s.k * s.c + kc];
-        x4[e / 4][e % 4] = sum;
+        const float* first = w_hat.data() + e * pairs + kc0;
+        std::copy(first, first + count, x4[e]);
+        for (int64_t slot = 1; slot < slots; ++slot) {
+          const float* plane = first + slot * kEntries * pairs;
+          for (int64_t j = 0; j < count; ++j) x4[e][j] += plane[j];
+        }
       }
-      float q[3][4];
-      for (int j = 0; j < 4; ++j) {
-        q[0][j] = x4[0][j] + 0.5f * (x4[1][j] + x4[2][j]);
-        q[1][j] = 0.5f * (x4[1][j] - x4[2][j]);
-        q[2][j] = 0.5f * (x4[1][j] + x4[2][j]) + x4[3][j];
-      }
-      float* g = gweight + kc * 9;
-      for (int i = 0; i < 3; ++i) {
-        g[i * 3 + 0] = q[i][0] + 0.5f * (q[i][1] + q[i][2]);
-        g[i * 3 + 1] = 0.5f * (q[i][1] - q[i][2]);
-        g[i * 3 + 2] = 0.5f * (q[i][1] + q[i][2]) + q[i][3];
-      }
+      for (int64_t j = 0; j < count; ++j) filter_gradient(x4, j, gweight + (kc0 + j) * 9);
     }
   });
 }
-
 }  // namespace
 
 void winograd_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s) {
