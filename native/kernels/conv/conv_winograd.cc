@@ -82,6 +82,12 @@ struct Problem {
   }
 };
 
+// Floats between the entries of a block's transformed tiles (16, channels, ld): the entries'
+// planes, one cache line apart beyond that, so that the 16 values of a tile, written (read)
+// together, do not all map to one L1 set (planes of 64 channels × 256 tiles are 64 KiB).
+constexpr int64_t kEntryPad = 16;
+inline int64_t entry_stride(int64_t channels, int64_t ld) { return channels * ld + kEntryPad; }
+
 // The tile's image and tile coordinates from its index.
 struct Tile {
   int64_t image, th, tw;
@@ -188,12 +194,12 @@ __attribute__((always_inline)) inline void gradient_run(const float* rows, int64
   }
 }
 
-// Rows [c0, c1) of V (16, in_channels, ld): Bᵀ d B of the 4×4 input tiles [t0, t1), one run
-// of tiles at a time (the loop over tiles vectorizes: stride-2 loads from padded rows,
-// contiguous stores).
+// Rows [c0, c1) of V (16, in_channels, ld; entries entry_stride apart): Bᵀ d B of the 4×4
+// input tiles [t0, t1), one run of tiles at a time (the loop over tiles vectorizes: stride-2
+// loads from padded rows, contiguous stores).
 KILN_VECTORIZE void transform_input_channels(const float* in, const Problem& p, int64_t t0, int64_t t1, int64_t c0,
                                              int64_t c1, float* v, int64_t ld) {
-  const int64_t width = 2 * p.tiles_w() + 2 + 32, stride = p.in_channels * ld;  // stride: between entries
+  const int64_t width = 2 * p.tiles_w() + 2 + 32, stride = entry_stride(p.in_channels, ld);
   std::vector<float> buffer(static_cast<size_t>(4 * width));
   float* rows = buffer.data();
   const bool wide = wide_vectors();
@@ -213,11 +219,12 @@ KILN_VECTORIZE void transform_input_channels(const float* in, const Problem& p, 
   }
 }
 
-// Channels [k0, k1) of out tiles [t0, t1) = Aᵀ M A (+ bias), M: (16, out_channels, ld); each
+// Channels [k0, k1) of out tiles [t0, t1) = Aᵀ M A (+ bias), M: (16, out_channels, ld; entries
+// entry_stride apart); each
 // run of tiles is written into two padded rows, then their valid columns are copied out.
 KILN_VECTORIZE void transform_output_channels(const float* m, int64_t ld, const float* bias, float* out, const Problem& p,
                                               int64_t t0, int64_t t1, int64_t k0, int64_t k1) {
-  const int64_t width = 2 * p.tiles_w() + 32, stride = p.out_channels * ld;
+  const int64_t width = 2 * p.tiles_w() + 32, stride = entry_stride(p.out_channels, ld);
   std::vector<float> buffer(static_cast<size_t>(2 * width));
   float* rows = buffer.data();
   const bool wide = wide_vectors();
@@ -241,11 +248,11 @@ KILN_VECTORIZE void transform_output_channels(const float* m, int64_t ld, const 
   }
 }
 
-// Rows [k0, k1) of Z (16, out_channels, ld) = A gy Aᵀ of the output-gradient tiles [t0, t1)
-// (zeros outside).
+// Rows [k0, k1) of Z (16, out_channels, ld; entries entry_stride apart) = A gy Aᵀ of the
+// output-gradient tiles [t0, t1) (zeros outside).
 KILN_VECTORIZE void transform_output_gradient_channels(const float* gy, const Problem& p, int64_t t0, int64_t t1,
                                                        int64_t k0, int64_t k1, float* z, int64_t ld) {
-  const int64_t width = 2 * p.tiles_w() + 32, stride = p.out_channels * ld;
+  const int64_t width = 2 * p.tiles_w() + 32, stride = entry_stride(p.out_channels, ld);
   std::vector<float> buffer(static_cast<size_t>(2 * width));
   float* rows = buffer.data();
   const bool wide = wide_vectors();
@@ -320,14 +327,15 @@ void correlate(const float* in, const std::vector<float>& u, const float* bias, 
   const int64_t block = p.block();
   const double flops = 2.0 * kEntries * p.out_channels * p.in_channels * block;
   parallel_for_balanced(0, p.blocks(), std::max<int64_t>(1, static_cast<int64_t>(4.0e6 / flops)), [&](int64_t b0, int64_t b1) {
-    float* v = thread_buffer(kEntries * p.in_channels * block, 0);
-    float* m = thread_buffer(kEntries * p.out_channels * block + 16, 1);  // + slack for output_run
+    const int64_t v_stride = entry_stride(p.in_channels, block), m_stride = entry_stride(p.out_channels, block);
+    float* v = thread_buffer(kEntries * v_stride, 0);
+    float* m = thread_buffer(kEntries * m_stride + 16, 1);  // + slack for output_run
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t t0 = b * block, t1 = std::min(p.tiles(), t0 + block);
       transform_inputs(in, p, t0, t1, v, block);
       for (int64_t e = 0; e < kEntries; ++e) {
         sgemm(false, false, p.out_channels, t1 - t0, p.in_channels, 1.0f, u.data() + e * p.out_channels * p.in_channels,
-              p.in_channels, v + e * p.in_channels * block, block, 0.0f, m + e * p.out_channels * block, block);
+              p.in_channels, v + e * v_stride, block, 0.0f, m + e * m_stride, block);
       }
       transform_outputs(m, block, bias, out, p, t0, t1);
     }
@@ -406,8 +414,9 @@ void winograd_backward_weight(const float* x, const float* gy, float* gweight, c
   std::vector<float> w_hat(static_cast<size_t>(slots * entries_size), 0.0f);  // Ŵ per slot: (16, k, c)
   const double flops = 2.0 * kEntries * s.k * s.c * block * blocks / slots;
   parallel_for_balanced(0, slots, flops < 8.0e6 ? slots : 1, [&](int64_t slot_begin, int64_t slot_end) {
-    float* v = thread_buffer(kEntries * s.c * block, 0);
-    float* z = thread_buffer(kEntries * s.k * block, 1);
+    const int64_t v_stride = entry_stride(s.c, block), z_stride = entry_stride(s.k, block);
+    float* v = thread_buffer(kEntries * v_stride, 0);
+    float* z = thread_buffer(kEntries * z_stride, 1);
     for (int64_t slot = slot_begin; slot < slot_end; ++slot) {
       float* target = w_hat.data() + slot * entries_size;
       for (int64_t b = slot * blocks / slots; b < (slot + 1) * blocks / slots; ++b) {
@@ -415,7 +424,7 @@ void winograd_backward_weight(const float* x, const float* gy, float* gweight, c
         transform_inputs(x, p, t0, t1, v, block);
         transform_output_gradients(gy, p, t0, t1, z, block);
         for (int64_t e = 0; e < kEntries; ++e) {
-          sgemm(false, true, s.k, s.c, t1 - t0, 1.0f, z + e * s.k * block, block, v + e * s.c * block, block, 1.0f,
+          sgemm(false, true, s.k, s.c, t1 - t0, 1.0f, z + e * z_stride, block, v + e * v_stride, block, 1.0f,
                 target + e * s.k * s.c, s.c);
         }
       }
