@@ -207,6 +207,26 @@ TEST(few_channel_weight_gradients_take_channel_lanes) {
   });
 }
 
+TEST(winograd_deep_blocks_match_naive) {
+  // Many channels on few tiles: 180 tiles in blocks of 128 (the transformed filters no larger
+  // than a block's transformed tiles; 48 by cache size alone) and 52. Forward and input
+  // gradient sum 2304 float32 products through Winograd's transforms: within 3e-4 here, beyond
+  // kShapes' 1e-4 for shorter sums.
+  const Conv2dShape s = make_shape({5, 256, 12, 12, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0});
+  const std::vector<float> x = Random(1).vector(x_size(s)), w = Random(2).vector(w_size(s)), b = Random(3).vector(s.k);
+  const std::vector<float> gy = Random(6).vector(y_size(s));
+  const Expected e = naive(s, x, w, b, gy);
+  test::for_each_vector_width([&] {
+    std::vector<float> y(y_size(s), NAN), gx(x_size(s), NAN), gw(w_size(s), NAN);
+    conv2d_forward_with(ConvAlgorithm::kWinograd, x.data(), w.data(), b.data(), y.data(), s);
+    conv2d_backward_input_with(ConvAlgorithm::kWinograd, gy.data(), w.data(), gx.data(), s);
+    conv2d_backward_weight_with(ConvAlgorithm::kWinograd, x.data(), gy.data(), gw.data(), nullptr, s);
+    CHECK_ALL_CLOSE(y, e.y, 3e-4);
+    CHECK_ALL_CLOSE(gx, e.gx, 3e-4);
+    CHECK_ALL_CLOSE(gw, e.gw, 1e-3);
+  });
+}
+
 TEST(results_do_not_depend_on_thread_count) {
   // The direct (few channels; 16 output channels: in the lanes on AVX-512), Winograd (many
   // channels) and GEMM (here with planes cut into two column blocks, whose input gradients
@@ -216,6 +236,8 @@ TEST(results_do_not_depend_on_thread_count) {
                                make_shape({17, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 0}),
                                make_shape({7, 32, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
                                make_shape({1, 64, 45, 45, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+                               // Winograd in one block of 108 tiles, its GEMMs cut across threads
+                               make_shape({3, 256, 12, 12, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
                                // Batch 1 through GEMM: im2col and col2im cut across threads (a
                                // stem: 4 column blocks, col2im tasks of rows; 7×7 planes: 640 rows)
                                make_shape({1, 3, 100, 100, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),

@@ -8,7 +8,8 @@
 //                    (padding 2 − padding, so at most 2 per side)
 //   backward weight  Ŵ[e] (k, c) = Σ Z[e] (k, tiles) · V[e]ᵀ with Z = A gy Aᵀ, gw = Gᵀ Ŵ G
 //
-// Tiles are processed in blocks sized for the cache; threads split blocks; the weight gradient
+// Tiles are processed in blocks sized for the cache and the filters (Problem::block); threads
+// split blocks, or a single block's transforms and GEMMs; the weight gradient
 // sums blocks in fixed slices (as in conv_gemm.cc), so results do not depend on thread count.
 #include <algorithm>
 #include <vector>
@@ -53,8 +54,22 @@ struct Problem {
   // tiles shared evenly between blocks; fewer than kEvenBlocks blocks (one image: ResNet's
   // 56×56 stage is 784 tiles, 28×28 is 196) become a power of two of equal blocks, down to
   // kMinSplitTiles each, so two or four threads get equal shares (the cut depends on the
-  // shape only, never on the thread count).
+  // shape only, never on the thread count). Then raised until the transformed filters U (Ŵ in
+  // the weight gradient), 16 · in · out floats, are no larger than a block's transformed tiles,
+  // 16 · (in + out) · block, or to all the tiles: each block's 16 GEMMs read U (add into Ŵ)
+  // once, so shallow blocks stream it through memory for little work. A single block runs on
+  // the caller, its GEMMs cut across threads. ResNet-18's 512→512 at 4×4, batch 64 (256
+  // tiles): blocks of 32 → one of 256, weight gradient 150 → 61-65 ms, forward and input
+  // gradient 65-67 → 60-62 ms (1 thread, loaded machine).
   int64_t block() const {
+    const int64_t balanced = in_channels * out_channels / (in_channels + out_channels);
+    return std::max(cache_block(), std::min(tiles(), balanced));
+  }
+  int64_t blocks() const { return (tiles() + block() - 1) / block(); }
+
+ private:
+  // The tiles of a block by cache size and thread balance alone.
+  int64_t cache_block() const {
     const int64_t largest = std::max<int64_t>(16, std::min(tiles(), kBlockFloats / (kEntries * in_channels)));
     int64_t count = (tiles() + largest - 1) / largest;
     if (count < kEvenBlocks) {
@@ -65,8 +80,13 @@ struct Problem {
     const int64_t even = ((tiles() + count - 1) / count + 7) / 8 * 8;  // a multiple of 8 columns
     return std::max<int64_t>(16, std::min(largest, even));
   }
-  int64_t blocks() const { return (tiles() + block() - 1) / block(); }
 };
+
+// Floats between the entries of a block's transformed tiles (16, channels, ld): the entries'
+// planes, one cache line apart beyond that, so that the 16 values of a tile, written (read)
+// together, do not all map to one L1 set (planes of 64 channels × 256 tiles are 64 KiB).
+constexpr int64_t kEntryPad = 16;
+inline int64_t entry_stride(int64_t channels, int64_t ld) { return channels * ld + kEntryPad; }
 
 // The tile's image and tile coordinates from its index.
 struct Tile {
@@ -83,16 +103,21 @@ inline int64_t run_length(const Problem& p, const Tile& tile, int64_t t, int64_t
 }
 
 // rows[i][col] (i < count, col < width) = plane row first_row + i at column col − left, or 0
-// outside the plane: the zero-padded rows a run of tiles reads.
+// outside the plane: the zero-padded rows a run of tiles reads. Each row is zeros, a copy of
+// the plane's columns that land in it, zeros.
 void padded_rows(const float* plane, int64_t h, int64_t w, int64_t first_row, int64_t count, int64_t left,
                  int64_t width, float* rows) {
+  const int64_t lo = std::clamp<int64_t>(left, 0, width), hi = std::clamp<int64_t>(left + w, lo, width);
   for (int64_t i = 0; i < count; ++i) {
     float* dst = rows + i * width;
     const int64_t ih = first_row + i;
-    for (int64_t col = 0; col < width; ++col) {
-      const int64_t iw = col - left;
-      dst[col] = ih >= 0 && ih < h && iw >= 0 && iw < w ? plane[ih * w + iw] : 0.0f;
+    if (ih < 0 || ih >= h) {
+      std::fill(dst, dst + width, 0.0f);
+      continue;
     }
+    std::fill(dst, dst + lo, 0.0f);
+    std::copy(plane + ih * w + (lo - left), plane + ih * w + (hi - left), dst + lo);
+    std::fill(dst + hi, dst + width, 0.0f);
   }
 }
 
@@ -169,17 +194,19 @@ __attribute__((always_inline)) inline void gradient_run(const float* rows, int64
   }
 }
 
-// V (16, in_channels, ld): Bᵀ d B of the 4×4 input tiles [t0, t1), one run of tiles at a
-// time (the loop over tiles vectorizes: stride-2 loads from padded rows, contiguous stores).
-KILN_VECTORIZE void transform_inputs(const float* in, const Problem& p, int64_t t0, int64_t t1, float* v, int64_t ld) {
-  const int64_t width = 2 * p.tiles_w() + 2 + 32, stride = p.in_channels * ld;  // stride: between entries
+// Rows [c0, c1) of V (16, in_channels, ld; entries entry_stride apart): Bᵀ d B of the 4×4
+// input tiles [t0, t1), one run of tiles at a time (the loop over tiles vectorizes: stride-2
+// loads from padded rows, contiguous stores).
+KILN_VECTORIZE void transform_input_channels(const float* in, const Problem& p, int64_t t0, int64_t t1, int64_t c0,
+                                             int64_t c1, float* v, int64_t ld) {
+  const int64_t width = 2 * p.tiles_w() + 2 + 32, stride = entry_stride(p.in_channels, ld);
   std::vector<float> buffer(static_cast<size_t>(4 * width));
   float* rows = buffer.data();
   const bool wide = wide_vectors();
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
-    for (int64_t c = 0; c < p.in_channels; ++c) {
+    for (int64_t c = c0; c < c1; ++c) {
       const float* plane = in + (tile.image * p.in_channels + c) * p.in_h * p.in_w;
       padded_rows(plane, p.in_h, p.in_w, 2 * tile.th - p.pad_top, 4, p.pad_left, width, rows);
       if (wide) {
@@ -192,18 +219,19 @@ KILN_VECTORIZE void transform_inputs(const float* in, const Problem& p, int64_t 
   }
 }
 
-// out tiles [t0, t1) = Aᵀ M A (+ bias), M: (16, out_channels, ld); each run of tiles is
-// written into two padded rows, then their valid columns are copied out.
-KILN_VECTORIZE void transform_outputs(const float* m, int64_t ld, const float* bias, float* out, const Problem& p,
-                                      int64_t t0, int64_t t1) {
-  const int64_t width = 2 * p.tiles_w() + 32, stride = p.out_channels * ld;
+// Channels [k0, k1) of out tiles [t0, t1) = Aᵀ M A (+ bias), M: (16, out_channels, ld; entries
+// entry_stride apart); each
+// run of tiles is written into two padded rows, then their valid columns are copied out.
+KILN_VECTORIZE void transform_output_channels(const float* m, int64_t ld, const float* bias, float* out, const Problem& p,
+                                              int64_t t0, int64_t t1, int64_t k0, int64_t k1) {
+  const int64_t width = 2 * p.tiles_w() + 32, stride = entry_stride(p.out_channels, ld);
   std::vector<float> buffer(static_cast<size_t>(2 * width));
   float* rows = buffer.data();
   const bool wide = wide_vectors();
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
-    for (int64_t k = 0; k < p.out_channels; ++k) {
+    for (int64_t k = k0; k < k1; ++k) {
       const float b = bias == nullptr ? 0.0f : bias[k];
       if (wide) {
         output_run<Vec16>(m + k * ld + at, stride, b, count, rows, width);
@@ -220,17 +248,18 @@ KILN_VECTORIZE void transform_outputs(const float* m, int64_t ld, const float* b
   }
 }
 
-// Z (16, out_channels, ld) = A gy Aᵀ of the output-gradient tiles [t0, t1) (zeros outside).
-KILN_VECTORIZE void transform_output_gradients(const float* gy, const Problem& p, int64_t t0, int64_t t1, float* z,
-                                               int64_t ld) {
-  const int64_t width = 2 * p.tiles_w() + 32, stride = p.out_channels * ld;
+// Rows [k0, k1) of Z (16, out_channels, ld; entries entry_stride apart) = A gy Aᵀ of the
+// output-gradient tiles [t0, t1) (zeros outside).
+KILN_VECTORIZE void transform_output_gradient_channels(const float* gy, const Problem& p, int64_t t0, int64_t t1,
+                                                       int64_t k0, int64_t k1, float* z, int64_t ld) {
+  const int64_t width = 2 * p.tiles_w() + 32, stride = entry_stride(p.out_channels, ld);
   std::vector<float> buffer(static_cast<size_t>(2 * width));
   float* rows = buffer.data();
   const bool wide = wide_vectors();
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
-    for (int64_t k = 0; k < p.out_channels; ++k) {
+    for (int64_t k = k0; k < k1; ++k) {
       const float* plane = gy + (tile.image * p.out_channels + k) * p.out_h * p.out_w;
       padded_rows(plane, p.out_h, p.out_w, 2 * tile.th, 2, -2 * tile.tw, width, rows);
       if (wide) {
@@ -241,6 +270,25 @@ KILN_VECTORIZE void transform_output_gradients(const float* gy, const Problem& p
     }
     t += count;
   }
+}
+
+// The transforms of a block, channels cut across threads when no parallel loop runs already (a
+// single block: see Problem::block; inside one, parallel_for runs them on the caller).
+int64_t channel_grain(int64_t t0, int64_t t1) { return grain_for(kEntries * (t1 - t0)); }
+
+void transform_inputs(const float* in, const Problem& p, int64_t t0, int64_t t1, float* v, int64_t ld) {
+  parallel_for(0, p.in_channels, channel_grain(t0, t1),
+               [&](int64_t c0, int64_t c1) { transform_input_channels(in, p, t0, t1, c0, c1, v, ld); });
+}
+
+void transform_outputs(const float* m, int64_t ld, const float* bias, float* out, const Problem& p, int64_t t0, int64_t t1) {
+  parallel_for(0, p.out_channels, channel_grain(t0, t1),
+               [&](int64_t k0, int64_t k1) { transform_output_channels(m, ld, bias, out, p, t0, t1, k0, k1); });
+}
+
+void transform_output_gradients(const float* gy, const Problem& p, int64_t t0, int64_t t1, float* z, int64_t ld) {
+  parallel_for(0, p.out_channels, channel_grain(t0, t1),
+               [&](int64_t k0, int64_t k1) { transform_output_gradient_channels(gy, p, t0, t1, k0, k1, z, ld); });
 }
 
 // The 16 entries of G g Gᵀ for one 3×3 filter g (rotated by 180° when `rotate`), entry e at
@@ -261,14 +309,16 @@ inline void transform_filter(const float* filter, bool rotate, float* out, int64
   }
 }
 
-// U (16, rows, cols): G g Gᵀ of filter g(row, col) (3×3, read through `filter`, rotated by
-// 180° when `rotate`), rows cut across threads (a 512 × 512 filter is 4 M values to write).
+// U (16, rows, cols; entries entry_stride apart, so that a filter's 16 values do not map to
+// one L1 set: 512→512 forward at 4×4, batch 64, 50-53 → 41-45 ms, 1 thread): G g Gᵀ of filter
+// g(row, col) (3×3, read through `filter`, rotated by 180° when `rotate`), rows cut across
+// threads (a 512 × 512 filter is 4 M values to write).
 template <typename FilterFn>
 std::vector<float> transform_filters(int64_t rows, int64_t cols, bool rotate, const FilterFn& filter) {
-  std::vector<float> u(static_cast<size_t>(kEntries * rows * cols));
+  std::vector<float> u(static_cast<size_t>(kEntries * entry_stride(rows, cols)));
   parallel_for(0, rows, grain_for(kEntries * cols), [&](int64_t a_begin, int64_t a_end) {
     for (int64_t a = a_begin; a < a_end; ++a) {
-      for (int64_t b = 0; b < cols; ++b) transform_filter(filter(a, b), rotate, u.data() + a * cols + b, rows * cols);
+      for (int64_t b = 0; b < cols; ++b) transform_filter(filter(a, b), rotate, u.data() + a * cols + b, entry_stride(rows, cols));
     }
   });
   return u;
@@ -279,14 +329,15 @@ void correlate(const float* in, const std::vector<float>& u, const float* bias, 
   const int64_t block = p.block();
   const double flops = 2.0 * kEntries * p.out_channels * p.in_channels * block;
   parallel_for_balanced(0, p.blocks(), std::max<int64_t>(1, static_cast<int64_t>(4.0e6 / flops)), [&](int64_t b0, int64_t b1) {
-    float* v = thread_buffer(kEntries * p.in_channels * block, 0);
-    float* m = thread_buffer(kEntries * p.out_channels * block + 16, 1);  // + slack for output_run
+    const int64_t v_stride = entry_stride(p.in_channels, block), m_stride = entry_stride(p.out_channels, block);
+    float* v = thread_buffer(kEntries * v_stride, 0);
+    float* m = thread_buffer(kEntries * m_stride + 16, 1);  // + slack for output_run
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t t0 = b * block, t1 = std::min(p.tiles(), t0 + block);
       transform_inputs(in, p, t0, t1, v, block);
       for (int64_t e = 0; e < kEntries; ++e) {
-        sgemm(false, false, p.out_channels, t1 - t0, p.in_channels, 1.0f, u.data() + e * p.out_channels * p.in_channels,
-              p.in_channels, v + e * p.in_channels * block, block, 0.0f, m + e * p.out_channels * block, block);
+        sgemm(false, false, p.out_channels, t1 - t0, p.in_channels, 1.0f, u.data() + e * entry_stride(p.out_channels, p.in_channels),
+              p.in_channels, v + e * v_stride, block, 0.0f, m + e * m_stride, block);
       }
       transform_outputs(m, block, bias, out, p, t0, t1);
     }
@@ -314,49 +365,74 @@ void winograd_backward_input(const float* gy, const float* weight, float* gx, co
   correlate(gy, u, nullptr, gx, p);
 }
 
+namespace {
+// Pairs (k, c) of the weight gradient's last step taken together (see finish_weight_gradient).
+constexpr int64_t kFinishRun = 64;
+
+// g (3 × 3) = Gᵀ X G for the 4 × 4 X whose entry e is x4[e][j].
+inline void filter_gradient(const float (&x4)[kEntries][kFinishRun], int64_t j, float* g) {
+  float q[3][4];
+  for (int col = 0; col < 4; ++col) {
+    const float x0 = x4[col][j], x1 = x4[4 + col][j], x2 = x4[8 + col][j], x3 = x4[12 + col][j];
+    q[0][col] = x0 + 0.5f * (x1 + x2);
+    q[1][col] = 0.5f * (x1 - x2);
+    q[2][col] = 0.5f * (x1 + x2) + x3;
+  }
+  for (int i = 0; i < 3; ++i) {
+    g[i * 3 + 0] = q[i][0] + 0.5f * (q[i][1] + q[i][2]);
+    g[i * 3 + 1] = 0.5f * (q[i][1] - q[i][2]);
+    g[i * 3 + 2] = 0.5f * (q[i][1] + q[i][2]) + q[i][3];
+  }
+}
+
+// gw[k, c] = Gᵀ Ŵ[k, c] G, Ŵ (slots, 16, k, c) summed over the slots in order, kFinishRun
+// pairs (k, c) at a time: each of the 16 · slots planes is read as one contiguous piece per run
+// (the 16 · slots values of one pair at a time strode across as many planes: 23% of ResNet-18's
+// 256→256 weight gradient at 8×8, batch 64, in perf).
+void finish_weight_gradient(const std::vector<float>& w_hat, int64_t slots, float* gweight, const Conv2dShape& s) {
+  const int64_t pairs = s.k * s.c, runs = (pairs + kFinishRun - 1) / kFinishRun;
+  parallel_for(0, runs, grain_for(kEntries * slots * kFinishRun), [&](int64_t run_begin, int64_t run_end) {
+    float x4[kEntries][kFinishRun];  // Ŵ of the run, entry by entry
+    for (int64_t run = run_begin; run < run_end; ++run) {
+      const int64_t kc0 = run * kFinishRun, count = std::min(kFinishRun, pairs - kc0);
+      for (int64_t e = 0; e < kEntries; ++e) {
+        const float* first = w_hat.data() + e * pairs + kc0;
+        std::copy(first, first + count, x4[e]);
+        for (int64_t slot = 1; slot < slots; ++slot) {
+          const float* plane = first + slot * kEntries * pairs;
+          for (int64_t j = 0; j < count; ++j) x4[e][j] += plane[j];
+        }
+      }
+      for (int64_t j = 0; j < count; ++j) filter_gradient(x4, j, gweight + (kc0 + j) * 9);
+    }
+  });
+}
+}  // namespace
+
 void winograd_backward_weight(const float* x, const float* gy, float* gweight, const Conv2dShape& s) {
   const Problem p = forward_problem(s);
-  const int64_t block = p.block(), entries_size = kEntries * s.k * s.c;
-  const int64_t slots = std::max<int64_t>(1, std::min(p.blocks(), kWeightSlots));
+  const int64_t block = p.block(), blocks = p.blocks(), entries_size = kEntries * s.k * s.c;
+  const int64_t slots = std::max<int64_t>(1, std::min(blocks, kWeightSlots));
   std::vector<float> w_hat(static_cast<size_t>(slots * entries_size), 0.0f);  // Ŵ per slot: (16, k, c)
-  const double flops = 2.0 * kEntries * s.k * s.c * block * p.blocks() / slots;
+  const double flops = 2.0 * kEntries * s.k * s.c * block * blocks / slots;
   parallel_for_balanced(0, slots, flops < 8.0e6 ? slots : 1, [&](int64_t slot_begin, int64_t slot_end) {
-    float* v = thread_buffer(kEntries * s.c * block, 0);
-    float* z = thread_buffer(kEntries * s.k * block, 1);
+    const int64_t v_stride = entry_stride(s.c, block), z_stride = entry_stride(s.k, block);
+    float* v = thread_buffer(kEntries * v_stride, 0);
+    float* z = thread_buffer(kEntries * z_stride, 1);
     for (int64_t slot = slot_begin; slot < slot_end; ++slot) {
       float* target = w_hat.data() + slot * entries_size;
-      for (int64_t b = slot * p.blocks() / slots; b < (slot + 1) * p.blocks() / slots; ++b) {
+      for (int64_t b = slot * blocks / slots; b < (slot + 1) * blocks / slots; ++b) {
         const int64_t t0 = b * block, t1 = std::min(p.tiles(), t0 + block);
         transform_inputs(x, p, t0, t1, v, block);
         transform_output_gradients(gy, p, t0, t1, z, block);
         for (int64_t e = 0; e < kEntries; ++e) {
-          sgemm(false, true, s.k, s.c, t1 - t0, 1.0f, z + e * s.k * block, block, v + e * s.c * block, block, 1.0f,
+          sgemm(false, true, s.k, s.c, t1 - t0, 1.0f, z + e * z_stride, block, v + e * v_stride, block, 1.0f,
                 target + e * s.k * s.c, s.c);
         }
       }
     }
   });
-  // gw[k, c] = Gᵀ Ŵ[k, c] G, Ŵ summed over the slots in order.
-  for (int64_t kc = 0; kc < s.k * s.c; ++kc) {
-    float x4[4][4];
-    for (int64_t e = 0; e < kEntries; ++e) {
-      float sum = 0.0f;
-      for (int64_t slot = 0; slot < slots; ++slot) sum += w_hat[slot * entries_size + e * s.k * s.c + kc];
-      x4[e / 4][e % 4] = sum;
-    }
-    float q[3][4];
-    for (int j = 0; j < 4; ++j) {
-      q[0][j] = x4[0][j] + 0.5f * (x4[1][j] + x4[2][j]);
-      q[1][j] = 0.5f * (x4[1][j] - x4[2][j]);
-      q[2][j] = 0.5f * (x4[1][j] + x4[2][j]) + x4[3][j];
-    }
-    float* g = gweight + kc * 9;
-    for (int i = 0; i < 3; ++i) {
-      g[i * 3 + 0] = q[i][0] + 0.5f * (q[i][1] + q[i][2]);
-      g[i * 3 + 1] = 0.5f * (q[i][1] - q[i][2]);
-      g[i * 3 + 2] = 0.5f * (q[i][1] + q[i][2]) + q[i][3];
-    }
-  }
+  finish_weight_gradient(w_hat, slots, gweight, s);
 }
 
 #else
