@@ -84,6 +84,15 @@ describe('examples/serve', () => {
     expect(binary.status).toBe(200);
     const fromBinary = (await binary.json()) as { probabilities: number[] };
     fromBinary.probabilities.forEach((p, i) => expect(p).toBeCloseTo(after.probabilities[i], 6));
+    // the server decodes every request into one buffer: distinct images sent at once still get their own answers
+    const images = Array.from({ length: 8 }, (_, k) => Float32Array.from({ length: 784 }, (_, i) => ((i * (k + 3)) % 29) / 28));
+    const answer = async (init: RequestInit): Promise<number[]> => ((await (await fetch(`${base}/predict`, { method: 'POST', ...init })).json()) as { probabilities: number[] }).probabilities;
+    const concurrent = await Promise.all(images.map((image) => answer({ headers: octets, body: Buffer.from(image.buffer) })));
+    for (const [k, image] of images.entries()) {
+      const alone = await answer({ body: JSON.stringify({ pixels: Array.from(image) }) });
+      alone.forEach((p, i) => expect(concurrent[k][i]).toBeCloseTo(p, 6));
+    }
+    expect(concurrent[0]).not.toEqual(concurrent[1]);
 
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     child.kill('SIGTERM');
