@@ -24,7 +24,7 @@ import type { Generator } from '../random.js';
 import { formatShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { zeros } from '../ops/creation.js';
-import { rnnLayer, type RnnCellType, type RnnLayerWeights } from '../ops/rnn.js';
+import { rnnLayer, type RnnCellType, type RnnLayerOutput, type RnnLayerWeights } from '../ops/rnn.js';
 import { cat, select, squeeze, stack, transpose, unsqueeze } from '../ops/shape.js';
 import { dropout } from './functional.js';
 import * as init from './init.js';
@@ -87,6 +87,87 @@ function checkSizes(name: string, inputSize: number, hiddenSize: number): void {
  * so an absurd count would exhaust the JS heap (aborting the process) before any check could run.
  */
 const MAX_LAYERS = 65536;
+
+/** The sizes and layout of a stack of recurrent layers, for runRecurrentStack. */
+export interface RecurrentStackShape {
+  /** The module's name, for error messages. */
+  name: string;
+  inputSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  /** D: 2 when bidirectional, else 1. */
+  numDirections: number;
+  batchFirst: boolean;
+  /** Whether the state has a cell state c (the LSTM). */
+  hasCellState: boolean;
+}
+
+/**
+ * One layer and direction (d = 1: backward in time) over seq (T, B, ·) from that layer and
+ * direction's initial h and c (B, H) → output (T, B, H) and the final hN, cN (B, H).
+ */
+export type DirectionForward = (layer: number, d: number, seq: Tensor, h0: Tensor, c0: Tensor | null) => RnnLayerOutput;
+
+/**
+ * Runs a stack of recurrent layers over a whole sequence: the input's layout (batchFirst,
+ * unbatched) and the initial states checked and arranged, each layer's directions run by
+ * `direction` on the previous layer's output (passed through `layerInput`, e.g. dropout) and
+ * concatenated, the final states stacked layer-major, direction-minor, as PyTorch. Shared by
+ * RNN, LSTM, GRU and the dynamic-quantized LSTM.
+ *
+ * Args: shape; x (T, B, I), (B, T, I) with batchFirst or (T, I); state: initial h and c
+ * (numLayers·D, B, H), zeros when omitted; direction; layerInput (default: unchanged).
+ *
+ * Shape: see RecurrentOutput.
+ *
+ * Example: `runRecurrentStack(shape, x, undefined, (layer, d, seq, h0, c0) => rnnLayer('lstm', seq, h0, c0, weights[layer][d], d === 1))`.
+ */
+export function runRecurrentStack(
+  shape: RecurrentStackShape,
+  x: Tensor,
+  state: Partial<RecurrentState> | undefined,
+  direction: DirectionForward,
+  layerInput: (layer: number, seq: Tensor) => Tensor = (_layer, seq) => seq,
+): RecurrentOutput {
+  const { name, inputSize, numLayers, numDirections, batchFirst } = shape;
+  const unbatched = x.ndim === 2;
+  if (x.ndim !== 2 && x.ndim !== 3) {
+    throw new ShapeError(`${name}: input must be (T, B, ${inputSize}), (B, T, ${inputSize}) with batchFirst, or (T, ${inputSize}); got ${formatShape(x.shape)}`);
+  }
+  let seq = unbatched ? unsqueeze(x, 1) : batchFirst ? transpose(x, 0, 1) : x;
+  const batch = seq.shape[1];
+  const h0 = initialState(shape, state?.h, batch, unbatched, 'h');
+  const c0 = shape.hasCellState ? initialState(shape, state?.c ?? undefined, batch, unbatched, 'c') : null;
+  const hN: Tensor[] = [];
+  const cN: Tensor[] = [];
+  for (let layer = 0; layer < numLayers; layer++) {
+    const input = layerInput(layer, seq);
+    const outputs: Tensor[] = [];
+    for (let d = 0; d < numDirections; d++) {
+      const k = layer * numDirections + d;
+      const r = direction(layer, d, input, select(h0, 0, k), c0 === null ? null : select(c0, 0, k));
+      outputs.push(r.output);
+      hN.push(r.hN);
+      if (r.cN !== null) cN.push(r.cN);
+    }
+    seq = outputs.length === 1 ? outputs[0] : cat(outputs, 2);
+  }
+  const finish = (states: Tensor[]): Tensor => (unbatched ? squeeze(stack(states, 0), 1) : stack(states, 0));
+  const output = unbatched ? squeeze(seq, 1) : batchFirst ? transpose(seq, 0, 1) : seq;
+  return { output, h: finish(hN), c: cN.length > 0 ? finish(cN) : null };
+}
+
+/** The initial state `given` checked and batched, or zeros: (numLayers·D, B, H). */
+function initialState(shape: RecurrentStackShape, given: Tensor | undefined, batch: number, unbatched: boolean, name: string): Tensor {
+  const expected = [shape.numLayers * shape.numDirections, batch, shape.hiddenSize];
+  if (given === undefined) return zeros(expected);
+  const batched = unbatched ? unsqueeze(given, 1) : given;
+  if (batched.ndim !== 3 || batched.shape.some((s, i) => s !== expected[i])) {
+    const shown = unbatched ? [expected[0], expected[2]] : expected;
+    throw new ShapeError(`${shape.name}: initial ${name} must have shape ${formatShape(shown)}, got ${formatShape(given.shape)}`);
+  }
+  return batched;
+}
 
 /**
  * The shared machinery of RNN, LSTM and GRU.
@@ -175,51 +256,16 @@ export abstract class RNNBase extends Module {
    * ```
    */
   forwardWithState(x: Tensor, state?: Partial<RecurrentState>): RecurrentOutput {
-    const unbatched = x.ndim === 2;
-    if (x.ndim !== 2 && x.ndim !== 3) {
-      throw new ShapeError(`${this.constructor.name}: input must be (T, B, ${this.inputSize}), (B, T, ${this.inputSize}) with batchFirst, or (T, ${this.inputSize}); got ${formatShape(x.shape)}`);
-    }
-    let seq = unbatched ? unsqueeze(x, 1) : this.batchFirst ? transpose(x, 0, 1) : x;
-    const batch = seq.shape[1];
-    const h0 = this.initialState(state?.h, batch, unbatched, 'h');
-    const c0 = this.mode === 'lstm' ? this.initialState(state?.c ?? undefined, batch, unbatched, 'c') : null;
-    const hN: Tensor[] = [];
-    const cN: Tensor[] = [];
-    for (let layer = 0; layer < this.numLayers; layer++) {
-      if (layer > 0 && this.dropout > 0) seq = dropout(seq, this.dropout, this.training, this.generator);
-      seq = this.layerForward(layer, seq, h0, c0, hN, cN);
-    }
-    const finish = (states: Tensor[]): Tensor => (unbatched ? squeeze(stack(states, 0), 1) : stack(states, 0));
-    const output = unbatched ? squeeze(seq, 1) : this.batchFirst ? transpose(seq, 0, 1) : seq;
-    return { output, h: finish(hN), c: cN.length > 0 ? finish(cN) : null };
+    const layerInput = (layer: number, seq: Tensor): Tensor =>
+      layer > 0 && this.dropout > 0 ? dropout(seq, this.dropout, this.training, this.generator) : seq;
+    const direction: DirectionForward = (layer, d, seq, h0, c0) => rnnLayer(this.mode, seq, h0, c0, this.layerWeights(layer, d), d === 1);
+    return runRecurrentStack(this.stackShape(), x, state, direction, layerInput);
   }
 
-  /**
-   * Both directions of one layer over seq (T, B, ·) → (T, B, D·H), starting from the layer's
-   * slices of h0 and c0 (numLayers·D, B, H); appends the final states to hN and cN.
-   */
-  private layerForward(layer: number, seq: Tensor, h0: Tensor, c0: Tensor | null, hN: Tensor[], cN: Tensor[]): Tensor {
-    const outputs: Tensor[] = [];
-    for (let d = 0; d < this.numDirections; d++) {
-      const k = layer * this.numDirections + d;
-      const r = rnnLayer(this.mode, seq, select(h0, 0, k), c0 === null ? null : select(c0, 0, k), this.layerWeights(layer, d), d === 1);
-      outputs.push(r.output);
-      hN.push(r.hN);
-      if (r.cN !== null) cN.push(r.cN);
-    }
-    return outputs.length === 1 ? outputs[0] : cat(outputs, 2);
-  }
-
-  /** The initial state `given` checked and batched, or zeros: (numLayers·D, B, H). */
-  private initialState(given: Tensor | undefined, batch: number, unbatched: boolean, name: string): Tensor {
-    const expected = [this.numLayers * this.numDirections, batch, this.hiddenSize];
-    if (given === undefined) return zeros(expected);
-    const batched = unbatched ? unsqueeze(given, 1) : given;
-    if (batched.ndim !== 3 || batched.shape.some((s, i) => s !== expected[i])) {
-      const shown = unbatched ? [expected[0], expected[2]] : expected;
-      throw new ShapeError(`${this.constructor.name}: initial ${name} must have shape ${formatShape(shown)}, got ${formatShape(given.shape)}`);
-    }
-    return batched;
+  /** What runRecurrentStack needs to know of this module. */
+  private stackShape(): RecurrentStackShape {
+    const { inputSize, hiddenSize, numLayers, numDirections, batchFirst } = this;
+    return { name: this.constructor.name, inputSize, hiddenSize, numLayers, numDirections, batchFirst, hasCellState: this.mode === 'lstm' };
   }
 
   /** The output sequence only (see forwardWithState); h0 and c0 default to zeros. */
