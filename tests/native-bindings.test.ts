@@ -203,6 +203,8 @@ const signatures: Record<string, Signature> = {
     kinds: ['f32', 'f32', 'size', 'size', 'size', 'size', 'size', 'op', 'bool', 'number', 'number'],
     valid: () => [f32(12), f32(40), 2, 4, 5, 3, 2, 0, true, 0.75, 0.4],
   },
+  // batch 2, hidden 3: gates 2·4·3 = 24, states 6.
+  lstmCellsForward: { kinds: ['size', 'size', 'f32', 'f32', 'f32', 'f32', 'f32'], valid: () => [2, 3, f32(24), f32(24), f32(6), f32(6), f32(6)] },
   setNumThreads: { kinds: ['size'], valid: () => [addon.getNumThreads()] },
   getNumThreads: { kinds: [], valid: () => [] },
   setIdleScheduling: { kinds: ['bool'], valid: () => [false] }, // off on a normal thread: changes nothing
@@ -409,6 +411,9 @@ const rangeCases: [string, unknown[], RegExp][] = [
   ['nadamStep', [f32(6), f32(6), f32(6), f32(7), 2e-3, 0.9, 0.999, 1e-8, 0, 1, 0.5, 0.5, 0.5], /expAvgSq has 7 elements but param has 6/],
   ['adamaxStep', [f32(6), f32(6), f32(6), f32(1), 2e-3, 0.9, 0.999, 1e-8, 0, 1], /expInf has 1 elements but param has 6/],
   ['setNumThreads', [100000], /n must be an integer in \[1, 256\]/],
+  ['lstmCellsForward', [2, 3, f32(23), f32(24), f32(6), f32(6), f32(6)], /gates has 23 elements but batch=2, 4 \* hiddenSize=12 needs 24/],
+  ['lstmCellsForward', [2, 3, f32(24), f32(24), f32(6), f32(5), f32(6)], /c has 5 elements/],
+  ['lstmCellsForward', (() => { const c = f32(6); return [2, 3, f32(24), f32(24), c, c, f32(6)]; })(), /c overlaps cPrev in memory/],
   ['rnnForward', [2, false, 0, 2, 3, 2, f32(0), f32(4), f32(4), f32(24), f32(16), f32(8), f32(8), f32(0), f32(4), f32(4), f32(0)], /steps must be an integer in \[1, /],
   ['rnnForward', [2, false, 2, 2, 3, 2, f32(11), f32(4), f32(4), f32(24), f32(16), f32(8), f32(8), f32(8), f32(4), f32(4), f32(40)], /x has 11 elements but steps=2, batch=2, inputSize=3 needs 12/],
   ['rnnForward', [2, false, 2, 2, 3, 2, f32(12), f32(4), f32(4), f32(24), f32(15), f32(8), f32(8), f32(8), f32(4), f32(4), f32(40)], /wHh has 15 elements but gates=4, hiddenSize=2, hiddenSize=2 needs 16/],

@@ -154,10 +154,19 @@ describe('DynamicQuantizedLSTM over the option combinations', () => {
       expect(native.output.shape).toEqual(exact.output.shape);
       expect(native.h.shape).toEqual(exact.h.shape);
       expect(native.c!.shape).toEqual(exact.c!.shape);
+      // The int8 products agree bit for bit (the reference qgemm is the native kernel's
+      // oracle), but the native cell's σ and tanh (fast_exp, relative error < 2e-7) differ
+      // from Math's by an ulp or two, and a value that close to a rounding boundary of the
+      // next GEMM's u8 quantization rounds the other way: that moves one pre-activation by
+      // one quantization step, x_scale · w_scale · |w_q| ≤ (4 / 127) · max|W| (inputs and
+      // states span at most 4 here), and the change carries on to later steps and layers
+      // (damped: σ' ≤ 1/4, f < 1). Bound: two such steps for every element.
+      const largestWeight = Math.max(...lstm.parameters().map((p) => p.abs().max().item()));
+      const flipStep = (4 / 127) * largestWeight;
       for (const key of ['output', 'h', 'c'] as const) {
-        // Same int8 products bit for bit (the reference qgemm is the native kernel's oracle);
-        // σ and tanh may differ by an ulp or two between the backends.
-        expect(maxAbsDiff(native[key]!.data as Float32Array, reference[key]!.data as Float32Array)).toBeLessThanOrEqual(T * 8 * 2 ** -24 * 4);
+        const a = native[key]!.data as Float32Array;
+        const b = reference[key]!.data as Float32Array;
+        expect(maxAbsDiff(a, b)).toBeLessThanOrEqual(2 * flipStep);
         // int8 weights (|e_w| ≤ w_scale / 2 ≈ 1/√H / 255) and u8 inputs (≤ 4 / 127 / 2) move
         // gates by at most ≈ 0.02 here; h and c stay within a few hundredths of the float LSTM.
         const drift = maxAbsDiff(native[key]!.data as Float32Array, exact[key]!.data as Float32Array);

@@ -657,6 +657,16 @@ export interface Backend {
   rnnBackward(g: RnnGeometry, a: RnnBackwardArrays): void;
 
   /**
+   * One LSTM step's cell update (inference) for `batch` rows from the two halves of the gate
+   * pre-activations, both (batch, 4H) in PyTorch's gate order [i f g o]: gates = W_hh h + b_hh
+   * (overwritten: scratch) and inputGates = W_ih x + b_ih. With z = gates + inputGates,
+   * c = σ(z_f) ⊙ cPrev + σ(z_i) ⊙ tanh(z_g) and h = σ(z_o) ⊙ tanh(c), both (batch, H),
+   * overwritten. No two arrays overlap. The dynamic-quantized LSTM's step (its gate GEMMs
+   * are int8).
+   */
+  lstmCellsForward(batch: number, hidden: number, gates: FloatArray, inputGates: FloatArray, cPrev: FloatArray, c: FloatArray, h: FloatArray): void;
+
+  /**
    * Cumulative sum or product along n of x seen as (outer, n, inner) into out (same shape):
    * out[o, j, i] = x[o, 0, i] op … op x[o, j, i]. Float sums and products accumulate in double
    * (as PyTorch's CPU kernels) and round once per output; int32 wraps.

@@ -342,6 +342,8 @@ export interface NativeAddon {
     gy: Float32Array, gx: Float32Array, planes: number, h: number, w: number, outH: number, outW: number,
     mode: number, alignCorners: boolean, scaleH: number, scaleW: number,
   ): void;
+  /** Backend.lstmCellsForward on float32 arrays. */
+  lstmCellsForward(batch: number, hidden: number, gates: Float32Array, inputGates: Float32Array, cPrev: Float32Array, c: Float32Array, h: Float32Array): void;
   /** RnnGeometry's fields, then RnnForwardArrays' in their declared order. */
   rnnForward(
     mode: RnnModeCode, reverse: boolean, steps: number, batch: number, inputSize: number, hiddenSize: number,
@@ -895,6 +897,12 @@ export class NativeBackend implements Backend {
       g.mode, g.reverse, g.steps, g.batch, g.inputSize, g.hiddenSize,
       f.x, f.h0, f.c0, f.wIh, f.wHh, f.bIh, f.bHh, f.y, f.hN, f.cN, f.workspace,
     );
+  }
+
+  lstmCellsForward(batch: number, hidden: number, gates: FloatArray, inputGates: FloatArray, cPrev: FloatArray, c: FloatArray, h: FloatArray): void {
+    if (!(gates instanceof Float32Array)) return this.fallback.lstmCellsForward(batch, hidden, gates, inputGates, cPrev, c, h);
+    const f = [inputGates, cPrev, c, h] as Float32Array[];
+    this.addon.lstmCellsForward(batch, hidden, gates, f[0], f[1], f[2], f[3]);
   }
 
   rnnBackward(g: RnnGeometry, a: RnnBackwardArrays): void {

@@ -34,7 +34,7 @@ const WRITTEN: Readonly<Record<string, readonly number[]>> = {
   nadamStep: [0, 2, 3], adamaxStep: [0, 2, 3], conv2d: [3], conv2dFused: [3], conv2dBackwardInput: [2], conv2dBackwardWeight: [2, 3],
   maxPool2d: [1, 2], maxPool2dBackward: [2], avgPool2d: [1], avgPool2dBackward: [1], adaptiveAvgPool2d: [1],
   adaptiveAvgPool2dBackward: [1], upsample2d: [1], upsample2dBackward: [1], scan: [2], sort: [1, 2], topk: [1, 2],
-  rnnForward: [13, 14, 15, 16], rnnBackward: [12, 16, 17, 18, 19, 20, 21, 22], attentionForward: [3, 4], attentionBackward: [6, 7, 8],
+  rnnForward: [13, 14, 15, 16], rnnBackward: [12, 16, 17, 18, 19, 20, 21, 22], lstmCellsForward: [2, 5, 6], attentionForward: [3, 4], attentionBackward: [6, 7, 8],
   dropout: [1], layerNorm: [3, 4, 5], layerNormBackward: [5, 6, 7],
   batchNorm: [3, 4, 5, 6], batchNormBackward: [5, 6, 7],
   qlinearPackWeights: [3, 4], qlinearDynamic: [8],

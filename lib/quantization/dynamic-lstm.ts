@@ -5,14 +5,13 @@
  * kernel as DynamicQuantizedLinear; the gate nonlinearities and the cell update run in
  * float32. Inference only.
  */
+import { getBackend } from '../backend/index.js';
 import { allocateOutput } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { checkFeatures } from '../nn/layers/linear.js';
 import { Module } from '../nn/module.js';
 import { runRecurrentStack, type LSTM, type RecurrentOutput, type RecurrentState, type RecurrentStackShape } from '../nn/rnn.js';
-import { add, mul, sigmoid, tanh } from '../ops/elementwise.js';
 import type { RnnLayerOutput } from '../ops/rnn.js';
-import { chunk, stack } from '../ops/shape.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { checkInferenceInput, defineInferenceOnly, Int8Gemm, quantizeFloatWeight, registerInt8Buffers, type QuantizedBuffers } from './int8-gemm.js';
@@ -187,35 +186,34 @@ export class DynamicQuantizedLSTM extends Module {
 
   /**
    * One layer and direction: seq (T, B, In) → output (T, B, H), hN, cN (B, H). The input
-   * projection of all steps is one int8 GEMM, (T·B, In) → (T·B, 4H); each step one more,
-   * (B, H) → (B, 4H), on the previous h, as PyTorch's quantized_lstm.
+   * projection of all steps is one int8 GEMM, (T·B, In) → (T·B, 4H); each step is one more,
+   * (B, H) → (B, 4H), on the previous h, then the backend's fused float32 cell update, as
+   * PyTorch's quantized_lstm.
    */
   private direction(layer: number, d: number, seq: Tensor, h0: Tensor, c0: Tensor): RnnLayerOutput {
     const [steps, batch] = seq.shape;
-    const gates = 4 * this.hiddenSize;
+    const H = this.hiddenSize;
+    const G = 4 * H;
     const { ih, hh } = this.gemms[layer * this.numDirections + d];
-    const inputProjection = allocateOutput('float32', steps * batch * gates);
-    ih.run(seq.contiguous().data as Float32Array, steps * batch, inputProjection);
-    const projected = new Tensor(inputProjection, [steps, batch, gates], 'float32'); // (T, B, 4H)
-    const outputs: Tensor[] = new Array<Tensor>(steps);
-    let h = h0.contiguous();
-    let c = c0;
+    const inputGates = allocateOutput('float32', steps * batch * G); // (T, B, 4H)
+    ih.run(seq.contiguous().data as Float32Array, steps * batch, inputGates);
+    const output = allocateOutput('float32', steps * batch * H); // (T, B, H)
+    const gates = allocateOutput('float32', batch * G); // (B, 4H), one step's W_hh h + b_hh
+    let h: Float32Array = h0.contiguous().data as Float32Array;
+    let c: Float32Array = Float32Array.from(c0.contiguous().data as Float32Array);
+    let next: Float32Array = allocateOutput('float32', batch * H);
     for (let s = 0; s < steps; s++) {
       const t = d === 1 ? steps - 1 - s : s;
-      const recurrent = allocateOutput('float32', batch * gates);
-      hh.run(h.data as Float32Array, batch, recurrent);
-      ({ h, c } = cellUpdate(add(new Tensor(recurrent, [batch, gates], 'float32'), projected.select(0, t)), c));
-      outputs[t] = h;
+      hh.run(h, batch, gates);
+      const ht = output.subarray(t * batch * H, (t + 1) * batch * H);
+      getBackend().lstmCellsForward(batch, H, gates, inputGates.subarray(t * batch * G, (t + 1) * batch * G), c, next, ht);
+      [c, next] = [next, c];
+      h = ht;
     }
-    return { output: stack(outputs, 0), hN: h, cN: c };
+    const hN = allocateOutput('float32', batch * H);
+    hN.set(h);
+    return { output: new Tensor(output, [steps, batch, H], 'float32'), hN: new Tensor(hN, [batch, H], 'float32'), cN: new Tensor(c, [batch, H], 'float32') };
   }
 }
 
 defineInferenceOnly(DynamicQuantizedLSTM.prototype, NAME);
-
-/** The LSTM cell update in float32 from the gate pre-activations (B, 4H) = [i, f, g, o] and c (B, H). */
-function cellUpdate(gates: Tensor, c: Tensor): RecurrentState & { c: Tensor } {
-  const [i, f, g, o] = chunk(gates, 4, 1);
-  const next = add(mul(sigmoid(f), c), mul(sigmoid(i), tanh(g)));
-  return { h: mul(sigmoid(o), tanh(next)), c: next };
-}

@@ -19,7 +19,7 @@ void register_pool(Napi::Env env, Napi::Object exports);         // maxPool2d av
 void register_threads(Napi::Env env, Napi::Object exports);      // setNumThreads getNumThreads
 void register_memory(Napi::Env env, Napi::Object exports);       // adviseHugePages
 void register_interpolate(Napi::Env env, Napi::Object exports);  // upsample2d upsample2dBackward
-void register_rnn(Napi::Env env, Napi::Object exports);          // rnnForward rnnBackward
+void register_rnn(Napi::Env env, Napi::Object exports);          // rnnForward rnnBackward lstmCellsForward
 void register_sort(Napi::Env env, Napi::Object exports);         // sort topk
 void register_scan(Napi::Env env, Napi::Object exports);         // scan
 void register_attention(Napi::Env env, Napi::Object exports);    // attentionForward attentionBackward

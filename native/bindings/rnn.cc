@@ -1,4 +1,4 @@
-// rnnForward, rnnBackward: see Backend in lib/backend/backend.ts and native/kernels/rnn.h.
+// rnnForward, rnnBackward, lstmCellsForward: see Backend in lib/backend/backend.ts and native/kernels/rnn.h.
 // Every array's length is checked against the sizes, so a wrong call throws instead of
 // reading or writing out of bounds.
 #include "../kernels/rnn.h"
@@ -133,11 +133,38 @@ napi_value rnn_backward(napi_env env, napi_callback_info info) {
   });
 }
 
+// lstmCellsForward(batch, hiddenSize, gates: Float32Array (batch × 4H, overwritten),
+//                  inputGates (batch × 4H), cPrev (batch × H), c (batch × H), h (batch × H)).
+napi_value lstm_cells_forward(napi_env env, napi_callback_info info) {
+  Args args(env, info, "lstmCellsForward", 7);
+  const int64_t batch = args.size(0, "batch");
+  const int64_t hidden = args.size(1, "hiddenSize");
+  const Array<float> gates = args.float32(2, "gates");
+  const Array<float> input_gates = args.float32(3, "inputGates");
+  const Array<float> c_prev = args.float32(4, "cPrev");
+  const Array<float> c = args.float32(5, "c");
+  const Array<float> h = args.float32(6, "h");
+  if (!args.ok()) return nullptr;
+  args.require_elements("gates", gates.length, {{"batch", batch}, {"4 * hiddenSize", 4 * hidden}});
+  args.require_same_length("inputGates", input_gates.length, "gates", gates.length);
+  args.require_elements("cPrev", c_prev.length, {{"batch", batch}, {"hiddenSize", hidden}});
+  args.require_same_length("c", c.length, "cPrev", c_prev.length);
+  args.require_same_length("h", h.length, "cPrev", c_prev.length);
+  args.require_disjoint("gates", gates, "inputGates", input_gates);
+  args.require_disjoint("c", c, "cPrev", c_prev);
+  args.require_disjoint("h", h, "cPrev", c_prev);
+  args.require_disjoint("h", h, "c", c);
+  args.require_disjoint("h", h, "gates", gates);
+  if (!args.ok()) return nullptr;
+  return run_kernel(args, [=] { kiln::lstm_cells_forward(batch, hidden, gates.data, input_gates.data, c_prev.data, c.data, h.data); });
+}
+
 }  // namespace
 
 void register_rnn(Napi::Env env, Napi::Object exports) {
   export_function(env, exports, "rnnForward", rnn_forward);
   export_function(env, exports, "rnnBackward", rnn_backward);
+  export_function(env, exports, "lstmCellsForward", lstm_cells_forward);
 }
 
 }  // namespace kiln::bindings

@@ -562,6 +562,14 @@ int64_t rnn_gate_count(RnnMode mode) {
   }
 }
 
+KILN_VECTORIZE void lstm_cells_forward(int64_t batch, int64_t hidden, float* gates, const float* input_gates,
+                                       const float* c_prev, float* c, float* h) {
+  const int64_t G = 4 * hidden;
+  for (int64_t b = 0; b < batch; ++b) {
+    lstm_cell_forward(hidden, gates + b * G, input_gates + b * G, c_prev + b * hidden, c + b * hidden, h + b * hidden);
+  }
+}
+
 int64_t rnn_workspace_size(const RnnShape& s) {
   const int64_t extra = s.mode == RnnMode::kLstm || s.mode == RnnMode::kGru ? 1 : 0;
   return s.steps * s.batch * (rnn_gate_count(s.mode) + extra) * s.hidden;

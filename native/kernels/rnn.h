@@ -72,4 +72,13 @@ void rnn_backward(const RnnShape& s, const RnnWeights& w, const float* x, const 
                   const float* y, const float* workspace, const float* gy, const float* gh_n, const float* gc_n,
                   float* gx, float* gh0, float* gc0, const RnnWeightGrads& g);
 
+// One LSTM step's cell update for `batch` rows, from the two halves of the gate
+// pre-activations (the dynamic-quantized LSTM computes them with int8 GEMMs):
+//   gates: (B, 4H) W_hh h + b_hh in, [i f g o] activations out (scratch)
+//   input_gates: (B, 4H) W_ih x + b_ih   c_prev: (B, H)
+//   c, h: (B, H) out: c = σ(f) ⊙ c_prev + σ(i) ⊙ tanh(g), h = σ(o) ⊙ tanh(c)
+// with the same fused cell as rnn_forward. No two arrays may overlap.
+void lstm_cells_forward(int64_t batch, int64_t hidden, float* gates, const float* input_gates, const float* c_prev,
+                        float* c, float* h);
+
 }  // namespace kiln

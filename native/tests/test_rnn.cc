@@ -1,6 +1,7 @@
 // rnn_forward / rnn_backward against naive double-precision loops: the forward against the
 // equations written out per element, the backward against central differences of that naive
-// forward (for every input, state and weight element).
+// forward (for every input, state and weight element); lstm_cells_forward (the
+// dynamic-quantized LSTM's step) against the cell equations in double.
 #include <array>
 #include <cmath>
 #include <functional>
@@ -280,6 +281,29 @@ TEST(fast_nonlinearities_saturate_without_nan) {
   std::vector<float> workspace;
   const Vec out = kernel_forward(p, workspace);
   CHECK_ALL_CLOSE(out, naive_forward(p), 1e-5);
+}
+
+TEST(lstm_cells_forward_matches_the_cell_equations) {
+  // B = 3 rows, H = 37 units (not a multiple of the vector width); pre-activations up to ±12
+  // reach the saturated ends of σ and tanh.
+  const int64_t B = 3, H = 37, G = 4 * H;
+  Random random(11);
+  const std::vector<float> recurrent = random.vector(B * G, -6.0f, 6.0f);
+  const std::vector<float> input_gates = random.vector(B * G, -6.0f, 6.0f);
+  const std::vector<float> c_prev = random.vector(B * H, -2.0f, 2.0f);
+  std::vector<float> gates = recurrent, c(B * H), h(B * H);
+  lstm_cells_forward(B, H, gates.data(), input_gates.data(), c_prev.data(), c.data(), h.data());
+  Vec want_c(B * H), want_h(B * H);
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t j = 0; j < H; ++j) {
+      auto z = [&](int64_t k) { return double(recurrent[b * G + k * H + j]) + double(input_gates[b * G + k * H + j]); };
+      const double cell = sigmoid(z(1)) * c_prev[b * H + j] + sigmoid(z(0)) * std::tanh(z(2));
+      want_c[b * H + j] = cell;
+      want_h[b * H + j] = sigmoid(z(3)) * std::tanh(cell);
+    }
+  }
+  CHECK_ALL_CLOSE(Vec(c.begin(), c.end()), want_c, 1e-6);
+  CHECK_ALL_CLOSE(Vec(h.begin(), h.end()), want_h, 1e-6);
 }
 
 KILN_TEST_MAIN()

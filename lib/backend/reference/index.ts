@@ -20,7 +20,7 @@ import { adadeltaStep, adagradStep, adamaxStep, adamStep, nadamStep, rmspropStep
 import { adaptiveAvgPool2d, adaptiveAvgPool2dBackward, avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool.js';
 import { upsample2d, upsample2dBackward } from './interpolate.js';
 import { argReduce, reduce } from './reduce.js';
-import { rnnBackward, rnnForward } from './rnn.js';
+import { lstmCellsForward, rnnBackward, rnnForward } from './rnn.js';
 import { scan } from './scan.js';
 import { sort, topk } from './sorting.js';
 import { softmax, softmaxBackward } from './softmax.js';
@@ -86,6 +86,7 @@ export const referenceBackend: Backend = {
   upsample2dBackward,
   rnnForward,
   rnnBackward,
+  lstmCellsForward,
   scan,
   sort,
   topk,

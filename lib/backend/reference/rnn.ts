@@ -23,6 +23,22 @@ import { checkLength } from './odometer.js';
 
 const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
 
+/** Backend.lstmCellsForward: the LSTM cell of forwardRow on precomputed gate halves. */
+export function lstmCellsForward(batch: number, hidden: number, gates: FloatArray, inputGates: FloatArray, cPrev: FloatArray, c: FloatArray, h: FloatArray): void {
+  const G = 4 * hidden;
+  checkLength('lstmCellsForward: gates', gates.length, batch * G);
+  checkLength('lstmCellsForward: inputGates', inputGates.length, batch * G);
+  for (const [name, a] of [['cPrev', cPrev], ['c', c], ['h', h]] as const) checkLength(`lstmCellsForward: ${name}`, a.length, batch * hidden);
+  for (let b = 0; b < batch; b++) {
+    for (let j = 0; j < hidden; j++) {
+      const z = (gate: number): number => Math.fround(gates[b * G + gate * hidden + j] + inputGates[b * G + gate * hidden + j]); // a float32 add
+      const cell = sigmoid(z(1)) * cPrev[b * hidden + j] + sigmoid(z(0)) * Math.tanh(z(2));
+      c[b * hidden + j] = cell;
+      h[b * hidden + j] = sigmoid(z(3)) * Math.tanh(c[b * hidden + j]);
+    }
+  }
+}
+
 /** bias[row] + Σ_l w[row, l] · v[vStart + l], for w with `n` columns. */
 function affine(w: FloatArray, bias: FloatArray | null, n: number, row: number, v: FloatArray, vStart: number): number {
   let sum = bias === null ? 0 : bias[row];
