@@ -187,6 +187,16 @@ describe('DynamicQuantizedLSTM over the option combinations', () => {
   });
 });
 
+describe('DynamicQuantizedLSTM inside kiln.async', () => {
+  it('queues the gate GEMMs and cell updates of every layer and direction with the synchronous result', async () => {
+    const q = quantization.DynamicQuantizedLSTM.fromFloat(new nn.LSTM(I, H, { numLayers: 2, bidirectional: true, generator: new k.Generator(7) }));
+    const x = uniform([T, B, I], -1, 1, 8);
+    const expected = noGrad(() => k.withBackend('native', () => q.forward(x)));
+    const queued = await k.withBackend('native', () => k.async(() => noGrad(() => q.forward(x))));
+    expect(Array.from(queued.data as Float32Array)).toEqual(Array.from(expected.data as Float32Array));
+  });
+});
+
 describe('DynamicQuantizedLSTM: bad input', () => {
   const q = quantization.DynamicQuantizedLSTM.fromFloat(new nn.LSTM(4, 3, { numLayers: 2 }));
 

@@ -10,6 +10,13 @@
 //         c' = f ⊙ c + i ⊙ g,   h' = o ⊙ tanh(c')
 //   GRU:  r, z = σ of the first two blocks of (W_ih x + b_ih + W_hh h + b_hh)
 //         n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)),   h' = (1 − z) ⊙ n + z ⊙ h
+
+// Floating-point operations in this file never trap (kiln runs with exceptions masked).
+// Telling GCC so lets it if-convert fast_exp's clamp and float → int conversion, so the AVX2 and baseline
+// clones of the cell loops vectorize too (with trapping math only the AVX-512 clone did, by
+// masking; the AVX2 cells ran scalar). Values are unchanged: this permits no reassociation.
+// Before the includes, so the std:: helpers inlined into the cells carry the same options.
+#pragma GCC optimize("no-trapping-math")
 #include "rnn.h"
 
 #include <algorithm>
