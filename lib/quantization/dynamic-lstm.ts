@@ -80,6 +80,8 @@ export class DynamicQuantizedLSTM extends Module {
   readonly bidirectional: boolean;
   readonly qscheme: WeightQScheme;
   private readonly gemms: DirectionGemms[] = [];
+  /** The input projection of the current layer and direction, reused across calls (see direction()). */
+  private inputGatesScratch = new Float32Array(0);
 
   constructor(
     readonly inputSize: number,
@@ -178,6 +180,17 @@ export class DynamicQuantizedLSTM extends Module {
     this.gemms.push({ ih: gemm('ih', w.ih, layerInput), hh: gemm('hh', w.hh, this.hiddenSize) });
   }
 
+  /**
+   * `n` floats for the input projection, the module's own buffer grown to the largest call:
+   * a fresh (T·B·4H) array per direction cost as much as its GEMM in page faults (13 MB at
+   * 50×64×1024). Safe to share: calls, layers and directions run one after the other, also
+   * queued in kiln.async (the queue runs in order), and nothing returned views it.
+   */
+  private inputGates(n: number): Float32Array {
+    if (this.inputGatesScratch.length < n) this.inputGatesScratch = new Float32Array(n);
+    return this.inputGatesScratch.subarray(0, n);
+  }
+
   /** What runRecurrentStack needs to know of this module. */
   private stackShape(): RecurrentStackShape {
     const { inputSize, hiddenSize, numLayers, numDirections, batchFirst } = this;
@@ -195,7 +208,7 @@ export class DynamicQuantizedLSTM extends Module {
     const H = this.hiddenSize;
     const G = 4 * H;
     const { ih, hh } = this.gemms[layer * this.numDirections + d];
-    const inputGates = allocateOutput('float32', steps * batch * G); // (T, B, 4H)
+    const inputGates = this.inputGates(steps * batch * G); // (T, B, 4H)
     ih.run(seq.contiguous().data as Float32Array, steps * batch, inputGates);
     const output = allocateOutput('float32', steps * batch * H); // (T, B, H)
     const gates = allocateOutput('float32', batch * G); // (B, 4H), one step's W_hh h + b_hh
