@@ -187,6 +187,25 @@ describe('DynamicQuantizedLSTM over the option combinations', () => {
   });
 });
 
+describe('Backend.lstmCellsForward: native against the reference backend', () => {
+  it('agrees within float32 rounding of σ and tanh, over saturated and odd-sized gates', () => {
+    const [batch, hidden] = [5, 37];
+    const gates = uniform([batch, 4 * hidden], -9, 9, 30).data as Float32Array;
+    const inputGates = uniform([batch, 4 * hidden], -9, 9, 31).data as Float32Array;
+    const cPrev = uniform([batch, hidden], -3, 3, 32).data as Float32Array;
+    const run = (backend: 'native' | 'reference') => {
+      const [c, h] = [new Float32Array(batch * hidden), new Float32Array(batch * hidden)];
+      k.withBackend(backend, () => k.getBackend()).lstmCellsForward(batch, hidden, Float32Array.from(gates), inputGates, cPrev, c, h);
+      return { c, h };
+    };
+    const native = run('native');
+    const reference = run('reference');
+    expect(maxAbsDiff(native.c, reference.c)).toBeLessThanOrEqual(4 * 2 ** -24 * 4); // |c| < 4
+    expect(maxAbsDiff(native.h, reference.h)).toBeLessThanOrEqual(4 * 2 ** -24);
+    expect(native.h.some((v) => Math.abs(v) > 0.5)).toBe(true);
+  });
+});
+
 describe('DynamicQuantizedLSTM inside kiln.async', () => {
   it('queues the gate GEMMs and cell updates of every layer and direction with the synchronous result', async () => {
     const q = quantization.DynamicQuantizedLSTM.fromFloat(new nn.LSTM(I, H, { numLayers: 2, bidirectional: true, generator: new k.Generator(7) }));

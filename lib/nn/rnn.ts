@@ -157,6 +157,34 @@ export function runRecurrentStack(
   return { output, h: finish(hN), c: cN.length > 0 ? finish(cN) : null };
 }
 
+/** The sizes and layout options of a recurrent module that `recurrentRepr` prints. */
+export interface RecurrentReprFields {
+  inputSize: number;
+  hiddenSize: number;
+  numLayers: number;
+  bias: boolean;
+  batchFirst: boolean;
+  dropout: number;
+  bidirectional: boolean;
+}
+
+/**
+ * The parts of a recurrent module's extraRepr: the sizes, then the options that differ from
+ * their defaults.
+ *
+ * Example: `recurrentRepr(new nn.LSTM(4, 8, { numLayers: 2 }))` → ['4, 8', 'numLayers=2'].
+ */
+export function recurrentRepr(m: RecurrentReprFields): string[] {
+  const extras = [
+    m.numLayers !== 1 ? `numLayers=${m.numLayers}` : '',
+    !m.bias ? 'bias=false' : '',
+    m.batchFirst ? 'batchFirst=true' : '',
+    m.dropout !== 0 ? `dropout=${m.dropout}` : '',
+    m.bidirectional ? 'bidirectional=true' : '',
+  ];
+  return [`${m.inputSize}, ${m.hiddenSize}`, ...extras.filter((e) => e !== '')];
+}
+
 /** The initial state `given` checked and batched, or zeros: (numLayers·D, B, H). */
 function initialState(shape: RecurrentStackShape, given: Tensor | undefined, batch: number, unbatched: boolean, name: string): Tensor {
   const expected = [shape.numLayers * shape.numDirections, batch, shape.hiddenSize];
@@ -274,14 +302,7 @@ export abstract class RNNBase extends Module {
   }
 
   override extraRepr(): string {
-    const extras = [
-      this.numLayers !== 1 ? `numLayers=${this.numLayers}` : '',
-      !this.bias ? 'bias=false' : '',
-      this.batchFirst ? 'batchFirst=true' : '',
-      this.dropout !== 0 ? `dropout=${this.dropout}` : '',
-      this.bidirectional ? 'bidirectional=true' : '',
-    ];
-    return [`${this.inputSize}, ${this.hiddenSize}`, ...extras.filter((e) => e !== '')].join(', ');
+    return recurrentRepr(this).join(', ');
   }
 }
 

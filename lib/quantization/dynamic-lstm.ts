@@ -10,7 +10,7 @@ import { allocateOutput } from '../dtype.js';
 import { ShapeError } from '../errors.js';
 import { checkFeatures } from '../nn/layers/linear.js';
 import { Module } from '../nn/module.js';
-import { runRecurrentStack, type LSTM, type RecurrentOutput, type RecurrentState, type RecurrentStackShape } from '../nn/rnn.js';
+import { recurrentRepr, runRecurrentStack, type LSTM, type RecurrentOutput, type RecurrentState, type RecurrentStackShape } from '../nn/rnn.js';
 import type { RnnLayerOutput } from '../ops/rnn.js';
 import { formatShape } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -154,13 +154,7 @@ export class DynamicQuantizedLSTM extends Module {
   }
 
   override extraRepr(): string {
-    const extras = [
-      this.numLayers !== 1 ? `numLayers=${this.numLayers}` : '',
-      !this.bias ? 'bias=false' : '',
-      this.batchFirst ? 'batchFirst=true' : '',
-      this.bidirectional ? 'bidirectional=true' : '',
-    ].filter((e) => e !== '');
-    return [`${this.inputSize}, ${this.hiddenSize}`, ...extras, 'dtype=qint8', `qscheme=${this.qscheme}`].join(', ');
+    return [...recurrentRepr(this), 'dtype=qint8', `qscheme=${this.qscheme}`].join(', ');
   }
 
   /** Checks and registers the buffers of layer-direction `index` and makes its two GEMMs. */
