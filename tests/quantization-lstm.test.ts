@@ -253,6 +253,8 @@ describe('DynamicQuantizedLSTM: bad input', () => {
       bias: good.getBuffer(`bias_${suffix}`),
     });
     const weights = [{ ih: buffers('ih_l0'), hh: buffers('hh_l0') }];
+    expect(() => new quantization.DynamicQuantizedLSTM(3, 2, { numLayers: 0 }, [])).toThrow('DynamicQuantizedLSTM: numLayers must be an integer ≥ 1, got 0');
+    expect(() => new quantization.DynamicQuantizedLSTM(3, 2.5, {}, weights)).toThrow('DynamicQuantizedLSTM: hiddenSize must be an integer ≥ 1, got 2.5');
     expect(() => new quantization.DynamicQuantizedLSTM(3, 2, { numLayers: 2 }, weights)).toThrow(
       'DynamicQuantizedLSTM: expected 2 layer-direction weights (numLayers=2, bidirectional=false), got 1',
     );

@@ -96,6 +96,9 @@ export class DynamicQuantizedLSTM extends Module {
     this.dropout = options.dropout ?? 0;
     this.bidirectional = options.bidirectional ?? false;
     this.qscheme = options.qscheme ?? 'perTensorSymmetric';
+    for (const [what, v] of [['inputSize', inputSize], ['hiddenSize', hiddenSize], ['numLayers', this.numLayers]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new RangeError(`${NAME}: ${what} must be an integer ≥ 1, got ${v}`);
+    }
     if (weights.length !== this.numLayers * this.numDirections) {
       throw new ShapeError(`${NAME}: expected ${this.numLayers * this.numDirections} layer-direction weights (numLayers=${this.numLayers}, bidirectional=${this.bidirectional}), got ${weights.length}`);
     }
