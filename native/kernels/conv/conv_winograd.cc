@@ -12,6 +12,7 @@
 // split blocks, or a single block's transforms and GEMMs; the weight gradient
 // sums blocks in fixed slices (as in conv_gemm.cc), so results do not depend on thread count.
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "../gemm/gemm.h"
@@ -417,14 +418,14 @@ inline void filter_gradient(const float (&x4)[kEntries][kFinishRun], int64_t j, 
 // pairs (k, c) at a time: each of the 16 · slots planes is read as one contiguous piece per run
 // (the 16 · slots values of one pair at a time strode across as many planes: 23% of ResNet-18's
 // 256→256 weight gradient at 8×8, batch 64, in perf).
-void finish_weight_gradient(const std::vector<float>& w_hat, int64_t slots, float* gweight, const Conv2dShape& s) {
+void finish_weight_gradient(const float* w_hat, int64_t slots, float* gweight, const Conv2dShape& s) {
   const int64_t pairs = s.k * s.c, runs = (pairs + kFinishRun - 1) / kFinishRun;
   parallel_for(0, runs, grain_for(kEntries * slots * kFinishRun), [&](int64_t run_begin, int64_t run_end) {
     float x4[kEntries][kFinishRun];  // Ŵ of the run, entry by entry
     for (int64_t run = run_begin; run < run_end; ++run) {
       const int64_t kc0 = run * kFinishRun, count = std::min(kFinishRun, pairs - kc0);
       for (int64_t e = 0; e < kEntries; ++e) {
-        const float* first = w_hat.data() + e * pairs + kc0;
+        const float* first = w_hat + e * pairs + kc0;
         std::copy(first, first + count, x4[e]);
         for (int64_t slot = 1; slot < slots; ++slot) {
           const float* plane = first + slot * kEntries * pairs;
@@ -441,26 +442,29 @@ void winograd_backward_weight(const float* x, const float* gy, float* gweight, c
   const Problem p = forward_problem(s);
   const int64_t block = p.block(), blocks = p.blocks(), entries_size = kEntries * s.k * s.c;
   const int64_t slots = std::max<int64_t>(1, std::min(blocks, kWeightSlots));
-  std::vector<float> w_hat(static_cast<size_t>(slots * entries_size), 0.0f);  // Ŵ per slot: (16, k, c)
+  // Ŵ per slot: (16, k, c), written by each slot's first block (beta 0), not zero-filled first
+  // (16 MiB at 512 channels).
+  const std::unique_ptr<float[]> w_hat(new float[static_cast<size_t>(slots * entries_size)]);
   const double flops = 2.0 * kEntries * s.k * s.c * block * blocks / slots;
   parallel_for_balanced(0, slots, flops < 8.0e6 ? slots : 1, [&](int64_t slot_begin, int64_t slot_end) {
     const int64_t v_stride = entry_stride(s.c, block), z_stride = entry_stride(s.k, block);
     float* v = thread_buffer(kEntries * v_stride, 0);
     float* z = thread_buffer(kEntries * z_stride, 1);
     for (int64_t slot = slot_begin; slot < slot_end; ++slot) {
-      float* target = w_hat.data() + slot * entries_size;
-      for (int64_t b = slot * blocks / slots; b < (slot + 1) * blocks / slots; ++b) {
+      float* target = w_hat.get() + slot * entries_size;
+      const int64_t first_block = slot * blocks / slots;
+      for (int64_t b = first_block; b < (slot + 1) * blocks / slots; ++b) {
         const int64_t t0 = b * block, t1 = std::min(p.tiles(), t0 + block);
         transform_inputs(x, p, t0, t1, v, block);
         transform_output_gradients(gy, p, t0, t1, z, block);
         for (int64_t e = 0; e < kEntries; ++e) {
-          sgemm(false, true, s.k, s.c, t1 - t0, 1.0f, z + e * z_stride, block, v + e * v_stride, block, 1.0f,
-                target + e * s.k * s.c, s.c);
+          sgemm(false, true, s.k, s.c, t1 - t0, 1.0f, z + e * z_stride, block, v + e * v_stride, block,
+                b == first_block ? 0.0f : 1.0f, target + e * s.k * s.c, s.c);
         }
       }
     }
   });
-  finish_weight_gradient(w_hat, slots, gweight, s);
+  finish_weight_gradient(w_hat.get(), slots, gweight, s);
 }
 
 #else
