@@ -318,13 +318,14 @@ inline void transform_filter(const float* filter, bool rotate, float* out, int64
 // U (16, rows, cols; entries entry_stride apart, so that a filter's 16 values do not map to
 // one L1 set: 512→512 forward at 4×4, batch 64, 50-53 → 41-45 ms, 1 thread): G g Gᵀ of filter
 // g(row, col) (3×3, read through `filter`, rotated by 180° when `rotate`), rows cut across
-// threads (a 512 × 512 filter is 4 M values to write).
+// threads (a 512 × 512 filter is 4 M values to write; not zero-filled first, the padding
+// between entries is never read).
 template <typename FilterFn>
-std::vector<float> transform_filters(int64_t rows, int64_t cols, bool rotate, const FilterFn& filter) {
-  std::vector<float> u(static_cast<size_t>(kEntries * entry_stride(rows, cols)));
+std::unique_ptr<float[]> transform_filters(int64_t rows, int64_t cols, bool rotate, const FilterFn& filter) {
+  std::unique_ptr<float[]> u(new float[static_cast<size_t>(kEntries * entry_stride(rows, cols))]);
   parallel_for(0, rows, grain_for(kEntries * cols), [&](int64_t a_begin, int64_t a_end) {
     for (int64_t a = a_begin; a < a_end; ++a) {
-      for (int64_t b = 0; b < cols; ++b) transform_filter(filter(a, b), rotate, u.data() + a * cols + b, entry_stride(rows, cols));
+      for (int64_t b = 0; b < cols; ++b) transform_filter(filter(a, b), rotate, u.get() + a * cols + b, entry_stride(rows, cols));
     }
   });
   return u;
@@ -339,16 +340,16 @@ std::vector<float> transform_filters(int64_t rows, int64_t cols, bool rotate, co
 // 35.3-35.7 and 37.0-37.9 → 34.4-35.6; 256→256 at 8×8 39.3-41.5 → 36.0-37.6 and 37.0-41.6 →
 // 36.2-37.9. A single block (512→512 at 4×4) reuses nothing and stays with sgemm: packing
 // there was 6% slower (a fresh 16 MiB of panels per call).
-std::vector<PackedA> pack_entries(const std::vector<float>& u, int64_t rows, int64_t cols) {
+std::vector<PackedA> pack_entries(const float* u, int64_t rows, int64_t cols) {
   std::vector<PackedA> entries(kEntries);
   parallel_for(0, kEntries, grain_for(rows * cols), [&](int64_t e0, int64_t e1) {
-    for (int64_t e = e0; e < e1; ++e) entries[static_cast<size_t>(e)] = PackedA(rows, cols, u.data() + e * entry_stride(rows, cols), cols);
+    for (int64_t e = e0; e < e1; ++e) entries[static_cast<size_t>(e)] = PackedA(rows, cols, u + e * entry_stride(rows, cols), cols);
   });
   return entries;
 }
 
 // out = Winograd correlation of in with the transformed filters u (16, out_channels, in_channels).
-void correlate(const float* in, const std::vector<float>& u, const float* bias, float* out, const Problem& p) {
+void correlate(const float* in, const float* u, const float* bias, float* out, const Problem& p) {
   const int64_t block = p.block();
   const std::vector<PackedA> packed = p.blocks() > 1 ? pack_entries(u, p.out_channels, p.in_channels) : std::vector<PackedA>{};
   const double flops = 2.0 * kEntries * p.out_channels * p.in_channels * block;
@@ -362,7 +363,7 @@ void correlate(const float* in, const std::vector<float>& u, const float* bias, 
       transform_inputs(in, p, t0, t1, v, ld);
       for (int64_t e = 0; e < kEntries; ++e) {
         if (packed.empty()) {
-          sgemm(false, false, p.out_channels, t1 - t0, p.in_channels, 1.0f, u.data() + e * entry_stride(p.out_channels, p.in_channels),
+          sgemm(false, false, p.out_channels, t1 - t0, p.in_channels, 1.0f, u + e * entry_stride(p.out_channels, p.in_channels),
                 p.in_channels, v + e * v_stride, ld, 0.0f, m + e * m_stride, ld);
         } else {
           sgemm_packed_a(packed[static_cast<size_t>(e)], t1 - t0, v + e * v_stride, ld, 0.0f, m + e * m_stride, ld);
@@ -381,17 +382,17 @@ Problem forward_problem(const Conv2dShape& s) {
 
 void winograd_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
   // U[e] (k, c) from weight[k, c].
-  const std::vector<float> u =
+  const std::unique_ptr<float[]> u =
       transform_filters(s.k, s.c, false, [&](int64_t k, int64_t c) { return weight + (k * s.c + c) * 9; });
-  correlate(x, u, bias, y, forward_problem(s));
+  correlate(x, u.get(), bias, y, forward_problem(s));
 }
 
 void winograd_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
   // U[e] (c, k) from weight[k, c] rotated by 180°.
-  const std::vector<float> u =
+  const std::unique_ptr<float[]> u =
       transform_filters(s.c, s.k, true, [&](int64_t c, int64_t k) { return weight + (k * s.c + c) * 9; });
   const Problem p{s.n, s.k, s.out_h, s.out_w, 2 - s.pad_top, 2 - s.pad_left, s.c, s.h, s.w};
-  correlate(gy, u, nullptr, gx, p);
+  correlate(gy, u.get(), nullptr, gx, p);
 }
 
 namespace {
