@@ -8,7 +8,8 @@
 //                    (padding 2 − padding, so at most 2 per side)
 //   backward weight  Ŵ[e] (k, c) = Σ Z[e] (k, tiles) · V[e]ᵀ with Z = A gy Aᵀ, gw = Gᵀ Ŵ G
 //
-// Tiles are processed in blocks sized for the cache and the filters (Problem::block); threads
+// Tiles are processed in blocks sized for the cache and the filters (Problem::block); with
+// several blocks, U is packed once for all of them (pack_entries); threads
 // split blocks, or a single block's transforms and GEMMs; the weight gradient
 // sums blocks in fixed slices (as in conv_gemm.cc), so results do not depend on thread count.
 #include <algorithm>
