@@ -163,21 +163,32 @@ __attribute__((always_inline)) inline void input_run(const float* rows, int64_t 
   }
 }
 
+// Aᵀ M A + bias for kLanes<V> tiles side by side (lane l: tile l, reading e[entry · stride + l]):
+// y[r][c] holds output (r, c) of each tile's 2×2.
+template <typename V>
+__attribute__((always_inline)) inline void output_vectors(const float* e, int64_t stride, float bias, V (&y)[2][2]) {
+  V m[4][4];
+  for (int q = 0; q < 16; ++q) m[q / 4][q % 4] = load_vec<V>(e + q * stride);
+  for (int r = 0; r < 2; ++r) {
+    V s[4];
+    for (int j = 0; j < 4; ++j) s[j] = r == 0 ? m[0][j] + m[1][j] + m[2][j] : m[1][j] - m[2][j] - m[3][j];
+    y[r][0] = s[0] + s[1] + s[2] + bias;
+    y[r][1] = s[1] - s[2] - s[3] + bias;
+  }
+}
+
 // Aᵀ M A + bias for `count` tiles side by side: tile i reads e[entry · stride + i] (readable
 // 16 floats past the run) and writes its 2×2 outputs to rows[0:2][2i : 2i + 2] (rows `width`
 // apart, 32 columns of slack).
 template <typename V>
 __attribute__((always_inline)) inline void output_run(const float* e, int64_t stride, float bias, int64_t count, float* rows, int64_t width) {
   for (int64_t i0 = 0; i0 < count; i0 += kLanes<V>) {
-    V m[4][4];  // lanes past count read the buffer's slack; their results are not copied out
-    for (int q = 0; q < 16; ++q) m[q / 4][q % 4] = load_vec<V>(e + q * stride + i0);
+    V y[2][2];  // lanes past count read the buffer's slack; their results are not copied out
+    output_vectors<V>(e + i0, stride, bias, y);
     for (int r = 0; r < 2; ++r) {
-      V s[4];
-      for (int j = 0; j < 4; ++j) s[j] = r == 0 ? m[0][j] + m[1][j] + m[2][j] : m[1][j] - m[2][j] - m[3][j];
-      const V y0 = s[0] + s[1] + s[2] + bias, y1 = s[1] - s[2] - s[3] + bias;
       float* row = rows + r * width + 2 * i0;
-      store_vec(row, interleave_low(y0, y1));
-      store_vec(row + kLanes<V>, interleave_high(y0, y1));
+      store_vec(row, interleave_low(y[r][0], y[r][1]));
+      store_vec(row + kLanes<V>, interleave_high(y[r][0], y[r][1]));
     }
   }
 }
@@ -245,14 +256,59 @@ __attribute__((always_inline)) inline void output_tiles(const float* e, int64_t 
   }
 }
 
+// Where a tile's 2×2 outputs go: their offset in channel 0's plane of the tile's image, and how
+// many of their rows and columns lie inside the plane.
+struct TileOutput {
+  int64_t offset;
+  int rows, cols;
+};
+
+// Channels [k0, k1) of out tiles [t0, t1) when a tile row is narrower than a vector (8×8 and
+// 4×4 planes: runs of 4 and 2 tiles filled a quarter to half of the lanes, and each run's 2×2s
+// went through a row buffer and a copy): vectors of consecutive tiles across rows and images,
+// each tile's outputs stored one by one.
+template <typename V>
+__attribute__((always_inline)) inline void output_across_rows(const float* m, int64_t ld, int64_t stride, const float* bias, float* out,
+                                                              const Problem& p, int64_t t0, int64_t t1, int64_t k0, int64_t k1) {
+  constexpr int kVectorTiles = kLanes<V>;
+  const int64_t plane = p.out_h * p.out_w;
+  for (int64_t t = t0; t < t1; t += kVectorTiles) {
+    const int count = static_cast<int>(std::min<int64_t>(kVectorTiles, t1 - t));
+    TileOutput where[kVectorTiles];
+    for (int l = 0; l < count; ++l) {
+      const Tile tile = tile_at(p, t + l);
+      where[l] = {tile.image * p.out_channels * plane + 2 * tile.th * p.out_w + 2 * tile.tw,
+                  static_cast<int>(std::min<int64_t>(2, p.out_h - 2 * tile.th)), static_cast<int>(std::min<int64_t>(2, p.out_w - 2 * tile.tw))};
+    }
+    for (int64_t k = k0; k < k1; ++k) {
+      V y[2][2];  // lanes past count read the buffer's slack; their results are not stored
+      output_vectors<V>(m + k * ld + (t - t0), stride, bias == nullptr ? 0.0f : bias[k], y);
+      float* channel = out + k * plane;
+      for (int l = 0; l < count; ++l) {
+        for (int r = 0; r < where[l].rows; ++r) {
+          for (int c = 0; c < where[l].cols; ++c) channel[where[l].offset + r * p.out_w + c] = y[r][c][l];
+        }
+      }
+    }
+  }
+}
+
 // Channels [k0, k1) of out tiles [t0, t1) = Aᵀ M A (+ bias), M: (16, out_channels, ld; entries
-// entry_stride apart), a run of tiles at a time (output_tiles).
+// entry_stride apart), a run of tiles at a time (output_tiles), or across rows on narrow planes.
 KILN_VECTORIZE void transform_output_channels(const float* m, int64_t ld, const float* bias, float* out, const Problem& p,
                                               int64_t t0, int64_t t1, int64_t k0, int64_t k1) {
   const int64_t width = 2 * p.tiles_w() + 32, stride = entry_stride(p.out_channels, ld);
+  const bool wide = wide_vectors();
+  if (p.tiles_w() < (wide ? kLanes<Vec16> : kLanes<Vec8>)) {
+    if (wide) {
+      output_across_rows<Vec16>(m, ld, stride, bias, out, p, t0, t1, k0, k1);
+    } else {
+      output_across_rows<Vec8>(m, ld, stride, bias, out, p, t0, t1, k0, k1);
+    }
+    return;
+  }
   std::vector<float> buffer(static_cast<size_t>(2 * width));
   float* rows = buffer.data();
-  const bool wide = wide_vectors();
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
