@@ -138,6 +138,22 @@ __attribute__((always_inline)) inline void store_lanes(float* out, V v, int64_t 
   for (int64_t l = 0; l < n; ++l) out[l] = v[l];
 }
 
+// Bᵀ d B of kLanes<V> tiles side by side (d[r][j], lane l: tile l's window value (r, j)), the
+// first n lanes of entry e to out[e · stride : + n].
+template <typename V>
+__attribute__((always_inline)) inline void input_vectors(V (&d)[4][4], float* out, int64_t stride, int64_t n) {
+  for (int j = 0; j < 4; ++j) {
+    const V t0 = d[0][j] - d[2][j], t1 = d[1][j] + d[2][j], t2 = d[2][j] - d[1][j], t3 = d[1][j] - d[3][j];
+    d[0][j] = t0, d[1][j] = t1, d[2][j] = t2, d[3][j] = t3;
+  }
+  for (int r = 0; r < 4; ++r) {
+    store_lanes(out + (r * 4 + 0) * stride, d[r][0] - d[r][2], n);
+    store_lanes(out + (r * 4 + 1) * stride, d[r][1] + d[r][2], n);
+    store_lanes(out + (r * 4 + 2) * stride, d[r][2] - d[r][1], n);
+    store_lanes(out + (r * 4 + 3) * stride, d[r][1] - d[r][3], n);
+  }
+}
+
 // Bᵀ d B for `count` tiles side by side: tile i reads rows[0:4][col0 + 2i : col0 + 2i + 4]
 // (rows `width` apart, readable 32 columns past the run) and writes out[e · stride + i].
 template <typename V>
@@ -150,16 +166,7 @@ __attribute__((always_inline)) inline void input_run(const float* rows, int64_t 
       split_pairs(base, &d[r][0], &d[r][1]);
       split_pairs(base + 2, &d[r][2], &d[r][3]);
     }
-    for (int j = 0; j < 4; ++j) {
-      const V t0 = d[0][j] - d[2][j], t1 = d[1][j] + d[2][j], t2 = d[2][j] - d[1][j], t3 = d[1][j] - d[3][j];
-      d[0][j] = t0, d[1][j] = t1, d[2][j] = t2, d[3][j] = t3;
-    }
-    for (int r = 0; r < 4; ++r) {
-      store_lanes(out + (r * 4 + 0) * stride + i0, d[r][0] - d[r][2], n);
-      store_lanes(out + (r * 4 + 1) * stride + i0, d[r][1] + d[r][2], n);
-      store_lanes(out + (r * 4 + 2) * stride + i0, d[r][2] - d[r][1], n);
-      store_lanes(out + (r * 4 + 3) * stride + i0, d[r][1] - d[r][3], n);
-    }
+    input_vectors(d, out + i0, stride, n);
   }
 }
 
@@ -215,12 +222,66 @@ __attribute__((always_inline)) inline void gradient_run(const float* rows, int64
 // Rows [c0, c1) of V (16, in_channels, ld; entries entry_stride apart): Bᵀ d B of the 4×4
 // input tiles [t0, t1), one run of tiles at a time (the loop over tiles vectorizes: stride-2
 // loads from padded rows, contiguous stores).
+// A tile's 4×4 input window: its offset in channel 0's plane of the tile's image (at the
+// window's first row and column, possibly outside the plane) and which rows and columns lie inside.
+struct TileWindow {
+  int64_t offset;
+  bool row_inside[4], col_inside[4];
+};
+
+// Rows [c0, c1) of V for tiles [t0, t1) when a tile row is narrower than a vector (8×8 and 4×4
+// planes: runs of 4 and 2 tiles filled a quarter to half of the lanes, after copying their rows
+// into a padded buffer): vectors of consecutive tiles across rows and images, their windows
+// read value by value (zeros outside the plane).
+template <typename V>
+__attribute__((always_inline)) inline void input_across_rows(const float* in, const Problem& p, int64_t t0, int64_t t1, int64_t c0,
+                                                             int64_t c1, float* v, int64_t ld, int64_t stride) {
+  constexpr int kVectorTiles = kLanes<V>;
+  const int64_t plane = p.in_h * p.in_w;
+  for (int64_t t = t0; t < t1; t += kVectorTiles) {
+    const int count = static_cast<int>(std::min<int64_t>(kVectorTiles, t1 - t));
+    TileWindow windows[kVectorTiles];
+    for (int l = 0; l < count; ++l) {
+      const Tile tile = tile_at(p, t + l);
+      const int64_t ih0 = 2 * tile.th - p.pad_top, iw0 = 2 * tile.tw - p.pad_left;
+      windows[l].offset = tile.image * p.in_channels * plane + ih0 * p.in_w + iw0;
+      for (int i = 0; i < 4; ++i) {
+        windows[l].row_inside[i] = ih0 + i >= 0 && ih0 + i < p.in_h;
+        windows[l].col_inside[i] = iw0 + i >= 0 && iw0 + i < p.in_w;
+      }
+    }
+    for (int64_t c = c0; c < c1; ++c) {
+      const float* channel = in + c * plane;
+      alignas(64) float values[4][4][kVectorTiles] = {};  // lanes past count stay zero
+      for (int l = 0; l < count; ++l) {
+        const TileWindow& w = windows[l];
+        for (int r = 0; r < 4; ++r) {
+          for (int j = 0; j < 4; ++j) values[r][j][l] = w.row_inside[r] && w.col_inside[j] ? channel[w.offset + r * p.in_w + j] : 0.0f;
+        }
+      }
+      V d[4][4];
+      for (int r = 0; r < 4; ++r) {
+        for (int j = 0; j < 4; ++j) d[r][j] = load_vec<V>(values[r][j]);
+      }
+      input_vectors(d, v + c * ld + (t - t0), stride, count);
+    }
+  }
+}
+
 KILN_VECTORIZE void transform_input_channels(const float* in, const Problem& p, int64_t t0, int64_t t1, int64_t c0,
                                              int64_t c1, float* v, int64_t ld) {
   const int64_t width = 2 * p.tiles_w() + 2 + 32, stride = entry_stride(p.in_channels, ld);
+  const bool wide = wide_vectors();
+  if (p.tiles_w() < (wide ? kLanes<Vec16> : kLanes<Vec8>)) {
+    if (wide) {
+      input_across_rows<Vec16>(in, p, t0, t1, c0, c1, v, ld, stride);
+    } else {
+      input_across_rows<Vec8>(in, p, t0, t1, c0, c1, v, ld, stride);
+    }
+    return;
+  }
   std::vector<float> buffer(static_cast<size_t>(4 * width));
   float* rows = buffer.data();
-  const bool wide = wide_vectors();
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
