@@ -200,6 +200,19 @@ __attribute__((always_inline)) inline void output_run(const float* e, int64_t st
   }
 }
 
+// A g Aᵀ of kLanes<V> tiles side by side (gRC, lane l: tile l's gradient value (R, C)), the
+// first n lanes of entry e to out[e · stride : + n].
+template <typename V>
+__attribute__((always_inline)) inline void gradient_vectors(V g00, V g01, V g10, V g11, float* out, int64_t stride, int64_t n) {
+  const V r[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}};
+  for (int q = 0; q < 4; ++q) {
+    store_lanes(out + (q * 4 + 0) * stride, r[q][0], n);
+    store_lanes(out + (q * 4 + 1) * stride, r[q][0] + r[q][1], n);
+    store_lanes(out + (q * 4 + 2) * stride, r[q][0] - r[q][1], n);
+    store_lanes(out + (q * 4 + 3) * stride, -r[q][1], n);
+  }
+}
+
 // A g Aᵀ for `count` tiles side by side: tile i reads the 2×2 gradient rows[0:2][2i : 2i + 2]
 // (rows `width` apart, 32 columns of slack) and writes out[e · stride + i].
 template <typename V>
@@ -209,13 +222,7 @@ __attribute__((always_inline)) inline void gradient_run(const float* rows, int64
     V g00, g01, g10, g11;
     split_pairs(rows + 2 * i0, &g00, &g01);
     split_pairs(rows + width + 2 * i0, &g10, &g11);
-    const V r[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}};
-    for (int q = 0; q < 4; ++q) {
-      store_lanes(out + (q * 4 + 0) * stride + i0, r[q][0], n);
-      store_lanes(out + (q * 4 + 1) * stride + i0, r[q][0] + r[q][1], n);
-      store_lanes(out + (q * 4 + 2) * stride + i0, r[q][0] - r[q][1], n);
-      store_lanes(out + (q * 4 + 3) * stride + i0, -r[q][1], n);
-    }
+    gradient_vectors(g00, g01, g10, g11, out + i0, stride, n);
   }
 }
 
@@ -386,14 +393,55 @@ KILN_VECTORIZE void transform_output_channels(const float* m, int64_t ld, const 
   }
 }
 
+// Rows [k0, k1) of Z for tiles [t0, t1) when a tile row is narrower than a vector (as
+// input_across_rows): each tile's 2×2 of gy read value by value (zeros outside the plane).
+template <typename V>
+__attribute__((always_inline)) inline void gradient_across_rows(const float* gy, const Problem& p, int64_t t0, int64_t t1, int64_t k0,
+                                                                int64_t k1, float* z, int64_t ld, int64_t stride) {
+  constexpr int kVectorTiles = kLanes<V>;
+  const int64_t plane = p.out_h * p.out_w;
+  for (int64_t t = t0; t < t1; t += kVectorTiles) {
+    const int count = static_cast<int>(std::min<int64_t>(kVectorTiles, t1 - t));
+    TileWindow windows[kVectorTiles];  // 2 × 2 windows: the first two rows and columns
+    for (int l = 0; l < count; ++l) {
+      const Tile tile = tile_at(p, t + l);
+      windows[l].offset = tile.image * p.out_channels * plane + 2 * tile.th * p.out_w + 2 * tile.tw;
+      for (int i = 0; i < 2; ++i) {
+        windows[l].row_inside[i] = 2 * tile.th + i < p.out_h;
+        windows[l].col_inside[i] = 2 * tile.tw + i < p.out_w;
+      }
+    }
+    for (int64_t k = k0; k < k1; ++k) {
+      const float* channel = gy + k * plane;
+      alignas(64) float values[2][2][kVectorTiles] = {};  // lanes past count stay zero
+      for (int l = 0; l < count; ++l) {
+        const TileWindow& w = windows[l];
+        for (int r = 0; r < 2; ++r) {
+          for (int j = 0; j < 2; ++j) values[r][j][l] = w.row_inside[r] && w.col_inside[j] ? channel[w.offset + r * p.out_w + j] : 0.0f;
+        }
+      }
+      gradient_vectors(load_vec<V>(values[0][0]), load_vec<V>(values[0][1]), load_vec<V>(values[1][0]), load_vec<V>(values[1][1]),
+                       z + k * ld + (t - t0), stride, count);
+    }
+  }
+}
+
 // Rows [k0, k1) of Z (16, out_channels, ld; entries entry_stride apart) = A gy Aᵀ of the
 // output-gradient tiles [t0, t1) (zeros outside).
 KILN_VECTORIZE void transform_output_gradient_channels(const float* gy, const Problem& p, int64_t t0, int64_t t1,
                                                        int64_t k0, int64_t k1, float* z, int64_t ld) {
   const int64_t width = 2 * p.tiles_w() + 32, stride = entry_stride(p.out_channels, ld);
+  const bool wide = wide_vectors();
+  if (p.tiles_w() < (wide ? kLanes<Vec16> : kLanes<Vec8>)) {
+    if (wide) {
+      gradient_across_rows<Vec16>(gy, p, t0, t1, k0, k1, z, ld, stride);
+    } else {
+      gradient_across_rows<Vec8>(gy, p, t0, t1, k0, k1, z, ld, stride);
+    }
+    return;
+  }
   std::vector<float> buffer(static_cast<size_t>(2 * width));
   float* rows = buffer.data();
-  const bool wide = wide_vectors();
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
