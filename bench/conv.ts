@@ -52,6 +52,10 @@ const SHAPES: Shape[] = [
   // whose work is split inside the one image (column blocks, im2col / col2im rows, the GEMM).
   conv('conv stem N1 C3 224×224→64 7×7 s2 p3', 1, 3, 224, 64, 7, 2, 3),
   conv('conv layer4 N1 C512 7×7→512 3×3 p1', 1, 512, 7, 512, 3, 1, 1),
+  // ResNet-18 (smallInput) training at batch 64 (issue 14's target), Winograd's widest and
+  // deepest stages: many blocks of tiles (the filters packed once per call) and a single one.
+  conv('conv resnet18 N64 C64 32×32→64 3×3 p1', 64, 64, 32, 64, 3, 1, 1),
+  conv('conv resnet18 N64 C512 4×4→512 3×3 p1', 64, 512, 4, 512, 3, 1, 1),
   pool('maxpool'),
   pool('avgpool'),
 ];

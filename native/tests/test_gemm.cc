@@ -1,8 +1,8 @@
 // sgemm / sgemm_batched / sgemm_grid against a naive triple loop (double accumulation), on every
 // micro-kernel this CPU runs: edge shapes (1, primes, non-multiples of MR and NR, K = 1),
 // block boundaries (MC, KC, NC), all four transposes, alpha / beta, beta = 0 over NaN, wide
-// leading dimensions, batches, threads, and a random-vector residual for large products; and
-// the block sizes derived from the cache sizes.
+// leading dimensions, batches, threads, and a random-vector residual for large products; the
+// products of a packed A (sgemm_packed_a); and the block sizes derived from the cache sizes.
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -379,6 +379,40 @@ TEST(threads_do_not_change_results) {
         return c;
       }));
     }
+  });
+}
+
+// sgemm_packed_a (A packed once, B's full micro-panels read in place) against the naive loop:
+// edge shapes, several KC slices and MC row blocks, a padded ldb / ldc, beta over C and beta 0
+// over NaN; and the same bits whatever the thread count.
+bool run_and_check_packed_a(const Problem& p, uint64_t seed) {
+  Operands o = make_operands(p, seed, p.beta == 0.0f);
+  const PackedA packed(p.m, p.k, o.a.data(), o.lda);
+  std::vector<float> c = o.c;
+  sgemm_packed_a(packed, p.n, o.b.data(), o.ldb, p.beta, c.data(), o.ldc);
+  return matches_naive(p, o, c);
+}
+
+TEST(packed_a_products) {
+  for_each_isa([] {
+    const gemm::BlockSizes& bs = gemm::current_kernel().blocks;
+    uint64_t seed = 500;
+    for (int64_t m : {1, 5, 7, 64, 67}) {
+      for (int64_t n : {1, 15, 16, 33, 264}) {
+        CHECK(run_and_check_packed_a({m, n, 13}, seed++));
+        CHECK(run_and_check_packed_a({m, n, 64, false, false, 1.0f, 0.5f, 8}, seed++));
+      }
+    }
+    CHECK(run_and_check_packed_a({2 * bs.mc + 5, 70, bs.kc + 3, false, false, 1.0f, 0.0f, 8}, seed++));
+    CHECK(run_and_check_packed_a({bs.mc + 1, 40, 2 * bs.kc + 1, false, false, 1.0f, 1.0f}, seed++));
+    const Problem p{130, 1000, 300, false, false, 1.0f, 0.5f, 8};
+    const Operands o = make_operands(p, seed, false);
+    const PackedA packed(p.m, p.k, o.a.data(), o.lda);
+    CHECK(test::same_with_threads<std::vector<float>>([&] {
+      std::vector<float> c = o.c;
+      sgemm_packed_a(packed, p.n, o.b.data(), o.ldb, p.beta, c.data(), o.ldc);
+      return c;
+    }));
   });
 }
 

@@ -8,10 +8,12 @@
 //                    (padding 2 − padding, so at most 2 per side)
 //   backward weight  Ŵ[e] (k, c) = Σ Z[e] (k, tiles) · V[e]ᵀ with Z = A gy Aᵀ, gw = Gᵀ Ŵ G
 //
-// Tiles are processed in blocks sized for the cache and the filters (Problem::block); threads
+// Tiles are processed in blocks sized for the cache and the filters (Problem::block); with
+// several blocks, U is packed once for all of them (pack_entries); threads
 // split blocks, or a single block's transforms and GEMMs; the weight gradient
 // sums blocks in fixed slices (as in conv_gemm.cc), so results do not depend on thread count.
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "../gemm/gemm.h"
@@ -88,6 +90,11 @@ struct Problem {
 constexpr int64_t kEntryPad = 16;
 inline int64_t entry_stride(int64_t channels, int64_t ld) { return channels * ld + kEntryPad; }
 
+// The row stride (floats) of a block's transformed tiles, block ≥ the tiles: not a multiple of
+// 32 floats (128 bytes), so that sgemm reads each entry's (channels × tiles) operand in place
+// instead of packing it (gemm.cc, rows_spread_over_l1), its rows spread over L1's sets.
+inline int64_t tile_row_stride(int64_t block) { return block % 32 == 0 ? block + 8 : block; }
+
 // The tile's image and tile coordinates from its index.
 struct Tile {
   int64_t image, th, tw;
@@ -131,6 +138,22 @@ __attribute__((always_inline)) inline void store_lanes(float* out, V v, int64_t 
   for (int64_t l = 0; l < n; ++l) out[l] = v[l];
 }
 
+// Bᵀ d B of kLanes<V> tiles side by side (d[r][j], lane l: tile l's window value (r, j)), the
+// first n lanes of entry e to out[e · stride : + n].
+template <typename V>
+__attribute__((always_inline)) inline void input_vectors(V (&d)[4][4], float* out, int64_t stride, int64_t n) {
+  for (int j = 0; j < 4; ++j) {
+    const V t0 = d[0][j] - d[2][j], t1 = d[1][j] + d[2][j], t2 = d[2][j] - d[1][j], t3 = d[1][j] - d[3][j];
+    d[0][j] = t0, d[1][j] = t1, d[2][j] = t2, d[3][j] = t3;
+  }
+  for (int r = 0; r < 4; ++r) {
+    store_lanes(out + (r * 4 + 0) * stride, d[r][0] - d[r][2], n);
+    store_lanes(out + (r * 4 + 1) * stride, d[r][1] + d[r][2], n);
+    store_lanes(out + (r * 4 + 2) * stride, d[r][2] - d[r][1], n);
+    store_lanes(out + (r * 4 + 3) * stride, d[r][1] - d[r][3], n);
+  }
+}
+
 // Bᵀ d B for `count` tiles side by side: tile i reads rows[0:4][col0 + 2i : col0 + 2i + 4]
 // (rows `width` apart, readable 32 columns past the run) and writes out[e · stride + i].
 template <typename V>
@@ -143,16 +166,21 @@ __attribute__((always_inline)) inline void input_run(const float* rows, int64_t 
       split_pairs(base, &d[r][0], &d[r][1]);
       split_pairs(base + 2, &d[r][2], &d[r][3]);
     }
-    for (int j = 0; j < 4; ++j) {
-      const V t0 = d[0][j] - d[2][j], t1 = d[1][j] + d[2][j], t2 = d[2][j] - d[1][j], t3 = d[1][j] - d[3][j];
-      d[0][j] = t0, d[1][j] = t1, d[2][j] = t2, d[3][j] = t3;
-    }
-    for (int r = 0; r < 4; ++r) {
-      store_lanes(out + (r * 4 + 0) * stride + i0, d[r][0] - d[r][2], n);
-      store_lanes(out + (r * 4 + 1) * stride + i0, d[r][1] + d[r][2], n);
-      store_lanes(out + (r * 4 + 2) * stride + i0, d[r][2] - d[r][1], n);
-      store_lanes(out + (r * 4 + 3) * stride + i0, d[r][1] - d[r][3], n);
-    }
+    input_vectors(d, out + i0, stride, n);
+  }
+}
+
+// Aᵀ M A + bias for kLanes<V> tiles side by side (lane l: tile l, reading e[entry · stride + l]):
+// y[r][c] holds output (r, c) of each tile's 2×2.
+template <typename V>
+__attribute__((always_inline)) inline void output_vectors(const float* e, int64_t stride, float bias, V (&y)[2][2]) {
+  V m[4][4];
+  for (int q = 0; q < 16; ++q) m[q / 4][q % 4] = load_vec<V>(e + q * stride);
+  for (int r = 0; r < 2; ++r) {
+    V s[4];
+    for (int j = 0; j < 4; ++j) s[j] = r == 0 ? m[0][j] + m[1][j] + m[2][j] : m[1][j] - m[2][j] - m[3][j];
+    y[r][0] = s[0] + s[1] + s[2] + bias;
+    y[r][1] = s[1] - s[2] - s[3] + bias;
   }
 }
 
@@ -162,16 +190,26 @@ __attribute__((always_inline)) inline void input_run(const float* rows, int64_t 
 template <typename V>
 __attribute__((always_inline)) inline void output_run(const float* e, int64_t stride, float bias, int64_t count, float* rows, int64_t width) {
   for (int64_t i0 = 0; i0 < count; i0 += kLanes<V>) {
-    V m[4][4];  // lanes past count read the buffer's slack; their results are not copied out
-    for (int q = 0; q < 16; ++q) m[q / 4][q % 4] = load_vec<V>(e + q * stride + i0);
+    V y[2][2];  // lanes past count read the buffer's slack; their results are not copied out
+    output_vectors<V>(e + i0, stride, bias, y);
     for (int r = 0; r < 2; ++r) {
-      V s[4];
-      for (int j = 0; j < 4; ++j) s[j] = r == 0 ? m[0][j] + m[1][j] + m[2][j] : m[1][j] - m[2][j] - m[3][j];
-      const V y0 = s[0] + s[1] + s[2] + bias, y1 = s[1] - s[2] - s[3] + bias;
       float* row = rows + r * width + 2 * i0;
-      store_vec(row, interleave_low(y0, y1));
-      store_vec(row + kLanes<V>, interleave_high(y0, y1));
+      store_vec(row, interleave_low(y[r][0], y[r][1]));
+      store_vec(row + kLanes<V>, interleave_high(y[r][0], y[r][1]));
     }
+  }
+}
+
+// A g Aᵀ of kLanes<V> tiles side by side (gRC, lane l: tile l's gradient value (R, C)), the
+// first n lanes of entry e to out[e · stride : + n].
+template <typename V>
+__attribute__((always_inline)) inline void gradient_vectors(V g00, V g01, V g10, V g11, float* out, int64_t stride, int64_t n) {
+  const V r[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}};
+  for (int q = 0; q < 4; ++q) {
+    store_lanes(out + (q * 4 + 0) * stride, r[q][0], n);
+    store_lanes(out + (q * 4 + 1) * stride, r[q][0] + r[q][1], n);
+    store_lanes(out + (q * 4 + 2) * stride, r[q][0] - r[q][1], n);
+    store_lanes(out + (q * 4 + 3) * stride, -r[q][1], n);
   }
 }
 
@@ -184,25 +222,73 @@ __attribute__((always_inline)) inline void gradient_run(const float* rows, int64
     V g00, g01, g10, g11;
     split_pairs(rows + 2 * i0, &g00, &g01);
     split_pairs(rows + width + 2 * i0, &g10, &g11);
-    const V r[4][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g00 - g10, g01 - g11}, {-g10, -g11}};
-    for (int q = 0; q < 4; ++q) {
-      store_lanes(out + (q * 4 + 0) * stride + i0, r[q][0], n);
-      store_lanes(out + (q * 4 + 1) * stride + i0, r[q][0] + r[q][1], n);
-      store_lanes(out + (q * 4 + 2) * stride + i0, r[q][0] - r[q][1], n);
-      store_lanes(out + (q * 4 + 3) * stride + i0, -r[q][1], n);
-    }
+    gradient_vectors(g00, g01, g10, g11, out + i0, stride, n);
   }
 }
 
 // Rows [c0, c1) of V (16, in_channels, ld; entries entry_stride apart): Bᵀ d B of the 4×4
 // input tiles [t0, t1), one run of tiles at a time (the loop over tiles vectorizes: stride-2
 // loads from padded rows, contiguous stores).
+// A tile's 4×4 input window: its offset in channel 0's plane of the tile's image (at the
+// window's first row and column, possibly outside the plane) and which rows and columns lie inside.
+struct TileWindow {
+  int64_t offset;
+  bool row_inside[4], col_inside[4];
+};
+
+// Rows [c0, c1) of V for tiles [t0, t1) when a tile row is narrower than a vector (8×8 and 4×4
+// planes: runs of 4 and 2 tiles filled a quarter to half of the lanes, after copying their rows
+// into a padded buffer): vectors of consecutive tiles across rows and images, their windows
+// read value by value (zeros outside the plane).
+template <typename V>
+__attribute__((always_inline)) inline void input_across_rows(const float* in, const Problem& p, int64_t t0, int64_t t1, int64_t c0,
+                                                             int64_t c1, float* v, int64_t ld, int64_t stride) {
+  constexpr int kVectorTiles = kLanes<V>;
+  const int64_t plane = p.in_h * p.in_w;
+  for (int64_t t = t0; t < t1; t += kVectorTiles) {
+    const int count = static_cast<int>(std::min<int64_t>(kVectorTiles, t1 - t));
+    TileWindow windows[kVectorTiles];
+    for (int l = 0; l < count; ++l) {
+      const Tile tile = tile_at(p, t + l);
+      const int64_t ih0 = 2 * tile.th - p.pad_top, iw0 = 2 * tile.tw - p.pad_left;
+      windows[l].offset = tile.image * p.in_channels * plane + ih0 * p.in_w + iw0;
+      for (int i = 0; i < 4; ++i) {
+        windows[l].row_inside[i] = ih0 + i >= 0 && ih0 + i < p.in_h;
+        windows[l].col_inside[i] = iw0 + i >= 0 && iw0 + i < p.in_w;
+      }
+    }
+    for (int64_t c = c0; c < c1; ++c) {
+      const float* channel = in + c * plane;
+      alignas(64) float values[4][4][kVectorTiles] = {};  // lanes past count stay zero
+      for (int l = 0; l < count; ++l) {
+        const TileWindow& w = windows[l];
+        for (int r = 0; r < 4; ++r) {
+          for (int j = 0; j < 4; ++j) values[r][j][l] = w.row_inside[r] && w.col_inside[j] ? channel[w.offset + r * p.in_w + j] : 0.0f;
+        }
+      }
+      V d[4][4];
+      for (int r = 0; r < 4; ++r) {
+        for (int j = 0; j < 4; ++j) d[r][j] = load_vec<V>(values[r][j]);
+      }
+      input_vectors(d, v + c * ld + (t - t0), stride, count);
+    }
+  }
+}
+
 KILN_VECTORIZE void transform_input_channels(const float* in, const Problem& p, int64_t t0, int64_t t1, int64_t c0,
                                              int64_t c1, float* v, int64_t ld) {
   const int64_t width = 2 * p.tiles_w() + 2 + 32, stride = entry_stride(p.in_channels, ld);
+  const bool wide = wide_vectors();
+  if (p.tiles_w() < (wide ? kLanes<Vec16> : kLanes<Vec8>)) {
+    if (wide) {
+      input_across_rows<Vec16>(in, p, t0, t1, c0, c1, v, ld, stride);
+    } else {
+      input_across_rows<Vec8>(in, p, t0, t1, c0, c1, v, ld, stride);
+    }
+    return;
+  }
   std::vector<float> buffer(static_cast<size_t>(4 * width));
   float* rows = buffer.data();
-  const bool wide = wide_vectors();
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
@@ -219,32 +305,124 @@ KILN_VECTORIZE void transform_input_channels(const float* in, const Problem& p, 
   }
 }
 
+// A run of `count` tiles (tile first) of one plane from e (as output_run): whole vectors of
+// tiles whose 2×2 outputs lie inside the plane are stored in place, the rest through `rows` (2
+// rows `width` apart) and copied out. A 32×32 plane's tile row is two Vec8 vectors, stored
+// with no copy (64→64 at 32×32, batch 64: the copies were ~1/3 of memmove's share, ~7% of the
+// three passes in perf).
+template <typename V>
+__attribute__((always_inline)) inline void output_tiles(const float* e, int64_t stride, float bias, int64_t count, const Tile& tile,
+                                                        const Problem& p, float* plane, float* rows, int64_t width) {
+  const int64_t oh0 = 2 * tile.th, ow0 = 2 * tile.tw;
+  const int64_t inside = oh0 + 2 <= p.out_h ? std::min(count, (p.out_w - ow0) / 2) / kLanes<V> * kLanes<V> : 0;
+  if (inside > 0) output_run<V>(e, stride, bias, inside, plane + oh0 * p.out_w + ow0, p.out_w);
+  if (inside == count) return;
+  output_run<V>(e + inside, stride, bias, count - inside, rows, width);
+  const int64_t col0 = ow0 + 2 * inside, columns = std::min(2 * (count - inside), p.out_w - col0);
+  for (int64_t r = 0; r < 2 && oh0 + r < p.out_h; ++r) {
+    std::copy(rows + r * width, rows + r * width + columns, plane + (oh0 + r) * p.out_w + col0);
+  }
+}
+
+// Where a tile's 2×2 outputs go: their offset in channel 0's plane of the tile's image, and how
+// many of their rows and columns lie inside the plane.
+struct TileOutput {
+  int64_t offset;
+  int rows, cols;
+};
+
+// Channels [k0, k1) of out tiles [t0, t1) when a tile row is narrower than a vector (8×8 and
+// 4×4 planes: runs of 4 and 2 tiles filled a quarter to half of the lanes, and each run's 2×2s
+// went through a row buffer and a copy): vectors of consecutive tiles across rows and images,
+// each tile's outputs stored one by one.
+template <typename V>
+__attribute__((always_inline)) inline void output_across_rows(const float* m, int64_t ld, int64_t stride, const float* bias, float* out,
+                                                              const Problem& p, int64_t t0, int64_t t1, int64_t k0, int64_t k1) {
+  constexpr int kVectorTiles = kLanes<V>;
+  const int64_t plane = p.out_h * p.out_w;
+  for (int64_t t = t0; t < t1; t += kVectorTiles) {
+    const int count = static_cast<int>(std::min<int64_t>(kVectorTiles, t1 - t));
+    TileOutput where[kVectorTiles];
+    for (int l = 0; l < count; ++l) {
+      const Tile tile = tile_at(p, t + l);
+      where[l] = {tile.image * p.out_channels * plane + 2 * tile.th * p.out_w + 2 * tile.tw,
+                  static_cast<int>(std::min<int64_t>(2, p.out_h - 2 * tile.th)), static_cast<int>(std::min<int64_t>(2, p.out_w - 2 * tile.tw))};
+    }
+    for (int64_t k = k0; k < k1; ++k) {
+      V y[2][2];  // lanes past count read the buffer's slack; their results are not stored
+      output_vectors<V>(m + k * ld + (t - t0), stride, bias == nullptr ? 0.0f : bias[k], y);
+      float* channel = out + k * plane;
+      for (int l = 0; l < count; ++l) {
+        for (int r = 0; r < where[l].rows; ++r) {
+          for (int c = 0; c < where[l].cols; ++c) channel[where[l].offset + r * p.out_w + c] = y[r][c][l];
+        }
+      }
+    }
+  }
+}
+
 // Channels [k0, k1) of out tiles [t0, t1) = Aᵀ M A (+ bias), M: (16, out_channels, ld; entries
-// entry_stride apart); each
-// run of tiles is written into two padded rows, then their valid columns are copied out.
+// entry_stride apart), a run of tiles at a time (output_tiles), or across rows on narrow planes.
 KILN_VECTORIZE void transform_output_channels(const float* m, int64_t ld, const float* bias, float* out, const Problem& p,
                                               int64_t t0, int64_t t1, int64_t k0, int64_t k1) {
   const int64_t width = 2 * p.tiles_w() + 32, stride = entry_stride(p.out_channels, ld);
+  const bool wide = wide_vectors();
+  if (p.tiles_w() < (wide ? kLanes<Vec16> : kLanes<Vec8>)) {
+    if (wide) {
+      output_across_rows<Vec16>(m, ld, stride, bias, out, p, t0, t1, k0, k1);
+    } else {
+      output_across_rows<Vec8>(m, ld, stride, bias, out, p, t0, t1, k0, k1);
+    }
+    return;
+  }
   std::vector<float> buffer(static_cast<size_t>(2 * width));
   float* rows = buffer.data();
-  const bool wide = wide_vectors();
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
     for (int64_t k = k0; k < k1; ++k) {
       const float b = bias == nullptr ? 0.0f : bias[k];
-      if (wide) {
-        output_run<Vec16>(m + k * ld + at, stride, b, count, rows, width);
-      } else {
-        output_run<Vec8>(m + k * ld + at, stride, b, count, rows, width);
-      }
       float* plane = out + (tile.image * p.out_channels + k) * p.out_h * p.out_w;
-      const int64_t ow0 = 2 * tile.tw, columns = std::min(2 * count, p.out_w - ow0);
-      for (int64_t r = 0; r < 2 && 2 * tile.th + r < p.out_h; ++r) {
-        std::copy(rows + r * width, rows + r * width + columns, plane + (2 * tile.th + r) * p.out_w + ow0);
+      if (wide) {
+        output_tiles<Vec16>(m + k * ld + at, stride, b, count, tile, p, plane, rows, width);
+      } else {
+        output_tiles<Vec8>(m + k * ld + at, stride, b, count, tile, p, plane, rows, width);
       }
     }
     t += count;
+  }
+}
+
+// Rows [k0, k1) of Z for tiles [t0, t1) when a tile row is narrower than a vector (as
+// input_across_rows): each tile's 2×2 of gy read value by value (zeros outside the plane).
+template <typename V>
+__attribute__((always_inline)) inline void gradient_across_rows(const float* gy, const Problem& p, int64_t t0, int64_t t1, int64_t k0,
+                                                                int64_t k1, float* z, int64_t ld, int64_t stride) {
+  constexpr int kVectorTiles = kLanes<V>;
+  const int64_t plane = p.out_h * p.out_w;
+  for (int64_t t = t0; t < t1; t += kVectorTiles) {
+    const int count = static_cast<int>(std::min<int64_t>(kVectorTiles, t1 - t));
+    TileWindow windows[kVectorTiles];  // 2 × 2 windows: the first two rows and columns
+    for (int l = 0; l < count; ++l) {
+      const Tile tile = tile_at(p, t + l);
+      windows[l].offset = tile.image * p.out_channels * plane + 2 * tile.th * p.out_w + 2 * tile.tw;
+      for (int i = 0; i < 2; ++i) {
+        windows[l].row_inside[i] = 2 * tile.th + i < p.out_h;
+        windows[l].col_inside[i] = 2 * tile.tw + i < p.out_w;
+      }
+    }
+    for (int64_t k = k0; k < k1; ++k) {
+      const float* channel = gy + k * plane;
+      alignas(64) float values[2][2][kVectorTiles] = {};  // lanes past count stay zero
+      for (int l = 0; l < count; ++l) {
+        const TileWindow& w = windows[l];
+        for (int r = 0; r < 2; ++r) {
+          for (int j = 0; j < 2; ++j) values[r][j][l] = w.row_inside[r] && w.col_inside[j] ? channel[w.offset + r * p.out_w + j] : 0.0f;
+        }
+      }
+      gradient_vectors(load_vec<V>(values[0][0]), load_vec<V>(values[0][1]), load_vec<V>(values[1][0]), load_vec<V>(values[1][1]),
+                       z + k * ld + (t - t0), stride, count);
+    }
   }
 }
 
@@ -253,9 +431,17 @@ KILN_VECTORIZE void transform_output_channels(const float* m, int64_t ld, const 
 KILN_VECTORIZE void transform_output_gradient_channels(const float* gy, const Problem& p, int64_t t0, int64_t t1,
                                                        int64_t k0, int64_t k1, float* z, int64_t ld) {
   const int64_t width = 2 * p.tiles_w() + 32, stride = entry_stride(p.out_channels, ld);
+  const bool wide = wide_vectors();
+  if (p.tiles_w() < (wide ? kLanes<Vec16> : kLanes<Vec8>)) {
+    if (wide) {
+      gradient_across_rows<Vec16>(gy, p, t0, t1, k0, k1, z, ld, stride);
+    } else {
+      gradient_across_rows<Vec8>(gy, p, t0, t1, k0, k1, z, ld, stride);
+    }
+    return;
+  }
   std::vector<float> buffer(static_cast<size_t>(2 * width));
   float* rows = buffer.data();
-  const bool wide = wide_vectors();
   for (int64_t t = t0; t < t1;) {
     const Tile tile = tile_at(p, t);
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
@@ -312,34 +498,58 @@ inline void transform_filter(const float* filter, bool rotate, float* out, int64
 // U (16, rows, cols; entries entry_stride apart, so that a filter's 16 values do not map to
 // one L1 set: 512→512 forward at 4×4, batch 64, 50-53 → 41-45 ms, 1 thread): G g Gᵀ of filter
 // g(row, col) (3×3, read through `filter`, rotated by 180° when `rotate`), rows cut across
-// threads (a 512 × 512 filter is 4 M values to write).
+// threads (a 512 × 512 filter is 4 M values to write; not zero-filled first, the padding
+// between entries is never read).
 template <typename FilterFn>
-std::vector<float> transform_filters(int64_t rows, int64_t cols, bool rotate, const FilterFn& filter) {
-  std::vector<float> u(static_cast<size_t>(kEntries * entry_stride(rows, cols)));
+std::unique_ptr<float[]> transform_filters(int64_t rows, int64_t cols, bool rotate, const FilterFn& filter) {
+  std::unique_ptr<float[]> u(new float[static_cast<size_t>(kEntries * entry_stride(rows, cols))]);
   parallel_for(0, rows, grain_for(kEntries * cols), [&](int64_t a_begin, int64_t a_end) {
     for (int64_t a = a_begin; a < a_end; ++a) {
-      for (int64_t b = 0; b < cols; ++b) transform_filter(filter(a, b), rotate, u.data() + a * cols + b, entry_stride(rows, cols));
+      for (int64_t b = 0; b < cols; ++b) transform_filter(filter(a, b), rotate, u.get() + a * cols + b, entry_stride(rows, cols));
     }
   });
   return u;
 }
 
+// The 16 entries of U (16, rows, cols; entries entry_stride apart) packed once for the GEMMs
+// of every block of tiles, entries cut across threads. sgemm packs its left operand on each
+// call: each entry again for each block (64 blocks at ResNet-18's 64→64, 32×32, batch 64).
+// Packed once and B read in place (tile_row_stride), batch 64, 1 thread, process CPU ms, main
+// → this, minimum of 9 calls, three alternating runs on a loaded VM: 64→64 at 32×32 forward
+// 40.9-41.8 → 37.5-39.4, input gradient 41.2-42.6 → 38.1-38.4; 128→128 at 16×16 36.8-38.4 →
+// 35.3-35.7 and 37.0-37.9 → 34.4-35.6; 256→256 at 8×8 39.3-41.5 → 36.0-37.6 and 37.0-41.6 →
+// 36.2-37.9. A single block (512→512 at 4×4) reuses nothing and stays with sgemm: packing
+// there was 6% slower (a fresh 16 MiB of panels per call).
+std::vector<PackedA> pack_entries(const float* u, int64_t rows, int64_t cols) {
+  std::vector<PackedA> entries(kEntries);
+  parallel_for(0, kEntries, grain_for(rows * cols), [&](int64_t e0, int64_t e1) {
+    for (int64_t e = e0; e < e1; ++e) entries[static_cast<size_t>(e)] = PackedA(rows, cols, u + e * entry_stride(rows, cols), cols);
+  });
+  return entries;
+}
+
 // out = Winograd correlation of in with the transformed filters u (16, out_channels, in_channels).
-void correlate(const float* in, const std::vector<float>& u, const float* bias, float* out, const Problem& p) {
+void correlate(const float* in, const float* u, const float* bias, float* out, const Problem& p) {
   const int64_t block = p.block();
+  const std::vector<PackedA> packed = p.blocks() > 1 ? pack_entries(u, p.out_channels, p.in_channels) : std::vector<PackedA>{};
   const double flops = 2.0 * kEntries * p.out_channels * p.in_channels * block;
   parallel_for_balanced(0, p.blocks(), std::max<int64_t>(1, static_cast<int64_t>(4.0e6 / flops)), [&](int64_t b0, int64_t b1) {
-    const int64_t v_stride = entry_stride(p.in_channels, block), m_stride = entry_stride(p.out_channels, block);
+    const int64_t ld = tile_row_stride(block);
+    const int64_t v_stride = entry_stride(p.in_channels, ld), m_stride = entry_stride(p.out_channels, ld);
     float* v = thread_buffer(kEntries * v_stride, 0);
     float* m = thread_buffer(kEntries * m_stride + 16, 1);  // + slack for output_run
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t t0 = b * block, t1 = std::min(p.tiles(), t0 + block);
-      transform_inputs(in, p, t0, t1, v, block);
+      transform_inputs(in, p, t0, t1, v, ld);
       for (int64_t e = 0; e < kEntries; ++e) {
-        sgemm(false, false, p.out_channels, t1 - t0, p.in_channels, 1.0f, u.data() + e * entry_stride(p.out_channels, p.in_channels),
-              p.in_channels, v + e * v_stride, block, 0.0f, m + e * m_stride, block);
+        if (packed.empty()) {
+          sgemm(false, false, p.out_channels, t1 - t0, p.in_channels, 1.0f, u + e * entry_stride(p.out_channels, p.in_channels),
+                p.in_channels, v + e * v_stride, ld, 0.0f, m + e * m_stride, ld);
+        } else {
+          sgemm_packed_a(packed[static_cast<size_t>(e)], t1 - t0, v + e * v_stride, ld, 0.0f, m + e * m_stride, ld);
+        }
       }
-      transform_outputs(m, block, bias, out, p, t0, t1);
+      transform_outputs(m, ld, bias, out, p, t0, t1);
     }
   });
 }
@@ -352,17 +562,17 @@ Problem forward_problem(const Conv2dShape& s) {
 
 void winograd_forward(const float* x, const float* weight, const float* bias, float* y, const Conv2dShape& s) {
   // U[e] (k, c) from weight[k, c].
-  const std::vector<float> u =
+  const std::unique_ptr<float[]> u =
       transform_filters(s.k, s.c, false, [&](int64_t k, int64_t c) { return weight + (k * s.c + c) * 9; });
-  correlate(x, u, bias, y, forward_problem(s));
+  correlate(x, u.get(), bias, y, forward_problem(s));
 }
 
 void winograd_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
   // U[e] (c, k) from weight[k, c] rotated by 180°.
-  const std::vector<float> u =
+  const std::unique_ptr<float[]> u =
       transform_filters(s.c, s.k, true, [&](int64_t c, int64_t k) { return weight + (k * s.c + c) * 9; });
   const Problem p{s.n, s.k, s.out_h, s.out_w, 2 - s.pad_top, 2 - s.pad_left, s.c, s.h, s.w};
-  correlate(gy, u, nullptr, gx, p);
+  correlate(gy, u.get(), nullptr, gx, p);
 }
 
 namespace {
@@ -389,14 +599,14 @@ inline void filter_gradient(const float (&x4)[kEntries][kFinishRun], int64_t j, 
 // pairs (k, c) at a time: each of the 16 · slots planes is read as one contiguous piece per run
 // (the 16 · slots values of one pair at a time strode across as many planes: 23% of ResNet-18's
 // 256→256 weight gradient at 8×8, batch 64, in perf).
-void finish_weight_gradient(const std::vector<float>& w_hat, int64_t slots, float* gweight, const Conv2dShape& s) {
+void finish_weight_gradient(const float* w_hat, int64_t slots, float* gweight, const Conv2dShape& s) {
   const int64_t pairs = s.k * s.c, runs = (pairs + kFinishRun - 1) / kFinishRun;
   parallel_for(0, runs, grain_for(kEntries * slots * kFinishRun), [&](int64_t run_begin, int64_t run_end) {
     float x4[kEntries][kFinishRun];  // Ŵ of the run, entry by entry
     for (int64_t run = run_begin; run < run_end; ++run) {
       const int64_t kc0 = run * kFinishRun, count = std::min(kFinishRun, pairs - kc0);
       for (int64_t e = 0; e < kEntries; ++e) {
-        const float* first = w_hat.data() + e * pairs + kc0;
+        const float* first = w_hat + e * pairs + kc0;
         std::copy(first, first + count, x4[e]);
         for (int64_t slot = 1; slot < slots; ++slot) {
           const float* plane = first + slot * kEntries * pairs;
@@ -413,26 +623,29 @@ void winograd_backward_weight(const float* x, const float* gy, float* gweight, c
   const Problem p = forward_problem(s);
   const int64_t block = p.block(), blocks = p.blocks(), entries_size = kEntries * s.k * s.c;
   const int64_t slots = std::max<int64_t>(1, std::min(blocks, kWeightSlots));
-  std::vector<float> w_hat(static_cast<size_t>(slots * entries_size), 0.0f);  // Ŵ per slot: (16, k, c)
+  // Ŵ per slot: (16, k, c), written by each slot's first block (beta 0), not zero-filled first
+  // (16 MiB at 512 channels).
+  const std::unique_ptr<float[]> w_hat(new float[static_cast<size_t>(slots * entries_size)]);
   const double flops = 2.0 * kEntries * s.k * s.c * block * blocks / slots;
   parallel_for_balanced(0, slots, flops < 8.0e6 ? slots : 1, [&](int64_t slot_begin, int64_t slot_end) {
     const int64_t v_stride = entry_stride(s.c, block), z_stride = entry_stride(s.k, block);
     float* v = thread_buffer(kEntries * v_stride, 0);
     float* z = thread_buffer(kEntries * z_stride, 1);
     for (int64_t slot = slot_begin; slot < slot_end; ++slot) {
-      float* target = w_hat.data() + slot * entries_size;
-      for (int64_t b = slot * blocks / slots; b < (slot + 1) * blocks / slots; ++b) {
+      float* target = w_hat.get() + slot * entries_size;
+      const int64_t first_block = slot * blocks / slots;
+      for (int64_t b = first_block; b < (slot + 1) * blocks / slots; ++b) {
         const int64_t t0 = b * block, t1 = std::min(p.tiles(), t0 + block);
         transform_inputs(x, p, t0, t1, v, block);
         transform_output_gradients(gy, p, t0, t1, z, block);
         for (int64_t e = 0; e < kEntries; ++e) {
-          sgemm(false, true, s.k, s.c, t1 - t0, 1.0f, z + e * z_stride, block, v + e * v_stride, block, 1.0f,
-                target + e * s.k * s.c, s.c);
+          sgemm(false, true, s.k, s.c, t1 - t0, 1.0f, z + e * z_stride, block, v + e * v_stride, block,
+                b == first_block ? 0.0f : 1.0f, target + e * s.k * s.c, s.c);
         }
       }
     }
   });
-  finish_weight_gradient(w_hat, slots, gweight, s);
+  finish_weight_gradient(w_hat.get(), slots, gweight, s);
 }
 
 #else

@@ -8,8 +8,12 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace kiln {
+namespace gemm {
+struct GemmKernel;
+}
 
 // C = alpha · op(A) · op(B) + beta · C, all row-major.
 //   op(A): (m, k); A is stored (m, k) with row stride lda, or (k, m) when trans_a
@@ -46,6 +50,33 @@ struct BatchGrid {
 void sgemm_grid(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                 const float* b, int64_t ldb, float beta, float* c, int64_t ldc, const BatchGrid& grid,
                 const float* column_bias = nullptr);
+
+// A left operand A (m, k) packed once for many products C = A · B (Winograd's transformed
+// filters: one per tile entry, multiplied by every block of tiles), in the layout the
+// micro-kernels read: KC-deep slices of MR-row micro-panels, for the instruction set in use
+// when it was packed (packed.cc).
+class PackedA {
+ public:
+  PackedA() = default;  // empty, to be assigned
+  // A stored (m, k) with row stride lda.
+  PackedA(int64_t m, int64_t k, const float* a, int64_t lda);
+  int64_t rows() const { return m_; }
+  int64_t depth() const { return k_; }
+
+ private:
+  friend void sgemm_packed_a(const PackedA& a, int64_t n, const float* b, int64_t ldb, float beta, float* c,
+                             int64_t ldc);
+  int64_t m_ = 0, k_ = 0;
+  const gemm::GemmKernel* kernel_ = nullptr;  // the instruction set the panels were packed for
+  std::vector<float> panels_;
+};
+
+// C (m, n) = A · B + beta · C for a packed A (m, k); B stored (k, n) with row stride ldb, C
+// with row stride ldc. Full NR-column micro-panels of B are read in place (choose ldb so that
+// rows_spread_over_l1 in gemm.cc holds: not a multiple of 32 floats), the last partial one
+// packed. Columns are cut across threads (inline when nested in a parallel loop); each element
+// of C is summed in the same order whatever the cut. beta == 0 never reads C.
+void sgemm_packed_a(const PackedA& a, int64_t n, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
 // Instruction sets of the micro-kernels. The default is the best this CPU runs, unless the
 // environment variable KILN_ISA=avx512|avx2|neon|scalar names another one it can run.
