@@ -83,6 +83,11 @@ describe('native algorithms for many channels match the reference (float32)', ()
     ['batch 1, 7×7 stride-2 stem', [1, 3, 100, 100], [8, 3, 7, 7], { stride: 2, padding: 3 }],
     ['batch 1, 7×7 stride-2 stem, x transposed', [1, 3, 101, 99], [8, 3, 7, 7], { stride: 2, padding: 3 }, true],
     ['batch 1, 7×7 plane, 96 → 128 channels', [1, 96, 7, 7], [128, 96, 3, 3], { padding: 1 }],
+    // Stride 2 through the planes' phases: ResNet's downsampling 3×3 and 1×1, x transposed
+    // (columns read from a view), and an odd plane with one-sided padding.
+    ['resnet downsample 3×3 stride 2, x transposed', [2, 64, 16, 16], [128, 64, 3, 3], { stride: 2, padding: 1 }, true],
+    ['resnet downsample 1×1 stride 2', [3, 32, 8, 8], [64, 32, 1, 1], { stride: 2 }],
+    ['3×3 stride 2, odd plane, one-sided padding', [2, 6, 11, 9], [8, 6, 3, 3], { stride: 2, padding: [0, 1, 2, 0] }],
   ];
   for (const [name, xShape, wShape, options, transposed] of shapes) {
     it(name, () => {

@@ -85,6 +85,15 @@ static const Conv2dShape kShapes[] = {
     make_shape({1, 3, 9, 8, 3, 5, 5, 2, 2, 2, 2, 2, 2, 1, 1, 3, 0, 0}),
     make_shape({1, 2, 7, 9, 2, 3, 3, 2, 2, 0, 1, 1, 0, 1, 1, 2, 0, 0}),
     make_shape({1, 2, 3, 35, 2, 3, 2, 2, 2, 0, 0, 0, 1, 1, 1, 2, 0, 0}),
+    // GEMM at stride 2 through the planes' phases: ResNet's downsampling 3×3 and 1×1 (rows of
+    // 16 and 4 outputs), odd planes with one-sided padding, an even kernel, few channels (the
+    // input gradient's rows cut into pieces per channel).
+    make_shape({2, 64, 32, 32, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+    make_shape({3, 64, 8, 8, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+    make_shape({3, 32, 16, 16, 64, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 0}),
+    make_shape({3, 6, 9, 11, 8, 3, 3, 2, 2, 0, 1, 2, 0, 1, 1, 1, 0, 0}),
+    make_shape({2, 5, 10, 7, 4, 4, 4, 2, 2, 1, 2, 1, 1, 1, 1, 1, 0, 0}),
+    make_shape({1, 3, 15, 12, 5, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
 };
 
 static int64_t x_size(const Conv2dShape& s) { return s.n * s.c * s.h * s.w; }
@@ -241,7 +250,11 @@ TEST(results_do_not_depend_on_thread_count) {
                                // Batch 1 through GEMM: im2col and col2im cut across threads (a
                                // stem: 4 column blocks, col2im tasks of rows; 7×7 planes: 640 rows)
                                make_shape({1, 3, 100, 100, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),
-                               make_shape({1, 640, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0})}) {
+                               make_shape({1, 640, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+                               // Stride 2 through phases: several images per block, and one
+                               // image whose im2col rows and col2im row pieces split
+                               make_shape({9, 64, 8, 8, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+                               make_shape({1, 3, 40, 40, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0})}) {
   const std::vector<float> x = Random(7).vector(x_size(s)), w = Random(8).vector(w_size(s));
   const std::vector<float> gy = Random(9).vector(y_size(s));
   CHECK(test::same_with_threads<std::vector<float>>([&] {

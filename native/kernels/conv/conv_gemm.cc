@@ -233,9 +233,123 @@ KILN_VECTORIZE void col2im_rows(const float* col, int64_t ld, float* gx, const C
   }
 }
 
+// Stride 2 through its phases. Rows of ResNet's stride-2 planes are short (16, 8 or 4 outputs),
+// too short for copy_even and add_even, and the strided scalar loops took as long as a third of
+// the GEMM. Split into its four phases (even/odd rows × even/odd columns), a stride-2 plane
+// makes every tap a stride-1 shifted copy (im2col) or add (col2im) of whole rows.
+// Phase (py, px) of a plane (h, w) holds element (2i + py, 2j + px) at (i, j), phases
+// (2, 2, (h + 1) / 2, (w + 1) / 2) per channel; phase py has (h − py + 1) / 2 valid rows.
+struct PhaseGeometry {
+  int64_t rows, cols;  // of each phase: (h + 1) / 2, (w + 1) / 2
+  explicit PhaseGeometry(const Conv2dShape& s) : rows((s.h + 1) / 2), cols((s.w + 1) / 2) {}
+  int64_t plane() const { return rows * cols; }
+  int64_t channel() const { return 4 * plane(); }
+};
+
+// Whether im2col and col2im go through the phases: stride 2, dilation 1, blocks of whole
+// planes, kernels that read every phase (1×1 reads one: splitting all four made ResNet's 1×1
+// stride-2 downsampling ~10% slower).
+bool phases_apply(const Conv2dShape& s, int64_t j0, int64_t j1) {
+  return s.stride_h == 2 && s.stride_w == 2 && s.dilation_h == 1 && s.dilation_w == 1 && s.kernel_h >= 2 &&
+         s.kernel_w >= 2 && j0 == 0 && j1 == s.out_h * s.out_w;
+}
+
+// Where tap offset `a` (r − pad_top, or q − pad_left) lands: phase a mod 2, shifted by ⌊a / 2⌋.
+struct PhaseTap {
+  int64_t phase, shift;
+  explicit PhaseTap(int64_t a) : phase(a & 1), shift((a - (a & 1)) / 2) {}
+};
+
+// phases (cg, 2, 2, rows, cols) of one image's x (cg, h, w).
+KILN_VECTORIZE void split_phases(const float* x, float* phases, const Conv2dShape& s, const PhaseGeometry& g,
+                                 int64_t channels) {
+  for (int64_t c = 0; c < channels; ++c) {
+    for (int64_t ih = 0; ih < s.h; ++ih) {
+      const float* src = x + (c * s.h + ih) * s.w;
+      float* even = phases + c * g.channel() + ((ih & 1) * 2) * g.plane() + (ih >> 1) * g.cols;
+      float* odd = even + g.plane();
+      for (int64_t j = 0; j < s.w / 2; ++j) {
+        even[j] = src[2 * j];
+        odd[j] = src[2 * j + 1];
+      }
+      if (s.w % 2 != 0) even[s.w / 2] = src[s.w - 1];
+    }
+  }
+}
+
+// im2col_rows over a whole plane, from x's phases: each output row of tap (r, q) is a
+// stride-1 piece of one phase row.
+KILN_VECTORIZE void im2col_phase_rows(const float* phases, float* col, int64_t ld, const Conv2dShape& s,
+                                      const PhaseGeometry& g, int64_t row_begin, int64_t row_end) {
+  for (int64_t row = row_begin; row < row_end; ++row) {
+    const int64_t c = row / (s.kernel_h * s.kernel_w), r = row / s.kernel_w % s.kernel_h, q = row % s.kernel_w;
+    const PhaseTap y(r - s.pad_top), x(q - s.pad_left);
+    const int64_t phase_rows = (s.h - y.phase + 1) / 2;
+    const Range valid = valid_outputs(s.out_w, (s.w - x.phase + 1) / 2, 1, x.shift);
+    const float* plane = phases + c * g.channel() + (y.phase * 2 + x.phase) * g.plane();
+    for (int64_t oh = 0; oh < s.out_h; ++oh) {
+      float* dst = col + row * ld + oh * s.out_w;
+      const int64_t i = oh + y.shift;
+      const bool inside = i >= 0 && i < phase_rows;
+      const int64_t lo = inside ? valid.begin : s.out_w, hi = inside ? valid.end : s.out_w;
+      const float* src = plane + i * g.cols + x.shift;  // src[ow]
+      for (int64_t ow = 0; ow < lo; ++ow) dst[ow] = 0.0f;
+      for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow];
+      for (int64_t ow = hi; ow < s.out_w; ++ow) dst[ow] = 0.0f;
+    }
+  }
+}
+
+// col2im_rows over a whole plane through phases: channel c's taps are added, in col's row
+// order, into its zeroed phases (one vector row add per output row), and its input rows
+// [ih_begin, ih_end) of gx then take their phases' sums (the same terms in the same order).
+KILN_VECTORIZE void col2im_phase_rows(const float* col, int64_t ld, float* gx, const Conv2dShape& s,
+                                      const PhaseGeometry& g, int64_t c, int64_t ih_begin, int64_t ih_end) {
+  thread_local std::vector<float> buffer;
+  if (static_cast<int64_t>(buffer.size()) < g.channel()) buffer.resize(static_cast<size_t>(g.channel()));
+  float* phases = buffer.data();
+  std::fill(phases, phases + g.channel(), 0.0f);
+  const int64_t taps = s.kernel_h * s.kernel_w;
+  for (int64_t row = c * taps; row < (c + 1) * taps; ++row) {
+    const int64_t r = row / s.kernel_w % s.kernel_h, q = row % s.kernel_w;
+    const PhaseTap y(r - s.pad_top), x(q - s.pad_left);
+    // Phase rows i with 2i + y.phase in [ih_begin, ih_end).
+    const int64_t i_begin = std::max<int64_t>(0, ih_begin - y.phase + 1) / 2;
+    const int64_t i_end = std::max<int64_t>(0, ih_end - y.phase + 1) / 2;
+    const Range valid = valid_outputs(s.out_w, (s.w - x.phase + 1) / 2, 1, x.shift);
+    float* plane = phases + (y.phase * 2 + x.phase) * g.plane();
+    for (int64_t oh = std::max<int64_t>(0, i_begin - y.shift); oh < std::min(s.out_h, i_end - y.shift); ++oh) {
+      const float* src = col + row * ld + oh * s.out_w;
+      float* dst = plane + (oh + y.shift) * g.cols + x.shift;  // dst[ow]
+      for (int64_t ow = valid.begin; ow < valid.end; ++ow) dst[ow] += src[ow];
+    }
+  }
+  for (int64_t ih = ih_begin; ih < ih_end; ++ih) {
+    float* dst = gx + (c * s.h + ih) * s.w;
+    const float* even = phases + ((ih & 1) * 2) * g.plane() + (ih >> 1) * g.cols;
+    const float* odd = even + g.plane();
+    for (int64_t j = 0; j < s.w / 2; ++j) {
+      dst[2 * j] += even[j];
+      dst[2 * j + 1] += odd[j];
+    }
+    if (s.w % 2 != 0) dst[s.w - 1] += even[s.w / 2];
+  }
+}
+
 // col (rows, j1 − j0) = the patches of one image's x (see im2col_rows), rows cut across threads
 // (on the calling thread alone inside a parallel loop, or when small).
 void im2col(const float* x, float* col, int64_t ld, const Conv2dShape& s, const Plan& p, int64_t j0, int64_t j1) {
+  if (phases_apply(s, j0, j1)) {
+    const PhaseGeometry g(s);
+    thread_local std::vector<float> buffer;
+    if (static_cast<int64_t>(buffer.size()) < p.cg * g.channel()) buffer.resize(static_cast<size_t>(p.cg * g.channel()));
+    split_phases(x, buffer.data(), s, g, p.cg);
+    const float* phases = buffer.data();
+    parallel_for_balanced(0, p.rows, grain_for(j1 - j0), [&](int64_t begin, int64_t end) {
+      im2col_phase_rows(phases, col, ld, s, g, begin, end);
+    });
+    return;
+  }
   parallel_for_balanced(0, p.rows, grain_for(j1 - j0), [&](int64_t begin, int64_t end) {
     im2col_rows(x, col, ld, s, j0, j1, begin, end);
   });
@@ -246,10 +360,16 @@ void im2col(const float* x, float* col, int64_t ld, const Conv2dShape& s, const 
 void col2im(const float* col, int64_t ld, float* gx, const Conv2dShape& s, const Plan& p, int64_t j0, int64_t j1) {
   const int64_t pieces = std::max<int64_t>(1, std::min(s.h, ceil_div(kCol2imTasks, p.cg)));  // per channel
   const int64_t work = s.kernel_h * s.kernel_w * (j1 - j0) / pieces;  // floats added per task
+  const bool phases = phases_apply(s, j0, j1);
   parallel_for_balanced(0, p.cg * pieces, grain_for(work), [&](int64_t begin, int64_t end) {
     for (int64_t task = begin; task < end; ++task) {
       const int64_t c = task / pieces, piece = task % pieces;
-      col2im_rows(col, ld, gx, s, j0, j1, c, piece * s.h / pieces, (piece + 1) * s.h / pieces);
+      const int64_t ih_begin = piece * s.h / pieces, ih_end = (piece + 1) * s.h / pieces;
+      if (phases) {
+        col2im_phase_rows(col, ld, gx, s, PhaseGeometry(s), c, ih_begin, ih_end);
+      } else {
+        col2im_rows(col, ld, gx, s, j0, j1, c, ih_begin, ih_end);
+      }
     }
   });
 }
