@@ -277,25 +277,64 @@ KILN_VECTORIZE void split_phases(const float* x, float* phases, const Conv2dShap
   }
 }
 
+// Where tap (r, q) reads x's phases, for every output: phase plane `offset` floats into a
+// channel's phases (shift included), outputs rows [oh_begin, oh_end) × columns [ow_begin,
+// ow_end) inside x, zeros elsewhere.
+struct PhaseWindow {
+  int64_t offset, oh_begin, oh_end, ow_begin, ow_end;
+  PhaseWindow(const Conv2dShape& s, const PhaseGeometry& g, int64_t r, int64_t q) {
+    const PhaseTap y(r - s.pad_top), x(q - s.pad_left);
+    offset = (y.phase * 2 + x.phase) * g.plane() + y.shift * g.cols + x.shift;
+    oh_begin = std::min(s.out_h, std::max<int64_t>(0, -y.shift));
+    oh_end = std::max(oh_begin, std::min(s.out_h, (s.h - y.phase + 1) / 2 - y.shift));
+    const Range valid = valid_outputs(s.out_w, (s.w - x.phase + 1) / 2, 1, x.shift);
+    ow_begin = valid.begin;
+    ow_end = valid.end;
+    if (oh_begin == oh_end || ow_begin == ow_end) oh_begin = oh_end = ow_begin = ow_end = 0;  // all zeros
+  }
+};
+
+// dst[0 : out_h · out_w] = one tap's row of col from src = its phase plane at `offset`
+// (src[oh · cols + ow]). When phase rows are as long as output rows (3×3, stride 2, padding 1:
+// ResNet's downsampling, rows of 16, 8 and 4), the window is one contiguous copy whose
+// wrapped columns are zeroed after; otherwise row by row.
+KILN_VECTORIZE void copy_phase_window(const float* src, float* dst, const Conv2dShape& s, const PhaseGeometry& g,
+                                      const PhaseWindow& t) {
+  const int64_t ow_n = s.out_w, size = s.out_h * ow_n;
+  if (g.cols == ow_n) {
+    const int64_t first = t.oh_begin * ow_n + t.ow_begin, last = t.oh_end == 0 ? 0 : (t.oh_end - 1) * ow_n + t.ow_end;
+    for (int64_t at = 0; at < first; ++at) dst[at] = 0.0f;
+    for (int64_t at = first; at < last; ++at) dst[at] = src[at];
+    for (int64_t oh = t.oh_begin; oh + 1 < t.oh_end; ++oh) {  // columns between one row's end and the next's start
+      for (int64_t at = oh * ow_n + t.ow_end; at < (oh + 1) * ow_n + t.ow_begin; ++at) dst[at] = 0.0f;
+    }
+    for (int64_t at = std::max(first, last); at < size; ++at) dst[at] = 0.0f;
+    return;
+  }
+  for (int64_t oh = 0; oh < s.out_h; ++oh) {
+    float* dst_row = dst + oh * ow_n;
+    const bool inside = oh >= t.oh_begin && oh < t.oh_end;
+    const int64_t lo = inside ? t.ow_begin : ow_n, hi = inside ? t.ow_end : ow_n;
+    const float* src_row = src + oh * g.cols;
+    for (int64_t ow = 0; ow < lo; ++ow) dst_row[ow] = 0.0f;
+    for (int64_t ow = lo; ow < hi; ++ow) dst_row[ow] = src_row[ow];
+    for (int64_t ow = hi; ow < ow_n; ++ow) dst_row[ow] = 0.0f;
+  }
+}
+
 // im2col_rows over a whole plane, from x's phases: each output row of tap (r, q) is a
 // stride-1 piece of one phase row.
-KILN_VECTORIZE void im2col_phase_rows(const float* phases, float* col, int64_t ld, const Conv2dShape& s,
-                                      const PhaseGeometry& g, int64_t row_begin, int64_t row_end) {
+void im2col_phase_rows(const float* phases, float* col, int64_t ld, const Conv2dShape& s, const PhaseGeometry& g,
+                       int64_t row_begin, int64_t row_end) {
+  const int64_t taps = s.kernel_h * s.kernel_w;
+  int64_t c = row_begin / taps, r = row_begin % taps / s.kernel_w, q = row_begin % s.kernel_w;
   for (int64_t row = row_begin; row < row_end; ++row) {
-    const int64_t c = row / (s.kernel_h * s.kernel_w), r = row / s.kernel_w % s.kernel_h, q = row % s.kernel_w;
-    const PhaseTap y(r - s.pad_top), x(q - s.pad_left);
-    const int64_t phase_rows = (s.h - y.phase + 1) / 2;
-    const Range valid = valid_outputs(s.out_w, (s.w - x.phase + 1) / 2, 1, x.shift);
-    const float* plane = phases + c * g.channel() + (y.phase * 2 + x.phase) * g.plane();
-    for (int64_t oh = 0; oh < s.out_h; ++oh) {
-      float* dst = col + row * ld + oh * s.out_w;
-      const int64_t i = oh + y.shift;
-      const bool inside = i >= 0 && i < phase_rows;
-      const int64_t lo = inside ? valid.begin : s.out_w, hi = inside ? valid.end : s.out_w;
-      const float* src = plane + i * g.cols + x.shift;  // src[ow]
-      for (int64_t ow = 0; ow < lo; ++ow) dst[ow] = 0.0f;
-      for (int64_t ow = lo; ow < hi; ++ow) dst[ow] = src[ow];
-      for (int64_t ow = hi; ow < s.out_w; ++ow) dst[ow] = 0.0f;
+    const PhaseWindow t(s, g, r, q);
+    // src[oh · cols + ow] for the window's outputs (never read outside it)
+    copy_phase_window(phases + c * g.channel() + t.offset, col + row * ld, s, g, t);
+    if (++q == s.kernel_w) {
+      q = 0;
+      if (++r == s.kernel_h) r = 0, ++c;
     }
   }
 }
