@@ -340,27 +340,39 @@ void im2col_phase_rows(const float* phases, float* col, int64_t ld, const Conv2d
 }
 
 // col2im_rows over a whole plane through phases: channel c's taps are added, in col's row
-// order, into its zeroed phases (one vector row add per output row), and its input rows
-// [ih_begin, ih_end) of gx then take their phases' sums (the same terms in the same order).
-KILN_VECTORIZE void col2im_phase_rows(const float* col, int64_t ld, float* gx, const Conv2dShape& s,
-                                      const PhaseGeometry& g, int64_t c, int64_t ih_begin, int64_t ih_end) {
+// order, into its zeroed phases, and its input rows [ih_begin, ih_end) of gx then take their
+// phases' sums (the same terms in the same order). When the task has the whole channel and
+// phase rows are as long as output rows, a tap's window is added as one contiguous run, its
+// wrapped columns (outputs whose tap falls in the padding) zeroed in col first: col is
+// scratch, and no other task reads this channel's rows.
+KILN_VECTORIZE void col2im_phase_rows(float* col, int64_t ld, float* gx, const Conv2dShape& s, const PhaseGeometry& g,
+                                      int64_t c, int64_t ih_begin, int64_t ih_end) {
   thread_local std::vector<float> buffer;
   if (static_cast<int64_t>(buffer.size()) < g.channel()) buffer.resize(static_cast<size_t>(g.channel()));
   float* phases = buffer.data();
   std::fill(phases, phases + g.channel(), 0.0f);
-  const int64_t taps = s.kernel_h * s.kernel_w;
-  for (int64_t row = c * taps; row < (c + 1) * taps; ++row) {
-    const int64_t r = row / s.kernel_w % s.kernel_h, q = row % s.kernel_w;
-    const PhaseTap y(r - s.pad_top), x(q - s.pad_left);
-    // Phase rows i with 2i + y.phase in [ih_begin, ih_end).
+  const bool contiguous = g.cols == s.out_w && ih_begin == 0 && ih_end == s.h;
+  const int64_t taps = s.kernel_h * s.kernel_w, ow_n = s.out_w;
+  for (int64_t tap = 0; tap < taps; ++tap) {
+    const int64_t r = tap / s.kernel_w, q = tap % s.kernel_w;
+    const PhaseWindow t(s, g, r, q);
+    float* src = col + (c * taps + tap) * ld;
+    float* dst = phases + t.offset;  // dst[oh · cols + ow]
+    if (contiguous) {
+      const int64_t first = t.oh_begin * ow_n + t.ow_begin, last = t.oh_end == 0 ? 0 : (t.oh_end - 1) * ow_n + t.ow_end;
+      for (int64_t oh = t.oh_begin; oh + 1 < t.oh_end; ++oh) {
+        for (int64_t at = oh * ow_n + t.ow_end; at < (oh + 1) * ow_n + t.ow_begin; ++at) src[at] = 0.0f;
+      }
+      for (int64_t at = first; at < last; ++at) dst[at] += src[at];
+      continue;
+    }
+    // Output rows whose phase row 2i + phase lies in [ih_begin, ih_end).
+    const PhaseTap y(r - s.pad_top);
     const int64_t i_begin = std::max<int64_t>(0, ih_begin - y.phase + 1) / 2;
     const int64_t i_end = std::max<int64_t>(0, ih_end - y.phase + 1) / 2;
-    const Range valid = valid_outputs(s.out_w, (s.w - x.phase + 1) / 2, 1, x.shift);
-    float* plane = phases + (y.phase * 2 + x.phase) * g.plane();
-    for (int64_t oh = std::max<int64_t>(0, i_begin - y.shift); oh < std::min(s.out_h, i_end - y.shift); ++oh) {
-      const float* src = col + row * ld + oh * s.out_w;
-      float* dst = plane + (oh + y.shift) * g.cols + x.shift;  // dst[ow]
-      for (int64_t ow = valid.begin; ow < valid.end; ++ow) dst[ow] += src[ow];
+    const int64_t oh_end = std::min(t.oh_end, i_end - y.shift);
+    for (int64_t oh = std::max(t.oh_begin, i_begin - y.shift); oh < oh_end; ++oh) {
+      for (int64_t ow = t.ow_begin; ow < t.ow_end; ++ow) dst[oh * g.cols + ow] += src[oh * ow_n + ow];
     }
   }
   for (int64_t ih = ih_begin; ih < ih_end; ++ih) {
@@ -395,8 +407,9 @@ void im2col(const float* x, float* col, int64_t ld, const Conv2dShape& s, const 
 }
 
 // One image's gx (cg, h, w) += col2im of col (rows, j1 − j0): tasks are (channel, piece of
-// its input rows), which write disjoint rows of gx, cut across threads as im2col's.
-void col2im(const float* col, int64_t ld, float* gx, const Conv2dShape& s, const Plan& p, int64_t j0, int64_t j1) {
+// its input rows), which write disjoint rows of gx, cut across threads as im2col's. col is
+// scratch: the phase path zeroes the entries it drops.
+void col2im(float* col, int64_t ld, float* gx, const Conv2dShape& s, const Plan& p, int64_t j0, int64_t j1) {
   const int64_t pieces = std::max<int64_t>(1, std::min(s.h, ceil_div(kCol2imTasks, p.cg)));  // per channel
   const int64_t work = s.kernel_h * s.kernel_w * (j1 - j0) / pieces;  // floats added per task
   const bool phases = phases_apply(s, j0, j1);
