@@ -340,8 +340,9 @@ void im2col_phase_rows(const float* phases, float* col, int64_t ld, const Conv2d
 }
 
 // col2im_rows over a whole plane through phases: channel c's taps are added, in col's row
-// order, into its zeroed phases, and its input rows [ih_begin, ih_end) of gx then take their
-// phases' sums (the same terms in the same order). When the task has the whole channel and
+// order, into its zeroed phases, and its input rows [ih_begin, ih_end) of gx are then
+// overwritten with their phases' sums (the phase path takes whole planes, so this block holds
+// every term of these rows; same terms, same order: gx needs no zeroing). When the task has the whole channel and
 // phase rows are as long as output rows, a tap's window is added as one contiguous run, its
 // wrapped columns (outputs whose tap falls in the padding) zeroed in col first: col is
 // scratch, and no other task reads this channel's rows.
@@ -380,10 +381,10 @@ KILN_VECTORIZE void col2im_phase_rows(float* col, int64_t ld, float* gx, const C
     const float* even = phases + ((ih & 1) * 2) * g.plane() + (ih >> 1) * g.cols;
     const float* odd = even + g.plane();
     for (int64_t j = 0; j < s.w / 2; ++j) {
-      dst[2 * j] += even[j];
-      dst[2 * j + 1] += odd[j];
+      dst[2 * j] = even[j];
+      dst[2 * j + 1] = odd[j];
     }
-    if (s.w % 2 != 0) dst[s.w - 1] += even[s.w / 2];
+    if (s.w % 2 != 0) dst[s.w - 1] = even[s.w / 2];
   }
 }
 
@@ -407,8 +408,8 @@ void im2col(const float* x, float* col, int64_t ld, const Conv2dShape& s, const 
 }
 
 // One image's gx (cg, h, w) += col2im of col (rows, j1 − j0): tasks are (channel, piece of
-// its input rows), which write disjoint rows of gx, cut across threads as im2col's. col is
-// scratch: the phase path zeroes the entries it drops.
+// its input rows), which write disjoint rows of gx, cut across threads as im2col's. The phase
+// path overwrites gx instead (whole planes) and zeroes the entries of col (scratch) it drops.
 void col2im(float* col, int64_t ld, float* gx, const Conv2dShape& s, const Plan& p, int64_t j0, int64_t j1) {
   const int64_t pieces = std::max<int64_t>(1, std::min(s.h, ceil_div(kCol2imTasks, p.cg)));  // per channel
   const int64_t work = s.kernel_h * s.kernel_w * (j1 - j0) / pieces;  // floats added per task
@@ -485,7 +486,7 @@ void forward_block(const float* x, const float* weight, float* y, const Conv2dSh
 }
 
 // gx over one block's images: adds the block's columns' contributions (gx zeroed beforehand,
-// except pointwise one-image blocks, which are written directly).
+// except pointwise one-image blocks and stride-2 phase blocks, which are written directly).
 void backward_input_block(const float* gy, const float* weight, float* gx, const Conv2dShape& s, const Plan& p,
                           const Block& block) {
   Scratch& buffers = scratch(p);
@@ -546,7 +547,7 @@ void gemm_backward_input(const float* gy, const float* weight, float* gx, const 
   parallel_for_balanced(0, p.block_count / unit, std::max<int64_t>(1, block_grain(s, p) / unit), [&](int64_t begin, int64_t end) {
     for (int64_t b = begin * unit; b < end * unit; ++b) {
       const Block block = p.block(s, b);
-      if (!p.pointwise && b % unit == 0) {
+      if (!p.pointwise && !phases_apply(s, block.j0, block.j1) && b % unit == 0) {
         std::memset(gx + block.n0 * image, 0, sizeof(float) * static_cast<size_t>((block.n1 - block.n0) * image));
       }
       backward_input_block(gy, weight, gx, s, p, block);
