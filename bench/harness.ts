@@ -28,8 +28,10 @@ export interface BenchRow {
   requests_per_s?: number;
   /** A load test's requests/s in each pass, for cases that alternate passes (requests_per_s is the median pass's). */
   passes_requests_per_s?: number[];
-  /** Batched /predict's requests/s over unbatched's, medians of the same alternating passes (suite serve). */
+  /** A /predict row's requests/s over unbatched's, medians of the same alternating passes (suite serve). */
   ratio_to_unbatched?: number;
+  /** Batched /predict's requests/s over the same server's without the model (the HTTP ceiling), medians of the same passes (suite serve). */
+  share_of_ceiling?: number;
   /** Mean requests per batch a dynamically batching predictor formed (suite serve). */
   mean_batch?: number;
   /** Requests of a load test that failed (errors, timeouts, non-2xx answers). */
@@ -167,7 +169,7 @@ export function printTable(rows: BenchRow[]): void {
   for (const l of lines) console.log(format(l));
 }
 
-/** p99, requests/s, samples/s, ratio to fit, mean batch and failures of a serve row, an embedding's KL, a row's note; else ''. */
+/** p99, requests/s, samples/s, ratios (to fit, to unbatched, to the HTTP ceiling), mean batch and failures of a serve row, an embedding's KL, a row's note; else ''. */
 function loadFigures(r: BenchRow): string {
   const parts = [
     r.p99_ms === undefined ? '' : `p99 ${formatMs(r.p99_ms)}`,
@@ -176,6 +178,7 @@ function loadFigures(r: BenchRow): string {
     r.ratio_to_fit === undefined ? '' : `${(100 * r.ratio_to_fit).toFixed(0)}% of fit's`,
     r.mean_batch === undefined ? '' : `mean batch ${r.mean_batch.toFixed(1)}`,
     r.ratio_to_unbatched === undefined ? '' : `${r.ratio_to_unbatched.toFixed(2)}× unbatched`,
+    r.share_of_ceiling === undefined ? '' : `${(100 * r.share_of_ceiling).toFixed(0)}% of the HTTP ceiling`,
     r.failed_requests === undefined ? '' : `${r.failed_requests} failed`,
     r.kl_divergence === undefined ? '' : `KL ${r.kl_divergence.toFixed(4)} after ${r.iterations} iterations`,
     r.note ?? '',

@@ -159,15 +159,20 @@ const BODIES = {
   JSON: { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ pixels: Array.from(PIXELS) }) },
 };
 
-/** /predict throughput at `connections` with batching up to `maxBatch`, one image per request in `format`. */
-async function predictThroughput(cannon: Cannon, connections: number, maxBatch: number, format: keyof typeof BODIES): Promise<BenchRow> {
-  const server = await startServer(['--training', 'none', '--threads', '1', '--workers', '2', '--max-batch', String(maxBatch), '--max-delay-ms', '2']);
+/**
+ * /predict throughput at `connections` with batching up to `maxBatch`, one image per request in
+ * `format`; with `noModel`, the same server answering without the model (`--no-model`: the HTTP
+ * ceiling).
+ */
+async function predictThroughput(cannon: Cannon, connections: number, maxBatch: number, format: keyof typeof BODIES, noModel = false): Promise<BenchRow> {
+  const server = await startServer(['--training', 'none', '--threads', '1', '--workers', '2', '--max-batch', String(maxBatch), '--max-delay-ms', '2', ...(noModel ? ['--no-model'] : [])]);
   try {
     await sleep(1500);
     const request = { url: `${server.base}/predict`, method: 'POST', ...BODIES[format] };
     const { result, cpu } = await cpuSplit(server.child.pid as number, () => closedLoad(cannon, request, connections, SECONDS));
     const health = (await (await fetch(`${server.base}/health`)).json()) as { predictor: serve.PredictorStats };
     const meanBatch = health.predictor.requests / Math.max(1, health.predictor.batches);
+    if (noModel) return row(`/predict without the model (the HTTP ceiling), ${format} body, ${connections} clients`, result, { threads: 2, cpu_cores: cpu });
     return row(`/predict LeNet-5, ${format} body, ${connections} clients, ${maxBatch === 1 ? 'unbatched' : `batched ≤ ${maxBatch}`}`, result, { threads: 2, mean_batch: meanBatch, cpu_cores: cpu });
   } finally {
     await stopServer(server);
@@ -252,19 +257,27 @@ async function tfjsCase(cannon: Cannon): Promise<BenchRow[]> {
 }
 
 /**
- * Passes of the 64-client float32 case, batched and unbatched alternately: its ratio is issue
- * 16's target, and one pass of each swings by ±20% on a 2-core VM (where the scheduler puts the
- * server's main thread, its workers and the load generator).
+ * Passes of the 64-client float32 case, batched, unbatched and without the model in turn: the
+ * batched/unbatched ratio is issue 16's target, the same server without the model shows how
+ * far HTTP alone (the server's main thread and the load generator sharing the two cores)
+ * would let batching go, and one pass of each swings by ±20% on a 2-core VM (where the
+ * scheduler puts the server's main thread, its workers and the load generator).
  */
 const RATIO_PASSES = 3;
 
-/** Batched and unbatched /predict at 64 clients over RATIO_PASSES alternating passes: the median pass of each, with their ratio. */
+/**
+ * Batched, unbatched and model-less /predict at 64 clients over RATIO_PASSES alternating
+ * passes: the median pass of each, with the ratios to unbatched (and batched's share of the
+ * ceiling).
+ */
 async function batchingRatio(cannon: Cannon): Promise<BenchRow[]> {
   const batched: BenchRow[] = [];
   const unbatched: BenchRow[] = [];
+  const ceiling: BenchRow[] = [];
   for (let pass = 0; pass < RATIO_PASSES; pass++) {
     batched.push(await predictThroughput(cannon, 64, 64, 'float32'));
     unbatched.push(await predictThroughput(cannon, 64, 1, 'float32'));
+    ceiling.push(await predictThroughput(cannon, 64, 64, 'float32', true));
   }
   const rate = (r: BenchRow): number => r.requests_per_s ?? 0;
   const median = (passes: BenchRow[]): BenchRow => [...passes].sort((a, b) => rate(a) - rate(b))[Math.floor(passes.length / 2)];
@@ -272,7 +285,12 @@ async function batchingRatio(cannon: Cannon): Promise<BenchRow[]> {
     const middle = median(passes);
     return { ...middle, case: `${middle.case}, median of ${passes.length} passes`, passes_requests_per_s: passes.map((r) => Math.round(rate(r))), ...extra };
   };
-  return [summary(batched, { ratio_to_unbatched: rate(median(batched)) / rate(median(unbatched)) }), summary(unbatched, {})];
+  const [batchedRate, unbatchedRate, ceilingRate] = [batched, unbatched, ceiling].map((passes) => rate(median(passes)));
+  return [
+    summary(batched, { ratio_to_unbatched: batchedRate / unbatchedRate, share_of_ceiling: batchedRate / ceilingRate }),
+    summary(unbatched, {}),
+    summary(ceiling, { ratio_to_unbatched: ceilingRate / unbatchedRate }),
+  ];
 }
 
 /** Part 2: /predict at 1, 8 and 64 clients, batched and unbatched (float32 bodies; JSON at 64). */

@@ -42,6 +42,9 @@ Options:
   --workers N          predictor worker threads (default 1)
   --max-batch N        predictor batch limit (default 64; 1 disables batching)
   --max-delay-ms X     while a worker is busy, how long a request may wait for others (default 2)
+  --no-model           answer /predict without running the model (every class 0.1) after
+                       reading and checking the body as usual: what the HTTP layer alone
+                       serves, the ceiling of /predict's throughput (bench serve reports it)
   --trainer-priority P the Trainer's priority: idle (Linux SCHED_IDLE, the default: a request
                        preempts training at once) or a nice value -20 … 19 as os.setPriority takes it
   -h, --help           show this help
@@ -56,6 +59,7 @@ interface Options {
   workers: number;
   maxBatch: number;
   maxDelayMs: number;
+  noModel: boolean;
   trainerPriority: number | 'idle';
 }
 
@@ -73,6 +77,7 @@ function parseOptions(): Options {
       workers: { type: 'string', default: '1' },
       'max-batch': { type: 'string', default: '64' },
       'max-delay-ms': { type: 'string', default: '2' },
+      'no-model': { type: 'boolean', default: false },
       'trainer-priority': { type: 'string', default: 'idle' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -99,6 +104,7 @@ function parseOptions(): Options {
     workers: Number(values.workers),
     maxBatch: Number(values['max-batch']),
     maxDelayMs: Number(values['max-delay-ms']),
+    noModel: values['no-model'],
     trainerPriority: values['trainer-priority'] === 'idle' ? 'idle' : Number(values['trainer-priority']),
   };
 }
@@ -197,11 +203,17 @@ function readFloatPixels(body: Buffer): void {
  * this runs on the server's main thread for every request.
  */
 function softmaxOf(logits: Float32Array): number[] {
-  const max = Math.max(...logits);
-  const exps = Array.from(logits, (v) => Math.exp(v - max));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps.map((e) => e / sum);
+  let max = -Infinity;
+  for (const v of logits) max = Math.max(max, v);
+  const probabilities = new Array<number>(logits.length);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += probabilities[i] = Math.exp(logits[i] - max);
+  for (let i = 0; i < logits.length; i++) probabilities[i] /= sum;
+  return probabilities;
 }
+
+/** The logits `--no-model` answers with: every class equally likely. */
+const NO_MODEL_LOGITS = new Float32Array(data.FASHION_MNIST_CLASSES.length);
 
 function send(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -233,8 +245,8 @@ async function main(): Promise<void> {
     if (path === '/health' && request.method === 'GET') return send(response, 200, { status: 'ok', training: status, predictor: predictor.stats });
     if (path === '/predict' && request.method === 'POST') {
       readImage(request.headers['content-type'] ?? '', await readBody(request));
-      const logits = await predictor.predict(inputImage);
-      const probabilities = softmaxOf(logits.data as Float32Array);
+      const logits = options.noModel ? NO_MODEL_LOGITS : ((await predictor.predict(inputImage)).data as Float32Array);
+      const probabilities = softmaxOf(logits);
       const best = probabilities.indexOf(Math.max(...probabilities));
       return send(response, 200, { class: best, label: data.FASHION_MNIST_CLASSES[best], probabilities });
     }

@@ -100,4 +100,22 @@ describe('examples/serve', () => {
     expect(output()).toContain('epoch 1: train_loss');
     expect(output()).toContain('shutting down');
   }, 120_000);
+
+  it('--no-model answers /predict with every class at 0.1 after checking the body as usual, and the predictor runs no batch', async () => {
+    const { child, base, output } = await start(['--training', 'none', '--no-model']);
+    children.push(child);
+    const octets = { 'content-type': 'application/octet-stream' };
+    const answer = await fetch(`${base}/predict`, { method: 'POST', headers: octets, body: Buffer.from(new Float32Array(784).fill(0.5).buffer) });
+    expect(answer.status).toBe(200);
+    const { probabilities } = (await answer.json()) as { probabilities: number[] };
+    expect(probabilities).toHaveLength(10);
+    probabilities.forEach((p) => expect(p).toBeCloseTo(0.1, 12));
+    const notFinite = await fetch(`${base}/predict`, { method: 'POST', headers: octets, body: Buffer.from(new Float32Array(784).fill(Number.POSITIVE_INFINITY).buffer) });
+    expect(notFinite.status).toBe(422);
+    const health = (await (await fetch(`${base}/health`)).json()) as { predictor: { requests: number; batches: number } };
+    expect(health.predictor).toMatchObject({ requests: 0, batches: 0 });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited, output()).toBe(0);
+  }, 60_000);
 });
