@@ -5,16 +5,21 @@
  * each at 1 and 2 threads and each row in a process of its own, so its peak_rss_mb is its
  * alone. The printed summary compares kiln's best thread count with PyTorch's best.
  *
+ * Each (case, thread count) pair is timed in KILN_BENCH_PASSES alternating passes (default 3:
+ * kiln, PyTorch, kiln, PyTorch, …) and each row is the median pass, with every pass in
+ * passes_ms: this VM's speed drifts by 10–20% within minutes, and one kiln run followed by one
+ * PyTorch run moved the ResNet-18 ratio between 1.34× and 1.50× from run to run.
+ *
  * KILN_BENCH_CASES (comma-separated words of case keys or names) and KILN_BENCH_THREADS
  * (e.g. `1`) narrow a run, KILN_BENCH_ROUNDS sets the timing rounds (default 5), e.g.
- * `KILN_BENCH_CASES=mobilenet KILN_BENCH_THREADS=2 KILN_BENCH_ROUNDS=1 npm run bench -- zoo`.
+ * `KILN_BENCH_CASES=mobilenet KILN_BENCH_THREADS=2 KILN_BENCH_ROUNDS=1 KILN_BENCH_PASSES=1 npm run bench -- zoo`.
  * The ResNet recipe's time to 93% (bench/zoo-recipe.ts) is off by default: KILN_BENCH_RECIPE=1
  * adds it, KILN_BENCH_RECIPE=only runs it alone.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runPythonAnchor, type BenchRow } from './harness.js';
+import { medianOverPasses, runPythonAnchor, type BenchRow } from './harness.js';
 import { selectedZooCases, type ZooCase } from './zoo-cases.js';
 import { recipeMode, runRecipeRows } from './zoo-recipe.js';
 
@@ -53,14 +58,18 @@ function printSummary(cases: ZooCase[], rows: BenchRow[]): void {
   }
 }
 
-/** Runs the suite: every selected case at every selected thread count, kiln then PyTorch (and the recipe's time to accuracy when KILN_BENCH_RECIPE asks). */
+/**
+ * Runs the suite: every selected case at every selected thread count, kiln then PyTorch in
+ * alternating passes (and the recipe's time to accuracy when KILN_BENCH_RECIPE asks).
+ */
 export function runZoo(): BenchRow[] {
   const recipe = recipeMode();
   if (recipe === 'only') return runRecipeRows();
   const cases = selectedZooCases();
   const threads = (process.env.KILN_BENCH_THREADS ?? '1,2').split(',').map(Number);
   const rounds = Number(process.env.KILN_BENCH_ROUNDS ?? 5);
-  const rows = cases.flatMap((spec) => threads.flatMap((t) => [kilnRow(spec, t, rounds), torchRow(spec, t, rounds)]));
+  const passes = Number(process.env.KILN_BENCH_PASSES ?? 3);
+  const rows = cases.flatMap((spec) => threads.flatMap((t) => medianOverPasses(passes, () => [kilnRow(spec, t, rounds), torchRow(spec, t, rounds)])));
   printSummary(cases, rows);
   return recipe === 'with' ? [...rows, ...runRecipeRows()] : rows;
 }
