@@ -39,6 +39,7 @@ namespace {
 using gemm::Bias;
 using gemm::BlockSizes;
 using gemm::ceil_div;
+using gemm::round_up;
 using gemm::GemmKernel;
 
 // A matrix operand: element (i, j) at data[i * rs + j * cs]. Transposes are stride swaps.
@@ -104,7 +105,6 @@ thread_local Scratch t_panel_b;   // one B micro-panel packed by this thread for
 thread_local Scratch t_shared_a;  // all of A's KC-deep slice, packed once for every thread
 thread_local Scratch t_shared_b;  // the KC × NC panel of B, packed once for every thread
 
-int64_t round_up(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
 // C = beta · C + bias (the whole product when k == 0 or alpha == 0); beta == 0 never reads C.
 void scale(int64_t m, int64_t n, float beta, const Bias* bias, Output c) {
@@ -175,11 +175,7 @@ class Nest {
         bias_(bias) {
     const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
     threads_ = threaded && flops >= kMinFlopsThreaded ? get_num_threads() : 1;
-    // M in as few blocks of at most MC rows as it takes, of near-equal height, and an even
-    // count when there are several, so two threads get the same work (a function of M only:
-    // the tiles, and so the rounding, do not depend on the thread count).
-    const int64_t blocks = ceil_div(m, bs_.mc);
-    mc_ = round_up(ceil_div(m, blocks > 1 ? round_up(blocks, 2) : 1), bs_.mr);
+    mc_ = gemm::row_block_height(bs_, m);
     row_blocks_ = ceil_div(m, mc_);
     b_per_item_ = row_blocks_ == 1;
     b_in_place_ = b.cs == 1 && (m <= bs_.mr || (b_per_item_ && rows_spread_over_l1(b.rs)));

@@ -41,4 +41,16 @@ void macro_kernel(const GemmKernel& kernel, int64_t mc, int64_t nc, int64_t kc, 
 // ⌈value / divisor⌉ for value ≥ 0, divisor > 0: blocks of `divisor` covering `value`.
 inline int64_t ceil_div(int64_t value, int64_t divisor) { return (value + divisor - 1) / divisor; }
 
+// value rounded up to a multiple of `multiple` (> 0).
+inline int64_t round_up(int64_t value, int64_t multiple) { return ceil_div(value, multiple) * multiple; }
+
+// Rows per row block of an m-row product: M in as few blocks of at most MC rows as it takes,
+// of near-equal height (a multiple of MR), and an even count when there are several, so two
+// threads get the same work. A function of M only: the tiles, and so the rounding, do not
+// depend on the thread count.
+inline int64_t row_block_height(const BlockSizes& blocks, int64_t m) {
+  const int64_t count = ceil_div(m, blocks.mc);
+  return round_up(ceil_div(m, count > 1 ? round_up(count, 2) : 1), blocks.mr);
+}
+
 }  // namespace kiln::gemm

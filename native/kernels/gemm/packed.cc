@@ -18,14 +18,7 @@ namespace {
 
 using gemm::ceil_div;
 using gemm::GemmKernel;
-
-int64_t round_up(int64_t value, int64_t multiple) { return ceil_div(value, multiple) * multiple; }
-
-// Rows per row block: at most MC, an even count of near-equal blocks when there are several.
-int64_t row_block(const GemmKernel& kernel, int64_t m) {
-  const int64_t blocks = ceil_div(m, kernel.blocks.mc);
-  return round_up(ceil_div(m, blocks > 1 ? round_up(blocks, 2) : 1), kernel.blocks.mr);
-}
+using gemm::round_up;
 
 // Least multiply-adds per chunk of columns (a claim costs ~1 µs: see gemm.cc).
 constexpr double kMinFlopsPerChunk = 1.0e6;
@@ -47,7 +40,7 @@ PackedA::PackedA(int64_t m, int64_t k, const float* a, int64_t lda) : m_(m), k_(
 void sgemm_packed_a(const PackedA& a, int64_t n, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   const GemmKernel& kernel = *a.kernel_;
   const int64_t m = a.m_, k = a.k_, nr = kernel.blocks.nr, padded_rows = round_up(m, kernel.blocks.mr);
-  const int64_t mc = row_block(kernel, m), panels = ceil_div(n, nr);
+  const int64_t mc = gemm::row_block_height(kernel.blocks, m), panels = ceil_div(n, nr);
   const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerChunk / (2.0 * m * k * nr)));
   parallel_for_balanced(0, panels, grain, [&](int64_t panel_begin, int64_t panel_end) {
     const int64_t j0 = panel_begin * nr, j1 = std::min(n, panel_end * nr), full = (j1 - j0) / nr * nr;
