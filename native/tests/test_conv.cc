@@ -236,6 +236,28 @@ TEST(winograd_deep_blocks_match_naive) {
   });
 }
 
+TEST(winograd_resnet18_stages_match_naive) {
+  // ResNet-18 (smallInput) stage shapes on small batches: 32×32 planes take runs of tiles from
+  // padded rows (their next channels' rows prefetched), 8×8 and 4×4 planes vectors of tiles
+  // across rows and images (4×4 at batch 5: 20 tiles, a partial last vector).
+  for (const Conv2dShape& s : {make_shape({2, 64, 32, 32, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+                               make_shape({3, 256, 8, 8, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+                               make_shape({5, 256, 4, 4, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0})}) {
+    const std::vector<float> x = Random(11).vector(x_size(s)), w = Random(12).vector(w_size(s)), b = Random(13).vector(s.k);
+    const std::vector<float> gy = Random(14).vector(y_size(s));
+    const Expected e = naive(s, x, w, b, gy);
+    test::for_each_vector_width([&] {
+      std::vector<float> y(y_size(s), NAN), gx(x_size(s), NAN), gw(w_size(s), NAN);
+      conv2d_forward_with(ConvAlgorithm::kWinograd, x.data(), w.data(), b.data(), y.data(), s);
+      conv2d_backward_input_with(ConvAlgorithm::kWinograd, gy.data(), w.data(), gx.data(), s);
+      conv2d_backward_weight_with(ConvAlgorithm::kWinograd, x.data(), gy.data(), gw.data(), nullptr, s);
+      CHECK_ALL_CLOSE(y, e.y, 3e-4);  // as winograd_deep_blocks_match_naive: sums of up to 2304 products
+      CHECK_ALL_CLOSE(gx, e.gx, 3e-4);
+      CHECK_ALL_CLOSE(gw, e.gw, 1e-3);
+    });
+  }
+}
+
 TEST(results_do_not_depend_on_thread_count) {
   // The direct (few channels; 16 output channels: in the lanes on AVX-512), Winograd (many
   // channels) and GEMM (here with planes cut into two column blocks, whose input gradients

@@ -2,7 +2,8 @@
 // micro-kernel this CPU runs: edge shapes (1, primes, non-multiples of MR and NR, K = 1),
 // block boundaries (MC, KC, NC), all four transposes, alpha / beta, beta = 0 over NaN, wide
 // leading dimensions, batches, threads, and a random-vector residual for large products; the
-// products of a packed A (sgemm_packed_a); and the block sizes derived from the cache sizes.
+// products of a packed A (sgemm_packed_a) and of a B written in panels (sgemm_packed_b); and the
+// block sizes derived from the cache sizes.
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -413,6 +414,37 @@ TEST(packed_a_products) {
       sgemm_packed_a(packed, p.n, o.b.data(), o.ldb, p.beta, c.data(), o.ldc);
       return c;
     }));
+  });
+}
+
+// sgemm_packed_b (B laid out in NR-column panels by the caller, A packed inside) against the
+// naive loop: edge shapes (a partial last panel, whose slack columns hold NaN that must not
+// reach C), several KC slices and MC row blocks, padded lda / ldc and panel steps, beta over C
+// and beta 0 over NaN.
+bool run_and_check_packed_b(const Problem& p, uint64_t seed) {
+  const Operands o = make_operands(p, seed, p.beta == 0.0f);
+  const int64_t nr = sgemm_panel_width(), panel_step = (p.k + 3) * nr;
+  std::vector<float> panels(static_cast<size_t>((p.n + nr - 1) / nr * panel_step), NAN);
+  for (int64_t row = 0; row < p.k; ++row) {
+    for (int64_t j = 0; j < p.n; ++j) panels[static_cast<size_t>(j / nr * panel_step + row * nr + j % nr)] = o.b[row * o.ldb + j];
+  }
+  std::vector<float> c = o.c;
+  sgemm_packed_b(p.m, p.n, p.k, o.a.data(), o.lda, panels.data(), panel_step, p.beta, c.data(), o.ldc);
+  return matches_naive(p, o, c);
+}
+
+TEST(packed_b_products) {
+  for_each_isa([] {
+    const gemm::BlockSizes& bs = gemm::current_kernel().blocks;
+    uint64_t seed = 700;
+    for (int64_t m : {1, 5, 7, 64, 67}) {
+      for (int64_t n : {1, 15, 16, 33, 264}) {
+        CHECK(run_and_check_packed_b({m, n, 13}, seed++));
+        CHECK(run_and_check_packed_b({m, n, 64, false, false, 1.0f, 0.5f, 8}, seed++));
+      }
+    }
+    CHECK(run_and_check_packed_b({2 * bs.mc + 5, 70, bs.kc + 3, false, false, 1.0f, 0.0f, 8}, seed++));
+    CHECK(run_and_check_packed_b({bs.mc + 1, 40, 2 * bs.kc + 1, false, false, 1.0f, 1.0f}, seed++));
   });
 }
 

@@ -78,6 +78,20 @@ class PackedA {
 // of C is summed in the same order whatever the cut. beta == 0 never reads C.
 void sgemm_packed_a(const PackedA& a, int64_t n, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// The width (NR) of the column micro-panels the current micro-kernel reads: sgemm_packed_b's
+// B is laid out in panels of this many columns.
+int64_t sgemm_panel_width();
+
+// C (m, n) = A · B + beta · C for A stored (m, k) with row stride lda, and B written by the
+// caller straight into the micro-kernels' layout (Winograd's weight gradient transforms its
+// tiles into it): NR = sgemm_panel_width() columns per panel, element (p, j) at
+// b[(j / NR) · panel_step + p · NR + j % NR], panel_step ≥ k · NR; the last panel's columns
+// past n are read but never reach C. A is packed here, MC rows by KC deep at a time. Runs on
+// the calling thread (for products inside a parallel loop); each element of C is summed over
+// k in order, as sgemm. beta == 0 never reads C.
+void sgemm_packed_b(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t panel_step,
+                    float beta, float* c, int64_t ldc);
+
 // Instruction sets of the micro-kernels. The default is the best this CPU runs, unless the
 // environment variable KILN_ISA=avx512|avx2|neon|scalar names another one it can run.
 enum class GemmIsa { kScalar, kAvx2, kAvx512, kNeon };

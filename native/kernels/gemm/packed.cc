@@ -1,4 +1,5 @@
-// sgemm_packed_a: products whose left operand is packed once and reused (gemm.h, PackedA).
+// sgemm_packed_a: products whose left operand is packed once and reused (gemm.h, PackedA);
+// sgemm_packed_b: products whose right operand the caller wrote in packed panels.
 // sgemm packs A again on every call; Winograd's 16 GEMMs per block of tiles re-packed the same
 // transformed filters for every block (ResNet-18's 64→64 at 32×32, batch 64: 64 blocks).
 //
@@ -65,6 +66,25 @@ void sgemm_packed_a(const PackedA& a, int64_t n, const float* b, int64_t ldb, fl
       }
     }
   });
+}
+
+int64_t sgemm_panel_width() { return gemm::current_kernel().blocks.nr; }
+
+void sgemm_packed_b(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t panel_step,
+                    float beta, float* c, int64_t ldc) {
+  const GemmKernel& kernel = gemm::current_kernel();
+  const int64_t nr = kernel.blocks.nr, mc = row_block(kernel, m);
+  thread_local std::vector<float> packed;  // one MC × KC block of A
+  packed.resize(static_cast<size_t>(round_up(mc, kernel.blocks.mr) * kernel.blocks.kc));
+  for (int64_t pc = 0; pc < k; pc += kernel.blocks.kc) {
+    const int64_t kc = std::min<int64_t>(kernel.blocks.kc, k - pc);
+    for (int64_t ic = 0; ic < m; ic += mc) {
+      const int64_t rows = std::min(mc, m - ic);
+      gemm::pack_panels(kernel, a + ic * lda + pc, lda, 1, rows, kc, kernel.blocks.mr, packed.data());
+      gemm::macro_kernel(kernel, rows, n, kc, 1.0f, packed.data(), b + pc * nr, panel_step, nr, pc == 0 ? beta : 1.0f,
+                         c + ic * ldc, ldc, 1);
+    }
+  }
 }
 
 }  // namespace kiln
