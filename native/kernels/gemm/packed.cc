@@ -73,7 +73,7 @@ int64_t sgemm_panel_width() { return gemm::current_kernel().blocks.nr; }
 void sgemm_packed_b(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t panel_step,
                     float beta, float* c, int64_t ldc) {
   const GemmKernel& kernel = gemm::current_kernel();
-  const int64_t nr = kernel.blocks.nr, mc = row_block(kernel, m);
+  const int64_t nr = kernel.blocks.nr, mc = gemm::row_block_height(kernel.blocks, m);
   thread_local std::vector<float> packed;  // one MC × KC block of A
   packed.resize(static_cast<size_t>(round_up(mc, kernel.blocks.mr) * kernel.blocks.kc));
   for (int64_t pc = 0; pc < k; pc += kernel.blocks.kc) {
