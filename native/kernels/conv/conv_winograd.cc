@@ -149,6 +149,14 @@ inline void prefetch_rows(const float* plane, int64_t h, int64_t w, int64_t firs
   }
 }
 
+// padded_rows of one channel's plane, after prefetching the same rows of the plane
+// kPrefetchChannels channels ahead when `ahead` (the run transforms that channel too).
+inline void channel_rows(const float* plane, int64_t h, int64_t w, int64_t first_row, int64_t count, int64_t left,
+                         int64_t width, bool ahead, float* rows) {
+  if (ahead) prefetch_rows(plane + kPrefetchChannels * h * w, h, w, first_row, count);
+  padded_rows(plane, h, w, first_row, count, left, width, rows);
+}
+
 // Runs of tiles are transformed a vector of tiles at a time (lane l = tile i0 + l): Vec16 on
 // AVX-512, Vec8 elsewhere (wide_vectors(); 16 Vec16 values do not fit AVX2's registers).
 
@@ -317,8 +325,7 @@ KILN_VECTORIZE void transform_input_channels(const float* in, const Problem& p, 
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
     for (int64_t c = c0; c < c1; ++c) {
       const float* plane = in + (tile.image * p.in_channels + c) * p.in_h * p.in_w;
-      if (c + kPrefetchChannels < c1) prefetch_rows(plane + kPrefetchChannels * p.in_h * p.in_w, p.in_h, p.in_w, 2 * tile.th - p.pad_top, 4);
-      padded_rows(plane, p.in_h, p.in_w, 2 * tile.th - p.pad_top, 4, p.pad_left, width, rows);
+      channel_rows(plane, p.in_h, p.in_w, 2 * tile.th - p.pad_top, 4, p.pad_left, width, c + kPrefetchChannels < c1, rows);
       if (wide) {
         input_run<Vec16>(rows, width, 2 * tile.tw, count, v + (c - c0) * ld + at, stride);
       } else {
@@ -471,8 +478,7 @@ KILN_VECTORIZE void transform_output_gradient_channels(const float* gy, const Pr
     const int64_t count = run_length(p, tile, t, t1), at = t - t0;
     for (int64_t k = k0; k < k1; ++k) {
       const float* plane = gy + (tile.image * p.out_channels + k) * p.out_h * p.out_w;
-      if (k + kPrefetchChannels < k1) prefetch_rows(plane + kPrefetchChannels * p.out_h * p.out_w, p.out_h, p.out_w, 2 * tile.th, 2);
-      padded_rows(plane, p.out_h, p.out_w, 2 * tile.th, 2, -2 * tile.tw, width, rows);
+      channel_rows(plane, p.out_h, p.out_w, 2 * tile.th, 2, -2 * tile.tw, width, k + kPrefetchChannels < k1, rows);
       if (wide) {
         gradient_run<Vec16>(rows, width, count, z + (k - k0) * ld + at, stride);
       } else {
