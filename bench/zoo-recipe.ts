@@ -6,7 +6,8 @@
  * of the epoch that reached it, with test_acc_pct and peak_rss_mb. Off by default (hours on two
  * cores): KILN_BENCH_RECIPE=1 adds the rows to the suite, KILN_BENCH_RECIPE=only runs them
  * alone. KILN_BENCH_RECIPE_TARGET (default 93), KILN_BENCH_RECIPE_EPOCHS (the schedule's
- * length, default 30), KILN_BENCH_RECIPE_THREADS (default 2), KILN_BENCH_RECIPE_SEED
+ * length) and KILN_BENCH_RECIPE_WIDTH (the ResNet's base width; both default to the recipe's,
+ * RESNET_RECIPE), KILN_BENCH_RECIPE_THREADS (default 2), KILN_BENCH_RECIPE_SEED
  * (default 0) and KILN_BENCH_RECIPE_LIMIT (first N training images, for a quick check of the
  * plumbing; 0 = all) set the run.
  */
@@ -14,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RESNET_RECIPE } from '../examples/fashion-recipes.js';
 import { runPythonAnchor, type BenchRow } from './harness.js';
 
 const DEBIAN_DATA = '/usr/share/datasets/fashion-mnist';
@@ -22,6 +24,7 @@ const DEBIAN_DATA = '/usr/share/datasets/fashion-mnist';
 interface RecipeRun {
   target: number;
   epochs: number;
+  width: number;
   threads: number;
   seed: number;
   limit: number;
@@ -35,7 +38,8 @@ function settings(env = process.env): RecipeRun {
   };
   return {
     target: read('KILN_BENCH_RECIPE_TARGET', 93),
-    epochs: read('KILN_BENCH_RECIPE_EPOCHS', 30),
+    epochs: read('KILN_BENCH_RECIPE_EPOCHS', RESNET_RECIPE.epochs),
+    width: read('KILN_BENCH_RECIPE_WIDTH', RESNET_RECIPE.baseWidth),
     threads: read('KILN_BENCH_RECIPE_THREADS', 2),
     seed: read('KILN_BENCH_RECIPE_SEED', 0),
     limit: read('KILN_BENCH_RECIPE_LIMIT', 0),
@@ -51,11 +55,11 @@ export function recipeMode(env = process.env): 'off' | 'with' | 'only' {
   throw new Error(`KILN_BENCH_RECIPE must be 0, 1 or only, got '${value}'`);
 }
 
-const caseName = (run: RecipeRun): string => `ResNet-18 recipe, time to ${run.target}%`;
+const caseName = (run: RecipeRun): string => `ResNet-18 (width ${run.width}) recipe, time to ${run.target}%`;
 
 function kilnRow(run: RecipeRun): BenchRow {
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'examples', 'resnet-fashion-mnist.js');
-  const args = ['--json', '--stop-at', String(run.target), '--milestones', String(run.target), '--epochs', String(run.epochs), '--threads', String(run.threads), '--seed', String(run.seed)];
+  const args = ['--json', '--stop-at', String(run.target), '--milestones', String(run.target), '--epochs', String(run.epochs), '--width', String(run.width), '--threads', String(run.threads), '--seed', String(run.seed)];
   if (run.limit > 0) args.push('--limit', String(run.limit));
   const result = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', maxBuffer: 1 << 26, stdio: ['ignore', 'pipe', 'inherit'] });
   const last = result.stdout.trim().split('\n').pop() ?? '';
@@ -66,7 +70,7 @@ function kilnRow(run: RecipeRun): BenchRow {
 }
 
 function torchRow(run: RecipeRun): BenchRow {
-  const args = [run.threads, run.epochs, run.target, run.seed, run.limit].map(String);
+  const args = [run.threads, run.epochs, run.target, run.width, run.seed, run.limit].map(String);
   const [row] = runPythonAnchor('torch_resnet_recipe.py', args, { suite: 'zoo', impl: 'pytorch', cases: [caseName(run)] });
   return { ...row, threads: run.threads };
 }

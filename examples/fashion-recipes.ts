@@ -28,7 +28,8 @@ export const LENET_RECIPE = {
 
 /** The small-input ResNet's recipe; examples/resnet-fashion-mnist.ts's flags override it. */
 export const RESNET_RECIPE = {
-  epochs: 30,
+  baseWidth: 16,
+  epochs: 20,
   batchSize: 128,
   maxLr: 0.1,
   weightDecay: 5e-4,

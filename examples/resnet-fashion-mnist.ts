@@ -23,6 +23,7 @@ prints the time to each test-accuracy milestone.
 
 Options:
   --model NAME        resnet18 or resnet34 (default resnet18)
+  --width N           planes of the stem and layer1, doubled per stage (default ${RESNET_RECIPE.baseWidth}; 64 is torchvision's)
   --epochs N          epochs (default ${RESNET_RECIPE.epochs})
   --batch-size N      samples per batch (default ${RESNET_RECIPE.batchSize})
   --lr X              peak learning rate (default ${RESNET_RECIPE.maxLr})
@@ -45,6 +46,7 @@ Options:
 /** The parsed command line. */
 interface Options {
   model: 'resnet18' | 'resnet34';
+  width: number;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -84,6 +86,7 @@ function parseOptions(argv: string[]): Options | null {
     strict: true,
     options: {
       model: { type: 'string', default: 'resnet18' },
+      width: { type: 'string', default: String(RESNET_RECIPE.baseWidth) },
       epochs: { type: 'string', default: String(RESNET_RECIPE.epochs) },
       'batch-size': { type: 'string', default: String(RESNET_RECIPE.batchSize) },
       lr: { type: 'string', default: String(RESNET_RECIPE.maxLr) },
@@ -107,6 +110,7 @@ function parseOptions(argv: string[]): Options | null {
   const optional = (flag: string, text: string | undefined): number | undefined => (text === undefined ? undefined : count(flag, text));
   return {
     model: oneOf('--model', values.model, ['resnet18', 'resnet34'] as const),
+    width: count('--width', values.width),
     epochs: count('--epochs', values.epochs),
     batchSize: count('--batch-size', values['batch-size']),
     lr: number('--lr', values.lr, (v) => v > 0, 'a positive number'),
@@ -196,7 +200,7 @@ function benchRow(options: Options, timer: MilestoneTimer, history: train.Histor
   const accuracy = 100 * (history.last?.val_accuracy ?? Number.NaN);
   return {
     suite: 'zoo',
-    case: `${options.model === 'resnet18' ? 'ResNet-18' : 'ResNet-34'} recipe, time to ${target}%`,
+    case: `${options.model === 'resnet18' ? 'ResNet-18' : 'ResNet-34'} (width ${options.width}) recipe, time to ${target}%`,
     impl: 'kiln-native',
     threads: backendInfo().threads,
     median_ms: hit === undefined ? null : hit.seconds * 1000,
@@ -224,9 +228,9 @@ export async function runResnetRecipe(argv: string[]): Promise<void> {
   manualSeed(options.seed);
   const sets = loadSets(options);
   log(`Fashion-MNIST from ${sets.source}: ${sets.train.length} training images (augmentation ${options.augment}), ${sets.test.length} test images`);
-  log(`${options.model} (smallInput), SGD Nesterov lr ${options.lr} (${options.schedule}), weight decay ${options.weightDecay}, label smoothing ${options.labelSmoothing}, batch ${options.batchSize}, ${options.epochs} epochs, ${backendInfo().isa ?? backendInfo().backend}, ${backendInfo().threads} threads`);
+  log(`${options.model} (smallInput, width ${options.width}), SGD Nesterov lr ${options.lr} (${options.schedule}), weight decay ${options.weightDecay}, label smoothing ${options.labelSmoothing}, batch ${options.batchSize}, ${options.epochs} epochs, ${backendInfo().isa ?? backendInfo().backend}, ${backendInfo().threads} threads`);
 
-  const model = models[options.model]({ numClasses: 10, inChannels: 1, smallInput: true });
+  const model = models[options.model]({ numClasses: 10, inChannels: 1, smallInput: true, baseWidth: options.width });
   const optimizer = nesterovSgd(model.parameters(), options.lr, options.weightDecay);
   const stepsPerEpoch = Math.ceil(sets.train.length / options.batchSize);
   const timer = new MilestoneTimer(options.milestones, options.stopAt, log);

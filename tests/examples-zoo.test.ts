@@ -58,11 +58,11 @@ describe('examples/resnet-fashion-mnist (npm start -- --model resnet18)', () => 
     const result = resnet(['--subset', '--limit', '128', '--test-limit', '100', '--epochs', '1', '--batch-size', '32', '--milestones', '1,99.9', '--json']);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/128 training images \(augmentation crop-flip\), 100 test images/);
-    expect(result.stderr).toMatch(/resnet18 \(smallInput\), SGD Nesterov lr 0\.1 \(onecycle\), weight decay 0\.0005, label smoothing 0\.1, batch 32, 1 epochs/);
+    expect(result.stderr).toMatch(/resnet18 \(smallInput, width 16\), SGD Nesterov lr 0\.1 \(onecycle\), weight decay 0\.0005, label smoothing 0\.1, batch 32, 1 epochs/);
     expect(result.stderr).toMatch(/reached 1% test accuracy at epoch 1, [\d.]+ s after the start/);
     expect(result.stderr).toMatch(/99\.9%: not reached/);
     const [row] = JSON.parse(result.stdout.trim().split('\n').pop()!);
-    expect(row).toMatchObject({ suite: 'zoo', case: 'ResNet-18 recipe, time to 99.9%', impl: 'kiln-native', median_ms: null, seed: 0, epochs: 1 });
+    expect(row).toMatchObject({ suite: 'zoo', case: 'ResNet-18 (width 16) recipe, time to 99.9%', impl: 'kiln-native', median_ms: null, seed: 0, epochs: 1 });
     expect(row.skipped).toMatch(/below 99\.9%/);
     expect(row.test_acc_pct).toBeGreaterThanOrEqual(1);
     expect(row.peak_rss_mb).toBeGreaterThan(0);

@@ -220,6 +220,22 @@ describe('ResNet options torchvision lacks', () => {
     expect(small.forward(k.randn([2, 3, 32, 32])).shape).toEqual([2, 10]);
   });
 
+  it('baseWidth: the same keys with every stage narrowed; PyTorch\'s parameter count for the same net', () => {
+    const narrow = k.models.resnet18({ numClasses: 10, inChannels: 1, smallInput: true, baseWidth: 16 });
+    const state = narrow.stateDict();
+    expect(Object.keys(state)).toEqual(fixture.layouts.resnet18.keys);
+    expect(state['conv1.weight'].shape).toEqual([16, 1, 3, 3]);
+    expect(state['layer2.0.downsample.0.weight'].shape).toEqual([32, 16, 1, 1]);
+    expect(state['layer4.1.conv2.weight'].shape).toEqual([128, 128, 3, 3]);
+    expect(state['fc.weight'].shape).toEqual([10, 128]);
+    // bench/anchors/torch_resnet_recipe.py's small_input_resnet18(16): 701,178 parameters.
+    expect(narrow.parameters().reduce((n, p) => n + p.numel, 0)).toBe(701_178);
+    expect(narrow.forward(k.randn([2, 1, 28, 28])).shape).toEqual([2, 10]);
+    const bottleneck = k.models.resnet50({ numClasses: 10, baseWidth: 8 });
+    expect(bottleneck.stateDict()['fc.weight'].shape).toEqual([10, 8 * 8 * 4]);
+    expect(() => k.models.resnet18({ baseWidth: 0 })).toThrow(/baseWidth must be a positive integer, got 0/);
+  });
+
   it('stochasticDepth: linear decay over the blocks, no keys, identity at eval', { timeout: 120_000 }, () => {
     const plain = k.models.resnet18({ numClasses: 10, smallInput: true });
     const dropped = k.models.resnet18({ numClasses: 10, smallInput: true, stochasticDepth: 0.7 });

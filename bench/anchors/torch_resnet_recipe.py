@@ -1,13 +1,14 @@
 """PyTorch twin of examples/resnet-fashion-mnist.ts (issue 14's ResNet recipe), for bench suite
 zoo's 'time to N%' row: torchvision 0.14's resnet18 with the small-input stem (3×3 stride-1
-conv1 on one channel, no max-pool), Fashion-MNIST normalised with the training pixels' mean
+conv1 on one channel, no max-pool) and WIDTH planes in the stem and layer1 (doubled per stage,
+as kiln's baseWidth; torchvision's own is 64), Fashion-MNIST normalised with the training pixels' mean
 and std, random crops of the image padded by 2 black pixels and random horizontal flips, label
 smoothing 0.1, SGD with Nesterov momentum 0.9 and weight decay 5e-4, OneCycleLR (max_lr 0.1,
 PyTorch's defaults otherwise, stepped per batch), batch 128. The test set is scored after
 every epoch; training stops after the first epoch whose test accuracy reaches TARGET %.
 The recipe's constants are examples/fashion-recipes.ts's RESNET_RECIPE: keep them in step.
 
-Usage: torch_resnet_recipe.py THREADS EPOCHS TARGET [SEED] [LIMIT] [TEST_LIMIT]
+Usage: torch_resnet_recipe.py THREADS EPOCHS TARGET WIDTH [SEED] [LIMIT] [TEST_LIMIT]
 (LIMIT / TEST_LIMIT: the first N training / test images; 0 or absent: all). Progress goes to
 stderr; stdout gets one JSON row in kiln's bench format: median_ms is the wall-clock time
 from the start of training (data loaded) to the end of the epoch that reached TARGET (null,
@@ -23,10 +24,10 @@ import numpy as np
 import torch
 import torchvision
 
-threads, epochs, target = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-seed = int(sys.argv[4]) if len(sys.argv) > 4 else 0
-limit = int(sys.argv[5]) if len(sys.argv) > 5 else 0
-test_limit = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+threads, epochs, target, width = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+seed = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+limit = int(sys.argv[6]) if len(sys.argv) > 6 else 0
+test_limit = int(sys.argv[7]) if len(sys.argv) > 7 else 0
 BATCH, MAX_LR, WEIGHT_DECAY, LABEL_SMOOTHING, PADDING = 128, 0.1, 5e-4, 0.1, 2
 torch.manual_seed(seed)
 torch.set_num_threads(threads)
@@ -60,9 +61,26 @@ def augment(x):
     return torch.where(flip[:, None, None, None], crops.flip(3), crops)
 
 
-net = torchvision.models.resnet18(num_classes=10)
-net.conv1 = torch.nn.Conv2d(1, 64, 3, stride=1, padding=1, bias=False)
-net.maxpool = torch.nn.Identity()
+def small_input_resnet18(width):
+    """torchvision's resnet18 rebuilt with the small-input stem and `width` base planes (its own init)."""
+    net = torchvision.models.resnet18(num_classes=10)
+    block = torchvision.models.resnet.BasicBlock
+    net.inplanes = width
+    net.conv1 = torch.nn.Conv2d(1, width, 3, stride=1, padding=1, bias=False)
+    net.bn1 = torch.nn.BatchNorm2d(width)
+    net.maxpool = torch.nn.Identity()
+    net.layer1 = net._make_layer(block, width, 2)
+    net.layer2 = net._make_layer(block, 2 * width, 2, stride=2)
+    net.layer3 = net._make_layer(block, 4 * width, 2, stride=2)
+    net.layer4 = net._make_layer(block, 8 * width, 2, stride=2)
+    net.fc = torch.nn.Linear(8 * width, 10)
+    for m in net.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+    return net
+
+
+net = small_input_resnet18(width)
 opt = torch.optim.SGD(net.parameters(), lr=MAX_LR, momentum=0.9, nesterov=True, weight_decay=WEIGHT_DECAY)
 n = xtr.shape[0]
 steps = (n + BATCH - 1) // BATCH
@@ -95,7 +113,7 @@ for epoch in range(1, epochs + 1):
         reached = seconds
         break
 
-row = {"suite": "zoo", "case": f"ResNet-18 recipe, time to {target:g}%", "impl": "pytorch", "threads": threads,
+row = {"suite": "zoo", "case": f"ResNet-18 (width {width}) recipe, time to {target:g}%", "impl": "pytorch", "threads": threads,
        "median_ms": None if reached is None else reached * 1e3, "test_acc_pct": accuracy,
        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "seed": seed, "epochs": done}
 if reached is None:

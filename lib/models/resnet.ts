@@ -6,8 +6,10 @@
  * SE gate under `layerK.J.se`, squeeze ratio 16, not a torchvision model).
  *
  * Options torchvision lacks: `smallInput` (3×3 stride-1 stem and no max-pool, for 28×28/32×32
- * images, as in the CIFAR ResNets; conv1 then has shape (64, C, 3, 3)) and `stochasticDepth`
- * (Huang et al., 2016: block i of L drops its branch with probability p·i/(L − 1); no keys).
+ * images, as in the CIFAR ResNets; conv1 then has shape (64, C, 3, 3)), `baseWidth` (the
+ * stem's and layer1's planes, doubled at each later stage: 16 or 32 give the narrow ResNets a
+ * 2-core CPU trains in minutes; FLOPs scale with its square) and `stochasticDepth` (Huang et al.,
+ * 2016: block i of L drops its branch with probability p·i/(L − 1); no keys).
  */
 import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
@@ -30,6 +32,8 @@ export interface ResNetOptions {
   inChannels?: number;
   /** 3×3 stride-1 stem without max-pool, for 28×28/32×32 inputs. Default false (torchvision's 7×7/2 stem + max-pool). */
   smallInput?: boolean;
+  /** Planes of the stem and layer1; layer2…layer4 have 2×, 4×, 8× as many. Default 64 (torchvision's; other widths have no torchvision twin). */
+  baseWidth?: number;
   /** Drop probability of the last block's branch (stochastic depth, linear decay from 0 at the first). Default 0. */
   stochasticDepth?: number;
   /** Initialise each block's last BatchNorm weight to 0 (torchvision's zero_init_residual). Default false. */
@@ -48,7 +52,7 @@ interface ResNetSpec {
 
 /**
  * A ResNet: stem (conv1, bn1, relu, maxpool), layer1…layer4 of residual blocks (64, 128, 256,
- * 512 planes; stride 2 from layer2), global average pooling and `fc`. Build one with
+ * 512 planes by default, see `baseWidth`; stride 2 from layer2), global average pooling and `fc`. Build one with
  * models.resnet18 etc. Every ReLU is an nn.ReLU module call (`relu` of the stem and of each
  * block, as in torchvision), so forward hooks on them reach every ReLU (viz.guidedBackprop).
  *
@@ -72,15 +76,17 @@ export class ResNet extends Module {
   constructor(spec: ResNetSpec, options: ResNetOptions = {}) {
     super();
     const small = options.smallInput ?? false;
+    const width = options.baseWidth ?? 64;
+    if (!Number.isInteger(width) || width < 1) throw new RangeError(`ResNet: baseWidth must be a positive integer, got ${width}`);
     this.conv1 = small
-      ? new Conv2d(options.inChannels ?? 3, 64, 3, { stride: 1, padding: 1, bias: false })
-      : new Conv2d(options.inChannels ?? 3, 64, 7, { stride: 2, padding: 3, bias: false });
-    this.bn1 = new BatchNorm2d(64);
+      ? new Conv2d(options.inChannels ?? 3, width, 3, { stride: 1, padding: 1, bias: false })
+      : new Conv2d(options.inChannels ?? 3, width, 7, { stride: 2, padding: 3, bias: false });
+    this.bn1 = new BatchNorm2d(width);
     this.relu = new ReLU();
     this.maxpool = small ? new Identity() : new MaxPool2d(3, { stride: 2, padding: 1 });
     const totalBlocks = spec.layers.reduce((a, b) => a + b, 0);
     const pLast = options.stochasticDepth ?? 0;
-    let inPlanes = 64;
+    let inPlanes = width;
     let blockIndex = 0;
     const stage = (planes: number, blocks: number, stride: number): Sequential => {
       const outPlanes = planes * spec.block.expansion;
@@ -99,12 +105,12 @@ export class ResNet extends Module {
       }
       return new Sequential(...list);
     };
-    this.layer1 = stage(64, spec.layers[0], 1);
-    this.layer2 = stage(128, spec.layers[1], 2);
-    this.layer3 = stage(256, spec.layers[2], 2);
-    this.layer4 = stage(512, spec.layers[3], 2);
+    this.layer1 = stage(width, spec.layers[0], 1);
+    this.layer2 = stage(2 * width, spec.layers[1], 2);
+    this.layer3 = stage(4 * width, spec.layers[2], 2);
+    this.layer4 = stage(8 * width, spec.layers[3], 2);
     this.avgpool = new AdaptiveAvgPool2d(1);
-    this.fc = new Linear(512 * spec.block.expansion, options.numClasses ?? 1000);
+    this.fc = new Linear(8 * width * spec.block.expansion, options.numClasses ?? 1000);
     this.initialise(options.zeroInitResidual ?? false);
   }
 
@@ -130,7 +136,7 @@ export class ResNet extends Module {
 /**
  * ResNet-18: BasicBlocks [2, 2, 2, 2]; 11,689,512 parameters for 1000 classes (torchvision).
  *
- * Args: options (numClasses, inChannels, smallInput, stochasticDepth, zeroInitResidual).
+ * Args: options (numClasses, inChannels, smallInput, baseWidth, stochasticDepth, zeroInitResidual).
  * Shape: (N, 3, H, W) → (N, numClasses).
  *
  * Example:
