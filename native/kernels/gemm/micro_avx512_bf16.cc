@@ -5,6 +5,8 @@
 // i's pair of A (32 bits) into each of the row's two vdpbf16ps.
 // Compiled for AVX512-BF16 by a target pragma, so the rest of the binary stays baseline
 // x86-64; gemm_bf16.cc only calls it when cpuid reports avx512_bf16.
+#include <cstring>
+
 #include "gemm_bf16.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -33,7 +35,7 @@ inline __mmask16 first_lanes(int count) {
 // The 32-bit pair (A(i, 2q), A(i, 2q+1)) at `pair`, in all 16 lanes.
 inline __m512bh broadcast_pair(const uint16_t* pair) {
   int32_t bits;
-  __builtin_memcpy(&bits, pair, sizeof bits);
+  std::memcpy(&bits, pair, sizeof bits);
   return reinterpret_cast<__m512bh>(_mm512_set1_epi32(bits));
 }
 

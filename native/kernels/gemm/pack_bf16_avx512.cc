@@ -19,8 +19,6 @@
 
 #include <immintrin.h>
 
-#include <algorithm>
-
 // GCC 12 reports the _mm512_undefined_ps() inside its own unpack intrinsics as "maybe
 // uninitialized"; the intrinsics' results are fully defined.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -62,7 +60,7 @@ void pack_pair_words(const uint16_t* src, int64_t lane_stride, int64_t n, int64_
   for (int64_t l0 = 0; l0 < width; l0 += 16) {
     const __mmask16 store_mask = first_words(width - l0);
     for (int64_t q0 = 0; q0 < whole_pairs; q0 += 16) {
-      const int64_t steps = std::min<int64_t>(16, whole_pairs - q0);
+      const int64_t steps = whole_pairs - q0 < 16 ? whole_pairs - q0 : 16;
       const __mmask16 load_mask = first_words(steps);
       __m512 block[16];
       for (int64_t l = 0; l < 16; ++l) {

@@ -1,11 +1,14 @@
 // A 16 × 16 transpose of 32-bit elements in zmm registers, shared by the AVX-512 packs
 // (pack_avx512.cc: float32 lanes; pack_bf16_avx512.cc: pairs of bfloat16). Include it after the
-// file's AVX-512 target pragma: its functions take that target.
+// file's AVX-512 target pragma: its functions take that target. They have internal linkage
+// (an unnamed namespace), so each file keeps its own copy, compiled for its own target: one
+// shared inline copy could be the linker's pick for a file compiled for fewer features.
 #pragma once
 
 #include <immintrin.h>
 
 namespace kiln::gemm {
+namespace {
 
 inline __m512 unpacklo_64(__m512 a, __m512 b) {
   return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
@@ -39,4 +42,5 @@ inline void transpose16(__m512 r[16]) {
   }
 }
 
+}  // namespace
 }  // namespace kiln::gemm
