@@ -5,10 +5,14 @@
  * measuring tool only, never part of the addon).
  * Cases are `m×k×n`; `Aᵀ·B` means A is stored (k, m), `A·Bᵀ` that B is stored (n, k).
  * The bfloat16 cases (BF16_CASE_KEYS, when selected) also run kiln's bfloat16 matmul (FP32
- * compute, operands widened while packed; rows `kiln-native-bf16`) and PyTorch's torch.matmul
- * on bfloat16 tensors (`pytorch-bf16`), reported against the FP32 FMA peak of the same run.
+ * accumulation: the AVX512-BF16 kernel where the CPU has it, else operands widened while
+ * packed; rows `kiln-native-bf16`) and PyTorch's torch.matmul on bfloat16 tensors
+ * (`pytorch-bf16`), reported against the FP32 FMA peak of the same run and twice it.
  * KILN_BENCH_THREADS and KILN_BENCH_CASES narrow a run to some thread counts and cases, e.g.
- * `KILN_BENCH_THREADS=1 KILN_BENCH_CASES=256x4096x4096,512x512x512:tA npm run bench -- gemm`.
+ * `KILN_BENCH_THREADS=1 KILN_BENCH_CASES=256x4096x4096,512x512x512:tA npm run bench -- gemm`;
+ * KILN_BENCH_BF16_ONLY=1 skips the float32 rows (peak and bfloat16 rows only), e.g.
+ * `KILN_BENCH_BF16_ONLY=1 KILN_BENCH_THREADS=2 KILN_BENCH_CASES=2048x2048x2048 npm run bench -- gemm`.
+ * KILN_GEMM_BF16=widen makes kiln's bfloat16 rows take the widening path (an A/B of the kernel).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +24,8 @@ import { BENCH_DIR, runPythonAnchor, timeIt, type BenchRow } from './harness.js'
 const SUITE = 'gemm';
 /** Thread counts to run: 1 and 2, or those listed in KILN_BENCH_THREADS (e.g. `2`) to rerun one half. */
 const THREADS = (process.env.KILN_BENCH_THREADS ?? '1,2').split(',').map(Number);
+/** Whether to run only the peak and the bfloat16 rows (KILN_BENCH_BF16_ONLY=1). */
+const BF16_ONLY = process.env.KILN_BENCH_BF16_ONLY === '1';
 /** Shorter rounds than the harness default keep the whole suite near two minutes; the anchors use the same. */
 const TIMING = { rounds: 5, minRoundMs: 100 };
 
@@ -158,7 +164,7 @@ function printRatios(rows: BenchRow[], cases: GemmCase[]): void {
   console.log('\ncase                 thr  kiln GF/s  openblas  pytorch  kiln/openblas  kiln/pytorch  kiln/peak');
   for (const threads of THREADS) {
     const peak = find('peak', 'fma-peak', threads)?.gflops;
-    for (const c of cases) {
+    for (const c of BF16_ONLY ? [] : cases) {
       const kiln = find(c.name, 'kiln-native', threads)?.gflops;
       const blas = find(c.name, 'openblas', threads)?.gflops;
       const torch = find(c.name, 'pytorch', threads)?.gflops;
@@ -197,9 +203,11 @@ export function runGemm(): BenchRow[] {
   for (const threads of THREADS) {
     rows.push(peakRow(threads));
     for (const c of cases) {
-      rows.push(kilnRow(c, threads));
-      rows.push(...anchorRows('openblas_gemm.py', 'openblas', c, threads));
-      rows.push(...anchorRows('torch_gemm.py', 'pytorch', c, threads));
+      if (!BF16_ONLY) {
+        rows.push(kilnRow(c, threads));
+        rows.push(...anchorRows('openblas_gemm.py', 'openblas', c, threads));
+        rows.push(...anchorRows('torch_gemm.py', 'pytorch', c, threads));
+      }
       if (!BF16_CASE_KEYS.includes(caseKey(c))) continue;
       rows.push(kilnBf16Row(c, threads));
       rows.push(...anchorRows('torch_gemm.py', 'pytorch-bf16', c, threads, ['bfloat16']));

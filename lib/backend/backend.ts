@@ -466,8 +466,9 @@ export interface Backend {
    * Batched matrix product of bfloat16 operands (bit patterns) with FP32 accumulation:
    * `matmul`'s operands, batch and layout (no bias). A Float32Array `out` receives the FP32
    * sums; a Uint16Array `out` receives them rounded to bfloat16 (nearest, ties to even), as
-   * PyTorch's bfloat16 matmul. The native backend widens the operands while packing them for
-   * its FP32 micro-kernels (native/kernels/gemm/gemm_bf16.h).
+   * PyTorch's bfloat16 matmul. The native backend runs an AVX512-BF16 kernel where the CPU has
+   * it, else widens the operands while packing them for its FP32 micro-kernels
+   * (native/kernels/gemm/gemm_bf16.h).
    */
   matmulBFloat16(
     a: Uint16Array,

@@ -19,6 +19,7 @@ namespace kiln {
 struct CpuFeatures {
   bool avx2_fma = false;  // AVX2 + FMA3, with YMM state enabled by the OS
   bool avx512 = false;    // AVX-512 F, with ZMM and opmask state enabled by the OS
+  bool avx512_bf16 = false;  // AVX512-BF16 (vdpbf16ps) and AVX-512 BW, on top of avx512
   bool neon = false;      // Advanced SIMD (always present on aarch64)
 };
 
@@ -71,8 +72,15 @@ inline CpuFeatures detect_cpu_features() {
   cpuid(7, 0, regs);
   const bool avx2 = regs[1] & (1u << 5);
   const bool avx512f = regs[1] & (1u << 16);
+  const bool avx512bw = regs[1] & (1u << 30);
+  const unsigned max_subleaf = regs[0];
   features.avx2_fma = avx2 && fma && os_ymm;
   features.avx512 = features.avx2_fma && avx512f && os_zmm;
+  if (max_subleaf >= 1) {
+    cpuid(7, 1, regs);
+    const bool bf16 = regs[0] & (1u << 5);  // AVX512_BF16 is bit 5 of EAX in leaf 7, subleaf 1
+    features.avx512_bf16 = features.avx512 && avx512bw && bf16;
+  }
   return features;
 }
 

@@ -36,6 +36,7 @@ struct BlockRule {
   double l1_share;  // of L1d for one B micro-panel (KC × NR), streamed against A micro-panels
   double l2_share;  // of L2 for one packed A block (MC × KC), reused by every B micro-panel
   double l3_share;  // of L3 for the packed B panel (KC × NC), shared by the threads
+  int element_bytes = 4;  // of one packed operand element: 4 for float32, 2 for bfloat16
 };
 
 // `value` clamped to [low, high], then rounded down to a multiple of `multiple` (low is one).
@@ -45,18 +46,20 @@ constexpr int64_t round_down_clamped(double value, int multiple, int64_t low, in
 }
 
 // The block sizes of `rule` on a CPU with these data caches (bytes: L1d and L2 per core, L3 as
-// reported), 4-byte floats:
-//   KC = l1_share · L1d / (4 · NR), a multiple of 16 in [64, 1024]
-//   MC = l2_share · L2 / (4 · KC),  a multiple of MR in [MR, 1024]
-//   NC = l3_share · L3 / (4 · KC),  a multiple of NR in [NR, 8192]
+// reported), E = rule.element_bytes (4 for float32):
+//   KC = l1_share · L1d / (E · NR), a multiple of 16 in [64, 4096 / E] (1024 floats)
+//   MC = l2_share · L2 / (E · KC),  a multiple of MR in [MR, 1024]
+//   NC = l3_share · L3 / (E · KC),  a multiple of NR in [NR, 8192]
+// so a rule's shares fix the bytes each packed operand takes, whatever its element size.
 // The shares were measured (docs/ARCHITECTURE.md, "GEMM blocking"): on the Zen 4 VM
 // (32 KiB L1d, 1 MiB L2, 32 MiB L3) the AVX-512 rule gives KC 512, MC 144, NC 1024, the sizes
 // measured best there; on the Zen 3 VM (32 KiB, 512 KiB, 32 MiB) the AVX2 rule gives
 // KC 256, MC 384, NC 4096.
 constexpr BlockSizes derive_blocks(const BlockRule& rule, long long l1d, long long l2, long long l3) {
-  const int kc = static_cast<int>(round_down_clamped(rule.l1_share * l1d / (4.0 * rule.nr), 16, 64, 1024));
-  const int mc = static_cast<int>(round_down_clamped(rule.l2_share * l2 / (4.0 * kc), rule.mr, rule.mr, 1024));
-  const int nc = static_cast<int>(round_down_clamped(rule.l3_share * l3 / (4.0 * kc), rule.nr, rule.nr, 8192));
+  const double bytes = rule.element_bytes;
+  const int kc = static_cast<int>(round_down_clamped(rule.l1_share * l1d / (bytes * rule.nr), 16, 64, 4096 / rule.element_bytes));
+  const int mc = static_cast<int>(round_down_clamped(rule.l2_share * l2 / (bytes * kc), rule.mr, rule.mr, 1024));
+  const int nc = static_cast<int>(round_down_clamped(rule.l3_share * l3 / (bytes * kc), rule.nr, rule.nr, 8192));
   return {rule.mr, rule.nr, kc, mc, nc};
 }
 
@@ -67,6 +70,13 @@ constexpr BlockRule kAvx512Rule{12, 32, 2.0, 9.0 / 32, 1.0 / 16};
 constexpr BlockRule kAvx2Rule{6, 16, 0.5, 3.0 / 4, 1.0 / 8};
 constexpr BlockRule kNeonRule{8, 8, 0.25, 0.25, 0.5};
 constexpr BlockRule kScalarRule{4, 8, 0.25, 0.25, 0.25};
+// The AVX512-BF16 kernel of gemm_bf16 (micro_avx512_bf16.cc): the AVX-512 tile and its L1 and
+// L2 shares on bfloat16 panels (the same bytes as the FP32 kernel's, twice the depth), and 4×
+// its L3 share: each A block is packed once per NC columns, and a BF16 tile runs twice as fast,
+// so a narrow panel costs twice the share of the time. Measured on the Zen 5 VM (caches not
+// reported: the defaults give KC 1024, MC 72), 2048³ at 1 thread: NC 1024 ~5% over the 256 of
+// the FP32 share; 2048 and 4096 no better than 1024.
+constexpr BlockRule kAvx512Bf16Rule{12, 32, 2.0, 9.0 / 32, 1.0 / 4, 2};
 
 // The largest MR × NR of any kernel (for stack tiles).
 constexpr int kMaxTile = 16 * 32;
