@@ -19,6 +19,7 @@ namespace kiln {
 struct CpuFeatures {
   bool avx2_fma = false;  // AVX2 + FMA3, with YMM state enabled by the OS
   bool avx512 = false;    // AVX-512 F, with ZMM and opmask state enabled by the OS
+  bool avx512_vnni = false;  // AVX512-VNNI (vpdpbusd), with the AVX-512 state above
   bool neon = false;      // Advanced SIMD (always present on aarch64)
 };
 
@@ -73,6 +74,7 @@ inline CpuFeatures detect_cpu_features() {
   const bool avx512f = regs[1] & (1u << 16);
   features.avx2_fma = avx2 && fma && os_ymm;
   features.avx512 = features.avx2_fma && avx512f && os_zmm;
+  features.avx512_vnni = features.avx512 && (regs[2] & (1u << 11));
   return features;
 }
 
