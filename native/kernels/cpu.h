@@ -72,9 +72,10 @@ inline CpuFeatures detect_cpu_features() {
   cpuid(7, 0, regs);
   const bool avx2 = regs[1] & (1u << 5);
   const bool avx512f = regs[1] & (1u << 16);
+  const bool avx512vnni = regs[2] & (1u << 11);
   features.avx2_fma = avx2 && fma && os_ymm;
   features.avx512 = features.avx2_fma && avx512f && os_zmm;
-  features.avx512_vnni = features.avx512 && (regs[2] & (1u << 11));
+  features.avx512_vnni = features.avx512 && avx512vnni;
   return features;
 }
 
