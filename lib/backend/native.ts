@@ -135,7 +135,7 @@ export interface NativeAddon {
     bias: Float32Array | null,
     out: Float32Array,
   ): void;
-  /** The int8 GEMM's micro-kernel family on this CPU ('avx2' or 'scalar'). */
+  /** The int8 GEMM's micro-kernel family on this CPU ('avx512vnni', 'avx2' or 'scalar'). */
   qgemmIsa(): string;
   /** bfloat16 operands, FP32 accumulation; out rounded to bfloat16 (Uint16Array). */
   matmulBFloat16(a: Uint16Array, b: Uint16Array, out: Uint16Array, ...shape: BFloat16MatmulShape): void;

@@ -78,7 +78,7 @@ napi_value qlinear_dynamic(napi_env env, napi_callback_info info) {
   });
 }
 
-// qgemmIsa(): the int8 GEMM's micro-kernel family on this CPU ("avx2" or "scalar").
+// qgemmIsa(): the int8 GEMM's micro-kernel family on this CPU ("avx512vnni", "avx2" or "scalar").
 napi_value qgemm_isa(napi_env env, napi_callback_info info) {
   Args args(env, info, "qgemmIsa", 0);
   if (!args.ok()) return nullptr;

@@ -20,6 +20,7 @@ struct CpuFeatures {
   bool avx2_fma = false;  // AVX2 + FMA3, with YMM state enabled by the OS
   bool avx512 = false;    // AVX-512 F, with ZMM and opmask state enabled by the OS
   bool avx512_bf16 = false;  // AVX512-BF16 (vdpbf16ps) and AVX-512 BW, on top of avx512
+  bool avx512_vnni = false;  // AVX512-VNNI (vpdpbusd), with the AVX-512 state above
   bool neon = false;      // Advanced SIMD (always present on aarch64)
 };
 
@@ -73,9 +74,11 @@ inline CpuFeatures detect_cpu_features() {
   const bool avx2 = regs[1] & (1u << 5);
   const bool avx512f = regs[1] & (1u << 16);
   const bool avx512bw = regs[1] & (1u << 30);
+  const bool avx512vnni = regs[2] & (1u << 11);
   const unsigned max_subleaf = regs[0];
   features.avx2_fma = avx2 && fma && os_ymm;
   features.avx512 = features.avx2_fma && avx512f && os_zmm;
+  features.avx512_vnni = features.avx512 && avx512vnni;
   if (max_subleaf >= 1) {
     cpuid(7, 1, regs);
     const bool bf16 = regs[0] & (1u << 5);  // AVX512_BF16 is bit 5 of EAX in leaf 7, subleaf 1

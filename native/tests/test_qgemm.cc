@@ -1,8 +1,8 @@
 // The int8 dynamic-quantized Linear (kernels/qgemm) against a naive oracle: x quantized by the
 // documented rule, exact integer dot products over the unpacked weights, the epilogue in
-// double. On every micro-kernel family this CPU runs (each forced in turn), bit-identical
-// between families and between 1 and 3 threads; odd shapes (m = 1, n and k not multiples of
-// 16 / 4 / 32, k = 0), saturation-edge values (x_q 0 and 127 against w ±127 and −128 over a
+// double. On every micro-kernel family this CPU runs (scalar, AVX2, AVX512-VNNI, each forced
+// in turn), bit-identical between families and between 1 and 3 threads; odd shapes (m = 1, n
+// and k not multiples of 16 / 64 / 4 / 16, k = 0), saturation-edge values (x_q 0 and 127 against w ±127 and −128 over a
 // long k), the activation's quantization parameters, packing, and the NaN error.
 #include <cmath>
 #include <cstdio>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "check.h"
+#include "cpu.h"
 #include "qgemm/qgemm.h"
 
 using namespace kiln;
@@ -77,7 +78,7 @@ std::vector<double> oracle(const Problem& p, const Operands& o, bool with_bias) 
 // The families this CPU runs.
 std::vector<QgemmIsa> families() {
   std::vector<QgemmIsa> found;
-  for (QgemmIsa isa : {QgemmIsa::kScalar, QgemmIsa::kAvx2}) {
+  for (QgemmIsa isa : {QgemmIsa::kScalar, QgemmIsa::kAvx2, QgemmIsa::kAvx512Vnni}) {
     if (set_qgemm_isa(isa)) found.push_back(isa);
   }
   return found;
@@ -86,8 +87,14 @@ std::vector<QgemmIsa> families() {
 // Checks one problem on every family against the oracle, and the families against each other.
 void check_problem(const Problem& p, const Operands& o, bool with_bias) {
   const std::vector<double> expected = oracle(p, o, with_bias);
+  const Operands other = random_operands(p, 1000 + static_cast<uint64_t>(p.m * p.n * p.k));
   std::vector<float> first;
   for (QgemmIsa isa : families()) {
+    // A scalar call on other values first: the per-thread scratch then holds other packed
+    // activations, so a kernel that leaves bytes of its panels unwritten cannot pass on the
+    // previous family's.
+    set_qgemm_isa(QgemmIsa::kScalar);
+    run(p, other, with_bias);
     set_qgemm_isa(isa);
     const std::vector<float> out = run(p, o, with_bias);
     CHECK_ALL_CLOSE(out, expected, 1e-5);
@@ -97,9 +104,24 @@ void check_problem(const Problem& p, const Operands& o, bool with_bias) {
   if (!families().empty()) set_qgemm_isa(families().back());
 }
 
+// Each family runs where the CPU has its instructions, so none is skipped unnoticed.
+TEST(families_follow_the_cpu) {
+  const CpuFeatures& cpu = cpu_features();
+  CHECK(set_qgemm_isa(QgemmIsa::kScalar));
+  CHECK(set_qgemm_isa(QgemmIsa::kAvx2) == cpu.avx2_fma);
+  CHECK(set_qgemm_isa(QgemmIsa::kAvx512Vnni) == cpu.avx512_vnni);
+  for (QgemmIsa isa : families()) {
+    set_qgemm_isa(isa);
+    std::printf("  family %s\n", qgemm_isa_name());
+  }
+}
+
+// n spans 1 to 4 weight panels of a 64-column tile and a partial last tile (17, 80, 100, 130);
+// k below, at and past a 16-k quantization step (7, 16, 20, 33).
 TEST(odd_shapes_against_the_oracle) {
-  const Problem problems[] = {{1, 1, 1},   {1, 10, 784}, {3, 5, 7},    {4, 16, 4},   {5, 17, 33},
-                              {7, 31, 65}, {13, 3, 100}, {9, 48, 127}, {2, 15, 31}, {33, 40, 129}};
+  const Problem problems[] = {{1, 1, 1},    {1, 10, 784}, {3, 5, 7},    {4, 16, 4},    {5, 17, 33},
+                              {7, 31, 65},  {13, 3, 100}, {9, 48, 127}, {2, 15, 31},   {33, 40, 129},
+                              {4, 64, 16},  {6, 80, 20},  {3, 100, 17}, {1, 130, 1000}, {10, 130, 48}};
   uint64_t seed = 1;
   for (const Problem& p : problems) {
     std::printf("  m=%lld n=%lld k=%lld\n", (long long)p.m, (long long)p.n, (long long)p.k);

@@ -18,7 +18,7 @@ constexpr int64_t kRows = 4;
 
 // What the epilogue needs for one tile: out[r, c] = (acc − corrections[c]) · scales[c] +
 // bias[c], with corrections[c] = zero_point · Σ_k w[c, k], pointers at the tile's first column,
-// each readable for a whole panel (kQgemmPanelColumns entries; the driver pads them).
+// each readable for whole panels (the driver pads them to a multiple of kQgemmPanelColumns).
 struct Epilogue {
   const int32_t* corrections;
   const float* scales;
@@ -28,14 +28,17 @@ struct Epilogue {
 // The per-ISA pieces.
 struct QgemmKernel {
   const char* name;
+  // Weight panels per tile (a tile is kRows × tile_panels · kQgemmPanelColumns).
+  int tile_panels;
   // min and max of x[0:count] (count ≥ 1); false when x holds a NaN or an infinity.
   bool (*min_max)(const float* x, int64_t count, float* min, float* max);
   // Quantizes `rows` (≤ kRows) rows of x (row stride ldx, k columns) into one packed panel
   // of `groups` groups (zeros past rows and past k).
   void (*quantize_panel)(const float* x, int64_t ldx, int rows, int64_t k, int64_t groups, ActivationQuantization q,
                          uint8_t* panel);
-  // One tile: `rows` × `cols` (≤ kRows × kQgemmPanelColumns) of out (row stride ldo) from an
-  // activation panel and a weight panel of `groups` groups.
+  // One tile: `rows` × `cols` (≤ kRows × tile_panels · kQgemmPanelColumns) of out (row stride
+  // ldo) from an activation panel and the ⌈cols / 16⌉ consecutive weight panels from b_panel,
+  // each of `groups` groups.
   void (*tile)(const uint8_t* a_panel, const int8_t* b_panel, int64_t groups, int rows, int cols, const Epilogue& e,
                float* out, int64_t ldo);
 };
@@ -43,6 +46,7 @@ struct QgemmKernel {
 extern const QgemmKernel kScalarKernel;
 #if defined(__x86_64__) || defined(_M_X64)
 extern const QgemmKernel kAvx2Kernel;
+extern const QgemmKernel kAvx512VnniKernel;
 #endif
 
 // x_q = clamp(round_half_even(fma(x, 1 / scale, zero_point)), 0, 127): the scalar rule every

@@ -167,7 +167,7 @@ void tile_avx2(const uint8_t* a_panel, const int8_t* b_panel, int64_t groups, in
 
 }  // namespace
 
-const QgemmKernel kAvx2Kernel = {"avx2", min_max_avx2, quantize_panel_avx2, tile_avx2};
+const QgemmKernel kAvx2Kernel = {"avx2", 1, min_max_avx2, quantize_panel_avx2, tile_avx2};
 
 }  // namespace kiln::qgemm
 

@@ -63,6 +63,6 @@ void tile_scalar(const uint8_t* a_panel, const int8_t* b_panel, int64_t groups, 
 
 }  // namespace
 
-const QgemmKernel kScalarKernel = {"scalar", min_max_scalar, quantize_panel_scalar, tile_scalar};
+const QgemmKernel kScalarKernel = {"scalar", 1, min_max_scalar, quantize_panel_scalar, tile_scalar};
 
 }  // namespace kiln::qgemm

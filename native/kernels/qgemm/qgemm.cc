@@ -1,6 +1,6 @@
 // The int8 dynamic-quantized Linear driver: weight packing, the activation's quantization
 // parameters, and the loop over tiles (threads over the tile grid), with the micro-kernel
-// family chosen at run time (KILN_ISA=scalar forces the scalar one, as for sgemm).
+// family chosen at run time (the best this CPU runs; KILN_ISA=avx2 or scalar caps it, as for sgemm).
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -24,16 +24,22 @@ int64_t panels_of(int64_t count, int64_t per_panel) { return (count + per_panel 
 
 const QgemmKernel* kernel_for(QgemmIsa isa) {
 #if defined(__x86_64__) || defined(_M_X64)
+  if (isa == QgemmIsa::kAvx512Vnni) return cpu_features().avx512_vnni ? &qgemm::kAvx512VnniKernel : nullptr;
   if (isa == QgemmIsa::kAvx2) return cpu_features().avx2_fma ? &qgemm::kAvx2Kernel : nullptr;
 #endif
   return isa == QgemmIsa::kScalar ? &qgemm::kScalarKernel : nullptr;
 }
 
+// The best family this CPU runs, or the one KILN_ISA caps it at (avx2 or scalar).
 const QgemmKernel* initial_kernel() {
   const char* requested = std::getenv("KILN_ISA");
-  if (requested != nullptr && std::strcmp(requested, "scalar") == 0) return &qgemm::kScalarKernel;
-  const QgemmKernel* avx2 = kernel_for(QgemmIsa::kAvx2);
-  return avx2 != nullptr ? avx2 : &qgemm::kScalarKernel;
+  const bool cap_scalar = requested != nullptr && std::strcmp(requested, "scalar") == 0;
+  const bool cap_avx2 = requested != nullptr && std::strcmp(requested, "avx2") == 0;
+  for (QgemmIsa isa : {QgemmIsa::kAvx512Vnni, QgemmIsa::kAvx2}) {
+    if (cap_scalar || (cap_avx2 && isa == QgemmIsa::kAvx512Vnni)) continue;
+    if (const QgemmKernel* kernel = kernel_for(isa)) return kernel;
+  }
+  return &qgemm::kScalarKernel;
 }
 
 std::atomic<const QgemmKernel*>& active_kernel() {
@@ -132,24 +138,26 @@ void quantize_activations(const QgemmKernel& kernel, const float* x, int64_t m, 
   });
 }
 
-// out (m, n) tile by tile from the scratch's activations and epilogue arrays. Tiles go in
-// weight-panel-major order: a chunk reuses one weight panel (in L1) across row panels.
+// out (m, n) tile by tile from the scratch's activations and epilogue arrays; a tile is kRows
+// rows × the kernel's tile_panels weight panels. Tiles go in column-major order: a chunk reuses
+// one column of weight panels (in L1 or L2) across row panels.
 void multiply_tiles(const QgemmKernel& kernel, const Scratch& s, const int8_t* packed, int64_t m, int64_t k, int64_t n,
                     float* out) {
-  const int64_t groups = groups_of(k), m_panels = panels_of(m, kRows), n_panels = panels_of(n, kQgemmPanelColumns);
+  const int64_t tile_columns = kernel.tile_panels * kQgemmPanelColumns;
+  const int64_t groups = groups_of(k), m_panels = panels_of(m, kRows), n_tiles = panels_of(n, tile_columns);
   const int64_t a_panel_bytes = groups * kRows * kQgemmGroupDepth;
-  const int64_t b_panel_bytes = groups * kQgemmPanelColumns * kQgemmGroupDepth;
-  const int64_t tile_work = kRows * kQgemmPanelColumns * std::max<int64_t>(groups * kQgemmGroupDepth, 1);
-  parallel_for_balanced(0, m_panels * n_panels, std::max<int64_t>(1, kMultiplyAddsPerChunk / tile_work),
+  const int64_t b_tile_bytes = groups * tile_columns * kQgemmGroupDepth;
+  const int64_t tile_work = kRows * tile_columns * std::max<int64_t>(groups * kQgemmGroupDepth, 1);
+  parallel_for_balanced(0, m_panels * n_tiles, std::max<int64_t>(1, kMultiplyAddsPerChunk / tile_work),
                         [&](int64_t begin, int64_t end) {
                           for (int64_t tile = begin; tile < end; ++tile) {
-                            const int64_t mp = tile % m_panels, col = tile / m_panels * kQgemmPanelColumns;
+                            const int64_t mp = tile % m_panels, col = tile / m_panels * tile_columns;
                             const qgemm::Epilogue epilogue = {s.corrections.data() + col, s.scales.data() + col,
                                                               s.bias.data() + col};
                             kernel.tile(s.activations.data() + mp * a_panel_bytes,
-                                        packed + tile / m_panels * b_panel_bytes, groups,
+                                        packed + tile / m_panels * b_tile_bytes, groups,
                                         static_cast<int>(std::min(kRows, m - mp * kRows)),
-                                        static_cast<int>(std::min(kQgemmPanelColumns, n - col)), epilogue,
+                                        static_cast<int>(std::min(tile_columns, n - col)), epilogue,
                                         out + mp * kRows * n + col, n);
                           }
                         });

@@ -15,7 +15,7 @@ namespace kiln {
 
 // Packed weight layout (the same for every micro-kernel): panels of kQgemmPanelColumns
 // output channels; inside a panel, groups of kQgemmGroupDepth consecutive k; inside a group,
-// each channel's kQgemmGroupDepth int8 values together:
+// each channel's kQgemmGroupDepth int8 values together (a group is one zmm, as vpdpbusd reads it):
 //   packed[((panel · groups + g) · 16 + c) · 4 + q] = w[panel · 16 + c, g · 4 + q]
 // with zeros past n and past k.
 constexpr int64_t kQgemmPanelColumns = 16;
@@ -45,12 +45,12 @@ ActivationQuantization choose_activation_quantization(float min, float max);
 std::string qlinear_dynamic(const float* x, int64_t m, int64_t k, const int8_t* packed, int64_t n,
                             const int32_t* column_sums, const float* weight_scales, const float* bias, float* out);
 
-enum class QgemmIsa { kScalar, kAvx2 };
+enum class QgemmIsa { kScalar, kAvx2, kAvx512Vnni };
 
 // Selects the micro-kernel family (for tests and KILN_ISA); false when this CPU cannot run it.
 bool set_qgemm_isa(QgemmIsa isa);
 
-// The family in use: "avx2" or "scalar".
+// The family in use: "avx512vnni", "avx2" or "scalar".
 const char* qgemm_isa_name();
 
 }  // namespace kiln
