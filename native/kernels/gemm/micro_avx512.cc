@@ -14,18 +14,14 @@
 
 #include <immintrin.h>
 
+#include "../lane_masks_avx512.h"
+
 namespace kiln::gemm {
 namespace {
 
 constexpr int MR = kAvx512Rule.mr;  // 12
 constexpr int NR = kAvx512Rule.nr;  // 32
 static_assert(NR == 32, "two zmm vectors per row");
-
-// The first `count` of 16 lanes (count may be <= 0 or >= 16).
-inline __mmask16 first_lanes(int count) {
-  if (count <= 0) return 0;
-  return count >= 16 ? __mmask16(0xffff) : __mmask16((1u << count) - 1);
-}
 
 // c[r, 0:32] (masked to the valid columns) = alpha · acc + beta · c[r, 0:32].
 inline void store_row(float* c_row, __m512 acc0, __m512 acc1, __mmask16 mask0, __mmask16 mask1, __m512 alpha,

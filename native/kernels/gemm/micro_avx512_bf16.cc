@@ -19,18 +19,14 @@
 
 #include <immintrin.h>
 
+#include "../lane_masks_avx512.h"
+
 namespace kiln::gemm {
 namespace {
 
 constexpr int MR = kAvx512Bf16Rule.mr;  // 12
 constexpr int NR = kAvx512Bf16Rule.nr;  // 32
 static_assert(NR == 32, "two zmm vectors per row");
-
-// The first `count` of 16 lanes (count may be <= 0 or >= 16).
-inline __mmask16 first_lanes(int count) {
-  if (count <= 0) return 0;
-  return count >= 16 ? __mmask16(0xffff) : __mmask16((1u << count) - 1);
-}
 
 // The 32-bit pair (A(i, 2q), A(i, 2q+1)) at `pair`, in all 16 lanes.
 inline __m512bh broadcast_pair(const uint16_t* pair) {

@@ -19,15 +19,11 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include "../lane_masks_avx512.h"
 #include "transpose_avx512.h"
 
 namespace kiln::gemm {
 namespace {
-
-inline __mmask16 first_lanes(int64_t count) {
-  if (count <= 0) return 0;
-  return count >= 16 ? __mmask16(0xffff) : __mmask16((1u << count) - 1);
-}
 
 // One panel (see pack_panels): n <= width lanes, lane l at src + l * lane_stride, contiguous
 // along the depth. Lanes n..width-1 are written as zeros.

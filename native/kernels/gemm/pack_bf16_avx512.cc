@@ -25,20 +25,11 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+#include "../lane_masks_avx512.h"
 #include "transpose_avx512.h"
 
 namespace kiln::gemm {
 namespace {
-
-// The first `count` of 16 (32-bit) or 32 (16-bit) lanes; count may be <= 0 or past the end.
-inline __mmask16 first_words(int64_t count) {
-  if (count <= 0) return 0;
-  return count >= 16 ? __mmask16(0xffff) : __mmask16((1u << count) - 1);
-}
-inline __mmask32 first_halves(int64_t count) {
-  if (count <= 0) return 0;
-  return count >= 32 ? __mmask32(0xffffffffu) : __mmask32((1u << count) - 1);
-}
 
 // Any strides, one value at a time; zeros past n lanes and past the depth.
 void pack_pairs_scalar(const uint16_t* src, int64_t lane_stride, int64_t depth_stride, int64_t n, int64_t depth,
@@ -58,10 +49,10 @@ void pack_pairs_scalar(const uint16_t* src, int64_t lane_stride, int64_t depth_s
 void pack_pair_words(const uint16_t* src, int64_t lane_stride, int64_t n, int64_t depth, int width, uint16_t* dst) {
   const int64_t whole_pairs = depth / 2;
   for (int64_t l0 = 0; l0 < width; l0 += 16) {
-    const __mmask16 store_mask = first_words(width - l0);
+    const __mmask16 store_mask = first_lanes(width - l0);
     for (int64_t q0 = 0; q0 < whole_pairs; q0 += 16) {
       const int64_t steps = whole_pairs - q0 < 16 ? whole_pairs - q0 : 16;
-      const __mmask16 load_mask = first_words(steps);
+      const __mmask16 load_mask = first_lanes(steps);
       __m512 block[16];
       for (int64_t l = 0; l < 16; ++l) {
         const uint16_t* words = src + (l0 + l) * lane_stride + 2 * q0;
@@ -96,8 +87,8 @@ void pack_interleaved_rows(const uint16_t* src, int64_t depth_stride, int64_t n,
       const __m512i first = _mm512_maskz_loadu_epi16(load_mask, first_row + l0);
       const __m512i second =
           p + 1 < depth ? _mm512_maskz_loadu_epi16(load_mask, first_row + depth_stride + l0) : _mm512_setzero_si512();
-      _mm512_mask_storeu_epi32(step + 2 * l0, first_words(width - l0), _mm512_permutex2var_epi16(first, low_index, second));
-      _mm512_mask_storeu_epi32(step + 2 * l0 + 32, first_words(width - l0 - 16),
+      _mm512_mask_storeu_epi32(step + 2 * l0, first_lanes(width - l0), _mm512_permutex2var_epi16(first, low_index, second));
+      _mm512_mask_storeu_epi32(step + 2 * l0 + 32, first_lanes(width - l0 - 16),
                                _mm512_permutex2var_epi16(first, high_index, second));
     }
   }

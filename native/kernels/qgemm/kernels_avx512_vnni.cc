@@ -28,16 +28,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "../lane_masks_avx512.h"
+
 namespace kiln::qgemm {
 namespace {
 
 constexpr int64_t kGroupBytes = kQgemmPanelColumns * kQgemmGroupDepth;  // 64: one zmm
 constexpr int kTilePanels = 4;
-
-// Lanes [0, count) of a 16-lane vector set (count ≤ 16; 16 or more: all).
-inline __mmask16 first_lanes(int64_t count) {
-  return count >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << count) - 1);
-}
 
 // min and max, 16 lanes at a time (the tail masked: its empty lanes keep the running values);
 // NaN is caught by an unordered self-compare (min / max would skip it), ±inf by the results.
