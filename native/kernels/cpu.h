@@ -32,6 +32,12 @@ struct CacheSizes {
   long long l3 = 8 << 20;
 };
 
+// Reported L3 sizes above this are capped: a VM may list the whole package's L3 (the Zen 5
+// VM: 508 MiB, sixteen 32 MiB core complexes) of which a core reaches one complex's. The L3
+// only sizes NC (1/16 of it on AVX-512: NC 2048 at the cap), and NC 4096 or 8192 measured
+// no better than 2048 on that VM.
+constexpr long long kMaxL3 = 128ll << 20;
+
 namespace detail {
 
 #if defined(__x86_64__) || defined(_M_X64)
@@ -101,11 +107,13 @@ inline unsigned cache_parameters_leaf() {
   return (regs[2] & (1u << 22)) ? 0x8000001Du : 0u;  // TOPOEXT
 }
 
-// Each data or unified cache of the leaf: size = ways · partitions · line size · sets.
-inline CacheSizes detect_cache_sizes() {
-  CacheSizes sizes;
+// Each data or unified cache of the deterministic cache parameters leaf:
+// size = ways · partitions · line size · sets. False when the CPU has no such leaf or it
+// lists no cache (some hypervisors pass the leaf's index but zero its contents).
+inline bool read_cache_parameters(CacheSizes& sizes) {
   const unsigned leaf = cache_parameters_leaf();
-  if (leaf == 0) return sizes;
+  if (leaf == 0) return false;
+  bool found = false;
   for (unsigned subleaf = 0; subleaf < 16; ++subleaf) {
     unsigned regs[4];
     cpuid(leaf, subleaf, regs);
@@ -119,7 +127,37 @@ inline CacheSizes detect_cache_sizes() {
     if (level == 1) sizes.l1d = bytes;
     if (level == 2) sizes.l2 = bytes;
     if (level == 3) sizes.l3 = bytes;
+    found = true;
   }
+  return found;
+}
+
+// AMD's older cache leaves, which VMs without TOPOEXT still fill in: 0x80000005 ECX[31:24] is
+// the L1d in KiB, 0x80000006 ECX[31:16] the L2 in KiB and EDX[31:18] the L3 in 512 KiB units
+// (0 when absent). The Zen 5 VM reports 48 KiB, 1 MiB and 508 MiB here: its L3 figure is the
+// whole package's, hence the cap kMaxL3 in detect_cache_sizes.
+inline void read_amd_legacy_cache_leaves(CacheSizes& sizes) {
+  unsigned regs[4];
+  cpuid(0, 0, regs);
+  const bool amd_like = regs[1] == 0x68747541u /* "Auth" */ || regs[1] == 0x6f677948u /* "Hygo" */;
+  if (!amd_like) return;
+  cpuid(0x80000000u, 0, regs);
+  const unsigned max_extended = regs[0];
+  if (max_extended >= 0x80000005u) {
+    cpuid(0x80000005u, 0, regs);
+    if (const long long kib = regs[2] >> 24) sizes.l1d = kib << 10;
+  }
+  if (max_extended >= 0x80000006u) {
+    cpuid(0x80000006u, 0, regs);
+    if (const long long kib = regs[2] >> 16) sizes.l2 = kib << 10;
+    if (const long long units = regs[3] >> 18) sizes.l3 = units * (512ll << 10);
+  }
+}
+
+inline CacheSizes detect_cache_sizes() {
+  CacheSizes sizes;
+  if (!read_cache_parameters(sizes)) read_amd_legacy_cache_leaves(sizes);
+  if (sizes.l3 > kMaxL3) sizes.l3 = kMaxL3;
   return sizes;
 }
 #elif defined(__aarch64__) || defined(_M_ARM64)

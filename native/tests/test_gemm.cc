@@ -261,15 +261,20 @@ TEST(short_products_read_b_in_place) {
 // The formulas of derive_blocks: the sizes measured best on the VMs they were tuned on, and
 // clamped, aligned sizes on caches far from those.
 TEST(blocks_from_cache_sizes) {
-  const gemm::BlockSizes zen4 = gemm::derive_blocks(gemm::kAvx512Rule, 32 << 10, 1 << 20, 32 << 20);
-  CHECK(zen4.kc == 512 && zen4.mc == 144 && zen4.nc == 1024);
+  // The Zen 5 VM (48 KiB, 1 MiB, and an L3 reported as 508 MiB, capped to kMaxL3): FP32 and
+  // bfloat16 panels of the same bytes, twice the depth for bfloat16.
+  const gemm::BlockSizes zen5 = gemm::derive_blocks(gemm::kAvx512Rule, 48 << 10, 1 << 20, kMaxL3);
+  CHECK(zen5.kc == 1024 && zen5.mc == 96 && zen5.nc == 2048);
+  const gemm::BlockSizes zen5_bf16 = gemm::derive_blocks(gemm::kAvx512Bf16Rule, 48 << 10, 1 << 20, kMaxL3);
+  CHECK(zen5_bf16.kc == 2048 && zen5_bf16.mc == 96 && zen5_bf16.nc == 2048);
   const gemm::BlockSizes zen3 = gemm::derive_blocks(gemm::kAvx2Rule, 32 << 10, 512 << 10, 32 << 20);
   CHECK(zen3.kc == 256 && zen3.mc == 384 && zen3.nc == 4096);
-  for (const gemm::BlockRule& rule : {gemm::kAvx512Rule, gemm::kAvx2Rule, gemm::kNeonRule, gemm::kScalarRule}) {
+  for (const gemm::BlockRule& rule :
+       {gemm::kAvx512Rule, gemm::kAvx512Bf16Rule, gemm::kAvx2Rule, gemm::kNeonRule, gemm::kScalarRule}) {
     for (long long scale : {1LL, 64LL, 4096LL}) {
       const gemm::BlockSizes bs = gemm::derive_blocks(rule, 512 * scale, 4096 * scale, 65536 * scale);
       CHECK(bs.mr == rule.mr && bs.nr == rule.nr);
-      CHECK(bs.kc >= 64 && bs.kc <= 1024 && bs.kc % 16 == 0);
+      CHECK(bs.kc >= 64 && bs.kc <= 4096 / rule.element_bytes && bs.kc % 16 == 0);
       CHECK(bs.mc >= rule.mr && bs.mc <= 1024 && bs.mc % rule.mr == 0);
       CHECK(bs.nc >= rule.nr && bs.nc <= 8192 && bs.nc % rule.nr == 0);
     }

@@ -66,7 +66,7 @@ constexpr BlockSizes derive_blocks(const BlockRule& rule, long long l1d, long lo
 // The rules per instruction set. AVX-512 and AVX2 were measured (see derive_blocks); NEON and
 // the portable kernel are first guesses that reproduce their former fixed sizes on the
 // fallback caches (32 KiB, 512 KiB, 8 MiB), not tuned.
-constexpr BlockRule kAvx512Rule{12, 32, 2.0, 9.0 / 32, 1.0 / 16};
+constexpr BlockRule kAvx512Rule{12, 32, 8.0 / 3, 3.0 / 8, 1.0 / 16};
 constexpr BlockRule kAvx2Rule{6, 16, 0.5, 3.0 / 4, 1.0 / 8};
 constexpr BlockRule kNeonRule{8, 8, 0.25, 0.25, 0.5};
 constexpr BlockRule kScalarRule{4, 8, 0.25, 0.25, 0.25};
@@ -76,7 +76,7 @@ constexpr BlockRule kScalarRule{4, 8, 0.25, 0.25, 0.25};
 // so a narrow panel costs twice the share of the time. Measured on the Zen 5 VM (caches not
 // reported: the defaults give KC 1024, MC 72), 2048³ at 1 thread: NC 1024 ~5% over the 256 of
 // the FP32 share; 2048 and 4096 no better than 1024.
-constexpr BlockRule kAvx512Bf16Rule{12, 32, 2.0, 9.0 / 32, 1.0 / 4, 2};
+constexpr BlockRule kAvx512Bf16Rule{12, 32, 8.0 / 3, 3.0 / 8, 1.0 / 16, 2};
 
 // The largest MR × NR of any kernel (for stack tiles).
 constexpr int kMaxTile = 16 * 32;
