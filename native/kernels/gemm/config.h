@@ -34,6 +34,7 @@ struct BlockSizes {
 struct BlockRule {
   int mr, nr;
   double l1_share;  // of L1d for one B micro-panel (KC × NR), streamed against A micro-panels
+                    // (above 1 when the panel streams from L2, as on AVX-512)
   double l2_share;  // of L2 for one packed A block (MC × KC), reused by every B micro-panel
   double l3_share;  // of L3 for the packed B panel (KC × NC), shared by the threads
   int element_bytes = 4;  // of one packed operand element: 4 for float32, 2 for bfloat16
@@ -51,9 +52,9 @@ constexpr int64_t round_down_clamped(double value, int multiple, int64_t low, in
 //   MC = l2_share · L2 / (E · KC),  a multiple of MR in [MR, 1024]
 //   NC = l3_share · L3 / (E · KC),  a multiple of NR in [NR, 8192]
 // so a rule's shares fix the bytes each packed operand takes, whatever its element size.
-// The shares were measured (docs/ARCHITECTURE.md, "GEMM blocking"): on the Zen 4 VM
-// (32 KiB L1d, 1 MiB L2, 32 MiB L3) the AVX-512 rule gives KC 512, MC 144, NC 1024, the sizes
-// measured best there; on the Zen 3 VM (32 KiB, 512 KiB, 32 MiB) the AVX2 rule gives
+// The shares were measured (docs/ARCHITECTURE.md, "GEMM blocking"): on the Zen 5 VM
+// (48 KiB L1d, 1 MiB L2, L3 capped at 128 MiB) the AVX-512 rule gives KC 1024, MC 96, NC 2048,
+// the sizes measured best there; on the Zen 3 VM (32 KiB, 512 KiB, 32 MiB) the AVX2 rule gives
 // KC 256, MC 384, NC 4096.
 constexpr BlockSizes derive_blocks(const BlockRule& rule, long long l1d, long long l2, long long l3) {
   const double bytes = rule.element_bytes;
@@ -70,12 +71,11 @@ constexpr BlockRule kAvx512Rule{12, 32, 8.0 / 3, 3.0 / 8, 1.0 / 16};
 constexpr BlockRule kAvx2Rule{6, 16, 0.5, 3.0 / 4, 1.0 / 8};
 constexpr BlockRule kNeonRule{8, 8, 0.25, 0.25, 0.5};
 constexpr BlockRule kScalarRule{4, 8, 0.25, 0.25, 0.25};
-// The AVX512-BF16 kernel of gemm_bf16 (micro_avx512_bf16.cc): the AVX-512 tile and its L1 and
-// L2 shares on bfloat16 panels (the same bytes as the FP32 kernel's, twice the depth), and 4×
-// its L3 share: each A block is packed once per NC columns, and a BF16 tile runs twice as fast,
-// so a narrow panel costs twice the share of the time. Measured on the Zen 5 VM (caches not
-// reported: the defaults give KC 1024, MC 72), 2048³ at 1 thread: NC 1024 ~5% over the 256 of
-// the FP32 share; 2048 and 4096 no better than 1024.
+// The AVX512-BF16 kernel of gemm_bf16 (micro_avx512_bf16.cc): the AVX-512 tile and shares on
+// bfloat16 panels, so each level holds the same bytes as the FP32 kernel's at twice the depth.
+// Measured on the Zen 5 VM, 2048³ at 1 thread (medians of 3 alternating passes): KC 2048
+// (MC 96 or 48, NC 1024-2048) ~410 GF/s against ~390 for KC 1024 or 1536, and 2 threads
+// 765-785 against 725-732 for the former KC 1024, MC 72, NC 1024.
 constexpr BlockRule kAvx512Bf16Rule{12, 32, 8.0 / 3, 3.0 / 8, 1.0 / 16, 2};
 
 // The largest MR × NR of any kernel (for stack tiles).
