@@ -38,6 +38,7 @@ Options:
   --subset            use the embedded 10k/2k subset even when the full set is present
   --data-dir DIR      a folder with the four Fashion-MNIST IDX files
   --threads N         native threads (default: all cores)
+  --autocast          run the products in bfloat16 with FP32 accumulation (autocast('bfloat16'))
   --seed N            seed of the weights, shuffling and augmentation (default 0)
   --json              print the run as one bench row (JSON) on the last line; progress goes to stderr
   -h, --help          show this help
@@ -61,6 +62,7 @@ interface Options {
   subset: boolean;
   dataDir: string | undefined;
   threads: number | undefined;
+  autocast: boolean;
   seed: number;
   json: boolean;
 }
@@ -101,6 +103,7 @@ function parseOptions(argv: string[]): Options | null {
       subset: { type: 'boolean', default: false },
       'data-dir': { type: 'string' },
       threads: { type: 'string' },
+      autocast: { type: 'boolean', default: false },
       seed: { type: 'string', default: '0' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -125,6 +128,7 @@ function parseOptions(argv: string[]): Options | null {
     subset: values.subset,
     dataDir: values['data-dir'],
     threads: optional('--threads', values.threads),
+    autocast: values.autocast,
     seed: count('--seed', values.seed, 0),
     json: values.json,
   };
@@ -200,7 +204,7 @@ function benchRow(options: Options, timer: MilestoneTimer, history: train.Histor
   const accuracy = 100 * (history.last?.val_accuracy ?? Number.NaN);
   return {
     suite: 'zoo',
-    case: `${options.model === 'resnet18' ? 'ResNet-18' : 'ResNet-34'} (width ${options.width}) recipe, time to ${target}%`,
+    case: `${options.model === 'resnet18' ? 'ResNet-18' : 'ResNet-34'} (width ${options.width}) recipe${options.autocast ? ' with autocast' : ''}, time to ${target}%`,
     impl: 'kiln-native',
     threads: backendInfo().threads,
     median_ms: hit === undefined ? null : hit.seconds * 1000,
@@ -228,7 +232,7 @@ export async function runResnetRecipe(argv: string[]): Promise<void> {
   manualSeed(options.seed);
   const sets = loadSets(options);
   log(`Fashion-MNIST from ${sets.source}: ${sets.train.length} training images (augmentation ${options.augment}), ${sets.test.length} test images`);
-  log(`${options.model} (smallInput, width ${options.width}), SGD Nesterov lr ${options.lr} (${options.schedule}), weight decay ${options.weightDecay}, label smoothing ${options.labelSmoothing}, batch ${options.batchSize}, ${options.epochs} epochs, ${backendInfo().isa ?? backendInfo().backend}, ${backendInfo().threads} threads`);
+  log(`${options.model} (smallInput, width ${options.width}), SGD Nesterov lr ${options.lr} (${options.schedule}), weight decay ${options.weightDecay}, label smoothing ${options.labelSmoothing}, batch ${options.batchSize}, ${options.epochs} epochs${options.autocast ? ', autocast bfloat16' : ''}, ${backendInfo().isa ?? backendInfo().backend}, ${backendInfo().threads} threads`);
 
   const model = models[options.model]({ numClasses: 10, inChannels: 1, smallInput: true, baseWidth: options.width });
   const optimizer = nesterovSgd(model.parameters(), options.lr, options.weightDecay);
@@ -243,6 +247,7 @@ export async function runResnetRecipe(argv: string[]): Promise<void> {
     trainLoader: new data.DataLoader(augmented(sets.train, augment), { batchSize: options.batchSize, shuffle: true, generator: new Generator(options.seed + 1) }),
     valLoader: new data.DataLoader(sets.test, { batchSize: 250 }),
     epochs: options.epochs,
+    ...(options.autocast && { autocast: 'bfloat16' as const }),
     metrics: { accuracy: train.accuracy },
     callbacks: [timer],
     progressStream: options.json ? process.stderr : process.stdout,
