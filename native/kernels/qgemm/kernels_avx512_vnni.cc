@@ -89,11 +89,13 @@ void quantize_panel_avx512(const float* x, int64_t ldx, int rows, int64_t k, int
 }
 
 // out[0:cols] (cols ≤ 16) of one row from one accumulator: (acc − corrections) · scales + bias.
+// Every load is masked to the `cols` valid columns, so nothing past the per-column arrays is read.
 inline void store_dequantized(__m512i acc, const Epilogue& e, int offset, int cols, float* out) {
-  const __m512i corrections = _mm512_loadu_si512(e.corrections + offset);
+  const __mmask16 lanes = first_lanes(cols);
+  const __m512i corrections = _mm512_maskz_loadu_epi32(lanes, e.corrections + offset);
   const __m512 value = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, corrections));
-  const __m512 result = _mm512_fmadd_ps(value, _mm512_loadu_ps(e.scales + offset), _mm512_loadu_ps(e.bias + offset));
-  _mm512_mask_storeu_ps(out, first_lanes(cols), result);
+  const __m512 scales = _mm512_maskz_loadu_ps(lanes, e.scales + offset), bias = _mm512_maskz_loadu_ps(lanes, e.bias + offset);
+  _mm512_mask_storeu_ps(out, lanes, _mm512_fmadd_ps(value, scales, bias));
 }
 
 // c0..c3 += row `a`'s 4 u8 of a group times weight panels 0..3's group (the first PANELS).
