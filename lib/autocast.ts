@@ -13,10 +13,18 @@
  * TypeScript). Master weights stay FP32; the rounding is recorded by autograd like PyTorch's
  * cast: its backward rounds the incoming gradient to bfloat16 (PyTorch's product backward runs
  * in bfloat16 too) and hands it to the FP32 leaf, so weights receive FP32 gradients.
+ *
+ * The products themselves, forward and backward, run the GEMM in bfloat16 compute
+ * (GemmPrecision 'bfloat16': productGemmPrecision below): on a CPU with AVX512-BF16 the FP32
+ * operands, bfloat16 values already, are packed as bfloat16 for the vdpbf16ps kernel with FP32
+ * accumulation; elsewhere the FP32 GEMM runs on them as before. The choice is read when the op
+ * runs and passed to the native call as an argument (and kept by the op's backward), so it
+ * travels with the kernel to the thread that runs it, kiln.async's included.
  */
 import { record } from './autograd/engine.js';
 import { getBackend } from './backend/index.js';
 import { allocateOutput } from './dtype.js';
+import type { GemmPrecision } from './backend/backend.js';
 import { DTypeError } from './errors.js';
 import { Tensor } from './tensor.js';
 import { checkArgs } from './validate.js';
@@ -30,8 +38,11 @@ export interface AutocastOptions {
   enabled?: boolean;
 }
 
-/** The open scopes, innermost last; an async scope stays until its promise settles. */
-const scopes: { enabled: boolean }[] = [];
+/**
+ * The open scopes, innermost last; an async scope stays until its promise settles. `product`
+ * marks the scope lowerPrecision opens around one product (autocast off, bfloat16 GEMMs on).
+ */
+const scopes: { enabled: boolean; product: boolean }[] = [];
 
 /**
  * True while ops run under an enabled autocast scope.
@@ -75,8 +86,8 @@ export function autocast<T>(dtype: AutocastDType, fn: () => T, options: Autocast
 }
 
 /** Runs fn in a scope of its own (closed when fn returns, throws, or its promise settles). */
-function withScope<T>(enabled: boolean, fn: () => T): T {
-  const scope = { enabled };
+function withScope<T>(enabled: boolean, fn: () => T, product = false): T {
+  const scope = { enabled, product };
   scopes.push(scope);
   const close = (): void => {
     const at = scopes.lastIndexOf(scope);
@@ -108,7 +119,21 @@ type Operands = readonly (Tensor | null)[];
  */
 export function lowerPrecision(operands: Operands, run: (rounded: (Tensor | null)[]) => Tensor): Tensor | null {
   if (!isAutocastEnabled() || !operands.every((x) => x === null || x.dtype === 'float32' || x.dtype === 'bfloat16')) return null;
-  return roundToBFloat16(withScope(false, () => run(operands.map((x) => (x === null ? null : roundToBFloat16(x))))));
+  return roundToBFloat16(withScope(false, () => run(operands.map((x) => (x === null ? null : roundToBFloat16(x)))), true));
+}
+
+/**
+ * The GEMM precision of a product op that runs now: 'bfloat16' while lowerPrecision runs an
+ * autocast product (its operands rounded to bfloat16 already), else 'float32'. A product reads
+ * it once, passes it to the backend, and keeps it for its backward, which runs after the scope
+ * has closed.
+ *
+ * Example: inside `autocast('bfloat16', () => matmul(a, b))` matmul's GEMM sees 'bfloat16'.
+ *
+ * @internal
+ */
+export function productGemmPrecision(): GemmPrecision {
+  return scopes.length > 0 && scopes[scopes.length - 1].product ? 'bfloat16' : 'float32';
 }
 
 /**

@@ -165,7 +165,7 @@ describe('native geometry checks', () => {
     for (const [i, v] of Object.entries(patch)) g[Number(i)] = v;
     return g;
   };
-  const conv = (g: Int32Array) => () => addon.conv2d(new Float32Array(150), new Float32Array(108), null, new Float32Array(72), g);
+  const conv = (g: Int32Array) => () => addon.conv2d(new Float32Array(150), new Float32Array(108), null, new Float32Array(72), g, 'float32');
   it('rejects inconsistent or out-of-range conv geometry with a RangeError', () => {
     expect(conv(Int32Array.of(1, 2, 3))).toThrow(/geometry must have 18 entries/);
     expect(conv(geometry({ 16: 4 }))).toThrow(/outH=4, outW=3 do not match .*expected 3x3/);

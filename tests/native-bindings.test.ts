@@ -16,7 +16,7 @@ const i32 = (values: number[]): Int32Array => Int32Array.from(values);
 const u16 = (n: number): Uint16Array => new Uint16Array(n);
 
 /** What one argument is, deciding which garbage to try in its place. */
-type Kind = 'f32' | 'f32?' | 'i32' | 'u8' | 'u16' | 'size' | 'op' | 'bool' | 'number' | 'plan';
+type Kind = 'f32' | 'f32?' | 'i32' | 'u8' | 'u16' | 'size' | 'op' | 'bool' | 'number' | 'plan' | 'precision';
 
 interface Signature {
   kinds: Kind[];
@@ -52,8 +52,8 @@ const signatures: Record<string, Signature> = {
     valid: () => [f32(24), f32(24), f32(24), 2, 3, 4, true],
   },
   matmul: {
-    kinds: ['f32', 'f32', 'f32', 'size', 'size', 'size', 'size', 'size', 'size', 'bool', 'bool', 'size', 'size', 'size', 'size', 'size', 'size', 'size', 'f32'],
-    valid: () => [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, true, 0, 0, 0, 0, 1, 0, 0, f32(5)],
+    kinds: ['f32', 'f32', 'f32', 'size', 'size', 'size', 'size', 'size', 'size', 'bool', 'bool', 'size', 'size', 'size', 'size', 'size', 'size', 'size', 'f32', 'precision'],
+    valid: () => [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, true, 0, 0, 0, 0, 1, 0, 0, f32(5), 'bfloat16'],
   },
   roundBFloat16: { kinds: ['f32', 'f32'], valid: () => [f32(6), f32(6)] },
   // bfloat16 operands (bit patterns): matmul's layout without the bias; out bfloat16 or float32.
@@ -171,16 +171,22 @@ const signatures: Record<string, Signature> = {
     valid: () => [f32(6), f32(6), f32(6), f32(6), 2e-3, 0.9, 0.999, 1e-8, 0, 1],
   },
   // conv: x (2, 3, 5, 5), weight (4, 3, 3, 3), bias (4), y (2, 4, 3, 3); 'f32?' is a Float32Array or null.
-  conv2d: { kinds: ['f32', 'f32', 'f32?', 'f32', 'i32'], valid: () => [f32(150), f32(108), f32(4), f32(72), convGeometry()] },
+  conv2d: {
+    kinds: ['f32', 'f32', 'f32?', 'f32', 'i32', 'precision'],
+    valid: () => [f32(150), f32(108), f32(4), f32(72), convGeometry(), 'bfloat16'],
+  },
   // fused with relu, not pooled (the 3×3 output is odd): y (2, 4, 3, 3)
   conv2dFused: {
     kinds: ['f32', 'f32', 'f32?', 'f32', 'i32', 'bool', 'bool', 'bool', 'f32?', 'f32?'],
     valid: () => [f32(150), f32(108), f32(4), f32(72), convGeometry(), true, false, true, f32(4), f32(4)],
   },
-  conv2dBackwardInput: { kinds: ['f32', 'f32', 'f32', 'i32'], valid: () => [f32(72), f32(108), f32(150), convGeometry()] },
+  conv2dBackwardInput: {
+    kinds: ['f32', 'f32', 'f32', 'i32', 'precision'],
+    valid: () => [f32(72), f32(108), f32(150), convGeometry(), 'float32'],
+  },
   conv2dBackwardWeight: {
-    kinds: ['f32', 'f32', 'f32', 'f32?', 'i32'],
-    valid: () => [f32(150), f32(72), f32(108), f32(4), convGeometry()],
+    kinds: ['f32', 'f32', 'f32', 'f32?', 'i32', 'precision'],
+    valid: () => [f32(150), f32(72), f32(108), f32(4), convGeometry(), 'bfloat16'],
   },
   // pooling: x (2 planes, 4, 4), 2×2 windows → y (2, 2, 2).
   maxPool2d: { kinds: ['f32', 'f32', 'i32', 'i32'], valid: () => [f32(32), f32(8), new Int32Array(8), poolGeometry()] },
@@ -237,6 +243,7 @@ const wrongTypes: Record<Kind, unknown[]> = {
   bool: [1, 0, 'true', undefined, null, {}],
   number: ['1', undefined, null, {}, 1n],
   plan: [1, 'x', undefined, true, {}, { shape: [2, 3], aStrides: [3, 1], bStrides: [0, 1] }],
+  precision: [0, 1, undefined, null, {}, true, new String('bfloat16')],
 };
 
 /** Replacements of the right type but out of range for an argument of `kind`. */
@@ -244,6 +251,7 @@ const badValues: Partial<Record<Kind, unknown[]>> = {
   size: [-1, NaN, 1.5, Infinity, -Infinity, 2 ** 60],
   op: [-1, 99, 0.5, NaN, Infinity],
   number: [NaN],
+  precision: ['', 'float16', 'bf16', 'BFloat16', 'bfloat16 ', 'float32\u0000', 'x'.repeat(100)],
 };
 
 function expectCloseArray(actual: Float32Array, expected: number[]): void {
@@ -364,16 +372,21 @@ const rangeCases: [string, unknown[], RegExp][] = [
   ['argReduce', [0, f32(24), f32(8), new Int32Array(8), 2, 3, 4], /op \(max=1 or min=2\)/],
   ['softmax', [f32(24), f32(23), 2, 3, 4, false], /out has 23 elements but x has 24/],
   ['softmaxBackward', [f32(24), f32(24), f32(2), 2, 3, 4, false], /gx has 2 elements but y has 24/],
-  ['matmul', [f32(10), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0)], /a has 10 elements but outer=1, aOuterStride=0, batch=2, m=3, k=4, aBatchStride=12, aOffset=0, lda=4 needs 24/],
-  ['matmul', [f32(24), f32(39), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0)], /b has 39 elements but outer=1, bOuterStride=0, batch=2, k=4, n=5, bBatchStride=20, bOffset=0, ldb=5 needs 40/],
-  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0)].map((v, i) => (i === 2 ? f32(29) : v)), /out has 29 elements but outer=1, batch=2, m=3, n=5 needs 30/],
-  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 13, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0)], /a has 24 elements .* needs 25/],
+  ['matmul', [f32(10), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0), 'float32'], /a has 10 elements but outer=1, aOuterStride=0, batch=2, m=3, k=4, aBatchStride=12, aOffset=0, lda=4 needs 24/],
+  ['matmul', [f32(24), f32(39), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0), 'float32'], /b has 39 elements but outer=1, bOuterStride=0, batch=2, k=4, n=5, bBatchStride=20, bOffset=0, ldb=5 needs 40/],
+  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0), 'float32'].map((v, i) => (i === 2 ? f32(29) : v)), /out has 29 elements but outer=1, batch=2, m=3, n=5 needs 30/],
+  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 13, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0), 'float32'], /a has 24 elements .* needs 25/],
   // Views: an offset, or rows further apart than the row length, must still fit.
-  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 1, 0, 0, 0, 1, 0, 0, f32(0)], /a has 24 elements .*aOffset=1.* needs 25/],
-  ['matmul', [f32(24), f32(40), f32(15), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 11, 0, 1, 0, 0, f32(0)], /a has 24 elements .*lda=11 needs 26/],
-  ['matmul', [f32(24), f32(40), f32(15), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 3, 0, 1, 0, 0, f32(0)], /leading dimension lda=3 is smaller than its k=4/],
-  ['matmul', [f32(24), f32(40), f32(30), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 0, 0, 2, 13, 0, f32(0)], /a has 24 elements but outer=2, aOuterStride=13, .* needs 25/],
-  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(4)], /bias has 4 elements but must be empty \(no bias\) or have n=5/],
+  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 1, 0, 0, 0, 1, 0, 0, f32(0), 'float32'], /a has 24 elements .*aOffset=1.* needs 25/],
+  ['matmul', [f32(24), f32(40), f32(15), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 11, 0, 1, 0, 0, f32(0), 'float32'], /a has 24 elements .*lda=11 needs 26/],
+  ['matmul', [f32(24), f32(40), f32(15), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 3, 0, 1, 0, 0, f32(0), 'float32'], /leading dimension lda=3 is smaller than its k=4/],
+  ['matmul', [f32(24), f32(40), f32(30), 1, 3, 4, 5, 0, 20, false, false, 0, 0, 0, 0, 2, 13, 0, f32(0), 'float32'], /a has 24 elements but outer=2, aOuterStride=13, .* needs 25/],
+  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(4), 'float32'], /bias has 4 elements but must be empty \(no bias\) or have n=5/],
+  // The GEMM precision of autocast's products: one of two strings, named in the message.
+  ['matmul', [f32(24), f32(40), f32(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0), 'float16'], /gemmPrecision must be one of 'float32', 'bfloat16', got 'float16'/],
+  ['conv2d', [f32(150), f32(108), null, f32(72), convGeometry(), 'bf16'], /gemmPrecision must be one of 'float32', 'bfloat16', got 'bf16'/],
+  ['conv2dBackwardInput', [f32(72), f32(108), f32(150), convGeometry(), ''], /gemmPrecision must be one of 'float32', 'bfloat16', got ''/],
+  ['conv2dBackwardWeight', [f32(150), f32(72), f32(108), null, convGeometry(), 'x'.repeat(40)], /gemmPrecision must be one of 'float32', 'bfloat16', got 'x{31}…'/],
   ['roundBFloat16', [f32(6), f32(5)], /out has 5 elements but x has 6/],
   ['matmulBFloat16', [u16(23), u16(40), u16(30), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0], /a has 23 elements but outer=1, aOuterStride=0, batch=2, m=3, k=4, aBatchStride=12, aOffset=0, lda=4 needs 24/],
   ['matmulBFloat16ToFloat', [u16(24), u16(40), f32(29), 2, 3, 4, 5, 12, 20, false, false, 0, 0, 0, 0, 1, 0, 0], /out has 29 elements but outer=1, batch=2, m=3, n=5 needs 30/],
@@ -479,8 +492,8 @@ const rangeCases: [string, unknown[], RegExp][] = [
   // sizes whose products overflow 2^53 (or int64), even with an empty array
   ['reduce', [0, f32(0), f32(0), 2 ** 30, 2 ** 30, 2 ** 30], /too large/],
   ['reduce', [0, f32(0), f32(0), 0, 2 ** 40, 2 ** 40], /too large/],
-  ['matmul', [f32(0), f32(0), f32(0), 2 ** 40, 0, 2 ** 40, 2 ** 40, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0)], /too large/],
-  ['matmul', [f32(0), f32(0), f32(0), 2 ** 40, 1, 0, 1, 2 ** 40, 0, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0)], /too large/],
+  ['matmul', [f32(0), f32(0), f32(0), 2 ** 40, 0, 2 ** 40, 2 ** 40, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0), 'float32'], /too large/],
+  ['matmul', [f32(0), f32(0), f32(0), 2 ** 40, 1, 0, 1, 2 ** 40, 0, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0), 'float32'], /too large/],
   ['softmax', [f32(0), f32(0), 2 ** 52, 2 ** 52, 0, false], /too large/],
   ['gather', [f32(0), new Int32Array(0), f32(0), 0, 2 ** 50, 2 ** 50, 2 ** 50], /too large/],
   // broadcast plans that disagree or reach outside a or b
@@ -605,10 +618,10 @@ describe('native addon: small correctness checks', () => {
     const a = Float32Array.from([1, 2, 3, 4]); // (2, 2), shared by both batches
     const b = Float32Array.from([1, 0, 0, 1, 2, 0, 0, 2]); // two (2, 2), transposed
     const out = f32(8);
-    addon.matmul(a, b, out, 2, 2, 2, 2, 0, 4, false, true, 0, 0, 0, 0, 1, 0, 0, f32(0));
+    addon.matmul(a, b, out, 2, 2, 2, 2, 0, 4, false, true, 0, 0, 0, 0, 1, 0, 0, f32(0), 'float32');
     expect(Array.from(out)).toEqual([1, 2, 3, 4, 2, 4, 6, 8]);
     const zeros = f32(4).fill(9);
-    addon.matmul(f32(0), f32(0), zeros, 1, 2, 0, 2, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0));
+    addon.matmul(f32(0), f32(0), zeros, 1, 2, 0, 2, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, f32(0), 'float32');
     expect(Array.from(zeros)).toEqual([0, 0, 0, 0]);
   });
 
@@ -616,15 +629,15 @@ describe('native addon: small correctness checks', () => {
     const a = Float32Array.from([1, 2, 3, 4]); // (2, 2), shared by both batches
     const b = Float32Array.from([1, 0, 0, 1, 2, 0, 0, 2]); // two (2, 2), transposed
     const out = f32(8);
-    addon.matmul(a, b, out, 2, 2, 2, 2, 0, 4, false, true, 0, 0, 0, 0, 1, 0, 0, Float32Array.from([10, -10]));
+    addon.matmul(a, b, out, 2, 2, 2, 2, 0, 4, false, true, 0, 0, 0, 0, 1, 0, 0, Float32Array.from([10, -10]), 'float32');
     expect(Array.from(out)).toEqual([11, -8, 13, -6, 12, -6, 16, -2]);
     // m = 40 rows, n = 3 < NR: computed as Cᵀ = Bᵀ·Aᵀ, the bias then runs down the rows.
     const tall = Float32Array.from({ length: 40 * 2 }, (_, i) => i % 7);
     const narrow = f32(40 * 3);
-    addon.matmul(tall, Float32Array.from([1, 0, 2, 0, 1, 3]), narrow, 1, 40, 2, 3, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, Float32Array.from([0.5, 1, -1]));
+    addon.matmul(tall, Float32Array.from([1, 0, 2, 0, 1, 3]), narrow, 1, 40, 2, 3, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, Float32Array.from([0.5, 1, -1]), 'float32');
     for (let i = 0; i < 40; i++) expect(Array.from(narrow.subarray(3 * i, 3 * i + 3))).toEqual([tall[2 * i] + 0.5, tall[2 * i + 1] + 1, 2 * tall[2 * i] + 3 * tall[2 * i + 1] - 1]);
     const biasOnly = f32(4).fill(9);
-    addon.matmul(f32(0), f32(0), biasOnly, 1, 2, 0, 2, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, Float32Array.from([1, 2]));
+    addon.matmul(f32(0), f32(0), biasOnly, 1, 2, 0, 2, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, Float32Array.from([1, 2]), 'float32');
     expect(Array.from(biasOnly)).toEqual([1, 2, 1, 2]);
   });
 

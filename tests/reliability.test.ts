@@ -74,9 +74,9 @@ describe('item 1, 3 and hangs: absurd sizes are rejected up front, naming them',
     const big = 2 ** 53 - 1;
     const result = runChild(
       `report(() => addon.softmaxBackward(new Float32Array(0), new Float32Array(0), new Float32Array(0), ${big}, 0, 1, false));\n` +
-        `report(() => addon.matmul(new Float32Array(0), new Float32Array(0), new Float32Array(0), 1, 0, ${big}, 0, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, new Float32Array(0)));\n` +
-        `report(() => addon.matmul(new Float32Array(0), new Float32Array(0), new Float32Array(0), ${big}, 0, 1, 0, 1, 1, false, false, 0, 0, 0, 0, 1, 0, 0, new Float32Array(0)));\n` +
-        `report(() => addon.matmul(new Float32Array(1), new Float32Array(0), new Float32Array(0), 1, ${big}, 1, 0, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, new Float32Array(0)));\n` +
+        `report(() => addon.matmul(new Float32Array(0), new Float32Array(0), new Float32Array(0), 1, 0, ${big}, 0, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, new Float32Array(0), 'float32'));\n` +
+        `report(() => addon.matmul(new Float32Array(0), new Float32Array(0), new Float32Array(0), ${big}, 0, 1, 0, 1, 1, false, false, 0, 0, 0, 0, 1, 0, 0, new Float32Array(0), 'float32'));\n` +
+        `report(() => addon.matmul(new Float32Array(1), new Float32Array(0), new Float32Array(0), 1, ${big}, 1, 0, 0, 0, false, false, 0, 0, 0, 0, 1, 0, 0, new Float32Array(0), 'float32'));\n` +
         `report(() => addon.softmax(new Float32Array(1), new Float32Array(1), 1, 1, 1, false));`,
       10_000,
     );

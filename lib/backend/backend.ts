@@ -139,7 +139,19 @@ export interface MatmulLayout {
    * layer's bias, fused into the product). Omitted: no bias.
    */
   bias?: FloatArray;
+  /** How the product of float32 operands computes (see GemmPrecision). Omitted: 'float32'. */
+  gemmPrecision?: GemmPrecision;
 }
+
+/**
+ * How a float32 GEMM computes: 'float32' (sgemm), or 'bfloat16', the products of
+ * autocast('bfloat16'): where the native backend runs its AVX512-BF16 kernel, each operand
+ * element is rounded to bfloat16 while it is packed and the kernel accumulates in FP32 (twice
+ * the multiply-adds per instruction); elsewhere, and on the reference backend, it is 'float32'.
+ * Autocast's operands are bfloat16 values already, so both give the same values up to the
+ * order of the FP32 sums.
+ */
+export type GemmPrecision = 'float32' | 'bfloat16';
 
 /** The outer level of a two-level batched matmul (see MatmulLayout.outer); strides ≥ 0. */
 export interface OuterBatch {
@@ -173,6 +185,11 @@ export interface Conv2dGeometry {
   groups: number;
   outH: number;
   outW: number;
+  /**
+   * How the GEMMs of the im2col and 1×1 algorithms compute (see GemmPrecision); the direct,
+   * depthwise and Winograd algorithms compute in float32 whatever it says. Omitted: 'float32'.
+   */
+  gemmPrecision?: GemmPrecision;
 }
 
 /**

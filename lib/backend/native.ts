@@ -16,6 +16,7 @@ import type {
   CompareOpCode,
   Conv2dGeometry,
   ConvEpilogue,
+  GemmPrecision,
   MatmulLayout,
   OuterBatch,
   Pool2dGeometry,
@@ -120,6 +121,8 @@ export interface NativeAddon {
     aOuterStride: number,
     bOuterStride: number,
     bias: Float32Array,
+    /** 'bfloat16': sgemm_grid_bf16, autocast's products (Backend's GemmPrecision). */
+    gemmPrecision: GemmPrecision,
   ): void;
   /** Backend.qlinearPackWeights with the int8 arrays as Uint8Array views of their bytes. */
   qlinearPackWeights(weight: Uint8Array, n: number, k: number, packed: Uint8Array, columnSums: Int32Array): void;
@@ -308,7 +311,7 @@ export interface NativeAddon {
   /** Whether this thread is queueing kernel calls. */
   isQueueing(): boolean;
   /** geometry: packConv2dGeometry(g). */
-  conv2d(x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array, geometry: Int32Array): void;
+  conv2d(x: Float32Array, weight: Float32Array, bias: Float32Array | null, y: Float32Array, geometry: Int32Array, gemmPrecision: GemmPrecision): void;
   conv2dFused(
     x: Float32Array,
     weight: Float32Array,
@@ -321,8 +324,15 @@ export interface NativeAddon {
     scale: Float32Array | null,
     shift: Float32Array | null,
   ): void;
-  conv2dBackwardInput(gy: Float32Array, weight: Float32Array, gx: Float32Array, geometry: Int32Array): void;
-  conv2dBackwardWeight(x: Float32Array, gy: Float32Array, gweight: Float32Array, gbias: Float32Array | null, geometry: Int32Array): void;
+  conv2dBackwardInput(gy: Float32Array, weight: Float32Array, gx: Float32Array, geometry: Int32Array, gemmPrecision: GemmPrecision): void;
+  conv2dBackwardWeight(
+    x: Float32Array,
+    gy: Float32Array,
+    gweight: Float32Array,
+    gbias: Float32Array | null,
+    geometry: Int32Array,
+    gemmPrecision: GemmPrecision,
+  ): void;
   /** geometry: packPool2dGeometry(g). */
   maxPool2d(x: Float32Array, y: Float32Array, indices: Int32Array, geometry: Int32Array): void;
   maxPool2dBackward(gy: Float32Array, indices: Int32Array, gx: Float32Array, geometry: Int32Array): void;
@@ -635,10 +645,10 @@ export class NativeBackend implements Backend {
     layout?: MatmulLayout,
   ): void {
     if (a instanceof Float32Array) {
-      const { aOffset, bOffset, lda, ldb, outer, bias } = layout ?? DENSE_LAYOUT;
+      const { aOffset, bOffset, lda, ldb, outer, bias, gemmPrecision = 'float32' } = layout ?? DENSE_LAYOUT;
       const { count, aStride, bStride } = outer ?? ONE_OUTER;
       const biasArray = (bias ?? NO_BUFFER) as Float32Array;
-      this.addon.matmul(a, b as Float32Array, out as Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, aOffset, bOffset, lda, ldb, count, aStride, bStride, biasArray);
+      this.addon.matmul(a, b as Float32Array, out as Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, aOffset, bOffset, lda, ldb, count, aStride, bStride, biasArray, gemmPrecision);
     } else {
       this.fallback.matmul(a, b, out, batch, m, k, n, aBatchStride, bBatchStride, transA, transB, layout);
     }
@@ -828,7 +838,7 @@ export class NativeBackend implements Backend {
 
   conv2d(x: FloatArray, weight: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry): void {
     if (!(x instanceof Float32Array)) return this.fallback.conv2d(x, weight, bias, y, g);
-    this.addon.conv2d(x, weight as Float32Array, bias as Float32Array | null, y as Float32Array, packConv2dGeometry(g));
+    this.addon.conv2d(x, weight as Float32Array, bias as Float32Array | null, y as Float32Array, packConv2dGeometry(g), g.gemmPrecision ?? 'float32');
   }
 
   conv2dFused(x: FloatArray, weight: FloatArray, bias: FloatArray | null, y: FloatArray, g: Conv2dGeometry, e: ConvEpilogue): void {
@@ -839,13 +849,13 @@ export class NativeBackend implements Backend {
 
   conv2dBackwardInput(gy: FloatArray, weight: FloatArray, gx: FloatArray, g: Conv2dGeometry): void {
     if (!(gy instanceof Float32Array)) return this.fallback.conv2dBackwardInput(gy, weight, gx, g);
-    this.addon.conv2dBackwardInput(gy, weight as Float32Array, gx as Float32Array, packConv2dGeometry(g));
+    this.addon.conv2dBackwardInput(gy, weight as Float32Array, gx as Float32Array, packConv2dGeometry(g), g.gemmPrecision ?? 'float32');
   }
 
   conv2dBackwardWeight(x: FloatArray, gy: FloatArray, gweight: FloatArray, gbias: FloatArray | null, g: Conv2dGeometry): void {
     if (!(x instanceof Float32Array)) return this.fallback.conv2dBackwardWeight(x, gy, gweight, gbias, g);
     const [gyF, gwF] = [gy, gweight] as Float32Array[];
-    this.addon.conv2dBackwardWeight(x, gyF, gwF, gbias as Float32Array | null, packConv2dGeometry(g));
+    this.addon.conv2dBackwardWeight(x, gyF, gwF, gbias as Float32Array | null, packConv2dGeometry(g), g.gemmPrecision ?? 'float32');
   }
 
   maxPool2d(x: FloatArray, y: FloatArray, indices: Int32Array, g: Pool2dGeometry): void {

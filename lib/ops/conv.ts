@@ -24,7 +24,7 @@ import { add } from './elementwise.js';
 import { sum } from './reduce.js';
 import { reshape, squeeze, unsqueeze } from './shape.js';
 import { inOpContext } from '../op-context.js';
-import { lowerPrecision } from '../autocast.js';
+import { lowerPrecision, productGemmPrecision } from '../autocast.js';
 
 /** One size for both spatial dims, or [height, width]. */
 export type Size2 = number | readonly [number, number];
@@ -265,7 +265,9 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   const lowered = lowerPrecision([x, weight, bias], ([xr, wr, br]) => conv2d(xr as Tensor, wr as Tensor, br, options));
   if (lowered !== null) return lowered;
   const p = prepareConv2d('conv2d', x, weight, bias, options);
-  const y = convCore(p.input, p.weight, p.bias, p.g);
+  const precision = productGemmPrecision();
+  const g: Conv2dGeometry = precision === 'float32' ? p.g : { ...p.g, gemmPrecision: precision }; // kept by the backward too
+  const y = convCore(p.input, p.weight, p.bias, g);
   return x.ndim === 3 ? squeeze(y, 0) : y;
 }
 

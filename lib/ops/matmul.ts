@@ -3,7 +3,7 @@
  * treated as a row (left) or column (right) vector, and leading batch dims broadcast.
  */
 import { checkOptions } from '../validate.js';
-import type { MatmulLayout } from '../backend/backend.js';
+import type { GemmPrecision, MatmulLayout } from '../backend/backend.js';
 import { getBackend } from '../backend/index.js';
 import { allocateOutput, isFloat, isHalf, promoteTypes, type DType, type FloatArray } from '../dtype.js';
 import { DTypeError, ShapeError } from '../errors.js';
@@ -15,7 +15,7 @@ import { add, mul } from './elementwise.js';
 import { sum, sumTo } from './reduce.js';
 import { expand, reshape, squeeze, unsqueeze } from './shape.js';
 import { inOpContext } from '../op-context.js';
-import { lowerPrecision } from '../autocast.js';
+import { lowerPrecision, productGemmPrecision } from '../autocast.js';
 
 /**
  * Matrix product of a and b.
@@ -47,7 +47,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     );
   }
   const batch = broadcastShapes(ta.shape.slice(0, -2), tb.shape.slice(0, -2), 'matmul');
-  return matmulCore(batchable(ta, batch), batchable(tb, batch), false, false);
+  return matmulCore(batchable(ta, batch), batchable(tb, batch), false, false, productGemmPrecision());
 }
 
 /**
@@ -77,8 +77,9 @@ function batchable(x: Tensor, batch: readonly number[]): Tensor {
 /**
  * op(a) · op(b) batched, where op transposes the last two dims when the flag is set. Each
  * operand's batch dims either match the broadcast batch or hold a single matrix (reused).
+ * precision: how float32 GEMMs compute, forward and backward (autocast's products: 'bfloat16').
  */
-function matmulCore(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+function matmulCore(a: Tensor, b: Tensor, transA: boolean, transB: boolean, precision: GemmPrecision): Tensor {
   const [ar, ac] = a.shape.slice(-2);
   const [br, bc] = b.shape.slice(-2);
   const m = transA ? ac : ar;
@@ -89,11 +90,11 @@ function matmulCore(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Ten
   const batchShape = numelOf(aBatch) === 1 && aBatch.length <= bBatch.length ? bBatch : aBatch;
   const batch = numelOf(batchShape);
   const out = allocateOutput(a.dtype, batch * m * n) as ProductArray;
-  if (out.length > 0) batchedProduct(operandLayout(a, batchShape), operandLayout(b, batchShape), out, batchShape, m, k, n, transA, transB);
+  if (out.length > 0) batchedProduct(operandLayout(a, batchShape), operandLayout(b, batchShape), out, batchShape, m, k, n, transA, transB, { precision });
   const y = new Tensor(out, [...batchShape, m, n], a.dtype);
   return record(y, 'matmul', [a, b], (g) => [
-    a.requiresGrad ? sumTo(transA ? matmulCore(b, g, transB, true) : matmulCore(g, b, false, !transB), a.shape) : null,
-    b.requiresGrad ? sumTo(transB ? matmulCore(g, a, true, transA) : matmulCore(a, g, !transA, false), b.shape) : null,
+    a.requiresGrad ? sumTo(transA ? matmulCore(b, g, transB, true, precision) : matmulCore(g, b, false, !transB, precision), a.shape) : null,
+    b.requiresGrad ? sumTo(transB ? matmulCore(g, a, true, transA, precision) : matmulCore(a, g, !transA, false, precision), b.shape) : null,
   ], partnersOf(a, b), { transA, transB });
 }
 
@@ -162,7 +163,7 @@ function batchedProduct(
   n: number,
   transA: boolean,
   transB: boolean,
-  bias?: FloatArray,
+  { precision, bias }: { precision: GemmPrecision; bias?: FloatArray },
 ): void {
   const end = batchShape.length;
   const split = runStart(batchShape, a, b, end);
@@ -181,7 +182,7 @@ function batchedProduct(
       bOffset += index[d] * b.batchStrides[d];
     }
     const target = looped.length === 0 ? out : (out.subarray(p * perCall, (p + 1) * perCall) as ProductArray);
-    const layout: MatmulLayout = { aOffset, bOffset, lda: a.ld, ldb: b.ld, bias };
+    const layout: MatmulLayout = { aOffset, bOffset, lda: a.ld, ldb: b.ld, bias, gemmPrecision: precision };
     if (outerSplit < split) layout.outer = { count: outerCount, aStride: runStride(batchShape, a, outerSplit, split), bStride: runStride(batchShape, b, outerSplit, split) };
     const aInner = runStride(batchShape, a, split, end);
     const bInner = runStride(batchShape, b, split, end);
@@ -243,7 +244,8 @@ export function matmulTransposed(a: Tensor, b: Tensor, bias: Tensor | null = nul
   const computeIn = bias !== null && dtype === 'bfloat16' ? 'float32' : dtype;
   if (computeIn !== a.dtype) return cast(matmulTransposed(cast(a, computeIn), cast(b, computeIn), bias === null ? null : cast(bias, computeIn)), a.dtype);
   const rows = reshape(a, [numelOf(a.shape.slice(0, -1)), k]); // (not -1: k may be 0)
-  const out = bias === null ? matmulCore(rows, b, false, true) : productWithBias(rows, b, bias);
+  const precision = productGemmPrecision();
+  const out = bias === null ? matmulCore(rows, b, false, true, precision) : productWithBias(rows, b, bias, precision);
   return reshape(out, [...a.shape.slice(0, -1), b.shape[0]]);
 }
 
@@ -259,19 +261,20 @@ function checkBias(bias: Tensor, n: number, dtype: DType): void {
 /**
  * a · wᵀ + bias in one product: a (rows, k), w (n, k), bias (n) → (rows, n). Its backward:
  * gradient g·w for a, gᵀ·a for w, the column sums of g for the bias (g made contiguous once,
- * for all three, when it is a view such as the expanded gradient of a sum).
+ * for all three, when it is a view such as the expanded gradient of a sum). precision: as
+ * matmulCore's.
  */
-function productWithBias(a: Tensor, w: Tensor, bias: Tensor): Tensor {
+function productWithBias(a: Tensor, w: Tensor, bias: Tensor, precision: GemmPrecision): Tensor {
   const [rows, k] = a.shape;
   const n = w.shape[0];
   const out = allocateOutput(a.dtype, rows * n) as FloatArray;
-  if (out.length > 0) batchedProduct(operandLayout(a, []), operandLayout(w, []), out, [], rows, k, n, false, true, bias.contiguous().data as FloatArray);
+  if (out.length > 0) batchedProduct(operandLayout(a, []), operandLayout(w, []), out, [], rows, k, n, false, true, { precision, bias: bias.contiguous().data as FloatArray });
   const y = new Tensor(out, [rows, n], a.dtype);
   return record(y, 'linear', [a, w, bias], (g) => {
     const dense = g.contiguous();
     return [
-      a.requiresGrad ? matmulCore(dense, w, false, false) : null,
-      w.requiresGrad ? matmulCore(dense, a, true, false) : null,
+      a.requiresGrad ? matmulCore(dense, w, false, false, precision) : null,
+      w.requiresGrad ? matmulCore(dense, a, true, false, precision) : null,
       bias.requiresGrad ? sum(dense, 0) : null,
     ];
   }, partnersOf(a, w));

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
+#include <string>
 
 namespace kiln::bindings {
 namespace {
@@ -176,6 +178,24 @@ bool Args::boolean(size_t index, const char* name) {
     return false;
   }
   return value;
+}
+
+int32_t Args::choice(size_t index, const char* name, std::initializer_list<const char*> choices) {
+  if (!ok_) return 0;
+  char text[32];
+  size_t length = 0;
+  if (napi_get_value_string_utf8(env_, argv_[index], text, sizeof text, &length) != napi_ok) {
+    type_error("%s must be a string, got %s", name, describe(env_, argv_[index]));
+    return 0;
+  }
+  std::string expected;
+  int32_t position = 0;
+  for (const char* option : choices) {
+    if (length == std::strlen(option) && std::strcmp(text, option) == 0) return position;
+    expected += (position++ == 0 ? "'" : ", '") + std::string(option) + "'";
+  }
+  range_error("%s must be one of %s, got '%s%s'", name, expected.c_str(), text, length + 1 == sizeof text ? "…" : "");
+  return 0;
 }
 
 bool Args::is_null(size_t index) const {

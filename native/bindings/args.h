@@ -66,6 +66,9 @@ class Args {
   // Any number but NaN.
   double number(size_t index, const char* name);
   bool boolean(size_t index, const char* name);
+  // The position in `choices` of the string argument (e.g. gemmPrecision: 'float32' or
+  // 'bfloat16'); a TypeError for a non-string, a RangeError naming the choices for another string.
+  int32_t choice(size_t index, const char* name, std::initializer_list<const char*> choices);
   // An op code: an integer in [0, count).
   int32_t op_code(size_t index, int32_t count) { return static_cast<int32_t>(integer(index, "op", 0, count - 1)); }
   bool is_null(size_t index) const;

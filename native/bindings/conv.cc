@@ -8,6 +8,7 @@
 #include "args.h"
 #include "bindings.h"
 #include "conv_geometry.h"
+#include "gemm_precision.h"
 #include "queue.h"
 
 namespace kiln::bindings {
@@ -60,10 +61,11 @@ ConvForwardArgs read_forward_args(Args& args) {
   return a;
 }
 
-// conv2d(x, weight, bias: Float32Array | null, y, geometry: Int32Array)
+// conv2d(x, weight, bias: Float32Array | null, y, geometry: Int32Array, gemmPrecision: 'float32' | 'bfloat16')
 napi_value conv2d(napi_env env, napi_callback_info info) {
-  Args args(env, info, "conv2d", 5);
-  const ConvForwardArgs a = read_forward_args(args);
+  Args args(env, info, "conv2d", 6);
+  ConvForwardArgs a = read_forward_args(args);
+  a.s.gemm_precision = read_gemm_precision(args, 5);
   require_y(args, "y", a.y, a.s);
   if (!args.ok()) return nullptr;
   if (a.s.n == 0) return nullptr;
@@ -103,13 +105,14 @@ napi_value conv2d_fused(napi_env env, napi_callback_info info) {
   return run_kernel(args, [=] { kiln::conv2d_forward_fused(a.x.data, a.weight.data, a.bias, a.y.data, s, e); });
 }
 
-// conv2dBackwardInput(gy, weight, gx, geometry: Int32Array)
+// conv2dBackwardInput(gy, weight, gx, geometry: Int32Array, gemmPrecision: 'float32' | 'bfloat16')
 napi_value conv2d_backward_input(napi_env env, napi_callback_info info) {
-  Args args(env, info, "conv2dBackwardInput", 4);
+  Args args(env, info, "conv2dBackwardInput", 5);
   const Array<float> gy = args.float32(0, "gy");
   const Array<float> weight = args.float32(1, "weight");
   const Array<float> gx = args.float32(2, "gx");
-  const Conv2dShape s = read_conv_shape(args, 3);
+  Conv2dShape s = read_conv_shape(args, 3);
+  s.gemm_precision = read_gemm_precision(args, 4);
   require_y(args, "gy", gy, s);
   require_weight(args, "weight", weight, s);
   require_x(args, "gx", gx, s);
@@ -118,13 +121,15 @@ napi_value conv2d_backward_input(napi_env env, napi_callback_info info) {
   return run_kernel(args, [=] { kiln::conv2d_backward_input(gy.data, weight.data, gx.data, s); });
 }
 
-// conv2dBackwardWeight(x, gy, gweight, gbias: Float32Array | null, geometry: Int32Array)
+// conv2dBackwardWeight(x, gy, gweight, gbias: Float32Array | null, geometry: Int32Array,
+//                      gemmPrecision: 'float32' | 'bfloat16')
 napi_value conv2d_backward_weight(napi_env env, napi_callback_info info) {
-  Args args(env, info, "conv2dBackwardWeight", 5);
+  Args args(env, info, "conv2dBackwardWeight", 6);
   const Array<float> x = args.float32(0, "x");
   const Array<float> gy = args.float32(1, "gy");
   const Array<float> gweight = args.float32(2, "gweight");
-  const Conv2dShape s = read_conv_shape(args, 4);
+  Conv2dShape s = read_conv_shape(args, 4);
+  s.gemm_precision = read_gemm_precision(args, 5);
   float* gbias = optional_per_channel(args, 3, "gbias", s);
   require_x(args, "x", x, s);
   require_y(args, "gy", gy, s);

@@ -4,6 +4,7 @@
 
 #include "args.h"
 #include "bindings.h"
+#include "gemm_precision.h"
 #include "queue.h"
 
 namespace kiln::bindings {
@@ -81,16 +82,18 @@ bool read_matmul_call(Args& args, int64_t a_length, int64_t b_length, int64_t ou
 }
 
 // matmul(a, b, out: Float32Array, batch, m, k, n, aBatchStride, bBatchStride, transA, transB: boolean,
-//        aOffset, bOffset, lda, ldb, outer, aOuterStride, bOuterStride, bias: Float32Array): lda/ldb 0
-//        mean dense rows; bias empty (none) or (n), added to every row of every product.
+//        aOffset, bOffset, lda, ldb, outer, aOuterStride, bOuterStride, bias: Float32Array,
+//        gemmPrecision: 'float32' | 'bfloat16'): lda/ldb 0 mean dense rows; bias empty (none) or
+//        (n), added to every row of every product; 'bfloat16' is autocast's sgemm_grid_bf16.
 napi_value matmul(napi_env env, napi_callback_info info) {
-  Args args(env, info, "matmul", 19);
+  Args args(env, info, "matmul", 20);
   const Array<float> a = args.float32(0, "a");
   const Array<float> b = args.float32(1, "b");
   const Array<float> out = args.float32(2, "out");
   MatmulCall call{};
   if (!read_matmul_call(args, a.length, b.length, out.length, call)) return nullptr;
   const Array<float> bias = args.float32(18, "bias");
+  const GemmPrecision precision = read_gemm_precision(args, 19);
   if (!args.ok()) return nullptr;
   if (bias.length != 0 && bias.length != call.shape.n) {
     args.range_error("bias has %lld elements but must be empty (no bias) or have n=%lld", static_cast<long long>(bias.length),
@@ -99,6 +102,7 @@ napi_value matmul(napi_env env, napi_callback_info info) {
   if (!args.ok() || out.length == 0) return nullptr;
   MatmulShape shape = call.shape;
   shape.bias = bias.length != 0 ? bias.data : nullptr;
+  shape.precision = precision;
   return run_kernel(args, [=] { kiln::matmul(a.data + call.a_offset, b.data + call.b_offset, out.data, shape); });
 }
 

@@ -1,7 +1,9 @@
-// Batched matrix product, computed by sgemm_batched (gemm/gemm.h).
+// Batched matrix product, computed by sgemm_grid (gemm/gemm.h) or sgemm_grid_bf16.
 #pragma once
 
 #include <cstdint>
+
+#include "gemm/gemm_bf16_compute.h"
 
 namespace kiln {
 
@@ -20,6 +22,9 @@ struct MatmulShape {
   int64_t b_outer_stride = 0;
   // nullptr, or (n) floats added to every row of every product (a Linear layer's bias).
   const float* bias = nullptr;
+  // kBFloat16: the operands rounded to bfloat16 while packed, FP32 accumulation (sgemm_grid_bf16;
+  // autocast's products), where the AVX512-BF16 kernel runs; sgemm_grid otherwise.
+  GemmPrecision precision = GemmPrecision::kFloat32;
 };
 
 // out[o, p] = op(a[o, p]) · op(b[o, p]) (+ bias on every row) for o < outer, p < batch, overwriting out.

@@ -4,6 +4,7 @@
 #include "check.h"
 #include "conv/conv.h"
 #include "cpu.h"
+#include "gemm/gemm_bf16.h"
 
 using namespace kiln;
 using kiln::test::Random;
@@ -182,6 +183,26 @@ TEST(every_algorithm_matches_naive) {
       }
       check_passes(nullptr, s, x, w, b, gy, e);  // the entry points, with their own per-pass choice
     });
+  }
+}
+
+// values rounded to bfloat16 (float_to_bf16), as autocast's operands are.
+static std::vector<float> bfloat16_values(std::vector<float> values) {
+  for (float& v : values) v = bf16_to_float(float_to_bf16(v));
+  return values;
+}
+
+TEST(bfloat16_gemm_precision_matches_naive_on_bfloat16_values) {
+  // autocast's convolutions: the im2col and 1×1 GEMMs in bfloat16 compute (the AVX512-BF16
+  // kernel where it runs; FP32 elsewhere) on bfloat16 operands, FP32 accumulation, so the
+  // FP32 tolerances hold; the other algorithms ignore the precision.
+  for (Conv2dShape s : kShapes) {
+    s.gemm_precision = GemmPrecision::kBFloat16;
+    const std::vector<float> x = bfloat16_values(Random(1).vector(x_size(s))), w = bfloat16_values(Random(2).vector(w_size(s)));
+    const std::vector<float> b = Random(3).vector(s.k), gy = bfloat16_values(Random(6).vector(y_size(s)));
+    const Expected e = naive(s, x, w, b, gy);
+    for (ConvAlgorithm algorithm : {ConvAlgorithm::kGemm, ConvAlgorithm::kPointwise}) check_passes(&algorithm, s, x, w, b, gy, e);
+    check_passes(nullptr, s, x, w, b, gy, e);
   }
 }
 

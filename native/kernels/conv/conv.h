@@ -28,6 +28,8 @@
 
 #include <cstdint>
 
+#include "../gemm/gemm_bf16_compute.h"
+
 namespace kiln {
 
 struct Conv2dShape {
@@ -39,6 +41,9 @@ struct Conv2dShape {
   int64_t dilation_h, dilation_w;
   int64_t groups;                        // divides c and k
   int64_t out_h, out_w;  // (h + pad_top + pad_bottom - dilation_h·(kernel_h − 1) − 1) / stride_h + 1, >= 1
+  // The GEMMs of kGemm and kPointwise in bfloat16 compute (sgemm_in; autocast's convolutions);
+  // the other algorithms compute in FP32 whatever it says.
+  GemmPrecision gemm_precision = GemmPrecision::kFloat32;
 };
 
 enum class ConvAlgorithm { kGemm, kDepthwise, kDirect, kDirectChannels, kWinograd, kPointwise };

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "../gemm/gemm.h"
+#include "../gemm/gemm_bf16_compute.h"
 #include "../parallel.h"
 #include "internal.h"
 
@@ -469,13 +470,14 @@ void forward_block(const float* x, const float* weight, float* y, const Conv2dSh
     const float* w_group = weight + group * p.kg * p.rows;
     float* y_group = y + group * p.kg * p.plane_out;
     if (p.in_place(block)) {
-      sgemm(false, false, p.kg, block.width(), p.rows, 1.0f, w_group, p.rows, col.data, col.ld, 0.0f,
-            y_group + block.n0 * s.k * p.plane_out + block.j0, p.plane_out);
+      sgemm_in(s.gemm_precision, false, false, p.kg, block.width(), p.rows, 1.0f, w_group, p.rows, col.data, col.ld,
+               0.0f, y_group + block.n0 * s.k * p.plane_out + block.j0, p.plane_out);
       continue;
     }
     const int64_t ld = block.columns();
     float* slice = buffers.slice.data();
-    sgemm(false, false, p.kg, ld, p.rows, 1.0f, w_group, p.rows, col.data, col.ld, 0.0f, slice, ld);
+    sgemm_in(s.gemm_precision, false, false, p.kg, ld, p.rows, 1.0f, w_group, p.rows, col.data, col.ld, 0.0f, slice,
+             ld);
     for (int64_t n = block.n0; n < block.n1; ++n) {
       for (int64_t kk = 0; kk < p.kg; ++kk) {
         std::memcpy(y_group + (n * s.k + kk) * p.plane_out, slice + kk * ld + (n - block.n0) * p.plane_out,
@@ -495,13 +497,14 @@ void backward_input_block(const float* gy, const float* weight, float* gx, const
     const float* w_group = weight + group * p.kg * p.rows;
     float* gx_group = gx + group * p.cg * p.plane_in;
     if (p.pointwise && p.in_place(block)) {
-      sgemm(true, false, p.rows, block.width(), p.kg, 1.0f, w_group, p.rows, gy_slice.data, gy_slice.ld, 0.0f,
-            gx_group + block.n0 * s.c * p.plane_in + block.j0, p.plane_in);
+      sgemm_in(s.gemm_precision, true, false, p.rows, block.width(), p.kg, 1.0f, w_group, p.rows, gy_slice.data,
+               gy_slice.ld, 0.0f, gx_group + block.n0 * s.c * p.plane_in + block.j0, p.plane_in);
       continue;
     }
     const int64_t ld = block.columns();
     float* col = buffers.col.data();
-    sgemm(true, false, p.rows, ld, p.kg, 1.0f, w_group, p.rows, gy_slice.data, gy_slice.ld, 0.0f, col, ld);
+    sgemm_in(s.gemm_precision, true, false, p.rows, ld, p.kg, 1.0f, w_group, p.rows, gy_slice.data, gy_slice.ld, 0.0f,
+             col, ld);
     for (int64_t n = block.n0; n < block.n1; ++n) {
       col2im(col + (n - block.n0) * block.width(), ld, gx_group + n * s.c * p.plane_in, s, p, block.j0, block.j1);
     }
@@ -518,8 +521,8 @@ void backward_weight_blocks(const float* x, const float* gy, float* gweight, con
       const Operand col = col_operand(x, s, p, block, group, buffers.col.data());
       const Operand gy_slice = output_slice(gy, s, p, block, group, buffers.slice.data());
       const float beta = b > b_begin ? 1.0f : 0.0f;
-      sgemm(false, true, p.kg, p.rows, block.columns(), 1.0f, gy_slice.data, gy_slice.ld, col.data, col.ld, beta,
-            gweight + group * p.kg * p.rows, p.rows);
+      sgemm_in(s.gemm_precision, false, true, p.kg, p.rows, block.columns(), 1.0f, gy_slice.data, gy_slice.ld, col.data,
+               col.ld, beta, gweight + group * p.kg * p.rows, p.rows);
     }
   }
 }

@@ -11,6 +11,7 @@
 #include <algorithm>
 
 #include "../gemm/gemm.h"
+#include "../gemm/gemm_bf16_compute.h"
 #include "../parallel.h"
 #include "internal.h"
 
@@ -68,8 +69,8 @@ void forward_tile(const float* x, const float* weight, const float* bias, float*
                   const ConvEpilogue& e, int64_t n, int64_t k0, int64_t k1, int64_t j0, int64_t j1) {
   const int64_t plane = s.h * s.w;
   float* y_tile = y + (n * s.k + k0) * plane + j0;
-  sgemm(false, false, k1 - k0, j1 - j0, s.c, 1.0f, weight + k0 * s.c, s.c, x + n * s.c * plane + j0, plane, 0.0f,
-        y_tile, plane);
+  sgemm_in(s.gemm_precision, false, false, k1 - k0, j1 - j0, s.c, 1.0f, weight + k0 * s.c, s.c, x + n * s.c * plane + j0,
+           plane, 0.0f, y_tile, plane);
   for (int64_t kk = k0; kk < k1; ++kk) {
     float* row = y_tile + (kk - k0) * plane;
     if (bias != nullptr) {

@@ -1,18 +1,8 @@
-// gemm_bf16: the BLIS loop nest of gemm.cc for bfloat16 operands, FP32 accumulation.
-//
-//   for jc in N by NC:
-//     for pc in K by KC:
-//       pack B[pc:pc+KC, jc:jc+NC] → NR-column micro-panels, shared by the threads
-//       for each (MC-row block, column slab) of C:       (the threads' work items)
-//         pack A[ic:ic+MC, pc:pc+KC] → MR-row micro-panels, per item
-//         macro-kernel: C[ic.., slab] (+)= A · B
-//
-// The same nest serves both paths (gemm_bf16.h), which differ in their packing and kernel:
+// gemm_bf16: the BLIS loop nest of bf16_nest.h for bfloat16 operands, FP32 accumulation, on
+// either path (gemm_bf16.h), which differ in their packing and kernel:
 //   - PairPath: bfloat16 panels in pairs of depths (PackPairs), the AVX512-BF16 kernel;
 //   - WidenPath: float32 panels widened from bfloat16 (one shift per element while packing,
 //     which reads each element once per block anyway), the FP32 macro- and micro-kernels.
-// Item boundaries fall on micro-tiles and each element sums its KC slices in order, so results
-// are the same at any thread count.
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
@@ -21,6 +11,7 @@
 
 #include "../cpu.h"
 #include "../parallel.h"
+#include "bf16_nest.h"
 #include "gemm_bf16.h"
 #include "internal.h"
 
@@ -29,29 +20,14 @@ namespace {
 
 using gemm::BlockSizes;
 using gemm::Bf16PairKernel;
-using gemm::ceil_div;
 using gemm::GemmKernel;
 
-// A bfloat16 matrix operand: element (i, j) at data[i * rs + j * cs].
-struct Bf16Operand {
-  const uint16_t* data;
-  int64_t rs, cs;
-  Bf16Operand shifted(int64_t i, int64_t j) const { return {data + i * rs + j * cs, rs, cs}; }
-};
-
-// Products below this many flops run on the calling thread (as gemm.cc).
-constexpr double kMinFlopsThreaded = 2.0e6;
-constexpr double kMinFlopsPerChunk = 1.0e6;
-constexpr int64_t kItemsPerThread = 4;
-
-template <typename T>
-T* grown(std::vector<T>& buffer, int64_t count) {
-  if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(static_cast<size_t>(count));
-  return buffer.data();
-}
+using Bf16Operand = gemm::bf16::StridedOperand<uint16_t>;
+using gemm::bf16::grown;
 
 // Widening to float32 for an FP32 kernel: panels of kc steps.
 struct WidenPath {
+  using Source = uint16_t;
   using Element = float;
   const GemmKernel& kernel;
 
@@ -75,126 +51,6 @@ struct WidenPath {
   }
 };
 
-// bfloat16 pairs for the AVX512-BF16 kernel: panels of ⌈kc / 2⌉ steps of two depths.
-struct PairPath {
-  using Element = uint16_t;
-  const Bf16PairKernel& kernel;
-
-  const BlockSizes& blocks() const { return kernel.blocks; }
-  static int64_t padded_depth(int64_t kc) { return gemm::round_up(kc, 2); }
-
-  void pack(const uint16_t* src, int64_t lane_stride, int64_t depth_stride, int64_t lanes, int64_t depth, int width,
-            uint16_t* dst) const {
-    for (int64_t l0 = 0; l0 < lanes; l0 += width) {
-      kernel.pack_pairs(src + l0 * lane_stride, lane_stride, depth_stride, std::min<int64_t>(width, lanes - l0), depth,
-                        width, dst + l0 * padded_depth(depth));
-    }
-  }
-
-  // The macro-kernel: NR-column micro-panels of B (jr) outside, MR-row micro-panels of A (ir)
-  // inside, so one B micro-panel stays in L1 while A's block streams from L2.
-  void multiply(int64_t mc, int64_t cols, int64_t kc, const uint16_t* packed_a, const uint16_t* packed_b, float* c,
-                int64_t ldc, bool accumulate) const {
-    const int mr = kernel.blocks.mr, nr = kernel.blocks.nr;
-    const int64_t depth = padded_depth(kc);
-    for (int64_t jr = 0; jr < cols; jr += nr) {
-      const int tile_cols = static_cast<int>(std::min<int64_t>(nr, cols - jr));
-      for (int64_t ir = 0; ir < mc; ir += mr) {
-        const int rows = static_cast<int>(std::min<int64_t>(mr, mc - ir));
-        kernel.micro(depth / 2, packed_a + ir * depth, packed_b + jr * depth, c + ir * ldc + jr, ldc, rows, tile_cols,
-                     accumulate);
-      }
-    }
-  }
-};
-
-template <typename Path>
-class Bf16Nest {
-  using Element = typename Path::Element;
-
- public:
-  Bf16Nest(const Path& path, int64_t m, int64_t n, int64_t k, Bf16Operand a, Bf16Operand b, float* c, int64_t ldc,
-           bool threaded)
-      : path_(path), bs_(path.blocks()), m_(m), n_(n), k_(k), a_(a), b_(b), c_(c), ldc_(ldc) {
-    const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-    threads_ = threaded && flops >= kMinFlopsThreaded ? get_num_threads() : 1;
-    row_blocks_ = ceil_div(m, bs_.mc);
-    const int64_t wanted_items = kItemsPerThread * threads_;
-    slabs_wanted_ = threads_ > 1 && row_blocks_ < wanted_items ? ceil_div(wanted_items, row_blocks_) : 1;
-    const int64_t panel_cols = ceil_div(std::min<int64_t>(n, bs_.nc), bs_.nr) * bs_.nr;
-    static thread_local std::vector<Element> t_packed_b;  // the shared B panel, owned by the calling thread
-    packed_b_ = grown(t_packed_b, panel_cols * Path::padded_depth(bs_.kc));
-  }
-
-  void run() {
-    for (int64_t jc = 0; jc < n_; jc += bs_.nc) {
-      const int64_t nc = std::min<int64_t>(bs_.nc, n_ - jc);
-      for (int64_t pc = 0; pc < k_; pc += bs_.kc) {
-        const int64_t kc = std::min<int64_t>(bs_.kc, k_ - pc);
-        pack_b(jc, nc, pc, kc);
-        compute(jc, nc, pc, kc);
-      }
-    }
-  }
-
- private:
-  // body(begin, end) over the items [0, count): on the pool when this product is split.
-  template <typename Body>
-  void for_items(int64_t count, int64_t grain, const Body& body) const {
-    if (threads_ > 1) return parallel_for_balanced(0, count, grain, body);
-    body(0, count);
-  }
-
-  // The shared (kc × nc) B panel at (pc, jc), one item per NR-column micro-panel.
-  void pack_b(int64_t jc, int64_t nc, int64_t pc, int64_t kc) {
-    const int nr = bs_.nr;
-    const int64_t depth = Path::padded_depth(kc);
-    const Bf16Operand block = b_.shifted(pc, jc);
-    const int64_t grain = std::max<int64_t>(1, 16384 / (int64_t{nr} * kc));
-    for_items(ceil_div(nc, nr), grain, [&](int64_t begin, int64_t end) {
-      for (int64_t item = begin; item < end; ++item) {
-        const int64_t j = item * nr;
-        path_.pack(block.shifted(0, j).data, b_.cs, b_.rs, std::min<int64_t>(nr, nc - j), kc, nr, packed_b_ + j * depth);
-      }
-    });
-  }
-
-  // The macro-kernels of one KC-deep slice over (row block, column slab) items.
-  void compute(int64_t jc, int64_t nc, int64_t pc, int64_t kc) {
-    const int64_t panels = ceil_div(nc, bs_.nr);
-    const int64_t slabs = std::min(slabs_wanted_, panels);
-    const int64_t slab_cols = ceil_div(panels, slabs) * bs_.nr;
-    const double item_flops = 2.0 * std::min<int64_t>(bs_.mc, m_) * std::min(slab_cols, nc) * kc;
-    const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(kMinFlopsPerChunk / item_flops));
-    for_items(row_blocks_ * slabs, grain, [&](int64_t begin, int64_t end) {
-      for (int64_t item = begin; item < end; ++item) {
-        const int64_t ic = item / slabs * bs_.mc, j0 = item % slabs * slab_cols;
-        if (j0 < nc) compute_block(ic, jc + j0, std::min(nc, j0 + slab_cols) - j0, j0, pc, kc);
-      }
-    });
-  }
-
-  // C[ic : ic + MC, col : col + cols] (+)= A[ic.., pc..] · B panel columns from `panel_col`.
-  void compute_block(int64_t ic, int64_t col, int64_t cols, int64_t panel_col, int64_t pc, int64_t kc) {
-    const int64_t mc = std::min<int64_t>(bs_.mc, m_ - ic);
-    const int64_t depth = Path::padded_depth(kc);
-    static thread_local std::vector<Element> t_packed_a;  // this thread's packed A block
-    Element* packed_a = grown(t_packed_a, int64_t{bs_.mc} * depth);
-    path_.pack(a_.shifted(ic, pc).data, a_.rs, a_.cs, mc, kc, bs_.mr, packed_a);
-    path_.multiply(mc, cols, kc, packed_a, packed_b_ + panel_col * depth, c_ + ic * ldc_ + col, ldc_, pc != 0);
-  }
-
-  const Path& path_;
-  const BlockSizes& bs_;
-  int64_t m_, n_, k_;
-  Bf16Operand a_, b_;
-  float* c_;
-  int64_t ldc_;
-  int threads_;
-  int64_t row_blocks_, slabs_wanted_;
-  Element* packed_b_;
-};
-
 // The path of gemm_bf16 (set_gemm_bf16_path), from KILN_GEMM_BF16 at first use.
 std::atomic<Bf16Path>& chosen_path() {
   static std::atomic<Bf16Path> path{[] {
@@ -204,10 +60,13 @@ std::atomic<Bf16Path>& chosen_path() {
   return path;
 }
 
-// The pair kernel sized for this CPU's caches, or nullptr when gemm_bf16 widens: it needs
-// avx512_bf16, and runs only beside sgemm's AVX-512 kernel, so that a narrower KILN_ISA or
-// set_gemm_isa keeps AVX-512 out of gemm_bf16 too.
-const Bf16PairKernel* pair_kernel() {
+}  // namespace
+
+namespace gemm {
+
+// Needs avx512_bf16, and runs only beside sgemm's AVX-512 kernel, so that a narrower KILN_ISA
+// or set_gemm_isa keeps AVX-512 out of gemm_bf16 too.
+const Bf16PairKernel* bf16_pair_kernel() {
 #if defined(__x86_64__) || defined(_M_X64)
   if (chosen_path().load(std::memory_order_relaxed) == Bf16Path::kWiden || !cpu_features().avx512_bf16) return nullptr;
   if (std::strcmp(gemm::current_kernel().name, gemm::kAvx512Kernel.name) != 0) return nullptr;
@@ -223,7 +82,7 @@ const Bf16PairKernel* pair_kernel() {
 #endif
 }
 
-}  // namespace
+}  // namespace gemm
 
 void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
                const uint16_t* b, int64_t ldb, float* c, int64_t ldc, bool threaded) {
@@ -234,19 +93,19 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, cons
   }
   const Bf16Operand a_view = trans_a ? Bf16Operand{a, 1, lda} : Bf16Operand{a, lda, 1};
   const Bf16Operand b_view = trans_b ? Bf16Operand{b, 1, ldb} : Bf16Operand{b, ldb, 1};
-  if (const Bf16PairKernel* kernel = pair_kernel()) {
-    const PairPath path{*kernel};
-    Bf16Nest<PairPath>(path, m, n, k, a_view, b_view, c, ldc, threaded).run();
+  if (const Bf16PairKernel* kernel = gemm::bf16_pair_kernel()) {
+    const gemm::bf16::PairPath<uint16_t> path{*kernel, kernel->pack_pairs};
+    gemm::bf16::Bf16Nest<gemm::bf16::PairPath<uint16_t>>(path, m, n, k, a_view, b_view, c, ldc, false, threaded).run();
   } else {
     const WidenPath path{gemm::current_kernel()};
-    Bf16Nest<WidenPath>(path, m, n, k, a_view, b_view, c, ldc, threaded).run();
+    gemm::bf16::Bf16Nest<WidenPath>(path, m, n, k, a_view, b_view, c, ldc, false, threaded).run();
   }
 }
 
 void set_gemm_bf16_path(Bf16Path path) { chosen_path().store(path, std::memory_order_relaxed); }
 
 const char* gemm_bf16_kernel_name() {
-  const Bf16PairKernel* kernel = pair_kernel();
+  const Bf16PairKernel* kernel = gemm::bf16_pair_kernel();
   return kernel != nullptr ? kernel->name : gemm::current_kernel().name;
 }
 

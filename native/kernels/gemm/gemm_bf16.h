@@ -100,6 +100,10 @@ extern const PackPairs kPackPairsAvx512;          // pack_bf16_avx512.cc
 extern const Bf16PairKernel kAvx512Bf16Kernel;  // micro_avx512_bf16.cc
 #endif
 
+// The AVX512-BF16 kernel sized for this CPU's caches, or nullptr where gemm_bf16 widens (no
+// avx512_bf16, KILN_GEMM_BF16=widen or set_gemm_bf16_path(kWiden), sgemm below AVX-512).
+const Bf16PairKernel* bf16_pair_kernel();
+
 // pack_panels (internal.h) of a bfloat16 strip, widened to float32 on the way: element (l, p)
 // at src[l * lane_stride + p * depth_stride] lands at dst[(l / width) * width * depth +
 // p * width + l % width], zeros past `lanes`. staging: width · depth floats of scratch.
