@@ -100,7 +100,9 @@ class Bf16Nest {
     slabs_wanted_ = threads_ > 1 && row_blocks_ < wanted_items ? ceil_div(wanted_items, row_blocks_) : 1;
     const int64_t panel_cols = ceil_div(std::min<int64_t>(n, bs_.nc), bs_.nr) * bs_.nr;
     static thread_local std::vector<Element> t_packed_b;  // the shared B panel, owned by the calling thread
-    packed_b_ = grown(t_packed_b, panel_cols * Path::padded_depth(bs_.kc));
+    // Sized by this product's depth, not KC (a short product on a worker thread would keep a
+    // KC-deep buffer in its malloc arena).
+    packed_b_ = grown(t_packed_b, panel_cols * Path::padded_depth(std::min<int64_t>(k, bs_.kc)));
   }
 
   void run() {

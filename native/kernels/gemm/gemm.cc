@@ -181,8 +181,11 @@ class Nest {
     b_in_place_ = b.cs == 1 && (m <= bs_.mr || (b_per_item_ && rows_spread_over_l1(b.rs)));
     const int64_t wanted_items = kItemsPerThread * threads_;
     slabs_wanted_ = threads_ > 1 && row_blocks_ < wanted_items ? ceil_div(wanted_items, row_blocks_) : 1;
-    shared_a_ = slabs_wanted_ > 1 ? t_shared_a.get(round_up(m, bs_.mr) * bs_.kc) : nullptr;
-    packed_b_ = b_per_item_ ? nullptr : t_shared_b.get(round_up(std::min<int64_t>(n, bs_.nc), bs_.nr) * bs_.kc);
+    // Scratch sized by the depth this product has, not by KC: a short product on a worker
+    // thread would otherwise take (and its thread's malloc arena keep) a KC-deep buffer.
+    depth_ = std::min<int64_t>(k, bs_.kc);
+    shared_a_ = slabs_wanted_ > 1 ? t_shared_a.get(round_up(m, bs_.mr) * depth_) : nullptr;
+    packed_b_ = b_per_item_ ? nullptr : t_shared_b.get(round_up(std::min<int64_t>(n, bs_.nc), bs_.nr) * depth_);
   }
 
   void run() {
@@ -275,7 +278,7 @@ class Nest {
   }
 
   const float* pack_block_a(int64_t ic, int64_t mc, int64_t pc, int64_t kc) {
-    float* block = t_block_a.get(int64_t{bs_.mc} * bs_.kc);
+    float* block = t_block_a.get(mc_ * depth_);
     gemm::pack_panels(kernel_, a_.shifted(ic, pc).data, a_.rs, a_.cs, mc, kc, bs_.mr, block);
     return block;
   }
@@ -291,6 +294,7 @@ class Nest {
   int threads_;
   int64_t row_blocks_, slabs_wanted_;
   int64_t mc_;  // rows per row block (a multiple of MR, at most MC)
+  int64_t depth_;  // the deepest slice, min(K, KC): the depth the packed buffers are sized for
   bool b_per_item_;  // one row block: B packed per micro-panel inside the items, no shared panel
   bool b_in_place_;  // contiguous rows of B, one tile row or rows spread over L1: full micro-panels read in place
   float* shared_a_;  // A's packed slice when the columns are cut into slabs, else nullptr
