@@ -93,16 +93,28 @@ inline CpuFeatures detect_cpu_features() {
   return features;
 }
 
+// Whether the vendor is AMD or Hygon ("AuthenticAMD", "HygonGenuine": cpuid 0's EBX).
+inline bool amd_like() {
+  unsigned regs[4];
+  cpuid(0, 0, regs);
+  return regs[1] == 0x68747541u /* "Auth" */ || regs[1] == 0x6f677948u /* "Hygo" */;
+}
+
+// The highest extended cpuid leaf (cpuid 0x80000000's EAX).
+inline unsigned max_extended_leaf() {
+  unsigned regs[4];
+  cpuid(0x80000000u, 0, regs);
+  return regs[0];
+}
+
 // The deterministic cache parameters leaf: 0x8000001D on AMD and Hygon (with TOPOEXT), 4 on
 // Intel and others; 0 when the CPU has neither.
 inline unsigned cache_parameters_leaf() {
   unsigned regs[4];
   cpuid(0, 0, regs);
   const unsigned max_leaf = regs[0];
-  const bool amd_like = regs[1] == 0x68747541u /* "Auth" */ || regs[1] == 0x6f677948u /* "Hygo" */;
-  if (!amd_like) return max_leaf >= 4 ? 4u : 0u;
-  cpuid(0x80000000u, 0, regs);
-  if (regs[0] < 0x8000001Du) return 0;
+  if (!amd_like()) return max_leaf >= 4 ? 4u : 0u;
+  if (max_extended_leaf() < 0x8000001Du) return 0;
   cpuid(0x80000001u, 0, regs);
   return (regs[2] & (1u << 22)) ? 0x8000001Du : 0u;  // TOPOEXT
 }
@@ -137,12 +149,9 @@ inline bool read_cache_parameters(CacheSizes& sizes) {
 // (0 when absent). The Zen 5 VM reports 48 KiB, 1 MiB and 508 MiB here: its L3 figure is the
 // whole package's, hence the cap kMaxL3 in detect_cache_sizes.
 inline void read_amd_legacy_cache_leaves(CacheSizes& sizes) {
+  if (!amd_like()) return;
   unsigned regs[4];
-  cpuid(0, 0, regs);
-  const bool amd_like = regs[1] == 0x68747541u /* "Auth" */ || regs[1] == 0x6f677948u /* "Hygo" */;
-  if (!amd_like) return;
-  cpuid(0x80000000u, 0, regs);
-  const unsigned max_extended = regs[0];
+  const unsigned max_extended = max_extended_leaf();
   if (max_extended >= 0x80000005u) {
     cpuid(0x80000005u, 0, regs);
     if (const long long kib = regs[2] >> 24) sizes.l1d = kib << 10;
