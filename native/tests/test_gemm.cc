@@ -239,7 +239,7 @@ TEST(skinny_power_of_two_strides) {
 
 // One row block whose B rows are not a multiple of 128 bytes apart: B read in place by every
 // full micro-panel (packed for the narrow last one), across depth slices, with beta, a bias
-// and a wide leading dimension, at 1 and 2 threads (columns cut into slabs).
+// and a wide leading dimension, at 1 and 2 threads (a column part per thread).
 TEST(short_products_read_b_in_place) {
   for_each_isa([] {
     uint64_t seed = 700;
@@ -371,12 +371,13 @@ TEST(grid_with_outer_and_inner_strides) {
 // Every thread count computes each element the same way: results are bitwise identical.
 TEST(threads_do_not_change_results) {
   for_each_isa([] {
-    // {m, n, k, B transposed}: few row blocks (columns cut into slabs, A packed once), many
-    // row blocks (A packed per block), B read in place (m <= MR, B not transposed), B wider
-    // than NC.
+    // {m, n, k, B transposed}: column parts (m <= n; few row blocks), many row blocks (A
+    // packed per block, the B panel shared), few row blocks of a C too narrow for column
+    // parts (columns cut into slabs, A packed once), B read in place (m <= MR, B not
+    // transposed), B wider than NC.
     for (auto shape : {std::vector<int64_t>{300, 700, 200, 1}, std::vector<int64_t>{700, 90, 300, 1},
-                       std::vector<int64_t>{2000, 150, 64, 0}, std::vector<int64_t>{5, 900, 300, 0},
-                       std::vector<int64_t>{40, 8300, 40, 0}}) {
+                       std::vector<int64_t>{2000, 150, 64, 0}, std::vector<int64_t>{300, 60, 200, 0},
+                       std::vector<int64_t>{5, 900, 300, 0}, std::vector<int64_t>{40, 8300, 40, 0}}) {
       const Problem p{shape[0], shape[1], shape[2], false, shape[3] == 1};
       const Operands o = make_operands(p, 21, false);
       CHECK(test::same_with_threads<std::vector<float>>([&] {

@@ -8,6 +8,9 @@
 //         pack A[ic:ic+MC, pc:pc+KC] → MR-row micro-panels, per item
 //         macro-kernel: C[ic.., slab] (+)= A · B
 //
+// Threaded products that gemm::column_parts_pay (internal.h) picks run as column parts, one
+// 1-thread nest per thread over its own columns (run_product, at the end).
+//
 // A Path says how operands are packed and multiplied (gemm_bf16.cc's WidenPath, PairPath
 // below). Item boundaries fall on micro-tiles and each element sums its KC slices in order, so
 // results are the same at any thread count.
@@ -34,7 +37,6 @@ struct StridedOperand {
 // Products below this many flops run on the calling thread (as gemm.cc).
 constexpr double kMinFlopsThreaded = 2.0e6;
 constexpr double kMinFlopsPerChunk = 1.0e6;
-constexpr int64_t kItemsPerThread = 4;
 
 template <typename T>
 T* grown(std::vector<T>& buffer, int64_t count) {
@@ -96,7 +98,7 @@ class Bf16Nest {
     const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
     threads_ = threaded && flops >= kMinFlopsThreaded ? get_num_threads() : 1;
     row_blocks_ = ceil_div(m, bs_.mc);
-    const int64_t wanted_items = kItemsPerThread * threads_;
+    const int64_t wanted_items = kRowBlocksPerThread * threads_;
     slabs_wanted_ = threads_ > 1 && row_blocks_ < wanted_items ? ceil_div(wanted_items, row_blocks_) : 1;
     const int64_t panel_cols = ceil_div(std::min<int64_t>(n, bs_.nc), bs_.nr) * bs_.nr;
     static thread_local std::vector<Element> t_packed_b;  // the shared B panel, owned by the calling thread
@@ -175,5 +177,28 @@ class Bf16Nest {
   int64_t row_blocks_, slabs_wanted_;
   Element* packed_b_;
 };
+
+// C (m, n, row stride ldc) = A · B, or C += A · B when `add_to_c`, as one Bf16Nest or, when
+// threaded and column_parts_pay (internal.h), as column parts: one 1-thread nest per thread
+// over its columns of B and C, claimed by whichever thread is free.
+template <typename Path>
+void run_product(const Path& path, int64_t m, int64_t n, int64_t k, StridedOperand<typename Path::Source> a,
+                 StridedOperand<typename Path::Source> b, float* c, int64_t ldc, bool add_to_c, bool threaded) {
+  const BlockSizes& blocks = path.blocks();
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const int64_t parts = threaded && flops >= kMinFlopsThreaded ? get_num_threads() : 1;
+  if (!column_parts_pay(blocks, m, n, ceil_div(m, blocks.mc), parts)) {
+    Bf16Nest<Path>(path, m, n, k, a, b, c, ldc, add_to_c, threaded).run();
+    return;
+  }
+  const int64_t width = column_part_width(blocks, n, parts);
+  parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t part = begin; part < end; ++part) {
+      const int64_t j0 = part * width;
+      if (j0 >= n) continue;
+      Bf16Nest<Path>(path, m, std::min(width, n - j0), k, a, b.shifted(0, j0), c + j0, ldc, add_to_c, false).run();
+    }
+  });
+}
 
 }  // namespace kiln::gemm::bf16

@@ -14,12 +14,16 @@
 // either M <= MR (one tile row, nothing to reuse) or its row stride spreads a micro-panel's
 // rows over all of L1's sets (see rows_spread_over_l1).
 //
-// Threads: the packing of each B panel is split by micro-panels, then the (row block, slab)
-// items are claimed by whichever thread is free (parallel_for_balanced), so a descheduled
-// helper never holds the caller up for long. Tall products give one item per row block, each
-// thread packing its own A blocks; short ones (few row blocks) cut the columns into slabs and
-// pack A once, shared, so both threads have work even when M < MC. Item boundaries fall on
-// micro-tiles, so every element of C is computed the same way whatever the thread count.
+// Threads: most threaded products run as column parts, one whole 1-thread nest per thread over
+// its own columns of B and C, sharing no packed block (gemm::column_parts_pay says which:
+// threads on different core complexes pay dearly for reading what the other packed). Tall
+// products (m > n with many row blocks), and those too narrow to cut, share one nest: the
+// packing of each B panel is split by micro-panels, then the (row block, slab) items are
+// claimed by whichever thread is free (parallel_for_balanced), so a descheduled helper never
+// holds the caller up for long. Tall products give one item per row block, each thread
+// packing its own A blocks; short narrow ones (few row blocks) cut the columns into slabs and
+// pack A once, shared. Part and item boundaries fall on micro-tiles, so every element of C is
+// computed the same way whatever the thread count.
 #include "gemm.h"
 
 #include <algorithm>
@@ -66,10 +70,6 @@ constexpr double kMinFlopsThreaded = 2.0e6;
 // flops for the macro-kernel items, floats copied for the packing.
 constexpr double kMinFlopsPerChunk = 1.0e6;
 constexpr int64_t kMinFloatsPerPackChunk = 16384;
-
-// Items per thread the column slabs aim at when there are few row blocks (load balance on a
-// machine where a helper may be descheduled; see parallel_for_balanced).
-constexpr int64_t kItemsPerThread = 4;
 
 // Aligned scratch owned by one thread, grown on demand and kept for reuse. Buffers of 2 MiB
 // or more (shared B panels and A slices of large products) are 2 MiB aligned and, on Linux,
@@ -179,7 +179,7 @@ class Nest {
     row_blocks_ = ceil_div(m, mc_);
     b_per_item_ = row_blocks_ == 1;
     b_in_place_ = b.cs == 1 && (m <= bs_.mr || (b_per_item_ && rows_spread_over_l1(b.rs)));
-    const int64_t wanted_items = kItemsPerThread * threads_;
+    const int64_t wanted_items = gemm::kRowBlocksPerThread * threads_;
     slabs_wanted_ = threads_ > 1 && row_blocks_ < wanted_items ? ceil_div(wanted_items, row_blocks_) : 1;
     // Scratch sized by the depth this product has, not by KC: a short product on a worker
     // thread would otherwise take (and its thread's malloc arena keep) a KC-deep buffer.
@@ -305,6 +305,35 @@ class Nest {
 // (n < NR), most of every tile would be padding, while its transpose fills MR-row tiles.
 bool swap_roles(const GemmKernel& kernel, int64_t m, int64_t n) { return n < kernel.blocks.nr && m > n; }
 
+// Whether a threaded product runs as column parts (gemm::column_parts_pay) instead of one
+// shared nest.
+bool column_parts_pay(const BlockSizes& blocks, int64_t m, int64_t n, int64_t k) {
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  if (flops < kMinFlopsThreaded) return false;
+  const int64_t row_blocks = ceil_div(m, gemm::row_block_height(blocks, m));
+  return gemm::column_parts_pay(blocks, m, n, row_blocks, get_num_threads());
+}
+
+// C = alpha · A · B + beta · C (+ bias) as column parts, one per thread: part p takes
+// columns [p · width, (p + 1) · width) of B and C (gemm::column_part_width), so every element
+// is summed as one nest over all of C sums it. The parts are claimed by whichever thread is
+// free, so a descheduled helper's part is taken over by the caller instead of awaited.
+void run_column_parts(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k, float alpha, Operand a, Operand b,
+                      float beta, Output c, const Bias* bias) {
+  const int64_t parts = get_num_threads();
+  const int64_t width = gemm::column_part_width(kernel.blocks, n, parts);
+  parallel_for(0, parts, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t part = begin; part < end; ++part) {
+      const int64_t j0 = part * width;
+      if (j0 >= n) continue;
+      const Bias part_bias = bias != nullptr ? bias->shifted(0, j0) : Bias{};
+      Nest(kernel, m, std::min(width, n - j0), k, alpha, a, b.shifted(0, j0), beta, c.shifted(0, j0),
+           bias != nullptr ? &part_bias : nullptr, false)
+          .run();
+    }
+  });
+}
+
 // The common entry: operands as views, after the trivial cases. bias: the column bias
 // (n floats) or nullptr.
 void gemm_views(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k, float alpha, Operand a, Operand b,
@@ -324,7 +353,11 @@ void gemm_views(const GemmKernel& kernel, int64_t m, int64_t n, int64_t k, float
     c = c.transposed();
     bias = {column_bias, 1, 0};
   }
-  Nest(kernel, m, n, k, alpha, a, b, beta, c, bias_or_null, threaded).run();
+  if (threaded && column_parts_pay(kernel.blocks, m, n, k)) {
+    run_column_parts(kernel, m, n, k, alpha, a, b, beta, c, bias_or_null);
+  } else {
+    Nest(kernel, m, n, k, alpha, a, b, beta, c, bias_or_null, threaded).run();
+  }
 }
 
 Operand view_of(const float* data, int64_t ld, bool trans) { return trans ? Operand{data, 1, ld} : Operand{data, ld, 1}; }

@@ -95,10 +95,10 @@ void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, cons
   const Bf16Operand b_view = trans_b ? Bf16Operand{b, 1, ldb} : Bf16Operand{b, ldb, 1};
   if (const Bf16PairKernel* kernel = gemm::bf16_pair_kernel()) {
     const gemm::bf16::PairPath<uint16_t> path{*kernel, kernel->pack_pairs};
-    gemm::bf16::Bf16Nest<gemm::bf16::PairPath<uint16_t>>(path, m, n, k, a_view, b_view, c, ldc, false, threaded).run();
+    gemm::bf16::run_product(path, m, n, k, a_view, b_view, c, ldc, false, threaded);
   } else {
     const WidenPath path{gemm::current_kernel()};
-    gemm::bf16::Bf16Nest<WidenPath>(path, m, n, k, a_view, b_view, c, ldc, false, threaded).run();
+    gemm::bf16::run_product(path, m, n, k, a_view, b_view, c, ldc, false, threaded);
   }
 }
 

@@ -46,12 +46,12 @@ void product_bf16(const F32PairPath& path, int64_t m, int64_t n, int64_t k, floa
   if (adds_to_c || k <= 0 || alpha == 0.0f) scale(m, n, beta, bias, c, ldc);
   if (k <= 0 || alpha == 0.0f) return;
   if (alpha == 1.0f) {
-    gemm::bf16::Bf16Nest<F32PairPath>(path, m, n, k, a, b, c, ldc, adds_to_c, threaded).run();
+    gemm::bf16::run_product(path, m, n, k, a, b, c, ldc, adds_to_c, threaded);
     return;
   }
   static thread_local std::vector<float> t_product;  // A · B before alpha scales it
   float* product = gemm::bf16::grown(t_product, m * n);
-  gemm::bf16::Bf16Nest<F32PairPath>(path, m, n, k, a, b, product, n, false, threaded).run();
+  gemm::bf16::run_product(path, m, n, k, a, b, product, n, false, threaded);
   if (!adds_to_c) scale(m, n, 0.0f, nullptr, c, ldc);
   add_scaled(m, n, alpha, product, c, ldc);
 }

@@ -53,4 +53,34 @@ inline int64_t row_block_height(const BlockSizes& blocks, int64_t m) {
   return round_up(ceil_div(m, count > 1 ? round_up(count, 2) : 1), blocks.mr);
 }
 
+// Row blocks per thread below which a threaded nest has too few row blocks to go round (load
+// balance on a machine where a helper may be descheduled; see parallel_for_balanced) and cuts
+// the columns into slabs too (gemm.cc, bf16_nest.h).
+constexpr int64_t kRowBlocksPerThread = 4;
+
+// Whether a threaded m × n product (row_blocks row blocks) is better cut into column parts,
+// one per thread, each a whole 1-thread nest over its columns of B and C (packing its own B
+// panels and all of A), than run as one nest whose threads share the packed B panel (and,
+// with few row blocks, A). Threads that share no cache (this machine's two vCPUs sit on
+// different core complexes: a cache line crosses between them in ~470 ns) pay for every
+// packed block one packs and the other reads; column parts share nothing, at the price of A
+// packed once per thread. That price is small when A is no larger than B (m <= n), and is
+// paid anyway when there are too few row blocks to go round. Each part is at least NR wide.
+// Measured (Zen 5 VM, 2 threads, C++ harness on sgemm, medians of two alternating runs,
+// column parts vs shared nest, GF/s; 1 thread ~190): 192³ 337 vs 192, 256³ 351 vs 264, 512³
+// 370 vs 313, 1024³ 365 vs 353, 2048³ 367 vs 357, 4096³ 373 vs 366, 128×2048×512 (m×n×k) 361
+// vs 262, 256×4096×4096 333 vs 294, 32×256×1024 274 vs 201, 576×64×4096 277 vs 190; tall
+// products lose (4096×256×4096 272 vs 330, 2048×128×2048 266 vs 323, 4096×64×1024 208 vs 290),
+// so they keep the shared nest.
+inline bool column_parts_pay(const BlockSizes& blocks, int64_t m, int64_t n, int64_t row_blocks, int64_t threads) {
+  if (threads < 2 || n < threads * blocks.nr) return false;
+  return m <= n || row_blocks < kRowBlocksPerThread * threads;
+}
+
+// Columns per part when n columns are cut into `parts` column parts: a multiple of NR, so the
+// micro-tiles fall where one nest over all the columns puts them.
+inline int64_t column_part_width(const BlockSizes& blocks, int64_t n, int64_t parts) {
+  return round_up(ceil_div(n, parts), blocks.nr);
+}
+
 }  // namespace kiln::gemm
