@@ -34,8 +34,11 @@ struct StridedOperand {
   StridedOperand shifted(int64_t i, int64_t j) const { return {data + i * rs + j * cs, rs, cs}; }
 };
 
-// Products below this many flops run on the calling thread (as gemm.cc).
-constexpr double kMinFlopsThreaded = 2.0e6;
+// Products below this many flops run on the calling thread (gemm.cc's reason; at twice the
+// FP32 rate the crossover comes at twice the flops and more). Measured (Zen 5 VM, pair
+// kernel, 1 thread ~390 GF/s, two alternating runs): 2 threads slower up to 192³ (14 MFLOP:
+// 371 vs 395 GF/s; 128³ 337 vs 373), faster from 256×256×128 (16.8 MFLOP: 574 vs 398).
+constexpr double kMinFlopsThreaded = 16.0e6;
 constexpr double kMinFlopsPerChunk = 1.0e6;
 
 template <typename T>

@@ -45,7 +45,7 @@ void round_to_bf16(const float* src, int64_t count, uint16_t* dst);
 //   op(A): (m, k); A stored (m, k) with row stride lda, or (k, m) when trans_a
 //   op(B): (k, n); B stored (k, n) with row stride ldb, or (n, k) when trans_b
 //   C: (m, n) with row stride ldc
-// threaded: split the product over the thread pool above 2 MFLOP.
+// threaded: split the product over the thread pool above 16 MFLOP (bf16_nest.h).
 void gemm_bf16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const uint16_t* a, int64_t lda,
                const uint16_t* b, int64_t ldb, float* c, int64_t ldc, bool threaded = true);
 
