@@ -100,6 +100,27 @@ describe('fit trains a linear classifier', () => {
     expect(history.last?.val_loss).toBeCloseTo(whole, 6);
   });
 
+  it('validation runs each batch in a tidy() scope: its activations go back to the storage pool, not to the garbage collector', () => {
+    // batches of 16: the hidden activations (16 × 64 floats) and logits (16 × 128) are poolable (≥ 4 KiB)
+    const generator = new Generator(3);
+    const x = k.randn([64, 32], { generator });
+    const y = k.randint(0, 2, [64], { generator });
+    const model = new nn.Sequential(new nn.Linear(32, 64), new nn.ReLU(), new nn.Linear(64, 128));
+    const outputs: Tensor[] = [];
+    const spy = (output: Tensor, target: Tensor): Tensor => {
+      outputs.push(output);
+      return F.crossEntropy(output, target);
+    };
+    k.emptyStoragePool();
+    const result = train.evaluate(model, new data.DataLoader(new data.TensorDataset(x, y), { batchSize: 16 }), { loss: spy });
+    expect(result.samples).toBe(64);
+    expect(outputs).toHaveLength(4);
+    // every batch's logits were released by its scope (reading them now throws) ...
+    for (const output of outputs) expect(() => output.toArray()).toThrow(/released|disposed|tidy/i);
+    // ... and the arrays of the last batch wait in the pool for the next one
+    expect(k.storagePoolStats().arrays).toBeGreaterThan(0);
+  });
+
   it('a loss Module and the equivalent loss function train identically', () => {
     const run = (loss: train.Loss): number[] => {
       const { model, optimizer } = linearSetup();

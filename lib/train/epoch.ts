@@ -38,8 +38,9 @@ export function* runEpochSteps(plan: EpochPlan, epoch: number, onBatchEnd: (info
   const start = performance.now();
   const lr = plan.step.optimizer.paramGroups[0].lr;
   const trained = yield* trainEpochSteps(plan.trainLoader, plan.step, epoch, onBatchEnd);
-  // The pool holds the last training step's arrays, which validation (outside tidy(), other
-  // sizes) does not reuse: handed to the garbage collector, they do not add to its peak.
+  // The pool holds the last training step's arrays, which validation (other sizes: its own
+  // batches, no gradients) does not reuse: handed to the garbage collector, they do not add
+  // to its peak.
   if (plan.valLoader !== undefined) emptyStoragePool();
   const validated = plan.valLoader === undefined ? undefined : yield* evaluatePlanSteps(plan.step.model, plan.valLoader, plan.step);
   const record: EpochRecord = {

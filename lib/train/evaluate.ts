@@ -3,6 +3,7 @@
  * without autograd (Keras' evaluate, Lightning's validation loop).
  */
 import { noGrad } from '../autograd/grad-mode.js';
+import { tidy } from '../memory/tidy.js';
 import type { Module } from '../nn/module.js';
 import { batchSize, forwardLoss, unpackBatch } from './batches.js';
 import { TrainingError } from './errors.js';
@@ -35,7 +36,10 @@ export function evaluate(model: Module, loader: Iterable<unknown>, options: Eval
 /**
  * evaluate as a generator that yields after each batch. Each batch runs under noGrad on its
  * own, so no-grad mode never leaks to code that runs while the loop is suspended; the model
- * stays in eval mode until the loop ends (or is stopped).
+ * stays in eval mode until the loop ends (or is stopped). Each batch also runs in a tidy()
+ * scope, as training steps do: its activations go back to the storage pool for the next batch
+ * instead of to the garbage collector (metrics must return numbers, or keep() what they hold
+ * on to).
  */
 export function evaluateSteps(model: Module, loader: Iterable<unknown>, options: EvaluateOptions): Steps<PassResult> {
   return evaluatePlanSteps(model, loader, planLoss('evaluate', options));
@@ -52,11 +56,13 @@ export function* evaluatePlanSteps(model: Module, loader: Iterable<unknown>, pla
     let batch = 0;
     for (const item of loader) {
       const where = `evaluate (batch ${++batch})`;
-      noGrad(() => {
-        const [input, target] = unpackBatch(item, where, multiTask);
-        const { output, loss: value } = forwardLoss(model, loss, [input, target], where, multiTask);
-        means.add({ ...metricValues(metrics, output, target), loss: value.item() }, batchSize(target));
-      });
+      tidy(() =>
+        noGrad(() => {
+          const [input, target] = unpackBatch(item, where, multiTask);
+          const { output, loss: value } = forwardLoss(model, loss, [input, target], where, multiTask);
+          means.add({ ...metricValues(metrics, output, target), loss: value.item() }, batchSize(target));
+        }),
+      );
       yield;
     }
   } finally {
