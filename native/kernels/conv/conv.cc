@@ -155,9 +155,16 @@ bool channel_lanes_pay(const Conv2dShape& s) {
 // was measured to pay (64 channels, 3×3: forward 10% faster); the input gradient stays GEMM.
 constexpr int64_t kStridedChannelLanesMaxTaps = 576;
 
+// A register block of channel lanes is up to 14 pixels of one output row (Vec16), each weight
+// vector loaded once per block: rows of 4 outputs use 4 of them, and im2col + GEMM won there
+// (64→128 3×3 stride 2, 7×7 → 4×4, batch 128, medians of 7, 1 / 2 threads: forward 4.1 vs
+// 2.9 / 2.3 vs 1.6 ms, weight gradient 3.4 vs 3.1 / 2.0 vs 1.7 ms); at rows of 7 (32→64,
+// 14×14 → 7×7) they tied forward and channel lanes' weight gradient won 2.2 vs 2.8 ms.
+constexpr int64_t kStridedChannelLanesMinRow = 7;
+
 bool strided_channel_lanes_pay(const Conv2dShape& s) {
   return conv::direct_channels_supported(s) && wide_vectors() && s.stride_h == 2 && s.stride_w == 2 &&
-         s.c * s.kernel_h * s.kernel_w <= kStridedChannelLanesMaxTaps;
+         s.c * s.kernel_h * s.kernel_w <= kStridedChannelLanesMaxTaps && s.out_w >= kStridedChannelLanesMinRow;
 }
 
 // Winograd's shapes (3×3, stride 1) with enough tiles but channels too few on both sides:
