@@ -141,11 +141,19 @@ int64_t output_tiles_2x2(const Conv2dShape& s) {
 // 2.95 ms; N32 C3 32×32→32 forward 1.4-1.8 vs 1.3-13 ms, weight gradient 1.6 vs 12 ms).
 constexpr double kTransposeTaps = 6.0;
 
+// ...and on AVX-512 a busy channel lane did ~15% less than a busy pixel lane: with rows whose
+// last piece leaves 2 of 16 pixel lanes idle (14×14, 28×28, 56×56 outputs) pixel lanes won by
+// 9–13% (batch 128, medians of 7, 1 / 2 threads: 16→16 at 28×28 forward 3.7 vs 4.2 / 2.6 vs
+// 2.7 ms, 32→32 at 28×28 batch 64 6.4 vs 7.7 ms, at 56×56 batch 32 12.9 vs 14.9 ms; 32→32 at
+// 14×14 tied), where the transposes alone predicted channel lanes; LeNet-2's 10-pixel rows
+// (6 idle) still take channel lanes (0.42 vs 0.61 ms).
+constexpr double kChannelLaneEfficiency = 0.85;
+
 bool channel_lanes_pay(const Conv2dShape& s) {
   if (!conv::direct_channels_supported(s)) return false;
   if (!wide_vectors()) return true;
   const double taps = static_cast<double>(s.c * s.kernel_h * s.kernel_w);
-  const double channel_lanes_busy = taps / (taps + kTransposeTaps);
+  const double channel_lanes_busy = kChannelLaneEfficiency * taps / (taps + kTransposeTaps);
   const double pixel_lanes_busy = static_cast<double>(s.out_w) / static_cast<double>((s.out_w + 15) / 16 * 16);
   return channel_lanes_busy > pixel_lanes_busy;
 }
