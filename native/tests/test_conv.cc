@@ -237,6 +237,40 @@ TEST(few_channel_weight_gradients_take_channel_lanes) {
   });
 }
 
+TEST(narrow_winograd_shapes_take_the_direct_kernels) {
+  // 3×3 stride-1 convolutions with fewer than 64 channels on both sides take the direct
+  // kernels (issue 14's recipe at width 16: 32→32 at 14×14), not Winograd; the input gradient
+  // puts images in the lanes (AVX-512) while a 16-image group's gy is ≤ 1 MiB (14×14) and pixel
+  // lanes beyond (28×28). At 64 → 64 Winograd stays. ResNet's 64→128 stride 2 at 7×7 (4-pixel
+  // output rows) takes GEMM, 32→64 at 14×14 channel lanes.
+  const Conv2dShape s14 = make_shape({9, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0});
+  const Conv2dShape s28 = make_shape({3, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0});
+  const Conv2dShape s64 = make_shape({9, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0});
+  const Conv2dShape down4 = make_shape({3, 64, 7, 7, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0});
+  const Conv2dShape down7 = make_shape({3, 32, 14, 14, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0});
+  test::for_each_vector_width([&] {
+    for (const Conv2dShape& s : {s14, s28}) {
+      const ConvAlgorithm forward = choose_conv_algorithm(s);
+      CHECK(forward == ConvAlgorithm::kDirect || forward == ConvAlgorithm::kDirectChannels);
+      CHECK(choose_weight_gradient_algorithm(s) == ConvAlgorithm::kDirectChannels);
+    }
+    CHECK(choose_input_gradient_algorithm(s14) == (wide_vectors() ? ConvAlgorithm::kDirectChannels : ConvAlgorithm::kDirect));
+    CHECK(choose_input_gradient_algorithm(s28) == ConvAlgorithm::kDirect);
+    CHECK(choose_conv_algorithm(s64) == ConvAlgorithm::kWinograd);
+    CHECK(choose_input_gradient_algorithm(s64) == ConvAlgorithm::kWinograd);
+    if (wide_vectors()) {
+      CHECK(choose_conv_algorithm(down4) == ConvAlgorithm::kGemm);
+      CHECK(choose_conv_algorithm(down7) == ConvAlgorithm::kDirectChannels);
+    }
+  });
+  for (const Conv2dShape& s : {s14, s28, down4}) {
+    const std::vector<float> x = Random(21).vector(x_size(s)), w = Random(22).vector(w_size(s));
+    const std::vector<float> b = Random(23).vector(s.k), gy = Random(24).vector(y_size(s));
+    const Expected e = naive(s, x, w, b, gy);
+    test::for_each_vector_width([&] { check_passes(nullptr, s, x, w, b, gy, e); });
+  }
+}
+
 // Winograd's three passes on shape s against the double-precision oracle, at every vector
 // width, outputs NaN-filled first. Deep channel sums (up to 2304 float32 products through the
 // transforms) stay within 3e-4 for y and gx, 1e-3 for gw (kShapes' shorter sums: 1e-4).

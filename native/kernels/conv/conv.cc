@@ -110,6 +110,16 @@ constexpr int64_t kDirectMaxRows = 160;
 // Winograd's GEMMs run over channels: with fewer, its transforms cost more than they save.
 constexpr int64_t kWinogradMinChannels = 32;
 
+// ...and with fewer than this on both sides (c and k) too: its 16 GEMMs are then at most 63
+// deep (c in the forward pass, k in the input gradient) and 63 wide, and the direct kernels
+// (direct_below_winograd) won every pass on every plane measured at 32 channels (batch 128,
+// 1 / 2 threads, AVX-512, medians of 7 round-robin calls on a shared VM; 32→32 3×3 at 14×14:
+// forward 4.6 → 3.8 / 6.2 → 4.1 ms, input gradient 5.2 → 3.2 / 3.1 → 1.7, weight gradient
+// 5.8 → 3.6 / 4.1 → 2.1; at 28×28, batch 64, 35%, 37% and 47% less; at 56×56, batch 32, a tie
+// forward and input gradient, the weight gradient 30% less). At 64 → 64 Winograd's forward
+// and input gradient won (7×7 to 32×32 planes), its weight gradient tied (±10%) but at 32×32.
+constexpr int64_t kWinogradMinWiderChannels = 64;
+
 // Winograd transforms the whole filter on every call (16 values per channel pair) and runs 16
 // GEMMs whose width is the number of 2×2 output tiles. With few tiles (batch 1 at ResNet's
 // 14×14 and 7×7 stages: 49 and 16) the filter transform dominates and the GEMMs are too thin:
@@ -131,11 +141,19 @@ int64_t output_tiles_2x2(const Conv2dShape& s) {
 // 2.95 ms; N32 C3 32×32→32 forward 1.4-1.8 vs 1.3-13 ms, weight gradient 1.6 vs 12 ms).
 constexpr double kTransposeTaps = 6.0;
 
+// ...and on AVX-512 a busy channel lane did ~15% less than a busy pixel lane: with rows whose
+// last piece leaves 2 of 16 pixel lanes idle (14×14, 28×28, 56×56 outputs) pixel lanes won by
+// 9–13% (batch 128, medians of 7, 1 / 2 threads: 16→16 at 28×28 forward 3.7 vs 4.2 / 2.6 vs
+// 2.7 ms, 32→32 at 28×28 batch 64 6.4 vs 7.7 ms, at 56×56 batch 32 12.9 vs 14.9 ms; 32→32 at
+// 14×14 tied), where the transposes alone predicted channel lanes; LeNet-2's 10-pixel rows
+// (6 idle) still take channel lanes (0.42 vs 0.61 ms).
+constexpr double kChannelLaneEfficiency = 0.85;
+
 bool channel_lanes_pay(const Conv2dShape& s) {
   if (!conv::direct_channels_supported(s)) return false;
   if (!wide_vectors()) return true;
   const double taps = static_cast<double>(s.c * s.kernel_h * s.kernel_w);
-  const double channel_lanes_busy = taps / (taps + kTransposeTaps);
+  const double channel_lanes_busy = kChannelLaneEfficiency * taps / (taps + kTransposeTaps);
   const double pixel_lanes_busy = static_cast<double>(s.out_w) / static_cast<double>((s.out_w + 15) / 16 * 16);
   return channel_lanes_busy > pixel_lanes_busy;
 }
@@ -145,20 +163,35 @@ bool channel_lanes_pay(const Conv2dShape& s) {
 // was measured to pay (64 channels, 3×3: forward 10% faster); the input gradient stays GEMM.
 constexpr int64_t kStridedChannelLanesMaxTaps = 576;
 
+// A register block of channel lanes is up to 14 pixels of one output row (Vec16), each weight
+// vector loaded once per block: rows of 4 outputs use 4 of them, and im2col + GEMM won there
+// (64→128 3×3 stride 2, 7×7 → 4×4, batch 128, medians of 7, 1 / 2 threads: forward 4.1 vs
+// 2.9 / 2.3 vs 1.6 ms, weight gradient 3.4 vs 3.1 / 2.0 vs 1.7 ms); at rows of 7 (32→64,
+// 14×14 → 7×7) they tied forward and channel lanes' weight gradient won 2.2 vs 2.8 ms.
+constexpr int64_t kStridedChannelLanesMinRow = 7;
+
 bool strided_channel_lanes_pay(const Conv2dShape& s) {
   return conv::direct_channels_supported(s) && wide_vectors() && s.stride_h == 2 && s.stride_w == 2 &&
-         s.c * s.kernel_h * s.kernel_w <= kStridedChannelLanesMaxTaps;
+         s.c * s.kernel_h * s.kernel_w <= kStridedChannelLanesMaxTaps && s.out_w >= kStridedChannelLanesMinRow;
+}
+
+// Winograd's shapes (3×3, stride 1) with enough tiles but channels too few on both sides:
+// direct kernels, whatever c · kernel area (im2col + GEMM took 1.3–2× their time at 32→32;
+// see kWinogradMinWiderChannels).
+bool direct_below_winograd(const Conv2dShape& s) {
+  return conv::winograd_supported(s) && output_tiles_2x2(s) >= kWinogradMinTiles &&
+         std::max(s.c, s.k) < kWinogradMinWiderChannels;
 }
 
 ConvAlgorithm choose_conv_algorithm(const Conv2dShape& s) {
   if (s.groups == s.c && s.groups > 1) return ConvAlgorithm::kDepthwise;
   if (conv::pointwise_supported(s)) return ConvAlgorithm::kPointwise;
   if (strided_channel_lanes_pay(s)) return ConvAlgorithm::kDirectChannels;
-  if (conv::direct_supported(s) && s.c * s.kernel_h * s.kernel_w <= kDirectMaxRows) {
+  if (conv::direct_supported(s) && (s.c * s.kernel_h * s.kernel_w <= kDirectMaxRows || direct_below_winograd(s))) {
     return channel_lanes_pay(s) ? ConvAlgorithm::kDirectChannels : ConvAlgorithm::kDirect;
   }
   if (conv::winograd_supported(s) && s.c >= kWinogradMinChannels && s.k >= kWinogradMinChannels &&
-      output_tiles_2x2(s) >= kWinogradMinTiles) {
+      std::max(s.c, s.k) >= kWinogradMinWiderChannels && output_tiles_2x2(s) >= kWinogradMinTiles) {
     return ConvAlgorithm::kWinograd;
   }
   return ConvAlgorithm::kGemm;
@@ -262,8 +295,25 @@ void conv2d_forward_fused(const float* x, const float* weight, const float* bias
   });
 }
 
+// The input gradient with 16 images in the lanes (conv_direct_batch.cc) transposes a group's gy
+// to (k, out_h, padded row, 16 images); up to this size (bytes) that stays in L2 while each
+// input row reads it, and images in the lanes beat pixel lanes: 16→16 at 28×28 (batch 128,
+// 784 KiB) 3.5 vs 3.7 ms, 32→32 at 14×14 (392 KiB) 3.2 vs 3.9 ms (1 thread). Larger, pixel lanes
+// won: 32→32 at 28×28 (1.5 MiB) 6.5 vs 7.7 ms, at 56×56 (6.1 MiB) 13.2 vs 28.7 ms.
+constexpr int64_t kImageLanesMaxGroupBytes = 1024 * 1024;
+
+ConvAlgorithm choose_input_gradient_algorithm(const Conv2dShape& s) {
+  const ConvAlgorithm algorithm = choose_conv_algorithm(s);
+  if (algorithm != ConvAlgorithm::kDirect && algorithm != ConvAlgorithm::kDirectChannels) return algorithm;
+  const int64_t group_bytes = 16 * s.k * s.out_h * s.out_w * static_cast<int64_t>(sizeof(float));
+  if (conv::direct_batch_supported(s) && wide_vectors() && group_bytes <= kImageLanesMaxGroupBytes) {
+    return ConvAlgorithm::kDirectChannels;  // images in the lanes (conv2d_backward_input_with)
+  }
+  return conv::direct_supported(s) ? ConvAlgorithm::kDirect : algorithm;
+}
+
 void conv2d_backward_input(const float* gy, const float* weight, float* gx, const Conv2dShape& s) {
-  conv2d_backward_input_with(choose_conv_algorithm(s), gy, weight, gx, s);
+  conv2d_backward_input_with(choose_input_gradient_algorithm(s), gy, weight, gx, s);
 }
 
 // Channel lanes transpose one image's gy at a time to pixel-major; up to this size (bytes) it

@@ -69,6 +69,10 @@ struct ConvEpilogue {
 // The algorithm conv2d_forward and conv2d_backward_input use for shape s.
 ConvAlgorithm choose_conv_algorithm(const Conv2dShape& s);
 
+// The algorithm conv2d_backward_input uses for shape s (the direct kernels' images in the lanes,
+// kDirectChannels, or pixel lanes, kDirect, by the size of a group's transposed gy).
+ConvAlgorithm choose_input_gradient_algorithm(const Conv2dShape& s);
+
 // The algorithm conv2d_backward_weight uses for shape s (kDirect's shapes may take channel lanes).
 ConvAlgorithm choose_weight_gradient_algorithm(const Conv2dShape& s);
 
