@@ -235,9 +235,11 @@ TEST(batched_bfloat16_output_is_the_rounded_float_output) {
   CHECK(within_bounds({20, 30, 50, false, true}, second, std::vector<float>(sums.begin() + 600, sums.begin() + 1200)));
 }
 
+// Column parts (the first two: few row blocks; m <= n) and one shared nest (a tall product).
 TEST(same_result_at_any_thread_count) {
   on_each_path([] {
-    for (const Bf16Problem& p : {Bf16Problem{300, 200, 700, false, true}, Bf16Problem{157, 611, 1031, true, false}}) {
+    for (const Bf16Problem& p : {Bf16Problem{300, 200, 700, false, true}, Bf16Problem{157, 611, 1031, true, false},
+                                 Bf16Problem{1200, 100, 300, false, false}}) {
       const Bf16Operands o = make_operands(p, 11);
       std::vector<float> threaded;
       CHECK(kiln::test::same_with_threads<std::vector<float>>([&] { return threaded = product(p, o); }));

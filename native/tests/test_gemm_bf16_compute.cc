@@ -208,9 +208,11 @@ TEST(a_batched_grid_matches_its_products_one_by_one) {
   CHECK(grid == single);
 }
 
+// Column parts (the first two: few row blocks; m <= n) and one shared nest (a tall product).
 TEST(same_result_at_any_thread_count) {
   if (!pairs_run()) return;
-  for (const Problem& p : {Problem{300, 200, 700, false, true}, Problem{157, 611, 1031, true, false, 0, 1.0f, 1.0f}}) {
+  for (const Problem& p : {Problem{300, 200, 700, false, true}, Problem{157, 611, 1031, true, false, 0, 1.0f, 1.0f},
+                           Problem{1200, 100, 300, false, false}}) {
     const Operands o = make_operands(p, 11);
     std::vector<float> threaded;
     CHECK(kiln::test::same_with_threads<std::vector<float>>([&] { return threaded = product(p, o); }));

@@ -64,8 +64,8 @@ struct Output {
 // Products below this many flops run on the calling thread only: waking a helper and handing
 // it a part costs several µs when the two cores share no cache. Measured (Zen 5 VM, 1 thread
 // ~190 GF/s, medians of three alternating runs): 2 threads were slower up to ~3.1 MFLOP
-// (100³ 125 vs 138 GF/s, 128×128×64 161 vs 179, 96×128×128 175 vs 193), even at 3.15
-// (128×128×96 201 vs 196) and faster from 3.3 (160×160×64 250 vs 195, 128³ 215 vs 186).
+// (100³ 125 vs 138 GF/s, 128×128×64 161 vs 179, 96×128×128 175 vs 193), tied at 3.15
+// (128×128×96 201 vs 196) and were faster from 3.3 (160×160×64 250 vs 195, 128³ 215 vs 186).
 constexpr double kMinFlopsThreaded = 4.0e6;
 
 // Least work per chunk of a parallel loop, so each claim (~1 µs) is paid by ~10 µs of work:
