@@ -13,7 +13,7 @@ import { type BackwardOptions, type GradNode, runBackward } from './autograd/eng
 import { formatTensor } from './format.js';
 import { contiguousStrides, formatShape, numelOf, normalizeDim, sameShape } from './shape.js';
 import { allocate } from './dtype.js';
-import { wasReleasedByTidy } from './memory/tidy.js';
+import { wasDroppedByZeroGrad, wasReleasedByTidy } from './memory/tidy.js';
 import { anyInPlaceWrites, bumpVersion, versionOf } from './autograd/version.js';
 import { checkAccess, checkValuesReady, inFlightCount } from './memory/in-flight.js';
 import { runAsync } from './backend/queue.js';
@@ -31,7 +31,7 @@ import * as sorting from './ops/sorting.js';
 import * as masking from './ops/masking.js';
 import * as tiling from './ops/tiling.js';
 import { isGradEnabled, withGradMode } from './autograd/grad-mode.js';
-import { keep } from './memory/tidy.js';
+import { keep, releaseDroppedGradient } from './memory/tidy.js';
 import { RemovableHandle } from './autograd/hooks.js';
 import { BinaryOp } from './backend/backend.js';
 import { getBackend } from './backend/index.js';
@@ -339,8 +339,15 @@ export class Tensor {
     return this;
   }
 
-  /** Sets .grad to null (PyTorch's zero_grad(set_to_none=True)). */
+  /**
+   * Sets .grad to null (PyTorch's zero_grad(set_to_none=True)). Inside a tidy() scope, a
+   * gradient that backward stored goes back to the storage pool for the next backward, and
+   * the old tensor can no longer be read (clone() it first to keep it).
+   *
+   * Example: `tidy(() => { w.zeroGrad(); loss().backward(); })`.
+   */
   zeroGrad(): void {
+    if (this.gradient !== null) releaseDroppedGradient(this.gradient);
     this.grad = null;
   }
 
@@ -1057,10 +1064,15 @@ const MAX_EXACT = 2n ** 53n;
 
 /**
  * The error for reading a tensor whose storage is gone: released by the end of a tidy() scope,
- * or its ArrayBuffer transferred away (postMessage or structuredClone with a transfer list,
+ * dropped by zeroGrad() inside one, or its ArrayBuffer transferred away (postMessage or structuredClone with a transfer list,
  * ArrayBuffer.prototype.transfer), which detaches it.
  */
 function releasedError(shape: readonly number[], storage: DataArray): ReleasedTensorError {
+  if (wasDroppedByZeroGrad(storage.buffer)) {
+    return new ReleasedTensorError(
+      `tensor of shape [${shape.join(', ')}] was a gradient that zeroGrad() dropped inside a tidy() scope; its storage went back to the pool for the next gradients. clone() a gradient to keep it past zeroGrad()`,
+    );
+  }
   if (!wasReleasedByTidy(storage.buffer)) {
     return new ReleasedTensorError(
       `tensor of shape [${shape.join(', ')}]: its storage's ArrayBuffer was transferred away (postMessage or structuredClone with a transfer list, or ArrayBuffer.transfer) and is detached; transfer a copy (tensor.clone().data.buffer) to keep using the tensor`,

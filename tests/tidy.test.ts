@@ -246,3 +246,84 @@ describe('backward inside tidy() releases each intermediate gradient once consum
     expect(storagePoolStats().arrays).toBe(0);
   });
 });
+
+describe('zeroGrad() inside tidy() hands the gradients it drops back to the pool', () => {
+  /** A Linear layer whose weight gradient (64 × 32 floats, 8 KiB) is poolable, with its optimizer and one step. */
+  function setup(): { model: nn.Linear; opt: optim.SGD; backward: () => void } {
+    k.manualSeed(7);
+    const model = new nn.Linear(32, 64);
+    const opt = new optim.SGD(model.parameters(), { lr: 0.1 });
+    const x = k.randn([8, 32]);
+    return { model, opt, backward: () => model.forward(x).square().sum().backward() };
+  }
+
+  it('gives the dropped weight gradient to the pool, reuses it for the next one, and the old tensor throws naming zeroGrad()', () => {
+    const { model, opt, backward } = setup();
+    const reference = setup();
+    reference.backward();
+    let old: Tensor | undefined;
+    tidy(() => {
+      opt.zeroGrad();
+      backward();
+      old = model.weight.grad!;
+    });
+    expect(Array.from(old!.data)).toEqual(Array.from(reference.model.weight.grad!.data)); // a gradient escapes its scope
+    tidy(() => {
+      const pooledBefore = storagePoolStats().arrays;
+      opt.zeroGrad();
+      expect(storagePoolStats().arrays).toBe(pooledBefore + 1); // the weight's 8 KiB; the bias's 256 B is under the pool's limit
+      backward();
+      expect(storagePoolStats().arrays).toBe(pooledBefore); // …taken again by this backward
+    });
+    expect(() => old!.data).toThrow(ReleasedTensorError);
+    expect(() => old!.toArray()).toThrow(/tensor of shape \[64, 32\] was a gradient that zeroGrad\(\) dropped inside a tidy\(\) scope.*clone\(\)/);
+    expect(Array.from(model.weight.grad!.data)).toEqual(Array.from(reference.model.weight.grad!.data));
+  });
+
+  it('leaves a dropped gradient readable outside tidy(), and with setToNone false zero-fills it in place', () => {
+    const { model, opt, backward } = setup();
+    backward();
+    const first = model.weight.grad!;
+    const values = Array.from(first.data);
+    opt.zeroGrad();
+    expect(model.weight.grad).toBeNull();
+    expect(Array.from(first.data)).toEqual(values);
+    expect(storagePoolStats().arrays).toBe(0);
+    tidy(() => {
+      backward();
+      const second = model.weight.grad!;
+      opt.zeroGrad(false);
+      expect(model.weight.grad).toBe(second);
+      expect(second.data.every((v) => v === 0)).toBe(true);
+    });
+  });
+
+  it('never releases a gradient the user set, one a hook was shown, or one under the pool limit; Module and Tensor zeroGrad() act alike', () => {
+    const { model, backward } = setup();
+    const own = k.ones([64, 32]);
+    tidy(() => {
+      model.weight.grad = own;
+      model.zeroGrad();
+    });
+    expect(own.data.every((v) => v === 1)).toBe(true);
+    const seen: Tensor[] = [];
+    const handle = model.weight.registerHook((g) => void seen.push(keep(g)));
+    const kept = tidy(() => {
+      backward();
+      const grads = { weight: model.weight.grad!, bias: model.bias!.grad! };
+      model.weight.zeroGrad();
+      model.bias!.zeroGrad();
+      return grads;
+    });
+    handle.remove();
+    expect(model.weight.grad).toBeNull();
+    expect(Array.from(kept.weight.data)).toEqual(Array.from(seen[0].data)); // shown to a hook: not given back
+    expect(kept.bias.data.length).toBe(64); // 256 bytes: the garbage collector's
+    tidy(() => {
+      backward();
+      const weight = model.weight.grad!;
+      model.zeroGrad(); // Module.zeroGrad → Tensor.zeroGrad: released
+      expect(() => weight.data).toThrow(ReleasedTensorError);
+    });
+  });
+});

@@ -18,7 +18,7 @@ import { captureCallSite, checkBackward, checkForward, duringBackward, isAnomaly
 import { add } from '../ops/elementwise.js';
 import { ones } from '../ops/creation.js';
 import { checkOpReads, inFlightCount } from '../memory/in-flight.js';
-import { BackwardScope } from '../memory/tidy.js';
+import { BackwardScope, markDroppableGradient } from '../memory/tidy.js';
 import { isPoolable } from '../memory/storage-pool.js';
 
 /**
@@ -305,6 +305,8 @@ function executeGraph(
             const storing = t.grad === null;
             t.accumulateGrad(g, storing && claimed.has(g.storage.buffer));
             if (storing) claimed.add(g.storage.buffer);
+            // A leaf's gradient no hook was shown: zeroGrad() may hand its storage back to the pool.
+            if (storing && !hooked && t.gradFn === null && t.grad !== null) markDroppableGradient(t.grad);
           }
         }
         const node = t.gradFn;

@@ -142,12 +142,17 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   /**
    * Clears every parameter's gradient: sets it to null (setToNone, PyTorch's default) or fills it with zeros.
+   * Inside a tidy() scope (as fit() runs each step), a gradient set to null goes back to the
+   * storage pool for the next backward, so the old gradient tensor can no longer be read:
+   * clone() it first to keep it (see Tensor.zeroGrad).
+   *
+   * Example: `tidy(() => { opt.zeroGrad(); loss().backward(); opt.step(); })`.
    */
   zeroGrad(setToNone = true): void {
     for (const group of this.paramGroups) {
       for (const p of group.params) {
         if (p.grad === null) continue;
-        if (setToNone) p.grad = null;
+        if (setToNone) p.zeroGrad();
         else fillWith(p.grad.data, 0);
       }
     }
