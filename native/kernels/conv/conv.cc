@@ -304,7 +304,7 @@ constexpr int64_t kImageLanesMaxGroupBytes = 1024 * 1024;
 
 ConvAlgorithm choose_input_gradient_algorithm(const Conv2dShape& s) {
   const ConvAlgorithm algorithm = choose_conv_algorithm(s);
-  if (algorithm != ConvAlgorithm::kDirect && algorithm != ConvAlgorithm::kDirectChannels) return algorithm;
+  if (!is_direct(algorithm)) return algorithm;
   const int64_t group_bytes = 16 * s.k * s.out_h * s.out_w * static_cast<int64_t>(sizeof(float));
   if (conv::direct_batch_supported(s) && wide_vectors() && group_bytes <= kImageLanesMaxGroupBytes) {
     return ConvAlgorithm::kDirectChannels;  // images in the lanes (conv2d_backward_input_with)
