@@ -185,6 +185,23 @@ describe('item 6: non-finite gradients and statistics', () => {
     expect(Array.from(model.weight.data)).toEqual(Array.from(before));
   });
 
+  it('fit takes finite gradients whose sum overflows (the quick check falls back to every element) and names the first non-finite element of a large one', () => {
+    const model = new k.nn.Linear(64, 64); // 4096 weights: the sum runs in the native kernel
+    model.weight.data.fill(0);
+    model.bias!.data.fill(0);
+    const batches = [[k.ones([1, 64]), k.zeros([1, 64])]];
+    // The loss is 0 (the outputs are 0); every weight's gradient is 3e38, finite, and their sum is +Infinity.
+    const huge = (out: k.Tensor): k.Tensor => k.sum(k.mul(out, 3e38));
+    k.train.fit(model, { epochs: 1, trainLoader: batches, optimizer: new k.optim.SGD(model.parameters(), { lr: 0.1 }), loss: huge, progress: false });
+    expect(model.weight.data.every((v) => v === Math.fround(-0.1 * Math.fround(3e38)))).toBe(true);
+    // sqrt at 0 on output 5 alone: a finite loss, and row 5 of the weight's gradient (from element 5 · 64) not finite.
+    model.weight.data.fill(0);
+    const row5 = (out: k.Tensor): k.Tensor => k.sum(k.sqrt(k.mul(out.narrow(1, 5, 1), 0)));
+    expect(() => k.train.fit(model, { epochs: 1, trainLoader: batches, optimizer: new k.optim.SGD(model.parameters(), { lr: 0.1 }), loss: row5, progress: false })).toThrow(
+      /fit: the gradient of parameter 'weight' \(shape \[64, 64\]\) has -?(NaN|Infinity) at element 320 /,
+    );
+  });
+
   it('BatchNorm running statistics are not updated from a non-finite batch', () => {
     const bn = new k.nn.BatchNorm1d(2);
     bn.train();

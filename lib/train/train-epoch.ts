@@ -77,6 +77,10 @@ function checkFiniteGradients(model: Module, where: string): void {
   for (const [name, p] of model.namedParameters()) {
     const grad = p.grad;
     if (grad === null) continue;
+    // A NaN or ±Infinity anywhere makes the sum non-finite: one vectorized pass (the native
+    // sum) instead of a TypeScript loop over every element (~6 ms a step for ResNet-18's 11M).
+    // Only a non-finite sum (or finite values whose sum overflows) is searched element by element.
+    if (Number.isFinite(grad.sum().item())) continue;
     const data = (isFloat(grad.dtype) ? grad : grad.float()).contiguous().data as FloatArray;
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) {
