@@ -326,4 +326,18 @@ describe('zeroGrad() inside tidy() hands the gradients it drops back to the pool
       expect(() => weight.data).toThrow(ReleasedTensorError);
     });
   });
+
+  it('never releases a leaf gradient whose storage a hook on another tensor was shown (reshape passes it on unchanged)', () => {
+    const w = k.randn([64, 32], { generator: new k.Generator(2) }).requiresGrad_();
+    const seen: Tensor[] = [];
+    tidy(() => {
+      const h = w.reshape([2048]);
+      h.registerHook((g) => void seen.push(keep(g)));
+      h.mul(2).sum().backward();
+    });
+    expect(w.grad!.storage.buffer).toBe(seen[0].storage.buffer); // one storage, seen by h's hook
+    tidy(() => w.zeroGrad());
+    expect(w.grad).toBeNull();
+    expect(seen[0].data.every((v) => v === 2)).toBe(true);
+  });
 });

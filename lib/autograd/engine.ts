@@ -293,12 +293,17 @@ function executeGraph(
       // stored as it is (later ones are added into .grad), so only then is the storage looked up:
       // reading .buffer of a small typed array moves it off the V8 heap (~0.4 µs).
       const claimed = new Set<ArrayBufferLike>(callerSeeds.map((s) => s.storage.buffer));
+      // Storage some tensor hook was shown (or returned) during this pass: a hook on any tensor
+      // may keep its gradient, which an op's backward can pass on unchanged to a leaf.
+      const shownToHooks = new Set<ArrayBufferLike>();
       for (const t of order) {
         let g = grads.take(t);
         // A hook may keep the gradient it is shown (or return another): such a gradient stays to the end of the step.
         const hooked = g !== undefined && t.gradHooks.length > 0;
         if (g !== undefined) {
+          if (hooked) shownToHooks.add(g.storage.buffer);
           g = runTensorHooks(t, g);
+          if (hooked) shownToHooks.add(g.storage.buffer);
           if (captured !== null) {
             if (captured.has(t)) captured.set(t, g);
           } else if (t.gradFn === null || t.retainsGrad) {
@@ -306,7 +311,7 @@ function executeGraph(
             t.accumulateGrad(g, storing && claimed.has(g.storage.buffer));
             if (storing) claimed.add(g.storage.buffer);
             // A leaf's gradient no hook was shown: zeroGrad() may hand its storage back to the pool.
-            if (storing && !hooked && t.gradFn === null && t.grad !== null) markDroppableGradient(t.grad);
+            if (storing && t.gradFn === null && t.grad !== null) markDroppableGradient(t.grad, shownToHooks);
           }
         }
         const node = t.gradFn;

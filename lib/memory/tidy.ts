@@ -196,14 +196,16 @@ export class BackwardScope {
 const droppable = new WeakSet<ArrayBufferLike>();
 
 /**
- * kiln-internal: backward stored `grad` as a leaf's first .grad, and nothing but that .grad
- * can read its storage (no hook was shown it, no graph records it, and it fills its buffer).
- * Storage too small for the pool is left out.
+ * kiln-internal: backward stored `grad` as a leaf's first .grad. Its storage becomes droppable
+ * when nothing but that .grad can read it: no hook was shown it (`shownToHooks`, the pass's
+ * buffers hooks saw), no graph records it, and it fills its buffer. Storage too small for
+ * the pool is left out (checked first: reading .buffer of a small array moves it off the V8 heap).
  */
-export function markDroppableGradient(grad: HasStorage & { readonly requiresGrad: boolean; readonly numel: number }): void {
+export function markDroppableGradient(grad: HasStorage & { readonly requiresGrad: boolean; readonly numel: number }, shownToHooks: ReadonlySet<ArrayBufferLike>): void {
   const array = grad.storage;
-  if (grad.requiresGrad || array.length !== grad.numel || array.byteOffset !== 0 || array.byteLength !== array.buffer.byteLength) return;
-  if (isPoolable(array.byteLength)) droppable.add(array.buffer);
+  if (!isPoolable(array.byteLength) || grad.requiresGrad || array.length !== grad.numel || array.byteOffset !== 0) return;
+  const buffer = array.buffer;
+  if (array.byteLength === buffer.byteLength && !shownToHooks.has(buffer)) droppable.add(buffer);
 }
 
 /**
