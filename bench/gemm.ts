@@ -208,7 +208,8 @@ function medianPeakRow(threads: number): BenchRow {
   const runs = Array.from({ length: PASSES }, () => peakRow(threads));
   const measured = runs.filter((r) => r.gflops !== undefined).sort((a, b) => (a.gflops as number) - (b.gflops as number));
   if (measured.length === 0) return runs[0];
-  return { ...measured[Math.floor(measured.length / 2)], passes_ms: measured.map((r) => r.median_ms as number) };
+  const passes = runs.map((r) => r.median_ms).filter((ms): ms is number => ms !== null); // in run order, as medianOverPasses
+  return { ...measured[Math.floor(measured.length / 2)], passes_ms: passes };
 }
 
 /**
