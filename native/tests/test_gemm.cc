@@ -142,8 +142,8 @@ TEST(edge_shapes_all_transposes) {
 }
 
 // The bias goes into each tile once, with the first depth slice: edge tiles, all transposes,
-// several KC slices, C narrower than NR (computed transposed: the bias runs down its rows), a
-// threaded product, beta over C and k = 0 (C = beta · C + bias).
+// several KC slices, C taller than wide and narrower than two tiles (computed transposed: the
+// bias runs down its rows), a threaded product, beta over C and k = 0 (C = beta · C + bias).
 TEST(column_bias) {
   for_each_isa([] {
     uint64_t seed = 300;
@@ -182,6 +182,9 @@ TEST(alpha_beta_and_nan_in_c) {
         p.m = 70;  // tall and narrow: C is computed transposed
         p.n = 5;
         CHECK(run_and_check(p, 98));
+        p.m = 90;  // narrower than two AVX-512 tiles (transposed there), wider than AVX2's two
+        p.n = 40;
+        CHECK(run_and_check(p, 97));
       }
     }
   });
@@ -372,11 +375,12 @@ TEST(grid_with_outer_and_inner_strides) {
 TEST(threads_do_not_change_results) {
   for_each_isa([] {
     // {m, n, k, B transposed}: column parts (m <= n; few row blocks), many row blocks (A
-    // packed per block, the B panel shared), few row blocks of a C too narrow for column
-    // parts (columns cut into slabs, A packed once), B read in place (m <= MR, B not
-    // transposed), B wider than NC.
+    // packed per block, the B panel shared), a C too narrow for column parts (taller than
+    // wide: computed transposed, in column parts; else one row block, its columns cut into
+    // slabs, A packed once), B read in place (m <= MR, B not transposed), B wider than NC.
     for (auto shape : {std::vector<int64_t>{300, 700, 200, 1}, std::vector<int64_t>{700, 90, 300, 1},
                        std::vector<int64_t>{2000, 150, 64, 0}, std::vector<int64_t>{300, 60, 200, 0},
+                       std::vector<int64_t>{40, 60, 2000, 0},
                        std::vector<int64_t>{5, 900, 300, 0}, std::vector<int64_t>{40, 8300, 40, 0}}) {
       const Problem p{shape[0], shape[1], shape[2], false, shape[3] == 1};
       const Operands o = make_operands(p, 21, false);
