@@ -321,10 +321,15 @@ TEST(results_do_not_depend_on_thread_count) {
                                make_shape({1, 64, 45, 45, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
                                // Winograd in one block of 108 tiles, its GEMMs cut across threads
                                make_shape({3, 256, 12, 12, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
-                               // Batch 1 through GEMM: im2col and col2im cut across threads (a
-                               // stem: 4 column blocks, col2im tasks of rows; 7×7 planes: 640 rows)
+                               // Batch 1: a stem (channel lanes; its input gradient through
+                               // GEMM, 4 column blocks, col2im tasks of rows), one whose three
+                               // blocks of 16 channels the threads share, and 7×7 planes through
+                               // GEMM (im2col's 640 rows cut across threads; with 128 channels
+                               // out, both products taller than wide and computed transposed)
                                make_shape({1, 3, 100, 100, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),
+                               make_shape({1, 3, 60, 60, 48, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),
                                make_shape({1, 640, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
+                               make_shape({1, 96, 7, 7, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
                                // Stride 2 through phases: several images per block, and one
                                // image whose im2col rows and col2im row pieces split
                                make_shape({9, 64, 8, 8, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0}),

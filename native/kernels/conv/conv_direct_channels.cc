@@ -19,7 +19,8 @@
 // gradient is conv_direct_batch.cc's (images in Vec16 lanes) at stride 1 with AVX-512,
 // conv_direct.cc's elsewhere, GEMM's at stride 2: with channels in the lanes its reduction
 // over k would need a horizontal sum per input pixel.
-// Threads split images (forward) or fixed batch slices (weight gradient, summed in slice
+// Threads split images (forward; blocks of 16 channels when there are fewer images than
+// threads) or fixed batch slices (weight gradient, summed in slice
 // order, so results do not depend on the thread count).
 #include <algorithm>
 #include <utility>
@@ -203,15 +204,16 @@ __attribute__((always_inline)) inline void forward_plane_of(int64_t pixels, cons
   ((pixels == P + 1 ? forward_plane<V, S, P + 1>(in, wt, bias, tile, y_k, s, e) : void()), ...);
 }
 
-// y of one image (its (k, out_h, out_w) output after the epilogue e), 16 channels at a time;
-// tile: scratch for tile_rows(s, e) rows of 16 channels.
+// Channels [k_begin, k_end) (multiples of 16, or k) of one image's output y_image (k, out_h,
+// out_w) after the epilogue e, 16 at a time; tile: scratch for tile_rows(s, e) rows of 16
+// channels.
 template <typename V>
-__attribute__((always_inline)) inline void forward_image(const InputPlanes& in, const float* wt, const float* bias,
-                                                         float* y_image, float* tile, const Conv2dShape& s,
-                                                         const ConvEpilogue& e) {
+__attribute__((always_inline)) inline void forward_channels(const InputPlanes& in, const float* wt, const float* bias,
+                                                            float* y_image, float* tile, const Conv2dShape& s,
+                                                            const ConvEpilogue& e, int64_t k_begin, int64_t k_end) {
   const int64_t y_plane = e.max_pool_2x2 ? s.out_h / 2 * (s.out_w / 2) : s.out_h * s.out_w;
   const int64_t pixels = forward_piece(s, kMaxPixels<V>);
-  for (int64_t k0 = 0; k0 < s.k; k0 += 16) {
+  for (int64_t k0 = k_begin; k0 < k_end; k0 += 16) {
     const float* bias_k0 = bias != nullptr ? bias + k0 : nullptr;
     if (s.stride_w == 1) {
       forward_plane_of<V, 1>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * y_plane, s, e,
@@ -223,14 +225,25 @@ __attribute__((always_inline)) inline void forward_image(const InputPlanes& in, 
   }
 }
 
-KILN_VECTORIZE void forward_image_wide(const InputPlanes& in, const float* wt, const float* bias, float* y_image,
-                                       float* tile, const Conv2dShape& s, const ConvEpilogue& e) {
-  forward_image<Vec16>(in, wt, bias, y_image, tile, s, e);
+KILN_VECTORIZE void forward_channels_wide(const InputPlanes& in, const float* wt, const float* bias, float* y_image,
+                                          float* tile, const Conv2dShape& s, const ConvEpilogue& e, int64_t k_begin,
+                                          int64_t k_end) {
+  forward_channels<Vec16>(in, wt, bias, y_image, tile, s, e, k_begin, k_end);
 }
 
-KILN_VECTORIZE void forward_image_narrow(const InputPlanes& in, const float* wt, const float* bias, float* y_image,
-                                         float* tile, const Conv2dShape& s, const ConvEpilogue& e) {
-  forward_image<Vec8>(in, wt, bias, y_image, tile, s, e);
+KILN_VECTORIZE void forward_channels_narrow(const InputPlanes& in, const float* wt, const float* bias,
+                                            float* y_image, float* tile, const Conv2dShape& s, const ConvEpilogue& e,
+                                            int64_t k_begin, int64_t k_end) {
+  forward_channels<Vec8>(in, wt, bias, y_image, tile, s, e, k_begin, k_end);
+}
+
+void forward_channels_any(const InputPlanes& in, const float* wt, const float* bias, float* y_image, float* tile,
+                          const Conv2dShape& s, const ConvEpilogue& e, int64_t k_begin, int64_t k_end) {
+  if (wide_vectors()) {
+    forward_channels_wide(in, wt, bias, y_image, tile, s, e, k_begin, k_end);
+  } else {
+    forward_channels_narrow(in, wt, bias, y_image, tile, s, e, k_begin, k_end);
+  }
 }
 
 // wt[(c · kh + r) · kw + q, k] = weight[k, c, r, q].
@@ -337,16 +350,24 @@ void direct_channels_forward(const float* x, const float* weight, const float* b
   const std::vector<float> wt = transposed_weight(weight, s);
   const int64_t plane = s.out_h * s.out_w;
   const int64_t y_image = s.k * (e.max_pool_2x2 ? plane / 4 : plane);
-  const bool wide = wide_vectors();
-  parallel_for_balanced(0, s.n, grain_for(s.k * s.c * s.kernel_h * s.kernel_w * plane), [&](int64_t begin, int64_t end) {
+  const int64_t taps = s.c * s.kernel_h * s.kernel_w;
+  if (s.n < get_num_threads()) {
+    // Fewer images than threads (a stem at batch 1): the threads share each image's blocks of
+    // 16 channels, reading one padded copy of it.
+    for (int64_t n = 0; n < s.n; ++n) {
+      const InputPlanes in = input_planes(x + n * s.c * s.h * s.w, s, 0);
+      parallel_for_balanced(0, s.k / 16, grain_for(16 * taps * plane), [&](int64_t begin, int64_t end) {
+        float* tile = thread_buffer(tile_rows(s, e) * s.out_w * 16, 1);
+        forward_channels_any(in, wt.data(), bias, y + n * y_image, tile, s, e, begin * 16, end * 16);
+      });
+    }
+    return;
+  }
+  parallel_for_balanced(0, s.n, grain_for(s.k * taps * plane), [&](int64_t begin, int64_t end) {
     float* tile = thread_buffer(tile_rows(s, e) * s.out_w * 16, 1);
     for (int64_t n = begin; n < end; ++n) {
       const InputPlanes in = input_planes(x + n * s.c * s.h * s.w, s, 0);
-      if (wide) {
-        forward_image_wide(in, wt.data(), bias, y + n * y_image, tile, s, e);
-      } else {
-        forward_image_narrow(in, wt.data(), bias, y + n * y_image, tile, s, e);
-      }
+      forward_channels_any(in, wt.data(), bias, y + n * y_image, tile, s, e, 0, s.k);
     }
   });
 }
