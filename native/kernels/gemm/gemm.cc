@@ -303,20 +303,25 @@ class Nest {
   float* packed_b_;  // the shared B panel, nullptr when b_per_item_
 };
 
-// Whether C = A · B is better computed as Cᵀ = Bᵀ · Aᵀ: when C is narrower than two micro-tiles
-// (n < 2·NR) and taller than wide. Narrower than one, most of every tile would be padding,
-// while its transpose fills MR-row tiles. Narrower than two, C cannot be cut into column parts
-// for two threads, so its threads would share one nest and read each other's packed blocks,
-// while its transpose (m columns) is cut into parts; at 1 thread the transpose's MR-row tiles
-// also waste fewer lanes for most n (49 columns fill 77% of two NR-column tiles, 82% of five
-// MR-row ones). Measured (Zen 5 VM, matmul of m × k by k × n, GF/s, two alternating runs, 1 /
-// 2 threads): ResNet's layer4 convolution at batch 1, 512×49×4608, 118, 93 / 158, 146 →
-// 116, 130 / 259, 271; its input gradient 4608×49×512 121, 89 / 236, 205 → 153, 123 /
-// 276, 283; 1024×48×512 127, 126 / 212, 208 → 163, 157 / 297, 294; 2048×33×1024 87, 76 /
-// 150, 153 → 147, 137 / 135, 170; the only loss was 512×63×512 at 1 thread (63 columns fill
-// 98% of two tiles, 88% of six MR-row ones): 167, 164 → 159, 151 (2 threads 172, 173 → 281,
-// 279). The choice does not depend on the thread count, so neither do the results.
-bool swap_roles(const GemmKernel& kernel, int64_t m, int64_t n) { return n < 2 * kernel.blocks.nr && m > n; }
+// Whether C = A · B is better computed as Cᵀ = Bᵀ · Aᵀ: when C is taller than wide and
+// narrower than two micro-tiles (n < 2·NR), but not exactly one tile wide. Narrower than one,
+// most of every tile would be padding, while its transpose fills MR-row tiles. Between one and
+// two, C cannot be cut into column parts for two threads, so its threads would share one nest
+// and read each other's packed blocks, while its transpose (m columns) is cut into parts; at
+// 1 thread the transpose's MR-row tiles also waste fewer lanes for most n (49 columns fill 77%
+// of two NR-column tiles, 82% of five MR-row ones). Exactly one tile wide, C wastes no lane
+// and one B micro-panel is all its threads share. Measured (Zen 5 VM, matmul of m × k by
+// k × n, GF/s, two alternating runs, 1 / 2 threads): ResNet's layer4 convolution at batch 1,
+// 512×49×4608, 118, 93 / 158, 146 → 116, 130 / 259, 271; its input gradient
+// 4608×49×512 121, 89 / 236, 205 → 153, 123 / 276, 283; 1024×48×512 127, 126 / 212, 208 →
+// 163, 157 / 297, 294; 2048×33×1024 87, 76 / 150, 153 → 147, 137 / 135, 170; the only loss
+// was 512×63×512 at 1 thread (63 columns fill 98% of two tiles, 88% of six MR-row ones): 167,
+// 164 → 159, 151 (2 threads 172, 173 → 281, 279). At n = NR (32) transposing lost at 1 thread
+// (196×32×196 115, 123 → 103, 103) and tied at 2 (1024×32×1024 269, 269 → 263, 274). The
+// choice does not depend on the thread count, so neither do the results.
+bool swap_roles(const GemmKernel& kernel, int64_t m, int64_t n) {
+  return m > n && n < 2 * kernel.blocks.nr && n != kernel.blocks.nr;
+}
 
 // Whether a threaded product runs as column parts (gemm::column_parts_pay) instead of one
 // shared nest.
