@@ -389,9 +389,69 @@ KILN_VECTORIZE void col2im_phase_rows(float* col, int64_t ld, float* gx, const C
   }
 }
 
+// Short output rows at stride 1 (ResNet's 7×7 and 14×14 planes at batch 1): im2col_rows spends
+// more on each row piece's bounds than on its few floats. From a zero-padded copy of the image
+// every piece is a plain copy of out_w floats, done as one 16-float vector move where the 16
+// stay inside this image's part of the col row (the overshoot is rewritten by the pieces after
+// it), float by float otherwise.
+constexpr int64_t kShortRow = 16;
+
+bool short_rows_apply(const Conv2dShape& s, int64_t j0, int64_t j1) {
+  return s.stride_h == 1 && s.stride_w == 1 && s.out_w <= kShortRow && j0 == 0 && j1 == s.out_h * s.out_w;
+}
+
+// One image's x (cg, h, w) zero-padded to (cg, hp, wp), hp = pad_top + h + pad_bottom and
+// wp likewise, then kShortRow floats of zeros so a vector move from any piece stays inside.
+struct PaddedImage {
+  int64_t hp, wp;
+  explicit PaddedImage(const Conv2dShape& s)
+      : hp(s.pad_top + s.h + s.pad_bottom), wp(s.pad_left + s.w + s.pad_right) {}
+  int64_t floats(int64_t channels) const { return channels * hp * wp + kShortRow; }
+};
+
+void pad_image(const float* x, float* padded, const Conv2dShape& s, const PaddedImage& g, int64_t channels) {
+  std::fill(padded, padded + g.floats(channels), 0.0f);
+  for (int64_t c = 0; c < channels; ++c) {
+    for (int64_t ih = 0; ih < s.h; ++ih) {
+      std::memcpy(padded + (c * g.hp + s.pad_top + ih) * g.wp + s.pad_left, x + (c * s.h + ih) * s.w,
+                  sizeof(float) * static_cast<size_t>(s.w));
+    }
+  }
+}
+
+// im2col_rows over a whole plane at stride 1, from the padded image: row (c, r, q) of col is
+// out_h pieces of out_w floats, piece oh from padded row oh + r·dilation_h of channel c,
+// columns q·dilation_w onwards.
+KILN_VECTORIZE void im2col_short_rows(const float* padded, float* col, int64_t ld, const Conv2dShape& s,
+                                      const PaddedImage& g, int64_t row_begin, int64_t row_end) {
+  const int64_t plane = s.out_h * s.out_w;
+  // Pieces whose 16-float move ends inside the plane: oh · out_w + 16 <= plane.
+  const int64_t vector_pieces = plane < kShortRow ? 0 : (plane - kShortRow) / s.out_w + 1;
+  for (int64_t row = row_begin; row < row_end; ++row) {
+    const int64_t c = row / (s.kernel_h * s.kernel_w), r = row / s.kernel_w % s.kernel_h, q = row % s.kernel_w;
+    const float* src = padded + (c * g.hp + r * s.dilation_h) * g.wp + q * s.dilation_w;  // src[oh · wp + ow]
+    float* dst = col + row * ld;                                                          // dst[oh · out_w + ow]
+    for (int64_t oh = 0; oh < std::min(vector_pieces, s.out_h); ++oh) store16(dst + oh * s.out_w, load16(src + oh * g.wp));
+    for (int64_t oh = vector_pieces; oh < s.out_h; ++oh) {
+      for (int64_t ow = 0; ow < s.out_w; ++ow) dst[oh * s.out_w + ow] = src[oh * g.wp + ow];
+    }
+  }
+}
+
 // col (rows, j1 − j0) = the patches of one image's x (see im2col_rows), rows cut across threads
 // (on the calling thread alone inside a parallel loop, or when small).
 void im2col(const float* x, float* col, int64_t ld, const Conv2dShape& s, const Plan& p, int64_t j0, int64_t j1) {
+  if (short_rows_apply(s, j0, j1)) {
+    const PaddedImage g(s);
+    thread_local std::vector<float> buffer;
+    if (static_cast<int64_t>(buffer.size()) < g.floats(p.cg)) buffer.resize(static_cast<size_t>(g.floats(p.cg)));
+    pad_image(x, buffer.data(), s, g, p.cg);
+    const float* padded = buffer.data();
+    parallel_for_balanced(0, p.rows, grain_for(j1 - j0), [&](int64_t begin, int64_t end) {
+      im2col_short_rows(padded, col, ld, s, g, begin, end);
+    });
+    return;
+  }
   if (phases_apply(s, j0, j1)) {
     const PhaseGeometry g(s);
     thread_local std::vector<float> buffer;
