@@ -471,6 +471,39 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
     expect(kept.shape).toEqual([1, 256, 12, 12]);
   });
 
+  it('ResNet-18 and ResNet-50 (eval, trained-like statistics): every convolution fused with its BatchNorm (and ReLU), close to the unfused logits; not in training', () => {
+    k.manualSeed(9);
+    const x = k.randn([1, 3, 64, 64]);
+    // stem + 2 per BasicBlock (8) + 3 downsamples; stem + 3 per Bottleneck (16) + 4 downsamples
+    const cases: [string, () => nn.Module, number][] = [
+      ['resnet18', () => k.models.resnet18({ numClasses: 10 }), 1 + 2 * 8 + 3],
+      ['resnet50', () => k.models.resnet50({ numClasses: 10 }), 1 + 3 * 16 + 4],
+    ];
+    for (const [name, make, convolutions] of cases) {
+      const net = trainedLike(make().eval());
+      const { result, calls } = countingFusedCalls(() => k.tidy(() => k.noGrad(() => net.forward(x))));
+      expect(calls, name).toBe(convolutions);
+      const expected = k.noGrad(() => unfusedForward(net, x));
+      const scale = Math.max(...Array.from(expected.data as Float32Array, Math.abs));
+      expectClose(result.data, expected.data, 1e-4 * scale, 1e-4, name);
+      net.train();
+      expect(countingFusedCalls(() => k.noGrad(() => net.forward(x))).calls, name).toBe(0);
+    }
+  });
+
+  it('BasicBlock with a hook on bn1: conv1, bn1 and relu run one by one (the hook sees the BatchNorm output), conv2 → bn2 still fuses', () => {
+    k.manualSeed(10);
+    const block = trainedLike(new nn.BasicBlock(8, 8)).eval();
+    let seen: Tensor | null = null;
+    block.bn1.registerForwardHook((_m, _inputs, out) => void (seen = out as Tensor));
+    const x = k.randn([2, 8, 6, 6]);
+    const { result, calls } = countingFusedCalls(() => k.noGrad(() => block.forward(x)));
+    expect(calls).toBe(1);
+    expect(seen!.shape).toEqual([2, 8, 6, 6]);
+    expect(seen!.min().item()).toBeLessThan(0); // before the ReLU
+    expectClose(result.data, k.noGrad(() => unfusedForward(block, x)).data, 1e-5, 1e-5, 'hooked block');
+  });
+
   it('DenseBlock at inference: one shared feature tensor, read in place; the unfused values within 1e-5, both backends', () => {
     for (const backend of BACKENDS) {
       k.withBackend(backend, () => {

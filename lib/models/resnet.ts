@@ -15,6 +15,7 @@ import { ShapeError } from '../errors.js';
 import type { Tensor } from '../tensor.js';
 import { Conv2d } from '../nn/conv.js';
 import { Sequential } from '../nn/containers.js';
+import { forwardFused } from '../nn/fusion.js';
 import { ReLU } from '../nn/layers/activation.js';
 import * as init from '../nn/init.js';
 import { Identity, Linear } from '../nn/layers/linear.js';
@@ -127,7 +128,7 @@ export class ResNet extends Module {
     if (x.ndim !== 4 || x.shape[1] !== this.conv1.inChannels) {
       throw new ShapeError(`ResNet: expects input (N, ${this.conv1.inChannels}, H, W), got shape [${x.shape.join(', ')}]`);
     }
-    let y = this.maxpool.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x)))) as Tensor;
+    let y = forwardFused([this.conv1, this.bn1, this.relu, this.maxpool], x); // the stem, fused in eval mode under noGrad
     for (const layer of [this.layer1, this.layer2, this.layer3, this.layer4]) y = layer.forward(y);
     return this.fc.forward(this.avgpool.forward(y).flatten(1)); // (N, numClasses)
   }

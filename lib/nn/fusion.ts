@@ -1,6 +1,7 @@
 /**
- * Inference fusion in nn.Sequential: a Conv2d followed by a BatchNorm2d in eval mode (running
- * statistics), by a ReLU or ReLU6, or by both (Conv → BN → ReLU/ReLU6), and after a ReLU
+ * Inference fusion in nn.Sequential and in blocks whose layers run in a fixed order (DenseNet's
+ * layers, ResNet's stem and residual blocks): a Conv2d followed by a BatchNorm2d in eval mode
+ * (running statistics), by a ReLU or ReLU6, or by both (Conv → BN → ReLU/ReLU6), and after a ReLU
  * optionally by a MaxPool2d with 2×2 windows at stride 2, runs as one fused convolution
  * (ops/conv-fused.ts): one native pass, the BatchNorm folded into a per-channel scale and shift
  * applied while the output is in cache, no intermediate tensors. This is what PyTorch/oneDNN
@@ -124,7 +125,8 @@ function batchNormReluRun(bn: BatchNorm2d, modules: readonly Module[], i: number
 
 /**
  * Runs modules in order, each fused run (see fusedRunAt) as one call: nn.Sequential's forward,
- * and that of blocks whose layers run in a fixed order (DenseNet's layers).
+ * and that of blocks whose layers run in a fixed order (DenseNet's layers, ResNet's stem,
+ * BasicBlock and Bottleneck).
  *
  * Example: `forwardFused([conv, bn, new nn.ReLU6()], x)` is one fused convolution under noGrad in eval mode.
  */

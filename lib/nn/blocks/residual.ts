@@ -15,6 +15,7 @@ import { ReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/normalization.js';
 import { Module } from '../module.js';
 import { Sequential } from '../containers.js';
+import { forwardFused } from '../fusion.js';
 import { SqueezeExcitation } from './squeeze-excitation.js';
 import { StochasticDepth } from './stochastic-depth.js';
 
@@ -138,8 +139,9 @@ export class BasicBlock extends Module implements ResidualTail {
     this.stochastic_depth = dropPath(options);
   }
 
+  /** conv1 → bn1 → relu → conv2 → bn2, as fused convolutions in eval mode under noGrad (nn/fusion.ts), then the residual. */
   override forward(x: Tensor): Tensor {
-    const out = this.bn2.forward(this.conv2.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x)))));
+    const out = forwardFused([this.conv1, this.bn1, this.relu, this.conv2, this.bn2], x);
     return mergeResidual(this, out, x);
   }
 }
@@ -193,10 +195,10 @@ export class Bottleneck extends Module implements ResidualTail {
     this.stochastic_depth = dropPath(options);
   }
 
+  /** The three convolutions with their batch norms and ReLUs, fused in eval mode under noGrad (nn/fusion.ts), then the residual. */
   override forward(x: Tensor): Tensor {
-    let out = this.relu.forward(this.bn1.forward(this.conv1.forward(x))); // (N, width, H, W)
-    out = this.relu.forward(this.bn2.forward(this.conv2.forward(out))); // (N, width, H/stride, W/stride)
-    out = this.bn3.forward(this.conv3.forward(out)); // (N, 4·planes, H/stride, W/stride)
+    // (N, inPlanes, H, W) → (N, width, H, W) → (N, width, H/stride, W/stride) → (N, 4·planes, H/stride, W/stride)
+    const out = forwardFused([this.conv1, this.bn1, this.relu, this.conv2, this.bn2, this.relu, this.conv3, this.bn3], x);
     return mergeResidual(this, out, x);
   }
 }
