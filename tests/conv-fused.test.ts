@@ -491,6 +491,16 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
     }
   });
 
+  it('InceptionModule (eval, trained-like statistics): its six BasicConv2d units fused, close to the unfused output', () => {
+    k.manualSeed(13);
+    const block = trainedLike(new nn.InceptionModule(16, 8, 6, 8, 4, 4, 4)).eval();
+    const x = k.randn([2, 16, 9, 9]);
+    const { result, calls } = countingFusedCalls(() => k.noGrad(() => block.forward(x)));
+    expect(calls).toBe(6);
+    expect(result.shape).toEqual([2, 24, 9, 9]);
+    expectClose(result.data, k.noGrad(() => unfusedForward(block, x)).data, 1e-5, 1e-5, 'inception');
+  });
+
   it('BasicBlock with a hook on bn1: conv1, bn1 and relu run one by one (the hook sees the BatchNorm output), conv2 → bn2 still fuses', () => {
     k.manualSeed(10);
     const block = trainedLike(new nn.BasicBlock(8, 8)).eval();

@@ -10,6 +10,8 @@ import { cat } from '../../ops/shape.js';
 import { Conv2d, type Conv2dLayerOptions } from '../conv.js';
 import { Sequential } from '../containers.js';
 import * as F from '../functional.js';
+import { forwardFused } from '../fusion.js';
+import { ReLU } from '../layers/activation.js';
 import { Dropout } from '../layers/dropout.js';
 import { Linear } from '../layers/linear.js';
 import { BatchNorm2d } from '../layers/normalization.js';
@@ -33,6 +35,8 @@ import { inOpContext } from '../../op-context.js';
 export class BasicConv2d extends Module {
   conv: Conv2d;
   bn: BatchNorm2d;
+  /** torchvision's F.relu as a module no one can hook (not registered: no state-dict key), so the unit fuses. */
+  private static readonly relu = new ReLU();
 
   constructor(inPlanes: number, outPlanes: number, kernelSize: number | [number, number], options: Pick<Conv2dLayerOptions, 'stride' | 'padding'> = {}) {
     super();
@@ -41,8 +45,9 @@ export class BasicConv2d extends Module {
     this.bn = new BatchNorm2d(outPlanes, { eps: 0.001 });
   }
 
+  /** conv → bn → ReLU: one fused convolution in eval mode under noGrad (nn/fusion.ts). */
   override forward(x: Tensor): Tensor {
-    return F.relu(this.bn.forward(this.conv.forward(x)));
+    return forwardFused([this.conv, this.bn, BasicConv2d.relu], x);
   }
 }
 
