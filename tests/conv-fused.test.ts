@@ -501,6 +501,24 @@ describe('nn.Sequential folds Conv2d → BatchNorm2d (→ ReLU/ReLU6) at inferen
     expectClose(result.data, k.noGrad(() => unfusedForward(block, x)).data, 1e-5, 1e-5, 'inception');
   });
 
+  it('Fire: each convolution and its ReLU one fused call, bit for bit the layers (while recording too); PreActBlock: BN → ReLU and conv → BN → ReLU fused in eval', () => {
+    k.manualSeed(15);
+    const fire = new nn.Fire(12, 4, 6, 6);
+    const x = k.randn([2, 12, 7, 7]);
+    const { result, calls } = countingFusedCalls(() => k.noGrad(() => fire.forward(x)));
+    expect(calls).toBe(3);
+    expect(values(result)).toEqual(values(k.noGrad(() => unfusedForward(fire, x))));
+    const recorded = fire.forward(x.detach().requiresGrad_());
+    expect(values(recorded)).toEqual(values(result));
+
+    const block = trainedLike(new nn.PreActBlock(8, 16, 2)).eval();
+    const y = k.randn([2, 8, 8, 8]);
+    const fused = countingFusedCalls(() => k.noGrad(() => block.forward(y)));
+    expect(fused.calls).toBe(2);
+    expect(fused.result.shape).toEqual([2, 16, 4, 4]);
+    expectClose(fused.result.data, k.noGrad(() => unfusedForward(block, y)).data, 1e-5, 1e-5, 'preact');
+  });
+
   it('BasicBlock with a hook on bn1: conv1, bn1 and relu run one by one (the hook sees the BatchNorm output), conv2 → bn2 still fuses', () => {
     k.manualSeed(10);
     const block = trainedLike(new nn.BasicBlock(8, 8)).eval();

@@ -8,6 +8,7 @@ import { checkArgs, LAYER_SIZE } from '../../validate.js';
 import type { Tensor } from '../../tensor.js';
 import { cat } from '../../ops/shape.js';
 import { Conv2d } from '../conv.js';
+import { forwardFused } from '../fusion.js';
 import { ReLU } from '../layers/activation.js';
 import { Module } from '../module.js';
 
@@ -39,8 +40,9 @@ export class Fire extends Module {
     this.expand3x3 = new Conv2d(squeezePlanes, expand3x3Planes, 3, { padding: 1 });
   }
 
+  /** Each convolution with its ReLU as one fused call (nn/fusion.ts; bit for bit the two layers). */
   override forward(x: Tensor): Tensor {
-    const s = this.squeeze_activation.forward(this.squeeze.forward(x)); // (N, S, H, W)
-    return cat([this.expand1x1_activation.forward(this.expand1x1.forward(s)), this.expand3x3_activation.forward(this.expand3x3.forward(s))], 1);
+    const s = forwardFused([this.squeeze, this.squeeze_activation], x); // (N, S, H, W)
+    return cat([forwardFused([this.expand1x1, this.expand1x1_activation], s), forwardFused([this.expand3x3, this.expand3x3_activation], s)], 1);
   }
 }

@@ -6,7 +6,8 @@
  */
 import type { Tensor } from '../../tensor.js';
 import { Conv2d } from '../conv.js';
-import * as F from '../functional.js';
+import { forwardFused } from '../fusion.js';
+import { ReLU } from '../layers/activation.js';
 import { BatchNorm2d } from '../layers/normalization.js';
 import { Module } from '../module.js';
 import { CHANNELS, checkArgs, MAX_PARAMETER_ELEMENTS } from '../../validate.js';
@@ -25,6 +26,8 @@ export class PreActBlock extends Module {
   conv1: Conv2d;
   bn2: BatchNorm2d;
   conv2: Conv2d;
+  /** The block's F.relu as a module no one can hook (not registered: no state-dict key), so the layers fuse. */
+  private static readonly relu = new ReLU();
   shortcut: Conv2d | null;
 
   constructor(inPlanes: number, planes: number, stride = 1) {
@@ -37,10 +40,11 @@ export class PreActBlock extends Module {
     this.shortcut = stride !== 1 || inPlanes !== planes ? new Conv2d(inPlanes, planes, 1, { stride, bias: false }) : null;
   }
 
+  /** bn1 → ReLU and conv1 → bn2 → ReLU each one fused call in eval mode under noGrad (nn/fusion.ts). */
   override forward(x: Tensor): Tensor {
-    const pre = F.relu(this.bn1.forward(x));
+    const pre = forwardFused([this.bn1, PreActBlock.relu], x);
     const identity = this.shortcut === null ? x : this.shortcut.forward(pre);
-    const out = this.conv2.forward(F.relu(this.bn2.forward(this.conv1.forward(pre))));
+    const out = this.conv2.forward(forwardFused([this.conv1, this.bn2, PreActBlock.relu], pre));
     return out.add(identity);
   }
 }
