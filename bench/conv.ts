@@ -48,10 +48,12 @@ const SHAPES: Shape[] = [
   conv('conv depthwise N32 C128 28×28 3×3 p1 g128', 32, 128, 28, 128, 3, 1, 1, 128),
   conv('conv 1×1 N32 C256 14×14→64', 32, 256, 14, 64, 1),
   conv('conv strided N32 C64 56×56→128 3×3 s2 p1', 32, 64, 56, 128, 3, 2, 1),
-  // Batch 1 (issue 15's ResNet-18 Grad-CAM target): the 7×7 stride-2 stem and a layer4 conv,
-  // whose work is split inside the one image (column blocks, im2col / col2im rows, the GEMM).
+  // Batch 1 (issue 15's ResNet-18 Grad-CAM target): the 7×7 stride-2 stem, a layer4 conv and
+  // layer4's 1×1 stride-2 downsample, whose work is split inside the one image (blocks of
+  // channels, column blocks, im2col / col2im rows, the GEMM).
   conv('conv stem N1 C3 224×224→64 7×7 s2 p3', 1, 3, 224, 64, 7, 2, 3),
   conv('conv layer4 N1 C512 7×7→512 3×3 p1', 1, 512, 7, 512, 3, 1, 1),
+  conv('conv downsample N1 C256 14×14→512 1×1 s2', 1, 256, 14, 512, 1, 2, 0),
   // ResNet-18 (smallInput) training at batch 64 (issue 14's target), Winograd's widest and
   // deepest stages: many blocks of tiles (the filters packed once per call) and a single one.
   conv('conv resnet18 N64 C64 32×32→64 3×3 p1', 64, 64, 32, 64, 3, 1, 1),
