@@ -242,12 +242,15 @@ TEST(narrow_winograd_shapes_take_the_direct_kernels) {
   // kernels (issue 14's recipe at width 16: 32→32 at 14×14), not Winograd; the input gradient
   // puts images in the lanes (AVX-512) while a 16-image group's gy is ≤ 1 MiB (14×14) and pixel
   // lanes beyond (28×28). At 64 → 64 Winograd stays. ResNet's 64→128 stride 2 at 7×7 (4-pixel
-  // output rows) takes GEMM, 32→64 at 14×14 channel lanes.
+  // output rows) takes GEMM; 32→64 at 14×14 (288 taps) GEMM forward and channel lanes for the
+  // weight gradient, except at batch 1; 16→32 (144 taps) channel lanes for both.
   const Conv2dShape s14 = make_shape({9, 32, 14, 14, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0});
   const Conv2dShape s28 = make_shape({3, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0});
   const Conv2dShape s64 = make_shape({9, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0});
   const Conv2dShape down4 = make_shape({3, 64, 7, 7, 128, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0});
   const Conv2dShape down7 = make_shape({3, 32, 14, 14, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0});
+  const Conv2dShape down7_one = make_shape({1, 32, 14, 14, 64, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0});
+  const Conv2dShape narrow_down7 = make_shape({3, 16, 14, 14, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0});
   test::for_each_vector_width([&] {
     for (const Conv2dShape& s : {s14, s28}) {
       const ConvAlgorithm forward = choose_conv_algorithm(s);
@@ -260,10 +263,14 @@ TEST(narrow_winograd_shapes_take_the_direct_kernels) {
     CHECK(choose_input_gradient_algorithm(s64) == ConvAlgorithm::kWinograd);
     if (wide_vectors()) {
       CHECK(choose_conv_algorithm(down4) == ConvAlgorithm::kGemm);
-      CHECK(choose_conv_algorithm(down7) == ConvAlgorithm::kDirectChannels);
+      CHECK(choose_conv_algorithm(down7) == ConvAlgorithm::kGemm);
+      CHECK(choose_weight_gradient_algorithm(down7) == ConvAlgorithm::kDirectChannels);
+      CHECK(choose_weight_gradient_algorithm(down7_one) == ConvAlgorithm::kGemm);
+      CHECK(choose_conv_algorithm(narrow_down7) == ConvAlgorithm::kDirectChannels);
+      CHECK(choose_weight_gradient_algorithm(narrow_down7) == ConvAlgorithm::kDirectChannels);
     }
   });
-  for (const Conv2dShape& s : {s14, s28, down4}) {
+  for (const Conv2dShape& s : {s14, s28, down4, down7, down7_one, narrow_down7}) {
     const std::vector<float> x = Random(21).vector(x_size(s)), w = Random(22).vector(w_size(s));
     const std::vector<float> b = Random(23).vector(s.k), gy = Random(24).vector(y_size(s));
     const Expected e = naive(s, x, w, b, gy);

@@ -160,8 +160,21 @@ bool channel_lanes_pay(const Conv2dShape& s) {
 
 // Stride 2 through im2col copies every input up to 9 times (3×3) for a GEMM that then packs it
 // again; channels in the lanes read x in place. Up to this many taps per output (c·kh·kw) that
-// was measured to pay (64 channels, 3×3: forward 10% faster); the input gradient stays GEMM.
-constexpr int64_t kStridedChannelLanesMaxTaps = 576;
+// pays for the forward; the input gradient stays GEMM. Measured (Zen 5 VM, C++ harness,
+// medians of 7, channel lanes vs im2col + GEMM, 1 / 2 threads, ms): 147 taps (RGB 7×7 stem,
+// N32 224×224) 55 vs 71 / 26 vs 35; 144 (16→32 3×3, N128 28×28) 2.1 vs 2.3 / 1.07 vs 1.38;
+// 64 (1×1 64→128, N64 32×32) 6.4 vs 7.3 / 2.8 vs 3.2; but 256 (1×1 256→512, N1 14×14) 0.25
+// vs 0.10 / 0.21 vs 0.08; 288 (32→64 3×3, N128 14×14) 2.24 vs 2.26 / 1.50 vs 1.27; 576
+// (64→128 3×3, N64 32×32) 19.1 vs 17.8 / 12.6 vs 9.6, N32 56×56 28.3 vs 24.1 / 17.0 vs 12.5.
+// (576 paid when this rule was written, before im2col went through the stride-2 phases.)
+constexpr int64_t kStridedChannelLanesMaxTaps = 192;
+
+// The weight gradient with channels in the lanes still pays up to 576 taps (the same runs:
+// 288 taps 1.91 vs 2.43 / 1.32 vs 1.63, 576 at N32 24.4 vs 25.4 / 12.9 vs 15.7, at N64 14.8 vs
+// 18.5 / 10.6 vs 10.0) but splits the batch between threads, so a single image takes GEMM's
+// (RGB stem at N1: 1.70 vs 1.88 / 1.68 vs 1.10; 1×1 256→512 at N1 0.33 vs 0.09 / 0.33 vs 0.07).
+constexpr int64_t kStridedLaneWeightGradientMaxTaps = 576;
+constexpr int64_t kStridedLaneWeightGradientMinImages = 2;
 
 // A register block of channel lanes is up to 14 pixels of one output row (Vec16), each weight
 // vector loaded once per block: rows of 4 outputs use 4 of them, and im2col + GEMM won there
@@ -170,9 +183,10 @@ constexpr int64_t kStridedChannelLanesMaxTaps = 576;
 // 14×14 → 7×7) they tied forward and channel lanes' weight gradient won 2.2 vs 2.8 ms.
 constexpr int64_t kStridedChannelLanesMinRow = 7;
 
-bool strided_channel_lanes_pay(const Conv2dShape& s) {
+// Whether stride-2 channel lanes can run and pay up to `max_taps` taps per output.
+bool strided_channel_lanes_pay(const Conv2dShape& s, int64_t max_taps = kStridedChannelLanesMaxTaps) {
   return conv::direct_channels_supported(s) && wide_vectors() && s.stride_h == 2 && s.stride_w == 2 &&
-         s.c * s.kernel_h * s.kernel_w <= kStridedChannelLanesMaxTaps && s.out_w >= kStridedChannelLanesMinRow;
+         s.c * s.kernel_h * s.kernel_w <= max_taps && s.out_w >= kStridedChannelLanesMinRow;
 }
 
 // Winograd's shapes (3×3, stride 1) with enough tiles but channels too few on both sides:
@@ -333,6 +347,11 @@ ConvAlgorithm choose_weight_gradient_algorithm(const Conv2dShape& s) {
   if (algorithm == ConvAlgorithm::kDirect && conv::direct_channels_supported(s) && wide_vectors() &&
       transposed_gy_bytes <= kLaneWeightGradientMaxBytes) {
     return ConvAlgorithm::kDirectChannels;
+  }
+  // Stride 2, where the forward takes channel lanes or GEMM (see kStridedLaneWeightGradientMaxTaps):
+  // channel lanes for a batch, GEMM for one image.
+  if (strided_channel_lanes_pay(s, kStridedLaneWeightGradientMaxTaps)) {
+    return s.n >= kStridedLaneWeightGradientMinImages ? ConvAlgorithm::kDirectChannels : ConvAlgorithm::kGemm;
   }
   return algorithm;
 }
