@@ -20,8 +20,8 @@
 // conv_direct.cc's elsewhere, GEMM's at stride 2: with channels in the lanes its reduction
 // over k would need a horizontal sum per input pixel.
 // Threads split images (forward; blocks of 16 channels when there are fewer images than
-// threads) or fixed batch slices (weight gradient, summed in slice
-// order, so results do not depend on the thread count).
+// threads) or fixed batch slices (weight gradient, summed in slice order, so results do not
+// depend on the thread count).
 #include <algorithm>
 #include <utility>
 #include <vector>

@@ -393,7 +393,7 @@ KILN_VECTORIZE void col2im_phase_rows(float* col, int64_t ld, float* gx, const C
 // more on each row piece's bounds than on its few floats. From a zero-padded copy of the image
 // every piece is a plain copy of out_w floats, done as one 16-float vector move where the 16
 // stay inside this image's part of the col row (the overshoot is rewritten by the pieces after
-// it), float by float otherwise.
+// it), float by float otherwise (and without Vec16).
 constexpr int64_t kShortRow = 16;
 
 bool short_rows_apply(const Conv2dShape& s, int64_t j0, int64_t j1) {
@@ -426,13 +426,17 @@ KILN_VECTORIZE void im2col_short_rows(const float* padded, float* col, int64_t l
                                       const PaddedImage& g, int64_t row_begin, int64_t row_end) {
   const int64_t plane = s.out_h * s.out_w;
   // Pieces whose 16-float move ends inside the plane: oh · out_w + 16 <= plane.
-  const int64_t vector_pieces = plane < kShortRow ? 0 : (plane - kShortRow) / s.out_w + 1;
+  [[maybe_unused]] const int64_t vector_pieces =
+      std::min(s.out_h, plane < kShortRow ? 0 : (plane - kShortRow) / s.out_w + 1);
   for (int64_t row = row_begin; row < row_end; ++row) {
     const int64_t c = row / (s.kernel_h * s.kernel_w), r = row / s.kernel_w % s.kernel_h, q = row % s.kernel_w;
     const float* src = padded + (c * g.hp + r * s.dilation_h) * g.wp + q * s.dilation_w;  // src[oh · wp + ow]
     float* dst = col + row * ld;                                                          // dst[oh · out_w + ow]
-    for (int64_t oh = 0; oh < std::min(vector_pieces, s.out_h); ++oh) store16(dst + oh * s.out_w, load16(src + oh * g.wp));
-    for (int64_t oh = vector_pieces; oh < s.out_h; ++oh) {
+    int64_t oh = 0;
+#if KILN_HAS_VEC16
+    for (; oh < vector_pieces; ++oh) store16(dst + oh * s.out_w, load16(src + oh * g.wp));
+#endif
+    for (; oh < s.out_h; ++oh) {
       for (int64_t ow = 0; ow < s.out_w; ++ow) dst[oh * s.out_w + ow] = src[oh * g.wp + ow];
     }
   }
