@@ -190,6 +190,36 @@ TEST(alpha_beta_and_nan_in_c) {
   });
 }
 
+// C taller than wide and narrower than two micro-tiles is computed as Cᵀ = Bᵀ · Aᵀ and merged into C
+// transposed (gemm.cc's role swap; the AVX-512 merge transposes in registers): it gives the
+// same bits as the product asked for the other way round, Cᵀ = Bᵀ · Aᵀ with Cᵀ in place (not
+// swapped: wider than tall), for every alpha / beta, edge tiles and several depth slices.
+TEST(swapped_roles_match_the_transposed_product_bit_for_bit) {
+  for_each_isa([] {
+    const float pairs[][2] = {{1, 0}, {1, 1}, {-0.5f, 2}, {1.5f, -1}};
+    for (const auto& pair : pairs) {
+      const int64_t nr = gemm::current_kernel().blocks.nr;
+      for (const int64_t n : {int64_t{5}, nr + 1, nr + nr / 2 + 1, 2 * nr - 1}) {  // swapped: n < 2·NR, n != NR
+        const int64_t m = 203, k = 2100;
+        Random random(static_cast<uint64_t>(n));
+        const std::vector<float> a = random.vector(m * k), b = random.vector(k * n), c0 = random.vector(m * n);
+        std::vector<float> c = c0, ct(n * m);
+        for (int64_t i = 0; i < m; ++i) {
+          for (int64_t j = 0; j < n; ++j) ct[j * m + i] = c0[i * n + j];
+        }
+        sgemm(false, false, m, n, k, pair[0], a.data(), k, b.data(), n, pair[1], c.data(), n);
+        sgemm(true, true, n, m, k, pair[0], b.data(), n, a.data(), k, pair[1], ct.data(), m);
+        bool same = true;
+        for (int64_t i = 0; i < m; ++i) {
+          for (int64_t j = 0; j < n; ++j) same = same && c[i * n + j] == ct[j * m + i];
+        }
+        if (!same) std::printf("    %s: %ld x %ld x %ld, alpha %g beta %g: swapped and transposed products differ\n", gemm::current_kernel().name, m, n, k, pair[0], pair[1]);
+        CHECK(same);
+      }
+    }
+  });
+}
+
 TEST(empty_and_zero_depth) {
   for_each_isa([] {
     CHECK(run_and_check({0, 5, 3}, 1));

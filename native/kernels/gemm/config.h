@@ -81,11 +81,18 @@ constexpr BlockRule kAvx512Bf16Rule{12, 32, 8.0 / 3, 3.0 / 8, 1.0 / 16, 2};
 // The largest MR × NR of any kernel (for stack tiles).
 constexpr int kMaxTile = 16 * 32;
 
+// Merges a (rows × cols) tile the micro-kernel wrote (row stride NR) into C stored transposed:
+// c[i + j · ldc] = alpha · tile(i, j) + beta · c[i + j · ldc] (+ row_bias[i] when not null),
+// rounded as the micro-kernel rounds the same tile stored in place. beta == 0 never reads c.
+using MergeTransposed = void (*)(const float* tile, int rows, int cols, float alpha, float beta,
+                                 const float* row_bias, float* c, int64_t ldc);
+
 struct GemmKernel {
   const char* name;  // "avx512", "avx2", "neon", "scalar"
   BlockRule rule;
   MicroKernel micro;
   PackLanes pack_lanes;  // a SIMD transposing pack, or nullptr for the portable one
+  MergeTransposed merge_transposed = nullptr;  // a SIMD one, or nullptr for the portable merge
   BlockSizes blocks{};   // derive_blocks(rule, this CPU's caches): set by dispatch.cc
 };
 

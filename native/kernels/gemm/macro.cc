@@ -2,6 +2,7 @@
 // the micro-kernel on each (loops jr over NR-column micro-panels of B, ir over MR-row
 // micro-panels of A, so one B micro-panel stays in L1 while A's block streams from L2).
 #include <algorithm>
+#include <cmath>
 
 #include "internal.h"
 
@@ -12,13 +13,21 @@ namespace {
 inline float bias_at(const Bias* bias, int64_t i, int64_t j) { return bias == nullptr ? 0.0f : bias->data[i * bias->rs + j * bias->cs]; }
 
 // c (element (i, j) at c[i * rs_c + j * cs_c]) = alpha · tile + beta · c + bias over
-// rows × cols, where tile (ldt = NR) holds A · B. beta == 0 never reads c.
+// rows × cols, where tile (ldt = NR) holds A · B. beta == 0 never reads c. Rounded as the
+// micro-kernel rounds a tile it stores in place (alpha · tile, then one fused multiply-add of
+// beta · c; a bias first added to beta · c as start_tile_with_bias does), so a product whose
+// roles were swapped gives the same bits as the same product computed unswapped.
 void merge_tile(const float* tile, int nr, int rows, int cols, float alpha, float beta, const Bias* bias, float* c,
                 int64_t rs_c, int64_t cs_c) {
   for (int i = 0; i < rows; ++i) {
     for (int j = 0; j < cols; ++j) {
       float& out = c[i * rs_c + j * cs_c];
-      out = alpha * tile[i * nr + j] + (beta == 0.0f ? 0.0f : beta * out) + bias_at(bias, i, j);
+      const float product = alpha * tile[i * nr + j];
+      if (bias != nullptr) {
+        out = (bias_at(bias, i, j) + (beta == 0.0f ? 0.0f : beta * out)) + product;
+      } else {
+        out = beta == 0.0f ? product : std::fma(beta, out, product);
+      }
     }
   }
 }
@@ -60,7 +69,12 @@ void macro_kernel(const GemmKernel& kernel, int64_t mc, int64_t nc, int64_t kc, 
       } else {  // C transposed in memory (see the role swap in gemm.cc): compute, then scatter
         alignas(64) float tile[kMaxTile];
         kernel.micro(kc, a_panel, b_panel, b_rs, tile, nr, rows, cols, 1.0f, 0.0f);
-        merge_tile(tile, nr, rows, cols, alpha, beta, bias == nullptr ? nullptr : &tile_bias, c_tile, rs_c, cs_c);
+        if (rs_c == 1 && kernel.merge_transposed != nullptr && (bias == nullptr || (tile_bias.rs == 1 && tile_bias.cs == 0))) {
+          const float* row_bias = bias == nullptr ? nullptr : tile_bias.data;  // rs == 1 once transposed
+          kernel.merge_transposed(tile, rows, cols, alpha, beta, row_bias, c_tile, cs_c);
+        } else {
+          merge_tile(tile, nr, rows, cols, alpha, beta, bias == nullptr ? nullptr : &tile_bias, c_tile, rs_c, cs_c);
+        }
       }
     }
   }

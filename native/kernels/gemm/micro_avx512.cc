@@ -1,5 +1,6 @@
 // AVX-512 micro-kernel: a 12 × 32 tile of C in 24 zmm accumulators (two 16-float vectors per
 // row). Per step p: load the 32 floats B(p, 0:32), broadcast each A(i, p) and multiply-add.
+// Beside it, the merge of a tile into C stored transposed (the role swap of gemm.cc).
 // Compiled for AVX-512 by a target pragma, so the rest of the binary stays baseline x86-64;
 // dispatch.cc only calls it when cpuid says the CPU can.
 #include "config.h"
@@ -14,7 +15,16 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
+
+// GCC 12 reports the _mm512_undefined_ps() inside its own unpack intrinsics (transpose16) as
+// "maybe uninitialized"; the intrinsics' results are fully defined.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include "../lane_masks_avx512.h"
+#include "transpose_avx512.h"
 
 namespace kiln::gemm {
 namespace {
@@ -78,9 +88,39 @@ void micro_avx512(int64_t kc, const float* a, const float* b, int64_t b_rs, floa
   by_rows[rows](kc, a, b, b_rs, c, ldc, cols, alpha, beta);
 }
 
+// The transposed merge (GemmKernel::merge_transposed): a (rows × cols) tile, ldt NR, whose
+// element (i, j) belongs at c[i + j · ldc]. Each half of the tile (16 columns) is transposed
+// in registers, rows past `rows` zero, so column j becomes one vector of `rows` contiguous
+// outputs; rounded as store_row rounds (alpha · t, then beta · c fused, or the bias first
+// added to beta · c).
+void merge_transposed_avx512(const float* tile, int rows, int cols, float alpha, float beta, const float* row_bias,
+                             float* c, int64_t ldc) {
+  const __mmask16 out_mask = first_lanes(rows);
+  const __m512 alpha_v = _mm512_set1_ps(alpha), beta_v = _mm512_set1_ps(beta);
+  const __m512 bias = row_bias != nullptr ? _mm512_maskz_loadu_ps(out_mask, row_bias) : _mm512_setzero_ps();
+  for (int half = 0; half * 16 < cols; ++half) {
+    __m512 r[16];
+    for (int i = 0; i < 16; ++i) r[i] = _mm512_maskz_loadu_ps(i < rows ? 0xffff : 0, tile + i * NR + half * 16);
+    transpose16(r);
+    const int half_cols = std::min(16, cols - half * 16);
+    for (int j = 0; j < half_cols; ++j) {
+      float* out = c + (half * 16 + j) * ldc;
+      const __m512 product = _mm512_mul_ps(alpha_v, r[j]);
+      __m512 value;
+      if (row_bias != nullptr) {
+        const __m512 start = beta == 0.0f ? bias : _mm512_add_ps(bias, _mm512_mul_ps(beta_v, _mm512_maskz_loadu_ps(out_mask, out)));
+        value = _mm512_add_ps(start, product);
+      } else {
+        value = beta == 0.0f ? product : _mm512_fmadd_ps(beta_v, _mm512_maskz_loadu_ps(out_mask, out), product);
+      }
+      _mm512_mask_storeu_ps(out, out_mask, value);
+    }
+  }
+}
+
 }  // namespace
 
-const GemmKernel kAvx512Kernel{"avx512", kAvx512Rule, micro_avx512, kPackLanesAvx512};
+const GemmKernel kAvx512Kernel{"avx512", kAvx512Rule, micro_avx512, kPackLanesAvx512, merge_transposed_avx512};
 
 }  // namespace kiln::gemm
 
