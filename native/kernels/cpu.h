@@ -34,9 +34,12 @@ struct CacheSizes {
 
 // Reported L3 sizes above this are capped: a VM may list the whole package's L3 (the Zen 5
 // VM: 508 MiB, sixteen 32 MiB core complexes) of which a core reaches one complex's. The L3
-// only sizes NC (1/16 of it on AVX-512: NC 2048 at the cap), and NC 4096 or 8192 measured
-// no better than 2048 on that VM.
-constexpr long long kMaxL3 = 128ll << 20;
+// only sizes NC (1/16 of it on AVX-512: NC 1024 at the cap, a 4 MiB panel, an eighth of the
+// complex a core reaches). Measured on that VM (C++ harness on sgemm, NC 2048 and 1024
+// alternating in one process, medians of 5): 4096³ 1 thread +2.5% (three runs), 2 threads
+// +3.4%; 256×4096×4096 +1.8%; 128×6272×1152 +3%; 2048³ +0–2%; 64×25088×576 −1%; products at
+// most 1024 wide are unchanged. NC 4096 or 8192 (caps of 256 and 512 MiB) were no better.
+constexpr long long kMaxL3 = 64ll << 20;
 
 namespace detail {
 

@@ -53,8 +53,8 @@ constexpr int64_t round_down_clamped(double value, int multiple, int64_t low, in
 //   NC = l3_share · L3 / (E · KC),  a multiple of NR in [NR, 8192]
 // so a rule's shares fix the bytes each packed operand takes, whatever its element size.
 // The shares were measured (docs/ARCHITECTURE.md, "GEMM blocking"): on the Zen 5 VM
-// (48 KiB L1d, 1 MiB L2, L3 capped at 128 MiB) the AVX-512 rule gives KC 1024, MC 96, NC 2048,
-// the sizes measured best there; on the Zen 3 VM (32 KiB, 512 KiB, 32 MiB) the AVX2 rule gives
+// (48 KiB L1d, 1 MiB L2, L3 capped at 64 MiB: cpu.h, kMaxL3) the AVX-512 rule gives KC 1024,
+// MC 96, NC 1024, the sizes measured best there; on the Zen 3 VM (32 KiB, 512 KiB, 32 MiB) the AVX2 rule gives
 // KC 256, MC 384, NC 4096.
 constexpr BlockSizes derive_blocks(const BlockRule& rule, long long l1d, long long l2, long long l3) {
   const double bytes = rule.element_bytes;
@@ -75,7 +75,9 @@ constexpr BlockRule kScalarRule{4, 8, 0.25, 0.25, 0.25};
 // bfloat16 panels, so each level holds the same bytes as the FP32 kernel's at twice the depth.
 // Measured on the Zen 5 VM, 2048³ at 1 thread (medians of 3 alternating passes): KC 2048
 // (MC 96 or 48, NC 1024-2048) ~410 GF/s against ~390 for KC 1024 or 1536, and 2 threads
-// 765-785 against 725-732 for the former KC 1024, MC 72, NC 1024.
+// 765-785 against 725-732 for the former KC 1024, MC 72, NC 1024. With L3 capped at 64 MiB
+// (NC 2048 → 1024, C++ harness, alternating in one process): 2048³ +4.6% and 4096³ +3.5% at
+// 1 thread, 4096³ +3.6% at 2 (2048³ unchanged: each thread's column part is 1024 wide).
 constexpr BlockRule kAvx512Bf16Rule{12, 32, 8.0 / 3, 3.0 / 8, 1.0 / 16, 2};
 
 // The largest MR × NR of any kernel (for stack tiles).
