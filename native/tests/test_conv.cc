@@ -71,6 +71,8 @@ static const Conv2dShape kShapes[] = {
     make_shape({3, 5, 9, 37, 32, 5, 4, 2, 2, 2, 1, 0, 2, 1, 1, 1, 0, 0}),    // rows of 18 outputs
     make_shape({2, 2, 13, 8, 16, 2, 7, 3, 1, 0, 1, 3, 3, 1, 1, 1, 0, 0}),     // row stride 3
     make_shape({2, 4, 6, 30, 16, 3, 3, 1, 2, 0, 0, 0, 0, 1, 1, 1, 0, 0}),     // unpadded, stride (1, 2)
+    make_shape({2, 3, 9, 13, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0}),     // 48 channels: two blocks at once, then one
+    make_shape({1, 3, 21, 23, 64, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),    // a stem at batch 1: pairs of blocks per thread
     // Its input gradient puts 16 images in the lanes: a group of 16 and the rest (pixel lanes),
     // channel blocks of 6, 3 (+ a zero channel), 5 and 1, rows not a multiple of the block's
     // pixels, planes under 16 pixels.
@@ -330,11 +332,12 @@ TEST(results_do_not_depend_on_thread_count) {
                                make_shape({3, 256, 12, 12, 256, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
                                // Batch 1: a stem (channel lanes; its input gradient through
                                // GEMM, 4 column blocks, col2im tasks of rows), one whose three
-                               // blocks of 16 channels the threads share, and 7×7 planes through
+                               // blocks of 16 channels (or two pairs of them) the threads share, and 7×7 planes through
                                // GEMM (im2col's 640 rows cut across threads; with 128 channels
                                // out, both products taller than wide and computed transposed)
                                make_shape({1, 3, 100, 100, 16, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),
                                make_shape({1, 3, 60, 60, 48, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),
+                               make_shape({1, 3, 60, 60, 64, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),
                                make_shape({1, 640, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
                                make_shape({1, 96, 7, 7, 128, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}),
                                // Stride 2 through phases: several images per block, and one

@@ -52,9 +52,11 @@ template <typename V>
 constexpr int kHalves = 16 / kLanes<V>;
 
 // Pixels of an output row accumulated at once in the forward pass: 14 Vec16 accumulators of 32
-// zmm registers, or 6 pixels × 2 Vec8 of 16 ymm.
+// zmm registers, or 6 pixels × 2 Vec8 of 16 ymm; with two blocks of 16 channels (Vec16 only),
+// 12 pixels × 2 accumulators.
 template <typename V>
 constexpr int kMaxPixels = kLanes<V> == 16 ? 14 : 6;
+constexpr int kMaxPixelsTwoBlocks = 12;
 
 // Output pixels computed before they are transposed into y (a few 16 × 16 blocks; 8 KiB).
 constexpr int64_t kTilePixels = 128;
@@ -105,13 +107,17 @@ InputPlanes input_planes(const float* x_image, const Conv2dShape& s, int slot) {
   return {xp, p.cols, p.size()};
 }
 
-// tile[(ow0 + p) · 16 + :] (p < P) = bias + Σ over taps of x row · wt: output pixels
-// [ow0, ow0 + P) of one row, 16 channels; x_row points at (c = 0, oh, ow0), wt and bias (or
-// nullptr) at the 16 channels (wt's taps k floats apart).
-template <typename V, int S, int P>
+// tile[b · tile_step + (ow0 + p) · 16 + :] (p < P, b < B) = bias + Σ over taps of x row · wt:
+// output pixels [ow0, ow0 + P) of one row, B blocks of 16 channels; x_row points at (c = 0,
+// oh, ow0), wt and bias (or nullptr) at the first of the 16·B channels (wt's taps k floats
+// apart). Each tap is B·16 / L vector loads of wt and P broadcasts for P·B·16 / L
+// multiply-adds: with two blocks (AVX-512) 14 loads feed 24 multiply-adds instead of 15
+// feeding 14, so the loads no longer bound it.
+template <typename V, int S, int P, int B>
 __attribute__((always_inline)) inline void forward_pixels(const float* x_row, const InputPlanes& in, const float* wt,
-                                                          const float* bias, float* tile, const Conv2dShape& s) {
-  constexpr int L = kLanes<V>, H = kHalves<V>;
+                                                          const float* bias, float* tile, int64_t tile_step,
+                                                          const Conv2dShape& s) {
+  constexpr int L = kLanes<V>, H = kHalves<V> * B;
   V acc[P][H];
   for (int p = 0; p < P; ++p) {
     for (int h = 0; h < H; ++h) acc[p][h] = bias != nullptr ? load_vec<V>(bias + h * L) : V{};
@@ -129,7 +135,7 @@ __attribute__((always_inline)) inline void forward_pixels(const float* x_row, co
     }
   }
   for (int p = 0; p < P; ++p) {
-    for (int h = 0; h < H; ++h) store_vec(tile + p * 16 + h * L, acc[p][h]);
+    for (int h = 0; h < H; ++h) store_vec(tile + (h * L / 16) * tile_step + p * 16 + h * L % 16, acc[p][h]);
   }
 }
 
@@ -166,27 +172,31 @@ __attribute__((always_inline)) inline void finish_tile(float* tile, int64_t rows
   }
 }
 
-// y_k (16 channels of one image's output) = the 16 channels at wt (and bias) of every output
-// pixel: rows cut into P-pixel pieces (the last one overlapping the one before it), computed
-// pixel-major into tile a few rows at a time, put through the epilogue e there (pooled planes
-// are a quarter of the size), then transposed into y_k.
-template <typename V, int S, int P>
+// y_k (16·B channels of one image's output, planes y_plane apart) = the 16·B channels at wt
+// (and bias) of every output pixel: rows cut into P-pixel pieces (the last one overlapping
+// the one before it), computed pixel-major into B tiles (tile_step floats apart) a few rows at
+// a time, put through the epilogue e there (pooled planes are a quarter of the size), then
+// transposed into y_k.
+template <typename V, int S, int P, int B>
 __attribute__((always_inline)) inline void forward_plane(const InputPlanes& in, const float* wt, const float* bias,
                                                          float* tile, float* y_k, const Conv2dShape& s,
                                                          const ConvEpilogue& e) {
-  const int64_t rows = tile_rows(s, e);
+  const int64_t rows = tile_rows(s, e), tile_step = rows * s.out_w * 16;
   const int64_t pool = e.max_pool_2x2 ? 2 : 1, y_w = s.out_w / pool, y_plane = s.out_h / pool * y_w;
   for (int64_t oh0 = 0; oh0 < s.out_h; oh0 += rows) {
     const int64_t oh1 = std::min(s.out_h, oh0 + rows);
     for (int64_t oh = oh0; oh < oh1; ++oh) {
       for (int64_t ow = 0; ow < s.out_w; ow += P) {
         const int64_t ow0 = std::min<int64_t>(ow, s.out_w - P);
-        forward_pixels<V, S, P>(in.data + oh * s.stride_h * in.cols + ow0 * S, in, wt, bias,
-                                tile + ((oh - oh0) * s.out_w + ow0) * 16, s);
+        forward_pixels<V, S, P, B>(in.data + oh * s.stride_h * in.cols + ow0 * S, in, wt, bias,
+                                   tile + ((oh - oh0) * s.out_w + ow0) * 16, tile_step, s);
       }
     }
-    finish_tile<V>(tile, oh1 - oh0, s.out_w, e);
-    transpose<V>(tile, 16, (oh1 - oh0) / pool * y_w, 16, y_k + oh0 / pool * y_w, y_plane);
+    for (int b = 0; b < B; ++b) {
+      finish_tile<V>(tile + b * tile_step, oh1 - oh0, s.out_w, e);
+      transpose<V>(tile + b * tile_step, 16, (oh1 - oh0) / pool * y_w, 16, y_k + b * 16 * y_plane + oh0 / pool * y_w,
+                   y_plane);
+    }
   }
 }
 
@@ -196,12 +206,27 @@ int64_t forward_piece(const Conv2dShape& s, int64_t max_pixels) {
   return (s.out_w + pieces - 1) / pieces;
 }
 
-template <typename V, int S, int... P>
+template <typename V, int S, int B, int... P>
 __attribute__((always_inline)) inline void forward_plane_of(int64_t pixels, const InputPlanes& in, const float* wt,
                                                             const float* bias, float* tile, float* y_k,
                                                             const Conv2dShape& s, const ConvEpilogue& e,
                                                             std::integer_sequence<int, P...>) {
-  ((pixels == P + 1 ? forward_plane<V, S, P + 1>(in, wt, bias, tile, y_k, s, e) : void()), ...);
+  ((pixels == P + 1 ? forward_plane<V, S, P + 1, B>(in, wt, bias, tile, y_k, s, e) : void()), ...);
+}
+
+// 16 channels of stride S, or 32 (two blocks) when the vectors are 16 wide and two blocks are left.
+template <typename V, int S>
+__attribute__((always_inline)) inline int64_t forward_blocks(const InputPlanes& in, const float* wt, const float* bias,
+                                                             float* tile, float* y_k, const Conv2dShape& s,
+                                                             const ConvEpilogue& e, int64_t channels_left) {
+  if (kLanes<V> == 16 && channels_left >= 32) {
+    forward_plane_of<V, S, 2>(forward_piece(s, kMaxPixelsTwoBlocks), in, wt, bias, tile, y_k, s, e,
+                              std::make_integer_sequence<int, kMaxPixelsTwoBlocks>{});
+    return 32;
+  }
+  forward_plane_of<V, S, 1>(forward_piece(s, kMaxPixels<V>), in, wt, bias, tile, y_k, s, e,
+                            std::make_integer_sequence<int, kMaxPixels<V>>{});
+  return 16;
 }
 
 // Channels [k_begin, k_end) (multiples of 16, or k) of one image's output y_image (k, out_h,
@@ -212,16 +237,11 @@ __attribute__((always_inline)) inline void forward_channels(const InputPlanes& i
                                                             float* y_image, float* tile, const Conv2dShape& s,
                                                             const ConvEpilogue& e, int64_t k_begin, int64_t k_end) {
   const int64_t y_plane = e.max_pool_2x2 ? s.out_h / 2 * (s.out_w / 2) : s.out_h * s.out_w;
-  const int64_t pixels = forward_piece(s, kMaxPixels<V>);
-  for (int64_t k0 = k_begin; k0 < k_end; k0 += 16) {
+  for (int64_t k0 = k_begin; k0 < k_end;) {
     const float* bias_k0 = bias != nullptr ? bias + k0 : nullptr;
-    if (s.stride_w == 1) {
-      forward_plane_of<V, 1>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * y_plane, s, e,
-                             std::make_integer_sequence<int, kMaxPixels<V>>{});
-    } else {
-      forward_plane_of<V, 2>(pixels, in, wt + k0, bias_k0, tile, y_image + k0 * y_plane, s, e,
-                             std::make_integer_sequence<int, kMaxPixels<V>>{});
-    }
+    float* y_k = y_image + k0 * y_plane;
+    k0 += s.stride_w == 1 ? forward_blocks<V, 1>(in, wt + k0, bias_k0, tile, y_k, s, e, k_end - k0)
+                          : forward_blocks<V, 2>(in, wt + k0, bias_k0, tile, y_k, s, e, k_end - k0);
   }
 }
 
@@ -366,18 +386,20 @@ void direct_channels_forward(const float* x, const float* weight, const float* b
   const int64_t taps = s.c * s.kernel_h * s.kernel_w;
   if (s.n < get_num_threads()) {
     // Fewer images than threads (a stem at batch 1): the threads share each image's blocks of
-    // 16 channels, reading one padded copy of it.
+    // 16 channels (pairs of them with 16-float vectors, which forward_pixels takes two at a
+    // time), reading one padded copy of it.
+    const int64_t block = wide_vectors() && s.k % 32 == 0 ? 32 : 16;
     for (int64_t n = 0; n < s.n; ++n) {
       const InputPlanes in = input_planes(x + n * s.c * s.h * s.w, s, 0);
-      parallel_for_balanced(0, s.k / 16, grain_for(16 * taps * plane), [&](int64_t begin, int64_t end) {
-        float* tile = thread_buffer(tile_rows(s, e) * s.out_w * 16, 1);
-        forward_channels_any(in, wt.data(), bias, y + n * y_image, tile, s, e, begin * 16, end * 16);
+      parallel_for_balanced(0, s.k / block, grain_for(block * taps * plane), [&](int64_t begin, int64_t end) {
+        float* tile = thread_buffer(tile_rows(s, e) * s.out_w * 32, 1);  // two blocks of 16 channels
+        forward_channels_any(in, wt.data(), bias, y + n * y_image, tile, s, e, begin * block, end * block);
       });
     }
     return;
   }
   parallel_for_balanced(0, s.n, grain_for(s.k * taps * plane), [&](int64_t begin, int64_t end) {
-    float* tile = thread_buffer(tile_rows(s, e) * s.out_w * 16, 1);
+    float* tile = thread_buffer(tile_rows(s, e) * s.out_w * 32, 1);  // two blocks of 16 channels
     for (int64_t n = begin; n < end; ++n) {
       const InputPlanes in = input_planes(x + n * s.c * s.h * s.w, s, 0);
       forward_channels_any(in, wt.data(), bias, y + n * y_image, tile, s, e, 0, s.k);
