@@ -73,6 +73,8 @@ static const Conv2dShape kShapes[] = {
     make_shape({2, 4, 6, 30, 16, 3, 3, 1, 2, 0, 0, 0, 0, 1, 1, 1, 0, 0}),     // unpadded, stride (1, 2)
     make_shape({2, 3, 9, 13, 48, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0}),     // 48 channels: two blocks at once, then one
     make_shape({1, 3, 21, 23, 64, 7, 7, 2, 2, 3, 3, 3, 3, 1, 1, 1, 0, 0}),    // a stem at batch 1: pairs of blocks per thread
+    make_shape({2, 5, 8, 9, 32, 2, 2, 1, 1, 0, 1, 1, 0, 1, 1, 1, 0, 0}),      // weight gradient: two blocks, 2 wide, 10 rows
+    make_shape({3, 40, 9, 9, 32, 1, 1, 2, 2, 0, 0, 0, 0, 1, 1, 1, 0, 0}),     // 1×1 stride 2, 40 rows of one tap
     // Its input gradient puts 16 images in the lanes: a group of 16 and the rest (pixel lanes),
     // channel blocks of 6, 3 (+ a zero channel), 5 and 1, rows not a multiple of the block's
     // pixels, planes under 16 pixels.

@@ -290,13 +290,14 @@ std::vector<float> transposed_weight(const float* weight, const Conv2dShape& s) 
 }
 
 // The taps of NR kernel rows (c, r) starting at flattened row `first` (row index c · kh + r):
-// sums[(row · kw + q) · k + :] (16 channels at sums) += Σ over the image's output pixels of
-// x[c, oh · stride_h + r, ow · S + q] · gyt[oh, ow, :]. gyt points at the 16 channels, pixels
-// k floats apart.
-template <typename V, int S, int KW, int NR>
+// sums[(row · kw + q) · k + :] (16·B channels at sums) += Σ over the image's output pixels of
+// x[c, oh · stride_h + r, ow · S + q] · gyt[oh, ow, :]. gyt points at the 16·B channels,
+// pixels k floats apart. Each pixel is B·16 / L vector loads of gyt and NR·KW broadcasts for
+// NR·KW·B·16 / L multiply-adds: two blocks (AVX-512) halve the loads per multiply-add.
+template <typename V, int S, int KW, int NR, int B>
 __attribute__((always_inline)) inline void weight_rows(const InputPlanes& in, int64_t first, const float* gyt,
                                                        float* sums, const Conv2dShape& s) {
-  constexpr int L = kLanes<V>, H = kHalves<V>;
+  constexpr int L = kLanes<V>, H = kHalves<V> * B;
   V acc[NR][KW][H];
   const float* rows[NR];
   for (int i = 0; i < NR; ++i) {
@@ -325,23 +326,37 @@ __attribute__((always_inline)) inline void weight_rows(const InputPlanes& in, in
   }
 }
 
-// Every kernel row in blocks of up to NR (NR · KW · kHalves accumulators within the budget;
-// fewer rows for wide kernels).
-template <typename V, int S, int KW>
+// Every kernel row in blocks of up to NR (NR · KW · kHalves · B accumulators within the
+// budget; fewer rows for wide kernels), for B blocks of 16 channels.
+template <typename V, int S, int KW, int B>
 __attribute__((always_inline)) inline void weight_taps(const InputPlanes& in, const float* gyt, float* sums,
                                                        const Conv2dShape& s) {
-  constexpr int fit = kWeightAccumulators<V> / (KW * kHalves<V>);
+  constexpr int fit = kWeightAccumulators<V> / (KW * kHalves<V> * B);
   constexpr int NR = fit >= kMaxRows ? kMaxRows : fit >= 1 ? fit : 1;
   const int64_t rows = s.c * s.kernel_h;
   int64_t first = 0;
-  for (; first + NR <= rows; first += NR) weight_rows<V, S, KW, NR>(in, first, gyt, sums, s);
-  for (; first < rows; ++first) weight_rows<V, S, KW, 1>(in, first, gyt, sums, s);
+  for (; first + NR <= rows; first += NR) weight_rows<V, S, KW, NR, B>(in, first, gyt, sums, s);
+  for (; first < rows; ++first) weight_rows<V, S, KW, 1, B>(in, first, gyt, sums, s);
 }
 
-template <typename V, int S, int... KW>
+template <typename V, int S, int B, int... KW>
 __attribute__((always_inline)) inline void weight_taps_of(const InputPlanes& in, const float* gyt, float* sums,
                                                           const Conv2dShape& s, std::integer_sequence<int, KW...>) {
-  ((s.kernel_w == KW + 1 ? weight_taps<V, S, KW + 1>(in, gyt, sums, s) : void()), ...);
+  ((s.kernel_w == KW + 1 ? weight_taps<V, S, KW + 1, B>(in, gyt, sums, s) : void()), ...);
+}
+
+// The taps of 16 channels at stride S, or 32 (two blocks) when the vectors are 16 wide, two
+// blocks are left and the kernel is at most 3 wide (two blocks of a 3-wide kernel still keep
+// four rows in 24 accumulators; wider kernels would lose rows per pass). Returns the channels done.
+template <typename V, int S>
+__attribute__((always_inline)) inline int64_t weight_blocks(const InputPlanes& in, const float* gyt, float* sums,
+                                                            const Conv2dShape& s, int64_t channels_left) {
+  if (kLanes<V> == 16 && channels_left >= 32 && s.kernel_w <= 3) {
+    weight_taps_of<V, S, 2>(in, gyt, sums, s, std::make_integer_sequence<int, 3>{});
+    return 32;
+  }
+  weight_taps_of<V, S, 1>(in, gyt, sums, s, std::make_integer_sequence<int, kMaxKernelWidth>{});
+  return 16;
 }
 
 // sums (c·kh·kw + 1, k) += one image's weight gradient and, in the last row, its bias
@@ -357,12 +372,9 @@ __attribute__((always_inline)) inline void weight_image(const InputPlanes& in, c
     for (int64_t pixel = 0; pixel < plane; ++pixel) bias += load_vec<V>(gyt + pixel * s.k + k0);
     store_vec(sums + taps * s.k + k0, bias);
   }
-  for (int64_t k0 = 0; k0 < s.k; k0 += 16) {
-    if (s.stride_w == 1) {
-      weight_taps_of<V, 1>(in, gyt + k0, sums + k0, s, std::make_integer_sequence<int, kMaxKernelWidth>{});
-    } else {
-      weight_taps_of<V, 2>(in, gyt + k0, sums + k0, s, std::make_integer_sequence<int, kMaxKernelWidth>{});
-    }
+  for (int64_t k0 = 0; k0 < s.k;) {
+    k0 += s.stride_w == 1 ? weight_blocks<V, 1>(in, gyt + k0, sums + k0, s, s.k - k0)
+                          : weight_blocks<V, 2>(in, gyt + k0, sums + k0, s, s.k - k0);
   }
 }
 
