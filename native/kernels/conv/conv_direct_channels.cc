@@ -6,12 +6,14 @@
 //
 //   forward          y[n, :, oh, ow]   = Σ over taps t = (c, r, q) of x[n, c, oh·s + r, ow·s + q] · wt[t, :]
 //                    wt: the weight transposed to (c·kh·kw, k); P pixels of a row accumulate in
-//                    registers, each tap is one vector load of wt and P broadcast multiply-adds
+//                    registers for 16 channels (32 on AVX-512 when two blocks are left), each
+//                    tap is one vector load of wt per 16 channels and P broadcast multiply-adds
 //   backward weight  gwt[t, :] = Σ over n, oh, ow of x[n, c, oh·s + r, ow·s + q] · gyt[n, oh, ow, :]
 //                    gyt: gy transposed to pixel-major (n, oh, ow, k); the taps of up to four
-//                    (c, r) rows accumulate in registers, each pixel is one vector load of gyt
-//                    and their broadcast multiply-adds; the bias gradient sums the same
-//                    gyt vectors
+//                    (c, r) rows accumulate in registers for 16 channels (32 on AVX-512 for
+//                    kernels up to 3 wide), each pixel is one vector load of gyt per 16
+//                    channels and their broadcast multiply-adds; the bias gradient sums the
+//                    same gyt vectors
 //
 // y is produced pixel-major a few rows at a time and transposed into place with 16 × 16
 // in-register transposes, as gy is transposed into gyt. 16 channels are one Vec16 on AVX-512
