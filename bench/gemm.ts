@@ -125,6 +125,11 @@ function kilnRow(c: GemmCase, threads: number): BenchRow {
 /** The cases that also run on bfloat16 operands (issue 20's 2048³, and 512³ for quick checks). */
 export const BF16_CASE_KEYS = ['2048x2048x2048', '512x512x512'];
 
+/** The name of case `c`'s bfloat16 rows (e.g. `2048³ bf16`), so they are compared with each other only. */
+function bf16CaseName(c: GemmCase): string {
+  return `${c.name} bf16`;
+}
+
 /** kiln's bfloat16 matmul (bfloat16 operands and result, FP32 accumulation) on case `c` at `threads` threads. */
 function kilnBf16Row(c: GemmCase, threads: number): BenchRow {
   const addon = loadNativeAddon();
@@ -136,7 +141,7 @@ function kilnBf16Row(c: GemmCase, threads: number): BenchRow {
     const b = bits(c.k * c.n);
     const out = new Uint16Array(c.m * c.n);
     const ms = timeIt(() => addon.matmulBFloat16(a, b, out, 1, c.m, c.k, c.n, 0, 0, c.transA, c.transB, 0, 0, 0, 0, 1, 0, 0), TIMING);
-    return { suite: SUITE, case: c.name, impl: 'kiln-native-bf16', threads, median_ms: ms, gflops: flops(c) / ms / 1e6 };
+    return { suite: SUITE, case: bf16CaseName(c), impl: 'kiln-native-bf16', threads, median_ms: ms, gflops: flops(c) / ms / 1e6 };
   } finally {
     addon.setNumThreads(saved);
   }
@@ -188,12 +193,12 @@ function printRatios(rows: BenchRow[], cases: GemmCase[]): void {
     }
     console.log(`${'peak'.padEnd(20)} ${String(threads).padStart(3)} ${fixed(peak, 1).padStart(10)} (fma-peak)`);
     for (const c of cases) {
-      const bf16 = find(c.name, 'kiln-native-bf16', threads)?.gflops;
+      const bf16 = find(bf16CaseName(c), 'kiln-native-bf16', threads)?.gflops;
       if (bf16 === undefined) continue;
-      const torch = find(c.name, 'pytorch-bf16', threads)?.gflops;
+      const torch = find(bf16CaseName(c), 'pytorch-bf16', threads)?.gflops;
       const ofPeak = peak === undefined ? 'n/a' : `${((100 * bf16) / peak).toFixed(0)}% of the FP32 peak, ${((100 * bf16) / (2 * peak)).toFixed(0)}% of a BF16 (2×) peak`;
       const vsTorch = torch === undefined ? 'pytorch-bf16 n/a' : `pytorch-bf16 ${torch.toFixed(1)} GF/s, kiln/pytorch ${(bf16 / torch).toFixed(2)}×`;
-      console.log(`${(c.name + ' bf16').padEnd(20)} ${String(threads).padStart(3)} ${fixed(bf16, 1).padStart(10)}  ${ofPeak}; ${vsTorch}`);
+      console.log(`${bf16CaseName(c).padEnd(20)} ${String(threads).padStart(3)} ${fixed(bf16, 1).padStart(10)}  ${ofPeak}; ${vsTorch}`);
     }
   }
   const [peak1, peak2] = [1, 2].map((t) => find('peak', 'fma-peak', t)?.gflops);
@@ -225,7 +230,7 @@ function caseRows(c: GemmCase, threads: number): BenchRow[] {
   }
   if (BF16_CASE_KEYS.includes(caseKey(c))) {
     runs.push(() => [kilnBf16Row(c, threads)]);
-    runs.push(() => anchorRows('torch_gemm.py', 'pytorch-bf16', c, threads, ['bfloat16']));
+    runs.push(() => anchorRows('torch_gemm.py', 'pytorch-bf16', c, threads, ['bfloat16']).map((r) => ({ ...r, case: bf16CaseName(c) })));
   }
   if (runs.length === 0) return [];
   let pass = 0;

@@ -149,14 +149,27 @@ function isAnchor(impl: string): boolean {
   return !impl.startsWith('kiln') && impl !== 'fma-peak';
 }
 
+/** How printTable picks the anchor rows a kiln row is compared with. */
+export interface TableOptions {
+  /**
+   * Compare with the anchors at the kiln row's own thread count (suites whose targets hold at
+   * each thread count, such as gemm) instead of at any thread count. Default false.
+   */
+  sameThreads?: boolean;
+}
+
 /**
  * Prints rows as a table, with each kiln row's ratio to the best anchor row of the same case
- * at any thread count (the anchors' best setting, which the speed targets compare against).
+ * at any thread count (the anchors' best setting, which the speed targets compare against), or
+ * at its own thread count with `options.sameThreads`.
+ *
+ * Example: `printTable(rows, { sameThreads: true })`.
  */
-export function printTable(rows: BenchRow[]): void {
-  const header = ['case', 'impl', 'threads', 'median', 'vs anchor at its best', 'other figures'];
+export function printTable(rows: BenchRow[], options: TableOptions = {}): void {
+  const header = ['case', 'impl', 'threads', 'median', options.sameThreads ? 'vs best anchor, same threads' : 'vs anchor at its best', 'other figures'];
   const lines = rows.map((r) => {
-    const anchors = rows.filter((a) => a.case === r.case && isAnchor(a.impl) && a.median_ms !== null);
+    const comparable = (a: BenchRow) => a.case === r.case && isAnchor(a.impl) && a.median_ms !== null && (!options.sameThreads || a.threads === r.threads);
+    const anchors = rows.filter(comparable);
     const best = anchors.reduce<number | null>((m, a) => (m === null || a.median_ms! < m ? a.median_ms : m), null);
     const ratio = r.impl.startsWith('kiln') && best !== null && r.median_ms ? `${(best / r.median_ms).toFixed(2)}× faster` : '';
     const median = r.median_ms === null ? `skipped: ${r.skipped}` : formatMs(r.median_ms);

@@ -42,6 +42,9 @@ const SUITES: Record<string, () => BenchRow[] | Promise<BenchRow[]>> = {
   quantized: runQuantized,
 };
 
+/** Suites whose targets hold at each thread count: their kiln rows are compared with the anchors at the same count. */
+const PER_THREAD_SUITES = new Set(['gemm']);
+
 const name = process.argv[2];
 const check = process.argv.includes('--check');
 const suite = name === undefined ? undefined : SUITES[name];
@@ -50,7 +53,7 @@ if (suite === undefined || (check && name !== 'overhead')) {
   process.exit(2);
 }
 const rows = await suite();
-printTable(rows);
+printTable(rows, { sameThreads: PER_THREAD_SUITES.has(name!) });
 console.log(`\nwrote ${writeResults(name!, rows)}`);
 if (check) {
   const result = checkOverhead(rows);
