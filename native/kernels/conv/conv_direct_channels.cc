@@ -68,6 +68,9 @@ constexpr int64_t kTilePixels = 128;
 constexpr int kMaxRows = 4;
 template <typename V>
 constexpr int kWeightAccumulators = kLanes<V> == 16 ? 24 : 12;
+// Widest kernel row whose weight gradient takes two blocks of 16 channels per pass: a 3-wide
+// kernel's two blocks still keep four rows in 24 accumulators; wider ones would lose rows.
+constexpr int kMaxKernelWidthTwoBlocks = 3;
 
 // The weight gradient's batch slices (see the header comment).
 constexpr int64_t kWeightSlots = 8;
@@ -147,6 +150,9 @@ int64_t tile_rows(const Conv2dShape& s, const ConvEpilogue& e) {
   const int64_t rows = (kTilePixels + s.out_w - 1) / s.out_w;
   return e.max_pool_2x2 ? rows + rows % 2 : rows;
 }
+
+// Floats of a thread's forward tile: tile_rows × out_w pixels of two blocks of 16 channels.
+int64_t tile_floats(const Conv2dShape& s, const ConvEpilogue& e) { return tile_rows(s, e) * s.out_w * 32; }
 
 // The epilogue on a tile of `rows` × out_w pixels of 16 channels: ReLU, then 2×2 max pooling
 // in place (window w's pixel lands at tile pixel w, never past a tap still to be read).
@@ -348,13 +354,13 @@ __attribute__((always_inline)) inline void weight_taps_of(const InputPlanes& in,
 }
 
 // The taps of 16 channels at stride S, or 32 (two blocks) when the vectors are 16 wide, two
-// blocks are left and the kernel is at most 3 wide (two blocks of a 3-wide kernel still keep
-// four rows in 24 accumulators; wider kernels would lose rows per pass). Returns the channels done.
+// blocks are left and the kernel is at most kMaxKernelWidthTwoBlocks wide. Returns the
+// channels done.
 template <typename V, int S>
 __attribute__((always_inline)) inline int64_t weight_blocks(const InputPlanes& in, const float* gyt, float* sums,
                                                             const Conv2dShape& s, int64_t channels_left) {
-  if (kLanes<V> == 16 && channels_left >= 32 && s.kernel_w <= 3) {
-    weight_taps_of<V, S, 2>(in, gyt, sums, s, std::make_integer_sequence<int, 3>{});
+  if (kLanes<V> == 16 && channels_left >= 32 && s.kernel_w <= kMaxKernelWidthTwoBlocks) {
+    weight_taps_of<V, S, 2>(in, gyt, sums, s, std::make_integer_sequence<int, kMaxKernelWidthTwoBlocks>{});
     return 32;
   }
   weight_taps_of<V, S, 1>(in, gyt, sums, s, std::make_integer_sequence<int, kMaxKernelWidth>{});
@@ -406,14 +412,14 @@ void direct_channels_forward(const float* x, const float* weight, const float* b
     for (int64_t n = 0; n < s.n; ++n) {
       const InputPlanes in = input_planes(x + n * s.c * s.h * s.w, s, 0);
       parallel_for_balanced(0, s.k / block, grain_for(block * taps * plane), [&](int64_t begin, int64_t end) {
-        float* tile = thread_buffer(tile_rows(s, e) * s.out_w * 32, 1);  // two blocks of 16 channels
+        float* tile = thread_buffer(tile_floats(s, e), 1);
         forward_channels_any(in, wt.data(), bias, y + n * y_image, tile, s, e, begin * block, end * block);
       });
     }
     return;
   }
   parallel_for_balanced(0, s.n, grain_for(s.k * taps * plane), [&](int64_t begin, int64_t end) {
-    float* tile = thread_buffer(tile_rows(s, e) * s.out_w * 32, 1);  // two blocks of 16 channels
+    float* tile = thread_buffer(tile_floats(s, e), 1);
     for (int64_t n = begin; n < end; ++n) {
       const InputPlanes in = input_planes(x + n * s.c * s.h * s.w, s, 0);
       forward_channels_any(in, wt.data(), bias, y + n * y_image, tile, s, e, 0, s.k);
